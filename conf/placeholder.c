@@ -1,0 +1,2 @@
+/* SPDX-License-Identifier: ISC */
+int conf_placeholder_symbol;

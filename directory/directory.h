@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Directory I/O: read who is in a group, and publish certificates back.
+ *
+ * Usage:
+ *
+ *   struct dir_conn *dc = NULL;
+ *   struct user_list members = { 0 };
+ *   struct errbuf e;
+ *
+ *   if (dir_open(conf_dir, bind_password, &dc, &e) != DIR_OK) ... e.text ...
+ *   st = dir_group_members(dc, "cn=smime-sales,ou=groups,dc=example,dc=org", &members, &e);
+ *   for each members.v[i]: v[i].problem != NULL means "report it, do not provision"
+ *   dir_read_certs(dc, user->dn, &values, &e);  ... compute a change ...
+ *   dir_apply_certs(dc, user->dn, &change, &e);
+ *   user_list_free(&members);
+ *   dir_close(dc);
+ *
+ * One dir_conn is one LDAP connection (bound once, reused for every search
+ * and modify). Errors are typed (enum dir_status) so the engine can tell
+ * "directory down: change nothing" (UNREACHABLE, AUTH_FAILED, BAD_CONFIG,
+ * FAILED) from "this one entry is broken" (a struct user with .problem set,
+ * returned alongside the good ones, never dropped silently).
+ *
+ * Every filter value built from data is escaped (RFC 4515,
+ * dir_filter_escape()); DNs are compared in normalized form.
+ *
+ * Ownership: struct user and struct user_list own all their strings;
+ * user_list_free() releases them. dir_cert_values owns its DER blobs.
+ * struct dir_cert_change only borrows.
+ */
+#ifndef SMIMESYNC_DIRECTORY_DIRECTORY_H
+#define SMIMESYNC_DIRECTORY_DIRECTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/attrs.h"
+#include "common/errbuf.h"
+#include "conf/config.h"
+
+enum dir_status {
+	DIR_OK = 0,
+	DIR_UNREACHABLE,  /* cannot connect / TLS handshake failed / timeout */
+	DIR_AUTH_FAILED,  /* bind refused */
+	DIR_BAD_CONFIG,   /* base DN or group does not exist, bad URI ... */
+	DIR_FAILED,       /* any other server-side error; message says which */
+};
+
+const char *dir_status_name(enum dir_status st);
+
+/* A person as the directory describes them, normalized across sources. */
+struct user {
+	char *id;           /* stable id: entryUUID (LDAP) */
+	char *dn;
+	char *mail;         /* primary address; NULL when none is usable */
+	char **alt_mails;   /* alternative addresses, may be empty */
+	size_t n_alt_mails;
+	char *display_name; /* displayName, else cn; may be NULL */
+	char *given_name;
+	char *surname;
+	char *upn;          /* userPrincipalName when the directory has one */
+	bool enabled;
+	const char *source; /* borrowed: the [directory NAME] this came from */
+	char *problem;      /* NULL, or why this entry cannot be provisioned */
+};
+
+struct user_list {
+	struct user *v;
+	size_t n;
+	size_t cap;
+};
+
+void user_free_fields(struct user *u);
+void user_list_free(struct user_list *l);
+/* Append a zeroed element and return it (owned by the list). */
+struct user *user_list_push(struct user_list *l);
+
+struct dir_conn;
+
+/*
+ * Connect and bind. bind_password is borrowed (read by the caller from
+ * conf->bind_password_file) and may be NULL for SASL or anonymous binds.
+ */
+enum dir_status dir_open(const struct conf_directory *conf, const char *bind_password,
+    struct dir_conn **out, struct errbuf *e) MUST_USE;
+void dir_close(struct dir_conn *dc);
+
+/*
+ * Append the transitive members of group_dn that are people to out.
+ * groupOfNames (member) and groupOfUniqueNames (uniqueMember) are both
+ * understood; nested groups are resolved here with loop detection; a
+ * member DN that does not exist or is not a person is logged at debug
+ * level and skipped (it is not a person we could provision). A person
+ * entry that lacks a usable mail is returned with .problem set.
+ * Returns DIR_BAD_CONFIG when group_dn does not exist.
+ */
+enum dir_status dir_group_members(struct dir_conn *dc, const char *group_dn,
+    struct user_list *out, struct errbuf *e) MUST_USE;
+
+/* A binary attribute value. */
+struct dir_value {
+	unsigned char *data;
+	size_t len;
+};
+
+/* The certificate attributes of one entry as they are now. */
+struct dir_cert_values {
+	struct dir_value *user_cert;  /* userCertificate(;binary): DER X.509 */
+	size_t n_user_cert;
+	struct dir_value *smime;      /* userSMIMECertificate: DER PKCS#7 */
+	size_t n_smime;
+};
+
+void dir_cert_values_free(struct dir_cert_values *v);
+
+/* What to add and delete, value by value (borrowed). */
+struct dir_cert_change {
+	const struct dir_value *add_user_cert;
+	size_t n_add_user_cert;
+	const struct dir_value *del_user_cert;
+	size_t n_del_user_cert;
+	const struct dir_value *add_smime;
+	size_t n_add_smime;
+	const struct dir_value *del_smime;
+	size_t n_del_smime;
+};
+
+enum dir_status dir_read_certs(struct dir_conn *dc, const char *dn,
+    struct dir_cert_values *out, struct errbuf *e) MUST_USE;
+
+/*
+ * Apply a change in one modify operation, so the entry never shows a
+ * half-applied state. Adding a value that is already there and deleting
+ * one that is gone are not errors (idempotent). An empty change is a no-op.
+ */
+enum dir_status dir_apply_certs(struct dir_conn *dc, const char *dn,
+    const struct dir_cert_change *change, struct errbuf *e) MUST_USE;
+
+/*
+ * RFC 4515 escaping of an assertion value: * ( ) \ NUL and non-ASCII bytes
+ * become \XX. Returns a new string.
+ */
+char *dir_filter_escape(const char *value, size_t len);
+
+/* Normalized form of a DN for comparisons (new), NULL if not a DN. */
+char *dir_dn_normalize(const char *dn);
+
+#endif

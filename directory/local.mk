@@ -1,0 +1,3 @@
+# SPDX-License-Identifier: ISC
+noinst_LIBRARIES += libdirectory.a
+libdirectory_a_SOURCES = directory/placeholder.c

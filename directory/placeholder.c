@@ -1,0 +1,2 @@
+/* SPDX-License-Identifier: ISC */
+int directory_placeholder_symbol;

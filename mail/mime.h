@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Building RFC 5322 / MIME messages.
+ *
+ * mime_build() produces a complete message with CRLF line ends, ready for
+ * SMTP DATA: Date, From, To, Subject (RFC 2047 encoded-words when not
+ * plain ASCII, each word at most 75 characters), Message-ID, MIME-Version,
+ * and a body that is text/plain, or multipart/alternative (text + HTML),
+ * wrapped in multipart/mixed when there are attachments (base64, lines of
+ * 76). Bodies are quoted-printable UTF-8. Boundaries are random and
+ * checked not to occur in any part.
+ *
+ * Header values from the directory are untrusted: any CR, LF or other
+ * control character in a display name, address or subject is refused with
+ * an error (never "cleaned" into a header), and every address is checked
+ * by mail_address_valid() first.
+ *
+ * Ownership: the spec borrows; *out is new (free()).
+ */
+#ifndef SMIMESYNC_MAIL_MIME_H
+#define SMIMESYNC_MAIL_MIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "common/attrs.h"
+#include "common/errbuf.h"
+
+struct mail_attachment {
+	const char *filename;     /* ASCII, e.g. "alice@example.org.p12" */
+	const char *content_type; /* e.g. "application/pkcs12" */
+	const unsigned char *data;
+	size_t len;
+};
+
+struct mail_spec {
+	const char *from;         /* "Display Name <addr>" or "addr" (from config) */
+	const char *to_name;      /* display name, may be NULL */
+	const char *to_addr;
+	const char *subject;
+	const char *text;         /* UTF-8, LF or CRLF line ends */
+	const char *html;         /* may be NULL */
+	const struct mail_attachment *attachments;
+	size_t n_attachments;
+	time_t date;
+	const char *message_id;   /* "<...@domain>", NULL to generate one */
+};
+
+int mime_build(const struct mail_spec *spec, char **out, size_t *len,
+    struct errbuf *e) MUST_USE;
+
+/*
+ * A plain addr-spec we are willing to put in RCPT TO / a header: ASCII
+ * local part of atext and dots (or UTF-8 when allow_utf8), one @, a domain
+ * of LDH labels. No spaces, quotes, controls, or comments.
+ */
+bool mail_address_valid(const char *addr);
+
+/* Split "Name <addr>" into parts (new strings); plain "addr" gives name NULL. */
+int mail_parse_mailbox(const char *mailbox, char **name, char **addr, struct errbuf *e) MUST_USE;
+
+/* One header value encoded for a header line (RFC 2047 when needed); new. */
+int mime_encode_phrase(const char *utf8, char **out, struct errbuf *e) MUST_USE;
+
+#endif

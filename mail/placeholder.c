@@ -1,0 +1,2 @@
+/* SPDX-License-Identifier: ISC */
+int mail_placeholder_symbol;

@@ -1,0 +1,2 @@
+/* SPDX-License-Identifier: ISC */
+int smime_placeholder_symbol;

@@ -1,0 +1,1 @@
+int sync_placeholder_symbol;

@@ -1,0 +1,15 @@
+# SPDX-License-Identifier: ISC
+# Test wiring shared by every room. Unit tests are C programs (TESTS +=
+# tests/unit/test_x in each room's local.mk); integration tests are shell
+# scripts that start real servers (slapd, an SMTP server) on loopback.
+TEST_EXTENSIONS = .sh
+SH_LOG_COMPILER = $(SHELL)
+AM_TESTS_ENVIRONMENT = \
+	top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
+	top_builddir='$(abs_top_builddir)'; export top_builddir; \
+	SMIMESYNC='$(abs_top_builddir)/smimesync'; export SMIMESYNC; \
+	SMIMESYNC_TEMPLATES_DIR='$(abs_top_srcdir)/templates'; export SMIMESYNC_TEMPLATES_DIR;
+
+# Link line for unit tests: every room library plus the system libraries.
+unit_test_libs = $(SMIMESYNC_ROOM_LIBS) $(SMIMESYNC_EXT_LIBS)
+EXTRA_DIST += tests/unit/check.h
