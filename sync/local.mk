@@ -1,6 +1,26 @@
 # SPDX-License-Identifier: ISC
 noinst_LIBRARIES += libsync.a
-libsync_a_SOURCES = sync/placeholder.c
+libsync_a_SOURCES = \
+	sync/collect.c sync/collect.h \
+	sync/cmd_config.c sync/cmd_run.c sync/cmd_status.c sync/commands.h \
+	sync/engine.c sync/engine.h \
+	sync/keygen.c sync/keygen.h \
+	sync/outbox.c sync/outbox.h \
+	sync/plan.c sync/plan.h \
+	sync/provision.c sync/provision.h \
+	sync/publish.c sync/publish.h \
+	sync/report.c sync/report.h \
+	sync/run.c sync/run.h \
+	sync/store.c sync/store.h sync/store_internal.h \
+	sync/store_certs.c sync/store_work.c
+
 sbin_PROGRAMS += smimesync
 smimesync_SOURCES = sync/main.c
 smimesync_LDADD = $(SMIMESYNC_ROOM_LIBS) $(SMIMESYNC_EXT_LIBS)
+
+check_PROGRAMS += tests/unit/test_sync_plan tests/unit/test_sync_store
+tests_unit_test_sync_plan_SOURCES = tests/unit/test_sync_plan.c tests/unit/check.h
+tests_unit_test_sync_plan_LDADD = $(unit_test_libs)
+tests_unit_test_sync_store_SOURCES = tests/unit/test_sync_store.c tests/unit/check.h
+tests_unit_test_sync_store_LDADD = $(unit_test_libs)
+TESTS += tests/unit/test_sync_plan tests/unit/test_sync_store

@@ -1,3 +1,111 @@
 /* SPDX-License-Identifier: ISC */
+/*
+ * smimesync: command-line entry. Parses the global options, picks the
+ * command and hands over; everything else lives in sync/cmd_*.c.
+ */
 #include "config.h"
-int main(void) { return 0; }
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "conf/config.h"
+#include "sync/commands.h"
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: smimesync [-c FILE] [-v] COMMAND [ARGS]\n"
+	    "\n"
+	    "Give every member of the configured directory groups a valid S/MIME\n"
+	    "certificate, publish it in the directory and mail it to them.\n"
+	    "\n"
+	    "Commands:\n"
+	    "  check-config [-v]            validate configuration, secret files and templates\n"
+	    "  ca init [--ca NAME]          create the internal root and issuing CA and the master key\n"
+	    "  run [--dry-run] [--format text|json]\n"
+	    "                               sync once; --dry-run prints the plan and changes nothing\n"
+	    "  status [USER] [--format text|json]\n"
+	    "                               certificates in the store, for everyone or one user\n"
+	    "  report [--last | RUN_ID] [--format text|json]\n"
+	    "                               print a stored run report (default: the last one)\n"
+	    "  help                         this text\n"
+	    "\n"
+	    "Options:\n"
+	    "  -c FILE     configuration file (default: $SMIMESYNC_CONF, then %s)\n"
+	    "  -v          verbose logging (debug)\n"
+	    "  --version   print the version and exit\n"
+	    "\n"
+	    "Exit status: 0 success, 1 failure, 2 usage error, 3 run completed with errors.\n"
+	    "See smimesync(8) and smimesync.conf(5).\n",
+	    SMIMESYNC_SYSCONFDIR "/smimesync.conf");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *conf_path = NULL;
+	const char *cmd;
+	int ch;
+
+	log_init("smimesync", LOGL_INFO, 0);
+	/* "+": stop at the command name; its own options are its business. */
+	while ((ch = getopt_long(argc, argv, "+c:vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 'v':
+			log_set_level(LOGL_DEBUG);
+			break;
+		case 'V':
+			printf("smimesync %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		fprintf(stderr, "smimesync: no command given\n");
+		return EXIT_USAGE;
+	}
+	if (conf_path == NULL)
+		conf_path = config_default_path();
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	optind = 1; /* reset getopt for the command's own options */
+
+	if (strcmp(cmd, "check-config") == 0)
+		return cmd_check_config(argc, argv, conf_path);
+	if (strcmp(cmd, "ca") == 0)
+		return cmd_ca(argc, argv, conf_path);
+	if (strcmp(cmd, "run") == 0)
+		return cmd_run(argc, argv, conf_path);
+	if (strcmp(cmd, "status") == 0)
+		return cmd_status(argc, argv, conf_path);
+	if (strcmp(cmd, "report") == 0)
+		return cmd_report(argc, argv, conf_path);
+	if (strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	usage(stderr);
+	fprintf(stderr, "smimesync: unknown command \"%s\"\n", cmd);
+	return EXIT_USAGE;
+}

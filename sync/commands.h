@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The smimesync commands. Each takes the arguments after its name and the
+ * path of the configuration file, prints what it did, and returns the
+ * process exit status (0 success, 1 failure, 2 usage error, 3 partial
+ * run). Failures end with a one-line reason on stderr.
+ */
+#ifndef SMIMESYNC_SYNC_COMMANDS_H
+#define SMIMESYNC_SYNC_COMMANDS_H
+
+#define EXIT_USAGE 2
+
+int cmd_check_config(int argc, char **argv, const char *conf_path);
+int cmd_ca(int argc, char **argv, const char *conf_path);
+int cmd_run(int argc, char **argv, const char *conf_path);
+int cmd_status(int argc, char **argv, const char *conf_path);
+int cmd_report(int argc, char **argv, const char *conf_path);
+
+/* Load the configuration or print every error and return NULL. */
+struct config *commands_load_config(const char *conf_path);
+
+#endif

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: ISC */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "common/fileutil.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "sync/engine.h"
+
+void
+engine_init(struct engine *en, const struct config *cfg)
+{
+	memset(en, 0, sizeof(*en));
+	en->cfg = cfg;
+	en->cas = xcalloc(cfg->n_cas + 1, sizeof(*en->cas));
+	en->dirs = xcalloc(cfg->n_directories + 1, sizeof(*en->dirs));
+}
+
+void
+engine_close(struct engine *en)
+{
+	for (size_t i = 0; en->cas != NULL && i < en->cfg->n_cas; i++)
+		ca_close(en->cas[i]);
+	for (size_t i = 0; en->dirs != NULL && i < en->cfg->n_directories; i++)
+		dir_close(en->dirs[i]);
+	free(en->cas);
+	free(en->dirs);
+	en->cas = NULL;
+	en->dirs = NULL;
+	master_key_wipe(&en->master_key);
+}
+
+int
+engine_ca(struct engine *en, const struct conf_ca *conf, struct ca **out, struct errbuf *e)
+{
+	size_t i = (size_t)(conf - en->cfg->cas);
+
+	if (en->cas[i] == NULL && ca_open(conf, &en->cas[i], e) != 0) {
+		err_prefix(e, "[ca %s]", conf->name);
+		return -1;
+	}
+	*out = en->cas[i];
+	return 0;
+}
+
+enum dir_status
+engine_dir(struct engine *en, const struct conf_directory *conf, struct dir_conn **out,
+    struct errbuf *e)
+{
+	size_t i = (size_t)(conf - en->cfg->directories);
+	char *password = NULL;
+	enum dir_status st = DIR_OK;
+
+	if (en->dirs[i] == NULL) {
+		if (conf->bind_password_file != NULL &&
+		    file_read_password(conf->bind_password_file, &password, e) != 0) {
+			err_prefix(e, "[directory %s] bind_password_file", conf->name);
+			return DIR_BAD_CONFIG;
+		}
+		st = dir_open(conf, password, &en->dirs[i], e);
+		secret_free_str(password);
+		if (st != DIR_OK) {
+			err_prefix(e, "[directory %s]", conf->name);
+			return st;
+		}
+	}
+	*out = en->dirs[i];
+	return DIR_OK;
+}
+
+void
+engine_new_run_id(char *out, size_t size, time_t now)
+{
+	unsigned char r[2] = { 0, 0 };
+	struct tm tm;
+	char stamp[32];
+
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		r[0] = r[1] = 0;
+	snprintf(out, size, "%s-%02x%02x", stamp, r[0], r[1]);
+}

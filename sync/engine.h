@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * What one run carries around: configuration, store, master key, report,
+ * and the connections it opened (one per directory, one per CA), opened
+ * on first use and closed by engine_close().
+ *
+ * Everything here is borrowed from the engine for the life of the run.
+ */
+#ifndef SMIMESYNC_SYNC_ENGINE_H
+#define SMIMESYNC_SYNC_ENGINE_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "common/errbuf.h"
+#include "conf/config.h"
+#include "directory/directory.h"
+#include "smime/ca.h"
+#include "smime/escrow.h"
+#include "sync/report.h"
+#include "sync/store.h"
+
+struct engine {
+	const struct config *cfg;
+	struct store *store;
+	struct master_key master_key;
+	char run_id[64];
+	time_t now;
+	struct report *report;
+	struct ca **cas;         /* parallel to cfg->cas; NULL until opened */
+	struct dir_conn **dirs;  /* parallel to cfg->directories */
+};
+
+void engine_init(struct engine *en, const struct config *cfg);
+void engine_close(struct engine *en);
+int engine_ca(struct engine *en, const struct conf_ca *conf, struct ca **out,
+    struct errbuf *e) MUST_USE;
+enum dir_status engine_dir(struct engine *en, const struct conf_directory *conf,
+    struct dir_conn **out, struct errbuf *e) MUST_USE;
+/* A run id: UTC time plus 4 random hex digits, e.g. 20261123T185000Z-3fa9. */
+void engine_new_run_id(char *out, size_t size, time_t now);
+
+#endif

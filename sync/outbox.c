@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: ISC */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fileutil.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "mail/mime.h"
+#include "mail/transport.h"
+#include "sync/outbox.h"
+
+#define OUTBOX_BATCH 200
+
+static int
+record_outcome(struct engine *en, const struct store_mail *m, const struct mail_job *job,
+    struct errbuf *e)
+{
+	const struct conf_mail *mc = &en->cfg->mail;
+	int attempts = m->attempts + 1;
+	const char *state = "queued";
+	time_t next = 0;
+
+	switch (job->outcome) {
+	case MAIL_SENT:
+		state = "sent";
+		report_count(en->report, "mails_sent", 1);
+		break;
+	case MAIL_RETRY:
+		if (attempts >= mc->max_attempts) {
+			state = "failed";
+			report_count(en->report, "mails_failed", 1);
+			report_error(en->report, m->recipient, "mail",
+			    "%s mail not delivered after %d attempts, giving up: %s", m->kind,
+			    attempts, job->reason);
+		} else {
+			next = en->now + mail_retry_delay(attempts);
+			report_error(en->report, m->recipient, "mail",
+			    "%s mail deferred (attempt %d of %lld, will retry): %s", m->kind,
+			    attempts, (long long)mc->max_attempts, job->reason);
+		}
+		break;
+	case MAIL_FAILED:
+		state = "failed";
+		report_count(en->report, "mails_failed", 1);
+		report_error(en->report, m->recipient, "mail",
+		    "%s mail refused by the server, not retried: %s", m->kind, job->reason);
+		break;
+	}
+	log_msg(job->outcome == MAIL_SENT ? LOGL_INFO : LOGL_WARN, "%s mail to %s: %s%s%s",
+	    m->kind, m->recipient, mail_outcome_name(job->outcome), job->reason[0] ? ": " : "",
+	    job->reason);
+	if (store_outbox_update(en->store, m->id, state, attempts, next,
+	    job->outcome == MAIL_SENT ? NULL : job->reason, en->now, e) != 0)
+		return -1;
+	return store_audit(en->store, en->run_id, m->user_id,
+	    job->outcome == MAIL_SENT ? "mail-sent" : "mail-not-sent", m->kind, e);
+}
+
+int
+outbox_flush(struct engine *en, struct errbuf *e)
+{
+	const struct conf_mail *mc = &en->cfg->mail;
+	struct mail_transport *tr = NULL;
+	char *password = NULL, *from_name = NULL, *from_addr = NULL;
+	struct store_mail *mails = NULL;
+	struct mail_job *jobs = NULL;
+	unsigned char **plain = NULL;
+	size_t *plain_len = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	if (mc->smtp_password_file != NULL &&
+	    file_read_password(mc->smtp_password_file, &password, e) != 0) {
+		err_prefix(e, "[mail] smtp_password_file");
+		goto out;
+	}
+	if (mail_parse_mailbox(mc->from, &from_name, &from_addr, e) != 0) {
+		err_prefix(e, "[mail] from");
+		goto out;
+	}
+	if (mail_transport_open(mc, password, &tr, e) != 0)
+		goto out;
+
+	for (;;) {
+		if (store_outbox_due(en->store, en->now, OUTBOX_BATCH, &mails, &n, e) != 0)
+			goto out;
+		if (n == 0)
+			break;
+		jobs = xcalloc(n, sizeof(*jobs));
+		plain = xcalloc(n, sizeof(*plain));
+		plain_len = xcalloc(n, sizeof(*plain_len));
+		for (size_t i = 0; i < n; i++) {
+			jobs[i].envelope_from = from_addr;
+			jobs[i].rcpt = mails[i].recipient;
+			if (escrow_open(&en->master_key, mails[i].aad, mails[i].sealed,
+			    mails[i].sealed_len, &plain[i], &plain_len[i], e) != 0) {
+				/* Cannot happen unless the master key changed: fail this mail loudly. */
+				jobs[i].outcome = MAIL_FAILED;
+				snprintf(jobs[i].reason, sizeof(jobs[i].reason), "%s", e->text);
+				continue;
+			}
+			jobs[i].data = (const char *)plain[i];
+			jobs[i].len = plain_len[i];
+		}
+		{
+			/* Send only the jobs that opened; keep their order. */
+			struct mail_job *send = xcalloc(n, sizeof(*send));
+			size_t *map = xcalloc(n, sizeof(*map));
+			size_t k = 0;
+
+			for (size_t i = 0; i < n; i++) {
+				if (jobs[i].data == NULL)
+					continue;
+				send[k] = jobs[i];
+				map[k++] = i;
+			}
+			if (k > 0)
+				mail_send_batch(tr, send, k);
+			for (size_t j = 0; j < k; j++)
+				jobs[map[j]] = send[j];
+			free(send);
+			free(map);
+		}
+		if (store_begin(en->store, e) != 0)
+			goto out;
+		for (size_t i = 0; i < n; i++) {
+			if (record_outcome(en, &mails[i], &jobs[i], e) != 0) {
+				store_rollback(en->store);
+				goto out;
+			}
+		}
+		if (store_commit(en->store, e) != 0)
+			goto out;
+		for (size_t i = 0; i < n; i++)
+			secret_free(plain[i], plain_len[i]);
+		free(plain);
+		free(plain_len);
+		free(jobs);
+		plain = NULL;
+		plain_len = NULL;
+		jobs = NULL;
+		store_mails_free(mails, n);
+		mails = NULL;
+		n = 0;
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; plain != NULL && i < n; i++)
+		secret_free(plain[i], plain_len[i]);
+	free(plain);
+	free(plain_len);
+	free(jobs);
+	store_mails_free(mails, n);
+	mail_transport_close(tr);
+	secret_free_str(password);
+	free(from_name);
+	free(from_addr);
+	return rc;
+}

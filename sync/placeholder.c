@@ -1,1 +1,0 @@
-int sync_placeholder_symbol;

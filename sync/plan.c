@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: ISC */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/strutil.h"
+#include "common/xalloc.h"
+#include "sync/plan.h"
+
+static const char *const plan_action_names[] = {
+	[PLAN_NOTHING] = "nothing",
+	[PLAN_ISSUE] = "issue",
+	[PLAN_RENEW] = "renew",
+	[PLAN_REISSUE] = "reissue",
+	[PLAN_RESUME] = "resume",
+	[PLAN_REPUBLISH] = "republish",
+	[PLAN_SKIP] = "skip",
+};
+
+const char *
+plan_action_name(enum plan_action a)
+{
+	return a <= PLAN_SKIP ? plan_action_names[a] : "?";
+}
+
+static const struct store_user_state *
+find_state(const struct store_user_state *states, size_t n, const char *user_id)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(states[mid].user_id, user_id);
+
+		if (c == 0)
+			return &states[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int
+cmp_member_id(const void *a, const void *b)
+{
+	const struct plan_member *x = *(const struct plan_member *const *)a;
+	const struct plan_member *y = *(const struct plan_member *const *)b;
+	int c = strcmp(x->user->id ? x->user->id : "", y->user->id ? y->user->id : "");
+
+	if (c != 0)
+		return c;
+	/* Same person: the earlier group (config order) first. */
+	return x->group < y->group ? -1 : x->group > y->group;
+}
+
+static void
+decide(const struct config *cfg, const struct store_user_state *st, time_t now,
+    struct plan_item *it)
+{
+	const struct conf_group *g = &cfg->groups[it->group];
+	const struct user *u = it->user;
+	char date[32];
+
+	if (u->problem != NULL) {
+		it->action = PLAN_SKIP;
+		snprintf(it->reason, sizeof(it->reason), "%s", u->problem);
+		return;
+	}
+	if (!u->enabled) {
+		it->action = PLAN_SKIP;
+		snprintf(it->reason, sizeof(it->reason), "account is disabled in the directory");
+		return;
+	}
+	if (st != NULL && st->open_action != 0) {
+		it->action = PLAN_RESUME;
+		it->open_action = st->open_action;
+		snprintf(it->reason, sizeof(it->reason),
+		    "an earlier run left provisioning unfinished: resuming it");
+		return;
+	}
+	if (st == NULL || st->cert_id == 0 || st->not_after <= now) {
+		it->action = PLAN_ISSUE;
+		snprintf(it->reason, sizeof(it->reason), "%s",
+		    st != NULL && st->cert_id != 0 ? "the certificate has expired" :
+		    "no valid certificate in the store");
+		return;
+	}
+	format_time_utc(st->not_after, date, sizeof(date));
+	if (st->mail != NULL && strcasecmp(st->mail, u->mail) != 0) {
+		it->action = PLAN_REISSUE;
+		snprintf(it->reason, sizeof(it->reason), "mail changed from %s to %s", st->mail,
+		    u->mail);
+		return;
+	}
+	if (st->not_after - now <= g->renew_before) {
+		it->action = PLAN_RENEW;
+		snprintf(it->reason, sizeof(it->reason), "expires %s, within the renewal window",
+		    date);
+		return;
+	}
+	if (!st->published) {
+		it->action = PLAN_REPUBLISH;
+		snprintf(it->reason, sizeof(it->reason),
+		    "valid until %s but not yet published in the directory", date);
+		return;
+	}
+	it->action = PLAN_NOTHING;
+	snprintf(it->reason, sizeof(it->reason), "valid until %s", date);
+}
+
+static bool
+same_person(const struct plan_member *a, const struct plan_member *b)
+{
+	return a->user->id != NULL && b->user->id != NULL && strcmp(a->user->id, b->user->id) == 0;
+}
+
+void
+plan_build(const struct config *cfg, const struct plan_member *members, size_t n_members,
+    const struct store_user_state *states, size_t n_states, time_t now,
+    struct plan_item **out, size_t *n_out)
+{
+	const struct plan_member **sorted = xcalloc(n_members, sizeof(*sorted));
+	/* governor[i]: index of the member entry that governs member i's person. */
+	size_t *governor = xcalloc(n_members, sizeof(*governor));
+	size_t *item_of = xcalloc(n_members, sizeof(*item_of));
+	struct plan_item *items = xcalloc(n_members, sizeof(*items));
+	size_t n = 0;
+
+	/*
+	 * Sort by user id to find people in several groups in O(n log n);
+	 * the first group in config order governs, the others are noted.
+	 */
+	for (size_t i = 0; i < n_members; i++)
+		sorted[i] = &members[i];
+	qsort(sorted, n_members, sizeof(*sorted), cmp_member_id);
+	for (size_t i = 0; i < n_members;) {
+		size_t first = (size_t)(sorted[i] - members);
+		size_t j = i;
+
+		while (j < n_members && (j == i || same_person(sorted[j], sorted[i])))
+			governor[sorted[j++] - members] = first;
+		i = j;
+	}
+
+	for (size_t i = 0; i < n_members; i++) {
+		const struct plan_member *m = &members[i];
+		const struct store_user_state *st;
+		struct plan_item *it;
+
+		if (governor[i] != i)
+			continue;
+		item_of[i] = n;
+		it = &items[n++];
+		it->user = m->user;
+		it->group = m->group;
+		st = m->user->id == NULL ? NULL : find_state(states, n_states, m->user->id);
+		if (st != NULL) {
+			it->cert_id = st->cert_id;
+			it->not_after = st->not_after;
+		}
+		decide(cfg, st, now, it);
+	}
+	/* Name the other groups of people in several, in config order. */
+	for (size_t i = 0; i < n_members; i++) {
+		struct plan_item *it;
+		size_t len;
+
+		if (governor[i] == i || members[i].group == members[governor[i]].group)
+			continue;
+		it = &items[item_of[governor[i]]];
+		len = strlen(it->also_in);
+		snprintf(it->also_in + len, sizeof(it->also_in) - len, "%s%s", len ? ", " : "",
+		    cfg->groups[members[i].group].name);
+	}
+	free(sorted);
+	free(governor);
+	free(item_of);
+	*out = items;
+	*n_out = n;
+}

@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: ISC */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "common/fileutil.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "smime/cert.h"
+#include "smime/key.h"
+#include "sync/collect.h"
+#include "sync/provision.h"
+#include "sync/publish.h"
+
+static const char *const prov_state_names[] = {
+	[PROV_PLANNED] = "planned",
+	[PROV_KEY_MADE] = "key_made",
+	[PROV_CA_ASKED] = "ca_asked",
+	[PROV_CERT_STORED] = "cert_stored",
+	[PROV_PUBLISHED] = "published",
+	[PROV_DONE] = "done",
+	[PROV_FAILED] = "failed",
+};
+
+const char *
+prov_state_name(enum prov_state s)
+{
+	return s <= PROV_FAILED ? prov_state_names[s] : "?";
+}
+
+int
+prov_state_parse(const char *name, enum prov_state *out)
+{
+	for (size_t i = 0; i < ARRAY_LEN(prov_state_names); i++) {
+		if (strcmp(name, prov_state_names[i]) == 0) {
+			*out = (enum prov_state)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Crash points for the kill-at-every-step tests: compiled in only with
+ * --enable-fault-injection, never in production builds.
+ */
+static void
+fault_point(enum prov_state reached)
+{
+#ifdef SMIMESYNC_FAULT_INJECTION
+	const char *at = getenv("SMIMESYNC_CRASH_AFTER");
+
+	if (at != NULL && strcmp(at, prov_state_name(reached)) == 0) {
+		log_warn("fault injection: killing this process after step %s",
+		    prov_state_name(reached));
+		raise(SIGKILL);
+	}
+#else
+	(void)reached;
+#endif
+}
+
+/*
+ * The one place a transition happens: record the new state inside the
+ * caller's open transaction, commit, log by name, then the crash point.
+ */
+static int
+prov_enter(struct engine *en, struct store_action *a, enum prov_state to, const char *error,
+    struct errbuf *e)
+{
+	if (store_action_set_state(en->store, a->id, prov_state_name(to), error, e) != 0 ||
+	    store_commit(en->store, e) != 0) {
+		store_rollback(en->store);
+		return -1;
+	}
+	log_info("%s #%lld: %s -> %s%s%s", a->kind, (long long)a->id, a->state,
+	    prov_state_name(to), error ? ": " : "", error ? error : "");
+	free(a->state);
+	a->state = xstrdup(prov_state_name(to));
+	fault_point(to);
+	return 0;
+}
+
+static const struct conf_group *
+find_group(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_groups; i++)
+		if (strcmp(cfg->groups[i].name, name) == 0)
+			return &cfg->groups[i];
+	return NULL;
+}
+
+int
+provision_create(struct engine *en, const struct plan_item *it, int64_t *action_id,
+    struct errbuf *e)
+{
+	struct store_action a;
+
+	memset(&a, 0, sizeof(a));
+	a.run_id = en->run_id;
+	a.user_id = it->user->id;
+	a.kind = (char *)plan_action_name(it->action);
+	a.state = (char *)prov_state_name(PROV_PLANNED);
+	a.group_name = en->cfg->groups[it->group].name;
+	a.mail = it->user->mail;
+	a.old_cert_id = it->cert_id;
+	return store_action_create(en->store, &a, action_id, e);
+}
+
+static char *
+action_aad(const struct store_action *a)
+{
+	return xasprintf("key:action=%lld", (long long)a->id);
+}
+
+static int
+step_make_key(struct engine *en, struct store_action *a, const struct conf_group *g,
+    EVP_PKEY *key, struct errbuf *e)
+{
+	unsigned char *der = NULL, *sealed = NULL;
+	size_t der_len = 0, sealed_len = 0;
+	char *aad = action_aad(a);
+	int rc = -1;
+
+	if (key == NULL && key_generate(g->key_type, &key, e) != 0)
+		goto out_nokey;
+	if (key_to_pkcs8_der(key, &der, &der_len, e) != 0 ||
+	    escrow_seal(&en->master_key, aad, der, der_len, &sealed, &sealed_len, e) != 0)
+		goto out;
+	if (store_begin(en->store, e) != 0)
+		goto out;
+	if (store_action_set_key(en->store, a->id, sealed, sealed_len, e) != 0) {
+		store_rollback(en->store);
+		goto out;
+	}
+	if (prov_enter(en, a, PROV_KEY_MADE, NULL, e) != 0)
+		goto out;
+	a->sealed_key = sealed;
+	a->sealed_key_len = sealed_len;
+	sealed = NULL;
+	rc = 0;
+out:
+	EVP_PKEY_free(key);
+out_nokey:
+	secret_free(der, der_len);
+	free(sealed);
+	free(aad);
+	return rc;
+}
+
+static int
+unseal_key(struct engine *en, const struct store_action *a, EVP_PKEY **key, struct errbuf *e)
+{
+	unsigned char *der = NULL;
+	size_t len = 0;
+	char *aad = action_aad(a);
+	int rc = -1;
+
+	if (a->sealed_key == NULL) {
+		err_set(e, "no sealed key recorded for action #%lld", (long long)a->id);
+		goto out;
+	}
+	if (escrow_open(&en->master_key, aad, a->sealed_key, a->sealed_key_len, &der, &len, e) != 0 ||
+	    key_from_pkcs8_der(der, len, key, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	secret_free(der, len);
+	free(aad);
+	return rc;
+}
+
+static char *
+chain_to_pem(STACK_OF(X509) *chain)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data = NULL, *copy;
+	long len;
+
+	for (int i = 0; bio != NULL && chain != NULL && i < sk_X509_num(chain); i++)
+		PEM_write_bio_X509(bio, sk_X509_value(chain, i));
+	len = bio ? BIO_get_mem_data(bio, &data) : 0;
+	copy = xstrndup(data ? data : "", (size_t)(len > 0 ? len : 0));
+	BIO_free(bio);
+	return copy;
+}
+
+/* What came back from the CA must be what we asked for, or we refuse it. */
+static int
+check_issued(X509 *cert, EVP_PKEY *key, const char *mail, struct errbuf *e)
+{
+	if (X509_check_private_key(cert, key) != 1) {
+		err_set(e, "the CA returned a certificate for a different key; refusing it");
+		return -1;
+	}
+	if (X509_check_email(cert, mail, 0, 0) != 1) {
+		err_set(e, "the CA returned a certificate without %s in its subjectAltName; "
+		    "refusing it", mail);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+step_ask_ca(struct engine *en, struct store_action *a, const struct conf_group *g,
+    struct prov_outcome *out, struct errbuf *e)
+{
+	EVP_PKEY *key = NULL;
+	X509_REQ *csr = NULL;
+	struct ca *ca = NULL;
+	struct ca_result res;
+	struct ca_request req;
+	struct cert_info ci;
+	struct store_cert c;
+	unsigned char *der = NULL;
+	size_t der_len = 0;
+	char *aad = action_aad(a);
+	char detail[512];
+	enum ca_outcome oc;
+	int64_t cert_id = 0;
+	int rc = -1;
+
+	memset(&res, 0, sizeof(res));
+	memset(&ci, 0, sizeof(ci));
+	memset(&c, 0, sizeof(c));
+	if (engine_ca(en, g->ca, &ca, e) != 0)
+		goto out;
+	if (unseal_key(en, a, &key, e) != 0 || csr_make(key, a->mail, &csr, e) != 0)
+		goto out;
+	if (store_begin(en->store, e) != 0)
+		goto out;
+	if (store_action_bump_attempts(en->store, a->id, e) != 0) {
+		store_rollback(en->store);
+		goto out;
+	}
+	if (prov_enter(en, a, PROV_CA_ASKED, NULL, e) != 0)
+		goto out;
+
+	memset(&req, 0, sizeof(req));
+	req.mail = a->mail;
+	req.validity = g->validity;
+	req.now = en->now;
+	oc = ca_submit(ca, csr, &req, &res);
+	if (oc == CA_ISSUED && check_issued(res.cert, key, a->mail, e) != 0)
+		oc = CA_REJECTED, snprintf(res.reason, sizeof(res.reason), "%s", e->text);
+	if (oc != CA_ISSUED) {
+		const bool retry = oc == CA_PENDING || oc == CA_UNREACHABLE;
+
+		err_set(e, "[ca %s] %s: %s", g->ca->name, ca_outcome_name(oc), res.reason);
+		if (store_begin(en->store, e) == 0)
+			(void)prov_enter(en, a, retry ? PROV_KEY_MADE : PROV_FAILED, e->text, NULL);
+		out->outcome = retry ? "pending" : "failed";
+		goto out;
+	}
+
+	if (cert_info_get(res.cert, &ci, e) != 0 || cert_to_der(res.cert, &der, &der_len, e) != 0)
+		goto out;
+	c.user_id = a->user_id;
+	c.action_id = a->id;
+	c.group_name = a->group_name;
+	c.ca_name = g->ca->name;
+	c.serial = ci.serial;
+	c.issuer = ci.issuer;
+	c.fingerprint = ci.fingerprint;
+	c.mail = a->mail;
+	c.key_type = (char *)key_type_name(g->key_type);
+	c.not_before = ci.not_before;
+	c.not_after = ci.not_after;
+	c.status = CERT_VALID;
+	c.der = der;
+	c.der_len = der_len;
+	c.chain_pem = chain_to_pem(res.chain);
+	c.created = en->now;
+	snprintf(detail, sizeof(detail), "serial=%s fingerprint=%s mail=%s group=%s",
+	    ci.serial, ci.fingerprint, a->mail, a->group_name);
+	if (store_begin(en->store, e) != 0)
+		goto out;
+	if (store_cert_insert(en->store, &c, &cert_id, e) != 0 ||
+	    store_escrow_put(en->store, cert_id, aad, a->sealed_key, a->sealed_key_len, e) != 0 ||
+	    store_action_set_cert(en->store, a->id, cert_id, e) != 0 ||
+	    store_audit(en->store, en->run_id, a->user_id, "certificate-issued", detail, e) != 0) {
+		store_rollback(en->store);
+		goto out;
+	}
+	if (prov_enter(en, a, PROV_CERT_STORED, NULL, e) != 0)
+		goto out;
+	a->cert_id = cert_id;
+	rc = 0;
+out:
+	free(c.chain_pem);
+	free(der);
+	cert_info_clear(&ci);
+	ca_result_clear(&res);
+	X509_REQ_free(csr);
+	EVP_PKEY_free(key);
+	free(aad);
+	return rc;
+}
+
+static int
+step_publish(struct engine *en, struct store_action *a, const struct conf_group *g,
+    const struct user *u, struct errbuf *e)
+{
+	struct store_cert cur;
+	struct store_cert *all = NULL;
+	size_t n_all = 0;
+	struct dir_conn *dc = NULL;
+	struct ca *ca = NULL;
+	int rc = -1;
+
+	memset(&cur, 0, sizeof(cur));
+	if (store_cert_get(en->store, a->cert_id, &cur, e) != 0 || engine_ca(en, g->ca, &ca, e) != 0)
+		goto out;
+	if (engine_dir(en, g->directory, &dc, e) != DIR_OK)
+		goto out;
+	if (publish_current(en, dc, u->dn, &cur, ca_chain(ca), e) != 0)
+		goto out;
+	if (store_certs_for_user(en->store, a->user_id, false, &all, &n_all, e) != 0)
+		goto out;
+	if (store_begin(en->store, e) != 0)
+		goto out;
+	if (store_cert_set_published(en->store, cur.id, true, e) != 0)
+		goto fail;
+	/* The new certificate supersedes every earlier valid one of this person. */
+	for (size_t i = 0; i < n_all; i++) {
+		if (all[i].id == cur.id || all[i].status != CERT_VALID)
+			continue;
+		if (store_cert_set_status(en->store, all[i].id, CERT_SUPERSEDED, e) != 0)
+			goto fail;
+	}
+	if (prov_enter(en, a, PROV_PUBLISHED, NULL, e) != 0)
+		goto out;
+	rc = 0;
+	goto out;
+fail:
+	store_rollback(en->store);
+out:
+	store_certs_free(all, n_all);
+	store_cert_clear(&cur);
+	return rc;
+}
+
+static int
+step_queue_mails(struct engine *en, struct store_action *a, const struct conf_group *g,
+    const struct user *u, struct errbuf *e)
+{
+	struct store_cert cur;
+	struct collected mails;
+	struct ca *ca = NULL;
+	EVP_PKEY *key = NULL;
+	int rc = -1;
+
+	memset(&cur, 0, sizeof(cur));
+	memset(&mails, 0, sizeof(mails));
+	if (store_cert_get(en->store, a->cert_id, &cur, e) != 0 || engine_ca(en, g->ca, &ca, e) != 0 ||
+	    unseal_key(en, a, &key, e) != 0)
+		goto out;
+	if (collect_build(en, g, u, &cur, key, ca_chain(ca), &mails, e) != 0)
+		goto out;
+	if (store_begin(en->store, e) != 0)
+		goto out;
+	if (collect_queue(en, a->id, a->user_id, &mails, e) != 0) {
+		store_rollback(en->store);
+		goto out;
+	}
+	if (prov_enter(en, a, PROV_DONE, NULL, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	collected_clear(&mails);
+	EVP_PKEY_free(key);
+	store_cert_clear(&cur);
+	return rc;
+}
+
+void
+provision_run(struct engine *en, int64_t action_id, const struct user *u, EVP_PKEY *key,
+    struct prov_outcome *out)
+{
+	struct store_action a;
+	const struct conf_group *g;
+	enum prov_state st;
+	struct errbuf e;
+
+	memset(&a, 0, sizeof(a));
+	memset(out, 0, sizeof(*out));
+	err_clear(&e);
+	out->outcome = "failed";
+	if (store_action_get(en->store, action_id, &a, &e) != 0)
+		goto fail;
+	snprintf(out->kind, sizeof(out->kind), "%s", a.kind);
+	g = find_group(en->cfg, a.group_name);
+	if (g == NULL) {
+		err_set(&e, "group %s is no longer in the configuration; "
+		    "the unfinished action #%lld cannot continue", a.group_name, (long long)a.id);
+		goto fail;
+	}
+	for (;;) {
+		if (prov_state_parse(a.state, &st) != 0) {
+			err_set(&e, "action #%lld has an unknown state \"%s\"", (long long)a.id, a.state);
+			goto fail;
+		}
+		snprintf(out->step, sizeof(out->step), "%s", a.state);
+		switch (st) {
+		case PROV_PLANNED:
+			if (step_make_key(en, &a, g, key, &e) != 0) {
+				key = NULL;
+				goto fail;
+			}
+			key = NULL; /* stolen by step_make_key */
+			break;
+		case PROV_KEY_MADE:
+		case PROV_CA_ASKED:
+			if (step_ask_ca(en, &a, g, out, &e) != 0) {
+				if (strcmp(out->outcome, "pending") == 0)
+					goto report;
+				goto fail;
+			}
+			break;
+		case PROV_CERT_STORED:
+			if (step_publish(en, &a, g, u, &e) != 0)
+				goto fail;
+			break;
+		case PROV_PUBLISHED:
+			if (step_queue_mails(en, &a, g, u, &e) != 0)
+				goto fail;
+			break;
+		case PROV_DONE:
+			out->outcome = "done";
+			goto report;
+		case PROV_FAILED:
+			if (a.last_error != NULL)
+				err_set(&e, "%s", a.last_error);
+			goto fail;
+		}
+	}
+fail:
+	out->outcome = "failed";
+report:
+	if (e.text[0] != '\0')
+		snprintf(out->error, sizeof(out->error), "%s", e.text);
+	if (a.cert_id != 0) {
+		struct store_cert c;
+		struct errbuf e2;
+
+		memset(&c, 0, sizeof(c));
+		if (store_cert_get(en->store, a.cert_id, &c, &e2) == 0) {
+			snprintf(out->serial, sizeof(out->serial), "%s", c.serial);
+			out->not_after = c.not_after;
+		}
+		store_cert_clear(&c);
+	}
+	EVP_PKEY_free(key);
+	store_action_clear(&a);
+}

@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: ISC */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "sync/engine.h"
+#include "sync/keygen.h"
+#include "sync/outbox.h"
+#include "sync/plan.h"
+#include "sync/provision.h"
+#include "sync/publish.h"
+#include "sync/run.h"
+
+/* Actions executed per key-generation batch: enough to keep every core busy. */
+#define WORK_BATCH 64
+
+struct group_read {
+	struct user_list members;
+	bool failed;
+};
+
+static void
+report_item(struct engine *en, const struct plan_item *it, const char *outcome,
+    const char *serial, time_t not_after, const char *step, const char *error)
+{
+	struct report_user ru;
+
+	memset(&ru, 0, sizeof(ru));
+	ru.mail = it->user->mail;
+	ru.name = it->user->display_name;
+	ru.id = it->user->id;
+	ru.dn = it->user->dn;
+	ru.group = en->cfg->groups[it->group].name;
+	ru.also_in = it->also_in;
+	ru.action = plan_action_name(it->action);
+	ru.reason = it->reason;
+	ru.outcome = outcome;
+	ru.serial = serial;
+	ru.not_after = not_after;
+	ru.step = step;
+	ru.error = error;
+	report_user(en->report, &ru);
+}
+
+/* Read every enabled group; a failed read marks that group, never guesses. */
+static size_t
+read_groups(struct engine *en, struct group_read *reads)
+{
+	const struct config *cfg = en->cfg;
+	size_t ok = 0;
+
+	for (size_t gi = 0; gi < cfg->n_groups; gi++) {
+		const struct conf_group *g = &cfg->groups[gi];
+		struct dir_conn *dc = NULL;
+		struct errbuf e;
+
+		err_clear(&e);
+		if (!g->enabled)
+			continue;
+		if (engine_dir(en, g->directory, &dc, &e) != DIR_OK ||
+		    dir_group_members(dc, g->group_dn, &reads[gi].members, &e) != DIR_OK) {
+			reads[gi].failed = true;
+			report_group(en->report, g->name, g->directory->name, 0, e.text);
+			report_error(en->report, NULL, "directory",
+			    "[group %s] cannot read members, nothing is changed for this group: %s",
+			    g->name, e.text);
+			log_error("[group %s] cannot read members: %s", g->name, e.text);
+			continue;
+		}
+		report_group(en->report, g->name, g->directory->name,
+		    (int64_t)reads[gi].members.n, NULL);
+		log_info("[group %s] %zu members", g->name, reads[gi].members.n);
+		ok++;
+	}
+	return ok;
+}
+
+static int
+record_users(struct engine *en, const struct plan_item *items, size_t n, struct errbuf *e)
+{
+	if (store_begin(en->store, e) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct user *u = items[i].user;
+		struct store_user su;
+
+		if (u->id == NULL)
+			continue;
+		memset(&su, 0, sizeof(su));
+		su.id = u->id;
+		su.source = (char *)u->source;
+		su.dn = u->dn;
+		su.mail = u->mail;
+		su.display_name = u->display_name;
+		su.group_name = en->cfg->groups[items[i].group].name;
+		su.last_seen = en->now;
+		if (store_user_upsert(en->store, &su, e) != 0) {
+			store_rollback(en->store);
+			return -1;
+		}
+	}
+	return store_commit(en->store, e);
+}
+
+static const char *
+done_counter(const char *kind)
+{
+	if (strcmp(kind, "renew") == 0)
+		return "renewed";
+	if (strcmp(kind, "reissue") == 0)
+		return "reissued";
+	return "issued";
+}
+
+static void
+republish(struct engine *en, const struct plan_item *it)
+{
+	const struct conf_group *g = &en->cfg->groups[it->group];
+	struct store_cert c;
+	struct dir_conn *dc = NULL;
+	struct ca *ca = NULL;
+	struct errbuf e;
+
+	memset(&c, 0, sizeof(c));
+	err_clear(&e);
+	if (store_cert_get(en->store, it->cert_id, &c, &e) == 0 &&
+	    engine_ca(en, g->ca, &ca, &e) == 0 && engine_dir(en, g->directory, &dc, &e) == DIR_OK &&
+	    publish_current(en, dc, it->user->dn, &c, ca_chain(ca), &e) == 0 &&
+	    store_cert_set_published(en->store, c.id, true, &e) == 0) {
+		report_count(en->report, "published", 1);
+		report_item(en, it, "done", c.serial, c.not_after, NULL, NULL);
+	} else {
+		report_error(en->report, it->user->mail, "publish", "%s", e.text);
+		report_item(en, it, "failed", c.serial, c.not_after, "publish", e.text);
+	}
+	store_cert_clear(&c);
+}
+
+/* Execute issue/renew/reissue/resume items in batches, keys made on every core. */
+static void
+execute(struct engine *en, const struct plan_item **work, size_t n_work)
+{
+	for (size_t start = 0; start < n_work; start += WORK_BATCH) {
+		size_t count = n_work - start < WORK_BATCH ? n_work - start : WORK_BATCH;
+		struct keygen_job jobs[WORK_BATCH];
+		int64_t ids[WORK_BATCH];
+		size_t n_jobs = 0;
+		int job_of[WORK_BATCH];
+
+		for (size_t k = 0; k < count; k++) {
+			const struct plan_item *it = work[start + k];
+			struct errbuf e;
+
+			job_of[k] = -1;
+			ids[k] = it->open_action;
+			if (it->action == PLAN_RESUME)
+				continue;
+			if (provision_create(en, it, &ids[k], &e) != 0) {
+				ids[k] = 0;
+				report_error(en->report, it->user->mail, "planned", "%s", e.text);
+				report_item(en, it, "failed", NULL, 0, "planned", e.text);
+				continue;
+			}
+			jobs[n_jobs].type = en->cfg->groups[it->group].key_type;
+			jobs[n_jobs].key = NULL;
+			jobs[n_jobs].error[0] = '\0';
+			job_of[k] = (int)n_jobs++;
+		}
+		keygen_batch(jobs, n_jobs);
+
+		for (size_t k = 0; k < count; k++) {
+			const struct plan_item *it = work[start + k];
+			EVP_PKEY *key = job_of[k] >= 0 ? jobs[job_of[k]].key : NULL;
+			struct prov_outcome po;
+
+			if (ids[k] == 0) {
+				EVP_PKEY_free(key);
+				continue;
+			}
+			log_set_user(it->user->mail);
+			provision_run(en, ids[k], it->user, key, &po);
+			if (strcmp(po.outcome, "done") == 0) {
+				report_count(en->report, done_counter(po.kind), 1);
+				report_count(en->report, "published", 1);
+			} else {
+				report_error(en->report, it->user->mail, po.step, "%s", po.error);
+			}
+			report_item(en, it, po.outcome, po.serial[0] ? po.serial : NULL, po.not_after,
+			    strcmp(po.outcome, "done") == 0 ? NULL : po.step,
+			    po.error[0] ? po.error : NULL);
+			log_set_user(NULL);
+		}
+	}
+}
+
+static void
+count_planned(struct engine *en, const struct plan_item *it)
+{
+	switch (it->action) {
+	case PLAN_NOTHING:
+		report_count(en->report, "unchanged", 1);
+		break;
+	case PLAN_SKIP:
+		report_count(en->report, "skipped", 1);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+dry_run_item(struct engine *en, const struct plan_item *it)
+{
+	if (it->action == PLAN_ISSUE || it->action == PLAN_RENEW || it->action == PLAN_REISSUE)
+		report_count(en->report, done_counter(plan_action_name(it->action)), 1);
+	if (it->action != PLAN_NOTHING)
+		report_item(en, it, it->action == PLAN_SKIP ? "skipped" : "planned", NULL,
+		    it->not_after, NULL, NULL);
+}
+
+enum run_status
+run_sync(const struct config *cfg, const struct run_options *opt)
+{
+	struct engine en;
+	struct group_read *reads = xcalloc(cfg->n_groups + 1, sizeof(*reads));
+	struct plan_member *members = NULL;
+	struct plan_item *items = NULL;
+	const struct plan_item **work = NULL;
+	struct store_user_state *states = NULL;
+	size_t n_members = 0, n_items = 0, n_states = 0, n_work = 0;
+	char *json = NULL;
+	const char *status = "failed";
+	bool recorded = false;
+	struct errbuf e;
+	enum run_status rs = RUN_FAILED;
+
+	err_clear(&e);
+	engine_init(&en, cfg);
+	en.now = time(NULL);
+	engine_new_run_id(en.run_id, sizeof(en.run_id), en.now);
+	log_set_run(en.run_id);
+	en.report = report_new(en.run_id, en.now, opt->dry_run);
+
+	if (opt->dry_run) {
+		/* Read-only: a store that does not exist yet simply has no state. */
+		if (store_open_readonly(cfg->service.state_dir, &en.store, &e) != 0) {
+			log_debug("dry run without a store: %s", e.text);
+			en.store = NULL;
+		}
+	} else if (store_open(cfg->service.state_dir, &en.store, &e) != 0 ||
+	    store_lock(en.store, &e) != 0 ||
+	    master_key_load(cfg->service.master_key_file, &en.master_key, &e) != 0 ||
+	    store_run_start(en.store, en.run_id, en.now, &e) != 0) {
+		report_fail(en.report, "%s", e.text);
+		log_error("%s", e.text);
+		goto finish;
+	}
+	recorded = !opt->dry_run;
+	log_info("%s started (%zu groups)", opt->dry_run ? "dry run" : "run", cfg->n_groups);
+
+	if (read_groups(&en, reads) == 0 && cfg->n_groups > 0) {
+		report_fail(en.report, "no group could be read from the directory: nothing was changed");
+		goto finish;
+	}
+	for (size_t gi = 0; gi < cfg->n_groups; gi++)
+		n_members += reads[gi].members.n;
+	members = xcalloc(n_members + 1, sizeof(*members));
+	n_members = 0;
+	for (size_t gi = 0; gi < cfg->n_groups; gi++) {
+		for (size_t i = 0; i < reads[gi].members.n; i++) {
+			members[n_members].user = &reads[gi].members.v[i];
+			members[n_members].group = gi;
+			n_members++;
+		}
+	}
+	if (en.store != NULL && store_load_states(en.store, &states, &n_states, &e) != 0) {
+		report_fail(en.report, "%s", e.text);
+		goto finish;
+	}
+	plan_build(cfg, members, n_members, states, n_states, en.now, &items, &n_items);
+	report_count(en.report, "users_seen", (int64_t)n_items);
+
+	if (!opt->dry_run && record_users(&en, items, n_items, &e) != 0) {
+		report_fail(en.report, "%s", e.text);
+		goto finish;
+	}
+	work = xcalloc(n_items + 1, sizeof(*work));
+	for (size_t i = 0; i < n_items; i++) {
+		const struct plan_item *it = &items[i];
+
+		count_planned(&en, it);
+		if (opt->dry_run) {
+			dry_run_item(&en, it);
+			continue;
+		}
+		switch (it->action) {
+		case PLAN_SKIP:
+			log_warn("skipping %s: %s", it->user->mail ? it->user->mail : it->user->dn,
+			    it->reason);
+			report_item(&en, it, "skipped", NULL, 0, NULL, NULL);
+			break;
+		case PLAN_REPUBLISH:
+			republish(&en, it);
+			break;
+		case PLAN_ISSUE:
+		case PLAN_RENEW:
+		case PLAN_REISSUE:
+		case PLAN_RESUME:
+			work[n_work++] = it;
+			break;
+		case PLAN_NOTHING:
+			break;
+		}
+	}
+	execute(&en, work, n_work);
+
+	if (!opt->dry_run && cfg->has_mail && outbox_flush(&en, &e) != 0) {
+		report_error(en.report, NULL, "mail", "%s", e.text);
+		log_error("%s", e.text);
+	}
+
+finish:
+	json = report_finish(en.report, time(NULL), &status);
+	if (recorded && store_run_finish(en.store, en.run_id, time(NULL), status, json, &e) != 0)
+		log_error("the run report could not be stored: %s", e.text);
+	if (report_render(json, opt->format, opt->out, &e) != 0)
+		log_error("%s", e.text);
+	log_info("run finished: %s", status);
+	rs = strcmp(status, "ok") == 0 ? RUN_OK : strcmp(status, "partial") == 0 ? RUN_PARTIAL :
+	    RUN_FAILED;
+
+	free(json);
+	free(work);
+	free(items);
+	free(members);
+	store_states_free(states, n_states);
+	for (size_t gi = 0; gi < cfg->n_groups; gi++)
+		user_list_free(&reads[gi].members);
+	free(reads);
+	report_free(en.report);
+	store_close(en.store);
+	engine_close(&en);
+	log_set_run(NULL);
+	return rs;
+}

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The store: smimesync's system of record, one SQLite file.
+ *
+ * What we issued, to whom, where each user's provisioning stands, what
+ * mail is waiting, every run's report and an append-only audit log. The
+ * directory is only a published copy of part of this.
+ *
+ *   struct store *st = NULL;
+ *   if (store_open(state_dir, &st, &e) != 0) ...
+ *   store_begin(st, &e); ... writes ... store_commit(st, &e);
+ *   store_close(st);
+ *
+ * store_open() creates state_dir (0700) and the database (0600), switches
+ * to WAL and applies numbered migrations (PRAGMA user_version). Only one
+ * process writes at a time: store_lock() takes an exclusive lock file in
+ * state_dir for the duration of a run.
+ *
+ * Every function returns 0 or -1 with a message in e. Structs returned
+ * through out-parameters own their strings and blobs; free them with the
+ * matching _clear() or _free() function.
+ */
+#ifndef SMIMESYNC_SYNC_STORE_H
+#define SMIMESYNC_SYNC_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/attrs.h"
+#include "common/errbuf.h"
+
+struct store;
+
+int store_open(const char *state_dir, struct store **out, struct errbuf *e) MUST_USE;
+/* Open an existing store read-only (status, report): never creates anything. */
+int store_open_readonly(const char *state_dir, struct store **out, struct errbuf *e) MUST_USE;
+void store_close(struct store *st);
+/* Exclusive lock on state_dir/lock; fails at once if another run holds it. */
+int store_lock(struct store *st, struct errbuf *e) MUST_USE;
+int store_begin(struct store *st, struct errbuf *e) MUST_USE;
+int store_commit(struct store *st, struct errbuf *e) MUST_USE;
+void store_rollback(struct store *st);
+int store_integrity_check(struct store *st, struct errbuf *e) MUST_USE;
+
+/* ---- users ---- */
+
+struct store_user {
+	char *id;
+	char *source;
+	char *dn;
+	char *mail;
+	char *display_name;
+	char *group_name;
+	time_t first_seen;
+	time_t last_seen;
+};
+
+int store_user_upsert(struct store *st, const struct store_user *u, struct errbuf *e) MUST_USE;
+/* Find by id, or by mail when key contains '@'. Returns 1 found, 0 not, -1 error. */
+int store_user_find(struct store *st, const char *key, struct store_user *out,
+    struct errbuf *e) MUST_USE;
+void store_user_clear(struct store_user *u);
+
+/* ---- certificates ---- */
+
+enum cert_status {
+	CERT_VALID = 0,   /* current: may still be expired by date */
+	CERT_SUPERSEDED,  /* replaced by a renewal */
+	CERT_REVOKED,
+};
+
+const char *cert_status_name(enum cert_status s);
+
+struct store_cert {
+	int64_t id;
+	char *user_id;
+	int64_t action_id;
+	char *group_name;
+	char *ca_name;
+	char *serial;
+	char *issuer;
+	char *fingerprint;
+	char *mail;
+	char *key_type;
+	time_t not_before;
+	time_t not_after;
+	enum cert_status status;
+	bool published;
+	unsigned char *der;
+	size_t der_len;
+	char *chain_pem;
+	time_t created;
+};
+
+void store_cert_clear(struct store_cert *c);
+void store_certs_free(struct store_cert *v, size_t n);
+
+int store_cert_insert(struct store *st, const struct store_cert *c, int64_t *id_out,
+    struct errbuf *e) MUST_USE;
+int store_cert_get(struct store *st, int64_t id, struct store_cert *out, struct errbuf *e) MUST_USE;
+/* Every cert of a user, newest first. with_der: also load DER and chain. */
+int store_certs_for_user(struct store *st, const char *user_id, bool with_der,
+    struct store_cert **out, size_t *n, struct errbuf *e) MUST_USE;
+int store_cert_set_status(struct store *st, int64_t id, enum cert_status s,
+    struct errbuf *e) MUST_USE;
+int store_cert_set_published(struct store *st, int64_t id, bool published,
+    struct errbuf *e) MUST_USE;
+/* Is (issuer, serial) a certificate we issued? Returns 1/0, -1 on error. */
+int store_cert_is_ours(struct store *st, const char *issuer, const char *serial,
+    struct store_cert *out_or_null, struct errbuf *e) MUST_USE;
+
+/*
+ * The per-user summary the planner needs, for every user at once:
+ * the newest cert with status VALID (id 0 when none) and whether an
+ * unfinished action exists. Called once per run (one query, not one per user).
+ */
+struct store_user_state {
+	char *user_id;
+	char *mail;          /* mail on the current cert */
+	int64_t cert_id;
+	time_t not_after;
+	bool published;
+	int64_t open_action; /* id of an unfinished action, 0 if none */
+};
+
+int store_load_states(struct store *st, struct store_user_state **out, size_t *n,
+    struct errbuf *e) MUST_USE;
+void store_states_free(struct store_user_state *v, size_t n);
+
+int store_escrow_put(struct store *st, int64_t cert_id, const char *aad,
+    const unsigned char *sealed, size_t len, struct errbuf *e) MUST_USE;
+
+/* ---- actions: the persisted per-user state machine ---- */
+
+struct store_action {
+	int64_t id;
+	char *run_id;
+	char *user_id;
+	char *kind;        /* "issue" | "renew" */
+	char *state;       /* see sync/provision.h */
+	char *group_name;
+	char *mail;
+	unsigned char *sealed_key;
+	size_t sealed_key_len;
+	int64_t cert_id;
+	int64_t old_cert_id;
+	int attempts;
+	char *last_error;
+};
+
+void store_action_clear(struct store_action *a);
+int store_action_create(struct store *st, const struct store_action *a, int64_t *id_out,
+    struct errbuf *e) MUST_USE;
+int store_action_get(struct store *st, int64_t id, struct store_action *out,
+    struct errbuf *e) MUST_USE;
+/* Move to state; error_or_null is recorded as last_error (NULL clears it). */
+int store_action_set_state(struct store *st, int64_t id, const char *state,
+    const char *error_or_null, struct errbuf *e) MUST_USE;
+int store_action_set_key(struct store *st, int64_t id, const unsigned char *sealed,
+    size_t len, struct errbuf *e) MUST_USE;
+int store_action_set_cert(struct store *st, int64_t id, int64_t cert_id,
+    struct errbuf *e) MUST_USE;
+int store_action_bump_attempts(struct store *st, int64_t id, struct errbuf *e) MUST_USE;
+
+/* ---- outbox ---- */
+
+struct store_mail {
+	int64_t id;
+	int64_t action_id;
+	char *user_id;
+	char *kind;        /* "collection" | "password" */
+	char *recipient;
+	char *aad;
+	unsigned char *sealed;
+	size_t sealed_len;
+	char *state;       /* "queued" | "sent" | "failed" */
+	int attempts;
+	time_t next_attempt;
+	char *last_error;
+};
+
+void store_mail_clear(struct store_mail *m);
+void store_mails_free(struct store_mail *v, size_t n);
+int store_outbox_add(struct store *st, const struct store_mail *m, int64_t *id_out,
+    struct errbuf *e) MUST_USE;
+/* Queued mails due at now, oldest first, at most limit. */
+int store_outbox_due(struct store *st, time_t now, size_t limit, struct store_mail **out,
+    size_t *n, struct errbuf *e) MUST_USE;
+int store_outbox_update(struct store *st, int64_t id, const char *state, int attempts,
+    time_t next_attempt, const char *error_or_null, time_t now, struct errbuf *e) MUST_USE;
+/* Counts of mails per state for one user (for status). */
+int store_outbox_count(struct store *st, const char *state, int64_t *count,
+    struct errbuf *e) MUST_USE;
+
+/* ---- runs and reports ---- */
+
+int store_run_start(struct store *st, const char *run_id, time_t started,
+    struct errbuf *e) MUST_USE;
+int store_run_finish(struct store *st, const char *run_id, time_t finished,
+    const char *status, const char *report_json, struct errbuf *e) MUST_USE;
+/* run_id NULL: the latest finished run. Returns 1 found, 0 none, -1 error. */
+int store_run_report(struct store *st, const char *run_id, char **json_out,
+    struct errbuf *e) MUST_USE;
+
+/* ---- audit ---- */
+
+int store_audit(struct store *st, const char *run_id, const char *user_id, const char *event,
+    const char *detail, struct errbuf *e) MUST_USE;
+
+/* ---- listing for status ---- */
+
+struct store_status_row {
+	char *user_id;
+	char *mail;
+	char *display_name;
+	char *group_name;
+	char *serial;       /* NULL when the user has no current certificate */
+	time_t not_after;
+	bool published;
+	char *open_state;   /* state of an unfinished action, or NULL */
+	char *last_error;
+};
+
+int store_status_rows(struct store *st, const char *user_key_or_null,
+    struct store_status_row **out, size_t *n, struct errbuf *e) MUST_USE;
+void store_status_rows_free(struct store_status_row *v, size_t n);
+
+#endif

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: ISC */
+/* The planner decides per person from (members, state, policy, now) alone. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sync/plan.h"
+#include "tests/unit/check.h"
+
+#define DAY 86400
+
+static struct conf_group groups[2];
+static struct config cfg;
+
+static struct user
+mkuser(const char *id, const char *mail)
+{
+	struct user u;
+
+	memset(&u, 0, sizeof(u));
+	u.id = (char *)id;
+	u.dn = (char *)id;
+	u.mail = (char *)mail;
+	u.enabled = true;
+	return u;
+}
+
+static const struct plan_item *
+find(const struct plan_item *items, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(items[i].user->id, id) == 0)
+			return &items[i];
+	return NULL;
+}
+
+int
+main(void)
+{
+	time_t now = 1800000000;
+	struct user u[7];
+	struct plan_member m[8];
+	/* sorted by user_id, as the store returns them */
+	struct store_user_state st[] = {
+		{ "b", "b@example.org", 11, now + 100 * DAY, true, 0 },    /* valid */
+		{ "c", "c@example.org", 12, now + 10 * DAY, true, 0 },     /* inside window */
+		{ "d", "d@example.org", 13, now - DAY, true, 0 },          /* expired */
+		{ "e", "old@example.org", 14, now + 100 * DAY, true, 0 },  /* mail changed */
+		{ "f", "f@example.org", 0, 0, false, 77 },                 /* unfinished */
+		{ "g", "g@example.org", 15, now + 100 * DAY, false, 0 },   /* not published */
+	};
+	struct plan_item *items = NULL;
+	size_t n = 0;
+	const struct plan_item *it;
+
+	memset(&cfg, 0, sizeof(cfg));
+	groups[0].name = "sales";
+	groups[0].renew_before = 15 * DAY;
+	groups[1].name = "staff";
+	groups[1].renew_before = 15 * DAY;
+	cfg.groups = groups;
+	cfg.n_groups = 2;
+
+	u[0] = mkuser("a", "a@example.org");
+	u[1] = mkuser("b", "b@example.org");
+	u[2] = mkuser("c", "c@example.org");
+	u[3] = mkuser("d", "d@example.org");
+	u[4] = mkuser("e", "new@example.org");
+	u[5] = mkuser("f", "f@example.org");
+	u[6] = mkuser("g", "g@example.org");
+	for (int i = 0; i < 7; i++) {
+		m[i].user = &u[i];
+		m[i].group = 0;
+	}
+	/* "b" is also in the second group: planned once, under "sales". */
+	m[7].user = &u[1];
+	m[7].group = 1;
+
+	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), now, &items, &n);
+	CHECK_INTEQ(n, 7);
+	CHECK_INTEQ(find(items, n, "a")->action, PLAN_ISSUE);
+	it = find(items, n, "b");
+	CHECK_INTEQ(it->action, PLAN_NOTHING);
+	CHECK_INTEQ(it->group, 0);
+	CHECK_STREQ(it->also_in, "staff");
+	CHECK_INTEQ(find(items, n, "c")->action, PLAN_RENEW);
+	CHECK_INTEQ(find(items, n, "d")->action, PLAN_ISSUE);
+	CHECK_CONTAINS(find(items, n, "d")->reason, "expired");
+	CHECK_INTEQ(find(items, n, "e")->action, PLAN_REISSUE);
+	CHECK_INTEQ(find(items, n, "f")->action, PLAN_RESUME);
+	CHECK_INTEQ(find(items, n, "f")->open_action, 77);
+	CHECK_INTEQ(find(items, n, "g")->action, PLAN_REPUBLISH);
+	free(items);
+
+	/* The renewal window edge: exactly renew_before left renews. */
+	st[1].not_after = now + 15 * DAY;
+	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), now, &items, &n);
+	CHECK_INTEQ(find(items, n, "c")->action, PLAN_RENEW);
+	free(items);
+	st[1].not_after = now + 15 * DAY + 1;
+	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), now, &items, &n);
+	CHECK_INTEQ(find(items, n, "c")->action, PLAN_NOTHING);
+	free(items);
+
+	/* Problems and disabled accounts are skipped with the reason. */
+	u[0].problem = "no mail attribute";
+	u[2].enabled = false;
+	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), now, &items, &n);
+	CHECK_INTEQ(find(items, n, "a")->action, PLAN_SKIP);
+	CHECK_STREQ(find(items, n, "a")->reason, "no mail attribute");
+	CHECK_INTEQ(find(items, n, "c")->action, PLAN_SKIP);
+	free(items);
+	return check_finish();
+}
