@@ -13,3 +13,7 @@ AM_TESTS_ENVIRONMENT = \
 # Link line for unit tests: every room library plus the system libraries.
 unit_test_libs = $(SMIMESYNC_ROOM_LIBS) $(SMIMESYNC_EXT_LIBS)
 EXTRA_DIST += tests/unit/check.h
+
+TESTS += tests/integration/sync_openldap.sh
+EXTRA_DIST += tests/integration/sync_openldap.sh tests/data/example-org.ldif \
+	tests/tools/smimesync-lib.sh tests/tools/mailbox.py
