@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Private to directory/: the LDAP connection handle, the search helpers
+ * built on it, the error mapping, and a small string set.
+ *
+ * Every LDAP failure goes through dir_ldap_fail(), which turns an LDAP
+ * result code into an enum dir_status and one sentence that names the URI,
+ * the operation, the DN, the server's error string and diagnostic message,
+ * and a hint when we know what the administrator should change.
+ *
+ * Searches go through dir_ldap_read() (one entry by DN, base scope, filter
+ * "(objectClass=*)" unless the caller gives one) and dir_ldap_scan() (a
+ * subtree search under base_dn with RFC 2696 paging; each entry is handed
+ * to a callback and freed after it returns).
+ */
+#ifndef SMIMESYNC_DIRECTORY_DIR_INTERNAL_H
+#define SMIMESYNC_DIRECTORY_DIR_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <ldap.h>
+
+#include "common/attrs.h"
+#include "common/errbuf.h"
+#include "directory/directory.h"
+
+/* Upper bounds on what we accept from the server (STYLE 13). */
+#define DIR_MAX_NAME_LEN (64 * 1024)   /* displayName, cn, givenName, sn */
+#define DIR_MAX_MAIL_LEN 254           /* RFC 5321 path limit minus <> */
+#define DIR_MAX_ID_LEN 128             /* entryUUID is 36 */
+#define DIR_MAX_CERT_LEN (64 * 1024)   /* one certificate or PKCS#7 value */
+#define DIR_MAX_CERT_VALUES 256        /* values per certificate attribute */
+#define DIR_MAX_MEMBERS 1000000        /* member values of one group */
+
+struct dir_conn {
+	LDAP *ld;
+	const struct conf_directory *conf; /* borrowed: lives as long as the config */
+	char *uri;                         /* copy, for messages */
+	char *base_dn;                     /* copy */
+	char *user_filter;                 /* new: conf->user_filter in parentheses */
+	int page_size;
+	int timeout;                       /* seconds */
+	bool tls;                          /* ldaps:// or StartTLS */
+};
+
+/*
+ * Map rc to a status and write "uri: op dn: error (diagnostic); hint" into
+ * e. op is a short verb phrase ("bind as", "read", "modify"); hint NULL
+ * means the generic advice for rc.
+ */
+enum dir_status dir_ldap_fail(struct dir_conn *dc, int rc, const char *op,
+    const char *dn, const char *hint, struct errbuf *e);
+
+/* The diagnostic message of the last operation (new), or NULL. */
+char *dir_ldap_diag(LDAP *ld);
+
+/*
+ * Read one entry by DN (base scope). filter may be NULL for
+ * "(objectClass=*)". On DIR_OK *res is a new result to free with
+ * ldap_msgfree() and *entry points into it, or both are NULL when the entry
+ * does not exist, dn is not a DN the server accepts, or the entry does not
+ * match filter.
+ */
+enum dir_status dir_ldap_read(struct dir_conn *dc, const char *dn, const char *filter,
+    char **attrs, LDAPMessage **res, LDAPMessage **entry, struct errbuf *e) MUST_USE;
+
+/* Return DIR_OK to go on; anything else stops the scan (e is then set). */
+typedef enum dir_status (*dir_entry_cb)(struct dir_conn *dc, LDAPMessage *entry,
+    void *arg, struct errbuf *e);
+
+/* Paged subtree search under dc->base_dn. */
+enum dir_status dir_ldap_scan(struct dir_conn *dc, const char *filter, char **attrs,
+    dir_entry_cb cb, void *arg, struct errbuf *e) MUST_USE;
+
+/* True if the entry's objectClass values include name (case-insensitive). */
+bool dir_entry_has_class(LDAP *ld, LDAPMessage *entry, const char *name);
+
+/*
+ * A set of strings (open addressing, linear probing). Values are copied.
+ * strset_add() returns true when the string was not there before.
+ */
+struct strset {
+	char **slots;
+	size_t cap; /* a power of two, or 0 */
+	size_t n;
+};
+
+void strset_init(struct strset *s);
+void strset_free(struct strset *s);
+bool strset_add(struct strset *s, const char *str);
+bool strset_has(const struct strset *s, const char *str);
+
+/*
+ * Strip an RFC 4517 nameAndOptionalUID suffix ("#'0101'B") in place;
+ * returns dn.
+ */
+char *dir_strip_uid_suffix(char *dn);
+
+/* A single plain addr-spec: dot-atom local part (ASCII or UTF-8), LDH domain. */
+bool dir_mail_valid(const char *s, size_t len);
+
+/* Copy of s[0..len) fit for a log line or message: controls become '?', cut at max. */
+char *dir_printable(const char *s, size_t len, size_t max);
+
+#endif

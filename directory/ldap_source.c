@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Group expansion on an RFC 4519 directory (OpenLDAP): who is in a group,
+ * transitively, and what the directory says about each person.
+ *
+ * OpenLDAP has no in-chain matching rule, so nesting is resolved here. The
+ * expansion runs in rounds over a batch of member DNs not seen before:
+ *
+ *   - a small batch (fewer than SCAN_THRESHOLD DNs) is read entry by entry,
+ *     base scope, with a filter that matches groups and people only;
+ *   - a large batch is matched against ONE paged subtree search under
+ *     base_dn with user_filter (people only); whatever that search did not
+ *     return (nested groups, entries outside base_dn, junk) is then read
+ *     entry by entry.
+ *
+ * Groups found in a round feed their members into the next round. Every DN
+ * is compared in normalized form and entered in a "seen" set before it is
+ * queued, so a membership cycle ends and a person in two groups appears
+ * once. No value from the directory ever goes into a filter: entries are
+ * read by DN.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <ldap.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/strutil.h"
+#include "common/xalloc.h"
+#include "directory/dir_internal.h"
+#include "directory/directory.h"
+
+#define SCAN_THRESHOLD 50
+
+/* Everything we need to know about a group or a person, in one read. */
+#define ATTR_SLOTS 11
+
+struct expand {
+	struct dir_conn *dc;
+	struct user_list *out;
+	struct strset seen;   /* normalized DNs queued or read */
+	char **pending;       /* raw member DNs to look at next round (new) */
+	size_t n_pending;
+	size_t cap_pending;
+	char *either_filter;  /* groups or people (new) */
+	char *attrs[ATTR_SLOTS + 1];
+	size_t n_groups;
+	size_t n_skipped;
+};
+
+static void
+expand_free(struct expand *x)
+{
+	strset_free(&x->seen);
+	for (size_t i = 0; i < x->n_pending; i++)
+		free(x->pending[i]);
+	free(x->pending);
+	free(x->either_filter);
+}
+
+static bool
+is_group(LDAP *ld, LDAPMessage *entry)
+{
+	return dir_entry_has_class(ld, entry, "groupOfNames") ||
+	    dir_entry_has_class(ld, entry, "groupOfUniqueNames");
+}
+
+/* Queue one member value (raw, from member or uniqueMember) unless seen. */
+static void
+queue_member(struct expand *x, const struct berval *v, const char *group_dn)
+{
+	char *raw = NULL, *norm = NULL;
+
+	if (v->bv_len == 0 || v->bv_len > 4096 || memchr(v->bv_val, '\0', v->bv_len) != NULL) {
+		log_debug("group %s: skipping an empty, overlong or binary member value",
+		    group_dn);
+		goto out;
+	}
+	raw = xstrndup(v->bv_val, v->bv_len);
+	dir_strip_uid_suffix(raw);
+	norm = dir_dn_normalize(raw);
+	if (norm == NULL || norm[0] == '\0') {
+		char *p = dir_printable(raw, strlen(raw), 200);
+
+		log_debug("group %s: member value \"%s\" is not a DN: skipped", group_dn, p);
+		free(p);
+		x->n_skipped++;
+		goto out;
+	}
+	if (!strset_add(&x->seen, norm))
+		goto out;
+	if (x->n_pending == x->cap_pending) {
+		x->cap_pending = x->cap_pending == 0 ? 64 : x->cap_pending * 2;
+		x->pending = xreallocarray(x->pending, x->cap_pending, sizeof(*x->pending));
+	}
+	x->pending[x->n_pending++] = raw;
+	raw = NULL;
+out:
+	free(raw);
+	free(norm);
+}
+
+static enum dir_status
+queue_members_of(struct expand *x, LDAPMessage *entry, const char *group_dn,
+    struct errbuf *e)
+{
+	static const char *const member_attrs[] = { "member", "uniqueMember" };
+	LDAP *ld = x->dc->ld;
+
+	for (size_t a = 0; a < ARRAY_LEN(member_attrs); a++) {
+		struct berval **vals = ldap_get_values_len(ld, entry, member_attrs[a]);
+		size_t n = (size_t)ldap_count_values_len(vals);
+
+		if (n > DIR_MAX_MEMBERS) {
+			ldap_value_free_len(vals);
+			err_set(e, "%s: group %s has %zu %s values, more than the %d we accept",
+			    x->dc->uri, group_dn, n, member_attrs[a], DIR_MAX_MEMBERS);
+			return DIR_FAILED;
+		}
+		for (size_t i = 0; i < n; i++)
+			queue_member(x, vals[i], group_dn);
+		ldap_value_free_len(vals);
+	}
+	return DIR_OK;
+}
+
+static void add_problem(struct user *u, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+/* Set or extend u->problem ("first; second"). */
+static void
+add_problem(struct user *u, const char *fmt, ...)
+{
+	struct buf b;
+	va_list ap;
+	int rc;
+
+	buf_init(&b, 0);
+	if (u->problem != NULL && buf_printf(&b, "%s; ", u->problem) != 0)
+		abort(); /* unbounded buffer: cannot fail */
+	va_start(ap, fmt);
+	rc = buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (rc != 0)
+		abort();
+	free(u->problem);
+	u->problem = buf_steal(&b, NULL);
+}
+
+/* First value of a name attribute, if it is sane UTF-8 text (new), else NULL. */
+static char *
+get_name(LDAP *ld, LDAPMessage *entry, const char *attr, const char *dn)
+{
+	struct berval **vals = ldap_get_values_len(ld, entry, attr);
+	char *out = NULL;
+
+	if (vals == NULL || vals[0] == NULL)
+		goto out;
+	if (vals[0]->bv_len == 0)
+		goto out;
+	if (vals[0]->bv_len > DIR_MAX_NAME_LEN || !str_is_utf8(vals[0]->bv_val, vals[0]->bv_len)) {
+		log_warn("%s: %s is longer than %d bytes or not valid UTF-8: ignored", dn, attr,
+		    DIR_MAX_NAME_LEN);
+		goto out;
+	}
+	out = xstrndup(vals[0]->bv_val, vals[0]->bv_len);
+	if (str_has_control(out)) {
+		log_warn("%s: %s contains control characters: ignored", dn, attr);
+		free(out);
+		out = NULL;
+	}
+out:
+	ldap_value_free_len(vals);
+	return out;
+}
+
+static void
+fill_mail(struct dir_conn *dc, LDAPMessage *entry, struct user *u)
+{
+	const char *attr = dc->conf->mail_attribute != NULL ? dc->conf->mail_attribute : "mail";
+	struct berval **vals = ldap_get_values_len(dc->ld, entry, attr);
+	size_t n = (size_t)ldap_count_values_len(vals);
+
+	if (n == 0) {
+		add_problem(u, "no %s attribute", attr);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct berval *v = vals[i];
+		char *p;
+
+		if (dir_mail_valid(v->bv_val, v->bv_len)) {
+			char *m = xstrndup(v->bv_val, v->bv_len);
+
+			if (u->mail == NULL && i == 0) {
+				u->mail = m;
+				continue;
+			}
+			if (u->mail != NULL && str_eq_nocase(u->mail, m)) {
+				free(m);
+				continue;
+			}
+			u->alt_mails = xreallocarray(u->alt_mails, u->n_alt_mails + 1,
+			    sizeof(*u->alt_mails));
+			u->alt_mails[u->n_alt_mails++] = m;
+			continue;
+		}
+		p = dir_printable(v->bv_val, v->bv_len, 120);
+		if (i == 0)
+			add_problem(u, "mail value \"%s\" is not a valid address", p);
+		else
+			log_debug("%s: ignoring %s value \"%s\": not a valid address", u->dn,
+			    attr, p);
+		free(p);
+	}
+out:
+	ldap_value_free_len(vals);
+}
+
+/* Build a struct user from a person entry and append it to the output. */
+static void
+add_person(struct expand *x, LDAPMessage *entry, const char *dn)
+{
+	LDAP *ld = x->dc->ld;
+	struct user *u = user_list_push(x->out);
+	struct berval **vals;
+
+	u->dn = xstrdup(dn);
+	u->source = x->dc->conf->name;
+	u->enabled = true;
+
+	vals = ldap_get_values_len(ld, entry, "entryUUID");
+	if (vals != NULL && vals[0] != NULL && vals[0]->bv_len > 0 &&
+	    vals[0]->bv_len <= DIR_MAX_ID_LEN) {
+		bool ok = true;
+
+		for (size_t i = 0; i < vals[0]->bv_len && ok; i++) {
+			unsigned char c = (unsigned char)vals[0]->bv_val[i];
+
+			ok = c > 0x20 && c < 0x7f;
+		}
+		if (ok)
+			u->id = xstrndup(vals[0]->bv_val, vals[0]->bv_len);
+	}
+	ldap_value_free_len(vals);
+
+	fill_mail(x->dc, entry, u);
+	if (u->id == NULL)
+		add_problem(u, "missing entryUUID (the service account must be able to "
+		    "read this operational attribute)");
+
+	u->display_name = get_name(ld, entry, "displayName", dn);
+	if (u->display_name == NULL)
+		u->display_name = get_name(ld, entry, "cn", dn);
+	u->given_name = get_name(ld, entry, "givenName", dn);
+	u->surname = get_name(ld, entry, "sn", dn);
+
+	/* ppolicy: an administratively locked account is not provisioned. */
+	vals = ldap_get_values_len(ld, entry, "pwdAccountLockedTime");
+	if (vals != NULL && vals[0] != NULL)
+		u->enabled = false;
+	ldap_value_free_len(vals);
+}
+
+/* A group feeds the next round, a person goes to the output. */
+static enum dir_status
+classify(struct expand *x, LDAPMessage *entry, struct errbuf *e)
+{
+	char *dn = ldap_get_dn(x->dc->ld, entry);
+	enum dir_status st = DIR_OK;
+
+	if (dn == NULL)
+		return dir_ldap_fail(x->dc, LDAP_DECODING_ERROR, "read the DN of an entry under",
+		    x->dc->base_dn, NULL, e);
+	if (is_group(x->dc->ld, entry)) {
+		x->n_groups++;
+		st = queue_members_of(x, entry, dn, e);
+	} else {
+		add_person(x, entry, dn);
+	}
+	ldap_memfree(dn);
+	return st;
+}
+
+/* Read one member by DN; skip it if it is neither a group nor a person. */
+static enum dir_status
+read_one(struct expand *x, const char *dn, struct errbuf *e)
+{
+	LDAPMessage *res = NULL, *entry = NULL;
+	enum dir_status st;
+
+	st = dir_ldap_read(x->dc, dn, x->either_filter, x->attrs, &res, &entry, e);
+	if (st != DIR_OK)
+		return st;
+	if (entry == NULL) {
+		log_debug("member %s does not exist or is neither a group nor a person "
+		    "(user_filter %s): skipped", dn, x->dc->user_filter);
+		x->n_skipped++;
+		return DIR_OK;
+	}
+	st = classify(x, entry, e);
+	ldap_msgfree(res);
+	return st;
+}
+
+/* State of one large-batch scan. */
+struct scan {
+	struct expand *x;
+	struct strset wanted; /* normalized DNs of the batch */
+	struct strset found;  /* those the scan returned */
+};
+
+static enum dir_status
+scan_entry(struct dir_conn *dc, LDAPMessage *entry, void *arg, struct errbuf *e)
+{
+	struct scan *s = arg;
+	char *dn = ldap_get_dn(dc->ld, entry);
+	char *norm = NULL;
+
+	if (dn == NULL)
+		return dir_ldap_fail(dc, LDAP_DECODING_ERROR, "read the DN of an entry under",
+		    dc->base_dn, NULL, e);
+	norm = dir_dn_normalize(dn);
+	if (norm != NULL && strset_has(&s->wanted, norm) && strset_add(&s->found, norm))
+		add_person(s->x, entry, dn);
+	free(norm);
+	ldap_memfree(dn);
+	return DIR_OK;
+}
+
+static enum dir_status
+run_round(struct expand *x, char **batch, size_t n, struct errbuf *e)
+{
+	struct scan s = { x, { NULL, 0, 0 }, { NULL, 0, 0 } };
+	enum dir_status st = DIR_OK;
+	size_t i;
+
+	if (n < SCAN_THRESHOLD) {
+		for (i = 0; i < n && st == DIR_OK; i++)
+			st = read_one(x, batch[i], e);
+		return st;
+	}
+	strset_init(&s.wanted);
+	strset_init(&s.found);
+	for (i = 0; i < n; i++) {
+		char *norm = dir_dn_normalize(batch[i]);
+
+		(void)strset_add(&s.wanted, norm);
+		free(norm);
+	}
+	st = dir_ldap_scan(x->dc, x->dc->user_filter, x->attrs, scan_entry, &s, e);
+	/* Nested groups, people outside base_dn and junk: read one by one. */
+	for (i = 0; i < n && st == DIR_OK; i++) {
+		char *norm = dir_dn_normalize(batch[i]);
+		bool done = strset_has(&s.found, norm);
+
+		free(norm);
+		if (!done)
+			st = read_one(x, batch[i], e);
+	}
+	strset_free(&s.wanted);
+	strset_free(&s.found);
+	return st;
+}
+
+static int
+cmp_user_dn(const void *a, const void *b)
+{
+	return strcasecmp(((const struct user *)a)->dn, ((const struct user *)b)->dn);
+}
+
+enum dir_status
+dir_group_members(struct dir_conn *dc, const char *group_dn, struct user_list *out,
+    struct errbuf *e)
+{
+	struct expand x;
+	LDAPMessage *res = NULL, *entry = NULL;
+	enum dir_status st;
+	size_t first = out->n, rounds = 0;
+	char *norm = NULL;
+	size_t k = 0;
+
+	memset(&x, 0, sizeof(x));
+	x.dc = dc;
+	x.out = out;
+	strset_init(&x.seen);
+	x.either_filter = xasprintf("(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)%s)",
+	    dc->user_filter);
+	x.attrs[k++] = "objectClass";
+	x.attrs[k++] = "member";
+	x.attrs[k++] = "uniqueMember";
+	x.attrs[k++] = "entryUUID";
+	x.attrs[k++] = dc->conf->mail_attribute != NULL ? dc->conf->mail_attribute : "mail";
+	x.attrs[k++] = "displayName";
+	x.attrs[k++] = "cn";
+	x.attrs[k++] = "givenName";
+	x.attrs[k++] = "sn";
+	x.attrs[k++] = "pwdAccountLockedTime";
+	x.attrs[k] = NULL;
+
+	norm = dir_dn_normalize(group_dn);
+	if (norm == NULL || norm[0] == '\0') {
+		err_set(e, "group_dn \"%s\" is not a valid DN; check group_dn in the [group] "
+		    "section", group_dn);
+		st = DIR_BAD_CONFIG;
+		goto out;
+	}
+	(void)strset_add(&x.seen, norm);
+	st = dir_ldap_read(dc, group_dn, NULL, x.attrs, &res, &entry, e);
+	if (st != DIR_OK)
+		goto out;
+	if (entry == NULL) {
+		err_set(e, "%s: group %s does not exist under %s (or the service account may "
+		    "not read it); check group_dn in the [group] section", dc->uri, group_dn,
+		    dc->base_dn);
+		st = DIR_BAD_CONFIG;
+		goto out;
+	}
+	if (!is_group(dc->ld, entry)) {
+		err_set(e, "%s: %s is not a group (objectClass groupOfNames or "
+		    "groupOfUniqueNames); check group_dn in the [group] section", dc->uri,
+		    group_dn);
+		st = DIR_BAD_CONFIG;
+		goto out;
+	}
+	st = queue_members_of(&x, entry, group_dn, e);
+	while (st == DIR_OK && x.n_pending > 0) {
+		char **batch = x.pending;
+		size_t n = x.n_pending;
+
+		x.pending = NULL;
+		x.n_pending = x.cap_pending = 0;
+		rounds++;
+		st = run_round(&x, batch, n, e);
+		for (size_t i = 0; i < n; i++)
+			free(batch[i]);
+		free(batch);
+	}
+	if (st != DIR_OK)
+		goto out;
+	qsort(out->v + first, out->n - first, sizeof(*out->v), cmp_user_dn);
+	log_debug("%s: group %s: %zu people, %zu nested groups, %zu members skipped, "
+	    "%zu rounds", dc->uri, group_dn, out->n - first, x.n_groups, x.n_skipped, rounds);
+out:
+	if (st != DIR_OK) {
+		/* All or nothing: a partial member list must not look complete. */
+		while (out->n > first)
+			user_free_fields(&out->v[--out->n]);
+	}
+	ldap_msgfree(res);
+	free(norm);
+	expand_free(&x);
+	return st;
+}

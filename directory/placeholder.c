@@ -1,2 +1,0 @@
-/* SPDX-License-Identifier: ISC */
-int directory_placeholder_symbol;

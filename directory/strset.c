@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * A set of strings for membership tests during group expansion (normalized
+ * DNs). Open addressing with linear probing, FNV-1a hashing, grown at 50 %
+ * load so probes stay short. Nothing is ever removed, so no tombstones.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xalloc.h"
+#include "directory/dir_internal.h"
+
+static uint64_t
+hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+void
+strset_init(struct strset *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+void
+strset_free(struct strset *s)
+{
+	for (size_t i = 0; i < s->cap; i++)
+		free(s->slots[i]);
+	free(s->slots);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Index of str's slot, or of the empty slot where it would go. */
+static size_t
+find_slot(char **slots, size_t cap, const char *str)
+{
+	size_t i = (size_t)hash_str(str) & (cap - 1);
+
+	while (slots[i] != NULL && strcmp(slots[i], str) != 0)
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
+static void
+grow(struct strset *s)
+{
+	size_t ncap = s->cap == 0 ? 64 : s->cap * 2;
+	char **nslots = xcalloc(ncap, sizeof(*nslots));
+
+	for (size_t i = 0; i < s->cap; i++) {
+		if (s->slots[i] != NULL)
+			nslots[find_slot(nslots, ncap, s->slots[i])] = s->slots[i];
+	}
+	free(s->slots);
+	s->slots = nslots;
+	s->cap = ncap;
+}
+
+bool
+strset_has(const struct strset *s, const char *str)
+{
+	if (s->cap == 0)
+		return false;
+	return s->slots[find_slot(s->slots, s->cap, str)] != NULL;
+}
+
+bool
+strset_add(struct strset *s, const char *str)
+{
+	size_t i;
+
+	if ((s->n + 1) * 2 > s->cap)
+		grow(s);
+	i = find_slot(s->slots, s->cap, str);
+	if (s->slots[i] != NULL)
+		return false;
+	s->slots[i] = xstrdup(str);
+	s->n++;
+	return true;
+}

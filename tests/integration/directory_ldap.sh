@@ -1,0 +1,334 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+# The directory room against a real slapd on loopback: group expansion
+# (nesting, cycles, groupOfUniqueNames, missing members, paging), every way
+# to connect and bind (StartTLS, LDAPS, SASL EXTERNAL over ldapi), the error
+# messages an administrator sees, and idempotent certificate publishing
+# that leaves other certificates alone. Driven through tests/tools/dir-probe.
+set -u
+
+: "${top_srcdir:?run from make check}" "${top_builddir:?run from make check}"
+. "$top_srcdir/tests/tools/slapd-lib.sh"
+slapd_require
+
+PROBE=$top_builddir/tests/tools/dir-probe
+if [ ! -x "$PROBE" ]; then
+	echo "FAIL: $PROBE is not built (make check builds it)" >&2
+	exit 1
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/smimesync-dir.XXXXXX") || exit 1
+trap 'slapd_stop; rm -rf "$work"' EXIT
+trap 'exit 1' INT TERM
+slapd_start "$work"
+
+failures=0
+fail() {
+	echo "FAIL: $*" >&2
+	failures=$((failures + 1))
+}
+
+B=$SLAPD_BASE
+P=ou=people,$B
+G=ou=groups,$B
+
+# --- test data --------------------------------------------------------------
+person() { # uid cn [mail]
+	printf 'dn: uid=%s,%s\nobjectClass: inetOrgPerson\nuid: %s\ncn: %s\nsn: %s\n' \
+		"$1" "$P" "$1" "$2" "$1"
+	[ $# -ge 3 ] && printf 'mail: %s\n' "$3"
+	printf '\n'
+}
+group() { # cn member-dn...
+	g=$1
+	shift
+	printf 'dn: cn=%s,%s\nobjectClass: groupOfNames\ncn: %s\n' "$g" "$G" "$g"
+	for m in "$@"; do
+		printf 'member: %s\n' "$m"
+	done
+	printf '\n'
+}
+
+joerg_b64=$(printf 'J\303\266rg M\303\274ller' | base64)
+{
+	for u in alice bob carol dave erin grace heidi zed; do
+		person "$u" "$u Example" "$u@example.org"
+	done
+	person frank "Frank Nomail"
+	person mallory "Mallory Inject" 'a*)(uid=*'
+	printf 'dn: uid=joerg,%s\nobjectClass: inetOrgPerson\nuid: joerg\ncn:: %s\nsn: Mueller\nmail: joerg@example.org\nmail: j.mueller@example.org\n\n' \
+		"$P" "$joerg_b64"
+	i=1
+	while [ $i -le 60 ]; do
+		n=$(printf 'big%03d' $i)
+		person "$n" "Big $i" "$n@example.org"
+		i=$((i + 1))
+	done
+	printf 'dn: cn=printer,ou=services,%s\nobjectClass: organizationalRole\ncn: printer\n\n' "$B"
+	group level3 "uid=dave,$P" "uid=joerg,$P"
+	group level2 "uid=carol,$P" "cn=level3,$G"
+	group level1 "uid=bob,$P" "cn=level2,$G" "UID=Alice, OU=People,DC=example,DC=org"
+	group cycle-a "uid=erin,$P" "cn=placeholder,$G"
+	group cycle-b "cn=cycle-a,$G" "uid=frank,$P" "uid=mallory,$P"
+	printf 'dn: cn=uniq,%s\nobjectClass: groupOfUniqueNames\ncn: uniq\nuniqueMember: uid=alice,%s\nuniqueMember: uid=grace,%s#'"'"'0101'"'"'B\n\n' \
+		"$G" "$P" "$P"
+	group top "uid=alice,$P" "cn=level1,$G" "cn=cycle-a,$G" "cn=uniq,$G" \
+		"cn=ghost,$G" "cn=printer,ou=services,$B"
+	set --
+	i=1
+	while [ $i -le 60 ]; do
+		set -- "$@" "$(printf 'uid=big%03d,%s' $i "$P")"
+		i=$((i + 1))
+	done
+	group big "$@" "cn=level3,$G" "uid=heidi,$P" "cn=ghost2,$G"
+	printf 'dn: cn=notagroup,%s\nobjectClass: organizationalRole\ncn: notagroup\n\n' "$G"
+} > "$work/data.ldif"
+slapd_load "$work/data.ldif"
+
+# Close the cycle A -> B -> A (cycle-a was created before cycle-b existed).
+cat > "$work/cycle.ldif" <<EOF
+dn: cn=cycle-a,$G
+changetype: modify
+replace: member
+member: uid=erin,$P
+member: cn=cycle-b,$G
+EOF
+ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" \
+	-f "$work/cycle.ldif" >/dev/null || fail "ldapmodify cycle"
+
+# alice may bind but may not write certificates.
+printf 'alicepw' > "$work/alice.pw"
+chmod 600 "$work/alice.pw"
+ldappasswd -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" \
+	-s alicepw "uid=alice,$P" >/dev/null || fail "ldappasswd alice"
+
+# --- helpers -----------------------------------------------------------------
+SVC="--base $B --bind-dn $SLAPD_SVC_DN --password-file $SLAPD_SVC_PW_FILE --ca-file $SLAPD_CA_FILE"
+
+probe() { # name args... ; stdout in $work/name.out, stderr in $work/name.err
+	name=$1
+	shift
+	"$PROBE" "$@" > "$work/$name.out" 2> "$work/$name.err"
+	echo $? > "$work/$name.rc"
+}
+
+expect_ok() { # name
+	if [ "$(cat "$work/$1.rc")" != 0 ]; then
+		fail "$1: exit $(cat "$work/$1.rc"): $(cat "$work/$1.err")"
+	fi
+}
+
+expect_err() { # name status text...
+	n=$1
+	st=$2
+	shift 2
+	if [ "$(cat "$work/$n.rc")" != 2 ]; then
+		fail "$n: expected exit 2, got $(cat "$work/$n.rc"): $(cat "$work/$n.err")"
+		return
+	fi
+	grep -q "^dir-probe: $st: " "$work/$n.err" || fail "$n: expected status $st: $(cat "$work/$n.err")"
+	for t in "$@"; do
+		grep -qF -- "$t" "$work/$n.err" || fail "$n: message lacks \"$t\": $(cat "$work/$n.err")"
+	done
+}
+
+expect_dns() { # name expected-uids...
+	n=$1
+	shift
+	: > "$work/$n.want"
+	for u in "$@"; do
+		echo "uid=$u,$P" >> "$work/$n.want"
+	done
+	sort "$work/$n.want" -o "$work/$n.want"
+	cut -d'|' -f2 "$work/$n.out" | sort > "$work/$n.got"
+	if ! cmp -s "$work/$n.want" "$work/$n.got"; then
+		fail "$n: member set differs (want vs got):"
+		diff "$work/$n.want" "$work/$n.got" >&2
+	fi
+}
+
+TOP_EXPECT="alice bob carol dave erin frank grace joerg mallory"
+
+# --- group expansion over every transport --------------------------------------
+probe starttls --uri "$SLAPD_URI" --starttls required $SVC members "cn=top,$G"
+expect_ok starttls
+expect_dns starttls $TOP_EXPECT
+
+probe ldaps --uri "$SLAPD_LDAPS_URI" $SVC members "cn=top,$G"
+expect_ok ldaps
+expect_dns ldaps $TOP_EXPECT
+
+probe external --uri "$SLAPD_LDAPI_URI" --starttls off --sasl EXTERNAL --base "$B" \
+	members "cn=top,$G"
+expect_ok external
+expect_dns external $TOP_EXPECT
+
+# Field by field: ids, mail, names, problems.
+line() { grep "|uid=$2,$P|" "$work/$1.out"; }
+l=$(line starttls alice)
+echo "$l" | grep -Eq '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\|' ||
+	fail "alice has no entryUUID id: $l"
+[ "$(echo "$l" | cut -d'|' -f3-)" = "alice@example.org|alice Example|" ] || fail "alice line: $l"
+l=$(line starttls joerg)
+[ "$(echo "$l" | cut -d'|' -f3-)" = "$(printf 'joerg@example.org|J\303\266rg M\303\274ller|')" ] ||
+	fail "joerg line (UTF-8 name): $l"
+l=$(line starttls frank)
+[ "$(echo "$l" | cut -d'|' -f3-)" = "|Frank Nomail|no mail attribute" ] || fail "frank line: $l"
+l=$(line starttls mallory)
+[ "$(echo "$l" | cut -d'|' -f3-)" = '|Mallory Inject|mail value "a*)(uid=*" is not a valid address' ] ||
+	fail "mallory line: $l"
+[ "$(grep -c . "$work/starttls.out")" = 9 ] || fail "top: expected 9 lines, got $(grep -c . "$work/starttls.out")"
+cmp -s "$work/starttls.out" "$work/ldaps.out" || fail "StartTLS and LDAPS results differ"
+
+# The injection attempt widened nothing: no filter the server saw carries it.
+if grep 'filter=' "$SLAPD_LOG" | grep -qF 'uid=*'; then
+	fail "a filter with data from the directory reached the server:"
+	grep 'filter=' "$SLAPD_LOG" | grep -F 'uid=*' >&2
+fi
+
+# --- paging: a group big enough for the subtree scan, page size 2 ----------------
+BIG_EXPECT="dave joerg heidi"
+i=1
+while [ $i -le 60 ]; do
+	BIG_EXPECT="$BIG_EXPECT $(printf 'big%03d' $i)"
+	i=$((i + 1))
+done
+before=$(grep -c 'SRCH base="dc=example,dc=org" scope=2' "$SLAPD_LOG")
+probe paged --uri "$SLAPD_URI" $SVC --page-size 2 members "cn=big,$G"
+expect_ok paged
+expect_dns paged $BIG_EXPECT
+after=$(grep -c 'SRCH base="dc=example,dc=org" scope=2' "$SLAPD_LOG")
+# 70+ people in pages of 2: dozens of subtree searches, not one.
+[ $((after - before)) -ge 30 ] || fail "paged: expected >= 30 paged subtree searches, saw $((after - before))"
+
+probe bigpage --uri "$SLAPD_URI" $SVC --page-size 500 members "cn=big,$G"
+expect_ok bigpage
+cmp -s "$work/paged.out" "$work/bigpage.out" || fail "page size 2 and 500 give different results"
+
+# --- configuration and connection errors -------------------------------------------
+probe nogroup --uri "$SLAPD_URI" $SVC members "cn=nope,$G"
+expect_err nogroup bad-config "group cn=nope,$G does not exist under $B" "check group_dn"
+
+probe notgroup --uri "$SLAPD_URI" $SVC members "cn=notagroup,$G"
+expect_err notgroup bad-config "is not a group"
+
+probe nobase --uri "$SLAPD_URI" --base "dc=nope,dc=org" --bind-dn "$SLAPD_SVC_DN" \
+	--password-file "$SLAPD_SVC_PW_FILE" --ca-file "$SLAPD_CA_FILE" members "cn=top,$G"
+expect_err nobase bad-config "base_dn dc=nope,dc=org" "check base_dn"
+
+printf 'wrong-password' > "$work/bad.pw"
+chmod 600 "$work/bad.pw"
+probe badpw --uri "$SLAPD_URI" --base "$B" --bind-dn "$SLAPD_SVC_DN" --password-file "$work/bad.pw" \
+	--ca-file "$SLAPD_CA_FILE" members "cn=top,$G"
+expect_err badpw auth-failed "$SLAPD_URI" "$SLAPD_SVC_DN" "Invalid credentials" "bind_dn"
+
+# A CA that did not sign the server certificate.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/other.key" \
+	-out "$work/other-ca.pem" -days 2 -subj "/CN=some other CA" >/dev/null 2>&1 ||
+	fail "openssl: other CA"
+probe badca_starttls --uri "$SLAPD_URI" --base "$B" --bind-dn "$SLAPD_SVC_DN" \
+	--password-file "$SLAPD_SVC_PW_FILE" --ca-file "$work/other-ca.pem" members "cn=top,$G"
+expect_err badca_starttls unreachable "$SLAPD_URI" "StartTLS" "TLS handshake failed" "tls_ca_file"
+probe badca_ldaps --uri "$SLAPD_LDAPS_URI" --base "$B" --bind-dn "$SLAPD_SVC_DN" \
+	--password-file "$SLAPD_SVC_PW_FILE" --ca-file "$work/other-ca.pem" members "cn=top,$G"
+expect_err badca_ldaps unreachable "$SLAPD_LDAPS_URI" "TLS handshake failed" "tls_ca_file"
+
+# tls_verify = no accepts any certificate (and logs a loud warning).
+probe noverify --uri "$SLAPD_LDAPS_URI" --base "$B" --bind-dn "$SLAPD_SVC_DN" \
+	--password-file "$SLAPD_SVC_PW_FILE" --ca-file "$work/other-ca.pem" --no-verify \
+	members "cn=top,$G"
+expect_ok noverify
+expect_dns noverify $TOP_EXPECT
+grep -q "tls_verify = no" "$work/noverify.err" || fail "noverify: no warning: $(cat "$work/noverify.err")"
+
+# Nothing listens there (slapd holds its own two ports; this one we just freed).
+port=$(slapd_random_port)
+probe down --uri "ldap://127.0.0.1:$port" --starttls off --base "$B" members "cn=top,$G"
+expect_err down unreachable "ldap://127.0.0.1:$port" "Can't contact LDAP server"
+
+# --- publishing -----------------------------------------------------------------------
+mkcert() { # name
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$work/$1.key" -out "$work/$1.pem" -days 2 \
+		-subj "/CN=$1" >/dev/null 2>&1 &&
+	openssl x509 -in "$work/$1.pem" -outform DER -out "$work/$1.der"
+}
+mkcert ours || fail "openssl: ours"
+mkcert foreign || fail "openssl: foreign"
+openssl crl2pkcs7 -nocrl -certfile "$work/ours.pem" -outform DER -out "$work/ours.p7" ||
+	fail "openssl: crl2pkcs7"
+sum() { sha256sum "$1" | cut -d' ' -f1; }
+OURS=$(sum "$work/ours.der")
+FOREIGN=$(sum "$work/foreign.der")
+P7=$(sum "$work/ours.p7")
+ALICE=uid=alice,$P
+
+# Another CA's certificate, put there by someone else.
+cat > "$work/foreign.ldif" <<EOF
+dn: $ALICE
+changetype: modify
+add: userCertificate;binary
+userCertificate;binary:< file://$work/foreign.der
+EOF
+ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" \
+	-f "$work/foreign.ldif" >/dev/null || fail "ldapmodify foreign cert"
+
+# What the server holds, read independently of our code: sorted sha256 sums.
+server_sums() { # attr
+	ldapsearch -LLL -o ldif-wrap=no -x -H "$SLAPD_URI" -b "$ALICE" -s base "(objectClass=*)" "$1" |
+		sed -n "s/^$1:: //p" | while read -r v; do
+			printf '%s' "$v" | base64 -d | sha256sum | cut -d' ' -f1
+		done | sort | tr '\n' ' '
+}
+want_sums() { for s in "$@"; do echo "$s"; done | sort | tr '\n' ' '; }
+
+PUB="--uri $SLAPD_URI $SVC"
+probe add1 $PUB add-cert "$ALICE" "$work/ours.der"
+expect_ok add1
+probe add2 $PUB add-cert "$ALICE" "$work/ours.der"
+expect_ok add2
+[ "$(server_sums 'userCertificate;binary')" = "$(want_sums "$OURS" "$FOREIGN")" ] ||
+	fail "after add: server holds $(server_sums 'userCertificate;binary')"
+probe read1 $PUB read-certs "$ALICE"
+expect_ok read1
+[ "$(sort "$work/read1.out" | tr '\n' ' ')" = "$(want_sums "userCertificate $OURS" "userCertificate $FOREIGN")" ] ||
+	fail "read-certs after add: $(cat "$work/read1.out")"
+
+probe addp7 $PUB add-smime "$ALICE" "$work/ours.p7"
+expect_ok addp7
+probe addp7b $PUB add-smime "$ALICE" "$work/ours.p7"
+expect_ok addp7b
+[ "$(server_sums userSMIMECertificate)" = "$(want_sums "$P7")" ] ||
+	fail "after add-smime: server holds $(server_sums userSMIMECertificate)"
+
+probe del1 $PUB del-cert "$ALICE" "$work/ours.der"
+expect_ok del1
+probe del2 $PUB del-cert "$ALICE" "$work/ours.der"
+expect_ok del2
+[ "$(server_sums 'userCertificate;binary')" = "$(want_sums "$FOREIGN")" ] ||
+	fail "after delete: foreign certificate must stay alone, server holds $(server_sums 'userCertificate;binary')"
+probe delp7 $PUB del-smime "$ALICE" "$work/ours.p7"
+expect_ok delp7
+probe delp7b $PUB del-smime "$ALICE" "$work/ours.p7"
+expect_ok delp7b
+[ -z "$(server_sums userSMIMECertificate)" ] || fail "after del-smime: $(server_sums userSMIMECertificate)"
+probe read2 $PUB read-certs "$ALICE"
+expect_ok read2
+[ "$(cat "$work/read2.out")" = "userCertificate $FOREIGN" ] || fail "read-certs after delete: $(cat "$work/read2.out")"
+
+# A bind without write access gets told what to grant.
+probe noaccess --uri "$SLAPD_URI" --base "$B" --bind-dn "$ALICE" --password-file "$work/alice.pw" \
+	--ca-file "$SLAPD_CA_FILE" add-cert "$ALICE" "$work/ours.der"
+expect_err noaccess failed "$ALICE" "Insufficient access" \
+	"needs write access to userCertificate and userSMIMECertificate"
+[ "$(server_sums 'userCertificate;binary')" = "$(want_sums "$FOREIGN")" ] || fail "noaccess changed the entry"
+
+probe readmissing $PUB read-certs "uid=nobody,$P"
+expect_err readmissing failed "uid=nobody,$P" "does not exist"
+
+if [ $failures -ne 0 ]; then
+	echo "$failures check(s) failed; slapd log: $SLAPD_LOG" >&2
+	exit 1
+fi
+echo "directory_ldap: all checks passed"
+exit 0
