@@ -1,3 +1,35 @@
 # SPDX-License-Identifier: ISC
 noinst_LIBRARIES += libsmime.a
-libsmime_a_SOURCES = smime/placeholder.c
+libsmime_a_SOURCES = \
+	smime/ca.h smime/cert.h smime/escrow.h smime/key.h smime/pkcs12.h \
+	smime/smime_internal.h \
+	smime/key.c \
+	smime/cert.c \
+	smime/pkcs7.c \
+	smime/csr.c \
+	smime/x509util.c \
+	smime/profile.c \
+	smime/ca_local.c \
+	smime/ca_init.c \
+	smime/pkcs12.c \
+	smime/password.c \
+	smime/escrow.c
+
+# smime tests link only what they use, so that they build while other
+# rooms are still changing.
+smime_test_libs = libsmime.a libcommon.a $(OPENSSL_LIBS) $(PTHREAD_LIBS)
+
+check_PROGRAMS += tests/unit/test_smime_ca
+tests_unit_test_smime_ca_SOURCES = tests/unit/test_smime_ca.c tests/unit/check.h
+tests_unit_test_smime_ca_LDADD = $(smime_test_libs)
+TESTS += tests/unit/test_smime_ca
+
+check_PROGRAMS += tests/unit/test_smime_pkcs12
+tests_unit_test_smime_pkcs12_SOURCES = tests/unit/test_smime_pkcs12.c tests/unit/check.h
+tests_unit_test_smime_pkcs12_LDADD = $(smime_test_libs)
+TESTS += tests/unit/test_smime_pkcs12
+
+check_PROGRAMS += tests/unit/test_smime_escrow
+tests_unit_test_smime_escrow_SOURCES = tests/unit/test_smime_escrow.c tests/unit/check.h
+tests_unit_test_smime_escrow_LDADD = $(smime_test_libs)
+TESTS += tests/unit/test_smime_escrow

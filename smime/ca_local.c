@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The local CA: an issuing CA key and certificate in files, signing leaves
+ * in the profile of profile.c. ca_open() checks everything that can be
+ * checked before the first request (files, permissions, key matches
+ * certificate, CA flags, validity), so a broken CA is found at start-up
+ * rather than once per user.
+ *
+ * This is the only code that holds the CA key; it is kept free of network
+ * and directory code so it can move into a separate signing process.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "common/fileutil.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "smime/ca.h"
+#include "smime/cert.h"
+#include "smime/key.h"
+#include "smime/smime_internal.h"
+
+struct ca {
+	char *name;
+	char *crl_url;
+	char *aia_url;
+	X509 *cert;            /* the issuing CA */
+	EVP_PKEY *key;         /* its private key */
+	STACK_OF(X509) *chain; /* issuing CA first, up to the root */
+};
+
+static const char *const outcome_names[] = {
+	[CA_ISSUED] = "issued",
+	[CA_PENDING] = "pending",
+	[CA_REJECTED] = "rejected",
+	[CA_UNREACHABLE] = "unreachable",
+	[CA_MISCONFIGURED] = "misconfigured",
+};
+
+const char *
+ca_outcome_name(enum ca_outcome o)
+{
+	if ((size_t)o < ARRAY_LEN(outcome_names) && outcome_names[o] != NULL)
+		return outcome_names[o];
+	return "unknown";
+}
+
+static int
+need_file(const struct conf_ca *conf, const char *what, const char *path, struct errbuf *e)
+{
+	if (path == NULL) {
+		err_set(e, "[ca %s]: %s is not set", conf->name, what);
+		return -1;
+	}
+	if (!file_exists(path)) {
+		err_set(e, "[ca %s]: %s %s does not exist; run \"smimesync ca init\" to create "
+		    "the CA, or point %s at the existing file", conf->name, what, path, what);
+		return -1;
+	}
+	return 0;
+}
+
+/* Is the issuing CA certificate fit to sign leaves right now? */
+static int
+check_ca_cert(const struct conf_ca *conf, X509 *cert, struct errbuf *e)
+{
+	uint32_t flags = X509_get_extension_flags(cert);
+
+	if (X509_check_ca(cert) < 1 || (flags & EXFLAG_CA) == 0) {
+		err_set(e, "%s: the certificate is not a CA (basicConstraints CA:TRUE missing); "
+		    "cert_file must hold the issuing CA certificate", conf->cert_file);
+		return -1;
+	}
+	if ((flags & EXFLAG_KUSAGE) == 0 || (X509_get_key_usage(cert) & KU_KEY_CERT_SIGN) == 0) {
+		err_set(e, "%s: the CA certificate does not allow keyCertSign in its keyUsage",
+		    conf->cert_file);
+		return -1;
+	}
+	if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0) {
+		err_set(e, "%s: the CA certificate has expired; create a new CA (smimesync ca "
+		    "init with new file names) and point cert_file at it", conf->cert_file);
+		return -1;
+	}
+	if (X509_cmp_current_time(X509_get0_notBefore(cert)) >= 0) {
+		err_set(e, "%s: the CA certificate is not valid yet; check the system clock",
+		    conf->cert_file);
+		return -1;
+	}
+	if (X509_get0_subject_key_id(cert) == NULL) {
+		err_set(e, "%s: the CA certificate has no subjectKeyIdentifier, which leaves "
+		    "need for their authorityKeyIdentifier", conf->cert_file);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Make ca->chain: chain_file's certificates, with the issuing CA first
+ * (added when chain_file starts above it), each issued by the next.
+ */
+static int
+load_chain(const struct conf_ca *conf, struct ca *ca, struct errbuf *e)
+{
+	STACK_OF(X509) *sk = NULL;
+	int n;
+
+	if (conf->chain_file == NULL) {
+		sk = sk_X509_new_null();
+	} else if (need_file(conf, "chain_file", conf->chain_file, e) != 0 ||
+	    cert_load_pem_file(conf->chain_file, &sk, e) != 0) {
+		return -1;
+	}
+	if (sk == NULL)
+		fatal("out of memory");
+	if (sk_X509_num(sk) == 0 || X509_cmp(sk_X509_value(sk, 0), ca->cert) != 0) {
+		if (X509_up_ref(ca->cert) != 1 || sk_X509_insert(sk, ca->cert, 0) == 0)
+			fatal("out of memory");
+	}
+	ca->chain = sk;
+	n = sk_X509_num(sk);
+	for (int i = 0; i + 1 < n; i++) {
+		X509 *child = sk_X509_value(sk, i);
+		X509 *parent = sk_X509_value(sk, i + 1);
+		EVP_PKEY *ppub = X509_get0_pubkey(parent);
+
+		if (X509_check_issued(parent, child) != X509_V_OK || ppub == NULL ||
+		    X509_verify(child, ppub) != 1) {
+			err_set(e, "%s: certificate %d of the chain is not issued by the one "
+			    "after it; the file must list the issuing CA, then its issuer, up "
+			    "to the root", conf->chain_file ? conf->chain_file : conf->cert_file,
+			    i + 1);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+ca_open(const struct conf_ca *conf, struct ca **out, struct errbuf *e)
+{
+	struct ca *ca = NULL;
+	STACK_OF(X509) *certs = NULL;
+	int rc = -1;
+
+	if (conf->type != CA_TYPE_LOCAL) {
+		err_set(e, "[ca %s]: not a local CA", conf->name);
+		return -1;
+	}
+	ca = xcalloc(1, sizeof(*ca));
+	ca->name = xstrdup(conf->name != NULL ? conf->name : "");
+	if (need_file(conf, "cert_file", conf->cert_file, e) != 0 ||
+	    need_file(conf, "key_file", conf->key_file, e) != 0)
+		goto out;
+	if (cert_load_pem_file(conf->cert_file, &certs, e) != 0)
+		goto out;
+	ca->cert = sk_X509_shift(certs);
+	if (key_load_pem_file(conf->key_file, &ca->key, e) != 0)
+		goto out;
+	if (X509_check_private_key(ca->cert, ca->key) != 1) {
+		ERR_clear_error();
+		err_set(e, "%s does not hold the private key of the certificate in %s; point "
+		    "key_file and cert_file at a matching pair", conf->key_file, conf->cert_file);
+		goto out;
+	}
+	if (check_ca_cert(conf, ca->cert, e) != 0)
+		goto out;
+	{
+		const EVP_MD *md = NULL;
+
+		if (smime_sign_digest(ca->key, &md, e) != 0) {
+			err_prefix(e, "%s", conf->key_file);
+			goto out;
+		}
+	}
+	if (load_chain(conf, ca, e) != 0)
+		goto out;
+	if (conf->crl_url != NULL && !smime_url_ok(conf->crl_url)) {
+		err_set(e, "[ca %s]: crl_url \"%s\" must be an http:// URL (S/MIME BR allow "
+		    "no other scheme)", ca->name, conf->crl_url);
+		goto out;
+	}
+	if (conf->aia_url != NULL && !smime_url_ok(conf->aia_url)) {
+		err_set(e, "[ca %s]: aia_url \"%s\" must be an http:// URL (S/MIME BR allow "
+		    "no other scheme)", ca->name, conf->aia_url);
+		goto out;
+	}
+	ca->crl_url = xstrdup_or_null(conf->crl_url);
+	ca->aia_url = xstrdup_or_null(conf->aia_url);
+	*out = ca;
+	ca = NULL;
+	rc = 0;
+out:
+	sk_X509_pop_free(certs, X509_free);
+	ca_close(ca);
+	return rc;
+}
+
+void
+ca_close(struct ca *ca)
+{
+	if (ca == NULL)
+		return;
+	free(ca->name);
+	free(ca->crl_url);
+	free(ca->aia_url);
+	X509_free(ca->cert);
+	EVP_PKEY_free(ca->key);
+	sk_X509_pop_free(ca->chain, X509_free);
+	free(ca);
+}
+
+STACK_OF(X509) *
+ca_chain(struct ca *ca)
+{
+	return ca->chain;
+}
+
+void
+ca_result_clear(struct ca_result *r)
+{
+	if (r == NULL)
+		return;
+	X509_free(r->cert);
+	sk_X509_pop_free(r->chain, X509_free);
+	free(r->cookie);
+	memset(r, 0, sizeof(*r));
+}
+
+static enum ca_outcome
+finish(struct ca_result *out, enum ca_outcome o, const struct errbuf *e)
+{
+	if (o != CA_ISSUED)
+		snprintf(out->reason, sizeof(out->reason), "%s", e->text);
+	return o;
+}
+
+enum ca_outcome
+ca_submit(struct ca *ca, X509_REQ *csr, const struct ca_request *req, struct ca_result *out)
+{
+	struct errbuf e;
+	struct leaf_params lp;
+	X509 *leaf = NULL;
+	EVP_PKEY *pub = NULL;
+	time_t now;
+	time_t not_before;
+	time_t not_after;
+	enum ca_outcome rc = CA_MISCONFIGURED;
+
+	memset(out, 0, sizeof(*out));
+	err_clear(&e);
+	if (req->validity <= 0 || req->validity > SMIME_MAX_VALIDITY) {
+		err_set(&e, "validity of %lld seconds is outside 1 second .. 825 days, the "
+		    "S/MIME BR maximum", (long long)req->validity);
+		rc = CA_REJECTED;
+		goto out;
+	}
+	pub = X509_REQ_get0_pubkey(csr);
+	if ((rc = profile_check_key(pub, &e)) != CA_ISSUED)
+		goto out;
+	/* Proof of possession: the CSR must be signed by its own key. */
+	if (X509_REQ_verify(csr, pub) != 1) {
+		ERR_clear_error();
+		err_set(&e, "the CSR signature does not verify: no proof of possession of the "
+		    "private key");
+		rc = CA_REJECTED;
+		goto out;
+	}
+	rc = CA_MISCONFIGURED;
+
+	now = req->now != 0 ? req->now : time(NULL);
+	not_before = now - SMIME_BACKDATE;
+	not_after = now + (time_t)req->validity;
+	/*
+	 * SBR 6.3.2 counts notBefore..notAfter inclusively, backdating
+	 * included: keep a request for the maximum within it.
+	 */
+	if ((int64_t)(not_after - not_before) + 1 > SMIME_MAX_VALIDITY)
+		not_after = not_before + (time_t)SMIME_MAX_VALIDITY - 1;
+
+	leaf = X509_new();
+	if (leaf == NULL || X509_set_version(leaf, X509_VERSION_3) != 1 ||
+	    X509_set_issuer_name(leaf, X509_get_subject_name(ca->cert)) != 1 ||
+	    X509_set_pubkey(leaf, pub) != 1) {
+		err_set(&e, "cannot build the certificate");
+		err_add_openssl(&e);
+		goto out;
+	}
+	if (smime_set_random_serial(leaf, &e) != 0 ||
+	    smime_set_validity(leaf, not_before, not_after, &e) != 0)
+		goto out;
+	lp.mail = req->mail;
+	lp.alt_mails = req->alt_mails;
+	lp.n_alt_mails = req->alt_mails != NULL ? req->n_alt_mails : 0;
+	lp.crl_url = ca->crl_url;
+	lp.aia_url = ca->aia_url;
+	if ((rc = profile_mailbox_strict(leaf, ca->cert, &lp, &e)) != CA_ISSUED)
+		goto out;
+	rc = CA_MISCONFIGURED;
+	if (smime_sign_cert(leaf, ca->key, &e) != 0) {
+		err_prefix(&e, "[ca %s]", ca->name);
+		goto out;
+	}
+	out->chain = X509_chain_up_ref(ca->chain);
+	if (out->chain == NULL)
+		fatal("out of memory");
+	out->cert = leaf;
+	leaf = NULL;
+	rc = CA_ISSUED;
+out:
+	X509_free(leaf);
+	return finish(out, rc, &e);
+}

@@ -1,2 +1,0 @@
-/* SPDX-License-Identifier: ISC */
-int smime_placeholder_symbol;

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Helpers shared by the files of the smime/ room only: signing with the
+ * digest the key type calls for, random serials, validity, extensions built
+ * from typed values, and the leaf profile. Nothing outside smime/ includes
+ * this header.
+ *
+ * Every function returns 0 on success and -1 with a message in e
+ * (OpenSSL's reason appended) on failure.
+ */
+#ifndef SMIMESYNC_SMIME_INTERNAL_H
+#define SMIMESYNC_SMIME_INTERNAL_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "common/attrs.h"
+#include "common/errbuf.h"
+#include "smime/ca.h"
+
+/* Upper bound of a CA/B Strict or Multipurpose leaf's validity (SBR 6.3.2). */
+#define SMIME_MAX_VALIDITY ((int64_t)825 * 86400)
+/* notBefore is backdated by this much so clocks that lag a little accept it. */
+#define SMIME_BACKDATE 60
+
+/*
+ * The digest a signature by key must use: RSA and P-256 SHA-256, P-384
+ * SHA-384, P-521 SHA-512, Ed25519/Ed448 none (*md = NULL). Other keys are
+ * refused.
+ */
+int smime_sign_digest(EVP_PKEY *key, const EVP_MD **md, struct errbuf *e) MUST_USE;
+/* X509_sign() with smime_sign_digest(). */
+int smime_sign_cert(X509 *x, EVP_PKEY *key, struct errbuf *e) MUST_USE;
+
+/* A random positive 127-bit serial (RAND_bytes, top bit clear, non-zero). */
+int smime_set_random_serial(X509 *x, struct errbuf *e) MUST_USE;
+int smime_set_validity(X509 *x, time_t not_before, time_t not_after,
+    struct errbuf *e) MUST_USE;
+
+/*
+ * Add an extension written in OpenSSL's config syntax, e.g.
+ * (NID_key_usage, "critical,keyCertSign,cRLSign"). issuer may equal x for
+ * a self-signed certificate. Only for fixed strings: values from the
+ * configuration or a directory go through the typed helpers below, so a
+ * comma in a URL cannot inject another value.
+ */
+int smime_add_ext_conf(X509 *x, X509 *issuer, int nid, const char *value,
+    struct errbuf *e) MUST_USE;
+/* cRLDistributionPoints with one fullName URI (not critical). */
+int smime_add_crl_dp(X509 *x, const char *url, struct errbuf *e) MUST_USE;
+/* authorityInfoAccess with one caIssuers URI (not critical). */
+int smime_add_aia_ca_issuers(X509 *x, const char *url, struct errbuf *e) MUST_USE;
+/* certificatePolicies with one policy OID (not critical, no qualifiers). */
+int smime_add_policy(X509 *x, const char *oid, struct errbuf *e) MUST_USE;
+/* Is url an http:// URL without spaces or control characters? */
+int smime_url_ok(const char *url);
+
+/* Append "CN=cn" (UTF-8) to name. */
+int smime_name_add(X509_NAME *name, const char *field, const char *value,
+    struct errbuf *e) MUST_USE;
+
+/* RFC 5280 ub-common-name, counted in characters. */
+#define SMIME_CN_MAX_CHARS 64
+/* Number of characters (not bytes) in a UTF-8 string. */
+size_t smime_utf8_chars(const char *s);
+
+/* The contents of a memory BIO as a new NUL-terminated string. */
+char *smime_bio_string(BIO *bio, size_t *len_out);
+
+/*
+ * The leaf profile: CA/B S/MIME BR mailbox-validated Strict
+ * (2.23.140.1.5.1.3). Kept apart from the CA so other profiles
+ * (organization-, sponsor-validated) can be added next to it.
+ */
+struct leaf_params {
+	const char *mail;
+	const char *const *alt_mails;
+	size_t n_alt_mails;
+	const char *crl_url; /* may be NULL */
+	const char *aia_url; /* may be NULL */
+};
+
+/*
+ * Is the subscriber key acceptable (RSA >= 2048 bits and a multiple of 8,
+ * EC P-256/P-384/P-521)? Returns CA_ISSUED if so, CA_REJECTED with the
+ * reason in e otherwise.
+ */
+enum ca_outcome profile_check_key(EVP_PKEY *key, struct errbuf *e);
+/*
+ * Set the subject and every extension of leaf (its public key must be set
+ * already; issuer is the CA certificate, for the AKI). Returns CA_ISSUED on
+ * success, CA_REJECTED when the request cannot be met (a bad mail address),
+ * CA_MISCONFIGURED when OpenSSL fails; the reason is in e.
+ */
+enum ca_outcome profile_mailbox_strict(X509 *leaf, X509 *issuer, const struct leaf_params *p,
+    struct errbuf *e);
+
+#endif
