@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -681,10 +683,42 @@ test_keys(void)
 	EVP_PKEY_free(k);
 }
 
+/* key_generate from several threads at once, as the engine does. */
+static void *
+keygen_thread(void *arg)
+{
+	int *ok = arg;
+	struct errbuf e;
+
+	for (int i = 0; i < 20; i++) {
+		EVP_PKEY *k = NULL;
+
+		if (key_generate(KEY_TYPE_P256, &k, &e) != 0 || EVP_PKEY_get_bits(k) != 256)
+			*ok = 0;
+		EVP_PKEY_free(k);
+	}
+	return NULL;
+}
+
+static void
+test_keygen_threads(void)
+{
+	pthread_t t[4];
+	int ok[4] = { 1, 1, 1, 1 };
+
+	for (int i = 0; i < 4; i++)
+		CHECK_INTEQ(pthread_create(&t[i], NULL, keygen_thread, &ok[i]), 0);
+	for (int i = 0; i < 4; i++) {
+		CHECK_INTEQ(pthread_join(t[i], NULL), 0);
+		CHECK(ok[i]);
+	}
+}
+
 int
 main(void)
 {
 	test_keys();
+	test_keygen_threads();
 	test_p384_ca();
 	test_p256_ca();
 	ERR_clear_error();
