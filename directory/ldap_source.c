@@ -325,7 +325,9 @@ scan_entry(struct dir_conn *dc, LDAPMessage *entry, void *arg, struct errbuf *e)
 		return dir_ldap_fail(dc, LDAP_DECODING_ERROR, "read the DN of an entry under",
 		    dc->base_dn, NULL, e);
 	norm = dir_dn_normalize(dn);
-	if (norm != NULL && strset_has(&s->wanted, norm) && strset_add(&s->found, norm))
+	/* A group that happens to match user_filter is read as a group later. */
+	if (norm != NULL && strset_has(&s->wanted, norm) && !is_group(dc->ld, entry) &&
+	    strset_add(&s->found, norm))
 		add_person(s->x, entry, dn);
 	free(norm);
 	ldap_memfree(dn);

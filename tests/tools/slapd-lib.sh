@@ -63,8 +63,10 @@ slapd_random_port() {
 	echo $((20000 + slapd_rp % 40000))
 }
 
+# Percent-encode what is special in an ldapi:// URL host part.
 slapd_urlencode() {
-	printf '%s' "$1" | od -An -tx1 -v | tr -d ' \n' | sed 's/\(..\)/%\1/g'
+	printf '%s' "$1" | sed -e 's/%/%25/g' -e 's|/|%2F|g' -e 's/ /%20/g' -e 's/,/%2C/g' \
+		-e 's/:/%3A/g' -e 's/?/%3F/g' -e 's/#/%23/g'
 }
 
 slapd_make_tls() {
