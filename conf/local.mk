@@ -1,3 +1,38 @@
 # SPDX-License-Identifier: ISC
+# conf/: the configuration model, its one option table, and the tools and
+# tests that keep the table, the error messages and the man page in step.
 noinst_LIBRARIES += libconf.a
-libconf_a_SOURCES = conf/placeholder.c
+libconf_a_SOURCES = \
+	conf/config.h \
+	conf/conf_internal.h \
+	conf/options.c conf/options.h \
+	conf/validate.c \
+	conf/value.c \
+	conf/parser.c \
+	conf/errors.c \
+	conf/config.c \
+	conf/model.c \
+	conf/dump.c \
+	conf/check.c
+
+# The annotated example configuration, installed next to the docs.
+confexampledir = $(docdir)/examples
+dist_confexample_DATA = conf/smimesync.conf.example
+
+# conf/ needs only the common room: link its tests without the others so
+# they build while the other rooms are being written.
+conf_test_libs = libconf.a libcommon.a $(SMIMESYNC_EXT_LIBS)
+
+# conf-lint: config_load() on a file, errors on stdout (golden tests).
+check_PROGRAMS += tests/tools/conf-lint
+tests_tools_conf_lint_SOURCES = tests/tools/conf-lint.c
+tests_tools_conf_lint_LDADD = $(conf_test_libs)
+
+check_PROGRAMS += tests/unit/test_conf
+tests_unit_test_conf_SOURCES = tests/unit/test_conf.c tests/unit/check.h
+tests_unit_test_conf_LDADD = $(conf_test_libs)
+TESTS += tests/unit/test_conf
+
+TESTS += tests/integration/config_errors.sh tests/integration/man_options.sh
+EXTRA_DIST += tests/integration/config_errors.sh tests/integration/man_options.sh \
+	tests/config-errors

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * config_check_files(): what check-config verifies beyond syntax (STYLE
+ * 8, 9). Secret files must exist and be private to their owner; CA files
+ * must exist (else "smimesync ca init" has not been run); CA bundles and
+ * the template directory must be readable; the state directory must exist
+ * or be creatable. Nothing is created or changed here: check-config only
+ * looks. Each message points at the directive (file:line).
+ */
+/* <> not "": "config.h" would find conf/config.h, the model, in this directory. */
+#include <config.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/fileutil.h"
+#include "common/xalloc.h"
+#include "conf/conf_internal.h"
+
+struct checker {
+	const struct config *cfg;
+	struct conf_errlist el;
+};
+
+static void
+problem(struct checker *c, const void *base, enum conf_kind kind, const char *name,
+    const char *key, const char *text)
+{
+	char *label = conf_section_label(kind, name);
+
+	conf_err_add(&c->el, conf_source_line(c->cfg, base, key), "%s %s: %s", label, key, text);
+	free(label);
+}
+
+static void
+check_secret(struct checker *c, const void *base, enum conf_kind kind, const char *name,
+    const char *key, const char *path, const char *how_to_create)
+{
+	struct errbuf e;
+
+	if (path == NULL)
+		return;
+	err_clear(&e);
+	if (how_to_create != NULL && !file_exists(path)) {
+		err_set(&e, "%s does not exist; %s", path, how_to_create);
+		problem(c, base, kind, name, key, e.text);
+		return;
+	}
+	if (file_check_secret(path, &e) != 0)
+		problem(c, base, kind, name, key, e.text);
+}
+
+static void
+check_readable(struct checker *c, const void *base, enum conf_kind kind, const char *name,
+    const char *key, const char *path, bool want_dir, const char *how_to_create)
+{
+	struct errbuf e;
+	struct stat st;
+
+	if (path == NULL)
+		return;
+	err_clear(&e);
+	if (stat(path, &st) != 0) {
+		if (errno == ENOENT && how_to_create != NULL)
+			err_set(&e, "%s does not exist; %s", path, how_to_create);
+		else
+			err_set(&e, "%s: %s", path, strerror(errno));
+	} else if (want_dir && !S_ISDIR(st.st_mode)) {
+		err_set(&e, "%s is not a directory", path);
+	} else if (!want_dir && S_ISDIR(st.st_mode)) {
+		err_set(&e, "%s is a directory; name a file", path);
+	} else if (access(path, want_dir ? (R_OK | X_OK) : R_OK) != 0) {
+		err_set(&e, "%s is not readable by this user: %s", path, strerror(errno));
+	} else {
+		return;
+	}
+	problem(c, base, kind, name, key, e.text);
+}
+
+/* The state directory exists and is writable, or its nearest parent is. */
+static void
+check_state_dir(struct checker *c)
+{
+	const struct conf_service *sv = &c->cfg->service;
+	struct errbuf e;
+	struct stat st;
+	char *dir = NULL;
+
+	if (sv->state_dir == NULL)
+		return;
+	err_clear(&e);
+	if (stat(sv->state_dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode))
+			err_set(&e, "%s is not a directory", sv->state_dir);
+		else if (access(sv->state_dir, W_OK | X_OK) != 0)
+			err_set(&e, "%s is not writable by this user: %s; run smimesync as the "
+			    "directory's owner or fix its ownership", sv->state_dir, strerror(errno));
+		else
+			return;
+		problem(c, sv, CONF_SERVICE, NULL, "state_dir", e.text);
+		return;
+	}
+	dir = xstrdup(sv->state_dir);
+	for (;;) {
+		char *slash = strrchr(dir, '/');
+
+		if (slash == NULL || slash == dir) {
+			dir[slash == dir ? 1 : 0] = '\0';
+			if (dir[0] == '\0') {
+				free(dir);
+				dir = xstrdup(".");
+			}
+			break;
+		}
+		*slash = '\0';
+		if (stat(dir, &st) == 0)
+			break;
+	}
+	if (access(dir, W_OK | X_OK) != 0) {
+		err_set(&e, "%s does not exist and cannot be created: %s is not writable by this "
+		    "user; create it, owned by the user smimesync runs as", sv->state_dir, dir);
+		problem(c, sv, CONF_SERVICE, NULL, "state_dir", e.text);
+	}
+	free(dir);
+}
+
+size_t
+config_check_files(const struct config *cfg, struct conf_errors *errs)
+{
+	static const char *const ca_init = "run: smimesync ca init";
+	struct checker c = {cfg, {cfg->path, NULL, 0}};
+	size_t n;
+
+	check_state_dir(&c);
+	check_secret(&c, &cfg->service, CONF_SERVICE, NULL, "master_key_file",
+	    cfg->service.master_key_file, "run: smimesync ca init (it creates the master key)");
+	for (size_t i = 0; i < cfg->n_directories; i++) {
+		const struct conf_directory *d = &cfg->directories[i];
+
+		check_secret(&c, d, CONF_DIRECTORY, d->name, "bind_password_file",
+		    d->bind_password_file, NULL);
+		check_readable(&c, d, CONF_DIRECTORY, d->name, "tls_ca_file", d->tls_ca_file, false,
+		    NULL);
+	}
+	for (size_t i = 0; i < cfg->n_cas; i++) {
+		const struct conf_ca *ca = &cfg->cas[i];
+
+		check_readable(&c, ca, CONF_CA, ca->name, "cert_file", ca->cert_file, false, ca_init);
+		check_secret(&c, ca, CONF_CA, ca->name, "key_file", ca->key_file, ca_init);
+		check_readable(&c, ca, CONF_CA, ca->name, "chain_file", ca->chain_file, false,
+		    ca_init);
+	}
+	if (cfg->has_mail) {
+		const struct conf_mail *m = &cfg->mail;
+
+		check_secret(&c, m, CONF_MAIL, NULL, "smtp_password_file", m->smtp_password_file,
+		    NULL);
+		check_readable(&c, m, CONF_MAIL, NULL, "tls_ca_file", m->tls_ca_file, false, NULL);
+		check_readable(&c, m, CONF_MAIL, NULL, "template_dir", m->template_dir, true, NULL);
+	}
+	n = c.el.n;
+	conf_errlist_finish(&c.el, errs);
+	return n;
+}

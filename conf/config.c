@@ -1,0 +1,507 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * config_load(): file -> conf_doc (parser.c) -> struct config, one table
+ * row at a time (value.c), then defaults, derived defaults and the checks
+ * that involve more than one key or section. Every error is collected;
+ * only a configuration without any error is handed out.
+ *
+ * The section arrays are allocated once, at their final size, before any
+ * group is resolved: conf_group.directory and .ca point into them.
+ */
+/* <> not "": "config.h" would find conf/config.h, the model, in this directory. */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/fileutil.h"
+#include "common/strutil.h"
+#include "common/xalloc.h"
+#include "conf/conf_internal.h"
+
+/* A configuration file is a few kilobytes; anything this big is a mistake. */
+#define CONF_MAX_SIZE (1024 * 1024)
+
+struct loader {
+	struct config *cfg;
+	struct conf_errlist *el;
+	const char *basedir; /* absolute directory of the config file */
+	const char *cwd;     /* for paths from the environment */
+};
+
+/* One section being loaded: which keys were set where, and which were bad. */
+struct sec_load {
+	enum conf_kind kind;
+	void *base;
+	char *label; /* "[group sales]" */
+	int header_line;
+	int *lines;  /* per table row; 0 = not in the file */
+	bool *bad;   /* per table row: the value was rejected */
+};
+
+static char *
+absolute_dir_of(const char *path, const char *cwd)
+{
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	char *abs = NULL;
+
+	if (slash == dir)
+		dir[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	else
+		dir[0] = '\0';
+	if (dir[0] == '/')
+		return dir;
+	if (cwd == NULL)
+		abs = xstrdup(dir[0] == '\0' ? "." : dir);
+	else if (dir[0] == '\0')
+		abs = xstrdup(cwd);
+	else
+		abs = xasprintf("%s/%s", cwd, dir);
+	free(dir);
+	return abs;
+}
+
+static int
+row_of(enum conf_kind kind, const char *key)
+{
+	int i = conf_option_find(kind, key);
+
+	/* Keys named by the checks below are in the table: a miss is a bug. */
+	if (i < 0)
+		abort();
+	return i;
+}
+
+static int
+line_of(const struct sec_load *s, const char *key)
+{
+	int line = s->lines[row_of(s->kind, key)];
+
+	return line > 0 ? line : s->header_line;
+}
+
+static bool
+is_set_ok(const struct sec_load *s, const char *key)
+{
+	int i = row_of(s->kind, key);
+
+	return !s->bad[i] && *CONF_FIELD(s->base, &conf_options[i], char *) != NULL;
+}
+
+static bool
+is_bad(const struct sec_load *s, const char *key)
+{
+	return s->bad[row_of(s->kind, key)];
+}
+
+static void
+apply_entries(struct loader *ld, struct sec_load *s, const struct conf_section *sec)
+{
+	struct errbuf why;
+
+	for (size_t j = 0; sec != NULL && j < sec->n_entries; j++) {
+		const struct conf_entry *en = &sec->entries[j];
+		int i = conf_option_find(s->kind, en->key);
+
+		if (i < 0) {
+			const char *near = conf_option_suggest(s->kind, en->key);
+
+			if (near != NULL)
+				conf_err_add(ld->el, en->line, "%s %s: unknown key; did you mean \"%s\"?",
+				    s->label, en->key, near);
+			else
+				conf_err_add(ld->el, en->line, "%s %s: unknown key; see smimesync.conf(5) "
+				    "for the keys of [%s]", s->label, en->key, conf_kind_name(s->kind));
+			continue;
+		}
+		if (s->lines[i] != 0) {
+			conf_err_add(ld->el, en->line, "%s %s: duplicate key (first set on line %d); "
+			    "keep only one", s->label, en->key, s->lines[i]);
+			continue;
+		}
+		s->lines[i] = en->line;
+		err_clear(&why);
+		if (conf_value_parse(&conf_options[i], en->value, ld->basedir, s->base, &why) != 0) {
+			s->bad[i] = true;
+			conf_err_add(ld->el, en->line, "%s %s: %s", s->label, en->key, why.text);
+		}
+	}
+}
+
+static void
+apply_defaults(struct loader *ld, struct sec_load *s)
+{
+	struct errbuf why;
+
+	for (size_t i = 0; i < conf_options_count; i++) {
+		const struct conf_option *o = &conf_options[i];
+		const char *env = o->env != NULL ? getenv(o->env) : NULL;
+		const char *value = o->def;
+
+		if (o->kind != s->kind || s->lines[i] != 0)
+			continue;
+		if (o->flags & OPTF_REQUIRED) {
+			conf_err_add(ld->el, s->header_line, "%s: missing required key \"%s\": %s",
+			    s->label, o->key, o->doc);
+			s->bad[i] = true;
+			continue;
+		}
+		if (env != NULL && *env != '\0')
+			value = env;
+		if (value == NULL)
+			continue;
+		err_clear(&why);
+		if (conf_value_parse(o, value, ld->cwd, s->base, &why) != 0) {
+			s->bad[i] = true;
+			if (value == env)
+				conf_err_add(ld->el, 0, "environment variable %s (default of %s %s): %s",
+				    o->env, s->label, o->key, why.text);
+			else
+				conf_err_add(ld->el, 0, "built-in default of %s %s: %s", s->label,
+				    o->key, why.text);
+		}
+	}
+}
+
+static void
+check_service(struct sec_load *s)
+{
+	struct conf_service *sv = s->base;
+
+	if (sv->master_key_file == NULL && sv->state_dir != NULL)
+		sv->master_key_file = xasprintf("%s/master.key", sv->state_dir);
+}
+
+static void
+check_directory(struct loader *ld, struct sec_load *s)
+{
+	struct conf_directory *d = s->base;
+
+	if (is_set_ok(s, "bind_dn") && d->bind_password_file == NULL &&
+	    !is_bad(s, "bind_password_file"))
+		conf_err_add(ld->el, line_of(s, "bind_dn"), "%s bind_dn: a simple bind needs a "
+		    "password; add bind_password_file = /path/to/file (mode 0600)", s->label);
+	if (is_set_ok(s, "bind_password_file") && d->bind_dn == NULL && !is_bad(s, "bind_dn"))
+		conf_err_add(ld->el, line_of(s, "bind_password_file"), "%s bind_password_file: "
+		    "set without bind_dn; add the bind_dn the password belongs to, or remove it",
+		    s->label);
+	if (is_set_ok(s, "sasl_mech") && is_set_ok(s, "bind_dn"))
+		conf_err_add(ld->el, line_of(s, "sasl_mech"), "%s sasl_mech: cannot be combined "
+		    "with bind_dn (a simple bind); remove one of them", s->label);
+}
+
+static void
+check_ca(struct loader *ld, struct sec_load *s)
+{
+	struct conf_ca *ca = s->base;
+
+	if (ca->organization != NULL && ca->root_common_name == NULL)
+		ca->root_common_name = xasprintf("%s S/MIME Root CA", ca->organization);
+	if (ca->organization != NULL && ca->issuing_common_name == NULL)
+		ca->issuing_common_name = xasprintf("%s S/MIME Issuing CA", ca->organization);
+	if (!is_bad(s, "root_validity") && !is_bad(s, "issuing_validity") &&
+	    ca->issuing_validity > ca->root_validity) {
+		char iv[32], rv[32];
+
+		format_duration(ca->issuing_validity, iv, sizeof(iv));
+		format_duration(ca->root_validity, rv, sizeof(rv));
+		conf_err_add(ld->el, line_of(s, "issuing_validity"), "%s issuing_validity: %s is "
+		    "longer than root_validity (%s); the issuing CA cannot outlive its root",
+		    s->label, iv, rv);
+	}
+}
+
+static void
+check_mail(struct loader *ld, struct sec_load *s)
+{
+	struct conf_mail *m = s->base;
+
+	if (is_set_ok(s, "smtp_user") && m->smtp_password_file == NULL &&
+	    !is_bad(s, "smtp_password_file"))
+		conf_err_add(ld->el, line_of(s, "smtp_user"), "%s smtp_user: SMTP AUTH needs a "
+		    "password; add smtp_password_file = /path/to/file (mode 0600)", s->label);
+	if (is_set_ok(s, "smtp_password_file") && m->smtp_user == NULL && !is_bad(s, "smtp_user"))
+		conf_err_add(ld->el, line_of(s, "smtp_password_file"), "%s smtp_password_file: "
+		    "set without smtp_user; add the smtp_user it belongs to, or remove it", s->label);
+	if (is_set_ok(s, "smtp_user") && !is_bad(s, "starttls") && m->starttls == TLS_MODE_OFF)
+		conf_err_add(ld->el, line_of(s, "smtp_user"), "%s smtp_user: SMTP AUTH is only done "
+		    "after STARTTLS; set starttls = required (the password would cross the "
+		    "network in clear)", s->label);
+}
+
+static void
+check_group(struct loader *ld, struct sec_load *s)
+{
+	struct conf_group *g = s->base;
+	char vb[32], rb[32];
+
+	if (is_bad(s, "validity") || is_bad(s, "renew_before") || g->renew_before < g->validity)
+		return;
+	format_duration(g->validity, vb, sizeof(vb));
+	format_duration(g->renew_before, rb, sizeof(rb));
+	if (s->lines[row_of(CONF_GROUP, "renew_before")] != 0)
+		conf_err_add(ld->el, line_of(s, "renew_before"), "%s renew_before: %s is not "
+		    "shorter than validity (%s); certificates would be renewed as soon as they are "
+		    "issued: lower renew_before", s->label, rb, vb);
+	else
+		conf_err_add(ld->el, line_of(s, "validity"), "%s validity: %s is not longer than "
+		    "renew_before (%s, the default); raise validity or set a smaller renew_before",
+		    s->label, vb, rb);
+}
+
+static void
+load_section(struct loader *ld, struct conf_source_sec *src, enum conf_kind kind, void *base,
+    const struct conf_section *sec)
+{
+	struct sec_load s = {0};
+
+	s.kind = kind;
+	s.base = base;
+	s.header_line = sec != NULL ? sec->line : 0;
+	s.label = conf_section_label(kind, sec != NULL ? sec->name : NULL);
+	s.lines = xcalloc(conf_options_count, sizeof(*s.lines));
+	s.bad = xcalloc(conf_options_count, sizeof(*s.bad));
+	apply_entries(ld, &s, sec);
+	apply_defaults(ld, &s);
+	switch (kind) {
+	case CONF_SERVICE:
+		check_service(&s);
+		break;
+	case CONF_DIRECTORY:
+		check_directory(ld, &s);
+		break;
+	case CONF_CA:
+		check_ca(ld, &s);
+		break;
+	case CONF_MAIL:
+		check_mail(ld, &s);
+		break;
+	case CONF_GROUP:
+		check_group(ld, &s);
+		break;
+	case CONF_KIND_COUNT:
+		break;
+	}
+	src->base = base;
+	src->kind = kind;
+	src->header_line = s.header_line;
+	src->lines = s.lines; /* stolen */
+	free(s.bad);
+	free(s.label);
+}
+
+static char *
+names_of(const struct config *cfg, enum conf_kind kind)
+{
+	size_t n = kind == CONF_DIRECTORY ? cfg->n_directories : cfg->n_cas;
+	char *acc = xstrdup("");
+
+	for (size_t i = 0; i < n; i++) {
+		const char *name = kind == CONF_DIRECTORY ? cfg->directories[i].name : cfg->cas[i].name;
+		char *next = xasprintf("%s%s%s", acc, i > 0 ? ", " : "", name);
+
+		free(acc);
+		acc = next;
+	}
+	return acc;
+}
+
+static void
+missing_ref(struct loader *ld, const struct conf_group *g, const char *key, enum conf_kind kind,
+    const char *name)
+{
+	char *label = conf_section_label(CONF_GROUP, g->name);
+	char *names = names_of(ld->cfg, kind);
+	int line = conf_source_line(ld->cfg, g, key);
+
+	if (*names == '\0')
+		conf_err_add(ld->el, line, "%s %s: there is no [%s %s] section; add one",
+		    label, key, conf_kind_name(kind), name);
+	else
+		conf_err_add(ld->el, line, "%s %s: there is no [%s %s] section; defined: %s",
+		    label, key, conf_kind_name(kind), name, names);
+	free(names);
+	free(label);
+}
+
+static void
+resolve_groups(struct loader *ld)
+{
+	struct config *cfg = ld->cfg;
+
+	for (size_t i = 0; i < cfg->n_groups; i++) {
+		struct conf_group *g = &cfg->groups[i];
+
+		if (g->directory_name != NULL) {
+			g->directory = (struct conf_directory *)config_find_directory(cfg,
+			    g->directory_name);
+			if (g->directory == NULL)
+				missing_ref(ld, g, "directory", CONF_DIRECTORY, g->directory_name);
+		}
+		if (g->ca_name != NULL) {
+			g->ca = (struct conf_ca *)config_find_ca(cfg, g->ca_name);
+			if (g->ca == NULL)
+				missing_ref(ld, g, "ca", CONF_CA, g->ca_name);
+		}
+	}
+	if (cfg->n_groups > 0 && !cfg->has_mail)
+		conf_err_add(ld->el, cfg->groups[0].origin.line, "[group %s]: group members get "
+		    "their certificates by mail, but there is no [mail] section; add [mail] with "
+		    "smtp_host and from", cfg->groups[0].name);
+}
+
+/* Marks repeated sections as skipped and counts the rest. */
+static void
+count_sections(struct conf_doc *doc, struct conf_errlist *el, size_t count[CONF_KIND_COUNT])
+{
+	for (size_t i = 0; i < doc->n; i++) {
+		struct conf_section *s = &doc->secs[i];
+
+		if (s->skip)
+			continue;
+		for (size_t j = 0; j < i; j++) {
+			const struct conf_section *t = &doc->secs[j];
+
+			if (t->skip || t->kind != s->kind)
+				continue;
+			if (s->name == NULL) {
+				conf_err_add(el, s->line, "duplicate section [%s] (first on line %d); "
+				    "merge the two", conf_kind_name(s->kind), t->line);
+				s->skip = true;
+				break;
+			}
+			if (strcmp(s->name, t->name) == 0) {
+				conf_err_add(el, s->line, "duplicate section [%s %s] (first on line "
+				    "%d); rename or remove one", conf_kind_name(s->kind), s->name,
+				    t->line);
+				s->skip = true;
+				break;
+			}
+		}
+		if (!s->skip)
+			count[s->kind]++;
+	}
+}
+
+static void
+build(struct loader *ld, struct conf_doc *doc)
+{
+	struct config *cfg = ld->cfg;
+	size_t count[CONF_KIND_COUNT] = {0};
+	struct conf_source *src = xcalloc(1, sizeof(*src));
+	const struct conf_section *service = NULL;
+
+	cfg->source = src;
+	count_sections(doc, ld->el, count);
+	cfg->directories = xcalloc(count[CONF_DIRECTORY], sizeof(*cfg->directories));
+	cfg->cas = xcalloc(count[CONF_CA], sizeof(*cfg->cas));
+	cfg->groups = xcalloc(count[CONF_GROUP], sizeof(*cfg->groups));
+	/* +1: [service] gets a record even when absent from the file. */
+	src->secs = xcalloc(doc->n + 1, sizeof(*src->secs));
+
+	for (size_t i = 0; i < doc->n; i++)
+		if (!doc->secs[i].skip && doc->secs[i].kind == CONF_SERVICE)
+			service = &doc->secs[i];
+	load_section(ld, &src->secs[src->n++], CONF_SERVICE, &cfg->service, service);
+
+	for (size_t i = 0; i < doc->n; i++) {
+		const struct conf_section *s = &doc->secs[i];
+		struct conf_origin origin = {cfg->path, s->line};
+		void *base = NULL;
+
+		if (s->skip)
+			continue;
+		switch (s->kind) {
+		case CONF_DIRECTORY: {
+			struct conf_directory *d = &cfg->directories[cfg->n_directories++];
+
+			d->name = xstrdup(s->name);
+			d->origin = origin;
+			base = d;
+			break;
+		}
+		case CONF_CA: {
+			struct conf_ca *ca = &cfg->cas[cfg->n_cas++];
+
+			ca->name = xstrdup(s->name);
+			ca->origin = origin;
+			base = ca;
+			break;
+		}
+		case CONF_GROUP: {
+			struct conf_group *g = &cfg->groups[cfg->n_groups++];
+
+			g->name = xstrdup(s->name);
+			g->origin = origin;
+			base = g;
+			break;
+		}
+		case CONF_MAIL:
+			cfg->has_mail = true;
+			base = &cfg->mail;
+			break;
+		case CONF_SERVICE:
+		case CONF_KIND_COUNT:
+			break;
+		}
+		if (base != NULL)
+			load_section(ld, &src->secs[src->n++], s->kind, base, s);
+	}
+	resolve_groups(ld);
+}
+
+int
+config_load(const char *path, struct config **out, struct conf_errors *errs)
+{
+	struct conf_errlist el = {path, NULL, 0};
+	struct conf_doc doc = {0};
+	struct loader ld = {0};
+	struct config *cfg = NULL;
+	struct errbuf e;
+	char *text = NULL;
+	char *cwd = NULL;
+	char *basedir = NULL;
+	size_t len = 0;
+	int rc = -1;
+
+	*out = NULL;
+	err_clear(&e);
+	if (file_read_all(path, CONF_MAX_SIZE, &text, &len, &e) != 0) {
+		/* Already "path: cannot open: reason". */
+		errs->msgs = xreallocarray(errs->msgs, errs->n + 1, sizeof(*errs->msgs));
+		errs->msgs[errs->n++] = xstrdup(e.text);
+		goto out;
+	}
+	cwd = getcwd(NULL, 0); /* NULL (cwd removed): paths stay as written */
+	basedir = absolute_dir_of(path, cwd);
+	conf_parse(text, len, &doc, &el);
+
+	cfg = xcalloc(1, sizeof(*cfg));
+	cfg->path = xstrdup(path);
+	el.path = cfg->path;
+	ld.cfg = cfg;
+	ld.el = &el;
+	ld.basedir = basedir;
+	ld.cwd = cwd;
+	build(&ld, &doc);
+
+	if (el.n > 0) {
+		conf_errlist_finish(&el, errs);
+		goto out;
+	}
+	*out = cfg;
+	cfg = NULL;
+	rc = 0;
+out:
+	config_free(cfg);
+	conf_errlist_free(&el);
+	conf_doc_free(&doc);
+	free(text);
+	free(basedir);
+	free(cwd);
+	return rc;
+}

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The configuration model: what smimesync.conf says, validated and typed.
+ *
+ * config_load() parses a file with the one typed option table
+ * (conf/options.c), applies defaults, checks bounds and cross-references
+ * ([group] directory = and ca = must name existing sections) and collects
+ * every error as "file:line: message" before refusing. Nothing else in
+ * smimesync parses configuration text.
+ *
+ * Ownership: config_load() returns a new struct config; config_free()
+ * releases it and everything inside. All strings inside are owned by the
+ * config; other rooms borrow pointers for as long as the config lives.
+ * Pointer members that are optional are NULL when not set.
+ *
+ * Other rooms read this model and nothing else from conf/.
+ */
+#ifndef SMIMESYNC_CONF_CONFIG_H
+#define SMIMESYNC_CONF_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/attrs.h"
+
+enum dir_type {
+	DIR_TYPE_LDAP = 0, /* OpenLDAP and other RFC 4519 directories */
+};
+
+/* starttls = required | off (for ldap:// and SMTP). */
+enum tls_mode {
+	TLS_MODE_REQUIRED = 0,
+	TLS_MODE_OFF,
+};
+
+enum key_type {
+	KEY_TYPE_RSA2048 = 0,
+	KEY_TYPE_RSA3072,
+	KEY_TYPE_RSA4096,
+	KEY_TYPE_P256,
+	KEY_TYPE_P384,
+};
+
+enum pkcs12_profile {
+	PKCS12_MODERN = 0, /* PBES2 AES-256-CBC, PBKDF2-HMAC-SHA256, SHA-256 MAC */
+	PKCS12_COMPAT,     /* 3DES key and cert bags, SHA-1 MAC (gpgsm 2.2, old Outlook) */
+};
+
+enum ca_type {
+	CA_TYPE_LOCAL = 0, /* the internal CA: key and certificate in files */
+};
+
+/* Where an option or section came from, for error messages. */
+struct conf_origin {
+	const char *file; /* borrowed from struct config.path */
+	int line;
+};
+
+struct conf_service {
+	char *state_dir;       /* default SMIMESYNC_STATEDIR, env SMIMESYNC_STATE_DIR overrides */
+	char *master_key_file; /* 32 random bytes as 64 hex digits; secret */
+	int log_level;         /* enum log_level from common/log.h */
+	bool log_syslog;       /* log = stderr | syslog */
+};
+
+struct conf_directory {
+	char *name;
+	struct conf_origin origin;
+	enum dir_type type;
+	char *uri;                /* ldap://, ldaps://, ldapi:// */
+	enum tls_mode starttls;   /* only meaningful for ldap:// */
+	char *bind_dn;            /* NULL: SASL (sasl_mech) or anonymous */
+	char *bind_password_file; /* secret; required with bind_dn */
+	char *sasl_mech;          /* e.g. "EXTERNAL" over ldapi:// */
+	char *base_dn;
+	char *tls_ca_file;
+	bool tls_verify;          /* default true; false is logged loudly */
+	int64_t page_size;        /* paged results, 1..1000, default 500 */
+	int64_t timeout;          /* seconds, network and operation timeout */
+	char *user_filter;        /* which member entries are people */
+	char *mail_attribute;     /* default "mail" */
+};
+
+struct conf_ca {
+	char *name;
+	struct conf_origin origin;
+	enum ca_type type;
+	char *cert_file;  /* issuing CA certificate (PEM) */
+	char *key_file;   /* issuing CA key (PEM, secret) */
+	char *chain_file; /* issuing CA up to and including the root (PEM) */
+	char *crl_url;    /* http:// URL put in cRLDistributionPoints */
+	char *aia_url;    /* http:// URL of the issuing CA cert (caIssuers) */
+	/* Used by "ca init" only. */
+	enum key_type init_key_type;  /* default p384 */
+	char *organization;           /* O= of the CA subjects */
+	char *root_common_name;       /* default "<organization> S/MIME Root CA" */
+	char *issuing_common_name;    /* default "<organization> S/MIME Issuing CA" */
+	char *country;                /* C=, optional two letters */
+	int64_t root_validity;        /* seconds, default 20 years */
+	int64_t issuing_validity;     /* seconds, default 10 years */
+};
+
+struct conf_mail {
+	char *smtp_host;
+	int64_t smtp_port;          /* default 587 */
+	enum tls_mode starttls;     /* default required */
+	char *smtp_user;            /* optional; AUTH only after STARTTLS */
+	char *smtp_password_file;   /* secret; required with smtp_user */
+	char *tls_ca_file;
+	bool tls_verify;            /* default true */
+	char *from;                 /* "Example PKI <pki@example.org>" */
+	char *template_dir;         /* override directory, optional */
+	char *language;             /* default "en" */
+	int64_t timeout;            /* seconds */
+	int64_t max_attempts;       /* give up after this many 4xx, default 10 */
+	char *helo_name;            /* optional */
+};
+
+struct conf_group {
+	char *name;
+	struct conf_origin origin;
+	char *directory_name;
+	struct conf_directory *directory; /* resolved by config_load */
+	char *group_dn;
+	char *ca_name;
+	struct conf_ca *ca;               /* resolved by config_load */
+	bool enabled;                     /* sync = yes | no, default yes */
+	enum key_type key_type;           /* default rsa2048 */
+	int64_t validity;                 /* seconds, default 365d, max 825d */
+	int64_t renew_before;             /* seconds, default 15d */
+	enum pkcs12_profile pkcs12;       /* default modern */
+	int64_t pkcs12_iterations;        /* PBKDF2 / MAC iterations */
+};
+
+struct config {
+	char *path;
+	struct conf_service service;
+	struct conf_directory *directories;
+	size_t n_directories;
+	struct conf_ca *cas;
+	size_t n_cas;
+	struct conf_mail mail;
+	bool has_mail;            /* a [mail] section was present */
+	struct conf_group *groups; /* in file order: first match governs */
+	size_t n_groups;
+	/* Private to conf/: the line of every directive, for config_check_files(). */
+	struct conf_source *source;
+};
+
+/* Every message is "file:line: text" (or "file: text" when no line applies). */
+struct conf_errors {
+	char **msgs;
+	size_t n;
+};
+
+/*
+ * Parse and validate. On success returns 0 and *out is new. On failure
+ * returns -1, *out is NULL and errs holds every problem found, in file
+ * order. errs must be zero-initialised; free it with conf_errors_free().
+ */
+int config_load(const char *path, struct config **out, struct conf_errors *errs) MUST_USE;
+void config_free(struct config *cfg);
+void conf_errors_free(struct conf_errors *errs);
+
+/*
+ * Deeper checks for check-config: secret files exist with safe modes, CA
+ * files are present, state_dir is usable. Appends to errs; returns the
+ * number of problems found.
+ */
+size_t config_check_files(const struct config *cfg, struct conf_errors *errs);
+
+/* Print every option with its effective value (check-config -v). */
+void config_dump(const struct config *cfg, FILE *out);
+
+const struct conf_directory *config_find_directory(const struct config *cfg, const char *name);
+const struct conf_ca *config_find_ca(const struct config *cfg, const char *name);
+
+const char *key_type_name(enum key_type t);
+const char *pkcs12_profile_name(enum pkcs12_profile p);
+
+/* The path used when -c is not given: $SMIMESYNC_CONF, then the built-in one. */
+const char *config_default_path(void);
+
+#endif

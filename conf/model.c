@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The loaded model: freeing it, looking sections up, naming enum values,
+ * and the default configuration path. Freeing walks the option table, so
+ * a new string key is freed without touching this file.
+ */
+/* <> not "": "config.h" would find conf/config.h, the model, in this directory. */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/conf_internal.h"
+
+static bool
+is_string_type(enum opt_type t)
+{
+	return t == OPT_STRING || t == OPT_PATH || t == OPT_SECRET_PATH || t == OPT_URL_HTTP ||
+	    t == OPT_URI_LDAP || t == OPT_DN;
+}
+
+static void
+free_section(enum conf_kind kind, void *base)
+{
+	for (size_t i = 0; i < conf_options_count; i++) {
+		const struct conf_option *o = &conf_options[i];
+
+		if (o->kind == kind && is_string_type(o->type)) {
+			free(*CONF_FIELD(base, o, char *));
+			*CONF_FIELD(base, o, char *) = NULL;
+		}
+	}
+}
+
+void
+conf_source_free(struct conf_source *src)
+{
+	if (src == NULL)
+		return;
+	for (size_t i = 0; i < src->n; i++)
+		free(src->secs[i].lines);
+	free(src->secs);
+	free(src);
+}
+
+int
+conf_source_line(const struct config *cfg, const void *base, const char *key)
+{
+	const struct conf_source *src = cfg->source;
+
+	for (size_t i = 0; src != NULL && i < src->n; i++) {
+		const struct conf_source_sec *s = &src->secs[i];
+		int row;
+
+		if (s->base != base)
+			continue;
+		row = conf_option_find(s->kind, key);
+		if (row >= 0 && s->lines[row] > 0)
+			return s->lines[row];
+		return s->header_line;
+	}
+	return 0;
+}
+
+void
+config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free_section(CONF_SERVICE, &cfg->service);
+	free_section(CONF_MAIL, &cfg->mail);
+	for (size_t i = 0; i < cfg->n_directories; i++) {
+		free_section(CONF_DIRECTORY, &cfg->directories[i]);
+		free(cfg->directories[i].name);
+	}
+	for (size_t i = 0; i < cfg->n_cas; i++) {
+		free_section(CONF_CA, &cfg->cas[i]);
+		free(cfg->cas[i].name);
+	}
+	for (size_t i = 0; i < cfg->n_groups; i++) {
+		free_section(CONF_GROUP, &cfg->groups[i]);
+		free(cfg->groups[i].name);
+	}
+	free(cfg->directories);
+	free(cfg->cas);
+	free(cfg->groups);
+	conf_source_free(cfg->source);
+	free(cfg->path);
+	free(cfg);
+}
+
+const struct conf_directory *
+config_find_directory(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_directories; i++)
+		if (strcmp(cfg->directories[i].name, name) == 0)
+			return &cfg->directories[i];
+	return NULL;
+}
+
+const struct conf_ca *
+config_find_ca(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_cas; i++)
+		if (strcmp(cfg->cas[i].name, name) == 0)
+			return &cfg->cas[i];
+	return NULL;
+}
+
+const char *
+key_type_name(enum key_type t)
+{
+	return (unsigned)t <= KEY_TYPE_P384 ? conf_key_type_names[t] : "?";
+}
+
+const char *
+pkcs12_profile_name(enum pkcs12_profile p)
+{
+	return (unsigned)p <= PKCS12_COMPAT ? conf_pkcs12_names[p] : "?";
+}
+
+const char *
+config_default_path(void)
+{
+	const char *env = getenv("SMIMESYNC_CONF");
+
+	if (env != NULL && *env != '\0')
+		return env;
+	return SMIMESYNC_SYSCONFDIR "/smimesync.conf";
+}

@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: ISC */
+/* <> not "": "config.h" would find conf/config.h, the model, in this directory. */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/strutil.h"
+#include "common/xalloc.h"
+#include "conf/config.h"
+#include "conf/options.h"
+
+/* Index = enum value in conf/config.h; keep both in the same order. */
+const char *const conf_key_type_names[] = {"rsa2048", "rsa3072", "rsa4096", "p256", "p384", NULL};
+const char *const conf_pkcs12_names[] = {"modern", "compat", NULL};
+const char *const conf_tls_mode_names[] = {"required", "off", NULL};
+const char *const conf_dir_type_names[] = {"ldap", NULL};
+const char *const conf_ca_type_names[] = {"local", NULL};
+
+/* Enum fields are written through an int: make sure that is their size. */
+_Static_assert(sizeof(enum key_type) == sizeof(int), "enum key_type is not int-sized");
+_Static_assert(sizeof(enum pkcs12_profile) == sizeof(int), "enum pkcs12_profile is not int-sized");
+_Static_assert(sizeof(enum tls_mode) == sizeof(int), "enum tls_mode is not int-sized");
+_Static_assert(sizeof(enum dir_type) == sizeof(int), "enum dir_type is not int-sized");
+_Static_assert(sizeof(enum ca_type) == sizeof(int), "enum ca_type is not int-sized");
+
+#define DAY INT64_C(86400)
+
+/*
+ * The table. Columns: kind, key, type, offset, default, env, flags, min,
+ * max, enum names, over_max reason, check, doc. Where the key differs from
+ * the field ([ca] key_type -> init_key_type) the row spells both.
+ */
+const struct conf_option conf_options[] = {
+	/* [service] */
+	{CONF_SERVICE, "state_dir", OPT_PATH, offsetof(struct conf_service, state_dir),
+	    SMIMESYNC_STATEDIR, "SMIMESYNC_STATE_DIR", 0, 0, 0, NULL, NULL, NULL,
+	    "directory holding the store (SQLite), run reports and the outbox"},
+	{CONF_SERVICE, "master_key_file", OPT_SECRET_PATH,
+	    offsetof(struct conf_service, master_key_file), NULL, NULL, OPTF_DERIVED, 0, 0, NULL,
+	    NULL, NULL,
+	    "secret file with the key that encrypts escrowed keys and queued passwords "
+	    "(default <state_dir>/master.key)"},
+	{CONF_SERVICE, "log_level", OPT_LOG_LEVEL, offsetof(struct conf_service, log_level), "info",
+	    NULL, 0, 0, 0, NULL, NULL, NULL, "least severe level that is logged"},
+	{CONF_SERVICE, "log", OPT_LOG_TARGET, offsetof(struct conf_service, log_syslog), "stderr",
+	    NULL, 0, 0, 0, NULL, NULL, NULL, "where log lines go: stderr (the journal) or syslog"},
+
+	/* [directory NAME] */
+	{CONF_DIRECTORY, "type", OPT_ENUM, offsetof(struct conf_directory, type), "ldap", NULL, 0,
+	    0, 0, conf_dir_type_names, NULL, NULL, "kind of directory server"},
+	{CONF_DIRECTORY, "uri", OPT_URI_LDAP, offsetof(struct conf_directory, uri), NULL, NULL,
+	    OPTF_REQUIRED, 0, 0, NULL, NULL, NULL,
+	    "LDAP server URI(s), space separated: ldap://, ldaps:// or ldapi://"},
+	{CONF_DIRECTORY, "starttls", OPT_ENUM, offsetof(struct conf_directory, starttls),
+	    "required", NULL, 0, 0, 0, conf_tls_mode_names, NULL, NULL,
+	    "StartTLS on ldap:// connections"},
+	{CONF_DIRECTORY, "bind_dn", OPT_DN, offsetof(struct conf_directory, bind_dn), NULL, NULL, 0,
+	    0, 0, NULL, NULL, NULL, "DN for a simple bind; unset: SASL (sasl_mech) or anonymous"},
+	{CONF_DIRECTORY, "bind_password_file", OPT_SECRET_PATH,
+	    offsetof(struct conf_directory, bind_password_file), NULL, NULL, 0, 0, 0, NULL, NULL,
+	    NULL, "secret file holding the bind password (required with bind_dn)"},
+	{CONF_DIRECTORY, "sasl_mech", OPT_STRING, offsetof(struct conf_directory, sasl_mech), NULL,
+	    NULL, 0, 0, 0, NULL, NULL, conf_check_sasl_mech,
+	    "SASL mechanism, e.g. EXTERNAL over ldapi://"},
+	{CONF_DIRECTORY, "base_dn", OPT_DN, offsetof(struct conf_directory, base_dn), NULL, NULL,
+	    OPTF_REQUIRED, 0, 0, NULL, NULL, NULL, "search base for users and groups"},
+	{CONF_DIRECTORY, "tls_ca_file", OPT_PATH, offsetof(struct conf_directory, tls_ca_file),
+	    NULL, NULL, 0, 0, 0, NULL, NULL, NULL,
+	    "PEM file of CAs trusted for the server certificate (unset: system store)"},
+	{CONF_DIRECTORY, "tls_verify", OPT_BOOL, offsetof(struct conf_directory, tls_verify), "yes",
+	    NULL, 0, 0, 0, NULL, NULL, NULL, "verify the server certificate (no is logged loudly)"},
+	{CONF_DIRECTORY, "page_size", OPT_INT, offsetof(struct conf_directory, page_size), "500",
+	    NULL, 0, 1, 1000, NULL, NULL, NULL, "entries per page of a paged search"},
+	{CONF_DIRECTORY, "timeout", OPT_DURATION, offsetof(struct conf_directory, timeout), "30s",
+	    NULL, 0, 1, 3600, NULL, NULL, NULL, "network and operation timeout"},
+	{CONF_DIRECTORY, "user_filter", OPT_STRING, offsetof(struct conf_directory, user_filter),
+	    "(objectClass=inetOrgPerson)", NULL, 0, 0, 0, NULL, NULL, conf_check_ldap_filter,
+	    "LDAP filter selecting which group members are people"},
+	{CONF_DIRECTORY, "mail_attribute", OPT_STRING,
+	    offsetof(struct conf_directory, mail_attribute), "mail", NULL, 0, 0, 0, NULL, NULL,
+	    conf_check_attribute, "attribute holding a user's primary mail address"},
+
+	/* [ca NAME] */
+	{CONF_CA, "type", OPT_ENUM, offsetof(struct conf_ca, type), "local", NULL, 0, 0, 0,
+	    conf_ca_type_names, NULL, NULL, "kind of CA: local is the internal CA"},
+	{CONF_CA, "cert_file", OPT_PATH, offsetof(struct conf_ca, cert_file), NULL, NULL,
+	    OPTF_REQUIRED, 0, 0, NULL, NULL, NULL, "issuing CA certificate (PEM)"},
+	{CONF_CA, "key_file", OPT_SECRET_PATH, offsetof(struct conf_ca, key_file), NULL, NULL,
+	    OPTF_REQUIRED, 0, 0, NULL, NULL, NULL, "issuing CA private key (PEM, secret file)"},
+	{CONF_CA, "chain_file", OPT_PATH, offsetof(struct conf_ca, chain_file), NULL, NULL,
+	    OPTF_REQUIRED, 0, 0, NULL, NULL, NULL,
+	    "issuing CA up to and including the root (PEM)"},
+	{CONF_CA, "crl_url", OPT_URL_HTTP, offsetof(struct conf_ca, crl_url), NULL, NULL,
+	    OPTF_REQUIRED, 0, 0, NULL, NULL, NULL,
+	    "http:// URL put in cRLDistributionPoints of every certificate"},
+	{CONF_CA, "aia_url", OPT_URL_HTTP, offsetof(struct conf_ca, aia_url), NULL, NULL, 0, 0, 0,
+	    NULL, NULL, NULL, "http:// URL of the issuing CA certificate (caIssuers)"},
+	{CONF_CA, "key_type", OPT_ENUM, offsetof(struct conf_ca, init_key_type), "p384", NULL, 0, 0,
+	    0, conf_key_type_names, NULL, NULL, "key type of the CA keys made by ca init"},
+	{CONF_CA, "organization", OPT_STRING, offsetof(struct conf_ca, organization), "smimesync",
+	    NULL, 0, 0, 0, NULL, NULL, NULL, "O= of the CA subjects made by ca init"},
+	{CONF_CA, "root_common_name", OPT_STRING, offsetof(struct conf_ca, root_common_name), NULL,
+	    NULL, OPTF_DERIVED, 0, 0, NULL, NULL, NULL,
+	    "CN= of the root made by ca init (default \"<organization> S/MIME Root CA\")"},
+	{CONF_CA, "issuing_common_name", OPT_STRING,
+	    offsetof(struct conf_ca, issuing_common_name), NULL, NULL, OPTF_DERIVED, 0, 0, NULL,
+	    NULL, NULL,
+	    "CN= of the issuing CA made by ca init (default \"<organization> S/MIME Issuing CA\")"},
+	{CONF_CA, "country", OPT_STRING, offsetof(struct conf_ca, country), NULL, NULL, 0, 0, 0,
+	    NULL, NULL, conf_check_country, "C= of the CA subjects: two capital letters"},
+	{CONF_CA, "root_validity", OPT_DURATION, offsetof(struct conf_ca, root_validity), "7300d",
+	    NULL, 0, DAY, 10950 * DAY, NULL, NULL, NULL, "validity of the root made by ca init"},
+	{CONF_CA, "issuing_validity", OPT_DURATION, offsetof(struct conf_ca, issuing_validity),
+	    "3650d", NULL, 0, DAY, 10950 * DAY, NULL, NULL, NULL,
+	    "validity of the issuing CA made by ca init (at most root_validity)"},
+
+	/* [mail] */
+	{CONF_MAIL, "smtp_host", OPT_STRING, offsetof(struct conf_mail, smtp_host), NULL, NULL,
+	    OPTF_REQUIRED, 0, 0, NULL, NULL, conf_check_hostname, "SMTP relay host name"},
+	{CONF_MAIL, "smtp_port", OPT_INT, offsetof(struct conf_mail, smtp_port), "587", NULL, 0, 1,
+	    65535, NULL, NULL, NULL, "SMTP relay port (submission)"},
+	{CONF_MAIL, "starttls", OPT_ENUM, offsetof(struct conf_mail, starttls), "required", NULL, 0,
+	    0, 0, conf_tls_mode_names, NULL, NULL, "STARTTLS before anything else is sent"},
+	{CONF_MAIL, "smtp_user", OPT_STRING, offsetof(struct conf_mail, smtp_user), NULL, NULL, 0,
+	    0, 0, NULL, NULL, NULL, "SMTP AUTH user name (only after STARTTLS)"},
+	{CONF_MAIL, "smtp_password_file", OPT_SECRET_PATH,
+	    offsetof(struct conf_mail, smtp_password_file), NULL, NULL, 0, 0, 0, NULL, NULL, NULL,
+	    "secret file holding the SMTP password (required with smtp_user)"},
+	{CONF_MAIL, "tls_ca_file", OPT_PATH, offsetof(struct conf_mail, tls_ca_file), NULL, NULL, 0,
+	    0, 0, NULL, NULL, NULL,
+	    "PEM file of CAs trusted for the relay certificate (unset: system store)"},
+	{CONF_MAIL, "tls_verify", OPT_BOOL, offsetof(struct conf_mail, tls_verify), "yes", NULL, 0,
+	    0, 0, NULL, NULL, NULL, "verify the relay certificate (no is logged loudly)"},
+	{CONF_MAIL, "from", OPT_STRING, offsetof(struct conf_mail, from), NULL, NULL,
+	    OPTF_REQUIRED, 0, 0, NULL, NULL, conf_check_from,
+	    "sender of every mail, e.g. Example PKI <pki@example.org>"},
+	{CONF_MAIL, "template_dir", OPT_PATH, offsetof(struct conf_mail, template_dir), NULL, NULL,
+	    0, 0, 0, NULL, NULL, NULL, "directory of templates overriding the built-in ones"},
+	{CONF_MAIL, "language", OPT_STRING, offsetof(struct conf_mail, language), "en", NULL, 0, 0,
+	    0, NULL, NULL, conf_check_language, "language of the mail templates, e.g. en or de"},
+	{CONF_MAIL, "timeout", OPT_DURATION, offsetof(struct conf_mail, timeout), "60s", NULL, 0, 1,
+	    3600, NULL, NULL, NULL, "network timeout per SMTP command"},
+	{CONF_MAIL, "max_attempts", OPT_INT, offsetof(struct conf_mail, max_attempts), "10", NULL, 0,
+	    1, 1000, NULL, NULL, NULL,
+	    "delivery attempts after temporary (4xx) failures before giving up"},
+	{CONF_MAIL, "helo_name", OPT_STRING, offsetof(struct conf_mail, helo_name), NULL, NULL, 0, 0,
+	    0, NULL, NULL, conf_check_hostname, "name sent in EHLO (unset: this host's name)"},
+
+	/* [group NAME] */
+	{CONF_GROUP, "directory", OPT_STRING, offsetof(struct conf_group, directory_name), NULL,
+	    NULL, OPTF_REQUIRED, 0, 0, NULL, NULL, conf_check_name,
+	    "name of the [directory] section the group lives in"},
+	{CONF_GROUP, "group_dn", OPT_DN, offsetof(struct conf_group, group_dn), NULL, NULL,
+	    OPTF_REQUIRED, 0, 0, NULL, NULL, NULL,
+	    "DN of the group whose members get certificates"},
+	{CONF_GROUP, "ca", OPT_STRING, offsetof(struct conf_group, ca_name), NULL, NULL,
+	    OPTF_REQUIRED, 0, 0, NULL, NULL, conf_check_name,
+	    "name of the [ca] section that issues the certificates"},
+	{CONF_GROUP, "sync", OPT_BOOL, offsetof(struct conf_group, enabled), "yes", NULL, 0, 0, 0,
+	    NULL, NULL, NULL, "whether this group is synchronised at all"},
+	{CONF_GROUP, "key_type", OPT_ENUM, offsetof(struct conf_group, key_type), "rsa2048", NULL, 0,
+	    0, 0, conf_key_type_names, NULL, NULL, "key type of the users' keys"},
+	{CONF_GROUP, "validity", OPT_DURATION, offsetof(struct conf_group, validity), "365d", NULL,
+	    0, DAY, 825 * DAY, NULL, "the 825 days the S/MIME Baseline Requirements allow", NULL,
+	    "validity of issued certificates"},
+	{CONF_GROUP, "renew_before", OPT_DURATION, offsetof(struct conf_group, renew_before), "15d",
+	    NULL, 0, 3600, 824 * DAY, NULL, NULL, NULL,
+	    "renew this long before expiry (less than validity)"},
+	{CONF_GROUP, "pkcs12", OPT_ENUM, offsetof(struct conf_group, pkcs12), "modern", NULL, 0, 0, 0,
+	    conf_pkcs12_names, NULL, NULL,
+	    "PKCS#12 profile: modern (AES-256, PBKDF2) or compat (3DES, SHA-1 MAC)"},
+	{CONF_GROUP, "pkcs12_iterations", OPT_INT, offsetof(struct conf_group, pkcs12_iterations),
+	    "10000", NULL, 0, 1000, 10000000, NULL, NULL, NULL,
+	    "PBKDF2 and MAC iterations in the PKCS#12 file"},
+};
+
+const size_t conf_options_count = ARRAY_LEN(conf_options);
+
+static const char *const kind_names[CONF_KIND_COUNT] = {
+	[CONF_SERVICE] = "service",
+	[CONF_DIRECTORY] = "directory",
+	[CONF_CA] = "ca",
+	[CONF_MAIL] = "mail",
+	[CONF_GROUP] = "group",
+};
+
+const char *
+conf_kind_name(enum conf_kind k)
+{
+	return k < CONF_KIND_COUNT ? kind_names[k] : "?";
+}
+
+int
+conf_kind_parse(const char *word, enum conf_kind *out)
+{
+	for (int k = 0; k < CONF_KIND_COUNT; k++) {
+		if (strcmp(word, kind_names[k]) == 0) {
+			*out = (enum conf_kind)k;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+bool
+conf_kind_named(enum conf_kind k)
+{
+	return k == CONF_DIRECTORY || k == CONF_CA || k == CONF_GROUP;
+}
+
+int
+conf_option_find(enum conf_kind kind, const char *key)
+{
+	for (size_t i = 0; i < conf_options_count; i++)
+		if (conf_options[i].kind == kind && strcmp(conf_options[i].key, key) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Levenshtein distance; keys are short, so the O(n*m) row is fine. */
+size_t
+conf_edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t *row = xcalloc(lb + 1, sizeof(*row));
+	size_t d;
+
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] == b[j - 1] ? 0 : 1);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	d = row[lb];
+	free(row);
+	return d;
+}
+
+const char *
+conf_option_suggest(enum conf_kind kind, const char *key)
+{
+	const char *best = NULL;
+	size_t best_d = 3;
+
+	for (size_t i = 0; i < conf_options_count; i++) {
+		size_t d;
+
+		if (conf_options[i].kind != kind)
+			continue;
+		d = conf_edit_distance(key, conf_options[i].key);
+		if (d < best_d) {
+			best_d = d;
+			best = conf_options[i].key;
+		}
+	}
+	return best;
+}
+
+char *
+conf_option_type_text(const struct conf_option *o)
+{
+	char lo[32], hi[32];
+	char *s = NULL;
+
+	switch (o->type) {
+	case OPT_STRING:
+		s = xstrdup("string");
+		break;
+	case OPT_PATH:
+		s = xstrdup("path");
+		break;
+	case OPT_SECRET_PATH:
+		s = xstrdup("path to a secret file (mode 0600 or stricter)");
+		break;
+	case OPT_URL_HTTP:
+		s = xstrdup("http:// URL");
+		break;
+	case OPT_URI_LDAP:
+		s = xstrdup("LDAP URI list");
+		break;
+	case OPT_DN:
+		s = xstrdup("DN");
+		break;
+	case OPT_ENUM: {
+		size_t n = 0;
+		char *acc = xstrdup("");
+
+		for (const char *const *p = o->enum_names; *p != NULL; p++, n++) {
+			char *next = xasprintf("%s%s%s", acc, n > 0 ? " | " : "", *p);
+
+			free(acc);
+			acc = next;
+		}
+		s = acc;
+		break;
+	}
+	case OPT_BOOL:
+		s = xstrdup("yes | no");
+		break;
+	case OPT_INT:
+		s = xasprintf("integer, %lld to %lld", (long long)o->min, (long long)o->max);
+		break;
+	case OPT_DURATION:
+		format_duration(o->min, lo, sizeof(lo));
+		format_duration(o->max, hi, sizeof(hi));
+		s = xasprintf("duration, %s to %s", lo, hi);
+		break;
+	case OPT_LOG_LEVEL:
+		s = xstrdup("error | warn | info | debug");
+		break;
+	case OPT_LOG_TARGET:
+		s = xstrdup("stderr | syslog");
+		break;
+	}
+	return s;
+}

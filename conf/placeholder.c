@@ -1,2 +1,0 @@
-/* SPDX-License-Identifier: ISC */
-int conf_placeholder_symbol;

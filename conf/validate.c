@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Narrow checks for string-typed options, referenced from the option
+ * table. Each answers 0, or -1 with one sentence saying what is wrong and
+ * what a good value looks like; the caller adds "file:line: [section] key:".
+ */
+/* <> not "": "config.h" would find conf/config.h, the model, in this directory. */
+#include <config.h>
+
+#include <ctype.h>
+#include <string.h>
+
+#include "conf/options.h"
+
+bool
+conf_name_valid(const char *name)
+{
+	if (*name == '\0')
+		return false;
+	for (const char *p = name; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (!isalnum(c) && c != '-' && c != '_' && c != '.')
+			return false;
+	}
+	return true;
+}
+
+int
+conf_check_name(const char *value, struct errbuf *why)
+{
+	if (conf_name_valid(value))
+		return 0;
+	err_set(why, "\"%s\" is not a section name; use letters, digits, \"-\", \"_\" and \".\"",
+	    value);
+	return -1;
+}
+
+/* RFC 1123 host name or an IP address literal in brackets-free form. */
+int
+conf_check_hostname(const char *value, struct errbuf *why)
+{
+	size_t len = strlen(value);
+
+	if (len > 253)
+		goto bad;
+	/* One colon is "host:port", not an IPv6 address. */
+	if (strchr(value, ':') != NULL && strchr(value, ':') == strrchr(value, ':')) {
+		err_set(why, "\"%s\" is not a host name; write the name alone (the port has its "
+		    "own key)", value);
+		return -1;
+	}
+	for (const char *p = value; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		/* ':' lets IPv6 literals through; libesmtp takes them as is. */
+		if (!isalnum(c) && c != '-' && c != '.' && c != ':')
+			goto bad;
+	}
+	return 0;
+bad:
+	err_set(why, "\"%s\" is not a host name; use a name like smtp.example.org or an IP address",
+	    value);
+	return -1;
+}
+
+static bool
+addr_ok(const char *a, size_t len)
+{
+	const char *at = memchr(a, '@', len);
+
+	if (at == NULL || at == a || at == a + len - 1 || memchr(at + 1, '@', len - (size_t)(at - a) - 1))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)a[i];
+
+		if (c <= ' ' || c == '<' || c == '>' || c == '"' || c == ',' || c >= 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* "addr@example.org" or "Display Name <addr@example.org>". */
+int
+conf_check_from(const char *value, struct errbuf *why)
+{
+	const char *lt = strchr(value, '<');
+	size_t len = strlen(value);
+
+	if (lt == NULL) {
+		if (addr_ok(value, len))
+			return 0;
+	} else if (len > 0 && value[len - 1] == '>' && strchr(lt + 1, '<') == NULL &&
+	    addr_ok(lt + 1, (size_t)(value + len - 1 - (lt + 1)))) {
+		return 0;
+	}
+	err_set(why, "\"%s\" is not a sender address; write pki@example.org or "
+	    "Example PKI <pki@example.org>", value);
+	return -1;
+}
+
+/* "en", "de", "pt-BR": names a template subdirectory, so no '/' or "..". */
+int
+conf_check_language(const char *value, struct errbuf *why)
+{
+	size_t len = strlen(value);
+	bool ok = len >= 2 && len <= 16 && isalpha((unsigned char)value[0]);
+
+	for (const char *p = value; ok && *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
+			ok = false;
+	if (ok)
+		return 0;
+	err_set(why, "\"%s\" is not a language tag; use one like en, de or pt-BR", value);
+	return -1;
+}
+
+int
+conf_check_country(const char *value, struct errbuf *why)
+{
+	if (strlen(value) == 2 && isupper((unsigned char)value[0]) &&
+	    isupper((unsigned char)value[1]))
+		return 0;
+	err_set(why, "\"%s\" is not a country code; use two capital letters (ISO 3166), e.g. DE",
+	    value);
+	return -1;
+}
+
+/* Whole filter in parentheses with balanced nesting; the server does the rest. */
+int
+conf_check_ldap_filter(const char *value, struct errbuf *why)
+{
+	int depth = 0;
+	size_t len = strlen(value);
+
+	if (len < 3 || value[0] != '(' || value[len - 1] != ')')
+		goto bad;
+	for (size_t i = 0; i < len; i++) {
+		if (value[i] == '\\') {
+			i++;
+			continue;
+		}
+		if (value[i] == '(')
+			depth++;
+		else if (value[i] == ')' && --depth < 0)
+			goto bad;
+		if (depth == 0 && i + 1 < len)
+			goto bad;
+	}
+	if (depth == 0)
+		return 0;
+bad:
+	err_set(why, "\"%s\" is not an LDAP filter; write one in parentheses, e.g. "
+	    "(objectClass=inetOrgPerson)", value);
+	return -1;
+}
+
+/* RFC 4512 descr: a letter then letters, digits, '-'. */
+int
+conf_check_attribute(const char *value, struct errbuf *why)
+{
+	bool ok = isalpha((unsigned char)value[0]);
+
+	for (const char *p = value; ok && *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-')
+			ok = false;
+	if (ok)
+		return 0;
+	err_set(why, "\"%s\" is not an attribute name; use one like mail", value);
+	return -1;
+}
+
+/* RFC 4422: up to 20 of A-Z, 0-9, '-', '_'. */
+int
+conf_check_sasl_mech(const char *value, struct errbuf *why)
+{
+	size_t len = strlen(value);
+	bool ok = len >= 1 && len <= 20;
+
+	for (const char *p = value; ok && *p != '\0'; p++)
+		if (!isupper((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '-' &&
+		    *p != '_')
+			ok = false;
+	if (ok)
+		return 0;
+	err_set(why, "\"%s\" is not a SASL mechanism name; use one like EXTERNAL or GSSAPI "
+	    "(capital letters)", value);
+	return -1;
+}
