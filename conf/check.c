@@ -130,7 +130,6 @@ check_state_dir(struct checker *c)
 size_t
 config_check_files(const struct config *cfg, struct conf_errors *errs)
 {
-	static const char *const ca_init = "run: smimesync ca init";
 	struct checker c = {cfg, {cfg->path, NULL, 0}};
 	size_t n;
 
@@ -147,11 +146,13 @@ config_check_files(const struct config *cfg, struct conf_errors *errs)
 	}
 	for (size_t i = 0; i < cfg->n_cas; i++) {
 		const struct conf_ca *ca = &cfg->cas[i];
+		char *ca_init = xasprintf("run: smimesync ca init --ca %s", ca->name);
 
 		check_readable(&c, ca, CONF_CA, ca->name, "cert_file", ca->cert_file, false, ca_init);
 		check_secret(&c, ca, CONF_CA, ca->name, "key_file", ca->key_file, ca_init);
 		check_readable(&c, ca, CONF_CA, ca->name, "chain_file", ca->chain_file, false,
 		    ca_init);
+		free(ca_init);
 	}
 	if (cfg->has_mail) {
 		const struct conf_mail *m = &cfg->mail;

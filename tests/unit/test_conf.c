@@ -437,11 +437,37 @@ test_check_files(void)
 		CHECK_CONTAINS(errs.msgs[0], ":1: [service] master_key_file: ");
 		CHECK_CONTAINS(errs.msgs[0], "run: chmod 600");
 		CHECK_CONTAINS(errs.msgs[1], ":5: [ca c] key_file: ");
-		CHECK_CONTAINS(errs.msgs[1], "c.key does not exist; run: smimesync ca init");
+		CHECK_CONTAINS(errs.msgs[1], "c.key does not exist; run: smimesync ca init --ca c");
 	}
 	conf_errors_free(&errs);
 	chmod(key, 0600);
 	CHECK_INTEQ(config_check_files(cfg, &errs), 1);
+	conf_errors_free(&errs);
+	config_free(cfg);
+}
+
+static void
+test_check_files_mail(void)
+{
+	struct conf_errors errs = {0};
+	struct config *cfg = NULL;
+	char *text = xasprintf("[service]\nstate_dir = %s\nmaster_key_file = master.key\n"
+	    MIN_DIR "tls_ca_file = missing-ca.pem\n"
+	    "[mail]\nsmtp_host = h\nfrom = a@b.c\ntemplate_dir = c.pem\n", tmpdir);
+	char *errstr = load_errors(text, &cfg);
+
+	CHECK_STREQ(errstr, "");
+	free(errstr);
+	free(text);
+	if (cfg == NULL)
+		return;
+	CHECK_INTEQ(config_check_files(cfg, &errs), 2);
+	if (errs.n == 2) {
+		CHECK_CONTAINS(errs.msgs[0], ":7: [directory d] tls_ca_file: ");
+		CHECK_CONTAINS(errs.msgs[0], "missing-ca.pem: No such file or directory");
+		CHECK_CONTAINS(errs.msgs[1], ":11: [mail] template_dir: ");
+		CHECK_CONTAINS(errs.msgs[1], "c.pem is not a directory");
+	}
 	conf_errors_free(&errs);
 	config_free(cfg);
 }
@@ -473,6 +499,7 @@ main(void)
 	test_errors();
 	test_dump_roundtrip();
 	test_check_files();
+	test_check_files_mail();
 	test_default_path();
 	rc = check_finish();
 	cmd = xasprintf("rm -rf '%s'", tmpdir);
