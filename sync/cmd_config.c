@@ -18,6 +18,8 @@
 #include "smime/escrow.h"
 #include "sync/commands.h"
 
+bool commands_verbose;
+
 struct config *
 commands_load_config(const char *conf_path)
 {
@@ -33,8 +35,11 @@ commands_load_config(const char *conf_path)
 		return NULL;
 	}
 	conf_errors_free(&errs);
-	log_set_level((enum log_level)cfg->service.log_level > log_get_level() ?
-	    (enum log_level)cfg->service.log_level : log_get_level());
+	/* -v on the command line wins over the configured level. */
+	if (!commands_verbose)
+		log_set_level((enum log_level)cfg->service.log_level);
+	if (cfg->service.log_syslog)
+		log_init("smimesync", log_get_level(), 1);
 	return cfg;
 }
 

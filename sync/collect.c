@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/fileutil.h"
+#include "common/log.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
 #include "mail/mime.h"
@@ -46,6 +47,24 @@ p12_filename(const char *mail)
 	return name;
 }
 
+/*
+ * The directory's display name, if it can go into a header: a name with
+ * CR, LF or other control characters is someone trying to add headers.
+ * We address that person by mail address alone and say so in the log.
+ */
+static const char *
+header_safe_name(const struct user *u)
+{
+	if (u->display_name == NULL)
+		return NULL;
+	if (str_has_control(u->display_name)) {
+		log_warn("%s: display name holds control characters (CR/LF?); "
+		    "addressing the mail without a name", u->dn);
+		return NULL;
+	}
+	return u->display_name;
+}
+
 static int
 render_one(struct engine *en, const char *message, const struct tmpl_vars *vars,
     const struct user *u, const struct mail_attachment *att, size_t n_att, char **out,
@@ -61,7 +80,7 @@ render_one(struct engine *en, const char *message, const struct tmpl_vars *vars,
 		goto out;
 	memset(&spec, 0, sizeof(spec));
 	spec.from = mc->from;
-	spec.to_name = u->display_name;
+	spec.to_name = header_safe_name(u);
 	spec.to_addr = u->mail;
 	spec.subject = rm.subject;
 	spec.text = rm.text;
@@ -86,6 +105,7 @@ collect_build(struct engine *en, const struct conf_group *g, const struct user *
 {
 	struct tmpl_vars *vars = tmpl_vars_new();
 	char *password = NULL, *from_name = NULL, *from_addr = NULL, *filename = NULL;
+	const char *name;
 	unsigned char *p12 = NULL;
 	size_t p12_len = 0;
 	X509 *leaf = NULL;
@@ -104,13 +124,14 @@ collect_build(struct engine *en, const struct conf_group *g, const struct user *
 		goto out;
 	filename = p12_filename(u->mail);
 	password = password_generate();
-	if (pkcs12_build(key, leaf, chain, u->display_name ? u->display_name : u->mail, password,
+	name = header_safe_name(u);
+	if (pkcs12_build(key, leaf, chain, name ? name : u->mail, password,
 	    g->pkcs12, (int)g->pkcs12_iterations, &p12, &p12_len, e) != 0)
 		goto out;
 
 	human_time(cert->not_before, nb, sizeof(nb));
 	human_time(cert->not_after, na, sizeof(na));
-	tmpl_vars_set(vars, "display_name", u->display_name ? u->display_name : u->mail);
+	tmpl_vars_set(vars, "display_name", name ? name : u->mail);
 	tmpl_vars_set(vars, "given_name", u->given_name);
 	tmpl_vars_set(vars, "surname", u->surname);
 	tmpl_vars_set(vars, "mail", u->mail);
@@ -145,7 +166,7 @@ collect_build(struct engine *en, const struct conf_group *g, const struct user *
 out:
 	if (rc != 0)
 		collected_clear(out);
-	tmpl_vars_free(vars); /* the template room cleanses values it copied */
+	tmpl_vars_free(vars); /* wipes the values: one is the password */
 	secret_free_str(password);
 	secret_free(p12, p12_len);
 	cert_info_clear(&ci);

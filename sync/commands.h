@@ -8,7 +8,12 @@
 #ifndef SMIMESYNC_SYNC_COMMANDS_H
 #define SMIMESYNC_SYNC_COMMANDS_H
 
+#include <stdbool.h>
+
 #define EXIT_USAGE 2
+
+/* -v was given: debug logging whatever the configuration says. */
+extern bool commands_verbose;
 
 int cmd_check_config(int argc, char **argv, const char *conf_path);
 int cmd_ca(int argc, char **argv, const char *conf_path);

@@ -67,6 +67,7 @@ main(int argc, char **argv)
 			break;
 		case 'v':
 			log_set_level(LOGL_DEBUG);
+			commands_verbose = true;
 			break;
 		case 'V':
 			printf("smimesync %s\n", PACKAGE_VERSION);
