@@ -57,6 +57,12 @@ int mime_build(const struct mail_spec *spec, char **out, size_t *len,
  */
 bool mail_address_valid(const char *addr);
 
+/*
+ * The same test with a reason: 0, or -1 with a sentence in e (line break,
+ * control character, non-ASCII "needs SMTPUTF8", or not an address).
+ */
+int mail_address_check(const char *addr, struct errbuf *e) MUST_USE;
+
 /* Split "Name <addr>" into parts (new strings); plain "addr" gives name NULL. */
 int mail_parse_mailbox(const char *mailbox, char **name, char **addr, struct errbuf *e) MUST_USE;
 

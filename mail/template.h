@@ -23,6 +23,7 @@
 #ifndef SMIMESYNC_MAIL_TEMPLATE_H
 #define SMIMESYNC_MAIL_TEMPLATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/attrs.h"
@@ -64,5 +65,12 @@ const char *template_builtin_dir(void);
 /* Messages smimesync sends, and the variables each may use (NULL-terminated). */
 extern const char *const template_messages[];
 extern const char *const template_known_vars[];
+
+/*
+ * May template `message` use {{var}}? Every known variable except
+ * "password", which only the "password" message may use: the password
+ * never travels with the PKCS#12 file.
+ */
+bool template_var_allowed(const char *message, const char *var);
 
 #endif

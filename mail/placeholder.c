@@ -1,2 +1,0 @@
-/* SPDX-License-Identifier: ISC */
-int mail_placeholder_symbol;

@@ -1,0 +1,143 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: ISC
+"""A small SMTP server for tests: stores every accepted message as it came.
+
+Run with Debian's /usr/bin/python3 (it has python3-aiosmtpd):
+
+  smtp-sink.py --host 127.0.0.1 --port N --dir DIR
+               [--tls-cert F --tls-key F] [--require-starttls] [--no-starttls]
+               [--auth-user U --auth-password P] [--reject RCPT=CODE ...]
+               [--pidfile F]
+
+Each accepted message becomes DIR/NNNNN.eml (the DATA bytes exactly, dot
+transparency removed) and DIR/NNNNN.json ({"mail_from", "rcpt_tos", "tls",
+"auth"}), numbered in arrival order and written atomically (temporary file,
+then rename), the .json last, so a reader that sees the .json sees both.
+
+STARTTLS is offered when --tls-cert/--tls-key are given, unless
+--no-starttls. --require-starttls refuses mail before STARTTLS. With
+--auth-user, AUTH (PLAIN, LOGIN; only after STARTTLS) is required.
+--reject addr=451 answers RCPT TO:<addr> with that code (451 -> a
+transient, 550 -> a permanent failure). The pid file is written once the
+server accepts connections; SIGTERM stops it.
+"""
+
+import argparse
+import json
+import os
+import signal
+import ssl
+import sys
+import threading
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+def atomic_write(path, data):
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.rename(tmp, path)
+
+
+class Sink:
+    def __init__(self, directory, rejects):
+        self.dir = directory
+        self.rejects = rejects
+        self.lock = threading.Lock()
+        existing = [int(n[:-4]) for n in os.listdir(directory)
+                    if n.endswith(".eml") and n[:-4].isdigit()]
+        self.next = max(existing, default=0) + 1
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        code = self.rejects.get(address.lower())
+        if code is not None:
+            kind = "temporarily" if code.startswith("4") else "permanently"
+            return "%s %s.1.1 <%s> rejected %s by smtp-sink --reject" % (
+                code, code[0], address, kind)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            n = self.next
+            self.next += 1
+        base = os.path.join(self.dir, "%05d" % n)
+        login = session.auth_data if session.authenticated else None
+        meta = {
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": list(envelope.rcpt_tos),
+            "tls": session.ssl is not None,
+            "auth": login,
+        }
+        atomic_write(base + ".eml", envelope.original_content)
+        atomic_write(base + ".json", json.dumps(meta, indent=1).encode() + b"\n")
+        return "250 2.0.0 OK stored as %05d" % n
+
+
+def main():
+    p = argparse.ArgumentParser(description="SMTP sink for smimesync tests")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--dir", required=True)
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
+    p.add_argument("--require-starttls", action="store_true")
+    p.add_argument("--no-starttls", action="store_true")
+    p.add_argument("--auth-user")
+    p.add_argument("--auth-password")
+    p.add_argument("--reject", action="append", default=[], metavar="RCPT=CODE")
+    p.add_argument("--pidfile")
+    a = p.parse_args()
+
+    rejects = {}
+    for r in a.reject:
+        addr, sep, code = r.rpartition("=")
+        if not sep or not addr or len(code) != 3 or not code.isdigit() or code[0] not in "45":
+            p.error("--reject wants RCPT=CODE with a 4xx or 5xx code, not %r" % r)
+        rejects[addr.lower()] = code
+
+    os.makedirs(a.dir, exist_ok=True)
+    kwargs = {"decode_data": False}
+    if a.tls_cert and not a.no_starttls:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(a.tls_cert, a.tls_key)
+        kwargs["tls_context"] = ctx
+        kwargs["require_starttls"] = a.require_starttls
+    elif a.require_starttls and not a.no_starttls:
+        p.error("--require-starttls needs --tls-cert and --tls-key")
+    if a.auth_user is not None:
+        user = a.auth_user.encode()
+        password = (a.auth_password or "").encode()
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = (isinstance(auth_data, LoginPassword) and auth_data.login == user
+                  and auth_data.password == password)
+            return AuthResult(success=ok, handled=False, auth_data=auth_data.login.decode("utf-8", "replace")
+                              if ok else None)
+
+        kwargs["authenticator"] = authenticator
+        kwargs["auth_required"] = True
+        kwargs["auth_require_tls"] = True
+
+    controller = Controller(Sink(a.dir, rejects), hostname=a.host, port=a.port, **kwargs)
+    controller.start()
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    if a.pidfile:
+        atomic_write(a.pidfile, b"%d\n" % os.getpid())
+    try:
+        while not stop.is_set():
+            stop.wait(1)
+    finally:
+        controller.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
