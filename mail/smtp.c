@@ -31,8 +31,9 @@
 /*
  * How this maps onto libESMTP 1.1, and the traps in it:
  *
- * TLS. We hand libESMTP our own SSL_CTX (TLS 1.2+, [mail] tls_ca_file or
- * the system store, SSL_VERIFY_PEER) with the expected host name or IP
+ * TLS. We hand libESMTP our own SSL_CTX (TLS 1.2, see make_ssl_ctx();
+ * [mail] tls_ca_file or the system store; SSL_VERIFY_PEER) with the
+ * expected host name or IP
  * address set in its X509_VERIFY_PARAM, so OpenSSL itself checks chain and
  * name during the handshake and a bad certificate aborts it; our verify
  * callback records why. libESMTP then runs its own name check, which only
@@ -158,6 +159,20 @@ make_ssl_ctx(struct mail_transport *t, struct errbuf *e)
 		goto out;
 	}
 	SSL_CTX_set_default_passwd_cb(ctx, no_password_cb);
+	/*
+	 * TLS 1.2 only, on purpose. With TLS 1.3 the server sends its
+	 * session tickets after the handshake; when they arrive while
+	 * libESMTP 1.1 waits between STARTTLS and EHLO, its poll loop takes
+	 * them for a reply, blocks in SSL_read until the timeout and then
+	 * reports a dropped connection. We reproduced this with a slow
+	 * client (valgrind) against aiosmtpd; a host busy generating keys
+	 * is just as slow. TLS 1.2 has no post-handshake messages.
+	 */
+	if (SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION) != 1) {
+		err_set(e, "cannot limit the SMTP TLS context to TLS 1.2");
+		err_add_openssl(e);
+		goto out;
+	}
 	if (t->conf.tls_ca_file != NULL) {
 		if (SSL_CTX_load_verify_locations(ctx, t->conf.tls_ca_file, NULL) != 1) {
 			err_set(e, "[mail] tls_ca_file %s: cannot load CA certificates",
