@@ -33,9 +33,8 @@
  *
  * TLS. We hand libESMTP our own SSL_CTX (TLS 1.2, see make_ssl_ctx();
  * [mail] tls_ca_file or the system store; SSL_VERIFY_PEER) with the
- * expected host name or IP
- * address set in its X509_VERIFY_PARAM, so OpenSSL itself checks chain and
- * name during the handshake and a bad certificate aborts it; our verify
+ * expected host name or IP address set in its X509_VERIFY_PARAM, so
+ * OpenSSL itself checks chain and name during the handshake and a bad certificate aborts it; our verify
  * callback records why. libESMTP then runs its own name check, which only
  * knows DNS names (no IP SANs) and reports a mismatch as
  * SMTP_EV_WRONG_PEER_CERTIFICATE; we accept that event only when
