@@ -24,3 +24,12 @@ tests_unit_test_sync_plan_LDADD = $(unit_test_libs)
 tests_unit_test_sync_store_SOURCES = tests/unit/test_sync_store.c tests/unit/check.h
 tests_unit_test_sync_store_LDADD = $(unit_test_libs)
 TESTS += tests/unit/test_sync_plan tests/unit/test_sync_store
+
+# The same program with crash points compiled in, for the kill-at-every-step
+# test only; never installed (production builds have no crash points).
+check_PROGRAMS += tests/tools/smimesync-crashy
+tests_tools_smimesync_crashy_SOURCES = sync/main.c sync/provision.c
+tests_tools_smimesync_crashy_CPPFLAGS = $(AM_CPPFLAGS) -DSMIMESYNC_FAULT_INJECTION=1
+tests_tools_smimesync_crashy_LDADD = $(SMIMESYNC_ROOM_LIBS) $(SMIMESYNC_EXT_LIBS)
+TESTS += tests/integration/crash_resume.sh
+EXTRA_DIST += tests/integration/crash_resume.sh

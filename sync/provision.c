@@ -110,7 +110,10 @@ provision_create(struct engine *en, const struct plan_item *it, int64_t *action_
 	a.group_name = en->cfg->groups[it->group].name;
 	a.mail = it->user->mail;
 	a.old_cert_id = it->cert_id;
-	return store_action_create(en->store, &a, action_id, e);
+	if (store_action_create(en->store, &a, action_id, e) != 0)
+		return -1;
+	fault_point(PROV_PLANNED);
+	return 0;
 }
 
 static char *

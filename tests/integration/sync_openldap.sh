@@ -147,11 +147,11 @@ for m in alice@example.org dave@example.org; do
 	openssl x509 -in "$W/rt.pem" -out "$W/rt-leaf.pem"
 	openssl pkey -in "$W/rt.pem" -out "$W/rt-key.pem"
 	echo "hello $m" >"$W/msg.txt"
-	check 'openssl cms -sign -signer "$W/rt-leaf.pem" -inkey "$W/rt-key.pem" -certfile "$W/ca/issuing.pem" -in "$W/msg.txt" -out "$W/signed.eml" &&
-		openssl cms -verify -purpose smimesign -CAfile "$ROOT" -in "$W/signed.eml" -out "$W/verified.txt" 2>/dev/null &&
+	check 'openssl cms -sign -binary -signer "$W/rt-leaf.pem" -inkey "$W/rt-key.pem" -certfile "$W/ca/issuing.pem" -in "$W/msg.txt" -out "$W/signed.eml" &&
+		openssl cms -verify -purpose smimesign -CAfile "$ROOT" -binary -in "$W/signed.eml" -out "$W/verified.txt" 2>/dev/null &&
 		cmp -s "$W/msg.txt" "$W/verified.txt"' "$m: CMS sign and verify"
-	check 'openssl cms -encrypt -aes-256-cbc -in "$W/msg.txt" -out "$W/enc.eml" "$W/rt-leaf.pem" &&
-		openssl cms -decrypt -recip "$W/rt-leaf.pem" -inkey "$W/rt-key.pem" -in "$W/enc.eml" -out "$W/dec.txt" &&
+	check 'openssl cms -encrypt -binary -aes-256-cbc -in "$W/msg.txt" -out "$W/enc.eml" "$W/rt-leaf.pem" &&
+		openssl cms -decrypt -recip "$W/rt-leaf.pem" -inkey "$W/rt-key.pem" -binary -in "$W/enc.eml" -out "$W/dec.txt" &&
 		cmp -s "$W/msg.txt" "$W/dec.txt"' "$m: CMS encrypt and decrypt"
 done
 

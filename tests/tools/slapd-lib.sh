@@ -73,7 +73,7 @@ slapd_make_tls() {
 	slapd_tls=$1
 	mkdir -p "$slapd_tls" || return 1
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$slapd_tls/ca.key" -out "$slapd_tls/ca.pem" -days 7 \
+		-keyout "$slapd_tls/ca.key" -out "$slapd_tls/ca.pem" -days 1000 \
 		-subj "/O=smimesync tests/CN=smimesync test LDAP CA" \
 		-addext "basicConstraints=critical,CA:TRUE" \
 		-addext "keyUsage=critical,keyCertSign,cRLSign" >/dev/null 2>&1 || return 1
@@ -85,7 +85,7 @@ slapd_make_tls() {
 		"extendedKeyUsage=serverAuth" \
 		"subjectAltName=IP:127.0.0.1,DNS:localhost" > "$slapd_tls/server.ext"
 	openssl x509 -req -in "$slapd_tls/server.csr" -CA "$slapd_tls/ca.pem" \
-		-CAkey "$slapd_tls/ca.key" -CAcreateserial -days 7 -sha256 \
+		-CAkey "$slapd_tls/ca.key" -CAcreateserial -days 1000 -sha256 \
 		-extfile "$slapd_tls/server.ext" -out "$slapd_tls/server.pem" >/dev/null 2>&1 || return 1
 	chmod 600 "$slapd_tls/server.key" "$slapd_tls/ca.key"
 }

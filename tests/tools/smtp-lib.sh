@@ -37,7 +37,7 @@ smtp_make_tls() {
 	[ -f "$_d/server.pem" ] && return 0
 	mkdir -p "$_d" || return 1
 	openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$_d/ca.key" -out "$_d/ca.pem" -days 2 \
+		-keyout "$_d/ca.key" -out "$_d/ca.pem" -days 1000 \
 		-subj "/CN=smimesync test SMTP CA" \
 		-addext "basicConstraints=critical,CA:TRUE" \
 		-addext "keyUsage=critical,keyCertSign,cRLSign" >/dev/null 2>&1 || return 1
@@ -48,7 +48,7 @@ smtp_make_tls() {
 		"extendedKeyUsage=serverAuth" "subjectAltName=DNS:localhost,IP:127.0.0.1" \
 		>"$_d/server.ext"
 	openssl x509 -req -in "$_d/server.csr" -CA "$_d/ca.pem" -CAkey "$_d/ca.key" \
-		-CAcreateserial -days 2 -extfile "$_d/server.ext" -out "$_d/server.pem" \
+		-CAcreateserial -days 1000 -extfile "$_d/server.ext" -out "$_d/server.pem" \
 		>/dev/null 2>&1 || return 1
 }
 
