@@ -17,3 +17,7 @@ EXTRA_DIST += tests/unit/check.h
 TESTS += tests/integration/sync_openldap.sh
 EXTRA_DIST += tests/integration/sync_openldap.sh tests/data/example-org.ldif \
 	tests/tools/smimesync-lib.sh tests/tools/mailbox.py
+TESTS += tests/integration/cli.sh tests/integration/checksrc.sh
+EXTRA_DIST += tests/integration/cli.sh tests/integration/checksrc.sh
+TESTS += tests/integration/mail_retry.sh
+EXTRA_DIST += tests/integration/mail_retry.sh
