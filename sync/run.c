@@ -14,6 +14,9 @@
 #include "sync/publish.h"
 #include "sync/run.h"
 
+volatile sig_atomic_t run_stop_requested;
+void (*run_finished_hook)(const struct config *cfg, const char *report_json);
+
 /* Actions executed per key-generation batch: enough to keep every core busy. */
 #define WORK_BATCH 64
 
@@ -143,7 +146,7 @@ republish(struct engine *en, const struct plan_item *it)
 static void
 execute(struct engine *en, const struct plan_item **work, size_t n_work)
 {
-	for (size_t start = 0; start < n_work; start += WORK_BATCH) {
+	for (size_t start = 0; start < n_work && !run_stop_requested; start += WORK_BATCH) {
 		size_t count = n_work - start < WORK_BATCH ? n_work - start : WORK_BATCH;
 		struct keygen_job jobs[WORK_BATCH];
 		int64_t ids[WORK_BATCH];
@@ -176,7 +179,8 @@ execute(struct engine *en, const struct plan_item **work, size_t n_work)
 			EVP_PKEY *key = job_of[k] >= 0 ? jobs[job_of[k]].key : NULL;
 			struct prov_outcome po;
 
-			if (ids[k] == 0) {
+			if (ids[k] == 0 || run_stop_requested) {
+				/* Planned but not started: the next run resumes it. */
 				EVP_PKEY_free(key);
 				continue;
 			}
@@ -317,7 +321,10 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 	}
 	execute(&en, work, n_work);
 
-	if (!opt->dry_run && cfg->has_mail && outbox_flush(&en, &e) != 0) {
+	if (run_stop_requested) {
+		report_error(en.report, NULL, "run",
+		    "interrupted by a signal: unfinished work resumes at the next run");
+	} else if (!opt->dry_run && cfg->has_mail && outbox_flush(&en, &e) != 0) {
 		report_error(en.report, NULL, "mail", "%s", e.text);
 		log_error("%s", e.text);
 	}
@@ -326,6 +333,8 @@ finish:
 	json = report_finish(en.report, time(NULL), &status);
 	if (recorded && store_run_finish(en.store, en.run_id, time(NULL), status, json, &e) != 0)
 		log_error("the run report could not be stored: %s", e.text);
+	if (recorded && run_finished_hook != NULL)
+		run_finished_hook(cfg, json);
 	if (report_render(json, opt->format, opt->out, &e) != 0)
 		log_error("%s", e.text);
 	log_info("run finished: %s", status);

@@ -11,6 +11,7 @@
 #ifndef SMIMESYNC_SYNC_RUN_H
 #define SMIMESYNC_SYNC_RUN_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -28,6 +29,20 @@ struct run_options {
 	enum report_format format;
 	FILE *out;
 };
+
+/*
+ * Set from a signal handler (SIGTERM/SIGINT in the daemon) to end a run
+ * early and cleanly: the user being processed finishes its current step,
+ * nobody else is started, the outbox is not flushed, and the report says
+ * the run was interrupted. Any later run resumes where this one stopped.
+ */
+extern volatile sig_atomic_t run_stop_requested;
+
+/*
+ * Called after every recorded (non-dry) run with the stored report; the
+ * daemon uses it to write metrics. NULL by default.
+ */
+extern void (*run_finished_hook)(const struct config *cfg, const char *report_json);
 
 enum run_status run_sync(const struct config *cfg, const struct run_options *opt);
 
