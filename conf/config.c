@@ -168,12 +168,22 @@ apply_defaults(struct loader *ld, struct sec_load *s)
 }
 
 static void
-check_service(struct sec_load *s)
+check_service(struct loader *ld, struct sec_load *s)
 {
 	struct conf_service *sv = s->base;
+	char iv[32], jt[32];
 
 	if (sv->master_key_file == NULL && sv->state_dir != NULL)
 		sv->master_key_file = xasprintf("%s/master.key", sv->state_dir);
+	if (!is_set_ok(s, "jitter") && !is_bad(s, "jitter"))
+		sv->jitter = sv->interval / 10;
+	else if (is_set_ok(s, "jitter") && !is_bad(s, "interval") && sv->jitter >= sv->interval) {
+		/* Runs would bunch up or overlap their own schedule. */
+		format_duration(sv->jitter, jt, sizeof(jt));
+		format_duration(sv->interval, iv, sizeof(iv));
+		conf_err_add(ld->el, line_of(s, "jitter"), "%s jitter: %s is not shorter than "
+		    "interval (%s); use less than interval, e.g. a tenth of it", s->label, jt, iv);
+	}
 }
 
 static void
@@ -269,7 +279,7 @@ load_section(struct loader *ld, struct conf_source_sec *src, enum conf_kind kind
 	apply_defaults(ld, &s);
 	switch (kind) {
 	case CONF_SERVICE:
-		check_service(&s);
+		check_service(ld, &s);
 		break;
 	case CONF_DIRECTORY:
 		check_directory(ld, &s);

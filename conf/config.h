@@ -63,6 +63,9 @@ struct conf_service {
 	char *master_key_file; /* 32 random bytes as 64 hex digits; secret */
 	int log_level;         /* enum log_level from common/log.h */
 	bool log_syslog;       /* log = stderr | syslog */
+	int64_t interval;      /* daemon: seconds between runs */
+	int64_t jitter;        /* daemon: up to this many seconds added at random (default interval/10) */
+	char *metrics_file;    /* Prometheus textfile written after each run, or NULL */
 };
 
 struct conf_directory {

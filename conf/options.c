@@ -46,6 +46,14 @@ const struct conf_option conf_options[] = {
 	    NULL, 0, 0, 0, NULL, NULL, NULL, "least severe level that is logged"},
 	{CONF_SERVICE, "log", OPT_LOG_TARGET, offsetof(struct conf_service, log_syslog), "stderr",
 	    NULL, 0, 0, 0, NULL, NULL, NULL, "where log lines go: stderr (the journal) or syslog"},
+	{CONF_SERVICE, "interval", OPT_DURATION, offsetof(struct conf_service, interval), "1h",
+	    NULL, 0, 1, 7 * DAY, NULL, NULL, NULL, "time between two runs of smimesync daemon"},
+	{CONF_SERVICE, "jitter", OPT_DURATION, offsetof(struct conf_service, jitter), NULL, NULL,
+	    OPTF_DERIVED, 0, 7 * DAY, NULL, NULL, NULL,
+	    "random delay of up to this much added to each interval (default a tenth of interval)"},
+	{CONF_SERVICE, "metrics_file", OPT_PATH, offsetof(struct conf_service, metrics_file), NULL,
+	    NULL, 0, 0, 0, NULL, NULL, NULL,
+	    "Prometheus text file rewritten after each run (node_exporter textfile collector)"},
 
 	/* [directory NAME] */
 	{CONF_DIRECTORY, "type", OPT_ENUM, offsetof(struct conf_directory, type), "ldap", NULL, 0,
