@@ -27,6 +27,7 @@
 
 enum dir_type {
 	DIR_TYPE_LDAP = 0, /* OpenLDAP and other RFC 4519 directories */
+	DIR_TYPE_AD,       /* Active Directory (and Samba AD): in-chain membership */
 };
 
 /* starttls = required | off (for ldap:// and SMTP). */
@@ -48,6 +49,27 @@ enum pkcs12_profile {
 	PKCS12_COMPAT,     /* 3DES key and cert bags, SHA-1 MAC (gpgsm 2.2, old Outlook) */
 };
 
+/* Certificate profile of the CA/B Forum S/MIME BR (profile = in [group]). */
+enum cert_profile {
+	PROFILE_MAILBOX_STRICT = 0,        /* 2.23.140.1.5.1.3 */
+	PROFILE_MAILBOX_MULTIPURPOSE,      /* 2.23.140.1.5.1.2 */
+	PROFILE_ORGANIZATION_STRICT,       /* 2.23.140.1.5.2.3 */
+	PROFILE_ORGANIZATION_MULTIPURPOSE, /* 2.23.140.1.5.2.2 */
+};
+
+/* on_leave = stop-renewing | keep | revoke (what happens to a leaver's certificate). */
+enum leave_policy {
+	LEAVE_STOP_RENEWING = 0, /* not renewed; reminders say so and whom to ask */
+	LEAVE_KEEP,              /* not renewed, and no mail about it */
+	LEAVE_REVOKE,            /* revoked and unpublished after leave_grace */
+};
+
+/* on_mail_change = keep | revoke (the certificate for the old address). */
+enum mail_change_policy {
+	MAIL_CHANGE_KEEP = 0,    /* superseded: left to expire */
+	MAIL_CHANGE_REVOKE,      /* revoked once the new one is published */
+};
+
 enum ca_type {
 	CA_TYPE_LOCAL = 0, /* the internal CA: key and certificate in files */
 };
@@ -63,6 +85,8 @@ struct conf_service {
 	char *master_key_file; /* 32 random bytes as 64 hex digits; secret */
 	int log_level;         /* enum log_level from common/log.h */
 	bool log_syslog;       /* log = stderr | syslog */
+	int64_t max_retire;    /* safety valve: most leavers one run may retire */
+	int64_t max_retire_percent; /* ... and most percent of one group */
 	int64_t interval;      /* daemon: seconds between runs */
 	int64_t jitter;        /* daemon: up to this many seconds added at random (default interval/10) */
 	char *metrics_file;    /* Prometheus textfile written after each run, or NULL */
@@ -82,8 +106,9 @@ struct conf_directory {
 	bool tls_verify;          /* default true; false is logged loudly */
 	int64_t page_size;        /* paged results, 1..1000, default 500 */
 	int64_t timeout;          /* seconds, network and operation timeout */
-	char *user_filter;        /* which member entries are people */
+	char *user_filter;        /* which member entries are people; default by type */
 	char *mail_attribute;     /* default "mail" */
+	char *alt_mail_attribute; /* alternative addresses; NULL: more values of mail_attribute */
 };
 
 struct conf_ca {
@@ -103,6 +128,8 @@ struct conf_ca {
 	char *country;                /* C=, optional two letters */
 	int64_t root_validity;        /* seconds, default 20 years */
 	int64_t issuing_validity;     /* seconds, default 10 years */
+	char *crl_file;               /* where "smimesync crl" writes the DER CRL; optional */
+	int64_t crl_validity;         /* nextUpdate - thisUpdate, seconds, default 7d, max 10d */
 };
 
 struct conf_mail {
@@ -126,7 +153,9 @@ struct conf_group {
 	struct conf_origin origin;
 	char *directory_name;
 	struct conf_directory *directory; /* resolved by config_load */
-	char *group_dn;
+	char *group_dn;                   /* the group's DN; with group = NAME (AD only),
+	                                     that sAMAccountName, resolved when read */
+	char *group_name;                 /* group = sAMAccountName, or NULL */
 	char *ca_name;
 	struct conf_ca *ca;               /* resolved by config_load */
 	bool enabled;                     /* sync = yes | no, default yes */
@@ -135,6 +164,16 @@ struct conf_group {
 	int64_t renew_before;             /* seconds, default 15d */
 	enum pkcs12_profile pkcs12;       /* default modern */
 	int64_t pkcs12_iterations;        /* PBKDF2 / MAC iterations */
+	enum cert_profile profile;        /* default mailbox-strict */
+	char *organization;               /* O=, organization-* profiles only */
+	char *organization_identifier;    /* e.g. VATDE-123456789, organization-* only */
+	char *country;                    /* C=, optional, organization-* only */
+	bool escrow;                      /* keep users' keys (sealed) after delivery */
+	char *reminders;                  /* "30d, 7d, 1d": validated list, conf_parse_durations() */
+	enum leave_policy on_leave;       /* default stop-renewing */
+	int64_t leave_grace;              /* seconds before a leaver is revoked */
+	enum mail_change_policy on_mail_change; /* default keep */
+	char *notify;                     /* admin addresses for run notices, comma-separated */
 };
 
 struct config {
@@ -182,6 +221,15 @@ const struct conf_ca *config_find_ca(const struct config *cfg, const char *name)
 
 const char *key_type_name(enum key_type t);
 const char *pkcs12_profile_name(enum pkcs12_profile p);
+const char *cert_profile_name(enum cert_profile p);
+/* Does the profile carry organization attributes (O, organizationIdentifier)? */
+bool cert_profile_is_organization(enum cert_profile p);
+
+/*
+ * Parse a validated duration list ("30d, 7d, 1d") into out[], largest
+ * first; returns the count (at most max), or -1 on bad syntax.
+ */
+int conf_parse_durations(const char *list, int64_t *out, size_t max);
 
 /* The path used when -c is not given: $SMIMESYNC_CONF, then the built-in one. */
 const char *config_default_path(void);

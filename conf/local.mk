@@ -6,7 +6,7 @@ libconf_a_SOURCES = \
 	conf/config.h \
 	conf/conf_internal.h \
 	conf/options.c conf/options.h \
-	conf/validate.c \
+	conf/lists.c conf/validate.c \
 	conf/value.c \
 	conf/parser.c \
 	conf/errors.c \

@@ -14,9 +14,13 @@
 /* Index = enum value in conf/config.h; keep both in the same order. */
 const char *const conf_key_type_names[] = {"rsa2048", "rsa3072", "rsa4096", "p256", "p384", NULL};
 const char *const conf_pkcs12_names[] = {"modern", "compat", NULL};
+const char *const conf_leave_policy_names[] = {"stop-renewing", "keep", "revoke", NULL};
+const char *const conf_mail_change_names[] = {"keep", "revoke", NULL};
 const char *const conf_tls_mode_names[] = {"required", "off", NULL};
-const char *const conf_dir_type_names[] = {"ldap", NULL};
+const char *const conf_dir_type_names[] = {"ldap", "ad", NULL};
 const char *const conf_ca_type_names[] = {"local", NULL};
+const char *const conf_cert_profile_names[] = {"mailbox-strict", "mailbox-multipurpose",
+    "organization-strict", "organization-multipurpose", NULL};
 
 /* Enum fields are written through an int: make sure that is their size. */
 _Static_assert(sizeof(enum key_type) == sizeof(int), "enum key_type is not int-sized");
@@ -24,6 +28,7 @@ _Static_assert(sizeof(enum pkcs12_profile) == sizeof(int), "enum pkcs12_profile 
 _Static_assert(sizeof(enum tls_mode) == sizeof(int), "enum tls_mode is not int-sized");
 _Static_assert(sizeof(enum dir_type) == sizeof(int), "enum dir_type is not int-sized");
 _Static_assert(sizeof(enum ca_type) == sizeof(int), "enum ca_type is not int-sized");
+_Static_assert(sizeof(enum cert_profile) == sizeof(int), "enum cert_profile is not int-sized");
 
 #define DAY INT64_C(86400)
 
@@ -46,6 +51,12 @@ const struct conf_option conf_options[] = {
 	    NULL, 0, 0, 0, NULL, NULL, NULL, "least severe level that is logged"},
 	{CONF_SERVICE, "log", OPT_LOG_TARGET, offsetof(struct conf_service, log_syslog), "stderr",
 	    NULL, 0, 0, 0, NULL, NULL, NULL, "where log lines go: stderr (the journal) or syslog"},
+	{CONF_SERVICE, "max_retire", OPT_INT, offsetof(struct conf_service, max_retire), "50", NULL,
+	    0, 0, 10000000, NULL, NULL, NULL,
+	    "safety valve: a run that would retire more leavers than this retires nobody"},
+	{CONF_SERVICE, "max_retire_percent", OPT_INT,
+	    offsetof(struct conf_service, max_retire_percent), "20", NULL, 0, 0, 100, NULL, NULL, NULL,
+	    "safety valve: ... or more than this percentage of one group"},
 	{CONF_SERVICE, "interval", OPT_DURATION, offsetof(struct conf_service, interval), "1h",
 	    NULL, 0, 1, 7 * DAY, NULL, NULL, NULL, "time between two runs of smimesync daemon"},
 	{CONF_SERVICE, "jitter", OPT_DURATION, offsetof(struct conf_service, jitter), NULL, NULL,
@@ -57,15 +68,18 @@ const struct conf_option conf_options[] = {
 
 	/* [directory NAME] */
 	{CONF_DIRECTORY, "type", OPT_ENUM, offsetof(struct conf_directory, type), "ldap", NULL, 0,
-	    0, 0, conf_dir_type_names, NULL, NULL, "kind of directory server"},
+	    0, 0, conf_dir_type_names, NULL, NULL,
+	    "kind of directory server: ldap (OpenLDAP, RFC 4519) or ad (Active Directory)"},
 	{CONF_DIRECTORY, "uri", OPT_URI_LDAP, offsetof(struct conf_directory, uri), NULL, NULL,
 	    OPTF_REQUIRED, 0, 0, NULL, NULL, NULL,
 	    "LDAP server URI(s), space separated: ldap://, ldaps:// or ldapi://"},
 	{CONF_DIRECTORY, "starttls", OPT_ENUM, offsetof(struct conf_directory, starttls),
 	    "required", NULL, 0, 0, 0, conf_tls_mode_names, NULL, NULL,
 	    "StartTLS on ldap:// connections"},
-	{CONF_DIRECTORY, "bind_dn", OPT_DN, offsetof(struct conf_directory, bind_dn), NULL, NULL, 0,
-	    0, 0, NULL, NULL, NULL, "DN for a simple bind; unset: SASL (sasl_mech) or anonymous"},
+	{CONF_DIRECTORY, "bind_dn", OPT_STRING, offsetof(struct conf_directory, bind_dn), NULL,
+	    NULL, 0, 0, 0, NULL, NULL, conf_check_bind_name,
+	    "DN for a simple bind (with type = ad also a user principal name, user@domain); "
+	    "unset: SASL (sasl_mech) or anonymous"},
 	{CONF_DIRECTORY, "bind_password_file", OPT_SECRET_PATH,
 	    offsetof(struct conf_directory, bind_password_file), NULL, NULL, 0, 0, 0, NULL, NULL,
 	    NULL, "secret file holding the bind password (required with bind_dn)"},
@@ -84,11 +98,18 @@ const struct conf_option conf_options[] = {
 	{CONF_DIRECTORY, "timeout", OPT_DURATION, offsetof(struct conf_directory, timeout), "30s",
 	    NULL, 0, 1, 3600, NULL, NULL, NULL, "network and operation timeout"},
 	{CONF_DIRECTORY, "user_filter", OPT_STRING, offsetof(struct conf_directory, user_filter),
-	    "(objectClass=inetOrgPerson)", NULL, 0, 0, 0, NULL, NULL, conf_check_ldap_filter,
-	    "LDAP filter selecting which group members are people"},
+	    NULL, NULL, OPTF_DERIVED, 0, 0, NULL, NULL, conf_check_ldap_filter,
+	    "LDAP filter selecting which group members are people (default "
+	    "(objectClass=inetOrgPerson); with type = ad "
+	    "(&(objectCategory=person)(objectClass=user)))"},
 	{CONF_DIRECTORY, "mail_attribute", OPT_STRING,
 	    offsetof(struct conf_directory, mail_attribute), "mail", NULL, 0, 0, 0, NULL, NULL,
 	    conf_check_attribute, "attribute holding a user's primary mail address"},
+	{CONF_DIRECTORY, "alt_mail_attribute", OPT_STRING,
+	    offsetof(struct conf_directory, alt_mail_attribute), NULL, NULL, 0, 0, 0, NULL, NULL,
+	    conf_check_attribute,
+	    "attribute holding alternative addresses put in the subjectAltName (unset: the "
+	    "further values of mail_attribute)"},
 
 	/* [ca NAME] */
 	{CONF_CA, "type", OPT_ENUM, offsetof(struct conf_ca, type), "local", NULL, 0, 0, 0,
@@ -123,6 +144,12 @@ const struct conf_option conf_options[] = {
 	{CONF_CA, "issuing_validity", OPT_DURATION, offsetof(struct conf_ca, issuing_validity),
 	    "3650d", NULL, 0, DAY, 10950 * DAY, NULL, NULL, NULL,
 	    "validity of the issuing CA made by ca init (at most root_validity)"},
+	{CONF_CA, "crl_file", OPT_PATH, offsetof(struct conf_ca, crl_file), NULL, NULL, 0, 0, 0,
+	    NULL, NULL, NULL,
+	    "where smimesync crl and smimesync revoke write the DER CRL (publish it at crl_url)"},
+	{CONF_CA, "crl_validity", OPT_DURATION, offsetof(struct conf_ca, crl_validity), "7d", NULL,
+	    0, 3600, 10 * DAY, NULL, "the 10 days the S/MIME Baseline Requirements allow", NULL,
+	    "time from a CRL's thisUpdate to its nextUpdate; sign a new CRL before it runs out"},
 
 	/* [mail] */
 	{CONF_MAIL, "smtp_host", OPT_STRING, offsetof(struct conf_mail, smtp_host), NULL, NULL,
@@ -161,8 +188,11 @@ const struct conf_option conf_options[] = {
 	    NULL, OPTF_REQUIRED, 0, 0, NULL, NULL, conf_check_name,
 	    "name of the [directory] section the group lives in"},
 	{CONF_GROUP, "group_dn", OPT_DN, offsetof(struct conf_group, group_dn), NULL, NULL,
-	    OPTF_REQUIRED, 0, 0, NULL, NULL, NULL,
-	    "DN of the group whose members get certificates"},
+	    0, 0, 0, NULL, NULL, NULL,
+	    "DN of the group whose members get certificates (this or group is required)"},
+	{CONF_GROUP, "group", OPT_STRING, offsetof(struct conf_group, group_name), NULL, NULL,
+	    0, 0, 0, NULL, NULL, conf_check_sam_account_name,
+	    "sAMAccountName of the group, instead of group_dn (type = ad only)"},
 	{CONF_GROUP, "ca", OPT_STRING, offsetof(struct conf_group, ca_name), NULL, NULL,
 	    OPTF_REQUIRED, 0, 0, NULL, NULL, conf_check_name,
 	    "name of the [ca] section that issues the certificates"},
@@ -182,6 +212,39 @@ const struct conf_option conf_options[] = {
 	{CONF_GROUP, "pkcs12_iterations", OPT_INT, offsetof(struct conf_group, pkcs12_iterations),
 	    "10000", NULL, 0, 1000, 10000000, NULL, NULL, NULL,
 	    "PBKDF2 and MAC iterations in the PKCS#12 file"},
+	{CONF_GROUP, "profile", OPT_ENUM, offsetof(struct conf_group, profile), "mailbox-strict",
+	    NULL, 0, 0, 0, conf_cert_profile_names, NULL, NULL,
+	    "S/MIME BR certificate profile: mailbox-strict, mailbox-multipurpose (adds clientAuth), "
+	    "organization-strict or organization-multipurpose (carry organization)"},
+	{CONF_GROUP, "organization", OPT_STRING, offsetof(struct conf_group, organization), NULL,
+	    NULL, 0, 0, 0, NULL, NULL, NULL,
+	    "O= of the certificates; required by, and only allowed with, organization-* profiles"},
+	{CONF_GROUP, "organization_identifier", OPT_STRING,
+	    offsetof(struct conf_group, organization_identifier), NULL, NULL, 0, 0, 0, NULL, NULL,
+	    conf_check_organization_identifier,
+	    "organizationIdentifier of the certificates, e.g. VATDE-123456789 or NTRGB-12345678; "
+	    "required by organization-* profiles"},
+	{CONF_GROUP, "country", OPT_STRING, offsetof(struct conf_group, country), NULL, NULL, 0, 0,
+	    0, NULL, NULL, conf_check_country,
+	    "C= of the certificates (two capital letters); organization-* profiles only"},
+	{CONF_GROUP, "escrow", OPT_BOOL, offsetof(struct conf_group, escrow), "yes", NULL, 0, 0, 0,
+	    NULL, NULL, NULL,
+	    "keep each user's private key, sealed under the master key, for recover and resend"},
+	{CONF_GROUP, "reminders", OPT_STRING, offsetof(struct conf_group, reminders), "30d, 7d, 1d",
+	    NULL, 0, 0, 0, NULL, NULL, conf_check_duration_list,
+	    "before a certificate expires, remind its owner this long ahead (a list; \"none\" for none)"},
+	{CONF_GROUP, "on_leave", OPT_ENUM, offsetof(struct conf_group, on_leave), "stop-renewing",
+	    NULL, 0, 0, 0, conf_leave_policy_names, NULL, NULL,
+	    "what happens when someone leaves the group or is disabled: stop-renewing, keep or revoke"},
+	{CONF_GROUP, "leave_grace", OPT_DURATION, offsetof(struct conf_group, leave_grace), "7d",
+	    NULL, 0, 0, 365 * DAY, NULL, NULL, NULL,
+	    "with on_leave = revoke: wait this long after someone left before revoking"},
+	{CONF_GROUP, "on_mail_change", OPT_ENUM, offsetof(struct conf_group, on_mail_change), "keep",
+	    NULL, 0, 0, 0, conf_mail_change_names, NULL, NULL,
+	    "when a primary mail changes, the old address's certificate is kept until it expires or revoked"},
+	{CONF_GROUP, "notify", OPT_STRING, offsetof(struct conf_group, notify), NULL, NULL, 0, 0, 0,
+	    NULL, NULL, conf_check_address_list,
+	    "addresses (comma-separated) that get a notice after each run that changed something or failed"},
 };
 
 const size_t conf_options_count = ARRAY_LEN(conf_options);

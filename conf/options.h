@@ -72,7 +72,10 @@ extern const size_t conf_options_count;
 
 extern const char *const conf_key_type_names[];
 extern const char *const conf_pkcs12_names[];
+extern const char *const conf_cert_profile_names[];
 extern const char *const conf_tls_mode_names[];
+extern const char *const conf_leave_policy_names[];
+extern const char *const conf_mail_change_names[];
 extern const char *const conf_dir_type_names[];
 extern const char *const conf_ca_type_names[];
 
@@ -109,9 +112,17 @@ int conf_check_hostname(const char *value, struct errbuf *why);
 int conf_check_from(const char *value, struct errbuf *why);
 int conf_check_language(const char *value, struct errbuf *why);
 int conf_check_country(const char *value, struct errbuf *why);
+int conf_check_duration_list(const char *value, struct errbuf *why);
+int conf_check_address_list(const char *value, struct errbuf *why);
+int conf_check_organization_identifier(const char *value, struct errbuf *why);
 int conf_check_ldap_filter(const char *value, struct errbuf *why);
 int conf_check_attribute(const char *value, struct errbuf *why);
 int conf_check_sasl_mech(const char *value, struct errbuf *why);
+int conf_check_sam_account_name(const char *value, struct errbuf *why);
+/* bind_dn: a DN, or a user principal name (user@domain, Active Directory). */
+int conf_check_bind_name(const char *value, struct errbuf *why);
+/* The OPT_DN syntax check. */
+bool conf_dn_valid(const char *s);
 /* Section names: letters, digits, '-', '_', '.'. */
 bool conf_name_valid(const char *name);
 

@@ -48,14 +48,59 @@ static const char *const common_vars[] = {
 	"subject", "key_type", "p12_filename", "pkcs12_profile", "run_id", NULL,
 };
 
+/*
+ * Variables only some messages know, beyond the common ones:
+ *
+ *   reminder-renew    renew_date (when the automatic renewal happens),
+ *                     days_left
+ *   reminder-leaver   days_left, left_reason (why it is not renewed),
+ *                     contact (whom to ask: the group's notify address or
+ *                     from_address)
+ *   reminder-install  days_left (of the old certificate), new_serial,
+ *                     new_not_after (the renewed one)
+ *   notice            status (ok/partial/failed), summary (the report's
+ *                     summary lines), errors (one line per error, or
+ *                     "none"); sent to admins, user variables are empty
+ */
+static const char *const password_vars[] = { "password", NULL };
+static const char *const renew_vars[] = { "renew_date", "days_left", NULL };
+static const char *const leaver_vars[] = { "days_left", "left_reason", "contact", NULL };
+static const char *const install_vars[] = { "days_left", "new_serial", "new_not_after", NULL };
+static const char *const notice_vars[] = { "status", "summary", "errors", NULL };
+
+static const struct {
+	const char *message;
+	const char *const *extra;
+} message_vars[] = {
+	{ "collection", NULL },
+	{ "password", password_vars },
+	{ "reminder-renew", renew_vars },
+	{ "reminder-leaver", leaver_vars },
+	{ "reminder-install", install_vars },
+	{ "notice", notice_vars },
+};
+
 const char *const template_known_vars[] = {
 	"display_name", "given_name", "surname", "mail", "group", "organization",
 	"from_address", "serial", "fingerprint", "not_before", "not_after", "issuer",
 	"subject", "key_type", "p12_filename", "pkcs12_profile", "run_id", "password",
-	NULL,
+	"renew_date", "days_left", "left_reason", "contact", "new_serial", "new_not_after",
+	"status", "summary", "errors", NULL,
 };
 
-const char *const template_messages[] = { "collection", "password", NULL };
+const char *const template_messages[] = {
+	"collection", "password", "reminder-renew", "reminder-leaver", "reminder-install",
+	"notice", NULL,
+};
+
+static const char *const *
+extra_vars(const char *message)
+{
+	for (size_t i = 0; i < ARRAY_LEN(message_vars); i++)
+		if (strcmp(message_vars[i].message, message) == 0)
+			return message_vars[i].extra;
+	return NULL;
+}
 
 /* Largest template file we read (STYLE 13). */
 #define TEMPLATE_MAX (256 * 1024)
@@ -139,19 +184,26 @@ template_builtin_dir(void)
 bool
 template_var_allowed(const char *message, const char *var)
 {
+	const char *const *extra = extra_vars(message);
+
 	for (size_t i = 0; common_vars[i] != NULL; i++)
 		if (strcmp(common_vars[i], var) == 0)
 			return true;
-	return strcmp(var, "password") == 0 && strcmp(message, "password") == 0;
+	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
+		if (strcmp(extra[i], var) == 0)
+			return true;
+	return false;
 }
 
 static void
 list_known(struct buf *b, const char *message)
 {
+	const char *const *extra = extra_vars(message);
+
 	for (size_t i = 0; common_vars[i] != NULL; i++)
 		mb_printf(b, "%s%s", i > 0 ? ", " : "", common_vars[i]);
-	if (strcmp(message, "password") == 0)
-		mb_puts(b, ", password");
+	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
+		mb_printf(b, ", %s", extra[i]);
 }
 
 static void
@@ -519,8 +571,24 @@ set_dummy_vars(struct tmpl_vars *v, const char *message)
 
 	for (size_t i = 0; i < ARRAY_LEN(dummy); i++)
 		tmpl_vars_set(v, dummy[i][0], dummy[i][1]);
-	if (strcmp(message, "password") == 0)
-		tmpl_vars_set(v, "password", "EXAMPLE-PASSWORD-1234");
+	static const char *const extra_dummy[][2] = {
+		{ "password", "EXAMPLE-PASSWORD-1234" },
+		{ "renew_date", "2027-11-08 18:50 UTC" },
+		{ "days_left", "30" },
+		{ "left_reason", "no longer a member of smime-sales" },
+		{ "contact", "pki@example.org" },
+		{ "new_serial", "5A1A2B3C4D5E6F708192A3B4C5D6E7F8" },
+		{ "new_not_after", "2028-11-08 18:50 UTC" },
+		{ "status", "ok" },
+		{ "summary", "issued 3, renewed 1, errors 0" },
+		{ "errors", "none" },
+	};
+	const char *const *extra = extra_vars(message);
+
+	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
+		for (size_t k = 0; k < ARRAY_LEN(extra_dummy); k++)
+			if (strcmp(extra_dummy[k][0], extra[i]) == 0)
+				tmpl_vars_set(v, extra[i], extra_dummy[k][1]);
 }
 
 size_t

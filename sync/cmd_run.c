@@ -7,6 +7,7 @@
 
 #include "conf/config.h"
 #include "sync/commands.h"
+#include "sync/metrics.h"
 #include "sync/run.h"
 
 int
@@ -14,10 +15,11 @@ cmd_run(int argc, char **argv, const char *conf_path)
 {
 	static const struct option longopts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "allow-mass-retire", no_argument, NULL, 'm' },
 		{ "format", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run_options opt = { false, REPORT_TEXT, stdout };
+	struct run_options opt = { .format = REPORT_TEXT, .out = stdout };
 	struct config *cfg;
 	int ch, rc;
 
@@ -26,23 +28,28 @@ cmd_run(int argc, char **argv, const char *conf_path)
 		case 'n':
 			opt.dry_run = true;
 			break;
+		case 'm':
+			opt.allow_mass_retire = true;
+			break;
 		case 'f':
 			if (report_format_parse(optarg, &opt.format) == 0)
 				break;
-			fprintf(stderr, "smimesync run: unknown format \"%s\" (text or json)\n", optarg);
+			fprintf(stderr, "smimesync run: unknown format \"%s\" (text, json or html)\n", optarg);
 			return EXIT_USAGE;
 		default:
-			fprintf(stderr, "usage: smimesync run [--dry-run] [--format text|json]\n");
+			fprintf(stderr, "usage: smimesync run [--dry-run] [--allow-mass-retire] [--format text|json|html]\n");
 			return EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "usage: smimesync run [--dry-run] [--format text|json]\n");
+		fprintf(stderr, "usage: smimesync run [--dry-run] [--allow-mass-retire] [--format text|json|html]\n");
 		return EXIT_USAGE;
 	}
 	cfg = commands_load_config(conf_path);
 	if (cfg == NULL)
 		return 1;
+	/* Cron-driven runs keep the metrics file fresh too. */
+	run_finished_hook = metrics_run_hook;
 	rc = (int)run_sync(cfg, &opt);
 	if (rc == RUN_FAILED)
 		fprintf(stderr, "smimesync: the run failed; the report above says why\n");

@@ -2,17 +2,28 @@
 noinst_LIBRARIES += libsync.a
 libsync_a_SOURCES = \
 	sync/collect.c sync/collect.h \
-	sync/cmd_config.c sync/cmd_run.c sync/cmd_status.c sync/commands.h \
+	sync/cmd_config.c sync/cmd_run.c sync/cmd_status.c sync/cmd_user.c sync/commands.h \
 	sync/engine.c sync/engine.h \
 	sync/keygen.c sync/keygen.h \
+	sync/mailq.c sync/mailq.h \
+	sync/members.c sync/members.h \
+	sync/notice.c sync/notice.h \
 	sync/outbox.c sync/outbox.h \
 	sync/plan.c sync/plan.h \
 	sync/provision.c sync/provision.h \
 	sync/publish.c sync/publish.h \
+	sync/remind.c sync/remind.h \
+	sync/retire.c sync/retire.h \
 	sync/report.c sync/report.h \
+	sync/revoke.c sync/revoke.h \
 	sync/run.c sync/run.h \
 	sync/store.c sync/store.h sync/store_internal.h \
-	sync/store_certs.c sync/store_work.c
+	sync/store_certs.c sync/store_life.c sync/store_work.c \
+	sync/store_query.c sync/store_query.h \
+	sync/daemon.c sync/metrics.c sync/metrics.h \
+	sync/cmd_audit.c sync/report_html.c sync/report_html.h \
+	sync/admin.c sync/admin.h sync/crl.c sync/crl.h sync/cmd_revoke.c \
+	sync/store_crl.c sync/store_crl.h
 
 sbin_PROGRAMS += smimesync
 smimesync_SOURCES = sync/main.c

@@ -26,12 +26,24 @@ usage(FILE *out)
 	    "Commands:\n"
 	    "  check-config [-v]            validate configuration, secret files and templates\n"
 	    "  ca init [--ca NAME]          create the internal root and issuing CA and the master key\n"
-	    "  run [--dry-run] [--format text|json]\n"
+	    "  run [--dry-run] [--allow-mass-retire] [--format text|json|html]\n"
 	    "                               sync once; --dry-run prints the plan and changes nothing\n"
+	    "  issue USER [--force]         issue a certificate now (after a revocation; --force:\n"
+	    "                               even though USER holds a valid one)\n"
+	    "  user USER ignore|unignore|suspend-notifications|resume-notifications\n"
+	    "                               per-person switches\n"
 	    "  status [USER] [--format text|json]\n"
 	    "                               certificates in the store, for everyone or one user\n"
-	    "  report [--last | RUN_ID] [--format text|json]\n"
+	    "  status [--expiring 30d] [--group G] [--format text|json|csv]\n"
+	    "                               filter the status list: expiring soon, one group\n"
+	    "  report [--last | RUN_ID | --since 30d] [--format text|json|html]\n"
 	    "                               print a stored run report (default: the last one)\n"
+	    "  audit [--user U] [--since T] [--format text|json]\n"
+	    "                               read the audit log\n"
+	    "  daemon                       run every [service] interval until SIGTERM\n"
+	    "  revoke (USER | --serial S) --reason R\n"
+	    "                               revoke a certificate, unpublish it, sign a new CRL\n"
+	    "  crl [--ca NAME]              sign and write the CRL of each CA with a crl_file\n"
 	    "  help                         this text\n"
 	    "\n"
 	    "Options:\n"
@@ -102,6 +114,18 @@ main(int argc, char **argv)
 		return cmd_status(argc, argv, conf_path);
 	if (strcmp(cmd, "report") == 0)
 		return cmd_report(argc, argv, conf_path);
+	if (strcmp(cmd, "daemon") == 0)
+		return cmd_daemon(argc, argv, conf_path);
+	if (strcmp(cmd, "issue") == 0)
+		return cmd_issue(argc, argv, conf_path);
+	if (strcmp(cmd, "user") == 0)
+		return cmd_user(argc, argv, conf_path);
+	if (strcmp(cmd, "audit") == 0)
+		return cmd_audit(argc, argv, conf_path);
+	if (strcmp(cmd, "revoke") == 0)
+		return cmd_revoke(argc, argv, conf_path);
+	if (strcmp(cmd, "crl") == 0)
+		return cmd_crl(argc, argv, conf_path);
 	if (strcmp(cmd, "help") == 0) {
 		usage(stdout);
 		return 0;

@@ -11,7 +11,12 @@
 #include "mail/transport.h"
 #include "sync/outbox.h"
 
-#define OUTBOX_BATCH 200
+/*
+ * Mails per SMTP session. A crash between the server's "250" and our
+ * record of it sends that mail again on the next run (delivery is at least
+ * once); smaller batches narrow that window, larger ones save handshakes.
+ */
+#define OUTBOX_BATCH 50
 
 static int
 record_outcome(struct engine *en, const struct store_mail *m, const struct mail_job *job,
@@ -51,11 +56,32 @@ record_outcome(struct engine *en, const struct store_mail *m, const struct mail_
 	log_msg(job->outcome == MAIL_SENT ? LOGL_INFO : LOGL_WARN, "%s mail to %s: %s%s%s",
 	    m->kind, m->recipient, mail_outcome_name(job->outcome), job->reason[0] ? ": " : "",
 	    job->reason);
-	if (store_outbox_update(en->store, m->id, state, attempts, next,
-	    job->outcome == MAIL_SENT ? NULL : job->reason, en->now, e) != 0)
+	/* One transaction per mail: a later store error cannot undo a "sent". */
+	if (store_begin(en->store, e) != 0)
 		return -1;
-	return store_audit(en->store, en->run_id, m->user_id,
-	    job->outcome == MAIL_SENT ? "mail-sent" : "mail-not-sent", m->kind, e);
+	if (store_outbox_update(en->store, m->id, state, attempts, next,
+	    job->outcome == MAIL_SENT ? NULL : job->reason, en->now, e) != 0 ||
+	    store_audit(en->store, en->run_id, m->user_id,
+	    job->outcome == MAIL_SENT ? "mail-sent" : "mail-not-sent", m->kind, e) != 0)
+		goto fail;
+	if (strcmp(state, "failed") == 0 && strcmp(m->kind, "collection") == 0 &&
+	    m->action_id != 0) {
+		int n = store_outbox_fail_siblings(en->store, m->action_id,
+		    "not sent: the certificate mail it belongs to could not be delivered", en->now, e);
+
+		if (n < 0)
+			goto fail;
+		if (n > 0) {
+			report_count(en->report, "mails_failed", n);
+			report_error(en->report, m->recipient, "mail",
+			    "password mail withheld: its certificate mail was not delivered; "
+			    "fix the address, then smimesync issue %s --force", m->recipient);
+		}
+	}
+	return store_commit(en->store, e);
+fail:
+	store_rollback(en->store);
+	return -1;
 }
 
 int
@@ -123,16 +149,9 @@ outbox_flush(struct engine *en, struct errbuf *e)
 			free(send);
 			free(map);
 		}
-		if (store_begin(en->store, e) != 0)
-			goto out;
-		for (size_t i = 0; i < n; i++) {
-			if (record_outcome(en, &mails[i], &jobs[i], e) != 0) {
-				store_rollback(en->store);
+		for (size_t i = 0; i < n; i++)
+			if (record_outcome(en, &mails[i], &jobs[i], e) != 0)
 				goto out;
-			}
-		}
-		if (store_commit(en->store, e) != 0)
-			goto out;
 		for (size_t i = 0; i < n; i++)
 			secret_free(plain[i], plain_len[i]);
 		free(plain);

@@ -26,8 +26,8 @@ plan_action_name(enum plan_action a)
 	return a <= PLAN_SKIP ? plan_action_names[a] : "?";
 }
 
-static const struct store_user_state *
-find_state(const struct store_user_state *states, size_t n, const char *user_id)
+const struct store_user_state *
+plan_find_state(const struct store_user_state *states, size_t n, const char *user_id)
 {
 	size_t lo = 0, hi = n;
 
@@ -58,17 +58,47 @@ cmp_member_id(const void *a, const void *b)
 	return x->group < y->group ? -1 : x->group > y->group;
 }
 
+/* Did the group that governed this person last time fail to read now? */
+static const char *
+failed_governor(const struct config *cfg, const struct store_user_state *st,
+    const bool *group_failed, size_t this_group)
+{
+	if (st == NULL || st->group_name == NULL || group_failed == NULL)
+		return NULL;
+	for (size_t i = 0; i < cfg->n_groups; i++) {
+		if (i != this_group && group_failed[i] &&
+		    strcmp(cfg->groups[i].name, st->group_name) == 0)
+			return cfg->groups[i].name;
+	}
+	return NULL;
+}
+
 static void
-decide(const struct config *cfg, const struct store_user_state *st, time_t now,
-    struct plan_item *it)
+decide(const struct config *cfg, const struct store_user_state *st, const bool *group_failed,
+    time_t now, struct plan_item *it)
 {
 	const struct conf_group *g = &cfg->groups[it->group];
 	const struct user *u = it->user;
+	const char *failed;
 	char date[32];
 
 	if (u->problem != NULL) {
 		it->action = PLAN_SKIP;
 		snprintf(it->reason, sizeof(it->reason), "%s", u->problem);
+		return;
+	}
+	if (st != NULL && st->ignored) {
+		it->action = PLAN_SKIP;
+		snprintf(it->reason, sizeof(it->reason),
+		    "ignored by an administrator (smimesync user %s unignore)", u->mail);
+		return;
+	}
+	if ((failed = failed_governor(cfg, st, group_failed, it->group)) != NULL) {
+		it->action = PLAN_SKIP;
+		it->hold = true;
+		snprintf(it->reason, sizeof(it->reason),
+		    "group %s, which governed this person, could not be read: "
+		    "nothing changes for them in this run", failed);
 		return;
 	}
 	if (!u->enabled) {
@@ -81,6 +111,20 @@ decide(const struct config *cfg, const struct store_user_state *st, time_t now,
 		it->open_action = st->open_action;
 		snprintf(it->reason, sizeof(it->reason),
 		    "an earlier run left provisioning unfinished: resuming it");
+		return;
+	}
+	if (st != NULL && st->force_issue) {
+		it->action = PLAN_ISSUE;
+		it->forced = true;
+		snprintf(it->reason, sizeof(it->reason),
+		    "an administrator asked for a new certificate (smimesync issue)");
+		return;
+	}
+	if (st != NULL && st->revoked) {
+		it->action = PLAN_SKIP;
+		snprintf(it->reason, sizeof(it->reason),
+		    "the certificate was revoked; a new one is issued only on request "
+		    "(smimesync issue %s)", u->mail);
 		return;
 	}
 	if (st == NULL || st->cert_id == 0 || st->not_after <= now) {
@@ -110,7 +154,15 @@ decide(const struct config *cfg, const struct store_user_state *st, time_t now,
 		return;
 	}
 	it->action = PLAN_NOTHING;
-	snprintf(it->reason, sizeof(it->reason), "valid until %s", date);
+	if (st->display_name != NULL && u->display_name != NULL &&
+	    strcmp(st->display_name, u->display_name) != 0)
+		/* Mailbox profiles carry no name: a rename needs no new certificate. */
+		snprintf(it->reason, sizeof(it->reason),
+		    "valid until %s; name changed from \"%s\" to \"%s\" "
+		    "(not in the certificate: nothing to re-issue)", date, st->display_name,
+		    u->display_name);
+	else
+		snprintf(it->reason, sizeof(it->reason), "valid until %s", date);
 }
 
 static bool
@@ -121,8 +173,8 @@ same_person(const struct plan_member *a, const struct plan_member *b)
 
 void
 plan_build(const struct config *cfg, const struct plan_member *members, size_t n_members,
-    const struct store_user_state *states, size_t n_states, time_t now,
-    struct plan_item **out, size_t *n_out)
+    const struct store_user_state *states, size_t n_states, const bool *group_failed,
+    time_t now, struct plan_item **out, size_t *n_out)
 {
 	const struct plan_member **sorted = xcalloc(n_members, sizeof(*sorted));
 	/* governor[i]: index of the member entry that governs member i's person. */
@@ -158,12 +210,12 @@ plan_build(const struct config *cfg, const struct plan_member *members, size_t n
 		it = &items[n++];
 		it->user = m->user;
 		it->group = m->group;
-		st = m->user->id == NULL ? NULL : find_state(states, n_states, m->user->id);
+		st = m->user->id == NULL ? NULL : plan_find_state(states, n_states, m->user->id);
 		if (st != NULL) {
 			it->cert_id = st->cert_id;
 			it->not_after = st->not_after;
 		}
-		decide(cfg, st, now, it);
+		decide(cfg, st, group_failed, now, it);
 	}
 	/* Name the other groups of people in several, in config order. */
 	for (size_t i = 0; i < n_members; i++) {

@@ -10,7 +10,10 @@
  *   resume     an earlier run left this person's provisioning unfinished
  *   republish  the certificate is valid but not (yet) in the directory
  *   nothing    valid, published, not due
- *   skip       cannot be provisioned (no usable mail, disabled): reported
+ *   skip       not provisioned, with the reason: no usable mail, disabled,
+ *              ignored by an admin, revoked (an admin must ask for a new
+ *              one), or the group that governed this person could not be
+ *              read in this run (a failed read changes nothing)
  *
  * A person in several synced groups is planned once, under the first
  * group in configuration order; plan_item.also_in names the others.
@@ -53,15 +56,23 @@ struct plan_item {
 	time_t not_after;             /* of that certificate */
 	int64_t open_action;          /* unfinished action to resume, 0 if none */
 	char also_in[256];            /* other synced groups this user is in */
+	bool forced;                  /* issue requested by an admin (smimesync issue) */
+	bool hold;                    /* governing group unread: touch nothing of theirs */
 };
 
 /*
  * members: in group order (all of group 0, then group 1 ...).
  * states: sorted by user_id (as store_load_states returns them).
+ * group_failed: per cfg->groups index, true when that group's read failed
+ * in this run (NULL: none failed).
  * *out is new (free()), one item per distinct user, in member order.
  */
 void plan_build(const struct config *cfg, const struct plan_member *members, size_t n_members,
-    const struct store_user_state *states, size_t n_states, time_t now,
-    struct plan_item **out, size_t *n_out);
+    const struct store_user_state *states, size_t n_states, const bool *group_failed,
+    time_t now, struct plan_item **out, size_t *n_out);
+
+/* Find a user's stored state in the sorted array, NULL if none. */
+const struct store_user_state *plan_find_state(const struct store_user_state *states, size_t n,
+    const char *user_id);
 
 #endif

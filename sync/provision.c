@@ -249,6 +249,10 @@ step_ask_ca(struct engine *en, struct store_action *a, const struct conf_group *
 	req.mail = a->mail;
 	req.validity = g->validity;
 	req.now = en->now;
+	req.profile = g->profile;
+	req.organization = g->organization;
+	req.organization_identifier = g->organization_identifier;
+	req.country = g->country;
 	oc = ca_submit(ca, csr, &req, &res);
 	if (oc == CA_ISSUED && check_issued(res.cert, key, a->mail, e) != 0)
 		oc = CA_REJECTED, snprintf(res.reason, sizeof(res.reason), "%s", e->text);
@@ -374,6 +378,7 @@ step_queue_mails(struct engine *en, struct store_action *a, const struct conf_gr
 	}
 	if (prov_enter(en, a, PROV_DONE, NULL, e) != 0)
 		goto out;
+	report_count(en->report, "mails_queued", 2);
 	rc = 0;
 out:
 	collected_clear(&mails);
@@ -400,8 +405,12 @@ provision_run(struct engine *en, int64_t action_id, const struct user *u, EVP_PK
 	snprintf(out->kind, sizeof(out->kind), "%s", a.kind);
 	g = find_group(en->cfg, a.group_name);
 	if (g == NULL) {
-		err_set(&e, "group %s is no longer in the configuration; "
-		    "the unfinished action #%lld cannot continue", a.group_name, (long long)a.id);
+		/* Close it, so the next plan decides afresh under today's groups. */
+		err_set(&e, "group %s is no longer in the configuration; the unfinished %s "
+		    "#%lld is abandoned and the next run plans this person afresh", a.group_name,
+		    a.kind, (long long)a.id);
+		if (store_begin(en->store, NULL) == 0)
+			(void)prov_enter(en, &a, PROV_FAILED, e.text, NULL);
 		goto fail;
 	}
 	for (;;) {

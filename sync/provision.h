@@ -12,7 +12,8 @@
  *   ca_asked     about to ask the CA.        Restart: ask again. The local
  *                CA's earlier answer, if any, never left memory: it was
  *                not stored, published or mailed, so it does not exist for
- *                anyone. (An external CA's pending cookie is kept here.)
+ *                anyone. (The local CA never answers "pending"; an external
+ *                CA connector must keep its cookie here and poll instead.)
  *   cert_stored  certificate and escrowed key stored.
  *                                            Restart: publish (idempotent).
  *   published    in the directory; the certificate it replaces is marked

@@ -132,3 +132,58 @@ out:
 	dir_cert_values_free(&have);
 	return rc;
 }
+
+int
+publish_remove(struct dir_conn *dc, const char *dn, const struct store_cert *cert,
+    struct errbuf *e)
+{
+	struct dir_cert_values have;
+	struct dir_cert_change change;
+	struct dir_value *del_uc = NULL, *del_sm = NULL;
+	size_t n_uc = 0, n_sm = 0;
+	enum dir_status st;
+	int rc = -1;
+
+	memset(&have, 0, sizeof(have));
+	memset(&change, 0, sizeof(change));
+	st = dir_read_certs(dc, dn, &have, e);
+	if (st == DIR_BAD_CONFIG) {
+		/* The entry is gone (deleted account): nothing left to remove. */
+		log_info("%s: entry not found; nothing to unpublish for serial %s", dn, cert->serial);
+		return 0;
+	}
+	if (st != DIR_OK)
+		goto out;
+	del_uc = xcalloc(have.n_user_cert + 1, sizeof(*del_uc));
+	del_sm = xcalloc(have.n_smime + 1, sizeof(*del_sm));
+	for (size_t i = 0; i < have.n_user_cert; i++) {
+		if (have.user_cert[i].len == cert->der_len &&
+		    memcmp(have.user_cert[i].data, cert->der, cert->der_len) == 0)
+			del_uc[n_uc++] = have.user_cert[i];
+	}
+	for (size_t i = 0; i < have.n_smime; i++) {
+		X509 *x = NULL;
+		struct cert_info ci;
+
+		memset(&ci, 0, sizeof(ci));
+		if (cert_pkcs7_first(have.smime[i].data, have.smime[i].len, &x, NULL) == 0 &&
+		    cert_info_get(x, &ci, NULL) == 0 && strcmp(ci.fingerprint, cert->fingerprint) == 0)
+			del_sm[n_sm++] = have.smime[i];
+		cert_info_clear(&ci);
+		X509_free(x);
+	}
+	change.del_user_cert = del_uc;
+	change.n_del_user_cert = n_uc;
+	change.del_smime = del_sm;
+	change.n_del_smime = n_sm;
+	if (n_uc + n_sm > 0 && dir_apply_certs(dc, dn, &change, e) != DIR_OK)
+		goto out;
+	if (n_uc + n_sm > 0)
+		log_info("removed serial %s from %s", cert->serial, dn);
+	rc = 0;
+out:
+	free(del_uc);
+	free(del_sm);
+	dir_cert_values_free(&have);
+	return rc;
+}

@@ -20,4 +20,12 @@
 int publish_current(struct engine *en, struct dir_conn *dc, const char *dn,
     const struct store_cert *current, STACK_OF(X509) *chain, struct errbuf *e) MUST_USE;
 
+/*
+ * Remove one of our certificates from an entry: its userCertificate value
+ * and every userSMIMECertificate value whose first certificate it is.
+ * An entry that no longer exists has nothing to remove: that is success.
+ */
+int publish_remove(struct dir_conn *dc, const char *dn, const struct store_cert *cert,
+    struct errbuf *e) MUST_USE;
+
 #endif

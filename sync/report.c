@@ -7,13 +7,16 @@
 
 #include <jansson.h>
 
+#include "common/buf.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
 #include "sync/report.h"
+#include "sync/report_html.h"
 
 static const char *const counter_names[] = {
 	"users_seen", "issued", "renewed", "reissued", "unchanged", "skipped",
-	"published", "mails_queued", "mails_sent", "mails_failed", "errors",
+	"published", "retired", "revoked", "reminded", "mails_queued", "mails_sent",
+	"mails_failed", "errors",
 };
 
 struct report {
@@ -166,6 +169,94 @@ report_fail(struct report *r, const char *fmt, ...)
 	report_error(r, NULL, "run", "%s", msg);
 }
 
+void
+report_group_activity(const struct report *r, const char *group, size_t *acted, size_t *failed)
+{
+	size_t i;
+	json_t *u;
+
+	*acted = *failed = 0;
+	json_array_foreach(r->users, i, u) {
+		const char *g = json_string_value(json_object_get(u, "group"));
+		const char *a = json_string_value(json_object_get(u, "action"));
+
+		if (g == NULL || strcmp(g, group) != 0)
+			continue;
+		if (json_is_string(json_object_get(u, "error")))
+			(*failed)++;
+		else if (a != NULL && strcmp(a, "nothing") != 0 && strcmp(a, "skip") != 0)
+			(*acted)++;
+	}
+}
+
+char *
+report_summary_text(const struct report *r)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	for (size_t i = 0; i < ARRAY_LEN(counter_names); i++) {
+		json_int_t v = json_integer_value(json_object_get(r->counts, counter_names[i]));
+
+		if (buf_printf(&b, "%-14s %lld\n", counter_names[i], (long long)v) != 0)
+			break;
+	}
+	return buf_steal(&b, NULL);
+}
+
+/* Does this user (mail) belong to group in this run's user lines? */
+static bool
+user_in_group(const struct report *r, const char *mail, const char *group)
+{
+	size_t i;
+	json_t *u;
+
+	json_array_foreach(r->users, i, u) {
+		const char *m = json_string_value(json_object_get(u, "mail"));
+		const char *g = json_string_value(json_object_get(u, "group"));
+
+		if (m != NULL && g != NULL && strcmp(m, mail) == 0 && strcmp(g, group) == 0)
+			return true;
+	}
+	return false;
+}
+
+char *
+report_error_lines(const struct report *r, const char *group, size_t max)
+{
+	struct buf b;
+	size_t i, n = 0, more = 0;
+	json_t *err;
+
+	buf_init(&b, 0);
+	json_array_foreach(r->errors, i, err) {
+		const char *user = json_string_value(json_object_get(err, "user"));
+		const char *msg = json_string_value(json_object_get(err, "message"));
+
+		if (user != NULL && !user_in_group(r, user, group))
+			continue;
+		if (n == max) {
+			more++;
+			continue;
+		}
+		n++;
+		if (buf_printf(&b, "- %s%s%s\n", user ? user : "", user ? ": " : "",
+		    msg ? msg : "") != 0)
+			break;
+	}
+	if (more > 0 && buf_printf(&b, "... and %zu more: see the full report\n", more) != 0)
+		more = 0;
+	if (n == 0 && buf_puts(&b, "none\n") != 0)
+		n = 0;
+	return buf_steal(&b, NULL);
+}
+
+const char *
+report_status_so_far(const struct report *r)
+{
+	return json_integer_value(json_object_get(r->counts, "errors")) > 0 ? "partial" : "ok";
+}
+
 char *
 report_finish(struct report *r, time_t finished, const char **status_out)
 {
@@ -193,6 +284,8 @@ report_format_parse(const char *s, enum report_format *out)
 		*out = REPORT_TEXT;
 	else if (strcmp(s, "json") == 0)
 		*out = REPORT_JSON;
+	else if (strcmp(s, "html") == 0)
+		*out = REPORT_HTML;
 	else
 		return -1;
 	return 0;
@@ -285,6 +378,9 @@ report_render(const char *json, enum report_format fmt, FILE *out, struct errbuf
 	if (fmt == REPORT_JSON) {
 		json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', out);
+	} else if (fmt == REPORT_HTML) {
+		json_decref(doc);
+		return report_html_render(json, NULL, time(NULL), out, e);
 	} else {
 		render_text(doc, out);
 	}

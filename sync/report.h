@@ -10,7 +10,8 @@
  * JSON shape:
  *   { "id", "started", "finished", "duration_ms", "dry_run", "status": ok|partial|failed,
  *     "counts": { users_seen, issued, renewed, reissued, unchanged, skipped,
- *                 published, mails_queued, mails_sent, mails_failed, errors },
+ *                 published, retired, revoked, reminded, mails_queued,
+ *                 mails_sent, mails_failed, errors },
  *     "groups": [ { name, directory, members, status, error } ],
  *     "users":  [ { mail, name, id, dn, group, also_in, action, reason, outcome,
  *                   serial, not_after, step, error } ],
@@ -60,12 +61,26 @@ void report_error(struct report *r, const char *user, const char *step, const ch
     PRINTF_LIKE(4, 5);
 /* Mark the whole run failed (nothing could be done), with the reason. */
 void report_fail(struct report *r, const char *fmt, ...) PRINTF_LIKE(2, 3);
+/* What happened in group so far: people with an action other than "nothing", and failures. */
+void report_group_activity(const struct report *r, const char *group, size_t *acted,
+    size_t *failed);
+/* The counters so far as "label: value" lines (new). */
+char *report_summary_text(const struct report *r);
+/*
+ * Error lines so far that concern group (its people, and run-wide errors),
+ * at most max, "none" when there are none (new).
+ */
+char *report_error_lines(const struct report *r, const char *group, size_t max);
+/* "ok" or "partial" as it stands now (a failed run never gets this far). */
+const char *report_status_so_far(const struct report *r);
+
 /* The JSON document (new) and the run status ("ok", "partial", "failed"). */
 char *report_finish(struct report *r, time_t finished, const char **status_out);
 
 enum report_format {
 	REPORT_TEXT = 0,
 	REPORT_JSON,
+	REPORT_HTML, /* sync/report_html.h; report_render() leaves out the store charts */
 };
 
 int report_format_parse(const char *s, enum report_format *out) MUST_USE;

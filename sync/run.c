@@ -12,6 +12,9 @@
 #include "sync/plan.h"
 #include "sync/provision.h"
 #include "sync/publish.h"
+#include "sync/notice.h"
+#include "sync/remind.h"
+#include "sync/retire.h"
 #include "sync/run.h"
 
 volatile sig_atomic_t run_stop_requested;
@@ -81,6 +84,16 @@ read_groups(struct engine *en, struct group_read *reads)
 	return ok;
 }
 
+static size_t
+enabled_groups(const struct config *cfg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->n_groups; i++)
+		n += cfg->groups[i].enabled;
+	return n;
+}
+
 static int
 record_users(struct engine *en, const struct plan_item *items, size_t n, struct errbuf *e)
 {
@@ -90,7 +103,7 @@ record_users(struct engine *en, const struct plan_item *items, size_t n, struct 
 		const struct user *u = items[i].user;
 		struct store_user su;
 
-		if (u->id == NULL)
+		if (u->id == NULL || items[i].hold)
 			continue;
 		memset(&su, 0, sizeof(su));
 		su.id = u->id;
@@ -146,7 +159,9 @@ republish(struct engine *en, const struct plan_item *it)
 static void
 execute(struct engine *en, const struct plan_item **work, size_t n_work)
 {
-	for (size_t start = 0; start < n_work && !run_stop_requested; start += WORK_BATCH) {
+	size_t start;
+
+	for (start = 0; start < n_work && !run_stop_requested; start += WORK_BATCH) {
 		size_t count = n_work - start < WORK_BATCH ? n_work - start : WORK_BATCH;
 		struct keygen_job jobs[WORK_BATCH];
 		int64_t ids[WORK_BATCH];
@@ -161,7 +176,9 @@ execute(struct engine *en, const struct plan_item **work, size_t n_work)
 			ids[k] = it->open_action;
 			if (it->action == PLAN_RESUME)
 				continue;
-			if (provision_create(en, it, &ids[k], &e) != 0) {
+			if (provision_create(en, it, &ids[k], &e) != 0 ||
+			    (it->forced && store_user_set_switch(en->store, it->user->id,
+			    "force_issue", false, &e) < 0)) {
 				ids[k] = 0;
 				report_error(en->report, it->user->mail, "planned", "%s", e.text);
 				report_item(en, it, "failed", NULL, 0, "planned", e.text);
@@ -182,6 +199,10 @@ execute(struct engine *en, const struct plan_item **work, size_t n_work)
 			if (ids[k] == 0 || run_stop_requested) {
 				/* Planned but not started: the next run resumes it. */
 				EVP_PKEY_free(key);
+				if (ids[k] != 0)
+					report_item(en, it, "interrupted", NULL, 0, "planned",
+					    "the run was stopped before this person's turn; the next "
+					    "run resumes it");
 				continue;
 			}
 			log_set_user(it->user->mail);
@@ -198,6 +219,9 @@ execute(struct engine *en, const struct plan_item **work, size_t n_work)
 			log_set_user(NULL);
 		}
 	}
+	for (; start < n_work; start++)
+		report_item(en, work[start], "interrupted", NULL, 0, NULL,
+		    "the run was stopped before this person's turn; the next run does it");
 }
 
 static void
@@ -230,6 +254,8 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 {
 	struct engine en;
 	struct group_read *reads = xcalloc(cfg->n_groups + 1, sizeof(*reads));
+	bool *group_failed = xcalloc(cfg->n_groups + 1, sizeof(*group_failed));
+	bool *group_ok = xcalloc(cfg->n_groups + 1, sizeof(*group_ok));
 	struct plan_member *members = NULL;
 	struct plan_item *items = NULL;
 	const struct plan_item **work = NULL;
@@ -265,7 +291,7 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 	recorded = !opt->dry_run;
 	log_info("%s started (%zu groups)", opt->dry_run ? "dry run" : "run", cfg->n_groups);
 
-	if (read_groups(&en, reads) == 0 && cfg->n_groups > 0) {
+	if (read_groups(&en, reads) == 0 && enabled_groups(cfg) > 0) {
 		report_fail(en.report, "no group could be read from the directory: nothing was changed");
 		goto finish;
 	}
@@ -284,7 +310,12 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 		report_fail(en.report, "%s", e.text);
 		goto finish;
 	}
-	plan_build(cfg, members, n_members, states, n_states, en.now, &items, &n_items);
+	for (size_t gi = 0; gi < cfg->n_groups; gi++) {
+		group_failed[gi] = reads[gi].failed;
+		group_ok[gi] = cfg->groups[gi].enabled && !reads[gi].failed;
+	}
+	plan_build(cfg, members, n_members, states, n_states, group_failed, en.now, &items,
+	    &n_items);
 	report_count(en.report, "users_seen", (int64_t)n_items);
 
 	if (!opt->dry_run && record_users(&en, items, n_items, &e) != 0) {
@@ -320,6 +351,12 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 		}
 	}
 	execute(&en, work, n_work);
+	if (!run_stop_requested) {
+		retire_leavers(&en, items, n_items, group_ok, opt->allow_mass_retire, opt->dry_run);
+		remind_due(&en, items, n_items, group_ok, opt->dry_run);
+		if (!opt->dry_run)
+			notice_queue(&en);
+	}
 
 	if (run_stop_requested) {
 		report_error(en.report, NULL, "run",
@@ -349,6 +386,8 @@ finish:
 	for (size_t gi = 0; gi < cfg->n_groups; gi++)
 		user_list_free(&reads[gi].members);
 	free(reads);
+	free(group_failed);
+	free(group_ok);
 	report_free(en.report);
 	store_close(en.store);
 	engine_close(&en);

@@ -75,6 +75,25 @@ static const char *const migrations[] = {
 	"  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
 	"CREATE TRIGGER audit_append_only_d BEFORE DELETE ON audit"
 	"  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+	/* lifecycle: leavers, per-user switches, reminders sent */
+	"ALTER TABLE users ADD COLUMN left_at INTEGER;"
+	"ALTER TABLE users ADD COLUMN left_reason TEXT;"
+	"ALTER TABLE users ADD COLUMN ignored INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE users ADD COLUMN notifications_suspended INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE users ADD COLUMN force_issue INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE certs ADD COLUMN revoked_at INTEGER;"
+	"ALTER TABLE certs ADD COLUMN revocation_reason INTEGER;"
+	"CREATE TABLE reminders ("
+	"  cert_id INTEGER NOT NULL REFERENCES certs(id),"
+	"  threshold INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  sent_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (cert_id, threshold));",
+	/* CRLs: the last CRL number signed per CA (it only ever grows) */
+	"CREATE TABLE crl_state ("
+	"  ca_name TEXT PRIMARY KEY,"
+	"  number INTEGER NOT NULL,"
+	"  issued INTEGER NOT NULL);",
 };
 
 void
@@ -227,6 +246,9 @@ store_open_mode(const char *state_dir, bool readonly, struct store **out, struct
 	}
 	sqlite3_busy_timeout(st->db, 10000);
 	if (!readonly) {
+		/* One writer: lock before anything, migrations included. */
+		if (store_lock(st, e) != 0)
+			goto out;
 		if (store_exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
 		    "PRAGMA foreign_keys = ON;", e) != 0)
 			goto out;
@@ -270,8 +292,12 @@ store_close(struct store *st)
 int
 store_lock(struct store *st, struct errbuf *e)
 {
-	char *path = xasprintf("%s/lock", st->dir);
+	char *path;
 	int rc = -1;
+
+	if (st->lock_fd >= 0)
+		return 0; /* already ours */
+	path = xasprintf("%s/lock", st->dir);
 
 	st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (st->lock_fd < 0) {
@@ -279,8 +305,10 @@ store_lock(struct store *st, struct errbuf *e)
 		goto out;
 	}
 	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-		err_set(e, "%s: another smimesync run holds the lock on this state directory; "
-		    "wait for it to finish", path);
+		err_set(e, "%s: another smimesync process (a run, the daemon or an admin command) "
+		    "is using this state directory; wait for it to finish", path);
+		close(st->lock_fd);
+		st->lock_fd = -1;
 		goto out;
 	}
 	rc = 0;

@@ -107,6 +107,9 @@ int store_cert_set_status(struct store *st, int64_t id, enum cert_status s,
     struct errbuf *e) MUST_USE;
 int store_cert_set_published(struct store *st, int64_t id, bool published,
     struct errbuf *e) MUST_USE;
+/* Mark revoked at `when` with an RFC 5280 CRLReason code (sync/revoke.h). */
+int store_cert_set_revoked(struct store *st, int64_t id, time_t when, int reason,
+    struct errbuf *e) MUST_USE;
 /* Is (issuer, serial) a certificate we issued? Returns 1/0, -1 on error. */
 int store_cert_is_ours(struct store *st, const char *issuer, const char *serial,
     struct store_cert *out_or_null, struct errbuf *e) MUST_USE;
@@ -123,6 +126,12 @@ struct store_user_state {
 	time_t not_after;
 	bool published;
 	int64_t open_action; /* id of an unfinished action, 0 if none */
+	char *display_name;  /* as recorded at the last run */
+	char *group_name;    /* the group that governed this person at the last run */
+	bool ignored;        /* an admin said: never provision, never mail */
+	bool force_issue;    /* an admin asked for a new certificate */
+	bool revoked;        /* the newest certificate was revoked, none valid since */
+	time_t left_at;      /* when we first saw this person leave, 0 if not */
 };
 
 int store_load_states(struct store *st, struct store_user_state **out, size_t *n,
@@ -190,6 +199,13 @@ int store_outbox_due(struct store *st, time_t now, size_t limit, struct store_ma
     size_t *n, struct errbuf *e) MUST_USE;
 int store_outbox_update(struct store *st, int64_t id, const char *state, int attempts,
     time_t next_attempt, const char *error_or_null, time_t now, struct errbuf *e) MUST_USE;
+/*
+ * The certificate mail of an action failed for good: fail its queued
+ * password mail too (a password without its file helps nobody). Returns
+ * the number of mails changed, or -1.
+ */
+int store_outbox_fail_siblings(struct store *st, int64_t action_id, const char *reason,
+    time_t now, struct errbuf *e) MUST_USE;
 /* Counts of mails per state for one user (for status). */
 int store_outbox_count(struct store *st, const char *state, int64_t *count,
     struct errbuf *e) MUST_USE;
@@ -208,6 +224,49 @@ int store_run_report(struct store *st, const char *run_id, char **json_out,
 
 int store_audit(struct store *st, const char *run_id, const char *user_id, const char *event,
     const char *detail, struct errbuf *e) MUST_USE;
+
+/* ---- lifecycle (sync/store_life.c) ---- */
+
+/*
+ * A certificate that is still alive (not expired, not revoked) with its
+ * owner: leavers and reminders are decided from these.
+ */
+struct store_holder {
+	char *user_id;
+	char *mail;          /* the user's current mail */
+	char *display_name;
+	char *dn;
+	char *group_name;    /* the group the certificate was issued under */
+	int64_t cert_id;
+	char *cert_mail;
+	char *serial;
+	time_t not_before;
+	time_t not_after;
+	enum cert_status status;
+	time_t left_at;
+	bool ignored;
+	bool notifications_suspended;
+};
+
+/* Every live certificate at now, ordered by user id then newest first. */
+int store_holders(struct store *st, time_t now, struct store_holder **out, size_t *n,
+    struct errbuf *e) MUST_USE;
+void store_holders_free(struct store_holder *v, size_t n);
+/* Record (left_at != 0) or clear (left_at == 0) that a person left. */
+int store_user_set_left(struct store *st, const char *user_id, time_t left_at,
+    const char *reason, struct errbuf *e) MUST_USE;
+/*
+ * Set a per-user switch: "ignored", "notifications_suspended" or
+ * "force_issue". user_key is an id, DN or mail. Returns 1 when a user
+ * matched, 0 when none did, -1 on error.
+ */
+int store_user_set_switch(struct store *st, const char *user_key, const char *which, bool on,
+    struct errbuf *e) MUST_USE;
+/* Has a reminder for this certificate and threshold been sent? 1/0/-1. */
+int store_reminder_sent(struct store *st, int64_t cert_id, int64_t threshold,
+    struct errbuf *e) MUST_USE;
+int store_reminder_record(struct store *st, int64_t cert_id, int64_t threshold,
+    const char *kind, time_t now, struct errbuf *e) MUST_USE;
 
 /* ---- listing for status ---- */
 

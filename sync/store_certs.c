@@ -265,6 +265,21 @@ store_cert_set_published(struct store *st, int64_t id, bool published, struct er
 }
 
 int
+store_cert_set_revoked(struct store *st, int64_t id, time_t when, int reason, struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "UPDATE certs SET status = 'revoked', revoked_at = ?, revocation_reason = ?"
+	    " WHERE id = ? AND status <> 'revoked'", e);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, when);
+	sqlite3_bind_int(s, 2, reason);
+	sqlite3_bind_int64(s, 3, id);
+	return store_exec_stmt(st, s, "cannot record a revocation", e);
+}
+
+int
 store_cert_is_ours(struct store *st, const char *issuer, const char *serial,
     struct store_cert *out_or_null, struct errbuf *e)
 {
@@ -297,6 +312,8 @@ store_states_free(struct store_user_state *v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(v[i].user_id);
 		free(v[i].mail);
+		free(v[i].display_name);
+		free(v[i].group_name);
 	}
 	free(v);
 }
@@ -305,23 +322,30 @@ int
 store_load_states(struct store *st, struct store_user_state **out, size_t *n, struct errbuf *e)
 {
 	/*
-	 * One row per user who has a valid certificate or an unfinished
-	 * action: the newest valid certificate wins. Sorted by user id so the
-	 * planner can binary-search it.
+	 * One row per known user: the newest certificate with status valid
+	 * (none: cert_id 0), an unfinished action, whether the newest
+	 * certificate of all was revoked, and the admin switches. Sorted by
+	 * user id so the planner can binary-search it. One query per run.
 	 */
 	sqlite3_stmt *s = store_prepare(st,
 	    "WITH cur AS ("
 	    "  SELECT user_id, id, mail, not_after, published,"
 	    "   ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY not_after DESC, id DESC) AS rn"
 	    "  FROM certs WHERE status = 'valid'),"
+	    " newest AS ("
+	    "  SELECT user_id, status,"
+	    "   ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY id DESC) AS rn FROM certs),"
 	    " open AS ("
 	    "  SELECT user_id, MAX(id) AS action_id FROM actions"
-	    "  WHERE state NOT IN ('done', 'failed') GROUP BY user_id),"
-	    " ids AS (SELECT user_id FROM cur WHERE rn = 1 UNION SELECT user_id FROM open)"
-	    " SELECT ids.user_id, cur.mail, cur.id, cur.not_after, cur.published, open.action_id"
-	    " FROM ids LEFT JOIN cur ON cur.user_id = ids.user_id AND cur.rn = 1"
-	    " LEFT JOIN open ON open.user_id = ids.user_id"
-	    " ORDER BY ids.user_id", e);
+	    "  WHERE state NOT IN ('done', 'failed') GROUP BY user_id)"
+	    " SELECT u.id, cur.mail, cur.id, cur.not_after, cur.published, open.action_id,"
+	    "  u.display_name, u.ignored, u.force_issue,"
+	    "  newest.status = 'revoked' AND cur.id IS NULL, u.left_at, u.group_name"
+	    " FROM users u"
+	    " LEFT JOIN cur ON cur.user_id = u.id AND cur.rn = 1"
+	    " LEFT JOIN newest ON newest.user_id = u.id AND newest.rn = 1"
+	    " LEFT JOIN open ON open.user_id = u.id"
+	    " ORDER BY u.id", e);
 	struct store_user_state *v = NULL;
 	size_t count = 0, cap = 0;
 	int rc;
@@ -333,12 +357,19 @@ store_load_states(struct store *st, struct store_user_state **out, size_t *n, st
 			cap = cap ? cap * 2 : 256;
 			v = xreallocarray(v, cap, sizeof(*v));
 		}
+		memset(&v[count], 0, sizeof(v[count]));
 		v[count].user_id = col_text(s, 0);
 		v[count].mail = col_text(s, 1);
 		v[count].cert_id = sqlite3_column_int64(s, 2);
 		v[count].not_after = sqlite3_column_int64(s, 3);
 		v[count].published = sqlite3_column_int(s, 4) != 0;
 		v[count].open_action = sqlite3_column_int64(s, 5);
+		v[count].display_name = col_text(s, 6);
+		v[count].ignored = sqlite3_column_int(s, 7) != 0;
+		v[count].force_issue = sqlite3_column_int(s, 8) != 0;
+		v[count].revoked = sqlite3_column_int(s, 9) != 0;
+		v[count].left_at = sqlite3_column_int64(s, 10);
+		v[count].group_name = col_text(s, 11);
 		count++;
 	}
 	if (rc != SQLITE_DONE) {

@@ -189,7 +189,12 @@ store_outbox_due(struct store *st, time_t now, size_t limit, struct store_mail *
 	sqlite3_stmt *s = store_prepare(st,
 	    "SELECT id, action_id, user_id, kind, recipient, aad, sealed, state, attempts,"
 	    " next_attempt, last_error FROM outbox"
-	    " WHERE state = 'queued' AND next_attempt <= ? ORDER BY id LIMIT ?", e);
+	    " WHERE state = 'queued' AND next_attempt <= ?"
+	    /* A password mail waits until its certificate mail has gone out. */
+	    " AND NOT (kind = 'password' AND EXISTS (SELECT 1 FROM outbox c"
+	    "   WHERE c.action_id = outbox.action_id AND c.kind = 'collection'"
+	    "   AND c.state <> 'sent'))"
+	    " ORDER BY id LIMIT ?", e);
 	struct store_mail *v = NULL;
 	size_t count = 0;
 	int rc;
@@ -245,6 +250,24 @@ store_outbox_update(struct store *st, int64_t id, const char *state, int attempt
 	sqlite3_bind_int64(s, 5, now);
 	sqlite3_bind_int64(s, 6, id);
 	return store_exec_stmt(st, s, "cannot update the outbox", e);
+}
+
+int
+store_outbox_fail_siblings(struct store *st, int64_t action_id, const char *reason, time_t now,
+    struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "UPDATE outbox SET state = 'failed', last_error = ?, updated = ?"
+	    " WHERE action_id = ? AND kind = 'password' AND state = 'queued'", e);
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, reason);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_int64(s, 3, action_id);
+	if (store_exec_stmt(st, s, "cannot update the outbox", e) != 0)
+		return -1;
+	return sqlite3_changes(st->db);
 }
 
 int

@@ -7,4 +7,8 @@ dist_templates_DATA = \
 	templates/en/collection.txt \
 	templates/en/collection.html \
 	templates/en/password.txt \
-	templates/en/password.html
+	templates/en/password.html \
+	templates/en/reminder-renew.txt \
+	templates/en/reminder-leaver.txt \
+	templates/en/reminder-install.txt \
+	templates/en/notice.txt

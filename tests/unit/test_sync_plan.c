@@ -43,12 +43,12 @@ main(void)
 	struct plan_member m[8];
 	/* sorted by user_id, as the store returns them */
 	struct store_user_state st[] = {
-		{ "b", "b@example.org", 11, now + 100 * DAY, true, 0 },    /* valid */
-		{ "c", "c@example.org", 12, now + 10 * DAY, true, 0 },     /* inside window */
-		{ "d", "d@example.org", 13, now - DAY, true, 0 },          /* expired */
-		{ "e", "old@example.org", 14, now + 100 * DAY, true, 0 },  /* mail changed */
-		{ "f", "f@example.org", 0, 0, false, 77 },                 /* unfinished */
-		{ "g", "g@example.org", 15, now + 100 * DAY, false, 0 },   /* not published */
+		{ .user_id = "b", .mail = "b@example.org", .cert_id = 11, .not_after = now + 100 * DAY, .published = true, .open_action = 0 },    /* valid */
+		{ .user_id = "c", .mail = "c@example.org", .cert_id = 12, .not_after = now + 10 * DAY, .published = true, .open_action = 0 },     /* inside window */
+		{ .user_id = "d", .mail = "d@example.org", .cert_id = 13, .not_after = now - DAY, .published = true, .open_action = 0 },          /* expired */
+		{ .user_id = "e", .mail = "old@example.org", .cert_id = 14, .not_after = now + 100 * DAY, .published = true, .open_action = 0 },  /* mail changed */
+		{ .user_id = "f", .mail = "f@example.org", .cert_id = 0, .not_after = 0, .published = false, .open_action = 77 },                 /* unfinished */
+		{ .user_id = "g", .mail = "g@example.org", .cert_id = 15, .not_after = now + 100 * DAY, .published = false, .open_action = 0 },   /* not published */
 	};
 	struct plan_item *items = NULL;
 	size_t n = 0;
@@ -77,7 +77,7 @@ main(void)
 	m[7].user = &u[1];
 	m[7].group = 1;
 
-	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), now, &items, &n);
+	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), NULL, now, &items, &n);
 	CHECK_INTEQ(n, 7);
 	CHECK_INTEQ(find(items, n, "a")->action, PLAN_ISSUE);
 	it = find(items, n, "b");
@@ -95,18 +95,18 @@ main(void)
 
 	/* The renewal window edge: exactly renew_before left renews. */
 	st[1].not_after = now + 15 * DAY;
-	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), now, &items, &n);
+	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), NULL, now, &items, &n);
 	CHECK_INTEQ(find(items, n, "c")->action, PLAN_RENEW);
 	free(items);
 	st[1].not_after = now + 15 * DAY + 1;
-	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), now, &items, &n);
+	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), NULL, now, &items, &n);
 	CHECK_INTEQ(find(items, n, "c")->action, PLAN_NOTHING);
 	free(items);
 
 	/* Problems and disabled accounts are skipped with the reason. */
 	u[0].problem = "no mail attribute";
 	u[2].enabled = false;
-	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), now, &items, &n);
+	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), NULL, now, &items, &n);
 	CHECK_INTEQ(find(items, n, "a")->action, PLAN_SKIP);
 	CHECK_STREQ(find(items, n, "a")->reason, "no mail attribute");
 	CHECK_INTEQ(find(items, n, "c")->action, PLAN_SKIP);

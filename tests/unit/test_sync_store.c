@@ -34,10 +34,12 @@ main(void)
 	CHECK(store_open(path, &st, &e) == 0);
 	CHECK(stat(path, &sb) == 0 && (sb.st_mode & 077) == 0);
 	CHECK(store_lock(st, &e) == 0);
-	/* A second opener cannot take the lock. */
-	CHECK(store_open(path, &st2, &e) == 0);
-	CHECK(store_lock(st2, &e) != 0);
-	CHECK_CONTAINS(e.text, "another smimesync run");
+	/* One writer: a second opener is refused before touching anything. */
+	CHECK(store_open(path, &st2, &e) != 0);
+	CHECK(st2 == NULL);
+	CHECK_CONTAINS(e.text, "another smimesync process");
+	/* Readers are welcome. */
+	CHECK(store_open_readonly(path, &st2, &e) == 0);
 	store_close(st2);
 
 	memset(&u, 0, sizeof(u));
@@ -89,11 +91,33 @@ main(void)
 	CHECK(store_action_set_state(st, action_id, "done", NULL, &e) == 0);
 	CHECK(store_cert_set_status(st, 1, CERT_SUPERSEDED, &e) == 0);
 	CHECK(store_load_states(st, &states, &n, &e) == 0);
-	CHECK_INTEQ(n, 0);
+	/* Still known, but nothing valid and nothing open. */
+	CHECK_INTEQ(n, 1);
+	CHECK_INTEQ(states[0].cert_id, 0);
+	CHECK_INTEQ(states[0].open_action, 0);
+	CHECK(!states[0].revoked);
 	store_states_free(states, n);
+	/* A revoked newest certificate blocks automatic re-issue. */
+	CHECK(store_cert_set_revoked(st, 1, 1234, 3, &e) == 0);
+	CHECK(store_load_states(st, &states, &n, &e) == 0);
+	CHECK(n == 1 && states[0].revoked);
+	store_states_free(states, n);
+	/* Admin switches: matched by mail, unknown users are not an error. */
+	CHECK_INTEQ(store_user_set_switch(st, "alice@example.org", "force_issue", true, &e), 1);
+	CHECK_INTEQ(store_user_set_switch(st, "nobody@example.org", "ignored", true, &e), 0);
+	CHECK(store_user_set_switch(st, "alice@example.org", "bogus", true, &e) < 0);
+	CHECK(store_load_states(st, &states, &n, &e) == 0);
+	CHECK(n == 1 && states[0].force_issue && !states[0].ignored);
+	store_states_free(states, n);
+	/* Reminders are remembered per certificate and threshold. */
+	CHECK_INTEQ(store_reminder_sent(st, 1, 86400, &e), 0);
+	CHECK(store_reminder_record(st, 1, 86400, "reminder-renew", 10, &e) == 0);
+	CHECK(store_reminder_record(st, 1, 86400, "reminder-renew", 11, &e) == 0);
+	CHECK_INTEQ(store_reminder_sent(st, 1, 86400, &e), 1);
+	CHECK_INTEQ(store_reminder_sent(st, 1, 7 * 86400, &e), 0);
 	CHECK(store_certs_for_user(st, "uuid-1", true, &certs, &n, &e) == 0);
 	CHECK_INTEQ(n, 1);
-	CHECK_INTEQ(certs[0].status, CERT_SUPERSEDED);
+	CHECK_INTEQ(certs[0].status, CERT_REVOKED);
 	CHECK_INTEQ(certs[0].der_len, sizeof(der));
 	store_certs_free(certs, n);
 
@@ -128,7 +152,7 @@ main(void)
 	CHECK(store_integrity_check(st, &e) == 0);
 	store_close(st);
 
-	/* Reopening applies no migration twice. */
+	/* Reopening applies no migration twice (and the lock was released). */
 	CHECK(store_open(path, &st, &e) == 0);
 	CHECK(store_integrity_check(st, &e) == 0);
 	store_close(st);

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Options whose value is a comma-separated list: durations (reminders)
+ * and mail addresses (notify).
+ */
+#include <config.h>
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/strutil.h"
+#include "common/xalloc.h"
+#include "conf/config.h"
+#include "conf/options.h"
+
+#define MAX_LIST 16
+
+static int
+cmp_desc(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+int
+conf_parse_durations(const char *list, int64_t *out, size_t max)
+{
+	char *copy = xstrdup(list), *save = NULL, *tok;
+	size_t n = 0;
+	int rc = -1;
+
+	if (strcmp(str_trim(copy), "none") == 0) {
+		rc = 0;
+		goto out;
+	}
+	for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		int64_t v;
+
+		if (n == max || parse_duration(str_trim(tok), &v) != 0 || v <= 0)
+			goto out;
+		for (size_t i = 0; i < n; i++)
+			if (out[i] == v)
+				goto out;
+		out[n++] = v;
+	}
+	if (n == 0)
+		goto out;
+	qsort(out, n, sizeof(*out), cmp_desc);
+	rc = (int)n;
+out:
+	free(copy);
+	return rc;
+}
+
+int
+conf_check_duration_list(const char *value, struct errbuf *why)
+{
+	int64_t v[MAX_LIST];
+
+	if (conf_parse_durations(value, v, MAX_LIST) < 0) {
+		err_set(why, "\"%s\" is not a list of durations; write e.g. \"30d, 7d, 1d\" "
+		    "(at most %d, no repeats) or \"none\"", value, MAX_LIST);
+		return -1;
+	}
+	return 0;
+}
+
+/* A plain addr-spec: no spaces, quotes or controls, one @, a dotted domain. */
+static bool
+plain_address(const char *a)
+{
+	const char *at = strchr(a, '@');
+
+	if (at == NULL || at == a || strchr(at + 1, '@') != NULL || strchr(at, '.') == NULL ||
+	    at[1] == '.' || a[strlen(a) - 1] == '.')
+		return false;
+	for (const char *p = a; *p != '\0'; p++)
+		if (!isgraph((unsigned char)*p) || strchr("\"(),:;<>[\\]", *p) != NULL)
+			return false;
+	return true;
+}
+
+int
+conf_check_address_list(const char *value, struct errbuf *why)
+{
+	char *copy = xstrdup(value), *save = NULL, *tok;
+	int rc = 0, n = 0;
+
+	for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		tok = str_trim(tok);
+		n++;
+		if (!plain_address(tok)) {
+			err_set(why, "\"%s\" is not a mail address; give plain addresses separated "
+			    "by commas, e.g. pki-team@example.org, it-security@example.org", tok);
+			rc = -1;
+			break;
+		}
+	}
+	if (rc == 0 && n == 0) {
+		err_set(why, "no address given");
+		rc = -1;
+	}
+	free(copy);
+	return rc;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Revoking one of our certificates: record it in the store (status
+ * revoked, time, RFC 5280 reason) and take it out of the directory at
+ * once, so no mail client finds it again. The CRL is written from the
+ * store's revoked certificates.
+ *
+ * The planner does not issue a new certificate to someone whose newest
+ * certificate was revoked until an admin asks (smimesync issue).
+ */
+#ifndef SMIMESYNC_SYNC_REVOKE_H
+#define SMIMESYNC_SYNC_REVOKE_H
+
+#include <stdint.h>
+
+#include "sync/engine.h"
+
+/* RFC 5280 CRLReason codes we use. Never 0 (unspecified) in a CRL. */
+enum revoke_reason {
+	REVOKE_UNSPECIFIED = 0,
+	REVOKE_KEY_COMPROMISE = 1,
+	REVOKE_AFFILIATION_CHANGED = 3,
+	REVOKE_SUPERSEDED = 4,
+	REVOKE_CESSATION_OF_OPERATION = 5,
+};
+
+/*
+ * Revoke cert_id of the entry dn (NULL: do not touch the directory) in
+ * its own transaction, then unpublish it. A directory failure leaves the
+ * revocation recorded and returns -1 with the reason; the next run's
+ * republish check removes it.
+ */
+int revoke_cert(struct engine *en, int64_t cert_id, const char *dn, enum revoke_reason reason,
+    const struct conf_directory *dir, struct errbuf *e) MUST_USE;
+
+#endif
