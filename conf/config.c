@@ -202,6 +202,15 @@ check_directory(struct loader *ld, struct sec_load *s)
 	if (is_set_ok(s, "sasl_mech") && is_set_ok(s, "bind_dn"))
 		conf_err_add(ld->el, line_of(s, "sasl_mech"), "%s sasl_mech: cannot be combined "
 		    "with bind_dn (a simple bind); remove one of them", s->label);
+	if (is_set_ok(s, "bind_dn") && !is_bad(s, "type") && d->type != DIR_TYPE_AD &&
+	    !conf_dn_valid(d->bind_dn))
+		conf_err_add(ld->el, line_of(s, "bind_dn"), "%s bind_dn: \"%s\" is a user "
+		    "principal name, which only Active Directory accepts; give the service "
+		    "account's DN, or set type = ad", s->label, d->bind_dn);
+	/* The default depends on type: AD users are user objects that are people. */
+	if (d->user_filter == NULL && !is_bad(s, "user_filter"))
+		d->user_filter = xstrdup(d->type == DIR_TYPE_AD ?
+		    "(&(objectCategory=person)(objectClass=user))" : "(objectClass=inetOrgPerson)");
 }
 
 static void
@@ -249,6 +258,16 @@ check_group(struct loader *ld, struct sec_load *s)
 	struct conf_group *g = s->base;
 	char vb[32], rb[32];
 
+	if (g->group_dn == NULL && g->group_name == NULL && !is_bad(s, "group_dn") &&
+	    !is_bad(s, "group"))
+		conf_err_add(ld->el, s->header_line, "%s: which group? add group_dn = DN of the "
+		    "group (or, for an Active Directory, group = its sAMAccountName)", s->label);
+	if (g->group_dn != NULL && g->group_name != NULL)
+		conf_err_add(ld->el, line_of(s, "group"), "%s group: cannot be combined with "
+		    "group_dn; keep one of them", s->label);
+	/* group = NAME travels in group_dn; the directory room resolves it (AD only). */
+	if (g->group_dn == NULL && g->group_name != NULL)
+		g->group_dn = xstrdup(g->group_name);
 	if (is_bad(s, "validity") || is_bad(s, "renew_before") || g->renew_before < g->validity)
 		return;
 	format_duration(g->validity, vb, sizeof(vb));
@@ -351,6 +370,10 @@ resolve_groups(struct loader *ld)
 			    g->directory_name);
 			if (g->directory == NULL)
 				missing_ref(ld, g, "directory", CONF_DIRECTORY, g->directory_name);
+			else if (g->group_name != NULL && g->directory->type != DIR_TYPE_AD)
+				conf_err_add(ld->el, conf_source_line(cfg, g, "group"), "[group %s] "
+				    "group: a group can be named by sAMAccountName only in an Active "
+				    "Directory (type = ad); give group_dn instead", g->name);
 		}
 		if (g->ca_name != NULL) {
 			g->ca = (struct conf_ca *)config_find_ca(cfg, g->ca_name);

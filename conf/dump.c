@@ -10,6 +10,7 @@
 #include <config.h>
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "conf/conf_internal.h"
 
@@ -24,6 +25,10 @@ dump_section(FILE *out, enum conf_kind kind, const char *name, const void *base)
 		char *v = NULL;
 
 		if (o->kind != kind)
+			continue;
+		/* group = NAME is carried in group_dn too (config.c); print it once. */
+		if (kind == CONF_GROUP && strcmp(o->key, "group_dn") == 0 &&
+		    ((const struct conf_group *)base)->group_name != NULL)
 			continue;
 		v = conf_value_format(o, base);
 		if (v == NULL)

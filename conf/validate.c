@@ -126,6 +126,47 @@ conf_check_country(const char *value, struct errbuf *why)
 	return -1;
 }
 
+/*
+ * S/MIME BR 7.1.4.2.2 d: scheme (NTR, VAT, PSD, LEI, GOV, INT), ISO 3166
+ * country, optionally "+" and a subdivision (NTR, GOV), then "-" and the
+ * registration reference, which only GOV and INT may leave out.
+ */
+int
+conf_check_organization_identifier(const char *value, struct errbuf *why)
+{
+	static const char *const schemes[] = {"NTR", "VAT", "PSD", "LEI", "GOV", "INT"};
+	size_t len = strlen(value);
+	const char *p = value + 5;
+	bool known = false, ref_optional;
+
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+		if (len >= 3 && strncmp(value, schemes[i], 3) == 0)
+			known = true;
+	if (!known || len < 5 || len > 64 || !isupper((unsigned char)value[3]) ||
+	    !isupper((unsigned char)value[4]))
+		goto bad;
+	ref_optional = strncmp(value, "GOV", 3) == 0 || strncmp(value, "INT", 3) == 0;
+	if (*p == '+') {
+		if (!isupper((unsigned char)p[1]) || !isalnum((unsigned char)p[2]))
+			goto bad;
+		p += 3;
+	}
+	if (*p == '\0')
+		return ref_optional ? 0 : (err_set(why, "\"%s\" lacks its registration reference: "
+		    "write it after a dash, e.g. %.5s-12345678", value, value), -1);
+	if (*p != '-' || p[1] == '\0')
+		goto bad;
+	for (p++; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			goto bad;
+	return 0;
+bad:
+	err_set(why, "\"%s\" is not an S/MIME BR organizationIdentifier; write scheme "
+	    "(NTR, VAT, PSD, LEI, GOV or INT), country and reference, e.g. VATDE-123456789 "
+	    "or NTRGB-12345678", value);
+	return -1;
+}
+
 /* Whole filter in parentheses with balanced nesting; the server does the rest. */
 int
 conf_check_ldap_filter(const char *value, struct errbuf *why)
@@ -185,5 +226,41 @@ conf_check_sasl_mech(const char *value, struct errbuf *why)
 		return 0;
 	err_set(why, "\"%s\" is not a SASL mechanism name; use one like EXTERNAL or GSSAPI "
 	    "(capital letters)", value);
+	return -1;
+}
+
+/*
+ * An AD sAMAccountName: at most 256 characters (group names), none of the
+ * characters AD refuses (" / \ [ ] : ; | = , + * ? < > @) and no control
+ * character. Refusing '=' keeps it apart from a DN.
+ */
+int
+conf_check_sam_account_name(const char *value, struct errbuf *why)
+{
+	size_t len = strlen(value);
+
+	if (len == 0 || len > 256 || strpbrk(value, "\"/\\[]:;|=,+*?<>@") != NULL ||
+	    value[len - 1] == '.') {
+		err_set(why, "\"%s\" is not a sAMAccountName (no \" / \\ [ ] : ; | = , + * ? "
+		    "< > @, not ending in a dot); give the group's pre-Windows 2000 name, or "
+		    "use group_dn", value);
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_check_bind_name(const char *value, struct errbuf *why)
+{
+	const char *at = strchr(value, '@');
+
+	if (conf_dn_valid(value))
+		return 0;
+	if (at != NULL && at != value && at[1] != '\0' && strchr(at + 1, '@') == NULL &&
+	    strpbrk(value, "=,\\ ") == NULL)
+		return 0;
+	err_set(why, "\"%s\" is neither a DN (attribute=value pairs separated by commas, e.g. "
+	    "cn=smimesync,ou=services,dc=example,dc=org) nor a user principal name "
+	    "(svc-smimesync@example.org, type = ad only)", value);
 	return -1;
 }

@@ -79,6 +79,12 @@ dn_ok(const char *s)
 	}
 }
 
+bool
+conf_dn_valid(const char *s)
+{
+	return dn_ok(s);
+}
+
 static int
 uri_list_ok(const char *value, struct errbuf *why)
 {

@@ -103,4 +103,29 @@ bool dir_mail_valid(const char *s, size_t len);
 /* Copy of s[0..len) fit for a log line or message: controls become '?', cut at max. */
 char *dir_printable(const char *s, size_t len, size_t max);
 
+/* Person entries (ldap_source.c), shared with the Active Directory reader. */
+
+/* Set or extend u->problem ("first; second"). */
+void dir_add_problem(struct user *u, const char *fmt, ...) PRINTF_LIKE(2, 3);
+/* First value of a name attribute, if it is sane UTF-8 text (new), else NULL. */
+char *dir_get_name(LDAP *ld, LDAPMessage *entry, const char *attr, const char *dn);
+/* u->mail and u->alt_mails from mail_attribute; a problem when none is usable. */
+void dir_fill_mail(struct dir_conn *dc, LDAPMessage *entry, struct user *u);
+
+/*
+ * Active Directory (ad_source.c). dir_group_members() hands over to
+ * dir_ad_group_members() for type = ad: one paged in-chain search
+ * (1.2.840.113556.1.4.1941) instead of walking member values. group_ref is
+ * a DN, or a sAMAccountName (it then has no '=').
+ */
+enum dir_status dir_ad_group_members(struct dir_conn *dc, const char *group_ref,
+    struct user_list *out, struct errbuf *e) MUST_USE;
+/* Canonical string form of a 16-byte objectGUID (new), NULL if len != 16. */
+char *dir_ad_guid_string(const unsigned char *g, size_t len);
+/*
+ * What an AD "data XXX" sub-code in a bind diagnostic means and what to do
+ * (borrowed, static), or NULL when diag has none we know.
+ */
+const char *dir_ad_bind_hint(const char *diag);
+
 #endif

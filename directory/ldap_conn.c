@@ -28,6 +28,7 @@
 #define DEFAULT_TIMEOUT 30
 #define DEFAULT_PAGE_SIZE 500
 #define DEFAULT_USER_FILTER "(objectClass=person)"
+#define DEFAULT_AD_USER_FILTER "(&(objectCategory=person)(objectClass=user))"
 
 char *
 dir_ldap_diag(LDAP *ld)
@@ -71,6 +72,11 @@ default_hint(const struct dir_conn *dc, int rc, enum dir_status *st)
 	case LDAP_STRONG_AUTH_REQUIRED:
 	case LDAP_CONFIDENTIALITY_REQUIRED:
 		*st = DIR_AUTH_FAILED;
+		if (dc->conf->type == DIR_TYPE_AD)
+			return "the domain controller refuses simple binds without TLS "
+			       "(ldap server requires strong auth): use ldaps:// (port 636) or "
+			       "ldap:// with starttls = required, or a GSSAPI bind (sasl_mech = "
+			       "GSSAPI)";
 		return "the server requires a protected connection: use ldaps:// or "
 		       "starttls = required (StartTLS)";
 	case LDAP_AUTH_UNKNOWN:
@@ -78,6 +84,11 @@ default_hint(const struct dir_conn *dc, int rc, enum dir_status *st)
 		*st = DIR_AUTH_FAILED;
 		return "the SASL mechanism is not available on the client or the server; "
 		       "check sasl_mech and that the Cyrus SASL module is installed";
+	case LDAP_REFERRAL:
+		*st = DIR_BAD_CONFIG;
+		return "the server answered with a referral, which is never followed (it "
+		       "would send our credentials elsewhere): set base_dn and group_dn inside "
+		       "a naming context this server holds";
 	case LDAP_NO_SUCH_OBJECT:
 		*st = DIR_BAD_CONFIG;
 		return "the entry does not exist (or the service account may not see it); "
@@ -94,6 +105,11 @@ default_hint(const struct dir_conn *dc, int rc, enum dir_status *st)
 	case LDAP_SIZELIMIT_EXCEEDED:
 	case LDAP_ADMINLIMIT_EXCEEDED:
 		*st = DIR_FAILED;
+		if (dc->conf->type == DIR_TYPE_AD)
+			return "Active Directory limits the entries per page (MaxPageSize, "
+			       "1000 by default) and per search: keep page_size at or below "
+			       "MaxPageSize, or raise the LDAP policy limits (ntdsutil) for the "
+			       "service account";
 		return "the server limits how many entries we may read; lower page_size or "
 		       "raise the size limit for the service account";
 	case LDAP_TIMELIMIT_EXCEEDED:
@@ -114,6 +130,8 @@ dir_ldap_fail(struct dir_conn *dc, int rc, const char *op, const char *dn,
 	char *diag = dir_ldap_diag(dc->ld);
 	char *tls_hint = NULL;
 
+	if (hint == NULL && rc == LDAP_INVALID_CREDENTIALS)
+		hint = dir_ad_bind_hint(diag);
 	if (hint == NULL)
 		hint = dhint;
 	/*
@@ -341,7 +359,8 @@ dir_open(const struct conf_directory *conf, const char *bind_password,
 	dc->page_size = conf->page_size > 0 && conf->page_size <= 100000 ?
 	    (int)conf->page_size : DEFAULT_PAGE_SIZE;
 	if (conf->user_filter == NULL || conf->user_filter[0] == '\0')
-		dc->user_filter = xstrdup(DEFAULT_USER_FILTER);
+		dc->user_filter = xstrdup(conf->type == DIR_TYPE_AD ? DEFAULT_AD_USER_FILTER :
+		    DEFAULT_USER_FILTER);
 	else if (conf->user_filter[0] == '(')
 		dc->user_filter = xstrdup(conf->user_filter);
 	else

@@ -31,8 +31,17 @@
 #include "directory/directory.h"
 
 #define ATTR_CERT_WRITE "userCertificate;binary"
+/* Active Directory refuses the ;binary option on writes (error 16). */
+#define ATTR_CERT_AD "userCertificate"
 #define ATTR_SMIME "userSMIMECertificate"
 #define APPLY_ATTEMPTS 3
+
+/* The name userCertificate is written (and requested) under. */
+static char *
+cert_attr(const struct dir_conn *dc)
+{
+	return dc->conf->type == DIR_TYPE_AD ? ATTR_CERT_AD : ATTR_CERT_WRITE;
+}
 
 static bool
 value_in(const struct dir_value *v, size_t n, const void *data, size_t len)
@@ -83,7 +92,7 @@ enum dir_status
 dir_read_certs(struct dir_conn *dc, const char *dn, struct dir_cert_values *out,
     struct errbuf *e)
 {
-	char *attrs[] = { ATTR_CERT_WRITE, ATTR_SMIME, NULL };
+	char *attrs[] = { cert_attr(dc), ATTR_SMIME, NULL };
 	LDAPMessage *res = NULL, *entry = NULL;
 	BerElement *ber = NULL;
 	enum dir_status st;
@@ -242,7 +251,7 @@ apply_once(struct dir_conn *dc, const char *dn, const struct dir_cert_change *c,
 		mods[n].mod_op = ((i % 2) == 0 ? LDAP_MOD_DELETE : LDAP_MOD_ADD) | LDAP_MOD_BVALUES;
 		if (i == 2 && mv[2].replace)
 			mods[n].mod_op = LDAP_MOD_REPLACE | LDAP_MOD_BVALUES;
-		mods[n].mod_type = i < 2 ? ATTR_CERT_WRITE : ATTR_SMIME;
+		mods[n].mod_type = i < 2 ? cert_attr(dc) : ATTR_SMIME;
 		mods[n].mod_bvalues = mv[i].ptr;
 		modp[n] = &mods[n];
 		n++;
@@ -259,12 +268,26 @@ apply_once(struct dir_conn *dc, const char *dn, const struct dir_cert_change *c,
 	*rc_out = ldap_modify_ext_s(dc->ld, dn, modp, NULL, NULL);
 	if (*rc_out != LDAP_SUCCESS) {
 		const char *hint = NULL;
-		char *op = xasprintf("modify %s%s%s of", cert ? ATTR_CERT_WRITE : "",
+		char *op = xasprintf("modify %s%s%s of", cert ? cert_attr(dc) : "",
 		    cert && smime ? " and " : "", smime ? ATTR_SMIME : "");
 		char *owned_hint = NULL;
 
 		switch (*rc_out) {
 		case LDAP_INSUFFICIENT_ACCESS:
+			if (dc->conf->type == DIR_TYPE_AD) {
+				owned_hint = xasprintf("the service account %s needs the right to "
+				    "write the properties userCertificate and userSMIMECertificate "
+				    "of user objects under %s: delegate 'Write userCertificate' and "
+				    "'Write userSMIMECertificate' (ACEs (OA;CIIO;WP;"
+				    "bf967a7f-0de6-11d0-a285-00aa003049e2;"
+				    "bf967aba-0de6-11d0-a285-00aa003049e2;SID) and (OA;CIIO;WP;"
+				    "e16a9db2-403c-11d1-a9c0-0000f80367c1;"
+				    "bf967aba-0de6-11d0-a285-00aa003049e2;SID)); see ACTIVE DIRECTORY in "
+				    "smimesync.conf(5)", dc->conf->bind_dn != NULL ?
+				    dc->conf->bind_dn : "(SASL identity)", dc->base_dn);
+				hint = owned_hint;
+				break;
+			}
 			owned_hint = xasprintf("the service account %s needs write access to "
 			    "userCertificate and userSMIMECertificate (an ACL like \"access to "
 			    "attrs=userCertificate,userSMIMECertificate by dn.exact=... write\")",

@@ -129,11 +129,8 @@ queue_members_of(struct expand *x, LDAPMessage *entry, const char *group_dn,
 	return DIR_OK;
 }
 
-static void add_problem(struct user *u, const char *fmt, ...) PRINTF_LIKE(2, 3);
-
-/* Set or extend u->problem ("first; second"). */
-static void
-add_problem(struct user *u, const char *fmt, ...)
+void
+dir_add_problem(struct user *u, const char *fmt, ...)
 {
 	struct buf b;
 	va_list ap;
@@ -151,9 +148,8 @@ add_problem(struct user *u, const char *fmt, ...)
 	u->problem = buf_steal(&b, NULL);
 }
 
-/* First value of a name attribute, if it is sane UTF-8 text (new), else NULL. */
-static char *
-get_name(LDAP *ld, LDAPMessage *entry, const char *attr, const char *dn)
+char *
+dir_get_name(LDAP *ld, LDAPMessage *entry, const char *attr, const char *dn)
 {
 	struct berval **vals = ldap_get_values_len(ld, entry, attr);
 	char *out = NULL;
@@ -178,15 +174,15 @@ out:
 	return out;
 }
 
-static void
-fill_mail(struct dir_conn *dc, LDAPMessage *entry, struct user *u)
+void
+dir_fill_mail(struct dir_conn *dc, LDAPMessage *entry, struct user *u)
 {
 	const char *attr = dc->conf->mail_attribute != NULL ? dc->conf->mail_attribute : "mail";
 	struct berval **vals = ldap_get_values_len(dc->ld, entry, attr);
 	size_t n = (size_t)ldap_count_values_len(vals);
 
 	if (n == 0) {
-		add_problem(u, "no %s attribute", attr);
+		dir_add_problem(u, "no %s attribute", attr);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -211,7 +207,7 @@ fill_mail(struct dir_conn *dc, LDAPMessage *entry, struct user *u)
 		}
 		p = dir_printable(v->bv_val, v->bv_len, 120);
 		if (i == 0)
-			add_problem(u, "mail value \"%s\" is not a valid address", p);
+			dir_add_problem(u, "mail value \"%s\" is not a valid address", p);
 		else
 			log_debug("%s: ignoring %s value \"%s\": not a valid address", u->dn,
 			    attr, p);
@@ -248,16 +244,16 @@ add_person(struct expand *x, LDAPMessage *entry, const char *dn)
 	}
 	ldap_value_free_len(vals);
 
-	fill_mail(x->dc, entry, u);
+	dir_fill_mail(x->dc, entry, u);
 	if (u->id == NULL)
-		add_problem(u, "missing entryUUID (the service account must be able to "
+		dir_add_problem(u, "missing entryUUID (the service account must be able to "
 		    "read this operational attribute)");
 
-	u->display_name = get_name(ld, entry, "displayName", dn);
+	u->display_name = dir_get_name(ld, entry, "displayName", dn);
 	if (u->display_name == NULL)
-		u->display_name = get_name(ld, entry, "cn", dn);
-	u->given_name = get_name(ld, entry, "givenName", dn);
-	u->surname = get_name(ld, entry, "sn", dn);
+		u->display_name = dir_get_name(ld, entry, "cn", dn);
+	u->given_name = dir_get_name(ld, entry, "givenName", dn);
+	u->surname = dir_get_name(ld, entry, "sn", dn);
 
 	/* ppolicy: an administratively locked account is not provisioned. */
 	vals = ldap_get_values_len(ld, entry, "pwdAccountLockedTime");
@@ -386,6 +382,8 @@ dir_group_members(struct dir_conn *dc, const char *group_dn, struct user_list *o
 	char *norm = NULL;
 	size_t k = 0;
 
+	if (dc->conf->type == DIR_TYPE_AD)
+		return dir_ad_group_members(dc, group_dn, out, e);
 	memset(&x, 0, sizeof(x));
 	x.dc = dc;
 	x.out = out;

@@ -8,7 +8,8 @@ libdirectory_a_SOURCES = \
 	directory/strset.c \
 	directory/ldap_conn.c \
 	directory/ldap_source.c \
-	directory/ldap_publish.c
+	directory/ldap_publish.c \
+	directory/ad_source.c
 
 # Directory tests link only what they use, so that they build while other
 # rooms are still changing.
@@ -26,3 +27,13 @@ tests_tools_dir_probe_LDADD = $(directory_test_libs)
 
 TESTS += tests/integration/directory_ldap.sh
 EXTRA_DIST += tests/integration/directory_ldap.sh tests/tools/slapd-lib.sh
+
+check_PROGRAMS += tests/unit/test_directory_ad
+tests_unit_test_directory_ad_SOURCES = tests/unit/test_directory_ad.c tests/unit/check.h
+tests_unit_test_directory_ad_LDADD = $(directory_test_libs)
+TESTS += tests/unit/test_directory_ad
+
+# Active Directory end to end against a throwaway Samba DC. Samba's ports
+# are fixed, so every AD check lives in this one script (never two DCs).
+TESTS += tests/integration/sync_ad.sh
+EXTRA_DIST += tests/integration/sync_ad.sh tests/tools/samba-lib.sh

@@ -7,9 +7,11 @@
  *   dir-probe --uri U --base B [--bind-dn D --password-file F] [--sasl MECH]
  *             [--ca-file C] [--starttls required|off] [--no-verify]
  *             [--page-size N] [--timeout S] [--user-filter F]
- *             [--mail-attribute A] [--debug]  COMMAND ARGS
+ *             [--mail-attribute A] [--type ldap|ad] [--debug]  COMMAND ARGS
  *
  *   members GROUP_DN        one line per person: id|dn|mail|display_name|problem
+ *   members-full GROUP      id|dn|mail|alt,mails|upn|given|sn|enabled|problem
+ *                           (GROUP: a DN, or a sAMAccountName with --type ad)
  *   read-certs DN           "userCertificate SHA256" / "userSMIMECertificate SHA256"
  *   add-cert DN FILE.der    add a DER value to userCertificate;binary
  *   del-cert DN FILE.der    delete it
@@ -40,8 +42,9 @@ usage(void)
 {
 	fprintf(stderr, "usage: dir-probe --uri URI --base DN [--bind-dn DN --password-file F] "
 	    "[--sasl MECH] [--ca-file F] [--starttls required|off] [--no-verify] "
-	    "[--page-size N] [--timeout S] [--user-filter F] [--mail-attribute A] [--debug] "
-	    "members GROUP_DN | read-certs DN | add-cert|del-cert|add-smime|del-smime DN FILE\n");
+	    "[--page-size N] [--timeout S] [--user-filter F] [--mail-attribute A] "
+	    "[--type ldap|ad] [--debug] "
+	    "members GROUP_DN | members-full GROUP | read-certs DN | add-cert|del-cert|add-smime|del-smime DN FILE\n");
 	exit(1);
 }
 
@@ -85,6 +88,7 @@ main(int argc, char **argv)
 	const char *password_file = NULL;
 	int i, rc = 0;
 	int64_t n;
+	bool filter_given = false;
 
 	memset(&conf, 0, sizeof(conf));
 	conf.name = "probe";
@@ -124,11 +128,23 @@ main(int argc, char **argv)
 			conf.tls_ca_file = (char *)val;
 		else if (strcmp(opt, "--sasl") == 0)
 			conf.sasl_mech = (char *)val;
-		else if (strcmp(opt, "--user-filter") == 0)
+		else if (strcmp(opt, "--user-filter") == 0) {
 			conf.user_filter = (char *)val;
+			filter_given = true;
+		}
 		else if (strcmp(opt, "--mail-attribute") == 0)
 			conf.mail_attribute = (char *)val;
-		else if (strcmp(opt, "--starttls") == 0) {
+		else if (strcmp(opt, "--type") == 0) {
+			if (strcmp(val, "ldap") == 0)
+				conf.type = DIR_TYPE_LDAP;
+			else if (strcmp(val, "ad") == 0)
+				conf.type = DIR_TYPE_AD;
+			else
+				usage();
+			/* The directory room picks the type's default filter. */
+			if (!filter_given)
+				conf.user_filter = NULL;
+		} else if (strcmp(opt, "--starttls") == 0) {
 			if (strcmp(val, "required") == 0)
 				conf.starttls = TLS_MODE_REQUIRED;
 			else if (strcmp(val, "off") == 0)
@@ -172,6 +188,22 @@ main(int argc, char **argv)
 				printf("%s|%s|%s|%s|%s\n", nz(u->id), nz(u->dn), nz(u->mail),
 				    nz(u->display_name), nz(u->problem));
 			}
+		}
+		user_list_free(&l);
+	} else if (strcmp(argv[i], "members-full") == 0 && i + 2 == argc) {
+		struct user_list l = { 0 };
+
+		st = dir_group_members(dc, argv[i + 1], &l, &e);
+		if (st != DIR_OK)
+			rc = fail(st, &e);
+		for (size_t k = 0; st == DIR_OK && k < l.n; k++) {
+			const struct user *u = &l.v[k];
+
+			printf("%s|%s|%s|", nz(u->id), nz(u->dn), nz(u->mail));
+			for (size_t m = 0; m < u->n_alt_mails; m++)
+				printf("%s%s", m > 0 ? "," : "", u->alt_mails[m]);
+			printf("|%s|%s|%s|%s|%s\n", nz(u->upn), nz(u->given_name), nz(u->surname),
+			    u->enabled ? "enabled" : "disabled", nz(u->problem));
 		}
 		user_list_free(&l);
 	} else if (strcmp(argv[i], "read-certs") == 0 && i + 2 == argc) {

@@ -331,8 +331,8 @@ test_errors(void)
 	    "renew_before: 30d is not shorter than validity (30d); certificates would be renewed "
 	    "as soon as they are issued: lower renew_before");
 	expect_error(MIN_DIR MIN_CA MIN_MAIL "[group sales]\ndirectory = e\nca = c\n",
-	    "t.conf:12: [group sales]: missing required key \"group_dn\": DN of the group whose "
-	    "members get certificates\n"
+	    "t.conf:12: [group sales]: which group? add group_dn = DN of the group (or, for an "
+	    "Active Directory, group = its sAMAccountName)\n"
 	    "t.conf:13: [group sales] directory: there is no [directory e] section; defined: d");
 	expect_error(MIN_DIR MIN_CA "[group s]\ndirectory = d\nca = c\ngroup_dn = cn=s\n",
 	    "t.conf:9: [group s]: group members get their certificates by mail, but there is no "
