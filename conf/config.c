@@ -175,9 +175,12 @@ check_service(struct loader *ld, struct sec_load *s)
 
 	if (sv->master_key_file == NULL && sv->state_dir != NULL)
 		sv->master_key_file = xasprintf("%s/master.key", sv->state_dir);
-	if (!is_set_ok(s, "jitter") && !is_bad(s, "jitter"))
+	/* Durations are integers: "given" is whether the file had the key. */
+	bool jitter_given = s->lines[row_of(CONF_SERVICE, "jitter")] != 0;
+
+	if (!jitter_given)
 		sv->jitter = sv->interval / 10;
-	else if (is_set_ok(s, "jitter") && !is_bad(s, "interval") && sv->jitter >= sv->interval) {
+	else if (!is_bad(s, "jitter") && !is_bad(s, "interval") && sv->jitter >= sv->interval) {
 		/* Runs would bunch up or overlap their own schedule. */
 		format_duration(sv->jitter, jt, sizeof(jt));
 		format_duration(sv->interval, iv, sizeof(iv));
@@ -252,12 +255,45 @@ check_mail(struct loader *ld, struct sec_load *s)
 		    "network in clear)", s->label);
 }
 
+/*
+ * Organization-validated profiles need O and organizationIdentifier (S/MIME
+ * BR 7.1.4.2.2); mailbox-validated ones must carry no organization
+ * attribute at all, so setting one there is a mistake worth naming.
+ */
+static void
+check_group_profile(struct loader *ld, struct sec_load *s)
+{
+	struct conf_group *g = s->base;
+	static const char *const org_keys[] = {"organization", "organization_identifier", "country"};
+
+	if (is_bad(s, "profile"))
+		return;
+	if (cert_profile_is_organization(g->profile)) {
+		if (g->organization == NULL && !is_bad(s, "organization"))
+			conf_err_add(ld->el, line_of(s, "profile"), "%s profile: %s certificates "
+			    "carry the organization's name; add organization = (the legal name)",
+			    s->label, cert_profile_name(g->profile));
+		if (g->organization_identifier == NULL && !is_bad(s, "organization_identifier"))
+			conf_err_add(ld->el, line_of(s, "profile"), "%s profile: %s certificates "
+			    "need organization_identifier = (e.g. VATDE-123456789)", s->label,
+			    cert_profile_name(g->profile));
+		return;
+	}
+	for (size_t i = 0; i < sizeof(org_keys) / sizeof(org_keys[0]); i++)
+		if (is_set_ok(s, org_keys[i]))
+			conf_err_add(ld->el, line_of(s, org_keys[i]), "%s %s: only organization-* "
+			    "profiles carry it (the %s profile allows no organization attributes); "
+			    "set profile = organization-strict or remove %s", s->label, org_keys[i],
+			    cert_profile_name(g->profile), org_keys[i]);
+}
+
 static void
 check_group(struct loader *ld, struct sec_load *s)
 {
 	struct conf_group *g = s->base;
 	char vb[32], rb[32];
 
+	check_group_profile(ld, s);
 	if (g->group_dn == NULL && g->group_name == NULL && !is_bad(s, "group_dn") &&
 	    !is_bad(s, "group"))
 		conf_err_add(ld->el, s->header_line, "%s: which group? add group_dn = DN of the "

@@ -120,6 +120,18 @@ pkcs12_profile_name(enum pkcs12_profile p)
 }
 
 const char *
+cert_profile_name(enum cert_profile p)
+{
+	return (unsigned)p <= PROFILE_ORGANIZATION_MULTIPURPOSE ? conf_cert_profile_names[p] : "?";
+}
+
+bool
+cert_profile_is_organization(enum cert_profile p)
+{
+	return p == PROFILE_ORGANIZATION_STRICT || p == PROFILE_ORGANIZATION_MULTIPURPOSE;
+}
+
+const char *
 config_default_path(void)
 {
 	const char *env = getenv("SMIMESYNC_CONF");

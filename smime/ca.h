@@ -15,10 +15,14 @@
  *   ca_result_clear(&r);
  *   ca_close(ca);
  *
- * The local CA signs leaves in the mailbox-validated strict profile of the
- * CA/B Forum S/MIME Baseline Requirements (policy 2.23.140.1.5.1.3):
- * subject CN = mail only, SAN rfc822Name (SmtpUTF8Mailbox otherName for a
- * non-ASCII local part), EKU emailProtection only, key usage by key type
+ * The local CA signs leaves in the profile the request names, as the CA/B
+ * Forum S/MIME Baseline Requirements define it: mailbox-validated strict
+ * (policy 2.23.140.1.5.1.3, the default) or multipurpose (.1.2), or
+ * organization-validated strict (.2.3) or multipurpose (.2.2). Mailbox
+ * subjects hold CN = mail only; organization subjects add O,
+ * organizationIdentifier and optionally C. Multipurpose adds the clientAuth
+ * EKU. Common to all: SAN rfc822Name (SmtpUTF8Mailbox otherName for a
+ * non-ASCII local part), EKU emailProtection, key usage by key type
  * (RSA digitalSignature+keyEncipherment, EC digitalSignature+keyAgreement,
  * critical), basicConstraints CA:FALSE, SKI, AKI keyid only, CRL DP and
  * AIA caIssuers from the config, a random 127-bit serial, notBefore
@@ -60,6 +64,16 @@ struct ca_request {
 	size_t n_alt_mails;
 	int64_t validity;               /* seconds */
 	time_t now;                     /* issuance time (tests use faketime) */
+	/*
+	 * Added for the S/MIME BR profiles. All zero means mailbox-strict.
+	 * The organization fields are used by the organization-* profiles
+	 * only (and required there: organization and organization_identifier);
+	 * mailbox profiles refuse a request that sets them.
+	 */
+	enum cert_profile profile;
+	const char *organization;            /* O= */
+	const char *organization_identifier; /* e.g. VATDE-123456789 */
+	const char *country;                 /* C=, may be NULL */
 };
 
 struct ca_result {
@@ -81,6 +95,35 @@ void ca_result_clear(struct ca_result *r);
 STACK_OF(X509) *ca_chain(struct ca *ca);
 
 int ca_init(const struct conf_ca *conf, struct errbuf *e) MUST_USE;
+
+/*
+ * Certificate revocation lists (smime/crl.c).
+ *
+ * ca_make_crl() signs a v2 CRL with the issuing CA: issuer = the CA's
+ * subject, thisUpdate = now, nextUpdate = now + lifetime (at most 10 days,
+ * S/MIME BR 4.9.7), CRL number and authorityKeyIdentifier (keyid) as
+ * extensions, one entry per revoked certificate with its reasonCode, which
+ * is left out for unspecified (0) as the BR require. The caller keeps the
+ * CRL number increasing. The DER buffer is new (free()).
+ */
+struct crl_entry {
+	const char *serial; /* uppercase hex, as in struct cert_info */
+	time_t revoked_at;
+	int reason;         /* RFC 5280 CRLReason code */
+};
+
+int ca_make_crl(struct ca *ca, const struct crl_entry *entries, size_t n, uint64_t number,
+    time_t now, int64_t lifetime, unsigned char **der, size_t *len, struct errbuf *e) MUST_USE;
+/*
+ * RFC 5280 reason names a subscriber certificate may be revoked for:
+ * unspecified, keyCompromise, affiliationChanged, superseded,
+ * cessationOfOperation, privilegeWithdrawn (case and '-' ignored:
+ * key-compromise works too). certificateHold is refused: the BR forbid it
+ * for Strict certificates and smimesync never un-revokes.
+ */
+int crl_reason_parse(const char *name, int *code_out) MUST_USE;
+/* The RFC 5280 name of a reason code ("keyCompromise"), or "unknown". */
+const char *crl_reason_name(int code);
 
 /* A CSR for key, subject CN = mail (new). */
 int csr_make(EVP_PKEY *key, const char *mail, X509_REQ **out, struct errbuf *e) MUST_USE;

@@ -221,6 +221,18 @@ ca_chain(struct ca *ca)
 	return ca->chain;
 }
 
+X509 *
+ca_issuer_cert(struct ca *ca)
+{
+	return ca->cert;
+}
+
+EVP_PKEY *
+ca_issuer_key(struct ca *ca)
+{
+	return ca->key;
+}
+
 void
 ca_result_clear(struct ca_result *r)
 {
@@ -299,7 +311,11 @@ ca_submit(struct ca *ca, X509_REQ *csr, const struct ca_request *req, struct ca_
 	lp.n_alt_mails = req->alt_mails != NULL ? req->n_alt_mails : 0;
 	lp.crl_url = ca->crl_url;
 	lp.aia_url = ca->aia_url;
-	if ((rc = profile_mailbox_strict(leaf, ca->cert, &lp, &e)) != CA_ISSUED)
+	lp.profile = req->profile;
+	lp.organization = req->organization;
+	lp.organization_identifier = req->organization_identifier;
+	lp.country = req->country;
+	if ((rc = profile_leaf(leaf, ca->cert, &lp, &e)) != CA_ISSUED)
 		goto out;
 	rc = CA_MISCONFIGURED;
 	if (smime_sign_cert(leaf, ca->key, &e) != 0) {

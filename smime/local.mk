@@ -11,6 +11,7 @@ libsmime_a_SOURCES = \
 	smime/profile.c \
 	smime/ca_local.c \
 	smime/ca_init.c \
+	smime/crl.c \
 	smime/pkcs12.c \
 	smime/password.c \
 	smime/escrow.c
@@ -33,3 +34,13 @@ check_PROGRAMS += tests/unit/test_smime_escrow
 tests_unit_test_smime_escrow_SOURCES = tests/unit/test_smime_escrow.c tests/unit/check.h
 tests_unit_test_smime_escrow_LDADD = $(smime_test_libs)
 TESTS += tests/unit/test_smime_escrow
+
+check_PROGRAMS += tests/unit/test_smime_profiles
+tests_unit_test_smime_profiles_SOURCES = tests/unit/test_smime_profiles.c tests/unit/check.h
+tests_unit_test_smime_profiles_LDADD = $(smime_test_libs)
+TESTS += tests/unit/test_smime_profiles
+EXTRA_DIST += tests/tools/sbr-lint.py
+
+# Issue #3 end to end: profiles, PKCS#12 interop (NSS, gpgsm), CMS, revoke, CRL.
+TESTS += tests/integration/smime_interop.sh
+EXTRA_DIST += tests/integration/smime_interop.sh

@@ -1,21 +1,27 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The leaf profile of the local CA: CA/B Forum S/MIME Baseline
- * Requirements, mailbox-validated, Strict generation (2.23.140.1.5.1.3).
+ * The leaf profiles of the local CA: CA/B Forum S/MIME Baseline
+ * Requirements, mailbox- and organization-validated, Strict and
+ * Multipurpose generations (7.1.2.3, 7.1.4.2, 7.1.6.1).
  *
- * The subject holds only CN = the primary mail (omitted when the address
- * is longer than a CN may be; the SAN is then critical, RFC 5280
- * 4.2.1.6). Every mailbox goes in the SAN: rfc822Name when all-ASCII, an
+ * A mailbox subject holds only CN = the primary mail (omitted when the
+ * address is longer than a CN may be; the SAN is then critical, RFC 5280
+ * 4.2.1.6). An organization subject adds O, organizationIdentifier and
+ * optionally C; the CN stays the mailbox, which 7.1.4.2.2 a allows. Strict
+ * allows only emailProtection in the EKU; Multipurpose adds clientAuth,
+ * the one other purpose the BR keep allowing after July 2027. Key usage is
+ * the same for both (dual use). Every mailbox goes in the SAN: rfc822Name when all-ASCII, an
  * id-on-SmtpUTF8Mailbox otherName (RFC 9598) when the local part is not.
  * Non-ASCII domains would need IDNA A-label conversion for rfc822Name and
  * IDNA2008 validation of U-labels for SmtpUTF8Mailbox; we do neither, so
  * such addresses are rejected with a reason that says what to do.
  *
- * Other profiles (organization- or sponsor-validated, multipurpose) belong
- * in files of their own next to this one.
+ * Sponsor- and individual-validated profiles need verified personal names,
+ * which a directory does not vouch for; they are not offered.
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include <openssl/x509v3.h>
@@ -24,6 +30,11 @@
 #include "smime/smime_internal.h"
 
 #define POLICY_MAILBOX_STRICT "2.23.140.1.5.1.3"
+#define POLICY_MAILBOX_MULTIPURPOSE "2.23.140.1.5.1.2"
+#define POLICY_ORGANIZATION_STRICT "2.23.140.1.5.2.3"
+#define POLICY_ORGANIZATION_MULTIPURPOSE "2.23.140.1.5.2.2"
+/* RFC 5280 ub-organization-name, ub-organization-identifier (X.520). */
+#define ORG_MAX_CHARS 64
 #define OID_SMTP_UTF8_MAILBOX "1.3.6.1.5.5.7.8.9"
 /* RFC 5321 path limit minus the brackets. */
 #define MAIL_MAX 254
@@ -190,8 +201,113 @@ already_listed(const struct leaf_params *p, size_t upto, const char *mail)
 	return 0;
 }
 
+/* Own copies of the conf/ helpers: smime/ links without conf/. */
+static bool
+is_organization(enum cert_profile p)
+{
+	return p == PROFILE_ORGANIZATION_STRICT || p == PROFILE_ORGANIZATION_MULTIPURPOSE;
+}
+
+static const char *
+profile_name(enum cert_profile p)
+{
+	switch (p) {
+	case PROFILE_MAILBOX_STRICT:
+		return "mailbox-strict";
+	case PROFILE_MAILBOX_MULTIPURPOSE:
+		return "mailbox-multipurpose";
+	case PROFILE_ORGANIZATION_STRICT:
+		return "organization-strict";
+	case PROFILE_ORGANIZATION_MULTIPURPOSE:
+		return "organization-multipurpose";
+	}
+	return "unknown";
+}
+
+const char *
+profile_policy_oid(enum cert_profile profile)
+{
+	switch (profile) {
+	case PROFILE_MAILBOX_STRICT:
+		return POLICY_MAILBOX_STRICT;
+	case PROFILE_MAILBOX_MULTIPURPOSE:
+		return POLICY_MAILBOX_MULTIPURPOSE;
+	case PROFILE_ORGANIZATION_STRICT:
+		return POLICY_ORGANIZATION_STRICT;
+	case PROFILE_ORGANIZATION_MULTIPURPOSE:
+		return POLICY_ORGANIZATION_MULTIPURPOSE;
+	}
+	return NULL;
+}
+
+/* A subject attribute value from the configuration: no metadata-only values. */
+static enum ca_outcome
+org_value_check(const char *what, const char *v, size_t max, struct errbuf *e)
+{
+	size_t len;
+
+	if (v == NULL || v[0] == '\0') {
+		err_set(e, "the %s is missing: organization-* profiles need it in the subject; set "
+		    "it in the group's configuration", what);
+		return CA_MISCONFIGURED;
+	}
+	len = strlen(v);
+	if (!str_is_utf8(v, len) || smime_utf8_chars(v) > max ||
+	    strspn(v, " .-") == len) {
+		err_set(e, "the %s \"%.80s\" is not a usable subject value (UTF-8, at most %zu "
+		    "characters, not only dots, dashes or spaces)", what, v, max);
+		return CA_MISCONFIGURED;
+	}
+	for (const char *q = v; *q != '\0'; q++) {
+		if ((unsigned char)*q < 0x20 || *q == 0x7f) {
+			err_set(e, "the %s has a control character", what);
+			return CA_MISCONFIGURED;
+		}
+	}
+	return CA_ISSUED;
+}
+
+/* The organization attributes, in the order of X.520's hierarchy: C, O, orgId. */
+static enum ca_outcome
+add_org_subject(X509_NAME *subject, const struct leaf_params *p, struct errbuf *e)
+{
+	enum ca_outcome rc;
+
+	if ((rc = org_value_check("organization", p->organization, ORG_MAX_CHARS, e)) !=
+	    CA_ISSUED ||
+	    (rc = org_value_check("organization_identifier", p->organization_identifier,
+	    ORG_MAX_CHARS, e)) != CA_ISSUED)
+		return rc;
+	if (p->country != NULL && (strlen(p->country) != 2 ||
+	    p->country[0] < 'A' || p->country[0] > 'Z' || p->country[1] < 'A' ||
+	    p->country[1] > 'Z')) {
+		err_set(e, "the country \"%.20s\" is not two capital letters (ISO 3166)",
+		    p->country);
+		return CA_MISCONFIGURED;
+	}
+	if (p->country != NULL && smime_name_add(subject, "C", p->country, e) != 0)
+		return CA_MISCONFIGURED;
+	if (smime_name_add(subject, "O", p->organization, e) != 0 ||
+	    smime_name_add(subject, "organizationIdentifier", p->organization_identifier,
+	    e) != 0)
+		return CA_MISCONFIGURED;
+	return CA_ISSUED;
+}
+
 enum ca_outcome
 profile_mailbox_strict(X509 *leaf, X509 *issuer, const struct leaf_params *p, struct errbuf *e)
+{
+	struct leaf_params strict = *p;
+
+	strict.profile = PROFILE_MAILBOX_STRICT;
+	strict.organization = NULL;
+	strict.organization_identifier = NULL;
+	strict.country = NULL;
+	return profile_leaf(leaf, issuer, &strict, e);
+}
+
+enum ca_outcome
+profile_leaf(X509 *leaf, X509 *issuer, const struct leaf_params *p, struct errbuf *e)
 {
 	X509_NAME *subject = NULL;
 	GENERAL_NAMES *gens = NULL;
@@ -200,6 +316,22 @@ profile_mailbox_strict(X509 *leaf, X509 *issuer, const struct leaf_params *p, st
 	int ascii_local = 1;
 	int empty_subject;
 	const char *ku;
+	const char *policy = profile_policy_oid(p->profile);
+	const bool org = is_organization(p->profile);
+	const bool multipurpose = p->profile == PROFILE_MAILBOX_MULTIPURPOSE ||
+	    p->profile == PROFILE_ORGANIZATION_MULTIPURPOSE;
+
+	if (policy == NULL) {
+		err_set(e, "unknown certificate profile %d", (int)p->profile);
+		return CA_MISCONFIGURED;
+	}
+	if (!org && (p->organization != NULL || p->organization_identifier != NULL ||
+	    p->country != NULL)) {
+		err_set(e, "the %s profile allows no organization attributes in the subject; "
+		    "choose an organization-* profile or drop organization, "
+		    "organization_identifier and country", profile_name(p->profile));
+		return CA_MISCONFIGURED;
+	}
 
 	/* Check every address before building anything: bad input is REJECTED. */
 	if ((rc = mail_check(p->mail, &ascii_local, e)) != CA_ISSUED)
@@ -222,8 +354,13 @@ profile_mailbox_strict(X509 *leaf, X509 *issuer, const struct leaf_params *p, st
 		err_add_openssl(e);
 		goto out;
 	}
-	empty_subject = smime_utf8_chars(p->mail) > SMIME_CN_MAX_CHARS;
-	if (!empty_subject && smime_name_add(subject, "CN", p->mail, e) != 0)
+	if (org && (rc = add_org_subject(subject, p, e)) != CA_ISSUED)
+		goto out;
+	rc = CA_MISCONFIGURED;
+	/* The SAN is critical only when the subject is empty (RFC 5280 4.2.1.6). */
+	empty_subject = smime_utf8_chars(p->mail) > SMIME_CN_MAX_CHARS && !org;
+	if (smime_utf8_chars(p->mail) <= SMIME_CN_MAX_CHARS &&
+	    smime_name_add(subject, "CN", p->mail, e) != 0)
 		goto out;
 	if (X509_set_subject_name(leaf, subject) != 1) {
 		err_set(e, "cannot set the subject name");
@@ -252,7 +389,8 @@ profile_mailbox_strict(X509 *leaf, X509 *issuer, const struct leaf_params *p, st
 
 	if (smime_add_ext_conf(leaf, issuer, NID_basic_constraints, "critical,CA:FALSE", e) != 0 ||
 	    smime_add_ext_conf(leaf, issuer, NID_key_usage, ku, e) != 0 ||
-	    smime_add_ext_conf(leaf, issuer, NID_ext_key_usage, "emailProtection", e) != 0)
+	    smime_add_ext_conf(leaf, issuer, NID_ext_key_usage,
+	    multipurpose ? "emailProtection,clientAuth" : "emailProtection", e) != 0)
 		goto out;
 	if (X509_add1_ext_i2d(leaf, NID_subject_alt_name, gens, empty_subject,
 	    X509V3_ADD_DEFAULT) != 1) {
@@ -260,7 +398,7 @@ profile_mailbox_strict(X509 *leaf, X509 *issuer, const struct leaf_params *p, st
 		err_add_openssl(e);
 		goto out;
 	}
-	if (smime_add_policy(leaf, POLICY_MAILBOX_STRICT, e) != 0)
+	if (smime_add_policy(leaf, policy, e) != 0)
 		goto out;
 	if (p->crl_url != NULL && smime_add_crl_dp(leaf, p->crl_url, e) != 0)
 		goto out;

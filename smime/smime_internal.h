@@ -67,13 +67,16 @@ int smime_name_add(X509_NAME *name, const char *field, const char *value,
 /* Number of characters (not bytes) in a UTF-8 string. */
 size_t smime_utf8_chars(const char *s);
 
+/* The issuing CA's certificate and key (borrowed from ca), for crl.c. */
+X509 *ca_issuer_cert(struct ca *ca);
+EVP_PKEY *ca_issuer_key(struct ca *ca);
+
 /* The contents of a memory BIO as a new NUL-terminated string. */
 char *smime_bio_string(BIO *bio, size_t *len_out);
 
 /*
- * The leaf profile: CA/B S/MIME BR mailbox-validated Strict
- * (2.23.140.1.5.1.3). Kept apart from the CA so other profiles
- * (organization-, sponsor-validated) can be added next to it.
+ * The leaf profiles of the CA/B S/MIME BR: mailbox- and
+ * organization-validated, Strict and Multipurpose generations.
  */
 struct leaf_params {
 	const char *mail;
@@ -81,6 +84,10 @@ struct leaf_params {
 	size_t n_alt_mails;
 	const char *crl_url; /* may be NULL */
 	const char *aia_url; /* may be NULL */
+	enum cert_profile profile;
+	const char *organization;            /* organization-* only */
+	const char *organization_identifier; /* organization-* only */
+	const char *country;                 /* organization-* only, may be NULL */
 };
 
 /*
@@ -97,5 +104,15 @@ enum ca_outcome profile_check_key(EVP_PKEY *key, struct errbuf *e);
  */
 enum ca_outcome profile_mailbox_strict(X509 *leaf, X509 *issuer, const struct leaf_params *p,
     struct errbuf *e);
+/*
+ * The same for any profile of p->profile (profile_mailbox_strict() is this
+ * with the profile forced): policy OID, EKU (strict: emailProtection only;
+ * multipurpose: plus clientAuth) and subject attributes (organization-*:
+ * CN, O, organizationIdentifier, C) follow the profile.
+ */
+enum ca_outcome profile_leaf(X509 *leaf, X509 *issuer, const struct leaf_params *p,
+    struct errbuf *e);
+/* The S/MIME BR policy OID of a profile, e.g. "2.23.140.1.5.1.3". */
+const char *profile_policy_oid(enum cert_profile profile);
 
 #endif

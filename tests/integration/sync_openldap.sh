@@ -131,9 +131,13 @@ for m in $EXPECTED; do
 	purposes="smimesign smimeencrypt"
 	openssl x509 -in "$W/p12-leaf.pem" -noout -text | grep -q id-ecPublicKey && purposes=smimesign
 	for purpose in $purposes; do
-		openssl verify -purpose $purpose -CAfile "$ROOT" -untrusted "$W/ca/issuing.pem" "$W/p12-leaf.pem" >/dev/null 2>&1 ||
+		openssl verify -x509_strict -purpose $purpose -CAfile "$ROOT" -untrusted "$W/ca/issuing.pem" "$W/p12-leaf.pem" >/dev/null 2>&1 ||
 			fail "$m: certificate does not verify for $purpose"
 	done
+	# Every S/MIME BR rule of the profile, checked independently (issue #3).
+	/usr/bin/python3 "$top_srcdir/tests/tools/sbr-lint.py" "$W/p12-leaf.pem" --profile mailbox-strict \
+		--issuer "$W/ca/issuing.pem" --mail "$m" --max-days 365 >"$W/lint.out" 2>&1 ||
+		{ cat "$W/lint.out"; fail "$m: certificate breaks the S/MIME BR mailbox-strict profile"; }
 	if openssl pkcs12 -in "$W/mbox1/$m.p12" -passin "pass:wrong-password" -nodes >/dev/null 2>&1; then
 		fail "$m: PKCS#12 opens with a wrong password"
 	fi

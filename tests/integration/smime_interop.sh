@@ -1,0 +1,181 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+# Issue #3 end to end: certificates every mail client accepts. A real slapd
+# and SMTP sink; one group in the mailbox-strict profile with RSA keys and
+# compat PKCS#12, one in organization-multipurpose with P-384 keys and
+# modern PKCS#12. (gpgsm 2.2.40 crashes importing any EC PKCS#12, even
+# OpenSSL's own, so gpgsm gets the RSA one.) Then, with tools that share no code with smimesync:
+#   - every leaf passes tests/tools/sbr-lint.py for its profile and
+#     openssl verify -x509_strict;
+#   - the modern and compat PKCS#12 import into an NSS database (pk12util,
+#     Thunderbird's library); the compat one imports into gpgsm; a wrong
+#     password fails;
+#   - openssl cms signs with the key from the PKCS#12 and verifies with the
+#     certificate read from the directory;
+#   - revoke removes the certificate from the directory at once; the CRL
+#     lists it (v2, increasing number, nextUpdate <= 10 days, AKI, never
+#     "unspecified") and openssl verify -crl_check rejects it.
+set -eu
+: "${top_srcdir:?}" "${top_builddir:?}" "${SMIMESYNC:?}"
+. "$top_srcdir/tests/tools/slapd-lib.sh"
+. "$top_srcdir/tests/tools/smtp-lib.sh"
+. "$top_srcdir/tests/tools/smimesync-lib.sh"
+slapd_require
+smtp_require
+for tool in pk12util certutil gpgsm; do
+	command -v $tool >/dev/null || { echo "SKIP: $tool is not installed (tools/install-deps)"; exit 77; }
+done
+/usr/bin/python3 -c 'import asn1crypto, cryptography' 2>/dev/null ||
+	{ echo "SKIP: python3-asn1crypto / python3-cryptography missing (tools/install-deps)"; exit 77; }
+
+W=$(mktemp -d /tmp/smimesync-interop.XXXXXX)
+cleanup() {
+	[ -d "$W/gnupg" ] && GNUPGHOME="$W/gnupg" gpgconf --kill all >/dev/null 2>&1 || true
+	smtp_stop || true
+	slapd_stop || true
+	[ -n "${KEEP:-}" ] || rm -rf "$W"
+}
+trap cleanup EXIT INT TERM
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+check() { if eval "$1"; then echo "ok: $2"; else fail "$2"; fi; }
+lint() { /usr/bin/python3 "$top_srcdir/tests/tools/sbr-lint.py" "$@"; }
+
+mkdir -p "$W/slapd" "$W/smtp"
+slapd_start "$W/slapd"
+slapd_load "$top_srcdir/tests/data/example-org.ldif"
+smtp_start "$W/smtp"
+smimesync_write_config "$W" rsa2048 p384
+# The staff group: organization-validated multipurpose; the CA writes a CRL.
+ORG="Example Org GmbH"
+ORGID="VATDE-123456789"
+sed -i -e "/^\[group smime-staff\]/a profile = organization-multipurpose\norganization = $ORG\norganization_identifier = $ORGID\ncountry = DE" \
+	-e "/^\[ca internal\]/a crl_file = $W/ca/smime.crl\ncrl_validity = 7d" \
+	-e "/^\[group smime-sales\]/,/^\$/s/^pkcs12 = modern/pkcs12 = compat/" \
+	-e "/^\[group smime-staff\]/,/^\$/s/^pkcs12 = compat/pkcs12 = modern/" "$W/smimesync.conf"
+
+"$SMIMESYNC" ca init >/dev/null
+check '"$SMIMESYNC" check-config >/dev/null' "check-config accepts profiles and crl_file"
+csplit -s -z -f "$W/ca/part" "$W/ca/chain.pem" '/-----BEGIN CERTIFICATE-----/' '{*}'
+ROOT=$(ls "$W"/ca/part* | tail -n 1)
+
+"$SMIMESYNC" run --format json >"$W/run1.json" 2>"$W/run1.log" || { tail -20 "$W/run1.log"; fail "run exited non-zero"; }
+"$SMIMESYNC" status --format json >"$W/status.json"
+/usr/bin/python3 "$top_srcdir/tests/tools/mailbox.py" "$SMTP_DIR" "$W/mbox" >/dev/null || fail "mail format checks"
+
+# --- every leaf: BR profile and chain -------------------------------------
+dir_leaf() { # MAIL OUT.pem: the userCertificate value in the directory, as PEM
+	ldapsearch -LLL -o ldif-wrap=no -x -H "$SLAPD_URI" -b "$SLAPD_BASE" "(mail=$1)" 'userCertificate;binary' |
+		sed -n 's/^userCertificate;binary:: //p' | base64 -d >"$2.der"
+	[ -s "$2.der" ] && openssl x509 -inform DER -in "$2.der" -out "$2" 2>/dev/null
+}
+n_checked=0
+for m in $(jq -r '.[] | select(.serial != null) | .mail' "$W/status.json"); do
+	group=$(jq -r ".[] | select(.mail == \"$m\") | .group" "$W/status.json")
+	dir_leaf "$m" "$W/leaf.pem" || { fail "$m: no certificate in the directory"; continue; }
+	if [ "$group" = smime-staff ]; then
+		lint "$W/leaf.pem" --profile organization-multipurpose --issuer "$W/ca/issuing.pem" --mail "$m" \
+			--organization "$ORG" --organization-identifier "$ORGID" --country DE --max-days 365 >"$W/lint.out" 2>&1 ||
+			{ cat "$W/lint.out"; fail "$m: breaks organization-multipurpose"; }
+		purposes=smimesign
+	else
+		lint "$W/leaf.pem" --profile mailbox-strict --issuer "$W/ca/issuing.pem" --mail "$m" --max-days 365 \
+			>"$W/lint.out" 2>&1 || { cat "$W/lint.out"; fail "$m: breaks mailbox-strict"; }
+		purposes="smimesign smimeencrypt"
+	fi
+	for p in $purposes; do
+		openssl verify -x509_strict -purpose $p -CAfile "$ROOT" -untrusted "$W/ca/issuing.pem" "$W/leaf.pem" >/dev/null 2>&1 ||
+			fail "$m: openssl verify -x509_strict -purpose $p"
+	done
+	n_checked=$((n_checked + 1))
+done
+check '[ "$n_checked" -ge 20 ]' "linted and verified $n_checked certificates"
+check 'jq -e ".[] | select(.group == \"smime-staff\")" "$W/status.json" >/dev/null' "the organization group got certificates"
+
+# --- PKCS#12 interop --------------------------------------------------------
+MODERN=dave@example.org    # smime-staff: modern, P-384
+COMPAT=alice@example.org   # smime-sales: compat, RSA
+check 'openssl pkcs12 -in "$W/mbox/$MODERN.p12" -info -noout -passin "pass:$(cat "$W/mbox/$MODERN.password")" 2>&1 | grep -q "PBES2, PBKDF2, AES-256-CBC, Iteration 10000, PRF hmacWithSHA256" &&
+	openssl pkcs12 -in "$W/mbox/$MODERN.p12" -info -noout -passin "pass:$(cat "$W/mbox/$MODERN.password")" 2>&1 | grep -q "MAC: sha256"' \
+	"modern PKCS#12: AES-256-CBC, PBKDF2-HMAC-SHA256, SHA-256 MAC"
+check 'openssl pkcs12 -in "$W/mbox/$COMPAT.p12" -info -noout -passin "pass:$(cat "$W/mbox/$COMPAT.password")" 2>&1 | grep -q "pbeWithSHA1And3-KeyTripleDES-CBC" &&
+	openssl pkcs12 -in "$W/mbox/$COMPAT.p12" -info -noout -passin "pass:$(cat "$W/mbox/$COMPAT.password")" 2>&1 | grep -q "MAC: sha1"' \
+	"compat PKCS#12: 3DES and a SHA-1 MAC"
+for m in $MODERN $COMPAT; do
+	D="$W/nss-$m"
+	mkdir -p "$D"
+	certutil -N -d "sql:$D" --empty-password
+	check 'pk12util -i "$W/mbox/$m.p12" -d "sql:$D" -W "$(cat "$W/mbox/$m.password")" 2>&1 | grep -q "PKCS12 IMPORT SUCCESSFUL"' \
+		"$m: pk12util (NSS, Thunderbird) imports the PKCS#12"
+	check 'certutil -K -d "sql:$D" | grep -q "S/MIME\|$m\|<"' "$m: the private key is in the NSS database"
+	check 'certutil -L -d "sql:$D" | grep -q "u,u,u"' "$m: NSS pairs the certificate with its key"
+	D2="$W/nss-wrong-$m"
+	mkdir -p "$D2"
+	certutil -N -d "sql:$D2" --empty-password
+	check '! pk12util -i "$W/mbox/$m.p12" -d "sql:$D2" -W "wrong-password" >/dev/null 2>&1' "$m: pk12util refuses a wrong password"
+	check '! openssl pkcs12 -in "$W/mbox/$m.p12" -noout -passin pass:wrong-password 2>/dev/null' "$m: openssl refuses a wrong password"
+done
+
+mkdir -m 700 "$W/gnupg"
+export GNUPGHOME="$W/gnupg"
+echo allow-loopback-pinentry >"$GNUPGHOME/gpg-agent.conf"
+# gpgsm exits non-zero when it cannot fetch CRLs for the chain (no dirmngr
+# here); what counts is the import summary.
+gpgsm --batch --disable-dirmngr --pinentry-mode loopback --passphrase-fd 0 --import "$W/mbox/$COMPAT.p12" \
+	<"$W/mbox/$COMPAT.password" >"$W/gpgsm.out" 2>&1 || true
+check 'grep -q "secret keys imported: 1" "$W/gpgsm.out"' "gpgsm imports the compat PKCS#12"
+check 'gpgsm --batch --list-secret-keys 2>/dev/null | grep -q "$COMPAT"' "gpgsm lists the imported secret key"
+
+# --- CMS with the key from the PKCS#12 and the certificate from the directory
+for m in $MODERN $COMPAT; do
+	openssl pkcs12 -in "$W/mbox/$m.p12" -passin "pass:$(cat "$W/mbox/$m.password")" -nodes -nocerts -out "$W/key.pem" 2>/dev/null
+	openssl pkcs12 -in "$W/mbox/$m.p12" -passin "pass:$(cat "$W/mbox/$m.password")" -nokeys -clcerts -out "$W/p12leaf.pem" 2>/dev/null
+	dir_leaf "$m" "$W/dirleaf.pem"
+	echo "signed by $m" >"$W/msg.txt"
+	check 'openssl cms -sign -binary -nocerts -signer "$W/p12leaf.pem" -inkey "$W/key.pem" -in "$W/msg.txt" -out "$W/s.eml" &&
+		openssl cms -verify -binary -purpose smimesign -certfile "$W/dirleaf.pem" -CAfile "$W/ca/chain.pem" \
+			-in "$W/s.eml" -out "$W/v.txt" 2>/dev/null && cmp -s "$W/msg.txt" "$W/v.txt"' \
+		"$m: CMS signed with the PKCS#12 key verifies with the directory's certificate"
+	check 'openssl cms -encrypt -binary -aes-256-cbc -in "$W/msg.txt" -out "$W/e.eml" "$W/dirleaf.pem" &&
+		openssl cms -decrypt -binary -inkey "$W/key.pem" -recip "$W/p12leaf.pem" -in "$W/e.eml" -out "$W/d.txt" && cmp -s "$W/msg.txt" "$W/d.txt"' \
+		"$m: CMS encrypted to the directory's certificate decrypts with the PKCS#12 key"
+done
+
+# --- revocation and CRL ----------------------------------------------------
+REVOKED=bob@example.org
+dir_leaf "$REVOKED" "$W/bob.pem"
+bob_serial=$(openssl x509 -in "$W/bob.pem" -noout -serial | cut -d= -f2)
+check '"$SMIMESYNC" revoke "$REVOKED" --reason keyCompromise >"$W/revoke.out" 2>&1' "revoke $REVOKED"
+cat "$W/revoke.out"
+check '[ -z "$(ldapsearch -LLL -o ldif-wrap=no -x -H "$SLAPD_URI" -b "$SLAPD_BASE" "(mail=$REVOKED)" "userCertificate;binary" userSMIMECertificate | grep -i "^user")" ]' \
+	"the revoked certificate is gone from the directory"
+check '[ -s "$W/ca/smime.crl" ]' "revoke wrote the CRL"
+openssl crl -inform DER -in "$W/ca/smime.crl" -noout -text >"$W/crl1.txt"
+check 'grep -q "Version 2" "$W/crl1.txt" && grep -q "Serial Number: $bob_serial" "$W/crl1.txt" && grep -q "Key Compromise" "$W/crl1.txt"' \
+	"the CRL (v2) lists serial $bob_serial with reason keyCompromise"
+check 'grep -q "X509v3 Authority Key Identifier" "$W/crl1.txt"' "the CRL has an authorityKeyIdentifier"
+openssl crl -inform DER -in "$W/ca/smime.crl" -out "$W/crl.pem"
+check 'openssl verify -crl_check -CRLfile "$W/crl.pem" -CAfile "$ROOT" -untrusted "$W/ca/issuing.pem" "$W/bob.pem" 2>&1 | grep -q "certificate revoked"' \
+	"openssl verify -crl_check rejects the revoked certificate"
+dir_leaf alice@example.org "$W/alice.pem"
+check 'openssl verify -crl_check -CRLfile "$W/crl.pem" -CAfile "$ROOT" -untrusted "$W/ca/issuing.pem" "$W/alice.pem" >/dev/null 2>&1' \
+	"openssl verify -crl_check accepts a certificate that is not revoked"
+last=$(date -u -d "$(openssl crl -inform DER -in "$W/ca/smime.crl" -noout -lastupdate | cut -d= -f2)" +%s)
+next=$(date -u -d "$(openssl crl -inform DER -in "$W/ca/smime.crl" -noout -nextupdate | cut -d= -f2)" +%s)
+check '[ $((next - last)) -le $((10 * 86400)) ] && [ $((next - last)) -gt 0 ]' "nextUpdate is within 10 days of lastUpdate"
+num1=$(openssl crl -inform DER -in "$W/ca/smime.crl" -noout -crlnumber | cut -d= -f2 | sed "s/^0x//")
+# Revoke by serial, reason unspecified: listed, without a reasonCode.
+dir_leaf carol@example.org "$W/carol.pem"
+carol_serial=$(openssl x509 -in "$W/carol.pem" -noout -serial | cut -d= -f2)
+check '"$SMIMESYNC" revoke --serial "$carol_serial" --reason unspecified >/dev/null' "revoke --serial"
+check '"$SMIMESYNC" crl >"$W/crl.out"' "smimesync crl"
+openssl crl -inform DER -in "$W/ca/smime.crl" -noout -text >"$W/crl2.txt"
+num2=$(openssl crl -inform DER -in "$W/ca/smime.crl" -noout -crlnumber | cut -d= -f2 | sed "s/^0x//")
+check '[ $((0x$num2)) -gt $((0x$num1)) ]' "the CRL number grows ($num1 -> $num2)"
+check 'grep -q "Serial Number: $carol_serial" "$W/crl2.txt" && grep -q "Serial Number: $bob_serial" "$W/crl2.txt"' "the CRL keeps both revocations"
+check '! grep -qi "unspecified" "$W/crl2.txt"' "the CRL never says unspecified"
+check '! "$SMIMESYNC" revoke "$REVOKED" --reason keyCompromise >/dev/null 2>&1' "revoking a user without a valid certificate fails"
+check '! "$SMIMESYNC" revoke alice@example.org --reason certificateHold >/dev/null 2>&1' "certificateHold is refused"
+
+echo "$fails failure(s)"
+[ "$fails" = 0 ]
