@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -334,12 +335,28 @@ step_publish(struct engine *en, struct store_action *a, const struct conf_group 
 		goto out;
 	if (store_cert_set_published(en->store, cur.id, true, e) != 0)
 		goto fail;
-	/* The new certificate supersedes every earlier valid one of this person. */
+	/*
+	 * The new certificate supersedes every earlier valid one of this
+	 * person. One for an address they no longer have is revoked instead
+	 * when the group says on_mail_change = revoke (publish_current has
+	 * already taken it out of the directory).
+	 */
 	for (size_t i = 0; i < n_all; i++) {
+		bool other_mail = strcasecmp(all[i].mail, cur.mail) != 0;
+
 		if (all[i].id == cur.id || all[i].status != CERT_VALID)
 			continue;
-		if (store_cert_set_status(en->store, all[i].id, CERT_SUPERSEDED, e) != 0)
+		if (other_mail && g->on_mail_change == MAIL_CHANGE_REVOKE) {
+			if (store_cert_set_revoked(en->store, all[i].id, en->now, 4 /* superseded */,
+			    e) != 0 ||
+			    store_audit(en->store, en->run_id, a->user_id, "certificate-revoked",
+			    "mail changed; on_mail_change = revoke", e) != 0)
+				goto fail;
+			log_info("revoked serial %s for the old address %s (on_mail_change = revoke)",
+			    all[i].serial, all[i].mail);
+		} else if (store_cert_set_status(en->store, all[i].id, CERT_SUPERSEDED, e) != 0) {
 			goto fail;
+		}
 	}
 	if (prov_enter(en, a, PROV_PUBLISHED, NULL, e) != 0)
 		goto out;

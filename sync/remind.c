@@ -100,7 +100,8 @@ queue_reminder(struct engine *en, const struct reminder *r, const int64_t *t, in
 		tmpl_vars_set(vars, "left_reason", r->left_reason);
 		tmpl_vars_set(vars, "contact", contact);
 	} else {
-		char *p12 = xasprintf("%s.p12", h->cert_mail);
+		/* The file to look for is the new certificate's (its mail may differ). */
+		char *p12 = xasprintf("%s.p12", r->newer->cert_mail);
 
 		human_time(r->newer->not_after, nna, sizeof(nna));
 		tmpl_vars_set(vars, "new_serial", r->newer->serial);
@@ -217,7 +218,12 @@ remind_due(struct engine *en, const struct plan_item *items, size_t n_items,
 				continue;
 			r.kind = "reminder-renew";
 		} else {
-			if (r.g->on_leave == LEAVE_KEEP)
+			/*
+			 * Only recorded leavers: someone the safety valve is holding
+			 * back has not left yet, as far as we will tell them.
+			 */
+			if (r.g->on_leave == LEAVE_KEEP ||
+			    (h->left_at == 0 && !member_index_disabled(&mi, h->user_id)))
 				continue;
 			r.kind = "reminder-leaver";
 			r.left_reason = member_index_disabled(&mi, h->user_id) ?

@@ -21,3 +21,5 @@ TESTS += tests/integration/cli.sh tests/integration/checksrc.sh
 EXTRA_DIST += tests/integration/cli.sh tests/integration/checksrc.sh
 TESTS += tests/integration/mail_retry.sh
 EXTRA_DIST += tests/integration/mail_retry.sh
+TESTS += tests/integration/lifecycle.sh
+EXTRA_DIST += tests/integration/lifecycle.sh tests/tools/mailcount.py
