@@ -36,3 +36,20 @@ TESTS += tests/unit/test_conf
 TESTS += tests/integration/config_errors.sh tests/integration/man_options.sh
 EXTRA_DIST += tests/integration/config_errors.sh tests/integration/man_options.sh \
 	tests/config-errors
+
+# The systemd unit, with the configured paths filled in. Installed under
+# $(prefix)/lib/systemd/system; packagers say where their systemd looks with
+# make systemdsystemunitdir=/lib/systemd/system (pkg-config --variable=
+# systemdsystemunitdir systemd prints it).
+systemdsystemunitdir = $(prefix)/lib/systemd/system
+systemdsystemunit_DATA = conf/smimesync.service
+CLEANFILES += conf/smimesync.service
+EXTRA_DIST += conf/smimesync.service.in
+conf/smimesync.service: $(top_srcdir)/conf/smimesync.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) conf && \
+	sed -e 's|@sbindir[@]|$(sbindir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
+	    -e 's|@localstatedir[@]|$(localstatedir)|g' \
+	    $(top_srcdir)/conf/smimesync.service.in >$@.tmp && mv $@.tmp $@
+
+# The JSON Schema of the run report, next to the example configuration.
+dist_confexample_DATA += doc/report.schema.json

@@ -13,42 +13,12 @@
 #include <jansson.h>
 
 #include "common/strutil.h"
+#include "common/xalloc.h"
 #include "conf/config.h"
 #include "sync/commands.h"
 #include "sync/report.h"
+#include "sync/report_html.h"
 #include "sync/store.h"
-
-static int
-parse_format_opts(int argc, char **argv, enum report_format *fmt, bool *last,
-    const char **positional, const char *usage)
-{
-	static const struct option longopts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "last", no_argument, NULL, 'l' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch;
-
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (ch == 'f' && report_format_parse(optarg, fmt) == 0)
-			continue;
-		if (ch == 'l' && last != NULL) {
-			*last = true;
-			continue;
-		}
-		if (ch == 'f')
-			fprintf(stderr, "smimesync: unknown format \"%s\" (text or json)\n", optarg);
-		fprintf(stderr, "usage: %s\n", usage);
-		return -1;
-	}
-	if (optind < argc)
-		*positional = argv[optind++];
-	if (optind < argc) {
-		fprintf(stderr, "usage: %s\n", usage);
-		return -1;
-	}
-	return 0;
-}
 
 static struct store *
 open_store(const char *conf_path)
@@ -125,20 +95,129 @@ status_text(const struct store_status_row *rows, size_t n, time_t now)
 	}
 }
 
+/* RFC 4180: quote every field that needs it, double the quotes inside. */
+static void
+csv_field(const char *s, bool last)
+{
+	if (s != NULL && strpbrk(s, ",\"\r\n") != NULL) {
+		putchar('"');
+		for (; *s != '\0'; s++) {
+			if (*s == '"')
+				putchar('"');
+			putchar(*s);
+		}
+		putchar('"');
+	} else if (s != NULL) {
+		/* A leading = + - @ would be a formula in a spreadsheet. */
+		if (strchr("=+-@", s[0]) != NULL && s[0] != '\0')
+			putchar('\'');
+		fputs(s, stdout);
+	}
+	fputs(last ? "\r\n" : ",", stdout);
+}
+
+static void
+status_csv(const struct store_status_row *rows, size_t n, time_t now)
+{
+	char when[32];
+
+	fputs("mail,name,group,id,serial,not_after,published,state,last_error\r\n", stdout);
+	for (size_t i = 0; i < n; i++) {
+		const char *state = rows[i].open_state ? rows[i].open_state :
+		    rows[i].serial == NULL ? "no certificate" :
+		    rows[i].not_after <= now ? "expired" : "valid";
+
+		if (rows[i].serial != NULL)
+			format_time_utc(rows[i].not_after, when, sizeof(when));
+		csv_field(rows[i].mail, false);
+		csv_field(rows[i].display_name, false);
+		csv_field(rows[i].group_name, false);
+		csv_field(rows[i].user_id, false);
+		csv_field(rows[i].serial, false);
+		csv_field(rows[i].serial ? when : NULL, false);
+		csv_field(rows[i].published ? "yes" : "no", false);
+		csv_field(state, false);
+		csv_field(rows[i].last_error, true);
+	}
+}
+
+/* Keep the rows that pass the filters; the others are freed. */
+static size_t
+status_filter(struct store_status_row *rows, size_t n, const char *group, int64_t expiring,
+    time_t now)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		bool keep = true;
+
+		if (group != NULL && (rows[i].group_name == NULL ||
+		    strcmp(rows[i].group_name, group) != 0))
+			keep = false;
+		/* Expiring: a certificate (expired or not) that ends within the window. */
+		if (expiring >= 0 && (rows[i].serial == NULL ||
+		    rows[i].not_after > now + (time_t)expiring))
+			keep = false;
+		if (keep)
+			rows[kept++] = rows[i];
+		else
+			store_status_rows_free(xmemdup(&rows[i], sizeof(rows[i])), 1);
+	}
+	return kept;
+}
+
 int
 cmd_status(int argc, char **argv, const char *conf_path)
 {
-	enum report_format fmt = REPORT_TEXT;
-	const char *user = NULL;
+	static const struct option longopts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "expiring", required_argument, NULL, 'x' },
+		{ "group", required_argument, NULL, 'g' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char usage[] = "usage: smimesync status [USER] [--expiring 30d] "
+	    "[--group GROUP] [--format text|json|csv]\n";
+	const char *user = NULL, *group = NULL, *fmt = "text";
+	int64_t expiring = -1;
 	struct store_status_row *rows = NULL;
 	struct store *st = NULL;
 	size_t n = 0;
+	time_t now = time(NULL);
 	struct errbuf e;
-	int rc = 1;
+	int ch, rc = 1;
 
-	if (parse_format_opts(argc, argv, &fmt, NULL, &user,
-	    "smimesync status [USER] [--format text|json]") != 0)
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0 &&
+			    strcmp(optarg, "csv") != 0) {
+				fprintf(stderr, "smimesync status: unknown format \"%s\" "
+				    "(text, json or csv)\n", optarg);
+				return EXIT_USAGE;
+			}
+			fmt = optarg;
+			break;
+		case 'x':
+			if (parse_duration(optarg, &expiring) != 0 || expiring < 0) {
+				fprintf(stderr, "smimesync status: --expiring \"%s\": give a duration "
+				    "such as 30d\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'g':
+			group = optarg;
+			break;
+		default:
+			fputs(usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		user = argv[optind++];
+	if (optind < argc) {
+		fputs(usage, stderr);
 		return EXIT_USAGE;
+	}
 	st = open_store(conf_path);
 	if (st == NULL)
 		return 1;
@@ -151,10 +230,13 @@ cmd_status(int argc, char **argv, const char *conf_path)
 		    "DN or directory id)\n", user);
 		goto out;
 	}
-	if (fmt == REPORT_JSON)
+	n = status_filter(rows, n, group, expiring, now);
+	if (strcmp(fmt, "json") == 0)
 		status_json(rows, n);
+	else if (strcmp(fmt, "csv") == 0)
+		status_csv(rows, n, now);
 	else
-		status_text(rows, n, time(NULL));
+		status_text(rows, n, now);
 	rc = 0;
 out:
 	store_status_rows_free(rows, n);
@@ -165,24 +247,68 @@ out:
 int
 cmd_report(int argc, char **argv, const char *conf_path)
 {
+	static const struct option longopts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "last", no_argument, NULL, 'l' },
+		{ "since", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char usage[] = "usage: smimesync report [--last | RUN_ID | --since 30d] "
+	    "[--format text|json|html]\n";
 	enum report_format fmt = REPORT_TEXT;
-	const char *run_id = NULL;
+	const char *run_id = NULL, *since_arg = NULL;
 	bool last = false;
 	struct store *st = NULL;
 	char *json = NULL;
+	time_t now = time(NULL), since = 0;
 	struct errbuf e;
-	int found, rc = 1;
+	int ch, found, rc = 1;
 
-	if (parse_format_opts(argc, argv, &fmt, &last, &run_id,
-	    "smimesync report [--last | RUN_ID] [--format text|json]") != 0)
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			if (report_format_parse(optarg, &fmt) == 0)
+				break;
+			fprintf(stderr, "smimesync report: unknown format \"%s\" "
+			    "(text, json or html)\n", optarg);
+			return EXIT_USAGE;
+		case 'l':
+			last = true;
+			break;
+		case 's':
+			since_arg = optarg;
+			if (commands_parse_since(optarg, now, &since) == 0)
+				break;
+			fprintf(stderr, "smimesync report: --since \"%s\": give a duration (30d, 12h) "
+			    "or a date (2026-11-01 or 2026-11-01T00:00:00Z)\n", optarg);
+			return EXIT_USAGE;
+		default:
+			fputs(usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		run_id = argv[optind++];
+	if (optind < argc) {
+		fputs(usage, stderr);
 		return EXIT_USAGE;
-	if (last && run_id != NULL) {
-		fprintf(stderr, "smimesync report: give --last or a RUN_ID, not both\n");
+	}
+	if ((last ? 1 : 0) + (run_id ? 1 : 0) + (since_arg ? 1 : 0) > 1) {
+		fprintf(stderr, "smimesync report: give one of --last, a RUN_ID or --since\n");
 		return EXIT_USAGE;
 	}
 	st = open_store(conf_path);
 	if (st == NULL)
 		return 1;
+	if (since_arg != NULL) {
+		if (report_summary_build(st, since, now, &json, &e) != 0 ||
+		    report_summary_render(json, fmt, st, now, stdout, &e) != 0) {
+			fprintf(stderr, "smimesync: %s\n", e.text);
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
 	found = store_run_report(st, run_id, &json, &e);
 	if (found < 0) {
 		fprintf(stderr, "smimesync: %s\n", e.text);
@@ -193,7 +319,9 @@ cmd_report(int argc, char **argv, const char *conf_path)
 		    "smimesync: no finished run in the store yet%s\n", run_id ? run_id : "");
 		goto out;
 	}
-	if (report_render(json, fmt, stdout, &e) != 0) {
+	/* HTML gets the store too: its charts cover every certificate. */
+	if ((fmt == REPORT_HTML ? report_html_render(json, st, now, stdout, &e) :
+	    report_render(json, fmt, stdout, &e)) != 0) {
 		fprintf(stderr, "smimesync: %s\n", e.text);
 		goto out;
 	}

@@ -44,3 +44,13 @@ tests_tools_smimesync_crashy_CPPFLAGS = $(AM_CPPFLAGS) -DSMIMESYNC_FAULT_INJECTI
 tests_tools_smimesync_crashy_LDADD = $(SMIMESYNC_ROOM_LIBS) $(SMIMESYNC_EXT_LIBS)
 TESTS += tests/integration/crash_resume.sh
 EXTRA_DIST += tests/integration/crash_resume.sh
+
+# Operating smimesync: the daemon and its signals, metrics, reports (JSON
+# Schema, HTML rendered by headless Chromium), status filters and audit.
+TESTS += tests/integration/daemon.sh tests/integration/reports.sh
+EXTRA_DIST += tests/integration/daemon.sh tests/integration/reports.sh \
+	tests/tools/report-validate.py
+check_PROGRAMS += tests/unit/test_sync_metrics
+tests_unit_test_sync_metrics_SOURCES = tests/unit/test_sync_metrics.c tests/unit/check.h
+tests_unit_test_sync_metrics_LDADD = $(unit_test_libs)
+TESTS += tests/unit/test_sync_metrics

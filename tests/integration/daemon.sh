@@ -1,0 +1,176 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+# smimesync daemon against a real slapd and SMTP server:
+#   - it runs at start, writes the metrics file, logs the run id;
+#   - a second daemon on the same state directory refuses, naming the first;
+#   - SIGUSR1 makes a run happen now;
+#   - SIGHUP with a good configuration loads it; with a bad one the errors
+#     are logged, the old configuration is kept and runs still work;
+#   - SIGTERM in the middle of a run: the daemon exits 0, the run is
+#     recorded as interrupted, the store passes its integrity check, and the
+#     store and the directory agree; the next run finishes the work.
+# Waits poll for a condition a bounded number of times, never a deadline.
+set -eu
+: "${top_srcdir:?}" "${top_builddir:?}" "${SMIMESYNC:?}"
+. "$top_srcdir/tests/tools/slapd-lib.sh"
+. "$top_srcdir/tests/tools/smtp-lib.sh"
+. "$top_srcdir/tests/tools/smimesync-lib.sh"
+slapd_require
+smtp_require
+command -v sqlite3 >/dev/null || { echo "SKIP: sqlite3 is not installed (tools/install-deps)"; exit 77; }
+
+W=$(mktemp -d /tmp/smimesync-daemon.XXXXXX)
+DPID=
+cleanup() {
+	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then kill -KILL "$DPID"; wait "$DPID" || true; fi
+	smtp_stop || true; slapd_stop || true; [ -n "${KEEP:-}" ] || rm -rf "$W"
+}
+trap cleanup EXIT INT TERM
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ok() { echo "ok: $*"; }
+
+# Poll: up to $2 tries (0.1 s apart) for the shell condition $1.
+wait_for() {
+	_i=0
+	while [ "$_i" -lt "$2" ]; do
+		if eval "$1"; then return 0; fi
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	return 1
+}
+
+mkdir -p "$W/slapd" "$W/smtp"
+slapd_start "$W/slapd"
+slapd_load "$top_srcdir/tests/data/example-org.ldif" >/dev/null
+smtp_start "$W/smtp"
+smimesync_write_config "$W" p256 p256
+DB=$W/state/smimesync.db
+METRICS=$W/metrics/smimesync.prom
+mkdir -p "$W/metrics"
+# A long interval: in this test runs happen at start and on SIGUSR1 only.
+sed -i "s|^log_level = info|log_level = info\ninterval = 1h\njitter = 0s\nmetrics_file = $METRICS|" "$SMIMESYNC_CONF"
+cp "$SMIMESYNC_CONF" "$W/good.conf"
+"$SMIMESYNC" ca init >/dev/null
+
+runs_done() { sqlite3 "$DB" "SELECT COUNT(*) FROM runs WHERE report IS NOT NULL" 2>/dev/null || echo 0; }
+
+"$SMIMESYNC" daemon 2>"$W/daemon.log" &
+DPID=$!
+
+# --- the first run, at start -------------------------------------------------
+if wait_for '[ "$(runs_done)" -ge 1 ]' 3000; then ok "the daemon ran at start"; else fail "no run at start"; cat "$W/daemon.log"; exit 1; fi
+wait_for '[ -s "$METRICS" ]' 300 || true
+NV=$(sqlite3 "$DB" "SELECT COUNT(DISTINCT user_id) FROM certs WHERE status = 'valid'")
+NI=$(sqlite3 "$DB" "SELECT json_extract(report, '$.counts.issued') FROM runs")
+[ "$NV" -gt 20 ] && [ "$NI" = "$NV" ] || fail "first run: $NI issued, $NV valid"
+grep -q "^smimesync_users{state=\"valid\"} $NV\$" "$METRICS" && ok "metrics: $NV users with a valid certificate" ||
+	fail "metrics users: $(grep smimesync_users "$METRICS" 2>&1 | tr '\n' ' ')"
+grep -q '^smimesync_last_run_status{status="ok"} 1$' "$METRICS" && ok "metrics: last run ok" || fail "metrics status"
+grep -q "^smimesync_last_run_count{what=\"issued\"} $NI\$" "$METRICS" && ok "metrics: $NI issued" || fail "metrics issued"
+grep -q '^smimesync_mails_queued 0$' "$METRICS" && ok "metrics: outbox empty" || fail "metrics outbox"
+grep -q '^smimesync_certificates_expiring{within="30d"} 0$' "$METRICS" && ok "metrics: nothing expiring" || fail "metrics expiring"
+bad=$(grep -v '^#' "$METRICS" | grep -Ev '^[a-z_]+(\{[a-z_]+="[^"\\]*"\})? -?[0-9]+(\.[0-9]+)?$' || true)
+[ -z "$bad" ] && ok "metrics: every sample line is well formed" || fail "metrics lines: $bad"
+[ "$(stat -c %a "$METRICS")" = 644 ] && ok "metrics file is world-readable for node_exporter" || fail "metrics mode"
+ls "$W/metrics" | grep -qv '^smimesync.prom$' && fail "temporary files left in the metrics directory" || ok "metrics written atomically, no leftovers"
+grep -Eq 'info run=[0-9TZ]+-[0-9a-f]+: run finished: ok' "$W/daemon.log" && ok "log lines carry the run id" ||
+	fail "no run id in the log: $(tail -3 "$W/daemon.log")"
+
+# --- a second daemon on the same state directory refuses ---------------------
+rc=0
+"$SMIMESYNC" daemon >"$W/second.out" 2>"$W/second.err" || rc=$?
+if [ "$rc" = 1 ] && grep -q "another smimesync daemon with pid $DPID already runs on state directory $W/state" "$W/second.err"; then
+	ok "a second daemon refuses: $(tail -1 "$W/second.err" | cut -c1-100)..."
+else
+	fail "second daemon: rc=$rc $(cat "$W/second.err")"
+fi
+kill -0 "$DPID" && ok "the first daemon still runs" || fail "the first daemon died"
+
+# --- SIGUSR1: run now ---------------------------------------------------------
+kill -USR1 "$DPID"
+wait_for '[ "$(runs_done)" -ge 2 ]' 3000 && ok "SIGUSR1 started a run" || fail "SIGUSR1: no run"
+[ "$(sqlite3 "$DB" "SELECT status FROM runs ORDER BY started DESC, rowid DESC LIMIT 1")" = ok ] &&
+	ok "that run was ok (nothing to do)" || fail "second run status"
+
+# --- SIGHUP with a good configuration -----------------------------------------
+sed 's/^log_level = info/log_level = debug/' "$W/good.conf" >"$SMIMESYNC_CONF"
+kill -HUP "$DPID"
+wait_for 'grep -q "reload: configuration .* loaded" "$W/daemon.log"' 3000 && ok "SIGHUP loaded a valid configuration" ||
+	fail "SIGHUP good: $(tail -3 "$W/daemon.log")"
+
+# --- SIGHUP with a bad configuration: refused, old one kept -------------------
+printf '[service]\nstate_dir = %s/state\nno_such_key = 1\n' "$W" >"$SMIMESYNC_CONF"
+kill -HUP "$DPID"
+wait_for 'grep -q "keeping the running configuration" "$W/daemon.log"' 3000 && ok "SIGHUP with a bad configuration is refused" ||
+	fail "SIGHUP bad: $(tail -3 "$W/daemon.log")"
+grep -q 'reload: .*no_such_key' "$W/daemon.log" && ok "the error in it is logged" || fail "bad key not logged"
+kill -0 "$DPID" && ok "the daemon survived the bad configuration" || fail "daemon died on a bad configuration"
+kill -USR1 "$DPID"
+wait_for '[ "$(runs_done)" -ge 3 ]' 3000 && ok "runs go on with the old configuration" || fail "no run after the bad reload"
+[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM runs WHERE status = 'ok'")" = 3 ] && ok "and they are ok" || fail "run after bad reload not ok"
+cp "$W/good.conf" "$SMIMESYNC_CONF"
+
+# --- SIGTERM in the middle of a run ---------------------------------------------
+# Forty new people with RSA keys: a run long enough to be interrupted.
+i=0
+: >"$W/more.ldif"
+while [ "$i" -lt 40 ]; do
+	printf 'dn: uid=temp%d,ou=people,%s\nobjectClass: inetOrgPerson\nuid: temp%d\ncn: Temp %d\nsn: Temp\nmail: temp%d@example.org\n\n' \
+		"$i" "$SLAPD_BASE" "$i" "$i" "$i" >>"$W/more.ldif"
+	i=$((i + 1))
+done
+slapd_load "$W/more.ldif" >/dev/null
+{
+	printf 'dn: cn=smime-staff,ou=groups,%s\nchangetype: modify\nadd: member\n' "$SLAPD_BASE"
+	i=0; while [ "$i" -lt 40 ]; do printf 'member: uid=temp%d,ou=people,%s\n' "$i" "$SLAPD_BASE"; i=$((i + 1)); done
+} >"$W/members.ldif"
+ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" -f "$W/members.ldif" >/dev/null
+sed -i '/^\[group smime-staff\]/,$ s/^key_type = .*/key_type = rsa2048/' "$SMIMESYNC_CONF"
+kill -HUP "$DPID"
+wait_for '[ "$(grep -c "reload: configuration .* loaded" "$W/daemon.log")" -ge 2 ]' 3000 || fail "second good reload"
+kill -USR1 "$DPID"
+# Mid-run: the new people's actions exist but not all are done.
+wait_for '[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM actions WHERE mail LIKE '"'temp%'"'" 2>/dev/null || echo 0)" -gt 0 ]' 3000 ||
+	fail "the run with new people never started"
+kill -TERM "$DPID"
+rc=0
+wait "$DPID" || rc=$?
+DPID=
+[ "$rc" = 0 ] && ok "SIGTERM: the daemon exited 0" || fail "SIGTERM: exit $rc"
+grep -q "stopping on a signal" "$W/daemon.log" && ok "it said why it stopped" || fail "no stop message"
+last=$(sqlite3 "$DB" "SELECT report FROM runs ORDER BY started DESC, rowid DESC LIMIT 1")
+echo "$last" | grep -q 'interrupted by a signal' && ok "the run is recorded as interrupted" || fail "run not recorded as interrupted"
+open=$(sqlite3 "$DB" "SELECT COUNT(*) FROM actions WHERE state NOT IN ('done','failed')")
+echo "   ($open of 40 provisionings left for the next run)"
+[ "$open" -gt 0 ] && ok "it stopped before finishing everyone" || fail "nothing was left: the run was not interrupted"
+[ "$(sqlite3 "$DB" 'PRAGMA integrity_check')" = ok ] && ok "store integrity ok after SIGTERM" || fail "store integrity"
+
+# The store and the directory agree: every published valid certificate is
+# the one in the directory, and the directory holds nothing else.
+consistent() {
+	_bad=0
+	sqlite3 -separator ' ' "$DB" "SELECT u.dn, lower(hex(c.der)) FROM certs c JOIN users u ON u.id = c.user_id WHERE c.status = 'valid' AND c.published = 1" >"$W/store-certs"
+	while read -r dn hexder; do
+		got=$(ldapsearch -LLL -o ldif-wrap=no -x -H "$SLAPD_URI" -b "$dn" -s base '(objectClass=*)' 'userCertificate;binary' |
+			sed -n 's/^userCertificate;binary:: //p' | base64 -d | od -An -v -tx1 | tr -d ' \n')
+		[ "$got" = "$hexder" ] || { echo "   $dn: directory and store differ"; _bad=1; }
+	done <"$W/store-certs"
+	nd=$(ldapsearch -LLL -x -H "$SLAPD_URI" -b "ou=people,$SLAPD_BASE" '(userCertificate;binary=*)' dn | grep -c '^dn:' || true)
+	ns=$(wc -l <"$W/store-certs")
+	[ "$nd" = "$ns" ] || { echo "   directory has $nd certificates, store $ns published"; _bad=1; }
+	return $_bad
+}
+consistent && ok "store and directory agree after SIGTERM" || fail "store and directory disagree after SIGTERM"
+
+# The next run resumes and finishes the work.
+"$SMIMESYNC" run >"$W/resume.out" 2>&1 && ok "the next run completes" || fail "resume run: $(tail -5 "$W/resume.out")"
+[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM actions WHERE state NOT IN ('done')")" = 0 ] && ok "no unfinished provisioning left" ||
+	fail "unfinished provisioning remains"
+[ "$(sqlite3 "$DB" "SELECT COUNT(DISTINCT user_id) FROM certs WHERE status = 'valid' AND mail LIKE 'temp%'")" = 40 ] &&
+	ok "all 40 new people have a certificate" || fail "not all new people have a certificate"
+consistent && ok "store and directory agree after the resumed run" || fail "store and directory disagree at the end"
+
+echo "$fails failure(s)"
+[ "$fails" = 0 ]
