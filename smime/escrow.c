@@ -62,8 +62,8 @@ master_key_load(const char *path, struct master_key *out, struct errbuf *e)
 		len--;
 	if (len != 2 * MASTER_KEY_LEN) {
 		err_set(e, "%s: a master key file holds exactly %d hex digits (found %zu "
-		    "characters); create one with \"smimesync master-key create\" or "
-		    "openssl rand -hex 32", path, 2 * MASTER_KEY_LEN, len);
+		    "characters); smimesync ca init creates one, or: "
+		    "(umask 077; openssl rand -hex 32 > %s)", path, 2 * MASTER_KEY_LEN, len, path);
 		goto out;
 	}
 	for (size_t i = 0; i < MASTER_KEY_LEN; i++) {
@@ -99,10 +99,18 @@ master_key_create(const char *path, struct errbuf *e)
 		err_add_openssl(e);
 		goto out;
 	}
-	hex = hex_encode(k, sizeof(k));
-	hex = xrealloc(hex, hexlen + 2);
-	hex[hexlen] = '\n';
-	hex[hexlen + 1] = '\0';
+	/* Built in place, never reallocated: a moved copy of a key is not wiped. */
+	{
+		static const char digits[] = "0123456789abcdef";
+
+		hex = xmalloc(hexlen + 2);
+		for (size_t i = 0; i < sizeof(k); i++) {
+			hex[2 * i] = digits[k[i] >> 4];
+			hex[2 * i + 1] = digits[k[i] & 0xf];
+		}
+		hex[hexlen] = '\n';
+		hex[hexlen + 1] = '\0';
+	}
 	/* O_EXCL: never replace a key that sealed data, not even in a race. */
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {

@@ -313,7 +313,8 @@ render_text(json_t *doc, FILE *out)
 	    str_or(doc, "finished", "?"),
 	    (double)json_integer_value(json_object_get(doc, "duration_ms")) / 1000.0);
 
-	fprintf(out, "Summary\n");
+	fprintf(out, json_is_true(json_object_get(doc, "dry_run")) ?
+	    "Summary of the plan (what a real run would do)\n" : "Summary\n");
 	for (i = 0; i < ARRAY_LEN(counter_names); i++) {
 		char label[32];
 		size_t k;
@@ -349,17 +350,19 @@ render_text(json_t *doc, FILE *out)
 		    "OUTCOME", "SERIAL", "VALID UNTIL");
 		json_array_foreach(json_object_get(doc, "users"), i, v) {
 			fprintf(out, "  %-32s %-16s %-9s %-8s %-34s %s\n",
-			    str_or(v, "mail", str_or(v, "dn", "?")), str_or(v, "group", "-"),
+			    str_or(v, "mail", "(no mail)"), str_or(v, "group", "-"),
 			    str_or(v, "action", "?"), str_or(v, "outcome", "?"),
 			    str_or(v, "serial", "-"), str_or(v, "not_after", "-"));
+			if (!json_is_string(json_object_get(v, "mail")))
+				fprintf(out, "      %s\n", str_or(v, "dn", "?"));
 			if (json_is_string(json_object_get(v, "error")))
 				fprintf(out, "      error at %s: %s\n", str_or(v, "step", "?"),
 				    str_or(v, "error", ""));
 			else if (json_is_string(json_object_get(v, "reason")))
 				fprintf(out, "      %s\n", str_or(v, "reason", ""));
 			if (json_is_string(json_object_get(v, "also_in")))
-				fprintf(out, "      also member of %s (this group governs)\n",
-				    str_or(v, "also_in", ""));
+				fprintf(out, "      also a member of %s; %s governs\n",
+				    str_or(v, "also_in", ""), str_or(v, "group", "?"));
 		}
 	}
 }
