@@ -103,6 +103,24 @@ bool dir_mail_valid(const char *s, size_t len);
 /* Copy of s[0..len) fit for a log line or message: controls become '?', cut at max. */
 char *dir_printable(const char *s, size_t len, size_t max);
 
+/* Member values, with AD range retrieval (ranges.c). */
+typedef void (*dir_value_cb)(void *arg, const struct berval *value);
+
+/*
+ * Hand every value of attr ("member", "uniqueMember") of the group dn to
+ * cb. entry is the group as already read (may be NULL): its plain attr
+ * values are used, and when it holds "attr;range=lo-hi" instead, the rest
+ * is read chunk by chunk until the server's description ends in "-*".
+ * step > 0 asks for ranges of step values from the start (entry unused).
+ */
+enum dir_status dir_member_values(struct dir_conn *dc, LDAPMessage *entry, const char *dn,
+    const char *attr, size_t step, dir_value_cb cb, void *arg, struct errbuf *e) MUST_USE;
+/*
+ * Parse "attr;range=LO-HI" or "attr;range=LO-*" (case-insensitive attr):
+ * 0 and lo, hi, last set, or -1 when desc is not a range of attr.
+ */
+int dir_parse_range(const char *desc, const char *attr, size_t *lo, size_t *hi, bool *last);
+
 /* Person entries (ldap_source.c), shared with the Active Directory reader. */
 
 /* Set or extend u->problem ("first; second"). */

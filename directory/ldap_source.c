@@ -105,28 +105,32 @@ out:
 	free(norm);
 }
 
+struct queue_arg {
+	struct expand *x;
+	const char *group_dn; /* borrowed */
+};
+
+static void
+queue_value(void *arg, const struct berval *v)
+{
+	struct queue_arg *q = arg;
+
+	queue_member(q->x, v, q->group_dn);
+}
+
+/* Members of a group entry; large AD-style groups come in ranges (ranges.c). */
 static enum dir_status
 queue_members_of(struct expand *x, LDAPMessage *entry, const char *group_dn,
     struct errbuf *e)
 {
 	static const char *const member_attrs[] = { "member", "uniqueMember" };
-	LDAP *ld = x->dc->ld;
+	struct queue_arg q = { x, group_dn };
+	enum dir_status st = DIR_OK;
 
-	for (size_t a = 0; a < ARRAY_LEN(member_attrs); a++) {
-		struct berval **vals = ldap_get_values_len(ld, entry, member_attrs[a]);
-		size_t n = (size_t)ldap_count_values_len(vals);
-
-		if (n > DIR_MAX_MEMBERS) {
-			ldap_value_free_len(vals);
-			err_set(e, "%s: group %s has %zu %s values, more than the %d we accept",
-			    x->dc->uri, group_dn, n, member_attrs[a], DIR_MAX_MEMBERS);
-			return DIR_FAILED;
-		}
-		for (size_t i = 0; i < n; i++)
-			queue_member(x, vals[i], group_dn);
-		ldap_value_free_len(vals);
-	}
-	return DIR_OK;
+	for (size_t a = 0; a < ARRAY_LEN(member_attrs) && st == DIR_OK; a++)
+		st = dir_member_values(x->dc, entry, group_dn, member_attrs[a], 0, queue_value,
+		    &q, e);
+	return st;
 }
 
 void

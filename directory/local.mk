@@ -9,7 +9,8 @@ libdirectory_a_SOURCES = \
 	directory/ldap_conn.c \
 	directory/ldap_source.c \
 	directory/ldap_publish.c \
-	directory/ad_source.c
+	directory/ad_source.c \
+	directory/ranges.c
 
 # Directory tests link only what they use, so that they build while other
 # rooms are still changing.

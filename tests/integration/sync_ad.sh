@@ -5,7 +5,7 @@
 # internal CA, and a service account that may write nothing but
 # userCertificate and userSMIMECertificate. Checks issue #4:
 #   - nested groups (two levels), a membership loop, a group named by
-#     sAMAccountName: exactly the eligible transitive members get one
+#     sAMAccountName, paged searches and member;range= retrieval: exactly the eligible transitive members get one
 #     certificate, in the store, in userCertificate (no ;binary) and in
 #     userSMIMECertificate (PKCS#7), checked with ldapsearch and openssl;
 #   - a disabled and an expired account and a user without mail are
@@ -269,6 +269,13 @@ check 'grep -q "|CN=Heidi Primary,$OU|heidi@example.test|h.primary@example.test|
 check '[ "$(wc -l <"$W/staff.txt")" = 2 ]' "smime-staff has two people"
 probe --bind-dn svc-smimesync@example.test --password-file "$W/svc.secret" --page-size 2 members-full "CN=smime-sales,$OU" >"$W/paged.txt" 2>&1
 check 'cmp -s "$W/sales.txt" "$W/paged.txt"' "the in-chain search pages (page size 2) to the same result"
+# Range retrieval (member;range=LO-HI) when a group's members are read directly.
+samba_ldap ldapsearch -LLL -o ldif-wrap=no -b "CN=smime-sales,$OU" -s base member |
+	sed -n 's/^member: //p; s/^member:: //p' | sort >"$W/members.ldap"
+svc_probe member-values "CN=smime-sales,$OU" 2 2>&1 | sort >"$W/members.ranged"
+svc_probe member-values "CN=smime-sales,$OU" 0 2>&1 | sort >"$W/members.plain"
+check '[ "$(wc -l <"$W/members.ldap")" = 9 ] && [ "$(wc -l <"$W/members.ranged")" = 9 ] && cmp -s "$W/members.ranged" "$W/members.plain" && grep -qx "CN=loop-a,$OU" "$W/members.ranged"' \
+	"member;range= retrieval in chunks of 2 returns the same nine member values"
 
 # --- AD's failures, each with what to change ------------------------------
 probe --bind-dn svc-smimesync@example.test --password-file "$W/wrong.secret" members smime-sales >"$W/out" 2>"$W/err" || true

@@ -12,6 +12,8 @@
  *   members GROUP_DN        one line per person: id|dn|mail|display_name|problem
  *   members-full GROUP      id|dn|mail|alt,mails|upn|given|sn|enabled|problem
  *                           (GROUP: a DN, or a sAMAccountName with --type ad)
+ *   member-values DN STEP   every member value of the group, one per line,
+ *                           read in ranges of STEP values (0: as the server sends)
  *   read-certs DN           "userCertificate SHA256" / "userSMIMECertificate SHA256"
  *   add-cert DN FILE.der    add a DER value to userCertificate;binary
  *   del-cert DN FILE.der    delete it
@@ -35,6 +37,7 @@
 #include "common/log.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
+#include "directory/dir_internal.h"
 #include "directory/directory.h"
 
 static void
@@ -44,7 +47,7 @@ usage(void)
 	    "[--sasl MECH] [--ca-file F] [--starttls required|off] [--no-verify] "
 	    "[--page-size N] [--timeout S] [--user-filter F] [--mail-attribute A] "
 	    "[--type ldap|ad] [--debug] "
-	    "members GROUP_DN | members-full GROUP | read-certs DN | add-cert|del-cert|add-smime|del-smime DN FILE\n");
+	    "members GROUP_DN | members-full GROUP | member-values DN STEP | read-certs DN | add-cert|del-cert|add-smime|del-smime DN FILE\n");
 	exit(1);
 }
 
@@ -59,6 +62,13 @@ fail(enum dir_status st, const struct errbuf *e)
 {
 	fprintf(stderr, "dir-probe: %s: %s\n", dir_status_name(st), e->text);
 	return 2;
+}
+
+static void
+print_member(void *arg, const struct berval *v)
+{
+	(void)arg;
+	printf("%.*s\n", (int)v->bv_len, v->bv_val);
 }
 
 static void
@@ -206,6 +216,13 @@ main(int argc, char **argv)
 			    u->enabled ? "enabled" : "disabled", nz(u->problem));
 		}
 		user_list_free(&l);
+	} else if (strcmp(argv[i], "member-values") == 0 && i + 3 == argc) {
+		if (parse_int64(argv[i + 2], 0, 100000, &n) != 0)
+			usage();
+		st = dir_member_values(dc, NULL, argv[i + 1], "member", (size_t)n, print_member,
+		    NULL, &e);
+		if (st != DIR_OK)
+			rc = fail(st, &e);
 	} else if (strcmp(argv[i], "read-certs") == 0 && i + 2 == argc) {
 		struct dir_cert_values v = { 0 };
 

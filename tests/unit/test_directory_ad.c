@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of the Active Directory helpers that need no server: the
- * objectGUID string form and the meaning of AD's bind sub-codes. The
+ * objectGUID string form, the meaning of AD's bind sub-codes and the
+ * parsing of range descriptions (member;range=0-1499). The
  * reading and publishing paths are tested against a real Samba DC in
  * tests/integration/sync_ad.sh.
  */
@@ -71,10 +72,31 @@ test_bind_hint(void)
 	CHECK(dir_ad_bind_hint("error, data 999, v1") == NULL);
 }
 
+static void
+test_range(void)
+{
+	size_t lo = 9, hi = 9;
+	bool last = false;
+
+	CHECK_INTEQ(dir_parse_range("member;range=0-1499", "member", &lo, &hi, &last), 0);
+	CHECK(lo == 0 && hi == 1499 && !last);
+	CHECK_INTEQ(dir_parse_range("Member;Range=1500-*", "member", &lo, &hi, &last), 0);
+	CHECK(lo == 1500 && last);
+	CHECK_INTEQ(dir_parse_range("member", "member", &lo, &hi, &last), -1);
+	CHECK_INTEQ(dir_parse_range("memberOf;range=0-1", "member", &lo, &hi, &last), -1);
+	CHECK_INTEQ(dir_parse_range("member;range=5-4", "member", &lo, &hi, &last), -1);
+	CHECK_INTEQ(dir_parse_range("member;range=-4", "member", &lo, &hi, &last), -1);
+	CHECK_INTEQ(dir_parse_range("member;range=0-", "member", &lo, &hi, &last), -1);
+	CHECK_INTEQ(dir_parse_range("member;range=0-1x", "member", &lo, &hi, &last), -1);
+	CHECK_INTEQ(dir_parse_range("member;range=99999999999999999999-*", "member", &lo, &hi,
+	    &last), -1);
+}
+
 int
 main(void)
 {
 	test_guid();
+	test_range();
 	test_bind_hint();
 	return check_finish();
 }
