@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/strutil.h"
+#include "common/xalloc.h"
 #include "smime/ca.h"
 #include "smime/smime_internal.h"
 
@@ -116,7 +117,7 @@ ca_make_crl(struct ca *ca, const struct crl_entry *entries, size_t n, uint64_t n
 	X509_EXTENSION *aki = NULL;
 	X509V3_CTX ctx;
 	const EVP_MD *md = NULL;
-	unsigned char *buf = NULL;
+	unsigned char *buf = NULL, *p;
 	int l;
 	int rc = -1;
 
@@ -157,9 +158,16 @@ ca_make_crl(struct ca *ca, const struct crl_entry *entries, size_t n, uint64_t n
 		goto out;
 	if (X509_CRL_sign(crl, ca_issuer_key(ca), md) <= 0)
 		goto ossl;
-	l = i2d_X509_CRL(crl, &buf);
+	/* Two passes into our own buffer: callers free() it (xalloc policy). */
+	l = i2d_X509_CRL(crl, NULL);
 	if (l <= 0)
 		goto ossl;
+	buf = xmalloc((size_t)l);
+	p = buf;
+	if (i2d_X509_CRL(crl, &p) != l) {
+		free(buf);
+		goto ossl;
+	}
 	*der = buf;
 	*len = (size_t)l;
 	rc = 0;

@@ -95,3 +95,108 @@ out:
 	PKCS12_free(p12);
 	return rc;
 }
+
+/* The bag cipher and MAC digest of a profile. */
+static int
+profile_algs(enum pkcs12_profile profile, int *nid, const EVP_MD **mac_md, struct errbuf *e)
+{
+	switch (profile) {
+	case PKCS12_MODERN:
+		*nid = NID_aes_256_cbc;
+		*mac_md = EVP_sha256();
+		return 0;
+	case PKCS12_COMPAT:
+		*nid = NID_pbe_WithSHA1And3_Key_TripleDES_CBC;
+		*mac_md = EVP_sha1();
+		return 0;
+	}
+	err_set(e, "unknown PKCS#12 profile %d", (int)profile);
+	return -1;
+}
+
+/* friendlyName and localKeyID (SHA-1 of cert) on a bag, as PKCS12_create does. */
+static int
+label_bag(PKCS12_SAFEBAG *bag, const char *name, const unsigned char *keyid, unsigned int idlen)
+{
+	if (name != NULL && PKCS12_add_friendlyname_utf8(bag, name, -1) != 1)
+		return -1;
+	if (keyid != NULL && PKCS12_add_localkeyid(bag, (unsigned char *)keyid, (int)idlen) != 1)
+		return -1;
+	return 0;
+}
+
+int
+pkcs12_build_many(EVP_PKEY *const *keys, X509 *const *certs, const char *const *names, size_t n,
+    STACK_OF(X509) *chain, const char *password, enum pkcs12_profile profile, int iterations,
+    unsigned char **der, size_t *len, struct errbuf *e)
+{
+	STACK_OF(PKCS12_SAFEBAG) *certbags = NULL, *keybags = NULL;
+	STACK_OF(PKCS7) *safes = NULL;
+	PKCS12 *p12 = NULL;
+	const EVP_MD *mac_md = NULL;
+	unsigned char *buf = NULL, *p;
+	int nid = 0;
+	int l;
+	int rc = -1;
+
+	if (password == NULL || password[0] == '\0' || iterations < 1 || n == 0) {
+		err_set(e, "a PKCS#12 file needs a password, a positive iteration count and at "
+		    "least one key");
+		return -1;
+	}
+	if (profile_algs(profile, &nid, &mac_md, e) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char keyid[EVP_MAX_MD_SIZE];
+		unsigned int idlen = 0;
+		PKCS12_SAFEBAG *bag;
+
+		if (X509_check_private_key(certs[i], keys[i]) != 1) {
+			err_set(e, "key %zu does not belong to its certificate", i + 1);
+			err_add_openssl(e);
+			goto out;
+		}
+		if (X509_digest(certs[i], EVP_sha1(), keyid, &idlen) != 1)
+			goto ossl;
+		bag = PKCS12_add_cert(&certbags, certs[i]);
+		if (bag == NULL || label_bag(bag, names[i], keyid, idlen) != 0)
+			goto ossl;
+		bag = PKCS12_add_key_ex(&keybags, keys[i], 0, iterations, nid, password, NULL,
+		    NULL);
+		if (bag == NULL || label_bag(bag, names[i], keyid, idlen) != 0)
+			goto ossl;
+	}
+	for (int i = 0; chain != NULL && i < sk_X509_num(chain); i++)
+		if (PKCS12_add_cert(&certbags, sk_X509_value(chain, i)) == NULL)
+			goto ossl;
+	/* Certificates in an encrypted safe, shrouded keys in a plain one, as PKCS12_create. */
+	if (PKCS12_add_safe_ex(&safes, certbags, nid, iterations, password, NULL, NULL) != 1 ||
+	    PKCS12_add_safe_ex(&safes, keybags, -1, 0, NULL, NULL, NULL) != 1)
+		goto ossl;
+	p12 = PKCS12_add_safes_ex(safes, 0, NULL, NULL);
+	if (p12 == NULL || PKCS12_set_mac(p12, password, -1, NULL, 0, iterations, mac_md) != 1)
+		goto ossl;
+	/* Two passes into our own buffer: callers free() it (xalloc policy). */
+	l = i2d_PKCS12(p12, NULL);
+	if (l <= 0)
+		goto ossl;
+	buf = xmalloc((size_t)l);
+	p = buf;
+	if (i2d_PKCS12(p12, &p) != l) {
+		free(buf);
+		goto ossl;
+	}
+	*der = buf;
+	*len = (size_t)l;
+	rc = 0;
+	goto out;
+ossl:
+	err_set(e, "cannot build the PKCS#12 file");
+	err_add_openssl(e);
+out:
+	PKCS12_free(p12);
+	sk_PKCS7_pop_free(safes, PKCS7_free);
+	sk_PKCS12_SAFEBAG_pop_free(certbags, PKCS12_SAFEBAG_free);
+	sk_PKCS12_SAFEBAG_pop_free(keybags, PKCS12_SAFEBAG_free);
+	return rc;
+}

@@ -31,6 +31,16 @@ int pkcs12_build(EVP_PKEY *key, X509 *leaf, STACK_OF(X509) *chain,
     const char *friendly_name, const char *password, enum pkcs12_profile profile,
     int iterations, unsigned char **der, size_t *len, struct errbuf *e) MUST_USE;
 
+/*
+ * One PKCS#12 holding several key pairs (key recovery): keys[i] belongs to
+ * certs[i]; each pair gets names[i] as friendlyName and the SHA-1 of its
+ * certificate as localKeyID, so importers pair them; chain (may be NULL)
+ * is added once. Same profiles and MAC as pkcs12_build().
+ */
+int pkcs12_build_many(EVP_PKEY *const *keys, X509 *const *certs, const char *const *names,
+    size_t n, STACK_OF(X509) *chain, const char *password, enum pkcs12_profile profile,
+    int iterations, unsigned char **der, size_t *len, struct errbuf *e) MUST_USE;
+
 char *password_generate(void);
 
 #endif

@@ -27,6 +27,9 @@ int cmd_issue(int argc, char **argv, const char *conf_path);
 int cmd_user(int argc, char **argv, const char *conf_path);
 int cmd_revoke(int argc, char **argv, const char *conf_path);
 int cmd_crl(int argc, char **argv, const char *conf_path);
+int cmd_recover(int argc, char **argv, const char *conf_path);
+int cmd_resend(int argc, char **argv, const char *conf_path);
+int cmd_master_key(int argc, char **argv, const char *conf_path);
 
 /*
  * --since for report and audit: a duration back from now ("30d", "12h"),

@@ -44,6 +44,10 @@ usage(FILE *out)
 	    "  revoke (USER | --serial S) --reason R\n"
 	    "                               revoke a certificate, unpublish it, sign a new CRL\n"
 	    "  crl [--ca NAME]              sign and write the CRL of each CA with a crl_file\n"
+	    "  recover USER --out FILE [--pkcs12 modern|compat]\n"
+	    "                               all escrowed keys of USER in one PKCS#12; password on stdout\n"
+	    "  resend USER                  mail the current certificate again with a new password\n"
+	    "  master-key rotate            re-seal every escrowed secret under a new master key\n"
 	    "  help                         this text\n"
 	    "\n"
 	    "Options:\n"
@@ -126,6 +130,12 @@ main(int argc, char **argv)
 		return cmd_revoke(argc, argv, conf_path);
 	if (strcmp(cmd, "crl") == 0)
 		return cmd_crl(argc, argv, conf_path);
+	if (strcmp(cmd, "recover") == 0)
+		return cmd_recover(argc, argv, conf_path);
+	if (strcmp(cmd, "resend") == 0)
+		return cmd_resend(argc, argv, conf_path);
+	if (strcmp(cmd, "master-key") == 0)
+		return cmd_master_key(argc, argv, conf_path);
 	if (strcmp(cmd, "help") == 0) {
 		usage(stdout);
 		return 0;

@@ -14,7 +14,11 @@
 #     certificate read from the directory;
 #   - revoke removes the certificate from the directory at once; the CRL
 #     lists it (v2, increasing number, nextUpdate <= 10 days, AKI, never
-#     "unspecified") and openssl verify -crl_check rejects it.
+#     "unspecified") and openssl verify -crl_check rejects it;
+#   - after a renewal, recover gives one PKCS#12 with both keys, and mail
+#     encrypted to last year's certificate decrypts; master-key rotate keeps
+#     every key recoverable and the old key stops working; resend mails the
+#     current certificate with a fresh password.
 set -eu
 : "${top_srcdir:?}" "${top_builddir:?}" "${SMIMESYNC:?}"
 . "$top_srcdir/tests/tools/slapd-lib.sh"
@@ -176,6 +180,69 @@ check 'grep -q "Serial Number: $carol_serial" "$W/crl2.txt" && grep -q "Serial N
 check '! grep -qi "unspecified" "$W/crl2.txt"' "the CRL never says unspecified"
 check '! "$SMIMESYNC" revoke "$REVOKED" --reason keyCompromise >/dev/null 2>&1' "revoking a user without a valid certificate fails"
 check '! "$SMIMESYNC" revoke alice@example.org --reason certificateHold >/dev/null 2>&1' "certificateHold is refused"
+
+# --- key recovery across a renewal ------------------------------------------
+R=alice@example.org
+dir_leaf "$R" "$W/old-leaf.pem"
+echo "mail from last year" >"$W/old-msg.txt"
+openssl cms -encrypt -binary -aes-256-cbc -in "$W/old-msg.txt" -out "$W/old.eml" "$W/old-leaf.pem"
+faketime -f "+352d" "$SMIMESYNC" run --format json >"$W/run2.json" 2>"$W/run2.log" || { tail -20 "$W/run2.log"; fail "renewal run exited non-zero"; }
+dir_leaf "$R" "$W/new-leaf.pem"
+check '! cmp -s "$W/old-leaf.pem" "$W/new-leaf.pem"' "$R was renewed"
+split_keys() { # P12 PASSWORD PREFIX: one PEM file per private key
+	openssl pkcs12 -in "$1" -passin "pass:$2" -nodes -nocerts 2>/dev/null |
+		awk -v p="$3" '/BEGIN PRIVATE KEY/ { n++ } n { print > (p n ".pem") }'
+}
+decrypts_old() { # PREFIX: does one of the split keys open old.eml?
+	for k in "$1"*.pem; do
+		openssl cms -decrypt -binary -inkey "$k" -recip "$W/old-leaf.pem" -in "$W/old.eml" -out "$W/old-dec.txt" 2>/dev/null &&
+			cmp -s "$W/old-msg.txt" "$W/old-dec.txt" && return 0
+	done
+	return 1
+}
+rc=0; "$SMIMESYNC" recover "$R" >/dev/null 2>&1 || rc=$?
+check '[ "$rc" = 2 ]' "recover without --out is a usage error"
+"$SMIMESYNC" recover "$R" --out "$W/recovered.p12" >"$W/recover.pw" 2>"$W/recover.err" || { cat "$W/recover.err"; fail "recover exited non-zero"; }
+rpw=$(cat "$W/recover.pw")
+check '[ "$(wc -l <"$W/recover.pw")" = 1 ] && echo "$rpw" | grep -Eq "^[A-Za-z0-9]{4}(-[A-Za-z0-9]{4}){5}$"' "recover prints only a strong password on stdout"
+check '[ "$(stat -c %a "$W/recovered.p12")" = 600 ]' "the recovered PKCS#12 has mode 600"
+check '[ "$(openssl pkcs12 -in "$W/recovered.p12" -passin "pass:$rpw" -nodes -nocerts 2>/dev/null | grep -c "BEGIN PRIVATE KEY")" = 2 ]' \
+	"the recovered PKCS#12 holds both keys (current and renewed-away)"
+check '[ "$(openssl pkcs12 -in "$W/recovered.p12" -passin "pass:$rpw" -nokeys -clcerts 2>/dev/null | grep -c "BEGIN CERTIFICATE")" = 2 ]' \
+	"the recovered PKCS#12 holds both certificates"
+split_keys "$W/recovered.p12" "$rpw" "$W/rkey"
+check 'decrypts_old "$W/rkey"' "mail encrypted to last year's certificate decrypts with a recovered key"
+check '! openssl pkcs12 -in "$W/recovered.p12" -noout -passin pass:wrong-password 2>/dev/null' "the recovered PKCS#12 refuses a wrong password"
+D="$W/nss-recovered"; mkdir -p "$D"; certutil -N -d "sql:$D" --empty-password
+check 'pk12util -i "$W/recovered.p12" -d "sql:$D" -W "$rpw" 2>&1 | grep -q "PKCS12 IMPORT SUCCESSFUL" && [ "$(certutil -K -d "sql:$D" | grep -c "^<")" = 2 ]' \
+	"NSS imports both recovered keys"
+check '[ "$(sqlite3 "$W/state/smimesync.db" "SELECT count(*) FROM audit WHERE event = '"'"'keys-recovered'"'"'")" = 1 ]' "the recovery is in the audit log"
+check '! "$SMIMESYNC" recover "$R" --out "$W/recovered.p12" >/dev/null 2>&1' "recover refuses to overwrite a file"
+
+# --- master-key rotation --------------------------------------------------
+cp "$W/state/master.key" "$W/old-master.key"
+check '"$SMIMESYNC" master-key rotate >"$W/rotate.out" 2>&1' "master-key rotate"
+cat "$W/rotate.out"
+check '! cmp -s "$W/state/master.key" "$W/old-master.key" && [ "$(stat -c %a "$W/state/master.key")" = 600 ] && [ ! -e "$W/state/master.key.new" ]' \
+	"the key file was replaced (mode 600)"
+"$SMIMESYNC" recover "$R" --out "$W/recovered2.p12" >"$W/recover2.pw" 2>/dev/null || fail "recover after rotation"
+split_keys "$W/recovered2.p12" "$(cat "$W/recover2.pw")" "$W/r2key"
+check 'decrypts_old "$W/r2key"' "every key is still recoverable after rotation"
+cp "$W/state/master.key" "$W/new-master.key"
+cp "$W/old-master.key" "$W/state/master.key"
+check '! "$SMIMESYNC" recover "$R" --out "$W/recovered3.p12" >/dev/null 2>"$W/recover3.err"' "the old master key no longer opens the escrow"
+cp "$W/new-master.key" "$W/state/master.key"
+chmod 600 "$W/state/master.key"
+
+# --- resend -----------------------------------------------------------------
+before=$(smtp_count)
+check '"$SMIMESYNC" resend "$R" >"$W/resend.out" 2>&1' "resend $R"
+check '[ "$(smtp_count)" = $((before + 2)) ]' "resend sent a collection mail and a password mail"
+/usr/bin/python3 "$top_srcdir/tests/tools/mailbox.py" "$SMTP_DIR" "$W/mbox2" >/dev/null || fail "mail format checks after resend"
+check 'openssl pkcs12 -in "$W/mbox2/$R.p12" -passin "pass:$(cat "$W/mbox2/$R.password")" -nokeys -clcerts 2>/dev/null | openssl x509 -noout -fingerprint -sha256 >"$W/resent.fp" &&
+	[ "$(cat "$W/resent.fp")" = "$(openssl x509 -in "$W/new-leaf.pem" -noout -fingerprint -sha256)" ]' \
+	"the resent PKCS#12 opens with the new password and holds the current certificate"
+check '[ "$(cat "$W/mbox2/$R.password")" != "$(cat "$W/mbox/$R.password")" ]' "the resent password is fresh"
 
 echo "$fails failure(s)"
 [ "$fails" = 0 ]
