@@ -36,7 +36,7 @@ static const char css[] =
     "th,td{border:1px solid #d9e2ec;padding:4px 8px;text-align:left;vertical-align:top}"
     "th{background:#e4e7eb}td.num{text-align:right}"
     "tr.failed td{background:#fff5f5}.mono{font-family:ui-monospace,'DejaVu Sans Mono',"
-    "monospace;font-size:.85em;word-break:break-all}"
+    "monospace;font-size:.85em;word-break:break-all}td.run{white-space:nowrap;word-break:normal}"
     ".todo{color:#334e68}.note{color:#52606d;font-style:italic}"
     ".charts{display:flex;flex-wrap:wrap;gap:16px}"
     ".chart{background:#fff;border:1px solid #d9e2ec;border-radius:8px;padding:8px}"
@@ -436,7 +436,7 @@ errors_section(FILE *out, json_t *errors, bool with_run)
 	json_array_foreach(errors, i, v) {
 		fputs("<tr class=\"failed\">", out);
 		if (with_run) {
-			fputs("<td class=\"mono\">", out);
+			fputs("<td class=\"mono run\">", out);
 			esc(out, str_or(v, "run", ""));
 			fputs("</td>", out);
 		}
@@ -746,7 +746,7 @@ summary_html(json_t *doc, struct store *st, time_t now, FILE *out)
 	json_array_foreach(json_object_get(doc, "run_list"), i, v) {
 		const char *status = str_or(v, "status", "?");
 
-		fputs("<tr><td class=\"mono\">", out);
+		fputs("<tr><td class=\"mono run\">", out);
 		esc(out, str_or(v, "id", "?"));
 		fputs("</td><td>", out);
 		esc(out, str_or(v, "started", "?"));

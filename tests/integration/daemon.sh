@@ -145,6 +145,7 @@ echo "$last" | grep -q 'interrupted by a signal' && ok "the run is recorded as i
 open=$(sqlite3 "$DB" "SELECT COUNT(*) FROM actions WHERE state NOT IN ('done','failed')")
 echo "   ($open of 40 provisionings left for the next run)"
 [ "$open" -gt 0 ] && ok "it stopped before finishing everyone" || fail "nothing was left: the run was not interrupted"
+grep -q '^smimesync_last_run_interrupted 1$' "$METRICS" && ok "metrics: the last run was interrupted" || fail "metrics interrupted"
 [ "$(sqlite3 "$DB" 'PRAGMA integrity_check')" = ok ] && ok "store integrity ok after SIGTERM" || fail "store integrity"
 
 # The store and the directory agree: every published valid certificate is
