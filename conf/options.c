@@ -108,8 +108,8 @@ const struct conf_option conf_options[] = {
 	{CONF_DIRECTORY, "alt_mail_attribute", OPT_STRING,
 	    offsetof(struct conf_directory, alt_mail_attribute), NULL, NULL, 0, 0, 0, NULL, NULL,
 	    conf_check_attribute,
-	    "attribute holding alternative addresses put in the subjectAltName (unset: the "
-	    "further values of mail_attribute)"},
+	    "attribute holding alternative addresses put in the subjectAltName, besides the "
+	    "further values of mail_attribute"},
 
 	/* [ca NAME] */
 	{CONF_CA, "type", OPT_ENUM, offsetof(struct conf_ca, type), "local", NULL, 0, 0, 0,

@@ -347,7 +347,7 @@ dir_ad_group_members(struct dir_conn *dc, const char *group_ref, struct user_lis
 	    "mail";
 	char *attrs[] = { "objectGUID", (char *)mail_attr, "proxyAddresses", "displayName",
 	    "cn", "givenName", "sn", "userPrincipalName", "userAccountControl",
-	    "accountExpires", NULL };
+	    "accountExpires", dc->conf->alt_mail_attribute, NULL };
 	struct ad_scan s;
 	enum dir_status st;
 	size_t first = out->n;

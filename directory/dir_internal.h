@@ -129,6 +129,12 @@ void dir_add_problem(struct user *u, const char *fmt, ...) PRINTF_LIKE(2, 3);
 char *dir_get_name(LDAP *ld, LDAPMessage *entry, const char *attr, const char *dn);
 /* u->mail and u->alt_mails from mail_attribute; a problem when none is usable. */
 void dir_fill_mail(struct dir_conn *dc, LDAPMessage *entry, struct user *u);
+/*
+ * Append the valid values of attr ([directory] alt_mail_attribute) to
+ * u->alt_mails, skipping the primary address and duplicates (any case).
+ * dir_fill_mail() calls it when the option is set.
+ */
+void dir_fill_alt_mails(struct dir_conn *dc, LDAPMessage *entry, struct user *u, const char *attr);
 
 /*
  * Active Directory (ad_source.c). dir_group_members() hands over to

@@ -38,7 +38,7 @@
 #define SCAN_THRESHOLD 50
 
 /* Everything we need to know about a group or a person, in one read. */
-#define ATTR_SLOTS 11
+#define ATTR_SLOTS 12
 
 struct expand {
 	struct dir_conn *dc;
@@ -218,6 +218,41 @@ dir_fill_mail(struct dir_conn *dc, LDAPMessage *entry, struct user *u)
 		free(p);
 	}
 out:
+	ldap_value_free_len(vals);
+	if (dc->conf->alt_mail_attribute != NULL)
+		dir_fill_alt_mails(dc, entry, u, dc->conf->alt_mail_attribute);
+}
+
+void
+dir_fill_alt_mails(struct dir_conn *dc, LDAPMessage *entry, struct user *u, const char *attr)
+{
+	struct berval **vals = ldap_get_values_len(dc->ld, entry, attr);
+	size_t n = (size_t)ldap_count_values_len(vals);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct berval *v = vals[i];
+		char *m;
+		bool dup;
+
+		if (!dir_mail_valid(v->bv_val, v->bv_len)) {
+			char *p = dir_printable(v->bv_val, v->bv_len, 120);
+
+			log_debug("%s: ignoring %s value \"%s\": not a valid address", u->dn, attr, p);
+			free(p);
+			continue;
+		}
+		m = xstrndup(v->bv_val, v->bv_len);
+		dup = u->mail != NULL && str_eq_nocase(u->mail, m);
+		for (size_t j = 0; j < u->n_alt_mails && !dup; j++)
+			dup = str_eq_nocase(u->alt_mails[j], m);
+		if (dup) {
+			free(m);
+			continue;
+		}
+		u->alt_mails = xreallocarray(u->alt_mails, u->n_alt_mails + 1,
+		    sizeof(*u->alt_mails));
+		u->alt_mails[u->n_alt_mails++] = m;
+	}
 	ldap_value_free_len(vals);
 }
 
@@ -404,6 +439,8 @@ dir_group_members(struct dir_conn *dc, const char *group_dn, struct user_list *o
 	x.attrs[k++] = "givenName";
 	x.attrs[k++] = "sn";
 	x.attrs[k++] = "pwdAccountLockedTime";
+	if (dc->conf->alt_mail_attribute != NULL)
+		x.attrs[k++] = dc->conf->alt_mail_attribute;
 	x.attrs[k] = NULL;
 
 	norm = dir_dn_normalize(group_dn);

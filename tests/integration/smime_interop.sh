@@ -96,6 +96,25 @@ done
 check '[ "$n_checked" -ge 20 ]' "linted and verified $n_checked certificates"
 check 'jq -e ".[] | select(.group == \"smime-staff\")" "$W/status.json" >/dev/null' "the organization group got certificates"
 
+# --- alt_mail_attribute: the directory room returns the extra addresses -----
+cat >"$W/alt.ldif" <<LDIF
+dn: uid=alice,ou=people,$SLAPD_BASE
+changetype: modify
+add: objectClass
+objectClass: extensibleObject
+-
+add: otherMailbox
+otherMailbox: alice.smith@example.org
+otherMailbox: not an address
+otherMailbox: ALICE@example.org
+LDIF
+ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" -f "$W/alt.ldif" >/dev/null
+"$top_builddir/tests/tools/dir-probe" --uri "$SLAPD_URI" --base "$SLAPD_BASE" --bind-dn "$SLAPD_SVC_DN" \
+	--password-file "$W/ldap.secret" --ca-file "$SLAPD_CA_FILE" --alt-mail-attribute otherMailbox \
+	members-full "cn=smime-sales,ou=groups,$SLAPD_BASE" >"$W/probe.out" 2>&1 || { cat "$W/probe.out"; fail "dir-probe"; }
+check 'grep "|alice@example.org|" "$W/probe.out" | cut -d"|" -f4 | grep -qx "alice.smith@example.org"' \
+	"alt_mail_attribute: valid, distinct addresses become alternative mails"
+
 # --- PKCS#12 interop --------------------------------------------------------
 MODERN=dave@example.org    # smime-staff: modern, P-384
 COMPAT=alice@example.org   # smime-sales: compat, RSA

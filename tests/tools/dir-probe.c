@@ -5,9 +5,11 @@
  * a real directory by hand.
  *
  *   dir-probe --uri U --base B [--bind-dn D --password-file F] [--sasl MECH]
+ *             [--keytab KEYTAB] [--principal NAME@REALM]
  *             [--ca-file C] [--starttls required|off] [--no-verify]
  *             [--page-size N] [--timeout S] [--user-filter F]
- *             [--mail-attribute A] [--type ldap|ad] [--debug]  COMMAND ARGS
+ *             [--mail-attribute A] [--alt-mail-attribute A] [--type ldap|ad]
+ *             [--debug]  COMMAND ARGS
  *
  *   members GROUP_DN        one line per person: id|dn|mail|display_name|problem
  *   members-full GROUP      id|dn|mail|alt,mails|upn|given|sn|enabled|problem
@@ -44,8 +46,9 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: dir-probe --uri URI --base DN [--bind-dn DN --password-file F] "
-	    "[--sasl MECH] [--ca-file F] [--starttls required|off] [--no-verify] "
+	    "[--sasl MECH] [--keytab F] [--principal P] [--ca-file F] [--starttls required|off] [--no-verify] "
 	    "[--page-size N] [--timeout S] [--user-filter F] [--mail-attribute A] "
+	    "[--alt-mail-attribute A] "
 	    "[--type ldap|ad] [--debug] "
 	    "members GROUP_DN | members-full GROUP | member-values DN STEP | read-certs DN | add-cert|del-cert|add-smime|del-smime DN FILE\n");
 	exit(1);
@@ -144,6 +147,8 @@ main(int argc, char **argv)
 		}
 		else if (strcmp(opt, "--mail-attribute") == 0)
 			conf.mail_attribute = (char *)val;
+		else if (strcmp(opt, "--alt-mail-attribute") == 0)
+			conf.alt_mail_attribute = (char *)val;
 		else if (strcmp(opt, "--type") == 0) {
 			if (strcmp(val, "ldap") == 0)
 				conf.type = DIR_TYPE_LDAP;
