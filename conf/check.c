@@ -141,6 +141,9 @@ config_check_files(const struct config *cfg, struct conf_errors *errs)
 
 		check_secret(&c, d, CONF_DIRECTORY, d->name, "bind_password_file",
 		    d->bind_password_file, NULL);
+		check_secret(&c, d, CONF_DIRECTORY, d->name, "keytab_file", d->keytab_file,
+		    "export the service account's keys, e.g. samba-tool domain exportkeytab or "
+		    "ktpass on Windows");
 		check_readable(&c, d, CONF_DIRECTORY, d->name, "tls_ca_file", d->tls_ca_file, false,
 		    NULL);
 	}

@@ -210,6 +210,12 @@ check_directory(struct loader *ld, struct sec_load *s)
 		conf_err_add(ld->el, line_of(s, "bind_dn"), "%s bind_dn: \"%s\" is a user "
 		    "principal name, which only Active Directory accepts; give the service "
 		    "account's DN, or set type = ad", s->label, d->bind_dn);
+	if ((is_set_ok(s, "keytab_file") || is_set_ok(s, "principal")) && !is_bad(s, "sasl_mech") &&
+	    (d->sasl_mech == NULL || strcmp(d->sasl_mech, "GSSAPI") != 0))
+		conf_err_add(ld->el, line_of(s, is_set_ok(s, "keytab_file") ? "keytab_file" :
+		    "principal"), "%s %s: only used by a Kerberos bind; add sasl_mech = GSSAPI "
+		    "or remove it", s->label, is_set_ok(s, "keytab_file") ? "keytab_file" :
+		    "principal");
 	/* The default depends on type: AD users are user objects that are people. */
 	if (d->user_filter == NULL && !is_bad(s, "user_filter"))
 		d->user_filter = xstrdup(d->type == DIR_TYPE_AD ?

@@ -101,6 +101,8 @@ struct conf_directory {
 	char *bind_dn;            /* NULL: SASL (sasl_mech) or anonymous */
 	char *bind_password_file; /* secret; required with bind_dn */
 	char *sasl_mech;          /* e.g. "EXTERNAL" over ldapi:// */
+	char *keytab_file;        /* GSSAPI: client keytab (secret); NULL: the ticket cache */
+	char *principal;          /* GSSAPI: the keytab principal we must be, or NULL */
 	char *base_dn;
 	char *tls_ca_file;
 	bool tls_verify;          /* default true; false is logged loudly */

@@ -86,6 +86,13 @@ const struct conf_option conf_options[] = {
 	{CONF_DIRECTORY, "sasl_mech", OPT_STRING, offsetof(struct conf_directory, sasl_mech), NULL,
 	    NULL, 0, 0, 0, NULL, NULL, conf_check_sasl_mech,
 	    "SASL mechanism, e.g. EXTERNAL over ldapi://"},
+	{CONF_DIRECTORY, "keytab_file", OPT_SECRET_PATH,
+	    offsetof(struct conf_directory, keytab_file), NULL, NULL, 0, 0, 0, NULL, NULL, NULL,
+	    "Kerberos keytab for sasl_mech = GSSAPI (unset: the ticket cache in KRB5CCNAME)"},
+	{CONF_DIRECTORY, "principal", OPT_STRING, offsetof(struct conf_directory, principal), NULL,
+	    NULL, 0, 0, 0, NULL, NULL, conf_check_principal,
+	    "Kerberos principal the GSSAPI bind must authenticate as, e.g. "
+	    "svc-smimesync@EXAMPLE.ORG"},
 	{CONF_DIRECTORY, "base_dn", OPT_DN, offsetof(struct conf_directory, base_dn), NULL, NULL,
 	    OPTF_REQUIRED, 0, 0, NULL, NULL, NULL, "search base for users and groups"},
 	{CONF_DIRECTORY, "tls_ca_file", OPT_PATH, offsetof(struct conf_directory, tls_ca_file),

@@ -119,6 +119,8 @@ int conf_check_ldap_filter(const char *value, struct errbuf *why);
 int conf_check_attribute(const char *value, struct errbuf *why);
 int conf_check_sasl_mech(const char *value, struct errbuf *why);
 int conf_check_sam_account_name(const char *value, struct errbuf *why);
+/* A Kerberos principal: name[/instance]@REALM, no spaces or control characters. */
+int conf_check_principal(const char *value, struct errbuf *why);
 /* bind_dn: a DN, or a user principal name (user@domain, Active Directory). */
 int conf_check_bind_name(const char *value, struct errbuf *why);
 /* The OPT_DN syntax check. */

@@ -264,3 +264,16 @@ conf_check_bind_name(const char *value, struct errbuf *why)
 	    "(svc-smimesync@example.org, type = ad only)", value);
 	return -1;
 }
+
+int
+conf_check_principal(const char *value, struct errbuf *why)
+{
+	const char *at = strrchr(value, '@');
+
+	if (at != NULL && at != value && at[1] != '\0' && strpbrk(value, " \t") == NULL &&
+	    strlen(value) <= 256)
+		return 0;
+	err_set(why, "\"%s\" is not a Kerberos principal; write name@REALM, e.g. "
+	    "svc-smimesync@EXAMPLE.ORG (klist -k KEYTAB lists the ones in a keytab)", value);
+	return -1;
+}

@@ -198,6 +198,63 @@ sasl_interact(LDAP *ld, unsigned flags, void *defaults, void *interact)
 	return LDAP_SUCCESS;
 }
 
+/*
+ * GSSAPI with keytab_file: MIT Kerberos (1.11 and later) gets initial
+ * credentials from the client keytab named by KRB5_CLIENT_KTNAME by
+ * itself when the ticket cache holds none. A private in-memory cache per
+ * directory keeps our tickets out of the user's cache and theirs out of
+ * our bind. Both are environment variables, read when the SASL plugin
+ * creates its Kerberos context, so they are set right before each bind.
+ */
+static enum dir_status
+setup_kerberos(struct dir_conn *dc, struct errbuf *e)
+{
+	const struct conf_directory *conf = dc->conf;
+	char *cc = NULL;
+	int rc;
+
+	if (conf->keytab_file == NULL)
+		return DIR_OK;
+	cc = xasprintf("MEMORY:smimesync-%s", conf->name != NULL ? conf->name : "directory");
+	rc = setenv("KRB5_CLIENT_KTNAME", conf->keytab_file, 1);
+	if (rc == 0)
+		rc = setenv("KRB5CCNAME", cc, 1);
+	free(cc);
+	if (rc != 0) {
+		err_set(e, "%s: cannot point Kerberos at keytab_file %s (setenv failed)", dc->uri,
+		    conf->keytab_file);
+		return DIR_FAILED;
+	}
+	return DIR_OK;
+}
+
+/* With principal set, the GSSAPI bind must have authenticated as exactly that. */
+static enum dir_status
+check_principal(struct dir_conn *dc, struct errbuf *e)
+{
+	const struct conf_directory *conf = dc->conf;
+	char *who = NULL;
+	enum dir_status st = DIR_OK;
+
+	if (conf->principal == NULL)
+		return DIR_OK;
+	if (ldap_get_option(dc->ld, LDAP_OPT_X_SASL_USERNAME, &who) != LDAP_OPT_SUCCESS ||
+	    who == NULL) {
+		err_set(e, "%s: the GSSAPI bind does not say which principal it used; cannot "
+		    "check principal = %s", dc->uri, conf->principal);
+		return DIR_AUTH_FAILED;
+	}
+	if (strcasecmp(who, conf->principal) != 0) {
+		err_set(e, "%s: the GSSAPI bind authenticated as %s, not as principal = %s; "
+		    "Kerberos takes the first principal of the keytab (klist -k %s): export a "
+		    "keytab that holds only %s", dc->uri, who, conf->principal,
+		    conf->keytab_file != NULL ? conf->keytab_file : "KEYTAB", conf->principal);
+		st = DIR_AUTH_FAILED;
+	}
+	ldap_memfree(who);
+	return st;
+}
+
 static enum dir_status
 do_bind(struct dir_conn *dc, const char *password, struct errbuf *e)
 {
@@ -207,22 +264,37 @@ do_bind(struct dir_conn *dc, const char *password, struct errbuf *e)
 	if (conf->sasl_mech != NULL) {
 		struct sasl_defaults d = { conf->bind_dn, password, NULL };
 
+		bool gssapi = strcasecmp(conf->sasl_mech, "GSSAPI") == 0;
+
 		if (strcasecmp(conf->sasl_mech, "EXTERNAL") == 0)
 			d.authzid = "";
+		if (gssapi) {
+			enum dir_status kst = setup_kerberos(dc, e);
+
+			if (kst != DIR_OK)
+				return kst;
+		}
 		rc = ldap_sasl_interactive_bind_s(dc->ld, NULL, conf->sasl_mech, NULL, NULL,
 		    LDAP_SASL_QUIET, sasl_interact, &d);
 		if (rc != LDAP_SUCCESS) {
 			char *op = xasprintf("SASL %s bind", conf->sasl_mech);
+			const char *hint = NULL;
 			enum dir_status st;
 
-			st = dir_ldap_fail(dc, rc, op, conf->bind_dn, NULL, e);
+			if (gssapi && rc != LDAP_SERVER_DOWN && rc != LDAP_CONNECT_ERROR &&
+			    rc != LDAP_STRONG_AUTH_REQUIRED)
+				hint = "check keytab_file and principal (klist -k KEYTAB), that "
+				       "the host name in uri is the DC's (its ldap/HOST service "
+				       "principal must exist), the realm and KDC in krb5.conf "
+				       "(KRB5_CONFIG), and that the clocks agree within 5 minutes";
+			st = dir_ldap_fail(dc, rc, op, conf->bind_dn, hint, e);
 			free(op);
 			/* A SASL failure is never a network outage once connected. */
 			if (st == DIR_FAILED || st == DIR_BAD_CONFIG)
 				st = DIR_AUTH_FAILED;
 			return st;
 		}
-		return DIR_OK;
+		return gssapi ? check_principal(dc, e) : DIR_OK;
 	}
 	if (conf->bind_dn != NULL) {
 		struct berval cred;
@@ -378,7 +450,9 @@ dir_open(const struct conf_directory *conf, const char *bind_password,
 	if (set_opt(dc, LDAP_OPT_PROTOCOL_VERSION, &version, "PROTOCOL_VERSION", e) != 0 ||
 	    set_opt(dc, LDAP_OPT_NETWORK_TIMEOUT, &tv, "NETWORK_TIMEOUT", e) != 0 ||
 	    set_opt(dc, LDAP_OPT_TIMEOUT, &tv, "TIMEOUT", e) != 0 ||
-	    set_opt(dc, LDAP_OPT_REFERRALS, LDAP_OPT_OFF, "REFERRALS", e) != 0) {
+	    set_opt(dc, LDAP_OPT_REFERRALS, LDAP_OPT_OFF, "REFERRALS", e) != 0 ||
+	    /* Kerberos: ldap/<host in uri>, never a name from (spoofable) reverse DNS. */
+	    set_opt(dc, LDAP_OPT_X_SASL_NOCANON, LDAP_OPT_ON, "SASL_NOCANON", e) != 0) {
 		st = DIR_FAILED;
 		goto out;
 	}

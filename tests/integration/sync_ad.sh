@@ -15,7 +15,9 @@
 #   - another issuer's certificate in userCertificate is left alone;
 #   - a second run changes nothing;
 #   - AD's failures read clearly: bad password (sub-code 52e), simple bind
-#     without TLS (strong auth), a service account without the delegation.
+#     without TLS (strong auth), a service account without the delegation;
+#   - a GSSAPI bind with keytab_file and principal, over plain LDAP, for
+#     the directory room and for a whole run.
 # All AD checks live in this one script: Samba's ports are fixed, so only
 # one DC can run at a time (samba-lib.sh also serialises runs with a lock).
 set -eu
@@ -409,6 +411,26 @@ check '[ "$(jq -r .counts.unchanged "$W/run2.json")" = "$N" ]' "second run leave
 check '[ "$(smtp_count)" = "$before" ]' "second run sends no mail"
 samba_ldap ldapsearch -LLL -o ldif-wrap=no -b "$OU" "(objectClass=user)" userCertificate userSMIMECertificate >"$W/dir2.ldif"
 check 'cmp -s "$W/dir1.ldif" "$W/dir2.ldif"' "second run leaves the directory as it was"
+
+# --- GSSAPI with a keytab: no password, protected by Kerberos sign+seal ---
+samba_kerberos
+samba_keytab svc-smimesync "$W/svc.keytab"
+KRB5_CONFIG=$SAMBA_KRB5_CONFIG
+export KRB5_CONFIG
+unset KRB5CCNAME
+gss_probe() { "$PROBE" --uri ldap://localhost --starttls off --base "$B" --type ad --sasl GSSAPI --keytab "$W/svc.keytab" "$@"; }
+gss_probe --principal "svc-smimesync@$SAMBA_REALM" members-full "CN=smime-sales,$OU" >"$W/gss.txt" 2>&1 || cat "$W/gss.txt"
+check 'cmp -s "$W/sales.txt" "$W/gss.txt"' "a GSSAPI bind with keytab_file reads the same members over plain LDAP"
+gss_probe --principal "someone-else@$SAMBA_REALM" members smime-sales >"$W/out" 2>"$W/err" || true
+check 'grep -q "authenticated as svc-smimesync@$SAMBA_REALM, not as principal = someone-else@$SAMBA_REALM" "$W/err"' \
+	"a keytab holding another principal is refused, naming both"
+sed -e "s|^uri = .*|uri = ldap://localhost|" -e "/^bind_dn = /d" -e "/^bind_password_file = /d" \
+	-e "s|^base_dn = .*|&\\nstarttls = off\\nsasl_mech = GSSAPI\\nkeytab_file = $W/svc.keytab\\nprincipal = svc-smimesync@$SAMBA_REALM|" \
+	"$W/smimesync.conf" >"$W/gss.conf"
+check 'SMIMESYNC_CONF=$W/gss.conf "$SMIMESYNC" check-config >"$W/check-gss.out" 2>&1' "check-config accepts sasl_mech = GSSAPI with keytab_file and principal"
+SMIMESYNC_CONF=$W/gss.conf "$SMIMESYNC" run --format json >"$W/run3.json" 2>"$W/run3.log" || { tail -20 "$W/run3.log"; fail "GSSAPI run exited non-zero"; }
+check '[ "$(jq -r .counts.unchanged "$W/run3.json")" = "$N" ] && [ "$(jq -r .counts.issued "$W/run3.json")" = 0 ]' \
+	"a whole run with GSSAPI (keytab) sees the same $N people and changes nothing"
 
 echo "$fails failure(s)"
 [ "$fails" = 0 ]

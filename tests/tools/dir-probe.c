@@ -141,6 +141,10 @@ main(int argc, char **argv)
 			conf.tls_ca_file = (char *)val;
 		else if (strcmp(opt, "--sasl") == 0)
 			conf.sasl_mech = (char *)val;
+		else if (strcmp(opt, "--keytab") == 0)
+			conf.keytab_file = (char *)val;
+		else if (strcmp(opt, "--principal") == 0)
+			conf.principal = (char *)val;
 		else if (strcmp(opt, "--user-filter") == 0) {
 			conf.user_filter = (char *)val;
 			filter_given = true;

@@ -10,6 +10,8 @@
 #   samba_ldap ldapadd -f users.ldif   # any ldap-utils tool, bound as the domain admin
 #   ...
 #   samba_stop                    # kill by recorded pid and wait (safe to repeat)
+#   samba_kerberos                # krb5.conf + SPN ldap/localhost for GSSAPI binds
+#   samba_keytab ACCOUNT FILE     # export an account's keys to a keytab
 #
 # After samba_start:
 #   SAMBA_URI=ldaps://127.0.0.1        SAMBA_LDAP_URI=ldap://127.0.0.1 (StartTLS)
@@ -165,6 +167,32 @@ samba_start() {
 		[ -s "$SAMBA_WORKDIR/samba.out" ] && cat "$SAMBA_WORKDIR/samba.out" >&2
 		samba_fail "samba (pid $SAMBA_PID) did not answer LDAPS on $SAMBA_URI as $SAMBA_ADMIN_DN"
 	fi
+}
+
+# samba_kerberos: Kerberos for GSSAPI binds to ldap://localhost. Writes
+# SAMBA_KRB5_CONFIG (realm EXAMPLE.TEST, KDC 127.0.0.1, no reverse DNS) and
+# gives the DC's machine account the service principal ldap/localhost, the
+# name clients use. Export KRB5_CONFIG=$SAMBA_KRB5_CONFIG to use it.
+samba_kerberos() {
+	SAMBA_KRB5_CONFIG=$SAMBA_WORKDIR/krb5.conf
+	export SAMBA_KRB5_CONFIG
+	printf '%s\n' "[libdefaults]" "	default_realm = $SAMBA_REALM" \
+		"	dns_lookup_realm = false" "	dns_lookup_kdc = false" "	rdns = false" \
+		"	dns_canonicalize_hostname = false" "[realms]" "	$SAMBA_REALM = {" \
+		"		kdc = 127.0.0.1" "	}" "[domain_realm]" "	localhost = $SAMBA_REALM" \
+		> "$SAMBA_KRB5_CONFIG" || samba_fail "cannot write $SAMBA_KRB5_CONFIG"
+	samba_nb=$(sed -n 's/^[[:space:]]*netbios name = //p' "$SAMBA_CONF" | head -n 1)
+	[ -n "$samba_nb" ] || samba_fail "no netbios name in $SAMBA_CONF"
+	samba-tool spn add ldap/localhost "$samba_nb\$" -H "$SAMBA_PRIVATE/sam.ldb" \
+		>"$SAMBA_WORKDIR/spn.log" 2>&1 || samba_fail "samba-tool spn add ldap/localhost failed (see $SAMBA_WORKDIR/spn.log)"
+}
+
+# samba_keytab ACCOUNT FILE: export ACCOUNT@REALM's keys to FILE (mode 600).
+samba_keytab() {
+	rm -f "$2"
+	samba-tool domain exportkeytab "$2" --principal="$1@$SAMBA_REALM" -s "$SAMBA_CONF" \
+		>"$SAMBA_WORKDIR/keytab.log" 2>&1 || samba_fail "samba-tool domain exportkeytab $1 failed (see $SAMBA_WORKDIR/keytab.log)"
+	chmod 600 "$2"
 }
 
 samba_stop() {
