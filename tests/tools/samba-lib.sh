@@ -46,6 +46,10 @@ samba_require() {
 			exit 77
 		fi
 	done
+	if ! ls /usr/lib/*/sasl2/libgssapiv2.so* /usr/lib/sasl2/libgssapiv2.so* >/dev/null 2>&1; then
+		echo "SKIP: the Cyrus SASL GSSAPI module is not installed (Debian: apt-get install libsasl2-modules-gssapi-mit)" >&2
+		exit 77
+	fi
 	if [ ! -d /usr/share/samba/setup/ad-schema ]; then
 		echo "SKIP: the Samba AD schema files are not installed (Debian: apt-get install samba-ad-provision)" >&2
 		exit 77
