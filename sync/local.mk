@@ -54,3 +54,7 @@ check_PROGRAMS += tests/unit/test_sync_metrics
 tests_unit_test_sync_metrics_SOURCES = tests/unit/test_sync_metrics.c tests/unit/check.h
 tests_unit_test_sync_metrics_LDADD = $(unit_test_libs)
 TESTS += tests/unit/test_sync_metrics
+check_PROGRAMS += tests/unit/test_sync_query
+tests_unit_test_sync_query_SOURCES = tests/unit/test_sync_query.c tests/unit/check.h
+tests_unit_test_sync_query_LDADD = $(unit_test_libs)
+TESTS += tests/unit/test_sync_query
