@@ -28,6 +28,7 @@ samba_require
 smtp_require
 command -v jq >/dev/null || { echo "SKIP: jq is not installed (tools/install-deps)"; exit 77; }
 command -v iconv >/dev/null || { echo "SKIP: iconv is not installed"; exit 77; }
+command -v faketime >/dev/null || { echo "SKIP: faketime is not installed (tools/install-deps)"; exit 77; }
 PROBE=$top_builddir/tests/tools/dir-probe
 [ -x "$PROBE" ] || { echo "sync_ad: $PROBE is not built" >&2; exit 99; }
 
@@ -60,6 +61,11 @@ NOACL_PW=$(new_password)
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/foreign.key" \
 	-outform DER -out "$W/foreign.der" -days 30 -subj "/O=Other CA/CN=grace@example.test" 2>/dev/null
 FOREIGN_SHA=$(sha256sum <"$W/foreign.der" | cut -d' ' -f1)
+# ... and an expired one from that issuer: expired values are not ours to prune either.
+faketime -f -400d openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$W/expired.key" -outform DER -out "$W/expired.der" -days 30 \
+	-subj "/O=Other CA/CN=grace@example.test" 2>/dev/null
+EXPIRED_SHA=$(sha256sum <"$W/expired.der" | cut -d' ' -f1)
 JOERG_DN="CN=Jörg Müller,$OU"
 
 # People, groups, a contact, a computer. 544 = NORMAL_ACCOUNT|PASSWD_NOTREQD
@@ -144,6 +150,7 @@ sAMAccountName: grace
 userAccountControl: 544
 mail: grace@example.test
 userCertificate:: $(base64 -w0 <"$W/foreign.der")
+userCertificate:: $(base64 -w0 <"$W/expired.der")
 
 dn: CN=Heidi Primary,$OU
 objectClass: user
@@ -368,7 +375,7 @@ for m in $ELIGIBLE; do
 	[ -n "$serial" ] && [ "$serial" != null ] || { fail "$m has no certificate in the store"; continue; }
 	samba_ldap ldapsearch -LLL -o ldif-wrap=no -b "$OU" "(mail=$m)" userCertificate userSMIMECertificate >"$W/entry.ldif"
 	want=1
-	[ "$m" = grace@example.test ] && want=2
+	[ "$m" = grace@example.test ] && want=3
 	n=$(grep -c '^userCertificate::' "$W/entry.ldif" || true)
 	ns=$(grep -c '^userSMIMECertificate::' "$W/entry.ldif" || true)
 	[ "$n" = "$want" ] && [ "$ns" = 1 ] || { fail "$m: $n userCertificate / $ns userSMIMECertificate values (want $want/1)"; continue; }
@@ -395,10 +402,13 @@ echo "checked $N people: store, userCertificate, userSMIMECertificate"
 samba_ldap ldapsearch -LLL -o ldif-wrap=no -b "CN=Grace Foreign,$OU" -s base userCertificate |
 	sed -n 's/^userCertificate:: //p' >"$W/grace.b64"
 kept=no
+kept_expired=no
 while read -r v; do
-	[ "$(printf '%s' "$v" | base64 -d | sha256sum | cut -d' ' -f1)" = "$FOREIGN_SHA" ] && kept=yes
+	sha=$(printf '%s' "$v" | base64 -d | sha256sum | cut -d' ' -f1)
+	[ "$sha" = "$FOREIGN_SHA" ] && kept=yes
+	[ "$sha" = "$EXPIRED_SHA" ] && kept_expired=yes
 done <"$W/grace.b64"
-check '[ $kept = yes ]' "grace's certificate from another issuer is still in userCertificate"
+check '[ $kept = yes ] && [ $kept_expired = yes ]' "grace's certificates from another issuer (one valid, one expired) are still in userCertificate"
 check '[ -z "$(samba_ldap ldapsearch -LLL -b "$OU" "(&(userCertificate=*)(|(sAMAccountName=dave)(sAMAccountName=erin)(sAMAccountName=frank)(sAMAccountName=mallory)(objectClass=contact)(objectClass=computer)))" dn)" ]' \
 	"nothing was published for the ineligible, the contact, the computer and the outsider"
 

@@ -46,7 +46,11 @@ samba_require() {
 			exit 77
 		fi
 	done
-	if ! ls /usr/lib/*/sasl2/libgssapiv2.so* /usr/lib/sasl2/libgssapiv2.so* >/dev/null 2>&1; then
+	samba_gss=no
+	for samba_f in /usr/lib/*/sasl2/libgssapiv2.so /usr/lib/sasl2/libgssapiv2.so; do
+		[ -e "$samba_f" ] && samba_gss=yes
+	done
+	if [ $samba_gss = no ]; then
 		echo "SKIP: the Cyrus SASL GSSAPI module is not installed (Debian: apt-get install libsasl2-modules-gssapi-mit)" >&2
 		exit 77
 	fi
@@ -145,7 +149,7 @@ samba_start() {
 		--option="tls cafile = $SAMBA_CA_FILE" \
 		--option="ldap server require strong auth = ${SAMBA_STRONG_AUTH:-yes}" \
 		> "$SAMBA_WORKDIR/provision.log" 2>&1; then
-		samba_fail "samba-tool domain provision failed; its output is in $SAMBA_WORKDIR/provision.log (a missing samba-ad-provision package or a full /tmp are the usual causes)"
+		samba_fail "samba-tool domain provision failed (its output, $SAMBA_WORKDIR/provision.log, ends below; a missing samba-ad-provision package or a full /tmp are the usual causes)"
 	fi
 	[ -f "$SAMBA_CONF" ] || samba_fail "provisioning wrote no $SAMBA_CONF"
 
