@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "smime/ca.h"
+#include "sync/admin.h"
 #include "sync/crl.h"
 #include "sync/store_crl.h"
 
@@ -98,4 +99,26 @@ crl_refresh_all(struct engine *en, bool force, struct errbuf *e)
 		written++;
 	}
 	return written;
+}
+
+void
+crl_refresh_after_run(const struct config *cfg)
+{
+	struct engine en;
+	struct errbuf e;
+	bool any = false;
+
+	for (size_t i = 0; i < cfg->n_cas; i++)
+		if (cfg->cas[i].crl_file != NULL)
+			any = true;
+	if (!any)
+		return;
+	if (admin_open(cfg, false, &en, &e) != 0) {
+		log_error("cannot re-sign the CRLs: %s", e.text);
+		return;
+	}
+	if (crl_refresh_all(&en, false, &e) < 0)
+		log_error("cannot re-sign a CRL: %s; relying parties will reject certificates "
+		    "once its nextUpdate passes", e.text);
+	admin_close(&en);
 }

@@ -23,5 +23,11 @@ int crl_update(struct engine *en, const struct conf_ca *conf, uint64_t *number_o
     size_t *entries_out, struct errbuf *e) MUST_USE;
 /* Returns the number of CRLs written, or -1 (e says which CA failed). */
 int crl_refresh_all(struct engine *en, bool force, struct errbuf *e) MUST_USE;
+/*
+ * For the daemon, after each run: crl_refresh_all(force = false) on an
+ * engine of its own (store locked, no master key). Does nothing when no
+ * CA has a crl_file; failures are logged, since the next cycle retries.
+ */
+void crl_refresh_after_run(const struct config *cfg);
 
 #endif

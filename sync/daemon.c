@@ -38,6 +38,7 @@
 #include "common/xalloc.h"
 #include "conf/config.h"
 #include "sync/commands.h"
+#include "sync/crl.h"
 #include "sync/metrics.h"
 #include "sync/run.h"
 
@@ -160,8 +161,11 @@ one_run(const struct config *cfg, FILE *devnull)
 {
 	/* The report goes to the store and the log, not to a terminal. */
 	struct run_options opt = { .dry_run = false, .format = REPORT_TEXT, .out = devnull };
+	enum run_status st = run_sync(cfg, &opt);
 
-	return run_sync(cfg, &opt);
+	/* Keep every CRL fresh (S/MIME BR: a new one at least weekly). */
+	crl_refresh_after_run(cfg);
+	return st;
 }
 
 static int

@@ -222,3 +222,14 @@ store_escrow_delete(struct store *st, int64_t cert_id, struct errbuf *e)
 	sqlite3_bind_int64(s, 1, cert_id);
 	return store_exec_stmt(st, s, "cannot delete an escrowed key", e);
 }
+
+int
+store_action_forget_key(struct store *st, int64_t action_id, struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st, "UPDATE actions SET sealed_key = NULL WHERE id = ?", e);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, action_id);
+	return store_exec_stmt(st, s, "cannot forget an action's key", e);
+}

@@ -72,7 +72,13 @@ void store_sealed_free(struct store_sealed *v, size_t n);
 /* Replace one blob (the aad stays). */
 int store_sealed_replace(struct store *st, enum store_sealed_table t, int64_t id,
     const unsigned char *sealed, size_t len, struct errbuf *e) MUST_USE;
-/* Forget an escrowed key that must not be kept (group escrow = no). */
+/*
+ * Forget a key that must not be kept (group escrow = no): the escrow row of
+ * cert_id and the sealed key of the action that made it. Call in the
+ * transaction that queues the collection mail (which carries the key, in
+ * the PKCS#12, until it is sent).
+ */
 int store_escrow_delete(struct store *st, int64_t cert_id, struct errbuf *e) MUST_USE;
+int store_action_forget_key(struct store *st, int64_t action_id, struct errbuf *e) MUST_USE;
 
 #endif

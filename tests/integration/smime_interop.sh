@@ -263,5 +263,18 @@ check 'openssl pkcs12 -in "$W/mbox2/$R.p12" -passin "pass:$(cat "$W/mbox2/$R.pas
 	"the resent PKCS#12 opens with the new password and holds the current certificate"
 check '[ "$(cat "$W/mbox2/$R.password")" != "$(cat "$W/mbox/$R.password")" ]' "the resent password is fresh"
 
+# --- the daemon keeps the CRL fresh ----------------------------------------
+num_before=$(openssl crl -inform DER -in "$W/ca/smime.crl" -noout -crlnumber | cut -d= -f2 | sed "s/^0x//")
+rm -f "$W/ca/smime.crl"
+"$SMIMESYNC" daemon >"$W/daemon.log" 2>&1 &
+DPID=$!
+i=0
+while [ ! -s "$W/ca/smime.crl" ] && kill -0 "$DPID" 2>/dev/null && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
+kill -TERM "$DPID" 2>/dev/null || true
+wait "$DPID" || true
+num_after=$(openssl crl -inform DER -in "$W/ca/smime.crl" -noout -crlnumber 2>/dev/null | cut -d= -f2 | sed "s/^0x//")
+check '[ -n "$num_after" ] && [ $((0x$num_after)) -gt $((0x$num_before)) ]' "the daemon re-signed the missing CRL with a higher number"
+check 'openssl crl -inform DER -in "$W/ca/smime.crl" -noout -text | grep -q "Serial Number: $bob_serial"' "the daemon's CRL still lists the revocations"
+
 echo "$fails failure(s)"
 [ "$fails" = 0 ]
