@@ -339,6 +339,12 @@ conf_option_suggest(enum conf_kind kind, const char *key)
 
 		if (conf_options[i].kind != kind)
 			continue;
+		/* Lengths further apart than best_d cannot beat it: skip the
+		 * quadratic work (a garbage line may be kilobytes long). */
+		d = strlen(key);
+		if (d > strlen(conf_options[i].key) + best_d ||
+		    d + best_d < strlen(conf_options[i].key))
+			continue;
 		d = conf_edit_distance(key, conf_options[i].key);
 		if (d < best_d) {
 			best_d = d;

@@ -141,8 +141,19 @@ dir_dn_normalize(const char *dn)
 		struct norm_ava *avas = NULL;
 		size_t n = 0;
 
-		while (rdn[n] != NULL)
+		while (rdn[n] != NULL) {
+			/*
+			 * libldap accepts "cn=# 41" as a BER value of no bytes;
+			 * its normalized "cn=#" would not be a DN again, and
+			 * every such value would compare equal. Not a DN.
+			 */
+			if ((rdn[n]->la_flags & LDAP_AVA_BINARY) && rdn[n]->la_value.bv_len == 0) {
+				buf_free(&b);
+				ldap_dnfree(parsed);
+				return NULL;
+			}
 			n++;
+		}
 		avas = xcalloc(n, sizeof(*avas));
 		for (size_t a = 0; a < n; a++)
 			avas[a].text = norm_ava_text(rdn[a]);

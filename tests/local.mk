@@ -23,3 +23,4 @@ TESTS += tests/integration/mail_retry.sh
 EXTRA_DIST += tests/integration/mail_retry.sh
 TESTS += tests/integration/lifecycle.sh
 EXTRA_DIST += tests/integration/lifecycle.sh tests/tools/mailcount.py
+include tests/fuzz/local.mk

@@ -73,6 +73,26 @@ test_normalize(void)
 	check_norm("cn=", "cn=");
 	check_norm("", "");
 	check_norm("=x,dc=y", NULL);
+	/* Hostile values (issue #9): hex (BER) values, and libldap's leniency
+	 * for an empty one, which would collide with every other such DN. */
+	check_norm("cn=#04024869,dc=x", "cn=#04024869,dc=x");
+	check_norm("cn=# 442,dc=x", NULL);
+	check_same("cn=\\#hash\\20,dc=x", "CN=\\23HASH\\20,DC=X");
+	{
+		/* Normalizing is idempotent: a normalized DN is a DN again. */
+		static const char *const dns[] = { "cn=\\#x,dc=y", "cn=a\\2Bb+sn=\\3Cc\\3E,dc=y",
+			"cn=\\20lead,dc=y", "cn=x\\;y\\\\z,dc=y", "cn=J\\C3\\B6rg,dc=x",
+			"cn=a\\00b,dc=x", NULL };
+
+		for (size_t i = 0; dns[i] != NULL; i++) {
+			char *n1 = dir_dn_normalize(dns[i]), *n2 = dir_dn_normalize(n1);
+
+			CHECK(n1 != NULL);
+			CHECK_STREQ(n2, n1);
+			free(n1);
+			free(n2);
+		}
+	}
 	/* Different DNs stay different. */
 	{
 		char *a = dir_dn_normalize("cn=a,dc=x"), *b = dir_dn_normalize("cn=a,dc=y");

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Mail address validation as the mail room (mail_address_valid/check,
+ * mail_parse_mailbox) and the directory room (dir_mail_valid) do it, on
+ * arbitrary bytes. Properties: the two mail functions agree; anything
+ * accepted has no control character, space or quote and exactly one '@';
+ * a parsed mailbox's address is itself valid.
+ */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/errbuf.h"
+#include "directory/dir_internal.h"
+#include "mail/mime.h"
+#include "tests/fuzz/fuzz.h"
+
+static void
+check_accepted(const char *s)
+{
+	const char *at = strchr(s, '@');
+
+	FUZZ_ASSERT(at != NULL && strchr(at + 1, '@') == NULL);
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+		FUZZ_ASSERT(*p > 0x20 && *p != 0x7f && *p != '"' && *p != '<' && *p != '>');
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *s = fuzz_cstr(data, size);
+	char *name = NULL, *addr = NULL;
+	struct errbuf e;
+	bool valid;
+
+	err_clear(&e);
+	valid = mail_address_valid(s);
+	FUZZ_ASSERT(valid == (mail_address_check(s, &e) == 0));
+	if (valid)
+		check_accepted(s);
+	if (dir_mail_valid((const char *)data, size))
+		check_accepted(s);
+
+	err_clear(&e);
+	if (mail_parse_mailbox(s, &name, &addr, &e) == 0) {
+		FUZZ_ASSERT(addr != NULL);
+		if (mail_address_valid(addr))
+			check_accepted(addr);
+	} else {
+		FUZZ_ASSERT(e.text[0] != '\0');
+	}
+	free(name);
+	free(addr);
+	free(s);
+	return 0;
+}
