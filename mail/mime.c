@@ -55,23 +55,6 @@ is_printable_ascii(const char *s)
 	return true;
 }
 
-/* RFC 5322 atext plus the space between atoms: a phrase needing no quotes. */
-static bool
-is_plain_phrase(const char *s)
-{
-	if (*s == ' ' || (*s != '\0' && s[strlen(s) - 1] == ' ') || strstr(s, "  ") != NULL)
-		return false;
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == ' ' ||
-		    strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL))
-			return false;
-	}
-	return true;
-}
-
 /* No token longer than a header line should be and nothing that looks
  * like an encoded word: then a text can go into Subject: as it is. */
 static bool
@@ -84,6 +67,30 @@ unstructured_plain(const char *s)
 	for (; *s != '\0'; s++) {
 		run = *s == ' ' ? 0 : run + 1;
 		if (run > 66)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * RFC 5322 atext plus the space between atoms: a phrase needing no quotes.
+ * '=' and '?' are atext, so a name such as "=?UTF-8?B?...?=" would pass
+ * as is and a mail client would decode it into whatever it hides (another
+ * name, an address): such names, and over-long tokens, are encoded.
+ */
+static bool
+is_plain_phrase(const char *s)
+{
+	if (!unstructured_plain(s))
+		return false;
+	if (*s == ' ' || (*s != '\0' && s[strlen(s) - 1] == ' ') || strstr(s, "  ") != NULL)
+		return false;
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == ' ' ||
+		    strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL))
 			return false;
 	}
 	return true;

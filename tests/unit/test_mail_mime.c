@@ -382,9 +382,40 @@ test_phrase(void)
 	CHECK_INTEQ(mime_encode_phrase("O\"Brien \\ Co", &out, &e), 0);
 	CHECK_STREQ(out, "\"O\\\"Brien \\\\ Co\"");
 	free(out);
-	CHECK_INTEQ(mime_encode_phrase("=?UTF-8?B?QQ==?=", &out, &e), 0);
-	CHECK(strncmp(out, "=?UTF-8?B?", 10) == 0); /* never passes as an encoded word */
-	free(out);
+	/*
+	 * Encoded-word tricks (issue #9): a name that is itself an encoded
+	 * word, or hides one, is encoded so that a client decodes it back to
+	 * the literal text, never to what the word contains.
+	 */
+	{
+		static const char *const tricks[] = { "=?UTF-8?B?QQ==?=",
+			"=?UTF-8?B?Q0VPIDxjZW9AZXhhbXBsZS5vcmc+?=",
+			"Bob =?ISO-8859-1?Q?=3Cceo=40example=2Eorg=3E?=",
+			"\"=?utf-8?q?x?=\" <y@z>", "a=?b", NULL };
+
+		for (size_t i = 0; tricks[i] != NULL; i++) {
+			CHECK_INTEQ(mime_encode_phrase(tricks[i], &out, &e), 0);
+			CHECK(strncmp(out, "=?UTF-8?B?", 10) == 0);
+			dec = decode_words(out, &short_words);
+			CHECK_STREQ(dec, tricks[i]);
+			free(dec);
+			free(out);
+		}
+	}
+	/* A huge token cannot be folded: it is encoded in short words. */
+	{
+		char *huge = xmalloc(5001);
+
+		memset(huge, 'x', 5000);
+		huge[5000] = '\0';
+		CHECK_INTEQ(mime_encode_phrase(huge, &out, &e), 0);
+		dec = decode_words(out, &short_words);
+		CHECK(short_words);
+		CHECK_STREQ(dec, huge);
+		free(dec);
+		free(out);
+		free(huge);
+	}
 	CHECK_INTEQ(mime_encode_phrase(long_name, &out, &e), 0);
 	dec = decode_words(out, &short_words);
 	CHECK(short_words);
@@ -406,6 +437,14 @@ test_phrase(void)
 	}
 	CHECK(mime_encode_phrase("a\rb", &out, &e) != 0);
 	CHECK(mime_encode_phrase("\xff", &out, &e) != 0);
+	/* Invalid UTF-8 of every kind, and DEL, never reach a header. */
+	CHECK(mime_encode_phrase("over\xc0\xaflong", &out, &e) != 0);
+	CHECK(mime_encode_phrase("surrogate \xed\xa0\x80", &out, &e) != 0);
+	CHECK(mime_encode_phrase("cut \xc3", &out, &e) != 0);
+	CHECK(mime_encode_phrase("beyond \xf4\x90\x80\x80", &out, &e) != 0);
+	CHECK(mime_encode_phrase("del\x7f", &out, &e) != 0);
+	CHECK(mime_encode_phrase("tab\tname", &out, &e) != 0);
+	CHECK(out == NULL);
 }
 
 static void
