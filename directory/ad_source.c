@@ -14,6 +14,9 @@
  * (objectClass contact), computers (objectCategory computer) and groups.
  * Paging (page_size <= 1000, AD's MaxPageSize) comes from dir_ldap_scan();
  * the search references AD returns from the domain root are never chased.
+ * AD lists nobody under member of their primary group (primaryGroupID,
+ * usually Domain Users), so the people whose primary group is the group or
+ * one nested in it are added with a second search by primaryGroupToken.
  *
  * Per person: objectGUID (as the canonical GUID string) is the stable id;
  * mail the primary address; every smtp:/SMTP: value of proxyAddresses is an
@@ -33,6 +36,7 @@
 
 #include <ldap.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
@@ -333,6 +337,106 @@ out:
 	return st;
 }
 
+/* The DNs a scan returned (new strings). */
+struct dn_list {
+	char **v;
+	size_t n;
+};
+
+static enum dir_status
+collect_dn(struct dir_conn *dc, LDAPMessage *entry, void *arg, struct errbuf *e)
+{
+	struct dn_list *l = arg;
+	char *dn = ldap_get_dn(dc->ld, entry);
+
+	if (dn == NULL)
+		return dir_ldap_fail(dc, LDAP_DECODING_ERROR, "read the DN of an entry under",
+		    dc->base_dn, NULL, e);
+	if (l->n >= DIR_MAX_MEMBERS) {
+		ldap_memfree(dn);
+		err_set(e, "%s: more than %d nested groups; refusing to go on", dc->uri,
+		    DIR_MAX_MEMBERS);
+		return DIR_FAILED;
+	}
+	l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+	l->v[l->n++] = xstrdup(dn);
+	ldap_memfree(dn);
+	return DIR_OK;
+}
+
+/* primaryGroupToken (the group's RID) is constructed: only a base read returns it. */
+static enum dir_status
+read_token(struct dir_conn *dc, const char *dn, int64_t *token, bool *found, struct errbuf *e)
+{
+	char *attrs[] = { "primaryGroupToken", NULL };
+	LDAPMessage *res = NULL, *entry = NULL;
+	enum dir_status st;
+
+	*found = false;
+	st = dir_ldap_read(dc, dn, NULL, attrs, &res, &entry, e);
+	if (st == DIR_OK && entry != NULL)
+		*found = get_int(dc->ld, entry, "primaryGroupToken", token) && *token > 0;
+	ldap_msgfree(res);
+	return st;
+}
+
+#define TOKENS_PER_SEARCH 100
+
+/*
+ * AD does not list a user under member/memberOf of their primary group
+ * (primaryGroupID, "Domain Users" for most): the in-chain search misses
+ * them. Find the primary group tokens of the group and every group nested
+ * in it, and add the people whose primaryGroupID is one of them.
+ */
+static enum dir_status
+add_primary_members(struct dir_conn *dc, const char *group_dn, const char *esc_dn,
+    char **attrs, struct ad_scan *s, struct errbuf *e)
+{
+	char *nattrs[] = { LDAP_NO_ATTRS, NULL };
+	struct dn_list groups = { NULL, 0 };
+	int64_t *tokens = NULL;
+	size_t n_tokens = 0;
+	enum dir_status st;
+	char *filter = xasprintf("(&(objectClass=group)(memberOf:" IN_CHAIN_RULE ":=%s))",
+	    esc_dn);
+
+	st = dir_ldap_scan(dc, filter, nattrs, collect_dn, &groups, e);
+	free(filter);
+	filter = NULL;
+	tokens = xcalloc(groups.n + 1, sizeof(*tokens));
+	for (size_t i = 0; i <= groups.n && st == DIR_OK; i++) {
+		bool found = false;
+
+		st = read_token(dc, i == 0 ? group_dn : groups.v[i - 1], &tokens[n_tokens],
+		    &found, e);
+		if (st == DIR_OK && found)
+			n_tokens++;
+	}
+	for (size_t i = 0; i < n_tokens && st == DIR_OK; i += TOKENS_PER_SEARCH) {
+		struct buf b;
+		char *f = NULL;
+
+		buf_init(&b, 0);
+		for (size_t k = i; k < n_tokens && k < i + TOKENS_PER_SEARCH; k++)
+			if (buf_printf(&b, "(primaryGroupID=%lld)", (long long)tokens[k]) != 0)
+				abort(); /* unbounded buffer: cannot fail */
+		f = buf_steal(&b, NULL);
+		filter = xasprintf("(&%s(|%s))", dc->user_filter, f);
+		free(f);
+		st = dir_ldap_scan(dc, filter, attrs, member_entry, s, e);
+		free(filter);
+		filter = NULL;
+	}
+	if (st == DIR_OK)
+		log_debug("%s: group %s: %zu nested group(s), %zu primary group token(s) searched",
+		    dc->uri, group_dn, groups.n, n_tokens);
+	for (size_t i = 0; i < groups.n; i++)
+		free(groups.v[i]);
+	free(groups.v);
+	free(tokens);
+	return st;
+}
+
 static int
 cmp_user_dn(const void *a, const void *b)
 {
@@ -365,11 +469,13 @@ dir_ad_group_members(struct dir_conn *dc, const char *group_ref, struct user_lis
 	esc = dir_filter_escape(group_dn, strlen(group_dn));
 	filter = xasprintf("(&%s(memberOf:" IN_CHAIN_RULE ":=%s))", dc->user_filter, esc);
 	st = dir_ldap_scan(dc, filter, attrs, member_entry, &s, e);
+	if (st == DIR_OK)
+		st = add_primary_members(dc, group_dn, esc, attrs, &s, e);
 	if (st != DIR_OK)
 		goto out;
 	qsort(out->v + first, out->n - first, sizeof(*out->v), cmp_user_dn);
-	log_debug("%s: group %s: %zu people (in-chain search)", dc->uri, group_dn,
-	    out->n - first);
+	log_debug("%s: group %s: %zu people (in-chain and primary group searches)", dc->uri,
+	    group_dn, out->n - first);
 out:
 	if (st != DIR_OK) {
 		/* All or nothing: a partial member list must not look complete. */

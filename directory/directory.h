@@ -94,6 +94,12 @@ void dir_close(struct dir_conn *dc);
  * level and skipped (it is not a person we could provision). A person
  * entry that lacks a usable mail is returned with .problem set.
  * Returns DIR_BAD_CONFIG when group_dn does not exist.
+ *
+ * With type = ad the DC resolves nesting (in-chain matching rule, plus the
+ * people whose primaryGroupID is the group or a nested one), and group_dn
+ * may also be a sAMAccountName (a string without '='), looked up under
+ * base_dn. Disabled and expired accounts come back with enabled = false
+ * and .problem set.
  */
 enum dir_status dir_group_members(struct dir_conn *dc, const char *group_dn,
     struct user_list *out, struct errbuf *e) MUST_USE;

@@ -278,6 +278,13 @@ check 'grep -q "|CN=Heidi Primary,$OU|heidi@example.test|h.primary@example.test|
 check '[ "$(wc -l <"$W/staff.txt")" = 2 ]' "smime-staff has two people"
 probe --bind-dn svc-smimesync@example.test --password-file "$W/svc.secret" --page-size 2 members-full "CN=smime-sales,$OU" >"$W/paged.txt" 2>&1
 check 'cmp -s "$W/sales.txt" "$W/paged.txt"' "the in-chain search pages (page size 2) to the same result"
+# Nobody is listed in member of their primary group (primaryGroupID 513,
+# Domain Users): the in-chain rule alone finds nobody there.
+check '[ -z "$(samba_ldap ldapsearch -LLL -b "$B" "(memberOf:1.2.840.113556.1.4.1941:=CN=Domain Users,CN=Users,$B)" dn | grep "^dn:")" ]' \
+	"(Domain Users has no member values: primary group memberships are implicit)"
+svc_probe members-full "Domain Users" >"$W/domusers.txt" 2>&1 || cat "$W/domusers.txt"
+check 'grep -q "|CN=Alice Liddell,$OU|" "$W/domusers.txt" && grep -q "|CN=Jörg Müller,$OU|" "$W/domusers.txt" && grep -q "|CN=svc-smimesync,CN=Users,$B|" "$W/domusers.txt" && ! grep -q "WS01\|Carl Contact" "$W/domusers.txt"' \
+	"members of a primary group (Domain Users) are found through primaryGroupID"
 # Range retrieval (member;range=LO-HI) when a group's members are read directly.
 samba_ldap ldapsearch -LLL -o ldif-wrap=no -b "CN=smime-sales,$OU" -s base member |
 	sed -n 's/^member: //p; s/^member:: //p' | sort >"$W/members.ldap"
