@@ -24,3 +24,8 @@ EXTRA_DIST += tests/integration/mail_retry.sh
 TESTS += tests/integration/lifecycle.sh
 EXTRA_DIST += tests/integration/lifecycle.sh tests/tools/mailcount.py
 include tests/fuzz/local.mk
+# Hostile input across rooms (issue #9).
+check_PROGRAMS += tests/unit/test_hostile_input
+tests_unit_test_hostile_input_SOURCES = tests/unit/test_hostile_input.c tests/unit/check.h
+tests_unit_test_hostile_input_LDADD = $(unit_test_libs)
+TESTS += tests/unit/test_hostile_input
