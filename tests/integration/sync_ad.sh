@@ -13,7 +13,8 @@
 #   - objectGUID is the id, proxyAddresses give the alternative addresses,
 #     non-ASCII names survive;
 #   - another issuer's certificate in userCertificate is left alone;
-#   - a second run changes nothing;
+#   - a second run changes nothing; a year later renewal swaps our value in
+#     both attributes and leaves the foreign ones;
 #   - AD's failures read clearly: bad password (sub-code 52e), simple bind
 #     without TLS (strong auth), a service account without the delegation;
 #   - a GSSAPI bind with keytab_file and principal, over plain LDAP, for
@@ -428,6 +429,36 @@ check '[ "$(jq -r .counts.unchanged "$W/run2.json")" = "$N" ]' "second run leave
 check '[ "$(smtp_count)" = "$before" ]' "second run sends no mail"
 samba_ldap ldapsearch -LLL -o ldif-wrap=no -b "$OU" "(objectClass=user)" userCertificate userSMIMECertificate >"$W/dir2.ldif"
 check 'cmp -s "$W/dir1.ldif" "$W/dir2.ldif"' "second run leaves the directory as it was"
+
+# --- 352 days later: renewal replaces our value in both attributes ---------
+"$SMIMESYNC" status --format json >"$W/status2.json"
+faketime -f "+352d" "$SMIMESYNC" run --format json >"$W/renew.json" 2>"$W/renew.log" || { tail -20 "$W/renew.log"; fail "renewal run exited non-zero"; }
+check '[ "$(jq -r .counts.renewed "$W/renew.json")" = "$N" ]' "renewal run renewed $N"
+for m in $ELIGIBLE; do
+	old=$(jq -r ".[] | select(.mail == \"$m\") | .serial" "$W/status2.json")
+	samba_ldap ldapsearch -LLL -o ldif-wrap=no -b "$OU" "(mail=$m)" userCertificate userSMIMECertificate >"$W/entry.ldif"
+	want=1
+	[ "$m" = grace@example.test ] && want=3
+	n=$(grep -c '^userCertificate::' "$W/entry.ldif" || true)
+	ns=$(grep -c '^userSMIMECertificate::' "$W/entry.ldif" || true)
+	[ "$n" = "$want" ] && [ "$ns" = 1 ] || { fail "$m: after renewal $n userCertificate / $ns userSMIMECertificate values (want $want/1)"; continue; }
+	for v in $(sed -n 's/^userCertificate:: //p' "$W/entry.ldif"); do
+		s=$(printf '%s' "$v" | base64 -d | openssl x509 -inform DER -noout -serial | cut -d= -f2)
+		[ "$s" != "$old" ] || fail "$m: the superseded certificate is still in userCertificate"
+	done
+	sed -n 's/^userSMIMECertificate:: //p' "$W/entry.ldif" | base64 -d |
+		openssl pkcs7 -inform DER -print_certs 2>/dev/null | openssl x509 -noout -serial | grep -q "=$old\$" &&
+		fail "$m: userSMIMECertificate still holds the superseded certificate"
+done
+echo "checked $N renewals in userCertificate and userSMIMECertificate"
+samba_ldap ldapsearch -LLL -o ldif-wrap=no -b "CN=Grace Foreign,$OU" -s base userCertificate |
+	sed -n 's/^userCertificate:: //p' >"$W/grace.b64"
+kept=0
+while read -r v; do
+	sha=$(printf '%s' "$v" | base64 -d | sha256sum | cut -d' ' -f1)
+	[ "$sha" = "$FOREIGN_SHA" ] || [ "$sha" = "$EXPIRED_SHA" ] && kept=$((kept + 1))
+done <"$W/grace.b64"
+check '[ $kept = 2 ]' "the renewal removed only our own value: both foreign certificates stay"
 
 # --- GSSAPI with a keytab: no password, protected by Kerberos sign+seal ---
 samba_kerberos
