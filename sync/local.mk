@@ -58,3 +58,5 @@ check_PROGRAMS += tests/unit/test_sync_query
 tests_unit_test_sync_query_SOURCES = tests/unit/test_sync_query.c tests/unit/check.h
 tests_unit_test_sync_query_LDADD = $(unit_test_libs)
 TESTS += tests/unit/test_sync_query
+TESTS += tests/integration/man_commands.sh
+EXTRA_DIST += tests/integration/man_commands.sh
