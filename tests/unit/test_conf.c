@@ -408,6 +408,48 @@ test_dump_roundtrip(void)
 	config_free(again);
 }
 
+/* type = ad: its own user_filter default, a UPN bind, group = NAME round-trips. */
+static void
+test_ad(void)
+{
+	struct config *cfg = NULL, *again = NULL;
+	char *errs = load_errors("[directory ad]\ntype = ad\nuri = ldaps://dc\n"
+	    "base_dn = DC=example,DC=org\nbind_dn = svc@example.org\n"
+	    "bind_password_file = ad.secret\n"
+	    "[directory gss]\ntype = ad\nuri = ldap://dc\nstarttls = off\n"
+	    "base_dn = DC=example,DC=org\nsasl_mech = GSSAPI\nkeytab_file = svc.keytab\n"
+	    "principal = svc@EXAMPLE.ORG\n" MIN_DIR MIN_CA MIN_MAIL
+	    "[group sales]\ndirectory = ad\nca = c\ngroup = smime-sales\n", &cfg);
+	char *d1 = NULL, *d2 = NULL;
+
+	CHECK_STREQ(errs, "");
+	free(errs);
+	if (cfg == NULL)
+		return;
+	CHECK_INTEQ(cfg->directories[0].type, DIR_TYPE_AD);
+	CHECK_STREQ(cfg->directories[0].user_filter,
+	    "(&(objectCategory=person)(objectClass=user))");
+	CHECK_STREQ(cfg->directories[2].user_filter, "(objectClass=inetOrgPerson)");
+	CHECK_STREQ(cfg->directories[0].bind_dn, "svc@example.org");
+	CHECK_STREQ(cfg->directories[1].principal, "svc@EXAMPLE.ORG");
+	CHECK_STREQ(cfg->groups[0].group_name, "smime-sales");
+	CHECK_STREQ(cfg->groups[0].group_dn, "smime-sales");
+	d1 = dump_to_string(cfg);
+	CHECK_CONTAINS(d1, "\ngroup = smime-sales\n");
+	CHECK(strstr(d1, "group_dn =") == NULL);
+	errs = load_errors(d1, &again);
+	CHECK_STREQ(errs, "");
+	free(errs);
+	if (again != NULL) {
+		d2 = dump_to_string(again);
+		CHECK_STREQ(d2, d1);
+	}
+	free(d1);
+	free(d2);
+	config_free(cfg);
+	config_free(again);
+}
+
 static void
 test_check_files(void)
 {
@@ -498,6 +540,7 @@ main(void)
 	test_defaults_and_paths();
 	test_errors();
 	test_dump_roundtrip();
+	test_ad();
 	test_check_files();
 	test_check_files_mail();
 	test_default_path();
