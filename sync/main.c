@@ -106,7 +106,12 @@ main(int argc, char **argv)
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
-	optind = 1; /* reset getopt for the command's own options */
+	/*
+	 * Reset getopt for the command's own options. 0, not 1: glibc then
+	 * re-initialises fully and forgets the "+" above, so options may follow
+	 * a command's operands ("issue USER --force").
+	 */
+	optind = 0;
 
 	if (strcmp(cmd, "check-config") == 0)
 		return cmd_check_config(argc, argv, conf_path);

@@ -142,10 +142,14 @@ done
 mkdir -m 700 "$W/gnupg"
 export GNUPGHOME="$W/gnupg"
 echo allow-loopback-pinentry >"$GNUPGHOME/gpg-agent.conf"
+# Start the agent ourselves: gpgsm's autostart gives up after a few seconds
+# on a busy machine.
+gpgconf --launch gpg-agent || fail "cannot start gpg-agent"
 # gpgsm exits non-zero when it cannot fetch CRLs for the chain (no dirmngr
 # here); what counts is the import summary.
 gpgsm --batch --disable-dirmngr --pinentry-mode loopback --passphrase-fd 0 --import "$W/mbox/$COMPAT.p12" \
 	<"$W/mbox/$COMPAT.password" >"$W/gpgsm.out" 2>&1 || true
+grep -q "secret keys imported: 1" "$W/gpgsm.out" || cat "$W/gpgsm.out"
 check 'grep -q "secret keys imported: 1" "$W/gpgsm.out"' "gpgsm imports the compat PKCS#12"
 check 'gpgsm --batch --list-secret-keys 2>/dev/null | grep -q "$COMPAT"' "gpgsm lists the imported secret key"
 
