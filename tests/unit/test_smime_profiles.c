@@ -368,6 +368,22 @@ main(void)
 		issue_and_check(&cas[c], pk[3], "long", PROFILE_ORGANIZATION_STRICT,
 		    "a.very.long.local.part.that.does.not.fit.into.a.common.name@example.org");
 	}
+	/* One RSA-4096 key (slow to make): the largest size a group may choose. */
+	{
+		EVP_PKEY *big = NULL;
+
+		err_clear(&e);
+		if (key_generate(KEY_TYPE_RSA4096, &big, &e) != 0) {
+			fprintf(stderr, "%s\n", e.text);
+			CHECK(!"rsa4096 key");
+		} else {
+			issue_and_check(&cas[0], big, "rsa4096", PROFILE_ORGANIZATION_STRICT,
+			    "alice@example.org");
+			issue_and_check(&cas[1], big, "rsa4096", PROFILE_MAILBOX_STRICT,
+			    "alice@example.org");
+		}
+		EVP_PKEY_free(big);
+	}
 	test_bad_requests(&cas[0], pk[2]);
 	test_crl(&cas[0], pk[2]);
 	test_crl(&cas[1], pk[0]);
