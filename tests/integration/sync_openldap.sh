@@ -190,5 +190,19 @@ for m in $EXPECTED; do
 done
 check '[ "$(smtp_count)" = $((before + 2 * N_EXPECTED)) ]' "renewal sent one collection and one password mail each"
 
+# Every certificate the store holds, first issue and renewal alike, passes
+# the S/MIME BR linter (issue #3).
+n_lint=0
+for id in $(sqlite3 "$W/state/smimesync.db" "SELECT id FROM certs ORDER BY id"); do
+	mail=$(sqlite3 "$W/state/smimesync.db" "SELECT mail FROM certs WHERE id = $id")
+	sqlite3 "$W/state/smimesync.db" "SELECT writefile('$W/store-leaf.der', der) FROM certs WHERE id = $id" >/dev/null
+	openssl x509 -inform DER -in "$W/store-leaf.der" -out "$W/store-leaf.pem"
+	/usr/bin/python3 "$top_srcdir/tests/tools/sbr-lint.py" "$W/store-leaf.pem" --profile mailbox-strict \
+		--issuer "$W/ca/issuing.pem" --mail "$mail" --max-days 365 >"$W/lint.out" 2>&1 ||
+		{ cat "$W/lint.out"; fail "certificate #$id ($mail) breaks the mailbox-strict profile"; }
+	n_lint=$((n_lint + 1))
+done
+check '[ "$n_lint" = $((2 * N_EXPECTED)) ]' "linted all $n_lint certificates in the store"
+
 echo "$fails failure(s)"
 [ "$fails" = 0 ]
