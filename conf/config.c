@@ -216,6 +216,26 @@ check_directory(struct loader *ld, struct sec_load *s)
 		    "principal"), "%s %s: only used by a Kerberos bind; add sasl_mech = GSSAPI "
 		    "or remove it", s->label, is_set_ok(s, "keytab_file") ? "keytab_file" :
 		    "principal");
+	/* What each type needs: a server and a base, or a file. */
+	if (!is_bad(s, "type")) {
+		static const char *const ldap_keys[] = { "uri", "base_dn" };
+
+		if (d->type == DIR_TYPE_CSV && d->file == NULL && !is_bad(s, "file"))
+			conf_err_add(ld->el, s->header_line, "%s: missing required key \"file\": "
+			    "type = csv reads its people from a CSV file; add file = /path/to/people.csv",
+			    s->label);
+		for (size_t i = 0; d->type != DIR_TYPE_CSV && i < ARRAY_LEN(ldap_keys); i++) {
+			int row = conf_option_find(CONF_DIRECTORY, ldap_keys[i]);
+
+			if (is_set_ok(s, ldap_keys[i]) || is_bad(s, ldap_keys[i]))
+				continue;
+			conf_err_add(ld->el, s->header_line, "%s: missing required key \"%s\": %s",
+			    s->label, ldap_keys[i], conf_options[row].doc);
+		}
+		if (d->type != DIR_TYPE_CSV && is_set_ok(s, "file"))
+			conf_err_add(ld->el, line_of(s, "file"), "%s file: only type = csv reads a "
+			    "file; remove it or set type = csv", s->label);
+	}
 	/* The default depends on type: AD users are user objects that are people. */
 	if (d->user_filter == NULL && !is_bad(s, "user_filter"))
 		d->user_filter = xstrdup(d->type == DIR_TYPE_AD ?
@@ -300,10 +320,7 @@ check_group(struct loader *ld, struct sec_load *s)
 	char vb[32], rb[32];
 
 	check_group_profile(ld, s);
-	if (g->group_dn == NULL && g->group_name == NULL && !is_bad(s, "group_dn") &&
-	    !is_bad(s, "group"))
-		conf_err_add(ld->el, s->header_line, "%s: which group? add group_dn = DN of the "
-		    "group (or, for an Active Directory, group = its sAMAccountName)", s->label);
+	/* A missing group_dn is judged in resolve_groups(): csv directories need none. */
 	if (g->group_dn != NULL && g->group_name != NULL)
 		conf_err_add(ld->el, line_of(s, "group"), "%s group: cannot be combined with "
 		    "group_dn; keep one of them", s->label);
@@ -399,6 +416,14 @@ missing_ref(struct loader *ld, const struct conf_group *g, const char *key, enum
 	free(label);
 }
 
+/* Was key written in the section at all (even with a rejected value)? */
+static bool
+key_written(const struct config *cfg, const void *base, const char *key)
+{
+	/* An unknown key answers with the section's header line. */
+	return conf_source_line(cfg, base, key) != conf_source_line(cfg, base, "\001");
+}
+
 static void
 resolve_groups(struct loader *ld)
 {
@@ -407,9 +432,16 @@ resolve_groups(struct loader *ld)
 	for (size_t i = 0; i < cfg->n_groups; i++) {
 		struct conf_group *g = &cfg->groups[i];
 
+		bool named = key_written(cfg, g, "group_dn") || key_written(cfg, g, "group");
+
 		if (g->directory_name != NULL) {
 			g->directory = (struct conf_directory *)config_find_directory(cfg,
 			    g->directory_name);
+			if (g->directory != NULL && g->directory->type == DIR_TYPE_CSV && named)
+				conf_err_add(ld->el, conf_source_line(cfg, g, g->group_dn ? "group_dn" :
+				    "group"), "[group %s] %s: a csv directory has no groups: every row "
+				    "of its file is a member; remove it", g->name,
+				    key_written(cfg, g, "group_dn") ? "group_dn" : "group");
 			if (g->directory == NULL)
 				missing_ref(ld, g, "directory", CONF_DIRECTORY, g->directory_name);
 			else if (g->group_name != NULL && g->directory->type != DIR_TYPE_AD)
@@ -417,6 +449,10 @@ resolve_groups(struct loader *ld)
 				    "group: a group can be named by sAMAccountName only in an Active "
 				    "Directory (type = ad); give group_dn instead", g->name);
 		}
+		if (!named && (g->directory == NULL || g->directory->type != DIR_TYPE_CSV))
+			conf_err_add(ld->el, g->origin.line, "[group %s]: which group? add group_dn = "
+			    "DN of the group (or, for an Active Directory, group = its "
+			    "sAMAccountName)", g->name);
 		if (g->ca_name != NULL) {
 			g->ca = (struct conf_ca *)config_find_ca(cfg, g->ca_name);
 			if (g->ca == NULL)

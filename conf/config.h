@@ -28,6 +28,7 @@
 enum dir_type {
 	DIR_TYPE_LDAP = 0, /* OpenLDAP and other RFC 4519 directories */
 	DIR_TYPE_AD,       /* Active Directory (and Samba AD): in-chain membership */
+	DIR_TYPE_CSV,      /* a CSV file of people outside any directory */
 };
 
 /* starttls = required | off (for ldap:// and SMTP). */
@@ -97,6 +98,7 @@ struct conf_directory {
 	struct conf_origin origin;
 	enum dir_type type;
 	char *uri;                /* ldap://, ldaps://, ldapi:// */
+	char *file;               /* type = csv: the file of people */
 	enum tls_mode starttls;   /* only meaningful for ldap:// */
 	char *bind_dn;            /* NULL: SASL (sasl_mech) or anonymous */
 	char *bind_password_file; /* secret; required with bind_dn */

@@ -17,7 +17,7 @@ const char *const conf_pkcs12_names[] = {"modern", "compat", NULL};
 const char *const conf_leave_policy_names[] = {"stop-renewing", "keep", "revoke", NULL};
 const char *const conf_mail_change_names[] = {"keep", "revoke", NULL};
 const char *const conf_tls_mode_names[] = {"required", "off", NULL};
-const char *const conf_dir_type_names[] = {"ldap", "ad", NULL};
+const char *const conf_dir_type_names[] = {"ldap", "ad", "csv", NULL};
 const char *const conf_ca_type_names[] = {"local", NULL};
 const char *const conf_cert_profile_names[] = {"mailbox-strict", "mailbox-multipurpose",
     "organization-strict", "organization-multipurpose", NULL};
@@ -69,10 +69,14 @@ const struct conf_option conf_options[] = {
 	/* [directory NAME] */
 	{CONF_DIRECTORY, "type", OPT_ENUM, offsetof(struct conf_directory, type), "ldap", NULL, 0,
 	    0, 0, conf_dir_type_names, NULL, NULL,
-	    "kind of directory server: ldap (OpenLDAP, RFC 4519) or ad (Active Directory)"},
+	    "kind of directory: ldap (OpenLDAP, RFC 4519), ad (Active Directory) or csv "
+	    "(a file of people outside any directory)"},
 	{CONF_DIRECTORY, "uri", OPT_URI_LDAP, offsetof(struct conf_directory, uri), NULL, NULL,
-	    OPTF_REQUIRED, 0, 0, NULL, NULL, NULL,
-	    "LDAP server URI(s), space separated: ldap://, ldaps:// or ldapi://"},
+	    0, 0, 0, NULL, NULL, NULL,
+	    "LDAP server URI(s), space separated: ldap://, ldaps:// or ldapi:// (ldap and ad)"},
+	{CONF_DIRECTORY, "file", OPT_PATH, offsetof(struct conf_directory, file), NULL, NULL,
+	    0, 0, 0, NULL, NULL, NULL,
+	    "type = csv: the CSV file of people (columns name, mail, designation, alt_mails)"},
 	{CONF_DIRECTORY, "starttls", OPT_ENUM, offsetof(struct conf_directory, starttls),
 	    "required", NULL, 0, 0, 0, conf_tls_mode_names, NULL, NULL,
 	    "StartTLS on ldap:// connections"},
@@ -94,7 +98,7 @@ const struct conf_option conf_options[] = {
 	    "Kerberos principal the GSSAPI bind must authenticate as, e.g. "
 	    "svc-smimesync@EXAMPLE.ORG"},
 	{CONF_DIRECTORY, "base_dn", OPT_DN, offsetof(struct conf_directory, base_dn), NULL, NULL,
-	    OPTF_REQUIRED, 0, 0, NULL, NULL, NULL, "search base for users and groups"},
+	    0, 0, 0, NULL, NULL, NULL, "search base for users and groups (ldap and ad)"},
 	{CONF_DIRECTORY, "tls_ca_file", OPT_PATH, offsetof(struct conf_directory, tls_ca_file),
 	    NULL, NULL, 0, 0, 0, NULL, NULL, NULL,
 	    "PEM file of CAs trusted for the server certificate (unset: system store)"},

@@ -142,6 +142,11 @@ void dir_fill_alt_mails(struct dir_conn *dc, LDAPMessage *entry, struct user *u,
  * (1.2.840.113556.1.4.1941) instead of walking member values. group_ref is
  * a DN, or a sAMAccountName (it then has no '=').
  */
+/* type = csv (csv_source.c): no server; every row of conf->file is a member. */
+enum dir_status dir_csv_open(const struct conf_directory *conf, struct dir_conn **out,
+    struct errbuf *e);
+enum dir_status dir_csv_members(struct dir_conn *dc, struct user_list *out, struct errbuf *e);
+
 enum dir_status dir_ad_group_members(struct dir_conn *dc, const char *group_ref,
     struct user_list *out, struct errbuf *e) MUST_USE;
 /* Canonical string form of a 16-byte objectGUID (new), NULL if len != 16. */

@@ -408,6 +408,8 @@ dir_open(const struct conf_directory *conf, const char *bind_password,
 	int rc;
 
 	*out = NULL;
+	if (conf != NULL && conf->type == DIR_TYPE_CSV)
+		return dir_csv_open(conf, out, e);
 	if (conf == NULL || conf->uri == NULL || conf->base_dn == NULL) {
 		err_set(e, "[directory %s]: uri and base_dn are required",
 		    conf != NULL && conf->name != NULL ? conf->name : "");

@@ -99,6 +99,11 @@ dir_read_certs(struct dir_conn *dc, const char *dn, struct dir_cert_values *out,
 	char *a;
 
 	memset(out, 0, sizeof(*out));
+	/* A csv directory has no entries to publish to: there is nothing there. */
+	if (dc->conf->type == DIR_TYPE_CSV)
+		return DIR_OK;
+
+	memset(out, 0, sizeof(*out));
 	st = dir_ldap_read(dc, dn, NULL, attrs, &res, &entry, e);
 	if (st != DIR_OK)
 		return st;
@@ -327,7 +332,7 @@ dir_apply_certs(struct dir_conn *dc, const char *dn, const struct dir_cert_chang
 	int rc = LDAP_SUCCESS;
 
 	if (change->n_add_user_cert + change->n_del_user_cert + change->n_add_smime +
-	    change->n_del_smime == 0)
+	    change->n_del_smime == 0 || dc->conf->type == DIR_TYPE_CSV)
 		return DIR_OK;
 	if (lists_overlap(change->add_user_cert, change->n_add_user_cert,
 	    change->del_user_cert, change->n_del_user_cert) ||

@@ -423,6 +423,8 @@ dir_group_members(struct dir_conn *dc, const char *group_dn, struct user_list *o
 
 	if (dc->conf->type == DIR_TYPE_AD)
 		return dir_ad_group_members(dc, group_dn, out, e);
+	if (dc->conf->type == DIR_TYPE_CSV)
+		return dir_csv_members(dc, out, e);
 	memset(&x, 0, sizeof(x));
 	x.dc = dc;
 	x.out = out;

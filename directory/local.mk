@@ -4,7 +4,7 @@ libdirectory_a_SOURCES = \
 	directory/directory.h \
 	directory/dir_internal.h \
 	directory/user.c \
-	directory/filter.c \
+	directory/csv_source.c directory/filter.c \
 	directory/strset.c \
 	directory/ldap_conn.c \
 	directory/ldap_source.c \

@@ -29,3 +29,5 @@ check_PROGRAMS += tests/unit/test_hostile_input
 tests_unit_test_hostile_input_SOURCES = tests/unit/test_hostile_input.c tests/unit/check.h
 tests_unit_test_hostile_input_LDADD = $(unit_test_libs)
 TESTS += tests/unit/test_hostile_input
+TESTS += tests/integration/csv_directory.sh
+EXTRA_DIST += tests/integration/csv_directory.sh
