@@ -256,6 +256,20 @@ cp "$W/old-master.key" "$W/state/master.key"
 check '! "$SMIMESYNC" recover "$R" --out "$W/recovered3.p12" >/dev/null 2>"$W/recover3.err"' "the old master key no longer opens the escrow"
 cp "$W/new-master.key" "$W/state/master.key"
 chmod 600 "$W/state/master.key"
+# Interrupted after the commit, before the rename: a rerun finishes it.
+cp "$W/new-master.key" "$W/state/master.key.new"
+cp "$W/old-master.key" "$W/state/master.key"
+chmod 600 "$W/state/master.key" "$W/state/master.key.new"
+check '"$SMIMESYNC" master-key rotate 2>&1 | grep -q "completed an interrupted rotation" &&
+	cmp -s "$W/state/master.key" "$W/new-master.key" && [ ! -e "$W/state/master.key.new" ]' \
+	"master-key rotate completes an interrupted rotation"
+# Interrupted before the commit: the unused new key is discarded, rotation runs.
+(umask 077; openssl rand -hex 32 >"$W/state/master.key.new")
+check '"$SMIMESYNC" master-key rotate >/dev/null 2>&1 && ! cmp -s "$W/state/master.key" "$W/new-master.key" &&
+	[ ! -e "$W/state/master.key.new" ]' "master-key rotate discards a stale, unused new key"
+"$SMIMESYNC" recover "$R" --out "$W/recovered4.p12" >"$W/recover4.pw" 2>/dev/null || fail "recover after the second rotation"
+split_keys "$W/recovered4.p12" "$(cat "$W/recover4.pw")" "$W/r4key"
+check 'decrypts_old "$W/r4key"' "keys survive every rotation"
 
 # --- resend -----------------------------------------------------------------
 before=$(smtp_count)
