@@ -308,6 +308,17 @@ apply_once(struct dir_conn *dc, const char *dn, const struct dir_cert_change *c,
 			hint = "the server refused a value: userCertificate;binary takes DER "
 			       "X.509, userSMIMECertificate DER PKCS#7";
 			break;
+		case LDAP_CONSTRAINT_VIOLATION:
+		case LDAP_ADMINLIMIT_EXCEEDED:
+			if (dc->conf->type == DIR_TYPE_AD) {
+				hint = "Active Directory takes at most 32768 bytes per value of "
+				       "these attributes (rangeUpper) and about 1200 values of "
+				       "all such attributes per object: remove stale certificates "
+				       "from the entry, or use a smaller key type and chain";
+				break;
+			}
+			hint = NULL;
+			break;
 		default:
 			break;
 		}
