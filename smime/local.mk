@@ -44,3 +44,6 @@ EXTRA_DIST += tests/tools/sbr-lint.py
 # Issue #3 end to end: profiles, PKCS#12 interop (NSS, gpgsm), CMS, revoke, CRL.
 TESTS += tests/integration/smime_interop.sh
 EXTRA_DIST += tests/integration/smime_interop.sh
+# The profile linter itself: openssl-made certificates breaking one rule each.
+TESTS += tests/integration/sbr_lint_selftest.sh
+EXTRA_DIST += tests/integration/sbr_lint_selftest.sh
