@@ -52,6 +52,10 @@ mkdir -p "$W/metrics"
 # A long interval: in this test runs happen at start and on SIGUSR1 only.
 sed -i "s|^log_level = info|log_level = info\ninterval = 1h\njitter = 0s\nmetrics_file = $METRICS|" "$SMIMESYNC_CONF"
 cp "$SMIMESYNC_CONF" "$W/good.conf"
+# Without jitter the default is a tenth of the interval.
+sed '/^jitter = /d; s/^interval = 1h/interval = 2h/' "$W/good.conf" >"$W/nojitter.conf"
+"$SMIMESYNC" -c "$W/nojitter.conf" check-config -v 2>/dev/null | grep -qx 'jitter = 12m' &&
+	ok "jitter defaults to a tenth of the interval" || fail "default jitter"
 "$SMIMESYNC" ca init >/dev/null
 
 runs_done() { sqlite3 "$DB" "SELECT COUNT(*) FROM runs WHERE report IS NOT NULL" 2>/dev/null || echo 0; }
@@ -75,6 +79,8 @@ bad=$(grep -v '^#' "$METRICS" | grep -Ev '^[a-z_]+(\{[a-z_]+="[^"\\]*"\})? -?[0-
 [ -z "$bad" ] && ok "metrics: every sample line is well formed" || fail "metrics lines: $bad"
 [ "$(stat -c %a "$METRICS")" = 644 ] && ok "metrics file is world-readable for node_exporter" || fail "metrics mode"
 ls "$W/metrics" | grep -qv '^smimesync.prom$' && fail "temporary files left in the metrics directory" || ok "metrics written atomically, no leftovers"
+grep -q "daemon started (pid $DPID, state_dir $W/state, interval 3600s, jitter up to 0s)" "$W/daemon.log" &&
+	ok "the daemon logs its pid, state_dir, interval and jitter" || fail "start line: $(head -2 "$W/daemon.log")"
 grep -Eq 'info run=[0-9TZ]+-[0-9a-f]+: run finished: ok' "$W/daemon.log" && ok "log lines carry the run id" ||
 	fail "no run id in the log: $(tail -3 "$W/daemon.log")"
 
