@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "common/strutil.h"
+#include "common/xalloc.h"
 #include "sync/report_html.h"
 #include "sync/store_query.h"
 
@@ -320,9 +321,7 @@ tally_chart(FILE *out, struct store *st, const char *column, time_t now, const c
 		fputs("</p>\n", out);
 		return;
 	}
-	bars = calloc(n + 1, sizeof(*bars));
-	if (bars == NULL)
-		abort();
+	bars = xcalloc(n + 1, sizeof(*bars));
 	for (size_t i = 0; i < n; i++) {
 		bars[i].label = v[i].label;
 		bars[i].n = v[i].n;
