@@ -179,5 +179,19 @@ consistent && ok "store and directory agree after SIGTERM" || fail "store and di
 	ok "all 40 new people have a certificate" || fail "not all new people have a certificate"
 consistent && ok "store and directory agree after the resumed run" || fail "store and directory disagree at the end"
 
+# The lock died with the first daemon: a new one starts; SIGTERM while it
+# waits between runs ends it at once, with exit 0.
+n_before=$(runs_done)
+"$SMIMESYNC" daemon 2>"$W/daemon2.log" &
+DPID=$!
+wait_for '[ "$(runs_done)" -gt "$n_before" ]' 3000 && ok "a new daemon starts once the old one is gone" ||
+	fail "second daemon: $(tail -3 "$W/daemon2.log")"
+wait_for 'grep -q "next run in" "$W/daemon2.log"' 3000 || fail "the new daemon never went to sleep"
+kill -TERM "$DPID"
+rc=0
+wait "$DPID" || rc=$?
+DPID=
+[ "$rc" = 0 ] && grep -q "daemon stopped" "$W/daemon2.log" && ok "SIGTERM while waiting: exit 0 at once" || fail "idle SIGTERM: rc=$rc"
+
 echo "$fails failure(s)"
 [ "$fails" = 0 ]
