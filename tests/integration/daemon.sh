@@ -77,6 +77,24 @@ grep -q '^smimesync_mails_queued 0$' "$METRICS" && ok "metrics: outbox empty" ||
 grep -q '^smimesync_certificates_expiring{within="30d"} 0$' "$METRICS" && ok "metrics: nothing expiring" || fail "metrics expiring"
 bad=$(grep -v '^#' "$METRICS" | grep -Ev '^[a-z_]+(\{[a-z_]+="[^"\\]*"\})? -?[0-9]+(\.[0-9]+)?$' || true)
 [ -z "$bad" ] && ok "metrics: every sample line is well formed" || fail "metrics lines: $bad"
+# Prometheus' own parser (python3-prometheus-client) reads every family.
+if /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null; then
+	/usr/bin/python3 - "$METRICS" <<'PY' >"$W/prom.out" 2>&1 && ok "the Prometheus parser reads the file: $(cat "$W/prom.out")" || fail "prometheus parser: $(cat "$W/prom.out")"
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fams = list(text_string_to_metric_families(open(sys.argv[1]).read()))
+names = {f.name for f in fams}
+need = {"smimesync_users", "smimesync_certificates_expiring", "smimesync_last_run_status",
+        "smimesync_last_run_duration_seconds", "smimesync_last_run_start_timestamp_seconds",
+        "smimesync_mails_queued", "smimesync_mails_failed", "smimesync_last_run_errors"}
+missing = need - names
+assert not missing, "missing %s" % sorted(missing)
+assert all(f.type == "gauge" for f in fams)
+print("%d families, %d samples" % (len(fams), sum(len(f.samples) for f in fams)))
+PY
+else
+	echo "note: python3-prometheus-client is not installed; the format was checked by pattern only"
+fi
 [ "$(stat -c %a "$METRICS")" = 644 ] && ok "metrics file is world-readable for node_exporter" || fail "metrics mode"
 ls "$W/metrics" | grep -qv '^smimesync.prom$' && fail "temporary files left in the metrics directory" || ok "metrics written atomically, no leftovers"
 grep -q "daemon started (pid $DPID, state_dir $W/state, interval 3600s, jitter up to 0s)" "$W/daemon.log" &&
