@@ -213,7 +213,7 @@ check_issued(X509 *cert, EVP_PKEY *key, const char *mail, struct errbuf *e)
 
 static int
 step_ask_ca(struct engine *en, struct store_action *a, const struct conf_group *g,
-    struct prov_outcome *out, struct errbuf *e)
+    const struct user *u, struct prov_outcome *out, struct errbuf *e)
 {
 	EVP_PKEY *key = NULL;
 	X509_REQ *csr = NULL;
@@ -248,6 +248,15 @@ step_ask_ca(struct engine *en, struct store_action *a, const struct conf_group *
 
 	memset(&req, 0, sizeof(req));
 	req.mail = a->mail;
+	/*
+	 * Every further address the directory vouches for (more values of
+	 * mail, alt_mail_attribute, AD proxyAddresses, the CSV alt_mails)
+	 * goes into the SAN, so clients match the person on any of them.
+	 */
+	if (u != NULL && u->mail != NULL && strcasecmp(u->mail, a->mail) == 0) {
+		req.alt_mails = (const char *const *)u->alt_mails;
+		req.n_alt_mails = u->n_alt_mails;
+	}
 	req.validity = g->validity;
 	req.now = en->now;
 	req.profile = g->profile;
@@ -446,7 +455,7 @@ provision_run(struct engine *en, int64_t action_id, const struct user *u, EVP_PK
 			break;
 		case PROV_KEY_MADE:
 		case PROV_CA_ASKED:
-			if (step_ask_ca(en, &a, g, out, &e) != 0) {
+			if (step_ask_ca(en, &a, g, u, out, &e) != 0) {
 				if (strcmp(out->outcome, "pending") == 0)
 					goto report;
 				goto fail;

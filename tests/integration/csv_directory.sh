@@ -76,7 +76,10 @@ check 'jq -e ".users[] | select(.mail == \"alan@partner.example\" and .outcome =
 "$SMIMESYNC" status --format json >"$W/status.json"
 check '[ "$(jq -r ".[] | select(.mail == \"oedegaard@partner.example\") | .name" "$W/status.json")" = "Ødegaard Ærø" ]' \
 	"non-ASCII names survive"
-sqlite3 "$W/state/smimesync.db" "SELECT der FROM certs c JOIN users u ON u.id = c.user_id WHERE u.mail = 'alan@partner.example'" >/dev/null
+sqlite3 "$W/state/smimesync.db" "SELECT writefile('$W/alan.der', der) FROM certs WHERE mail = 'alan@partner.example'" >/dev/null
+check 'openssl x509 -inform DER -in "$W/alan.der" -noout -ext subjectAltName | tr -d " \n" |
+	grep -qx "X509v3SubjectAlternativeName:email:alan@partner.example,email:alan.t@partner.example,email:turing@partner.example"' \
+	"alternative addresses are in the certificate's SAN, primary first"
 "$SMIMESYNC" run --format json >"$W/r2.json" 2>/dev/null
 check '[ "$(jq -r .counts.issued "$W/r2.json")" = 0 ] && [ "$(smtp_count)" = 10 ]' "second run: nothing"
 
