@@ -18,6 +18,7 @@
 #include "sync/collect.h"
 #include "sync/provision.h"
 #include "sync/publish.h"
+#include "sync/store_crl.h"
 
 static const char *const prov_state_names[] = {
 	[PROV_PLANNED] = "planned",
@@ -399,6 +400,12 @@ step_queue_mails(struct engine *en, struct store_action *a, const struct conf_gr
 	if (store_begin(en->store, e) != 0)
 		goto out;
 	if (collect_queue(en, a->id, a->user_id, &mails, e) != 0) {
+		store_rollback(en->store);
+		goto out;
+	}
+	/* escrow = no: once the mail is queued, nobody keeps the key. */
+	if (!g->escrow && (store_escrow_delete(en->store, a->cert_id, e) != 0 ||
+	    store_action_forget_key(en->store, a->id, e) != 0)) {
 		store_rollback(en->store);
 		goto out;
 	}

@@ -55,6 +55,7 @@ from = Example PKI <pki@example.org>
 directory = externals
 ca = internal
 key_type = p256
+escrow = no
 CONF
 export SMIMESYNC_CONF="$W/smimesync.conf"
 "$SMIMESYNC" ca init >/dev/null
@@ -80,6 +81,11 @@ sqlite3 "$W/state/smimesync.db" "SELECT writefile('$W/alan.der', der) FROM certs
 check 'openssl x509 -inform DER -in "$W/alan.der" -noout -ext subjectAltName | tr -d " \n" |
 	grep -qx "X509v3SubjectAlternativeName:email:alan@partner.example,email:alan.t@partner.example,email:turing@partner.example"' \
 	"alternative addresses are in the certificate's SAN, primary first"
+check '[ "$(sqlite3 "$W/state/smimesync.db" "SELECT COUNT(*) FROM escrow")" = 0 ] &&
+	[ "$(sqlite3 "$W/state/smimesync.db" "SELECT COUNT(*) FROM actions WHERE sealed_key IS NOT NULL")" = 0 ]' \
+	"escrow = no: no private key is kept once the mails are queued"
+check '! "$SMIMESYNC" recover ada@partner.example --out "$W/ada.p12" >/dev/null 2>&1 && [ ! -e "$W/ada.p12" ]' \
+	"escrow = no: recover has nothing to give back"
 "$SMIMESYNC" run --format json >"$W/r2.json" 2>/dev/null
 check '[ "$(jq -r .counts.issued "$W/r2.json")" = 0 ] && [ "$(smtp_count)" = 10 ]' "second run: nothing"
 
