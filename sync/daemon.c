@@ -16,6 +16,8 @@
  *            finishes its current step, nobody else starts, the report says
  *            "interrupted"; then exit 0
  *   SIGUSR1  run now (during a run: once more right after it)
+ * Under systemd (Type=notify) it reports READY, RELOADING, STOPPING and a
+ * STATUS line with the last run and the next one (sync/sdnotify.h).
  */
 #include "config.h"
 
@@ -32,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "common/fileutil.h"
 #include "common/log.h"
 #include "common/strutil.h"
@@ -41,8 +45,26 @@
 #include "sync/crl.h"
 #include "sync/metrics.h"
 #include "sync/run.h"
+#include "sync/sdnotify.h"
 
 static volatile sig_atomic_t got_hup, got_term, got_usr1;
+
+/* The last recorded run, for systemctl status (STATUS=). */
+static char last_run[160];
+
+/* run_finished_hook: metrics, and remember the run for the status line. */
+static void
+daemon_run_hook(const struct config *cfg, const char *report_json)
+{
+	json_t *doc = json_loads(report_json, 0, NULL);
+	const char *id = json_string_value(json_object_get(doc, "id"));
+	const char *status = json_string_value(json_object_get(doc, "status"));
+
+	metrics_run_hook(cfg, report_json);
+	snprintf(last_run, sizeof(last_run), "last run %s: %s", id ? id : "?",
+	    status ? status : "?");
+	json_decref(doc);
+}
 
 static void
 on_signal(int sig)
@@ -132,12 +154,15 @@ reload(const char *conf_path, struct config **cfg)
 	struct conf_errors errs = { NULL, 0 };
 	struct config *fresh = NULL;
 
+	sd_notifyf("RELOADING=1");
 	if (config_load(conf_path, &fresh, &errs) != 0) {
 		for (size_t i = 0; i < errs.n; i++)
 			log_error("reload: %s", errs.msgs[i]);
 		log_error("reload: %zu error%s in %s; keeping the running configuration",
 		    errs.n, errs.n == 1 ? "" : "s", conf_path);
 		conf_errors_free(&errs);
+		sd_notifyf("READY=1\nSTATUS=reload refused: %s has errors (see the log); %s",
+		    conf_path, last_run);
 		return;
 	}
 	conf_errors_free(&errs);
@@ -146,6 +171,7 @@ reload(const char *conf_path, struct config **cfg)
 		    "the old one, so the running configuration is kept: restart the daemon to "
 		    "move it", (*cfg)->service.state_dir, fresh->service.state_dir);
 		config_free(fresh);
+		sd_notifyf("READY=1\nSTATUS=reload refused: state_dir changed; %s", last_run);
 		return;
 	}
 	config_free(*cfg);
@@ -154,6 +180,7 @@ reload(const char *conf_path, struct config **cfg)
 		log_set_level((enum log_level)(*cfg)->service.log_level);
 	log_info("reload: configuration %s loaded (%zu groups, interval %llds)", conf_path,
 	    (*cfg)->n_groups, (long long)(*cfg)->service.interval);
+	sd_notifyf("READY=1\nSTATUS=configuration reloaded; %s", last_run);
 }
 
 static enum run_status
@@ -202,6 +229,7 @@ daemon_loop(const char *conf_path, struct config **cfg, const sigset_t *waitmask
 			int64_t delay;
 
 			run_due = false;
+			sd_notifyf("STATUS=running; %s", last_run[0] ? last_run : "first run");
 			/* Unblocked while running: SIGTERM must reach run_stop_requested now. */
 			sigprocmask(SIG_SETMASK, waitmask, NULL);
 			rs = one_run(*cfg, devnull);
@@ -209,10 +237,14 @@ daemon_loop(const char *conf_path, struct config **cfg, const sigset_t *waitmask
 			delay = next_delay(*cfg);
 			clock_gettime(CLOCK_MONOTONIC, &due);
 			due.tv_sec += (time_t)delay;
-			if (!got_term)
+			if (!got_term) {
 				log_info("run ended (%s); next run in %llds",
 				    rs == RUN_OK ? "ok" : rs == RUN_PARTIAL ? "partial" : "failed",
 				    (long long)delay);
+				sd_notifyf("STATUS=%s; next run in %llds",
+				    last_run[0] ? last_run : "the run was not recorded (see the log)",
+				    (long long)delay);
+			}
 			continue;
 		}
 		struct timespec left = { due.tv_sec - now.tv_sec, 0 };
@@ -228,6 +260,7 @@ daemon_loop(const char *conf_path, struct config **cfg, const sigset_t *waitmask
 		}
 	}
 	log_info("stopping on a signal");
+	sd_notifyf("STOPPING=1");
 	fclose(devnull);
 	return 0;
 }
@@ -270,10 +303,12 @@ cmd_daemon(int argc, char **argv, const char *conf_path)
 	for (size_t i = 0; i < ARRAY_LEN(sigs); i++)
 		sigaction(sigs[i], &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	run_finished_hook = metrics_run_hook;
+	run_finished_hook = daemon_run_hook;
 	log_info("daemon started (pid %ld, state_dir %s, interval %llds, jitter up to %llds)",
 	    (long)getpid(), cfg->service.state_dir, (long long)cfg->service.interval,
 	    (long long)cfg->service.jitter);
+	/* Ready once the lock is ours: the first run may take long. */
+	sd_notifyf("READY=1\nMAINPID=%ld\nSTATUS=first run starting", (long)getpid());
 	rc = daemon_loop(conf_path, &cfg, &waitmask, &blocked);
 	log_info("daemon stopped");
 out:

@@ -20,7 +20,7 @@ libsync_a_SOURCES = \
 	sync/store.c sync/store.h sync/store_internal.h \
 	sync/store_certs.c sync/store_life.c sync/store_work.c \
 	sync/store_query.c sync/store_query.h \
-	sync/daemon.c sync/metrics.c sync/metrics.h \
+	sync/daemon.c sync/metrics.c sync/metrics.h sync/sdnotify.c sync/sdnotify.h \
 	sync/cmd_audit.c sync/report_html.c sync/report_html.h \
 	sync/admin.c sync/admin.h sync/crl.c sync/crl.h sync/cmd_revoke.c sync/cmd_keys.c \
 	sync/store_crl.c sync/store_crl.h

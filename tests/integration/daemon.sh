@@ -21,8 +21,10 @@ command -v sqlite3 >/dev/null || { echo "SKIP: sqlite3 is not installed (tools/i
 
 W=$(mktemp -d /tmp/smimesync-daemon.XXXXXX)
 DPID=
+NPID=
 cleanup() {
 	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then kill -KILL "$DPID"; wait "$DPID" || true; fi
+	if [ -n "$NPID" ] && kill -0 "$NPID" 2>/dev/null; then kill "$NPID"; wait "$NPID" 2>/dev/null || true; fi
 	smtp_stop || true; slapd_stop || true; [ -n "${KEEP:-}" ] || rm -rf "$W"
 }
 trap cleanup EXIT INT TERM
@@ -60,7 +62,20 @@ sed '/^jitter = /d; s/^interval = 1h/interval = 2h/' "$W/good.conf" >"$W/nojitte
 
 runs_done() { sqlite3 "$DB" "SELECT COUNT(*) FROM runs WHERE report IS NOT NULL" 2>/dev/null || echo 0; }
 
-"$SMIMESYNC" daemon 2>"$W/daemon.log" &
+# Play systemd: a notification socket that logs every datagram (Type=notify).
+/usr/bin/python3 - "$W/notify.sock" "$W/notify.log" <<'PY' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+while True:
+    msg = s.recv(4096).decode()
+    with open(sys.argv[2], "a") as f:
+        f.write(msg.replace("\n", " | ") + "\n")
+PY
+NPID=$!
+wait_for '[ -S "$W/notify.sock" ]' 300 || fail "no notification socket"
+
+NOTIFY_SOCKET=$W/notify.sock "$SMIMESYNC" daemon 2>"$W/daemon.log" &
 DPID=$!
 
 # --- the first run, at start -------------------------------------------------
@@ -102,6 +117,11 @@ grep -q "daemon started (pid $DPID, state_dir $W/state, interval 3600s, jitter u
 grep -Eq 'info run=[0-9TZ]+-[0-9a-f]+: run finished: ok' "$W/daemon.log" && ok "log lines carry the run id" ||
 	fail "no run id in the log: $(tail -3 "$W/daemon.log")"
 
+wait_for 'grep -q "next run in" "$W/notify.log" 2>/dev/null' 300 || true
+grep -q "^READY=1 | MAINPID=$DPID" "$W/notify.log" && ok "sd_notify: READY=1 with the daemon's pid" || fail "no READY: $(cat "$W/notify.log" 2>&1)"
+grep -Eq '^STATUS=last run [0-9TZ]+-[0-9a-f]+: ok; next run in 3600s$' "$W/notify.log" &&
+	ok "sd_notify: STATUS names the last run and the next" || fail "STATUS: $(cat "$W/notify.log")"
+
 # --- a second daemon on the same state directory refuses ---------------------
 rc=0
 "$SMIMESYNC" daemon >"$W/second.out" 2>"$W/second.err" || rc=$?
@@ -130,6 +150,9 @@ kill -HUP "$DPID"
 wait_for 'grep -q "keeping the running configuration" "$W/daemon.log"' 3000 && ok "SIGHUP with a bad configuration is refused" ||
 	fail "SIGHUP bad: $(tail -3 "$W/daemon.log")"
 grep -q 'reload: .*no_such_key' "$W/daemon.log" && ok "the error in it is logged" || fail "bad key not logged"
+wait_for 'grep -q "STATUS=reload refused" "$W/notify.log"' 300 &&
+	grep -q '^RELOADING=1$' "$W/notify.log" && grep -q '^READY=1 | STATUS=configuration reloaded' "$W/notify.log" &&
+	ok "sd_notify: RELOADING, then READY with what became of the reload" || fail "reload notifications: $(cat "$W/notify.log")"
 kill -0 "$DPID" && ok "the daemon survived the bad configuration" || fail "daemon died on a bad configuration"
 kill -USR1 "$DPID"
 wait_for '[ "$(runs_done)" -ge 3 ]' 3000 && ok "runs go on with the old configuration" || fail "no run after the bad reload"
@@ -164,6 +187,7 @@ wait "$DPID" || rc=$?
 DPID=
 [ "$rc" = 0 ] && ok "SIGTERM: the daemon exited 0" || fail "SIGTERM: exit $rc"
 grep -q "stopping on a signal" "$W/daemon.log" && ok "it said why it stopped" || fail "no stop message"
+grep -q '^STOPPING=1$' "$W/notify.log" && ok "sd_notify: STOPPING=1" || fail "no STOPPING"
 last=$(sqlite3 "$DB" "SELECT report FROM runs ORDER BY started DESC, rowid DESC LIMIT 1")
 echo "$last" | grep -q 'interrupted by a signal' && ok "the run is recorded as interrupted" || fail "run not recorded as interrupted"
 open=$(sqlite3 "$DB" "SELECT COUNT(*) FROM actions WHERE state NOT IN ('done','failed')")
