@@ -230,6 +230,8 @@ daemon_loop(const char *conf_path, struct config **cfg, const sigset_t *waitmask
 
 			run_due = false;
 			sd_notifyf("STATUS=running; %s", last_run[0] ? last_run : "first run");
+			/* The hook fills it again if this run is recorded. */
+			last_run[0] = '\0';
 			/* Unblocked while running: SIGTERM must reach run_stop_requested now. */
 			sigprocmask(SIG_SETMASK, waitmask, NULL);
 			rs = one_run(*cfg, devnull);
