@@ -19,11 +19,18 @@ const char *const expiry_bucket_names[EXPIRY_BUCKETS] = {
 	"expired", "30", "60", "90", "180", "later",
 };
 
-/* The newest valid certificate of each user, and the user's last action. */
+/*
+ * The newest valid certificate of each user (certs_user index), and the
+ * user's last action. The last action comes from one grouped pass over
+ * actions: a MAX(id) subquery per user would scan every action once per
+ * user (no index has user_id and id), minutes at 100,000 people.
+ */
 #define CURRENT_CERT_JOIN \
 	" LEFT JOIN certs c ON c.id = (SELECT id FROM certs WHERE user_id = u.id" \
 	"   AND status = 'valid' ORDER BY not_after DESC, id DESC LIMIT 1)" \
-	" LEFT JOIN actions a ON a.id = (SELECT MAX(id) FROM actions WHERE user_id = u.id)"
+	" LEFT JOIN (SELECT user_id, MAX(id) AS last_id FROM actions GROUP BY user_id) la" \
+	"   ON la.user_id = u.id" \
+	" LEFT JOIN actions a ON a.id = la.last_id"
 
 static int
 count_users(struct store *st, time_t now, struct store_counts *out, struct errbuf *e)
