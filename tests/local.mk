@@ -31,3 +31,5 @@ tests_unit_test_hostile_input_LDADD = $(unit_test_libs)
 TESTS += tests/unit/test_hostile_input
 TESTS += tests/integration/csv_directory.sh
 EXTRA_DIST += tests/integration/csv_directory.sh
+# Run by hand (README "Hostile input, sanitizers, valgrind"): too slow for CI.
+EXTRA_DIST += tests/integration/valgrind.sh tests/tools/run-sanitized
