@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The report renderer (smimesync report --format text|json|html) on
- * arbitrary JSON: stored reports are read back from the state database,
- * which an operator may have edited or a crash may have cut short.
+ * The report readers on arbitrary JSON: the renderer (smimesync report
+ * --format text|json|html) and the Prometheus metrics writer. Stored
+ * reports are read back from the state database, which an operator may
+ * have edited or a crash may have cut short.
  * Property: either rendered or refused with a message, in every format.
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/errbuf.h"
+#include "sync/metrics.h"
 #include "sync/report.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -28,6 +31,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
 		err_clear(&e);
 		if (report_render(json, fmts[i], sink, &e) != 0)
+			FUZZ_ASSERT(e.text[0] != '\0');
+	}
+	{
+		struct store_counts counts;
+
+		memset(&counts, 0, sizeof(counts));
+		err_clear(&e);
+		if (metrics_render(json, &counts, sink, &e) != 0)
 			FUZZ_ASSERT(e.text[0] != '\0');
 	}
 	free(json);
