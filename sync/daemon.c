@@ -287,7 +287,9 @@ cmd_daemon(int argc, char **argv, const char *conf_path)
 		return 1;
 	if (daemon_lock(cfg->service.state_dir, &lock_fd, &e) != 0) {
 		log_error("%s", e.text);
-		fprintf(stderr, "smimesync daemon: %s\n", e.text);
+		/* Logged to syslog: whoever started us still reads why. */
+		if (cfg->service.log_syslog)
+			fprintf(stderr, "smimesync daemon: %s\n", e.text);
 		goto out;
 	}
 	sigemptyset(&blocked);

@@ -187,7 +187,8 @@ wait "$DPID" || rc=$?
 DPID=
 [ "$rc" = 0 ] && ok "SIGTERM: the daemon exited 0" || fail "SIGTERM: exit $rc"
 grep -q "stopping on a signal" "$W/daemon.log" && ok "it said why it stopped" || fail "no stop message"
-grep -q '^STOPPING=1$' "$W/notify.log" && ok "sd_notify: STOPPING=1" || fail "no STOPPING"
+# The listener may read the last datagram after the daemon is gone.
+wait_for 'grep -q "^STOPPING=1$" "$W/notify.log"' 300 && ok "sd_notify: STOPPING=1" || fail "no STOPPING"
 last=$(sqlite3 "$DB" "SELECT report FROM runs ORDER BY started DESC, rowid DESC LIMIT 1")
 echo "$last" | grep -q 'interrupted by a signal' && ok "the run is recorded as interrupted" || fail "run not recorded as interrupted"
 open=$(sqlite3 "$DB" "SELECT COUNT(*) FROM actions WHERE state NOT IN ('done','failed')")
