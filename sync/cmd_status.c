@@ -37,8 +37,19 @@ open_store(const char *conf_path)
 	return st;
 }
 
+/* valid, expired, no certificate, or the step an unfinished provisioning stopped at. */
+static const char *
+row_state(const struct store_status_row *r, time_t now)
+{
+	if (r->open_state != NULL)
+		return r->open_state;
+	if (r->serial == NULL)
+		return "no certificate";
+	return r->not_after <= now ? "expired" : "valid";
+}
+
 static void
-status_json(const struct store_status_row *rows, size_t n)
+status_json(const struct store_status_row *rows, size_t n, time_t now)
 {
 	json_t *arr = json_array();
 	char when[32];
@@ -61,6 +72,7 @@ status_json(const struct store_status_row *rows, size_t n)
 			json_object_set_new(o, "not_after", json_null());
 		}
 		json_object_set_new(o, "published", json_boolean(rows[i].published));
+		json_object_set_new(o, "state", json_string(row_state(&rows[i], now)));
 		json_object_set_new(o, "pending_step",
 		    rows[i].open_state ? json_string(rows[i].open_state) : json_null());
 		json_object_set_new(o, "last_error",
@@ -80,9 +92,7 @@ status_text(const struct store_status_row *rows, size_t n, time_t now)
 	printf("%-32s %-16s %-34s %-20s %-9s %s\n", "MAIL", "GROUP", "SERIAL", "VALID UNTIL",
 	    "PUBLISHED", "STATE");
 	for (size_t i = 0; i < n; i++) {
-		const char *state = rows[i].open_state ? rows[i].open_state :
-		    rows[i].serial == NULL ? "no certificate" :
-		    rows[i].not_after <= now ? "expired" : "valid";
+		const char *state = row_state(&rows[i], now);
 
 		if (rows[i].serial != NULL)
 			format_time_utc(rows[i].not_after, when, sizeof(when));
@@ -123,9 +133,7 @@ status_csv(const struct store_status_row *rows, size_t n, time_t now)
 
 	fputs("mail,name,group,id,serial,not_after,published,state,last_error\r\n", stdout);
 	for (size_t i = 0; i < n; i++) {
-		const char *state = rows[i].open_state ? rows[i].open_state :
-		    rows[i].serial == NULL ? "no certificate" :
-		    rows[i].not_after <= now ? "expired" : "valid";
+		const char *state = row_state(&rows[i], now);
 
 		if (rows[i].serial != NULL)
 			format_time_utc(rows[i].not_after, when, sizeof(when));
@@ -232,7 +240,7 @@ cmd_status(int argc, char **argv, const char *conf_path)
 	}
 	n = status_filter(rows, n, group, expiring, now);
 	if (strcmp(fmt, "json") == 0)
-		status_json(rows, n);
+		status_json(rows, n, now);
 	else if (strcmp(fmt, "csv") == 0)
 		status_csv(rows, n, now);
 	else

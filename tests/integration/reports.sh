@@ -140,6 +140,8 @@ rc=0; "$SMIMESYNC" report --since yesterday >/dev/null 2>"$W/err" || rc=$?
 total=$("$SMIMESYNC" status --format json | jq 'map(select(.serial != null)) | length')
 [ "$("$SMIMESYNC" status --expiring 400d --format json | jq length)" = "$total" ] &&
 	ok "status --expiring 400d: all $total certificates" || fail "expiring 400d"
+[ "$("$SMIMESYNC" status --format json | jq '[.[] | select(.serial != null and .state != "valid")] | length')" = 0 ] &&
+	ok "status json: every certificate holder is in state valid" || fail "status json state"
 [ "$("$SMIMESYNC" status --expiring 30d --format json | jq length)" = 0 ] &&
 	ok "status --expiring 30d: none" || fail "expiring 30d"
 staff=$("$SMIMESYNC" status --group smime-staff --format json)
