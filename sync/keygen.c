@@ -9,6 +9,7 @@
 
 #include "common/errbuf.h"
 #include "common/strutil.h"
+#include "common/xalloc.h"
 #include "smime/key.h"
 #include "sync/keygen.h"
 
@@ -64,4 +65,39 @@ keygen_batch(struct keygen_job *jobs, size_t n)
 	keygen_worker(&sh); /* the calling thread works too */
 	for (size_t i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
+}
+
+struct keygen_run {
+	struct keygen_shared sh;
+	pthread_t tids[256];
+	size_t started;
+};
+
+struct keygen_run *
+keygen_start(struct keygen_job *jobs, size_t n)
+{
+	struct keygen_run *kr = xcalloc(1, sizeof(*kr));
+	size_t want = (size_t)keygen_threads();
+
+	kr->sh.jobs = jobs;
+	kr->sh.n = n;
+	atomic_init(&kr->sh.next, 0);
+	if (want > n)
+		want = n;
+	for (; kr->started < want; kr->started++)
+		if (pthread_create(&kr->tids[kr->started], NULL, keygen_worker, &kr->sh) != 0)
+			break;
+	if (kr->started == 0)
+		keygen_worker(&kr->sh);
+	return kr;
+}
+
+void
+keygen_wait(struct keygen_run *kr)
+{
+	if (kr == NULL)
+		return;
+	for (size_t i = 0; i < kr->started; i++)
+		pthread_join(kr->tids[i], NULL);
+	free(kr);
 }

@@ -23,6 +23,21 @@ struct keygen_job {
 };
 
 void keygen_batch(struct keygen_job *jobs, size_t n);
+
+/*
+ * The same in the background, so that the caller can provision one batch
+ * while the keys of the next are being made:
+ *
+ *   struct keygen_run *kr = keygen_start(jobs, n);   (new; jobs borrowed)
+ *   ... other work, jobs untouched ...
+ *   keygen_wait(kr);                                  (joins and frees kr)
+ *
+ * keygen_start() never fails: when no thread can be started it makes the
+ * keys itself before it returns.
+ */
+struct keygen_run;
+struct keygen_run *keygen_start(struct keygen_job *jobs, size_t n);
+void keygen_wait(struct keygen_run *kr);
 /* Threads keygen_batch() uses: online CPUs, or $SMIMESYNC_THREADS. */
 int keygen_threads(void);
 

@@ -162,19 +162,31 @@ void
 remind_due(struct engine *en, const struct plan_item *items, size_t n_items,
     const bool *group_ok, bool dry_run)
 {
-	const struct config *cfg = en->cfg;
 	struct store_holder *holders = NULL;
 	size_t n_holders = 0;
+	struct errbuf e;
+
+	if (en->store == NULL || !en->cfg->has_mail)
+		return;
+	if (store_holders(en->store, en->now, &holders, &n_holders, &e) != 0) {
+		report_error(en->report, NULL, "remind", "%s", e.text);
+		return;
+	}
+	remind_due_in(en, items, n_items, group_ok, dry_run, holders, n_holders);
+	store_holders_free(holders, n_holders);
+}
+
+void
+remind_due_in(struct engine *en, const struct plan_item *items, size_t n_items,
+    const bool *group_ok, bool dry_run, const struct store_holder *holders, size_t n_holders)
+{
+	const struct config *cfg = en->cfg;
 	struct member_index mi;
 	struct errbuf e;
 
 	member_index_build(&mi, items, n_items, cfg->n_groups);
 	if (en->store == NULL || !cfg->has_mail)
 		goto out;
-	if (store_holders(en->store, en->now, &holders, &n_holders, &e) != 0) {
-		report_error(en->report, NULL, "remind", "%s", e.text);
-		goto out;
-	}
 	for (size_t i = 0; i < n_holders; i++) {
 		const struct store_holder *h = &holders[i];
 		struct reminder r;
@@ -252,6 +264,5 @@ remind_due(struct engine *en, const struct plan_item *items, size_t n_items,
 		report_count(en->report, "mails_queued", 1);
 	}
 out:
-	store_holders_free(holders, n_holders);
 	member_index_free(&mi);
 }

@@ -28,5 +28,8 @@
 
 void remind_due(struct engine *en, const struct plan_item *items, size_t n_items,
     const bool *group_ok, bool dry_run);
+/* The same over holders the caller loaded with store_holders() (borrowed). */
+void remind_due_in(struct engine *en, const struct plan_item *items, size_t n_items,
+    const bool *group_ok, bool dry_run, const struct store_holder *holders, size_t n_holders);
 
 #endif

@@ -113,9 +113,29 @@ size_t
 retire_leavers(struct engine *en, const struct plan_item *items, size_t n_items,
     const bool *group_ok, bool allow_mass, bool dry_run)
 {
-	const struct config *cfg = en->cfg;
 	struct store_holder *holders = NULL;
-	size_t n_holders = 0, n_leavers = 0, fresh_total = 0;
+	size_t n_holders = 0, n = 0;
+	struct errbuf e;
+
+	if (en->store == NULL)
+		return 0;
+	if (store_holders(en->store, en->now, &holders, &n_holders, &e) != 0) {
+		report_error(en->report, NULL, "retire", "%s", e.text);
+		return 0;
+	}
+	n = retire_leavers_in(en, items, n_items, group_ok, allow_mass, dry_run, holders,
+	    n_holders);
+	store_holders_free(holders, n_holders);
+	return n;
+}
+
+size_t
+retire_leavers_in(struct engine *en, const struct plan_item *items, size_t n_items,
+    const bool *group_ok, bool allow_mass, bool dry_run, const struct store_holder *holders,
+    size_t n_holders)
+{
+	const struct config *cfg = en->cfg;
+	size_t n_leavers = 0, fresh_total = 0;
 	struct member_index mi;
 	struct leaver *leavers = NULL;
 	size_t *fresh_in = xcalloc(cfg->n_groups + 1, sizeof(*fresh_in));
@@ -125,10 +145,6 @@ retire_leavers(struct engine *en, const struct plan_item *items, size_t n_items,
 	member_index_build(&mi, items, n_items, cfg->n_groups);
 	if (en->store == NULL)
 		goto out;
-	if (store_holders(en->store, en->now, &holders, &n_holders, &e) != 0) {
-		report_error(en->report, NULL, "retire", "%s", e.text);
-		goto out;
-	}
 	leavers = xcalloc(n_holders + 1, sizeof(*leavers));
 
 	for (size_t i = 0; i < n_holders; i++) {
@@ -199,7 +215,6 @@ retire_leavers(struct engine *en, const struct plan_item *items, size_t n_items,
 	for (size_t i = 0; i < n_leavers; i++)
 		retire_one(en, &leavers[i], dry_run);
 out:
-	store_holders_free(holders, n_holders);
 	member_index_free(&mi);
 	free(leavers);
 	free(fresh_in);

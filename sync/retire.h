@@ -30,5 +30,9 @@
  */
 size_t retire_leavers(struct engine *en, const struct plan_item *items, size_t n_items,
     const bool *group_ok, bool allow_mass, bool dry_run);
+/* The same over holders the caller loaded with store_holders() (borrowed). */
+size_t retire_leavers_in(struct engine *en, const struct plan_item *items, size_t n_items,
+    const bool *group_ok, bool allow_mass, bool dry_run, const struct store_holder *holders,
+    size_t n_holders);
 
 #endif

@@ -155,73 +155,174 @@ republish(struct engine *en, const struct plan_item *it)
 	store_cert_clear(&c);
 }
 
-/* Execute issue/renew/reissue/resume items in batches, keys made on every core. */
+/* One batch of work: its actions, and the keys being made for them. */
+struct work_batch {
+	size_t start, count;
+	size_t n_jobs;
+	struct keygen_job jobs[WORK_BATCH];
+	int64_t ids[WORK_BATCH];
+	int job_of[WORK_BATCH];
+	struct keygen_run *kr; /* keys in the making (new), NULL once collected */
+};
+
+/* Record the batch's actions as planned, then start making its keys. */
 static void
-execute(struct engine *en, const struct plan_item **work, size_t n_work)
+batch_prepare(struct engine *en, const struct plan_item **work, size_t start, size_t count,
+    struct work_batch *b)
 {
-	size_t start;
+	b->start = start;
+	b->count = count;
+	b->n_jobs = 0;
+	for (size_t k = 0; k < count; k++) {
+		const struct plan_item *it = work[start + k];
+		struct errbuf e;
 
-	for (start = 0; start < n_work && !run_stop_requested; start += WORK_BATCH) {
-		size_t count = n_work - start < WORK_BATCH ? n_work - start : WORK_BATCH;
-		struct keygen_job jobs[WORK_BATCH];
-		int64_t ids[WORK_BATCH];
-		size_t n_jobs = 0;
-		int job_of[WORK_BATCH];
-
-		for (size_t k = 0; k < count; k++) {
-			const struct plan_item *it = work[start + k];
-			struct errbuf e;
-
-			job_of[k] = -1;
-			ids[k] = it->open_action;
-			if (it->action == PLAN_RESUME)
-				continue;
-			if (provision_create(en, it, &ids[k], &e) != 0 ||
-			    (it->forced && store_user_set_switch(en->store, it->user->id,
-			    "force_issue", false, &e) < 0)) {
-				ids[k] = 0;
-				report_error(en->report, it->user->mail, "planned", "%s", e.text);
-				report_item(en, it, "failed", NULL, 0, "planned", e.text);
-				continue;
-			}
-			jobs[n_jobs].type = en->cfg->groups[it->group].key_type;
-			jobs[n_jobs].key = NULL;
-			jobs[n_jobs].error[0] = '\0';
-			job_of[k] = (int)n_jobs++;
+		b->job_of[k] = -1;
+		b->ids[k] = it->open_action;
+		if (it->action == PLAN_RESUME)
+			continue;
+		if (provision_create(en, it, &b->ids[k], &e) != 0 ||
+		    (it->forced && store_user_set_switch(en->store, it->user->id,
+		    "force_issue", false, &e) < 0)) {
+			b->ids[k] = 0;
+			report_error(en->report, it->user->mail, "planned", "%s", e.text);
+			report_item(en, it, "failed", NULL, 0, "planned", e.text);
+			continue;
 		}
-		keygen_batch(jobs, n_jobs);
+		b->jobs[b->n_jobs].type = en->cfg->groups[it->group].key_type;
+		b->jobs[b->n_jobs].key = NULL;
+		b->jobs[b->n_jobs].error[0] = '\0';
+		b->job_of[k] = (int)b->n_jobs++;
+	}
+	b->kr = keygen_start(b->jobs, b->n_jobs);
+}
 
-		for (size_t k = 0; k < count; k++) {
-			const struct plan_item *it = work[start + k];
-			EVP_PKEY *key = job_of[k] >= 0 ? jobs[job_of[k]].key : NULL;
-			struct prov_outcome po;
+/* Provision a batch whose keys are made (keygen_wait done). */
+static void
+batch_provision(struct engine *en, const struct plan_item **work, struct work_batch *b)
+{
+	for (size_t k = 0; k < b->count; k++) {
+		const struct plan_item *it = work[b->start + k];
+		EVP_PKEY *key = b->job_of[k] >= 0 ? b->jobs[b->job_of[k]].key : NULL;
+		struct prov_outcome po;
 
-			if (ids[k] == 0 || run_stop_requested) {
-				/* Planned but not started: the next run resumes it. */
-				EVP_PKEY_free(key);
-				if (ids[k] != 0)
-					report_item(en, it, "interrupted", NULL, 0, "planned",
-					    "the run was stopped before this person's turn; the next "
-					    "run resumes it");
-				continue;
-			}
-			log_set_user(it->user->mail);
-			provision_run(en, ids[k], it->user, key, &po);
-			if (strcmp(po.outcome, "done") == 0) {
-				report_count(en->report, done_counter(po.kind), 1);
-				report_count(en->report, "published", 1);
-			} else {
-				report_error(en->report, it->user->mail, po.step, "%s", po.error);
-			}
-			report_item(en, it, po.outcome, po.serial[0] ? po.serial : NULL, po.not_after,
-			    strcmp(po.outcome, "done") == 0 ? NULL : po.step,
-			    po.error[0] ? po.error : NULL);
-			log_set_user(NULL);
+		if (b->ids[k] == 0 || run_stop_requested) {
+			/* Planned but not started: the next run resumes it. */
+			EVP_PKEY_free(key);
+			if (b->ids[k] != 0)
+				report_item(en, it, "interrupted", NULL, 0, "planned",
+				    "the run was stopped before this person's turn; the next "
+				    "run resumes it");
+			continue;
 		}
+		log_set_user(it->user->mail);
+		provision_run(en, b->ids[k], it->user, key, &po);
+		if (strcmp(po.outcome, "done") == 0) {
+			report_count(en->report, done_counter(po.kind), 1);
+			report_count(en->report, "published", 1);
+		} else {
+			report_error(en->report, it->user->mail, po.step, "%s", po.error);
+		}
+		report_item(en, it, po.outcome, po.serial[0] ? po.serial : NULL, po.not_after,
+		    strcmp(po.outcome, "done") == 0 ? NULL : po.step,
+		    po.error[0] ? po.error : NULL);
+		log_set_user(NULL);
+	}
+}
+
+/*
+ * Execute issue/renew/reissue/resume items in batches, keys made on every
+ * core. The keys of the next batch are made while this one is provisioned
+ * (CA, store, directory: mostly waiting on I/O), so a roll-out runs at the
+ * speed of key generation rather than key generation plus provisioning.
+ */
+static void
+execute(struct engine *en, const struct plan_item **work, size_t n_work, bool send_mail)
+{
+	struct work_batch *cur = xcalloc(1, sizeof(*cur));
+	struct work_batch *next = xcalloc(1, sizeof(*next));
+	size_t start = 0;
+	bool have_cur = false;
+	struct errbuf e;
+
+	if (start < n_work && !run_stop_requested) {
+		size_t count = n_work < WORK_BATCH ? n_work : WORK_BATCH;
+
+		batch_prepare(en, work, start, count, cur);
+		start += count;
+		have_cur = true;
+	}
+	while (have_cur) {
+		struct work_batch *t;
+		bool have_next = false;
+
+		keygen_wait(cur->kr);
+		cur->kr = NULL;
+		if (start < n_work && !run_stop_requested) {
+			size_t count = n_work - start < WORK_BATCH ? n_work - start : WORK_BATCH;
+
+			batch_prepare(en, work, start, count, next);
+			start += count;
+			have_next = true;
+		}
+		batch_provision(en, work, cur);
+		/*
+		 * Send this batch's mail while the next batch's keys are being
+		 * made. If that fails, leave it all to the flush at the end of
+		 * the run, which reports the problem once.
+		 */
+		if (send_mail && have_next && !run_stop_requested && outbox_flush(en, &e) != 0) {
+			log_debug("mail during the run: %s (the end of the run tries again)",
+			    e.text);
+			send_mail = false;
+		}
+		t = cur;
+		cur = next;
+		next = t;
+		have_cur = have_next;
 	}
 	for (; start < n_work; start++)
 		report_item(en, work[start], "interrupted", NULL, 0, NULL,
 		    "the run was stopped before this person's turn; the next run does it");
+	free(cur);
+	free(next);
+}
+
+/*
+ * Leavers, then reminders, over one read of the certificate holders (a
+ * query over every live certificate): read again only when retiring wrote
+ * something, so that reminders see who was just retired.
+ */
+static void
+retire_and_remind(struct engine *en, const struct plan_item *items, size_t n_items,
+    const bool *group_ok, const struct run_options *opt)
+{
+	struct store_holder *holders = NULL;
+	size_t n_holders = 0;
+	int64_t changes;
+	struct errbuf e;
+
+	if (en->store == NULL) {
+		retire_leavers(en, items, n_items, group_ok, opt->allow_mass_retire, opt->dry_run);
+		remind_due(en, items, n_items, group_ok, opt->dry_run);
+		return;
+	}
+	if (store_holders(en->store, en->now, &holders, &n_holders, &e) != 0) {
+		report_error(en->report, NULL, "retire", "%s", e.text);
+		remind_due(en, items, n_items, group_ok, opt->dry_run);
+		return;
+	}
+	changes = store_change_count(en->store);
+	retire_leavers_in(en, items, n_items, group_ok, opt->allow_mass_retire, opt->dry_run,
+	    holders, n_holders);
+	if (store_change_count(en->store) != changes) {
+		store_holders_free(holders, n_holders);
+		remind_due(en, items, n_items, group_ok, opt->dry_run);
+		return;
+	}
+	if (en->cfg->has_mail)
+		remind_due_in(en, items, n_items, group_ok, opt->dry_run, holders, n_holders);
+	store_holders_free(holders, n_holders);
 }
 
 static void
@@ -350,13 +451,11 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 			break;
 		}
 	}
-	execute(&en, work, n_work);
-	if (!run_stop_requested) {
-		retire_leavers(&en, items, n_items, group_ok, opt->allow_mass_retire, opt->dry_run);
-		remind_due(&en, items, n_items, group_ok, opt->dry_run);
-		if (!opt->dry_run)
-			notice_queue(&en);
-	}
+	execute(&en, work, n_work, !opt->dry_run && cfg->has_mail);
+	if (!run_stop_requested)
+		retire_and_remind(&en, items, n_items, group_ok, opt);
+	if (!run_stop_requested && !opt->dry_run)
+		notice_queue(&en);
 
 	if (run_stop_requested) {
 		report_error(en.report, NULL, "run",

@@ -280,6 +280,7 @@ store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
+	sqlite3_finalize(st->upsert);
 	if (st->db != NULL)
 		sqlite3_close(st->db);
 	if (st->lock_fd >= 0)
@@ -287,6 +288,12 @@ store_close(struct store *st)
 	free(st->dir);
 	free(st->path);
 	free(st);
+}
+
+int64_t
+store_change_count(struct store *st)
+{
+	return st != NULL && st->db != NULL ? (int64_t)sqlite3_total_changes64(st->db) : 0;
 }
 
 int

@@ -48,14 +48,21 @@ store_user_clear(struct store_user *u)
 int
 store_user_upsert(struct store *st, const struct store_user *u, struct errbuf *e)
 {
-	sqlite3_stmt *s = store_prepare(st,
-	    "INSERT INTO users (id, source, dn, mail, display_name, group_name, first_seen, last_seen)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"
-	    " ON CONFLICT(id) DO UPDATE SET source = ?2, dn = ?3, mail = ?4,"
-	    " display_name = ?5, group_name = ?6, last_seen = ?7", e);
+	sqlite3_stmt *s;
+	int rc;
 
+	/* Every member, every run: prepare once per store, then reset and rebind. */
+	if (st->upsert == NULL)
+		st->upsert = store_prepare(st,
+		    "INSERT INTO users (id, source, dn, mail, display_name, group_name, first_seen,"
+		    " last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"
+		    " ON CONFLICT(id) DO UPDATE SET source = ?2, dn = ?3, mail = ?4,"
+		    " display_name = ?5, group_name = ?6, last_seen = ?7", e);
+	s = st->upsert;
 	if (s == NULL)
 		return -1;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
 	bind_text(s, 1, u->id);
 	bind_text(s, 2, u->source);
 	bind_text(s, 3, u->dn);
@@ -63,7 +70,15 @@ store_user_upsert(struct store *st, const struct store_user *u, struct errbuf *e
 	bind_text(s, 5, u->display_name);
 	bind_text(s, 6, u->group_name);
 	sqlite3_bind_int64(s, 7, u->last_seen);
-	return store_exec_stmt(st, s, "cannot record a user", e);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		store_sql_error(st, "cannot record a user", e);
+		sqlite3_reset(s);
+		return -1;
+	}
+	/* Reset now: a finished statement holds no read lock on the store. */
+	sqlite3_reset(s);
+	return 0;
 }
 
 int

@@ -14,6 +14,8 @@ struct store {
 	char *dir;
 	char *path;
 	int lock_fd;
+	/* store_user_upsert runs once per member per run: prepared once (new). */
+	sqlite3_stmt *upsert;
 };
 
 /* Prepare sql; on error fill e with the SQLite message and return NULL. */

@@ -7,6 +7,11 @@
 #   trap 'slapd_stop; rm -rf "$work"' EXIT
 #   slapd_start "$work"           # exports the SLAPD_* variables below
 #   slapd_load people.ldif        # ldapadd as the admin; any error fails
+#   SLAPD_DB_EXTRA='limits ...'   # optional: more lines for the mdb database
+#   slapd_start_with_ldif "$work" big.ldif
+#                                 # instead of slapd_start: slapadd the base
+#                                 # entries and big.ldif BEFORE starting (fast
+#                                 # for 100,000 entries; entryUUID is added)
 #   ...
 #   slapd_stop                    # kill by recorded pid and wait (safe to repeat)
 #
@@ -116,7 +121,7 @@ TLSCertificateKeyFile $SLAPD_WORKDIR/tls/server.key
 authz-regexp "^gidNumber=$slapd_gid\\\\+uidNumber=$slapd_uid,cn=peercred,cn=external,cn=auth\$" "$SLAPD_ADMIN_DN"
 
 database mdb
-maxsize 268435456
+maxsize ${SLAPD_MAXSIZE:-268435456}
 suffix "$SLAPD_BASE"
 rootdn "$SLAPD_ADMIN_DN"
 rootpw $slapd_hash
@@ -124,6 +129,7 @@ directory $SLAPD_WORKDIR/db
 index objectClass eq
 index member,uniqueMember eq
 index mail eq
+${SLAPD_DB_EXTRA:-}
 
 access to attrs=userPassword
 	by self write
@@ -137,7 +143,7 @@ access to *
 EOF
 }
 
-slapd_start() {
+slapd_prepare() {
 	SLAPD_WORKDIR=$(cd "$1" && pwd) || slapd_fail "no such work directory: $1"
 	SLAPD_BASE=dc=example,dc=org
 	SLAPD_ADMIN_DN=cn=admin,$SLAPD_BASE
@@ -167,7 +173,9 @@ slapd_start() {
 	SLAPD_LDAPI_URI=ldapi://$(slapd_urlencode "$slapd_sock")
 	export SLAPD_LDAPI_URI
 	slapd_write_conf
+}
 
+slapd_launch() {
 	slapd_try=0
 	while :; do
 		slapd_try=$((slapd_try + 1))
@@ -208,7 +216,9 @@ slapd_start() {
 		fi
 		slapd_fail "slapd did not start (see $SLAPD_LOG; an AppArmor profile for slapd may block $SLAPD_WORKDIR)"
 	done
+}
 
+slapd_write_base() {
 	cat > "$SLAPD_WORKDIR/base.ldif" <<EOF
 dn: $SLAPD_BASE
 objectClass: dcObject
@@ -235,7 +245,25 @@ cn: smimesync
 description: smimesync service account
 userPassword: $(cat "$SLAPD_SVC_PW_FILE")
 EOF
+}
+
+slapd_start() {
+	slapd_prepare "$1"
+	slapd_launch
+	slapd_write_base
 	slapd_load "$SLAPD_WORKDIR/base.ldif"
+}
+
+# Like slapd_start, but the base entries and FILE go in with slapadd before
+# slapd starts: an offline bulk load, for directories of 100,000 entries.
+slapd_start_with_ldif() {
+	slapd_prepare "$1"
+	slapd_write_base
+	slapadd -q -f "$SLAPD_WORKDIR/slapd.conf" -l "$SLAPD_WORKDIR/base.ldif" \
+		>"$SLAPD_WORKDIR/slapadd.out" 2>&1 &&
+		slapadd -q -f "$SLAPD_WORKDIR/slapd.conf" -l "$2" >>"$SLAPD_WORKDIR/slapadd.out" 2>&1 ||
+		{ cat "$SLAPD_WORKDIR/slapadd.out" >&2; slapd_fail "slapadd of $2 failed"; }
+	slapd_launch
 }
 
 slapd_load() {

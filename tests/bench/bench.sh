@@ -1,0 +1,338 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+# `make bench`: smimesync at enterprise scale, each measure against a
+# baseline taken in the same run on the same machine (issue #10).
+#
+#   top_srcdir=... top_builddir=... SMIMESYNC=... BENCH_USERS=100000 \
+#   BENCH_JSON=bench.json sh tests/bench/bench.sh
+#
+# A throwaway slapd is bulk-loaded (slapadd) with BENCH_USERS people in
+# groups of several sizes (tests/bench/gen-ldif.py); mail goes to Postfix's
+# smtp-sink when installed (the Python test sink fsyncs every message and
+# tops out near 50 messages/s here), else to tests/tools/smtp-sink.py. Then:
+#
+#   rollout-p256  bench-eng-all (1,100 people, one nested group) get P-256
+#                 certificates: the whole run (keys, CA, PKCS#12, LDAP
+#                 writes, 2 mails each, every step committed) in
+#                 certificates per second, against P-256 key generation on
+#                 all cores (tests/bench/keyrate); target >= 0.85
+#   mail          messages per second into the sink during that roll-out
+#                 (first to last message stored); target >= 100. The
+#                 sink's own ceiling (tests/tools/mail-send, one session)
+#                 is printed as the reference
+#   steady        everyone (BENCH_USERS) holds a valid certificate: a run
+#                 over bench-eng-all, bench-all and bench-sales, against
+#                 ldapsearch -E pr=1000 doing the same reads (each group
+#                 entry, one paged search of the people per expansion
+#                 round, the same attributes, StartTLS, the same account);
+#                 target <= 1.5. The people not in the roll-out get their
+#                 certificate from tests/bench/seed-store.py (a clone of a
+#                 real one in the store): issuing 100,000 for real does not
+#                 fit the time budget of a benchmark
+#   memory        peak RSS of the steady run above a run over a 5-person
+#                 group, per user; target <= 2048 bytes
+#   rollout-rsa   BENCH_RSA (200) RSA-2048 certificates, whole run with
+#                 mail, against RSA-2048 key generation on all cores;
+#                 target >= 0.85
+#
+# The bench slapd runs with dbnosync (its disk is not what is measured) and
+# lets the service account read every entry (limits size=unlimited).
+# One line per measure on stdout, everything in BENCH_JSON. Exit 0 when the
+# bench ran (whether or not a target was met), 1 when something broke.
+set -eu
+: "${top_srcdir:?}" "${top_builddir:?}" "${SMIMESYNC:?}"
+. "$top_srcdir/tests/tools/slapd-lib.sh"
+. "$top_srcdir/tests/tools/smtp-lib.sh"
+slapd_require
+smtp_require
+[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time is missing (apt-get install time; tools/install-deps)" >&2; exit 1; }
+
+N=${BENCH_USERS:-100000}
+N_RSA=${BENCH_RSA:-200}
+JSON=${BENCH_JSON:-$top_builddir/bench.json}
+NPROC=$(nproc)
+KEYRATE=$top_builddir/tests/bench/keyrate
+MAILSEND=$top_builddir/tests/tools/mail-send
+W=$(mktemp -d /tmp/smimesync-bench.XXXXXX)
+cleanup() { sink_stop || true; slapd_stop || true; [ -n "${KEEP:-}" ] || rm -rf "$W"; }
+trap cleanup EXIT INT TERM
+mkdir -p "$W/smtp"
+smtp_make_tls "$W/smtp/smtp-tls"
+
+note() { printf '# %s\n' "$*" >&2; }
+# timed NAME CMD...: run CMD, keep wall seconds in $W/NAME.sec, peak RSS (KiB) in $W/NAME.rss.
+timed() {
+	_name=$1
+	shift
+	_rc=0
+	/usr/bin/time -f '%e %M' -o "$W/$_name.time" "$@" || _rc=$?
+	tail -n 1 "$W/$_name.time" | cut -d' ' -f1 >"$W/$_name.sec"
+	tail -n 1 "$W/$_name.time" | cut -d' ' -f2 >"$W/$_name.rss"
+	return $_rc
+}
+val() { cat "$W/$1"; }
+calc() { awk "BEGIN { printf \"%.3f\", $* }"; }
+min2() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (a < b ? a : b) }'; }
+
+# ---- the directory ---------------------------------------------------------
+now() { date +%s.%N; }
+
+# ---- the directory ---------------------------------------------------------
+note "$(date -u +%H:%M:%S) generating $N users, slapadd"
+mkdir -p "$W/slapd" "$W/smtp"
+/usr/bin/python3 "$top_srcdir/tests/bench/gen-ldif.py" dc=example,dc=org "$N" "$N_RSA" >"$W/people.ldif"
+SLAPD_MAXSIZE=8589934592
+SLAPD_DEBUG=${SLAPD_DEBUG:-0}
+# An enterprise directory lets its sync account read every person.
+SLAPD_DB_EXTRA='dbnosync
+limits dn.exact="cn=smimesync,ou=services,dc=example,dc=org" size=unlimited time=unlimited'
+export SLAPD_MAXSIZE SLAPD_DEBUG SLAPD_DB_EXTRA
+t0=$(now)
+slapd_start_with_ldif "$W/slapd" "$W/people.ldif"
+SLAPADD_SEC=$(calc "$(now) - $t0")
+note "slapadd + start: $SLAPADD_SEC s"
+# sink_start: exports SMTP_PORT, SINK_DIR (one file per message), SINK_TLS.
+SINK_PID=
+sink_start() {
+	SINK_DIR=$W/sink.$(date +%s%N)
+	mkdir -p "$SINK_DIR"
+	if [ -x /usr/sbin/smtp-sink ]; then
+		# Root must hand smtp-sink to nobody, who needs a way into $W.
+		chmod 711 "$W"
+		chmod 777 "$SINK_DIR"
+		SMTP_PORT=$(smtp_free_port)
+		_u=
+		[ "$(id -u)" -eq 0 ] && _u="-u nobody"
+		/usr/sbin/smtp-sink $_u -d "$SINK_DIR/%H%M%S." "127.0.0.1:$SMTP_PORT" 256 \
+			>>"$W/postfix-sink.log" 2>&1 &
+		SINK_PID=$!
+		until "$SMTP_PYTHON" -c "import socket; socket.create_connection(('127.0.0.1', $SMTP_PORT)).close()" \
+			2>/dev/null; do sleep 0.1; done
+		SINK_TLS=off
+		SINK_NAME="postfix smtp-sink"
+	else
+		smtp_start "$W/smtp"
+		SINK_DIR=$SMTP_DIR
+		SINK_TLS=required
+		SINK_NAME="tests/tools/smtp-sink.py"
+	fi
+}
+sink_stop() {
+	if [ -n "$SINK_PID" ]; then kill "$SINK_PID"; wait "$SINK_PID" 2>/dev/null || true; SINK_PID=; fi
+	smtp_stop
+}
+sink_count() { find "$SINK_DIR" -type f ! -name '*.json' ! -name '*.tmp' | wc -l; }
+sink_span() {
+	find "$SINK_DIR" -type f ! -name '*.tmp' -printf '%T@\n' | sort -n |
+		awk 'NR == 1 { f = $1 } { l = $1 } END { printf "%.3f", l - f }'
+}
+sink_start
+
+# bench_config DIR KEY_TYPE GROUP...: a configuration in DIR (state, CA).
+bench_config() {
+	_d=$1
+	_kt=$2
+	shift 2
+	mkdir -p "$_d/state" "$_d/ca"
+	chmod 700 "$_d/state" "$_d/ca"
+	cp "$SLAPD_SVC_PW_FILE" "$_d/ldap.secret"
+	chmod 600 "$_d/ldap.secret"
+	cat >"$_d/smimesync.conf" <<CONF
+# Written by tests/bench/bench.sh
+[service]
+state_dir = $_d/state
+master_key_file = $_d/state/master.key
+log_level = warn
+
+[directory corp]
+type = ldap
+uri = $SLAPD_URI
+starttls = required
+bind_dn = $SLAPD_SVC_DN
+bind_password_file = $_d/ldap.secret
+base_dn = $SLAPD_BASE
+tls_ca_file = $SLAPD_CA_FILE
+page_size = 1000
+
+[ca internal]
+type = local
+cert_file = $_d/ca/issuing.pem
+key_file = $_d/ca/issuing.key
+chain_file = $_d/ca/chain.pem
+crl_url = http://pki.example.org/smime.crl
+aia_url = http://pki.example.org/issuing.crt
+organization = Example Org
+key_type = p256
+
+[mail]
+smtp_host = 127.0.0.1
+smtp_port = $SMTP_PORT
+starttls = $SINK_TLS
+tls_ca_file = $W/smtp/smtp-tls/ca.pem
+from = Example PKI <pki@example.org>
+CONF
+	for _g in "$@"; do
+		cat >>"$_d/smimesync.conf" <<CONF
+
+[group $_g]
+directory = corp
+group_dn = cn=$_g,ou=groups,$SLAPD_BASE
+ca = internal
+key_type = $_kt
+validity = 365d
+renew_before = 15d
+pkcs12 = modern
+CONF
+	done
+	[ -f "$_d/ca/issuing.pem" ] ||
+		SMIMESYNC_CONF=$_d/smimesync.conf "$SMIMESYNC" ca init >"$_d/ca-init.out"
+}
+
+# bench_sync NAME DIR: one run of smimesync with DIR's configuration, timed.
+bench_sync() {
+	SMIMESYNC_CONF=$2/smimesync.conf
+	export SMIMESYNC_CONF
+	timed "$1" "$SMIMESYNC" run --format json \
+		>"$W/$1.json" 2>"$W/$1.log" || {
+		echo "bench: smimesync run ($1) failed; see $W/$1.log" >&2
+		KEEP=1
+		tail -n 20 "$W/$1.log" >&2
+		exit 1
+	}
+}
+count() { jq -r ".counts.$2 // 0" "$W/$1.json"; }
+
+# ---- roll-out P-256 and mail ------------------------------------------------
+note "$(date -u +%H:%M:%S) key generation limit, P-256, $NPROC threads"
+P256_LIMIT=$("$KEYRATE" p256 "$NPROC" 50000)
+bench_config "$W/main" p256 bench-eng-all
+N_ROLL=$(awk -v n="$N" 'BEGIN { print (n < 1100 ? n : 1100) }')
+note "$(date -u +%H:%M:%S) roll-out P-256 ($N_ROLL users)"
+bench_sync rollout "$W/main"
+ISSUED=$(count rollout issued)
+[ "$ISSUED" -eq "$N_ROLL" ] || { echo "bench: roll-out issued $ISSUED certificates, expected $N_ROLL" >&2; KEEP=1; exit 1; }
+P256_RATE=$(calc "$ISSUED / $(val rollout.sec)")
+MAILS=$(sink_count)
+MAIL_SPAN=$(sink_span)
+MAIL_RATE=$(awk -v n="$MAILS" -v s="$MAIL_SPAN" 'BEGIN { printf "%.3f", (s > 0 ? (n - 1) / s : 0) }')
+
+note "$(date -u +%H:%M:%S) the sink's own ceiling (mail-send, one session)"
+sink_stop
+sink_start
+i=0
+: >"$W/rcpts"
+while [ $i -lt 1000 ]; do i=$((i + 1)); echo "r$i@example.org" >>"$W/rcpts"; done
+if [ "$SINK_TLS" = off ]; then MS_TLS=--no-starttls; else MS_TLS="--ca $W/smtp/smtp-tls/ca.pem"; fi
+timed sinkceiling "$MAILSEND" --host 127.0.0.1 --port "$SMTP_PORT" $MS_TLS \
+	--subject bench $(cat "$W/rcpts") >"$W/mailsend.out" 2>"$W/mailsend.log"
+SINK_RATE=$(calc "$(grep -c '	sent' "$W/mailsend.out") / $(val sinkceiling.sec)")
+
+# ---- steady state against ldapsearch ----------------------------------------
+STEADY_GROUPS="bench-eng-all bench-all bench-sales"
+LDAPTLS_CACERT=$SLAPD_CA_FILE
+export LDAPTLS_CACERT
+ATTRS="objectClass member uniqueMember entryUUID mail displayName cn givenName sn pwdAccountLockedTime"
+ldap_read() {
+	ldapsearch -x -ZZ -LLL -o ldif-wrap=no -H "$SLAPD_URI" -D "$SLAPD_SVC_DN" \
+		-y "$SLAPD_SVC_PW_FILE" "$@"
+}
+note "$(date -u +%H:%M:%S) seeding the store: everyone in bench-all holds a certificate"
+ldap_read -E pr=1000/noprompt -b "cn=bench-all,ou=groups,$SLAPD_BASE" -s base "(objectClass=*)" member |
+	sed -n 's/^member: //p' | sort >"$W/all.dns"
+ldap_read -E pr=1000/noprompt -b "ou=people,$SLAPD_BASE" "(objectClass=inetOrgPerson)" \
+	entryUUID mail displayName >"$W/people.dump"
+SEEDED=$(/usr/bin/python3 "$top_srcdir/tests/bench/seed-store.py" "$W/main/state/smimesync.db" \
+	bench-all "$W/people.dump" "$W/all.dns")
+note "seeded $SEEDED"
+bench_config "$W/main" p256 $STEADY_GROUPS
+baseline() {
+	# What a script would read for the same groups: each group entry, and one
+	# paged search of the people per expansion round (bench-eng-all nests
+	# bench-eng, so two rounds).
+	for g in $STEADY_GROUPS bench-eng; do
+		ldap_read -b "cn=$g,ou=groups,$SLAPD_BASE" -s base "(objectClass=*)" $ATTRS >/dev/null
+	done
+	for g in $STEADY_GROUPS bench-eng; do
+		ldap_read -E pr=1000/noprompt -b "$SLAPD_BASE" "(objectClass=inetOrgPerson)" $ATTRS >/dev/null
+	done
+}
+note "$(date -u +%H:%M:%S) steady state"
+t0=$(now); baseline; B1=$(calc "$(now) - $t0")
+bench_sync steady1 "$W/main"
+t0=$(now); baseline; B2=$(calc "$(now) - $t0")
+bench_sync steady2 "$W/main"
+for r in steady1 steady2; do
+	[ "$(count $r issued)" -eq 0 ] && [ "$(count $r unchanged)" -eq "$N" ] ||
+		{ echo "bench: $r was not a steady state run: $(jq -c .counts "$W/$r.json")" >&2; KEEP=1; exit 1; }
+done
+BASE_SEC=$(min2 "$B1" "$B2")
+STEADY_SEC=$(min2 "$(val steady1.sec)" "$(val steady2.sec)")
+STEADY_RSS=$(awk -v a="$(val steady1.rss)" -v b="$(val steady2.rss)" 'BEGIN { m = (a > b) ? a : b; print m }')
+
+# ---- memory base: a 5-person group -----------------------------------------
+note "$(date -u +%H:%M:%S) memory base"
+bench_config "$W/tiny" p256 bench-tiny
+bench_sync tiny0 "$W/tiny"
+bench_sync tiny1 "$W/tiny"
+TINY_RSS=$(val tiny1.rss)
+PER_USER=$(calc "($STEADY_RSS - $TINY_RSS) * 1024 / $N")
+
+# ---- roll-out RSA-2048 ------------------------------------------------------
+note "$(date -u +%H:%M:%S) key generation limit, RSA-2048, $NPROC threads"
+RSA_LIMIT=$("$KEYRATE" rsa2048 "$NPROC" $((N_RSA / 2 > 8 ? N_RSA / 2 : 8)))
+note "$(date -u +%H:%M:%S) roll-out RSA-2048 ($N_RSA users)"
+bench_config "$W/rsa" rsa2048 bench-rsa
+bench_sync rsa "$W/rsa"
+RSA_ISSUED=$(count rsa issued)
+[ "$RSA_ISSUED" -eq "$N_RSA" ] || { echo "bench: RSA roll-out issued $RSA_ISSUED, expected $N_RSA" >&2; KEEP=1; exit 1; }
+RSA_RATE=$(calc "$RSA_ISSUED / $(val rsa.sec)")
+note "$(date -u +%H:%M:%S) done"
+
+# ---- report -----------------------------------------------------------------
+R_P256=$(awk -v a="$P256_RATE" -v b="$P256_LIMIT" 'BEGIN { printf "%.5f", a / b }')
+R_RSA=$(calc "$RSA_RATE / $RSA_LIMIT")
+R_STEADY=$(calc "$STEADY_SEC / $BASE_SEC")
+verdict() { if awk "BEGIN { exit !($1) }"; then echo met; else echo MISSED; fi; }
+V_P256=$(verdict "$R_P256 >= 0.85")
+V_RSA=$(verdict "$R_RSA >= 0.85")
+V_STEADY=$(verdict "$R_STEADY <= 1.5")
+V_MEM=$(verdict "$PER_USER <= 2048")
+V_MAIL=$(verdict "$MAIL_RATE >= 100")
+CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+
+printf 'machine       %s cores, %s\n' "$NPROC" "$CPU"
+printf 'users         %s (slapadd + slapd start %s s)\n' "$N" "$SLAPADD_SEC"
+printf 'steady        %s s vs ldapsearch %s s: ratio %s (target <= 1.5) %s\n' \
+	"$STEADY_SEC" "$BASE_SEC" "$R_STEADY" "$V_STEADY"
+printf 'rollout-p256  %s certs/s (%s certs in %s s) vs keygen %s keys/s: ratio %s (target >= 0.85) %s\n' \
+	"$P256_RATE" "$ISSUED" "$(val rollout.sec)" "$P256_LIMIT" "$R_P256" "$V_P256"
+printf 'rollout-rsa   %s certs/s (%s certs in %s s) vs keygen %s keys/s: ratio %s (target >= 0.85) %s\n' \
+	"$RSA_RATE" "$RSA_ISSUED" "$(val rsa.sec)" "$RSA_LIMIT" "$R_RSA" "$V_RSA"
+printf 'memory        %s bytes/user above base (peak %s KiB vs %s KiB for 5 users) (target <= 2048) %s\n' \
+	"$PER_USER" "$STEADY_RSS" "$TINY_RSS" "$V_MEM"
+printf 'mail          %s msgs/s (%s msgs in %s s; sink ceiling %s msgs/s) (target >= 100) %s\n' \
+	"$MAIL_RATE" "$MAILS" "$MAIL_SPAN" "$SINK_RATE" "$V_MAIL"
+
+cat >"$JSON" <<JSON
+{
+  "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+  "machine": {"nproc": $NPROC, "cpu": "$CPU"},
+  "users": $N,
+  "slapadd_seconds": $SLAPADD_SEC,
+  "steady": {"seconds": $STEADY_SEC, "baseline_ldapsearch_seconds": $BASE_SEC,
+    "ratio": $R_STEADY, "target_max": 1.5, "met": $([ "$V_STEADY" = met ] && echo true || echo false)},
+  "rollout_p256": {"certs": $ISSUED, "seconds": $(val rollout.sec), "certs_per_second": $P256_RATE,
+    "keygen_per_second": $P256_LIMIT, "ratio": $R_P256, "target_min": 0.85,
+    "met": $([ "$V_P256" = met ] && echo true || echo false)},
+  "rollout_rsa2048": {"certs": $RSA_ISSUED, "seconds": $(val rsa.sec), "certs_per_second": $RSA_RATE,
+    "keygen_per_second": $RSA_LIMIT, "ratio": $R_RSA, "target_min": 0.85,
+    "met": $([ "$V_RSA" = met ] && echo true || echo false)},
+  "memory": {"steady_peak_kib": $STEADY_RSS, "base_peak_kib": $TINY_RSS,
+    "bytes_per_user": $PER_USER, "target_max": 2048,
+    "met": $([ "$V_MEM" = met ] && echo true || echo false)},
+  "mail": {"messages": $MAILS, "seconds": $MAIL_SPAN, "messages_per_second": $MAIL_RATE,
+    "sink_ceiling_per_second": $SINK_RATE, "target_min": 100,
+    "met": $([ "$V_MAIL" = met ] && echo true || echo false)}
+}
+JSON
+note "wrote $JSON"
