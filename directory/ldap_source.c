@@ -342,11 +342,17 @@ read_one(struct expand *x, const char *dn, struct errbuf *e)
 	return st;
 }
 
-/* State of one large-batch scan. */
+/*
+ * State of one large-batch scan. Most entries come back with the very DN
+ * string the group holds, so an exact match is tried first and a DN is
+ * normalized only when that fails (identical strings normalize alike).
+ */
 struct scan {
 	struct expand *x;
-	struct strset wanted; /* normalized DNs of the batch */
-	struct strset found;  /* those the scan returned */
+	struct strset wanted_raw; /* the batch's DNs as the group holds them */
+	struct strset wanted;     /* normalized DNs of the batch */
+	struct strset found_raw;  /* those the scan returned, matched exactly */
+	struct strset found;      /* those the scan returned, matched normalized */
 };
 
 static enum dir_status
@@ -359,11 +365,16 @@ scan_entry(struct dir_conn *dc, LDAPMessage *entry, void *arg, struct errbuf *e)
 	if (dn == NULL)
 		return dir_ldap_fail(dc, LDAP_DECODING_ERROR, "read the DN of an entry under",
 		    dc->base_dn, NULL, e);
-	norm = dir_dn_normalize(dn);
 	/* A group that happens to match user_filter is read as a group later. */
-	if (norm != NULL && strset_has(&s->wanted, norm) && !is_group(dc->ld, entry) &&
-	    strset_add(&s->found, norm))
-		add_person(s->x, entry, dn);
+	if (strset_has(&s->wanted_raw, dn)) {
+		if (!is_group(dc->ld, entry) && strset_add(&s->found_raw, dn))
+			add_person(s->x, entry, dn);
+	} else {
+		norm = dir_dn_normalize(dn);
+		if (norm != NULL && strset_has(&s->wanted, norm) && !is_group(dc->ld, entry) &&
+		    strset_add(&s->found, norm))
+			add_person(s->x, entry, dn);
+	}
 	free(norm);
 	ldap_memfree(dn);
 	return DIR_OK;
@@ -372,7 +383,7 @@ scan_entry(struct dir_conn *dc, LDAPMessage *entry, void *arg, struct errbuf *e)
 static enum dir_status
 run_round(struct expand *x, char **batch, size_t n, struct errbuf *e)
 {
-	struct scan s = { x, { NULL, 0, 0 }, { NULL, 0, 0 } };
+	struct scan s;
 	enum dir_status st = DIR_OK;
 	size_t i;
 
@@ -381,25 +392,36 @@ run_round(struct expand *x, char **batch, size_t n, struct errbuf *e)
 			st = read_one(x, batch[i], e);
 		return st;
 	}
+	memset(&s, 0, sizeof(s));
+	s.x = x;
+	strset_init(&s.wanted_raw);
 	strset_init(&s.wanted);
+	strset_init(&s.found_raw);
 	strset_init(&s.found);
 	for (i = 0; i < n; i++) {
 		char *norm = dir_dn_normalize(batch[i]);
 
+		(void)strset_add(&s.wanted_raw, batch[i]);
 		(void)strset_add(&s.wanted, norm);
 		free(norm);
 	}
 	st = dir_ldap_scan(x->dc, x->dc->user_filter, x->attrs, scan_entry, &s, e);
 	/* Nested groups, people outside base_dn and junk: read one by one. */
 	for (i = 0; i < n && st == DIR_OK; i++) {
-		char *norm = dir_dn_normalize(batch[i]);
-		bool done = strset_has(&s.found, norm);
+		bool done = strset_has(&s.found_raw, batch[i]);
 
-		free(norm);
+		if (!done) {
+			char *norm = dir_dn_normalize(batch[i]);
+
+			done = norm != NULL && strset_has(&s.found, norm);
+			free(norm);
+		}
 		if (!done)
 			st = read_one(x, batch[i], e);
 	}
+	strset_free(&s.wanted_raw);
 	strset_free(&s.wanted);
+	strset_free(&s.found_raw);
 	strset_free(&s.found);
 	return st;
 }
