@@ -3,7 +3,8 @@
 # machine (tests/bench/bench.sh). Not part of `make check`: it takes
 # minutes and measures, it does not test.
 CLEANFILES += tests/bench/keyrate bench.json
-EXTRA_DIST += tests/bench/bench.sh tests/bench/gen-ldif.py tests/bench/keyrate.c
+EXTRA_DIST += tests/bench/bench.sh tests/bench/gen-ldif.py tests/bench/keyrate.c \
+	tests/bench/seed-store.py
 
 # Built only here (a plain rule, so that no program list is shared with
 # other fragments and `make all` does not build it).
