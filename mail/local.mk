@@ -7,6 +7,7 @@ libmail_a_SOURCES = \
 	mail/mime.c mail/mime.h \
 	mail/template.c mail/template.h \
 	mail/smtp.c mail/transport.h \
+	mail/nodelay.c mail/nodelay.h \
 	mail/backoff.c
 
 # Tests link only what mail/ needs, so that they do not depend on rooms

@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "mail/mime.h"
+#include "mail/nodelay.h"
 #include "mail/transport.h"
 
 /*
@@ -304,6 +305,11 @@ event_cb(smtp_session_t session, int event, void *arg, ...)
 
 	va_start(ap, arg);
 	switch (event) {
+	case SMTP_EV_CONNECT:
+		if (tcp_nodelay_to_port((unsigned)b->t->conf.smtp_port) == 0)
+			log_debug("SMTP: no socket to %s found to set TCP_NODELAY on",
+			    b->t->hostport);
+		break;
 	case SMTP_EV_EXTNA_STARTTLS:
 		snprintf(b->tls_problem, sizeof(b->tls_problem),
 		    "SMTP server %s does not offer STARTTLS, and [mail] starttls = required",
