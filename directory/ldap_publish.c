@@ -14,8 +14,9 @@
  * changes the entry between our read and our modify, the server does give
  * one of those answers; we then read again and retry a few times. Values we
  * were not asked to delete (another CA's certificates) are never touched.
- * userSMIMECertificate has no equality rule on OpenLDAP, so a delete there
- * is sent as a replace with the values that remain (see smime_replacement).
+ * userSMIMECertificate has no equality rule on OpenLDAP, so a delete there,
+ * or an add next to values already present, is sent as a replace with the
+ * values that must remain (see smime_replacement).
  */
 #include "config.h"
 
@@ -178,8 +179,9 @@ select_values(struct value_sel *m, const struct dir_value *want, size_t n_want,
 
 /*
  * userSMIMECertificate has no equality matching rule in OpenLDAP's
- * inetorgperson schema, so the server cannot delete one value of it
- * ("inappropriate matching"). Deleting therefore becomes a replace with the
+ * inetorgperson schema, so the server can neither delete one value of it
+ * nor add one to an attribute that has values ("inappropriate matching").
+ * Either change therefore becomes a replace with the
  * values that should remain: the new ones first (Outlook takes the first
  * valid one), then the current ones minus those to delete. It is still one
  * modify operation. Turns del into that replace and empties add.
@@ -248,7 +250,9 @@ apply_once(struct dir_conn *dc, const char *dn, const struct dir_cert_change *c,
 	    cur.n_user_cert, false);
 	select_values(&mv[2], c->del_smime, c->n_del_smime, cur.smime, cur.n_smime, true);
 	select_values(&mv[3], c->add_smime, c->n_add_smime, cur.smime, cur.n_smime, false);
-	if (mv[2].n > 0)
+	/* Without an equality rule the server can neither delete one value nor
+	 * add one next to existing ones (it could not check for duplicates). */
+	if (mv[2].n > 0 || (mv[3].n > 0 && cur.n_smime > 0))
 		smime_replacement(&mv[2], &mv[3], cur.smime, cur.n_smime);
 	for (size_t i = 0; i < 4; i++) {
 		if (mv[i].n == 0 && !(i == 2 && mv[2].replace))

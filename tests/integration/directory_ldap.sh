@@ -294,11 +294,25 @@ expect_ok read1
 [ "$(sort "$work/read1.out" | tr '\n' ' ')" = "$(want_sums "userCertificate $OURS" "userCertificate $FOREIGN")" ] ||
 	fail "read-certs after add: $(cat "$work/read1.out")"
 
+# Another CA's userSMIMECertificate too. OpenLDAP has no equality rule for
+# it, so adding a value next to an existing one must not be a plain add.
+openssl crl2pkcs7 -nocrl -certfile "$work/foreign.pem" -outform DER -out "$work/foreign.p7" ||
+	fail "openssl: crl2pkcs7 foreign"
+FOREIGN_P7=$(sum "$work/foreign.p7")
+cat > "$work/foreign-p7.ldif" <<EOF
+dn: $ALICE
+changetype: modify
+add: userSMIMECertificate
+userSMIMECertificate:< file://$work/foreign.p7
+EOF
+ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" \
+	-f "$work/foreign-p7.ldif" >/dev/null || fail "ldapmodify foreign userSMIMECertificate"
+
 probe addp7 $PUB add-smime "$ALICE" "$work/ours.p7"
 expect_ok addp7
 probe addp7b $PUB add-smime "$ALICE" "$work/ours.p7"
 expect_ok addp7b
-[ "$(server_sums userSMIMECertificate)" = "$(want_sums "$P7")" ] ||
+[ "$(server_sums userSMIMECertificate)" = "$(want_sums "$P7" "$FOREIGN_P7")" ] ||
 	fail "after add-smime: server holds $(server_sums userSMIMECertificate)"
 
 probe del1 $PUB del-cert "$ALICE" "$work/ours.der"
@@ -311,10 +325,12 @@ probe delp7 $PUB del-smime "$ALICE" "$work/ours.p7"
 expect_ok delp7
 probe delp7b $PUB del-smime "$ALICE" "$work/ours.p7"
 expect_ok delp7b
-[ -z "$(server_sums userSMIMECertificate)" ] || fail "after del-smime: $(server_sums userSMIMECertificate)"
+[ "$(server_sums userSMIMECertificate)" = "$(want_sums "$FOREIGN_P7")" ] ||
+	fail "after del-smime: the foreign value must stay alone, server holds $(server_sums userSMIMECertificate)"
 probe read2 $PUB read-certs "$ALICE"
 expect_ok read2
-[ "$(cat "$work/read2.out")" = "userCertificate $FOREIGN" ] || fail "read-certs after delete: $(cat "$work/read2.out")"
+[ "$(sort "$work/read2.out" | tr '\n' ' ')" = "$(want_sums "userCertificate $FOREIGN" "userSMIMECertificate $FOREIGN_P7")" ] ||
+	fail "read-certs after delete: $(cat "$work/read2.out")"
 
 # A bind without write access gets told what to grant.
 probe noaccess --uri "$SLAPD_URI" --base "$B" --bind-dn "$ALICE" --password-file "$work/alice.pw" \
