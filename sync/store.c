@@ -94,6 +94,10 @@ static const char *const migrations[] = {
 	"  ca_name TEXT PRIMARY KEY,"
 	"  number INTEGER NOT NULL,"
 	"  issued INTEGER NOT NULL);",
+	/* 4: each user's last action by index: status and report look it up
+	 * per user, and without (user_id, id) that is a scan of every action
+	 * for every user */
+	"CREATE INDEX actions_user_last ON actions(user_id, id);",
 };
 
 void
