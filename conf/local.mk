@@ -37,12 +37,12 @@ TESTS += tests/integration/config_errors.sh tests/integration/man_options.sh
 EXTRA_DIST += tests/integration/config_errors.sh tests/integration/man_options.sh \
 	tests/config-errors
 
-# The systemd unit, with the configured paths filled in. Installed under
-# $(prefix)/lib/systemd/system; packagers say where their systemd looks with
-# make systemdsystemunitdir=/lib/systemd/system (pkg-config --variable=
-# systemdsystemunitdir systemd prints it).
-systemdsystemunitdir = $(prefix)/lib/systemd/system
+# The systemd unit, with the configured paths filled in. Installed in
+# configure --with-systemdsystemunitdir=DIR (default
+# $(prefix)/lib/systemd/system; "no" leaves it out).
+if HAVE_SYSTEMD_UNITDIR
 systemdsystemunit_DATA = conf/smimesync.service
+endif
 CLEANFILES += conf/smimesync.service
 EXTRA_DIST += conf/smimesync.service.in
 conf/smimesync.service: $(top_srcdir)/conf/smimesync.service.in Makefile
