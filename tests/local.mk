@@ -33,3 +33,4 @@ TESTS += tests/integration/csv_directory.sh
 EXTRA_DIST += tests/integration/csv_directory.sh
 # Run by hand (README "Hostile input, sanitizers, valgrind"): too slow for CI.
 EXTRA_DIST += tests/integration/valgrind.sh tests/tools/run-sanitized
+EXTRA_DIST += tests/tools/test-lib.sh

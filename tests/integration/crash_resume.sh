@@ -11,19 +11,13 @@ CRASHY="$top_builddir/tests/tools/smimesync-crashy"
 . "$top_srcdir/tests/tools/slapd-lib.sh"
 . "$top_srcdir/tests/tools/smtp-lib.sh"
 . "$top_srcdir/tests/tools/smimesync-lib.sh"
+. "$top_srcdir/tests/tools/test-lib.sh"
 slapd_require
 smtp_require
 
-W=$(mktemp -d /tmp/smimesync-crash.XXXXXX)
-cleanup() { smtp_stop || true; slapd_stop || true; [ -n "${KEEP:-}" ] || rm -rf "$W"; }
-trap cleanup EXIT INT TERM
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+test_begin crash
 
-mkdir -p "$W/slapd" "$W/smtp"
-slapd_start "$W/slapd"
-slapd_load "$top_srcdir/tests/data/example-org.ldif" >/dev/null
-smtp_start "$W/smtp"
+test_org_servers
 smimesync_write_config "$W" p256 p256
 # Only the small nested group, with fast keys: the point is the steps.
 sed -i '/^\[group smime-staff\]/,$ s/^group_dn = .*/group_dn = cn=sales-dach,ou=groups,'"$SLAPD_BASE"'/' "$SMIMESYNC_CONF"
@@ -70,5 +64,4 @@ for step in planned key_made ca_asked cert_stored published done; do
 	done
 	echo "ok: killed after $step, resumed: one certificate, one publication, two mails each"
 done
-echo "$fails failure(s)"
-[ "$fails" = 0 ]
+test_end

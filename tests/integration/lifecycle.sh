@@ -9,21 +9,14 @@ set -eu
 . "$top_srcdir/tests/tools/slapd-lib.sh"
 . "$top_srcdir/tests/tools/smtp-lib.sh"
 . "$top_srcdir/tests/tools/smimesync-lib.sh"
+. "$top_srcdir/tests/tools/test-lib.sh"
 slapd_require
 smtp_require
 command -v faketime >/dev/null || { echo "SKIP: faketime is not installed"; exit 77; }
 
-W=$(mktemp -d /tmp/smimesync-life.XXXXXX)
-cleanup() { smtp_stop || true; slapd_stop || true; [ -n "${KEEP:-}" ] || rm -rf "$W"; }
-trap cleanup EXIT INT TERM
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { if eval "$1"; then echo "ok: $2"; else fail "$2"; fi; }
+test_begin life
 
-mkdir -p "$W/slapd" "$W/smtp"
-slapd_start "$W/slapd"
-slapd_load "$top_srcdir/tests/data/example-org.ldif" >/dev/null
-smtp_start "$W/smtp"
+test_org_servers
 smimesync_write_config "$W" p256 p256
 sed -i '/^\[group smime-staff\]/,$d' "$SMIMESYNC_CONF"
 cat >>"$SMIMESYNC_CONF" <<CONF
@@ -173,5 +166,4 @@ check '[ "$(jq -r .counts.revoked "$W/d371.json")" = 6 ]' "day 371: the six leav
 check '! /usr/bin/python3 "$top_srcdir/tests/tools/mailcount.py" "$SMTP_DIR" $m | grep -q "^zoe.simkova@example.org "' \
 	"day 700: no reminder for a revoked certificate"
 
-echo "$fails failure(s)"
-[ "$fails" = 0 ]
+test_end

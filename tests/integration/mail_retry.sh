@@ -9,21 +9,14 @@ set -eu
 . "$top_srcdir/tests/tools/slapd-lib.sh"
 . "$top_srcdir/tests/tools/smtp-lib.sh"
 . "$top_srcdir/tests/tools/smimesync-lib.sh"
+. "$top_srcdir/tests/tools/test-lib.sh"
 slapd_require
 smtp_require
 command -v faketime >/dev/null || { echo "SKIP: faketime is not installed"; exit 77; }
 
-W=$(mktemp -d /tmp/smimesync-retry.XXXXXX)
-cleanup() { smtp_stop || true; slapd_stop || true; [ -n "${KEEP:-}" ] || rm -rf "$W"; }
-trap cleanup EXIT INT TERM
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { if eval "$1"; then echo "ok: $2"; else fail "$2"; fi; }
+test_begin retry
 
-mkdir -p "$W/slapd" "$W/smtp"
-slapd_start "$W/slapd"
-slapd_load "$top_srcdir/tests/data/example-org.ldif" >/dev/null
-smtp_start "$W/smtp" --reject sybil@example.org=451 --reject heidi@example.org=550
+test_org_servers --reject sybil@example.org=451 --reject heidi@example.org=550
 smimesync_write_config "$W" p256 p256
 # One small group: joerg, sybil, heidi, frank.
 sed -i '/^\[group smime-staff\]/,$d' "$SMIMESYNC_CONF"
@@ -68,5 +61,4 @@ check '[ "$(jq -r .status "$W/run3.json")" = ok ]' "the retry run is ok"
 check 'grep -l "sybil@example.org" "$SMTP_DIR"/*.json | wc -l | grep -qx 2' "sybil got exactly two mails"
 check '! grep -l "heidi@example.org" "$SMTP_DIR"/*.json >/dev/null 2>&1' "no mail to heidi after her server said 550"
 
-echo "$fails failure(s)"
-[ "$fails" = 0 ]
+test_end

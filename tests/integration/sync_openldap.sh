@@ -16,20 +16,13 @@ set -eu
 . "$top_srcdir/tests/tools/slapd-lib.sh"
 . "$top_srcdir/tests/tools/smtp-lib.sh"
 . "$top_srcdir/tests/tools/smimesync-lib.sh"
+. "$top_srcdir/tests/tools/test-lib.sh"
 slapd_require
 smtp_require
 command -v faketime >/dev/null || { echo "SKIP: faketime is not installed (tools/install-deps)"; exit 77; }
 
-W=$(mktemp -d /tmp/smimesync-e2e.XXXXXX)
-cleanup() { smtp_stop || true; slapd_stop || true; [ -n "${KEEP:-}" ] || rm -rf "$W"; }
-trap cleanup EXIT INT TERM
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { if eval "$1"; then echo "ok: $2"; else fail "$2"; fi; }
-
-mkdir -p "$W/slapd" "$W/smtp"
-slapd_start "$W/slapd"
-slapd_load "$top_srcdir/tests/data/example-org.ldif"
+test_begin e2e
+test_org_servers
 # Hostile entries: a filter-injection mail and a display name with CR/LF.
 cat >"$W/hostile.ldif" <<LDIF
 dn: uid=inject,ou=people,$SLAPD_BASE
@@ -56,7 +49,6 @@ member: uid=inject,ou=people,$SLAPD_BASE
 member: uid=eve,ou=people,$SLAPD_BASE
 LDIF
 ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" -f "$W/hostile-members.ldif" >/dev/null
-smtp_start "$W/smtp"
 smimesync_write_config "$W" rsa2048 p256
 
 # Everyone who must end up with a certificate (alice is in both groups).
@@ -204,5 +196,4 @@ for id in $(sqlite3 "$W/state/smimesync.db" "SELECT id FROM certs ORDER BY id");
 done
 check '[ "$n_lint" = $((2 * N_EXPECTED)) ]' "linted all $n_lint certificates in the store"
 
-echo "$fails failure(s)"
-[ "$fails" = 0 ]
+test_end
