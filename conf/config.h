@@ -109,6 +109,7 @@ struct conf_directory {
 	char *tls_ca_file;
 	bool tls_verify;          /* default true; false is logged loudly */
 	int64_t page_size;        /* paged results, 1..1000, default 500 */
+	int64_t scan_threshold;   /* members from which a people scan beats reads by DN */
 	int64_t timeout;          /* seconds, network and operation timeout */
 	char *user_filter;        /* which member entries are people; default by type */
 	char *mail_attribute;     /* default "mail" */

@@ -9,7 +9,8 @@
  * and a hint when we know what the administrator should change.
  *
  * Searches go through dir_ldap_read() (one entry by DN, base scope, filter
- * "(objectClass=*)" unless the caller gives one) and dir_ldap_scan() (a
+ * "(objectClass=*)" unless the caller gives one), dir_ldap_read_many() (the
+ * same for many DNs, pipelined) and dir_ldap_scan() (a
  * subtree search under base_dn with RFC 2696 paging; each entry is handed
  * to a callback and freed after it returns).
  */
@@ -42,6 +43,7 @@ struct dir_conn {
 	int page_size;
 	int timeout;                       /* seconds */
 	bool tls;                          /* ldaps:// or StartTLS */
+	size_t people_scanned;             /* entries the last people scan returned, 0 before */
 };
 
 /*
@@ -64,6 +66,18 @@ char *dir_ldap_diag(LDAP *ld);
  */
 enum dir_status dir_ldap_read(struct dir_conn *dc, const char *dn, const char *filter,
     char **attrs, LDAPMessage **res, LDAPMessage **entry, struct errbuf *e) MUST_USE;
+
+/*
+ * Read the entries dns[0..n) (base scope, filter as in dir_ldap_read),
+ * pipelined (directory/ldap_readmany.c). cb gets each DN's index and its
+ * entry, or NULL where dir_ldap_read() would find none, in the order the
+ * answers arrive; the entry is freed after cb returns. A status other than
+ * DIR_OK from cb stops the reading.
+ */
+typedef enum dir_status (*dir_read_cb)(struct dir_conn *dc, size_t index, LDAPMessage *entry,
+    void *arg, struct errbuf *e);
+enum dir_status dir_ldap_read_many(struct dir_conn *dc, char *const *dns, size_t n,
+    const char *filter, char **attrs, dir_read_cb cb, void *arg, struct errbuf *e) MUST_USE;
 
 /* Return DIR_OK to go on; anything else stops the scan (e is then set). */
 typedef enum dir_status (*dir_entry_cb)(struct dir_conn *dc, LDAPMessage *entry,

@@ -6,12 +6,12 @@
  * OpenLDAP has no in-chain matching rule, so nesting is resolved here. The
  * expansion runs in rounds over a batch of member DNs not seen before:
  *
- *   - a small batch (fewer than SCAN_THRESHOLD DNs) is read entry by entry,
- *     base scope, with a filter that matches groups and people only;
+ *   - a small batch (see worth_a_scan) is read by DN, base scope, pipelined,
+ *     with a filter that matches groups and people only;
  *   - a large batch is matched against ONE paged subtree search under
  *     base_dn with user_filter (people only); whatever that search did not
  *     return (nested groups, entries outside base_dn, junk) is then read
- *     entry by entry.
+ *     by DN.
  *
  * Groups found in a round feed their members into the next round. Every DN
  * is compared in normalized form and entered in a "seen" set before it is
@@ -35,7 +35,23 @@
 #include "directory/dir_internal.h"
 #include "directory/directory.h"
 
-#define SCAN_THRESHOLD 50
+/*
+ * When to scan rather than read by DN. Measured against slapd on loopback
+ * (100,000 people, 2 cores): a pipelined read costs about 0.1 ms an entry,
+ * a paged scan about 0.025 ms per entry in the directory, wanted or not.
+ * Reading by DN wins below a quarter of the directory's size; that size is
+ * known once this connection has scanned, and until then a batch of
+ * [directory] scan_threshold or more is taken to be worth a scan.
+ */
+static bool
+worth_a_scan(const struct dir_conn *dc, size_t n)
+{
+	size_t first = dc->conf->scan_threshold > 0 ? (size_t)dc->conf->scan_threshold : 10000;
+
+	if (dc->people_scanned == 0)
+		return n >= first;
+	return n >= dc->people_scanned / 4 && n >= first / 4;
+}
 
 /* Everything we need to know about a group or a person, in one read. */
 #define ATTR_SLOTS 12
@@ -321,25 +337,34 @@ classify(struct expand *x, LDAPMessage *entry, struct errbuf *e)
 	return st;
 }
 
-/* Read one member by DN; skip it if it is neither a group nor a person. */
-static enum dir_status
-read_one(struct expand *x, const char *dn, struct errbuf *e)
-{
-	LDAPMessage *res = NULL, *entry = NULL;
-	enum dir_status st;
+/* Members read by DN: each is a group, a person, or skipped. */
+struct member_reads {
+	struct expand *x;
+	char *const *dns;
+};
 
-	st = dir_ldap_read(x->dc, dn, x->either_filter, x->attrs, &res, &entry, e);
-	if (st != DIR_OK)
-		return st;
+static enum dir_status
+member_read(struct dir_conn *dc, size_t index, LDAPMessage *entry, void *arg,
+    struct errbuf *e)
+{
+	struct member_reads *r = arg;
+
 	if (entry == NULL) {
 		log_debug("member %s does not exist or is neither a group nor a person "
-		    "(user_filter %s): skipped", dn, x->dc->user_filter);
-		x->n_skipped++;
+		    "(user_filter %s): skipped", r->dns[index], dc->user_filter);
+		r->x->n_skipped++;
 		return DIR_OK;
 	}
-	st = classify(x, entry, e);
-	ldap_msgfree(res);
-	return st;
+	return classify(r->x, entry, e);
+}
+
+/* Read members by DN, pipelined (dir_ldap_read_many). */
+static enum dir_status
+read_members(struct expand *x, char *const *dns, size_t n, struct errbuf *e)
+{
+	struct member_reads r = { x, dns };
+
+	return dir_ldap_read_many(x->dc, dns, n, x->either_filter, x->attrs, member_read, &r, e);
 }
 
 /*
@@ -353,6 +378,7 @@ struct scan {
 	struct strset wanted;     /* normalized DNs of the batch */
 	struct strset found_raw;  /* those the scan returned, matched exactly */
 	struct strset found;      /* those the scan returned, matched normalized */
+	size_t n_entries;         /* everything the scan returned */
 };
 
 static enum dir_status
@@ -362,6 +388,7 @@ scan_entry(struct dir_conn *dc, LDAPMessage *entry, void *arg, struct errbuf *e)
 	char *dn = ldap_get_dn(dc->ld, entry);
 	char *norm = NULL;
 
+	s->n_entries++;
 	if (dn == NULL)
 		return dir_ldap_fail(dc, LDAP_DECODING_ERROR, "read the DN of an entry under",
 		    dc->base_dn, NULL, e);
@@ -387,11 +414,8 @@ run_round(struct expand *x, char **batch, size_t n, struct errbuf *e)
 	enum dir_status st = DIR_OK;
 	size_t i;
 
-	if (n < SCAN_THRESHOLD) {
-		for (i = 0; i < n && st == DIR_OK; i++)
-			st = read_one(x, batch[i], e);
-		return st;
-	}
+	if (!worth_a_scan(x->dc, n))
+		return read_members(x, batch, n, e);
 	memset(&s, 0, sizeof(s));
 	s.x = x;
 	strset_init(&s.wanted_raw);
@@ -406,18 +430,27 @@ run_round(struct expand *x, char **batch, size_t n, struct errbuf *e)
 		free(norm);
 	}
 	st = dir_ldap_scan(x->dc, x->dc->user_filter, x->attrs, scan_entry, &s, e);
-	/* Nested groups, people outside base_dn and junk: read one by one. */
-	for (i = 0; i < n && st == DIR_OK; i++) {
-		bool done = strset_has(&s.found_raw, batch[i]);
+	if (st == DIR_OK)
+		x->dc->people_scanned = s.n_entries;
+	/* Nested groups, people outside base_dn and junk: read by DN. */
+	if (st == DIR_OK) {
+		char **rest = xcalloc(n, sizeof(*rest));
+		size_t n_rest = 0;
 
-		if (!done) {
-			char *norm = dir_dn_normalize(batch[i]);
+		for (i = 0; i < n; i++) {
+			bool done = strset_has(&s.found_raw, batch[i]);
 
-			done = norm != NULL && strset_has(&s.found, norm);
-			free(norm);
+			if (!done) {
+				char *norm = dir_dn_normalize(batch[i]);
+
+				done = norm != NULL && strset_has(&s.found, norm);
+				free(norm);
+			}
+			if (!done)
+				rest[n_rest++] = batch[i];
 		}
-		if (!done)
-			st = read_one(x, batch[i], e);
+		st = read_members(x, rest, n_rest, e);
+		free(rest);
 	}
 	strset_free(&s.wanted_raw);
 	strset_free(&s.wanted);

@@ -7,6 +7,7 @@ libdirectory_a_SOURCES = \
 	directory/csv_source.c directory/filter.c \
 	directory/strset.c \
 	directory/ldap_conn.c \
+	directory/ldap_readmany.c \
 	directory/ldap_source.c \
 	directory/ldap_publish.c \
 	directory/ad_source.c \

@@ -194,16 +194,23 @@ while [ $i -le 60 ]; do
 	i=$((i + 1))
 done
 before=$(grep -c 'SRCH base="dc=example,dc=org" scope=2' "$SLAPD_LOG")
-probe paged --uri "$SLAPD_URI" $SVC --page-size 2 members "cn=big,$G"
+probe paged --uri "$SLAPD_URI" $SVC --page-size 2 --scan-threshold 50 members "cn=big,$G"
 expect_ok paged
 expect_dns paged $BIG_EXPECT
 after=$(grep -c 'SRCH base="dc=example,dc=org" scope=2' "$SLAPD_LOG")
 # 70+ people in pages of 2: dozens of subtree searches, not one.
 [ $((after - before)) -ge 30 ] || fail "paged: expected >= 30 paged subtree searches, saw $((after - before))"
 
-probe bigpage --uri "$SLAPD_URI" $SVC --page-size 500 members "cn=big,$G"
+probe bigpage --uri "$SLAPD_URI" $SVC --page-size 500 --scan-threshold 50 members "cn=big,$G"
 expect_ok bigpage
 cmp -s "$work/paged.out" "$work/bigpage.out" || fail "page size 2 and 500 give different results"
+# The same group read member by member, pipelined: no subtree search at all.
+before=$(grep -c 'SRCH base="dc=example,dc=org" scope=2' "$SLAPD_LOG")
+probe bydn --uri "$SLAPD_URI" $SVC members "cn=big,$G"
+after=$(grep -c 'SRCH base="dc=example,dc=org" scope=2' "$SLAPD_LOG")
+[ "$after" = "$before" ] || fail "bydn: $((after - before)) subtree searches for a group under scan_threshold"
+expect_ok bydn
+cmp -s "$work/paged.out" "$work/bydn.out" || fail "read by DN and scanned give different results"
 
 # --- configuration and connection errors -------------------------------------------
 probe nogroup --uri "$SLAPD_URI" $SVC members "cn=nope,$G"

@@ -7,7 +7,7 @@
  *   dir-probe --uri U --base B [--bind-dn D --password-file F] [--sasl MECH]
  *             [--keytab KEYTAB] [--principal NAME@REALM]
  *             [--ca-file C] [--starttls required|off] [--no-verify]
- *             [--page-size N] [--timeout S] [--user-filter F]
+ *             [--page-size N] [--scan-threshold N] [--timeout S] [--user-filter F]
  *             [--mail-attribute A] [--alt-mail-attribute A] [--type ldap|ad]
  *             [--debug]  COMMAND ARGS
  *
@@ -47,7 +47,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: dir-probe --uri URI --base DN [--bind-dn DN --password-file F] "
 	    "[--sasl MECH] [--keytab F] [--principal P] [--ca-file F] [--starttls required|off] [--no-verify] "
-	    "[--page-size N] [--timeout S] [--user-filter F] [--mail-attribute A] "
+	    "[--page-size N] [--scan-threshold N] [--timeout S] [--user-filter F] [--mail-attribute A] "
 	    "[--alt-mail-attribute A] "
 	    "[--type ldap|ad] [--debug] "
 	    "members GROUP_DN | members-full GROUP | member-values DN STEP | read-certs DN | add-cert|del-cert|add-smime|del-smime DN FILE\n");
@@ -108,6 +108,7 @@ main(int argc, char **argv)
 	conf.starttls = TLS_MODE_REQUIRED;
 	conf.tls_verify = true;
 	conf.page_size = 500;
+	conf.scan_threshold = 10000;
 	conf.timeout = 30;
 	conf.mail_attribute = "mail";
 	conf.user_filter = "(objectClass=inetOrgPerson)";
@@ -170,6 +171,10 @@ main(int argc, char **argv)
 				conf.starttls = TLS_MODE_OFF;
 			else
 				usage();
+		} else if (strcmp(opt, "--scan-threshold") == 0) {
+			if (parse_int64(val, 1, 100000000, &n) != 0)
+				usage();
+			conf.scan_threshold = n;
 		} else if (strcmp(opt, "--page-size") == 0) {
 			if (parse_int64(val, 1, 100000, &n) != 0)
 				usage();
