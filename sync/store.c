@@ -98,6 +98,12 @@ static const char *const migrations[] = {
 	 * per user, and without (user_id, id) that is a scan of every action
 	 * for every user */
 	"CREATE INDEX actions_user_last ON actions(user_id, id);",
+	/* 5: every column the per-run state and holders queries read from
+	 * certs, so that they never touch the rows themselves (each carries
+	 * its DER and chain, kilobytes): at 100,000 holders 0.84 s -> 0.48 s
+	 * and 0.31 s -> 0.08 s */
+	"CREATE INDEX certs_state ON certs(user_id, status, not_after, id, mail, published,"
+	"  serial, group_name, not_before);",
 };
 
 void
