@@ -216,6 +216,10 @@ check_directory(struct loader *ld, struct sec_load *s)
 		    "principal"), "%s %s: only used by a Kerberos bind; add sasl_mech = GSSAPI "
 		    "or remove it", s->label, is_set_ok(s, "keytab_file") ? "keytab_file" :
 		    "principal");
+	if (is_set_ok(s, "global_catalog") && d->global_catalog && !is_bad(s, "type") &&
+	    d->type != DIR_TYPE_AD)
+		conf_err_add(ld->el, line_of(s, "global_catalog"), "%s global_catalog: only Active "
+		    "Directory has a global catalog; set type = ad or remove it", s->label);
 	/* What each type needs: a server and a base, or a file. */
 	if (!is_bad(s, "type")) {
 		static const char *const ldap_keys[] = { "uri", "base_dn" };

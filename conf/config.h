@@ -110,6 +110,7 @@ struct conf_directory {
 	bool tls_verify;          /* default true; false is logged loudly */
 	int64_t page_size;        /* paged results, 1..1000, default 500 */
 	int64_t scan_threshold;   /* members from which a people scan beats reads by DN */
+	bool global_catalog;      /* ad: uri is a (read-only) global catalog */
 	int64_t timeout;          /* seconds, network and operation timeout */
 	char *user_filter;        /* which member entries are people; default by type */
 	char *mail_attribute;     /* default "mail" */

@@ -104,6 +104,10 @@ const struct conf_option conf_options[] = {
 	    "PEM file of CAs trusted for the server certificate (unset: system store)"},
 	{CONF_DIRECTORY, "tls_verify", OPT_BOOL, offsetof(struct conf_directory, tls_verify), "yes",
 	    NULL, 0, 0, 0, NULL, NULL, NULL, "verify the server certificate (no is logged loudly)"},
+	{CONF_DIRECTORY, "global_catalog", OPT_BOOL,
+	    offsetof(struct conf_directory, global_catalog), "no", NULL, 0, 0, 0, NULL, NULL, NULL,
+	    "(ad) uri is a global catalog (port 3268, or 3269 with ldaps://): groups and people "
+	    "of every domain in the forest, read-only"},
 	{CONF_DIRECTORY, "page_size", OPT_INT, offsetof(struct conf_directory, page_size), "500",
 	    NULL, 0, 1, 1000, NULL, NULL, NULL, "entries per page of a paged search"},
 	{CONF_DIRECTORY, "scan_threshold", OPT_INT, offsetof(struct conf_directory, scan_threshold),

@@ -163,6 +163,11 @@ enum dir_status dir_csv_members(struct dir_conn *dc, struct user_list *out, stru
 
 enum dir_status dir_ad_group_members(struct dir_conn *dc, const char *group_ref,
     struct user_list *out, struct errbuf *e) MUST_USE;
+/*
+ * global_catalog = yes (ad_gc.c): refuse a global catalog whose partial
+ * attribute set lacks what eligibility rests on; warn about the rest.
+ */
+enum dir_status dir_ad_gc_check(struct dir_conn *dc, struct errbuf *e) MUST_USE;
 /* Canonical string form of a 16-byte objectGUID (new), NULL if len != 16. */
 char *dir_ad_guid_string(const unsigned char *g, size_t len);
 /*

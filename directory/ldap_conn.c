@@ -483,6 +483,11 @@ dir_open(const struct conf_directory *conf, const char *bind_password,
 	st = check_base(dc, e);
 	if (st != DIR_OK)
 		goto out;
+	if (conf->type == DIR_TYPE_AD && conf->global_catalog) {
+		st = dir_ad_gc_check(dc, e);
+		if (st != DIR_OK)
+			goto out;
+	}
 	*out = dc;
 	dc = NULL;
 out:

@@ -10,7 +10,7 @@ libdirectory_a_SOURCES = \
 	directory/ldap_readmany.c \
 	directory/ldap_source.c \
 	directory/ldap_publish.c \
-	directory/ad_source.c \
+	directory/ad_source.c directory/ad_gc.c \
 	directory/ranges.c
 
 # Directory tests link only what they use, so that they build while other

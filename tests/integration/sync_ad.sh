@@ -294,6 +294,30 @@ svc_probe member-values "CN=smime-sales,$OU" 0 2>&1 | sort >"$W/members.plain"
 check '[ "$(wc -l <"$W/members.ldap")" = 9 ] && [ "$(wc -l <"$W/members.ranged")" = 9 ] && cmp -s "$W/members.ranged" "$W/members.plain" && grep -qx "CN=loop-a,$OU" "$W/members.ranged"' \
 	"member;range= retrieval in chunks of 2 returns the same nine member values"
 
+# --- the global catalog (port 3269): what the forest's PAS must hold -------
+gc_probe() { "$PROBE" --uri ldaps://127.0.0.1:3269 --base "$B" --ca-file "$SAMBA_CA_FILE" --type ad \
+	--global-catalog --bind-dn svc-smimesync@example.test --password-file "$W/svc.secret" "$@"; }
+# accountExpires is not in the partial attribute set of a new forest: a
+# global catalog would hide every account's expiry, so it is refused.
+gc_probe members-full "CN=smime-sales,$OU" >"$W/gc.txt" 2>"$W/gc.err" || true
+check 'grep -q "bad-config: .*global catalog: accountExpires is not in the forest.s partial attribute set.*Replicate this attribute to the Global Catalog" "$W/gc.err" && [ ! -s "$W/gc.txt" ]' \
+	"global catalog without accountExpires in the PAS: refused, saying which attribute and how to add it"
+# What a schema admin does in the Schema snap-in, done on the DC's database.
+cat >"$W/pas.ldif" <<LDIF
+dn: CN=Account-Expires,CN=Schema,CN=Configuration,$B
+changetype: modify
+replace: isMemberOfPartialAttributeSet
+isMemberOfPartialAttributeSet: TRUE
+LDIF
+ldbmodify -H "$SAMBA_PRIVATE/sam.ldb" --option="dsdb:schema update allowed=true" "$W/pas.ldif" \
+	>"$W/pas.log" 2>&1 || { cat "$W/pas.log"; fail "adding accountExpires to the PAS"; }
+gc_probe members-full "CN=smime-sales,$OU" >"$W/gc.txt" 2>"$W/gc.err" || cat "$W/gc.err"
+check 'cmp -s "$W/sales.txt" "$W/gc.txt"' "through the global catalog: the same nine people, expiry and all"
+check 'grep -q "global catalog: proxyAddresses not in the forest.s partial attribute set: people are read without it" "$W/gc.err"' \
+	"an optional attribute outside the PAS (proxyAddresses) is a warning naming it"
+gc_probe add-cert "CN=Bob Builder,$OU" "$W/foreign.der" >"$W/out" 2>"$W/err" || true
+check 'grep -q "modify forbidden on global catalog port" "$W/err"' "the global catalog refuses writes (publishing goes to a domain controller)"
+
 # --- AD's failures, each with what to change ------------------------------
 probe --bind-dn svc-smimesync@example.test --password-file "$W/wrong.secret" members smime-sales >"$W/out" 2>"$W/err" || true
 check 'grep -q "auth-failed: .*data 52e.*AD sub-code 52e: wrong password" "$W/err"' "a wrong password names AD sub-code 52e"

@@ -7,7 +7,7 @@
  *   dir-probe --uri U --base B [--bind-dn D --password-file F] [--sasl MECH]
  *             [--keytab KEYTAB] [--principal NAME@REALM]
  *             [--ca-file C] [--starttls required|off] [--no-verify]
- *             [--page-size N] [--scan-threshold N] [--timeout S] [--user-filter F]
+ *             [--global-catalog] [--page-size N] [--scan-threshold N] [--timeout S] [--user-filter F]
  *             [--mail-attribute A] [--alt-mail-attribute A] [--type ldap|ad]
  *             [--debug]  COMMAND ARGS
  *
@@ -47,7 +47,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: dir-probe --uri URI --base DN [--bind-dn DN --password-file F] "
 	    "[--sasl MECH] [--keytab F] [--principal P] [--ca-file F] [--starttls required|off] [--no-verify] "
-	    "[--page-size N] [--scan-threshold N] [--timeout S] [--user-filter F] [--mail-attribute A] "
+	    "[--global-catalog] [--page-size N] [--scan-threshold N] [--timeout S] [--user-filter F] [--mail-attribute A] "
 	    "[--alt-mail-attribute A] "
 	    "[--type ldap|ad] [--debug] "
 	    "members GROUP_DN | members-full GROUP | member-values DN STEP | read-certs DN | add-cert|del-cert|add-smime|del-smime DN FILE\n");
@@ -125,6 +125,10 @@ main(int argc, char **argv)
 		}
 		if (strcmp(opt, "--no-verify") == 0) {
 			conf.tls_verify = false;
+			continue;
+		}
+		if (strcmp(opt, "--global-catalog") == 0) {
+			conf.global_catalog = true;
 			continue;
 		}
 		if (val == NULL)
