@@ -51,6 +51,30 @@ main(void)
 	CHECK(store_user_upsert(st, &u, &e) == 0);
 	u.last_seen = 200;
 	CHECK(store_user_upsert(st, &u, &e) == 0);
+	/* Unchanged values: the row is not rewritten, last_seen waits a day. */
+	{
+		struct store_user got;
+
+		memset(&got, 0, sizeof(got));
+		CHECK(store_user_find(st, "uuid-1", &got, &e) == 1);
+		CHECK(got.last_seen == 100 && got.first_seen == 100);
+		store_user_clear(&got);
+		u.last_seen = 100 + 86400;
+		CHECK(store_user_upsert(st, &u, &e) == 0);
+		CHECK(store_user_find(st, "uuid-1", &got, &e) == 1);
+		CHECK(got.last_seen == 100 + 86400);
+		store_user_clear(&got);
+		/* A changed value is written at once, last_seen with it. */
+		u.mail = "alice.new@example.org";
+		u.last_seen = 100 + 86400 + 60;
+		CHECK(store_user_upsert(st, &u, &e) == 0);
+		CHECK(store_user_find(st, "uuid-1", &got, &e) == 1);
+		CHECK(strcmp(got.mail, "alice.new@example.org") == 0);
+		CHECK(got.last_seen == 100 + 86400 + 60);
+		store_user_clear(&got);
+		u.mail = "alice@example.org";
+		CHECK(store_user_upsert(st, &u, &e) == 0);
+	}
 
 	memset(&c, 0, sizeof(c));
 	c.user_id = "uuid-1";
