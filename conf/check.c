@@ -127,6 +127,27 @@ check_state_dir(struct checker *c)
 	free(dir);
 }
 
+/* The files an external CA connector reads, and the helper it runs. */
+static void
+check_external_ca(struct checker *c, const struct conf_ca *ca)
+{
+	static const char *const readable[] = {"trust_anchor_file", "chain_file", "tls_ca_file",
+	    "tls_cert_file"};
+	const char *const paths[] = {ca->trust_anchor_file, ca->chain_file, ca->tls_ca_file,
+	    ca->tls_cert_file};
+	struct errbuf e;
+
+	for (size_t i = 0; i < ARRAY_LEN(readable); i++)
+		check_readable(c, ca, CONF_CA, ca->name, readable[i], paths[i], false, NULL);
+	check_secret(c, ca, CONF_CA, ca->name, "tls_key_file", ca->tls_key_file, NULL);
+	check_secret(c, ca, CONF_CA, ca->name, "auth_key_file", ca->auth_key_file, NULL);
+	check_secret(c, ca, CONF_CA, ca->name, "password_file", ca->password_file, NULL);
+	if (ca->command != NULL && access(ca->command, X_OK) != 0) {
+		err_set(&e, "%s cannot be run by this user: %s", ca->command, strerror(errno));
+		problem(c, ca, CONF_CA, ca->name, "command", e.text);
+	}
+}
+
 size_t
 config_check_files(const struct config *cfg, struct conf_errors *errs)
 {
@@ -151,6 +172,11 @@ config_check_files(const struct config *cfg, struct conf_errors *errs)
 		const struct conf_ca *ca = &cfg->cas[i];
 		char *ca_init = xasprintf("run: smimesync ca init --ca %s", ca->name);
 
+		if (ca->type != CA_TYPE_LOCAL) {
+			check_external_ca(&c, ca);
+			free(ca_init);
+			continue;
+		}
 		check_readable(&c, ca, CONF_CA, ca->name, "cert_file", ca->cert_file, false, ca_init);
 		check_secret(&c, ca, CONF_CA, ca->name, "key_file", ca->key_file, ca_init);
 		check_readable(&c, ca, CONF_CA, ca->name, "chain_file", ca->chain_file, false,

@@ -63,6 +63,9 @@ struct conf_doc {
 void conf_parse(const char *text, size_t len, struct conf_doc *doc, struct conf_errlist *el);
 void conf_doc_free(struct conf_doc *doc);
 
+/* Does a [ca] of this type read key? (check-config -v prints only those.) */
+bool conf_ca_key_used(enum ca_type type, const char *key);
+
 /* "[service]", "[group sales]" (new). */
 char *conf_section_label(enum conf_kind kind, const char *name);
 

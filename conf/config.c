@@ -246,10 +246,111 @@ check_directory(struct loader *ld, struct sec_load *s)
 		    "(&(objectCategory=person)(objectClass=user))" : "(objectClass=inetOrgPerson)");
 }
 
+/*
+ * Which [ca] keys each type reads, and which it cannot do without. A key
+ * set for a type that ignores it is an error: it is almost always a
+ * section copied from another CA, and silently ignoring it would leave
+ * the admin believing, say, that a chain or a profile is in force.
+ */
+#define CAT(t) (1u << (t))
+#define CA_LOCAL CAT(CA_TYPE_LOCAL)
+#define CA_CFSSL CAT(CA_TYPE_CFSSL)
+#define CA_EJBCA CAT(CA_TYPE_EJBCA)
+#define CA_SECTIGO CAT(CA_TYPE_SECTIGO)
+#define CA_HELPER CAT(CA_TYPE_HELPER)
+#define CA_REST (CA_CFSSL | CA_EJBCA | CA_SECTIGO)
+#define CA_EXTERNAL (CA_REST | CA_HELPER)
+
+static const struct {
+	const char *key;
+	unsigned used_by;
+	unsigned required_by;
+	const char *why; /* what the key is for, when a type needs it */
+} ca_keys[] = {
+	{"cert_file", CA_LOCAL, CA_LOCAL, "the issuing CA certificate"},
+	{"key_file", CA_LOCAL, CA_LOCAL, "the issuing CA key"},
+	{"chain_file", CA_LOCAL | CA_EXTERNAL, CA_LOCAL | CA_CFSSL,
+	    "the issuing CA up to the root (cfssl answers with the certificate alone)"},
+	{"crl_url", CA_LOCAL, CA_LOCAL, "the CRL location put in every certificate"},
+	{"aia_url", CA_LOCAL, 0, NULL},
+	{"key_type", CA_LOCAL, 0, NULL},
+	{"organization", CA_LOCAL, 0, NULL},
+	{"root_common_name", CA_LOCAL, 0, NULL},
+	{"issuing_common_name", CA_LOCAL, 0, NULL},
+	{"country", CA_LOCAL, 0, NULL},
+	{"root_validity", CA_LOCAL, 0, NULL},
+	{"issuing_validity", CA_LOCAL, 0, NULL},
+	{"crl_file", CA_LOCAL, 0, NULL},
+	{"crl_validity", CA_LOCAL, 0, NULL},
+	{"url", CA_REST, CA_REST, "where the CA's REST API answers"},
+	{"trust_anchor_file", CA_EXTERNAL, CA_EXTERNAL,
+	    "the roots an issued chain must lead to before anything is stored"},
+	{"tls_ca_file", CA_REST, 0, NULL},
+	{"tls_verify", CA_REST, 0, NULL},
+	{"tls_cert_file", CA_REST, CA_EJBCA, "the client certificate EJBCA authenticates"},
+	{"tls_key_file", CA_REST, CA_EJBCA, "the key of tls_cert_file"},
+	{"timeout", CA_EXTERNAL, 0, NULL},
+	{"retry_interval", CA_EXTERNAL, 0, NULL},
+	{"profile", CA_CFSSL, 0, NULL},
+	{"auth_key_file", CA_CFSSL, 0, NULL},
+	{"certificate_profile", CA_EJBCA, CA_EJBCA, "the EJBCA certificate profile"},
+	{"end_entity_profile", CA_EJBCA, CA_EJBCA, "the EJBCA end entity profile"},
+	{"certificate_authority", CA_EJBCA, CA_EJBCA, "the CA name inside EJBCA"},
+	{"customer_uri", CA_SECTIGO, CA_SECTIGO, "the Certificate Manager customer URI"},
+	{"login", CA_SECTIGO, CA_SECTIGO, "the API administrator login"},
+	{"password_file", CA_SECTIGO, CA_SECTIGO, "the file with that administrator's password"},
+	{"org_id", CA_SECTIGO, CA_SECTIGO, "the organization the certificates belong to"},
+	{"cert_type", CA_SECTIGO, CA_SECTIGO, "the S/MIME certificate type id"},
+	{"term", CA_SECTIGO, 0, NULL},
+	{"command", CA_HELPER, CA_HELPER, "the CA helper program to run"},
+};
+
+bool
+conf_ca_key_used(enum ca_type type, const char *key)
+{
+	for (size_t i = 0; i < ARRAY_LEN(ca_keys); i++)
+		if (strcmp(ca_keys[i].key, key) == 0)
+			return (ca_keys[i].used_by & CAT(type)) != 0;
+	return true; /* "type" itself, and any key every type reads */
+}
+
+static void
+check_ca_keys(struct loader *ld, struct sec_load *s)
+{
+	struct conf_ca *ca = s->base;
+	const char *type = conf_ca_type_names[ca->type];
+	unsigned me = CAT(ca->type);
+
+	for (size_t i = 0; i < ARRAY_LEN(ca_keys); i++) {
+		bool set = s->lines[row_of(CONF_CA, ca_keys[i].key)] != 0;
+
+		if (set && (ca_keys[i].used_by & me) == 0)
+			conf_err_add(ld->el, line_of(s, ca_keys[i].key), "%s %s: type = %s does "
+			    "not use it; remove it, or set the type it belongs to", s->label,
+			    ca_keys[i].key, type);
+		else if (!set && (ca_keys[i].required_by & me) != 0)
+			conf_err_add(ld->el, s->header_line, "%s: missing required key \"%s\": "
+			    "type = %s needs %s", s->label, ca_keys[i].key, type, ca_keys[i].why);
+	}
+	/* cfssl's HMAC protects the request only: anything but loopback wants TLS. */
+	if (is_set_ok(s, "url") && ca->type != CA_TYPE_CFSSL && strncmp(ca->url, "http://", 7) == 0)
+		conf_err_add(ld->el, line_of(s, "url"), "%s url: type = %s sends credentials, so "
+		    "it must use https://", s->label, type);
+	if (is_set_ok(s, "tls_cert_file") != is_set_ok(s, "tls_key_file") &&
+	    !is_bad(s, "tls_cert_file") && !is_bad(s, "tls_key_file"))
+		conf_err_add(ld->el, line_of(s, is_set_ok(s, "tls_cert_file") ? "tls_cert_file" :
+		    "tls_key_file"), "%s %s: a client certificate needs both tls_cert_file and "
+		    "tls_key_file; add the other one", s->label,
+		    is_set_ok(s, "tls_cert_file") ? "tls_cert_file" : "tls_key_file");
+}
+
 static void
 check_ca(struct loader *ld, struct sec_load *s)
 {
 	struct conf_ca *ca = s->base;
+
+	if (!is_bad(s, "type"))
+		check_ca_keys(ld, s);
 
 	if (ca->organization != NULL && ca->root_common_name == NULL)
 		ca->root_common_name = xasprintf("%s S/MIME Root CA", ca->organization);

@@ -73,6 +73,10 @@ enum mail_change_policy {
 
 enum ca_type {
 	CA_TYPE_LOCAL = 0, /* the internal CA: key and certificate in files */
+	CA_TYPE_CFSSL,     /* a cfssl server: sign or authsign */
+	CA_TYPE_EJBCA,     /* EJBCA REST pkcs10enroll, client-certificate TLS */
+	CA_TYPE_SECTIGO,   /* Sectigo Certificate Manager REST S/MIME enrolment */
+	CA_TYPE_HELPER,    /* a program following certmonger's CA helper contract */
 };
 
 /* Where an option or section came from, for error messages. */
@@ -136,6 +140,27 @@ struct conf_ca {
 	int64_t issuing_validity;     /* seconds, default 10 years */
 	char *crl_file;               /* where "smimesync crl" writes the DER CRL; optional */
 	int64_t crl_validity;         /* nextUpdate - thisUpdate, seconds, default 7d, max 10d */
+	/* External CAs: which type uses which key is ca_keys[] in conf/config.c. */
+	char *url;                    /* REST base URL */
+	char *trust_anchor_file;      /* roots issued chains must lead to (PEM) */
+	char *tls_ca_file;            /* trusted for the server's TLS certificate; NULL: system */
+	bool tls_verify;              /* default true */
+	char *tls_cert_file;          /* TLS client certificate (ejbca) */
+	char *tls_key_file;           /* its key (secret) */
+	int64_t timeout;              /* seconds per request */
+	int64_t retry_interval;       /* first back-off after "unreachable", seconds */
+	char *profile;                /* cfssl signing profile */
+	char *auth_key_file;          /* cfssl authsign HMAC key, hex (secret) */
+	char *certificate_profile;    /* ejbca */
+	char *end_entity_profile;     /* ejbca */
+	char *certificate_authority;  /* ejbca: CA name inside EJBCA */
+	char *customer_uri;           /* sectigo */
+	char *login;                  /* sectigo */
+	char *password_file;          /* sectigo (secret) */
+	int64_t org_id;               /* sectigo */
+	int64_t cert_type;            /* sectigo */
+	int64_t term;                 /* sectigo, days */
+	char *command;                /* helper program */
 };
 
 struct conf_mail {

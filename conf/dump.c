@@ -30,6 +30,9 @@ dump_section(FILE *out, enum conf_kind kind, const char *name, const void *base)
 		if (kind == CONF_GROUP && strcmp(o->key, "group_dn") == 0 &&
 		    ((const struct conf_group *)base)->group_name != NULL)
 			continue;
+		/* A key the CA's type ignores would be an error when read back. */
+		if (kind == CONF_CA && !conf_ca_key_used(((const struct conf_ca *)base)->type, o->key))
+			continue;
 		v = conf_value_format(o, base);
 		if (v == NULL)
 			fprintf(out, "# %s is not set\n", o->key);

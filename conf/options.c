@@ -18,7 +18,7 @@ const char *const conf_leave_policy_names[] = {"stop-renewing", "keep", "revoke"
 const char *const conf_mail_change_names[] = {"keep", "revoke", NULL};
 const char *const conf_tls_mode_names[] = {"required", "off", NULL};
 const char *const conf_dir_type_names[] = {"ldap", "ad", "csv", NULL};
-const char *const conf_ca_type_names[] = {"local", NULL};
+const char *const conf_ca_type_names[] = {"local", "cfssl", "ejbca", "sectigo", "helper", NULL};
 const char *const conf_cert_profile_names[] = {"mailbox-strict", "mailbox-multipurpose",
     "organization-strict", "organization-multipurpose", NULL};
 
@@ -131,16 +131,19 @@ const struct conf_option conf_options[] = {
 
 	/* [ca NAME] */
 	{CONF_CA, "type", OPT_ENUM, offsetof(struct conf_ca, type), "local", NULL, 0, 0, 0,
-	    conf_ca_type_names, NULL, NULL, "kind of CA: local is the internal CA"},
+	    conf_ca_type_names, NULL, NULL,
+	    "kind of CA: local is the internal CA; cfssl, ejbca and sectigo are REST CAs; "
+	    "helper runs a certmonger CA helper program"},
+	/* Which type needs which key is checked in conf/config.c (ca_keys[]). */
 	{CONF_CA, "cert_file", OPT_PATH, offsetof(struct conf_ca, cert_file), NULL, NULL,
-	    OPTF_REQUIRED, 0, 0, NULL, NULL, NULL, "issuing CA certificate (PEM)"},
+	    0, 0, 0, NULL, NULL, NULL, "issuing CA certificate (PEM)"},
 	{CONF_CA, "key_file", OPT_SECRET_PATH, offsetof(struct conf_ca, key_file), NULL, NULL,
-	    OPTF_REQUIRED, 0, 0, NULL, NULL, NULL, "issuing CA private key (PEM, secret file)"},
+	    0, 0, 0, NULL, NULL, NULL, "issuing CA private key (PEM, secret file)"},
 	{CONF_CA, "chain_file", OPT_PATH, offsetof(struct conf_ca, chain_file), NULL, NULL,
-	    OPTF_REQUIRED, 0, 0, NULL, NULL, NULL,
+	    0, 0, 0, NULL, NULL, NULL,
 	    "issuing CA up to and including the root (PEM)"},
 	{CONF_CA, "crl_url", OPT_URL_HTTP, offsetof(struct conf_ca, crl_url), NULL, NULL,
-	    OPTF_REQUIRED, 0, 0, NULL, NULL, NULL,
+	    0, 0, 0, NULL, NULL, NULL,
 	    "http:// URL put in cRLDistributionPoints of every certificate"},
 	{CONF_CA, "aia_url", OPT_URL_HTTP, offsetof(struct conf_ca, aia_url), NULL, NULL, 0, 0, 0,
 	    NULL, NULL, NULL, "http:// URL of the issuing CA certificate (caIssuers)"},
@@ -168,6 +171,53 @@ const struct conf_option conf_options[] = {
 	{CONF_CA, "crl_validity", OPT_DURATION, offsetof(struct conf_ca, crl_validity), "7d", NULL,
 	    0, 3600, 10 * DAY, NULL, "the 10 days the S/MIME Baseline Requirements allow", NULL,
 	    "time from a CRL's thisUpdate to its nextUpdate; sign a new CRL before it runs out"},
+	/* External CAs (type = cfssl, ejbca, sectigo, helper). */
+	{CONF_CA, "url", OPT_STRING, offsetof(struct conf_ca, url), NULL, NULL, 0, 0, 0, NULL,
+	    NULL, conf_check_ca_url, "base URL of the CA's REST API (https://; http:// only for cfssl)"},
+	{CONF_CA, "trust_anchor_file", OPT_PATH, offsetof(struct conf_ca, trust_anchor_file), NULL,
+	    NULL, 0, 0, 0, NULL, NULL, NULL,
+	    "root certificates (PEM) every issued chain must lead to before it is stored"},
+	{CONF_CA, "tls_ca_file", OPT_PATH, offsetof(struct conf_ca, tls_ca_file), NULL, NULL, 0, 0,
+	    0, NULL, NULL, NULL, "PEM file of CAs trusted for the CA server's TLS certificate "
+	    "(unset: system store)"},
+	{CONF_CA, "tls_verify", OPT_BOOL, offsetof(struct conf_ca, tls_verify), "yes", NULL, 0, 0,
+	    0, NULL, NULL, NULL, "verify the CA server's TLS certificate and name (no is logged loudly)"},
+	{CONF_CA, "tls_cert_file", OPT_PATH, offsetof(struct conf_ca, tls_cert_file), NULL, NULL,
+	    0, 0, 0, NULL, NULL, NULL, "client certificate (PEM) smimesync authenticates with (ejbca)"},
+	{CONF_CA, "tls_key_file", OPT_SECRET_PATH, offsetof(struct conf_ca, tls_key_file), NULL,
+	    NULL, 0, 0, 0, NULL, NULL, NULL, "private key of tls_cert_file (PEM, secret file)"},
+	{CONF_CA, "timeout", OPT_DURATION, offsetof(struct conf_ca, timeout), "30s", NULL, 0, 1,
+	    3600, NULL, NULL, NULL, "longest wait for one CA request, connection included"},
+	{CONF_CA, "retry_interval", OPT_DURATION, offsetof(struct conf_ca, retry_interval), "5m",
+	    NULL, 0, 0, DAY, NULL, NULL, NULL,
+	    "first wait before asking an unreachable CA again; doubles each time, up to 64 times this"},
+	{CONF_CA, "profile", OPT_STRING, offsetof(struct conf_ca, profile), NULL, NULL, 0, 0, 0,
+	    NULL, NULL, NULL, "cfssl signing profile (unset: the server's default)"},
+	{CONF_CA, "auth_key_file", OPT_SECRET_PATH, offsetof(struct conf_ca, auth_key_file), NULL,
+	    NULL, 0, 0, 0, NULL, NULL, NULL,
+	    "cfssl: secret file with the hex HMAC key of authsign (unset: plain sign)"},
+	{CONF_CA, "certificate_profile", OPT_STRING, offsetof(struct conf_ca, certificate_profile),
+	    NULL, NULL, 0, 0, 0, NULL, NULL, NULL, "EJBCA certificate profile name"},
+	{CONF_CA, "end_entity_profile", OPT_STRING, offsetof(struct conf_ca, end_entity_profile),
+	    NULL, NULL, 0, 0, 0, NULL, NULL, NULL, "EJBCA end entity profile name"},
+	{CONF_CA, "certificate_authority", OPT_STRING,
+	    offsetof(struct conf_ca, certificate_authority), NULL, NULL, 0, 0, 0, NULL, NULL, NULL,
+	    "name of the issuing CA inside EJBCA"},
+	{CONF_CA, "customer_uri", OPT_STRING, offsetof(struct conf_ca, customer_uri), NULL, NULL, 0,
+	    0, 0, NULL, NULL, NULL, "Sectigo Certificate Manager customer URI"},
+	{CONF_CA, "login", OPT_STRING, offsetof(struct conf_ca, login), NULL, NULL, 0, 0, 0, NULL,
+	    NULL, NULL, "Sectigo Certificate Manager API administrator login"},
+	{CONF_CA, "password_file", OPT_SECRET_PATH, offsetof(struct conf_ca, password_file), NULL,
+	    NULL, 0, 0, 0, NULL, NULL, NULL, "secret file with the password of login (sectigo)"},
+	{CONF_CA, "org_id", OPT_INT, offsetof(struct conf_ca, org_id), NULL, NULL, 0, 1, INT32_MAX,
+	    NULL, NULL, NULL, "Sectigo organization (or department) id the certificates belong to"},
+	{CONF_CA, "cert_type", OPT_INT, offsetof(struct conf_ca, cert_type), NULL, NULL, 0, 1,
+	    INT32_MAX, NULL, NULL, NULL, "Sectigo S/MIME certificate type id (GET /api/smime/v1/types)"},
+	{CONF_CA, "term", OPT_INT, offsetof(struct conf_ca, term), "365", NULL, 0, 1, 825, NULL,
+	    "the 825 days the S/MIME Baseline Requirements allow", NULL,
+	    "Sectigo certificate term in days (one the certificate type offers)"},
+	{CONF_CA, "command", OPT_PATH, offsetof(struct conf_ca, command), NULL, NULL, 0, 0, 0, NULL,
+	    NULL, NULL, "helper: the certmonger CA helper program to run"},
 
 	/* [mail] */
 	{CONF_MAIL, "smtp_host", OPT_STRING, offsetof(struct conf_mail, smtp_host), NULL, NULL,

@@ -112,6 +112,7 @@ int conf_check_hostname(const char *value, struct errbuf *why);
 int conf_check_from(const char *value, struct errbuf *why);
 int conf_check_language(const char *value, struct errbuf *why);
 int conf_check_country(const char *value, struct errbuf *why);
+int conf_check_ca_url(const char *value, struct errbuf *why);
 int conf_check_duration_list(const char *value, struct errbuf *why);
 int conf_check_address_list(const char *value, struct errbuf *why);
 int conf_check_organization_identifier(const char *value, struct errbuf *why);

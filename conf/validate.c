@@ -277,3 +277,34 @@ conf_check_principal(const char *value, struct errbuf *why)
 	    "svc-smimesync@EXAMPLE.ORG (klist -k KEYTAB lists the ones in a keytab)", value);
 	return -1;
 }
+
+/*
+ * A CA's REST base URL: https:// (or http://, which only cfssl may use, as
+ * conf/config.c checks against the type), a host, no user:password part
+ * (credentials live in secret files, never in the config) and no query.
+ */
+int
+conf_check_ca_url(const char *value, struct errbuf *why)
+{
+	const char *host;
+
+	if (strncmp(value, "https://", 8) == 0)
+		host = value + 8;
+	else if (strncmp(value, "http://", 7) == 0)
+		host = value + 7;
+	else
+		goto bad;
+	if (*host == '\0' || *host == '/' || strpbrk(value, "?#@ \t") != NULL)
+		goto bad;
+	return 0;
+bad:
+	/* Not echoed when it may carry a password ("user:secret@host"). */
+	if (strchr(value, '@') != NULL)
+		err_set(why, "the value is not a CA base URL: it holds \"@\", i.e. credentials; "
+		    "put them in the secret files the CA type reads, and write "
+		    "https://ca.example.org:8443");
+	else
+		err_set(why, "\"%s\" is not a CA base URL; write https://ca.example.org:8443 (no "
+		    "credentials, query or fragment)", value);
+	return -1;
+}

@@ -29,11 +29,26 @@
  * backdated by one minute, and the digest matched to the CA key
  * (RSA/P-256 SHA-256, P-384 SHA-384, P-521 SHA-512).
  *
+ * External CAs (smime/ca_cfssl.c, ca_ejbca.c, ca_sectigo.c, ca_helper.c)
+ * sit behind the same calls; smime/ca.c dispatches on the [ca] type. They
+ * may answer PENDING with a cookie: the caller keeps the cookie (in the
+ * store, across restarts) and later calls ca_poll() with it and the same
+ * request, never ca_submit() again for the same intent. Whatever an
+ * external CA issues is checked before it is returned as ISSUED: its
+ * chain must verify up to trust_anchor_file, its public key must be the
+ * CSR's, its subjectAltName must hold exactly the requested addresses
+ * and its EKU must allow emailProtection; otherwise the answer becomes
+ * REJECTED with the reason. out->chain is then the verified chain, issuing
+ * CA first, up to the trust anchor.
+ *
+ * Every exchange with an external CA is summarised, secrets removed, in
+ * out->exchange for the audit log.
+ *
  * ca_init() creates a root and an issuing CA for a [ca] section, writing
  * cert_file, key_file (0600) and chain_file (issuing + root). It refuses
  * to overwrite existing files.
  *
- * Ownership: ca_result owns cert, chain and cookie; ca_result_clear()
+ * Ownership: ca_result owns cert, chain, cookie and exchange; ca_result_clear()
  * frees them. ca_request only borrows.
  */
 #ifndef SMIMESYNC_SMIME_CA_H
@@ -74,6 +89,10 @@ struct ca_request {
 	const char *organization;            /* O= */
 	const char *organization_identifier; /* e.g. VATDE-123456789 */
 	const char *country;                 /* C=, may be NULL */
+	/* The person, for CAs that record it (Sectigo's firstName/lastName); may be NULL. */
+	const char *given_name;
+	const char *surname;
+	const char *display_name;
 };
 
 struct ca_result {
@@ -82,6 +101,7 @@ struct ca_result {
 	char *cookie;          /* PENDING only */
 	int64_t retry_after;   /* PENDING/UNREACHABLE: seconds */
 	char reason[1024];     /* why, for every outcome but ISSUED */
+	char *exchange;        /* external CAs: what was asked and answered, no secrets; or NULL */
 };
 
 struct ca;
@@ -90,8 +110,21 @@ int ca_open(const struct conf_ca *conf, struct ca **out, struct errbuf *e) MUST_
 void ca_close(struct ca *ca);
 enum ca_outcome ca_submit(struct ca *ca, X509_REQ *csr, const struct ca_request *req,
     struct ca_result *out) MUST_USE;
+/*
+ * Ask again about a PENDING request: cookie is what the CA gave, csr and
+ * req are rebuilt exactly as for the ca_submit() that got it.
+ */
+enum ca_outcome ca_poll(struct ca *ca, X509_REQ *csr, const struct ca_request *req,
+    const char *cookie, struct ca_result *out) MUST_USE;
 void ca_result_clear(struct ca_result *r);
-/* The issuing chain (borrowed; valid until ca_close). */
+/* The section's name and type, as in the config (borrowed; valid until ca_close). */
+const char *ca_name(const struct ca *ca);
+enum ca_type ca_type(const struct ca *ca);
+/*
+ * The issuing chain (borrowed; valid until ca_close): the local CA's, or an
+ * external CA's chain_file (possibly empty). A certificate's own chain, as
+ * stored when it was issued, is the better source for external CAs.
+ */
 STACK_OF(X509) *ca_chain(struct ca *ca);
 
 int ca_init(const struct conf_ca *conf, struct errbuf *e) MUST_USE;
@@ -127,5 +160,8 @@ const char *crl_reason_name(int code);
 
 /* A CSR for key, subject CN = mail (new). */
 int csr_make(EVP_PKEY *key, const char *mail, X509_REQ **out, struct errbuf *e) MUST_USE;
+/* The same with a subjectAltName request for mail and the n_alts alts (may be NULL). */
+int csr_make_sans(EVP_PKEY *key, const char *mail, const char *const *alts, size_t n_alts,
+    X509_REQ **out, struct errbuf *e) MUST_USE;
 
 #endif

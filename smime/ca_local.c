@@ -22,11 +22,12 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "smime/ca.h"
+#include "smime/ca_backend.h"
 #include "smime/cert.h"
 #include "smime/key.h"
 #include "smime/smime_internal.h"
 
-struct ca {
+struct ca_local {
 	char *name;
 	char *crl_url;
 	char *aia_url;
@@ -34,22 +35,6 @@ struct ca {
 	EVP_PKEY *key;         /* its private key */
 	STACK_OF(X509) *chain; /* issuing CA first, up to the root */
 };
-
-static const char *const outcome_names[] = {
-	[CA_ISSUED] = "issued",
-	[CA_PENDING] = "pending",
-	[CA_REJECTED] = "rejected",
-	[CA_UNREACHABLE] = "unreachable",
-	[CA_MISCONFIGURED] = "misconfigured",
-};
-
-const char *
-ca_outcome_name(enum ca_outcome o)
-{
-	if ((size_t)o < ARRAY_LEN(outcome_names) && outcome_names[o] != NULL)
-		return outcome_names[o];
-	return "unknown";
-}
 
 static int
 need_file(const struct conf_ca *conf, const char *what, const char *path, struct errbuf *e)
@@ -105,7 +90,7 @@ check_ca_cert(const struct conf_ca *conf, X509 *cert, struct errbuf *e)
  * (added when chain_file starts above it), each issued by the next.
  */
 static int
-load_chain(const struct conf_ca *conf, struct ca *ca, struct errbuf *e)
+load_chain(const struct conf_ca *conf, struct ca_local *ca, struct errbuf *e)
 {
 	STACK_OF(X509) *sk = NULL;
 	int n;
@@ -141,17 +126,15 @@ load_chain(const struct conf_ca *conf, struct ca *ca, struct errbuf *e)
 	return 0;
 }
 
-int
-ca_open(const struct conf_ca *conf, struct ca **out, struct errbuf *e)
+static void local_close(void *state);
+
+static int
+local_open(const struct conf_ca *conf, void **out, struct errbuf *e)
 {
-	struct ca *ca = NULL;
+	struct ca_local *ca = NULL;
 	STACK_OF(X509) *certs = NULL;
 	int rc = -1;
 
-	if (conf->type != CA_TYPE_LOCAL) {
-		err_set(e, "[ca %s]: not a local CA", conf->name);
-		return -1;
-	}
 	ca = xcalloc(1, sizeof(*ca));
 	ca->name = xstrdup(conf->name != NULL ? conf->name : "");
 	if (need_file(conf, "cert_file", conf->cert_file, e) != 0 ||
@@ -197,13 +180,15 @@ ca_open(const struct conf_ca *conf, struct ca **out, struct errbuf *e)
 	rc = 0;
 out:
 	sk_X509_pop_free(certs, X509_free);
-	ca_close(ca);
+	local_close(ca);
 	return rc;
 }
 
-void
-ca_close(struct ca *ca)
+static void
+local_close(void *state)
 {
+	struct ca_local *ca = state;
+
 	if (ca == NULL)
 		return;
 	free(ca->name);
@@ -215,33 +200,22 @@ ca_close(struct ca *ca)
 	free(ca);
 }
 
-STACK_OF(X509) *
-ca_chain(struct ca *ca)
+static STACK_OF(X509) *
+local_chain(void *state)
 {
-	return ca->chain;
+	return ((struct ca_local *)state)->chain;
 }
 
 X509 *
-ca_issuer_cert(struct ca *ca)
+ca_local_issuer_cert(void *state)
 {
-	return ca->cert;
+	return ((struct ca_local *)state)->cert;
 }
 
 EVP_PKEY *
-ca_issuer_key(struct ca *ca)
+ca_local_issuer_key(void *state)
 {
-	return ca->key;
-}
-
-void
-ca_result_clear(struct ca_result *r)
-{
-	if (r == NULL)
-		return;
-	X509_free(r->cert);
-	sk_X509_pop_free(r->chain, X509_free);
-	free(r->cookie);
-	memset(r, 0, sizeof(*r));
+	return ((struct ca_local *)state)->key;
 }
 
 static enum ca_outcome
@@ -252,9 +226,10 @@ finish(struct ca_result *out, enum ca_outcome o, const struct errbuf *e)
 	return o;
 }
 
-enum ca_outcome
-ca_submit(struct ca *ca, X509_REQ *csr, const struct ca_request *req, struct ca_result *out)
+static enum ca_outcome
+local_submit(void *state, X509_REQ *csr, const struct ca_request *req, struct ca_result *out)
 {
+	struct ca_local *ca = state;
 	struct errbuf e;
 	struct leaf_params lp;
 	X509 *leaf = NULL;
@@ -264,7 +239,6 @@ ca_submit(struct ca *ca, X509_REQ *csr, const struct ca_request *req, struct ca_
 	time_t not_after;
 	enum ca_outcome rc = CA_MISCONFIGURED;
 
-	memset(out, 0, sizeof(*out));
 	err_clear(&e);
 	if (req->validity <= 0 || req->validity > SMIME_MAX_VALIDITY) {
 		err_set(&e, "validity of %lld seconds is outside 1 second .. 825 days, the "
@@ -332,3 +306,12 @@ out:
 	X509_free(leaf);
 	return finish(out, rc, &e);
 }
+
+/* The local CA signs at once: it never answers PENDING, so it has no poll. */
+const struct ca_backend ca_local_backend = {
+	.open = local_open,
+	.submit = local_submit,
+	.poll = NULL,
+	.chain = local_chain,
+	.close = local_close,
+};

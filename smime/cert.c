@@ -179,18 +179,33 @@ cert_load_pem_file(const char *path, STACK_OF(X509) **out, struct errbuf *e)
 {
 	char *data = NULL;
 	size_t len = 0;
+	int rc;
+
+	if (file_read_all(path, CERT_FILE_MAX, &data, &len, e) != 0)
+		return -1;
+	rc = cert_parse_pem(path, data, len, out, e);
+	free(data);
+	return rc;
+}
+
+int
+cert_parse_pem(const char *what, const char *data, size_t len, STACK_OF(X509) **out,
+    struct errbuf *e)
+{
 	BIO *bio = NULL;
 	STACK_OF(X509) *sk = NULL;
 	X509 *x = NULL;
 	unsigned long err;
 	int rc = -1;
 
-	if (file_read_all(path, CERT_FILE_MAX, &data, &len, e) != 0)
-		goto out;
+	if (len > INT32_MAX) {
+		err_set(e, "%s: too large", what);
+		return -1;
+	}
 	bio = BIO_new_mem_buf(data, (int)len);
 	sk = sk_X509_new_null();
 	if (bio == NULL || sk == NULL) {
-		err_set(e, "%s: cannot read certificates", path);
+		err_set(e, "%s: cannot read certificates", what);
 		err_add_openssl(e);
 		goto out;
 	}
@@ -198,7 +213,7 @@ cert_load_pem_file(const char *path, STACK_OF(X509) **out, struct errbuf *e)
 	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
 		if (sk_X509_push(sk, x) == 0) {
 			X509_free(x);
-			err_set(e, "%s: cannot read certificates", path);
+			err_set(e, "%s: cannot read certificates", what);
 			goto out;
 		}
 	}
@@ -206,14 +221,13 @@ cert_load_pem_file(const char *path, STACK_OF(X509) **out, struct errbuf *e)
 	err = ERR_peek_last_error();
 	if (err != 0 && !(ERR_GET_LIB(err) == ERR_LIB_PEM &&
 	    ERR_GET_REASON(err) == PEM_R_NO_START_LINE)) {
-		err_set(e, "%s: certificate %d is not valid PEM", path, sk_X509_num(sk) + 1);
+		err_set(e, "%s: certificate %d is not valid PEM", what, sk_X509_num(sk) + 1);
 		err_add_openssl(e);
 		goto out;
 	}
 	ERR_clear_error();
 	if (sk_X509_num(sk) == 0) {
-		err_set(e, "%s: no PEM certificate (-----BEGIN CERTIFICATE-----) in the file",
-		    path);
+		err_set(e, "%s: no PEM certificate (-----BEGIN CERTIFICATE-----) in it", what);
 		goto out;
 	}
 	*out = sk;
@@ -222,6 +236,5 @@ cert_load_pem_file(const char *path, STACK_OF(X509) **out, struct errbuf *e)
 out:
 	sk_X509_pop_free(sk, X509_free);
 	BIO_free(bio);
-	free(data);
 	return rc;
 }

@@ -37,6 +37,9 @@ int cert_to_pem(X509 *cert, char **pem, size_t *len, struct errbuf *e) MUST_USE;
 
 /* Every certificate in a PEM file, in file order (new stack). */
 int cert_load_pem_file(const char *path, STACK_OF(X509) **out, struct errbuf *e) MUST_USE;
+/* The same from memory; what names the data in errors. */
+int cert_parse_pem(const char *what, const char *data, size_t len, STACK_OF(X509) **out,
+    struct errbuf *e) MUST_USE;
 
 /*
  * A certs-only PKCS#7 SignedData (DER) holding the leaf first, then the

@@ -121,6 +121,10 @@ ca_make_crl(struct ca *ca, const struct crl_entry *entries, size_t n, uint64_t n
 	int l;
 	int rc = -1;
 
+	if (issuer == NULL) {
+		err_set(e, "only the local CA signs CRLs here; an external CA publishes its own");
+		return -1;
+	}
 	if (lifetime <= 0 || lifetime > CRL_MAX_LIFETIME) {
 		err_set(e, "CRL lifetime of %lld seconds is outside 1 second .. 10 days (S/MIME "
 		    "BR 4.9.7)", (long long)lifetime);

@@ -9,7 +9,15 @@ libsmime_a_SOURCES = \
 	smime/csr.c \
 	smime/x509util.c \
 	smime/profile.c \
+	smime/ca_backend.h \
+	smime/ca.c \
 	smime/ca_local.c \
+	smime/ca_verify.c \
+	smime/ca_rest.c \
+	smime/ca_cfssl.c \
+	smime/ca_ejbca.c \
+	smime/ca_sectigo.c \
+	smime/ca_helper.c \
 	smime/ca_init.c \
 	smime/crl.c \
 	smime/pkcs12.c \
@@ -18,7 +26,8 @@ libsmime_a_SOURCES = \
 
 # smime tests link only what they use, so that they build while other
 # rooms are still changing.
-smime_test_libs = libsmime.a libcommon.a $(OPENSSL_LIBS) $(PTHREAD_LIBS)
+smime_test_libs = libsmime.a libcommon.a $(CURL_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS) \
+	$(PTHREAD_LIBS)
 
 check_PROGRAMS += tests/unit/test_smime_ca
 tests_unit_test_smime_ca_SOURCES = tests/unit/test_smime_ca.c tests/unit/check.h

@@ -458,7 +458,7 @@ cmd_resend(int argc, char **argv, const char *conf_path)
 	const struct store_cert *cur = NULL;
 	const struct store_sealed *ks = NULL;
 	const struct conf_group *g = NULL;
-	struct ca *ca = NULL;
+	STACK_OF(X509) *chain = NULL;
 	EVP_PKEY *key = NULL;
 	size_t n_certs = 0, n_sealed = 0;
 	int64_t action_id = 0;
@@ -516,14 +516,14 @@ cmd_resend(int argc, char **argv, const char *conf_path)
 		    cur->group_name, cur->serial);
 		goto out;
 	}
-	if (open_key(&en, ks, &key, &e) != 0 || engine_ca(&en, g->ca, &ca, &e) != 0)
+	if (open_key(&en, ks, &key, &e) != 0 || engine_cert_chain(&en, g->ca, cur, &chain, &e) != 0)
 		goto fail;
 	du.id = u.id;
 	du.dn = u.dn;
 	du.mail = cur->mail;
 	du.display_name = u.display_name;
 	du.enabled = true;
-	if (collect_build(&en, g, &du, cur, key, ca_chain(ca), &mails, &e) != 0)
+	if (collect_build(&en, g, &du, cur, key, chain, &mails, &e) != 0)
 		goto fail;
 	/* Its own (finished) action ties the two mails together in the outbox. */
 	act.run_id = en.run_id;
@@ -565,6 +565,7 @@ fail:
 	fprintf(stderr, "smimesync: %s\n", e.text);
 out:
 	EVP_PKEY_free(key);
+	sk_X509_pop_free(chain, X509_free);
 	collected_clear(&mails);
 	store_sealed_free(sealed, n_sealed);
 	store_certs_free(certs, n_certs);

@@ -41,6 +41,10 @@ open_store(const char *conf_path)
 static const char *
 row_state(const struct store_status_row *r, time_t now)
 {
+	if (r->ca_pending)
+		return "pending at the CA";
+	if (r->ca_hold != NULL && r->serial == NULL)
+		return "held: the CA rejected the request";
 	if (r->open_state != NULL)
 		return r->open_state;
 	if (r->serial == NULL)
@@ -77,6 +81,14 @@ status_json(const struct store_status_row *rows, size_t n, time_t now)
 		    rows[i].open_state ? json_string(rows[i].open_state) : json_null());
 		json_object_set_new(o, "last_error",
 		    rows[i].last_error ? json_string(rows[i].last_error) : json_null());
+		if (rows[i].open_state != NULL && rows[i].ca_next_try != 0) {
+			format_time_utc(rows[i].ca_next_try, when, sizeof(when));
+			json_object_set_new(o, "ca_next_try", json_string(when));
+		} else {
+			json_object_set_new(o, "ca_next_try", json_null());
+		}
+		json_object_set_new(o, "ca_hold",
+		    rows[i].ca_hold ? json_string(rows[i].ca_hold) : json_null());
 		json_array_append_new(arr, o);
 	}
 	json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -101,7 +113,16 @@ status_text(const struct store_status_row *rows, size_t n, time_t now)
 		    rows[i].serial ? rows[i].serial : "-", rows[i].serial ? when : "-",
 		    rows[i].published ? "yes" : "no", state);
 		if (rows[i].last_error != NULL)
-			printf("    last error: %s\n", rows[i].last_error);
+			printf("    %s: %s\n", rows[i].ca_pending ? "CA said" : "last error",
+			    rows[i].last_error);
+		if (rows[i].open_state != NULL && rows[i].ca_next_try != 0) {
+			format_time_utc(rows[i].ca_next_try, when, sizeof(when));
+			printf("    next request to the CA: after %s\n", when);
+		}
+		if (rows[i].ca_hold != NULL)
+			printf("    held back: the CA rejected the last request (%s); after fixing "
+			    "the cause: smimesync issue %s\n", rows[i].ca_hold,
+			    rows[i].mail ? rows[i].mail : rows[i].user_id);
 	}
 }
 

@@ -10,6 +10,7 @@
 #include "common/fileutil.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "smime/cert.h"
 #include "sync/engine.h"
 
 void
@@ -85,4 +86,23 @@ engine_new_run_id(char *out, size_t size, time_t now)
 	if (RAND_bytes(r, sizeof(r)) != 1)
 		r[0] = r[1] = 0;
 	snprintf(out, size, "%s-%02x%02x", stamp, r[0], r[1]);
+}
+
+int
+engine_cert_chain(struct engine *en, const struct conf_ca *conf, const struct store_cert *c,
+    STACK_OF(X509) **out, struct errbuf *e)
+{
+	struct ca *ca = NULL;
+
+	/*
+	 * An external CA's chain is the one verified when the certificate came
+	 * in: the CA may change intermediates later, the certificate does not.
+	 */
+	if (c->chain_pem != NULL && c->chain_pem[0] != '\0')
+		return cert_parse_pem("the stored chain", c->chain_pem, strlen(c->chain_pem), out, e);
+	if (engine_ca(en, conf, &ca, e) != 0)
+		return -1;
+	if ((*out = X509_chain_up_ref(ca_chain(ca))) == NULL)
+		fatal("out of memory");
+	return 0;
 }

@@ -37,6 +37,12 @@ int engine_ca(struct engine *en, const struct conf_ca *conf, struct ca **out,
     struct errbuf *e) MUST_USE;
 enum dir_status engine_dir(struct engine *en, const struct conf_directory *conf,
     struct dir_conn **out, struct errbuf *e) MUST_USE;
+/*
+ * The chain to hand out with certificate c (new; sk_X509_pop_free it): the
+ * one stored when c was issued, else the CA's configured chain.
+ */
+int engine_cert_chain(struct engine *en, const struct conf_ca *conf, const struct store_cert *c,
+    STACK_OF(X509) **out, struct errbuf *e) MUST_USE;
 /* A run id: UTC time plus 4 random hex digits, e.g. 20261123T185000Z-3fa9. */
 void engine_new_run_id(char *out, size_t size, time_t now);
 

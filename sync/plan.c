@@ -165,6 +165,25 @@ decide(const struct config *cfg, const struct store_user_state *st, const bool *
 		snprintf(it->reason, sizeof(it->reason), "valid until %s", date);
 }
 
+/*
+ * The CA rejected this person's last request: asking again with the same
+ * data would be rejected again (DESIGN: only pending and unreachable are
+ * retried). They wait for an admin, whose smimesync issue sets forced.
+ */
+static void
+hold_if_rejected(const struct store_user_state *st, struct plan_item *it)
+{
+	bool wants_cert = it->action == PLAN_ISSUE || it->action == PLAN_RENEW ||
+	    it->action == PLAN_REISSUE;
+
+	if (st == NULL || st->ca_hold == NULL || !wants_cert || it->forced)
+		return;
+	it->action = PLAN_SKIP;
+	snprintf(it->reason, sizeof(it->reason), "held back: the CA rejected the last request "
+	    "(%s); once the cause is fixed, smimesync issue %s asks again", st->ca_hold,
+	    it->user->mail);
+}
+
 static bool
 same_person(const struct plan_member *a, const struct plan_member *b)
 {
@@ -216,6 +235,7 @@ plan_build(const struct config *cfg, const struct plan_member *members, size_t n
 			it->not_after = st->not_after;
 		}
 		decide(cfg, st, group_failed, now, it);
+		hold_if_rejected(st, it);
 	}
 	/* Name the other groups of people in several, in config order. */
 	for (size_t i = 0; i < n_members; i++) {

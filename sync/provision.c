@@ -7,11 +7,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "common/fileutil.h"
 #include "common/log.h"
+#include "common/strutil.h"
 #include "common/xalloc.h"
 #include "smime/cert.h"
 #include "smime/key.h"
@@ -201,6 +203,7 @@ static int
 check_issued(X509 *cert, EVP_PKEY *key, const char *mail, struct errbuf *e)
 {
 	if (X509_check_private_key(cert, key) != 1) {
+		ERR_clear_error();
 		err_set(e, "the CA returned a certificate for a different key; refusing it");
 		return -1;
 	}
@@ -210,6 +213,118 @@ check_issued(X509 *cert, EVP_PKEY *key, const char *mail, struct errbuf *e)
 		return -1;
 	}
 	return 0;
+}
+
+/* What the CA is asked for: the same on the first submission and every poll. */
+static void
+build_request(struct engine *en, const struct store_action *a, const struct conf_group *g,
+    const struct user *u, struct ca_request *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->mail = a->mail;
+	/*
+	 * Every further address the directory vouches for (more values of
+	 * mail, alt_mail_attribute, AD proxyAddresses, the CSV alt_mails)
+	 * goes into the SAN, so clients match the person on any of them.
+	 */
+	if (u != NULL && u->mail != NULL && strcasecmp(u->mail, a->mail) == 0) {
+		req->alt_mails = (const char *const *)u->alt_mails;
+		req->n_alt_mails = u->n_alt_mails;
+	}
+	req->validity = g->validity;
+	req->now = en->now;
+	req->profile = g->profile;
+	req->organization = g->organization;
+	req->organization_identifier = g->organization_identifier;
+	req->country = g->country;
+	if (u != NULL) {
+		req->given_name = u->given_name;
+		req->surname = u->surname;
+		req->display_name = u->display_name;
+	}
+}
+
+/*
+ * After the n-th "unreachable" in a row: retry_interval, doubling, at
+ * most 64 times retry_interval; longer if the CA asked for it.
+ */
+static time_t
+backoff(const struct conf_ca *conf, int failures, int64_t ca_asked)
+{
+	int64_t wait = conf->retry_interval;
+
+	for (int i = 1; i < failures && i < 7; i++)
+		wait *= 2;
+	return (time_t)(ca_asked > wait ? ca_asked : wait);
+}
+
+/* Record the CA's non-ISSUED answer; returns what the report calls it. */
+static const char *
+record_not_issued(struct engine *en, struct store_action *a, const struct conf_group *g,
+    bool polling, enum ca_outcome oc, struct ca_result *res, const char *exchange,
+    struct errbuf *e)
+{
+	const struct conf_ca *conf = g->ca;
+	char when[32];
+	char *msg = NULL;
+	const char *said = "failed";
+	time_t next = 0;
+	int failures = a->ca_failures;
+	const char *cookie = a->ca_cookie;
+	enum prov_state to = PROV_FAILED;
+	struct errbuf e2;
+
+	switch (oc) {
+	case CA_PENDING:
+		cookie = res->cookie;
+		failures = 0;
+		next = en->now + (res->retry_after > 0 ? (time_t)res->retry_after :
+		    (time_t)(conf->retry_interval > 0 ? conf->retry_interval : 60));
+		to = PROV_CA_ASKED;
+		said = "pending";
+		break;
+	case CA_UNREACHABLE:
+		/* Still "failed" for the report: an unreachable CA is news for the admin. */
+		failures++;
+		next = en->now + backoff(conf, failures, res->retry_after);
+		to = PROV_CA_ASKED;
+		break;
+	case CA_MISCONFIGURED:
+		/* A request the CA holds must not be forgotten over our config mistake. */
+		if (polling) {
+			failures++;
+			next = en->now + backoff(conf, failures, 0);
+			to = PROV_CA_ASKED;
+		}
+		break;
+	case CA_REJECTED:
+	case CA_ISSUED:
+		break;
+	}
+	if (to == PROV_CA_ASKED) {
+		format_time_utc(next, when, sizeof(when));
+		msg = xasprintf("[ca %s] %s: %s (next attempt after %s)", conf->name,
+		    ca_outcome_name(oc), res->reason, when);
+	} else {
+		msg = xasprintf("[ca %s] %s: %s", conf->name, ca_outcome_name(oc), res->reason);
+	}
+	err_set(e, "%s", msg);
+	if (store_begin(en->store, &e2) != 0)
+		goto out;
+	if (store_action_set_ca(en->store, a->id, to == PROV_CA_ASKED ? cookie : NULL, next,
+	    failures, &e2) != 0 ||
+	    (exchange != NULL && store_audit(en->store, en->run_id, a->user_id, "ca-exchange",
+	    exchange, &e2) != 0) ||
+	    (oc == CA_REJECTED && (store_user_set_ca_hold(en->store, a->user_id, res->reason,
+	    &e2) != 0 || store_audit(en->store, en->run_id, a->user_id, "certificate-rejected",
+	    msg, &e2) != 0))) {
+		store_rollback(en->store);
+		goto out;
+	}
+	(void)prov_enter(en, a, to, msg, &e2);
+out:
+	free(msg);
+	return said;
 }
 
 static int
@@ -229,14 +344,29 @@ step_ask_ca(struct engine *en, struct store_action *a, const struct conf_group *
 	char detail[512];
 	enum ca_outcome oc;
 	int64_t cert_id = 0;
+	bool polling;
 	int rc = -1;
 
 	memset(&res, 0, sizeof(res));
 	memset(&ci, 0, sizeof(ci));
 	memset(&c, 0, sizeof(c));
+	/* Not yet: the CA asked us to wait, or is being given a rest. */
+	if (a->ca_next_try > en->now) {
+		char when[32];
+
+		format_time_utc(a->ca_next_try, when, sizeof(when));
+		err_set(e, "%s", a->last_error != NULL ? a->last_error : "waiting for the CA");
+		if (strstr(e->text, when) == NULL)
+			err_prefix(e, "waiting until %s", when);
+		/* Waiting on the CA's word is normal; waiting out a failure is not. */
+		out->outcome = a->ca_cookie != NULL && a->ca_failures == 0 ? "pending" : "failed";
+		goto out;
+	}
 	if (engine_ca(en, g->ca, &ca, e) != 0)
 		goto out;
-	if (unseal_key(en, a, &key, e) != 0 || csr_make(key, a->mail, &csr, e) != 0)
+	build_request(en, a, g, u, &req);
+	if (unseal_key(en, a, &key, e) != 0 ||
+	    csr_make_sans(key, a->mail, req.alt_mails, req.n_alt_mails, &csr, e) != 0)
 		goto out;
 	if (store_begin(en->store, e) != 0)
 		goto out;
@@ -247,33 +377,13 @@ step_ask_ca(struct engine *en, struct store_action *a, const struct conf_group *
 	if (prov_enter(en, a, PROV_CA_ASKED, NULL, e) != 0)
 		goto out;
 
-	memset(&req, 0, sizeof(req));
-	req.mail = a->mail;
-	/*
-	 * Every further address the directory vouches for (more values of
-	 * mail, alt_mail_attribute, AD proxyAddresses, the CSV alt_mails)
-	 * goes into the SAN, so clients match the person on any of them.
-	 */
-	if (u != NULL && u->mail != NULL && strcasecmp(u->mail, a->mail) == 0) {
-		req.alt_mails = (const char *const *)u->alt_mails;
-		req.n_alt_mails = u->n_alt_mails;
-	}
-	req.validity = g->validity;
-	req.now = en->now;
-	req.profile = g->profile;
-	req.organization = g->organization;
-	req.organization_identifier = g->organization_identifier;
-	req.country = g->country;
-	oc = ca_submit(ca, csr, &req, &res);
+	/* A request the CA already holds is asked about, never sent again. */
+	polling = a->ca_cookie != NULL;
+	oc = polling ? ca_poll(ca, csr, &req, a->ca_cookie, &res) : ca_submit(ca, csr, &req, &res);
 	if (oc == CA_ISSUED && check_issued(res.cert, key, a->mail, e) != 0)
 		oc = CA_REJECTED, snprintf(res.reason, sizeof(res.reason), "%s", e->text);
 	if (oc != CA_ISSUED) {
-		const bool retry = oc == CA_PENDING || oc == CA_UNREACHABLE;
-
-		err_set(e, "[ca %s] %s: %s", g->ca->name, ca_outcome_name(oc), res.reason);
-		if (store_begin(en->store, e) == 0)
-			(void)prov_enter(en, a, retry ? PROV_KEY_MADE : PROV_FAILED, e->text, NULL);
-		out->outcome = retry ? "pending" : "failed";
+		out->outcome = record_not_issued(en, a, g, polling, oc, &res, res.exchange, e);
 		goto out;
 	}
 
@@ -295,13 +405,16 @@ step_ask_ca(struct engine *en, struct store_action *a, const struct conf_group *
 	c.der_len = der_len;
 	c.chain_pem = chain_to_pem(res.chain);
 	c.created = en->now;
-	snprintf(detail, sizeof(detail), "serial=%s fingerprint=%s mail=%s group=%s",
-	    ci.serial, ci.fingerprint, a->mail, a->group_name);
+	snprintf(detail, sizeof(detail), "serial=%s fingerprint=%s mail=%s group=%s ca=%s",
+	    ci.serial, ci.fingerprint, a->mail, a->group_name, g->ca->name);
 	if (store_begin(en->store, e) != 0)
 		goto out;
 	if (store_cert_insert(en->store, &c, &cert_id, e) != 0 ||
 	    store_escrow_put(en->store, cert_id, aad, a->sealed_key, a->sealed_key_len, e) != 0 ||
 	    store_action_set_cert(en->store, a->id, cert_id, e) != 0 ||
+	    store_action_set_ca(en->store, a->id, NULL, 0, 0, e) != 0 ||
+	    (res.exchange != NULL && store_audit(en->store, en->run_id, a->user_id, "ca-exchange",
+	    res.exchange, e) != 0) ||
 	    store_audit(en->store, en->run_id, a->user_id, "certificate-issued", detail, e) != 0) {
 		store_rollback(en->store);
 		goto out;
@@ -329,15 +442,16 @@ step_publish(struct engine *en, struct store_action *a, const struct conf_group 
 	struct store_cert *all = NULL;
 	size_t n_all = 0;
 	struct dir_conn *dc = NULL;
-	struct ca *ca = NULL;
+	STACK_OF(X509) *chain = NULL;
 	int rc = -1;
 
 	memset(&cur, 0, sizeof(cur));
-	if (store_cert_get(en->store, a->cert_id, &cur, e) != 0 || engine_ca(en, g->ca, &ca, e) != 0)
+	if (store_cert_get(en->store, a->cert_id, &cur, e) != 0 ||
+	    engine_cert_chain(en, g->ca, &cur, &chain, e) != 0)
 		goto out;
 	if (engine_dir(en, g->directory, &dc, e) != DIR_OK)
 		goto out;
-	if (publish_current(en, dc, u->dn, &cur, ca_chain(ca), e) != 0)
+	if (publish_current(en, dc, u->dn, &cur, chain, e) != 0)
 		goto out;
 	if (store_certs_for_user(en->store, a->user_id, false, &all, &n_all, e) != 0)
 		goto out;
@@ -377,6 +491,7 @@ fail:
 out:
 	store_certs_free(all, n_all);
 	store_cert_clear(&cur);
+	sk_X509_pop_free(chain, X509_free);
 	return rc;
 }
 
@@ -386,16 +501,16 @@ step_queue_mails(struct engine *en, struct store_action *a, const struct conf_gr
 {
 	struct store_cert cur;
 	struct collected mails;
-	struct ca *ca = NULL;
+	STACK_OF(X509) *chain = NULL;
 	EVP_PKEY *key = NULL;
 	int rc = -1;
 
 	memset(&cur, 0, sizeof(cur));
 	memset(&mails, 0, sizeof(mails));
-	if (store_cert_get(en->store, a->cert_id, &cur, e) != 0 || engine_ca(en, g->ca, &ca, e) != 0 ||
-	    unseal_key(en, a, &key, e) != 0)
+	if (store_cert_get(en->store, a->cert_id, &cur, e) != 0 ||
+	    engine_cert_chain(en, g->ca, &cur, &chain, e) != 0 || unseal_key(en, a, &key, e) != 0)
 		goto out;
-	if (collect_build(en, g, u, &cur, key, ca_chain(ca), &mails, e) != 0)
+	if (collect_build(en, g, u, &cur, key, chain, &mails, e) != 0)
 		goto out;
 	if (store_begin(en->store, e) != 0)
 		goto out;
@@ -417,6 +532,7 @@ out:
 	collected_clear(&mails);
 	EVP_PKEY_free(key);
 	store_cert_clear(&cur);
+	sk_X509_pop_free(chain, X509_free);
 	return rc;
 }
 
@@ -463,7 +579,7 @@ provision_run(struct engine *en, int64_t action_id, const struct user *u, EVP_PK
 		case PROV_KEY_MADE:
 		case PROV_CA_ASKED:
 			if (step_ask_ca(en, &a, g, u, out, &e) != 0) {
-				if (strcmp(out->outcome, "pending") == 0)
+				if (strcmp(out->outcome, "failed") != 0)
 					goto report;
 				goto fail;
 			}

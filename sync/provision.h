@@ -9,19 +9,27 @@
  *   planned      intent recorded.            Restart: generate the key.
  *   key_made     key sealed in the store.    Restart: ask the CA again with
  *                                            the same key.
- *   ca_asked     about to ask the CA.        Restart: ask again. The local
- *                CA's earlier answer, if any, never left memory: it was
- *                not stored, published or mailed, so it does not exist for
- *                anyone. (The local CA never answers "pending"; an external
- *                CA connector must keep its cookie here and poll instead.)
+ *   ca_asked     about to ask the CA, or waiting for it.
+ *                                            Restart: with a cookie (an
+ *                external CA said "pending"), poll with it once
+ *                ca_next_try has passed: never submit again, so one intent
+ *                never becomes two orders. Without one, ask again: the
+ *                local CA's earlier answer never left memory (not stored,
+ *                published or mailed), so it does not exist for anyone. An
+ *                external CA that was sent the request just before a crash
+ *                may then see it twice, for the same key; that window is
+ *                one HTTP exchange wide. "Unreachable" keeps the state and
+ *                waits retry_interval, doubling up to 64 times that.
  *   cert_stored  certificate and escrowed key stored.
  *                                            Restart: publish (idempotent).
  *   published    in the directory; the certificate it replaces is marked
  *                superseded.                 Restart: queue the mails.
  *   done         both mails queued in the outbox in the same transaction
  *                that records "done"; the outbox delivers them.
- *   failed       the CA refused or the request is wrong; the next run's
- *                plan decides afresh.
+ *   failed       the request is wrong or the CA refused it. A refusal
+ *                (REJECTED) also holds the person back (users.ca_hold)
+ *                until an admin runs smimesync issue; otherwise the next
+ *                run's plan decides afresh.
  *
  * Transitions are logged by name from one function (prov_enter).
  */

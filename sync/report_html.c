@@ -117,8 +117,9 @@ advice(const char *step)
 		    "in the state directory. The next run starts this user again." },
 		{ "key_made", "The key was made but the CA was not asked: the next run resumes "
 		    "with the same key." },
-		{ "ca_asked", "The CA refused or failed: check the CA files and key "
-		    "(smimesync check-config) and the message. The next run asks again." },
+		{ "ca_asked", "The CA could not be reached or could not be used: check the [ca] "
+		    "settings (smimesync check-config) and the message. The request is kept: "
+		    "later runs ask again, waiting longer after each failure." },
 		{ "cert_stored", "Issued but not yet in the directory: check that the service "
 		    "account may write userCertificate;binary and userSMIMECertificate on this "
 		    "entry. The next run publishes it." },
@@ -129,8 +130,9 @@ advice(const char *step)
 		    "them." },
 		{ "mail", "Mail stays queued and is retried with growing delays up to "
 		    "[mail] max_attempts: check the SMTP server and the [mail] settings." },
-		{ "failed", "The request was refused: read the message; the next run plans "
-		    "this user afresh." },
+		{ "failed", "The request was refused: read the message. A refusal by the CA holds "
+		    "this person back until the cause is fixed and smimesync issue USER is run; "
+		    "any other failure is planned afresh by the next run." },
 		{ "run", "The run stopped early or could not start: read the message. "
 		    "Unfinished work resumes at the next run." },
 	};

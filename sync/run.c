@@ -137,14 +137,15 @@ republish(struct engine *en, const struct plan_item *it)
 	const struct conf_group *g = &en->cfg->groups[it->group];
 	struct store_cert c;
 	struct dir_conn *dc = NULL;
-	struct ca *ca = NULL;
+	STACK_OF(X509) *chain = NULL;
 	struct errbuf e;
 
 	memset(&c, 0, sizeof(c));
 	err_clear(&e);
 	if (store_cert_get(en->store, it->cert_id, &c, &e) == 0 &&
-	    engine_ca(en, g->ca, &ca, &e) == 0 && engine_dir(en, g->directory, &dc, &e) == DIR_OK &&
-	    publish_current(en, dc, it->user->dn, &c, ca_chain(ca), &e) == 0 &&
+	    engine_cert_chain(en, g->ca, &c, &chain, &e) == 0 &&
+	    engine_dir(en, g->directory, &dc, &e) == DIR_OK &&
+	    publish_current(en, dc, it->user->dn, &c, chain, &e) == 0 &&
 	    store_cert_set_published(en->store, c.id, true, &e) == 0) {
 		report_count(en->report, "published", 1);
 		report_item(en, it, "done", c.serial, c.not_after, NULL, NULL);
@@ -152,6 +153,7 @@ republish(struct engine *en, const struct plan_item *it)
 		report_error(en->report, it->user->mail, "publish", "%s", e.text);
 		report_item(en, it, "failed", c.serial, c.not_after, "publish", e.text);
 	}
+	sk_X509_pop_free(chain, X509_free);
 	store_cert_clear(&c);
 }
 
@@ -182,8 +184,9 @@ batch_prepare(struct engine *en, const struct plan_item **work, size_t start, si
 		if (it->action == PLAN_RESUME)
 			continue;
 		if (provision_create(en, it, &b->ids[k], &e) != 0 ||
-		    (it->forced && store_user_set_switch(en->store, it->user->id,
-		    "force_issue", false, &e) < 0)) {
+		    (it->forced && (store_user_set_switch(en->store, it->user->id,
+		    "force_issue", false, &e) < 0 ||
+		    store_user_set_ca_hold(en->store, it->user->id, NULL, &e) != 0))) {
 			b->ids[k] = 0;
 			report_error(en->report, it->user->mail, "planned", "%s", e.text);
 			report_item(en, it, "failed", NULL, 0, "planned", e.text);
@@ -220,6 +223,9 @@ batch_provision(struct engine *en, const struct plan_item **work, struct work_ba
 		if (strcmp(po.outcome, "done") == 0) {
 			report_count(en->report, done_counter(po.kind), 1);
 			report_count(en->report, "published", 1);
+		} else if (strcmp(po.outcome, "pending") == 0) {
+			/* The CA holds the request (approval, validation): not an error. */
+			report_count(en->report, "ca_pending", 1);
 		} else {
 			report_error(en->report, it->user->mail, po.step, "%s", po.error);
 		}

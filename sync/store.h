@@ -134,6 +134,7 @@ struct store_user_state {
 	bool force_issue;    /* an admin asked for a new certificate */
 	bool revoked;        /* the newest certificate was revoked, none valid since */
 	time_t left_at;      /* when we first saw this person leave, 0 if not */
+	char *ca_hold;       /* why the CA rejected this person's last request, or NULL */
 };
 
 int store_load_states(struct store *st, struct store_user_state **out, size_t *n,
@@ -159,6 +160,9 @@ struct store_action {
 	int64_t old_cert_id;
 	int attempts;
 	char *last_error;
+	char *ca_cookie;     /* an external CA's reference to a pending request, or NULL */
+	time_t ca_next_try;  /* do not ask the CA before this (0: any time) */
+	int ca_failures;     /* unreachable answers in a row, for the back-off */
 };
 
 void store_action_clear(struct store_action *a);
@@ -174,6 +178,16 @@ int store_action_set_key(struct store *st, int64_t id, const unsigned char *seal
 int store_action_set_cert(struct store *st, int64_t id, int64_t cert_id,
     struct errbuf *e) MUST_USE;
 int store_action_bump_attempts(struct store *st, int64_t id, struct errbuf *e) MUST_USE;
+/* Record where a request stands at the CA: its cookie (NULL: none), next try, failures. */
+int store_action_set_ca(struct store *st, int64_t id, const char *cookie_or_null,
+    time_t next_try, int failures, struct errbuf *e) MUST_USE;
+/*
+ * Hold a person back after their CA rejected a request (reason), or
+ * release them (NULL). A held person is not provisioned until an admin
+ * asks for it (smimesync issue), which releases the hold.
+ */
+int store_user_set_ca_hold(struct store *st, const char *user_id, const char *reason_or_null,
+    struct errbuf *e) MUST_USE;
 
 /* ---- outbox ---- */
 
@@ -282,6 +296,9 @@ struct store_status_row {
 	bool published;
 	char *open_state;   /* state of an unfinished action, or NULL */
 	char *last_error;
+	bool ca_pending;    /* the open action waits for an external CA (has a cookie) */
+	time_t ca_next_try; /* when the CA is asked next, 0 if not waiting */
+	char *ca_hold;      /* the CA rejected the last request: why (until smimesync issue) */
 };
 
 int store_status_rows(struct store *st, const char *user_key_or_null,

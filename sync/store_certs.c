@@ -338,6 +338,7 @@ store_states_free(struct store_user_state *v, size_t n)
 		free(v[i].mail);
 		free(v[i].display_name);
 		free(v[i].group_name);
+		free(v[i].ca_hold);
 	}
 	free(v);
 }
@@ -364,7 +365,7 @@ store_load_states(struct store *st, struct store_user_state **out, size_t *n, st
 	    "  WHERE state NOT IN ('done', 'failed') GROUP BY user_id)"
 	    " SELECT u.id, cur.mail, cur.id, cur.not_after, cur.published, open.action_id,"
 	    "  u.display_name, u.ignored, u.force_issue,"
-	    "  newest.status = 'revoked' AND cur.id IS NULL, u.left_at, u.group_name"
+	    "  newest.status = 'revoked' AND cur.id IS NULL, u.left_at, u.group_name, u.ca_hold"
 	    " FROM users u"
 	    " LEFT JOIN cur ON cur.user_id = u.id AND cur.rn = 1"
 	    " LEFT JOIN newest ON newest.user_id = u.id AND newest.rn = 1"
@@ -394,6 +395,7 @@ store_load_states(struct store *st, struct store_user_state **out, size_t *n, st
 		v[count].revoked = sqlite3_column_int(s, 9) != 0;
 		v[count].left_at = sqlite3_column_int64(s, 10);
 		v[count].group_name = col_text(s, 11);
+		v[count].ca_hold = col_text(s, 12);
 		count++;
 	}
 	if (rc != SQLITE_DONE) {
@@ -435,6 +437,7 @@ store_status_rows_free(struct store_status_row *v, size_t n)
 		free(v[i].serial);
 		free(v[i].open_state);
 		free(v[i].last_error);
+		free(v[i].ca_hold);
 	}
 	free(v);
 }
@@ -445,7 +448,7 @@ store_status_rows(struct store *st, const char *user_key, struct store_status_ro
 {
 	sqlite3_stmt *s = store_prepare(st,
 	    "SELECT u.id, u.mail, u.display_name, u.group_name, c.serial, c.not_after,"
-	    " c.published, a.state, a.last_error"
+	    " c.published, a.state, a.last_error, a.ca_cookie IS NOT NULL, a.ca_next_try, u.ca_hold"
 	    " FROM users u"
 	    " LEFT JOIN certs c ON c.id = (SELECT id FROM certs WHERE user_id = u.id"
 	    "   AND status = 'valid' ORDER BY not_after DESC, id DESC LIMIT 1)"
@@ -477,9 +480,13 @@ store_status_rows(struct store *st, const char *user_key, struct store_status_ro
 		if (state != NULL && strcmp(state, "done") != 0) {
 			r->open_state = state;
 			r->last_error = col_text(s, 8);
+			r->ca_pending = sqlite3_column_int(s, 9) != 0 &&
+			    strcmp(state, "ca_asked") == 0;
+			r->ca_next_try = (time_t)sqlite3_column_int64(s, 10);
 		} else {
 			free(state);
 		}
+		r->ca_hold = col_text(s, 11);
 	}
 	if (rc != SQLITE_DONE) {
 		store_sql_error(st, "cannot list users", e);

@@ -22,6 +22,7 @@ store_action_clear(struct store_action *a)
 	free(a->mail);
 	secret_free(a->sealed_key, a->sealed_key_len);
 	free(a->last_error);
+	free(a->ca_cookie);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -57,7 +58,8 @@ store_action_get(struct store *st, int64_t id, struct store_action *out, struct 
 {
 	sqlite3_stmt *s = store_prepare(st,
 	    "SELECT id, run_id, user_id, kind, state, group_name, mail, sealed_key, cert_id,"
-	    " old_cert_id, attempts, last_error FROM actions WHERE id = ?", e);
+	    " old_cert_id, attempts, last_error, ca_cookie, ca_next_try, ca_failures"
+	    " FROM actions WHERE id = ?", e);
 	int rc = -1;
 
 	if (s == NULL)
@@ -76,6 +78,9 @@ store_action_get(struct store *st, int64_t id, struct store_action *out, struct 
 		out->old_cert_id = sqlite3_column_int64(s, 9);
 		out->attempts = sqlite3_column_int(s, 10);
 		out->last_error = col_text(s, 11);
+		out->ca_cookie = col_text(s, 12);
+		out->ca_next_try = (time_t)sqlite3_column_int64(s, 13);
+		out->ca_failures = sqlite3_column_int(s, 14);
 		rc = 0;
 	} else {
 		err_set(e, "store: provisioning action #%lld is missing", (long long)id);
@@ -123,6 +128,35 @@ store_action_set_cert(struct store *st, int64_t id, int64_t cert_id, struct errb
 	sqlite3_bind_int64(s, 1, cert_id);
 	sqlite3_bind_int64(s, 2, id);
 	return store_exec_stmt(st, s, "cannot link a certificate to its action", e);
+}
+
+int
+store_action_set_ca(struct store *st, int64_t id, const char *cookie, time_t next_try,
+    int failures, struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st, "UPDATE actions SET ca_cookie = ?, ca_next_try = ?,"
+	    " ca_failures = ? WHERE id = ?", e);
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, cookie);
+	sqlite3_bind_int64(s, 2, next_try);
+	sqlite3_bind_int(s, 3, failures);
+	sqlite3_bind_int64(s, 4, id);
+	return store_exec_stmt(st, s, "cannot record where a request stands at the CA", e);
+}
+
+int
+store_user_set_ca_hold(struct store *st, const char *user_id, const char *reason,
+    struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st, "UPDATE users SET ca_hold = ? WHERE id = ?", e);
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, reason);
+	bind_text(s, 2, user_id);
+	return store_exec_stmt(st, s, "cannot record the CA's rejection", e);
 }
 
 int

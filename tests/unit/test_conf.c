@@ -359,8 +359,8 @@ test_errors(void)
 	    "t.conf:2: [service] log_level: unknown value \"loud\"; expected one of error, warn, "
 	    "info, debug\n"
 	    "t.conf:6: [directory d] page_size: 0 is less than the minimum of 1; use 1 to 1000\n"
-	    "t.conf:7: [ca c]: missing required key \"crl_url\": http:// URL put in "
-	    "cRLDistributionPoints of every certificate");
+	    "t.conf:7: [ca c]: missing required key \"crl_url\": type = local needs the CRL "
+	    "location put in every certificate");
 }
 
 static char *

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * What smime/ca.c needs from each kind of CA, and the tools external
+ * connectors share. Private to smime/.
+ *
+ * A backend opens from its [ca] section into a state of its own, answers
+ * submit (and poll, if it can answer PENDING) with one of the outcomes of
+ * ca.h, and closes. It fills out->cert and out->chain on ISSUED (the
+ * dispatcher verifies them for external CAs), out->reason otherwise,
+ * out->cookie and out->retry_after on PENDING, and appends what it sent
+ * and received to out->exchange (ca_exchange_add) without secrets.
+ * Backends never log secrets: passwords, HMAC keys, client keys.
+ */
+#ifndef SMIMESYNC_SMIME_CA_BACKEND_H
+#define SMIMESYNC_SMIME_CA_BACKEND_H
+
+#include <openssl/x509.h>
+
+#include "common/attrs.h"
+#include "common/errbuf.h"
+#include "common/http.h"
+#include "conf/config.h"
+#include "smime/ca.h"
+
+struct ca_backend {
+	int (*open)(const struct conf_ca *conf, void **state, struct errbuf *e);
+	enum ca_outcome (*submit)(void *state, X509_REQ *csr, const struct ca_request *req,
+	    struct ca_result *out);
+	/* NULL when the backend never answers PENDING. */
+	enum ca_outcome (*poll)(void *state, X509_REQ *csr, const struct ca_request *req,
+	    const char *cookie, struct ca_result *out);
+	/* The backend's own issuing chain (borrowed), or NULL. */
+	STACK_OF(X509) *(*chain)(void *state);
+	void (*close)(void *state);
+};
+
+extern const struct ca_backend ca_local_backend;
+extern const struct ca_backend ca_cfssl_backend;
+extern const struct ca_backend ca_ejbca_backend;
+extern const struct ca_backend ca_sectigo_backend;
+extern const struct ca_backend ca_helper_backend;
+
+/* The local CA's issuing certificate and key (borrowed), for CRLs. */
+X509 *ca_local_issuer_cert(void *state);
+EVP_PKEY *ca_local_issuer_key(void *state);
+
+/* ---- shared by the external connectors (smime/ca_rest.c) ---- */
+
+/* Largest answer any CA may send: a chain of a few certificates in JSON or PEM. */
+#define CA_MAX_RESPONSE (256 * 1024)
+
+/* Set out->reason and return o. */
+enum ca_outcome ca_fail(struct ca_result *out, enum ca_outcome o, const char *fmt, ...)
+    PRINTF_LIKE(3, 4);
+/* Append one line to out->exchange (the audit record). */
+void ca_exchange_add(struct ca_result *out, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+/* The TLS settings of a [ca] section (borrowed from conf). */
+void ca_rest_tls(const struct conf_ca *conf, struct http_tls *tls);
+
+/*
+ * Send one request to a REST CA. On an answer (any status) returns 0 with
+ * rs filled and the exchange recorded; otherwise returns the outcome
+ * (UNREACHABLE or MISCONFIGURED) with out->reason set. audit_body is what
+ * the audit log may see of the request body (secrets removed), or NULL.
+ */
+int ca_rest_send(const struct conf_ca *conf, const char *method, const char *url,
+    const char *const *headers, const char *body, const char *audit_body,
+    struct http_response *rs, struct ca_result *out) MUST_USE;
+
+/*
+ * The outcome a non-success HTTP status means when the API gives it no
+ * special meaning: 401/403/404 our configuration, 408/429/5xx transient
+ * (retry_after from Retry-After), other 4xx the CA refusing the request.
+ * Sets out->reason to "HTTP status: detail".
+ */
+enum ca_outcome ca_rest_status(const struct conf_ca *conf, const struct http_response *rs,
+    const char *detail, struct ca_result *out);
+
+/* The body, cut to fit a report line, with control characters replaced. */
+void ca_body_excerpt(const char *body, size_t len, char *out, size_t size);
+
+/*
+ * Parse certificates from a CA's answer: PEM certificates, PEM or DER
+ * PKCS#7 certs-only, or one DER certificate. *out is new.
+ */
+int ca_parse_certs(const void *data, size_t len, STACK_OF(X509) **out, struct errbuf *e)
+    MUST_USE;
+
+/*
+ * Fill out->cert and out->chain from certs (stolen): the certificate
+ * with the CSR's public key is the leaf, the rest the chain. Returns
+ * CA_ISSUED, or CA_REJECTED when no certificate has the CSR's key.
+ */
+enum ca_outcome ca_take_issued(STACK_OF(X509) *certs, X509_REQ *csr, const char *ca_name,
+    struct ca_result *out);
+
+/* The CSR in PEM (new). */
+char *ca_csr_pem(X509_REQ *csr);
+
+/* A file's content with trailing white space removed (secret files). */
+int ca_read_secret(const struct conf_ca *conf, const char *key, const char *path, char **out,
+    struct errbuf *e) MUST_USE;
+
+/* ---- verification of what an external CA issued (smime/ca_verify.c) ---- */
+
+/*
+ * Check out->cert against the request and out->chain against anchors
+ * (extra: more untrusted intermediates, may be NULL). On success replaces
+ * out->chain by the verified path (issuing CA first, anchor last) and
+ * returns 0; otherwise -1 with the reason in e.
+ */
+int ca_verify_issued(X509_STORE *anchors, STACK_OF(X509) *extra, X509_REQ *csr,
+    const struct ca_request *req, struct ca_result *out, struct errbuf *e) MUST_USE;
+
+#endif

@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * A CA behind a helper program that follows certmonger's CA helper
+ * contract (certmonger doc/submit.txt), so helpers written for certmonger
+ * work here unchanged.
+ *
+ * The program runs with the operation and the request in its environment:
+ *   CERTMONGER_OPERATION   SUBMIT or POLL
+ *   CERTMONGER_CSR         the PEM certificate request
+ *   CERTMONGER_CA_COOKIE   POLL only: what an earlier "wait" printed
+ *   CERTMONGER_REQ_SUBJECT CN=<mail>
+ *   CERTMONGER_REQ_EMAIL   the requested addresses, one per line
+ *   CERTMONGER_CA_PROFILE  [ca] profile, when set
+ *   CERTMONGER_CA_NICKNAME the [ca] section's name
+ *   CERTMONGER_KEY_TYPE    RSA or EC
+ * and answers with its exit status and standard output:
+ *   0  issued: the certificate (PEM, DER or PKCS#7, chain allowed)
+ *   1  wait: a cookie to poll with
+ *   2  rejected: why         3  unreachable: why
+ *   4  underconfigured: why  5  wait: a delay in seconds, a newline, a cookie
+ *   6  operation not supported; 16/17 SCEP data / rekeying needed (unsupported)
+ * Its standard error goes to smimesync's. A helper that runs longer than
+ * [ca] timeout is killed and counts as unreachable.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "smime/ca_backend.h"
+
+struct helper {
+	const struct conf_ca *conf; /* borrowed: the config outlives the CA handle */
+};
+
+static int
+helper_open(const struct conf_ca *conf, void **out, struct errbuf *e)
+{
+	struct helper *h;
+
+	if (access(conf->command, X_OK) != 0) {
+		err_set(e, "[ca %s] command %s cannot be run: %s", conf->name, conf->command,
+		    strerror(errno));
+		return -1;
+	}
+	h = xcalloc(1, sizeof(*h));
+	h->conf = conf;
+	*out = h;
+	return 0;
+}
+
+static void
+helper_close(void *state)
+{
+	free(state);
+}
+
+struct run {
+	int status;     /* exit status, or -1 when killed or not started */
+	bool timed_out;
+	struct buf out; /* standard output */
+};
+
+/* The child: the environment of the contract, stdin from /dev/null, then exec. */
+static void NORETURN
+child(const struct helper *h, int out_fd, const char *op, const char *csr, const char *cookie,
+    const char *mails, const char *subject, const char *key_type)
+{
+	int null_fd = open("/dev/null", O_RDONLY);
+
+	if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0)
+		_exit(127);
+	if (setenv("CERTMONGER_OPERATION", op, 1) != 0 || setenv("CERTMONGER_CSR", csr, 1) != 0 ||
+	    setenv("CERTMONGER_REQ_SUBJECT", subject, 1) != 0 ||
+	    setenv("CERTMONGER_REQ_EMAIL", mails, 1) != 0 ||
+	    setenv("CERTMONGER_CA_NICKNAME", h->conf->name, 1) != 0 ||
+	    setenv("CERTMONGER_KEY_TYPE", key_type, 1) != 0)
+		_exit(127);
+	if (cookie != NULL)
+		setenv("CERTMONGER_CA_COOKIE", cookie, 1);
+	else
+		unsetenv("CERTMONGER_CA_COOKIE");
+	if (h->conf->profile != NULL)
+		setenv("CERTMONGER_CA_PROFILE", h->conf->profile, 1);
+	else
+		unsetenv("CERTMONGER_CA_PROFILE");
+	execl(h->conf->command, h->conf->command, (char *)NULL);
+	fprintf(stderr, "smimesync: cannot run %s: %s\n", h->conf->command, strerror(errno));
+	_exit(127);
+}
+
+static int
+run_helper(const struct helper *h, const char *op, X509_REQ *csr, const struct ca_request *req,
+    const char *cookie, struct run *r, struct errbuf *e)
+{
+	char *csr_text = ca_csr_pem(csr);
+	char *subject = xasprintf("CN=%s", req->mail);
+	struct buf mails;
+	int fds[2] = { -1, -1 };
+	struct timespec start, now;
+	pid_t pid;
+	int rc = -1;
+	bool too_big = false;
+
+	buf_init(&mails, 0);
+	if (buf_puts(&mails, req->mail) != 0)
+		fatal("out of memory");
+	for (size_t i = 0; req->alt_mails != NULL && i < req->n_alt_mails; i++)
+		if (buf_printf(&mails, "\n%s", req->alt_mails[i]) != 0)
+			fatal("out of memory");
+	r->status = -1;
+	r->timed_out = false;
+	buf_init(&r->out, CA_MAX_RESPONSE);
+	if (pipe2(fds, O_CLOEXEC) != 0) {
+		err_set(e, "cannot make a pipe for %s: %s", h->conf->command, strerror(errno));
+		goto out;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		err_set(e, "cannot start %s: %s", h->conf->command, strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		child(h, fds[1], op, csr_text, cookie, mails.data,
+		    subject, EVP_PKEY_get_base_id(X509_REQ_get0_pubkey(csr)) == EVP_PKEY_RSA ?
+		    "RSA" : "EC");
+	}
+	close(fds[1]);
+	fds[1] = -1;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		struct pollfd p = { fds[0], POLLIN, 0 };
+		char chunk[4096];
+		long left_ms;
+		ssize_t n;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left_ms = (long)h->conf->timeout * 1000 - ((now.tv_sec - start.tv_sec) * 1000 +
+		    (now.tv_nsec - start.tv_nsec) / 1000000);
+		if (left_ms <= 0) {
+			r->timed_out = true;
+			break;
+		}
+		if (poll(&p, 1, (int)left_ms) < 0 && errno != EINTR)
+			break;
+		if (p.revents == 0)
+			continue;
+		n = read(fds[0], chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (buf_append(&r->out, chunk, (size_t)n) != 0) {
+			too_big = true;
+			break;
+		}
+	}
+	if (r->timed_out || too_big)
+		kill(pid, SIGKILL);
+	for (;;) {
+		int st;
+
+		if (waitpid(pid, &st, 0) < 0) {
+			if (errno == EINTR)
+				continue;
+			err_set(e, "waiting for %s: %s", h->conf->command, strerror(errno));
+			goto out;
+		}
+		if (WIFEXITED(st))
+			r->status = WEXITSTATUS(st);
+		else if (!r->timed_out && !too_big)
+			err_set(e, "%s was killed by signal %d", h->conf->command, WTERMSIG(st));
+		break;
+	}
+	if (too_big) {
+		err_set(e, "%s printed more than %d bytes; that is no certificate", h->conf->command,
+		    CA_MAX_RESPONSE);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	buf_free(&mails);
+	free(subject);
+	free(csr_text);
+	return rc;
+}
+
+/* Standard output as one report line. */
+static const char *
+said(struct run *r, char *line, size_t size)
+{
+	ca_body_excerpt(r->out.data != NULL ? r->out.data : "", r->out.len, line, size);
+	return line[0] != '\0' ? line : "(it printed nothing)";
+}
+
+static enum ca_outcome
+helper_call(void *state, const char *op, X509_REQ *csr, const struct ca_request *req,
+    const char *cookie, struct ca_result *out)
+{
+	const struct helper *h = state;
+	const char *name = h->conf->name;
+	STACK_OF(X509) *certs = NULL;
+	struct run r;
+	struct errbuf e;
+	char line[768];
+	enum ca_outcome o;
+
+	err_clear(&e);
+	memset(&r, 0, sizeof(r));
+	ca_exchange_add(out, "%s CERTMONGER_OPERATION=%s%s", h->conf->command, op,
+	    cookie != NULL ? " (with the cookie of the earlier answer)" : "");
+	if (run_helper(h, op, csr, req, cookie, &r, &e) != 0) {
+		o = ca_fail(out, CA_MISCONFIGURED, "[ca %s] %s", name, e.text);
+		goto out;
+	}
+	if (r.timed_out) {
+		o = ca_fail(out, CA_UNREACHABLE, "[ca %s] %s did not finish within %llds and was "
+		    "killed", name, h->conf->command, (long long)h->conf->timeout);
+		goto out;
+	}
+	if (r.status < 0) {
+		o = ca_fail(out, CA_MISCONFIGURED, "[ca %s] %s", name, e.text);
+		goto out;
+	}
+	ca_exchange_add(out, "-> exit %d", r.status);
+	switch (r.status) {
+	case 0:
+		if (ca_parse_certs(r.out.data, r.out.len, &certs, &e) != 0) {
+			o = ca_fail(out, CA_MISCONFIGURED, "[ca %s] %s exited 0 (issued), but: %s",
+			    name, h->conf->command, e.text);
+			break;
+		}
+		o = ca_take_issued(certs, csr, name, out);
+		break;
+	case 1:
+	case 5: {
+		char *text = r.out.data != NULL ? r.out.data : "";
+		char *nl;
+
+		if (r.status == 5) {
+			char *end = NULL;
+			long delay = strtol(text, &end, 10);
+
+			nl = strchr(text, '\n');
+			if (end == text || nl == NULL || delay < 0) {
+				o = ca_fail(out, CA_MISCONFIGURED, "[ca %s] %s exited 5 (wait) without "
+				    "\"delay<newline>cookie\" on its output", name, h->conf->command);
+				break;
+			}
+			out->retry_after = delay;
+			text = nl + 1;
+		}
+		/* The cookie is the rest of the output, its final newline removed. */
+		nl = text + strlen(text);
+		while (nl > text && (nl[-1] == '\n' || nl[-1] == '\r'))
+			*--nl = '\0';
+		out->cookie = xstrdup(text);
+		o = ca_fail(out, CA_PENDING, "[ca %s] the CA is still working on the request", name);
+		break;
+	}
+	case 2:
+		o = ca_fail(out, CA_REJECTED, "[ca %s] rejected: %s", name, said(&r, line,
+		    sizeof(line)));
+		break;
+	case 3:
+		o = ca_fail(out, CA_UNREACHABLE, "[ca %s] the helper cannot reach the CA: %s", name,
+		    said(&r, line, sizeof(line)));
+		break;
+	case 4:
+		o = ca_fail(out, CA_MISCONFIGURED, "[ca %s] the helper says it is not configured "
+		    "well enough: %s", name, said(&r, line, sizeof(line)));
+		break;
+	case 6:
+		o = ca_fail(out, CA_MISCONFIGURED, "[ca %s] %s does not support the %s operation",
+		    name, h->conf->command, op);
+		break;
+	case 16:
+	case 17:
+		o = ca_fail(out, CA_MISCONFIGURED, "[ca %s] %s asks for %s, which smimesync does "
+		    "not provide; use a helper that needs neither", name, h->conf->command,
+		    r.status == 16 ? "SCEP data" : "a new key");
+		break;
+	default:
+		o = ca_fail(out, CA_MISCONFIGURED, "[ca %s] %s exited %d, which the certmonger "
+		    "helper contract does not define: %s", name, h->conf->command, r.status,
+		    said(&r, line, sizeof(line)));
+		break;
+	}
+	if (o != CA_ISSUED && o != CA_PENDING)
+		ca_exchange_add(out, "-> %s", out->reason);
+out:
+	buf_free(&r.out);
+	return o;
+}
+
+static enum ca_outcome
+helper_submit(void *state, X509_REQ *csr, const struct ca_request *req, struct ca_result *out)
+{
+	return helper_call(state, "SUBMIT", csr, req, NULL, out);
+}
+
+static enum ca_outcome
+helper_poll(void *state, X509_REQ *csr, const struct ca_request *req, const char *cookie,
+    struct ca_result *out)
+{
+	return helper_call(state, "POLL", csr, req, cookie, out);
+}
+
+const struct ca_backend ca_helper_backend = {
+	.open = helper_open,
+	.submit = helper_submit,
+	.poll = helper_poll,
+	.chain = NULL,
+	.close = helper_close,
+};

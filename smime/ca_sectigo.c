@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Sectigo Certificate Manager (SCM) as CA, through its REST S/MIME API:
+ *   POST <url>/api/smime/v1/enroll            -> {"orderNumber": n, "backendCertId": ...}
+ *   GET  <url>/api/smime/v1/collect/<n>?format=x509  -> the PEM certificate and chain
+ * Every call carries the headers login, password and customerUri; the
+ * password comes from password_file and is never logged or audited.
+ *
+ * Enrolment answers with an order number; the certificate is collected
+ * once issued. We collect right after enrolling (SCM often issues at
+ * once); when it is not ready SCM answers 400 with {"code": -183,
+ * "description": "Certificate is not collectable."} and the order number
+ * becomes the cookie that later runs poll with. Other errors carry
+ * {"code": negative n, "description": text}.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "common/fileutil.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "smime/ca_backend.h"
+
+/* SCM's "not issued yet" on collect. */
+#define SCM_NOT_COLLECTABLE (-183)
+
+struct sectigo {
+	const struct conf_ca *conf; /* borrowed: the config outlives the CA handle */
+	char *base;                 /* url without trailing '/' */
+	char *headers[4];           /* login, password, customerUri, NULL */
+};
+
+static void sectigo_close(void *state);
+
+static int
+sectigo_open(const struct conf_ca *conf, void **out, struct errbuf *e)
+{
+	struct sectigo *c = xcalloc(1, sizeof(*c));
+	size_t blen = strlen(conf->url);
+	char *password = NULL;
+
+	while (blen > 0 && conf->url[blen - 1] == '/')
+		blen--;
+	c->conf = conf;
+	c->base = xstrndup(conf->url, blen);
+	if (ca_read_secret(conf, "password_file", conf->password_file, &password, e) != 0) {
+		sectigo_close(c);
+		return -1;
+	}
+	if (strpbrk(password, "\r\n") != NULL || strpbrk(conf->login, "\r\n") != NULL ||
+	    strpbrk(conf->customer_uri, "\r\n") != NULL) {
+		err_set(e, "[ca %s] login, customer_uri and the password must be one line each",
+		    conf->name);
+		secret_free_str(password);
+		sectigo_close(c);
+		return -1;
+	}
+	c->headers[0] = xasprintf("login: %s", conf->login);
+	c->headers[1] = xasprintf("password: %s", password);
+	c->headers[2] = xasprintf("customerUri: %s", conf->customer_uri);
+	secret_free_str(password);
+	*out = c;
+	return 0;
+}
+
+static void
+sectigo_close(void *state)
+{
+	struct sectigo *c = state;
+
+	if (c == NULL)
+		return;
+	free(c->base);
+	free(c->headers[0]);
+	secret_free_str(c->headers[1]);
+	free(c->headers[2]);
+	free(c);
+}
+
+/* firstName/lastName are required by SCM: the directory's, else the address's local part. */
+static void
+person_names(const struct ca_request *req, char **first, char **last)
+{
+	const char *at = strchr(req->mail, '@');
+	char *local = xstrndup(req->mail, at != NULL ? (size_t)(at - req->mail) : strlen(req->mail));
+
+	if (req->given_name != NULL && req->given_name[0] != '\0' && req->surname != NULL &&
+	    req->surname[0] != '\0') {
+		*first = xstrdup(req->given_name);
+		*last = xstrdup(req->surname);
+		free(local);
+		return;
+	}
+	*first = xstrdup(req->display_name != NULL && req->display_name[0] != '\0' ?
+	    req->display_name : local);
+	*last = xstrdup(req->surname != NULL && req->surname[0] != '\0' ? req->surname : local);
+	free(local);
+}
+
+/* "description (SCM code n)", or the body itself. */
+static void
+scm_error(const struct http_response *rs, json_t *root, char *out, size_t size)
+{
+	const char *d = json_string_value(json_object_get(root, "description"));
+	json_t *code = json_object_get(root, "code");
+
+	if (d != NULL && json_is_integer(code))
+		snprintf(out, size, "%s (SCM code %lld)", d, (long long)json_integer_value(code));
+	else
+		ca_body_excerpt(rs->body.data, rs->body.len, out, size);
+}
+
+static enum ca_outcome
+collect(struct sectigo *c, X509_REQ *csr, const char *order, struct ca_result *out)
+{
+	struct http_response rs;
+	json_t *root = NULL;
+	STACK_OF(X509) *certs = NULL;
+	char *url = xasprintf("%s/api/smime/v1/collect/%s?format=x509", c->base, order);
+	char detail[1024];
+	struct errbuf e;
+	enum ca_outcome o;
+
+	memset(&rs, 0, sizeof(rs));
+	if ((o = ca_rest_send(c->conf, "GET", url, (const char *const *)c->headers, NULL, NULL,
+	    &rs, out)) != 0)
+		goto out;
+	if (rs.status != 200) {
+		root = json_loadb(rs.body.data, rs.body.len, 0, NULL);
+		if (rs.status == 400 &&
+		    json_integer_value(json_object_get(root, "code")) == SCM_NOT_COLLECTABLE) {
+			out->cookie = xstrdup(order);
+			o = ca_fail(out, CA_PENDING, "[ca %s] order %s is not issued yet",
+			    c->conf->name, order);
+			goto out;
+		}
+		scm_error(&rs, root, detail, sizeof(detail));
+		o = ca_rest_status(c->conf, &rs, detail, out);
+		if (o == CA_UNREACHABLE)
+			out->cookie = xstrdup(order); /* the order stands: poll it later */
+		goto out;
+	}
+	err_clear(&e);
+	if (ca_parse_certs(rs.body.data, rs.body.len, &certs, &e) != 0) {
+		o = ca_fail(out, CA_REJECTED, "[ca %s] collecting order %s: %s", c->conf->name,
+		    order, e.text);
+		goto out;
+	}
+	o = ca_take_issued(certs, csr, c->conf->name, out);
+out:
+	json_decref(root);
+	http_response_clear(&rs);
+	free(url);
+	return o;
+}
+
+static enum ca_outcome
+sectigo_submit(void *state, X509_REQ *csr, const struct ca_request *req, struct ca_result *out)
+{
+	struct sectigo *c = state;
+	struct http_response rs;
+	json_t *o = NULL, *root = NULL, *alts = json_array(), *num;
+	char *first = NULL, *last = NULL, *pem = ca_csr_pem(csr), *body = NULL, *url = NULL;
+	char order[32], detail[1024];
+	enum ca_outcome rc;
+
+	memset(&rs, 0, sizeof(rs));
+	person_names(req, &first, &last);
+	for (size_t i = 0; req->alt_mails != NULL && i < req->n_alt_mails; i++)
+		json_array_append_new(alts, json_string(req->alt_mails[i]));
+	o = json_pack("{s:I, s:s, s:s, s:s, s:o, s:s, s:I, s:I, s:s}",
+	    "orgId", (json_int_t)c->conf->org_id,
+	    "firstName", first,
+	    "lastName", last,
+	    "email", req->mail,
+	    "secondaryEmails", alts,
+	    "csr", pem,
+	    "certType", (json_int_t)c->conf->cert_type,
+	    "term", (json_int_t)c->conf->term,
+	    "comments", "requested by smimesync");
+	if (o == NULL || (body = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		fatal("out of memory");
+	url = xasprintf("%s/api/smime/v1/enroll", c->base);
+	if ((rc = ca_rest_send(c->conf, "POST", url, (const char *const *)c->headers, body, body,
+	    &rs, out)) != 0)
+		goto out;
+	root = json_loadb(rs.body.data, rs.body.len, 0, NULL);
+	if (rs.status != 200 && rs.status != 201) {
+		scm_error(&rs, root, detail, sizeof(detail));
+		rc = ca_rest_status(c->conf, &rs, detail, out);
+		goto out;
+	}
+	num = json_object_get(root, "orderNumber");
+	if (!json_is_integer(num) || json_integer_value(num) <= 0) {
+		rc = ca_fail(out, CA_MISCONFIGURED, "[ca %s] SCM accepted the enrolment but sent no "
+		    "orderNumber; is url the Certificate Manager?", c->conf->name);
+		goto out;
+	}
+	snprintf(order, sizeof(order), "%lld", (long long)json_integer_value(num));
+	ca_exchange_add(out, "order %s", order);
+	rc = collect(c, csr, order, out);
+	/* Enrolled but not reachable for collecting: the order stands, poll it. */
+	if (rc == CA_UNREACHABLE && out->cookie != NULL)
+		rc = ca_fail(out, CA_PENDING, "[ca %s] order %s placed; collecting it failed for "
+		    "now, later runs try again", c->conf->name, order);
+out:
+	json_decref(root);
+	json_decref(o);
+	http_response_clear(&rs);
+	free(url);
+	free(body);
+	free(pem);
+	free(first);
+	free(last);
+	return rc;
+}
+
+static enum ca_outcome
+sectigo_poll(void *state, X509_REQ *csr, const struct ca_request *req, const char *cookie,
+    struct ca_result *out)
+{
+	(void)req;
+	for (const char *p = cookie; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return ca_fail(out, CA_MISCONFIGURED, "the stored order number \"%s\" is not "
+			    "a number", cookie);
+	}
+	return collect(state, csr, cookie, out);
+}
+
+const struct ca_backend ca_sectigo_backend = {
+	.open = sectigo_open,
+	.submit = sectigo_submit,
+	.poll = sectigo_poll,
+	.chain = NULL,
+	.close = sectigo_close,
+};
