@@ -318,7 +318,7 @@ static void
 check_ca_keys(struct loader *ld, struct sec_load *s)
 {
 	struct conf_ca *ca = s->base;
-	const char *type = conf_ca_type_names[ca->type];
+	const char *type = ca_type_name(ca->type);
 	unsigned me = CAT(ca->type);
 
 	for (size_t i = 0; i < ARRAY_LEN(ca_keys); i++) {

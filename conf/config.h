@@ -253,6 +253,7 @@ const struct conf_ca *config_find_ca(const struct config *cfg, const char *name)
 const char *key_type_name(enum key_type t);
 const char *pkcs12_profile_name(enum pkcs12_profile p);
 const char *cert_profile_name(enum cert_profile p);
+const char *ca_type_name(enum ca_type t);
 /* Does the profile carry organization attributes (O, organizationIdentifier)? */
 bool cert_profile_is_organization(enum cert_profile p);
 

@@ -125,6 +125,12 @@ cert_profile_name(enum cert_profile p)
 	return (unsigned)p <= PROFILE_ORGANIZATION_MULTIPURPOSE ? conf_cert_profile_names[p] : "?";
 }
 
+const char *
+ca_type_name(enum ca_type t)
+{
+	return (unsigned)t <= CA_TYPE_HELPER ? conf_ca_type_names[t] : "?";
+}
+
 bool
 cert_profile_is_organization(enum cert_profile p)
 {

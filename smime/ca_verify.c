@@ -10,6 +10,7 @@
 
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -92,14 +93,41 @@ verify_hint(int err)
 	}
 }
 
+/* How far ahead of ours a CA's clock may run. */
+#define CLOCK_SKEW 600
+
+/* Verify cert at time at (0: now); on success *path is the chain (new). */
+static int
+verify_at(X509_STORE *anchors, X509 *cert, STACK_OF(X509) *untrusted, time_t at,
+    STACK_OF(X509) **path, int *err)
+{
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	int rc = -1;
+
+	if (ctx == NULL || X509_STORE_CTX_init(ctx, anchors, cert, untrusted) != 1)
+		fatal("out of memory");
+	if (at != 0)
+		X509_STORE_CTX_set_time(ctx, 0, at);
+	if (X509_verify_cert(ctx) == 1) {
+		if ((*path = X509_STORE_CTX_get1_chain(ctx)) == NULL)
+			fatal("out of memory");
+		rc = 0;
+	} else {
+		*err = X509_STORE_CTX_get_error(ctx);
+	}
+	ERR_clear_error();
+	X509_STORE_CTX_free(ctx);
+	return rc;
+}
+
 int
 ca_verify_issued(X509_STORE *anchors, STACK_OF(X509) *extra, X509_REQ *csr,
     const struct ca_request *req, struct ca_result *out, struct errbuf *e)
 {
-	X509_STORE_CTX *ctx = NULL;
 	STACK_OF(X509) *untrusted = NULL, *path = NULL;
 	EVP_PKEY *want = X509_REQ_get0_pubkey(csr);
 	X509 *cert = out->cert;
+	int err = X509_V_OK;
 	int rc = -1;
 
 	if (want == NULL || EVP_PKEY_eq(X509_get0_pubkey(cert), want) != 1) {
@@ -126,29 +154,28 @@ ca_verify_issued(X509_STORE *anchors, STACK_OF(X509) *extra, X509_REQ *csr,
 			if (!X509_add_cert(untrusted, sk_X509_value(src, i), X509_ADD_FLAG_UP_REF))
 				fatal("out of memory");
 	}
-	if ((ctx = X509_STORE_CTX_new()) == NULL ||
-	    X509_STORE_CTX_init(ctx, anchors, cert, untrusted) != 1)
-		fatal("out of memory");
-	if (req->now != 0)
-		X509_STORE_CTX_set_time(ctx, 0, req->now);
-	if (X509_verify_cert(ctx) != 1) {
-		int err = X509_STORE_CTX_get_error(ctx);
+	/*
+	 * At the present time (not the run's start: the CA signed just now). A
+	 * CA whose clock runs a little ahead, notBefore up to CLOCK_SKEW in our
+	 * future, is checked at its notBefore rather than refused.
+	 */
+	if (verify_at(anchors, cert, untrusted, 0, &path, &err) != 0) {
+		time_t soon = time(NULL) + CLOCK_SKEW;
 
-		ERR_clear_error();
-		err_set(e, "its chain does not verify against trust_anchor_file: %s%s",
-		    X509_verify_cert_error_string(err), verify_hint(err));
-		goto out;
+		if (err != X509_V_ERR_CERT_NOT_YET_VALID ||
+		    X509_cmp_time(X509_get0_notBefore(cert), &soon) > 0 ||
+		    verify_at(anchors, cert, untrusted, soon, &path, &err) != 0) {
+			err_set(e, "its chain does not verify against trust_anchor_file: %s%s",
+			    X509_verify_cert_error_string(err), verify_hint(err));
+			goto out;
+		}
 	}
 	/* The verified path without the leaf: issuing CA first, the anchor last. */
-	path = X509_STORE_CTX_get1_chain(ctx);
-	if (path == NULL)
-		fatal("out of memory");
 	X509_free(sk_X509_shift(path));
 	sk_X509_pop_free(out->chain, X509_free);
 	out->chain = path;
 	rc = 0;
 out:
-	X509_STORE_CTX_free(ctx);
 	sk_X509_pop_free(untrusted, X509_free);
 	return rc;
 }

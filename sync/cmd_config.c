@@ -98,7 +98,8 @@ pick_ca(const struct config *cfg, const char *name)
 	for (size_t i = 0; i < cfg->n_cas; i++)
 		if (cfg->cas[i].type == CA_TYPE_LOCAL)
 			return &cfg->cas[i];
-	return NULL;
+	/* Only external CAs: "ca init" still has the master key to make. */
+	return cfg->n_cas > 0 ? &cfg->cas[0] : NULL;
 }
 
 int
@@ -132,7 +133,7 @@ cmd_ca(int argc, char **argv, const char *conf_path)
 		return 1;
 	ca = pick_ca(cfg, name);
 	if (ca == NULL) {
-		fprintf(stderr, "smimesync: %s: no [ca%s%s] section of type local to initialise\n",
+		fprintf(stderr, "smimesync: %s: no [ca%s%s] section to initialise\n",
 		    conf_path, name ? " " : "", name ? name : "");
 		goto out;
 	}
@@ -144,6 +145,12 @@ cmd_ca(int argc, char **argv, const char *conf_path)
 		}
 		printf("created master key %s (mode 0600): back it up; without it escrowed "
 		    "keys and queued mails cannot be read\n", cfg->service.master_key_file);
+	}
+	if (ca->type != CA_TYPE_LOCAL) {
+		printf("[ca %s] is an external CA (type %s): it keeps its own keys, so there is "
+		    "nothing more to create here\n", ca->name, ca_type_name(ca->type));
+		rc = 0;
+		goto out;
 	}
 	if (ca_init(ca, &e) != 0) {
 		fprintf(stderr, "smimesync: [ca %s] %s\n", ca->name, e.text);

@@ -278,8 +278,9 @@ record_not_issued(struct engine *en, struct store_action *a, const struct conf_g
 	case CA_PENDING:
 		cookie = res->cookie;
 		failures = 0;
+		/* The CA's word, else retry_interval (0: at the next run). */
 		next = en->now + (res->retry_after > 0 ? (time_t)res->retry_after :
-		    (time_t)(conf->retry_interval > 0 ? conf->retry_interval : 60));
+		    (time_t)conf->retry_interval);
 		to = PROV_CA_ASKED;
 		said = "pending";
 		break;
@@ -301,12 +302,17 @@ record_not_issued(struct engine *en, struct store_action *a, const struct conf_g
 	case CA_ISSUED:
 		break;
 	}
-	if (to == PROV_CA_ASKED) {
+	{
+		/* Connectors name their section already; say it once. */
+		char *prefix = xasprintf("[ca %s] ", conf->name);
+		const char *why = strncmp(res->reason, prefix, strlen(prefix)) == 0 ?
+		    res->reason + strlen(prefix) : res->reason;
+
 		format_time_utc(next, when, sizeof(when));
-		msg = xasprintf("[ca %s] %s: %s (next attempt after %s)", conf->name,
-		    ca_outcome_name(oc), res->reason, when);
-	} else {
-		msg = xasprintf("[ca %s] %s: %s", conf->name, ca_outcome_name(oc), res->reason);
+		msg = xasprintf("%s%s: %s%s%s%s", prefix, ca_outcome_name(oc), why,
+		    to == PROV_CA_ASKED ? " (next attempt after " : "",
+		    to == PROV_CA_ASKED ? when : "", to == PROV_CA_ASKED ? ")" : "");
+		free(prefix);
 	}
 	err_set(e, "%s", msg);
 	if (store_begin(en->store, &e2) != 0)
