@@ -181,17 +181,22 @@ cfssl_errors(json_t *root, char *out, size_t size)
 }
 
 /*
- * cfssl codes are category * 1000 + reason: 5xxx are policy (among them
- * a failed authentication, 5002... and an unknown profile), 9xxx a bad
- * CSR. Policy failures are ours to fix; a CSR refusal is the CA saying no.
+ * cfssl codes are category * 1000 + reason: 5xxx are policy (an unknown
+ * profile, a profile that needs authentication), 9xxx a bad CSR. Codes
+ * below 1000 are HTTP statuses: authsign answers a token made with the
+ * wrong key with 400 "invalid token". Policy and token failures are ours
+ * to fix; the rest is the CA saying no.
  */
 static enum ca_outcome
 cfssl_error_outcome(json_t *root)
 {
 	json_t *first = json_array_get(json_object_get(root, "errors"), 0);
 	json_int_t code = json_integer_value(json_object_get(first, "code"));
+	const char *msg = json_string_value(json_object_get(first, "message"));
 
 	if (code >= 5000 && code < 6000)
+		return CA_MISCONFIGURED;
+	if (code < 1000 && msg != NULL && strstr(msg, "token") != NULL)
 		return CA_MISCONFIGURED;
 	if (code >= 7000 && code < 8000)
 		return CA_MISCONFIGURED; /* the API did not understand us */
@@ -223,8 +228,10 @@ cfssl_submit(void *state, X509_REQ *csr, const struct ca_request *req, struct ca
 		if (rs.status >= 500 || rs.status == 429)
 			o = ca_rest_status(c->conf, &rs, detail, out);
 		else
-			o = ca_fail(out, cfssl_error_outcome(root), "[ca %s] cfssl refused: %s",
-			    c->conf->name, detail);
+			o = ca_fail(out, cfssl_error_outcome(root), "[ca %s] cfssl refused: %s%s",
+			    c->conf->name, detail, cfssl_error_outcome(root) == CA_MISCONFIGURED &&
+			    c->key != NULL ? "; check that auth_key_file holds the key of the "
+			    "profile's auth_key on the server" : "");
 		goto out;
 	}
 	if (rs.status < 200 || rs.status > 299 || root == NULL) {

@@ -1,0 +1,174 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+# [ca] type = cfssl against a real cfssl server (Debian's golang-cfssl) on
+# loopback, over TLS:
+#   - authsign with the right HMAC key issues; the chain verifies to the
+#     trust anchor, the alternative address is in the SAN, nothing secret is
+#     in the audit log;
+#   - a wrong HMAC key is a configuration error with cfssl's own message;
+#   - a profile without emailProtection is refused (rejected, held back);
+#   - a server certificate the section does not trust is refused;
+#   - a stopped server is unreachable and backs off;
+#   - without auth_key_file the plain sign endpoint is used (plain http).
+set -eu
+: "${top_srcdir:?}" "${top_builddir:?}" "${SMIMESYNC:?}"
+. "$top_srcdir/tests/tools/smtp-lib.sh"
+. "$top_srcdir/tests/tools/extca-lib.sh"
+smtp_require
+command -v cfssl >/dev/null || { echo "SKIP: cfssl is not installed (golang-cfssl, tools/install-deps)"; exit 77; }
+for t in sqlite3 jq; do
+	command -v "$t" >/dev/null || { echo "SKIP: $t is not installed (tools/install-deps)"; exit 77; }
+done
+
+W=$(mktemp -d /tmp/smimesync-cfssl.XXXXXX)
+CPID=
+PPID2=
+stop_cfssl() {
+	for p in $CPID $PPID2; do
+		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true
+	done
+	CPID=
+	PPID2=
+}
+cleanup() { stop_cfssl; smtp_stop || true; [ -n "${KEEP:-}" ] || rm -rf "$W"; }
+trap cleanup EXIT INT TERM
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+check() { if eval "$1"; then echo "ok: $2"; else fail "$2"; fi; }
+
+mkdir -p "$W/smtp"
+extca_make_pki "$W/pki"
+smtp_start "$W/smtp"
+KEY=8a3f0c92d1e4b5a67c0918f2e3d4c5b6
+printf '%s\n' "$KEY" >"$W/cfssl.key"
+printf '%s\n' 00112233445566778899aabbccddeeff >"$W/wrong.key"
+chmod 600 "$W/cfssl.key" "$W/wrong.key"
+cat >"$W/cfssl.json" <<JSON
+{
+  "signing": {
+    "default": { "expiry": "8760h", "auth_key": "smimesync",
+      "usages": ["digital signature", "key agreement", "email protection"] },
+    "profiles": {
+      "smime": { "expiry": "8760h", "auth_key": "smimesync",
+        "usages": ["digital signature", "key agreement", "email protection"] },
+      "noemail": { "expiry": "8760h", "auth_key": "smimesync",
+        "usages": ["digital signature", "client auth"] }
+    }
+  },
+  "auth_keys": { "smimesync": { "type": "standard", "key": "$KEY" } }
+}
+JSON
+cat >"$W/open.json" <<'JSON'
+{ "signing": { "default": { "expiry": "8760h",
+    "usages": ["digital signature", "key agreement", "email protection"] } } }
+JSON
+PORT=$(extca_free_port)
+cfssl serve -address 127.0.0.1 -port "$PORT" -ca "$W/pki/issuing.pem" -ca-key "$W/pki/issuing.key" \
+	-config "$W/cfssl.json" -tls-cert "$W/pki/server.pem" -tls-key "$W/pki/server.key" \
+	-loglevel 2 2>"$W/cfssl.log" &
+CPID=$!
+extca_wait_port "$PORT" 300 || { fail "cfssl did not start"; cat "$W/cfssl.log"; exit 1; }
+
+# set_ca FILE: replace the [ca ext] section (the last one) by FILE.
+set_ca() {
+	sed -n '1,/^\[ca ext\]$/p' "$SMIMESYNC_CONF" >"$W/conf.new"
+	cat "$1" >>"$W/conf.new"
+	mv "$W/conf.new" "$SMIMESYNC_CONF"
+}
+section() { # $1 url, $2 auth key file or "", $3 profile, $4 tls_ca_file
+	echo "type = cfssl"
+	echo "url = $1"
+	[ -n "$2" ] && echo "auth_key_file = $2"
+	echo "profile = $3"
+	echo "chain_file = $W/pki/chain.pem"
+	echo "trust_anchor_file = $W/pki/root.pem"
+	echo "tls_ca_file = $4"
+	echo "timeout = 10s"
+	echo "retry_interval = 30m"
+}
+add_person() { echo "$1,$1@example.org," >>"$W/people.csv"; }
+DB=$W/state/smimesync.db
+item() { jq -r --arg m "$1" '.users[] | select(.mail == $m) | .'"$2" "$W/$3.json"; }
+
+section "https://127.0.0.1:$PORT" "$W/wrong.key" smime "$W/pki/root.pem" >"$W/s1"
+extca_write_config "$W" "$W/s1"
+"$SMIMESYNC" ca init >/dev/null
+check '"$SMIMESYNC" check-config >/dev/null' "check-config accepts the cfssl CA"
+
+# --- a wrong HMAC key ----------------------------------------------------------
+"$SMIMESYNC" run --format json >"$W/r1.json" 2>/dev/null || true
+check '[ "$(item ada@example.org outcome r1)" = failed ] &&
+	item ada@example.org error r1 | grep -q "misconfigured: cfssl refused: .*(cfssl code [0-9]*)"' \
+	"a wrong HMAC key: misconfigured, with cfssl's message and code"
+check '[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM certs")" = 0 ] &&
+	[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM users WHERE ca_hold IS NOT NULL")" = 0 ]' \
+	"nothing stored, nobody held back: a configuration error is ours to fix"
+
+# --- authsign with the right key -----------------------------------------------
+section "https://127.0.0.1:$PORT" "$W/cfssl.key" smime "$W/pki/root.pem" >"$W/s2"
+set_ca "$W/s2"
+"$SMIMESYNC" run --format json >"$W/r2.json" 2>"$W/r2.log" || { fail "run 2"; cat "$W/r2.log"; }
+check '[ "$(jq -r .counts.issued "$W/r2.json")" = 2 ] && [ "$(jq -r .status "$W/r2.json")" = ok ]' \
+	"authsign: both people are issued"
+sqlite3 "$DB" "SELECT chain_pem FROM certs WHERE mail = 'ada@example.org'" >"$W/ada-chain.pem"
+sqlite3 "$DB" "SELECT writefile('$W/ada.der', der) FROM certs WHERE mail = 'ada@example.org'" >/dev/null
+openssl x509 -inform DER -in "$W/ada.der" -out "$W/ada.pem"
+check 'openssl verify -CAfile "$W/pki/root.pem" -untrusted "$W/ada-chain.pem" -purpose smimesign "$W/ada.pem" >/dev/null' \
+	"the certificate and stored chain verify to the root for S/MIME"
+check 'openssl x509 -in "$W/ada.pem" -noout -ext subjectAltName | tr -d " \n" |
+	grep -q "email:ada@example.org,email:a.lovelace@example.org"' \
+	"cfssl put both addresses (hosts) in the SAN"
+check '[ "$(openssl x509 -in "$W/ada.pem" -noout -issuer)" = "issuer=O = smimesync tests, CN = External CA test issuing" ]' \
+	"issued by the cfssl server's CA"
+check '[ "$(smtp_count)" = 4 ]' "and mailed"
+check 'sqlite3 "$DB" "SELECT detail FROM audit WHERE event = '\''ca-exchange'\''" | grep -q "^POST https://127.0.0.1:$PORT/api/v1/cfssl/authsign {\"certificate_request\"" &&
+	sqlite3 "$DB" "SELECT detail FROM audit WHERE event = '\''ca-exchange'\''" | grep -q "^-> HTTP 200 {\"success\":true"' \
+	"the audit log has the authsign exchange"
+check '! sqlite3 "$DB" .dump | grep -qi "$KEY" && ! grep -qi "$KEY" "$W/r2.log"' \
+	"the HMAC key is neither in the store nor in the log"
+
+# --- a profile without emailProtection -------------------------------------------
+section "https://127.0.0.1:$PORT" "$W/cfssl.key" noemail "$W/pki/root.pem" >"$W/s3"
+set_ca "$W/s3"
+add_person nora
+"$SMIMESYNC" run --format json >"$W/r3.json" 2>/dev/null || true
+check 'item nora@example.org error r3 | grep -q "rejected: refusing what the CA issued: its extendedKeyUsage does not allow emailProtection"' \
+	"a certificate without emailProtection is refused"
+check '[ "$(sqlite3 "$DB" "SELECT ca_hold IS NOT NULL FROM users WHERE mail = '\''nora@example.org'\''")" = 1 ]' \
+	"and the person is held back until an admin acts"
+
+# --- an untrusted server certificate ---------------------------------------------
+section "https://127.0.0.1:$PORT" "$W/cfssl.key" smime "$W/pki/other-root.pem" >"$W/s4"
+set_ca "$W/s4"
+add_person tess
+"$SMIMESYNC" run --format json >"$W/r4.json" 2>/dev/null || true
+check 'item tess@example.org error r4 | grep -q "misconfigured: the server.s TLS certificate is not trusted (set tls_ca_file"' \
+	"a server certificate outside tls_ca_file is refused"
+
+# --- the server is down ----------------------------------------------------------
+section "https://127.0.0.1:$PORT" "$W/cfssl.key" smime "$W/pki/root.pem" >"$W/s5"
+set_ca "$W/s5"
+stop_cfssl
+add_person ulla
+"$SMIMESYNC" run --format json >"$W/r5.json" 2>/dev/null || true
+check 'item ulla@example.org error r5 | grep -q "unreachable: POST https://127.0.0.1:$PORT/api/v1/cfssl/authsign: Couldn.t connect to server.*next attempt after"' \
+	"a stopped server is unreachable, and the next attempt is named"
+wait_s=$(sqlite3 "$DB" "SELECT ca_next_try - updated FROM actions WHERE mail = 'ulla@example.org' ORDER BY id DESC LIMIT 1")
+check '[ "$wait_s" -ge 1790 ] && [ "$wait_s" -le 1810 ]' "it waits retry_interval (30m) before asking again"
+
+# --- plain sign, no authentication, plain http --------------------------------------
+PORT2=$(extca_free_port)
+cfssl serve -address 127.0.0.1 -port "$PORT2" -ca "$W/pki/issuing.pem" -ca-key "$W/pki/issuing.key" \
+	-config "$W/open.json" -loglevel 2 2>"$W/cfssl2.log" &
+PPID2=$!
+extca_wait_port "$PORT2" 300 || { fail "the second cfssl did not start"; cat "$W/cfssl2.log"; }
+section "http://127.0.0.1:$PORT2" "" smime "$W/pki/root.pem" | grep -v '^profile\|^tls_ca_file' >"$W/s6"
+set_ca "$W/s6"
+add_person pia
+"$SMIMESYNC" run --format json >"$W/r6.json" 2>/dev/null || true
+check '[ "$(item pia@example.org outcome r6)" = done ] &&
+	sqlite3 "$DB" "SELECT detail FROM audit WHERE event = '\''ca-exchange'\''" | grep -q "POST http://127.0.0.1:$PORT2/api/v1/cfssl/sign "' \
+	"without auth_key_file the plain sign endpoint issues"
+
+echo "$fails failure(s)"
+[ "$fails" = 0 ]
