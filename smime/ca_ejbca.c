@@ -151,6 +151,13 @@ ejbca_submit(void *state, X509_REQ *csr, const struct ca_request *req, struct ca
 	if (rs.status != 200 && rs.status != 201) {
 		const char *msg = json_string_value(json_object_get(root, "error_message"));
 
+		if (rs.status == 404 && msg != NULL) {
+			/* EJBCA's own 404: a CA or profile of that name does not exist. */
+			rc = ca_fail(out, CA_MISCONFIGURED, "[ca %s] HTTP 404: %s; check "
+			    "certificate_authority, certificate_profile and end_entity_profile",
+			    c->conf->name, msg);
+			goto out;
+		}
 		if (msg != NULL)
 			snprintf(detail, sizeof(detail), "%s", msg);
 		else

@@ -35,5 +35,7 @@ EXTRA_DIST += tests/integration/csv_directory.sh
 EXTRA_DIST += tests/integration/valgrind.sh tests/tools/run-sanitized
 EXTRA_DIST += tests/tools/test-lib.sh
 # Issue #8: external CAs (cfssl for real, EJBCA and Sectigo fakes, a certmonger helper).
-TESTS += tests/integration/ca_helper.sh tests/integration/ca_cfssl.sh
-EXTRA_DIST += tests/integration/ca_helper.sh tests/integration/ca_cfssl.sh tests/tools/extca-lib.sh tests/tools/test-ca-helper
+TESTS += tests/integration/ca_helper.sh tests/integration/ca_cfssl.sh \
+	tests/integration/ca_ejbca.sh tests/integration/ca_sectigo.sh
+EXTRA_DIST += tests/integration/ca_helper.sh tests/integration/ca_cfssl.sh \
+	tests/integration/ca_ejbca.sh tests/integration/ca_sectigo.sh tests/tools/fake-rest-ca.py tests/tools/extca-lib.sh tests/tools/test-ca-helper

@@ -1,0 +1,279 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: ISC
+"""Stand-ins for two commercial CAs that cannot run here, on loopback TLS.
+
+  fake-rest-ca.py ejbca|sectigo --port P --pki DIR --log FILE [--behaviour FILE]
+
+ejbca: EJBCA's REST API v1 as its published reference describes it:
+  POST /ejbca/ejbca-rest-api/v1/certificate/pkcs10enroll, JSON body with
+  certificate_request, certificate_profile_name, end_entity_profile_name,
+  certificate_authority_name, username, password, include_chain, email,
+  response_format. The client must present a TLS certificate issued by the
+  test root (an RA administrator); others get 403. Success is 201 with
+  certificate (base64 DER), serial_number, response_format and, with
+  include_chain, certificate_chain (the CA certificates). Errors are
+  {"error_code": n, "error_message": text}: 400 for a bad request, 404 for an
+  unknown CA or profile, 202 when an approval profile holds the request.
+sectigo: Sectigo Certificate Manager's REST S/MIME API:
+  POST /api/smime/v1/enroll with headers login, password, customerUri and a
+  JSON body (orgId, firstName, lastName, email, secondaryEmails, csr,
+  certType, term, ...), answered {"orderNumber": n, "backendCertId": "n"};
+  GET /api/smime/v1/collect/{orderNumber}?format=x509 answers the PEM
+  certificate followed by its chain, or 400 {"code": -183, "description":
+  "Certificate is not collectable."} while it is not issued. Other errors
+  are {"code": negative n, "description": text}; 401 for bad credentials;
+  429 with Retry-After when throttling.
+
+Both sign with DIR/issuing.pem and DIR/issuing.key (extca-lib.sh). The
+behaviour file (JSON, re-read on every request) maps an address to what
+happens to it: "reject", "foreign" (an unrequested address in the SAN),
+"busy" (503), "approval" (EJBCA 202), "throttle" (Sectigo 429),
+"pending:N" (Sectigo: N collects answer -183 first). Every request is
+appended to the log file as one JSON line, the password header replaced.
+"""
+import argparse
+import base64
+import datetime
+import http.server
+import json
+import os
+import ssl
+import sys
+import threading
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+SCM_LOGIN, SCM_PASSWORD, SCM_CUSTOMER = "api-admin", "s3cret-Passw0rd", "example"
+SCM_ORG, SCM_TYPE = 4242, 1938
+EJBCA_CA, EJBCA_CP, EJBCA_EEP = "Test Issuing CA", "SMIME_CP", "SMIME_EEP"
+
+
+class CA:
+    def __init__(self, pki):
+        with open(os.path.join(pki, "issuing.pem"), "rb") as f:
+            self.cert = x509.load_pem_x509_certificate(f.read())
+        with open(os.path.join(pki, "issuing.key"), "rb") as f:
+            self.key = serialization.load_pem_private_key(f.read(), None)
+        with open(os.path.join(pki, "root.pem"), "rb") as f:
+            self.root = x509.load_pem_x509_certificate(f.read())
+
+    def sign(self, csr, addresses):
+        now = datetime.datetime.now(datetime.timezone.utc)
+        b = (x509.CertificateBuilder()
+             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, addresses[0])]))
+             .issuer_name(self.cert.subject)
+             .public_key(csr.public_key())
+             .serial_number(x509.random_serial_number())
+             .not_valid_before(now - datetime.timedelta(minutes=1))
+             .not_valid_after(now + datetime.timedelta(days=365))
+             .add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
+             .add_extension(x509.KeyUsage(True, False, False, False, True, False, False,
+                                          False, False), True)
+             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), False)
+             .add_extension(x509.SubjectAlternativeName(
+                 [x509.RFC822Name(a) for a in addresses]), False))
+        return b.sign(self.key, hashes.SHA256())
+
+
+def csr_mails(csr):
+    try:
+        san = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        return san.value.get_values_for_type(x509.RFC822Name)
+    except x509.ExtensionNotFound:
+        return []
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def behaviour(self, address):
+        try:
+            with open(self.server.opts.behaviour) as f:
+                return json.load(f).get(address, "issue")
+        except (OSError, ValueError, TypeError):
+            return "issue"
+
+    def record(self, body):
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        if "password" in headers:
+            headers["password"] = "ok" if headers["password"] == SCM_PASSWORD else "wrong"
+        line = {"method": self.command, "path": self.path, "headers": headers, "body": body}
+        with self.server.lock, open(self.server.opts.log, "a") as f:
+            f.write(json.dumps(line) + "\n")
+
+    def answer(self, status, obj, ctype="application/json", extra=None):
+        data = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def read_json(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(n) if n else b""
+        try:
+            return json.loads(raw or b"null")
+        except ValueError:
+            return raw.decode(errors="replace")
+
+    # ---- EJBCA ------------------------------------------------------------
+    def ejbca_error(self, status, msg):
+        self.answer(status, {"error_code": status, "error_message": msg})
+
+    def ejbca(self, body):
+        if self.command != "POST" or self.path != "/ejbca/ejbca-rest-api/v1/certificate/pkcs10enroll":
+            return self.ejbca_error(404, "HTTP 404 Not Found")
+        peer = self.connection.getpeercert()
+        issuer = dict(x[0] for x in peer["issuer"]) if peer else {}
+        if not peer or "External CA test root" not in issuer.get("commonName", ""):
+            return self.ejbca_error(403, "Not authorized to resource /ca_functionality/"
+                                    "create_certificate/.")
+        if not isinstance(body, dict):
+            return self.ejbca_error(400, "Invalid JSON in request body.")
+        if body.get("certificate_authority_name") != EJBCA_CA:
+            return self.ejbca_error(404, "CA with name %s doesn't exist." %
+                                    body.get("certificate_authority_name"))
+        if body.get("certificate_profile_name") != EJBCA_CP:
+            return self.ejbca_error(404, "Certificate profile %s doesn't exist." %
+                                    body.get("certificate_profile_name"))
+        if body.get("end_entity_profile_name") != EJBCA_EEP:
+            return self.ejbca_error(404, "End entity profile %s doesn't exist." %
+                                    body.get("end_entity_profile_name"))
+        for k in ("username", "password", "certificate_request"):
+            if not body.get(k):
+                return self.ejbca_error(400, "Missing %s." % k)
+        try:
+            csr = x509.load_pem_x509_csr(body["certificate_request"].encode())
+        except ValueError:
+            return self.ejbca_error(400, "Invalid certificate request format.")
+        if not csr.is_signature_valid:
+            return self.ejbca_error(400, "Invalid CSR signature.")
+        what = self.behaviour(body["username"])
+        if what == "reject":
+            return self.ejbca_error(400, "User %s: subjectAltName RFC822NAME is not allowed "
+                                    "by end entity profile %s." % (body["username"], EJBCA_EEP))
+        if what == "approval":
+            return self.ejbca_error(202, "Request is awaiting approval by an administrator.")
+        if what == "busy":
+            return self.answer(503, b"<html><body>Service Unavailable</body></html>",
+                               "text/html")
+        mails = csr_mails(csr) or [body.get("email") or body["username"]]
+        if what == "foreign":
+            mails.append("mallory@example.net")
+        cert = self.server.ca.sign(csr, mails)
+        der = lambda c: base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode()
+        out = {"certificate": der(cert), "serial_number": "%X" % cert.serial_number,
+               "response_format": "DER"}
+        if body.get("include_chain"):
+            out["certificate_chain"] = [der(self.server.ca.cert), der(self.server.ca.root)]
+        self.answer(201, out)
+
+    # ---- Sectigo ----------------------------------------------------------
+    def scm_error(self, status, code, msg, extra=None):
+        self.answer(status, {"code": code, "description": msg}, extra=extra)
+
+    def sectigo(self, body):
+        h = self.headers
+        if (h.get("login"), h.get("password"), h.get("customerUri")) != \
+                (SCM_LOGIN, SCM_PASSWORD, SCM_CUSTOMER):
+            return self.scm_error(401, -16, "Unknown user")
+        srv = self.server
+        if self.command == "POST" and self.path == "/api/smime/v1/enroll":
+            if not isinstance(body, dict):
+                return self.scm_error(400, -1, "Invalid JSON")
+            if body.get("orgId") != SCM_ORG:
+                return self.scm_error(400, -1007, "Organization with id %s not found" %
+                                      body.get("orgId"))
+            if body.get("certType") != SCM_TYPE:
+                return self.scm_error(400, -1016, "Certificate type is not valid")
+            for k in ("firstName", "lastName", "email", "csr"):
+                if not body.get(k):
+                    return self.scm_error(400, -1, "'%s' must not be empty" % k)
+            what = self.behaviour(body["email"])
+            if what == "reject":
+                return self.scm_error(400, -1020, "Email %s is not allowed for the selected "
+                                      "organization" % body["email"])
+            if what == "throttle":
+                return self.scm_error(429, -1, "Too many requests", {"Retry-After": "120"})
+            if what == "busy":
+                return self.answer(503, b"Service Unavailable", "text/plain")
+            try:
+                csr = x509.load_pem_x509_csr(body["csr"].encode())
+            except ValueError:
+                return self.scm_error(400, -3, "CSR is invalid")
+            with srv.lock:
+                srv.orders += 1
+                n = srv.orders
+                mails = [body["email"]] + list(body.get("secondaryEmails") or [])
+                if what == "foreign":
+                    mails.append("mallory@example.net")
+                waits = int(what.split(":")[1]) if what.startswith("pending:") else 0
+                srv.order_book[n] = {"csr": csr, "mails": mails, "waits": waits}
+            return self.answer(200, {"orderNumber": n, "backendCertId": str(n)})
+        prefix = "/api/smime/v1/collect/"
+        if self.command == "GET" and self.path.startswith(prefix):
+            num, _, query = self.path[len(prefix):].partition("?")
+            order = srv.order_book.get(int(num)) if num.isdigit() else None
+            if order is None:
+                return self.scm_error(400, -1404, "Certificate with order number %s not found"
+                                      % num)
+            if query != "format=x509":
+                return self.scm_error(400, -1, "Unsupported format")
+            with srv.lock:
+                if order["waits"] > 0:
+                    order["waits"] -= 1
+                    return self.scm_error(400, -183, "Certificate is not collectable.")
+                if "cert" not in order:
+                    order["cert"] = srv.ca.sign(order["csr"], order["mails"])
+            pem = b"".join(c.public_bytes(serialization.Encoding.PEM)
+                           for c in (order["cert"], srv.ca.cert, srv.ca.root))
+            return self.answer(200, pem, "application/x-pem-file")
+        return self.scm_error(404, -1, "Not found")
+
+    def handle_any(self):
+        body = self.read_json()
+        logged = body
+        if isinstance(body, dict) and "password" in body:
+            logged = dict(body, password="(present)")
+        self.record(logged)
+        getattr(self, self.server.opts.product)(body)
+
+    do_GET = do_POST = handle_any
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("product", choices=["ejbca", "sectigo"])
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--pki", required=True)
+    ap.add_argument("--log", required=True)
+    ap.add_argument("--behaviour", default="/nonexistent")
+    opts = ap.parse_args()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.path.join(opts.pki, "server.pem"), os.path.join(opts.pki, "server.key"))
+    if opts.product == "ejbca":
+        # Like EJBCA: ask for a client certificate, decide on it after the handshake.
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+        for ca in ("root.pem", "other-root.pem"):
+            ctx.load_verify_locations(os.path.join(opts.pki, ca))
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", opts.port), Handler)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    srv.opts = opts
+    srv.ca = CA(opts.pki)
+    srv.lock = threading.Lock()
+    srv.orders = 1000
+    srv.order_book = {}
+    print("listening on 127.0.0.1:%d" % opts.port, file=sys.stderr, flush=True)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
