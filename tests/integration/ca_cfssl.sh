@@ -14,13 +14,14 @@ set -eu
 : "${top_srcdir:?}" "${top_builddir:?}" "${SMIMESYNC:?}"
 . "$top_srcdir/tests/tools/smtp-lib.sh"
 . "$top_srcdir/tests/tools/extca-lib.sh"
+. "$top_srcdir/tests/tools/test-lib.sh"
 smtp_require
 command -v cfssl >/dev/null || { echo "SKIP: cfssl is not installed (golang-cfssl, tools/install-deps)"; exit 77; }
 for t in sqlite3 jq; do
 	command -v "$t" >/dev/null || { echo "SKIP: $t is not installed (tools/install-deps)"; exit 77; }
 done
 
-W=$(mktemp -d /tmp/smimesync-cfssl.XXXXXX)
+test_begin cfssl
 CPID=
 PPID2=
 stop_cfssl() {
@@ -30,11 +31,7 @@ stop_cfssl() {
 	CPID=
 	PPID2=
 }
-cleanup() { stop_cfssl; smtp_stop || true; [ -n "${KEEP:-}" ] || rm -rf "$W"; }
-trap cleanup EXIT INT TERM
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { if eval "$1"; then echo "ok: $2"; else fail "$2"; fi; }
+test_cleanup_more() { stop_cfssl; }
 
 mkdir -p "$W/smtp"
 extca_make_pki "$W/pki"
@@ -62,7 +59,7 @@ cat >"$W/open.json" <<'JSON'
 { "signing": { "default": { "expiry": "8760h",
     "usages": ["digital signature", "key agreement", "email protection"] } } }
 JSON
-PORT=$(extca_free_port)
+PORT=$(smtp_free_port)
 cfssl serve -address 127.0.0.1 -port "$PORT" -ca "$W/pki/issuing.pem" -ca-key "$W/pki/issuing.key" \
 	-config "$W/cfssl.json" -tls-cert "$W/pki/server.pem" -tls-key "$W/pki/server.key" \
 	-loglevel 2 2>"$W/cfssl.log" &
@@ -157,7 +154,7 @@ wait_s=$(sqlite3 "$DB" "SELECT ca_next_try - updated FROM actions WHERE mail = '
 check '[ "$wait_s" -ge 1790 ] && [ "$wait_s" -le 1810 ]' "it waits retry_interval (30m) before asking again"
 
 # --- plain sign, no authentication, plain http --------------------------------------
-PORT2=$(extca_free_port)
+PORT2=$(smtp_free_port)
 cfssl serve -address 127.0.0.1 -port "$PORT2" -ca "$W/pki/issuing.pem" -ca-key "$W/pki/issuing.key" \
 	-config "$W/open.json" -loglevel 2 2>"$W/cfssl2.log" &
 PPID2=$!
@@ -170,5 +167,4 @@ check '[ "$(item pia@example.org outcome r6)" = done ] &&
 	sqlite3 "$DB" "SELECT detail FROM audit WHERE event = '\''ca-exchange'\''" | grep -q "POST http://127.0.0.1:$PORT2/api/v1/cfssl/sign "' \
 	"without auth_key_file the plain sign endpoint issues"
 
-echo "$fails failure(s)"
-[ "$fails" = 0 ]
+test_end

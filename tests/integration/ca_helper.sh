@@ -18,30 +18,16 @@ set -eu
 : "${top_srcdir:?}" "${top_builddir:?}" "${SMIMESYNC:?}"
 . "$top_srcdir/tests/tools/smtp-lib.sh"
 . "$top_srcdir/tests/tools/extca-lib.sh"
+. "$top_srcdir/tests/tools/test-lib.sh"
 smtp_require
 for t in sqlite3 jq faketime; do
 	command -v "$t" >/dev/null || { echo "SKIP: $t is not installed (tools/install-deps)"; exit 77; }
 done
 
-W=$(mktemp -d /tmp/smimesync-cahelper.XXXXXX)
+test_begin cahelper
 DPID=
-cleanup() {
+test_cleanup_more() {
 	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then kill -KILL "$DPID"; wait "$DPID" || true; fi
-	smtp_stop || true
-	[ -n "${KEEP:-}" ] || rm -rf "$W"
-}
-trap cleanup EXIT INT TERM
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { if eval "$1"; then echo "ok: $2"; else fail "$2"; fi; }
-wait_for() {
-	_i=0
-	while [ "$_i" -lt "$2" ]; do
-		if eval "$1"; then return 0; fi
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	return 1
 }
 
 export EXTCA_HELPER_DIR="$W/helper"
@@ -186,5 +172,4 @@ check '[ "$(calls SUBMIT rita@example.org)" = 2 ] && [ "$(state_of rita@example.
 check '[ "$(sqlite3 "$DB" "SELECT ca_hold IS NULL FROM users WHERE mail = '\''rita@example.org'\''")" = 1 ]' \
 	"the hold is cleared in the store"
 
-echo "$fails failure(s)"
-[ "$fails" = 0 ]
+test_end

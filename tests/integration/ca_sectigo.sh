@@ -15,6 +15,7 @@ set -eu
 : "${top_srcdir:?}" "${top_builddir:?}" "${SMIMESYNC:?}"
 . "$top_srcdir/tests/tools/smtp-lib.sh"
 . "$top_srcdir/tests/tools/extca-lib.sh"
+. "$top_srcdir/tests/tools/test-lib.sh"
 smtp_require
 for t in sqlite3 jq; do
 	command -v "$t" >/dev/null || { echo "SKIP: $t is not installed (tools/install-deps)"; exit 77; }
@@ -22,22 +23,14 @@ done
 /usr/bin/python3 -c 'import cryptography' 2>/dev/null ||
 	{ echo "SKIP: python3-cryptography is not installed (tools/install-deps)"; exit 77; }
 
-W=$(mktemp -d /tmp/smimesync-sectigo.XXXXXX)
+test_begin sectigo
 FPID=
-cleanup() {
-	[ -n "$FPID" ] && kill "$FPID" 2>/dev/null && wait "$FPID" 2>/dev/null || true
-	smtp_stop || true
-	[ -n "${KEEP:-}" ] || rm -rf "$W"
-}
-trap cleanup EXIT INT TERM
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { if eval "$1"; then echo "ok: $2"; else fail "$2"; fi; }
+test_cleanup_more() { [ -z "$FPID" ] || { kill "$FPID" 2>/dev/null && wait "$FPID" 2>/dev/null; } || true; }
 
 mkdir -p "$W/smtp"
 extca_make_pki "$W/pki"
 smtp_start "$W/smtp"
-PORT=$(extca_free_port)
+PORT=$(smtp_free_port)
 /usr/bin/python3 "$top_srcdir/tests/tools/fake-rest-ca.py" sectigo --port "$PORT" --pki "$W/pki" \
 	--log "$W/requests.jsonl" --behaviour "$W/behaviour.json" 2>"$W/fake.log" &
 FPID=$!
@@ -125,5 +118,4 @@ check '[ "$(item paul@example.org outcome r5)" = done ] && [ "$(enrols paul@exam
 	"the third collect gets the certificate: one enrolment, three collects of the same order"
 check '[ "$(enrols rita@example.org)" = 1 ]' "the refused person is not enrolled again"
 
-echo "$fails failure(s)"
-[ "$fails" = 0 ]
+test_end

@@ -15,6 +15,7 @@ set -eu
 . "$top_srcdir/tests/tools/slapd-lib.sh"
 . "$top_srcdir/tests/tools/smtp-lib.sh"
 . "$top_srcdir/tests/tools/smimesync-lib.sh"
+. "$top_srcdir/tests/tools/test-lib.sh" # wait_for
 slapd_require
 smtp_require
 command -v sqlite3 >/dev/null || { echo "SKIP: sqlite3 is not installed (tools/install-deps)"; exit 77; }
@@ -32,16 +33,6 @@ fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok() { echo "ok: $*"; }
 
-# Poll: up to $2 tries (0.1 s apart) for the shell condition $1.
-wait_for() {
-	_i=0
-	while [ "$_i" -lt "$2" ]; do
-		if eval "$1"; then return 0; fi
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	return 1
-}
 
 mkdir -p "$W/slapd" "$W/smtp"
 slapd_start "$W/slapd"

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: ISC
 # Shared by the external-CA tests (ca_cfssl.sh, ca_helper.sh, ca_ejbca.sh,
-# ca_sectigo.sh). POSIX sh, sourced after smtp-lib.sh:
+# ca_sectigo.sh). POSIX sh, sourced after smtp-lib.sh (whose smtp_free_port
+# they use for their servers too):
 #
 #   extca_make_pki DIR
 #       A throwaway PKI made with openssl, P-256 throughout:
@@ -15,7 +16,6 @@
 #       WORKDIR/smimesync.conf: a CSV directory of two people (WORKDIR/people.csv),
 #       the SMTP sink that runs (smtp_start), group "staff" issued by [ca ext],
 #       whose section body is read from CA_SECTION_FILE; exports SMIMESYNC_CONF.
-#   extca_free_port     a free TCP port on 127.0.0.1
 #   extca_wait_port PORT TRIES   until something listens (0.1 s apart)
 
 extca_make_pki() {
@@ -57,13 +57,6 @@ extca_make_pki() {
 		chmod 600 "$_d/$_n.key"
 	done
 	rm -f "$_d"/*.csr "$_d"/*.ext "$_d"/*.srl
-}
-
-extca_free_port() {
-	/usr/bin/python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
 }
 
 extca_wait_port() {

@@ -14,6 +14,8 @@
 #                     a slapd in $W/slapd holding tests/data/example-org.ldif
 #                     and an SMTP sink in $W/smtp (smtp-sink.py arguments,
 #                     such as --reject ADDR=451, pass through).
+#   wait_for COND N   polls the shell condition COND up to N times, 0.1 s
+#                     apart: a bounded number of tries, never a deadline.
 #   test_end          prints the count and returns non-zero after a failure.
 
 test_cleanup_more() { :; }
@@ -40,6 +42,16 @@ test_org_servers() {
 	slapd_start "$W/slapd"
 	slapd_load "$top_srcdir/tests/data/example-org.ldif" >/dev/null
 	smtp_start "$W/smtp" "$@"
+}
+
+wait_for() {
+	_i=0
+	while [ "$_i" -lt "$2" ]; do
+		if eval "$1"; then return 0; fi
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	return 1
 }
 
 test_end() {
