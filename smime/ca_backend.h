@@ -95,6 +95,14 @@ int ca_parse_certs(const void *data, size_t len, STACK_OF(X509) **out, struct er
 enum ca_outcome ca_take_issued(STACK_OF(X509) *certs, X509_REQ *csr, const char *ca_name,
     struct ca_result *out);
 
+/*
+ * ca_parse_certs() then ca_take_issued(): the certificates of an answer
+ * (data, len) as out->cert and out->chain. An answer without a readable
+ * certificate gives the outcome unreadable, its reason starting with what.
+ */
+enum ca_outcome ca_issued_from(const void *data, size_t len, X509_REQ *csr, const char *ca_name,
+    enum ca_outcome unreadable, const char *what, struct ca_result *out);
+
 /* The CSR in PEM (new). */
 char *ca_csr_pem(X509_REQ *csr);
 

@@ -210,11 +210,9 @@ cfssl_submit(void *state, X509_REQ *csr, const struct ca_request *req, struct ca
 	struct http_response rs;
 	json_t *root = NULL;
 	json_error_t jerr;
-	STACK_OF(X509) *certs = NULL;
 	char *request = sign_request(c, csr, req);
 	char *body = c->key != NULL ? authsign_wrap(c, request) : xstrdup(request);
 	char detail[1024];
-	struct errbuf e;
 	const char *pem;
 	enum ca_outcome o;
 
@@ -248,12 +246,8 @@ cfssl_submit(void *state, X509_REQ *csr, const struct ca_request *req, struct ca
 		    "result.certificate", c->conf->name);
 		goto out;
 	}
-	err_clear(&e);
-	if (ca_parse_certs(pem, strlen(pem), &certs, &e) != 0) {
-		o = ca_fail(out, CA_REJECTED, "[ca %s] %s", c->conf->name, e.text);
-		goto out;
-	}
-	o = ca_take_issued(certs, csr, c->conf->name, out);
+	o = ca_issued_from(pem, strlen(pem), csr, c->conf->name, CA_REJECTED,
+	    "cfssl's result.certificate", out);
 out:
 	json_decref(root);
 	http_response_clear(&rs);

@@ -218,7 +218,6 @@ helper_call(void *state, const char *op, X509_REQ *csr, const struct ca_request 
 {
 	const struct helper *h = state;
 	const char *name = h->conf->name;
-	STACK_OF(X509) *certs = NULL;
 	struct run r;
 	struct errbuf e;
 	char line[768];
@@ -244,12 +243,8 @@ helper_call(void *state, const char *op, X509_REQ *csr, const struct ca_request 
 	ca_exchange_add(out, "-> exit %d", r.status);
 	switch (r.status) {
 	case 0:
-		if (ca_parse_certs(r.out.data, r.out.len, &certs, &e) != 0) {
-			o = ca_fail(out, CA_MISCONFIGURED, "[ca %s] %s exited 0 (issued), but: %s",
-			    name, h->conf->command, e.text);
-			break;
-		}
-		o = ca_take_issued(certs, csr, name, out);
+		snprintf(line, sizeof(line), "%s exited 0 (issued), but", h->conf->command);
+		o = ca_issued_from(r.out.data, r.out.len, csr, name, CA_MISCONFIGURED, line, out);
 		break;
 	case 1:
 	case 5: {

@@ -243,6 +243,19 @@ ca_take_issued(STACK_OF(X509) *certs, X509_REQ *csr, const char *ca_name, struct
 	    "the key of the request; refusing the answer", ca_name);
 }
 
+enum ca_outcome
+ca_issued_from(const void *data, size_t len, X509_REQ *csr, const char *ca_name,
+    enum ca_outcome unreadable, const char *what, struct ca_result *out)
+{
+	STACK_OF(X509) *certs = NULL;
+	struct errbuf e;
+
+	err_clear(&e);
+	if (ca_parse_certs(data, len, &certs, &e) != 0)
+		return ca_fail(out, unreadable, "[ca %s] %s: %s", ca_name, what, e.text);
+	return ca_take_issued(certs, csr, ca_name, out);
+}
+
 char *
 ca_csr_pem(X509_REQ *csr)
 {

@@ -120,10 +120,8 @@ collect(struct sectigo *c, X509_REQ *csr, const char *order, struct ca_result *o
 {
 	struct http_response rs;
 	json_t *root = NULL;
-	STACK_OF(X509) *certs = NULL;
 	char *url = xasprintf("%s/api/smime/v1/collect/%s?format=x509", c->base, order);
 	char detail[1024];
-	struct errbuf e;
 	enum ca_outcome o;
 
 	memset(&rs, 0, sizeof(rs));
@@ -145,13 +143,8 @@ collect(struct sectigo *c, X509_REQ *csr, const char *order, struct ca_result *o
 			out->cookie = xstrdup(order); /* the order stands: poll it later */
 		goto out;
 	}
-	err_clear(&e);
-	if (ca_parse_certs(rs.body.data, rs.body.len, &certs, &e) != 0) {
-		o = ca_fail(out, CA_REJECTED, "[ca %s] collecting order %s: %s", c->conf->name,
-		    order, e.text);
-		goto out;
-	}
-	o = ca_take_issued(certs, csr, c->conf->name, out);
+	snprintf(detail, sizeof(detail), "collecting order %s", order);
+	o = ca_issued_from(rs.body.data, rs.body.len, csr, c->conf->name, CA_REJECTED, detail, out);
 out:
 	json_decref(root);
 	http_response_clear(&rs);

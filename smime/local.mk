@@ -56,3 +56,9 @@ EXTRA_DIST += tests/integration/smime_interop.sh
 # The profile linter itself: openssl-made certificates breaking one rule each.
 TESTS += tests/integration/sbr_lint_selftest.sh
 EXTRA_DIST += tests/integration/sbr_lint_selftest.sh
+
+# Issue #8: what every external CA's answer goes through.
+check_PROGRAMS += tests/unit/test_smime_extca
+tests_unit_test_smime_extca_SOURCES = tests/unit/test_smime_extca.c tests/unit/check.h
+tests_unit_test_smime_extca_LDADD = $(smime_test_libs)
+TESTS += tests/unit/test_smime_extca

@@ -386,7 +386,9 @@ step_ask_ca(struct engine *en, struct store_action *a, const struct conf_group *
 	/* A request the CA already holds is asked about, never sent again. */
 	polling = a->ca_cookie != NULL;
 	oc = polling ? ca_poll(ca, csr, &req, a->ca_cookie, &res) : ca_submit(ca, csr, &req, &res);
-	if (oc == CA_ISSUED && check_issued(res.cert, key, a->mail, e) != 0)
+	/* An external CA's answer was checked more closely by ca_submit/ca_poll. */
+	if (oc == CA_ISSUED && ca_type(ca) == CA_TYPE_LOCAL &&
+	    check_issued(res.cert, key, a->mail, e) != 0)
 		oc = CA_REJECTED, snprintf(res.reason, sizeof(res.reason), "%s", e->text);
 	if (oc != CA_ISSUED) {
 		out->outcome = record_not_issued(en, a, g, polling, oc, &res, res.exchange, e);

@@ -355,9 +355,11 @@ render_text(json_t *doc, FILE *out)
 			    str_or(v, "serial", "-"), str_or(v, "not_after", "-"));
 			if (!json_is_string(json_object_get(v, "mail")))
 				fprintf(out, "      %s\n", str_or(v, "dn", "?"));
+			/* A request the CA holds is news, not an error. */
 			if (json_is_string(json_object_get(v, "error")))
-				fprintf(out, "      error at %s: %s\n", str_or(v, "step", "?"),
-				    str_or(v, "error", ""));
+				fprintf(out, "      %s at %s: %s\n",
+				    strcmp(str_or(v, "outcome", ""), "pending") == 0 ? "waiting" : "error",
+				    str_or(v, "step", "?"), str_or(v, "error", ""));
 			else if (json_is_string(json_object_get(v, "reason")))
 				fprintf(out, "      %s\n", str_or(v, "reason", ""));
 			if (json_is_string(json_object_get(v, "also_in")))

@@ -516,7 +516,7 @@ users_section(FILE *out, json_t *users)
 		esc(out, str_or(v, "not_after", ""));
 		fputs("</td><td>", out);
 		if (str(v, "error") != NULL) {
-			fputs("error at ", out);
+			fputs(strcmp(outcome, "pending") == 0 ? "waiting at " : "error at ", out);
 			esc(out, str_or(v, "step", "?"));
 			fputs(": ", out);
 			esc(out, str(v, "error"));

@@ -13,15 +13,11 @@
 set -eu
 : "${top_srcdir:?}" "${top_builddir:?}" "${SMIMESYNC:?}"
 . "$top_srcdir/tests/tools/smtp-lib.sh"
-. "$top_srcdir/tests/tools/extca-lib.sh"
 . "$top_srcdir/tests/tools/test-lib.sh"
-smtp_require
-command -v cfssl >/dev/null || { echo "SKIP: cfssl is not installed (golang-cfssl, tools/install-deps)"; exit 77; }
-for t in sqlite3 jq; do
-	command -v "$t" >/dev/null || { echo "SKIP: $t is not installed (tools/install-deps)"; exit 77; }
-done
+. "$top_srcdir/tests/tools/extca-lib.sh"
+extca_require
 
-test_begin cfssl
+extca_begin cfssl
 CPID=
 PPID2=
 stop_cfssl() {
@@ -33,9 +29,6 @@ stop_cfssl() {
 }
 test_cleanup_more() { stop_cfssl; }
 
-mkdir -p "$W/smtp"
-extca_make_pki "$W/pki"
-smtp_start "$W/smtp"
 KEY=8a3f0c92d1e4b5a67c0918f2e3d4c5b6
 printf '%s\n' "$KEY" >"$W/cfssl.key"
 printf '%s\n' 00112233445566778899aabbccddeeff >"$W/wrong.key"
@@ -66,12 +59,6 @@ cfssl serve -address 127.0.0.1 -port "$PORT" -ca "$W/pki/issuing.pem" -ca-key "$
 CPID=$!
 extca_wait_port "$PORT" 300 || { fail "cfssl did not start"; cat "$W/cfssl.log"; exit 1; }
 
-# set_ca FILE: replace the [ca ext] section (the last one) by FILE.
-set_ca() {
-	sed -n '1,/^\[ca ext\]$/p' "$SMIMESYNC_CONF" >"$W/conf.new"
-	cat "$1" >>"$W/conf.new"
-	mv "$W/conf.new" "$SMIMESYNC_CONF"
-}
 section() { # $1 url, $2 auth key file or "", $3 profile, $4 tls_ca_file
 	echo "type = cfssl"
 	echo "url = $1"
@@ -83,9 +70,6 @@ section() { # $1 url, $2 auth key file or "", $3 profile, $4 tls_ca_file
 	echo "timeout = 10s"
 	echo "retry_interval = 30m"
 }
-add_person() { echo "$1,$1@example.org," >>"$W/people.csv"; }
-DB=$W/state/smimesync.db
-item() { jq -r --arg m "$1" '.users[] | select(.mail == $m) | .'"$2" "$W/$3.json"; }
 
 section "https://127.0.0.1:$PORT" "$W/wrong.key" smime "$W/pki/root.pem" >"$W/s1"
 extca_write_config "$W" "$W/s1"
@@ -94,8 +78,8 @@ check '"$SMIMESYNC" check-config >/dev/null' "check-config accepts the cfssl CA"
 
 # --- a wrong HMAC key ----------------------------------------------------------
 "$SMIMESYNC" run --format json >"$W/r1.json" 2>/dev/null || true
-check '[ "$(item ada@example.org outcome r1)" = failed ] &&
-	item ada@example.org error r1 | grep -q "misconfigured: cfssl refused: .*(cfssl code [0-9]*)"' \
+check '[ "$(extca_item ada@example.org outcome r1)" = failed ] &&
+	extca_item ada@example.org error r1 | grep -q "misconfigured: cfssl refused: .*(cfssl code [0-9]*)"' \
 	"a wrong HMAC key: misconfigured, with cfssl's message and code"
 check '[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM certs")" = 0 ] &&
 	[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM users WHERE ca_hold IS NOT NULL")" = 0 ]' \
@@ -103,19 +87,17 @@ check '[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM certs")" = 0 ] &&
 
 # --- authsign with the right key -----------------------------------------------
 section "https://127.0.0.1:$PORT" "$W/cfssl.key" smime "$W/pki/root.pem" >"$W/s2"
-set_ca "$W/s2"
+extca_set_ca "$W/s2"
 "$SMIMESYNC" run --format json >"$W/r2.json" 2>"$W/r2.log" || { fail "run 2"; cat "$W/r2.log"; }
 check '[ "$(jq -r .counts.issued "$W/r2.json")" = 2 ] && [ "$(jq -r .status "$W/r2.json")" = ok ]' \
 	"authsign: both people are issued"
-sqlite3 "$DB" "SELECT chain_pem FROM certs WHERE mail = 'ada@example.org'" >"$W/ada-chain.pem"
-sqlite3 "$DB" "SELECT writefile('$W/ada.der', der) FROM certs WHERE mail = 'ada@example.org'" >/dev/null
-openssl x509 -inform DER -in "$W/ada.der" -out "$W/ada.pem"
-check 'openssl verify -CAfile "$W/pki/root.pem" -untrusted "$W/ada-chain.pem" -purpose smimesign "$W/ada.pem" >/dev/null' \
+extca_cert ada@example.org
+check 'openssl verify -CAfile "$W/pki/root.pem" -untrusted "$W/ada@example.org-chain.pem" -purpose smimesign "$W/ada@example.org.pem" >/dev/null' \
 	"the certificate and stored chain verify to the root for S/MIME"
-check 'openssl x509 -in "$W/ada.pem" -noout -ext subjectAltName | tr -d " \n" |
+check 'openssl x509 -in "$W/ada@example.org.pem" -noout -ext subjectAltName | tr -d " \n" |
 	grep -q "email:ada@example.org,email:a.lovelace@example.org"' \
 	"cfssl put both addresses (hosts) in the SAN"
-check '[ "$(openssl x509 -in "$W/ada.pem" -noout -issuer)" = "issuer=O = smimesync tests, CN = External CA test issuing" ]' \
+check '[ "$(openssl x509 -in "$W/ada@example.org.pem" -noout -issuer)" = "issuer=O = smimesync tests, CN = External CA test issuing" ]' \
 	"issued by the cfssl server's CA"
 check '[ "$(smtp_count)" = 4 ]' "and mailed"
 check 'sqlite3 "$DB" "SELECT detail FROM audit WHERE event = '\''ca-exchange'\''" | grep -q "^POST https://127.0.0.1:$PORT/api/v1/cfssl/authsign {\"certificate_request\"" &&
@@ -126,29 +108,29 @@ check '! sqlite3 "$DB" .dump | grep -qi "$KEY" && ! grep -qi "$KEY" "$W/r2.log"'
 
 # --- a profile without emailProtection -------------------------------------------
 section "https://127.0.0.1:$PORT" "$W/cfssl.key" noemail "$W/pki/root.pem" >"$W/s3"
-set_ca "$W/s3"
-add_person nora
+extca_set_ca "$W/s3"
+extca_add_person nora
 "$SMIMESYNC" run --format json >"$W/r3.json" 2>/dev/null || true
-check 'item nora@example.org error r3 | grep -q "rejected: refusing what the CA issued: its extendedKeyUsage does not allow emailProtection"' \
+check 'extca_item nora@example.org error r3 | grep -q "rejected: refusing what the CA issued: its extendedKeyUsage does not allow emailProtection"' \
 	"a certificate without emailProtection is refused"
 check '[ "$(sqlite3 "$DB" "SELECT ca_hold IS NOT NULL FROM users WHERE mail = '\''nora@example.org'\''")" = 1 ]' \
 	"and the person is held back until an admin acts"
 
 # --- an untrusted server certificate ---------------------------------------------
 section "https://127.0.0.1:$PORT" "$W/cfssl.key" smime "$W/pki/other-root.pem" >"$W/s4"
-set_ca "$W/s4"
-add_person tess
+extca_set_ca "$W/s4"
+extca_add_person tess
 "$SMIMESYNC" run --format json >"$W/r4.json" 2>/dev/null || true
-check 'item tess@example.org error r4 | grep -q "misconfigured: the server.s TLS certificate is not trusted (set tls_ca_file"' \
+check 'extca_item tess@example.org error r4 | grep -q "misconfigured: the server.s TLS certificate is not trusted (set tls_ca_file"' \
 	"a server certificate outside tls_ca_file is refused"
 
 # --- the server is down ----------------------------------------------------------
 section "https://127.0.0.1:$PORT" "$W/cfssl.key" smime "$W/pki/root.pem" >"$W/s5"
-set_ca "$W/s5"
+extca_set_ca "$W/s5"
 stop_cfssl
-add_person ulla
+extca_add_person ulla
 "$SMIMESYNC" run --format json >"$W/r5.json" 2>/dev/null || true
-check 'item ulla@example.org error r5 | grep -q "unreachable: POST https://127.0.0.1:$PORT/api/v1/cfssl/authsign: Couldn.t connect to server.*next attempt after"' \
+check 'extca_item ulla@example.org error r5 | grep -q "unreachable: POST https://127.0.0.1:$PORT/api/v1/cfssl/authsign: Couldn.t connect to server.*next attempt after"' \
 	"a stopped server is unreachable, and the next attempt is named"
 wait_s=$(sqlite3 "$DB" "SELECT ca_next_try - updated FROM actions WHERE mail = 'ulla@example.org' ORDER BY id DESC LIMIT 1")
 check '[ "$wait_s" -ge 1790 ] && [ "$wait_s" -le 1810 ]' "it waits retry_interval (30m) before asking again"
@@ -160,10 +142,10 @@ cfssl serve -address 127.0.0.1 -port "$PORT2" -ca "$W/pki/issuing.pem" -ca-key "
 PPID2=$!
 extca_wait_port "$PORT2" 300 || { fail "the second cfssl did not start"; cat "$W/cfssl2.log"; }
 section "http://127.0.0.1:$PORT2" "" smime "$W/pki/root.pem" | grep -v '^profile\|^tls_ca_file' >"$W/s6"
-set_ca "$W/s6"
-add_person pia
+extca_set_ca "$W/s6"
+extca_add_person pia
 "$SMIMESYNC" run --format json >"$W/r6.json" 2>/dev/null || true
-check '[ "$(item pia@example.org outcome r6)" = done ] &&
+check '[ "$(extca_item pia@example.org outcome r6)" = done ] &&
 	sqlite3 "$DB" "SELECT detail FROM audit WHERE event = '\''ca-exchange'\''" | grep -q "POST http://127.0.0.1:$PORT2/api/v1/cfssl/sign "' \
 	"without auth_key_file the plain sign endpoint issues"
 

@@ -17,33 +17,28 @@
 set -eu
 : "${top_srcdir:?}" "${top_builddir:?}" "${SMIMESYNC:?}"
 . "$top_srcdir/tests/tools/smtp-lib.sh"
-. "$top_srcdir/tests/tools/extca-lib.sh"
 . "$top_srcdir/tests/tools/test-lib.sh"
-smtp_require
-for t in sqlite3 jq faketime; do
-	command -v "$t" >/dev/null || { echo "SKIP: $t is not installed (tools/install-deps)"; exit 77; }
-done
+. "$top_srcdir/tests/tools/extca-lib.sh"
+extca_require faketime
 
-test_begin cahelper
+extca_begin cahelper
 DPID=
 test_cleanup_more() {
 	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then kill -KILL "$DPID"; wait "$DPID" || true; fi
 }
 
 export EXTCA_HELPER_DIR="$W/helper"
-mkdir -p "$EXTCA_HELPER_DIR" "$W/smtp"
-extca_make_pki "$EXTCA_HELPER_DIR/pki"
-smtp_start "$W/smtp"
+mkdir -p "$EXTCA_HELPER_DIR"
+ln -s "$W/pki" "$EXTCA_HELPER_DIR/pki"
 cat >"$W/ca.section" <<CONF
 type = helper
 command = $top_srcdir/tests/tools/test-ca-helper
-trust_anchor_file = $EXTCA_HELPER_DIR/pki/root.pem
+trust_anchor_file = $W/pki/root.pem
 timeout = 3s
 retry_interval = 0s
 CONF
 extca_write_config "$W" "$W/ca.section"
 sed -i "s|^log_level = info|log_level = info\ninterval = 1h\njitter = 0s|" "$SMIMESYNC_CONF"
-DB=$W/state/smimesync.db
 "$SMIMESYNC" ca init >"$W/init.out"
 check 'grep -q "is an external CA (type helper): it keeps its own keys" "$W/init.out" && [ -f "$W/state/master.key" ]' \
 	"ca init on an external CA makes only the master key"
@@ -88,12 +83,10 @@ check 'grep -q "^POLL ada@example.org order-ada@example.org$" "$EXTCA_HELPER_DIR
 check '[ "$(state_of ada@example.org)" = valid ] && [ "$(state_of alan@example.org)" = valid ]' \
 	"both are issued"
 check '[ "$(smtp_count)" = 4 ]' "and mailed (collection and password mail each)"
-sqlite3 "$DB" "SELECT chain_pem FROM certs WHERE mail = 'ada@example.org'" >"$W/ada-chain.pem"
-sqlite3 "$DB" "SELECT writefile('$W/ada.der', der) FROM certs WHERE mail = 'ada@example.org'" >/dev/null
-openssl x509 -inform DER -in "$W/ada.der" -out "$W/ada.pem"
-check 'openssl verify -CAfile "$EXTCA_HELPER_DIR/pki/root.pem" -untrusted "$W/ada-chain.pem" "$W/ada.pem" >/dev/null' \
+extca_cert ada@example.org
+check 'openssl verify -CAfile "$W/pki/root.pem" -untrusted "$W/ada@example.org-chain.pem" "$W/ada@example.org.pem" >/dev/null' \
 	"the stored chain verifies the certificate up to the trust anchor"
-check 'openssl x509 -in "$W/ada.pem" -noout -ext subjectAltName | grep -q "email:a.lovelace@example.org"' \
+check 'openssl x509 -in "$W/ada@example.org.pem" -noout -ext subjectAltName | grep -q "email:a.lovelace@example.org"' \
 	"the alternative address was requested (CERTMONGER_REQ_EMAIL) and issued"
 check '[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM audit WHERE event = '\''ca-exchange'\''")" -ge 4 ]' \
 	"every exchange with the helper is in the audit log"
@@ -109,30 +102,29 @@ for p in rita:reject uma:unreach wendy:wait5 cora:unconf una:unsupported \
 done
 sed -i 's/^retry_interval = 0s$/retry_interval = 10m/' "$SMIMESYNC_CONF"
 "$SMIMESYNC" run --format json >"$W/r3.json" 2>"$W/r3.log" || true
-item() { jq -r --arg m "$1" '.users[] | select(.mail == $m) | .'"$2" "$W/r3.json"; }
-check '[ "$(item rita@example.org outcome)" = failed ] &&
-	item rita@example.org error | grep -q "rejected: .*policy forbids certificates for rita@example.org"' \
+check '[ "$(extca_item rita@example.org outcome r3)" = failed ] &&
+	extca_item rita@example.org error r3 | grep -q "rejected: .*policy forbids certificates for rita@example.org"' \
 	"exit 2: rejected, with the helper's reason in the report"
 check '"$SMIMESYNC" status | grep -q "held back: the CA rejected the last request (.*policy forbids"' \
 	"status says rita is held back, and why"
-check '[ "$(item uma@example.org outcome)" = failed ] &&
-	item uma@example.org error | grep -q "unreachable: .*connection refused.*next attempt after"' \
+check '[ "$(extca_item uma@example.org outcome r3)" = failed ] &&
+	extca_item uma@example.org error r3 | grep -q "unreachable: .*connection refused.*next attempt after"' \
 	"exit 3: unreachable, reported with the next attempt"
-check '[ "$(item wendy@example.org outcome)" = pending ] &&
+check '[ "$(extca_item wendy@example.org outcome r3)" = pending ] &&
 	[ "$(sqlite3 "$DB" "SELECT ca_cookie FROM actions WHERE mail = '\''wendy@example.org'\''")" = later-wendy@example.org ]' \
 	"exit 5: pending with the cookie after the delay line"
 wendy_next=$(sqlite3 "$DB" "SELECT ca_next_try - updated FROM actions WHERE mail = 'wendy@example.org'")
 check '[ "$wendy_next" -ge 7190 ] && [ "$wendy_next" -le 7210 ]' "exit 5: the next poll waits the 7200 s the helper asked for"
-check 'item cora@example.org error | grep -q "misconfigured: .*not configured well enough: no enrolment profile"' \
+check 'extca_item cora@example.org error r3 | grep -q "misconfigured: .*not configured well enough: no enrolment profile"' \
 	"exit 4: misconfigured, with the reason"
-check 'item una@example.org error | grep -q "does not support the SUBMIT operation"' "exit 6: not supported"
-check 'item fred@example.org error | grep -q "refusing what the CA issued: .*mallory@example.net, which was not requested"' \
+check 'extca_item una@example.org error r3 | grep -q "does not support the SUBMIT operation"' "exit 6: not supported"
+check 'extca_item fred@example.org error r3 | grep -q "refusing what the CA issued: .*mallory@example.net, which was not requested"' \
 	"a certificate naming an unrequested address is refused"
-check 'item tom@example.org error | grep -q "refusing what the CA issued: its chain does not verify against trust_anchor_file"' \
+check 'extca_item tom@example.org error r3 | grep -q "refusing what the CA issued: its chain does not verify against trust_anchor_file"' \
 	"a certificate from an untrusted root is refused"
-check 'item gary@example.org error | grep -q "exited 0 (issued), but: no certificate could be read"' \
+check 'extca_item gary@example.org error r3 | grep -q "exited 0 (issued), but: no certificate could be read"' \
 	"exit 0 without a certificate is refused"
-check 'item sam@example.org error | grep -q "did not finish within 3s and was killed"' \
+check 'extca_item sam@example.org error r3 | grep -q "did not finish within 3s and was killed"' \
 	"a helper that hangs is killed at the timeout"
 check '[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM certs WHERE mail IN ('\''fred@example.org'\'','\''tom@example.org'\'','\''gary@example.org'\'')")" = 0 ]' \
 	"nothing refused was stored"

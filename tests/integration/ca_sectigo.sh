@@ -14,27 +14,13 @@
 set -eu
 : "${top_srcdir:?}" "${top_builddir:?}" "${SMIMESYNC:?}"
 . "$top_srcdir/tests/tools/smtp-lib.sh"
-. "$top_srcdir/tests/tools/extca-lib.sh"
 . "$top_srcdir/tests/tools/test-lib.sh"
-smtp_require
-for t in sqlite3 jq; do
-	command -v "$t" >/dev/null || { echo "SKIP: $t is not installed (tools/install-deps)"; exit 77; }
-done
-/usr/bin/python3 -c 'import cryptography' 2>/dev/null ||
-	{ echo "SKIP: python3-cryptography is not installed (tools/install-deps)"; exit 77; }
+. "$top_srcdir/tests/tools/extca-lib.sh"
+extca_require python3-cryptography
 
-test_begin sectigo
-FPID=
-test_cleanup_more() { [ -z "$FPID" ] || { kill "$FPID" 2>/dev/null && wait "$FPID" 2>/dev/null; } || true; }
+extca_begin sectigo
 
-mkdir -p "$W/smtp"
-extca_make_pki "$W/pki"
-smtp_start "$W/smtp"
-PORT=$(smtp_free_port)
-/usr/bin/python3 "$top_srcdir/tests/tools/fake-rest-ca.py" sectigo --port "$PORT" --pki "$W/pki" \
-	--log "$W/requests.jsonl" --behaviour "$W/behaviour.json" 2>"$W/fake.log" &
-FPID=$!
-extca_wait_port "$PORT" 300 || { fail "the Sectigo stand-in did not start"; cat "$W/fake.log"; exit 1; }
+extca_start_fake sectigo
 cat >"$W/behaviour.json" <<'JSON'
 { "paul@example.org": "pending:2", "rita@example.org": "reject",
   "tina@example.org": "throttle" }
@@ -59,14 +45,6 @@ trust_anchor_file = $W/pki/root.pem
 retry_interval = 0s
 CONF
 }
-set_ca() {
-	sed -n '1,/^\[ca ext\]$/p' "$SMIMESYNC_CONF" >"$W/conf.new"
-	cat "$1" >>"$W/conf.new"
-	mv "$W/conf.new" "$SMIMESYNC_CONF"
-}
-add_person() { echo "$1,$1@example.org," >>"$W/people.csv"; }
-DB=$W/state/smimesync.db
-item() { jq -r --arg m "$1" '.users[] | select(.mail == $m) | .'"$2" "$W/$3.json"; }
 enrols() { grep '"POST"' "$W/requests.jsonl" | grep -c "\"email\": \"$1\"" || true; }
 
 # --- bad credentials ------------------------------------------------------------
@@ -75,19 +53,17 @@ extca_write_config "$W" "$W/s1"
 "$SMIMESYNC" ca init >/dev/null
 check '"$SMIMESYNC" check-config >/dev/null' "check-config accepts the Sectigo CA"
 "$SMIMESYNC" run --format json >"$W/r1.json" 2>/dev/null || true
-check 'item ada@example.org error r1 | grep -q "misconfigured: HTTP 401: Unknown user (SCM code -16); check the credentials"' \
+check 'extca_item ada@example.org error r1 | grep -q "misconfigured: HTTP 401: Unknown user (SCM code -16); check the credentials"' \
 	"a wrong password: SCM's 401, a configuration error"
 
 # --- enrol and collect ------------------------------------------------------------
 section "$W/scm.secret" >"$W/s2"
-set_ca "$W/s2"
+extca_set_ca "$W/s2"
 "$SMIMESYNC" run --format json >"$W/r2.json" 2>"$W/r2.log" || { fail "run 2"; tail -5 "$W/r2.log"; }
 check '[ "$(jq -r .counts.issued "$W/r2.json")" = 2 ] && [ "$(smtp_count)" = 4 ]' \
 	"both people are enrolled, collected, stored and mailed"
-sqlite3 "$DB" "SELECT chain_pem FROM certs WHERE mail = 'ada@example.org'" >"$W/ada-chain.pem"
-sqlite3 "$DB" "SELECT writefile('$W/ada.der', der) FROM certs WHERE mail = 'ada@example.org'" >/dev/null
-openssl x509 -inform DER -in "$W/ada.der" -out "$W/ada.pem"
-check 'openssl verify -CAfile "$W/pki/root.pem" -untrusted "$W/ada-chain.pem" -purpose smimesign "$W/ada.pem" >/dev/null' \
+extca_cert ada@example.org
+check 'openssl verify -CAfile "$W/pki/root.pem" -untrusted "$W/ada@example.org-chain.pem" -purpose smimesign "$W/ada@example.org.pem" >/dev/null' \
 	"the collected certificate and chain verify to the root"
 check 'grep "\"email\": \"ada@example.org\"" "$W/requests.jsonl" | tail -1 |
 	jq -e ".headers.customeruri == \"example\" and .headers.login == \"api-admin\" and .headers.password == \"ok\" and .body.orgId == 4242 and .body.certType == 1938 and .body.term == 365 and .body.secondaryEmails == [\"a.lovelace@example.org\"] and .body.firstName == \"Ada Lovelace\"" >/dev/null' \
@@ -98,22 +74,22 @@ check 'sqlite3 "$DB" "SELECT detail FROM audit WHERE event = '\''ca-exchange'\''
 	"the audit log has the collect call"
 
 # --- pending, refused, throttled ------------------------------------------------------
-for p in paul rita tina; do add_person "$p"; done
+for p in paul rita tina; do extca_add_person "$p"; done
 "$SMIMESYNC" run --format json >"$W/r3.json" 2>/dev/null || true
 order=$(sqlite3 "$DB" "SELECT ca_cookie FROM actions WHERE mail = 'paul@example.org'")
-check '[ "$(item paul@example.org outcome r3)" = pending ] && [ -n "$order" ] &&
+check '[ "$(extca_item paul@example.org outcome r3)" = pending ] && [ -n "$order" ] &&
 	"$SMIMESYNC" status | grep -A1 "^paul@example.org" | grep -q "pending at the CA"' \
 	"an order not yet collectable is pending, its order number kept, and status says so"
-check 'item rita@example.org error r3 | grep -q "rejected: HTTP 400: Email rita@example.org is not allowed for the selected organization (SCM code -1020)"' \
+check 'extca_item rita@example.org error r3 | grep -q "rejected: HTTP 400: Email rita@example.org is not allowed for the selected organization (SCM code -1020)"' \
 	"a refusal is reported with SCM's description and code"
 tina_wait=$(sqlite3 "$DB" "SELECT ca_next_try - updated FROM actions WHERE mail = 'tina@example.org'")
-check 'item tina@example.org error r3 | grep -q "unreachable: HTTP 429: Too many requests" &&
+check 'extca_item tina@example.org error r3 | grep -q "unreachable: HTTP 429: Too many requests" &&
 	[ "$tina_wait" -ge 118 ] && [ "$tina_wait" -le 125 ]' \
 	"429: unreachable, and the next attempt waits the Retry-After of 120 s"
 "$SMIMESYNC" run --format json >"$W/r4.json" 2>/dev/null || true
-check '[ "$(item paul@example.org outcome r4)" = pending ]' "the second collect: still pending"
+check '[ "$(extca_item paul@example.org outcome r4)" = pending ]' "the second collect: still pending"
 "$SMIMESYNC" run --format json >"$W/r5.json" 2>/dev/null || true
-check '[ "$(item paul@example.org outcome r5)" = done ] && [ "$(enrols paul@example.org)" = 1 ] &&
+check '[ "$(extca_item paul@example.org outcome r5)" = done ] && [ "$(enrols paul@example.org)" = 1 ] &&
 	[ "$(grep -c "\"GET\", \"path\": \"/api/smime/v1/collect/$order?format=x509\"" "$W/requests.jsonl")" = 3 ]' \
 	"the third collect gets the certificate: one enrolment, three collects of the same order"
 check '[ "$(enrols rita@example.org)" = 1 ]' "the refused person is not enrolled again"

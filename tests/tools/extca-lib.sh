@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: ISC
 # Shared by the external-CA tests (ca_cfssl.sh, ca_helper.sh, ca_ejbca.sh,
 # ca_sectigo.sh). POSIX sh, sourced after smtp-lib.sh (whose smtp_free_port
-# they use for their servers too):
+# they use for their servers too) and test-lib.sh:
 #
 #   extca_make_pki DIR
 #       A throwaway PKI made with openssl, P-256 throughout:
@@ -17,6 +17,18 @@
 #       the SMTP sink that runs (smtp_start), group "staff" issued by [ca ext],
 #       whose section body is read from CA_SECTION_FILE; exports SMIMESYNC_CONF.
 #   extca_wait_port PORT TRIES   until something listens (0.1 s apart)
+#   extca_require [python3-cryptography] [faketime]
+#       smtp_require, then skip (exit 77) unless sqlite3, jq and what is named are here
+#   extca_begin NAME
+#       test_begin NAME (test-lib.sh), the PKI in $W/pki, the SMTP sink in $W/smtp;
+#       stops the server extca_start_fake started at exit
+#   extca_start_fake ejbca|sectigo
+#       tests/tools/fake-rest-ca.py on $PORT, logging to $W/requests.jsonl, doing
+#       what $W/behaviour.json says
+#   extca_set_ca FILE      replace the [ca ext] section (the last one) by FILE
+#   extca_add_person NAME  NAME,NAME@example.org joins the CSV
+#   extca_item MAIL FIELD REPORT   .FIELD of MAIL in the users of $W/REPORT.json
+#   extca_cert MAIL        $W/MAIL.pem and $W/MAIL-chain.pem from the store
 
 extca_make_pki() {
 	_d=$1
@@ -109,4 +121,55 @@ CONF
 	} >"$_w/smimesync.conf"
 	SMIMESYNC_CONF=$_w/smimesync.conf
 	export SMIMESYNC_CONF
+}
+
+extca_require() {
+	smtp_require
+	for _t in sqlite3 jq "$@"; do
+		if [ "$_t" = python3-cryptography ]; then
+			/usr/bin/python3 -c 'import cryptography' 2>/dev/null && continue
+		elif command -v "$_t" >/dev/null; then
+			continue
+		fi
+		echo "SKIP: $_t is not installed (tools/install-deps)"
+		exit 77
+	done
+}
+
+EXTCA_FPID=
+test_cleanup_more() {
+	[ -z "$EXTCA_FPID" ] || { kill "$EXTCA_FPID" 2>/dev/null && wait "$EXTCA_FPID" 2>/dev/null; } || true
+}
+
+extca_begin() {
+	test_begin "$1"
+	mkdir -p "$W/smtp"
+	extca_make_pki "$W/pki" || { fail "cannot make the test PKI"; exit 1; }
+	smtp_start "$W/smtp"
+	DB=$W/state/smimesync.db
+}
+
+extca_start_fake() {
+	PORT=$(smtp_free_port)
+	/usr/bin/python3 "$top_srcdir/tests/tools/fake-rest-ca.py" "$1" --port "$PORT" \
+		--pki "$W/pki" --log "$W/requests.jsonl" --behaviour "$W/behaviour.json" \
+		2>"$W/fake.log" &
+	EXTCA_FPID=$!
+	extca_wait_port "$PORT" 300 || { fail "the $1 stand-in did not start"; cat "$W/fake.log"; exit 1; }
+}
+
+extca_set_ca() {
+	sed -n '1,/^\[ca ext\]$/p' "$SMIMESYNC_CONF" >"$W/conf.new"
+	cat "$1" >>"$W/conf.new"
+	mv "$W/conf.new" "$SMIMESYNC_CONF"
+}
+
+extca_add_person() { echo "$1,$1@example.org," >>"$W/people.csv"; }
+
+extca_item() { jq -r --arg m "$1" '.users[] | select(.mail == $m) | .'"$2" "$W/$3.json"; }
+
+extca_cert() {
+	sqlite3 "$DB" "SELECT chain_pem FROM certs WHERE mail = '$1' AND status = 'valid'" >"$W/$1-chain.pem"
+	sqlite3 "$DB" "SELECT writefile('$W/$1.der', der) FROM certs WHERE mail = '$1' AND status = 'valid'" >/dev/null
+	openssl x509 -inform DER -in "$W/$1.der" -out "$W/$1.pem"
 }

@@ -111,5 +111,32 @@ main(void)
 	CHECK_STREQ(find(items, n, "a")->reason, "no mail attribute");
 	CHECK_INTEQ(find(items, n, "c")->action, PLAN_SKIP);
 	free(items);
+	u[0].problem = NULL;
+	u[2].enabled = true;
+
+	/*
+	 * A CA rejection holds back whoever would be asked for a certificate
+	 * (d: expired, e: mail changed), with the reason and the way out; one
+	 * who needs nothing from the CA (b, g) is planned as usual, and an
+	 * admin's smimesync issue (force_issue) goes through.
+	 */
+	for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++)
+		st[i].ca_hold = (char *)"HTTP 400: address not allowed";
+	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), NULL, now, &items, &n);
+	it = find(items, n, "d");
+	CHECK_INTEQ(it->action, PLAN_SKIP);
+	CHECK_CONTAINS(it->reason, "held back: the CA rejected the last request (HTTP 400: address "
+	    "not allowed); once the cause is fixed, smimesync issue d@example.org asks again");
+	CHECK_INTEQ(find(items, n, "e")->action, PLAN_SKIP);
+	CHECK_INTEQ(find(items, n, "b")->action, PLAN_NOTHING);
+	CHECK_INTEQ(find(items, n, "g")->action, PLAN_REPUBLISH);
+	CHECK_INTEQ(find(items, n, "f")->action, PLAN_RESUME);
+	CHECK_INTEQ(find(items, n, "a")->action, PLAN_ISSUE); /* no state: nothing to hold */
+	free(items);
+	st[2].force_issue = true;
+	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), NULL, now, &items, &n);
+	CHECK_INTEQ(find(items, n, "d")->action, PLAN_ISSUE);
+	CHECK(find(items, n, "d")->forced);
+	free(items);
 	return check_finish();
 }
