@@ -110,6 +110,23 @@ char *ca_csr_pem(X509_REQ *csr);
 int ca_read_secret(const struct conf_ca *conf, const char *key, const char *path, char **out,
     struct errbuf *e) MUST_USE;
 
+/*
+ * How each connector reads an answer, apart from the network so that the
+ * fuzz target tests/fuzz/fuzz_ca_answer.c can feed them anything.
+ */
+enum ca_outcome ca_cfssl_answer(const struct conf_ca *conf, bool authsign,
+    const struct http_response *rs, X509_REQ *csr, struct ca_result *out);
+enum ca_outcome ca_ejbca_answer(const struct conf_ca *conf, const struct http_response *rs,
+    X509_REQ *csr, struct ca_result *out);
+/* 0 and the order number, or -1 with *failed the outcome and out->reason set. */
+int ca_sectigo_enroll_answer(const struct conf_ca *conf, const struct http_response *rs,
+    char *order, size_t size, enum ca_outcome *failed, struct ca_result *out);
+enum ca_outcome ca_sectigo_collect_answer(const struct conf_ca *conf,
+    const struct http_response *rs, X509_REQ *csr, const char *order, struct ca_result *out);
+/* What a helper's exit status and output (text, len) mean for op. */
+enum ca_outcome ca_helper_answer(const struct conf_ca *conf, const char *op, int status,
+    char *text, size_t len, X509_REQ *csr, struct ca_result *out);
+
 /* ---- verification of what an external CA issued (smime/ca_verify.c) ---- */
 
 /*

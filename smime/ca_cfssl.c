@@ -203,53 +203,62 @@ cfssl_error_outcome(json_t *root)
 	return CA_REJECTED;
 }
 
-static enum ca_outcome
-cfssl_submit(void *state, X509_REQ *csr, const struct ca_request *req, struct ca_result *out)
+enum ca_outcome
+ca_cfssl_answer(const struct conf_ca *conf, bool authsign, const struct http_response *rs,
+    X509_REQ *csr, struct ca_result *out)
 {
-	struct cfssl *c = state;
-	struct http_response rs;
 	json_t *root = NULL;
 	json_error_t jerr;
-	char *request = sign_request(c, csr, req);
-	char *body = c->key != NULL ? authsign_wrap(c, request) : xstrdup(request);
 	char detail[1024];
 	const char *pem;
 	enum ca_outcome o;
 
-	memset(&rs, 0, sizeof(rs));
-	/* The audit log gets the sign request itself: the token is derived from a secret. */
-	if ((o = ca_rest_send(c->conf, "POST", c->endpoint, NULL, body, request, &rs, out)) != 0)
-		goto out;
-	root = json_loadb(rs.body.data, rs.body.len, 0, &jerr);
+	root = json_loadb(rs->body.data, rs->body.len, 0, &jerr);
 	if (root != NULL && json_is_false(json_object_get(root, "success"))) {
 		cfssl_errors(root, detail, sizeof(detail));
-		if (rs.status >= 500 || rs.status == 429)
-			o = ca_rest_status(c->conf, &rs, detail, out);
+		if (rs->status >= 500 || rs->status == 429)
+			o = ca_rest_status(conf, rs, detail, out);
 		else
 			o = ca_fail(out, cfssl_error_outcome(root), "[ca %s] cfssl refused: %s%s",
-			    c->conf->name, detail, cfssl_error_outcome(root) == CA_MISCONFIGURED &&
-			    c->key != NULL ? "; check that auth_key_file holds the key of the "
+			    conf->name, detail, cfssl_error_outcome(root) == CA_MISCONFIGURED &&
+			    authsign ? "; check that auth_key_file holds the key of the "
 			    "profile's auth_key on the server" : "");
 		goto out;
 	}
-	if (rs.status < 200 || rs.status > 299 || root == NULL) {
-		ca_body_excerpt(rs.body.data, rs.body.len, detail, sizeof(detail));
-		o = rs.status >= 200 && rs.status <= 299 ?
+	if (rs->status < 200 || rs->status > 299 || root == NULL) {
+		ca_body_excerpt(rs->body.data, rs->body.len, detail, sizeof(detail));
+		o = rs->status >= 200 && rs->status <= 299 ?
 		    ca_fail(out, CA_MISCONFIGURED, "[ca %s] the answer is not cfssl's JSON (%s at "
-		    "byte %d): %s; is url a cfssl server?", c->conf->name, jerr.text, jerr.position,
-		    detail) : ca_rest_status(c->conf, &rs, detail, out);
+		    "byte %d): %s; is url a cfssl server?", conf->name, jerr.text, jerr.position,
+		    detail) : ca_rest_status(conf, rs, detail, out);
 		goto out;
 	}
 	pem = json_string_value(json_object_get(json_object_get(root, "result"), "certificate"));
 	if (pem == NULL) {
 		o = ca_fail(out, CA_MISCONFIGURED, "[ca %s] cfssl said success but sent no "
-		    "result.certificate", c->conf->name);
+		    "result.certificate", conf->name);
 		goto out;
 	}
-	o = ca_issued_from(pem, strlen(pem), csr, c->conf->name, CA_REJECTED,
+	o = ca_issued_from(pem, strlen(pem), csr, conf->name, CA_REJECTED,
 	    "cfssl's result.certificate", out);
 out:
 	json_decref(root);
+	return o;
+}
+
+static enum ca_outcome
+cfssl_submit(void *state, X509_REQ *csr, const struct ca_request *req, struct ca_result *out)
+{
+	struct cfssl *c = state;
+	struct http_response rs;
+	char *request = sign_request(c, csr, req);
+	char *body = c->key != NULL ? authsign_wrap(c, request) : xstrdup(request);
+	enum ca_outcome o;
+
+	memset(&rs, 0, sizeof(rs));
+	/* The audit log gets the sign request itself: the token is derived from a secret. */
+	if ((o = ca_rest_send(c->conf, "POST", c->endpoint, NULL, body, request, &rs, out)) == 0)
+		o = ca_cfssl_answer(c->conf, c->key != NULL, &rs, csr, out);
 	http_response_clear(&rs);
 	free(request);
 	free(body);

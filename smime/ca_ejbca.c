@@ -116,14 +116,11 @@ push_der_b64(STACK_OF(X509) *sk, const char *b64, struct errbuf *e)
 	return 0;
 }
 
-static enum ca_outcome
-ejbca_submit(void *state, X509_REQ *csr, const struct ca_request *req, struct ca_result *out)
+enum ca_outcome
+ca_ejbca_answer(const struct conf_ca *conf, const struct http_response *rs, X509_REQ *csr,
+    struct ca_result *out)
 {
-	struct ejbca *c = state;
-	struct http_response rs;
-	unsigned char rnd[16];
-	char *password = NULL, *body = NULL, *audit = NULL;
-	json_t *o = NULL, *root = NULL, *v;
+	json_t *root = json_loadb(rs->body.data, rs->body.len, 0, NULL), *v;
 	STACK_OF(X509) *certs = NULL;
 	const char *cert;
 	char detail[1024];
@@ -131,44 +128,33 @@ ejbca_submit(void *state, X509_REQ *csr, const struct ca_request *req, struct ca
 	size_t i;
 	enum ca_outcome rc;
 
-	memset(&rs, 0, sizeof(rs));
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		fatal("no randomness for the EJBCA enrolment code");
-	password = hex_encode(rnd, sizeof(rnd));
-	o = enroll_body(c, csr, req, password);
-	body = dump(o);
-	json_object_set_new(o, "password", json_string("(secret)"));
-	audit = dump(o);
-	if ((rc = ca_rest_send(c->conf, "POST", c->endpoint, NULL, body, audit, &rs, out)) != 0)
-		goto out;
-	root = json_loadb(rs.body.data, rs.body.len, 0, NULL);
-	if (rs.status == 202) {
+	if (rs->status == 202) {
 		rc = ca_fail(out, CA_MISCONFIGURED, "[ca %s] EJBCA holds the request for approval, "
 		    "and its REST API cannot deliver an approved PKCS#10 enrolment later; use an "
-		    "end entity profile without an approval profile for smimesync", c->conf->name);
+		    "end entity profile without an approval profile for smimesync", conf->name);
 		goto out;
 	}
-	if (rs.status != 200 && rs.status != 201) {
+	if (rs->status != 200 && rs->status != 201) {
 		const char *msg = json_string_value(json_object_get(root, "error_message"));
 
-		if (rs.status == 404 && msg != NULL) {
+		if (rs->status == 404 && msg != NULL) {
 			/* EJBCA's own 404: a CA or profile of that name does not exist. */
 			rc = ca_fail(out, CA_MISCONFIGURED, "[ca %s] HTTP 404: %s; check "
 			    "certificate_authority, certificate_profile and end_entity_profile",
-			    c->conf->name, msg);
+			    conf->name, msg);
 			goto out;
 		}
 		if (msg != NULL)
 			snprintf(detail, sizeof(detail), "%s", msg);
 		else
-			ca_body_excerpt(rs.body.data, rs.body.len, detail, sizeof(detail));
-		rc = ca_rest_status(c->conf, &rs, detail, out);
+			ca_body_excerpt(rs->body.data, rs->body.len, detail, sizeof(detail));
+		rc = ca_rest_status(conf, rs, detail, out);
 		goto out;
 	}
 	cert = json_string_value(json_object_get(root, "certificate"));
 	if (cert == NULL) {
 		rc = ca_fail(out, CA_MISCONFIGURED, "[ca %s] EJBCA answered %ld without a "
-		    "certificate; is url the EJBCA server?", c->conf->name, rs.status);
+		    "certificate; is url the EJBCA server?", conf->name, rs->status);
 		goto out;
 	}
 	err_clear(&e);
@@ -180,14 +166,37 @@ ejbca_submit(void *state, X509_REQ *csr, const struct ca_request *req, struct ca
 		if (json_string_value(v) == NULL || push_der_b64(certs, json_string_value(v), &e) != 0)
 			goto bad;
 	}
-	rc = ca_take_issued(certs, csr, c->conf->name, out);
+	rc = ca_take_issued(certs, csr, conf->name, out);
 	certs = NULL;
 	goto out;
 bad:
-	rc = ca_fail(out, CA_REJECTED, "[ca %s] %s", c->conf->name, e.text);
+	rc = ca_fail(out, CA_REJECTED, "[ca %s] %s", conf->name, e.text);
 out:
 	sk_X509_pop_free(certs, X509_free);
 	json_decref(root);
+	return rc;
+}
+
+static enum ca_outcome
+ejbca_submit(void *state, X509_REQ *csr, const struct ca_request *req, struct ca_result *out)
+{
+	struct ejbca *c = state;
+	struct http_response rs;
+	unsigned char rnd[16];
+	char *password = NULL, *body = NULL, *audit = NULL;
+	json_t *o = NULL;
+	enum ca_outcome rc;
+
+	memset(&rs, 0, sizeof(rs));
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		fatal("no randomness for the EJBCA enrolment code");
+	password = hex_encode(rnd, sizeof(rnd));
+	o = enroll_body(c, csr, req, password);
+	body = dump(o);
+	json_object_set_new(o, "password", json_string("(secret)"));
+	audit = dump(o);
+	if ((rc = ca_rest_send(c->conf, "POST", c->endpoint, NULL, body, audit, &rs, out)) == 0)
+		rc = ca_ejbca_answer(c->conf, &rs, csr, out);
 	json_decref(o);
 	http_response_clear(&rs);
 	secret_free_str(body);

@@ -206,10 +206,79 @@ out:
 
 /* Standard output as one report line. */
 static const char *
-said(struct run *r, char *line, size_t size)
+said(const char *text, size_t len, char *line, size_t size)
 {
-	ca_body_excerpt(r->out.data != NULL ? r->out.data : "", r->out.len, line, size);
+	ca_body_excerpt(text, len, line, size);
 	return line[0] != '\0' ? line : "(it printed nothing)";
+}
+
+enum ca_outcome
+ca_helper_answer(const struct conf_ca *conf, const char *op, int status, char *text, size_t len,
+    X509_REQ *csr, struct ca_result *out)
+{
+	const char *name = conf->name;
+	char line[768];
+	char *nl;
+	enum ca_outcome o;
+
+	switch (status) {
+	case 0:
+		snprintf(line, sizeof(line), "%s exited 0 (issued), but", conf->command);
+		o = ca_issued_from(text, len, csr, name, CA_MISCONFIGURED, line, out);
+		break;
+	case 5: {
+		char *end = NULL;
+		long delay = strtol(text, &end, 10);
+
+		nl = strchr(text, '\n');
+		if (end == text || nl == NULL || delay < 0) {
+			o = ca_fail(out, CA_MISCONFIGURED, "[ca %s] %s exited 5 (wait) without "
+			    "\"delay<newline>cookie\" on its output", name, conf->command);
+			break;
+		}
+		out->retry_after = delay;
+		text = nl + 1;
+	}
+		/* FALLTHROUGH */
+	case 1:
+		/* The cookie is the rest of the output, its final newline removed. */
+		nl = text + strlen(text);
+		while (nl > text && (nl[-1] == '\n' || nl[-1] == '\r'))
+			*--nl = '\0';
+		out->cookie = xstrdup(text);
+		o = ca_fail(out, CA_PENDING, "[ca %s] the CA is still working on the request", name);
+		break;
+	case 2:
+		o = ca_fail(out, CA_REJECTED, "[ca %s] rejected: %s", name,
+		    said(text, len, line, sizeof(line)));
+		break;
+	case 3:
+		o = ca_fail(out, CA_UNREACHABLE, "[ca %s] the helper cannot reach the CA: %s", name,
+		    said(text, len, line, sizeof(line)));
+		break;
+	case 4:
+		o = ca_fail(out, CA_MISCONFIGURED, "[ca %s] the helper says it is not configured "
+		    "well enough: %s", name, said(text, len, line, sizeof(line)));
+		break;
+	case 6:
+		o = ca_fail(out, CA_MISCONFIGURED, "[ca %s] %s does not support the %s operation",
+		    name, conf->command, op);
+		break;
+	case 16:
+	case 17:
+		o = ca_fail(out, CA_MISCONFIGURED, "[ca %s] %s asks for %s, which smimesync does "
+		    "not provide; use a helper that needs neither", name, conf->command,
+		    status == 16 ? "SCEP data" : "a new key");
+		break;
+	default:
+		o = ca_fail(out, CA_MISCONFIGURED, "[ca %s] %s exited %d, which the certmonger "
+		    "helper contract does not define: %s", name, conf->command, status,
+		    said(text, len, line, sizeof(line)));
+		break;
+	}
+	if (o != CA_ISSUED && o != CA_PENDING)
+		ca_exchange_add(out, "-> %s", out->reason);
+	return o;
 }
 
 static enum ca_outcome
@@ -220,7 +289,7 @@ helper_call(void *state, const char *op, X509_REQ *csr, const struct ca_request 
 	const char *name = h->conf->name;
 	struct run r;
 	struct errbuf e;
-	char line[768];
+	char empty[1] = "";
 	enum ca_outcome o;
 
 	err_clear(&e);
@@ -241,67 +310,8 @@ helper_call(void *state, const char *op, X509_REQ *csr, const struct ca_request 
 		goto out;
 	}
 	ca_exchange_add(out, "-> exit %d", r.status);
-	switch (r.status) {
-	case 0:
-		snprintf(line, sizeof(line), "%s exited 0 (issued), but", h->conf->command);
-		o = ca_issued_from(r.out.data, r.out.len, csr, name, CA_MISCONFIGURED, line, out);
-		break;
-	case 1:
-	case 5: {
-		char *text = r.out.data != NULL ? r.out.data : "";
-		char *nl;
-
-		if (r.status == 5) {
-			char *end = NULL;
-			long delay = strtol(text, &end, 10);
-
-			nl = strchr(text, '\n');
-			if (end == text || nl == NULL || delay < 0) {
-				o = ca_fail(out, CA_MISCONFIGURED, "[ca %s] %s exited 5 (wait) without "
-				    "\"delay<newline>cookie\" on its output", name, h->conf->command);
-				break;
-			}
-			out->retry_after = delay;
-			text = nl + 1;
-		}
-		/* The cookie is the rest of the output, its final newline removed. */
-		nl = text + strlen(text);
-		while (nl > text && (nl[-1] == '\n' || nl[-1] == '\r'))
-			*--nl = '\0';
-		out->cookie = xstrdup(text);
-		o = ca_fail(out, CA_PENDING, "[ca %s] the CA is still working on the request", name);
-		break;
-	}
-	case 2:
-		o = ca_fail(out, CA_REJECTED, "[ca %s] rejected: %s", name, said(&r, line,
-		    sizeof(line)));
-		break;
-	case 3:
-		o = ca_fail(out, CA_UNREACHABLE, "[ca %s] the helper cannot reach the CA: %s", name,
-		    said(&r, line, sizeof(line)));
-		break;
-	case 4:
-		o = ca_fail(out, CA_MISCONFIGURED, "[ca %s] the helper says it is not configured "
-		    "well enough: %s", name, said(&r, line, sizeof(line)));
-		break;
-	case 6:
-		o = ca_fail(out, CA_MISCONFIGURED, "[ca %s] %s does not support the %s operation",
-		    name, h->conf->command, op);
-		break;
-	case 16:
-	case 17:
-		o = ca_fail(out, CA_MISCONFIGURED, "[ca %s] %s asks for %s, which smimesync does "
-		    "not provide; use a helper that needs neither", name, h->conf->command,
-		    r.status == 16 ? "SCEP data" : "a new key");
-		break;
-	default:
-		o = ca_fail(out, CA_MISCONFIGURED, "[ca %s] %s exited %d, which the certmonger "
-		    "helper contract does not define: %s", name, h->conf->command, r.status,
-		    said(&r, line, sizeof(line)));
-		break;
-	}
-	if (o != CA_ISSUED && o != CA_PENDING)
-		ca_exchange_add(out, "-> %s", out->reason);
+	o = ca_helper_answer(h->conf, op, r.status, r.out.data != NULL ? r.out.data : empty,
+	    r.out.len, csr, out);
 out:
 	buf_free(&r.out);
 	return o;

@@ -115,41 +115,76 @@ scm_error(const struct http_response *rs, json_t *root, char *out, size_t size)
 		ca_body_excerpt(rs->body.data, rs->body.len, out, size);
 }
 
+enum ca_outcome
+ca_sectigo_collect_answer(const struct conf_ca *conf, const struct http_response *rs,
+    X509_REQ *csr, const char *order, struct ca_result *out)
+{
+	json_t *root = NULL;
+	char detail[1024];
+	enum ca_outcome o;
+
+	if (rs->status == 200) {
+		snprintf(detail, sizeof(detail), "collecting order %s", order);
+		return ca_issued_from(rs->body.data, rs->body.len, csr, conf->name, CA_REJECTED,
+		    detail, out);
+	}
+	root = json_loadb(rs->body.data, rs->body.len, 0, NULL);
+	if (rs->status == 400 &&
+	    json_integer_value(json_object_get(root, "code")) == SCM_NOT_COLLECTABLE) {
+		o = ca_fail(out, CA_PENDING, "[ca %s] order %s is not issued yet", conf->name, order);
+	} else {
+		scm_error(rs, root, detail, sizeof(detail));
+		o = ca_rest_status(conf, rs, detail, out);
+	}
+	/* Unless SCM refused it, the order stands: keep its number to ask again. */
+	if (o != CA_REJECTED)
+		out->cookie = xstrdup(order);
+	json_decref(root);
+	return o;
+}
+
 static enum ca_outcome
 collect(struct sectigo *c, X509_REQ *csr, const char *order, struct ca_result *out)
 {
 	struct http_response rs;
-	json_t *root = NULL;
 	char *url = xasprintf("%s/api/smime/v1/collect/%s?format=x509", c->base, order);
-	char detail[1024];
 	enum ca_outcome o;
 
 	memset(&rs, 0, sizeof(rs));
 	if ((o = ca_rest_send(c->conf, "GET", url, (const char *const *)c->headers, NULL, NULL,
-	    &rs, out)) != 0)
-		goto out;
-	if (rs.status != 200) {
-		root = json_loadb(rs.body.data, rs.body.len, 0, NULL);
-		if (rs.status == 400 &&
-		    json_integer_value(json_object_get(root, "code")) == SCM_NOT_COLLECTABLE) {
-			out->cookie = xstrdup(order);
-			o = ca_fail(out, CA_PENDING, "[ca %s] order %s is not issued yet",
-			    c->conf->name, order);
-			goto out;
-		}
-		scm_error(&rs, root, detail, sizeof(detail));
-		o = ca_rest_status(c->conf, &rs, detail, out);
-		if (o == CA_UNREACHABLE)
-			out->cookie = xstrdup(order); /* the order stands: poll it later */
-		goto out;
-	}
-	snprintf(detail, sizeof(detail), "collecting order %s", order);
-	o = ca_issued_from(rs.body.data, rs.body.len, csr, c->conf->name, CA_REJECTED, detail, out);
-out:
-	json_decref(root);
+	    &rs, out)) == 0)
+		o = ca_sectigo_collect_answer(c->conf, &rs, csr, order, out);
+	else
+		out->cookie = xstrdup(order); /* not reached: the order stands */
 	http_response_clear(&rs);
 	free(url);
 	return o;
+}
+
+int
+ca_sectigo_enroll_answer(const struct conf_ca *conf, const struct http_response *rs,
+    char *order, size_t size, enum ca_outcome *failed, struct ca_result *out)
+{
+	json_t *root = json_loadb(rs->body.data, rs->body.len, 0, NULL), *num;
+	char detail[1024];
+	int rc = -1;
+
+	if (rs->status != 200 && rs->status != 201) {
+		scm_error(rs, root, detail, sizeof(detail));
+		*failed = ca_rest_status(conf, rs, detail, out);
+		goto out;
+	}
+	num = json_object_get(root, "orderNumber");
+	if (!json_is_integer(num) || json_integer_value(num) <= 0) {
+		*failed = ca_fail(out, CA_MISCONFIGURED, "[ca %s] SCM accepted the enrolment but "
+		    "sent no orderNumber; is url the Certificate Manager?", conf->name);
+		goto out;
+	}
+	snprintf(order, size, "%lld", (long long)json_integer_value(num));
+	rc = 0;
+out:
+	json_decref(root);
+	return rc;
 }
 
 static enum ca_outcome
@@ -157,9 +192,9 @@ sectigo_submit(void *state, X509_REQ *csr, const struct ca_request *req, struct 
 {
 	struct sectigo *c = state;
 	struct http_response rs;
-	json_t *o = NULL, *root = NULL, *alts = json_array(), *num;
+	json_t *o = NULL, *alts = json_array();
 	char *first = NULL, *last = NULL, *pem = ca_csr_pem(csr), *body = NULL, *url = NULL;
-	char order[32], detail[1024];
+	char order[32];
 	enum ca_outcome rc;
 
 	memset(&rs, 0, sizeof(rs));
@@ -182,27 +217,11 @@ sectigo_submit(void *state, X509_REQ *csr, const struct ca_request *req, struct 
 	if ((rc = ca_rest_send(c->conf, "POST", url, (const char *const *)c->headers, body, body,
 	    &rs, out)) != 0)
 		goto out;
-	root = json_loadb(rs.body.data, rs.body.len, 0, NULL);
-	if (rs.status != 200 && rs.status != 201) {
-		scm_error(&rs, root, detail, sizeof(detail));
-		rc = ca_rest_status(c->conf, &rs, detail, out);
+	if (ca_sectigo_enroll_answer(c->conf, &rs, order, sizeof(order), &rc, out) != 0)
 		goto out;
-	}
-	num = json_object_get(root, "orderNumber");
-	if (!json_is_integer(num) || json_integer_value(num) <= 0) {
-		rc = ca_fail(out, CA_MISCONFIGURED, "[ca %s] SCM accepted the enrolment but sent no "
-		    "orderNumber; is url the Certificate Manager?", c->conf->name);
-		goto out;
-	}
-	snprintf(order, sizeof(order), "%lld", (long long)json_integer_value(num));
 	ca_exchange_add(out, "order %s", order);
 	rc = collect(c, csr, order, out);
-	/* Enrolled but not reachable for collecting: the order stands, poll it. */
-	if (rc == CA_UNREACHABLE && out->cookie != NULL)
-		rc = ca_fail(out, CA_PENDING, "[ca %s] order %s placed; collecting it failed for "
-		    "now, later runs try again", c->conf->name, order);
 out:
-	json_decref(root);
 	json_decref(o);
 	http_response_clear(&rs);
 	free(url);

@@ -261,7 +261,7 @@ backoff(const struct conf_ca *conf, int failures, int64_t ca_asked)
 /* Record the CA's non-ISSUED answer; returns what the report calls it. */
 static const char *
 record_not_issued(struct engine *en, struct store_action *a, const struct conf_group *g,
-    bool polling, enum ca_outcome oc, struct ca_result *res, const char *exchange,
+    enum ca_outcome oc, struct ca_result *res, const char *exchange,
     struct errbuf *e)
 {
 	const struct conf_ca *conf = g->ca;
@@ -270,13 +270,13 @@ record_not_issued(struct engine *en, struct store_action *a, const struct conf_g
 	const char *said = "failed";
 	time_t next = 0;
 	int failures = a->ca_failures;
-	const char *cookie = a->ca_cookie;
+	/* A cookie the CA just gave (an order placed, then not collected) wins. */
+	const char *cookie = res->cookie != NULL ? res->cookie : a->ca_cookie;
 	enum prov_state to = PROV_FAILED;
 	struct errbuf e2;
 
 	switch (oc) {
 	case CA_PENDING:
-		cookie = res->cookie;
 		failures = 0;
 		/* The CA's word, else retry_interval (0: at the next run). */
 		next = en->now + (res->retry_after > 0 ? (time_t)res->retry_after :
@@ -292,7 +292,7 @@ record_not_issued(struct engine *en, struct store_action *a, const struct conf_g
 		break;
 	case CA_MISCONFIGURED:
 		/* A request the CA holds must not be forgotten over our config mistake. */
-		if (polling) {
+		if (cookie != NULL) {
 			failures++;
 			next = en->now + backoff(conf, failures, 0);
 			to = PROV_CA_ASKED;
@@ -391,7 +391,7 @@ step_ask_ca(struct engine *en, struct store_action *a, const struct conf_group *
 	    check_issued(res.cert, key, a->mail, e) != 0)
 		oc = CA_REJECTED, snprintf(res.reason, sizeof(res.reason), "%s", e->text);
 	if (oc != CA_ISSUED) {
-		out->outcome = record_not_issued(en, a, g, polling, oc, &res, res.exchange, e);
+		out->outcome = record_not_issued(en, a, g, oc, &res, res.exchange, e);
 		goto out;
 	}
 

@@ -10,7 +10,8 @@
 #     by later runs (collect only, never a second enrol) until issued;
 #   - a refusal is reported with SCM's description and code, and held;
 #   - 429 waits at least the Retry-After; bad credentials are a
-#     configuration error.
+#     configuration error; an order whose collect fails is kept, not
+#     placed again.
 set -eu
 : "${top_srcdir:?}" "${top_builddir:?}" "${SMIMESYNC:?}"
 . "$top_srcdir/tests/tools/smtp-lib.sh"
@@ -23,7 +24,7 @@ extca_begin sectigo
 extca_start_fake sectigo
 cat >"$W/behaviour.json" <<'JSON'
 { "paul@example.org": "pending:2", "rita@example.org": "reject",
-  "tina@example.org": "throttle" }
+  "tina@example.org": "throttle", "carl@example.org": "collectbusy:1" }
 JSON
 PASSWORD=s3cret-Passw0rd
 printf '%s\n' "$PASSWORD" >"$W/scm.secret"
@@ -74,7 +75,7 @@ check 'sqlite3 "$DB" "SELECT detail FROM audit WHERE event = '\''ca-exchange'\''
 	"the audit log has the collect call"
 
 # --- pending, refused, throttled ------------------------------------------------------
-for p in paul rita tina; do extca_add_person "$p"; done
+for p in paul rita tina carl; do extca_add_person "$p"; done
 "$SMIMESYNC" run --format json >"$W/r3.json" 2>/dev/null || true
 order=$(sqlite3 "$DB" "SELECT ca_cookie FROM actions WHERE mail = 'paul@example.org'")
 check '[ "$(extca_item paul@example.org outcome r3)" = pending ] && [ -n "$order" ] &&
@@ -93,5 +94,8 @@ check '[ "$(extca_item paul@example.org outcome r5)" = done ] && [ "$(enrols pau
 	[ "$(grep -c "\"GET\", \"path\": \"/api/smime/v1/collect/$order?format=x509\"" "$W/requests.jsonl")" = 3 ]' \
 	"the third collect gets the certificate: one enrolment, three collects of the same order"
 check '[ "$(enrols rita@example.org)" = 1 ]' "the refused person is not enrolled again"
+check 'extca_item carl@example.org error r3 | grep -q "unreachable: HTTP 503" &&
+	[ "$(extca_item carl@example.org outcome r4)" = done ] && [ "$(enrols carl@example.org)" = 1 ]' \
+	"an order placed but not collectable for a 503 keeps its number: collected later, never enrolled twice"
 
 test_end

@@ -28,7 +28,8 @@ Both sign with DIR/issuing.pem and DIR/issuing.key (extca-lib.sh). The
 behaviour file (JSON, re-read on every request) maps an address to what
 happens to it: "reject", "foreign" (an unrequested address in the SAN),
 "busy" (503), "approval" (EJBCA 202), "throttle" (Sectigo 429),
-"pending:N" (Sectigo: N collects answer -183 first). Every request is
+"pending:N" (Sectigo: N collects answer -183 first), "collectbusy:N"
+(Sectigo: N collects answer 503 first). Every request is
 appended to the log file as one JSON line, the password header replaced.
 """
 import argparse
@@ -216,7 +217,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if what == "foreign":
                     mails.append("mallory@example.net")
                 waits = int(what.split(":")[1]) if what.startswith("pending:") else 0
-                srv.order_book[n] = {"csr": csr, "mails": mails, "waits": waits}
+                busy = int(what.split(":")[1]) if what.startswith("collectbusy:") else 0
+                srv.order_book[n] = {"csr": csr, "mails": mails, "waits": waits, "busy": busy}
             return self.answer(200, {"orderNumber": n, "backendCertId": str(n)})
         prefix = "/api/smime/v1/collect/"
         if self.command == "GET" and self.path.startswith(prefix):
@@ -228,6 +230,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if query != "format=x509":
                 return self.scm_error(400, -1, "Unsupported format")
             with srv.lock:
+                if order["busy"] > 0:
+                    order["busy"] -= 1
+                    return self.answer(503, b"Service Unavailable", "text/plain")
                 if order["waits"] > 0:
                     order["waits"] -= 1
                     return self.scm_error(400, -183, "Certificate is not collectable.")
