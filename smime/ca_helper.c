@@ -74,31 +74,65 @@ struct run {
 	struct buf out; /* standard output */
 };
 
-/* The child: the environment of the contract, stdin from /dev/null, then exec. */
-static void NORETURN
-child(const struct helper *h, int out_fd, const char *op, const char *csr, const char *cookie,
+extern char **environ;
+
+/*
+ * The helper's environment: ours without any CERTMONGER_ variable, then
+ * the contract's (new; free with env_free). Built before fork(): the
+ * child of a process with threads (key generation runs beside the CA
+ * calls) may only make async-signal-safe calls, so no setenv() there.
+ */
+static char **
+helper_env(const struct helper *h, const char *op, const char *csr, const char *cookie,
     const char *mails, const char *subject, const char *key_type)
 {
+	const char *const ours[][2] = {
+		{ "CERTMONGER_OPERATION", op },
+		{ "CERTMONGER_CSR", csr },
+		{ "CERTMONGER_REQ_SUBJECT", subject },
+		{ "CERTMONGER_REQ_EMAIL", mails },
+		{ "CERTMONGER_CA_NICKNAME", h->conf->name },
+		{ "CERTMONGER_KEY_TYPE", key_type },
+		{ "CERTMONGER_CA_COOKIE", cookie },
+		{ "CERTMONGER_CA_PROFILE", h->conf->profile },
+	};
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ != NULL && environ[n] != NULL)
+		n++;
+	env = xcalloc(n + ARRAY_LEN(ours) + 1, sizeof(*env));
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "CERTMONGER_", 11) != 0)
+			env[k++] = xstrdup(environ[i]);
+	for (size_t i = 0; i < ARRAY_LEN(ours); i++)
+		if (ours[i][1] != NULL)
+			env[k++] = xasprintf("%s=%s", ours[i][0], ours[i][1]);
+	return env;
+}
+
+static void
+env_free(char **env)
+{
+	for (size_t i = 0; env != NULL && env[i] != NULL; i++)
+		free(env[i]);
+	free(env);
+}
+
+/* The child: stdin from /dev/null, stdout into the pipe, then exec. */
+static void NORETURN
+child(const char *command, int out_fd, char *const *env)
+{
+	static const char failed[] = "smimesync: cannot run the CA helper command\n";
+	char *const argv[] = { (char *)command, NULL };
 	int null_fd = open("/dev/null", O_RDONLY);
 
 	if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0)
 		_exit(127);
-	if (setenv("CERTMONGER_OPERATION", op, 1) != 0 || setenv("CERTMONGER_CSR", csr, 1) != 0 ||
-	    setenv("CERTMONGER_REQ_SUBJECT", subject, 1) != 0 ||
-	    setenv("CERTMONGER_REQ_EMAIL", mails, 1) != 0 ||
-	    setenv("CERTMONGER_CA_NICKNAME", h->conf->name, 1) != 0 ||
-	    setenv("CERTMONGER_KEY_TYPE", key_type, 1) != 0)
-		_exit(127);
-	if (cookie != NULL)
-		setenv("CERTMONGER_CA_COOKIE", cookie, 1);
-	else
-		unsetenv("CERTMONGER_CA_COOKIE");
-	if (h->conf->profile != NULL)
-		setenv("CERTMONGER_CA_PROFILE", h->conf->profile, 1);
-	else
-		unsetenv("CERTMONGER_CA_PROFILE");
-	execl(h->conf->command, h->conf->command, (char *)NULL);
-	fprintf(stderr, "smimesync: cannot run %s: %s\n", h->conf->command, strerror(errno));
+	if (null_fd > 2)
+		close(null_fd);
+	execve(command, argv, env);
+	(void)!write(2, failed, sizeof(failed) - 1);
 	_exit(127);
 }
 
@@ -109,6 +143,7 @@ run_helper(const struct helper *h, const char *op, X509_REQ *csr, const struct c
 	char *csr_text = ca_csr_pem(csr);
 	char *subject = xasprintf("CN=%s", req->mail);
 	struct buf mails;
+	char **env = NULL;
 	int fds[2] = { -1, -1 };
 	struct timespec start, now;
 	pid_t pid;
@@ -128,18 +163,16 @@ run_helper(const struct helper *h, const char *op, X509_REQ *csr, const struct c
 		err_set(e, "cannot make a pipe for %s: %s", h->conf->command, strerror(errno));
 		goto out;
 	}
+	env = helper_env(h, op, csr_text, cookie, mails.data, subject,
+	    EVP_PKEY_get_base_id(X509_REQ_get0_pubkey(csr)) == EVP_PKEY_RSA ? "RSA" : "EC");
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
 		err_set(e, "cannot start %s: %s", h->conf->command, strerror(errno));
 		goto out;
 	}
-	if (pid == 0) {
-		close(fds[0]);
-		child(h, fds[1], op, csr_text, cookie, mails.data,
-		    subject, EVP_PKEY_get_base_id(X509_REQ_get0_pubkey(csr)) == EVP_PKEY_RSA ?
-		    "RSA" : "EC");
-	}
+	if (pid == 0)
+		child(h->conf->command, fds[1], env);
 	close(fds[1]);
 	fds[1] = -1;
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -198,6 +231,7 @@ out:
 		close(fds[0]);
 	if (fds[1] >= 0)
 		close(fds[1]);
+	env_free(env);
 	buf_free(&mails);
 	free(subject);
 	free(csr_text);

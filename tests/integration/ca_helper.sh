@@ -164,4 +164,6 @@ check '[ "$(calls SUBMIT rita@example.org)" = 2 ] && [ "$(state_of rita@example.
 check '[ "$(sqlite3 "$DB" "SELECT ca_hold IS NULL FROM users WHERE mail = '\''rita@example.org'\''")" = 1 ]' \
 	"the hold is cleared in the store"
 
+check '/usr/bin/python3 "$top_srcdir/tests/tools/report-validate.py" "$top_srcdir/doc/report.schema.json" "$DB" >"$W/validate.out" 2>&1' \
+	"every stored report, pending and refused requests included, validates against the schema"
 test_end
