@@ -208,6 +208,14 @@ cmd_revoke(int argc, char **argv, const char *conf_path)
 		uint64_t number = 0;
 		size_t entries = 0;
 
+		if (crl_cas[i] && cfg->cas[i].type != CA_TYPE_LOCAL) {
+			/* Its CRL is the CA's to sign: smimesync has no revocation API for it. */
+			fprintf(stderr, "smimesync: [ca %s] is an external CA (type %s): the "
+			    "revocation is recorded here and the certificate is out of the "
+			    "directory, but revoke it at the CA as well, so that its CRL and OCSP "
+			    "say so\n", cfg->cas[i].name, ca_type_name(cfg->cas[i].type));
+			continue;
+		}
 		if (!crl_cas[i] || cfg->cas[i].crl_file == NULL)
 			continue;
 		if (crl_update(&en, &cfg->cas[i], &number, &entries, &e) != 0) {

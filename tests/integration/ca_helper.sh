@@ -164,6 +164,10 @@ check '[ "$(calls SUBMIT rita@example.org)" = 2 ] && [ "$(state_of rita@example.
 check '[ "$(sqlite3 "$DB" "SELECT ca_hold IS NULL FROM users WHERE mail = '\''rita@example.org'\''")" = 1 ]' \
 	"the hold is cleared in the store"
 
+"$SMIMESYNC" revoke ada@example.org --reason superseded >"$W/revoke.out" 2>"$W/revoke.err" || true
+check 'grep -q "\[ca ext\] is an external CA (type helper): the revocation is recorded here .* revoke it at the CA as well" "$W/revoke.err" &&
+	[ "$(sqlite3 "$DB" "SELECT status FROM certs WHERE mail = '\''ada@example.org'\''")" = revoked ]' \
+	"revoking a certificate of an external CA records it and says to revoke it at the CA too"
 check '/usr/bin/python3 "$top_srcdir/tests/tools/report-validate.py" "$top_srcdir/doc/report.schema.json" "$DB" >"$W/validate.out" 2>&1' \
 	"every stored report, pending and refused requests included, validates against the schema"
 test_end
