@@ -526,6 +526,84 @@ test_default_path(void)
 	CHECK_STREQ(pkcs12_profile_name(PKCS12_MODERN), "modern");
 }
 
+/* The lines of one section of a dump (new), up to the next section. */
+static char *
+section_text(const char *dump, const char *label)
+{
+	const char *start = strstr(dump, label), *end;
+
+	if (start == NULL)
+		return xstrdup("");
+	end = strstr(start + 1, "\n[");
+	return xstrndup(start, end != NULL ? (size_t)(end - start) : strlen(start));
+}
+
+/*
+ * External CAs: each type's keys load, the defaults of the keys it reads
+ * apply, check-config -v prints only those, and the dump reads back.
+ */
+static void
+test_external_ca(void)
+{
+	struct config *cfg = NULL, *again = NULL;
+	char *errs = load_errors(MIN_DIR MIN_CA MIN_MAIL
+	    "[ca scm]\ntype = sectigo\nurl = https://cert-manager.com/\ntrust_anchor_file = r.pem\n"
+	    "customer_uri = example\nlogin = api\npassword_file = scm.secret\norg_id = 4242\n"
+	    "cert_type = 1938\n"
+	    "[ca ipa]\ntype = helper\ncommand = /usr/libexec/certmonger/ipa-submit\n"
+	    "trust_anchor_file = /etc/ipa/ca.crt\nretry_interval = 0s\n"
+	    "[group g]\ndirectory = d\nca = scm\ngroup_dn = cn=g\n", &cfg);
+	const struct conf_ca *scm, *ipa;
+	char *d1 = NULL, *d2 = NULL;
+
+	CHECK_STREQ(errs, "");
+	free(errs);
+	if (cfg == NULL)
+		return;
+	scm = config_find_ca(cfg, "scm");
+	ipa = config_find_ca(cfg, "ipa");
+	CHECK(scm != NULL && ipa != NULL);
+	if (scm == NULL || ipa == NULL)
+		goto out;
+	CHECK_INTEQ(scm->type, CA_TYPE_SECTIGO);
+	CHECK_INTEQ(scm->org_id, 4242);
+	CHECK_INTEQ(scm->term, 365);
+	CHECK_INTEQ(scm->timeout, 30);
+	CHECK_INTEQ(scm->retry_interval, 300);
+	CHECK(scm->tls_verify);
+	CHECK_INTEQ(ipa->type, CA_TYPE_HELPER);
+	CHECK_INTEQ(ipa->retry_interval, 0);
+	CHECK_STREQ(ca_type_name(ipa->type), "helper");
+	CHECK(cfg->groups[0].ca == scm);
+	d1 = dump_to_string(cfg);
+	CHECK_CONTAINS(d1, "\n[ca scm]\ntype = sectigo\n");
+	CHECK_CONTAINS(d1, "org_id = 4242\n");
+	/* A helper reads no TLS keys, Sectigo not the local CA's files. */
+	{
+		char *ipa_text = section_text(d1, "[ca ipa]");
+		char *scm_text = section_text(d1, "[ca scm]");
+
+		CHECK_CONTAINS(ipa_text, "command = /usr/libexec/certmonger/ipa-submit\n");
+		CHECK(strstr(ipa_text, "tls_verify") == NULL);
+		CHECK(strstr(scm_text, "\ncert_file") == NULL && strstr(scm_text, "crl_url") == NULL);
+		CHECK_CONTAINS(scm_text, "tls_verify = yes\n");
+		free(ipa_text);
+		free(scm_text);
+	}
+	errs = load_errors(d1, &again);
+	CHECK_STREQ(errs, "");
+	free(errs);
+	if (again != NULL) {
+		d2 = dump_to_string(again);
+		CHECK_STREQ(d2, d1);
+	}
+out:
+	free(d1);
+	free(d2);
+	config_free(cfg);
+	config_free(again);
+}
+
 int
 main(void)
 {
@@ -541,6 +619,7 @@ main(void)
 	test_errors();
 	test_dump_roundtrip();
 	test_ad();
+	test_external_ca();
 	test_check_files();
 	test_check_files_mail();
 	test_default_path();
