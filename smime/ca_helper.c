@@ -127,7 +127,8 @@ child(const char *command, int out_fd, char *const *env)
 	char *const argv[] = { (char *)command, NULL };
 	int null_fd = open("/dev/null", O_RDONLY);
 
-	if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0)
+	/* Its own process group: a timeout kills whatever it started, too. */
+	if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || setpgid(0, 0) != 0)
 		_exit(127);
 	if (null_fd > 2)
 		close(null_fd);
@@ -173,6 +174,7 @@ run_helper(const struct helper *h, const char *op, X509_REQ *csr, const struct c
 	}
 	if (pid == 0)
 		child(h->conf->command, fds[1], env);
+	(void)setpgid(pid, pid); /* as the child does: whichever runs first */
 	close(fds[1]);
 	fds[1] = -1;
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -204,11 +206,22 @@ run_helper(const struct helper *h, const char *op, X509_REQ *csr, const struct c
 		}
 	}
 	if (r->timed_out || too_big)
-		kill(pid, SIGKILL);
+		kill(-pid, SIGKILL);
+	/* A helper may close its output and go on running: the timeout still holds. */
 	for (;;) {
 		int st;
+		pid_t got = waitpid(pid, &st, WNOHANG);
 
-		if (waitpid(pid, &st, 0) < 0) {
+		if (got == 0) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (now.tv_sec - start.tv_sec >= h->conf->timeout && !r->timed_out) {
+				r->timed_out = true;
+				kill(-pid, SIGKILL);
+			}
+			nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+			continue;
+		}
+		if (got < 0) {
 			if (errno == EINTR)
 				continue;
 			err_set(e, "waiting for %s: %s", h->conf->command, strerror(errno));

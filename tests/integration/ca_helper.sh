@@ -95,7 +95,7 @@ check '[ "$(sqlite3 "$DB" "SELECT ca_cookie IS NULL AND ca_next_try = 0 FROM act
 
 # --- every other exit status, one person each ---------------------------------
 for p in rita:reject uma:unreach wendy:wait5 cora:unconf una:unsupported \
-	fred:foreign tom:untrusted gary:garbage sam:sleep; do
+	fred:foreign tom:untrusted gary:garbage sam:sleep dora:detach; do
 	n=${p%%:*}
 	echo "$n,$n@example.org," >>"$W/people.csv"
 	echo "${p#*:}" >"$EXTCA_HELPER_DIR/mode.$n@example.org"
@@ -126,6 +126,8 @@ check 'extca_item gary@example.org error r3 | grep -q "exited 0 (issued), but: n
 	"exit 0 without a certificate is refused"
 check 'extca_item sam@example.org error r3 | grep -q "did not finish within 3s and was killed"' \
 	"a helper that hangs is killed at the timeout"
+check 'extca_item dora@example.org error r3 | grep -q "did not finish within 3s and was killed"' \
+	"so is one that closes its output and stays"
 check '[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM certs WHERE mail IN ('\''fred@example.org'\'','\''tom@example.org'\'','\''gary@example.org'\'')")" = 0 ]' \
 	"nothing refused was stored"
 check '[ "$(smtp_count)" = 4 ]' "nothing refused was mailed"
@@ -135,7 +137,7 @@ check '[ "$(smtp_count)" = 4 ]' "nothing refused was mailed"
 cp "$EXTCA_HELPER_DIR/calls" "$W/calls.before"
 "$SMIMESYNC" run --format json >"$W/r4.json" 2>/dev/null || true
 new_calls() { diff "$W/calls.before" "$EXTCA_HELPER_DIR/calls" | sed -n 's/^> //p'; }
-check '! new_calls | grep -Eq " (uma|wendy|sam|rita)@"' \
+check '! new_calls | grep -Eq " (uma|wendy|sam|dora|rita)@"' \
 	"backing off: no call for the unreachable, the delayed, the hung or the rejected"
 check 'new_calls | grep -q "^SUBMIT cora@example.org"' "a configuration problem is tried again next run"
 check 'jq -e ".users[] | select(.mail == \"rita@example.org\" and .action == \"skip\") | .reason | test(\"held back: the CA rejected\")" "$W/r4.json" >/dev/null' \
