@@ -93,7 +93,7 @@ int ca_parse_certs(const void *data, size_t len, STACK_OF(X509) **out, struct er
  * CA_ISSUED, or CA_REJECTED when no certificate has the CSR's key.
  */
 enum ca_outcome ca_take_issued(STACK_OF(X509) *certs, X509_REQ *csr, const char *ca_name,
-    struct ca_result *out);
+    struct ca_result *out) MUST_USE;
 
 /*
  * ca_parse_certs() then ca_take_issued(): the certificates of an answer
@@ -101,7 +101,7 @@ enum ca_outcome ca_take_issued(STACK_OF(X509) *certs, X509_REQ *csr, const char 
  * certificate gives the outcome unreadable, its reason starting with what.
  */
 enum ca_outcome ca_issued_from(const void *data, size_t len, X509_REQ *csr, const char *ca_name,
-    enum ca_outcome unreadable, const char *what, struct ca_result *out);
+    enum ca_outcome unreadable, const char *what, struct ca_result *out) MUST_USE;
 
 /* The CSR in PEM (new). */
 char *ca_csr_pem(X509_REQ *csr);
@@ -115,17 +115,18 @@ int ca_read_secret(const struct conf_ca *conf, const char *key, const char *path
  * fuzz target tests/fuzz/fuzz_ca_answer.c can feed them anything.
  */
 enum ca_outcome ca_cfssl_answer(const struct conf_ca *conf, bool authsign,
-    const struct http_response *rs, X509_REQ *csr, struct ca_result *out);
+    const struct http_response *rs, X509_REQ *csr, struct ca_result *out) MUST_USE;
 enum ca_outcome ca_ejbca_answer(const struct conf_ca *conf, const struct http_response *rs,
-    X509_REQ *csr, struct ca_result *out);
+    X509_REQ *csr, struct ca_result *out) MUST_USE;
 /* 0 and the order number, or -1 with *failed the outcome and out->reason set. */
 int ca_sectigo_enroll_answer(const struct conf_ca *conf, const struct http_response *rs,
-    char *order, size_t size, enum ca_outcome *failed, struct ca_result *out);
+    char *order, size_t size, enum ca_outcome *failed, struct ca_result *out) MUST_USE;
 enum ca_outcome ca_sectigo_collect_answer(const struct conf_ca *conf,
-    const struct http_response *rs, X509_REQ *csr, const char *order, struct ca_result *out);
+    const struct http_response *rs, X509_REQ *csr, const char *order,
+    struct ca_result *out) MUST_USE;
 /* What a helper's exit status and output (text, len) mean for op. */
 enum ca_outcome ca_helper_answer(const struct conf_ca *conf, const char *op, int status,
-    char *text, size_t len, X509_REQ *csr, struct ca_result *out);
+    char *text, size_t len, X509_REQ *csr, struct ca_result *out) MUST_USE;
 
 /* ---- verification of what an external CA issued (smime/ca_verify.c) ---- */
 
