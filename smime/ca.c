@@ -223,16 +223,10 @@ enum ca_outcome
 ca_poll(struct ca *ca, X509_REQ *csr, const struct ca_request *req, const char *cookie,
     struct ca_result *out)
 {
-	/*
-	 * The cookie came from a CA that polls, but the group's CA has since
-	 * been changed to one that never answers "pending": the old request
-	 * cannot be asked about here, so this CA is asked instead.
-	 */
-	if (ca->be->poll == NULL) {
-		log_warn("[ca %s] never answers \"pending\": the pending request (cookie from the "
-		    "CA the group used before) is submitted to it afresh", ca->name);
-		return ca_submit(ca, csr, req, out);
-	}
 	memset(out, 0, sizeof(*out));
+	/* Callers poll only the CA that gave the cookie, which can pend. */
+	if (ca->be->poll == NULL)
+		return ca_fail(out, CA_MISCONFIGURED, "[ca %s] never answers \"pending\", so it "
+		    "cannot be asked about a pending request", ca->name);
 	return checked(ca, csr, req, ca->be->poll(ca->state, csr, req, cookie, out), out);
 }

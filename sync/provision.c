@@ -317,8 +317,8 @@ record_not_issued(struct engine *en, struct store_action *a, const struct conf_g
 	err_set(e, "%s", msg);
 	if (store_begin(en->store, &e2) != 0)
 		goto out;
-	if (store_action_set_ca(en->store, a->id, to == PROV_CA_ASKED ? cookie : NULL, next,
-	    failures, &e2) != 0 ||
+	if (store_action_set_ca(en->store, a->id, conf->name, to == PROV_CA_ASKED ? cookie : NULL,
+	    next, failures, &e2) != 0 ||
 	    (exchange != NULL && store_audit(en->store, en->run_id, a->user_id, "ca-exchange",
 	    exchange, &e2) != 0) ||
 	    (oc == CA_REJECTED && (store_user_set_ca_hold(en->store, a->user_id, res->reason,
@@ -356,6 +356,21 @@ step_ask_ca(struct engine *en, struct store_action *a, const struct conf_group *
 	memset(&res, 0, sizeof(res));
 	memset(&ci, 0, sizeof(ci));
 	memset(&c, 0, sizeof(c));
+	/*
+	 * A cookie from another [ca] (the group's ca = was changed) means
+	 * nothing to this one, nor does that CA's wait: the request is left
+	 * behind there and this CA is asked afresh now.
+	 */
+	if (a->ca_cookie != NULL && (a->ca_cookie_ca == NULL ||
+	    strcmp(a->ca_cookie_ca, g->ca->name) != 0)) {
+		log_warn("the request pending at [ca %s] is left there: group %s now uses [ca %s], "
+		    "which is asked afresh", a->ca_cookie_ca ? a->ca_cookie_ca : "?", g->name,
+		    g->ca->name);
+		free(a->ca_cookie);
+		a->ca_cookie = NULL;
+		a->ca_next_try = 0;
+		a->ca_failures = 0;
+	}
 	/* Not yet: the CA asked us to wait, or is being given a rest. */
 	if (a->ca_next_try > en->now) {
 		char when[32];
@@ -420,7 +435,7 @@ step_ask_ca(struct engine *en, struct store_action *a, const struct conf_group *
 	if (store_cert_insert(en->store, &c, &cert_id, e) != 0 ||
 	    store_escrow_put(en->store, cert_id, aad, a->sealed_key, a->sealed_key_len, e) != 0 ||
 	    store_action_set_cert(en->store, a->id, cert_id, e) != 0 ||
-	    store_action_set_ca(en->store, a->id, NULL, 0, 0, e) != 0 ||
+	    store_action_set_ca(en->store, a->id, g->ca->name, NULL, 0, 0, e) != 0 ||
 	    (res.exchange != NULL && store_audit(en->store, en->run_id, a->user_id, "ca-exchange",
 	    res.exchange, e) != 0) ||
 	    store_audit(en->store, en->run_id, a->user_id, "certificate-issued", detail, e) != 0) {

@@ -13,7 +13,9 @@
  *                                            Restart: with a cookie (an
  *                external CA said "pending"), poll with it once
  *                ca_next_try has passed: never submit again, so one intent
- *                never becomes two orders. Without one, ask again: the
+ *                never becomes two orders (the cookie is kept with the
+ *                [ca] that gave it: after the group's ca = changed, the
+ *                new CA is asked afresh). Without one, ask again: the
  *                local CA's earlier answer never left memory (not stored,
  *                published or mailed), so it does not exist for anyone. An
  *                external CA that was sent the request just before a crash

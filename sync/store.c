@@ -105,11 +105,13 @@ static const char *const migrations[] = {
 	"CREATE INDEX certs_state ON certs(user_id, status, not_after, id, mail, published,"
 	"  serial, group_name, not_before);",
 	/*
-	 * 6: external CAs: a pending request's cookie and when to ask next, how
+	 * 6: external CAs: a pending request's cookie (and which [ca] gave it)
+	 * and when to ask next, how
 	 * often in a row the CA was unreachable (back-off), and a person held
 	 * back after the CA rejected them, until an admin runs smimesync issue.
 	 */
 	"ALTER TABLE actions ADD COLUMN ca_cookie TEXT;"
+	"ALTER TABLE actions ADD COLUMN ca_cookie_ca TEXT;"
 	"ALTER TABLE actions ADD COLUMN ca_next_try INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE actions ADD COLUMN ca_failures INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE users ADD COLUMN ca_hold TEXT;",

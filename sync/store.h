@@ -161,6 +161,7 @@ struct store_action {
 	int attempts;
 	char *last_error;
 	char *ca_cookie;     /* an external CA's reference to a pending request, or NULL */
+	char *ca_cookie_ca;  /* the [ca] section that gave it */
 	time_t ca_next_try;  /* do not ask the CA before this (0: any time) */
 	int ca_failures;     /* unreachable answers in a row, for the back-off */
 };
@@ -178,9 +179,12 @@ int store_action_set_key(struct store *st, int64_t id, const unsigned char *seal
 int store_action_set_cert(struct store *st, int64_t id, int64_t cert_id,
     struct errbuf *e) MUST_USE;
 int store_action_bump_attempts(struct store *st, int64_t id, struct errbuf *e) MUST_USE;
-/* Record where a request stands at the CA: its cookie (NULL: none), next try, failures. */
-int store_action_set_ca(struct store *st, int64_t id, const char *cookie_or_null,
-    time_t next_try, int failures, struct errbuf *e) MUST_USE;
+/*
+ * Record where a request stands at CA ca_name: its cookie (NULL: none),
+ * next try, failures.
+ */
+int store_action_set_ca(struct store *st, int64_t id, const char *ca_name,
+    const char *cookie_or_null, time_t next_try, int failures, struct errbuf *e) MUST_USE;
 /*
  * Hold a person back after their CA rejected a request (reason), or
  * release them (NULL). A held person is not provisioned until an admin

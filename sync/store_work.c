@@ -23,6 +23,7 @@ store_action_clear(struct store_action *a)
 	secret_free(a->sealed_key, a->sealed_key_len);
 	free(a->last_error);
 	free(a->ca_cookie);
+	free(a->ca_cookie_ca);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -58,7 +59,7 @@ store_action_get(struct store *st, int64_t id, struct store_action *out, struct 
 {
 	sqlite3_stmt *s = store_prepare(st,
 	    "SELECT id, run_id, user_id, kind, state, group_name, mail, sealed_key, cert_id,"
-	    " old_cert_id, attempts, last_error, ca_cookie, ca_next_try, ca_failures"
+	    " old_cert_id, attempts, last_error, ca_cookie, ca_next_try, ca_failures, ca_cookie_ca"
 	    " FROM actions WHERE id = ?", e);
 	int rc = -1;
 
@@ -81,6 +82,7 @@ store_action_get(struct store *st, int64_t id, struct store_action *out, struct 
 		out->ca_cookie = col_text(s, 12);
 		out->ca_next_try = (time_t)sqlite3_column_int64(s, 13);
 		out->ca_failures = sqlite3_column_int(s, 14);
+		out->ca_cookie_ca = col_text(s, 15);
 		rc = 0;
 	} else {
 		err_set(e, "store: provisioning action #%lld is missing", (long long)id);
@@ -131,18 +133,19 @@ store_action_set_cert(struct store *st, int64_t id, int64_t cert_id, struct errb
 }
 
 int
-store_action_set_ca(struct store *st, int64_t id, const char *cookie, time_t next_try,
-    int failures, struct errbuf *e)
+store_action_set_ca(struct store *st, int64_t id, const char *ca_name, const char *cookie,
+    time_t next_try, int failures, struct errbuf *e)
 {
 	sqlite3_stmt *s = store_prepare(st, "UPDATE actions SET ca_cookie = ?, ca_next_try = ?,"
-	    " ca_failures = ? WHERE id = ?", e);
+	    " ca_failures = ?, ca_cookie_ca = ? WHERE id = ?", e);
 
 	if (s == NULL)
 		return -1;
 	bind_text(s, 1, cookie);
 	sqlite3_bind_int64(s, 2, next_try);
 	sqlite3_bind_int(s, 3, failures);
-	sqlite3_bind_int64(s, 4, id);
+	bind_text(s, 4, cookie != NULL ? ca_name : NULL);
+	sqlite3_bind_int64(s, 5, id);
 	return store_exec_stmt(st, s, "cannot record where a request stands at the CA", e);
 }
 

@@ -166,6 +166,20 @@ check '[ "$(calls SUBMIT rita@example.org)" = 2 ] && [ "$(state_of rita@example.
 check '[ "$(sqlite3 "$DB" "SELECT ca_hold IS NULL FROM users WHERE mail = '\''rita@example.org'\''")" = 1 ]' \
 	"the hold is cleared in the store"
 
+# The group moves to another CA while vic's request is pending at the first:
+# that request is left there, and the new CA is asked afresh (never polled
+# with the old CA's cookie).
+echo "vic,vic@example.org," >>"$W/people.csv"
+echo wait >"$EXTCA_HELPER_DIR/mode.vic@example.org"
+"$SMIMESYNC" run >/dev/null 2>&1 || true
+{ echo; echo "[ca ext2]"; cat "$W/ca.section"; } >>"$SMIMESYNC_CONF"
+sed -i 's/^ca = ext$/ca = ext2/' "$SMIMESYNC_CONF"
+"$SMIMESYNC" run >/dev/null 2>"$W/move.log" || true
+check 'grep -q "the request pending at \[ca ext\] is left there: group staff now uses \[ca ext2\], which is asked afresh" "$W/move.log" &&
+	[ "$(calls SUBMIT vic@example.org)" = 2 ] && [ "$(calls POLL vic@example.org)" = 0 ] &&
+	[ "$(sqlite3 "$DB" "SELECT ca_cookie_ca FROM actions WHERE mail = '\''vic@example.org'\''")" = ext2 ]' \
+	"a pending request is never polled at another CA after the group's CA changes"
+
 "$SMIMESYNC" revoke ada@example.org --reason superseded >"$W/revoke.out" 2>"$W/revoke.err" || true
 check 'grep -q "\[ca ext\] is an external CA (type helper): the revocation is recorded here .* revoke it at the CA as well" "$W/revoke.err" &&
 	[ "$(sqlite3 "$DB" "SELECT status FROM certs WHERE mail = '\''ada@example.org'\''")" = revoked ]' \
