@@ -375,12 +375,30 @@ dump_to_string(const struct config *cfg)
 	return data;
 }
 
+/* A dump (check-config -v) loads without a message and dumps to itself. */
+static void
+check_dump_reloads(const char *d1)
+{
+	struct config *again = NULL;
+	char *errs = load_errors(d1, &again);
+	char *d2 = NULL;
+
+	CHECK_STREQ(errs, "");
+	free(errs);
+	if (again != NULL) {
+		d2 = dump_to_string(again);
+		CHECK_STREQ(d2, d1);
+	}
+	free(d2);
+	config_free(again);
+}
+
 static void
 test_dump_roundtrip(void)
 {
-	struct config *cfg = NULL, *again = NULL;
+	struct config *cfg = NULL;
 	char *errs = load_errors(example, &cfg);
-	char *d1 = NULL, *d2 = NULL;
+	char *d1 = NULL;
 
 	free(errs);
 	if (cfg == NULL) {
@@ -395,24 +413,16 @@ test_dump_roundtrip(void)
 	CHECK_CONTAINS(d1, "# sasl_mech is not set\n");
 	CHECK_CONTAINS(d1, "bind_password_file = /etc/smimesync/ldap.secret\n");
 	CHECK_CONTAINS(d1, "key_type = p384\n");
-	errs = load_errors(d1, &again);
-	CHECK_STREQ(errs, "");
-	free(errs);
-	if (again != NULL) {
-		d2 = dump_to_string(again);
-		CHECK_STREQ(d2, d1);
-	}
+	check_dump_reloads(d1);
 	free(d1);
-	free(d2);
 	config_free(cfg);
-	config_free(again);
 }
 
 /* type = ad: its own user_filter default, a UPN bind, group = NAME round-trips. */
 static void
 test_ad(void)
 {
-	struct config *cfg = NULL, *again = NULL;
+	struct config *cfg = NULL;
 	char *errs = load_errors("[directory ad]\ntype = ad\nuri = ldaps://dc\n"
 	    "base_dn = DC=example,DC=org\nbind_dn = svc@example.org\n"
 	    "bind_password_file = ad.secret\n"
@@ -420,7 +430,7 @@ test_ad(void)
 	    "base_dn = DC=example,DC=org\nsasl_mech = GSSAPI\nkeytab_file = svc.keytab\n"
 	    "principal = svc@EXAMPLE.ORG\n" MIN_DIR MIN_CA MIN_MAIL
 	    "[group sales]\ndirectory = ad\nca = c\ngroup = smime-sales\n", &cfg);
-	char *d1 = NULL, *d2 = NULL;
+	char *d1 = NULL;
 
 	CHECK_STREQ(errs, "");
 	free(errs);
@@ -437,17 +447,9 @@ test_ad(void)
 	d1 = dump_to_string(cfg);
 	CHECK_CONTAINS(d1, "\ngroup = smime-sales\n");
 	CHECK(strstr(d1, "group_dn =") == NULL);
-	errs = load_errors(d1, &again);
-	CHECK_STREQ(errs, "");
-	free(errs);
-	if (again != NULL) {
-		d2 = dump_to_string(again);
-		CHECK_STREQ(d2, d1);
-	}
+	check_dump_reloads(d1);
 	free(d1);
-	free(d2);
 	config_free(cfg);
-	config_free(again);
 }
 
 static void
@@ -545,7 +547,7 @@ section_text(const char *dump, const char *label)
 static void
 test_external_ca(void)
 {
-	struct config *cfg = NULL, *again = NULL;
+	struct config *cfg = NULL;
 	char *errs = load_errors(MIN_DIR MIN_CA MIN_MAIL
 	    "[ca scm]\ntype = sectigo\nurl = https://cert-manager.com/\ntrust_anchor_file = r.pem\n"
 	    "customer_uri = example\nlogin = api\npassword_file = scm.secret\norg_id = 4242\n"
@@ -554,7 +556,7 @@ test_external_ca(void)
 	    "trust_anchor_file = /etc/ipa/ca.crt\nretry_interval = 0s\n"
 	    "[group g]\ndirectory = d\nca = scm\ngroup_dn = cn=g\n", &cfg);
 	const struct conf_ca *scm, *ipa;
-	char *d1 = NULL, *d2 = NULL;
+	char *d1 = NULL;
 
 	CHECK_STREQ(errs, "");
 	free(errs);
@@ -590,18 +592,10 @@ test_external_ca(void)
 		free(ipa_text);
 		free(scm_text);
 	}
-	errs = load_errors(d1, &again);
-	CHECK_STREQ(errs, "");
-	free(errs);
-	if (again != NULL) {
-		d2 = dump_to_string(again);
-		CHECK_STREQ(d2, d1);
-	}
+	check_dump_reloads(d1);
 out:
 	free(d1);
-	free(d2);
 	config_free(cfg);
-	config_free(again);
 }
 
 int
