@@ -9,3 +9,9 @@ libcommon_a_SOURCES = \
 	common/http.c common/http.h \
 	common/strutil.c common/strutil.h \
 	common/xalloc.c common/xalloc.h
+
+# The Microsoft Graph client, shared by the Entra ID source (directory/)
+# and the Graph mail transport (mail/): libcurl, jansson, OpenSSL.
+libcommon_a_SOURCES += \
+	common/graph.h common/graph_internal.h \
+	common/graph_http.c common/graph_token.c common/graph_call.c

@@ -189,6 +189,54 @@ check_service(struct loader *ld, struct sec_load *s)
 	}
 }
 
+/* Keys only Graph directories use, and the LDAP keys they must not have. */
+static const char *const graph_keys[] = { "tenant_id", "client_id", "client_secret_file",
+	"client_cert_file", "client_key_file" };
+static const char *const ldap_only_keys[] = { "uri", "base_dn", "bind_dn", "bind_password_file",
+	"sasl_mech", "keytab_file", "principal", "starttls", "user_filter", "file" };
+
+static void
+check_directory_graph(struct loader *ld, struct sec_load *s)
+{
+	struct conf_directory *d = s->base;
+	bool secret, cert, key;
+
+	if (d->type != DIR_TYPE_GRAPH) {
+		for (size_t i = 0; i < ARRAY_LEN(graph_keys); i++)
+			if (is_set_ok(s, graph_keys[i]))
+				conf_err_add(ld->el, line_of(s, graph_keys[i]), "%s %s: only a "
+				    "Microsoft Graph directory uses it; set type = graph or remove it",
+				    s->label, graph_keys[i]);
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(ldap_only_keys); i++)
+		if (s->lines[row_of(CONF_DIRECTORY, ldap_only_keys[i])] != 0)
+			conf_err_add(ld->el, line_of(s, ldap_only_keys[i]), "%s %s: a Microsoft "
+			    "Graph directory has no %s; remove it (tenant_id, client_id and a "
+			    "credential say where and who)", s->label, ldap_only_keys[i],
+			    ldap_only_keys[i]);
+	for (size_t i = 0; i < 2; i++)
+		if (!is_set_ok(s, graph_keys[i]) && !is_bad(s, graph_keys[i]))
+			conf_err_add(ld->el, s->header_line, "%s: missing required key \"%s\": %s",
+			    s->label, graph_keys[i],
+			    conf_options[row_of(CONF_DIRECTORY, graph_keys[i])].doc);
+	secret = is_set_ok(s, "client_secret_file") || is_bad(s, "client_secret_file");
+	cert = is_set_ok(s, "client_cert_file") || is_bad(s, "client_cert_file");
+	key = is_set_ok(s, "client_key_file") || is_bad(s, "client_key_file");
+	if (secret && (cert || key))
+		conf_err_add(ld->el, line_of(s, "client_secret_file"), "%s client_secret_file: "
+		    "give either a client secret or a certificate (client_cert_file and "
+		    "client_key_file), not both", s->label);
+	else if (cert != key)
+		conf_err_add(ld->el, line_of(s, cert ? "client_cert_file" : "client_key_file"),
+		    "%s %s: a certificate credential needs both client_cert_file and "
+		    "client_key_file", s->label, cert ? "client_cert_file" : "client_key_file");
+	else if (!secret && !cert)
+		conf_err_add(ld->el, s->header_line, "%s: no credential for the app registration; "
+		    "add client_secret_file = /path/to/secret (mode 0600), or client_cert_file "
+		    "and client_key_file (recommended)", s->label);
+}
+
 static void
 check_directory(struct loader *ld, struct sec_load *s)
 {
@@ -220,8 +268,10 @@ check_directory(struct loader *ld, struct sec_load *s)
 	    d->type != DIR_TYPE_AD)
 		conf_err_add(ld->el, line_of(s, "global_catalog"), "%s global_catalog: only Active "
 		    "Directory has a global catalog; set type = ad or remove it", s->label);
-	/* What each type needs: a server and a base, or a file. */
-	if (!is_bad(s, "type")) {
+	/* What each type needs: a server and a base, a file, or a tenant and an app. */
+	if (!is_bad(s, "type"))
+		check_directory_graph(ld, s);
+	if (!is_bad(s, "type") && d->type != DIR_TYPE_GRAPH) {
 		static const char *const ldap_keys[] = { "uri", "base_dn" };
 
 		if (d->type == DIR_TYPE_CSV && d->file == NULL && !is_bad(s, "file"))
@@ -372,6 +422,37 @@ static void
 check_mail(struct loader *ld, struct sec_load *s)
 {
 	struct conf_mail *m = s->base;
+	static const char *const smtp_keys[] = { "smtp_host", "smtp_user", "smtp_password_file",
+		"helo_name" };
+
+	if (!is_bad(s, "transport") && m->transport == MAIL_TRANSPORT_GRAPH) {
+		if (m->directory_name == NULL && !is_bad(s, "directory"))
+			conf_err_add(ld->el, line_of(s, "transport"), "%s transport: graph sends "
+			    "with the app of a Microsoft Graph directory; add directory = NAME of a "
+			    "[directory] with type = graph", s->label);
+		for (size_t i = 0; i < ARRAY_LEN(smtp_keys); i++)
+			if (s->lines[row_of(CONF_MAIL, smtp_keys[i])] != 0)
+				conf_err_add(ld->el, line_of(s, smtp_keys[i]), "%s %s: only "
+				    "transport = smtp uses it; remove it", s->label, smtp_keys[i]);
+		if (m->sender == NULL && m->from != NULL && !is_bad(s, "from")) {
+			const char *lt = strchr(m->from, '<');
+
+			m->sender = lt == NULL ? xstrdup(m->from) :
+			    xstrndup(lt + 1, strlen(lt + 1) - 1);
+		}
+		return;
+	}
+	if (!is_bad(s, "transport")) {
+		if (m->smtp_host == NULL && !is_bad(s, "smtp_host"))
+			conf_err_add(ld->el, s->header_line, "%s: missing required key "
+			    "\"smtp_host\": the SMTP relay (or set transport = graph to send "
+			    "through Microsoft Graph)", s->label);
+		if (is_set_ok(s, "directory") || is_set_ok(s, "sender"))
+			conf_err_add(ld->el, line_of(s, is_set_ok(s, "directory") ? "directory" :
+			    "sender"), "%s %s: only transport = graph uses it; set transport = graph "
+			    "or remove it", s->label, is_set_ok(s, "directory") ? "directory" :
+			    "sender");
+	}
 
 	if (is_set_ok(s, "smtp_user") && m->smtp_password_file == NULL &&
 	    !is_bad(s, "smtp_password_file"))
@@ -432,6 +513,22 @@ check_group(struct loader *ld, struct sec_load *s)
 	/* group = NAME travels in group_dn; the directory room resolves it (AD only). */
 	if (g->group_dn == NULL && g->group_name != NULL)
 		g->group_dn = xstrdup(g->group_name);
+	/* So do an Entra group's id or display name (type = graph). */
+	if (g->graph_group_id != NULL && g->graph_group_name != NULL)
+		conf_err_add(ld->el, line_of(s, "group_name"), "%s group_name: cannot be combined "
+		    "with group_id; keep one of them (the id never changes)", s->label);
+	if ((g->graph_group_id != NULL || g->graph_group_name != NULL) &&
+	    (g->group_dn != NULL || is_bad(s, "group_dn") || is_bad(s, "group")))
+		conf_err_add(ld->el, line_of(s, g->graph_group_id ? "group_id" : "group_name"),
+		    "%s %s: group_dn and group name LDAP and AD groups; an Entra group is named "
+		    "by group_id or group_name alone", s->label,
+		    g->graph_group_id ? "group_id" : "group_name");
+	else if (g->graph_group_id != NULL)
+		g->group_dn = xstrdup(g->graph_group_id);
+	else if (g->graph_group_name != NULL) {
+		g->group_dn = xstrdup(g->graph_group_name);
+		g->graph_by_name = true;
+	}
 	if (is_bad(s, "validity") || is_bad(s, "renew_before") || g->renew_before < g->validity)
 		return;
 	format_duration(g->validity, vb, sizeof(vb));
@@ -529,6 +626,81 @@ key_written(const struct config *cfg, const void *base, const char *key)
 	return conf_source_line(cfg, base, key) != conf_source_line(cfg, base, "\001");
 }
 
+/*
+ * The Entra keys of a group, and where its certificates go: publish_to,
+ * else its own directory when that is LDAP or AD; never into Graph, which
+ * has no writable S/MIME certificate property.
+ */
+static void
+resolve_graph_group(struct loader *ld, struct conf_group *g)
+{
+	struct config *cfg = ld->cfg;
+	bool graph = g->directory != NULL && g->directory->type == DIR_TYPE_GRAPH;
+	static const char *const graph_only[] = { "group_id", "group_name", "include_guests",
+		"mail_from_upn" };
+
+	for (size_t k = 0; g->directory != NULL && !graph && k < ARRAY_LEN(graph_only); k++)
+		if (key_written(cfg, g, graph_only[k]))
+			conf_err_add(ld->el, conf_source_line(cfg, g, graph_only[k]), "[group %s] %s: "
+			    "only groups of a Microsoft Graph directory (type = graph) use it; "
+			    "remove it", g->name, graph_only[k]);
+	if (graph && (key_written(cfg, g, "group_dn") || key_written(cfg, g, "group")))
+		conf_err_add(ld->el, conf_source_line(cfg, g, key_written(cfg, g, "group_dn") ?
+		    "group_dn" : "group"), "[group %s] %s: an Entra group is named by group_id "
+		    "(its object id) or group_name (its display name)", g->name,
+		    key_written(cfg, g, "group_dn") ? "group_dn" : "group");
+	if (g->publish_to_name == NULL) {
+		if (g->directory != NULL && (g->directory->type == DIR_TYPE_LDAP ||
+		    g->directory->type == DIR_TYPE_AD))
+			g->publish = g->directory;
+		return;
+	}
+	g->publish = (struct conf_directory *)config_find_directory(cfg, g->publish_to_name);
+	if (g->publish == NULL) {
+		missing_ref(ld, g, "publish_to", CONF_DIRECTORY, g->publish_to_name);
+	} else if (g->publish->type == DIR_TYPE_GRAPH) {
+		conf_err_add(ld->el, conf_source_line(cfg, g, "publish_to"), "[group %s] "
+		    "publish_to: [directory %s] is Microsoft Graph, which cannot store S/MIME "
+		    "certificates for Exchange Online's address list; publish to the on-premises "
+		    "AD that Entra Connect synchronises (type = ad), or to an LDAP address book",
+		    g->name, g->publish->name);
+		g->publish = NULL;
+	} else if (g->publish->type == DIR_TYPE_CSV) {
+		conf_err_add(ld->el, conf_source_line(cfg, g, "publish_to"), "[group %s] "
+		    "publish_to: [directory %s] is a CSV file, which cannot hold certificates; "
+		    "name an ldap or ad directory", g->name, g->publish->name);
+		g->publish = NULL;
+	}
+}
+
+/* [mail] directory = must be a Graph directory (transport = graph). */
+static void
+resolve_mail(struct loader *ld)
+{
+	struct config *cfg = ld->cfg;
+	struct conf_mail *m = &cfg->mail;
+	int line;
+
+	if (!cfg->has_mail || m->transport != MAIL_TRANSPORT_GRAPH || m->directory_name == NULL)
+		return;
+	line = conf_source_line(cfg, m, "directory");
+	m->graph_directory = (struct conf_directory *)config_find_directory(cfg,
+	    m->directory_name);
+	if (m->graph_directory == NULL) {
+		char *names = names_of(cfg, CONF_DIRECTORY);
+
+		conf_err_add(ld->el, line, "[mail] directory: there is no [directory %s] section%s%s",
+		    m->directory_name, *names ? "; defined: " : "; add one with type = graph",
+		    names);
+		free(names);
+	} else if (m->graph_directory->type != DIR_TYPE_GRAPH) {
+		conf_err_add(ld->el, line, "[mail] directory: [directory %s] is not a Microsoft "
+		    "Graph directory; transport = graph sends with the app of a directory with "
+		    "type = graph", m->directory_name);
+		m->graph_directory = NULL;
+	}
+}
+
 static void
 resolve_groups(struct loader *ld)
 {
@@ -537,12 +709,14 @@ resolve_groups(struct loader *ld)
 	for (size_t i = 0; i < cfg->n_groups; i++) {
 		struct conf_group *g = &cfg->groups[i];
 
-		bool named = key_written(cfg, g, "group_dn") || key_written(cfg, g, "group");
+		bool named = key_written(cfg, g, "group_dn") || key_written(cfg, g, "group") ||
+		    key_written(cfg, g, "group_id") || key_written(cfg, g, "group_name");
 
 		if (g->directory_name != NULL) {
 			g->directory = (struct conf_directory *)config_find_directory(cfg,
 			    g->directory_name);
-			if (g->directory != NULL && g->directory->type == DIR_TYPE_CSV && named)
+			if (g->directory != NULL && g->directory->type == DIR_TYPE_CSV &&
+			    (key_written(cfg, g, "group_dn") || key_written(cfg, g, "group")))
 				conf_err_add(ld->el, conf_source_line(cfg, g, g->group_dn ? "group_dn" :
 				    "group"), "[group %s] %s: a csv directory has no groups: every row "
 				    "of its file is a member; remove it", g->name,
@@ -554,16 +728,22 @@ resolve_groups(struct loader *ld)
 				    "group: a group can be named by sAMAccountName only in an Active "
 				    "Directory (type = ad); give group_dn instead", g->name);
 		}
-		if (!named && (g->directory == NULL || g->directory->type != DIR_TYPE_CSV))
+		if (!named && g->directory != NULL && g->directory->type == DIR_TYPE_GRAPH)
+			conf_err_add(ld->el, g->origin.line, "[group %s]: which group? add group_id = "
+			    "the Entra group's object id (or group_name = its display name)",
+			    g->name);
+		else if (!named && (g->directory == NULL || g->directory->type != DIR_TYPE_CSV))
 			conf_err_add(ld->el, g->origin.line, "[group %s]: which group? add group_dn = "
 			    "DN of the group (or, for an Active Directory, group = its "
 			    "sAMAccountName)", g->name);
+		resolve_graph_group(ld, g);
 		if (g->ca_name != NULL) {
 			g->ca = (struct conf_ca *)config_find_ca(cfg, g->ca_name);
 			if (g->ca == NULL)
 				missing_ref(ld, g, "ca", CONF_CA, g->ca_name);
 		}
 	}
+	resolve_mail(ld);
 	if (cfg->n_groups > 0 && !cfg->has_mail)
 		conf_err_add(ld->el, cfg->groups[0].origin.line, "[group %s]: group members get "
 		    "their certificates by mail, but there is no [mail] section; add [mail] with "

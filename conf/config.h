@@ -29,6 +29,13 @@ enum dir_type {
 	DIR_TYPE_LDAP = 0, /* OpenLDAP and other RFC 4519 directories */
 	DIR_TYPE_AD,       /* Active Directory (and Samba AD): in-chain membership */
 	DIR_TYPE_CSV,      /* a CSV file of people outside any directory */
+	DIR_TYPE_GRAPH,    /* Microsoft Entra ID through Microsoft Graph v1.0 */
+};
+
+/* [mail] transport = smtp | graph. */
+enum mail_transport_type {
+	MAIL_TRANSPORT_SMTP = 0, /* libESMTP to smtp_host */
+	MAIL_TRANSPORT_GRAPH,    /* POST /users/{sender}/sendMail with a Graph directory's app */
 };
 
 /* starttls = required | off (for ldap:// and SMTP). */
@@ -119,6 +126,14 @@ struct conf_directory {
 	char *user_filter;        /* which member entries are people; default by type */
 	char *mail_attribute;     /* default "mail" */
 	char *alt_mail_attribute; /* alternative addresses; NULL: more values of mail_attribute */
+	/* type = graph (Entra ID); tls_ca_file, tls_verify and timeout apply too. */
+	char *tenant_id;          /* directory (tenant) id, or a verified domain */
+	char *client_id;          /* application (client) id */
+	char *client_secret_file; /* secret; or the two below */
+	char *client_cert_file;   /* certificate registered with the app (PEM) */
+	char *client_key_file;    /* its private key (PEM, secret) */
+	char *authority_host;     /* default https://login.microsoftonline.com */
+	char *graph_host;         /* default https://graph.microsoft.com */
 };
 
 struct conf_ca {
@@ -164,7 +179,11 @@ struct conf_ca {
 };
 
 struct conf_mail {
-	char *smtp_host;
+	enum mail_transport_type transport; /* default smtp */
+	char *directory_name;       /* transport = graph: the [directory] whose app sends */
+	struct conf_directory *graph_directory; /* resolved by config_load (graph only) */
+	char *sender;               /* transport = graph: the mailbox sending (default: from's address) */
+	char *smtp_host;            /* required with transport = smtp */
 	int64_t smtp_port;          /* default 587 */
 	enum tls_mode starttls;     /* default required */
 	char *smtp_user;            /* optional; AUTH only after STARTTLS */
@@ -187,6 +206,15 @@ struct conf_group {
 	char *group_dn;                   /* the group's DN; with group = NAME (AD only),
 	                                     that sAMAccountName, resolved when read */
 	char *group_name;                 /* group = sAMAccountName, or NULL */
+	char *graph_group_id;             /* group_id = Entra object id (type = graph) */
+	char *graph_group_name;           /* group_name = Entra display name (type = graph) */
+	bool graph_by_name;               /* group_dn holds graph_group_name, not an id */
+	char *publish_to_name;            /* publish_to = [directory] NAME, or NULL */
+	struct conf_directory *publish;   /* where certificates are published: publish_to,
+	                                     else the group's own ldap/ad directory; NULL:
+	                                     nowhere (csv, graph without publish_to) */
+	bool include_guests;              /* Entra guests (userType Guest) are members too */
+	bool mail_from_upn;               /* no mail: use userPrincipalName (Entra only) */
 	char *ca_name;
 	struct conf_ca *ca;               /* resolved by config_load */
 	bool enabled;                     /* sync = yes | no, default yes */

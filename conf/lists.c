@@ -105,3 +105,13 @@ conf_check_address_list(const char *value, struct errbuf *why)
 	free(copy);
 	return rc;
 }
+
+int
+conf_check_address(const char *value, struct errbuf *why)
+{
+	if (plain_address(value))
+		return 0;
+	err_set(why, "\"%s\" is not a mail address; give one plain address, e.g. "
+	    "pki@example.org", value);
+	return -1;
+}

@@ -17,7 +17,8 @@ const char *const conf_pkcs12_names[] = {"modern", "compat", NULL};
 const char *const conf_leave_policy_names[] = {"stop-renewing", "keep", "revoke", NULL};
 const char *const conf_mail_change_names[] = {"keep", "revoke", NULL};
 const char *const conf_tls_mode_names[] = {"required", "off", NULL};
-const char *const conf_dir_type_names[] = {"ldap", "ad", "csv", NULL};
+const char *const conf_dir_type_names[] = {"ldap", "ad", "csv", "graph", NULL};
+const char *const conf_mail_transport_names[] = {"smtp", "graph", NULL};
 const char *const conf_ca_type_names[] = {"local", "cfssl", "ejbca", "sectigo", "helper", NULL};
 const char *const conf_cert_profile_names[] = {"mailbox-strict", "mailbox-multipurpose",
     "organization-strict", "organization-multipurpose", NULL};
@@ -29,6 +30,8 @@ _Static_assert(sizeof(enum tls_mode) == sizeof(int), "enum tls_mode is not int-s
 _Static_assert(sizeof(enum dir_type) == sizeof(int), "enum dir_type is not int-sized");
 _Static_assert(sizeof(enum ca_type) == sizeof(int), "enum ca_type is not int-sized");
 _Static_assert(sizeof(enum cert_profile) == sizeof(int), "enum cert_profile is not int-sized");
+_Static_assert(sizeof(enum mail_transport_type) == sizeof(int),
+    "enum mail_transport_type is not int-sized");
 
 #define DAY INT64_C(86400)
 
@@ -69,8 +72,8 @@ const struct conf_option conf_options[] = {
 	/* [directory NAME] */
 	{CONF_DIRECTORY, "type", OPT_ENUM, offsetof(struct conf_directory, type), "ldap", NULL, 0,
 	    0, 0, conf_dir_type_names, NULL, NULL,
-	    "kind of directory: ldap (OpenLDAP, RFC 4519), ad (Active Directory) or csv "
-	    "(a file of people outside any directory)"},
+	    "kind of directory: ldap (OpenLDAP, RFC 4519), ad (Active Directory), csv "
+	    "(a file of people outside any directory) or graph (Entra ID through Microsoft Graph)"},
 	{CONF_DIRECTORY, "uri", OPT_URI_LDAP, offsetof(struct conf_directory, uri), NULL, NULL,
 	    0, 0, 0, NULL, NULL, NULL,
 	    "LDAP server URI(s), space separated: ldap://, ldaps:// or ldapi:// (ldap and ad)"},
@@ -128,6 +131,28 @@ const struct conf_option conf_options[] = {
 	    conf_check_attribute,
 	    "attribute holding alternative addresses put in the subjectAltName, besides the "
 	    "further values of mail_attribute"},
+	{CONF_DIRECTORY, "tenant_id", OPT_STRING, offsetof(struct conf_directory, tenant_id), NULL,
+	    NULL, 0, 0, 0, NULL, NULL, conf_check_tenant,
+	    "type = graph: the Entra tenant, as its id (a GUID) or a verified domain"},
+	{CONF_DIRECTORY, "client_id", OPT_STRING, offsetof(struct conf_directory, client_id), NULL,
+	    NULL, 0, 0, 0, NULL, NULL, conf_check_guid,
+	    "type = graph: the application (client) id of smimesync's app registration"},
+	{CONF_DIRECTORY, "client_secret_file", OPT_SECRET_PATH,
+	    offsetof(struct conf_directory, client_secret_file), NULL, NULL, 0, 0, 0, NULL, NULL,
+	    NULL, "type = graph: secret file holding the app's client secret (its Value)"},
+	{CONF_DIRECTORY, "client_cert_file", OPT_PATH,
+	    offsetof(struct conf_directory, client_cert_file), NULL, NULL, 0, 0, 0, NULL, NULL, NULL,
+	    "type = graph: PEM certificate registered with the app, instead of a client secret"},
+	{CONF_DIRECTORY, "client_key_file", OPT_SECRET_PATH,
+	    offsetof(struct conf_directory, client_key_file), NULL, NULL, 0, 0, 0, NULL, NULL, NULL,
+	    "type = graph: the RSA private key of client_cert_file (PEM, secret file)"},
+	{CONF_DIRECTORY, "authority_host", OPT_STRING,
+	    offsetof(struct conf_directory, authority_host), "https://login.microsoftonline.com",
+	    NULL, 0, 0, 0, NULL, NULL, conf_check_https_host,
+	    "type = graph: the identity platform that issues tokens (national clouds differ)"},
+	{CONF_DIRECTORY, "graph_host", OPT_STRING, offsetof(struct conf_directory, graph_host),
+	    "https://graph.microsoft.com", NULL, 0, 0, 0, NULL, NULL, conf_check_https_host,
+	    "type = graph: the Microsoft Graph endpoint of the same cloud"},
 
 	/* [ca NAME] */
 	{CONF_CA, "type", OPT_ENUM, offsetof(struct conf_ca, type), "local", NULL, 0, 0, 0,
@@ -220,8 +245,19 @@ const struct conf_option conf_options[] = {
 	    NULL, NULL, "helper: the certmonger CA helper program to run"},
 
 	/* [mail] */
+	{CONF_MAIL, "transport", OPT_ENUM, offsetof(struct conf_mail, transport), "smtp", NULL, 0,
+	    0, 0, conf_mail_transport_names, NULL, NULL,
+	    "how mail leaves: smtp (a relay) or graph (Microsoft Graph sendMail, for tenants "
+	    "without SMTP AUTH)"},
+	{CONF_MAIL, "directory", OPT_STRING, offsetof(struct conf_mail, directory_name), NULL, NULL,
+	    0, 0, 0, NULL, NULL, conf_check_name,
+	    "transport = graph: the [directory] (type = graph) whose app registration sends"},
+	{CONF_MAIL, "sender", OPT_STRING, offsetof(struct conf_mail, sender), NULL, NULL,
+	    OPTF_DERIVED, 0, 0, NULL, NULL, conf_check_address,
+	    "transport = graph: the mailbox that sends (default: the address in from)"},
 	{CONF_MAIL, "smtp_host", OPT_STRING, offsetof(struct conf_mail, smtp_host), NULL, NULL,
-	    OPTF_REQUIRED, 0, 0, NULL, NULL, conf_check_hostname, "SMTP relay host name"},
+	    0, 0, 0, NULL, NULL, conf_check_hostname,
+	    "SMTP relay host name (required with transport = smtp)"},
 	{CONF_MAIL, "smtp_port", OPT_INT, offsetof(struct conf_mail, smtp_port), "587", NULL, 0, 1,
 	    65535, NULL, NULL, NULL, "SMTP relay port (submission)"},
 	{CONF_MAIL, "starttls", OPT_ENUM, offsetof(struct conf_mail, starttls), "required", NULL, 0,
@@ -261,6 +297,22 @@ const struct conf_option conf_options[] = {
 	{CONF_GROUP, "group", OPT_STRING, offsetof(struct conf_group, group_name), NULL, NULL,
 	    0, 0, 0, NULL, NULL, conf_check_sam_account_name,
 	    "sAMAccountName of the group, instead of group_dn (type = ad only)"},
+	{CONF_GROUP, "group_id", OPT_STRING, offsetof(struct conf_group, graph_group_id), NULL,
+	    NULL, 0, 0, 0, NULL, NULL, conf_check_guid,
+	    "object id of the Entra group (type = graph; this or group_name is required)"},
+	{CONF_GROUP, "group_name", OPT_STRING, offsetof(struct conf_group, graph_group_name), NULL,
+	    NULL, 0, 0, 0, NULL, NULL, conf_check_graph_group_name,
+	    "display name of the Entra group, instead of group_id; must be unique in the tenant"},
+	{CONF_GROUP, "publish_to", OPT_STRING, offsetof(struct conf_group, publish_to_name), NULL,
+	    NULL, OPTF_DERIVED, 0, 0, NULL, NULL, conf_check_name,
+	    "[directory] (ldap or ad) the certificates are published in (default: the group's "
+	    "own directory; a graph or csv group publishes nowhere without it)"},
+	{CONF_GROUP, "include_guests", OPT_BOOL, offsetof(struct conf_group, include_guests), "no",
+	    NULL, 0, 0, 0, NULL, NULL, NULL,
+	    "type = graph: guest accounts (userType Guest) in the group get certificates too"},
+	{CONF_GROUP, "mail_from_upn", OPT_BOOL, offsetof(struct conf_group, mail_from_upn), "no",
+	    NULL, 0, 0, 0, NULL, NULL, NULL,
+	    "type = graph: a member without mail is certified for their userPrincipalName"},
 	{CONF_GROUP, "ca", OPT_STRING, offsetof(struct conf_group, ca_name), NULL, NULL,
 	    OPTF_REQUIRED, 0, 0, NULL, NULL, conf_check_name,
 	    "name of the [ca] section that issues the certificates"},

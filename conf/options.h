@@ -78,6 +78,7 @@ extern const char *const conf_leave_policy_names[];
 extern const char *const conf_mail_change_names[];
 extern const char *const conf_dir_type_names[];
 extern const char *const conf_ca_type_names[];
+extern const char *const conf_mail_transport_names[];
 
 /* "service", "directory", ... */
 const char *conf_kind_name(enum conf_kind k);
@@ -124,6 +125,17 @@ int conf_check_sam_account_name(const char *value, struct errbuf *why);
 int conf_check_principal(const char *value, struct errbuf *why);
 /* bind_dn: a DN, or a user principal name (user@domain, Active Directory). */
 int conf_check_bind_name(const char *value, struct errbuf *why);
+/* An Entra object or application id: a GUID, 8-4-4-4-12 hex digits. */
+int conf_check_guid(const char *value, struct errbuf *why);
+/* tenant_id: a GUID or a domain name (contoso.onmicrosoft.com). */
+int conf_check_tenant(const char *value, struct errbuf *why);
+/* authority_host, graph_host: https://host[:port] with no path. */
+int conf_check_https_host(const char *value, struct errbuf *why);
+/* group_name: a display name, which must not itself look like an object id. */
+int conf_check_graph_group_name(const char *value, struct errbuf *why);
+/* sender: one bare mail address. */
+int conf_check_address(const char *value, struct errbuf *why);
+bool conf_guid_valid(const char *s);
 /* The OPT_DN syntax check. */
 bool conf_dn_valid(const char *s);
 /* Section names: letters, digits, '-', '_', '.'. */

@@ -308,3 +308,80 @@ bad:
 		    "credentials, query or fragment)", value);
 	return -1;
 }
+
+bool
+conf_guid_valid(const char *s)
+{
+	static const int groups[] = {8, 4, 4, 4, 12};
+	const char *p = s;
+
+	for (size_t g = 0; g < ARRAY_LEN(groups); g++) {
+		for (int i = 0; i < groups[g]; i++, p++)
+			if (!isxdigit((unsigned char)*p))
+				return false;
+		if (g + 1 < ARRAY_LEN(groups) && *p++ != '-')
+			return false;
+	}
+	return *p == '\0';
+}
+
+int
+conf_check_guid(const char *value, struct errbuf *why)
+{
+	if (conf_guid_valid(value))
+		return 0;
+	err_set(why, "\"%s\" is not an Entra ID object id; copy the GUID from the Entra admin "
+	    "center (Overview page), e.g. 0b4ad5e4-7f44-4d8a-9c71-3c1d2a5e6f70", value);
+	return -1;
+}
+
+int
+conf_check_tenant(const char *value, struct errbuf *why)
+{
+	struct errbuf ignored;
+
+	if (conf_guid_valid(value) ||
+	    (strchr(value, '.') != NULL && conf_check_hostname(value, &ignored) == 0 &&
+	    strchr(value, ':') == NULL))
+		return 0;
+	err_set(why, "\"%s\" is neither a tenant id (a GUID, Entra admin center > Overview) nor "
+	    "a verified domain such as contoso.onmicrosoft.com", value);
+	return -1;
+}
+
+int
+conf_check_https_host(const char *value, struct errbuf *why)
+{
+	const char *host = value + 8;
+	size_t len = strlen(host);
+
+	while (len > 0 && host[len - 1] == '/')
+		len--;
+	if (strncmp(value, "https://", 8) == 0 && len > 0 && memchr(host, '/', len) == NULL &&
+	    memchr(host, '?', len) == NULL && memchr(host, '@', len) == NULL) {
+		for (size_t i = 0; i < len; i++)
+			if (!isalnum((unsigned char)host[i]) && strchr("-.:[]", host[i]) == NULL)
+				goto bad;
+		return 0;
+	}
+bad:
+	err_set(why, "\"%s\" is not an https:// host; write the scheme and host only, e.g. "
+	    "https://login.microsoftonline.us (plain http is never used: it would carry the "
+	    "credentials in clear)", value);
+	return -1;
+}
+
+int
+conf_check_graph_group_name(const char *value, struct errbuf *why)
+{
+	if (conf_guid_valid(value)) {
+		err_set(why, "\"%s\" is an object id, not a display name; write group_id = %s",
+		    value, value);
+		return -1;
+	}
+	if (strlen(value) > 256) {
+		err_set(why, "a group display name has at most 256 characters");
+		return -1;
+	}
+	return 0;
+}

@@ -24,6 +24,7 @@
 
 #include "common/attrs.h"
 #include "common/errbuf.h"
+#include "common/graph.h"
 #include "directory/directory.h"
 
 /* Upper bounds on what we accept from the server (STYLE 13). */
@@ -35,7 +36,8 @@
 #define DIR_MAX_MEMBERS 1000000        /* member values of one group */
 
 struct dir_conn {
-	LDAP *ld;
+	LDAP *ld;                          /* NULL for csv and graph */
+	struct graph *graph;               /* type = graph: the Graph client (graph_source.c) */
 	const struct conf_directory *conf; /* borrowed: lives as long as the config */
 	char *uri;                         /* copy, for messages */
 	char *base_dn;                     /* copy */
@@ -160,6 +162,13 @@ void dir_fill_alt_mails(struct dir_conn *dc, LDAPMessage *entry, struct user *u,
 enum dir_status dir_csv_open(const struct conf_directory *conf, struct dir_conn **out,
     struct errbuf *e);
 enum dir_status dir_csv_members(struct dir_conn *dc, struct user_list *out, struct errbuf *e);
+
+/* type = graph (graph_source.c): Entra ID through Microsoft Graph. */
+enum dir_status dir_graph_open(const struct conf_directory *conf, struct dir_conn **out,
+    struct errbuf *e) MUST_USE;
+enum dir_status dir_graph_members(struct dir_conn *dc, const struct conf_group *g,
+    struct user_list *out, struct errbuf *e) MUST_USE;
+void dir_graph_close(struct dir_conn *dc);
 
 enum dir_status dir_ad_group_members(struct dir_conn *dc, const char *group_ref,
     struct user_list *out, struct errbuf *e) MUST_USE;

@@ -51,8 +51,8 @@ const char *dir_status_name(enum dir_status st);
 
 /* A person as the directory describes them, normalized across sources. */
 struct user {
-	char *id;           /* stable id: entryUUID (LDAP) */
-	char *dn;
+	char *id;           /* stable id: entryUUID (LDAP), objectGUID (AD), id (Graph) */
+	char *dn;           /* the entry's DN; Graph: userPrincipalName (users/ID without one) */
 	char *mail;         /* primary address; NULL when none is usable */
 	char **alt_mails;   /* alternative addresses, may be empty */
 	size_t n_alt_mails;
@@ -60,6 +60,8 @@ struct user {
 	char *given_name;
 	char *surname;
 	char *upn;          /* userPrincipalName when the directory has one */
+	char *onprem_dn;    /* Graph: onPremisesDistinguishedName of a user synchronised
+	                       from an on-premises AD by Entra Connect, else NULL */
 	bool enabled;
 	const char *source; /* borrowed: the [directory NAME] this came from */
 	char *problem;      /* NULL, or why this entry cannot be provisioned */
@@ -103,6 +105,30 @@ void dir_close(struct dir_conn *dc);
  */
 enum dir_status dir_group_members(struct dir_conn *dc, const char *group_dn,
     struct user_list *out, struct errbuf *e) MUST_USE;
+
+/*
+ * The members of [group] g, read as its policy says: dir_group_members()
+ * on g->group_dn for LDAP, AD and CSV; for type = graph (Microsoft Graph,
+ * graph_source.c) the group is found by object id or display name and its
+ * transitive user members are read page by page, guests left out unless
+ * g->include_guests, userPrincipalName standing in for a missing mail only
+ * with g->mail_from_upn, disabled accounts returned with enabled = false
+ * and .problem set. A failed read (DIR_OK not returned) leaves out in an
+ * unspecified state: the caller must not use it.
+ */
+enum dir_status dir_read_group(struct dir_conn *dc, const struct conf_group *g,
+    struct user_list *out, struct errbuf *e) MUST_USE;
+
+/*
+ * Where u (read from another directory, e.g. Entra ID) lives in this one,
+ * the group's publish target: with type = ad an entry at u->onprem_dn that
+ * matches user_filter, else the one entry under base_dn matching
+ * user_filter whose mail_attribute is u->mail. *dn_out is new. Returns
+ * DIR_BAD_CONFIG with e saying so when there is no such entry or more
+ * than one (nothing is published to a guess).
+ */
+enum dir_status dir_find_person(struct dir_conn *dc, const struct user *u, char **dn_out,
+    struct errbuf *e) MUST_USE;
 
 /* A binary attribute value. */
 struct dir_value {

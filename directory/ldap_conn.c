@@ -410,6 +410,8 @@ dir_open(const struct conf_directory *conf, const char *bind_password,
 	*out = NULL;
 	if (conf != NULL && conf->type == DIR_TYPE_CSV)
 		return dir_csv_open(conf, out, e);
+	if (conf != NULL && conf->type == DIR_TYPE_GRAPH)
+		return dir_graph_open(conf, out, e);
 	if (conf == NULL || conf->uri == NULL || conf->base_dn == NULL) {
 		err_set(e, "[directory %s]: uri and base_dn are required",
 		    conf != NULL && conf->name != NULL ? conf->name : "");
@@ -502,6 +504,7 @@ dir_close(struct dir_conn *dc)
 		return;
 	if (dc->ld != NULL)
 		ldap_unbind_ext_s(dc->ld, NULL, NULL);
+	dir_graph_close(dc);
 	free(dc->uri);
 	free(dc->base_dn);
 	free(dc->user_filter);

@@ -89,6 +89,16 @@ take_values(struct dir_conn *dc, LDAPMessage *entry, const char *attr, const cha
 	return st;
 }
 
+/* Callers route publishing elsewhere (publish_to); this is the guard. */
+static enum dir_status
+graph_cannot_publish(const struct dir_conn *dc, struct errbuf *e)
+{
+	err_set(e, "[directory %s]: Microsoft Graph cannot hold S/MIME certificates for "
+	    "Exchange Online's address list; set publish_to in the [group] to the on-premises "
+	    "AD or LDAP directory that should carry them", dc->conf->name);
+	return DIR_BAD_CONFIG;
+}
+
 enum dir_status
 dir_read_certs(struct dir_conn *dc, const char *dn, struct dir_cert_values *out,
     struct errbuf *e)
@@ -103,6 +113,8 @@ dir_read_certs(struct dir_conn *dc, const char *dn, struct dir_cert_values *out,
 	/* A csv directory has no entries to publish to: there is nothing there. */
 	if (dc->conf->type == DIR_TYPE_CSV)
 		return DIR_OK;
+	if (dc->conf->type == DIR_TYPE_GRAPH)
+		return graph_cannot_publish(dc, e);
 
 	memset(out, 0, sizeof(*out));
 	st = dir_ldap_read(dc, dn, NULL, attrs, &res, &entry, e);
@@ -349,6 +361,8 @@ dir_apply_certs(struct dir_conn *dc, const char *dn, const struct dir_cert_chang
 	if (change->n_add_user_cert + change->n_del_user_cert + change->n_add_smime +
 	    change->n_del_smime == 0 || dc->conf->type == DIR_TYPE_CSV)
 		return DIR_OK;
+	if (dc->conf->type == DIR_TYPE_GRAPH)
+		return graph_cannot_publish(dc, e);
 	if (lists_overlap(change->add_user_cert, change->n_add_user_cert,
 	    change->del_user_cert, change->n_del_user_cert) ||
 	    lists_overlap(change->add_smime, change->n_add_smime, change->del_smime,

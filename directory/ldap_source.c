@@ -480,6 +480,11 @@ dir_group_members(struct dir_conn *dc, const char *group_dn, struct user_list *o
 		return dir_ad_group_members(dc, group_dn, out, e);
 	if (dc->conf->type == DIR_TYPE_CSV)
 		return dir_csv_members(dc, out, e);
+	if (dc->conf->type == DIR_TYPE_GRAPH) {
+		err_set(e, "[directory %s]: a Microsoft Graph group is read with its [group] "
+		    "policy (dir_read_group)", dc->conf->name);
+		return DIR_BAD_CONFIG;
+	}
 	memset(&x, 0, sizeof(x));
 	x.dc = dc;
 	x.out = out;
@@ -553,4 +558,13 @@ out:
 	free(norm);
 	expand_free(&x);
 	return st;
+}
+
+enum dir_status
+dir_read_group(struct dir_conn *dc, const struct conf_group *g, struct user_list *out,
+    struct errbuf *e)
+{
+	if (dc->conf->type == DIR_TYPE_GRAPH)
+		return dir_graph_members(dc, g, out, e);
+	return dir_group_members(dc, g->group_dn, out, e);
 }

@@ -11,6 +11,8 @@ libdirectory_a_SOURCES = \
 	directory/ldap_source.c \
 	directory/ldap_publish.c \
 	directory/ad_source.c directory/ad_gc.c \
+	directory/graph_source.c \
+	directory/locate.c \
 	directory/ranges.c
 
 # Directory tests link only what they use, so that they build while other

@@ -42,6 +42,7 @@ user_free_fields(struct user *u)
 	free(u->given_name);
 	free(u->surname);
 	free(u->upn);
+	free(u->onprem_dn);
 	free(u->problem);
 	memset(u, 0, sizeof(*u));
 }

@@ -8,11 +8,13 @@ libmail_a_SOURCES = \
 	mail/template.c mail/template.h \
 	mail/smtp.c mail/transport.h \
 	mail/nodelay.c mail/nodelay.h \
+	mail/transport.c mail/transport_impl.h mail/graph_mail.c \
 	mail/backoff.c
 
 # Tests link only what mail/ needs, so that they do not depend on rooms
 # that are still being built.
-mail_test_libs = libmail.a libcommon.a $(ESMTP_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS)
+mail_test_libs = libmail.a libcommon.a $(ESMTP_LIBS) $(CURL_LIBS) $(JANSSON_LIBS) \
+	$(OPENSSL_LIBS) $(PTHREAD_LIBS)
 
 check_PROGRAMS += tests/unit/test_mail_template
 tests_unit_test_mail_template_SOURCES = tests/unit/test_mail_template.c tests/unit/check.h

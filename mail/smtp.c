@@ -28,6 +28,7 @@
 #include "mail/mime.h"
 #include "mail/nodelay.h"
 #include "mail/transport.h"
+#include "mail/transport_impl.h"
 
 /*
  * How this maps onto libESMTP 1.1, and the traps in it:
@@ -67,7 +68,7 @@
 #define CHUNK (64 * 1024)
 #define DEFAULT_TIMEOUT 60
 
-struct mail_transport {
+struct smtp_transport {
 	struct conf_mail conf; /* copy; the strings are borrowed from the config */
 	const char *password;  /* borrowed */
 	char hostport[320];
@@ -76,7 +77,7 @@ struct mail_transport {
 
 /* What one batch learned from callbacks. */
 struct batch {
-	struct mail_transport *t;
+	struct smtp_transport *t;
 	char tls_problem[512];
 	bool tls_ok;
 	bool in_auth;
@@ -144,7 +145,7 @@ is_ip_literal(const char *host)
 }
 
 static int
-make_ssl_ctx(struct mail_transport *t, struct errbuf *e)
+make_ssl_ctx(struct smtp_transport *t, struct errbuf *e)
 {
 	X509_VERIFY_PARAM *param;
 	SSL_CTX *ctx = NULL;
@@ -209,10 +210,10 @@ out:
 }
 
 int
-mail_transport_open(const struct conf_mail *conf, const char *password,
-    struct mail_transport **out, struct errbuf *e)
+smtp_transport_open(const struct conf_mail *conf, const char *password,
+    struct smtp_transport **out, struct errbuf *e)
 {
-	struct mail_transport *t = NULL;
+	struct smtp_transport *t = NULL;
 	int rc = -1;
 	static bool auth_initialised;
 
@@ -256,12 +257,12 @@ mail_transport_open(const struct conf_mail *conf, const char *password,
 	t = NULL;
 	rc = 0;
 out:
-	mail_transport_close(t);
+	smtp_transport_close(t);
 	return rc;
 }
 
 void
-mail_transport_close(struct mail_transport *t)
+smtp_transport_close(struct smtp_transport *t)
 {
 	if (t == NULL)
 		return;
@@ -550,7 +551,7 @@ classify(struct batch *b, smtp_message_t m, struct mail_job *job, const char *wh
 }
 
 void
-mail_send_batch(struct mail_transport *t, struct mail_job *jobs, size_t n)
+smtp_send_batch(struct smtp_transport *t, struct mail_job *jobs, size_t n)
 {
 	smtp_session_t session = NULL;
 	auth_context_t auth = NULL;

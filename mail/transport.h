@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Sending mail over SMTP (libESMTP).
+ * Sending mail: over SMTP (libESMTP, smtp.c; the default) or, with [mail]
+ * transport = graph, through Microsoft Graph sendMail (graph_mail.c, which
+ * see for its outcomes). The rest of this comment is about SMTP.
  *
  * One transport is one SMTP session configuration; mail_send_batch() opens
  * a connection, sends every job over it (connection reuse; PIPELINING when

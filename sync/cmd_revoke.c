@@ -16,6 +16,7 @@
 #include "conf/config.h"
 #include "smime/ca.h"
 #include "sync/admin.h"
+#include "sync/publish.h"
 #include "sync/commands.h"
 #include "sync/crl.h"
 #include "sync/revoke.h"
@@ -60,7 +61,7 @@ revoke_one(struct engine *en, int64_t cert_id, int reason, bool *crl_cas)
 {
 	struct store_cert c;
 	struct store_user u;
-	const struct conf_directory *dir = NULL;
+	const struct conf_directory *dir = NULL, *target = NULL;
 	struct errbuf e;
 	int rc = -1;
 
@@ -74,17 +75,22 @@ revoke_one(struct engine *en, int64_t cert_id, int reason, bool *crl_cas)
 	}
 	if (store_user_find(en->store, c.user_id, &u, &e) == 1 && u.source != NULL)
 		dir = config_find_directory(en->cfg, u.source);
+	target = publish_dir_of(en->cfg, u.group_name, dir);
 	if (dir == NULL)
 		fprintf(stderr, "smimesync: warning: the directory of %s is no longer configured; "
 		    "remove serial %s from its entry by hand\n", c.mail, c.serial);
+	else if (target == NULL)
+		fprintf(stderr, "smimesync: note: %s\n", dir->type == DIR_TYPE_GRAPH ?
+		    "the certificate was published nowhere (Microsoft Graph, no publish_to): "
+		    "no directory to remove it from" : "no directory holds the certificate");
 	if (revoke_cert(en, cert_id, dir != NULL ? u.dn : NULL, (enum revoke_reason)reason, dir,
-	    &e) != 0) {
+	    dir != NULL ? target : NULL, &e) != 0) {
 		/* The revocation itself may be recorded: say what happened. */
 		fprintf(stderr, "smimesync: %s\n", e.text);
 		goto mark;
 	}
 	printf("revoked serial %s of %s (reason %s)%s\n", c.serial, c.mail,
-	    crl_reason_name(reason), dir != NULL ? "; removed from the directory" : "");
+	    crl_reason_name(reason), target != NULL ? "; removed from the directory" : "");
 	rc = 0;
 mark:
 	for (size_t i = 0; i < en->cfg->n_cas; i++)

@@ -466,15 +466,18 @@ step_publish(struct engine *en, struct store_action *a, const struct conf_group 
 	size_t n_all = 0;
 	struct dir_conn *dc = NULL;
 	STACK_OF(X509) *chain = NULL;
+	char *dn = NULL;
 	int rc = -1;
 
 	memset(&cur, 0, sizeof(cur));
 	if (store_cert_get(en->store, a->cert_id, &cur, e) != 0 ||
 	    engine_cert_chain(en, g->ca, &cur, &chain, e) != 0)
 		goto out;
-	if (engine_dir(en, g->directory, &dc, e) != DIR_OK)
+	if (publish_locate(en, g->directory, g->publish, u, &dc, &dn, e) != 0)
 		goto out;
-	if (publish_current(en, dc, u->dn, &cur, chain, e) != 0)
+	if (dc == NULL)
+		log_info("serial %s not published: %s", cur.serial, publish_nowhere_text(g));
+	else if (publish_current(en, dc, dn, &cur, chain, e) != 0)
 		goto out;
 	if (store_certs_for_user(en->store, a->user_id, false, &all, &n_all, e) != 0)
 		goto out;
@@ -515,6 +518,7 @@ out:
 	store_certs_free(all, n_all);
 	store_cert_clear(&cur);
 	sk_X509_pop_free(chain, X509_free);
+	free(dn);
 	return rc;
 }
 

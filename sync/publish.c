@@ -47,6 +47,53 @@ classify(struct engine *en, X509 *cert, const struct store_cert *current, enum v
 }
 
 int
+publish_locate(struct engine *en, const struct conf_directory *source,
+    const struct conf_directory *target, const struct user *u, struct dir_conn **dc,
+    char **dn, struct errbuf *e)
+{
+	*dc = NULL;
+	*dn = NULL;
+	if (target == NULL)
+		return 0;
+	if (engine_dir(en, target, dc, e) != DIR_OK)
+		return -1;
+	if (target == source) {
+		*dn = xstrdup(u->dn);
+		return 0;
+	}
+	if (dir_find_person(*dc, u, dn, e) != DIR_OK) {
+		err_prefix(e, "publish_to");
+		*dc = NULL;
+		return -1;
+	}
+	log_debug("%s is %s in [directory %s]", u->dn, *dn, target->name);
+	return 0;
+}
+
+const struct conf_directory *
+publish_dir_of(const struct config *cfg, const char *group_name,
+    const struct conf_directory *source)
+{
+	for (size_t i = 0; group_name != NULL && i < cfg->n_groups; i++)
+		if (strcmp(cfg->groups[i].name, group_name) == 0 && cfg->groups[i].directory == source)
+			return cfg->groups[i].publish;
+	if (source != NULL && (source->type == DIR_TYPE_LDAP || source->type == DIR_TYPE_AD))
+		return source;
+	return NULL;
+}
+
+const char *
+publish_nowhere_text(const struct conf_group *g)
+{
+	if (g->directory != NULL && g->directory->type == DIR_TYPE_GRAPH)
+		return "certificates are published nowhere: Microsoft Graph cannot store them for "
+		    "Exchange Online's address list and the group has no publish_to; they are "
+		    "only mailed to their owners";
+	return "certificates are published nowhere (a csv directory holds no entries; "
+	    "set publish_to to publish them); they are only mailed to their owners";
+}
+
+int
 publish_current(struct engine *en, struct dir_conn *dc, const char *dn,
     const struct store_cert *current, STACK_OF(X509) *chain, struct errbuf *e)
 {

@@ -17,6 +17,29 @@
 #include "directory/directory.h"
 #include "sync/engine.h"
 
+/*
+ * Where a person's certificates go: target is the group's publish
+ * directory (conf_group.publish), source the directory the person was read
+ * from. The same directory: their own entry, u->dn. Another (publish_to):
+ * their entry there, found by dir_find_person(). On 0, *dc is the open
+ * target connection (borrowed from the engine) and *dn a new string; with
+ * target NULL (the group publishes nowhere) both are NULL.
+ */
+int publish_locate(struct engine *en, const struct conf_directory *source,
+    const struct conf_directory *target, const struct user *u, struct dir_conn **dc,
+    char **dn, struct errbuf *e) MUST_USE;
+
+/*
+ * The publish directory of a person last seen in group group_name (NULL
+ * when unknown) whose source is source: that group's publish setting, else
+ * source itself when it is an ldap or ad directory, else NULL (nowhere).
+ */
+const struct conf_directory *publish_dir_of(const struct config *cfg, const char *group_name,
+    const struct conf_directory *source);
+
+/* The sentence the report and the log give for a group that publishes nowhere (static). */
+const char *publish_nowhere_text(const struct conf_group *g);
+
 int publish_current(struct engine *en, struct dir_conn *dc, const char *dn,
     const struct store_cert *current, STACK_OF(X509) *chain, struct errbuf *e) MUST_USE;
 

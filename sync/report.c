@@ -115,6 +115,23 @@ report_group(struct report *r, const char *group, const char *directory, int64_t
 }
 
 void
+report_group_publish(struct report *r, const char *group, const char *publish_to,
+    const char *note)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(r->groups, i, v) {
+		const char *name = json_string_value(json_object_get(v, "name"));
+
+		if (name == NULL || strcmp(name, group) != 0)
+			continue;
+		json_object_set_new(v, "publish_to", safe_string(publish_to));
+		json_object_set_new(v, "note", safe_string(note));
+	}
+}
+
+void
 report_user(struct report *r, const struct report_user *u)
 {
 	json_t *o = json_object();
@@ -334,6 +351,11 @@ render_text(json_t *doc, FILE *out)
 		    (long long)json_integer_value(json_object_get(v, "members")),
 		    str_or(v, "status", "?"), json_is_string(json_object_get(v, "error")) ? ": " : "",
 		    str_or(v, "error", ""));
+		if (json_is_string(json_object_get(v, "publish_to")))
+			fprintf(out, "  %-24s publishes to [directory %s]\n", "",
+			    str_or(v, "publish_to", "?"));
+		if (json_is_string(json_object_get(v, "note")))
+			fprintf(out, "  %-24s note: %s\n", "", str_or(v, "note", ""));
 	}
 
 	if (json_array_size(json_object_get(doc, "errors")) > 0) {

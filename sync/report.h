@@ -12,7 +12,7 @@
  *     "counts": { users_seen, issued, renewed, reissued, unchanged, skipped,
  *                 published, retired, revoked, reminded, mails_queued,
  *                 mails_sent, mails_failed, errors },
- *     "groups": [ { name, directory, members, status, error } ],
+ *     "groups": [ { name, directory, members, status, error, publish_to?, note? } ],
  *     "users":  [ { mail, name, id, dn, group, also_in, action, reason, outcome,
  *                   serial, not_after, step, error } ],
  *     "errors": [ { user, step, message } ] }
@@ -55,6 +55,12 @@ void report_free(struct report *r);
 void report_count(struct report *r, const char *counter, int64_t delta);
 void report_group(struct report *r, const char *group, const char *directory, int64_t members,
     const char *error_or_null);
+/*
+ * Where the certificates of a group that was read go: publish_to names the
+ * directory, or is NULL and note says in words why nowhere.
+ */
+void report_group_publish(struct report *r, const char *group, const char *publish_to,
+    const char *note);
 void report_user(struct report *r, const struct report_user *u);
 /* An error; user may be NULL for run-wide errors. Also counted in "errors". */
 void report_error(struct report *r, const char *user, const char *step, const char *fmt, ...)

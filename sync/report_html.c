@@ -474,6 +474,10 @@ groups_section(FILE *out, json_t *groups)
 			fputs(": ", out);
 			esc(out, str(v, "error"));
 		}
+		if (str(v, "note") != NULL) {
+			fputs("<br>", out);
+			esc(out, str(v, "note"));
+		}
 		fputs("</td></tr>\n", out);
 	}
 	fputs("</table>\n", out);

@@ -100,7 +100,7 @@ retire_one(struct engine *en, const struct leaver *l, bool dry_run)
 		return;
 	}
 	if (revoke_cert(en, l->h->cert_id, l->h->dn, REVOKE_AFFILIATION_CHANGED, g->directory,
-	    &e) != 0) {
+	    g->publish, &e) != 0) {
 		report_error(en->report, l->h->mail, "retire", "%s", e.text);
 		report_leaver(en, l, "failed", why, e.text);
 		return;

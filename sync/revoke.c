@@ -10,10 +10,13 @@
 
 int
 revoke_cert(struct engine *en, int64_t cert_id, const char *dn, enum revoke_reason reason,
-    const struct conf_directory *dir, struct errbuf *e)
+    const struct conf_directory *source, const struct conf_directory *target,
+    struct errbuf *e)
 {
 	struct store_cert c;
 	struct dir_conn *dc = NULL;
+	struct user who;
+	char *where = NULL;
 	char detail[256];
 	int rc = -1;
 
@@ -32,14 +35,20 @@ revoke_cert(struct engine *en, int64_t cert_id, const char *dn, enum revoke_reas
 	if (store_commit(en->store, e) != 0)
 		goto out;
 	log_info("revoked serial %s (reason %d)", c.serial, (int)reason);
-	if (dn != NULL && dir != NULL) {
-		if (engine_dir(en, dir, &dc, e) != DIR_OK || publish_remove(dc, dn, &c, e) != 0) {
-			err_prefix(e, "revoked serial %s, but could not remove it from %s", c.serial, dn);
+	if (dn != NULL && target != NULL) {
+		memset(&who, 0, sizeof(who));
+		who.dn = (char *)dn;
+		who.mail = c.mail; /* the address the certificate was published for */
+		if (publish_locate(en, source, target, &who, &dc, &where, e) != 0 ||
+		    publish_remove(dc, where, &c, e) != 0) {
+			err_prefix(e, "revoked serial %s, but could not remove it from %s", c.serial,
+			    where != NULL ? where : dn);
 			goto out;
 		}
 	}
 	rc = 0;
 out:
+	free(where);
 	store_cert_clear(&c);
 	return rc;
 }

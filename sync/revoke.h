@@ -25,12 +25,14 @@ enum revoke_reason {
 };
 
 /*
- * Revoke cert_id of the entry dn (NULL: do not touch the directory) in
- * its own transaction, then unpublish it. A directory failure leaves the
- * revocation recorded and returns -1 with the reason; the next run's
- * republish check removes it.
+ * Revoke cert_id in its own transaction, then unpublish it from target
+ * (the group's publish directory; NULL: do not touch any directory), where
+ * the person is dn in source (publish_locate()). A directory failure
+ * leaves the revocation recorded and returns -1 with the reason; the next
+ * run's republish check removes it.
  */
 int revoke_cert(struct engine *en, int64_t cert_id, const char *dn, enum revoke_reason reason,
-    const struct conf_directory *dir, struct errbuf *e) MUST_USE;
+    const struct conf_directory *source, const struct conf_directory *target,
+    struct errbuf *e) MUST_USE;
 
 #endif

@@ -67,7 +67,9 @@ read_groups(struct engine *en, struct group_read *reads)
 		if (!g->enabled)
 			continue;
 		if (engine_dir(en, g->directory, &dc, &e) != DIR_OK ||
-		    dir_group_members(dc, g->group_dn, &reads[gi].members, &e) != DIR_OK) {
+		    dir_read_group(dc, g, &reads[gi].members, &e) != DIR_OK) {
+			/* Half a read is no read: nobody of this group is provisioned or retired. */
+			user_list_free(&reads[gi].members);
 			reads[gi].failed = true;
 			report_group(en->report, g->name, g->directory->name, 0, e.text);
 			report_error(en->report, NULL, "directory",
@@ -78,7 +80,11 @@ read_groups(struct engine *en, struct group_read *reads)
 		}
 		report_group(en->report, g->name, g->directory->name,
 		    (int64_t)reads[gi].members.n, NULL);
+		report_group_publish(en->report, g->name, g->publish != NULL ? g->publish->name :
+		    NULL, g->publish != NULL ? NULL : publish_nowhere_text(g));
 		log_info("[group %s] %zu members", g->name, reads[gi].members.n);
+		if (g->publish == NULL && g->directory->type == DIR_TYPE_GRAPH)
+			log_warn("[group %s] %s", g->name, publish_nowhere_text(g));
 		ok++;
 	}
 	return ok;
@@ -138,14 +144,15 @@ republish(struct engine *en, const struct plan_item *it)
 	struct store_cert c;
 	struct dir_conn *dc = NULL;
 	STACK_OF(X509) *chain = NULL;
+	char *dn = NULL;
 	struct errbuf e;
 
 	memset(&c, 0, sizeof(c));
 	err_clear(&e);
 	if (store_cert_get(en->store, it->cert_id, &c, &e) == 0 &&
 	    engine_cert_chain(en, g->ca, &c, &chain, &e) == 0 &&
-	    engine_dir(en, g->directory, &dc, &e) == DIR_OK &&
-	    publish_current(en, dc, it->user->dn, &c, chain, &e) == 0 &&
+	    publish_locate(en, g->directory, g->publish, it->user, &dc, &dn, &e) == 0 &&
+	    (dc == NULL || publish_current(en, dc, dn, &c, chain, &e) == 0) &&
 	    store_cert_set_published(en->store, c.id, true, &e) == 0) {
 		report_count(en->report, "published", 1);
 		report_item(en, it, "done", c.serial, c.not_after, NULL, NULL);
@@ -154,6 +161,7 @@ republish(struct engine *en, const struct plan_item *it)
 		report_item(en, it, "failed", c.serial, c.not_after, "publish", e.text);
 	}
 	sk_X509_pop_free(chain, X509_free);
+	free(dn);
 	store_cert_clear(&c);
 }
 

@@ -31,6 +31,10 @@ tests_unit_test_hostile_input_LDADD = $(unit_test_libs)
 TESTS += tests/unit/test_hostile_input
 TESTS += tests/integration/csv_directory.sh
 EXTRA_DIST += tests/integration/csv_directory.sh
+
+# Entra ID through Microsoft Graph against the loopback Graph fake and a real slapd.
+TESTS += tests/integration/sync_graph.sh
+EXTRA_DIST += tests/integration/sync_graph.sh tests/tools/graph-fake.py tests/tools/graph-lib.sh
 # Run by hand (README "Hostile input, sanitizers, valgrind"): too slow for CI.
 EXTRA_DIST += tests/integration/valgrind.sh tests/tools/run-sanitized
 EXTRA_DIST += tests/tools/test-lib.sh

@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Microsoft Entra ID as a source, through Microsoft Graph v1.0 (the
+ * retired Azure AD Graph is not spoken). The HTTP, token and fault rules
+ * are common/graph.h's; this file knows the resources:
+ *
+ *   GET /v1.0/groups/{id}?$select=id,displayName           group_id =
+ *   GET /v1.0/groups?$filter=displayName eq '...'          group_name =
+ *   GET /v1.0/groups/{id}/transitiveMembers/microsoft.graph.user
+ *       ?$select=...&$top=999&$count=true   (ConsistencyLevel: eventual)
+ *
+ * and every @odata.nextLink is followed verbatim until there is none. The
+ * cast to microsoft.graph.user leaves out nested groups, devices and
+ * service principals; nesting itself is resolved by Graph.
+ *
+ * Permissions: GroupMember.Read.All (members) and User.Read.All (mail,
+ * accountEnabled, userType of those members). Without User.Read.All Graph
+ * answers members with little more than an id: such a member is reported,
+ * with the permission to add, instead of being guessed about.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "directory/dir_internal.h"
+
+#define MEMBER_SELECT "id,displayName,givenName,surname,mail,otherMails,proxyAddresses," \
+	"userPrincipalName,accountEnabled,userType,onPremisesDistinguishedName"
+#define MAX_PAGES 100000
+
+static enum dir_status
+dir_status_of(enum graph_status st)
+{
+	switch (st) {
+	case GRAPH_OK:
+		return DIR_OK;
+	case GRAPH_UNREACHABLE:
+		return DIR_UNREACHABLE;
+	case GRAPH_AUTH_FAILED:
+		return DIR_AUTH_FAILED;
+	case GRAPH_BAD_CONFIG:
+		return DIR_BAD_CONFIG;
+	case GRAPH_FAILED:
+		break;
+	}
+	return DIR_FAILED;
+}
+
+enum dir_status
+dir_graph_open(const struct conf_directory *conf, struct dir_conn **out, struct errbuf *e)
+{
+	struct graph_params p;
+	struct dir_conn *dc;
+	char *label = xasprintf("[directory %s]", conf->name);
+	enum graph_status st;
+
+	*out = NULL;
+	memset(&p, 0, sizeof(p));
+	dc = xcalloc(1, sizeof(*dc));
+	dc->conf = conf;
+	dc->uri = label; /* every message of this connection starts with it */
+	p.label = dc->uri;
+	p.tenant_id = conf->tenant_id;
+	p.client_id = conf->client_id;
+	p.secret_file = conf->client_secret_file;
+	p.cert_file = conf->client_cert_file;
+	p.key_file = conf->client_key_file;
+	p.authority_host = conf->authority_host;
+	p.graph_host = conf->graph_host;
+	p.tls_ca_file = conf->tls_ca_file;
+	p.tls_verify = conf->tls_verify;
+	p.timeout = conf->timeout > 0 ? conf->timeout : 30;
+	if (p.tenant_id == NULL || p.client_id == NULL || p.authority_host == NULL ||
+	    p.graph_host == NULL) {
+		err_set(e, "%s: tenant_id and client_id are required", label);
+		dir_close(dc);
+		return DIR_BAD_CONFIG;
+	}
+	st = graph_open(&p, &dc->graph, e);
+	if (st != GRAPH_OK) {
+		dir_close(dc);
+		return dir_status_of(st);
+	}
+	*out = dc;
+	return DIR_OK;
+}
+
+void
+dir_graph_close(struct dir_conn *dc)
+{
+	graph_close(dc->graph);
+	dc->graph = NULL;
+}
+
+static const char *
+str_of(json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+/* The group's object id (new): g->group_dn itself, or looked up by display name. */
+static enum dir_status
+resolve_group(struct dir_conn *dc, const struct conf_group *g, char **id_out, struct errbuf *e)
+{
+	struct graph_reply r;
+	struct buf quoted;
+	char *path = NULL, *filter = NULL, *esc = NULL;
+	json_t *value;
+	enum dir_status st = DIR_FAILED;
+	size_t n;
+
+	*id_out = NULL;
+	memset(&r, 0, sizeof(r));
+	buf_init(&quoted, 0);
+	if (!g->graph_by_name) {
+		esc = graph_url_escape(g->group_dn);
+		path = xasprintf("/v1.0/groups/%s?$select=id,displayName", esc);
+		st = dir_status_of(graph_call(dc->graph, "GET", path, NULL, NULL, NULL, 0, &r, e));
+		/* 404 says the group is not there; other BAD_CONFIG are credentials. */
+		if (st == DIR_BAD_CONFIG && r.http_status == 404)
+			err_prefix(e, "[group %s] group_id %s: no such group in tenant %s",
+			    g->name, g->group_dn, dc->conf->tenant_id);
+		if (st == DIR_OK)
+			*id_out = xstrdup(g->group_dn);
+		goto out;
+	}
+	/* OData string literal: a quote is doubled. */
+	for (const char *p = g->group_dn; *p != '\0'; p++)
+		if ((*p == '\'' ? buf_puts(&quoted, "''") : buf_putc(&quoted, *p)) != 0)
+			abort(); /* unbounded buffer: cannot fail */
+	filter = xasprintf("displayName eq '%s'", quoted.data != NULL ? quoted.data : "");
+	esc = graph_url_escape(filter);
+	path = xasprintf("/v1.0/groups?$filter=%s&$select=id,displayName", esc);
+	st = dir_status_of(graph_call(dc->graph, "GET", path, NULL, NULL, NULL, 0, &r, e));
+	if (st != DIR_OK)
+		goto out;
+	value = json_object_get(r.json, "value");
+	n = json_array_size(value);
+	if (n == 1 && str_of(json_array_get(value, 0), "id") != NULL) {
+		*id_out = xstrdup(str_of(json_array_get(value, 0), "id"));
+		log_debug("[group %s] group_name \"%s\" is object id %s", g->name, g->group_dn,
+		    *id_out);
+	} else if (n == 0) {
+		err_set(e, "[group %s] group_name: no group named \"%s\" in tenant %s (display "
+		    "names are matched exactly); check the name in the Entra admin center or use "
+		    "group_id", g->name, g->group_dn, dc->conf->tenant_id);
+		st = DIR_BAD_CONFIG;
+	} else {
+		err_set(e, "[group %s] group_name: %zu groups are named \"%s\" (for example %s "
+		    "and %s); name the one you mean by group_id", g->name, n, g->group_dn,
+		    str_of(json_array_get(value, 0), "id") ? str_of(json_array_get(value, 0), "id") :
+		    "?", str_of(json_array_get(value, 1), "id") ?
+		    str_of(json_array_get(value, 1), "id") : "?");
+		st = DIR_BAD_CONFIG;
+	}
+out:
+	graph_reply_clear(&r);
+	buf_free(&quoted);
+	free(path);
+	free(filter);
+	free(esc);
+	return st;
+}
+
+static bool
+has_mail(const struct user *u, const char *m)
+{
+	if (u->mail != NULL && strcasecmp(u->mail, m) == 0)
+		return true;
+	for (size_t i = 0; i < u->n_alt_mails; i++)
+		if (strcasecmp(u->alt_mails[i], m) == 0)
+			return true;
+	return false;
+}
+
+static void
+add_alt(struct user *u, const char *m)
+{
+	if (m == NULL || !dir_mail_valid(m, strlen(m)) || has_mail(u, m))
+		return;
+	u->alt_mails = xreallocarray(u->alt_mails, u->n_alt_mails + 1, sizeof(char *));
+	u->alt_mails[u->n_alt_mails++] = xstrdup(m);
+}
+
+/* A text property, if it is sane (no controls, not absurdly long). */
+static char *
+text_of(json_t *obj, const char *key)
+{
+	const char *s = str_of(obj, key);
+
+	if (s == NULL || *s == '\0' || strlen(s) > DIR_MAX_NAME_LEN)
+		return NULL;
+	for (const char *p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20)
+			return NULL;
+	return xstrdup(s);
+}
+
+struct member_read {
+	struct dir_conn *dc;
+	const struct conf_group *g;
+	struct user_list *out;
+	struct strset seen;
+	size_t guests, duplicates;
+};
+
+/* One element of "value": a user, or a problem; guests may be left out. */
+static void
+take_member(struct member_read *mr, json_t *o)
+{
+	const char *id = str_of(o, "id");
+	const char *mail = str_of(o, "mail");
+	const char *type = str_of(o, "userType");
+	json_t *enabled = json_object_get(o, "accountEnabled");
+	json_t *list;
+	struct user *u;
+	size_t i;
+	json_t *v;
+
+	if (id == NULL || *id == '\0' || strlen(id) > DIR_MAX_ID_LEN) {
+		log_warn("[group %s] a member without a usable id was left out",
+		    mr->g->name);
+		return;
+	}
+	if (!strset_add(&mr->seen, id)) {
+		mr->duplicates++;
+		return;
+	}
+	if (type != NULL && strcasecmp(type, "Guest") == 0 && !mr->g->include_guests) {
+		mr->guests++;
+		return;
+	}
+	u = user_list_push(mr->out);
+	u->source = mr->dc->conf->name;
+	u->id = xstrdup(id);
+	u->upn = text_of(o, "userPrincipalName");
+	u->dn = u->upn != NULL ? xstrdup(u->upn) : xasprintf("users/%s", id);
+	u->display_name = text_of(o, "displayName");
+	u->given_name = text_of(o, "givenName");
+	u->surname = text_of(o, "surname");
+	u->onprem_dn = text_of(o, "onPremisesDistinguishedName");
+	u->enabled = json_is_true(enabled);
+	if (!json_is_boolean(enabled)) {
+		dir_add_problem(u, "Graph did not say whether the account is enabled "
+		    "(accountEnabled missing): grant the application User.Read.All and an "
+		    "administrator's consent");
+		return;
+	}
+	if (!u->enabled)
+		dir_add_problem(u, "the account is disabled in Entra ID (accountEnabled = false)");
+	/* The UPN stands in only for a missing mail; a broken one is reported. */
+	if (mail != NULL && *mail == '\0')
+		mail = NULL;
+	if (mail != NULL && dir_mail_valid(mail, strlen(mail))) {
+		u->mail = xstrdup(mail);
+	} else if (mail == NULL && mr->g->mail_from_upn && u->upn != NULL &&
+	    strstr(u->upn, "#EXT#") == NULL && dir_mail_valid(u->upn, strlen(u->upn))) {
+		u->mail = xstrdup(u->upn);
+	} else if (mail != NULL) {
+		char *p = dir_printable(mail, strlen(mail), 120);
+
+		dir_add_problem(u, "mail \"%s\" in Entra ID is not a valid address", p);
+		free(p);
+	} else {
+		dir_add_problem(u, "no mail in Entra ID (the account has no mailbox address)%s",
+		    mr->g->mail_from_upn ? "" : "; mail_from_upn = yes in the [group] would use "
+		    "its userPrincipalName");
+	}
+	list = json_object_get(o, "proxyAddresses");
+	json_array_foreach(list, i, v) {
+		const char *s = json_string_value(v);
+
+		/* SMTP: is the primary, smtp: an alias; X500:, SIP: ... are not mail. */
+		if (s != NULL && strncasecmp(s, "smtp:", 5) == 0)
+			add_alt(u, s + 5);
+	}
+	list = json_object_get(o, "otherMails");
+	json_array_foreach(list, i, v)
+		add_alt(u, json_string_value(v));
+}
+
+enum dir_status
+dir_graph_members(struct dir_conn *dc, const struct conf_group *g, struct user_list *out,
+    struct errbuf *e)
+{
+	static const char *const headers[] = { "ConsistencyLevel: eventual", NULL };
+	struct member_read mr;
+	struct graph_reply r;
+	char *group_id = NULL, *esc = NULL, *next = NULL;
+	enum dir_status st;
+	size_t pages = 0, first = out->n;
+
+	memset(&mr, 0, sizeof(mr));
+	memset(&r, 0, sizeof(r));
+	mr.dc = dc;
+	mr.g = g;
+	mr.out = out;
+	strset_init(&mr.seen);
+	st = resolve_group(dc, g, &group_id, e);
+	if (st != DIR_OK)
+		goto out;
+	esc = graph_url_escape(group_id);
+	next = xasprintf("/v1.0/groups/%s/transitiveMembers/microsoft.graph.user?$select="
+	    MEMBER_SELECT "&$top=999&$count=true", esc);
+	while (next != NULL) {
+		json_t *value, *link, *o;
+		size_t i;
+
+		st = dir_status_of(graph_call(dc->graph, "GET", next, headers, NULL, NULL, 0, &r,
+		    e));
+		if (st != DIR_OK) {
+			err_prefix(e, "[group %s] members (page %zu)", g->name, pages + 1);
+			goto out;
+		}
+		value = json_object_get(r.json, "value");
+		if (!json_is_array(value)) {
+			err_set(e, "[group %s] members (page %zu): Graph's answer has no \"value\" "
+			    "list", g->name, pages + 1);
+			st = DIR_FAILED;
+			goto out;
+		}
+		json_array_foreach(value, i, o)
+			if (json_is_object(o))
+				take_member(&mr, o);
+		if (out->n - first > DIR_MAX_MEMBERS || ++pages > MAX_PAGES) {
+			err_set(e, "[group %s] more than %d members; refusing to read on",
+			    g->name, DIR_MAX_MEMBERS);
+			st = DIR_FAILED;
+			goto out;
+		}
+		link = json_object_get(r.json, "@odata.nextLink");
+		free(next);
+		next = json_is_string(link) ? xstrdup(json_string_value(link)) : NULL;
+		graph_reply_clear(&r);
+	}
+	if (mr.guests > 0)
+		log_info("[group %s] %zu guest account%s left out (include_guests = no)", g->name,
+		    mr.guests, mr.guests == 1 ? "" : "s");
+	log_debug("[group %s] %zu members in %zu page%s from Graph (%u token%s so far)", g->name,
+	    out->n - first, pages, pages == 1 ? "" : "s", graph_token_count(dc->graph),
+	    graph_token_count(dc->graph) == 1 ? "" : "s");
+	st = DIR_OK;
+out:
+	graph_reply_clear(&r);
+	strset_free(&mr.seen);
+	free(group_id);
+	free(esc);
+	free(next);
+	return st;
+}

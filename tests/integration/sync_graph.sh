@@ -1,0 +1,304 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+# Entra ID through Microsoft Graph, end to end: members of an Entra group
+# (nested, paged, throttled, with a token that expires mid-read) are read
+# with a client secret and then with a certificate assertion, provisioned,
+# published into an LDAP address book through publish_to, and mailed
+# through Graph sendMail. Disabled users, guests and users without mail
+# follow the group's policy; Graph's errors end a read with its code and
+# message, and a failed read changes nothing.
+#
+# Graph itself cannot run here: tests/tools/graph-fake.py follows the
+# published API (see its header). slapd is the real publish target.
+set -eu
+: "${top_srcdir:?}" "${SMIMESYNC:?}"
+. "$top_srcdir/tests/tools/slapd-lib.sh"
+. "$top_srcdir/tests/tools/graph-lib.sh"
+slapd_require
+graph_require
+
+W=$(mktemp -d /tmp/smimesync-graph.XXXXXX)
+cleanup() { graph_stop; slapd_stop || true; [ -n "${KEEP:-}" ] || rm -rf "$W"; }
+trap cleanup EXIT INT TERM
+fails=0
+checks=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+check() { checks=$((checks + 1)); if eval "$1"; then echo "ok: $2"; else fail "$2"; fi; }
+
+TENANT=6f1c1a3e-0d2b-4c39-9a51-2b7e8d4f0a11
+CLIENT=3d9e5b7a-8c41-4f26-b0e3-7a1c9d2e4f58
+G_STAFF=0b4ad5e4-7f44-4d8a-9c71-3c1d2a5e6f70
+G_TEAM=0b4ad5e4-7f44-4d8a-9c71-3c1d2a5e6f71
+G_INNER=0b4ad5e4-7f44-4d8a-9c71-3c1d2a5e6f72
+G_PILOTS=0b4ad5e4-7f44-4d8a-9c71-3c1d2a5e6f73
+U_ALICE=a11ce000-0000-4000-8000-000000000001
+U_BOB=b0b00000-0000-4000-8000-000000000002
+U_CAROL=ca201000-0000-4000-8000-000000000003
+U_DAVE=da7e0000-0000-4000-8000-000000000004
+U_ERIN=e2100000-0000-4000-8000-000000000005
+U_FRANK=f2a40000-0000-4000-8000-000000000006
+U_GINA=916a0000-0000-4000-8000-000000000007
+U_HENRY=4e420000-0000-4000-8000-000000000008
+U_PKI=9c100000-0000-4000-8000-000000000009
+
+mkdir -p "$W/ldap" "$W/graph" "$W/state" "$W/ca" "$W/app"
+chmod 700 "$W/state" "$W/ca" "$W/app"
+slapd_start "$W/ldap"
+
+# The address book: the people Entra ID knows, found there by mail.
+{
+	for p in alice:alice@example.org erin:erin@example.org frank:frank@example.org \
+		carol:carol@partner.example dave:dave@example.org gina:gina@example.org; do
+		printf 'dn: uid=%s,ou=people,%s\nobjectClass: inetOrgPerson\nuid: %s\ncn: %s\nsn: %s\nmail: %s\n\n' \
+			"${p%%:*}" "$SLAPD_BASE" "${p%%:*}" "${p%%:*}" "${p%%:*}" "${p#*:}"
+	done
+} >"$W/people.ldif"
+slapd_load "$W/people.ldif"
+
+# The app registration's credentials: a client secret and an RSA certificate.
+printf 'fake-secret~Value.0123456789\n' >"$W/app/secret"
+printf 'not-the-secret\n' >"$W/app/wrong-secret"
+chmod 600 "$W/app/secret" "$W/app/wrong-secret"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$W/app/app.key" -out "$W/app/app.pem" \
+	-days 30 -subj "/CN=smimesync app credential" >/dev/null 2>&1
+chmod 600 "$W/app/app.key"
+
+# The tenant. Staff holds users directly and a nested team (with a loop
+# back to it and a repeated member), a device, a disabled user, a guest,
+# a user without mail and one with a broken mail. Two users per page.
+write_tenant() { # $1: extra "faults" JSON; $2: staff's direct members
+	cat >"$W/graph/tenant.json" <<JSON
+{"tenant": "$TENANT", "page_size": 2, "token_lifetime": 3600,
+ "clients": {"$CLIENT": {"secret": "fake-secret~Value.0123456789", "cert_file": "$W/app/app.pem",
+   "permissions": ["GroupMember.Read.All", "User.Read.All", "Mail.Send"]}},
+ "groups": {
+  "$G_STAFF": {"displayName": "S/MIME Staff", "members": [$2]},
+  "$G_TEAM": {"displayName": "Team", "members": ["$U_ERIN", "$G_INNER"]},
+  "$G_INNER": {"displayName": "Inner", "members": ["$U_FRANK", "$G_TEAM", "$U_ALICE"]},
+  "$G_PILOTS": {"displayName": "Pilots", "members": ["$U_GINA"]}},
+ "users": {
+  "$U_ALICE": {"displayName": "Alice Smith", "givenName": "Alice", "surname": "Smith",
+    "mail": "alice@example.org", "userPrincipalName": "alice@example.org",
+    "otherMails": [], "proxyAddresses": ["SMTP:alice@example.org", "smtp:a.smith@example.org", "X500:/o=Org/cn=alice"],
+    "accountEnabled": true, "userType": "Member", "onPremisesDistinguishedName": null},
+  "$U_BOB": {"displayName": "Bob Gone", "mail": "bob@example.org", "userPrincipalName": "bob@example.org",
+    "otherMails": [], "proxyAddresses": [], "accountEnabled": false, "userType": "Member"},
+  "$U_CAROL": {"displayName": "Carol Partner", "mail": "carol@partner.example",
+    "userPrincipalName": "carol_partner.example#EXT#@contoso.onmicrosoft.com",
+    "otherMails": ["carol@partner.example"], "proxyAddresses": [], "accountEnabled": true, "userType": "Guest"},
+  "$U_DAVE": {"displayName": "Dave NoMailbox", "mail": null, "userPrincipalName": "dave@example.org",
+    "otherMails": [], "proxyAddresses": [], "accountEnabled": true, "userType": "Member"},
+  "$U_ERIN": {"displayName": "Erin Nested", "mail": "erin@example.org", "userPrincipalName": "erin@example.org",
+    "otherMails": [], "proxyAddresses": ["SMTP:erin@example.org"], "accountEnabled": true, "userType": "Member"},
+  "$U_FRANK": {"displayName": "Frank Deeper", "mail": "frank@example.org", "userPrincipalName": "frank@example.org",
+    "otherMails": [], "proxyAddresses": [], "accountEnabled": true, "userType": "Member"},
+  "$U_GINA": {"displayName": "Gina Pilot", "mail": "gina@example.org", "userPrincipalName": "gina@example.org",
+    "otherMails": [], "proxyAddresses": [], "accountEnabled": true, "userType": "Member"},
+  "$U_HENRY": {"displayName": "Henry Typo", "mail": "henry at example.org", "userPrincipalName": "henry@example.org",
+    "otherMails": [], "proxyAddresses": [], "accountEnabled": true, "userType": "Member"},
+  "$U_PKI": {"displayName": "PKI", "mail": "pki@example.org", "userPrincipalName": "pki@example.org",
+    "otherMails": [], "proxyAddresses": [], "accountEnabled": true, "userType": "Member"}},
+ "faults": {$1}}
+JSON
+}
+STAFF="\"$U_ALICE\", \"$U_BOB\", \"$U_CAROL\", \"$U_DAVE\", \"$U_HENRY\", \"$G_TEAM\", \"device:laptop-7\""
+# Page 2 of staff is throttled once; every token dies after its third Graph call.
+write_tenant '"throttle": [{"contains": "skiptoken=2", "times": 1, "retry_after": 1}], "expire_token_after": 3' "$STAFF"
+graph_start "$W/graph" "$SLAPD_WORKDIR/tls/server.pem" "$SLAPD_WORKDIR/tls/server.key"
+
+# $1: credential lines; $2: how staff is named; $3: more staff policy
+write_config() {
+	cat >"$W/smimesync.conf" <<CONF
+[service]
+state_dir = $W/state
+
+[directory entra]
+type = graph
+tenant_id = $TENANT
+client_id = $CLIENT
+$1
+authority_host = $GRAPH_URL
+graph_host = $GRAPH_URL
+tls_ca_file = $SLAPD_CA_FILE
+
+[directory book]
+type = ldap
+uri = $SLAPD_URI
+bind_dn = $SLAPD_SVC_DN
+bind_password_file = $W/ldap.secret
+base_dn = $SLAPD_BASE
+tls_ca_file = $SLAPD_CA_FILE
+
+[ca internal]
+cert_file = $W/ca/issuing.pem
+key_file = $W/ca/issuing.key
+chain_file = $W/ca/chain.pem
+crl_url = http://pki.example.org/smime.crl
+key_type = p256
+
+[mail]
+transport = graph
+directory = entra
+from = Example PKI <pki@example.org>
+
+[group staff]
+directory = entra
+$2
+publish_to = book
+ca = internal
+key_type = p256
+$3
+
+[group pilots]
+directory = entra
+group_id = $G_PILOTS
+ca = internal
+key_type = p256
+CONF
+}
+cp "$SLAPD_SVC_PW_FILE" "$W/ldap.secret"
+chmod 600 "$W/ldap.secret"
+SECRET="client_secret_file = $W/app/secret"
+CERT="client_cert_file = $W/app/app.pem
+client_key_file = $W/app/app.key"
+write_config "$SECRET" "group_id = $G_STAFF" ""
+export SMIMESYNC_CONF="$W/smimesync.conf"
+"$SMIMESYNC" ca init >/dev/null
+
+check '"$SMIMESYNC" check-config >"$W/cc.out" 2>&1' "check-config accepts a graph directory, publish_to and the graph transport"
+"$SMIMESYNC" run --dry-run --format json >"$W/dry.json" 2>"$W/dry.log" || true
+check '[ "$(jq -r .counts.issued "$W/dry.json")" = 4 ] && [ ! -d "$W/graph/mail" ] && [ -z "$(ldapsearch -LLL -x -H "$SLAPD_URI" -b "$SLAPD_BASE" "(userCertificate;binary=*)" dn)" ]' \
+	"a dry run reads Graph and plans four, but sends nothing and publishes nothing"
+: >"$W/graph/requests.jsonl"
+# Rewritten: its faults start afresh for the first real run.
+write_tenant '"throttle": [{"contains": "skiptoken=2", "times": 1, "retry_after": 1}], "expire_token_after": 3' "$STAFF"
+
+# --- first run: client secret, group by id --------------------------------
+"$SMIMESYNC" run --format json >"$W/r1.json" 2>"$W/r1.log" || { cat "$W/r1.log"; fail "first run exited non-zero"; }
+R="$W/graph/requests.jsonl"
+check '[ "$(jq -r .status "$W/r1.json")" = ok ]' "first run status ok"
+check '[ "$(jq -r .counts.issued "$W/r1.json")" = 4 ]' "alice, nested erin and frank (staff) and gina (pilots) are issued"
+check '[ "$(jq -r "[.users[] | select(.action == \"issue\") | .mail] | sort | join(\" \")" "$W/r1.json")" = "alice@example.org erin@example.org frank@example.org gina@example.org" ]' \
+	"exactly the eligible transitive members are provisioned"
+check 'jq -e ".users[] | select(.id == \"$U_BOB\" and .action == \"skip\") | select(.reason | contains(\"disabled in Entra ID\"))" "$W/r1.json" >/dev/null' \
+	"the disabled account is reported, not provisioned"
+check 'jq -e ".users[] | select(.id == \"$U_DAVE\" and .action == \"skip\") | select(.reason | contains(\"no mail in Entra ID\") and contains(\"mail_from_upn\"))" "$W/r1.json" >/dev/null' \
+	"the user without mail is reported with the policy that would change it"
+check 'jq -e ".users[] | select(.id == \"$U_HENRY\" and .action == \"skip\") | select(.reason | contains(\"henry at example.org\"))" "$W/r1.json" >/dev/null' \
+	"a broken mail is reported with its value"
+check '! jq -e ".users[] | select(.id == \"$U_CAROL\")" "$W/r1.json" >/dev/null && grep -q "1 guest account left out (include_guests = no)" "$W/r1.log"' \
+	"the guest is left out, and the log says so"
+check '[ "$(jq -r ".groups[] | select(.name == \"staff\") | .members" "$W/r1.json")" = 6 ]' \
+	"staff has six user members (device, nested groups, loop and repeat resolved)"
+check '[ "$(jq -r ".groups[] | select(.name == \"staff\") | .publish_to" "$W/r1.json")" = book ]' \
+	"the report says where staff publishes"
+check 'jq -r ".groups[] | select(.name == \"pilots\") | .note" "$W/r1.json" | grep -q "published nowhere: Microsoft Graph cannot store them"' \
+	"the report says plainly that pilots publishes nowhere"
+"$SMIMESYNC" report --last --format text >"$W/r1.txt"
+check 'grep -q "publishes to \[directory book\]" "$W/r1.txt" && grep -q "note: certificates are published nowhere" "$W/r1.txt"' \
+	"the text report shows the publish target and the note"
+check '/usr/bin/python3 "$top_srcdir/tests/tools/report-validate.py" "$top_srcdir/doc/report.schema.json" "$W/r1.json" >/dev/null 2>&1' \
+	"the report still matches doc/report.schema.json"
+
+# What went over the wire.
+check '[ "$(jq -r "select(.path | contains(\"transitiveMembers\")) | select(.status == 200) | .page" "$R" | sort -u | tr "\n" " ")" = "1 2 3 4 " ]' \
+	"staff's members came in four pages, every @odata.nextLink followed"
+check '[ "$(jq -c "select(.path | contains(\"transitiveMembers\")) | [.consistency, (.path | contains(\"\$top=999\")), (.path | contains(\"\$select=\"))]" "$R" | sort -u)" = "[\"eventual\",true,true]" ]' \
+	"member reads send ConsistencyLevel: eventual, \$top=999 and \$select"
+check 'jq -s -e "map(select(.status == 429)) | length == 1" "$R" >/dev/null && [ "$(jq -r "select(.path | contains(\"skiptoken=2\")) | .status" "$R" | tr "\n" " ")" = "429 401 200 " ]' \
+	"page 2: 429 sat out (Retry-After), then the expired token renewed once, then read"
+check '[ "$(jq -r "select(.path | contains(\"oauth2\")) | select(.status == 200) | .auth" "$R" | sort -u)" = secret ] && [ "$(jq -r "select(.path | contains(\"oauth2\")) | .status" "$R" | grep -c 200)" -ge 3 ]' \
+	"tokens were fetched with the client secret, and renewed as they expired"
+check 'jq -s -e "map(select(.expired == true)) | length >= 1" "$R" >/dev/null' \
+	"the fake did expire a token mid-read"
+
+# The directory: staff's certificates are in the address book, pilots' nowhere.
+for who in alice erin frank; do
+	check '[ "$(ldapsearch -LLL -o ldif-wrap=no -x -H "$SLAPD_URI" -b "uid=$who,ou=people,$SLAPD_BASE" -s base "(objectClass=*)" "userCertificate;binary" | grep -c "^userCertificate;binary::")" = 1 ]' \
+		"$who's certificate is published in the address book (found by mail)"
+done
+check '[ -z "$(ldapsearch -LLL -x -H "$SLAPD_URI" -b "uid=gina,ou=people,$SLAPD_BASE" -s base "(userCertificate;binary=*)" dn)" ]' \
+	"gina's (pilots, no publish_to) is not"
+
+# The mail: Graph sendMail, MIME as base64 text/plain, as the sender.
+check '[ "$(jq -r .counts.mails_sent "$W/r1.json")" = 8 ] && [ "$(wc -l <"$W/graph/sent.jsonl")" = 8 ]' \
+	"eight mails sent through Graph (collection and password for four people)"
+check '[ "$(jq -r .sender "$W/graph/sent.jsonl" | sort -u)" = pki@example.org ]' \
+	"sent as [mail] from's mailbox (sender's default)"
+/usr/bin/python3 "$top_srcdir/tests/tools/mailbox.py" "$W/graph/mail" "$W/mbox" >"$W/mbox.txt" ||
+	{ cat "$W/mbox.txt"; fail "the messages Graph received are not the MIME smimesync builds"; }
+checks=$((checks + 1))
+for m in alice@example.org erin@example.org frank@example.org gina@example.org; do
+	check 'grep -qx "$m collection=1 password=1" "$W/mbox.txt"' "$m got one collection and one password mail"
+done
+pw=$(cat "$W/mbox/alice@example.org.password")
+openssl pkcs12 -in "$W/mbox/alice@example.org.p12" -passin "pass:$pw" -nokeys -clcerts -out "$W/alice-p12.pem" 2>/dev/null ||
+	fail "alice's PKCS#12 (sent through Graph) does not open with the mailed password"
+ldapsearch -LLL -o ldif-wrap=no -x -H "$SLAPD_URI" -b "uid=alice,ou=people,$SLAPD_BASE" -s base "(objectClass=*)" "userCertificate;binary" |
+	sed -n 's/^userCertificate;binary:: //p' | base64 -d >"$W/alice-ldap.der"
+check '[ "$(openssl x509 -in "$W/alice-p12.pem" -noout -fingerprint -sha256)" = "$(openssl x509 -inform DER -in "$W/alice-ldap.der" -noout -fingerprint -sha256)" ]' \
+	"the certificate mailed through Graph is the one published in the address book"
+check 'openssl x509 -in "$W/alice-p12.pem" -noout -ext subjectAltName | grep -q "a.smith@example.org"' \
+	"an smtp: proxyAddress is an alternative address in the certificate"
+
+# --- second run: nothing to do --------------------------------------------
+"$SMIMESYNC" run --format json >"$W/r2.json" 2>"$W/r2.log" || fail "second run exited non-zero"
+check '[ "$(jq -r .counts.issued "$W/r2.json")" = 0 ] && [ "$(jq -r .counts.unchanged "$W/r2.json")" = 4 ] && [ "$(wc -l <"$W/graph/sent.jsonl")" = 8 ]' \
+	"a second run issues and mails nothing"
+
+# --- third run: certificate assertion, group by name, guests and UPNs -----
+write_tenant '' "$STAFF"
+write_config "$CERT" "group_name = S/MIME Staff" "include_guests = yes
+mail_from_upn = yes"
+: >"$R"
+"$SMIMESYNC" run --format json >"$W/r3.json" 2>"$W/r3.log" || { cat "$W/r3.log"; fail "third run exited non-zero"; }
+check '[ "$(jq -r "[.users[] | select(.action == \"issue\") | .mail] | sort | join(\" \")" "$W/r3.json")" = "carol@partner.example dave@example.org" ]' \
+	"with include_guests and mail_from_upn the guest and the UPN-only user are provisioned"
+check 'jq -e ".users[] | select(.id == \"$U_HENRY\" and .action == \"skip\")" "$W/r3.json" >/dev/null' \
+	"the UPN never stands in for a mail that is there but broken"
+check '[ "$(jq -r "select(.path | contains(\"oauth2\")) | [.status, .auth, .alg] | @tsv" "$R" | sort -u)" = "$(printf "200\tassertion\tPS256")" ]' \
+	"the token came with a PS256 client assertion (x5t#S256), validated by the token endpoint"
+check 'jq -s -e "map(select((.path | contains(\"displayName%20eq%20%27S%2FMIME%20Staff%27\")) and .status == 200)) | length == 1" "$R" >/dev/null' \
+	"group_name is resolved with \$filter=displayName eq '...'"
+check '[ "$(ldapsearch -LLL -x -H "$SLAPD_URI" -b "uid=dave,ou=people,$SLAPD_BASE" -s base "(userCertificate;binary=*)" dn | grep -c ^dn:)" = 1 ]' \
+	"dave's certificate (for his UPN) is published where the address book has that mail"
+
+# --- a read Graph refuses changes nothing --------------------------------
+STAFF_NO_ALICE="\"$U_BOB\", \"$U_CAROL\", \"$U_DAVE\", \"$U_HENRY\", \"device:laptop-7\""
+write_tenant "\"fail\": [{\"contains\": \"$G_STAFF/transitiveMembers\", \"status\": 403, \"code\": \"Authorization_RequestDenied\", \"message\": \"Insufficient privileges to complete the operation.\"}]" "$STAFF_NO_ALICE"
+"$SMIMESYNC" run --format json >"$W/r4.json" 2>"$W/r4.log" || true
+check 'jq -r ".groups[] | select(.name == \"staff\") | .error" "$W/r4.json" | grep -q "HTTP 403 Authorization_RequestDenied: Insufficient privileges to complete the operation. (request-id "' \
+	"Graph's error code, message and request-id end the read and reach the report"
+check 'jq -r ".groups[] | select(.name == \"staff\") | .error" "$W/r4.json" | grep -q "GroupMember.Read.All"' \
+	"... with the permission to grant"
+check '[ "$(jq -r .counts.retired "$W/r4.json")" = 0 ] && [ "$(jq -r .status "$W/r4.json")" = partial ]' \
+	"nobody is retired when the read failed (alice left meanwhile); pilots still ran"
+
+# Then Graph answers: alice, and the nested team with erin and frank, left.
+write_tenant '' "$STAFF_NO_ALICE"
+"$SMIMESYNC" run --allow-mass-retire --format json >"$W/r5.json" 2>"$W/r5.log" || true
+check '[ "$(jq -r "[.users[] | select(.action == \"retire\") | .mail] | sort | join(\" \")" "$W/r5.json")" = "alice@example.org erin@example.org frank@example.org" ]' \
+	"once the read succeeds, exactly the people who left are retired"
+
+# --- a wrong client secret ------------------------------------------------
+write_config "client_secret_file = $W/app/wrong-secret" "group_id = $G_STAFF" ""
+"$SMIMESYNC" run --format json >"$W/r6.json" 2>"$W/r6.log" || true
+check '[ "$(jq -r .status "$W/r6.json")" = failed ] && jq -r ".groups[0].error" "$W/r6.json" | grep -q "HTTP 401 invalid_client: AADSTS7000215: Invalid client secret provided" ' \
+	"a wrong secret fails the read with the identity platform's AADSTS code"
+check 'jq -r ".groups[0].error" "$W/r6.json" | grep -q "put its Value in client_secret_file"' \
+	"... and says what to do"
+
+# --- configuration mistakes -----------------------------------------------
+cp "$W/smimesync.conf" "$W/bad.conf"
+sed -i 's/^publish_to = book$/publish_to = entra/; s/^directory = entra$/directory = book/' "$W/bad.conf"
+# The [mail] and group directory lines both changed: put the groups back.
+sed -i '/^\[group /,$ s/^directory = book$/directory = entra/' "$W/bad.conf"
+"$SMIMESYNC" -c "$W/bad.conf" check-config >"$W/bad.out" 2>&1 && fail "check-config accepted publish_to = a graph directory"
+check 'grep -q "publish_to: \[directory entra\] is Microsoft Graph, which cannot store S/MIME certificates" "$W/bad.out"' \
+	"publish_to a Graph directory is refused: Graph cannot hold the certificates"
+check 'grep -q "\[mail\] directory: \[directory book\] is not a Microsoft Graph directory" "$W/bad.out"' \
+	"the graph transport refuses a non-Graph directory"
+check 'grep -E -q "bad.conf:[0-9]+: " "$W/bad.out"' "errors name file:line"
+
+echo "$checks checks, $fails failed"
+[ "$fails" -eq 0 ]
