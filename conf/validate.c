@@ -330,8 +330,8 @@ conf_check_guid(const char *value, struct errbuf *why)
 {
 	if (conf_guid_valid(value))
 		return 0;
-	err_set(why, "\"%s\" is not an Entra ID object id; copy the GUID from the Entra admin "
-	    "center (Overview page), e.g. 0b4ad5e4-7f44-4d8a-9c71-3c1d2a5e6f70", value);
+	err_set(why, "\"%s\" is not a GUID (8-4-4-4-12 hex digits); copy the id from the Entra "
+	    "admin center, e.g. 0b4ad5e4-7f44-4d8a-9c71-3c1d2a5e6f70", value);
 	return -1;
 }
 
@@ -366,8 +366,8 @@ conf_check_https_host(const char *value, struct errbuf *why)
 	}
 bad:
 	err_set(why, "\"%s\" is not an https:// host; write the scheme and host only, e.g. "
-	    "https://login.microsoftonline.us (plain http is never used: it would carry the "
-	    "credentials in clear)", value);
+	    "https://login.microsoftonline.us or https://graph.microsoft.us (plain http is never "
+	    "used: it would carry the credentials in clear)", value);
 	return -1;
 }
 
