@@ -167,6 +167,14 @@ config_check_files(const struct config *cfg, struct conf_errors *errs)
 		    "ktpass on Windows");
 		check_readable(&c, d, CONF_DIRECTORY, d->name, "tls_ca_file", d->tls_ca_file, false,
 		    NULL);
+		check_secret(&c, d, CONF_DIRECTORY, d->name, "client_secret_file",
+		    d->client_secret_file, "create a client secret under Certificates & secrets "
+		    "of the app registration and put its Value in this file");
+		check_readable(&c, d, CONF_DIRECTORY, d->name, "client_cert_file",
+		    d->client_cert_file, false, "give the certificate (PEM) you uploaded to the app "
+		    "registration");
+		check_secret(&c, d, CONF_DIRECTORY, d->name, "client_key_file", d->client_key_file,
+		    NULL);
 	}
 	for (size_t i = 0; i < cfg->n_cas; i++) {
 		const struct conf_ca *ca = &cfg->cas[i];

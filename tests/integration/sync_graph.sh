@@ -166,6 +166,11 @@ export SMIMESYNC_CONF="$W/smimesync.conf"
 "$SMIMESYNC" ca init >/dev/null
 
 check '"$SMIMESYNC" check-config >"$W/cc.out" 2>&1' "check-config accepts a graph directory, publish_to and the graph transport"
+chmod 644 "$W/app/secret"
+"$SMIMESYNC" check-config >"$W/cc2.out" 2>&1 && fail "check-config accepted a world-readable client secret"
+check 'grep -q "\[directory entra\] client_secret_file: .*secret" "$W/cc2.out"' \
+	"check-config refuses a client secret others can read"
+chmod 600 "$W/app/secret"
 "$SMIMESYNC" run --dry-run --format json >"$W/dry.json" 2>"$W/dry.log" || true
 check '[ "$(jq -r .counts.issued "$W/dry.json")" = 4 ] && [ ! -d "$W/graph/mail" ] && [ -z "$(ldapsearch -LLL -x -H "$SLAPD_URI" -b "$SLAPD_BASE" "(userCertificate;binary=*)" dn)" ]' \
 	"a dry run reads Graph and plans four, but sends nothing and publishes nothing"
