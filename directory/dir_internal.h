@@ -170,6 +170,26 @@ enum dir_status dir_graph_members(struct dir_conn *dc, const struct conf_group *
     struct user_list *out, struct errbuf *e) MUST_USE;
 void dir_graph_close(struct dir_conn *dc);
 
+/*
+ * Reading the pages of a transitiveMembers answer (graph_source.c; the unit
+ * test and the fuzz target feed it pages directly). Users are appended to
+ * out under g's policy; ids seen on earlier pages are skipped.
+ */
+struct graph_page_reader {
+	const char *source;         /* borrowed: the [directory] name */
+	const struct conf_group *g; /* borrowed: the policy */
+	struct user_list *out;      /* borrowed */
+	struct strset seen;
+	size_t pages, guests, duplicates;
+};
+
+void dir_graph_reader_init(struct graph_page_reader *r, const char *source,
+    const struct conf_group *g, struct user_list *out);
+void dir_graph_reader_free(struct graph_page_reader *r);
+/* One page; *next is its @odata.nextLink (borrowed from page) or NULL at the end. */
+enum dir_status dir_graph_take_page(struct graph_page_reader *r, json_t *page, const char **next,
+    struct errbuf *e) MUST_USE;
+
 enum dir_status dir_ad_group_members(struct dir_conn *dc, const char *group_ref,
     struct user_list *out, struct errbuf *e) MUST_USE;
 /*

@@ -26,6 +26,7 @@
 
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/strutil.h"
 #include "common/xalloc.h"
 #include "directory/dir_internal.h"
 
@@ -193,25 +194,15 @@ text_of(json_t *obj, const char *key)
 {
 	const char *s = str_of(obj, key);
 
-	if (s == NULL || *s == '\0' || strlen(s) > DIR_MAX_NAME_LEN)
+	/* jansson hands out valid UTF-8 only; controls would break logs and headers. */
+	if (s == NULL || *s == '\0' || strlen(s) > DIR_MAX_NAME_LEN || str_has_control(s))
 		return NULL;
-	for (const char *p = s; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20)
-			return NULL;
 	return xstrdup(s);
 }
 
-struct member_read {
-	struct dir_conn *dc;
-	const struct conf_group *g;
-	struct user_list *out;
-	struct strset seen;
-	size_t guests, duplicates;
-};
-
 /* One element of "value": a user, or a problem; guests may be left out. */
 static void
-take_member(struct member_read *mr, json_t *o)
+take_member(struct graph_page_reader *mr, json_t *o)
 {
 	const char *id = str_of(o, "id");
 	const char *mail = str_of(o, "mail");
@@ -222,7 +213,10 @@ take_member(struct member_read *mr, json_t *o)
 	size_t i;
 	json_t *v;
 
-	if (id == NULL || *id == '\0' || strlen(id) > DIR_MAX_ID_LEN) {
+	/* Graph ids are GUIDs: anything but printable ASCII is not one. */
+	if (id == NULL || *id == '\0' || strlen(id) > DIR_MAX_ID_LEN ||
+	    strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") !=
+	    strlen(id)) {
 		log_warn("[group %s] a member without a usable id was left out",
 		    mr->g->name);
 		return;
@@ -236,7 +230,7 @@ take_member(struct member_read *mr, json_t *o)
 		return;
 	}
 	u = user_list_push(mr->out);
-	u->source = mr->dc->conf->name;
+	u->source = mr->source;
 	u->id = xstrdup(id);
 	u->upn = text_of(o, "userPrincipalName");
 	u->dn = u->upn != NULL ? xstrdup(u->upn) : xasprintf("users/%s", id);
@@ -284,23 +278,69 @@ take_member(struct member_read *mr, json_t *o)
 		add_alt(u, json_string_value(v));
 }
 
+void
+dir_graph_reader_init(struct graph_page_reader *r, const char *source,
+    const struct conf_group *g, struct user_list *out)
+{
+	memset(r, 0, sizeof(*r));
+	r->source = source;
+	r->g = g;
+	r->out = out;
+	strset_init(&r->seen);
+}
+
+void
+dir_graph_reader_free(struct graph_page_reader *r)
+{
+	strset_free(&r->seen);
+}
+
+enum dir_status
+dir_graph_take_page(struct graph_page_reader *r, json_t *page, const char **next,
+    struct errbuf *e)
+{
+	json_t *value = json_object_get(page, "value"), *link, *o;
+	size_t i;
+
+	*next = NULL;
+	if (!json_is_array(value)) {
+		err_set(e, "[group %s] members (page %zu): Graph's answer has no \"value\" list",
+		    r->g->name, r->pages + 1);
+		return DIR_FAILED;
+	}
+	json_array_foreach(value, i, o)
+		if (json_is_object(o))
+			take_member(r, o);
+	r->pages++;
+	if (r->out->n > DIR_MAX_MEMBERS || r->pages > MAX_PAGES) {
+		err_set(e, "[group %s] more than %d members; refusing to read on", r->g->name,
+		    DIR_MAX_MEMBERS);
+		return DIR_FAILED;
+	}
+	link = json_object_get(page, "@odata.nextLink");
+	if (link != NULL && !json_is_null(link) && !json_is_string(link)) {
+		err_set(e, "[group %s] members (page %zu): @odata.nextLink is not a string",
+		    r->g->name, r->pages);
+		return DIR_FAILED;
+	}
+	*next = json_string_value(link);
+	return DIR_OK;
+}
+
 enum dir_status
 dir_graph_members(struct dir_conn *dc, const struct conf_group *g, struct user_list *out,
     struct errbuf *e)
 {
 	static const char *const headers[] = { "ConsistencyLevel: eventual", NULL };
-	struct member_read mr;
+	struct graph_page_reader mr;
 	struct graph_reply r;
 	char *group_id = NULL, *esc = NULL, *next = NULL;
+	const char *link = NULL;
 	enum dir_status st;
-	size_t pages = 0, first = out->n;
+	size_t first = out->n;
 
-	memset(&mr, 0, sizeof(mr));
 	memset(&r, 0, sizeof(r));
-	mr.dc = dc;
-	mr.g = g;
-	mr.out = out;
-	strset_init(&mr.seen);
+	dir_graph_reader_init(&mr, dc->conf->name, g, out);
 	st = resolve_group(dc, g, &group_id, e);
 	if (st != DIR_OK)
 		goto out;
@@ -308,46 +348,28 @@ dir_graph_members(struct dir_conn *dc, const struct conf_group *g, struct user_l
 	next = xasprintf("/v1.0/groups/%s/transitiveMembers/microsoft.graph.user?$select="
 	    MEMBER_SELECT "&$top=999&$count=true", esc);
 	while (next != NULL) {
-		json_t *value, *link, *o;
-		size_t i;
-
 		st = dir_status_of(graph_call(dc->graph, "GET", next, headers, NULL, NULL, 0, &r,
 		    e));
 		if (st != DIR_OK) {
-			err_prefix(e, "[group %s] members (page %zu)", g->name, pages + 1);
+			err_prefix(e, "[group %s] members (page %zu)", g->name, mr.pages + 1);
 			goto out;
 		}
-		value = json_object_get(r.json, "value");
-		if (!json_is_array(value)) {
-			err_set(e, "[group %s] members (page %zu): Graph's answer has no \"value\" "
-			    "list", g->name, pages + 1);
-			st = DIR_FAILED;
+		if ((st = dir_graph_take_page(&mr, r.json, &link, e)) != DIR_OK)
 			goto out;
-		}
-		json_array_foreach(value, i, o)
-			if (json_is_object(o))
-				take_member(&mr, o);
-		if (out->n - first > DIR_MAX_MEMBERS || ++pages > MAX_PAGES) {
-			err_set(e, "[group %s] more than %d members; refusing to read on",
-			    g->name, DIR_MAX_MEMBERS);
-			st = DIR_FAILED;
-			goto out;
-		}
-		link = json_object_get(r.json, "@odata.nextLink");
 		free(next);
-		next = json_is_string(link) ? xstrdup(json_string_value(link)) : NULL;
+		next = link != NULL ? xstrdup(link) : NULL; /* link dies with r */
 		graph_reply_clear(&r);
 	}
 	if (mr.guests > 0)
 		log_info("[group %s] %zu guest account%s left out (include_guests = no)", g->name,
 		    mr.guests, mr.guests == 1 ? "" : "s");
 	log_debug("[group %s] %zu members in %zu page%s from Graph (%u token%s so far)", g->name,
-	    out->n - first, pages, pages == 1 ? "" : "s", graph_token_count(dc->graph),
+	    out->n - first, mr.pages, mr.pages == 1 ? "" : "s", graph_token_count(dc->graph),
 	    graph_token_count(dc->graph) == 1 ? "" : "s");
 	st = DIR_OK;
 out:
 	graph_reply_clear(&r);
-	strset_free(&mr.seen);
+	dir_graph_reader_free(&mr);
 	free(group_id);
 	free(esc);
 	free(next);

@@ -41,3 +41,9 @@ TESTS += tests/unit/test_directory_ad
 # are fixed, so every AD check lives in this one script (never two DCs).
 TESTS += tests/integration/sync_ad.sh
 EXTRA_DIST += tests/integration/sync_ad.sh tests/tools/samba-lib.sh
+
+# The Graph client helpers and the Entra ID member reader, fed pages directly.
+check_PROGRAMS += tests/unit/test_graph
+tests_unit_test_graph_SOURCES = tests/unit/test_graph.c tests/unit/check.h
+tests_unit_test_graph_LDADD = libdirectory.a libconf.a libcommon.a $(SMIMESYNC_EXT_LIBS)
+TESTS += tests/unit/test_graph

@@ -298,6 +298,16 @@ write_tenant '' "$STAFF_NO_ALICE"
 check '[ "$(jq -r "[.users[] | select(.action == \"retire\") | .mail] | sort | join(\" \")" "$W/r5.json")" = "alice@example.org erin@example.org frank@example.org" ]' \
 	"once the read succeeds, exactly the people who left are retired"
 
+# Revoking takes the certificate out of the publish target, found by mail.
+"$SMIMESYNC" revoke erin@example.org --reason keyCompromise >"$W/revoke.out" 2>&1 ||
+	{ cat "$W/revoke.out"; fail "revoke erin exited non-zero"; }
+check 'grep -q "removed from the directory" "$W/revoke.out" && [ -z "$(ldapsearch -LLL -x -H "$SLAPD_URI" -b "uid=erin,ou=people,$SLAPD_BASE" -s base "(userCertificate;binary=*)" dn)" ]' \
+	"revoke removes erin's certificate from the address book (publish_to)"
+"$SMIMESYNC" revoke gina@example.org --reason cessationOfOperation >"$W/revoke2.out" 2>&1 ||
+	{ cat "$W/revoke2.out"; fail "revoke gina exited non-zero"; }
+check 'grep -q "published nowhere (Microsoft Graph, no publish_to)" "$W/revoke2.out" && ! grep -q "removed from the directory" "$W/revoke2.out"' \
+	"revoking a certificate that was published nowhere says so"
+
 # --- a wrong client secret ------------------------------------------------
 write_config "client_secret_file = $W/app/wrong-secret" "group_id = $G_STAFF" ""
 "$SMIMESYNC" run --format json >"$W/r6.json" 2>"$W/r6.log" || true
