@@ -61,21 +61,10 @@ dir_graph_open(const struct conf_directory *conf, struct dir_conn **out, struct 
 	enum graph_status st;
 
 	*out = NULL;
-	memset(&p, 0, sizeof(p));
 	dc = xcalloc(1, sizeof(*dc));
 	dc->conf = conf;
 	dc->uri = label; /* every message of this connection starts with it */
-	p.label = dc->uri;
-	p.tenant_id = conf->tenant_id;
-	p.client_id = conf->client_id;
-	p.secret_file = conf->client_secret_file;
-	p.cert_file = conf->client_cert_file;
-	p.key_file = conf->client_key_file;
-	p.authority_host = conf->authority_host;
-	p.graph_host = conf->graph_host;
-	p.tls_ca_file = conf->tls_ca_file;
-	p.tls_verify = conf->tls_verify;
-	p.timeout = conf->timeout > 0 ? conf->timeout : 30;
+	graph_params_of(&p, conf, dc->uri, conf->timeout > 0 ? conf->timeout : 30);
 	if (p.tenant_id == NULL || p.client_id == NULL || p.authority_host == NULL ||
 	    p.graph_host == NULL) {
 		err_set(e, "%s: tenant_id and client_id are required", label);

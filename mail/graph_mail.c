@@ -58,18 +58,7 @@ graph_mail_open(const struct conf_mail *conf, struct graph_mail **out, struct er
 	}
 	t = xcalloc(1, sizeof(*t));
 	t->label = xasprintf("[mail] transport = graph ([directory %s])", d->name);
-	memset(&p, 0, sizeof(p));
-	p.label = t->label;
-	p.tenant_id = d->tenant_id;
-	p.client_id = d->client_id;
-	p.secret_file = d->client_secret_file;
-	p.cert_file = d->client_cert_file;
-	p.key_file = d->client_key_file;
-	p.authority_host = d->authority_host;
-	p.graph_host = d->graph_host;
-	p.tls_ca_file = d->tls_ca_file;
-	p.tls_verify = d->tls_verify;
-	p.timeout = conf->timeout > 0 ? conf->timeout : 60;
+	graph_params_of(&p, d, t->label, conf->timeout > 0 ? conf->timeout : 60);
 	if (graph_open(&p, &t->graph, e) != GRAPH_OK) {
 		graph_mail_close(t);
 		return -1;

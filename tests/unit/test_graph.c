@@ -105,6 +105,21 @@ static const char page2[] =
     "{\"id\": \"u-ext\", \"mail\": \"\", \"userPrincipalName\": \"x_y.example#EXT#@t.onmicrosoft.com\", \"accountEnabled\": true, \"userType\": \"Guest\"}"
     "]}";
 
+static void read_pages(const struct conf_group *g, struct user_list *out, size_t *guests);
+
+/* Both pages read under a group with this policy. */
+static void
+read_pages_as(bool include_guests, bool mail_from_upn, struct user_list *out, size_t *guests)
+{
+	struct conf_group g;
+
+	memset(&g, 0, sizeof(g));
+	g.name = "staff";
+	g.include_guests = include_guests;
+	g.mail_from_upn = mail_from_upn;
+	read_pages(&g, out, guests);
+}
+
 static void
 read_pages(const struct conf_group *g, struct user_list *out, size_t *guests)
 {
@@ -130,14 +145,11 @@ read_pages(const struct conf_group *g, struct user_list *out, size_t *guests)
 static void
 test_members_default_policy(void)
 {
-	struct conf_group g;
 	struct user_list out = { 0 };
 	const struct user *u;
 	size_t guests = 0;
 
-	memset(&g, 0, sizeof(g));
-	g.name = "staff";
-	read_pages(&g, &out, &guests);
+	read_pages_as(false, false, &out, &guests);
 	CHECK_INTEQ((int)guests, 2);
 	/* alice, bob, dave, henry, nope: carol and the #EXT# guest left out, no-id dropped. */
 	CHECK_INTEQ((int)out.n, 5);
@@ -175,16 +187,11 @@ test_members_default_policy(void)
 static void
 test_members_inclusive_policy(void)
 {
-	struct conf_group g;
 	struct user_list out = { 0 };
 	const struct user *u;
 	size_t guests = 0;
 
-	memset(&g, 0, sizeof(g));
-	g.name = "staff";
-	g.include_guests = true;
-	g.mail_from_upn = true;
-	read_pages(&g, &out, &guests);
+	read_pages_as(true, true, &out, &guests);
 	CHECK_INTEQ((int)guests, 0);
 	CHECK_INTEQ((int)out.n, 7);
 	u = find(&out, "u-carol");
