@@ -14,17 +14,13 @@ set -eu
 : "${top_srcdir:?}" "${SMIMESYNC:?}"
 . "$top_srcdir/tests/tools/slapd-lib.sh"
 . "$top_srcdir/tests/tools/graph-lib.sh"
+. "$top_srcdir/tests/tools/test-lib.sh"
 slapd_require
 graph_require
 command -v faketime >/dev/null || { echo "SKIP: faketime is not installed"; exit 77; }
 
-W=$(mktemp -d /tmp/smimesync-graph.XXXXXX)
-cleanup() { graph_stop; slapd_stop || true; [ -n "${KEEP:-}" ] || rm -rf "$W"; }
-trap cleanup EXIT INT TERM
-fails=0
-checks=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { checks=$((checks + 1)); if eval "$1"; then echo "ok: $2"; else fail "$2"; fi; }
+test_begin graph
+test_cleanup_more() { graph_stop; }
 
 TENANT=6f1c1a3e-0d2b-4c39-9a51-2b7e8d4f0a11
 CLIENT=3d9e5b7a-8c41-4f26-b0e3-7a1c9d2e4f58
@@ -233,7 +229,6 @@ check '[ "$(jq -r .sender "$W/graph/sent.jsonl" | sort -u)" = pki@example.org ]'
 	"sent as [mail] from's mailbox (sender's default)"
 /usr/bin/python3 "$top_srcdir/tests/tools/mailbox.py" "$W/graph/mail" "$W/mbox" >"$W/mbox.txt" ||
 	{ cat "$W/mbox.txt"; fail "the messages Graph received are not the MIME smimesync builds"; }
-checks=$((checks + 1))
 for m in alice@example.org erin@example.org frank@example.org gina@example.org; do
 	check 'grep -qx "$m collection=1 password=1" "$W/mbox.txt"' "$m got one collection and one password mail"
 done
@@ -328,5 +323,4 @@ check 'grep -q "\[mail\] directory: \[directory book\] is not a Microsoft Graph 
 	"the graph transport refuses a non-Graph directory"
 check 'grep -E -q "bad.conf:[0-9]+: " "$W/bad.out"' "errors name file:line"
 
-echo "$checks checks, $fails failed"
-[ "$fails" -eq 0 ]
+test_end
