@@ -182,6 +182,8 @@ graph_http_send(struct graph *g, const char *method, const char *url,
 	curl_easy_getinfo(g->curl, CURLINFO_RESPONSE_CODE, &h->status);
 	ret = 0;
 out:
+	/* Neither may outlive this call inside the reused handle. */
+	curl_easy_setopt(g->curl, CURLOPT_ERRORBUFFER, NULL);
 	curl_easy_setopt(g->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(hl);
 	return ret;

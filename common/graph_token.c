@@ -405,10 +405,11 @@ graph_token_get(struct graph *g, bool force, struct errbuf *e)
 	log_debug("%s: new access token, valid for %lld s", g->p.label, (long long)expires_in);
 	st = GRAPH_OK;
 out:
-	if (doc != NULL) {
-		/* The body held the token: wipe it before it is freed. */
-		json_decref(doc);
-	}
+	/*
+	 * The answer held the token: wipe the bytes we received. (jansson's
+	 * parsed copy is freed without wiping; the token lives an hour at most.)
+	 */
+	json_decref(doc);
 	if (h.body.data != NULL)
 		memset(h.body.data, 0, h.body.len);
 	graph_http_free(&h);

@@ -192,8 +192,9 @@ check_service(struct loader *ld, struct sec_load *s)
 /* Keys only Graph directories use, and the LDAP keys they must not have. */
 static const char *const graph_keys[] = { "tenant_id", "client_id", "client_secret_file",
 	"client_cert_file", "client_key_file" };
+/* (Not the keys with defaults, such as starttls: check-config -v prints those for every directory.) */
 static const char *const ldap_only_keys[] = { "uri", "base_dn", "bind_dn", "bind_password_file",
-	"sasl_mech", "keytab_file", "principal", "starttls", "user_filter", "file" };
+	"sasl_mech", "keytab_file", "principal", "file" };
 
 static void
 check_directory_graph(struct loader *ld, struct sec_load *s)
@@ -636,11 +637,13 @@ resolve_graph_group(struct loader *ld, struct conf_group *g)
 {
 	struct config *cfg = ld->cfg;
 	bool graph = g->directory != NULL && g->directory->type == DIR_TYPE_GRAPH;
+	/* The two booleans only when turned on: check-config -v prints "= no" everywhere. */
+	const bool on[] = { true, true, g->include_guests, g->mail_from_upn };
 	static const char *const graph_only[] = { "group_id", "group_name", "include_guests",
 		"mail_from_upn" };
 
 	for (size_t k = 0; g->directory != NULL && !graph && k < ARRAY_LEN(graph_only); k++)
-		if (key_written(cfg, g, graph_only[k]))
+		if (key_written(cfg, g, graph_only[k]) && on[k])
 			conf_err_add(ld->el, conf_source_line(cfg, g, graph_only[k]), "[group %s] %s: "
 			    "only groups of a Microsoft Graph directory (type = graph) use it; "
 			    "remove it", g->name, graph_only[k]);

@@ -26,9 +26,14 @@ dump_section(FILE *out, enum conf_kind kind, const char *name, const void *base)
 
 		if (o->kind != kind)
 			continue;
-		/* group = NAME is carried in group_dn too (config.c); print it once. */
+		/*
+		 * group = NAME, group_id and group_name are carried in group_dn
+		 * too (config.c); print each once, under its own key.
+		 */
 		if (kind == CONF_GROUP && strcmp(o->key, "group_dn") == 0 &&
-		    ((const struct conf_group *)base)->group_name != NULL)
+		    (((const struct conf_group *)base)->group_name != NULL ||
+		    ((const struct conf_group *)base)->graph_group_id != NULL ||
+		    ((const struct conf_group *)base)->graph_group_name != NULL))
 			continue;
 		/* A key the CA's type ignores would be an error when read back. */
 		if (kind == CONF_CA && !conf_ca_key_used(((const struct conf_ca *)base)->type, o->key))

@@ -88,7 +88,7 @@ dir_find_person(struct dir_conn *dc, const struct user *u, char **dn_out, struct
 		m.first = NULL;
 	} else if (m.n == 0) {
 		err_set(e, "%s: no person with %s=%s under %s in [directory %s] (publish_to): the "
-		    "certificate is kept and published once the entry exists%s", dc->uri, attr,
+		    "certificate is kept, and published and mailed once the entry exists%s", dc->uri, attr,
 		    u->mail, dc->base_dn, dc->conf->name, dc->conf->type == DIR_TYPE_AD ?
 		    " (is the account synchronised by Entra Connect, and mail set on-premises?)" :
 		    "");

@@ -598,6 +598,40 @@ out:
 	config_free(cfg);
 }
 
+/* An Entra ID setup survives check-config -v: what it prints loads again, unchanged. */
+static void
+test_graph_roundtrip(void)
+{
+	static const char graph[] = MIN_DIR MIN_CA
+	    "[directory entra]\ntype = graph\ntenant_id = contoso.onmicrosoft.com\n"
+	    "client_id = 3d9e5b7a-8c41-4f26-b0e3-7a1c9d2e4f58\nclient_cert_file = app.pem\n"
+	    "client_key_file = app.key\ngraph_host = https://graph.microsoft.us\n"
+	    "[mail]\ntransport = graph\ndirectory = entra\nfrom = PKI <pki@example.org>\n"
+	    "[group cloud]\ndirectory = entra\ngroup_name = S/MIME Cloud\npublish_to = d\n"
+	    "ca = c\ninclude_guests = yes\n"
+	    "[group ldap]\ndirectory = d\ngroup_dn = cn=s\nca = c\n";
+	struct config *cfg = NULL;
+	char *errs = load_errors(graph, &cfg);
+	char *d1 = NULL;
+
+	CHECK_STREQ(errs, "");
+	free(errs);
+	if (cfg == NULL)
+		return;
+	CHECK(cfg->groups[0].graph_by_name);
+	CHECK_STREQ(cfg->groups[0].group_dn, "S/MIME Cloud");
+	CHECK(cfg->groups[0].publish == &cfg->directories[0]);
+	CHECK(cfg->groups[1].publish == &cfg->directories[0]);
+	CHECK(cfg->mail.graph_directory == &cfg->directories[1]);
+	CHECK_STREQ(cfg->mail.sender, "pki@example.org");
+	CHECK_STREQ(cfg->directories[1].authority_host, "https://login.microsoftonline.com");
+	d1 = dump_to_string(cfg);
+	CHECK_CONTAINS(d1, "\n[mail]\ntransport = graph\ndirectory = entra\nsender = pki@example.org\n");
+	check_dump_reloads(d1);
+	free(d1);
+	config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -614,6 +648,7 @@ main(void)
 	test_dump_roundtrip();
 	test_ad();
 	test_external_ca();
+	test_graph_roundtrip();
 	test_check_files();
 	test_check_files_mail();
 	test_default_path();
