@@ -18,15 +18,20 @@
 #   - AD's failures read clearly: bad password (sub-code 52e), simple bind
 #     without TLS (strong auth), a service account without the delegation;
 #   - a GSSAPI bind with keytab_file and principal, over plain LDAP, for
-#     the directory room and for a whole run.
+#     the directory room and for a whole run;
+#   - issue #5's hybrid case: Entra ID members read through Microsoft Graph
+#     (the loopback tests/tools/graph-fake.py) published into this AD with
+#     publish_to, found by onPremisesDistinguishedName or by mail.
 # All AD checks live in this one script: Samba's ports are fixed, so only
 # one DC can run at a time (samba-lib.sh also serialises runs with a lock).
 set -eu
 : "${top_srcdir:?}" "${top_builddir:?}" "${SMIMESYNC:?}"
 . "$top_srcdir/tests/tools/samba-lib.sh"
 . "$top_srcdir/tests/tools/smtp-lib.sh"
+. "$top_srcdir/tests/tools/graph-lib.sh"
 samba_require
 smtp_require
+graph_require
 command -v jq >/dev/null || { echo "SKIP: jq is not installed (tools/install-deps)"; exit 77; }
 command -v iconv >/dev/null || { echo "SKIP: iconv is not installed"; exit 77; }
 command -v faketime >/dev/null || { echo "SKIP: faketime is not installed (tools/install-deps)"; exit 77; }
@@ -34,7 +39,7 @@ PROBE=$top_builddir/tests/tools/dir-probe
 [ -x "$PROBE" ] || { echo "sync_ad: $PROBE is not built" >&2; exit 99; }
 
 W=$(mktemp -d /tmp/smimesync-ad.XXXXXX)
-cleanup() { smtp_stop || true; samba_stop || true; [ -n "${KEEP:-}" ] || rm -rf "$W"; }
+cleanup() { graph_stop; smtp_stop || true; samba_stop || true; [ -n "${KEEP:-}" ] || rm -rf "$W"; }
 trap cleanup EXIT INT TERM
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
@@ -126,6 +131,18 @@ givenName:: $(b64 'Jörg')
 sn:: $(b64 'Müller')
 displayName:: $(b64 'Jörg Müller')
 mail: joerg.mueller@example.test
+
+dn: CN=Kim Hybrid,$OU
+objectClass: user
+sAMAccountName: kim
+userAccountControl: 544
+mail: kim.before-rename@example.test
+
+dn: CN=Lee Address,$OU
+objectClass: user
+sAMAccountName: lee
+userAccountControl: 544
+mail: lee@example.test
 
 dn: CN=Dave Disabled,$OU
 objectClass: user
@@ -483,6 +500,67 @@ while read -r v; do
 	[ "$sha" = "$FOREIGN_SHA" ] || [ "$sha" = "$EXPIRED_SHA" ] && kept=$((kept + 1))
 done <"$W/grace.b64"
 check '[ $kept = 2 ]' "the renewal removed only our own value: both foreign certificates stay"
+
+# --- Entra ID members published into this AD (publish_to) ------------------
+# The hybrid case: Entra Connect synchronises these accounts, smimesync reads
+# them from Microsoft Graph (tests/tools/graph-fake.py) and publishes into
+# the on-premises AD, which carries the certificates on to Exchange Online.
+# Kim is found by onPremisesDistinguishedName (her AD mail is stale), Lee by mail.
+mkdir -p "$W/graph" "$W/gstate"
+chmod 700 "$W/gstate"
+printf 'entra-secret\n' >"$W/entra.secret"
+chmod 600 "$W/entra.secret"
+cat >"$W/graph/tenant.json" <<JSON
+{"tenant": "example.test", "page_size": 100,
+ "clients": {"3d9e5b7a-8c41-4f26-b0e3-7a1c9d2e4f58": {"secret": "entra-secret",
+   "permissions": ["GroupMember.Read.All", "User.Read.All", "Mail.Send"]}},
+ "groups": {"0b4ad5e4-7f44-4d8a-9c71-3c1d2a5e6f70": {"displayName": "Hybrid",
+   "members": ["k1", "l1"]}},
+ "users": {
+  "k1": {"mail": "kim@example.test", "userPrincipalName": "kim@example.test", "accountEnabled": true,
+   "userType": "Member", "onPremisesDistinguishedName": "CN=Kim Hybrid,$OU"},
+  "l1": {"mail": "lee@example.test", "userPrincipalName": "lee@example.test", "accountEnabled": true,
+   "userType": "Member", "onPremisesDistinguishedName": null},
+  "p1": {"mail": "pki@example.test", "userPrincipalName": "pki@example.test", "accountEnabled": true}}}
+JSON
+graph_start "$W/graph" "$SAMBA_WORKDIR/tls/server.pem" "$SAMBA_WORKDIR/tls/server.key"
+sed -e "s|^state_dir = .*|state_dir = $W/gstate|" \
+	-e '/^\[mail\]/,$d' "$W/smimesync.conf" >"$W/hybrid.conf"
+cat >>"$W/hybrid.conf" <<CONF
+[directory entra]
+type = graph
+tenant_id = example.test
+client_id = 3d9e5b7a-8c41-4f26-b0e3-7a1c9d2e4f58
+client_secret_file = $W/entra.secret
+authority_host = $GRAPH_URL
+graph_host = $GRAPH_URL
+tls_ca_file = $SAMBA_CA_FILE
+
+[mail]
+transport = graph
+directory = entra
+from = Example PKI <pki@example.test>
+
+[group hybrid]
+directory = entra
+group_id = 0b4ad5e4-7f44-4d8a-9c71-3c1d2a5e6f70
+publish_to = corp
+ca = internal
+key_type = p256
+CONF
+"$SMIMESYNC" -c "$W/hybrid.conf" run --format json >"$W/hybrid.json" 2>"$W/hybrid.log" ||
+	{ tail -20 "$W/hybrid.log"; fail "the Entra ID run exited non-zero"; }
+check '[ "$(jq -r .counts.issued "$W/hybrid.json")" = 2 ] && [ "$(jq -r ".groups[0].publish_to" "$W/hybrid.json")" = corp ]' \
+	"Entra members kim and lee are issued, publishing to the AD"
+for who in "Kim Hybrid:kim@example.test" "Lee Address:lee@example.test"; do
+	samba_ldap ldapsearch -LLL -o ldif-wrap=no -b "CN=${who%%:*},$OU" -s base userCertificate userSMIMECertificate >"$W/entry.ldif"
+	sed -n 's/^userCertificate:: //p' "$W/entry.ldif" | head -n 1 | base64 -d >"$W/hybrid.der" 2>/dev/null || true
+	check '[ "$(grep -c "^userSMIMECertificate::" "$W/entry.ldif")" = 1 ] && openssl x509 -inform DER -in "$W/hybrid.der" -noout -ext subjectAltName 2>/dev/null | grep -q "email:${who#*:}"' \
+		"CN=${who%%:*} holds ${who#*:}'s certificate in userCertificate and userSMIMECertificate"
+done
+check '[ "$(wc -l <"$W/graph/sent.jsonl")" = 4 ] && [ "$(jq -r .counts.mails_sent "$W/hybrid.json")" = 4 ]' \
+	"their mails went out through Graph sendMail"
+graph_stop
 
 # --- GSSAPI with a keytab: no password, protected by Kerberos sign+seal ---
 samba_kerberos
