@@ -14,6 +14,7 @@
 #include "common/fileutil.h"
 #include "common/graph_internal.h"
 #include "common/log.h"
+#include "common/strutil.h"
 #include "common/xalloc.h"
 /* The model only (a struct): common/ links nothing of conf/. */
 #include "conf/config.h"
@@ -136,14 +137,18 @@ graph_url_escape(const char *s)
 
 enum graph_status
 graph_send_patiently(struct graph *g, const char *method, const char *url,
-    const char *const *headers, const char *bearer, const char *content_type,
+    const char *const *headers, bool with_token, const char *content_type,
     const char *body, size_t body_len, struct graph_http *h, struct errbuf *e)
 {
 	for (unsigned attempt = 0;; attempt++) {
+		enum graph_status st;
 		unsigned wait;
 
-		if (graph_http_send(g, method, url, headers, bearer, content_type, body, body_len, h,
-		    e) != 0)
+		/* Every try, for a wait may have outlived the token. */
+		if (with_token && (st = graph_token_get(g, false, e)) != GRAPH_OK)
+			return st;
+		if (graph_http_send(g, method, url, headers, with_token ? g->token : NULL,
+		    content_type, body, body_len, h, e) != 0)
 			return GRAPH_UNREACHABLE;
 		if (h->status != 429 && h->status != 503)
 			return GRAPH_OK;
@@ -250,12 +255,12 @@ graph_call(struct graph *g, const char *method, const char *path, const char *co
 		goto out;
 	}
 	for (;;) {
-		if ((st = graph_token_get(g, false, e)) != GRAPH_OK)
-			goto out;
-		st = graph_send_patiently(g, method, url, headers, g->token, content_type, body,
+		st = graph_send_patiently(g, method, url, headers, true, content_type, body,
 		    body_len, &h, e);
 		if (st != GRAPH_OK) {
-			err_prefix(e, "%s", g->p.label);
+			/* A token problem already names the directory. */
+			if (st == GRAPH_UNREACHABLE && !str_starts_with(e->text, g->p.label))
+				err_prefix(e, "%s", g->p.label);
 			goto out;
 		}
 		if (h.status != 401 || renewed)

@@ -58,12 +58,13 @@ unsigned graph_retry_wait(const struct graph_http *h, unsigned attempt);
 
 /*
  * graph_http_send() sitting out 429 and 503 answers (Retry-After), as the
- * header of common/graph.h describes. Returns GRAPH_OK when an answer other
- * than those came back (any status), GRAPH_UNREACHABLE with e set when none
- * did or the server stayed throttled.
+ * header of common/graph.h describes; with_token, each try carries a token
+ * that graph_token_get() has just found fresh. Returns GRAPH_OK when an
+ * answer other than those came back (any status), GRAPH_UNREACHABLE with e
+ * set when none did or the server stayed throttled, or the token's failure.
  */
 enum graph_status graph_send_patiently(struct graph *g, const char *method, const char *url,
-    const char *const *headers, const char *bearer, const char *content_type,
+    const char *const *headers, bool with_token, const char *content_type,
     const char *body, size_t body_len, struct graph_http *h, struct errbuf *e) MUST_USE;
 
 /* Read the credential files named in g->p (graph_token.c). */

@@ -369,7 +369,7 @@ graph_token_get(struct graph *g, bool force, struct errbuf *e)
 		    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
 		form_add(&form, g->curl, "client_assertion", assertion);
 	}
-	st = graph_send_patiently(g, "POST", url, NULL, NULL,
+	st = graph_send_patiently(g, "POST", url, NULL, false,
 	    "application/x-www-form-urlencoded", form.data, form.len, &h, e);
 	if (st != GRAPH_OK) {
 		err_prefix(e, "%s: token request", g->p.label);

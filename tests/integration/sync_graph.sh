@@ -247,6 +247,16 @@ check 'openssl x509 -in "$W/alice-p12.pem" -noout -ext subjectAltName | grep -q 
 check '[ "$(jq -r .counts.issued "$W/r2.json")" = 0 ] && [ "$(jq -r .counts.unchanged "$W/r2.json")" = 4 ] && [ "$(wc -l <"$W/graph/sent.jsonl")" = 8 ]' \
 	"a second run issues and mails nothing"
 
+# Tokens are renewed before they expire, not after Graph refused one: a
+# 2-second token is due for renewal after 1 second, and page 2 makes the
+# read wait 2 seconds (Retry-After) in between.
+write_tenant '"throttle": [{"contains": "skiptoken=2", "times": 1, "retry_after": 2}]' "$STAFF"
+sed -i 's/"token_lifetime": 3600/"token_lifetime": 2/' "$W/graph/tenant.json"
+: >"$R"
+"$SMIMESYNC" run --format json >"$W/r2b.json" 2>"$W/r2b.log" || fail "the run with short-lived tokens exited non-zero"
+check '[ "$(jq -r "select(.path | contains(\"oauth2\")) | .status" "$R" | grep -c 200)" -ge 2 ] && [ "$(jq -r "select(.status == 401) | .path" "$R" | wc -l)" = 0 ]' \
+	"a token about to expire is renewed before use: a new one, and no 401"
+
 # --- third run: certificate assertion, group by name, guests and UPNs -----
 # The app has lost Mail.Send: the mails wait in the outbox, nothing is dropped.
 write_tenant '' "$STAFF"
