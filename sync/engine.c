@@ -29,6 +29,10 @@ engine_close(struct engine *en)
 		ca_close(en->cas[i]);
 	for (size_t i = 0; en->dirs != NULL && i < en->cfg->n_directories; i++)
 		dir_close(en->dirs[i]);
+	mail_transport_close(en->mail);
+	en->mail = NULL;
+	secret_free_str(en->mail_password);
+	en->mail_password = NULL;
 	free(en->cas);
 	free(en->dirs);
 	en->cas = NULL;
@@ -46,6 +50,24 @@ engine_ca(struct engine *en, const struct conf_ca *conf, struct ca **out, struct
 		return -1;
 	}
 	*out = en->cas[i];
+	return 0;
+}
+
+int
+engine_mail(struct engine *en, struct mail_transport **out, struct errbuf *e)
+{
+	const struct conf_mail *mc = &en->cfg->mail;
+
+	if (en->mail == NULL) {
+		if (en->mail_password == NULL && mc->smtp_password_file != NULL &&
+		    file_read_password(mc->smtp_password_file, &en->mail_password, e) != 0) {
+			err_prefix(e, "[mail] smtp_password_file");
+			return -1;
+		}
+		if (mail_transport_open(mc, en->mail_password, &en->mail, e) != 0)
+			return -1;
+	}
+	*out = en->mail;
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "common/errbuf.h"
 #include "conf/config.h"
 #include "directory/directory.h"
+#include "mail/transport.h"
 #include "smime/ca.h"
 #include "smime/escrow.h"
 #include "sync/report.h"
@@ -29,12 +30,20 @@ struct engine {
 	struct report *report;
 	struct ca **cas;         /* parallel to cfg->cas; NULL until opened */
 	struct dir_conn **dirs;  /* parallel to cfg->directories */
+	/*
+	 * The mail transport, opened by the first outbox flush and kept for the
+	 * run: a Graph transport keeps its token across the flushes of a run.
+	 */
+	struct mail_transport *mail;
+	char *mail_password;     /* [mail] smtp_password_file, read once (new, wiped) */
 };
 
 void engine_init(struct engine *en, const struct config *cfg);
 void engine_close(struct engine *en);
 int engine_ca(struct engine *en, const struct conf_ca *conf, struct ca **out,
     struct errbuf *e) MUST_USE;
+/* The run's mail transport (borrowed from the engine), opened on first use. */
+int engine_mail(struct engine *en, struct mail_transport **out, struct errbuf *e) MUST_USE;
 enum dir_status engine_dir(struct engine *en, const struct conf_directory *conf,
     struct dir_conn **out, struct errbuf *e) MUST_USE;
 /*

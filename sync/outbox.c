@@ -89,7 +89,7 @@ outbox_flush(struct engine *en, struct errbuf *e)
 {
 	const struct conf_mail *mc = &en->cfg->mail;
 	struct mail_transport *tr = NULL;
-	char *password = NULL, *from_name = NULL, *from_addr = NULL;
+	char *from_name = NULL, *from_addr = NULL;
 	struct store_mail *mails = NULL;
 	struct mail_job *jobs = NULL;
 	unsigned char **plain = NULL;
@@ -97,16 +97,11 @@ outbox_flush(struct engine *en, struct errbuf *e)
 	size_t n = 0;
 	int rc = -1;
 
-	if (mc->smtp_password_file != NULL &&
-	    file_read_password(mc->smtp_password_file, &password, e) != 0) {
-		err_prefix(e, "[mail] smtp_password_file");
-		goto out;
-	}
 	if (mail_parse_mailbox(mc->from, &from_name, &from_addr, e) != 0) {
 		err_prefix(e, "[mail] from");
 		goto out;
 	}
-	if (mail_transport_open(mc, password, &tr, e) != 0)
+	if (engine_mail(en, &tr, e) != 0)
 		goto out;
 
 	for (;;) {
@@ -172,8 +167,6 @@ out:
 	free(plain_len);
 	free(jobs);
 	store_mails_free(mails, n);
-	mail_transport_close(tr);
-	secret_free_str(password);
 	free(from_name);
 	free(from_addr);
 	return rc;
