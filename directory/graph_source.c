@@ -135,6 +135,9 @@ resolve_group(struct dir_conn *dc, const struct conf_group *g, char **id_out, st
 		*id_out = xstrdup(str_of(json_array_get(value, 0), "id"));
 		log_debug("[group %s] group_name \"%s\" is object id %s", g->name, g->group_dn,
 		    *id_out);
+	} else if (n == 1) {
+		err_set(e, "[group %s] group_name: Graph answered the group \"%s\" without its "
+		    "id; use group_id", g->name, g->group_dn);
 	} else if (n == 0) {
 		err_set(e, "[group %s] group_name: no group named \"%s\" in tenant %s (display "
 		    "names are matched exactly); check the name in the Entra admin center or use "

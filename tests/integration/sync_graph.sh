@@ -321,6 +321,12 @@ check '[ "$(jq -r .status "$W/r6.json")" = failed ] && jq -r ".groups[0].error" 
 check 'jq -r ".groups[0].error" "$W/r6.json" | grep -q "put its Value in client_secret_file"' \
 	"... and says what to do"
 
+# --- a group that is not there ----------------------------------------------
+write_config "$SECRET" "group_id = 0b4ad5e4-7f44-4d8a-9c71-3c1d2a5e6fff" ""
+"$SMIMESYNC" run --format json >"$W/r7.json" 2>"$W/r7.log" || true
+check 'jq -r ".groups[] | select(.name == \"staff\") | .error" "$W/r7.json" | grep -q "group_id 0b4ad5e4-7f44-4d8a-9c71-3c1d2a5e6fff: no such group in tenant $TENANT: .*HTTP 404 Request_ResourceNotFound"' \
+	"a group_id Graph does not know is named in the report, with Graph's 404"
+
 # --- configuration mistakes -----------------------------------------------
 cp "$W/smimesync.conf" "$W/bad.conf"
 sed -i 's/^publish_to = book$/publish_to = entra/; s/^directory = entra$/directory = book/' "$W/bad.conf"
