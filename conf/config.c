@@ -653,8 +653,9 @@ resolve_graph_group(struct loader *ld, struct conf_group *g)
 		    "(its object id) or group_name (its display name)", g->name,
 		    key_written(cfg, g, "group_dn") ? "group_dn" : "group");
 	if (g->publish_to_name == NULL) {
+		/* A global catalog refuses writes: its groups publish only through publish_to. */
 		if (g->directory != NULL && (g->directory->type == DIR_TYPE_LDAP ||
-		    g->directory->type == DIR_TYPE_AD))
+		    (g->directory->type == DIR_TYPE_AD && !g->directory->global_catalog)))
 			g->publish = g->directory;
 		return;
 	}
@@ -667,6 +668,12 @@ resolve_graph_group(struct loader *ld, struct conf_group *g)
 		    "certificates for Exchange Online's address list; publish to the on-premises "
 		    "AD that Entra Connect synchronises (type = ad), or to an LDAP address book",
 		    g->name, g->publish->name);
+		g->publish = NULL;
+	} else if (g->publish->type == DIR_TYPE_AD && g->publish->global_catalog) {
+		conf_err_add(ld->el, conf_source_line(cfg, g, "publish_to"), "[group %s] "
+		    "publish_to: [directory %s] is a global catalog, which refuses writes; name a "
+		    "[directory] for a domain controller (global_catalog = no)", g->name,
+		    g->publish->name);
 		g->publish = NULL;
 	} else if (g->publish->type == DIR_TYPE_CSV) {
 		conf_err_add(ld->el, conf_source_line(cfg, g, "publish_to"), "[group %s] "

@@ -121,7 +121,8 @@ enum dir_status dir_read_group(struct dir_conn *dc, const struct conf_group *g,
 
 /*
  * Where u (read from another directory, e.g. Entra ID) lives in this one,
- * the group's publish target: with type = ad an entry at u->onprem_dn that
+ * the group's publish target: with type = ad an entry at u->onprem_dn (an
+ * Entra user) or else at u->dn (a person read from a global catalog) that
  * matches user_filter, else the one entry under base_dn matching
  * user_filter whose mail_attribute is u->mail. *dn_out is new. Returns
  * DIR_BAD_CONFIG with e saying so when there is no such entry or more

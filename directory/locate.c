@@ -5,7 +5,10 @@
  * Connect synchronises, or to an LDAP address book (publish_to =).
  *
  * For an AD target the Entra user's onPremisesDistinguishedName is tried
- * first: it names exactly the account Entra Connect came from. Otherwise,
+ * first: it names exactly the account Entra Connect came from; a person
+ * read from an AD global catalog is tried at their own DN, which a domain
+ * controller of their domain holds (one of another domain answers with a
+ * referral, which is reported, never followed). Otherwise,
  * or when that entry is not there (moved since the last sync), the one
  * person entry whose mail attribute holds the user's address is taken. No
  * entry, or more than one, is an error for this person: a certificate is
@@ -61,17 +64,25 @@ dir_find_person(struct dir_conn *dc, const struct user *u, char **dn_out, struct
 		    dc->conf->type == DIR_TYPE_CSV ? "csv" : "graph");
 		return DIR_BAD_CONFIG;
 	}
-	if (dc->conf->type == DIR_TYPE_AD && u->onprem_dn != NULL) {
-		st = dir_ldap_read(dc, u->onprem_dn, dc->user_filter, attrs, &res, &entry, e);
-		ldap_msgfree(res);
-		if (st != DIR_OK)
-			return st;
-		if (entry != NULL) {
-			*dn_out = xstrdup(u->onprem_dn);
-			return DIR_OK;
+	if (dc->conf->type == DIR_TYPE_AD) {
+		/* An Entra user's synchronised account, or a person read from the global catalog. */
+		char *norm = u->onprem_dn == NULL && u->dn != NULL ? dir_dn_normalize(u->dn) : NULL;
+		const char *direct = u->onprem_dn != NULL ? u->onprem_dn : norm != NULL ? u->dn : NULL;
+
+		free(norm);
+		if (direct != NULL) {
+			/* A person of another domain comes back as a referral: an error that says so. */
+			st = dir_ldap_read(dc, direct, dc->user_filter, attrs, &res, &entry, e);
+			ldap_msgfree(res);
+			if (st != DIR_OK)
+				return st;
+			if (entry != NULL) {
+				*dn_out = xstrdup(direct);
+				return DIR_OK;
+			}
+			log_info("%s: %s is not there; looking the person up by %s instead", dc->uri,
+			    direct, attr);
 		}
-		log_info("%s: %s (onPremisesDistinguishedName of %s) is not there; looking the "
-		    "person up by %s instead", dc->uri, u->onprem_dn, u->id ? u->id : "?", attr);
 	}
 	if (u->mail == NULL) {
 		err_set(e, "%s: cannot find %s in [directory %s]: no mail address to look for",

@@ -562,6 +562,45 @@ check '[ "$(wc -l <"$W/graph/sent.jsonl")" = 4 ] && [ "$(jq -r .counts.mails_sen
 	"their mails went out through Graph sendMail"
 graph_stop
 
+# --- a group read from the global catalog, published on a domain controller ---
+mkdir -p "$W/gcstate"
+chmod 700 "$W/gcstate"
+sed -e "s|^state_dir = .*|state_dir = $W/gcstate|" -e '/^\[group /,$d' "$W/smimesync.conf" >"$W/gc.conf"
+cat >>"$W/gc.conf" <<CONF
+[directory gc]
+type = ad
+global_catalog = yes
+uri = ldaps://127.0.0.1:3269
+bind_dn = svc-smimesync@example.test
+bind_password_file = $W/svc.secret
+base_dn = $B
+tls_ca_file = $SAMBA_CA_FILE
+
+[group forest-staff]
+directory = gc
+group = smime-staff
+publish_to = corp
+ca = internal
+key_type = p256
+CONF
+"$SMIMESYNC" -c "$W/gc.conf" run --format json >"$W/gcrun.json" 2>"$W/gcrun.log" ||
+	{ tail -20 "$W/gcrun.log"; fail "the global catalog run exited non-zero"; }
+check '[ "$(jq -r .counts.issued "$W/gcrun.json")" -gt 0 ] && [ "$(jq -r .counts.published "$W/gcrun.json")" = "$(jq -r .counts.issued "$W/gcrun.json")" ] && [ "$(jq -r ".groups[0].publish_to" "$W/gcrun.json")" = corp ]' \
+	"a group read through the global catalog is published on the domain controller (publish_to)"
+SMIMESYNC_CONF=$W/gc.conf "$SMIMESYNC" status --format json >"$W/gcstatus.json"
+gc_ok=yes
+for m in $(jq -r '.[] | select(.serial != null) | .mail' "$W/gcstatus.json"); do
+	serial=$(jq -r ".[] | select(.mail == \"$m\") | .serial" "$W/gcstatus.json")
+	samba_ldap ldapsearch -LLL -o ldif-wrap=no -b "$OU" "(mail=$m)" userCertificate |
+		sed -n 's/^userCertificate:: //p' >"$W/gcvals.b64"
+	found=no
+	while read -r v; do
+		[ "$(printf '%s' "$v" | base64 -d | openssl x509 -inform DER -noout -serial | cut -d= -f2)" = "$serial" ] && found=yes
+	done <"$W/gcvals.b64"
+	[ $found = yes ] || { gc_ok=no; echo "# $m: serial $serial is not in its entry on the DC"; }
+done
+check '[ $gc_ok = yes ]' "each of them holds the new certificate at their own DN on the DC"
+
 # --- GSSAPI with a keytab: no password, protected by Kerberos sign+seal ---
 samba_kerberos
 samba_keytab svc-smimesync "$W/svc.keytab"
