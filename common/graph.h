@@ -2,7 +2,7 @@
 /*
  * Microsoft Graph v1.0 as an application (OAuth 2.0 client credentials),
  * shared by the Entra ID source (directory/graph_source.c) and the Graph
- * mail transport (mail/graph_mail.c). Only HTTPS, through libcurl, with the
+ * mail transport (mail/graph_mail.c). Only HTTPS, through common/http.c, with the
  * server certificate and host name verified unless tls_verify is off.
  *
  * Usage:

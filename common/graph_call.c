@@ -2,7 +2,7 @@
 /*
  * graph_call(): one Graph request with a valid token, throttling sat out
  * and Graph's JSON error turned into one sentence for the report. See
- * common/graph.h for the rules; graph_http.c does the bytes, graph_token.c
+ * common/graph.h for the rules; common/http.c does the bytes, graph_token.c
  * the token.
  */
 #include "config.h"
@@ -71,6 +71,8 @@ graph_open(const struct graph_params *p, struct graph **out, struct errbuf *e)
 
 	*out = NULL;
 	g->p = *p;
+	g->tls.ca_file = p->tls_ca_file;
+	g->tls.verify = p->tls_verify;
 	g->authority = trim_slash(p->authority_host);
 	g->base = trim_slash(p->graph_host);
 	if (!p->tls_verify)
@@ -95,8 +97,6 @@ graph_close(struct graph *g)
 	secret_free_str(g->secret);
 	EVP_PKEY_free(g->key);
 	free(g->x5t_s256);
-	if (g->curl != NULL)
-		curl_easy_cleanup(g->curl);
 	free(g->authority);
 	free(g->base);
 	free(g);
@@ -135,33 +135,86 @@ graph_url_escape(const char *s)
 	return out;
 }
 
+unsigned
+graph_retry_wait(const struct http_response *rs, unsigned attempt)
+{
+	unsigned wait = 1u << (attempt < 8 ? attempt + 1 : 8);
+
+	/* Graph sends delta-seconds; without them (or with an HTTP date): back off. */
+	if (rs->retry_after >= 0)
+		wait = rs->retry_after > GRAPH_MAX_RETRY_WAIT ? GRAPH_MAX_RETRY_WAIT :
+		    (unsigned)rs->retry_after;
+	return wait > GRAPH_MAX_RETRY_WAIT ? GRAPH_MAX_RETRY_WAIT : wait;
+}
+
+/* Caller's headers plus Accept and, with a token, Authorization (the array is new). */
+static const char **
+request_headers(const char *const *headers, const char *bearer_line)
+{
+	size_t n = 0, k = 0;
+	const char **all;
+
+	while (headers != NULL && headers[n] != NULL)
+		n++;
+	all = xcalloc(n + 3, sizeof(*all));
+	for (; k < n; k++)
+		all[k] = headers[k];
+	all[k++] = "Accept: application/json";
+	if (bearer_line != NULL)
+		all[k++] = bearer_line;
+	return all;
+}
+
 enum graph_status
 graph_send_patiently(struct graph *g, const char *method, const char *url,
     const char *const *headers, bool with_token, const char *content_type,
-    const char *body, size_t body_len, struct graph_http *h, struct errbuf *e)
+    const char *body, size_t body_len, struct http_response *rs, struct errbuf *e)
 {
+	struct http_request rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.method = method;
+	rq.url = url;
+	rq.content_type = content_type;
+	rq.body = body;
+	rq.body_len = body_len;
+	rq.timeout = (long)g->p.timeout;
+	rq.max_response = GRAPH_MAX_BODY;
+	rq.tls = &g->tls;
 	for (unsigned attempt = 0;; attempt++) {
 		enum graph_status st;
+		enum http_outcome out;
+		char *bearer = NULL;
+		const char **all;
 		unsigned wait;
 
 		/* Every try, for a wait may have outlived the token. */
 		if (with_token && (st = graph_token_get(g, false, e)) != GRAPH_OK)
 			return st;
-		if (graph_http_send(g, method, url, headers, with_token ? g->token : NULL,
-		    content_type, body, body_len, h, e) != 0)
+		if (with_token)
+			bearer = xasprintf("Authorization: Bearer %s", g->token);
+		all = request_headers(headers, bearer);
+		rq.headers = all;
+		http_response_clear(rs);
+		out = http_exchange(&rq, rs, e);
+		free(all);
+		secret_free_str(bearer);
+		if (out == HTTP_NO_ANSWER)
 			return GRAPH_UNREACHABLE;
-		if (h->status != 429 && h->status != 503)
+		if (out != HTTP_DONE)
+			return GRAPH_BAD_CONFIG; /* TLS trust, an oversized answer: ours to fix */
+		if (rs->status != 429 && rs->status != 503)
 			return GRAPH_OK;
 		if (attempt + 1 >= GRAPH_MAX_THROTTLED) {
 			err_set(e, "%s %s: still HTTP %ld (%s) after %u tries; Graph is throttling "
-			    "this application: the next run tries again", method, url, h->status,
-			    h->status == 429 ? "Too Many Requests" : "Service Unavailable",
+			    "this application: the next run tries again", method, url, rs->status,
+			    rs->status == 429 ? "Too Many Requests" : "Service Unavailable",
 			    GRAPH_MAX_THROTTLED);
 			return GRAPH_UNREACHABLE;
 		}
-		wait = graph_retry_wait(h, attempt);
-		log_info("%s %s: HTTP %ld, Retry-After %s: waiting %u s", method, url, h->status,
-		    h->retry_after[0] != '\0' ? h->retry_after : "(none)", wait);
+		wait = graph_retry_wait(rs, attempt);
+		log_info("%s %s: HTTP %ld: waiting %u s (Retry-After %s)", method, url, rs->status,
+		    wait, rs->retry_after >= 0 ? "given" : "not given: backing off");
 		if (wait > 0)
 			sleep(wait);
 	}
@@ -178,7 +231,7 @@ on_host(const char *url, const char *base)
 
 /* Graph's error sentence for a non-2xx answer, and the status it means. */
 static enum graph_status
-graph_failed(struct graph *g, const char *method, const char *url, const struct graph_http *h,
+graph_failed(const char *method, const char *url, const struct http_response *h,
     struct errbuf *e)
 {
 	json_t *doc = json_loadb(h->body.data, h->body.len, 0, NULL);
@@ -191,8 +244,6 @@ graph_failed(struct graph *g, const char *method, const char *url, const struct 
 	enum graph_status st = GRAPH_FAILED;
 	char shown[300];
 
-	if (rid == NULL && h->request_id[0] != '\0')
-		rid = h->request_id;
 	if (h->status == 401) {
 		st = GRAPH_AUTH_FAILED;
 		hint = "; the token was refused twice: check tenant_id, and graph_host against "
@@ -225,7 +276,6 @@ graph_failed(struct graph *g, const char *method, const char *url, const struct 
 		err_set(e, "%s %s: HTTP %ld without a Graph error body: %s%s", method, url,
 		    h->status, shown[0] != '\0' ? shown : "(empty)", hint);
 	}
-	(void)g;
 	json_decref(doc);
 	return st;
 }
@@ -235,14 +285,14 @@ graph_call(struct graph *g, const char *method, const char *path, const char *co
     const char *content_type, const char *body, size_t body_len, struct graph_reply *r,
     struct errbuf *e)
 {
-	struct graph_http h;
+	struct http_response h;
 	char *url = NULL;
 	enum graph_status st;
 	json_error_t jerr;
 	bool renewed = false;
 
 	memset(r, 0, sizeof(*r));
-	graph_http_init(&h);
+	memset(&h, 0, sizeof(h));
 	if (path[0] == '/') {
 		url = xasprintf("%s%s", g->base, path);
 	} else if (on_host(path, g->base)) {
@@ -259,7 +309,7 @@ graph_call(struct graph *g, const char *method, const char *path, const char *co
 		    body_len, &h, e);
 		if (st != GRAPH_OK) {
 			/* A token problem already names the directory. */
-			if (st == GRAPH_UNREACHABLE && !str_starts_with(e->text, g->p.label))
+			if (!str_starts_with(e->text, g->p.label))
 				err_prefix(e, "%s", g->p.label);
 			goto out;
 		}
@@ -272,7 +322,7 @@ graph_call(struct graph *g, const char *method, const char *path, const char *co
 	}
 	r->http_status = h.status;
 	if (h.status < 200 || h.status > 299) {
-		st = graph_failed(g, method, url, &h, e);
+		st = graph_failed(method, url, &h, e);
 		err_prefix(e, "%s", g->p.label);
 		goto out;
 	}
@@ -290,7 +340,7 @@ graph_call(struct graph *g, const char *method, const char *path, const char *co
 	}
 	st = GRAPH_OK;
 out:
-	graph_http_free(&h);
+	http_response_clear(&h);
 	free(url);
 	return st;
 }

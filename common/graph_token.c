@@ -238,19 +238,15 @@ out:
 
 /* "key=escaped(value)" appended to form with '&' as needed. */
 static void
-form_add(struct buf *form, CURL *curl, const char *key, const char *value)
+form_add(struct buf *form, const char *key, const char *value)
 {
-	char *esc = curl_easy_escape(curl, value, 0);
+	char *esc = graph_url_escape(value);
 
-	if (esc == NULL) {
-		fprintf(stderr, "smimesync: fatal: out of memory (URL encoding)\n");
-		abort();
-	}
 	if (buf_printf(form, "%s%s=%s", form->len > 0 ? "&" : "", key, esc) != 0) {
 		fprintf(stderr, "smimesync: fatal: out of memory (token request)\n");
 		abort();
 	}
-	curl_free(esc);
+	secret_free_str(esc); /* may be the secret */
 }
 
 /* First line of the token endpoint's error_description, for one-line messages. */
@@ -287,7 +283,8 @@ token_hint(const char *error, const char *desc)
 }
 
 static enum graph_status
-token_failed(struct graph *g, const char *url, const struct graph_http *h, struct errbuf *e)
+token_failed(struct graph *g, const char *url, const struct http_response *h,
+    struct errbuf *e)
 {
 	json_t *doc = json_loadb(h->body.data, h->body.len, 0, NULL);
 	const char *error = NULL, *desc = NULL;
@@ -334,7 +331,7 @@ token_fresh(const struct graph *g)
 enum graph_status
 graph_token_get(struct graph *g, bool force, struct errbuf *e)
 {
-	struct graph_http h;
+	struct http_response h;
 	struct buf form;
 	char *url = NULL, *scope = NULL, *assertion = NULL;
 	json_t *doc = NULL, *exp;
@@ -346,28 +343,23 @@ graph_token_get(struct graph *g, bool force, struct errbuf *e)
 	if (!force && token_fresh(g))
 		return GRAPH_OK;
 	graph_token_drop(g);
-	graph_http_init(&h);
+	memset(&h, 0, sizeof(h));
 	buf_init(&form, 0);
 	url = xasprintf("%s/%s/oauth2/v2.0/token", g->authority, g->p.tenant_id);
 	scope = xasprintf("%s/.default", g->base);
-	if (g->curl == NULL && (g->curl = curl_easy_init()) == NULL) {
-		err_set(e, "%s: cannot set up an HTTPS client (libcurl)", g->p.label);
-		st = GRAPH_UNREACHABLE;
-		goto out;
-	}
-	form_add(&form, g->curl, "client_id", g->p.client_id);
-	form_add(&form, g->curl, "scope", scope);
-	form_add(&form, g->curl, "grant_type", "client_credentials");
+	form_add(&form, "client_id", g->p.client_id);
+	form_add(&form, "scope", scope);
+	form_add(&form, "grant_type", "client_credentials");
 	if (g->secret != NULL) {
-		form_add(&form, g->curl, "client_secret", g->secret);
+		form_add(&form, "client_secret", g->secret);
 	} else {
 		if ((assertion = client_assertion(g, url, e)) == NULL) {
 			st = GRAPH_BAD_CONFIG;
 			goto out;
 		}
-		form_add(&form, g->curl, "client_assertion_type",
+		form_add(&form, "client_assertion_type",
 		    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
-		form_add(&form, g->curl, "client_assertion", assertion);
+		form_add(&form, "client_assertion", assertion);
 	}
 	st = graph_send_patiently(g, "POST", url, NULL, false,
 	    "application/x-www-form-urlencoded", form.data, form.len, &h, e);
@@ -412,7 +404,7 @@ out:
 	json_decref(doc);
 	if (h.body.data != NULL)
 		memset(h.body.data, 0, h.body.len);
-	graph_http_free(&h);
+	http_response_clear(&h);
 	if (form.data != NULL)
 		memset(form.data, 0, form.len); /* held the secret or the assertion */
 	buf_free(&form);

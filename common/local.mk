@@ -11,7 +11,7 @@ libcommon_a_SOURCES = \
 	common/xalloc.c common/xalloc.h
 
 # The Microsoft Graph client, shared by the Entra ID source (directory/)
-# and the Graph mail transport (mail/): libcurl, jansson, OpenSSL.
+# and the Graph mail transport (mail/), over common/http.c: jansson, OpenSSL.
 libcommon_a_SOURCES += \
 	common/graph.h common/graph_internal.h \
-	common/graph_http.c common/graph_token.c common/graph_call.c
+	common/graph_token.c common/graph_call.c

@@ -36,20 +36,21 @@ test_b64url(void)
 static void
 test_retry_wait(void)
 {
-	struct graph_http h;
+	struct http_response rs;
 
-	memset(&h, 0, sizeof(h));
-	snprintf(h.retry_after, sizeof(h.retry_after), "7");
-	CHECK_INTEQ(graph_retry_wait(&h, 0), 7);
-	snprintf(h.retry_after, sizeof(h.retry_after), "99999");
-	CHECK_INTEQ(graph_retry_wait(&h, 0), GRAPH_MAX_RETRY_WAIT);
-	/* No Retry-After, or an HTTP date: exponential back-off, 2, 4, 8 ... */
-	h.retry_after[0] = '\0';
-	CHECK_INTEQ(graph_retry_wait(&h, 0), 2);
-	CHECK_INTEQ(graph_retry_wait(&h, 2), 8);
-	snprintf(h.retry_after, sizeof(h.retry_after), "Wed, 21 Oct 2026 07:28:00 GMT");
-	CHECK_INTEQ(graph_retry_wait(&h, 1), 4);
-	CHECK_INTEQ(graph_retry_wait(&h, 30), 256);
+	memset(&rs, 0, sizeof(rs));
+	rs.retry_after = 7;
+	CHECK_INTEQ(graph_retry_wait(&rs, 0), 7);
+	rs.retry_after = 99999;
+	CHECK_INTEQ(graph_retry_wait(&rs, 0), GRAPH_MAX_RETRY_WAIT);
+	rs.retry_after = 0;
+	CHECK_INTEQ(graph_retry_wait(&rs, 3), 0);
+	/* No (usable) Retry-After: exponential back-off, 2, 4, 8 ... capped. */
+	rs.retry_after = -1;
+	CHECK_INTEQ(graph_retry_wait(&rs, 0), 2);
+	CHECK_INTEQ(graph_retry_wait(&rs, 1), 4);
+	CHECK_INTEQ(graph_retry_wait(&rs, 2), 8);
+	CHECK_INTEQ(graph_retry_wait(&rs, 30), 256);
 }
 
 static void
