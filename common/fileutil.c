@@ -80,6 +80,28 @@ file_check_secret(const char *path, struct errbuf *e)
 }
 
 int
+file_check_private_dir(const char *path, struct errbuf *e)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		err_set(e, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		err_set(e, "%s is not a directory", path);
+		return -1;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		err_set(e, "%s holds the store of sealed keys but is accessible by group or "
+		    "others (mode %04o); run: chmod 700 %s", path, (unsigned)(st.st_mode & 07777),
+		    path);
+		return -1;
+	}
+	return 0;
+}
+
+int
 file_read_secret(const char *path, size_t max, char **out, size_t *len_out, struct errbuf *e)
 {
 	if (file_check_secret(path, e) != 0)

@@ -24,6 +24,12 @@ int file_read_all(const char *path, size_t max, char **out, size_t *len_out,
     struct errbuf *e) MUST_USE;
 /* Refuse a secret file that is group/world accessible or not a regular file. */
 int file_check_secret(const char *path, struct errbuf *e) MUST_USE;
+/*
+ * Refuse a directory that holds secrets (the state directory) if it is
+ * not a directory or is accessible by group or others; the message says
+ * which chmod fixes it.
+ */
+int file_check_private_dir(const char *path, struct errbuf *e) MUST_USE;
 /* file_check_secret() then file_read_all(). */
 int file_read_secret(const char *path, size_t max, char **out, size_t *len_out,
     struct errbuf *e) MUST_USE;

@@ -22,7 +22,9 @@ libsmime_a_SOURCES = \
 	smime/crl.c \
 	smime/pkcs12.c \
 	smime/password.c \
-	smime/escrow.c
+	smime/escrow.c \
+	smime/signer.h smime/signer_internal.h smime/signer_proto.h \
+	smime/signer.c smime/signer_child.c smime/signer_proto.c
 
 # smime tests link only what they use, so that they build while other
 # rooms are still changing.

@@ -250,7 +250,7 @@ store_open_mode(const char *state_dir, bool readonly, struct store **out, struct
 	st->dir = xstrdup(state_dir);
 	st->path = xasprintf("%s/smimesync.db", state_dir);
 	if (!readonly) {
-		if (mkdir_p(state_dir, 0700, e) != 0)
+		if (mkdir_p(state_dir, 0700, e) != 0 || file_check_private_dir(state_dir, e) != 0)
 			goto out;
 	} else if (!file_exists(st->path)) {
 		err_set(e, "no store at %s yet: no run has happened with this state_dir", st->path);
