@@ -64,3 +64,9 @@ check_PROGRAMS += tests/unit/test_smime_extca
 tests_unit_test_smime_extca_SOURCES = tests/unit/test_smime_extca.c tests/unit/check.h
 tests_unit_test_smime_extca_LDADD = $(smime_test_libs)
 TESTS += tests/unit/test_smime_extca
+
+# The signer process: the API through it, a dead child, hostile requests.
+check_PROGRAMS += tests/unit/test_smime_signer
+tests_unit_test_smime_signer_SOURCES = tests/unit/test_smime_signer.c tests/unit/check.h
+tests_unit_test_smime_signer_LDADD = $(smime_test_libs)
+TESTS += tests/unit/test_smime_signer

@@ -163,8 +163,9 @@ mark_dead(struct signer *s, bool timed_out, const char *detail)
 		reap(s, what, sizeof(what));
 		snprintf(s->why_dead, sizeof(s->why_dead), "the signer process, which holds the "
 		    "CA and master keys, did not answer within %d s and was killed; nothing "
-		    "was signed or sealed. The next run starts a new one; if this repeats, "
-		    "look for a stuck key store or file system", s->timeout_ms / 1000);
+		    "was signed or sealed. The next run or command starts a new one; if this "
+		    "repeats, look for a stuck file system under the key files",
+		    s->timeout_ms / 1000);
 	} else {
 		if (s->pid > 0)
 			kill(s->pid, SIGKILL);
@@ -174,7 +175,8 @@ mark_dead(struct signer *s, bool timed_out, const char *detail)
 			snprintf(what, sizeof(what), "is gone");
 		snprintf(s->why_dead, sizeof(s->why_dead), "the signer process, which holds the "
 		    "CA and master keys, %s%s%s; nothing was signed or sealed. The next run "
-		    "starts a new one; if this repeats, see the log lines before this one",
+		    "or command starts a new one; if this repeats, see the log lines before "
+		    "this one",
 		    what, detail != NULL ? ": " : "", detail != NULL ? detail : "");
 	}
 	s->dead = true;
@@ -206,7 +208,7 @@ request(struct signer *s, const struct buf *req, unsigned char **reply, size_t *
 		goto out;
 	}
 	if (sp_send(s->fd, req) != 0) {
-		mark_dead(s, false, strerror(errno));
+		mark_dead(s, false, errno == EPIPE || errno == ECONNRESET ? NULL : strerror(errno));
 		err_set(e, "%s", s->why_dead);
 		goto out;
 	}
@@ -215,7 +217,7 @@ request(struct signer *s, const struct buf *req, unsigned char **reply, size_t *
 		if (got == -2)
 			mark_dead(s, true, NULL);
 		else
-			mark_dead(s, false, got == 1 ? NULL : strerror(errno));
+			mark_dead(s, false, got == 1 || errno == ECONNRESET ? NULL : strerror(errno));
 		err_set(e, "%s", s->why_dead);
 		goto out;
 	}

@@ -60,3 +60,8 @@ tests_unit_test_sync_query_LDADD = $(unit_test_libs)
 TESTS += tests/unit/test_sync_query
 TESTS += tests/integration/man_commands.sh
 EXTRA_DIST += tests/integration/man_commands.sh
+
+# Privilege separation: only the signer process opens the keys; a dead or
+# silent signer at each kind of request; permission checks at start.
+TESTS += tests/integration/privsep.sh
+EXTRA_DIST += tests/integration/privsep.sh
