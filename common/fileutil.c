@@ -80,6 +80,30 @@ file_check_secret(const char *path, struct errbuf *e)
 }
 
 int
+file_reserve(const char *path, off_t bytes, struct errbuf *e)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int err;
+
+	if (fd < 0) {
+		err_set(e, "%s: cannot create: %s", path, strerror(errno));
+		return -1;
+	}
+	/* posix_fallocate returns the error instead of setting errno. */
+	err = posix_fallocate(fd, 0, bytes);
+	if (err == 0 && fsync(fd) != 0)
+		err = errno;
+	close(fd);
+	if (err != 0) {
+		unlink(path);
+		err_set(e, "%s: cannot set aside %lld bytes: %s", path, (long long)bytes,
+		    strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
+int
 file_check_private_dir(const char *path, struct errbuf *e)
 {
 	struct stat st;

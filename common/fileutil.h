@@ -38,6 +38,13 @@ int file_read_password(const char *path, char **out, struct errbuf *e) MUST_USE;
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
     struct errbuf *e) MUST_USE;
 int file_exists(const char *path);
+/*
+ * Claim bytes of disk space in a new file at path (mode 0600, replaced if
+ * it exists), so that they can be handed back (unlink) at the moment a
+ * write must not fail for lack of space. Fails with ENOSPC's message when
+ * the space is not there, and then leaves no file behind.
+ */
+int file_reserve(const char *path, off_t bytes, struct errbuf *e) MUST_USE;
 /* Create a directory and its parents; the last component gets mode. */
 int mkdir_p(const char *path, mode_t mode, struct errbuf *e) MUST_USE;
 /* Zero then free a buffer that held a secret. NULL is fine. */

@@ -65,3 +65,6 @@ EXTRA_DIST += tests/integration/man_commands.sh
 # silent signer at each kind of request; permission checks at start.
 TESTS += tests/integration/privsep.sh
 EXTRA_DIST += tests/integration/privsep.sh
+# The disk full while writing the store: a small tmpfs in a user namespace.
+TESTS += tests/integration/disk_full.sh
+EXTRA_DIST += tests/integration/disk_full.sh
