@@ -13,20 +13,15 @@ set -eu
 . "$top_srcdir/tests/tools/slapd-lib.sh"
 . "$top_srcdir/tests/tools/smtp-lib.sh"
 . "$top_srcdir/tests/tools/smimesync-lib.sh"
+. "$top_srcdir/tests/tools/test-lib.sh"
 slapd_require
 smtp_require
 # A real full file system without root: tmpfs in a user namespace.
 unshare -rm true 2>/dev/null ||
 	{ echo "SKIP: unshare -rm fails (unprivileged user namespaces are off); it mounts the small tmpfs"; exit 77; }
 
-W=$(mktemp -d /tmp/smimesync-full.XXXXXX)
-cleanup() { smtp_stop || true; slapd_stop || true; [ -n "${KEEP:-}" ] || rm -rf "$W"; }
-trap cleanup EXIT INT TERM
-
-mkdir -p "$W/slapd" "$W/smtp"
-slapd_start "$W/slapd"
-slapd_load "$top_srcdir/tests/data/example-org.ldif" >/dev/null
-smtp_start "$W/smtp"
+test_begin full
+test_org_servers
 smimesync_write_config "$W" p256 p256
 sed -i '/^\[group smime-staff\]/,$d' "$SMIMESYNC_CONF"
 sed -i 's/^group_dn = cn=smime-sales,/group_dn = cn=sales-dach,/' "$SMIMESYNC_CONF"
@@ -42,9 +37,8 @@ export W SMIMESYNC SMTP_DIR SLAPD_URI SLAPD_BASE top_srcdir
 # "ok: ..." and "FAIL: ..." lines and exits with the number of failures.
 cat >"$W/inner.sh" <<'INNER'
 set -eu
+. "$top_srcdir/tests/tools/test-lib.sh"
 fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { if eval "$1"; then echo "ok: $2"; else fail "$2"; fi; }
 db="$W/state/smimesync.db"
 count() { sqlite3 "$db" "$1"; }
 mount -t tmpfs -o size=${TMPFS_KB}k,mode=0700 smimesync-full "$W/state"
@@ -64,8 +58,16 @@ check 'grep -E "$full_re" "$W/full.log" | grep -q "free space"' "it says the dis
 check '[ -s "$W/full.json" ] && [ "$(jq -r .status "$W/full.json")" != ok ]' "its report does not say ok"
 check 'jq -e --arg re "$full_re" "[.errors[] | select(.message | test(\$re)) | select(.message | test(\"free space\"))] | length >= 1" "$W/full.json" >/dev/null' \
 	"its report carries the disk-full error"
-check '[ "$(jq -r ".counts.issued // 0" "$W/full.json")" = "$(count "SELECT COUNT(*) FROM certs")" ]' \
-	"its count of certificates issued matches the store"
+# Everyone with a certificate in the store is in the report as done, or as
+# failed at a step after the CA (publishing, queueing mail), not hidden.
+hidden=0
+for m in $(count "SELECT mail FROM certs"); do
+	jq -e --arg m "$m" '[.users[] | select(.mail == $m) | select(.outcome == "done" or
+		(.step | IN("cert_stored", "published", "done")))] | length == 1' "$W/full.json" >/dev/null ||
+		{ echo "# $m has a certificate the report does not account for"; hidden=$((hidden + 1)); }
+done
+check '[ "$hidden" = 0 ] && [ "$(jq -r ".counts.issued // 0" "$W/full.json")" -le "$(count "SELECT COUNT(*) FROM certs")" ]' \
+	"its report accounts for every certificate in the store"
 check '[ "$(jq -r ".counts.mails_sent // 0" "$W/full.json")" = "$(count "SELECT COUNT(*) FROM outbox WHERE state = '"'"'sent'"'"'")" ]' \
 	"its count of mails sent matches the store: no mail went out unrecorded"
 check '[ "$(count "PRAGMA integrity_check")" = ok ]' "the store passes integrity_check"
@@ -92,20 +94,13 @@ done
 exit "$fails"
 INNER
 
-fails=0
 set +e
 TMPFS_KB=${TMPFS_KB:-4096} FREE_KB=${FREE_KB:-300} unshare -rm sh "$W/inner.sh"
 fails=$?
 set -e
 /usr/bin/python3 "$top_srcdir/tests/tools/mailbox.py" "$SMTP_DIR" "$W/mbox" >"$W/mbox.txt" ||
-	{ echo "FAIL: mail checks: $(grep ERROR "$W/mbox.txt" | head -3)"; fails=$((fails + 1)); }
+	fail "mail checks: $(grep ERROR "$W/mbox.txt" | head -3)"
 for m in joerg.mueller@example.org sybil@example.org heidi@example.org frank@example.org; do
-	if grep -qx "$m collection=1 password=1" "$W/mbox.txt"; then
-		echo "ok: $m: one collection mail and one password mail"
-	else
-		echo "FAIL: $m: $(grep "^$m " "$W/mbox.txt" || echo 'no mail')"
-		fails=$((fails + 1))
-	fi
+	check 'grep -qx "$m collection=1 password=1" "$W/mbox.txt"' "$m: one collection mail and one password mail"
 done
-echo "$fails failure(s)"
-[ "$fails" = 0 ]
+test_end

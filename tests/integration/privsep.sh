@@ -18,21 +18,13 @@ CRASHY="$top_builddir/tests/tools/smimesync-crashy"
 . "$top_srcdir/tests/tools/slapd-lib.sh"
 . "$top_srcdir/tests/tools/smtp-lib.sh"
 . "$top_srcdir/tests/tools/smimesync-lib.sh"
+. "$top_srcdir/tests/tools/test-lib.sh"
 slapd_require
 smtp_require
 command -v strace >/dev/null || { echo "SKIP: strace is not installed"; exit 77; }
 
-W=$(mktemp -d /tmp/smimesync-privsep.XXXXXX)
-cleanup() { smtp_stop || true; slapd_stop || true; [ -n "${KEEP:-}" ] || rm -rf "$W"; }
-trap cleanup EXIT INT TERM
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { if eval "$1"; then echo "ok: $2"; else fail "$2"; fi; }
-
-mkdir -p "$W/slapd" "$W/smtp"
-slapd_start "$W/slapd"
-slapd_load "$top_srcdir/tests/data/example-org.ldif" >/dev/null
-smtp_start "$W/smtp"
+test_begin privsep
+test_org_servers
 smimesync_write_config "$W" p256 p256
 # One small group (joerg, sybil, heidi, frank) and a CRL file.
 sed -i '/^\[group smime-staff\]/,$d' "$SMIMESYNC_CONF"
@@ -168,5 +160,4 @@ check '[ $rc = 0 ] && [ -s "$W/heidi.p12" ]' "recover opens the re-sealed keys t
 pw=$(cat "$W/recover.json")
 check 'openssl pkcs12 -in "$W/heidi.p12" -passin "pass:$pw" -nokeys -noout 2>/dev/null' "and the PKCS#12 opens with the password it printed"
 
-echo "$fails failure(s)"
-[ "$fails" = 0 ]
+test_end
