@@ -374,17 +374,45 @@ done:
 	return rc;
 }
 
+/*
+ * A request whose reply is one bytes field: *out is a new copy with a NUL
+ * after it (text plaintext is then a C string, as escrow_open() gives).
+ */
+static int
+bytes_request(struct signer *s, const struct buf *req, unsigned char **out, size_t *out_len,
+    struct errbuf *e)
+{
+	struct sp_reader r;
+	unsigned char *reply = NULL;
+	size_t reply_len = 0, l = 0;
+	const unsigned char *p;
+	int rc = -1;
+
+	if (request(s, req, &reply, &reply_len, &r, e) != 0)
+		goto out;
+	p = sp_get_bytes(&r, &l);
+	if (!sp_reader_done(&r)) {
+		rc = malformed(e);
+		goto out;
+	}
+	*out = xmalloc(l + 1);
+	if (l > 0)
+		memcpy(*out, p, l);
+	(*out)[l] = '\0';
+	*out_len = l;
+	rc = 0;
+out:
+	reply_free(reply, reply_len);
+	return rc;
+}
+
 int
 signer_sign_crl(struct signer *s, const char *ca_name, const struct crl_entry *entries, size_t n,
     uint64_t number, time_t now, int64_t lifetime, unsigned char **der, size_t *len,
     struct errbuf *e)
 {
 	struct buf b;
-	struct sp_reader r;
-	unsigned char *reply = NULL;
-	size_t reply_len = 0, l = 0;
-	const unsigned char *p;
-	int rc = -1;
+	int rc;
 
 	buf_init(&b, 0);
 	sp_put_u32(&b, SIGNER_OP_SIGN_CRL);
@@ -398,18 +426,12 @@ signer_sign_crl(struct signer *s, const char *ca_name, const struct crl_entry *e
 	sp_put_u64(&b, number);
 	sp_put_u64(&b, (uint64_t)(int64_t)now);
 	sp_put_u64(&b, (uint64_t)lifetime);
-	if (request(s, &b, &reply, &reply_len, &r, e) != 0)
-		goto out;
-	p = sp_get_bytes(&r, &l);
-	if (!sp_reader_done(&r) || l == 0) {
+	rc = bytes_request(s, &b, der, len, e);
+	if (rc == 0 && *len == 0) {
+		free(*der);
+		*der = NULL;
 		rc = malformed(e);
-		goto out;
 	}
-	*der = xmemdup(p, l);
-	*len = l;
-	rc = 0;
-out:
-	reply_free(reply, reply_len);
 	buf_free(&b);
 	return rc;
 }
@@ -478,39 +500,18 @@ crypt_request(struct signer *s, uint32_t op, int slot, const char *aad,
     const unsigned char *in, size_t len, unsigned char **out, size_t *out_len, struct errbuf *e)
 {
 	struct buf b;
-	struct sp_reader r;
-	unsigned char *reply = NULL;
-	size_t reply_len = 0, l = 0;
-	const unsigned char *p;
-	int rc = -1;
+	int rc;
 
 	buf_init(&b, 0);
 	sp_put_u32(&b, op);
 	sp_put_u32(&b, (uint32_t)slot);
 	sp_put_str(&b, aad != NULL ? aad : "");
 	sp_put_bytes(&b, in, len);
-	rc = request(s, &b, &reply, &reply_len, &r, e);
-	if (rc != 0)
-		goto out;
-	rc = -1;
-	p = sp_get_bytes(&r, &l);
-	if (!sp_reader_done(&r)) {
-		rc = malformed(e);
-		goto out;
-	}
-	/* One spare NUL, as escrow_open() gives: text plaintext is a C string. */
-	*out = xmalloc(l + 1);
-	if (l > 0)
-		memcpy(*out, p, l);
-	(*out)[l] = '\0';
-	*out_len = l;
-	rc = 0;
-out:
-	/* The request may hold a plaintext secret (seal), the reply one (unseal). */
+	rc = bytes_request(s, &b, out, out_len, e);
+	/* The request may hold a plaintext secret (seal). */
 	if (b.data != NULL)
 		OPENSSL_cleanse(b.data, b.cap);
 	buf_free(&b);
-	reply_free(reply, reply_len);
 	return rc;
 }
 

@@ -253,6 +253,33 @@ test_dead_signer(void)
 	EVP_PKEY_free(key);
 }
 
+/* Send b on fd; the refusal's message (new), or NULL if the child said OK. */
+static char *
+refusal(int fd, const struct buf *b)
+{
+	unsigned char *reply = NULL;
+	size_t len = 0;
+	struct sp_reader r;
+	char *msg = NULL;
+
+	CHECK_INTEQ(sp_send(fd, b), 0);
+	CHECK_INTEQ(sp_recv(fd, &reply, &len, -1), 0);
+	sp_reader_init(&r, reply, len);
+	if (sp_get_u32(&r) == SIGNER_ERR)
+		msg = sp_get_str(&r);
+	free(reply);
+	return msg;
+}
+
+/* The request in b is refused with a message containing want; b is reset. */
+#define CHECK_REFUSED(fd, b, want)                                                \
+	do {                                                                     \
+		char *check_m_ = refusal((fd), (b));                             \
+		CHECK_CONTAINS(check_m_, (want));                                \
+		free(check_m_);                                                  \
+		buf_reset(b);                                                    \
+	} while (0)
+
 /* The child on a raw socket: hostile requests get refusals, not crashes. */
 static void
 test_raw_requests(void)
@@ -262,8 +289,6 @@ test_raw_requests(void)
 	struct buf b;
 	unsigned char *reply = NULL;
 	size_t len = 0;
-	struct sp_reader r;
-	char *msg;
 	int st = 0;
 
 	CHECK_INTEQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -277,60 +302,31 @@ test_raw_requests(void)
 
 	/* An op the signer does not have: no way to ask it for a key. */
 	sp_put_u32(&b, 99);
-	CHECK_INTEQ(sp_send(sv[0], &b), 0);
-	CHECK_INTEQ(sp_recv(sv[0], &reply, &len, -1), 0);
-	sp_reader_init(&r, reply, len);
-	CHECK_INTEQ(sp_get_u32(&r), SIGNER_ERR);
-	msg = sp_get_str(&r);
-	CHECK_CONTAINS(msg, "does not answer request 99");
-	free(msg);
-	free(reply);
-
-	/* A truncated seal request, and one whose string holds a NUL. */
-	buf_reset(&b);
+	CHECK_REFUSED(sv[0], &b, "does not answer request 99");
+	/* A truncated seal request, and a string holding a NUL. */
 	sp_put_u32(&b, SIGNER_OP_SEAL);
 	sp_put_u32(&b, SIGNER_SLOT_CURRENT);
 	sp_put_u32(&b, 1000); /* aad length, but no bytes follow */
-	CHECK_INTEQ(sp_send(sv[0], &b), 0);
-	CHECK_INTEQ(sp_recv(sv[0], &reply, &len, -1), 0);
-	sp_reader_init(&r, reply, len);
-	CHECK_INTEQ(sp_get_u32(&r), SIGNER_ERR);
-	msg = sp_get_str(&r);
-	CHECK_CONTAINS(msg, "malformed seal request");
-	free(msg);
-	free(reply);
-	buf_reset(&b);
+	CHECK_REFUSED(sv[0], &b, "malformed seal request");
 	sp_put_u32(&b, SIGNER_OP_CA_CHAIN);
 	sp_put_bytes(&b, "good\0x", 6);
-	CHECK_INTEQ(sp_send(sv[0], &b), 0);
-	CHECK_INTEQ(sp_recv(sv[0], &reply, &len, -1), 0);
-	sp_reader_init(&r, reply, len);
-	CHECK_INTEQ(sp_get_u32(&r), SIGNER_ERR);
-	free(reply);
-
+	CHECK_REFUSED(sv[0], &b, "malformed request");
 	/* A CRL request claiming four billion entries allocates nothing. */
-	buf_reset(&b);
 	sp_put_u32(&b, SIGNER_OP_SIGN_CRL);
 	sp_put_str(&b, "good");
 	sp_put_u32(&b, 0xfffffff0u);
-	CHECK_INTEQ(sp_send(sv[0], &b), 0);
-	CHECK_INTEQ(sp_recv(sv[0], &reply, &len, -1), 0);
-	sp_reader_init(&r, reply, len);
-	CHECK_INTEQ(sp_get_u32(&r), SIGNER_ERR);
-	msg = sp_get_str(&r);
-	CHECK_CONTAINS(msg, "malformed CRL request");
-	free(msg);
-	free(reply);
-
-	/* A slot that does not exist. */
-	buf_reset(&b);
+	CHECK_REFUSED(sv[0], &b, "malformed CRL request");
+	/* A slot that does not exist, and a CA it does not hold. */
 	sp_put_u32(&b, SIGNER_OP_KEY_STATUS);
 	sp_put_u32(&b, 7);
-	CHECK_INTEQ(sp_send(sv[0], &b), 0);
-	CHECK_INTEQ(sp_recv(sv[0], &reply, &len, -1), 0);
-	sp_reader_init(&r, reply, len);
-	CHECK_INTEQ(sp_get_u32(&r), SIGNER_ERR);
-	free(reply);
+	CHECK_REFUSED(sv[0], &b, "no master key slot 7");
+	sp_put_u32(&b, SIGNER_OP_CA_CHAIN);
+	sp_put_str(&b, "elsewhere");
+	CHECK_REFUSED(sv[0], &b, "holds no local CA of that name");
+	/* The CA that failed to load says why, each time it is asked. */
+	sp_put_u32(&b, SIGNER_OP_CA_CHAIN);
+	sp_put_str(&b, "missing");
+	CHECK_REFUSED(sv[0], &b, "does not exist");
 
 	/* A length over the maximum: the child gives up on the stream and exits 1. */
 	{
