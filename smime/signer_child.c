@@ -55,7 +55,7 @@ struct held_key {
 	char *error;
 };
 
-struct child {
+struct signer_child {
 	const struct config *cfg;
 	struct held_ca *cas;
 	size_t n_cas;
@@ -112,11 +112,14 @@ shut_doors(int fd)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static void
-load_keys(struct child *c)
+struct signer_child *
+signer_child_new(const struct config *cfg)
 {
+	struct signer_child *c = xcalloc(1, sizeof(*c));
 	struct errbuf e;
-	const char *mk = c->cfg->service.master_key_file;
+	const char *mk = cfg->service.master_key_file;
+
+	c->cfg = cfg;
 
 	c->cas = xcalloc(c->cfg->n_cas + 1, sizeof(*c->cas));
 	for (size_t i = 0; i < c->cfg->n_cas; i++) {
@@ -147,11 +150,14 @@ load_keys(struct child *c)
 		c->keys[SIGNER_SLOT_NEXT].error = xasprintf("%s: no master key rotation is "
 		    "in progress", c->next_path != NULL ? c->next_path : "master_key_file.new");
 	}
+	return c;
 }
 
-static void
-drop_keys(struct child *c)
+void
+signer_child_free(struct signer_child *c)
 {
+	if (c == NULL)
+		return;
 	for (size_t i = 0; i < c->n_cas; i++) {
 		ca_close(c->cas[i].ca);
 		free(c->cas[i].error);
@@ -162,10 +168,11 @@ drop_keys(struct child *c)
 		free(c->keys[i].error);
 	}
 	free(c->next_path);
+	free(c);
 }
 
 static struct held_ca *
-find_ca(struct child *c, const char *name, struct errbuf *e)
+find_ca(struct signer_child *c, const char *name, struct errbuf *e)
 {
 	for (size_t i = 0; name != NULL && i < c->n_cas; i++) {
 		if (strcmp(c->cas[i].conf->name, name) != 0)
@@ -182,7 +189,7 @@ find_ca(struct child *c, const char *name, struct errbuf *e)
 }
 
 static struct master_key *
-find_key(struct child *c, uint32_t slot, struct errbuf *e)
+find_key(struct signer_child *c, uint32_t slot, struct errbuf *e)
 {
 	if (slot >= SIGNER_N_SLOTS) {
 		err_set(e, "no master key slot %u", slot);
@@ -196,7 +203,7 @@ find_key(struct child *c, uint32_t slot, struct errbuf *e)
 }
 
 static int
-do_ca_chain(struct child *c, struct sp_reader *r, struct buf *out, struct errbuf *e)
+do_ca_chain(struct signer_child *c, struct sp_reader *r, struct buf *out, struct errbuf *e)
 {
 	char *name = sp_get_str(r);
 	struct held_ca *h = NULL;
@@ -227,13 +234,13 @@ out:
 }
 
 static int
-do_sign_cert(struct child *c, struct sp_reader *r, struct buf *out, struct errbuf *e)
+do_sign_cert(struct signer_child *c, struct sp_reader *r, struct buf *out, struct errbuf *e)
 {
 	char *name = sp_get_str(r);
 	size_t csr_len = 0;
 	const unsigned char *csr_der = sp_get_bytes(r, &csr_len);
 	char **alts = NULL;
-	uint32_t n_alts;
+	uint32_t n_alts, profile;
 	struct ca_request req;
 	struct ca_result res;
 	struct held_ca *h;
@@ -257,7 +264,10 @@ do_sign_cert(struct child *c, struct sp_reader *r, struct buf *out, struct errbu
 	req.n_alt_mails = n_alts;
 	req.validity = (int64_t)sp_get_u64(r);
 	req.now = (time_t)(int64_t)sp_get_u64(r);
-	req.profile = (enum cert_profile)sp_get_u32(r);
+	profile = sp_get_u32(r);
+	if (profile > PROFILE_ORGANIZATION_MULTIPURPOSE)
+		r->bad = 1;
+	req.profile = r->bad ? PROFILE_MAILBOX_STRICT : (enum cert_profile)profile;
 	req.organization = sp_get_str(r);
 	req.organization_identifier = sp_get_str(r);
 	req.country = sp_get_str(r);
@@ -300,7 +310,7 @@ out:
 }
 
 static int
-do_sign_crl(struct child *c, struct sp_reader *r, struct buf *out, struct errbuf *e)
+do_sign_crl(struct signer_child *c, struct sp_reader *r, struct buf *out, struct errbuf *e)
 {
 	char *name = sp_get_str(r);
 	uint32_t n = sp_get_u32(r);
@@ -347,7 +357,7 @@ out:
 }
 
 static int
-do_crypt(struct child *c, uint32_t op, struct sp_reader *r, struct buf *out, struct errbuf *e)
+do_crypt(struct signer_child *c, uint32_t op, struct sp_reader *r, struct buf *out, struct errbuf *e)
 {
 	uint32_t slot = sp_get_u32(r);
 	char *aad = sp_get_str(r);
@@ -379,7 +389,7 @@ out:
 }
 
 static int
-do_new_master_key(struct child *c, struct sp_reader *r, struct errbuf *e)
+do_new_master_key(struct signer_child *c, struct sp_reader *r, struct errbuf *e)
 {
 	struct held_key *next = &c->keys[SIGNER_SLOT_NEXT];
 
@@ -402,9 +412,8 @@ do_new_master_key(struct child *c, struct sp_reader *r, struct errbuf *e)
 	return 0;
 }
 
-/* One request: the reply is written to out (reset by the caller). */
-static void
-serve_one(struct child *c, const unsigned char *body, size_t len, struct buf *out)
+void
+signer_child_serve(struct signer_child *c, const unsigned char *body, size_t len, struct buf *out)
 {
 	struct sp_reader r;
 	struct buf res;
@@ -463,15 +472,13 @@ serve_one(struct child *c, const unsigned char *body, size_t len, struct buf *ou
 void
 signer_child_main(int fd, const struct config *cfg)
 {
-	struct child c;
+	struct signer_child *c;
 	struct buf out;
 	int status = 0;
 
-	memset(&c, 0, sizeof(c));
-	c.cfg = cfg;
 	shut_doors(fd);
 	child_fault("start");
-	load_keys(&c);
+	c = signer_child_new(cfg);
 	buf_init(&out, 0);
 	for (;;) {
 		unsigned char *body = NULL;
@@ -486,7 +493,7 @@ signer_child_main(int fd, const struct config *cfg)
 			break;
 		}
 		buf_reset(&out);
-		serve_one(&c, body, len, &out);
+		signer_child_serve(c, body, len, &out);
 		OPENSSL_cleanse(body, len);
 		free(body);
 		if (sp_send(CHILD_FD, &out) != 0) {
@@ -498,6 +505,6 @@ signer_child_main(int fd, const struct config *cfg)
 			OPENSSL_cleanse(out.data, out.cap);
 	}
 	buf_free(&out);
-	drop_keys(&c);
+	signer_child_free(c);
 	_exit(status);
 }

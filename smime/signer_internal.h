@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 
 #include "common/attrs.h"
+#include "common/buf.h"
 #include "common/errbuf.h"
 #include "conf/config.h"
 #include "smime/ca.h"
@@ -58,5 +59,18 @@ int signer_unseal(struct signer *s, int slot, const char *aad, const unsigned ch
 
 /* The child: serve requests on fd until the parent closes it, then _exit(). */
 void signer_child_main(int fd, const struct config *cfg) NORETURN;
+
+/*
+ * The child's work without its process (signer_child_main() is these
+ * around a socket; the fuzz target calls them directly): load every key of
+ * cfg (borrowed for the life of the handle; errors are kept for the
+ * requests that need that key), answer one request body into out (a
+ * status, then results or a message), free and wipe.
+ */
+struct signer_child;
+struct signer_child *signer_child_new(const struct config *cfg);
+void signer_child_serve(struct signer_child *c, const unsigned char *body, size_t len,
+    struct buf *out);
+void signer_child_free(struct signer_child *c);
 
 #endif
