@@ -5,7 +5,9 @@
 #     read, naming the chmod that fixes it;
 #   - only the signer process opens the CA key and the master key, and it
 #     never talks to the network; the process that talks to LDAP and SMTP
-#     never opens them (strace of a whole run, rotate and recover);
+#     never opens them (strace of a whole run, rotate and recover) and
+#     never has them in its memory (tests/tools/find-secret.py reads
+#     /proc/PID/mem of both processes in the middle of a run);
 #   - a signer that dies or stops answering (the local CA's "CA timing
 #     out") at each kind of request gives a clear error and a correct
 #     report, leaves nothing half-written, and the next run completes the
@@ -97,6 +99,30 @@ for fault in die:sign-cert hang:sign-cert die:unseal; do
 	child=$(sed -n 's/.*smimesync\[\([0-9]*\)\] warning.*fault injection: the signer process.*/\1/p' "$W/fault.log")
 	check '[ -n "$child" ] && ! kill -0 "$child" 2>/dev/null' "$fault: the signer process ($child) is gone"
 done
+
+# ---- the keys are not in smimesync's memory, only in the signer's ----
+# Hold a run with the signer silent at sign-cert (the subscriber key was
+# just unsealed, the CA chain fetched), read both processes' memory, then
+# end the signer. The signer's memory is the proof that the search works.
+SMIMESYNC_SIGNER_FAULT=hang:sign-cert SMIMESYNC_SIGNER_TIMEOUT_S=600 \
+	"$CRASHY" run --format json >"$W/held.json" 2>"$W/held.log" &
+held=$!
+while kill -0 "$held" 2>/dev/null && ! grep -q "stops answering at sign-cert" "$W/held.log"; do
+	sleep 0.1
+done
+child=$(sed -n 's/.*smimesync\[\([0-9]*\)\] warning.*stops answering.*/\1/p' "$W/held.log")
+findsecret() { /usr/bin/python3 "$top_srcdir/tests/tools/find-secret.py" "$1" "$MKEY" "$CAKEY"; }
+check '[ -n "$child" ] && findsecret "$held" >"$W/parent-mem.txt"' \
+	"neither the master key nor the CA key is anywhere in smimesync's memory $(cat "$W/parent-mem.txt" 2>/dev/null)"
+set +e
+findsecret "$child" >"$W/child-mem.txt"
+found=$?
+set -e
+check '[ "$found" = 1 ] && grep -q "master key found" "$W/child-mem.txt" && grep -q "issuing.key" "$W/child-mem.txt"' \
+	"both are in the signer's memory, where the same search finds them"
+kill -KILL "$child" 2>/dev/null || true
+wait "$held" || true
+check 'grep -q "signer process.*was killed by signal 9" "$W/held.log"' "the held run ends with the signer's death reported"
 
 # ---- a normal run completes the work; only the signer touches the keys ----
 run_as main traced -f -qq -e trace=openat,open,connect -o "$W/strace.txt" \
