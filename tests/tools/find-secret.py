@@ -46,7 +46,7 @@ def main():
         try:
             mem.seek(lo)
             data = mem.read(hi - lo)
-        except OSError:
+        except (OSError, MemoryError, OverflowError):
             continue
         for what, value in wanted:
             at = data.find(value)
