@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,25 +59,67 @@ out:
 	return rc;
 }
 
-int
-file_check_secret(const char *path, struct errbuf *e)
+/*
+ * stat() path and refuse it unless it is of the wanted kind and closed to
+ * group and others. what names it in messages; fix is the chmod mode.
+ */
+static int
+check_private(const char *path, bool want_dir, const char *what, const char *fix,
+    struct errbuf *e)
 {
 	struct stat st;
 
 	if (stat(path, &st) != 0) {
-		err_set(e, "%s: cannot read secret file: %s", path, strerror(errno));
+		err_set(e, "%s: cannot read %s: %s", path, what, strerror(errno));
 		return -1;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		err_set(e, "%s: secret file is not a regular file", path);
+	if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+		err_set(e, "%s: %s is not a %s", path, what, want_dir ? "directory" : "regular file");
 		return -1;
 	}
 	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		err_set(e, "%s: secret file is accessible by group or others (mode %04o); "
-		    "run: chmod 600 %s", path, (unsigned)(st.st_mode & 07777), path);
+		err_set(e, "%s: %s is accessible by group or others (mode %04o); run: chmod %s %s",
+		    path, what, (unsigned)(st.st_mode & 07777), fix, path);
 		return -1;
 	}
 	return 0;
+}
+
+int
+file_check_secret(const char *path, struct errbuf *e)
+{
+	return check_private(path, false, "secret file", "600", e);
+}
+
+int
+file_reserve(const char *path, off_t bytes, struct errbuf *e)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int err;
+
+	if (fd < 0) {
+		err_set(e, "%s: cannot create: %s", path, strerror(errno));
+		return -1;
+	}
+	/* posix_fallocate returns the error instead of setting errno. */
+	err = posix_fallocate(fd, 0, bytes);
+	if (err == 0 && fsync(fd) != 0)
+		err = errno;
+	close(fd);
+	if (err != 0) {
+		unlink(path);
+		err_set(e, "%s: cannot set aside %lld bytes: %s", path, (long long)bytes,
+		    strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
+int
+file_check_private_dir(const char *path, struct errbuf *e)
+{
+	/* It holds the store with the sealed keys, and by default the master key. */
+	return check_private(path, true, "state directory", "700", e);
 }
 
 int

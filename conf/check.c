@@ -98,7 +98,7 @@ check_state_dir(struct checker *c)
 		else if (access(sv->state_dir, W_OK | X_OK) != 0)
 			err_set(&e, "%s is not writable by this user: %s; run smimesync as the "
 			    "directory's owner or fix its ownership", sv->state_dir, strerror(errno));
-		else
+		else if (file_check_private_dir(sv->state_dir, &e) == 0)
 			return;
 		problem(c, sv, CONF_SERVICE, NULL, "state_dir", e.text);
 		return;

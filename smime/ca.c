@@ -19,6 +19,7 @@
 #include "smime/ca.h"
 #include "smime/ca_backend.h"
 #include "smime/cert.h"
+#include "smime/signer_internal.h"
 #include "smime/smime_internal.h"
 
 struct ca {
@@ -173,6 +174,12 @@ EVP_PKEY *
 ca_issuer_key(struct ca *ca)
 {
 	return ca->type == CA_TYPE_LOCAL ? ca_local_issuer_key(ca->state) : NULL;
+}
+
+struct signer *
+ca_signer(struct ca *ca)
+{
+	return ca->type == CA_TYPE_LOCAL ? ca_local_signer(ca->state) : NULL;
 }
 
 void

@@ -43,6 +43,8 @@ extern const struct ca_backend ca_helper_backend;
 /* The local CA's issuing certificate and key (borrowed), for CRLs. */
 X509 *ca_local_issuer_cert(void *state);
 EVP_PKEY *ca_local_issuer_key(void *state);
+/* The signer process a local CA sends its requests to, or NULL if it holds its key. */
+struct signer *ca_local_signer(void *state);
 
 /* ---- shared by the external connectors (smime/ca_rest.c) ---- */
 

@@ -7,7 +7,9 @@
  * rather than once per user.
  *
  * This is the only code that holds the CA key; it is kept free of network
- * and directory code so it can move into a separate signing process.
+ * and directory code. While a signer process runs (signer.h) this code
+ * runs there, and the local CA in smimesync itself holds only the public
+ * chain and sends its requests to the signer.
  */
 #include "config.h"
 
@@ -25,6 +27,7 @@
 #include "smime/ca_backend.h"
 #include "smime/cert.h"
 #include "smime/key.h"
+#include "smime/signer_internal.h"
 #include "smime/smime_internal.h"
 
 struct ca_local {
@@ -34,6 +37,7 @@ struct ca_local {
 	X509 *cert;            /* the issuing CA */
 	EVP_PKEY *key;         /* its private key */
 	STACK_OF(X509) *chain; /* issuing CA first, up to the root */
+	struct signer *signer; /* borrowed: set when key is NULL and the signer signs */
 };
 
 static int
@@ -128,12 +132,40 @@ load_chain(const struct conf_ca *conf, struct ca_local *ca, struct errbuf *e)
 
 static void local_close(void *state);
 
+/* The CA as the signer process holds it: its chain, and requests for the rest. */
+static int
+open_in_signer(const struct conf_ca *conf, struct signer *s, void **out, struct errbuf *e)
+{
+	struct ca_local *ca = xcalloc(1, sizeof(*ca));
+
+	ca->name = xstrdup(conf->name != NULL ? conf->name : "");
+	ca->signer = s;
+	if (signer_ca_chain(s, ca->name, &ca->chain, e) != 0) {
+		local_close(ca);
+		return -1;
+	}
+	ca->cert = sk_X509_value(ca->chain, 0);
+	if (X509_up_ref(ca->cert) != 1)
+		fatal("out of memory");
+	*out = ca;
+	return 0;
+}
+
+struct signer *
+ca_local_signer(void *state)
+{
+	return ((struct ca_local *)state)->signer;
+}
+
 static int
 local_open(const struct conf_ca *conf, void **out, struct errbuf *e)
 {
 	struct ca_local *ca = NULL;
 	STACK_OF(X509) *certs = NULL;
 	int rc = -1;
+
+	if (signer_current() != NULL)
+		return open_in_signer(conf, signer_current(), out, e);
 
 	ca = xcalloc(1, sizeof(*ca));
 	ca->name = xstrdup(conf->name != NULL ? conf->name : "");
@@ -238,6 +270,8 @@ local_submit(void *state, X509_REQ *csr, const struct ca_request *req, struct ca
 	time_t not_before;
 	time_t not_after;
 	enum ca_outcome rc = CA_MISCONFIGURED;
+	if (ca->signer != NULL)
+		return signer_sign_cert(ca->signer, ca->name, csr, req, ca->chain, out);
 
 	err_clear(&e);
 	if (req->validity <= 0 || req->validity > SMIME_MAX_VALIDITY) {

@@ -15,6 +15,7 @@
 #include "common/strutil.h"
 #include "common/xalloc.h"
 #include "smime/ca.h"
+#include "smime/signer_internal.h"
 #include "smime/smime_internal.h"
 
 /* S/MIME BR 4.9.7: nextUpdate at most ten days after thisUpdate. */
@@ -125,6 +126,9 @@ ca_make_crl(struct ca *ca, const struct crl_entry *entries, size_t n, uint64_t n
 		err_set(e, "only the local CA signs CRLs here; an external CA publishes its own");
 		return -1;
 	}
+	if (ca_signer(ca) != NULL)
+		return signer_sign_crl(ca_signer(ca), ca_name(ca), entries, n, number, now,
+		    lifetime, der, len, e);
 	if (lifetime <= 0 || lifetime > CRL_MAX_LIFETIME) {
 		err_set(e, "CRL lifetime of %lld seconds is outside 1 second .. 10 days (S/MIME "
 		    "BR 4.9.7)", (long long)lifetime);

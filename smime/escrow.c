@@ -24,6 +24,7 @@
 #include "common/strutil.h"
 #include "common/xalloc.h"
 #include "smime/escrow.h"
+#include "smime/signer_internal.h"
 
 #define MAGIC "SS1"
 #define MAGIC_LEN 3
@@ -55,6 +56,9 @@ master_key_load(const char *path, struct master_key *out, struct errbuf *e)
 	size_t len;
 	int rc = -1;
 
+	if (signer_current() != NULL)
+		return signer_master_key(signer_current(), path, out, e);
+	memset(out, 0, sizeof(*out));
 	if (file_read_secret(path, MASTER_FILE_MAX, &data, &size, e) != 0)
 		goto out;
 	len = size;
@@ -94,6 +98,8 @@ master_key_create(const char *path, struct errbuf *e)
 	int fd = -1;
 	int rc = -1;
 
+	if (signer_current() != NULL)
+		return signer_new_master_key(signer_current(), path, e);
 	if (RAND_bytes(k, sizeof(k)) != 1) {
 		err_set(e, "cannot draw random bytes for the master key");
 		err_add_openssl(e);
@@ -155,8 +161,11 @@ out:
 void
 master_key_wipe(struct master_key *k)
 {
-	if (k != NULL)
+	if (k != NULL) {
 		OPENSSL_cleanse(k->bytes, sizeof(k->bytes));
+		k->signer = NULL;
+		k->slot = 0;
+	}
 }
 
 int
@@ -170,6 +179,8 @@ escrow_seal(const struct master_key *k, const char *aad, const unsigned char *pl
 	int fin = 0;
 	int rc = -1;
 
+	if (k->signer != NULL)
+		return signer_seal(k->signer, k->slot, aad, plain, len, out, out_len, e);
 	if (aad == NULL)
 		aad = "";
 	if (len > INT_MAX - 64) {
@@ -221,6 +232,8 @@ escrow_open(const struct master_key *k, const char *aad, const unsigned char *se
 	int fin = 0;
 	int rc = -1;
 
+	if (k->signer != NULL)
+		return signer_unseal(k->signer, k->slot, aad, sealed, len, out, out_len, e);
 	if (aad == NULL)
 		aad = "";
 	if (len < MAGIC_LEN + NONCE_LEN + TAG_LEN || memcmp(sealed, MAGIC, MAGIC_LEN) != 0) {

@@ -12,6 +12,11 @@
  * Sealed format: "SS1" | nonce (12) | ciphertext | tag (16).
  * Buffers returned are new; plaintext buffers should be cleansed
  * (secret_free()).
+ *
+ * While a signer process runs (signer.h), master_key_load() does not read
+ * the file: it returns a handle to the key the signer holds, and sealing
+ * and opening with it are requests to the signer. master_key_create() of
+ * <master_key_file>.new is then done by the signer too.
  */
 #ifndef SMIMESYNC_SMIME_ESCROW_H
 #define SMIMESYNC_SMIME_ESCROW_H
@@ -23,8 +28,12 @@
 
 #define MASTER_KEY_LEN 32
 
+struct signer;
+
 struct master_key {
-	unsigned char bytes[MASTER_KEY_LEN];
+	unsigned char bytes[MASTER_KEY_LEN]; /* all zero when signer is set */
+	struct signer *signer;               /* borrowed: the key lives there, in slot */
+	int slot;
 };
 
 int master_key_load(const char *path, struct master_key *out, struct errbuf *e) MUST_USE;

@@ -22,7 +22,9 @@ libsmime_a_SOURCES = \
 	smime/crl.c \
 	smime/pkcs12.c \
 	smime/password.c \
-	smime/escrow.c
+	smime/escrow.c \
+	smime/signer.h smime/signer_internal.h smime/signer_proto.h \
+	smime/signer.c smime/signer_child.c smime/signer_proto.c
 
 # smime tests link only what they use, so that they build while other
 # rooms are still changing.
@@ -62,3 +64,9 @@ check_PROGRAMS += tests/unit/test_smime_extca
 tests_unit_test_smime_extca_SOURCES = tests/unit/test_smime_extca.c tests/unit/check.h
 tests_unit_test_smime_extca_LDADD = $(smime_test_libs)
 TESTS += tests/unit/test_smime_extca
+
+# The signer process: the API through it, a dead child, hostile requests.
+check_PROGRAMS += tests/unit/test_smime_signer
+tests_unit_test_smime_signer_SOURCES = tests/unit/test_smime_signer.c tests/unit/check.h
+tests_unit_test_smime_signer_LDADD = $(smime_test_libs)
+TESTS += tests/unit/test_smime_signer

@@ -12,7 +12,8 @@ admin_open(const struct config *cfg, bool need_master_key, struct engine *en, st
 	engine_init(en, cfg);
 	en->now = time(NULL);
 	engine_new_run_id(en->run_id, sizeof(en->run_id), en->now);
-	if (store_open(cfg->service.state_dir, &en->store, e) != 0 ||
+	if (engine_start_signer(en, e) != 0 ||
+	    store_open(cfg->service.state_dir, &en->store, e) != 0 ||
 	    store_lock(en->store, e) != 0)
 		goto fail;
 	if (need_master_key &&

@@ -38,6 +38,14 @@ engine_close(struct engine *en)
 	en->cas = NULL;
 	en->dirs = NULL;
 	master_key_wipe(&en->master_key);
+	signer_stop(en->signer);
+	en->signer = NULL;
+}
+
+int
+engine_start_signer(struct engine *en, struct errbuf *e)
+{
+	return signer_start(en->cfg, &en->signer, e);
 }
 
 int

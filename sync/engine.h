@@ -18,6 +18,7 @@
 #include "mail/transport.h"
 #include "smime/ca.h"
 #include "smime/escrow.h"
+#include "smime/signer.h"
 #include "sync/report.h"
 #include "sync/store.h"
 
@@ -36,10 +37,17 @@ struct engine {
 	 */
 	struct mail_transport *mail;
 	char *mail_password;     /* [mail] smtp_password_file, read once (new, wiped) */
+	struct signer *signer;   /* holds the CA and master keys; NULL until started */
 };
 
 void engine_init(struct engine *en, const struct config *cfg);
 void engine_close(struct engine *en);
+/*
+ * Start the signer process (signer.h) before anything reads a key: from
+ * then on CAs and the master key are used through it. Call it before the
+ * store is opened and before any thread starts.
+ */
+int engine_start_signer(struct engine *en, struct errbuf *e) MUST_USE;
 int engine_ca(struct engine *en, const struct conf_ca *conf, struct ca **out,
     struct errbuf *e) MUST_USE;
 /* The run's mail transport (borrowed from the engine), opened on first use. */

@@ -39,7 +39,7 @@ TESTS += tests/unit/test_sync_plan tests/unit/test_sync_store
 # The same program with crash points compiled in, for the kill-at-every-step
 # test only; never installed (production builds have no crash points).
 check_PROGRAMS += tests/tools/smimesync-crashy
-tests_tools_smimesync_crashy_SOURCES = sync/main.c sync/provision.c
+tests_tools_smimesync_crashy_SOURCES = sync/main.c sync/provision.c smime/signer.c smime/signer_child.c
 tests_tools_smimesync_crashy_CPPFLAGS = $(AM_CPPFLAGS) -DSMIMESYNC_FAULT_INJECTION=1
 tests_tools_smimesync_crashy_LDADD = $(SMIMESYNC_ROOM_LIBS) $(SMIMESYNC_EXT_LIBS)
 TESTS += tests/integration/crash_resume.sh
@@ -60,3 +60,11 @@ tests_unit_test_sync_query_LDADD = $(unit_test_libs)
 TESTS += tests/unit/test_sync_query
 TESTS += tests/integration/man_commands.sh
 EXTRA_DIST += tests/integration/man_commands.sh
+
+# Privilege separation: only the signer process opens the keys; a dead or
+# silent signer at each kind of request; permission checks at start.
+TESTS += tests/integration/privsep.sh
+EXTRA_DIST += tests/integration/privsep.sh tests/tools/find-secret.py
+# The disk full while writing the store: a small tmpfs in a user namespace.
+TESTS += tests/integration/disk_full.sh
+EXTRA_DIST += tests/integration/disk_full.sh

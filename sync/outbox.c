@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/fileutil.h"
 #include "common/log.h"
@@ -15,8 +16,36 @@
  * Mails per SMTP session. A crash between the server's "250" and our
  * record of it sends that mail again on the next run (delivery is at least
  * once); smaller batches narrow that window, larger ones save handshakes.
+ * A full disk does not open that window (reserve_for_batch below).
  */
 #define OUTBOX_BATCH 50
+
+/*
+ * Space the store needs to record the outcome of one batch: per mail, one
+ * transaction of a few 4 kB pages in the write-ahead log (outbox row,
+ * index, audit row), with room to spare for a checkpoint.
+ */
+#define RESERVE_BASE ((off_t)256 << 10)
+#define RESERVE_PER_MAIL ((off_t)32 << 10)
+
+/*
+ * A mail the server accepted but the store could not record would go out
+ * again on the next run. The usual cause is a full disk, so no batch goes
+ * out unless the space to record it is there: a reserve file in the state
+ * directory is made before each batch and removed right after the SMTP
+ * session, handing its space to the records. When it cannot be made, the
+ * mails stay queued and the run says why.
+ */
+static int
+reserve_for_batch(struct engine *en, const char *path, size_t n, struct errbuf *e)
+{
+	if (file_reserve(path, RESERVE_BASE + RESERVE_PER_MAIL * (off_t)n, e) == 0)
+		return 0;
+	err_prefix(e, "not sending the next %zu queued mail%s: the store could not record that they "
+	    "went out; free space in %s and run again (the mails stay queued)", n,
+	    n == 1 ? "" : "s", en->cfg->service.state_dir);
+	return -1;
+}
 
 static int
 record_outcome(struct engine *en, const struct store_mail *m, const struct mail_job *job,
@@ -95,6 +124,7 @@ outbox_flush(struct engine *en, struct errbuf *e)
 	unsigned char **plain = NULL;
 	size_t *plain_len = NULL;
 	size_t n = 0;
+	char *reserve = xasprintf("%s/outbox.reserve", en->cfg->service.state_dir);
 	int rc = -1;
 
 	if (mail_parse_mailbox(mc->from, &from_name, &from_addr, e) != 0) {
@@ -109,6 +139,8 @@ outbox_flush(struct engine *en, struct errbuf *e)
 			goto out;
 		if (n == 0)
 			break;
+		if (reserve_for_batch(en, reserve, n, e) != 0)
+			goto out;
 		jobs = xcalloc(n, sizeof(*jobs));
 		plain = xcalloc(n, sizeof(*plain));
 		plain_len = xcalloc(n, sizeof(*plain_len));
@@ -144,6 +176,7 @@ outbox_flush(struct engine *en, struct errbuf *e)
 			free(send);
 			free(map);
 		}
+		(void)unlink(reserve); /* its space is for the records below */
 		for (size_t i = 0; i < n; i++)
 			if (record_outcome(en, &mails[i], &jobs[i], e) != 0)
 				goto out;
@@ -161,6 +194,8 @@ outbox_flush(struct engine *en, struct errbuf *e)
 	}
 	rc = 0;
 out:
+	(void)unlink(reserve);
+	free(reserve);
 	for (size_t i = 0; plain != NULL && i < n; i++)
 		secret_free(plain[i], plain_len[i]);
 	free(plain);

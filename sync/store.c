@@ -117,10 +117,24 @@ static const char *const migrations[] = {
 	"ALTER TABLE users ADD COLUMN ca_hold TEXT;",
 };
 
+/*
+ * What an operator should do about the last error, when we know: a full
+ * disk is the one they can fix and then simply run again, since every
+ * step of a run is its own transaction and a later run resumes.
+ */
+static const char *
+store_hint(struct store *st)
+{
+	if ((sqlite3_extended_errcode(st->db) & 0xff) == SQLITE_FULL)
+		return "; the file system of the state directory is full: free space there and "
+		    "run again, the next run resumes where this one stopped";
+	return "";
+}
+
 void
 store_sql_error(struct store *st, const char *what, struct errbuf *e)
 {
-	err_set(e, "store %s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+	err_set(e, "store %s: %s: %s%s", st->path, what, sqlite3_errmsg(st->db), store_hint(st));
 }
 
 sqlite3_stmt *
@@ -155,7 +169,8 @@ store_exec(struct store *st, const char *sql, struct errbuf *e)
 	char *msg = NULL;
 
 	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		err_set(e, "store %s: %s", st->path, msg ? msg : sqlite3_errmsg(st->db));
+		err_set(e, "store %s: %s%s", st->path, msg ? msg : sqlite3_errmsg(st->db),
+		    store_hint(st));
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -250,7 +265,7 @@ store_open_mode(const char *state_dir, bool readonly, struct store **out, struct
 	st->dir = xstrdup(state_dir);
 	st->path = xasprintf("%s/smimesync.db", state_dir);
 	if (!readonly) {
-		if (mkdir_p(state_dir, 0700, e) != 0)
+		if (mkdir_p(state_dir, 0700, e) != 0 || file_check_private_dir(state_dir, e) != 0)
 			goto out;
 	} else if (!file_exists(st->path)) {
 		err_set(e, "no store at %s yet: no run has happened with this state_dir", st->path);

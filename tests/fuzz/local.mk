@@ -7,7 +7,7 @@
 FUZZ_TARGETS = tests/fuzz/fuzz_config tests/fuzz/fuzz_template tests/fuzz/fuzz_mime \
 	tests/fuzz/fuzz_address tests/fuzz/fuzz_dn_filter tests/fuzz/fuzz_report \
 	tests/fuzz/fuzz_der tests/fuzz/fuzz_csv tests/fuzz/fuzz_ca_answer \
-	tests/fuzz/fuzz_graph
+	tests/fuzz/fuzz_graph tests/fuzz/fuzz_signer
 EXTRA_PROGRAMS = $(FUZZ_TARGETS)
 fuzz_common = tests/fuzz/fuzz.h
 
@@ -38,6 +38,9 @@ tests_fuzz_fuzz_csv_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_ca_answer_SOURCES = tests/fuzz/fuzz_ca_answer.c tests/fuzz/fuzz_util.c $(fuzz_common)
 tests_fuzz_fuzz_ca_answer_LDADD = $(SMIMESYNC_ROOM_LIBS) $(SMIMESYNC_EXT_LIBS)
 tests_fuzz_fuzz_ca_answer_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_signer_SOURCES = tests/fuzz/fuzz_signer.c tests/fuzz/fuzz_util.c $(fuzz_common)
+tests_fuzz_fuzz_signer_LDADD = $(SMIMESYNC_ROOM_LIBS) $(SMIMESYNC_EXT_LIBS)
+tests_fuzz_fuzz_signer_LDFLAGS = $(FUZZ_LDFLAGS)
 
 tests_fuzz_fuzz_graph_SOURCES = tests/fuzz/fuzz_graph.c tests/fuzz/fuzz_util.c $(fuzz_common)
 tests_fuzz_fuzz_graph_LDADD = $(SMIMESYNC_ROOM_LIBS) $(SMIMESYNC_EXT_LIBS)
