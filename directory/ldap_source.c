@@ -50,7 +50,7 @@ worth_a_scan(const struct dir_conn *dc, size_t n)
 
 	if (dc->people_scanned == 0)
 		return n >= first;
-	return n >= dc->people_scanned / 4 && n >= first / 4;
+	return n >= dc->people_scanned / 4;
 }
 
 /* Everything we need to know about a group or a person, in one read. */
