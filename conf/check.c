@@ -7,8 +7,7 @@
  * or be creatable. Nothing is created or changed here: check-config only
  * looks. Each message points at the directive (file:line).
  */
-/* <> not "": "config.h" would find conf/config.h, the model, in this directory. */
-#include <config.h>
+#include "config.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -11,14 +11,14 @@
  * with their header line and raw key = value entries. It reports syntax
  * only; types, defaults and cross-references are conf/config.c's job.
  */
-#ifndef SMIMESYNC_CONF_INTERNAL_H
-#define SMIMESYNC_CONF_INTERNAL_H
+#ifndef SMIMESYNC_CONF_CONF_INTERNAL_H
+#define SMIMESYNC_CONF_CONF_INTERNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "common/attrs.h"
-#include "conf/config.h"
+#include "conf/conf.h"
 #include "conf/options.h"
 
 struct conf_err {

@@ -8,8 +8,7 @@
  * The section arrays are allocated once, at their final size, before any
  * group is resolved: conf_group.directory and .ca point into them.
  */
-/* <> not "": "config.h" would find conf/config.h, the model, in this directory. */
-#include <config.h>
+#include "config.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -6,8 +6,7 @@
  * so nothing secret can be printed here. Unset optional keys are printed
  * as comments so the output still parses as a configuration.
  */
-/* <> not "": "config.h" would find conf/config.h, the model, in this directory. */
-#include <config.h>
+#include "config.h"
 
 #include <stdlib.h>
 #include <string.h>

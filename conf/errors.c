@@ -4,8 +4,7 @@
  * and the list is handed over sorted by line so that messages read in
  * file order (STYLE 7).
  */
-/* <> not "": "config.h" would find conf/config.h, the model, in this directory. */
-#include <config.h>
+#include "config.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

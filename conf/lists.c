@@ -3,7 +3,7 @@
  * Options whose value is a comma-separated list: durations (reminders)
  * and mail addresses (notify).
  */
-#include <config.h>
+#include "config.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -11,7 +11,7 @@
 
 #include "common/strutil.h"
 #include "common/xalloc.h"
-#include "conf/config.h"
+#include "conf/conf.h"
 #include "conf/options.h"
 
 #define MAX_LIST 16

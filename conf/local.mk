@@ -3,7 +3,7 @@
 # tests that keep the table, the error messages and the man page in step.
 noinst_LIBRARIES += libconf.a
 libconf_a_SOURCES = \
-	conf/config.h \
+	conf/conf.h \
 	conf/conf_internal.h \
 	conf/options.c conf/options.h \
 	conf/lists.c conf/validate.c \

@@ -4,8 +4,7 @@
  * and the default configuration path. Freeing walks the option table, so
  * a new string key is freed without touching this file.
  */
-/* <> not "": "config.h" would find conf/config.h, the model, in this directory. */
-#include <config.h>
+#include "config.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* <> not "": "config.h" would find conf/config.h, the model, in this directory. */
-#include <config.h>
+#include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,10 +7,10 @@
 
 #include "common/strutil.h"
 #include "common/xalloc.h"
-#include "conf/config.h"
+#include "conf/conf.h"
 #include "conf/options.h"
 
-/* Index = enum value in conf/config.h; keep both in the same order. */
+/* Index = enum value in conf/conf.h; keep both in the same order. */
 const char *const conf_key_type_names[] = {"rsa2048", "rsa3072", "rsa4096", "p256", "p384", NULL};
 const char *const conf_pkcs12_names[] = {"modern", "compat", NULL};
 const char *const conf_leave_policy_names[] = {"stop-renewing", "keep", "revoke", NULL};

@@ -4,7 +4,7 @@
  *
  * Every key of every section is one row of conf_options[]: the section
  * kind it belongs to, its name, its type, where it lives in the section
- * struct of conf/config.h (offsetof), its default as text, whether it is
+ * struct of conf/conf.h (offsetof), its default as text, whether it is
  * required, its bounds and a one-line description. The same rows drive
  * parsing (conf_value_parse), defaults, config_dump() (check-config -v),
  * "conf-lint --list-options" and, through that, the test that checks the

@@ -6,8 +6,7 @@
  * elsewhere (URLs, DNs). This file knows the syntax only; it records each
  * header and entry with its line number for conf/config.c.
  */
-/* <> not "": "config.h" would find conf/config.h, the model, in this directory. */
-#include <config.h>
+#include "config.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -4,8 +4,7 @@
  * table. Each answers 0, or -1 with one sentence saying what is wrong and
  * what a good value looks like; the caller adds "file:line: [section] key:".
  */
-/* <> not "": "config.h" would find conf/config.h, the model, in this directory. */
-#include <config.h>
+#include "config.h"
 
 #include <ctype.h>
 #include <string.h>

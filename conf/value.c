@@ -4,8 +4,7 @@
  * back (for config_dump). Every "unknown value" message lists the values
  * that are allowed; every out-of-range message gives the range.
  */
-/* <> not "": "config.h" would find conf/config.h, the model, in this directory. */
-#include <config.h>
+#include "config.h"
 
 #include <ctype.h>
 #include <stdint.h>

@@ -24,7 +24,7 @@
 
 #include "common/attrs.h"
 #include "common/errbuf.h"
-#include "common/graph.h"
+#include "net/graph.h"
 #include "directory/directory.h"
 
 /* Upper bounds on what we accept from the server (STYLE 13). */

@@ -37,7 +37,7 @@
 
 #include "common/attrs.h"
 #include "common/errbuf.h"
-#include "conf/config.h"
+#include "conf/conf.h"
 
 enum dir_status {
 	DIR_OK = 0,

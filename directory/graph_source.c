@@ -2,7 +2,7 @@
 /*
  * Microsoft Entra ID as a source, through Microsoft Graph v1.0 (the
  * retired Azure AD Graph is not spoken). The HTTP, token and fault rules
- * are common/graph.h's; this file knows the resources:
+ * are net/graph.h's; this file knows the resources:
  *
  *   GET /v1.0/groups/{id}?$select=id,displayName           group_id =
  *   GET /v1.0/groups?$filter=displayName eq '...'          group_name =

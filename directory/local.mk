@@ -17,7 +17,7 @@ libdirectory_a_SOURCES = \
 
 # Directory tests link only what they use, so that they build while other
 # rooms are still changing.
-directory_test_libs = libdirectory.a libcommon.a $(SMIMESYNC_EXT_LIBS)
+directory_test_libs = libdirectory.a libnet.a libcommon.a $(SMIMESYNC_EXT_LIBS)
 
 check_PROGRAMS += tests/unit/test_directory_filter
 tests_unit_test_directory_filter_SOURCES = tests/unit/test_directory_filter.c tests/unit/check.h
@@ -45,5 +45,5 @@ EXTRA_DIST += tests/integration/sync_ad.sh tests/tools/samba-lib.sh
 # The Graph client helpers and the Entra ID member reader, fed pages directly.
 check_PROGRAMS += tests/unit/test_graph
 tests_unit_test_graph_SOURCES = tests/unit/test_graph.c tests/unit/check.h
-tests_unit_test_graph_LDADD = libdirectory.a libconf.a libcommon.a $(SMIMESYNC_EXT_LIBS)
+tests_unit_test_graph_LDADD = libdirectory.a libnet.a libconf.a libcommon.a $(SMIMESYNC_EXT_LIBS)
 TESTS += tests/unit/test_graph

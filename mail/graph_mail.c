@@ -28,7 +28,7 @@
 
 #include <openssl/evp.h>
 
-#include "common/graph.h"
+#include "net/graph.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "mail/transport_impl.h"

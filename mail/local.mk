@@ -13,7 +13,7 @@ libmail_a_SOURCES = \
 
 # Tests link only what mail/ needs, so that they do not depend on rooms
 # that are still being built.
-mail_test_libs = libmail.a libcommon.a $(ESMTP_LIBS) $(CURL_LIBS) $(JANSSON_LIBS) \
+mail_test_libs = libmail.a libnet.a libcommon.a $(ESMTP_LIBS) $(CURL_LIBS) $(JANSSON_LIBS) \
 	$(OPENSSL_LIBS) $(PTHREAD_LIBS)
 
 check_PROGRAMS += tests/unit/test_mail_template

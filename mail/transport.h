@@ -29,7 +29,7 @@
 
 #include "common/attrs.h"
 #include "common/errbuf.h"
-#include "conf/config.h"
+#include "conf/conf.h"
 
 enum mail_outcome {
 	MAIL_SENT = 0,

@@ -61,7 +61,7 @@
 
 #include "common/attrs.h"
 #include "common/errbuf.h"
-#include "conf/config.h"
+#include "conf/conf.h"
 
 enum ca_outcome {
 	CA_ISSUED = 0,

@@ -18,8 +18,8 @@
 
 #include "common/attrs.h"
 #include "common/errbuf.h"
-#include "common/http.h"
-#include "conf/config.h"
+#include "net/http.h"
+#include "conf/conf.h"
 #include "smime/ca.h"
 
 struct ca_backend {

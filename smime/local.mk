@@ -28,7 +28,7 @@ libsmime_a_SOURCES = \
 
 # smime tests link only what they use, so that they build while other
 # rooms are still changing.
-smime_test_libs = libsmime.a libcommon.a $(CURL_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS) \
+smime_test_libs = libsmime.a libnet.a libcommon.a $(CURL_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS) \
 	$(PTHREAD_LIBS)
 
 check_PROGRAMS += tests/unit/test_smime_ca

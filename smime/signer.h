@@ -40,7 +40,7 @@
 
 #include "common/attrs.h"
 #include "common/errbuf.h"
-#include "conf/config.h"
+#include "conf/conf.h"
 
 /*
  * Signing a leaf takes milliseconds and a CRL of 100,000 entries a few

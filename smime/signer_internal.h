@@ -21,7 +21,7 @@
 #include "common/attrs.h"
 #include "common/buf.h"
 #include "common/errbuf.h"
-#include "conf/config.h"
+#include "conf/conf.h"
 #include "smime/ca.h"
 #include "smime/escrow.h"
 #include "smime/signer.h"

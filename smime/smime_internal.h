@@ -8,8 +8,8 @@
  * Every function returns 0 on success and -1 with a message in e
  * (OpenSSL's reason appended) on failure.
  */
-#ifndef SMIMESYNC_SMIME_INTERNAL_H
-#define SMIMESYNC_SMIME_INTERNAL_H
+#ifndef SMIMESYNC_SMIME_SMIME_INTERNAL_H
+#define SMIMESYNC_SMIME_SMIME_INTERNAL_H
 
 #include <stddef.h>
 #include <time.h>

@@ -13,14 +13,14 @@
 #include <time.h>
 
 #include "common/errbuf.h"
-#include "conf/config.h"
+#include "conf/conf.h"
 #include "directory/directory.h"
 #include "mail/transport.h"
 #include "smime/ca.h"
 #include "smime/escrow.h"
 #include "smime/signer.h"
-#include "sync/report.h"
-#include "sync/store.h"
+#include "report/report.h"
+#include "store/store.h"
 
 struct engine {
 	const struct config *cfg;

@@ -14,7 +14,7 @@
 
 #include <openssl/evp.h>
 
-#include "conf/config.h"
+#include "conf/conf.h"
 
 struct keygen_job {
 	enum key_type type; /* in */

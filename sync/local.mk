@@ -1,45 +1,32 @@
 # SPDX-License-Identifier: ISC
 noinst_LIBRARIES += libsync.a
 libsync_a_SOURCES = \
-	sync/collect.c sync/collect.h \
-	sync/cmd_config.c sync/cmd_run.c sync/cmd_status.c sync/cmd_user.c sync/commands.h \
 	sync/engine.c sync/engine.h \
-	sync/keygen.c sync/keygen.h \
-	sync/mailq.c sync/mailq.h \
-	sync/members.c sync/members.h \
-	sync/notice.c sync/notice.h \
-	sync/outbox.c sync/outbox.h \
+	sync/admin.c sync/admin.h \
+	sync/run.c sync/run.h \
 	sync/plan.c sync/plan.h \
 	sync/provision.c sync/provision.h \
+	sync/keygen.c sync/keygen.h \
 	sync/publish.c sync/publish.h \
-	sync/remind.c sync/remind.h \
-	sync/retire.c sync/retire.h \
-	sync/report.c sync/report.h \
 	sync/revoke.c sync/revoke.h \
-	sync/run.c sync/run.h \
-	sync/store.c sync/store.h sync/store_internal.h \
-	sync/store_certs.c sync/store_life.c sync/store_work.c \
-	sync/store_query.c sync/store_query.h \
-	sync/daemon.c sync/metrics.c sync/metrics.h sync/sdnotify.c sync/sdnotify.h \
-	sync/cmd_audit.c sync/report_html.c sync/report_html.h \
-	sync/admin.c sync/admin.h sync/crl.c sync/crl.h sync/cmd_revoke.c sync/cmd_keys.c \
-	sync/store_crl.c sync/store_crl.h
+	sync/retire.c sync/retire.h \
+	sync/remind.c sync/remind.h \
+	sync/member_index.c sync/member_index.h \
+	sync/collection_mail.c sync/collection_mail.h \
+	sync/mail_queue.c sync/mail_queue.h \
+	sync/admin_notice.c sync/admin_notice.h \
+	sync/outbox.c sync/outbox.h \
+	sync/crl_update.c sync/crl_update.h
 
-sbin_PROGRAMS += smimesync
-smimesync_SOURCES = sync/main.c
-smimesync_LDADD = $(SMIMESYNC_ROOM_LIBS) $(SMIMESYNC_EXT_LIBS)
-
-check_PROGRAMS += tests/unit/test_sync_plan tests/unit/test_sync_store
+check_PROGRAMS += tests/unit/test_sync_plan
 tests_unit_test_sync_plan_SOURCES = tests/unit/test_sync_plan.c tests/unit/check.h
 tests_unit_test_sync_plan_LDADD = $(unit_test_libs)
-tests_unit_test_sync_store_SOURCES = tests/unit/test_sync_store.c tests/unit/check.h
-tests_unit_test_sync_store_LDADD = $(unit_test_libs)
-TESTS += tests/unit/test_sync_plan tests/unit/test_sync_store
+TESTS += tests/unit/test_sync_plan
 
 # The same program with crash points compiled in, for the kill-at-every-step
 # test only; never installed (production builds have no crash points).
 check_PROGRAMS += tests/tools/smimesync-crashy
-tests_tools_smimesync_crashy_SOURCES = sync/main.c sync/provision.c smime/signer.c smime/signer_child.c
+tests_tools_smimesync_crashy_SOURCES = cli/main.c sync/provision.c smime/signer.c smime/signer_child.c
 tests_tools_smimesync_crashy_CPPFLAGS = $(AM_CPPFLAGS) -DSMIMESYNC_FAULT_INJECTION=1
 tests_tools_smimesync_crashy_LDADD = $(SMIMESYNC_ROOM_LIBS) $(SMIMESYNC_EXT_LIBS)
 TESTS += tests/integration/crash_resume.sh
@@ -50,16 +37,6 @@ EXTRA_DIST += tests/integration/crash_resume.sh
 TESTS += tests/integration/daemon.sh tests/integration/reports.sh
 EXTRA_DIST += tests/integration/daemon.sh tests/integration/reports.sh \
 	tests/tools/report-validate.py
-check_PROGRAMS += tests/unit/test_sync_metrics
-tests_unit_test_sync_metrics_SOURCES = tests/unit/test_sync_metrics.c tests/unit/check.h
-tests_unit_test_sync_metrics_LDADD = $(unit_test_libs)
-TESTS += tests/unit/test_sync_metrics
-check_PROGRAMS += tests/unit/test_sync_query
-tests_unit_test_sync_query_SOURCES = tests/unit/test_sync_query.c tests/unit/check.h
-tests_unit_test_sync_query_LDADD = $(unit_test_libs)
-TESTS += tests/unit/test_sync_query
-TESTS += tests/integration/man_commands.sh
-EXTRA_DIST += tests/integration/man_commands.sh
 
 # Privilege separation: only the signer process opens the keys; a dead or
 # silent signer at each kind of request; permission checks at start.

@@ -25,9 +25,9 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "conf/config.h"
+#include "conf/conf.h"
 #include "directory/directory.h"
-#include "sync/store.h"
+#include "store/store.h"
 
 enum plan_action {
 	PLAN_NOTHING = 0,

@@ -17,10 +17,10 @@
 #include "common/xalloc.h"
 #include "smime/cert.h"
 #include "smime/key.h"
-#include "sync/collect.h"
+#include "sync/collection_mail.h"
 #include "sync/provision.h"
 #include "sync/publish.h"
-#include "sync/store_crl.h"
+#include "store/revocation.h"
 
 static const char *const prov_state_names[] = {
 	[PROV_PLANNED] = "planned",

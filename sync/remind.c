@@ -8,8 +8,8 @@
 #include "common/log.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
-#include "sync/mailq.h"
-#include "sync/members.h"
+#include "sync/mail_queue.h"
+#include "sync/member_index.h"
 #include "sync/remind.h"
 
 #define MAX_THRESHOLDS 16

@@ -8,7 +8,7 @@
 #include "common/log.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
-#include "sync/members.h"
+#include "sync/member_index.h"
 #include "sync/retire.h"
 #include "sync/revoke.h"
 

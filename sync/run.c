@@ -12,7 +12,7 @@
 #include "sync/plan.h"
 #include "sync/provision.h"
 #include "sync/publish.h"
-#include "sync/notice.h"
+#include "sync/admin_notice.h"
 #include "sync/remind.h"
 #include "sync/retire.h"
 #include "sync/run.h"

@@ -15,8 +15,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "conf/config.h"
-#include "sync/report.h"
+#include "conf/conf.h"
+#include "report/report.h"
 
 enum run_status {
 	RUN_OK = 0,

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf/config.h"
+#include "conf/conf.h"
 #include "tests/fuzz/fuzz.h"
 
 int

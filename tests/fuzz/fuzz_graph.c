@@ -16,7 +16,7 @@
 
 #include "common/errbuf.h"
 #include "common/strutil.h"
-#include "conf/config.h"
+#include "conf/conf.h"
 #include "directory/dir_internal.h"
 #include "directory/directory.h"
 #include "tests/fuzz/fuzz.h"

@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "common/errbuf.h"
-#include "sync/metrics.h"
-#include "sync/report.h"
+#include "report/metrics.h"
+#include "report/report.h"
 #include "tests/fuzz/fuzz.h"
 
 static FILE *sink;

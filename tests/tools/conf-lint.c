@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf/config.h"
+#include "conf/conf.h"
 #include "conf/options.h"
 
 static int

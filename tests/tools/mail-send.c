@@ -28,7 +28,7 @@
 #include "common/log.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
-#include "conf/config.h"
+#include "conf/conf.h"
 #include "mail/mime.h"
 #include "mail/transport.h"
 

@@ -5,7 +5,7 @@
  * config_dump() output loads again to the same values; config_check_files()
  * catches loose secret modes and missing CA files.
  */
-#include <config.h>
+#include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +15,7 @@
 
 #include "check.h"
 #include "common/xalloc.h"
-#include "conf/config.h"
+#include "conf/conf.h"
 #include "common/log.h"
 
 #define DAY 86400

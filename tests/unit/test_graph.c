@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The Graph client's pure parts (common/graph_*.c) and the Entra ID member
+ * The Graph client's pure parts (net/graph_*.c) and the Entra ID member
  * reader (directory/graph_source.c) fed with pages as Graph sends them:
  * policy (guests, disabled accounts, UPN for a missing mail), alternative
  * addresses, repeats across pages, and malformed pages.
@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#include "common/graph_internal.h"
+#include "net/graph_internal.h"
 #include "conf/options.h"
 #include "directory/dir_internal.h"
 #include "tests/unit/check.h"

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * audit: read the append-only audit log (what was issued, mailed,
+ * published, to whom, in which run), optionally for one user and from a
+ * point in time on.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "common/strutil.h"
+#include "conf/conf.h"
+#include "cli/commands.h"
+#include "store/store.h"
+#include "store/queries.h"
+
+int
+commands_parse_since(const char *s, time_t now, time_t *out)
+{
+	int64_t secs;
+	struct tm tm;
+	const char *end;
+
+	if (parse_duration(s, &secs) == 0) {
+		*out = now - (time_t)secs;
+		return 0;
+	}
+	if (parse_time_utc(s, out) == 0)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%d", &tm);
+	if (end != NULL && *end == '\0') {
+		*out = timegm(&tm);
+		return 0;
+	}
+	return -1;
+}
+
+static void
+audit_text(const struct store_audit_row *v, size_t n)
+{
+	char when[32];
+
+	for (size_t i = 0; i < n; i++) {
+		format_time_utc(v[i].time, when, sizeof(when));
+		printf("%s run=%s user=%s %s%s%s\n", when, v[i].run_id ? v[i].run_id : "-",
+		    v[i].mail ? v[i].mail : v[i].user_id ? v[i].user_id : "-", v[i].event,
+		    v[i].detail ? ": " : "", v[i].detail ? v[i].detail : "");
+	}
+}
+
+static json_t *
+str_or_null(const char *s)
+{
+	json_t *j = s != NULL ? json_string(s) : NULL;
+
+	return j != NULL ? j : json_null();
+}
+
+static void
+audit_json(const struct store_audit_row *v, size_t n)
+{
+	json_t *arr = json_array();
+	char when[32];
+
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_object();
+
+		format_time_utc(v[i].time, when, sizeof(when));
+		json_object_set_new(o, "id", json_integer(v[i].id));
+		json_object_set_new(o, "time", json_string(when));
+		json_object_set_new(o, "run", str_or_null(v[i].run_id));
+		json_object_set_new(o, "user", str_or_null(v[i].user_id));
+		json_object_set_new(o, "mail", str_or_null(v[i].mail));
+		json_object_set_new(o, "event", str_or_null(v[i].event));
+		json_object_set_new(o, "detail", str_or_null(v[i].detail));
+		json_array_append_new(arr, o);
+	}
+	json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	json_decref(arr);
+}
+
+int
+cmd_audit(int argc, char **argv, const char *conf_path)
+{
+	static const struct option longopts[] = {
+		{ "user", required_argument, NULL, 'u' },
+		{ "since", required_argument, NULL, 's' },
+		{ "format", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char usage[] =
+	    "usage: smimesync audit [--user MAIL|ID|DN] [--since 30d|YYYY-MM-DD] "
+	    "[--format text|json]\n";
+	const char *user = NULL;
+	bool json = false;
+	time_t since = 0;
+	struct config *cfg = NULL;
+	struct store *st = NULL;
+	struct store_audit_row *rows = NULL;
+	size_t n = 0;
+	struct errbuf e;
+	int ch, rc = 1;
+
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'u':
+			user = optarg;
+			break;
+		case 's':
+			if (commands_parse_since(optarg, time(NULL), &since) == 0)
+				break;
+			fprintf(stderr, "smimesync audit: --since \"%s\": give a duration (30d, 12h) "
+			    "or a date (2026-11-01 or 2026-11-01T00:00:00Z)\n", optarg);
+			return EXIT_USAGE;
+		case 'f':
+			if (strcmp(optarg, "json") == 0 || strcmp(optarg, "text") == 0) {
+				json = strcmp(optarg, "json") == 0;
+				break;
+			}
+			fprintf(stderr, "smimesync audit: unknown format \"%s\" (text or json)\n",
+			    optarg);
+			return EXIT_USAGE;
+		default:
+			fputs(usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fputs(usage, stderr);
+		return EXIT_USAGE;
+	}
+	cfg = commands_load_config(conf_path);
+	if (cfg == NULL)
+		return 1;
+	if (store_open_readonly(cfg->service.state_dir, &st, &e) != 0 ||
+	    store_query_audit(st, user, since, &rows, &n, &e) != 0) {
+		fprintf(stderr, "smimesync: %s\n", e.text);
+		goto out;
+	}
+	if (json)
+		audit_json(rows, n);
+	else
+		audit_text(rows, n);
+	rc = 0;
+out:
+	store_audit_rows_free(rows, n);
+	store_close(st);
+	config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,580 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Commands that open escrowed keys:
+ *
+ *   recover USER --out FILE   every escrowed key of USER, current and
+ *                             past, in one PKCS#12 with a fresh password
+ *                             (printed on stdout, nowhere else), so old
+ *                             mail stays readable; audited.
+ *   master-key rotate         re-seal every escrowed key, queued mail and
+ *                             action key under a new master key in one
+ *                             transaction, then replace the key file.
+ *   resend USER               a fresh collection mail and password mail
+ *                             for the current certificate.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "common/fileutil.h"
+#include "common/log.h"
+#include "common/strutil.h"
+#include "common/xalloc.h"
+#include "conf/conf.h"
+#include "smime/cert.h"
+#include "smime/escrow.h"
+#include "smime/key.h"
+#include "smime/pkcs12.h"
+#include "sync/admin.h"
+#include "sync/collection_mail.h"
+#include "cli/commands.h"
+#include "sync/outbox.h"
+#include "store/revocation.h"
+
+static int
+find_user(struct engine *en, const char *key, struct store_user *u)
+{
+	struct errbuf e;
+	int found = store_user_find(en->store, key, u, &e);
+
+	if (found < 0)
+		fprintf(stderr, "smimesync: %s\n", e.text);
+	else if (found == 0)
+		fprintf(stderr, "smimesync: no user \"%s\" in the store (give the mail address or "
+		    "id smimesync status shows)\n", key);
+	return found == 1 ? 0 : -1;
+}
+
+/* Open one escrowed key (new). */
+static int
+open_key(struct engine *en, const struct store_sealed *s, EVP_PKEY **key, struct errbuf *e)
+{
+	unsigned char *der = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (escrow_open(&en->master_key, s->aad, s->sealed, s->sealed_len, &der, &len, e) != 0) {
+		err_prefix(e, "escrowed key of certificate #%lld", (long long)s->id);
+		return -1;
+	}
+	rc = key_from_pkcs8_der(der, len, key, e);
+	secret_free(der, len);
+	return rc;
+}
+
+/* The certificates of a PEM string (new stack; empty when pem is NULL). */
+static STACK_OF(X509) *
+chain_from_pem(const char *pem)
+{
+	STACK_OF(X509) *sk = sk_X509_new_null();
+	BIO *bio = NULL;
+	X509 *x;
+
+	if (sk == NULL)
+		fatal("out of memory");
+	if (pem == NULL)
+		return sk;
+	bio = BIO_new_mem_buf(pem, -1);
+	if (bio == NULL)
+		fatal("out of memory");
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
+		if (sk_X509_push(sk, x) == 0)
+			fatal("out of memory");
+	ERR_clear_error();
+	BIO_free(bio);
+	return sk;
+}
+
+#define RECOVER_USAGE "usage: smimesync recover USER --out FILE [--pkcs12 modern|compat]\n"
+
+int
+cmd_recover(int argc, char **argv, const char *conf_path)
+{
+	static const struct option longopts[] = {
+		{ "out", required_argument, NULL, 'o' },
+		{ "pkcs12", required_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct config *cfg = NULL;
+	struct engine en;
+	struct errbuf e;
+	struct store_user u;
+	struct store_sealed *sealed = NULL;
+	struct store_cert *certs = NULL;
+	EVP_PKEY **keys = NULL;
+	X509 **x509s = NULL;
+	char **names = NULL;
+	STACK_OF(X509) *chain = NULL;
+	const struct conf_group *g;
+	const char *out = NULL, *profile_arg = NULL;
+	enum pkcs12_profile profile = PKCS12_MODERN;
+	char *password = NULL;
+	char detail[512];
+	unsigned char *der = NULL;
+	size_t n = 0, len = 0;
+	bool opened = false, written = false;
+	int iterations = 10000;
+	int ch, rc = 1;
+
+	memset(&u, 0, sizeof(u));
+	optind = 0; /* full getopt reset: options may follow USER */
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (ch == 'o')
+			out = optarg;
+		else if (ch == 'p')
+			profile_arg = optarg;
+		else
+			goto usage;
+	}
+	if (optind + 1 != argc || out == NULL)
+		goto usage;
+	if (profile_arg != NULL && strcmp(profile_arg, "modern") != 0 &&
+	    strcmp(profile_arg, "compat") != 0)
+		goto usage;
+	if (file_exists(out)) {
+		fprintf(stderr, "smimesync recover: %s already exists; choose a new file name\n", out);
+		return 1;
+	}
+	cfg = commands_load_config(conf_path);
+	if (cfg == NULL)
+		goto out;
+	if (admin_open(cfg, true, &en, &e) != 0) {
+		fprintf(stderr, "smimesync: %s\n", e.text);
+		goto out;
+	}
+	opened = true;
+	if (find_user(&en, argv[optind], &u) != 0)
+		goto out;
+	g = admin_find_group(cfg, u.group_name);
+	if (g != NULL) {
+		profile = g->pkcs12;
+		iterations = (int)g->pkcs12_iterations;
+	}
+	if (profile_arg != NULL)
+		profile = strcmp(profile_arg, "compat") == 0 ? PKCS12_COMPAT : PKCS12_MODERN;
+	if (store_sealed_list(en.store, SEALED_ESCROW, u.id, &sealed, &n, &e) != 0)
+		goto fail;
+	if (n == 0) {
+		fprintf(stderr, "smimesync: no escrowed key of %s in the store (never issued, or "
+		    "its group has escrow = no)\n", u.mail ? u.mail : u.id);
+		goto out;
+	}
+	keys = xcalloc(n, sizeof(*keys));
+	x509s = xcalloc(n, sizeof(*x509s));
+	names = xcalloc(n, sizeof(*names));
+	certs = xcalloc(n, sizeof(*certs));
+	for (size_t i = 0; i < n; i++) {
+		char until[32];
+
+		if (open_key(&en, &sealed[i], &keys[i], &e) != 0 ||
+		    store_cert_get(en.store, sealed[i].id, &certs[i], &e) != 0 ||
+		    cert_from_der(certs[i].der, certs[i].der_len, &x509s[i], &e) != 0)
+			goto fail;
+		format_time_utc(certs[i].not_after, until, sizeof(until));
+		until[10] = '\0'; /* the date is enough for a name */
+		names[i] = xasprintf("S/MIME %s until %s (%s)", certs[i].mail, until,
+		    cert_status_name(certs[i].status));
+	}
+	chain = chain_from_pem(certs[0].chain_pem);
+	password = password_generate();
+	if (pkcs12_build_many(keys, x509s, (const char *const *)names, n, chain, password, profile,
+	    iterations, &der, &len, &e) != 0)
+		goto fail;
+	if (file_write_atomic(out, der, len, 0600, &e) != 0)
+		goto fail;
+	written = true;
+	snprintf(detail, sizeof(detail), "keys=%zu file=%s pkcs12=%s", n, out,
+	    pkcs12_profile_name(profile));
+	if (store_begin(en.store, &e) != 0)
+		goto fail;
+	if (store_audit(en.store, en.run_id, u.id, "keys-recovered", detail, &e) != 0) {
+		store_rollback(en.store);
+		goto fail;
+	}
+	if (store_commit(en.store, &e) != 0)
+		goto fail;
+	fprintf(stderr, "smimesync: wrote %zu key%s of %s to %s; the password follows on "
+	    "standard output\n", n, n == 1 ? "" : "s", u.mail ? u.mail : u.id, out);
+	printf("%s\n", password);
+	rc = 0;
+	goto out;
+usage:
+	fprintf(stderr, RECOVER_USAGE);
+	return EXIT_USAGE;
+fail:
+	fprintf(stderr, "smimesync: %s\n", e.text);
+	/* No audit entry, no file: a recovery nobody can account for must not exist. */
+	if (written && unlink(out) != 0)
+		fprintf(stderr, "smimesync: could not remove %s: %s; delete it\n", out,
+		    strerror(errno));
+out:
+	if (opened)
+		admin_close(&en);
+	for (size_t i = 0; keys != NULL && i < n; i++) {
+		EVP_PKEY_free(keys[i]);
+		X509_free(x509s[i]);
+		free(names[i]);
+		store_cert_clear(&certs[i]);
+	}
+	free(keys);
+	free(x509s);
+	free(names);
+	free(certs);
+	sk_X509_pop_free(chain, X509_free);
+	if (der != NULL)
+		secret_free(der, len);
+	secret_free_str(password);
+	store_sealed_free(sealed, n);
+	store_user_clear(&u);
+	config_free(cfg);
+	return rc;
+}
+
+/* ---- master-key rotate ---- */
+
+static const char *const table_names[] = {
+	[SEALED_ESCROW] = "escrowed key",
+	[SEALED_OUTBOX] = "queued mail",
+	[SEALED_ACTIONS] = "action key",
+};
+
+/*
+ * Does some sealed blob open with k? 1 yes, 0 none does (or there are no
+ * blobs), -1 error.
+ */
+static int
+any_opens_with(struct engine *en, const struct master_key *k, struct errbuf *e)
+{
+	for (int t = SEALED_ESCROW; t <= SEALED_ACTIONS; t++) {
+		struct store_sealed *v = NULL;
+		size_t n = 0;
+		int hit = 0;
+
+		if (store_sealed_list(en->store, (enum store_sealed_table)t, NULL, &v, &n, e) != 0)
+			return -1;
+		for (size_t i = 0; i < n && !hit; i++) {
+			unsigned char *plain = NULL;
+			size_t len = 0;
+
+			if (escrow_open(k, v[i].aad, v[i].sealed, v[i].sealed_len, &plain, &len,
+			    NULL) == 0) {
+				secret_free(plain, len);
+				hit = 1;
+			}
+		}
+		store_sealed_free(v, n);
+		if (hit)
+			return 1;
+	}
+	return 0;
+}
+
+/* rename() and make it durable: fsync the directory that holds both names. */
+static int
+replace_key_file(const char *from, const char *to, struct errbuf *e)
+{
+	char *dir = xstrdup(to);
+	char *slash = strrchr(dir, '/');
+	int fd;
+
+	if (rename(from, to) != 0) {
+		err_set(e, "cannot rename %s to %s: %s", from, to, strerror(errno));
+		free(dir);
+		return -1;
+	}
+	if (slash == NULL)
+		dir[0] = '.', dir[1] = '\0';
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	free(dir);
+	return 0;
+}
+
+/* Re-seal every blob of every table from old to new inside the caller's transaction. */
+static int
+reseal_all(struct engine *en, const struct master_key *nk, size_t counts[3], struct errbuf *e)
+{
+	for (int t = SEALED_ESCROW; t <= SEALED_ACTIONS; t++) {
+		struct store_sealed *v = NULL;
+		size_t n = 0;
+
+		if (store_sealed_list(en->store, (enum store_sealed_table)t, NULL, &v, &n, e) != 0)
+			return -1;
+		for (size_t i = 0; i < n; i++) {
+			unsigned char *plain = NULL, *resealed = NULL;
+			size_t plen = 0, rlen = 0;
+			int rc;
+
+			if (escrow_open(&en->master_key, v[i].aad, v[i].sealed, v[i].sealed_len,
+			    &plain, &plen, e) != 0) {
+				err_prefix(e, "%s #%lld does not open with the current master key; "
+				    "nothing was changed", table_names[t], (long long)v[i].id);
+				store_sealed_free(v, n);
+				return -1;
+			}
+			rc = escrow_seal(nk, v[i].aad, plain, plen, &resealed, &rlen, e);
+			secret_free(plain, plen);
+			if (rc == 0)
+				rc = store_sealed_replace(en->store, (enum store_sealed_table)t, v[i].id,
+				    resealed, rlen, e);
+			free(resealed);
+			if (rc != 0) {
+				store_sealed_free(v, n);
+				return -1;
+			}
+		}
+		counts[t] = n;
+		store_sealed_free(v, n);
+	}
+	return 0;
+}
+
+int
+cmd_master_key(int argc, char **argv, const char *conf_path)
+{
+	struct config *cfg = NULL;
+	struct engine en;
+	struct errbuf e;
+	struct master_key nk;
+	char *newpath = NULL;
+	char detail[256];
+	size_t counts[3] = { 0, 0, 0 };
+	bool opened = false;
+	int rc = 1;
+
+	memset(&nk, 0, sizeof(nk));
+	if (argc != 2 || strcmp(argv[1], "rotate") != 0) {
+		fprintf(stderr, "usage: smimesync master-key rotate\n");
+		return EXIT_USAGE;
+	}
+	cfg = commands_load_config(conf_path);
+	if (cfg == NULL)
+		goto out;
+	if (admin_open(cfg, true, &en, &e) != 0) {
+		fprintf(stderr, "smimesync: %s\n", e.text);
+		goto out;
+	}
+	opened = true;
+	newpath = xasprintf("%s.new", cfg->service.master_key_file);
+	if (file_exists(newpath)) {
+		/*
+		 * A rotation stopped between its commit and the rename: if the
+		 * store opens with the new key, finish it; otherwise the new key
+		 * was never used and goes.
+		 */
+		int hit;
+
+		if (master_key_load(newpath, &nk, &e) != 0)
+			goto fail;
+		hit = any_opens_with(&en, &nk, &e);
+		if (hit < 0)
+			goto fail;
+		if (hit == 1 && any_opens_with(&en, &en.master_key, &e) == 0) {
+			if (replace_key_file(newpath, cfg->service.master_key_file, &e) != 0)
+				goto fail;
+			printf("completed an interrupted rotation: %s is the new master key\n",
+			    cfg->service.master_key_file);
+			rc = 0;
+			goto out;
+		}
+		if (unlink(newpath) != 0) {
+			err_set(&e, "cannot remove the unused %s: %s", newpath, strerror(errno));
+			goto fail;
+		}
+		master_key_wipe(&nk);
+	}
+	if (master_key_create(newpath, &e) != 0 || master_key_load(newpath, &nk, &e) != 0)
+		goto fail;
+	if (store_begin(en.store, &e) != 0)
+		goto fail_unlink;
+	if (reseal_all(&en, &nk, counts, &e) != 0) {
+		store_rollback(en.store);
+		goto fail_unlink;
+	}
+	snprintf(detail, sizeof(detail), "escrowed_keys=%zu queued_mails=%zu action_keys=%zu",
+	    counts[SEALED_ESCROW], counts[SEALED_OUTBOX], counts[SEALED_ACTIONS]);
+	if (store_audit(en.store, en.run_id, NULL, "master-key-rotated", detail, &e) != 0) {
+		store_rollback(en.store);
+		goto fail_unlink;
+	}
+	if (store_commit(en.store, &e) != 0)
+		goto fail_unlink;
+	/* The store is sealed under the new key now; the file must follow. */
+	if (replace_key_file(newpath, cfg->service.master_key_file, &e) != 0) {
+		fprintf(stderr, "smimesync: the store is sealed under %s now, but %s; run "
+		    "smimesync master-key rotate again to finish\n", newpath, e.text);
+		goto out;
+	}
+	printf("rotated the master key: re-sealed %zu escrowed key%s, %zu queued mail%s and "
+	    "%zu action key%s; the old key no longer opens anything\n", counts[SEALED_ESCROW],
+	    counts[SEALED_ESCROW] == 1 ? "" : "s", counts[SEALED_OUTBOX],
+	    counts[SEALED_OUTBOX] == 1 ? "" : "s", counts[SEALED_ACTIONS],
+	    counts[SEALED_ACTIONS] == 1 ? "" : "s");
+	rc = 0;
+	goto out;
+fail_unlink:
+	(void)unlink(newpath);
+fail:
+	fprintf(stderr, "smimesync: %s\n", e.text);
+out:
+	master_key_wipe(&nk);
+	if (opened)
+		admin_close(&en);
+	free(newpath);
+	config_free(cfg);
+	return rc;
+}
+
+/* ---- resend ---- */
+
+int
+cmd_resend(int argc, char **argv, const char *conf_path)
+{
+	struct config *cfg = NULL;
+	struct engine en;
+	struct errbuf e;
+	struct store_user u;
+	struct store_cert *certs = NULL;
+	struct store_sealed *sealed = NULL;
+	struct store_action act;
+	struct collected mails;
+	struct user du;
+	const struct store_cert *cur = NULL;
+	const struct store_sealed *ks = NULL;
+	const struct conf_group *g = NULL;
+	STACK_OF(X509) *chain = NULL;
+	EVP_PKEY *key = NULL;
+	size_t n_certs = 0, n_sealed = 0;
+	int64_t action_id = 0;
+	bool opened = false;
+	char detail[256];
+	int rc = 1;
+
+	memset(&u, 0, sizeof(u));
+	memset(&mails, 0, sizeof(mails));
+	memset(&du, 0, sizeof(du));
+	memset(&act, 0, sizeof(act));
+	if (argc != 2 || argv[1][0] == '-') {
+		fprintf(stderr, "usage: smimesync resend USER\n");
+		return EXIT_USAGE;
+	}
+	cfg = commands_load_config(conf_path);
+	if (cfg == NULL)
+		goto out;
+	if (!cfg->has_mail) {
+		fprintf(stderr, "smimesync resend: the configuration has no [mail] section\n");
+		goto out;
+	}
+	if (admin_open(cfg, true, &en, &e) != 0) {
+		fprintf(stderr, "smimesync: %s\n", e.text);
+		goto out;
+	}
+	opened = true;
+	en.report = report_new(en.run_id, en.now, false);
+	if (find_user(&en, argv[1], &u) != 0)
+		goto out;
+	if (store_certs_for_user(en.store, u.id, true, &certs, &n_certs, &e) != 0)
+		goto fail;
+	for (size_t i = 0; i < n_certs && cur == NULL; i++)
+		if (certs[i].status == CERT_VALID && certs[i].not_after > en.now)
+			cur = &certs[i];
+	if (cur == NULL) {
+		fprintf(stderr, "smimesync: %s has no valid certificate to send again; issue one "
+		    "with smimesync issue\n", u.mail ? u.mail : u.id);
+		goto out;
+	}
+	if (store_sealed_list(en.store, SEALED_ESCROW, u.id, &sealed, &n_sealed, &e) != 0)
+		goto fail;
+	for (size_t i = 0; i < n_sealed && ks == NULL; i++)
+		if (sealed[i].id == cur->id)
+			ks = &sealed[i];
+	if (ks == NULL) {
+		fprintf(stderr, "smimesync: the key of serial %s was not kept (escrow = no): it "
+		    "cannot be sent again; issue a new certificate with smimesync issue %s "
+		    "--force\n", cur->serial, u.mail ? u.mail : u.id);
+		goto out;
+	}
+	g = admin_find_group(cfg, cur->group_name);
+	if (g == NULL) {
+		fprintf(stderr, "smimesync: group %s of serial %s is no longer configured\n",
+		    cur->group_name, cur->serial);
+		goto out;
+	}
+	if (open_key(&en, ks, &key, &e) != 0 || engine_cert_chain(&en, g->ca, cur, &chain, &e) != 0)
+		goto fail;
+	du.id = u.id;
+	du.dn = u.dn;
+	du.mail = cur->mail;
+	du.display_name = u.display_name;
+	du.enabled = true;
+	if (collect_build(&en, g, &du, cur, key, chain, &mails, &e) != 0)
+		goto fail;
+	/* Its own (finished) action ties the two mails together in the outbox. */
+	act.run_id = en.run_id;
+	act.user_id = u.id;
+	act.kind = (char *)"resend";
+	act.state = (char *)"done";
+	act.group_name = g->name;
+	act.mail = cur->mail;
+	snprintf(detail, sizeof(detail), "serial=%s mail=%s", cur->serial, cur->mail);
+	if (store_begin(en.store, &e) != 0)
+		goto fail;
+	if (store_action_create(en.store, &act, &action_id, &e) != 0 ||
+	    collect_queue(&en, action_id, u.id, &mails, &e) != 0 ||
+	    store_audit(en.store, en.run_id, u.id, "collection-resent", detail, &e) != 0) {
+		store_rollback(en.store);
+		goto fail;
+	}
+	if (store_commit(en.store, &e) != 0)
+		goto fail;
+	printf("queued a new collection mail and password mail for serial %s to %s\n",
+	    cur->serial, cur->mail);
+	/* Deliver now; what cannot go out stays queued for the next run. */
+	if (outbox_flush(&en, &e) != 0) {
+		fprintf(stderr, "smimesync: the mails are queued but not sent: %s\n", e.text);
+		goto out;
+	}
+	if (strcmp(report_status_so_far(en.report), "ok") != 0) {
+		char *lines = report_error_lines(en.report, g->name, 5);
+
+		fprintf(stderr, "smimesync: not every mail went out (temporary failures are "
+		    "retried by the next run):\n%s\n", lines);
+		free(lines);
+		goto out;
+	}
+	printf("sent both mails to %s\n", cur->mail);
+	rc = 0;
+	goto out;
+fail:
+	fprintf(stderr, "smimesync: %s\n", e.text);
+out:
+	EVP_PKEY_free(key);
+	sk_X509_pop_free(chain, X509_free);
+	collected_clear(&mails);
+	store_sealed_free(sealed, n_sealed);
+	store_certs_free(certs, n_certs);
+	store_user_clear(&u);
+	if (opened) {
+		report_free(en.report);
+		en.report = NULL;
+		admin_close(&en);
+	}
+	config_free(cfg);
+	return rc;
+}

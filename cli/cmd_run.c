@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: ISC */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conf/conf.h"
+#include "cli/commands.h"
+#include "report/metrics.h"
+#include "sync/run.h"
+
+int
+cmd_run(int argc, char **argv, const char *conf_path)
+{
+	static const struct option longopts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "allow-mass-retire", no_argument, NULL, 'm' },
+		{ "format", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct run_options opt = { .format = REPORT_TEXT, .out = stdout };
+	struct config *cfg;
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			opt.dry_run = true;
+			break;
+		case 'm':
+			opt.allow_mass_retire = true;
+			break;
+		case 'f':
+			if (report_format_parse(optarg, &opt.format) == 0)
+				break;
+			fprintf(stderr, "smimesync run: unknown format \"%s\" (text, json or html)\n", optarg);
+			return EXIT_USAGE;
+		default:
+			fprintf(stderr, "usage: smimesync run [--dry-run] [--allow-mass-retire] [--format text|json|html]\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "usage: smimesync run [--dry-run] [--allow-mass-retire] [--format text|json|html]\n");
+		return EXIT_USAGE;
+	}
+	cfg = commands_load_config(conf_path);
+	if (cfg == NULL)
+		return 1;
+	/* Cron-driven runs keep the metrics file fresh too. */
+	run_finished_hook = metrics_run_hook;
+	rc = (int)run_sync(cfg, &opt);
+	if (rc == RUN_FAILED)
+		fprintf(stderr, "smimesync: the run failed; the report above says why\n");
+	else if (rc == RUN_PARTIAL)
+		fprintf(stderr, "smimesync: the run completed with errors; see the report above\n");
+	config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * smimesync daemon: a sync every [service] interval (plus jitter), in the
+ * foreground, as systemd wants it.
+ *
+ * The daemon holds an exclusive flock on state_dir/daemon.lock for its
+ * whole life, so a second daemon on the same state directory refuses to
+ * start (a manual "smimesync run" still works between the daemon's runs:
+ * it takes the per-run store lock, which the daemon only holds while it
+ * runs). Signal handlers only set flags; the main loop waits in ppoll()
+ * with every handled signal blocked except while waiting, so no signal is
+ * lost between looking at the flags and going to sleep:
+ *   SIGHUP   load and validate the configuration again; an invalid one is
+ *            logged and the running one kept
+ *   SIGTERM, SIGINT  set run_stop_requested: the user being processed
+ *            finishes its current step, nobody else starts, the report says
+ *            "interrupted"; then exit 0
+ *   SIGUSR1  run now (during a run: once more right after it)
+ * Under systemd (Type=notify) it reports READY, RELOADING, STOPPING and a
+ * STATUS line with the last run and the next one (cli/sdnotify.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/fileutil.h"
+#include "common/log.h"
+#include "common/strutil.h"
+#include "common/xalloc.h"
+#include "conf/conf.h"
+#include "cli/commands.h"
+#include "sync/crl_update.h"
+#include "report/metrics.h"
+#include "sync/run.h"
+#include "cli/sdnotify.h"
+
+static volatile sig_atomic_t got_hup, got_term, got_usr1;
+
+/* The last recorded run, for systemctl status (STATUS=). */
+static char last_run[160];
+
+/* run_finished_hook: metrics, and remember the run for the status line. */
+static void
+daemon_run_hook(const struct config *cfg, const char *report_json)
+{
+	json_t *doc = json_loads(report_json, 0, NULL);
+	const char *id = json_string_value(json_object_get(doc, "id"));
+	const char *status = json_string_value(json_object_get(doc, "status"));
+
+	metrics_run_hook(cfg, report_json);
+	snprintf(last_run, sizeof(last_run), "last run %s: %s", id ? id : "?",
+	    status ? status : "?");
+	json_decref(doc);
+}
+
+static void
+on_signal(int sig)
+{
+	switch (sig) {
+	case SIGHUP:
+		got_hup = 1;
+		break;
+	case SIGTERM:
+	case SIGINT:
+		got_term = 1;
+		run_stop_requested = 1;
+		break;
+	case SIGUSR1:
+		got_usr1 = 1;
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Take state_dir/daemon.lock for the life of the process. The lock file
+ * holds our pid so that the refusal can name the daemon already running.
+ */
+static int
+daemon_lock(const char *state_dir, int *fd_out, struct errbuf *e)
+{
+	char *path = xasprintf("%s/daemon.lock", state_dir);
+	char pid[32], other[32];
+	ssize_t got;
+	int fd = -1, rc = -1;
+
+	if (mkdir_p(state_dir, 0700, e) != 0)
+		goto out;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err_set(e, "%s: cannot open the daemon lock: %s", path, strerror(errno));
+		goto out;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK) {
+			err_set(e, "%s: cannot lock: %s", path, strerror(errno));
+			goto out;
+		}
+		got = pread(fd, other, sizeof(other) - 1, 0);
+		other[got > 0 ? got : 0] = '\0';
+		str_trim(other);
+		err_set(e, "another smimesync daemon%s%s already runs on state directory %s "
+		    "(it holds %s); stop it first (systemctl stop smimesync), or give this one "
+		    "a configuration with its own state_dir", other[0] ? " with pid " : "", other,
+		    state_dir, path);
+		goto out;
+	}
+	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, strlen(pid), 0) < 0) {
+		err_set(e, "%s: cannot write our pid: %s", path, strerror(errno));
+		goto out;
+	}
+	*fd_out = fd;
+	fd = -1;
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return rc;
+}
+
+/* Seconds until the next run: interval plus a random share of jitter. */
+static int64_t
+next_delay(const struct config *cfg)
+{
+	uint64_t r = 0;
+
+	if (cfg->service.jitter <= 0)
+		return cfg->service.interval;
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = (uint64_t)time(NULL) ^ (uint64_t)getpid();
+	return cfg->service.interval + (int64_t)(r % (uint64_t)(cfg->service.jitter + 1));
+}
+
+/* SIGHUP: the new configuration replaces *cfg only if it is valid. */
+static void
+reload(const char *conf_path, struct config **cfg)
+{
+	struct conf_errors errs = { NULL, 0 };
+	struct config *fresh = NULL;
+
+	sd_notifyf("RELOADING=1");
+	if (config_load(conf_path, &fresh, &errs) != 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_error("reload: %s", errs.msgs[i]);
+		log_error("reload: %zu error%s in %s; keeping the running configuration",
+		    errs.n, errs.n == 1 ? "" : "s", conf_path);
+		conf_errors_free(&errs);
+		sd_notifyf("READY=1\nSTATUS=reload refused: %s has errors (see the log); %s",
+		    conf_path, last_run);
+		return;
+	}
+	conf_errors_free(&errs);
+	if (strcmp(fresh->service.state_dir, (*cfg)->service.state_dir) != 0) {
+		log_error("reload: state_dir changed from %s to %s; the daemon holds the lock on "
+		    "the old one, so the running configuration is kept: restart the daemon to "
+		    "move it", (*cfg)->service.state_dir, fresh->service.state_dir);
+		config_free(fresh);
+		sd_notifyf("READY=1\nSTATUS=reload refused: state_dir changed; %s", last_run);
+		return;
+	}
+	config_free(*cfg);
+	*cfg = fresh;
+	if (!commands_verbose)
+		log_set_level((enum log_level)(*cfg)->service.log_level);
+	log_info("reload: configuration %s loaded (%zu groups, interval %llds)", conf_path,
+	    (*cfg)->n_groups, (long long)(*cfg)->service.interval);
+	sd_notifyf("READY=1\nSTATUS=configuration reloaded; %s", last_run);
+}
+
+static enum run_status
+one_run(const struct config *cfg, FILE *devnull)
+{
+	/* The report goes to the store and the log, not to a terminal. */
+	struct run_options opt = { .dry_run = false, .format = REPORT_TEXT, .out = devnull };
+	enum run_status st = run_sync(cfg, &opt);
+
+	/* Keep every CRL fresh (S/MIME BR: a new one at least weekly). */
+	crl_refresh_after_run(cfg);
+	return st;
+}
+
+static int
+daemon_loop(const char *conf_path, struct config **cfg, const sigset_t *waitmask,
+    const sigset_t *blocked)
+{
+	FILE *devnull = fopen("/dev/null", "w");
+	struct timespec now, due;
+	bool run_due = true; /* a run at start, then every interval */
+
+	if (devnull == NULL) {
+		log_error("cannot open /dev/null: %s", strerror(errno));
+		return 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &due);
+	for (;;) {
+		/* Signals are blocked here: the flags cannot change under us. */
+		if (got_term)
+			break;
+		if (got_hup) {
+			got_hup = 0;
+			reload(conf_path, cfg);
+		}
+		if (got_usr1) {
+			got_usr1 = 0;
+			log_info("SIGUSR1: running now");
+			run_due = true;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (!run_due && now.tv_sec >= due.tv_sec)
+			run_due = true;
+		if (run_due) {
+			enum run_status rs;
+			int64_t delay;
+
+			run_due = false;
+			sd_notifyf("STATUS=running; %s", last_run[0] ? last_run : "first run");
+			/* The hook fills it again if this run is recorded. */
+			last_run[0] = '\0';
+			/* Unblocked while running: SIGTERM must reach run_stop_requested now. */
+			sigprocmask(SIG_SETMASK, waitmask, NULL);
+			rs = one_run(*cfg, devnull);
+			sigprocmask(SIG_SETMASK, blocked, NULL);
+			delay = next_delay(*cfg);
+			clock_gettime(CLOCK_MONOTONIC, &due);
+			due.tv_sec += (time_t)delay;
+			if (!got_term) {
+				log_info("run ended (%s); next run in %llds",
+				    rs == RUN_OK ? "ok" : rs == RUN_PARTIAL ? "partial" : "failed",
+				    (long long)delay);
+				sd_notifyf("STATUS=%s; next run in %llds",
+				    last_run[0] ? last_run : "the run was not recorded (see the log)",
+				    (long long)delay);
+			}
+			continue;
+		}
+		struct timespec left = { due.tv_sec - now.tv_sec, 0 };
+
+		if (left.tv_sec > 3600)
+			left.tv_sec = 3600; /* wake hourly: clock changes cannot strand us */
+		/* Atomically unblock and sleep: a signal either came before (flag
+		 * set, ppoll returns at once) or wakes us. */
+		if (ppoll(NULL, 0, &left, waitmask) < 0 && errno != EINTR) {
+			log_error("ppoll: %s", strerror(errno));
+			fclose(devnull);
+			return 1;
+		}
+	}
+	log_info("stopping on a signal");
+	sd_notifyf("STOPPING=1");
+	fclose(devnull);
+	return 0;
+}
+
+int
+cmd_daemon(int argc, char **argv, const char *conf_path)
+{
+	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
+	struct config *cfg = NULL;
+	struct sigaction sa;
+	sigset_t blocked, waitmask;
+	struct errbuf e;
+	int lock_fd = -1, rc = 1;
+
+	(void)argv;
+	if (argc > 1) {
+		fprintf(stderr, "usage: smimesync daemon\n");
+		return EXIT_USAGE;
+	}
+	cfg = commands_load_config(conf_path);
+	if (cfg == NULL)
+		return 1;
+	if (daemon_lock(cfg->service.state_dir, &lock_fd, &e) != 0) {
+		log_error("%s", e.text);
+		/* Logged to syslog: whoever started us still reads why. */
+		if (cfg->service.log_syslog)
+			fprintf(stderr, "smimesync daemon: %s\n", e.text);
+		goto out;
+	}
+	sigemptyset(&blocked);
+	for (size_t i = 0; i < ARRAY_LEN(sigs); i++)
+		sigaddset(&blocked, sigs[i]);
+	sigprocmask(SIG_BLOCK, &blocked, &waitmask);
+	for (size_t i = 0; i < ARRAY_LEN(sigs); i++)
+		sigdelset(&waitmask, sigs[i]);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* SA_RESTART: LDAP, SMTP and SQLite calls in a run resume after a
+	 * signal instead of failing; ppoll() is interrupted all the same. */
+	sa.sa_flags = SA_RESTART;
+	for (size_t i = 0; i < ARRAY_LEN(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	run_finished_hook = daemon_run_hook;
+	log_info("daemon started (pid %ld, state_dir %s, interval %llds, jitter up to %llds)",
+	    (long)getpid(), cfg->service.state_dir, (long long)cfg->service.interval,
+	    (long long)cfg->service.jitter);
+	/* Ready once the lock is ours: the first run may take long. */
+	sd_notifyf("READY=1\nMAINPID=%ld\nSTATUS=first run starting", (long)getpid());
+	rc = daemon_loop(conf_path, &cfg, &waitmask, &blocked);
+	log_info("daemon stopped");
+out:
+	if (lock_fd >= 0)
+		close(lock_fd);
+	config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The configuration model: what smimesync.conf says, validated and typed.
+ *
+ * config_load() parses a file with the one typed option table
+ * (conf/options.c), applies defaults, checks bounds and cross-references
+ * ([group] directory = and ca = must name existing sections) and collects
+ * every error as "file:line: message" before refusing. Nothing else in
+ * smimesync parses configuration text.
+ *
+ * Ownership: config_load() returns a new struct config; config_free()
+ * releases it and everything inside. All strings inside are owned by the
+ * config; other rooms borrow pointers for as long as the config lives.
+ * Pointer members that are optional are NULL when not set.
+ *
+ * Other rooms read this model and nothing else from conf/.
+ */
+#ifndef SMIMESYNC_CONF_CONF_H
+#define SMIMESYNC_CONF_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/attrs.h"
+
+enum dir_type {
+	DIR_TYPE_LDAP = 0, /* OpenLDAP and other RFC 4519 directories */
+	DIR_TYPE_AD,       /* Active Directory (and Samba AD): in-chain membership */
+	DIR_TYPE_CSV,      /* a CSV file of people outside any directory */
+	DIR_TYPE_GRAPH,    /* Microsoft Entra ID through Microsoft Graph v1.0 */
+};
+
+/* [mail] transport = smtp | graph. */
+enum mail_transport_type {
+	MAIL_TRANSPORT_SMTP = 0, /* libESMTP to smtp_host */
+	MAIL_TRANSPORT_GRAPH,    /* POST /users/{sender}/sendMail with a Graph directory's app */
+};
+
+/* starttls = required | off (for ldap:// and SMTP). */
+enum tls_mode {
+	TLS_MODE_REQUIRED = 0,
+	TLS_MODE_OFF,
+};
+
+enum key_type {
+	KEY_TYPE_RSA2048 = 0,
+	KEY_TYPE_RSA3072,
+	KEY_TYPE_RSA4096,
+	KEY_TYPE_P256,
+	KEY_TYPE_P384,
+};
+
+enum pkcs12_profile {
+	PKCS12_MODERN = 0, /* PBES2 AES-256-CBC, PBKDF2-HMAC-SHA256, SHA-256 MAC */
+	PKCS12_COMPAT,     /* 3DES key and cert bags, SHA-1 MAC (gpgsm 2.2, old Outlook) */
+};
+
+/* Certificate profile of the CA/B Forum S/MIME BR (profile = in [group]). */
+enum cert_profile {
+	PROFILE_MAILBOX_STRICT = 0,        /* 2.23.140.1.5.1.3 */
+	PROFILE_MAILBOX_MULTIPURPOSE,      /* 2.23.140.1.5.1.2 */
+	PROFILE_ORGANIZATION_STRICT,       /* 2.23.140.1.5.2.3 */
+	PROFILE_ORGANIZATION_MULTIPURPOSE, /* 2.23.140.1.5.2.2 */
+};
+
+/* on_leave = stop-renewing | keep | revoke (what happens to a leaver's certificate). */
+enum leave_policy {
+	LEAVE_STOP_RENEWING = 0, /* not renewed; reminders say so and whom to ask */
+	LEAVE_KEEP,              /* not renewed, and no mail about it */
+	LEAVE_REVOKE,            /* revoked and unpublished after leave_grace */
+};
+
+/* on_mail_change = keep | revoke (the certificate for the old address). */
+enum mail_change_policy {
+	MAIL_CHANGE_KEEP = 0,    /* superseded: left to expire */
+	MAIL_CHANGE_REVOKE,      /* revoked once the new one is published */
+};
+
+enum ca_type {
+	CA_TYPE_LOCAL = 0, /* the internal CA: key and certificate in files */
+	CA_TYPE_CFSSL,     /* a cfssl server: sign or authsign */
+	CA_TYPE_EJBCA,     /* EJBCA REST pkcs10enroll, client-certificate TLS */
+	CA_TYPE_SECTIGO,   /* Sectigo Certificate Manager REST S/MIME enrolment */
+	CA_TYPE_HELPER,    /* a program following certmonger's CA helper contract */
+};
+
+/* Where an option or section came from, for error messages. */
+struct conf_origin {
+	const char *file; /* borrowed from struct config.path */
+	int line;
+};
+
+struct conf_service {
+	char *state_dir;       /* default SMIMESYNC_STATEDIR, env SMIMESYNC_STATE_DIR overrides */
+	char *master_key_file; /* 32 random bytes as 64 hex digits; secret */
+	int log_level;         /* enum log_level from common/log.h */
+	bool log_syslog;       /* log = stderr | syslog */
+	int64_t max_retire;    /* safety valve: most leavers one run may retire */
+	int64_t max_retire_percent; /* ... and most percent of one group */
+	int64_t interval;      /* daemon: seconds between runs */
+	int64_t jitter;        /* daemon: up to this many seconds added at random (default interval/10) */
+	char *metrics_file;    /* Prometheus textfile written after each run, or NULL */
+};
+
+struct conf_directory {
+	char *name;
+	struct conf_origin origin;
+	enum dir_type type;
+	char *uri;                /* ldap://, ldaps://, ldapi:// */
+	char *file;               /* type = csv: the file of people */
+	enum tls_mode starttls;   /* only meaningful for ldap:// */
+	char *bind_dn;            /* NULL: SASL (sasl_mech) or anonymous */
+	char *bind_password_file; /* secret; required with bind_dn */
+	char *sasl_mech;          /* e.g. "EXTERNAL" over ldapi:// */
+	char *keytab_file;        /* GSSAPI: client keytab (secret); NULL: the ticket cache */
+	char *principal;          /* GSSAPI: the keytab principal we must be, or NULL */
+	char *base_dn;
+	char *tls_ca_file;
+	bool tls_verify;          /* default true; false is logged loudly */
+	int64_t page_size;        /* paged results, 1..1000, default 500 */
+	int64_t scan_threshold;   /* members from which a people scan beats reads by DN */
+	bool global_catalog;      /* ad: uri is a (read-only) global catalog */
+	int64_t timeout;          /* seconds, network and operation timeout */
+	char *user_filter;        /* which member entries are people; default by type */
+	char *mail_attribute;     /* default "mail" */
+	char *alt_mail_attribute; /* alternative addresses; NULL: more values of mail_attribute */
+	/* type = graph (Entra ID); tls_ca_file, tls_verify and timeout apply too. */
+	char *tenant_id;          /* directory (tenant) id, or a verified domain */
+	char *client_id;          /* application (client) id */
+	char *client_secret_file; /* secret; or the two below */
+	char *client_cert_file;   /* certificate registered with the app (PEM) */
+	char *client_key_file;    /* its private key (PEM, secret) */
+	char *authority_host;     /* default https://login.microsoftonline.com */
+	char *graph_host;         /* default https://graph.microsoft.com */
+};
+
+struct conf_ca {
+	char *name;
+	struct conf_origin origin;
+	enum ca_type type;
+	char *cert_file;  /* issuing CA certificate (PEM) */
+	char *key_file;   /* issuing CA key (PEM, secret) */
+	char *chain_file; /* issuing CA up to and including the root (PEM) */
+	char *crl_url;    /* http:// URL put in cRLDistributionPoints */
+	char *aia_url;    /* http:// URL of the issuing CA cert (caIssuers) */
+	/* Used by "ca init" only. */
+	enum key_type init_key_type;  /* default p384 */
+	char *organization;           /* O= of the CA subjects */
+	char *root_common_name;       /* default "<organization> S/MIME Root CA" */
+	char *issuing_common_name;    /* default "<organization> S/MIME Issuing CA" */
+	char *country;                /* C=, optional two letters */
+	int64_t root_validity;        /* seconds, default 20 years */
+	int64_t issuing_validity;     /* seconds, default 10 years */
+	char *crl_file;               /* where "smimesync crl" writes the DER CRL; optional */
+	int64_t crl_validity;         /* nextUpdate - thisUpdate, seconds, default 7d, max 10d */
+	/* External CAs: which type uses which key is ca_keys[] in conf/config.c. */
+	char *url;                    /* REST base URL */
+	char *trust_anchor_file;      /* roots issued chains must lead to (PEM) */
+	char *tls_ca_file;            /* trusted for the server's TLS certificate; NULL: system */
+	bool tls_verify;              /* default true */
+	char *tls_cert_file;          /* TLS client certificate (ejbca) */
+	char *tls_key_file;           /* its key (secret) */
+	int64_t timeout;              /* seconds per request */
+	int64_t retry_interval;       /* first back-off after "unreachable", seconds */
+	char *profile;                /* cfssl signing profile */
+	char *auth_key_file;          /* cfssl authsign HMAC key, hex (secret) */
+	char *certificate_profile;    /* ejbca */
+	char *end_entity_profile;     /* ejbca */
+	char *certificate_authority;  /* ejbca: CA name inside EJBCA */
+	char *customer_uri;           /* sectigo */
+	char *login;                  /* sectigo */
+	char *password_file;          /* sectigo (secret) */
+	int64_t org_id;               /* sectigo */
+	int64_t cert_type;            /* sectigo */
+	int64_t term;                 /* sectigo, days */
+	char *command;                /* helper program */
+};
+
+struct conf_mail {
+	enum mail_transport_type transport; /* default smtp */
+	char *directory_name;       /* transport = graph: the [directory] whose app sends */
+	struct conf_directory *graph_directory; /* resolved by config_load (graph only) */
+	char *sender;               /* transport = graph: the mailbox sending (default: from's address) */
+	char *smtp_host;            /* required with transport = smtp */
+	int64_t smtp_port;          /* default 587 */
+	enum tls_mode starttls;     /* default required */
+	char *smtp_user;            /* optional; AUTH only after STARTTLS */
+	char *smtp_password_file;   /* secret; required with smtp_user */
+	char *tls_ca_file;
+	bool tls_verify;            /* default true */
+	char *from;                 /* "Example PKI <pki@example.org>" */
+	char *template_dir;         /* override directory, optional */
+	char *language;             /* default "en" */
+	int64_t timeout;            /* seconds */
+	int64_t max_attempts;       /* give up after this many 4xx, default 10 */
+	char *helo_name;            /* optional */
+};
+
+struct conf_group {
+	char *name;
+	struct conf_origin origin;
+	char *directory_name;
+	struct conf_directory *directory; /* resolved by config_load */
+	char *group_dn;                   /* the group's DN; with group = NAME (AD only),
+	                                     that sAMAccountName, resolved when read */
+	char *group_name;                 /* group = sAMAccountName, or NULL */
+	char *graph_group_id;             /* group_id = Entra object id (type = graph) */
+	char *graph_group_name;           /* group_name = Entra display name (type = graph) */
+	bool graph_by_name;               /* group_dn holds graph_group_name, not an id */
+	char *publish_to_name;            /* publish_to = [directory] NAME, or NULL */
+	struct conf_directory *publish;   /* where certificates are published: publish_to,
+	                                     else the group's own ldap/ad directory; NULL:
+	                                     nowhere (csv, graph without publish_to) */
+	bool include_guests;              /* Entra guests (userType Guest) are members too */
+	bool mail_from_upn;               /* no mail: use userPrincipalName (Entra only) */
+	char *ca_name;
+	struct conf_ca *ca;               /* resolved by config_load */
+	bool enabled;                     /* sync = yes | no, default yes */
+	enum key_type key_type;           /* default rsa2048 */
+	int64_t validity;                 /* seconds, default 365d, max 825d */
+	int64_t renew_before;             /* seconds, default 15d */
+	enum pkcs12_profile pkcs12;       /* default modern */
+	int64_t pkcs12_iterations;        /* PBKDF2 / MAC iterations */
+	enum cert_profile profile;        /* default mailbox-strict */
+	char *organization;               /* O=, organization-* profiles only */
+	char *organization_identifier;    /* e.g. VATDE-123456789, organization-* only */
+	char *country;                    /* C=, optional, organization-* only */
+	bool escrow;                      /* keep users' keys (sealed) after delivery */
+	char *reminders;                  /* "30d, 7d, 1d": validated list, conf_parse_durations() */
+	enum leave_policy on_leave;       /* default stop-renewing */
+	int64_t leave_grace;              /* seconds before a leaver is revoked */
+	enum mail_change_policy on_mail_change; /* default keep */
+	char *notify;                     /* admin addresses for run notices, comma-separated */
+};
+
+struct config {
+	char *path;
+	struct conf_service service;
+	struct conf_directory *directories;
+	size_t n_directories;
+	struct conf_ca *cas;
+	size_t n_cas;
+	struct conf_mail mail;
+	bool has_mail;            /* a [mail] section was present */
+	struct conf_group *groups; /* in file order: first match governs */
+	size_t n_groups;
+	/* Private to conf/: the line of every directive, for config_check_files(). */
+	struct conf_source *source;
+};
+
+/* Every message is "file:line: text" (or "file: text" when no line applies). */
+struct conf_errors {
+	char **msgs;
+	size_t n;
+};
+
+/*
+ * Parse and validate. On success returns 0 and *out is new. On failure
+ * returns -1, *out is NULL and errs holds every problem found, in file
+ * order. errs must be zero-initialised; free it with conf_errors_free().
+ */
+int config_load(const char *path, struct config **out, struct conf_errors *errs) MUST_USE;
+void config_free(struct config *cfg);
+void conf_errors_free(struct conf_errors *errs);
+
+/*
+ * Deeper checks for check-config: secret files exist with safe modes, CA
+ * files are present, state_dir is usable. Appends to errs; returns the
+ * number of problems found.
+ */
+size_t config_check_files(const struct config *cfg, struct conf_errors *errs);
+
+/* Print every option with its effective value (check-config -v). */
+void config_dump(const struct config *cfg, FILE *out);
+
+const struct conf_directory *config_find_directory(const struct config *cfg, const char *name);
+const struct conf_ca *config_find_ca(const struct config *cfg, const char *name);
+
+const char *key_type_name(enum key_type t);
+const char *pkcs12_profile_name(enum pkcs12_profile p);
+const char *cert_profile_name(enum cert_profile p);
+const char *ca_type_name(enum ca_type t);
+/* Does the profile carry organization attributes (O, organizationIdentifier)? */
+bool cert_profile_is_organization(enum cert_profile p);
+
+/*
+ * Parse a validated duration list ("30d, 7d, 1d") into out[], largest
+ * first; returns the count (at most max), or -1 on bad syntax.
+ */
+int conf_parse_durations(const char *list, int64_t *out, size_t max);
+
+/* The path used when -c is not given: $SMIMESYNC_CONF, then the built-in one. */
+const char *config_default_path(void);
+
+#endif

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Prometheus metrics in the text exposition format, for node_exporter's
+ * textfile collector: after every recorded run, [service] metrics_file is
+ * rewritten atomically (temporary file + rename, so the collector never
+ * reads half a file) from the run's report and a few store counts.
+ *
+ *   run_finished_hook = metrics_run_hook;   (daemon and run do this)
+ *
+ * What is exported is listed in smimesync(8), METRICS.
+ */
+#ifndef SMIMESYNC_REPORT_METRICS_H
+#define SMIMESYNC_REPORT_METRICS_H
+
+#include <stdio.h>
+
+#include "common/attrs.h"
+#include "common/errbuf.h"
+#include "conf/conf.h"
+#include "store/queries.h"
+
+/* Write the metrics for one run report and the store counts to out. */
+int metrics_render(const char *report_json, const struct store_counts *c, FILE *out,
+    struct errbuf *e) MUST_USE;
+/* Query the store in cfg's state_dir and write cfg->service.metrics_file. */
+int metrics_write(const struct config *cfg, const char *report_json, struct errbuf *e) MUST_USE;
+/* A run_finished_hook: metrics_write() when metrics_file is set; errors are logged. */
+void metrics_run_hook(const struct config *cfg, const char *report_json);
+
+#endif

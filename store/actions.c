@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Work in progress in the store: provisioning actions and the outbox.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fileutil.h"
+#include "common/xalloc.h"
+#include "store/store_internal.h"
+
+void
+store_action_clear(struct store_action *a)
+{
+	free(a->run_id);
+	free(a->user_id);
+	free(a->kind);
+	free(a->state);
+	free(a->group_name);
+	free(a->mail);
+	secret_free(a->sealed_key, a->sealed_key_len);
+	free(a->last_error);
+	free(a->ca_cookie);
+	free(a->ca_cookie_ca);
+	memset(a, 0, sizeof(*a));
+}
+
+int
+store_action_create(struct store *st, const struct store_action *a, int64_t *id_out,
+    struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "INSERT INTO actions (run_id, user_id, kind, state, group_name, mail, old_cert_id,"
+	    " created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", e);
+	time_t now = time(NULL);
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, a->run_id);
+	bind_text(s, 2, a->user_id);
+	bind_text(s, 3, a->kind);
+	bind_text(s, 4, a->state);
+	bind_text(s, 5, a->group_name);
+	bind_text(s, 6, a->mail);
+	if (a->old_cert_id != 0)
+		sqlite3_bind_int64(s, 7, a->old_cert_id);
+	sqlite3_bind_int64(s, 8, now);
+	sqlite3_bind_int64(s, 9, now);
+	if (store_exec_stmt(st, s, "cannot record a provisioning action", e) != 0)
+		return -1;
+	*id_out = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+int
+store_action_get(struct store *st, int64_t id, struct store_action *out, struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "SELECT id, run_id, user_id, kind, state, group_name, mail, sealed_key, cert_id,"
+	    " old_cert_id, attempts, last_error, ca_cookie, ca_next_try, ca_failures, ca_cookie_ca"
+	    " FROM actions WHERE id = ?", e);
+	int rc = -1;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		out->id = sqlite3_column_int64(s, 0);
+		out->run_id = col_text(s, 1);
+		out->user_id = col_text(s, 2);
+		out->kind = col_text(s, 3);
+		out->state = col_text(s, 4);
+		out->group_name = col_text(s, 5);
+		out->mail = col_text(s, 6);
+		out->sealed_key = col_blob(s, 7, &out->sealed_key_len);
+		out->cert_id = sqlite3_column_int64(s, 8);
+		out->old_cert_id = sqlite3_column_int64(s, 9);
+		out->attempts = sqlite3_column_int(s, 10);
+		out->last_error = col_text(s, 11);
+		out->ca_cookie = col_text(s, 12);
+		out->ca_next_try = (time_t)sqlite3_column_int64(s, 13);
+		out->ca_failures = sqlite3_column_int(s, 14);
+		out->ca_cookie_ca = col_text(s, 15);
+		rc = 0;
+	} else {
+		err_set(e, "store: provisioning action #%lld is missing", (long long)id);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+store_action_set_state(struct store *st, int64_t id, const char *state,
+    const char *error_or_null, struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "UPDATE actions SET state = ?, last_error = ?, updated = ? WHERE id = ?", e);
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, state);
+	bind_text(s, 2, error_or_null);
+	sqlite3_bind_int64(s, 3, time(NULL));
+	sqlite3_bind_int64(s, 4, id);
+	return store_exec_stmt(st, s, "cannot record a provisioning step", e);
+}
+
+int
+store_action_set_key(struct store *st, int64_t id, const unsigned char *sealed, size_t len,
+    struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st, "UPDATE actions SET sealed_key = ? WHERE id = ?", e);
+
+	if (s == NULL)
+		return -1;
+	bind_blob(s, 1, sealed, len);
+	sqlite3_bind_int64(s, 2, id);
+	return store_exec_stmt(st, s, "cannot record a sealed key", e);
+}
+
+int
+store_action_set_cert(struct store *st, int64_t id, int64_t cert_id, struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st, "UPDATE actions SET cert_id = ? WHERE id = ?", e);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, cert_id);
+	sqlite3_bind_int64(s, 2, id);
+	return store_exec_stmt(st, s, "cannot link a certificate to its action", e);
+}
+
+int
+store_action_set_ca(struct store *st, int64_t id, const char *ca_name, const char *cookie,
+    time_t next_try, int failures, struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st, "UPDATE actions SET ca_cookie = ?, ca_next_try = ?,"
+	    " ca_failures = ?, ca_cookie_ca = ? WHERE id = ?", e);
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, cookie);
+	sqlite3_bind_int64(s, 2, next_try);
+	sqlite3_bind_int(s, 3, failures);
+	bind_text(s, 4, cookie != NULL ? ca_name : NULL);
+	sqlite3_bind_int64(s, 5, id);
+	return store_exec_stmt(st, s, "cannot record where a request stands at the CA", e);
+}
+
+int
+store_user_set_ca_hold(struct store *st, const char *user_id, const char *reason,
+    struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st, "UPDATE users SET ca_hold = ? WHERE id = ?", e);
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, reason);
+	bind_text(s, 2, user_id);
+	return store_exec_stmt(st, s, "cannot record the CA's rejection", e);
+}
+
+int
+store_action_bump_attempts(struct store *st, int64_t id, struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "UPDATE actions SET attempts = attempts + 1 WHERE id = ?", e);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	return store_exec_stmt(st, s, "cannot count an attempt", e);
+}
+
+void
+store_mail_clear(struct store_mail *m)
+{
+	free(m->user_id);
+	free(m->kind);
+	free(m->recipient);
+	free(m->aad);
+	free(m->sealed);
+	free(m->state);
+	free(m->last_error);
+	memset(m, 0, sizeof(*m));
+}
+
+void
+store_mails_free(struct store_mail *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		store_mail_clear(&v[i]);
+	free(v);
+}
+
+int
+store_outbox_add(struct store *st, const struct store_mail *m, int64_t *id_out, struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "INSERT INTO outbox (action_id, user_id, kind, recipient, aad, sealed, state,"
+	    " attempts, next_attempt, created) VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)", e);
+
+	if (s == NULL)
+		return -1;
+	if (m->action_id != 0)
+		sqlite3_bind_int64(s, 1, m->action_id);
+	bind_text(s, 2, m->user_id);
+	bind_text(s, 3, m->kind);
+	bind_text(s, 4, m->recipient);
+	bind_text(s, 5, m->aad);
+	bind_blob(s, 6, m->sealed, m->sealed_len);
+	sqlite3_bind_int64(s, 7, m->next_attempt);
+	sqlite3_bind_int64(s, 8, time(NULL));
+	if (store_exec_stmt(st, s, "cannot queue a mail", e) != 0)
+		return -1;
+	*id_out = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+int
+store_outbox_due(struct store *st, time_t now, size_t limit, struct store_mail **out, size_t *n,
+    struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "SELECT id, action_id, user_id, kind, recipient, aad, sealed, state, attempts,"
+	    " next_attempt, last_error FROM outbox"
+	    " WHERE state = 'queued' AND next_attempt <= ?"
+	    /* A password mail waits until its certificate mail has gone out. */
+	    " AND NOT (kind = 'password' AND EXISTS (SELECT 1 FROM outbox c"
+	    "   WHERE c.action_id = outbox.action_id AND c.kind = 'collection'"
+	    "   AND c.state <> 'sent'))"
+	    " ORDER BY id LIMIT ?", e);
+	struct store_mail *v = NULL;
+	size_t count = 0;
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_mail *m;
+
+		v = xreallocarray(v, count + 1, sizeof(*v));
+		m = &v[count++];
+		memset(m, 0, sizeof(*m));
+		m->id = sqlite3_column_int64(s, 0);
+		m->action_id = sqlite3_column_int64(s, 1);
+		m->user_id = col_text(s, 2);
+		m->kind = col_text(s, 3);
+		m->recipient = col_text(s, 4);
+		m->aad = col_text(s, 5);
+		m->sealed = col_blob(s, 6, &m->sealed_len);
+		m->state = col_text(s, 7);
+		m->attempts = sqlite3_column_int(s, 8);
+		m->next_attempt = sqlite3_column_int64(s, 9);
+		m->last_error = col_text(s, 10);
+	}
+	if (rc != SQLITE_DONE) {
+		store_sql_error(st, "cannot read the outbox", e);
+		sqlite3_finalize(s);
+		store_mails_free(v, count);
+		return -1;
+	}
+	sqlite3_finalize(s);
+	*out = v;
+	*n = count;
+	return 0;
+}
+
+int
+store_outbox_update(struct store *st, int64_t id, const char *state, int attempts,
+    time_t next_attempt, const char *error_or_null, time_t now, struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "UPDATE outbox SET state = ?, attempts = ?, next_attempt = ?, last_error = ?,"
+	    " updated = ? WHERE id = ?", e);
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, state);
+	sqlite3_bind_int(s, 2, attempts);
+	sqlite3_bind_int64(s, 3, next_attempt);
+	bind_text(s, 4, error_or_null);
+	sqlite3_bind_int64(s, 5, now);
+	sqlite3_bind_int64(s, 6, id);
+	return store_exec_stmt(st, s, "cannot update the outbox", e);
+}
+
+int
+store_outbox_fail_siblings(struct store *st, int64_t action_id, const char *reason, time_t now,
+    struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "UPDATE outbox SET state = 'failed', last_error = ?, updated = ?"
+	    " WHERE action_id = ? AND kind = 'password' AND state = 'queued'", e);
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, reason);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_int64(s, 3, action_id);
+	if (store_exec_stmt(st, s, "cannot update the outbox", e) != 0)
+		return -1;
+	return sqlite3_changes(st->db);
+}
+
+int
+store_outbox_count(struct store *st, const char *state, int64_t *count, struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st, "SELECT COUNT(*) FROM outbox WHERE state = ?", e);
+	int rc = -1;
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, state);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		*count = sqlite3_column_int64(s, 0);
+		rc = 0;
+	} else {
+		store_sql_error(st, "cannot count the outbox", e);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}

@@ -1,0 +1,17 @@
+# SPDX-License-Identifier: ISC
+# store/: the SQLite store, smimesync's system of record: schema and
+# numbered migrations, transactions and the run lock, and the queries.
+# Depends on common/ only.
+noinst_LIBRARIES += libstore.a
+libstore_a_SOURCES = \
+	store/store.c store/store.h store/store_internal.h \
+	store/certs.c store/holders.c store/actions.c \
+	store/queries.c store/queries.h \
+	store/revocation.c store/revocation.h
+
+check_PROGRAMS += tests/unit/test_store tests/unit/test_store_queries
+tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/unit/check.h
+tests_unit_test_store_LDADD = $(unit_test_libs)
+tests_unit_test_store_queries_SOURCES = tests/unit/test_store_queries.c tests/unit/check.h
+tests_unit_test_store_queries_LDADD = $(unit_test_libs)
+TESTS += tests/unit/test_store tests/unit/test_store_queries

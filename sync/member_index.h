@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Who is a member in this run, for questions about people the store
+ * knows: is this user id an enabled member, a disabled one, or gone?
+ * Built once per run from the plan; lookups are binary searches.
+ */
+#ifndef SMIMESYNC_SYNC_MEMBER_INDEX_H
+#define SMIMESYNC_SYNC_MEMBER_INDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "conf/conf.h"
+#include "sync/plan.h"
+
+struct member_index {
+	const char **enabled;  /* borrowed ids, sorted */
+	size_t n_enabled;
+	const char **disabled;
+	size_t n_disabled;
+	size_t *per_group;     /* members governed by each cfg group */
+};
+
+void member_index_build(struct member_index *mi, const struct plan_item *items, size_t n,
+    size_t n_groups);
+bool member_index_enabled(const struct member_index *mi, const char *user_id);
+bool member_index_disabled(const struct member_index *mi, const char *user_id);
+void member_index_free(struct member_index *mi);
+/* Index of the group called name in cfg, or -1. */
+ssize_t config_group_index(const struct config *cfg, const char *name);
+
+#endif
