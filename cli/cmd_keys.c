@@ -34,11 +34,11 @@
 #include "smime/escrow.h"
 #include "smime/key.h"
 #include "smime/pkcs12.h"
-#include "sync/admin.h"
+#include "sync/engine.h"
 #include "sync/collection_mail.h"
 #include "cli/commands.h"
 #include "sync/outbox.h"
-#include "store/revocation.h"
+#include "store/sealed.h"
 
 static int
 find_user(struct engine *en, const char *key, struct store_user *u)
@@ -147,14 +147,14 @@ cmd_recover(int argc, char **argv, const char *conf_path)
 	cfg = commands_load_config(conf_path);
 	if (cfg == NULL)
 		goto out;
-	if (admin_open(cfg, true, &en, &e) != 0) {
+	if (engine_open_command(&en, cfg, true, &e) != 0) {
 		fprintf(stderr, "smimesync: %s\n", e.text);
 		goto out;
 	}
 	opened = true;
 	if (find_user(&en, argv[optind], &u) != 0)
 		goto out;
-	g = admin_find_group(cfg, u.group_name);
+	g = config_find_group(cfg, u.group_name);
 	if (g != NULL) {
 		profile = g->pkcs12;
 		iterations = (int)g->pkcs12_iterations;
@@ -218,7 +218,7 @@ fail:
 		    strerror(errno));
 out:
 	if (opened)
-		admin_close(&en);
+		engine_close_command(&en);
 	for (size_t i = 0; keys != NULL && i < n; i++) {
 		EVP_PKEY_free(keys[i]);
 		X509_free(x509s[i]);
@@ -366,7 +366,7 @@ cmd_master_key(int argc, char **argv, const char *conf_path)
 	cfg = commands_load_config(conf_path);
 	if (cfg == NULL)
 		goto out;
-	if (admin_open(cfg, true, &en, &e) != 0) {
+	if (engine_open_command(&en, cfg, true, &e) != 0) {
 		fprintf(stderr, "smimesync: %s\n", e.text);
 		goto out;
 	}
@@ -435,7 +435,7 @@ fail:
 out:
 	master_key_wipe(&nk);
 	if (opened)
-		admin_close(&en);
+		engine_close_command(&en);
 	free(newpath);
 	config_free(cfg);
 	return rc;
@@ -481,7 +481,7 @@ cmd_resend(int argc, char **argv, const char *conf_path)
 		fprintf(stderr, "smimesync resend: the configuration has no [mail] section\n");
 		goto out;
 	}
-	if (admin_open(cfg, true, &en, &e) != 0) {
+	if (engine_open_command(&en, cfg, true, &e) != 0) {
 		fprintf(stderr, "smimesync: %s\n", e.text);
 		goto out;
 	}
@@ -510,7 +510,7 @@ cmd_resend(int argc, char **argv, const char *conf_path)
 		    "--force\n", cur->serial, u.mail ? u.mail : u.id);
 		goto out;
 	}
-	g = admin_find_group(cfg, cur->group_name);
+	g = config_find_group(cfg, cur->group_name);
 	if (g == NULL) {
 		fprintf(stderr, "smimesync: group %s of serial %s is no longer configured\n",
 		    cur->group_name, cur->serial);
@@ -573,7 +573,7 @@ out:
 	if (opened) {
 		report_free(en.report);
 		en.report = NULL;
-		admin_close(&en);
+		engine_close_command(&en);
 	}
 	config_free(cfg);
 	return rc;

@@ -15,7 +15,7 @@
 #include "common/xalloc.h"
 #include "conf/conf.h"
 #include "smime/ca.h"
-#include "sync/admin.h"
+#include "sync/engine.h"
 #include "sync/publish.h"
 #include "cli/commands.h"
 #include "sync/crl_update.h"
@@ -158,7 +158,7 @@ cmd_revoke(int argc, char **argv, const char *conf_path)
 	cfg = commands_load_config(conf_path);
 	if (cfg == NULL)
 		goto out;
-	if (admin_open(cfg, false, &en, &e) != 0) {
+	if (engine_open_command(&en, cfg, false, &e) != 0) {
 		fprintf(stderr, "smimesync: %s\n", e.text);
 		goto out;
 	}
@@ -240,7 +240,7 @@ usage:
 	rc = EXIT_USAGE;
 out:
 	if (opened)
-		admin_close(&en);
+		engine_close_command(&en);
 	free(crl_cas);
 	free(serial);
 	store_certs_free(certs, n_certs);
@@ -279,7 +279,7 @@ cmd_crl(int argc, char **argv, const char *conf_path)
 		fprintf(stderr, "smimesync crl: no [ca %s] section in %s\n", ca_name, cfg->path);
 		goto out;
 	}
-	if (admin_open(cfg, false, &en, &e) != 0) {
+	if (engine_open_command(&en, cfg, false, &e) != 0) {
 		fprintf(stderr, "smimesync: %s\n", e.text);
 		goto out;
 	}
@@ -311,7 +311,7 @@ usage:
 	rc = EXIT_USAGE;
 out:
 	if (opened)
-		admin_close(&en);
+		engine_close_command(&en);
 	config_free(cfg);
 	return rc;
 }

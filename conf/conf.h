@@ -24,6 +24,7 @@
 #include <stdio.h>
 
 #include "common/attrs.h"
+#include "smime/types.h" /* key types, certificate and PKCS#12 profiles */
 
 enum dir_type {
 	DIR_TYPE_LDAP = 0, /* OpenLDAP and other RFC 4519 directories */
@@ -42,27 +43,6 @@ enum mail_transport_type {
 enum tls_mode {
 	TLS_MODE_REQUIRED = 0,
 	TLS_MODE_OFF,
-};
-
-enum key_type {
-	KEY_TYPE_RSA2048 = 0,
-	KEY_TYPE_RSA3072,
-	KEY_TYPE_RSA4096,
-	KEY_TYPE_P256,
-	KEY_TYPE_P384,
-};
-
-enum pkcs12_profile {
-	PKCS12_MODERN = 0, /* PBES2 AES-256-CBC, PBKDF2-HMAC-SHA256, SHA-256 MAC */
-	PKCS12_COMPAT,     /* 3DES key and cert bags, SHA-1 MAC (gpgsm 2.2, old Outlook) */
-};
-
-/* Certificate profile of the CA/B Forum S/MIME BR (profile = in [group]). */
-enum cert_profile {
-	PROFILE_MAILBOX_STRICT = 0,        /* 2.23.140.1.5.1.3 */
-	PROFILE_MAILBOX_MULTIPURPOSE,      /* 2.23.140.1.5.1.2 */
-	PROFILE_ORGANIZATION_STRICT,       /* 2.23.140.1.5.2.3 */
-	PROFILE_ORGANIZATION_MULTIPURPOSE, /* 2.23.140.1.5.2.2 */
 };
 
 /* on_leave = stop-renewing | keep | revoke (what happens to a leaver's certificate). */
@@ -277,13 +257,10 @@ void config_dump(const struct config *cfg, FILE *out);
 
 const struct conf_directory *config_find_directory(const struct config *cfg, const char *name);
 const struct conf_ca *config_find_ca(const struct config *cfg, const char *name);
+/* The [group] section of that name, or NULL (name may be NULL). */
+const struct conf_group *config_find_group(const struct config *cfg, const char *name);
 
-const char *key_type_name(enum key_type t);
-const char *pkcs12_profile_name(enum pkcs12_profile p);
-const char *cert_profile_name(enum cert_profile p);
 const char *ca_type_name(enum ca_type t);
-/* Does the profile carry organization attributes (O, organizationIdentifier)? */
-bool cert_profile_is_organization(enum cert_profile p);
 
 /*
  * Parse a validated duration list ("30d, 7d, 1d") into out[], largest

@@ -106,34 +106,19 @@ config_find_ca(const struct config *cfg, const char *name)
 	return NULL;
 }
 
-const char *
-key_type_name(enum key_type t)
+const struct conf_group *
+config_find_group(const struct config *cfg, const char *name)
 {
-	return (unsigned)t <= KEY_TYPE_P384 ? conf_key_type_names[t] : "?";
-}
-
-const char *
-pkcs12_profile_name(enum pkcs12_profile p)
-{
-	return (unsigned)p <= PKCS12_COMPAT ? conf_pkcs12_names[p] : "?";
-}
-
-const char *
-cert_profile_name(enum cert_profile p)
-{
-	return (unsigned)p <= PROFILE_ORGANIZATION_MULTIPURPOSE ? conf_cert_profile_names[p] : "?";
+	for (size_t i = 0; name != NULL && i < cfg->n_groups; i++)
+		if (strcmp(cfg->groups[i].name, name) == 0)
+			return &cfg->groups[i];
+	return NULL;
 }
 
 const char *
 ca_type_name(enum ca_type t)
 {
 	return (unsigned)t <= CA_TYPE_HELPER ? conf_ca_type_names[t] : "?";
-}
-
-bool
-cert_profile_is_organization(enum cert_profile p)
-{
-	return p == PROFILE_ORGANIZATION_STRICT || p == PROFILE_ORGANIZATION_MULTIPURPOSE;
 }
 
 const char *

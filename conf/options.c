@@ -10,17 +10,16 @@
 #include "conf/conf.h"
 #include "conf/options.h"
 
-/* Index = enum value in conf/conf.h; keep both in the same order. */
-const char *const conf_key_type_names[] = {"rsa2048", "rsa3072", "rsa4096", "p256", "p384", NULL};
-const char *const conf_pkcs12_names[] = {"modern", "compat", NULL};
+/* Index = enum value (conf/conf.h, smime/types.h); keep both in the same order. */
+const char *const conf_key_type_names[] = KEY_TYPE_NAMES;
+const char *const conf_pkcs12_names[] = PKCS12_PROFILE_NAMES;
 const char *const conf_leave_policy_names[] = {"stop-renewing", "keep", "revoke", NULL};
 const char *const conf_mail_change_names[] = {"keep", "revoke", NULL};
 const char *const conf_tls_mode_names[] = {"required", "off", NULL};
 const char *const conf_dir_type_names[] = {"ldap", "ad", "csv", "graph", NULL};
 const char *const conf_mail_transport_names[] = {"smtp", "graph", NULL};
 const char *const conf_ca_type_names[] = {"local", "cfssl", "ejbca", "sectigo", "helper", NULL};
-const char *const conf_cert_profile_names[] = {"mailbox-strict", "mailbox-multipurpose",
-    "organization-strict", "organization-multipurpose", NULL};
+const char *const conf_cert_profile_names[] = CERT_PROFILE_NAMES;
 
 /* Enum fields are written through an int: make sure that is their size. */
 _Static_assert(sizeof(enum key_type) == sizeof(int), "enum key_type is not int-sized");

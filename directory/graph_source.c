@@ -64,7 +64,12 @@ dir_graph_open(const struct conf_directory *conf, struct dir_conn **out, struct 
 	dc = xcalloc(1, sizeof(*dc));
 	dc->conf = conf;
 	dc->uri = label; /* every message of this connection starts with it */
-	graph_params_of(&p, conf, dc->uri, conf->timeout > 0 ? conf->timeout : 30);
+	p = (struct graph_params){ .label = dc->uri, .tenant_id = conf->tenant_id,
+	    .client_id = conf->client_id, .secret_file = conf->client_secret_file,
+	    .cert_file = conf->client_cert_file, .key_file = conf->client_key_file,
+	    .authority_host = conf->authority_host, .graph_host = conf->graph_host,
+	    .tls_ca_file = conf->tls_ca_file, .tls_verify = conf->tls_verify,
+	    .timeout = conf->timeout > 0 ? conf->timeout : 30 };
 	if (p.tenant_id == NULL || p.client_id == NULL || p.authority_host == NULL ||
 	    p.graph_host == NULL) {
 		err_set(e, "%s: tenant_id and client_id are required", label);

@@ -58,7 +58,13 @@ graph_mail_open(const struct conf_mail *conf, struct graph_mail **out, struct er
 	}
 	t = xcalloc(1, sizeof(*t));
 	t->label = xasprintf("[mail] transport = graph ([directory %s])", d->name);
-	graph_params_of(&p, d, t->label, conf->timeout > 0 ? conf->timeout : 60);
+	/* The [directory]'s application sends: its credentials, our label and timeout. */
+	p = (struct graph_params){ .label = t->label, .tenant_id = d->tenant_id,
+	    .client_id = d->client_id, .secret_file = d->client_secret_file,
+	    .cert_file = d->client_cert_file, .key_file = d->client_key_file,
+	    .authority_host = d->authority_host, .graph_host = d->graph_host,
+	    .tls_ca_file = d->tls_ca_file, .tls_verify = d->tls_verify,
+	    .timeout = conf->timeout > 0 ? conf->timeout : 60 };
 	if (graph_open(&p, &t->graph, e) != GRAPH_OK) {
 		graph_mail_close(t);
 		return -1;

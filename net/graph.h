@@ -78,15 +78,6 @@ struct graph_params {
 	int64_t timeout;            /* seconds for connecting, and for a whole request */
 };
 
-struct conf_directory;
-
-/*
- * Fill p from a [directory] with type = graph (conf/conf.h); label and
- * timeout are the caller's: the source and the mail transport differ there.
- */
-void graph_params_of(struct graph_params *p, const struct conf_directory *d,
-    const char *label, int64_t timeout);
-
 struct graph_reply {
 	long http_status;
 	json_t *json; /* new; NULL when the body was empty (202, 204) */

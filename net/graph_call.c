@@ -16,8 +16,6 @@
 #include "common/log.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
-/* The model only (a struct): common/ links nothing of conf/. */
-#include "conf/conf.h"
 
 static const char *const status_names[] = {
 	[GRAPH_OK] = "ok",
@@ -43,24 +41,6 @@ trim_slash(const char *url)
 	while (n > 0 && s[n - 1] == '/')
 		s[--n] = '\0';
 	return s;
-}
-
-void
-graph_params_of(struct graph_params *p, const struct conf_directory *d, const char *label,
-    int64_t timeout)
-{
-	memset(p, 0, sizeof(*p));
-	p->label = label;
-	p->tenant_id = d->tenant_id;
-	p->client_id = d->client_id;
-	p->secret_file = d->client_secret_file;
-	p->cert_file = d->client_cert_file;
-	p->key_file = d->client_key_file;
-	p->authority_host = d->authority_host;
-	p->graph_host = d->graph_host;
-	p->tls_ca_file = d->tls_ca_file;
-	p->tls_verify = d->tls_verify;
-	p->timeout = timeout;
 }
 
 enum graph_status

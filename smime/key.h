@@ -16,7 +16,7 @@
 
 #include "common/attrs.h"
 #include "common/errbuf.h"
-#include "conf/conf.h"
+#include "smime/types.h"
 
 int key_generate(enum key_type type, EVP_PKEY **out, struct errbuf *e) MUST_USE;
 /* Unencrypted PKCS#8 DER (new; cleanse with secret_free()). */

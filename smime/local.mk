@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: ISC
 noinst_LIBRARIES += libsmime.a
 libsmime_a_SOURCES = \
-	smime/ca.h smime/cert.h smime/escrow.h smime/key.h smime/pkcs12.h \
+	smime/types.h smime/ca.h smime/cert.h smime/escrow.h smime/key.h smime/pkcs12.h \
 	smime/smime_internal.h \
 	smime/key.c \
 	smime/cert.c \

@@ -4,7 +4,7 @@
  *
  * pkcs12_build() bundles key, leaf and chain. friendlyName is set on key
  * and leaf, localKeyID is the SHA-1 of the leaf, chain certs are included.
- * Profiles (conf/conf.h): MODERN = PBES2 AES-256-CBC with PBKDF2
+ * Profiles (smime/types.h): MODERN = PBES2 AES-256-CBC with PBKDF2
  * HMAC-SHA-256 for both bags and an HMAC-SHA-256 MAC; COMPAT =
  * pbeWithSHA1And3-KeyTripleDES-CBC for both bags and a SHA-1 MAC, for
  * clients that refuse AES (gpgsm 2.2, old Outlook). iterations applies to
@@ -25,7 +25,7 @@
 
 #include "common/attrs.h"
 #include "common/errbuf.h"
-#include "conf/conf.h"
+#include "smime/types.h"
 
 int pkcs12_build(EVP_PKEY *key, X509 *leaf, STACK_OF(X509) *chain,
     const char *friendly_name, const char *password, enum pkcs12_profile profile,

@@ -5,9 +5,10 @@
 noinst_LIBRARIES += libstore.a
 libstore_a_SOURCES = \
 	store/store.c store/store.h store/store_internal.h \
-	store/certs.c store/holders.c store/actions.c \
+	store/certs.c store/holders.c store/actions.c store/outbox.c \
 	store/queries.c store/queries.h \
-	store/revocation.c store/revocation.h
+	store/revocation.c store/revocation.h \
+	store/sealed.c store/sealed.h
 
 check_PROGRAMS += tests/unit/test_store tests/unit/test_store_queries
 tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/unit/check.h

@@ -2,7 +2,7 @@
 /*
  * Opening the store, its schema migrations, transactions, the run lock,
  * runs and the audit log. Tables for certificates, actions and the outbox
- * live in store_certs.c and store_work.c.
+ * live in certs.c, actions.c and outbox.c.
  */
 #include "config.h"
 

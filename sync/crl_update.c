@@ -8,7 +8,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "smime/ca.h"
-#include "sync/admin.h"
+#include "sync/engine.h"
 #include "sync/crl_update.h"
 #include "store/revocation.h"
 
@@ -113,12 +113,12 @@ crl_refresh_after_run(const struct config *cfg)
 			any = true;
 	if (!any)
 		return;
-	if (admin_open(cfg, false, &en, &e) != 0) {
+	if (engine_open_command(&en, cfg, false, &e) != 0) {
 		log_error("cannot re-sign the CRLs: %s", e.text);
 		return;
 	}
 	if (crl_refresh_all(&en, false, &e) < 0)
 		log_error("cannot re-sign a CRL: %s; relying parties will reject certificates "
 		    "once its nextUpdate passes", e.text);
-	admin_close(&en);
+	engine_close_command(&en);
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/rand.h>
 
@@ -40,6 +41,36 @@ engine_close(struct engine *en)
 	master_key_wipe(&en->master_key);
 	signer_stop(en->signer);
 	en->signer = NULL;
+}
+
+int
+engine_open_command(struct engine *en, const struct config *cfg, bool need_master_key,
+    struct errbuf *e)
+{
+	engine_init(en, cfg);
+	en->now = time(NULL);
+	engine_new_run_id(en->run_id, sizeof(en->run_id), en->now);
+	if (engine_start_signer(en, e) != 0 ||
+	    store_open(cfg->service.state_dir, &en->store, e) != 0 ||
+	    store_lock(en->store, e) != 0)
+		goto fail;
+	if (need_master_key &&
+	    master_key_load(cfg->service.master_key_file, &en->master_key, e) != 0)
+		goto fail;
+	return 0;
+fail:
+	engine_close_command(en);
+	return -1;
+}
+
+void
+engine_close_command(struct engine *en)
+{
+	struct store *st = en->store;
+
+	engine_close(en);
+	store_close(st);
+	en->store = NULL;
 }
 
 int

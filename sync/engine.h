@@ -43,6 +43,16 @@ struct engine {
 void engine_init(struct engine *en, const struct config *cfg);
 void engine_close(struct engine *en);
 /*
+ * The engine for a one-shot admin command (revoke, crl, recover, resend,
+ * master-key rotate): the signer started, the store opened for writing and
+ * locked against a concurrent run, the master key loaded when the command
+ * needs it, a fresh id for the audit log, and the current time. Close it
+ * with engine_close_command(), which also closes the store.
+ */
+int engine_open_command(struct engine *en, const struct config *cfg, bool need_master_key,
+    struct errbuf *e) MUST_USE;
+void engine_close_command(struct engine *en);
+/*
  * Start the signer process (signer.h) before anything reads a key: from
  * then on CAs and the master key are used through it. Call it before the
  * store is opened and before any thread starts.

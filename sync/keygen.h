@@ -14,7 +14,7 @@
 
 #include <openssl/evp.h>
 
-#include "conf/conf.h"
+#include "smime/types.h"
 
 struct keygen_job {
 	enum key_type type; /* in */

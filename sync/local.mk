@@ -2,7 +2,6 @@
 noinst_LIBRARIES += libsync.a
 libsync_a_SOURCES = \
 	sync/engine.c sync/engine.h \
-	sync/admin.c sync/admin.h \
 	sync/run.c sync/run.h \
 	sync/plan.c sync/plan.h \
 	sync/provision.c sync/provision.h \

@@ -20,7 +20,7 @@
 #include "sync/collection_mail.h"
 #include "sync/provision.h"
 #include "sync/publish.h"
-#include "store/revocation.h"
+#include "store/sealed.h"
 
 static const char *const prov_state_names[] = {
 	[PROV_PLANNED] = "planned",

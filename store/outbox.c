@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The outbox in the store: queued mails, their attempts and their end.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fileutil.h"
+#include "common/xalloc.h"
+#include "store/store_internal.h"
+
+void
+store_mail_clear(struct store_mail *m)
+{
+	free(m->user_id);
+	free(m->kind);
+	free(m->recipient);
+	free(m->aad);
+	free(m->sealed);
+	free(m->state);
+	free(m->last_error);
+	memset(m, 0, sizeof(*m));
+}
+
+void
+store_mails_free(struct store_mail *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		store_mail_clear(&v[i]);
+	free(v);
+}
+
+int
+store_outbox_add(struct store *st, const struct store_mail *m, int64_t *id_out, struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "INSERT INTO outbox (action_id, user_id, kind, recipient, aad, sealed, state,"
+	    " attempts, next_attempt, created) VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)", e);
+
+	if (s == NULL)
+		return -1;
+	if (m->action_id != 0)
+		sqlite3_bind_int64(s, 1, m->action_id);
+	bind_text(s, 2, m->user_id);
+	bind_text(s, 3, m->kind);
+	bind_text(s, 4, m->recipient);
+	bind_text(s, 5, m->aad);
+	bind_blob(s, 6, m->sealed, m->sealed_len);
+	sqlite3_bind_int64(s, 7, m->next_attempt);
+	sqlite3_bind_int64(s, 8, time(NULL));
+	if (store_exec_stmt(st, s, "cannot queue a mail", e) != 0)
+		return -1;
+	*id_out = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+int
+store_outbox_due(struct store *st, time_t now, size_t limit, struct store_mail **out, size_t *n,
+    struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "SELECT id, action_id, user_id, kind, recipient, aad, sealed, state, attempts,"
+	    " next_attempt, last_error FROM outbox"
+	    " WHERE state = 'queued' AND next_attempt <= ?"
+	    /* A password mail waits until its certificate mail has gone out. */
+	    " AND NOT (kind = 'password' AND EXISTS (SELECT 1 FROM outbox c"
+	    "   WHERE c.action_id = outbox.action_id AND c.kind = 'collection'"
+	    "   AND c.state <> 'sent'))"
+	    " ORDER BY id LIMIT ?", e);
+	struct store_mail *v = NULL;
+	size_t count = 0;
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_mail *m;
+
+		v = xreallocarray(v, count + 1, sizeof(*v));
+		m = &v[count++];
+		memset(m, 0, sizeof(*m));
+		m->id = sqlite3_column_int64(s, 0);
+		m->action_id = sqlite3_column_int64(s, 1);
+		m->user_id = col_text(s, 2);
+		m->kind = col_text(s, 3);
+		m->recipient = col_text(s, 4);
+		m->aad = col_text(s, 5);
+		m->sealed = col_blob(s, 6, &m->sealed_len);
+		m->state = col_text(s, 7);
+		m->attempts = sqlite3_column_int(s, 8);
+		m->next_attempt = sqlite3_column_int64(s, 9);
+		m->last_error = col_text(s, 10);
+	}
+	if (rc != SQLITE_DONE) {
+		store_sql_error(st, "cannot read the outbox", e);
+		sqlite3_finalize(s);
+		store_mails_free(v, count);
+		return -1;
+	}
+	sqlite3_finalize(s);
+	*out = v;
+	*n = count;
+	return 0;
+}
+
+int
+store_outbox_update(struct store *st, int64_t id, const char *state, int attempts,
+    time_t next_attempt, const char *error_or_null, time_t now, struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "UPDATE outbox SET state = ?, attempts = ?, next_attempt = ?, last_error = ?,"
+	    " updated = ? WHERE id = ?", e);
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, state);
+	sqlite3_bind_int(s, 2, attempts);
+	sqlite3_bind_int64(s, 3, next_attempt);
+	bind_text(s, 4, error_or_null);
+	sqlite3_bind_int64(s, 5, now);
+	sqlite3_bind_int64(s, 6, id);
+	return store_exec_stmt(st, s, "cannot update the outbox", e);
+}
+
+int
+store_outbox_fail_siblings(struct store *st, int64_t action_id, const char *reason, time_t now,
+    struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "UPDATE outbox SET state = 'failed', last_error = ?, updated = ?"
+	    " WHERE action_id = ? AND kind = 'password' AND state = 'queued'", e);
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, reason);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_int64(s, 3, action_id);
+	if (store_exec_stmt(st, s, "cannot update the outbox", e) != 0)
+		return -1;
+	return sqlite3_changes(st->db);
+}
+
+int
+store_outbox_count(struct store *st, const char *state, int64_t *count, struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st, "SELECT COUNT(*) FROM outbox WHERE state = ?", e);
+	int rc = -1;
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, state);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		*count = sqlite3_column_int64(s, 0);
+		rc = 0;
+	} else {
+		store_sql_error(st, "cannot count the outbox", e);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
