@@ -4,15 +4,15 @@ libdirectory_a_SOURCES = \
 	directory/directory.h \
 	directory/dir_internal.h \
 	directory/user.c \
-	directory/csv_source.c directory/filter.c \
+	directory/dir_csv.c directory/filter.c \
 	directory/strset.c \
 	directory/ldap_conn.c \
 	directory/ldap_readmany.c \
-	directory/ldap_source.c \
+	directory/ldap_members.c \
 	directory/ldap_publish.c \
-	directory/ad_source.c directory/ad_gc.c \
-	directory/graph_source.c \
-	directory/locate.c \
+	directory/dir_ad.c directory/ad_gc.c \
+	directory/dir_graph.c \
+	directory/ldap_locate.c \
 	directory/ranges.c
 
 # Directory tests link only what they use, so that they build while other
