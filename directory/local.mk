@@ -2,18 +2,17 @@
 noinst_LIBRARIES += libdirectory.a
 libdirectory_a_SOURCES = \
 	directory/directory.h \
+	directory/backend.h directory/backend.c \
+	directory/dir_ldap.c directory/dir_ad.c directory/dir_graph.c directory/dir_csv.c \
 	directory/dir_internal.h \
-	directory/user.c \
-	directory/dir_csv.c directory/filter.c \
-	directory/strset.c \
-	directory/ldap_conn.c \
-	directory/ldap_readmany.c \
-	directory/ldap_members.c \
+	directory/user.c directory/filter.c directory/strset.c \
+	directory/ldap.h \
+	directory/ldap_conn.c directory/ldap_errors.c \
+	directory/ldap_search.c directory/ldap_readmany.c \
+	directory/ranges.c directory/ldap_members.c \
+	directory/ldap_person.c directory/ldap_locate.c \
 	directory/ldap_publish.c \
-	directory/dir_ad.c directory/ad_gc.c \
-	directory/dir_graph.c \
-	directory/ldap_locate.c \
-	directory/ranges.c
+	directory/ad_person.c directory/ad_gc.c
 
 # Directory tests link only what they use, so that they build while other
 # rooms are still changing.
@@ -27,7 +26,8 @@ TESTS += tests/unit/test_directory_filter
 # dir-probe: a command-line driver of the directory room for shell tests.
 check_PROGRAMS += tests/tools/dir-probe
 tests_tools_dir_probe_SOURCES = tests/tools/dir-probe.c
-tests_tools_dir_probe_LDADD = $(directory_test_libs)
+tests_tools_dir_probe_LDADD = libdirectory.a libnet.a libconf.a libcommon.a \
+	$(SMIMESYNC_EXT_LIBS)
 
 TESTS += tests/integration/directory_ldap.sh
 EXTRA_DIST += tests/integration/directory_ldap.sh tests/tools/slapd-lib.sh
