@@ -47,3 +47,11 @@ check_PROGRAMS += tests/unit/test_graph
 tests_unit_test_graph_SOURCES = tests/unit/test_graph.c tests/unit/check.h
 tests_unit_test_graph_LDADD = libdirectory.a libnet.a libconf.a libcommon.a $(SMIMESYNC_EXT_LIBS)
 TESTS += tests/unit/test_graph
+
+# The backend table against conf's table of directory-type traits.
+check_PROGRAMS += tests/unit/test_directory_backends
+tests_unit_test_directory_backends_SOURCES = tests/unit/test_directory_backends.c \
+	tests/unit/check.h
+tests_unit_test_directory_backends_LDADD = libdirectory.a libnet.a libconf.a libcommon.a \
+	$(SMIMESYNC_EXT_LIBS)
+TESTS += tests/unit/test_directory_backends
