@@ -80,9 +80,8 @@ revoke_one(struct engine *en, int64_t cert_id, int reason, bool *crl_cas)
 		fprintf(stderr, "smimesync: warning: the directory of %s is no longer configured; "
 		    "remove serial %s from its entry by hand\n", c.mail, c.serial);
 	else if (target == NULL)
-		fprintf(stderr, "smimesync: note: %s\n", dir->type == DIR_TYPE_GRAPH ?
-		    "the certificate was published nowhere (Microsoft Graph, no publish_to): "
-		    "no directory to remove it from" : "no directory holds the certificate");
+		fprintf(stderr, "smimesync: note: the certificate was published nowhere (%s, no "
+		    "publish_to): no directory to remove it from\n", conf_directory_title(dir));
 	if (revoke_cert(en, cert_id, dir != NULL ? u.dn : NULL, (enum revoke_reason)reason, dir,
 	    dir != NULL ? target : NULL, &e) != 0) {
 		/* The revocation itself may be recorded: say what happened. */

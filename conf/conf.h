@@ -262,6 +262,43 @@ const struct conf_group *config_find_group(const struct config *cfg, const char 
 
 const char *ca_type_name(enum ca_type t);
 
+/* How a [group] names its group in a directory of some type. */
+enum conf_group_naming {
+	GROUPS_BY_DN = 0, /* group_dn = DN of the group */
+	GROUPS_BY_ENTRA,  /* group_id = object id, or group_name = display name */
+	GROUPS_NONE,      /* no groups: every person of the directory is a member */
+};
+
+/*
+ * What a [directory] type is, needs and can do (conf/dir_types.c, one row
+ * per enum dir_type). conf's checks read it; other rooms ask it (and the
+ * functions below) instead of comparing types.
+ */
+struct conf_dir_traits {
+	const char *title;         /* in messages: "Microsoft Graph", "a CSV file" */
+	bool ldap;                 /* an LDAP server: needs uri and base_dn */
+	bool file;                 /* reads its people from file = */
+	bool graph_app;            /* an Entra app registration (tenant_id, client_id, a
+	                              credential): Graph reads, and can send mail */
+	bool upn_bind;             /* bind_dn may be a user principal name */
+	bool global_catalog;       /* may be a (read-only) global catalog */
+	enum conf_group_naming groups;
+	bool group_by_account;     /* group = sAMAccountName names a group too */
+	bool warn_unpublished;     /* a group of it that publishes nowhere deserves a warning */
+	const char *default_user_filter; /* user_filter when the section has none */
+	const char *not_a_target;  /* NULL: certificates can be written to it; else why not,
+	                              after "is <title>, " */
+	const char *unpublished;   /* note on a group read from it that publishes nowhere */
+};
+
+const struct conf_dir_traits *conf_dir_traits(enum dir_type type);
+/* The directory's title, "a global catalog" for one (static). */
+const char *conf_directory_title(const struct conf_directory *d);
+/* Can certificates be written to d? (Not to Graph, CSV or a global catalog.) */
+bool conf_directory_publishable(const struct conf_directory *d);
+/* Why a group read from d publishes nowhere without publish_to (static), NULL if it need not. */
+const char *conf_directory_unpublished(const struct conf_directory *d);
+
 /*
  * Parse a validated duration list ("30d, 7d, 1d") into out[], largest
  * first; returns the count (at most max), or -1 on bad syntax.

@@ -66,6 +66,9 @@ void conf_doc_free(struct conf_doc *doc);
 /* Does a [ca] of this type read key? (check-config -v prints only those.) */
 bool conf_ca_key_used(enum ca_type type, const char *key);
 
+/* NULL when certificates can be written to d, else why not, after "is <title>, " (static). */
+const char *conf_directory_not_a_target(const struct conf_directory *d);
+
 /* "[service]", "[group sales]" (new). */
 char *conf_section_label(enum conf_kind kind, const char *name);
 

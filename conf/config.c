@@ -201,7 +201,7 @@ check_directory_graph(struct loader *ld, struct sec_load *s)
 	struct conf_directory *d = s->base;
 	bool secret, cert, key;
 
-	if (d->type != DIR_TYPE_GRAPH) {
+	if (!conf_dir_traits(d->type)->graph_app) {
 		for (size_t i = 0; i < ARRAY_LEN(graph_keys); i++)
 			if (is_set_ok(s, graph_keys[i]))
 				conf_err_add(ld->el, line_of(s, graph_keys[i]), "%s %s: only a "
@@ -241,6 +241,7 @@ static void
 check_directory(struct loader *ld, struct sec_load *s)
 {
 	struct conf_directory *d = s->base;
+	const struct conf_dir_traits *t = conf_dir_traits(d->type);
 
 	if (is_set_ok(s, "bind_dn") && d->bind_password_file == NULL &&
 	    !is_bad(s, "bind_password_file"))
@@ -253,7 +254,7 @@ check_directory(struct loader *ld, struct sec_load *s)
 	if (is_set_ok(s, "sasl_mech") && is_set_ok(s, "bind_dn"))
 		conf_err_add(ld->el, line_of(s, "sasl_mech"), "%s sasl_mech: cannot be combined "
 		    "with bind_dn (a simple bind); remove one of them", s->label);
-	if (is_set_ok(s, "bind_dn") && !is_bad(s, "type") && d->type != DIR_TYPE_AD &&
+	if (is_set_ok(s, "bind_dn") && !is_bad(s, "type") && !t->upn_bind &&
 	    !conf_dn_valid(d->bind_dn))
 		conf_err_add(ld->el, line_of(s, "bind_dn"), "%s bind_dn: \"%s\" is a user "
 		    "principal name, which only Active Directory accepts; give the service "
@@ -265,20 +266,20 @@ check_directory(struct loader *ld, struct sec_load *s)
 		    "or remove it", s->label, is_set_ok(s, "keytab_file") ? "keytab_file" :
 		    "principal");
 	if (is_set_ok(s, "global_catalog") && d->global_catalog && !is_bad(s, "type") &&
-	    d->type != DIR_TYPE_AD)
+	    !t->global_catalog)
 		conf_err_add(ld->el, line_of(s, "global_catalog"), "%s global_catalog: only Active "
 		    "Directory has a global catalog; set type = ad or remove it", s->label);
 	/* What each type needs: a server and a base, a file, or a tenant and an app. */
 	if (!is_bad(s, "type"))
 		check_directory_graph(ld, s);
-	if (!is_bad(s, "type") && d->type != DIR_TYPE_GRAPH) {
+	if (!is_bad(s, "type") && !t->graph_app) {
 		static const char *const ldap_keys[] = { "uri", "base_dn" };
 
-		if (d->type == DIR_TYPE_CSV && d->file == NULL && !is_bad(s, "file"))
+		if (t->file && d->file == NULL && !is_bad(s, "file"))
 			conf_err_add(ld->el, s->header_line, "%s: missing required key \"file\": "
 			    "type = csv reads its people from a CSV file; add file = /path/to/people.csv",
 			    s->label);
-		for (size_t i = 0; d->type != DIR_TYPE_CSV && i < ARRAY_LEN(ldap_keys); i++) {
+		for (size_t i = 0; t->ldap && i < ARRAY_LEN(ldap_keys); i++) {
 			int row = conf_option_find(CONF_DIRECTORY, ldap_keys[i]);
 
 			if (is_set_ok(s, ldap_keys[i]) || is_bad(s, ldap_keys[i]))
@@ -286,14 +287,13 @@ check_directory(struct loader *ld, struct sec_load *s)
 			conf_err_add(ld->el, s->header_line, "%s: missing required key \"%s\": %s",
 			    s->label, ldap_keys[i], conf_options[row].doc);
 		}
-		if (d->type != DIR_TYPE_CSV && is_set_ok(s, "file"))
+		if (!t->file && is_set_ok(s, "file"))
 			conf_err_add(ld->el, line_of(s, "file"), "%s file: only type = csv reads a "
 			    "file; remove it or set type = csv", s->label);
 	}
-	/* The default depends on type: AD users are user objects that are people. */
-	if (d->user_filter == NULL && !is_bad(s, "user_filter"))
-		d->user_filter = xstrdup(d->type == DIR_TYPE_AD ?
-		    "(&(objectCategory=person)(objectClass=user))" : "(objectClass=inetOrgPerson)");
+	/* The default depends on type (dir_types.c); the directory room trusts it. */
+	if (d->user_filter == NULL && !is_bad(s, "user_filter") && t->default_user_filter != NULL)
+		d->user_filter = xstrdup(t->default_user_filter);
 }
 
 /*
@@ -635,7 +635,8 @@ static void
 resolve_graph_group(struct loader *ld, struct conf_group *g)
 {
 	struct config *cfg = ld->cfg;
-	bool graph = g->directory != NULL && g->directory->type == DIR_TYPE_GRAPH;
+	bool graph = g->directory != NULL &&
+	    conf_dir_traits(g->directory->type)->groups == GROUPS_BY_ENTRA;
 	/* The two booleans only when turned on: check-config -v prints "= no" everywhere. */
 	const bool on[] = { true, true, g->include_guests, g->mail_from_upn };
 	static const char *const graph_only[] = { "group_id", "group_name", "include_guests",
@@ -652,32 +653,18 @@ resolve_graph_group(struct loader *ld, struct conf_group *g)
 		    "(its object id) or group_name (its display name)", g->name,
 		    key_written(cfg, g, "group_dn") ? "group_dn" : "group");
 	if (g->publish_to_name == NULL) {
-		/* A global catalog refuses writes: its groups publish only through publish_to. */
-		if (g->directory != NULL && (g->directory->type == DIR_TYPE_LDAP ||
-		    (g->directory->type == DIR_TYPE_AD && !g->directory->global_catalog)))
+		/* Graph, CSV and a global catalog publish only through publish_to. */
+		if (g->directory != NULL && conf_directory_publishable(g->directory))
 			g->publish = g->directory;
 		return;
 	}
 	g->publish = (struct conf_directory *)config_find_directory(cfg, g->publish_to_name);
 	if (g->publish == NULL) {
 		missing_ref(ld, g, "publish_to", CONF_DIRECTORY, g->publish_to_name);
-	} else if (g->publish->type == DIR_TYPE_GRAPH) {
+	} else if (!conf_directory_publishable(g->publish)) {
 		conf_err_add(ld->el, conf_source_line(cfg, g, "publish_to"), "[group %s] "
-		    "publish_to: [directory %s] is Microsoft Graph, which cannot store S/MIME "
-		    "certificates for Exchange Online's address list; publish to the on-premises "
-		    "AD that Entra Connect synchronises (type = ad), or to an LDAP address book",
-		    g->name, g->publish->name);
-		g->publish = NULL;
-	} else if (g->publish->type == DIR_TYPE_AD && g->publish->global_catalog) {
-		conf_err_add(ld->el, conf_source_line(cfg, g, "publish_to"), "[group %s] "
-		    "publish_to: [directory %s] is a global catalog, which refuses writes; name a "
-		    "[directory] for a domain controller (global_catalog = no)", g->name,
-		    g->publish->name);
-		g->publish = NULL;
-	} else if (g->publish->type == DIR_TYPE_CSV) {
-		conf_err_add(ld->el, conf_source_line(cfg, g, "publish_to"), "[group %s] "
-		    "publish_to: [directory %s] is a CSV file, which cannot hold certificates; "
-		    "name an ldap or ad directory", g->name, g->publish->name);
+		    "publish_to: [directory %s] is %s, %s", g->name, g->publish->name,
+		    conf_directory_title(g->publish), conf_directory_not_a_target(g->publish));
 		g->publish = NULL;
 	}
 }
@@ -702,7 +689,7 @@ resolve_mail(struct loader *ld)
 		    m->directory_name, *names ? "; defined: " : "; add one with type = graph",
 		    names);
 		free(names);
-	} else if (m->graph_directory->type != DIR_TYPE_GRAPH) {
+	} else if (!conf_dir_traits(m->graph_directory->type)->graph_app) {
 		conf_err_add(ld->el, line, "[mail] directory: [directory %s] is not a Microsoft "
 		    "Graph directory; transport = graph sends with the app of a directory with "
 		    "type = graph", m->directory_name);
@@ -724,7 +711,8 @@ resolve_groups(struct loader *ld)
 		if (g->directory_name != NULL) {
 			g->directory = (struct conf_directory *)config_find_directory(cfg,
 			    g->directory_name);
-			if (g->directory != NULL && g->directory->type == DIR_TYPE_CSV &&
+			if (g->directory != NULL &&
+			    conf_dir_traits(g->directory->type)->groups == GROUPS_NONE &&
 			    (key_written(cfg, g, "group_dn") || key_written(cfg, g, "group")))
 				conf_err_add(ld->el, conf_source_line(cfg, g, g->group_dn ? "group_dn" :
 				    "group"), "[group %s] %s: a csv directory has no groups: every row "
@@ -732,16 +720,19 @@ resolve_groups(struct loader *ld)
 				    key_written(cfg, g, "group_dn") ? "group_dn" : "group");
 			if (g->directory == NULL)
 				missing_ref(ld, g, "directory", CONF_DIRECTORY, g->directory_name);
-			else if (g->group_name != NULL && g->directory->type != DIR_TYPE_AD)
+			else if (g->group_name != NULL &&
+			    !conf_dir_traits(g->directory->type)->group_by_account)
 				conf_err_add(ld->el, conf_source_line(cfg, g, "group"), "[group %s] "
 				    "group: a group can be named by sAMAccountName only in an Active "
 				    "Directory (type = ad); give group_dn instead", g->name);
 		}
-		if (!named && g->directory != NULL && g->directory->type == DIR_TYPE_GRAPH)
+		if (!named && g->directory != NULL &&
+		    conf_dir_traits(g->directory->type)->groups == GROUPS_BY_ENTRA)
 			conf_err_add(ld->el, g->origin.line, "[group %s]: which group? add group_id = "
 			    "the Entra group's object id (or group_name = its display name)",
 			    g->name);
-		else if (!named && (g->directory == NULL || g->directory->type != DIR_TYPE_CSV))
+		else if (!named && (g->directory == NULL ||
+		    conf_dir_traits(g->directory->type)->groups != GROUPS_NONE))
 			conf_err_add(ld->el, g->origin.line, "[group %s]: which group? add group_dn = "
 			    "DN of the group (or, for an Active Directory, group = its "
 			    "sAMAccountName)", g->name);

@@ -10,7 +10,7 @@ libconf_a_SOURCES = \
 	conf/value.c \
 	conf/parser.c \
 	conf/errors.c \
-	conf/config.c \
+	conf/config.c conf/dir_types.c \
 	conf/model.c \
 	conf/dump.c \
 	conf/check.c

@@ -32,8 +32,7 @@
 
 #include "common/log.h"
 #include "common/xalloc.h"
-#include "directory/dir_internal.h"
-#include "directory/directory.h"
+#include "directory/ldap.h"
 
 struct gc_attr {
 	const char *name;
@@ -43,7 +42,7 @@ struct gc_attr {
 
 /* The schema naming context from the root DSE (new), or NULL with e set. */
 static enum dir_status
-schema_nc(struct dir_conn *dc, char **out, struct errbuf *e)
+schema_nc(struct dir_ldap *dl, char **out, struct errbuf *e)
 {
 	char *attrs[] = { "schemaNamingContext", NULL };
 	LDAPMessage *res = NULL, *entry = NULL;
@@ -51,29 +50,29 @@ schema_nc(struct dir_conn *dc, char **out, struct errbuf *e)
 	enum dir_status st;
 
 	*out = NULL;
-	st = dir_ldap_read(dc, "", NULL, attrs, &res, &entry, e);
+	st = dir_ldap_read(dl, "", NULL, attrs, &res, &entry, e);
 	if (st != DIR_OK)
 		return st;
-	vals = entry != NULL ? ldap_get_values_len(dc->ld, entry, "schemaNamingContext") : NULL;
+	vals = entry != NULL ? ldap_get_values_len(dl->ld, entry, "schemaNamingContext") : NULL;
 	if (vals != NULL && vals[0] != NULL && vals[0]->bv_len > 0)
 		*out = xstrndup(vals[0]->bv_val, vals[0]->bv_len);
 	ldap_value_free_len(vals);
 	ldap_msgfree(res);
 	if (*out == NULL) {
 		err_set(e, "%s: the root DSE names no schemaNamingContext; is this an Active "
-		    "Directory global catalog? (global_catalog = yes in [directory %s])", dc->uri,
-		    dc->conf->name != NULL ? dc->conf->name : "");
+		    "Directory global catalog? (global_catalog = yes in [directory %s])", dl->uri,
+		    dl->conf->name != NULL ? dl->conf->name : "");
 		return DIR_BAD_CONFIG;
 	}
 	return DIR_OK;
 }
 
 static enum dir_status
-schema_entry(struct dir_conn *dc, LDAPMessage *entry, void *arg, struct errbuf *e)
+schema_entry(struct dir_ldap *dl, LDAPMessage *entry, void *arg, struct errbuf *e)
 {
 	struct gc_attr *want = arg;
-	struct berval **name = ldap_get_values_len(dc->ld, entry, "lDAPDisplayName");
-	struct berval **pas = ldap_get_values_len(dc->ld, entry, "isMemberOfPartialAttributeSet");
+	struct berval **name = ldap_get_values_len(dl->ld, entry, "lDAPDisplayName");
+	struct berval **pas = ldap_get_values_len(dl->ld, entry, "isMemberOfPartialAttributeSet");
 	bool in_pas = pas != NULL && pas[0] != NULL && pas[0]->bv_len == 4 &&
 	    strncasecmp(pas[0]->bv_val, "TRUE", 4) == 0;
 
@@ -98,26 +97,26 @@ list_add(char *list, const char *name)
 	return next;
 }
 
-/* A paged search under the schema NC: dir_ldap_scan() searches dc->base_dn, so
+/* A paged search under the schema NC: dir_ldap_scan() searches dl->base_dn, so
  * that is pointed there for the one search. */
 static enum dir_status
-scan_schema(struct dir_conn *dc, const char *nc, const char *filter, struct gc_attr *want,
+scan_schema(struct dir_ldap *dl, const char *nc, const char *filter, struct gc_attr *want,
     struct errbuf *e)
 {
-	char *saved = dc->base_dn;
+	char *saved = dl->base_dn;
 	char *attrs[] = { "lDAPDisplayName", "isMemberOfPartialAttributeSet", NULL };
 	enum dir_status st;
 
-	dc->base_dn = (char *)nc;
-	st = dir_ldap_scan(dc, filter, attrs, schema_entry, want, e);
-	dc->base_dn = saved;
+	dl->base_dn = (char *)nc;
+	st = dir_ldap_scan(dl, filter, attrs, schema_entry, want, e);
+	dl->base_dn = saved;
 	return st;
 }
 
 enum dir_status
-dir_ad_gc_check(struct dir_conn *dc, struct errbuf *e)
+dir_ad_gc_check(struct dir_ldap *dl, struct errbuf *e)
 {
-	const struct conf_directory *c = dc->conf;
+	const struct conf_directory *c = dl->conf;
 	struct gc_attr want[] = {
 		{ "objectGUID", true, false },
 		{ c->mail_attribute != NULL ? c->mail_attribute : "mail", true, false },
@@ -136,7 +135,7 @@ dir_ad_gc_check(struct dir_conn *dc, struct errbuf *e)
 	enum dir_status st;
 	size_t n_missing = 0;
 
-	st = schema_nc(dc, &nc, e);
+	st = schema_nc(dl, &nc, e);
 	if (st != DIR_OK)
 		goto out;
 	filter = xstrdup("");
@@ -154,7 +153,7 @@ dir_ad_gc_check(struct dir_conn *dc, struct errbuf *e)
 		free(filter);
 		filter = full;
 	}
-	st = scan_schema(dc, nc, filter, want, e);
+	st = scan_schema(dl, nc, filter, want, e);
 	if (st != DIR_OK)
 		goto out;
 	for (size_t i = 0; want[i].name != NULL; i++) {
@@ -173,7 +172,7 @@ dir_ad_gc_check(struct dir_conn *dc, struct errbuf *e)
 		    "a schema admin adds %s (Active Directory Schema snap-in: the attribute's "
 		    "properties, \"Replicate this attribute to the Global Catalog\"), or set "
 		    "global_catalog = no in [directory %s] and read each domain from its own "
-		    "domain controller", dc->uri, missing, n_missing > 1 ? "are" : "is",
+		    "domain controller", dl->uri, missing, n_missing > 1 ? "are" : "is",
 		    n_missing > 1 ? "them" : "it", n_missing > 1 ? "them" : "it",
 		    c->name != NULL ? c->name : "");
 		st = DIR_BAD_CONFIG;
@@ -182,7 +181,7 @@ dir_ad_gc_check(struct dir_conn *dc, struct errbuf *e)
 	if (lost != NULL)
 		log_warn("[directory %s] %s: global catalog: %s not in the forest's partial "
 		    "attribute set: people are read without %s", c->name != NULL ? c->name : "",
-		    dc->uri, lost, strchr(lost, ',') != NULL ? "them" : "it");
+		    dl->uri, lost, strchr(lost, ',') != NULL ? "them" : "it");
 out:
 	free(filter);
 	free(missing);

@@ -2,6 +2,11 @@
 /*
  * Directory I/O: read who is in a group, and publish certificates back.
  *
+ * Every [directory] type (ldap, ad, graph, csv) is one backend behind this
+ * one interface (directory/backend.h, dispatched in backend.c): callers
+ * never ask which type they hold. A type that cannot do something (Graph
+ * and CSV hold no certificates) answers with an error saying so.
+ *
  * Usage:
  *
  *   struct dir_conn *dc = NULL;
@@ -16,8 +21,9 @@
  *   user_list_free(&members);
  *   dir_close(dc);
  *
- * One dir_conn is one LDAP connection (bound once, reused for every search
- * and modify). Errors are typed (enum dir_status) so the engine can tell
+ * For ldap and ad, one dir_conn is one LDAP connection (bound once, reused
+ * for every search and modify); for graph, one Graph client with its
+ * token. Errors are typed (enum dir_status) so the engine can tell
  * "directory down: change nothing" (UNREACHABLE, AUTH_FAILED, BAD_CONFIG,
  * FAILED) from "this one entry is broken" (a struct user with .problem set,
  * returned alongside the good ones, never dropped silently).
@@ -81,8 +87,11 @@ struct user *user_list_push(struct user_list *l);
 struct dir_conn;
 
 /*
- * Connect and bind. bind_password is borrowed (read by the caller from
- * conf->bind_password_file) and may be NULL for SASL or anonymous binds.
+ * Connect and bind. conf is a [directory] section as config_load() made
+ * it (defaults filled in, user_filter included) and is borrowed for the
+ * life of the connection. bind_password is borrowed (read by the caller
+ * from conf->bind_password_file) and may be NULL for SASL or anonymous
+ * binds.
  */
 enum dir_status dir_open(const struct conf_directory *conf, const char *bind_password,
     struct dir_conn **out, struct errbuf *e) MUST_USE;

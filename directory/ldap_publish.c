@@ -4,10 +4,12 @@
  * and change them value by value.
  *
  * OpenLDAP wants userCertificate transferred as "userCertificate;binary"
- * (RFC 4523) and refuses the bare name on writes; userSMIMECertificate has
- * binary syntax and takes no option. A read accepts either form.
+ * (RFC 4523) and refuses the bare name on writes, Active Directory refuses
+ * the option (error 16): the backend's dialect names the attribute.
+ * userSMIMECertificate has binary syntax and takes no option. A read
+ * accepts either form. Both backends put these two functions in their row.
  *
- * dir_apply_certs() is idempotent: it reads the current values first and
+ * dir_ldap_apply_certs() is idempotent: it reads the current values first and
  * sends only the adds that are missing and the deletes that are present,
  * all in one modify, so the server never answers "value exists" or "no
  * such value" and the entry never shows half a change. If another writer
@@ -28,38 +30,24 @@
 
 #include "common/log.h"
 #include "common/xalloc.h"
-#include "directory/dir_internal.h"
-#include "directory/directory.h"
+#include "directory/ldap.h"
 
-#define ATTR_CERT_WRITE "userCertificate;binary"
-/* Active Directory refuses the ;binary option on writes (error 16). */
-#define ATTR_CERT_AD "userCertificate"
 #define ATTR_SMIME "userSMIMECertificate"
 #define APPLY_ATTEMPTS 3
 
-/* The name userCertificate is written (and requested) under. */
+/* The name userCertificate is written (and requested) under: the dialect's. */
 static char *
-cert_attr(const struct dir_conn *dc)
+cert_attr(const struct dir_ldap *dl)
 {
-	return dc->conf->type == DIR_TYPE_AD ? ATTR_CERT_AD : ATTR_CERT_WRITE;
-}
-
-static bool
-value_in(const struct dir_value *v, size_t n, const void *data, size_t len)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (v[i].len == len && memcmp(v[i].data, data, len) == 0)
-			return true;
-	}
-	return false;
+	return (char *)dl->dialect->cert_attr;
 }
 
 /* Append copies of the values of attribute attr (not yet present) to *v. */
 static enum dir_status
-take_values(struct dir_conn *dc, LDAPMessage *entry, const char *attr, const char *dn,
+take_values(struct dir_ldap *dl, LDAPMessage *entry, const char *attr, const char *dn,
     struct dir_value **v, size_t *n, struct errbuf *e)
 {
-	struct berval **vals = ldap_get_values_len(dc->ld, entry, attr);
+	struct berval **vals = ldap_get_values_len(dl->ld, entry, attr);
 	enum dir_status st = DIR_OK;
 
 	for (size_t i = 0; vals != NULL && vals[i] != NULL; i++) {
@@ -67,16 +55,16 @@ take_values(struct dir_conn *dc, LDAPMessage *entry, const char *attr, const cha
 
 		if (bv->bv_len == 0 || bv->bv_len > DIR_MAX_CERT_LEN) {
 			err_set(e, "%s: %s of %s holds a value of %lu bytes; we accept 1 to %d: "
-			    "remove it or fix it by hand", dc->uri, attr, dn,
+			    "remove it or fix it by hand", dl->uri, attr, dn,
 			    (unsigned long)bv->bv_len, DIR_MAX_CERT_LEN);
 			st = DIR_FAILED;
 			break;
 		}
-		if (value_in(*v, *n, bv->bv_val, bv->bv_len))
+		if (dir_value_in(*v, *n, bv->bv_val, bv->bv_len))
 			continue;
 		if (*n >= DIR_MAX_CERT_VALUES) {
 			err_set(e, "%s: %s of %s holds more than %d values: clean it up first",
-			    dc->uri, attr, dn, DIR_MAX_CERT_VALUES);
+			    dl->uri, attr, dn, DIR_MAX_CERT_VALUES);
 			st = DIR_FAILED;
 			break;
 		}
@@ -89,50 +77,34 @@ take_values(struct dir_conn *dc, LDAPMessage *entry, const char *attr, const cha
 	return st;
 }
 
-/* Callers route publishing elsewhere (publish_to); this is the guard. */
-static enum dir_status
-graph_cannot_publish(const struct dir_conn *dc, struct errbuf *e)
-{
-	err_set(e, "[directory %s]: Microsoft Graph cannot hold S/MIME certificates for "
-	    "Exchange Online's address list; set publish_to in the [group] to the on-premises "
-	    "AD or LDAP directory that should carry them", dc->conf->name);
-	return DIR_BAD_CONFIG;
-}
-
 enum dir_status
-dir_read_certs(struct dir_conn *dc, const char *dn, struct dir_cert_values *out,
+dir_ldap_read_certs(void *state, const char *dn, struct dir_cert_values *out,
     struct errbuf *e)
 {
-	char *attrs[] = { cert_attr(dc), ATTR_SMIME, NULL };
+	struct dir_ldap *dl = state;
+	char *attrs[] = { cert_attr(dl), ATTR_SMIME, NULL };
 	LDAPMessage *res = NULL, *entry = NULL;
 	BerElement *ber = NULL;
 	enum dir_status st;
 	char *a;
 
 	memset(out, 0, sizeof(*out));
-	/* A csv directory has no entries to publish to: there is nothing there. */
-	if (dc->conf->type == DIR_TYPE_CSV)
-		return DIR_OK;
-	if (dc->conf->type == DIR_TYPE_GRAPH)
-		return graph_cannot_publish(dc, e);
-
-	memset(out, 0, sizeof(*out));
-	st = dir_ldap_read(dc, dn, NULL, attrs, &res, &entry, e);
+	st = dir_ldap_read(dl, dn, NULL, attrs, &res, &entry, e);
 	if (st != DIR_OK)
 		return st;
 	if (entry == NULL) {
 		err_set(e, "%s: read certificates of %s: the entry does not exist (renamed or "
-		    "deleted since the members were read?)", dc->uri, dn);
+		    "deleted since the members were read?)", dl->uri, dn);
 		return DIR_FAILED;
 	}
-	for (a = ldap_first_attribute(dc->ld, entry, &ber); a != NULL && st == DIR_OK;
-	    a = ldap_next_attribute(dc->ld, entry, ber)) {
+	for (a = ldap_first_attribute(dl->ld, entry, &ber); a != NULL && st == DIR_OK;
+	    a = ldap_next_attribute(dl->ld, entry, ber)) {
 		size_t base = strcspn(a, ";");
 
 		if (base == strlen("userCertificate") && strncasecmp(a, "userCertificate", base) == 0)
-			st = take_values(dc, entry, a, dn, &out->user_cert, &out->n_user_cert, e);
+			st = take_values(dl, entry, a, dn, &out->user_cert, &out->n_user_cert, e);
 		else if (base == strlen(ATTR_SMIME) && strncasecmp(a, ATTR_SMIME, base) == 0)
-			st = take_values(dc, entry, a, dn, &out->smime, &out->n_smime, e);
+			st = take_values(dl, entry, a, dn, &out->smime, &out->n_smime, e);
 		ldap_memfree(a);
 	}
 	ldap_memfree(a);
@@ -173,7 +145,7 @@ select_values(struct value_sel *m, const struct dir_value *want, size_t n_want,
 	m->bv = xcalloc(n_want, sizeof(*m->bv));
 	m->ptr = xcalloc(n_want + 1, sizeof(*m->ptr));
 	for (size_t i = 0; i < n_want; i++) {
-		bool present = value_in(have, n_have, want[i].data, want[i].len);
+		bool present = dir_value_in(have, n_have, want[i].data, want[i].len);
 		bool dup = false;
 
 		for (size_t k = 0; k < m->n && !dup; k++)
@@ -229,18 +201,8 @@ smime_replacement(struct value_sel *del, struct value_sel *add,
 	*del = r;
 }
 
-static bool
-lists_overlap(const struct dir_value *a, size_t na, const struct dir_value *b, size_t nb)
-{
-	for (size_t i = 0; i < na; i++) {
-		if (value_in(b, nb, a[i].data, a[i].len))
-			return true;
-	}
-	return false;
-}
-
 static enum dir_status
-apply_once(struct dir_conn *dc, const char *dn, const struct dir_cert_change *c,
+apply_once(struct dir_ldap *dl, const char *dn, const struct dir_cert_change *c,
     int *rc_out, struct errbuf *e)
 {
 	struct dir_cert_values cur;
@@ -252,7 +214,7 @@ apply_once(struct dir_conn *dc, const char *dn, const struct dir_cert_change *c,
 
 	*rc_out = LDAP_SUCCESS;
 	memset(mv, 0, sizeof(mv));
-	st = dir_read_certs(dc, dn, &cur, e);
+	st = dir_ldap_read_certs(dl, dn, &cur, e);
 	if (st != DIR_OK)
 		return st;
 	/* Deletes first, so a value can be replaced within one modify. */
@@ -272,7 +234,7 @@ apply_once(struct dir_conn *dc, const char *dn, const struct dir_cert_change *c,
 		mods[n].mod_op = ((i % 2) == 0 ? LDAP_MOD_DELETE : LDAP_MOD_ADD) | LDAP_MOD_BVALUES;
 		if (i == 2 && mv[2].replace)
 			mods[n].mod_op = LDAP_MOD_REPLACE | LDAP_MOD_BVALUES;
-		mods[n].mod_type = i < 2 ? cert_attr(dc) : ATTR_SMIME;
+		mods[n].mod_type = i < 2 ? cert_attr(dl) : ATTR_SMIME;
 		mods[n].mod_bvalues = mv[i].ptr;
 		modp[n] = &mods[n];
 		n++;
@@ -283,36 +245,19 @@ apply_once(struct dir_conn *dc, const char *dn, const struct dir_cert_change *c,
 	}
 	modp[n] = NULL;
 	if (n == 0) {
-		log_debug("%s: certificates of %s already as wanted", dc->uri, dn);
+		log_debug("%s: certificates of %s already as wanted", dl->uri, dn);
 		goto out;
 	}
-	*rc_out = ldap_modify_ext_s(dc->ld, dn, modp, NULL, NULL);
+	*rc_out = ldap_modify_ext_s(dl->ld, dn, modp, NULL, NULL);
 	if (*rc_out != LDAP_SUCCESS) {
 		const char *hint = NULL;
-		char *op = xasprintf("modify %s%s%s of", cert ? cert_attr(dc) : "",
+		char *op = xasprintf("modify %s%s%s of", cert ? cert_attr(dl) : "",
 		    cert && smime ? " and " : "", smime ? ATTR_SMIME : "");
 		char *owned_hint = NULL;
 
 		switch (*rc_out) {
 		case LDAP_INSUFFICIENT_ACCESS:
-			if (dc->conf->type == DIR_TYPE_AD) {
-				owned_hint = xasprintf("the service account %s needs the right to "
-				    "write the properties userCertificate and userSMIMECertificate "
-				    "of user objects under %s: delegate 'Write userCertificate' and "
-				    "'Write userSMIMECertificate' (ACEs (OA;CIIO;WP;"
-				    "bf967a7f-0de6-11d0-a285-00aa003049e2;"
-				    "bf967aba-0de6-11d0-a285-00aa003049e2;SID) and (OA;CIIO;WP;"
-				    "e16a9db2-403c-11d1-a9c0-0000f80367c1;"
-				    "bf967aba-0de6-11d0-a285-00aa003049e2;SID)); see ACTIVE DIRECTORY in "
-				    "smimesync.conf(5)", dc->conf->bind_dn != NULL ?
-				    dc->conf->bind_dn : "(SASL identity)", dc->base_dn);
-				hint = owned_hint;
-				break;
-			}
-			owned_hint = xasprintf("the service account %s needs write access to "
-			    "userCertificate and userSMIMECertificate (an ACL like \"access to "
-			    "attrs=userCertificate,userSMIMECertificate by dn.exact=... write\")",
-			    dc->conf->bind_dn != NULL ? dc->conf->bind_dn : "(SASL identity)");
+			owned_hint = dl->dialect->write_access_hint(dl);
 			hint = owned_hint;
 			break;
 		case LDAP_OBJECT_CLASS_VIOLATION:
@@ -326,24 +271,17 @@ apply_once(struct dir_conn *dc, const char *dn, const struct dir_cert_change *c,
 			break;
 		case LDAP_CONSTRAINT_VIOLATION:
 		case LDAP_ADMINLIMIT_EXCEEDED:
-			if (dc->conf->type == DIR_TYPE_AD) {
-				hint = "Active Directory takes at most 32768 bytes per value of "
-				       "these attributes (rangeUpper) and about 1200 values of "
-				       "all such attributes per object: remove stale certificates "
-				       "from the entry, or use a smaller key type and chain";
-				break;
-			}
-			hint = NULL;
+			hint = dl->dialect->value_limit_hint;
 			break;
 		default:
 			break;
 		}
-		st = dir_ldap_fail(dc, *rc_out, op, dn, hint, e);
+		st = dir_ldap_fail(dl, *rc_out, op, dn, hint, e);
 		free(op);
 		free(owned_hint);
 		goto out;
 	}
-	log_debug("%s: certificates of %s changed (%zu modification(s))", dc->uri, dn, n);
+	log_debug("%s: certificates of %s changed (%zu modification(s))", dl->uri, dn, n);
 out:
 	for (size_t i = 0; i < 4; i++)
 		value_sel_free(&mv[i]);
@@ -352,32 +290,20 @@ out:
 }
 
 enum dir_status
-dir_apply_certs(struct dir_conn *dc, const char *dn, const struct dir_cert_change *change,
+dir_ldap_apply_certs(void *state, const char *dn, const struct dir_cert_change *change,
     struct errbuf *e)
 {
+	struct dir_ldap *dl = state;
 	enum dir_status st = DIR_OK;
 	int rc = LDAP_SUCCESS;
 
-	if (change->n_add_user_cert + change->n_del_user_cert + change->n_add_smime +
-	    change->n_del_smime == 0 || dc->conf->type == DIR_TYPE_CSV)
-		return DIR_OK;
-	if (dc->conf->type == DIR_TYPE_GRAPH)
-		return graph_cannot_publish(dc, e);
-	if (lists_overlap(change->add_user_cert, change->n_add_user_cert,
-	    change->del_user_cert, change->n_del_user_cert) ||
-	    lists_overlap(change->add_smime, change->n_add_smime, change->del_smime,
-	    change->n_del_smime)) {
-		err_set(e, "certificates of %s: the same value is both to add and to delete; "
-		    "refusing an ambiguous change", dn);
-		return DIR_FAILED;
-	}
 	for (int attempt = 1; attempt <= APPLY_ATTEMPTS; attempt++) {
-		st = apply_once(dc, dn, change, &rc, e);
+		st = apply_once(dl, dn, change, &rc, e);
 		if (st == DIR_OK || (rc != LDAP_TYPE_OR_VALUE_EXISTS &&
 		    rc != LDAP_NO_SUCH_ATTRIBUTE))
 			break;
 		log_debug("%s: %s changed while we modified it (attempt %d): reading again",
-		    dc->uri, dn, attempt);
+		    dl->uri, dn, attempt);
 	}
 	return st;
 }

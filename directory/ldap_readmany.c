@@ -7,7 +7,7 @@
  * parse the last, and the round trip is paid once per window instead of
  * once per entry. This is what makes reading the members of a group of a
  * few thousand people cheaper than a subtree scan of a directory of a
- * hundred thousand (ldap_source.c decides which to use).
+ * hundred thousand (ldap_members.c decides which to use).
  *
  * Answers arrive in any order; the callback gets the index of the DN it
  * belongs to. A failure abandons what is still in flight, so later
@@ -20,7 +20,7 @@
 
 #include <ldap.h>
 
-#include "directory/dir_internal.h"
+#include "directory/ldap.h"
 
 #define READ_WINDOW 64
 
@@ -30,37 +30,37 @@ struct in_flight {
 };
 
 static void
-abandon_all(struct dir_conn *dc, const struct in_flight *f, size_t n)
+abandon_all(struct dir_ldap *dl, const struct in_flight *f, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		(void)ldap_abandon_ext(dc->ld, f[i].msgid, NULL, NULL);
+		(void)ldap_abandon_ext(dl->ld, f[i].msgid, NULL, NULL);
 }
 
 /* Hand one complete answer (entries and the final result) to cb. */
 static enum dir_status
-deliver(struct dir_conn *dc, LDAPMessage *res, const char *dn, size_t index,
+deliver(struct dir_ldap *dl, LDAPMessage *res, const char *dn, size_t index,
     dir_read_cb cb, void *arg, struct errbuf *e)
 {
-	LDAPMessage *entry = ldap_first_entry(dc->ld, res);
+	LDAPMessage *entry = ldap_first_entry(dl->ld, res);
 	int err = LDAP_SUCCESS;
-	int rc = ldap_parse_result(dc->ld, res, &err, NULL, NULL, NULL, NULL, 0);
+	int rc = ldap_parse_result(dl->ld, res, &err, NULL, NULL, NULL, NULL, 0);
 
 	if (rc != LDAP_SUCCESS)
-		return dir_ldap_fail(dc, rc, "read", dn, NULL, e);
+		return dir_ldap_fail(dl, rc, "read", dn, NULL, e);
 	/* As in dir_ldap_read(): a DN the server cannot parse names no entry. */
 	if (err == LDAP_NO_SUCH_OBJECT || err == LDAP_INVALID_DN_SYNTAX)
 		entry = NULL;
 	else if (err != LDAP_SUCCESS)
-		return dir_ldap_fail(dc, err, "read", dn, NULL, e);
-	return cb(dc, index, entry, arg, e);
+		return dir_ldap_fail(dl, err, "read", dn, NULL, e);
+	return cb(dl, index, entry, arg, e);
 }
 
 enum dir_status
-dir_ldap_read_many(struct dir_conn *dc, char *const *dns, size_t n, const char *filter,
+dir_ldap_read_many(struct dir_ldap *dl, char *const *dns, size_t n, const char *filter,
     char **attrs, dir_read_cb cb, void *arg, struct errbuf *e)
 {
 	struct in_flight f[READ_WINDOW];
-	struct timeval tv = { dc->timeout, 0 };
+	struct timeval tv = { dl->timeout, 0 };
 	size_t next = 0, n_f = 0;
 	enum dir_status st = DIR_OK;
 
@@ -70,25 +70,25 @@ dir_ldap_read_many(struct dir_conn *dc, char *const *dns, size_t n, const char *
 		int rc, msgid;
 
 		while (next < n && n_f < READ_WINDOW) {
-			rc = ldap_search_ext(dc->ld, dns[next], LDAP_SCOPE_BASE, filter, attrs, 0,
+			rc = ldap_search_ext(dl->ld, dns[next], LDAP_SCOPE_BASE, filter, attrs, 0,
 			    NULL, NULL, &tv, 1, &msgid);
 			if (rc != LDAP_SUCCESS) {
-				abandon_all(dc, f, n_f);
-				return dir_ldap_fail(dc, rc, "read", dns[next], NULL, e);
+				abandon_all(dl, f, n_f);
+				return dir_ldap_fail(dl, rc, "read", dns[next], NULL, e);
 			}
 			f[n_f].msgid = msgid;
 			f[n_f].index = next++;
 			n_f++;
 		}
-		rc = ldap_result(dc->ld, LDAP_RES_ANY, LDAP_MSG_ALL, &tv, &res);
+		rc = ldap_result(dl->ld, LDAP_RES_ANY, LDAP_MSG_ALL, &tv, &res);
 		if (rc <= 0) {
 			int code = LDAP_TIMEOUT;
 
 			if (rc < 0)
-				(void)ldap_get_option(dc->ld, LDAP_OPT_RESULT_CODE, &code);
+				(void)ldap_get_option(dl->ld, LDAP_OPT_RESULT_CODE, &code);
 			ldap_msgfree(res);
-			abandon_all(dc, f, n_f);
-			return dir_ldap_fail(dc, code, "read", dns[f[0].index], NULL, e);
+			abandon_all(dl, f, n_f);
+			return dir_ldap_fail(dl, code, "read", dns[f[0].index], NULL, e);
 		}
 		msgid = ldap_msgid(res);
 		for (k = 0; k < n_f && f[k].msgid != msgid; k++)
@@ -98,11 +98,11 @@ dir_ldap_read_many(struct dir_conn *dc, char *const *dns, size_t n, const char *
 			ldap_msgfree(res);
 			continue;
 		}
-		st = deliver(dc, res, dns[f[k].index], f[k].index, cb, arg, e);
+		st = deliver(dl, res, dns[f[k].index], f[k].index, cb, arg, e);
 		ldap_msgfree(res);
 		f[k] = f[--n_f];
 	}
 	if (st != DIR_OK)
-		abandon_all(dc, f, n_f);
+		abandon_all(dl, f, n_f);
 	return st;
 }

@@ -2,18 +2,17 @@
 noinst_LIBRARIES += libdirectory.a
 libdirectory_a_SOURCES = \
 	directory/directory.h \
+	directory/backend.h directory/backend.c \
+	directory/dir_ldap.c directory/dir_ad.c directory/dir_graph.c directory/dir_csv.c \
 	directory/dir_internal.h \
-	directory/user.c \
-	directory/csv_source.c directory/filter.c \
-	directory/strset.c \
-	directory/ldap_conn.c \
-	directory/ldap_readmany.c \
-	directory/ldap_source.c \
+	directory/user.c directory/filter.c directory/strset.c \
+	directory/ldap.h \
+	directory/ldap_conn.c directory/ldap_errors.c \
+	directory/ldap_search.c directory/ldap_readmany.c \
+	directory/ranges.c directory/ldap_members.c \
+	directory/ldap_person.c directory/ldap_locate.c \
 	directory/ldap_publish.c \
-	directory/ad_source.c directory/ad_gc.c \
-	directory/graph_source.c \
-	directory/locate.c \
-	directory/ranges.c
+	directory/ad_person.c directory/ad_gc.c
 
 # Directory tests link only what they use, so that they build while other
 # rooms are still changing.
@@ -27,7 +26,8 @@ TESTS += tests/unit/test_directory_filter
 # dir-probe: a command-line driver of the directory room for shell tests.
 check_PROGRAMS += tests/tools/dir-probe
 tests_tools_dir_probe_SOURCES = tests/tools/dir-probe.c
-tests_tools_dir_probe_LDADD = $(directory_test_libs)
+tests_tools_dir_probe_LDADD = libdirectory.a libnet.a libconf.a libcommon.a \
+	$(SMIMESYNC_EXT_LIBS)
 
 TESTS += tests/integration/directory_ldap.sh
 EXTRA_DIST += tests/integration/directory_ldap.sh tests/tools/slapd-lib.sh
@@ -47,3 +47,11 @@ check_PROGRAMS += tests/unit/test_graph
 tests_unit_test_graph_SOURCES = tests/unit/test_graph.c tests/unit/check.h
 tests_unit_test_graph_LDADD = libdirectory.a libnet.a libconf.a libcommon.a $(SMIMESYNC_EXT_LIBS)
 TESTS += tests/unit/test_graph
+
+# The backend table against conf's table of directory-type traits.
+check_PROGRAMS += tests/unit/test_directory_backends
+tests_unit_test_directory_backends_SOURCES = tests/unit/test_directory_backends.c \
+	tests/unit/check.h
+tests_unit_test_directory_backends_LDADD = libdirectory.a libnet.a libconf.a libcommon.a \
+	$(SMIMESYNC_EXT_LIBS)
+TESTS += tests/unit/test_directory_backends

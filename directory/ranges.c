@@ -25,7 +25,7 @@
 
 #include "common/log.h"
 #include "common/xalloc.h"
-#include "directory/dir_internal.h"
+#include "directory/ldap.h"
 
 /* Rounds without progress or a lying server must not loop forever. */
 #define MAX_RANGE_READS 100000
@@ -71,7 +71,7 @@ dir_parse_range(const char *desc, const char *attr, size_t *lo, size_t *hi, bool
  * more after *next.
  */
 static enum dir_status
-take_chunk(struct dir_conn *dc, LDAPMessage *entry, const char *dn, const char *attr,
+take_chunk(struct dir_ldap *dl, LDAPMessage *entry, const char *dn, const char *attr,
     dir_value_cb cb, void *arg, size_t *total, size_t *next, bool *more, struct errbuf *e)
 {
 	BerElement *ber = NULL;
@@ -79,8 +79,8 @@ take_chunk(struct dir_conn *dc, LDAPMessage *entry, const char *dn, const char *
 	char *a;
 
 	*more = false;
-	for (a = ldap_first_attribute(dc->ld, entry, &ber); a != NULL && st == DIR_OK;
-	    a = ldap_next_attribute(dc->ld, entry, ber)) {
+	for (a = ldap_first_attribute(dl->ld, entry, &ber); a != NULL && st == DIR_OK;
+	    a = ldap_next_attribute(dl->ld, entry, ber)) {
 		size_t lo = 0, hi = 0;
 		bool last = true, ranged;
 		struct berval **vals = NULL;
@@ -91,11 +91,11 @@ take_chunk(struct dir_conn *dc, LDAPMessage *entry, const char *dn, const char *
 			ldap_memfree(a);
 			continue;
 		}
-		vals = ldap_get_values_len(dc->ld, entry, a);
+		vals = ldap_get_values_len(dl->ld, entry, a);
 		n = (size_t)ldap_count_values_len(vals);
 		if (*total + n > DIR_MAX_MEMBERS) {
 			err_set(e, "%s: group %s has more than %d %s values, more than we accept",
-			    dc->uri, dn, DIR_MAX_MEMBERS, attr);
+			    dl->uri, dn, DIR_MAX_MEMBERS, attr);
 			st = DIR_FAILED;
 		}
 		for (size_t i = 0; i < n && st == DIR_OK; i++)
@@ -105,7 +105,7 @@ take_chunk(struct dir_conn *dc, LDAPMessage *entry, const char *dn, const char *
 		if (ranged && !last && st == DIR_OK) {
 			if (hi + 1 <= *next) {
 				err_set(e, "%s: group %s: the server answered %s after we asked "
-				    "from value %zu; refusing to loop", dc->uri, dn, a, *next);
+				    "from value %zu; refusing to loop", dl->uri, dn, a, *next);
 				st = DIR_FAILED;
 			} else {
 				*next = hi + 1;
@@ -120,7 +120,7 @@ take_chunk(struct dir_conn *dc, LDAPMessage *entry, const char *dn, const char *
 }
 
 enum dir_status
-dir_member_values(struct dir_conn *dc, LDAPMessage *entry, const char *dn, const char *attr,
+dir_member_values(struct dir_ldap *dl, LDAPMessage *entry, const char *dn, const char *attr,
     size_t step, dir_value_cb cb, void *arg, struct errbuf *e)
 {
 	enum dir_status st = DIR_OK;
@@ -128,7 +128,7 @@ dir_member_values(struct dir_conn *dc, LDAPMessage *entry, const char *dn, const
 	bool more = true;
 
 	if (entry != NULL && step == 0) {
-		st = take_chunk(dc, entry, dn, attr, cb, arg, &total, &next, &more, e);
+		st = take_chunk(dl, entry, dn, attr, cb, arg, &total, &next, &more, e);
 		if (st != DIR_OK || !more)
 			return st;
 	}
@@ -141,25 +141,25 @@ dir_member_values(struct dir_conn *dc, LDAPMessage *entry, const char *dn, const
 		if (++reads > MAX_RANGE_READS) {
 			free(desc);
 			err_set(e, "%s: group %s: more than %d range reads of %s; giving up",
-			    dc->uri, dn, MAX_RANGE_READS, attr);
+			    dl->uri, dn, MAX_RANGE_READS, attr);
 			return DIR_FAILED;
 		}
-		st = dir_ldap_read(dc, dn, NULL, attrs, &res, &got, e);
+		st = dir_ldap_read(dl, dn, NULL, attrs, &res, &got, e);
 		free(desc);
 		if (st != DIR_OK)
 			return st;
 		if (got == NULL) {
 			err_set(e, "%s: group %s vanished while its %s values were read (from value "
-			    "%zu)", dc->uri, dn, attr, next);
+			    "%zu)", dl->uri, dn, attr, next);
 			return DIR_FAILED;
 		}
-		st = take_chunk(dc, got, dn, attr, cb, arg, &total, &next, &more, e);
+		st = take_chunk(dl, got, dn, attr, cb, arg, &total, &next, &more, e);
 		ldap_msgfree(res);
 		if (st != DIR_OK)
 			return st;
 	}
 	if (reads > 0)
-		log_debug("%s: group %s: %zu %s values in %zu range read(s)", dc->uri, dn, total,
+		log_debug("%s: group %s: %zu %s values in %zu range read(s)", dl->uri, dn, total,
 		    attr, reads);
 	return DIR_OK;
 }

@@ -1,13 +1,19 @@
 /* SPDX-License-Identifier: ISC */
+/*
+ * Owned helpers of struct user, struct user_list and struct dir_cert_values,
+ * and the problems attached to a person: what every backend builds its
+ * answers with.
+ */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/xalloc.h"
+#include "directory/dir_internal.h"
 #include "directory/directory.h"
-
-/* Owned helpers of struct user, struct user_list and struct dir_cert_values. */
 
 const char *
 dir_status_name(enum dir_status st)
@@ -72,6 +78,35 @@ user_list_push(struct user_list *l)
 	u = &l->v[l->n++];
 	memset(u, 0, sizeof(*u));
 	return u;
+}
+
+void
+dir_add_problem(struct user *u, const char *fmt, ...)
+{
+	struct buf b;
+	va_list ap;
+	int rc;
+
+	buf_init(&b, 0);
+	if (u->problem != NULL && buf_printf(&b, "%s; ", u->problem) != 0)
+		abort(); /* unbounded buffer: cannot fail */
+	va_start(ap, fmt);
+	rc = buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (rc != 0)
+		abort();
+	free(u->problem);
+	u->problem = buf_steal(&b, NULL);
+}
+
+bool
+dir_value_in(const struct dir_value *v, size_t n, const void *data, size_t len)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].len == len && memcmp(v[i].data, data, len) == 0)
+			return true;
+	}
+	return false;
 }
 
 static void

@@ -51,7 +51,8 @@ graph_mail_open(const struct conf_mail *conf, struct graph_mail **out, struct er
 	char *esc;
 
 	*out = NULL;
-	if (d == NULL || d->type != DIR_TYPE_GRAPH || conf->sender == NULL) {
+	/* config_load() resolves graph_directory only to a directory with an Entra app. */
+	if (d == NULL || conf->sender == NULL) {
 		err_set(e, "[mail] transport = graph needs directory = a [directory] with "
 		    "type = graph, and a sender");
 		return -1;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Microsoft Graph v1.0 as an application (OAuth 2.0 client credentials),
- * shared by the Entra ID source (directory/graph_source.c) and the Graph
+ * shared by the Entra ID source (directory/dir_graph.c) and the Graph
  * mail transport (mail/graph_mail.c). Only HTTPS, through net/http.c, with the
  * server certificate and host name verified unless tls_verify is off.
  *

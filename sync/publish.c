@@ -77,8 +77,7 @@ publish_dir_of(const struct config *cfg, const char *group_name,
 	for (size_t i = 0; group_name != NULL && i < cfg->n_groups; i++)
 		if (strcmp(cfg->groups[i].name, group_name) == 0 && cfg->groups[i].directory == source)
 			return cfg->groups[i].publish;
-	if (source != NULL && (source->type == DIR_TYPE_LDAP ||
-	    (source->type == DIR_TYPE_AD && !source->global_catalog)))
+	if (source != NULL && conf_directory_publishable(source))
 		return source;
 	return NULL;
 }
@@ -86,16 +85,10 @@ publish_dir_of(const struct config *cfg, const char *group_name,
 const char *
 publish_nowhere_text(const struct conf_group *g)
 {
-	if (g->directory != NULL && g->directory->type == DIR_TYPE_AD)
-		return "certificates are published nowhere: the group is read from a global catalog, "
-		    "which refuses writes, and has no publish_to naming a domain controller; they "
-		    "are only mailed to their owners";
-	if (g->directory != NULL && g->directory->type == DIR_TYPE_GRAPH)
-		return "certificates are published nowhere: Microsoft Graph cannot store them for "
-		    "Exchange Online's address list and the group has no publish_to; they are "
-		    "only mailed to their owners";
-	return "certificates are published nowhere (a csv directory holds no entries; "
-	    "set publish_to to publish them); they are only mailed to their owners";
+	const char *note = g->directory != NULL ? conf_directory_unpublished(g->directory) : NULL;
+
+	return note != NULL ? note : "certificates are published nowhere; they are only mailed "
+	    "to their owners";
 }
 
 int

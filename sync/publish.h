@@ -32,7 +32,8 @@ int publish_locate(struct engine *en, const struct conf_directory *source,
 /*
  * The publish directory of a person last seen in group group_name (NULL
  * when unknown) whose source is source: that group's publish setting, else
- * source itself when it is an ldap or ad directory, else NULL (nowhere).
+ * source itself when certificates can be written to it
+ * (conf_directory_publishable()), else NULL (nowhere).
  */
 const struct conf_directory *publish_dir_of(const struct config *cfg, const char *group_name,
     const struct conf_directory *source);

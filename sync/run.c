@@ -83,7 +83,7 @@ read_groups(struct engine *en, struct group_read *reads)
 		report_group_publish(en->report, g->name, g->publish != NULL ? g->publish->name :
 		    NULL, g->publish != NULL ? NULL : publish_nowhere_text(g));
 		log_info("[group %s] %zu members", g->name, reads[gi].members.n);
-		if (g->publish == NULL && g->directory->type != DIR_TYPE_CSV)
+		if (g->publish == NULL && conf_dir_traits(g->directory->type)->warn_unpublished)
 			log_warn("[group %s] %s", g->name, publish_nowhere_text(g));
 		ok++;
 	}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * A page of Microsoft Graph's transitiveMembers answer on arbitrary bytes
- * (directory/graph_source.c). The first byte picks the group's policy
+ * (directory/dir_graph.c). The first byte picks the group's policy
  * (include_guests, mail_from_upn); the rest is parsed as JSON the way
  * graph_call() does and handed to the member reader. Properties: every
  * member returned without a problem has a valid address and alternative
@@ -17,7 +17,7 @@
 #include "common/errbuf.h"
 #include "common/strutil.h"
 #include "conf/conf.h"
-#include "directory/dir_internal.h"
+#include "directory/backend.h"
 #include "directory/directory.h"
 #include "tests/fuzz/fuzz.h"
 

@@ -22,8 +22,9 @@
  *   add-smime DN FILE.der   add a DER PKCS#7 value to userSMIMECertificate
  *   del-smime DN FILE.der   delete it
  *
- * The configuration is built by hand, not parsed, so this tool does not
- * depend on conf/. Exit status: 0 ok, 1 usage, 2 directory error (stderr
+ * The configuration is built by hand, not parsed; only the default
+ * user_filter of the type comes from conf/ (conf_dir_traits), as
+ * config_load() would fill it in. Exit status: 0 ok, 1 usage, 2 directory error (stderr
  * says "dir-probe: STATUS: message" with STATUS from dir_status_name()).
  */
 #include "config.h"
@@ -39,8 +40,9 @@
 #include "common/log.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
-#include "directory/dir_internal.h"
+#include "directory/backend.h"
 #include "directory/directory.h"
+#include "directory/ldap.h"
 
 static void
 usage(void)
@@ -111,7 +113,6 @@ main(int argc, char **argv)
 	conf.scan_threshold = 10000;
 	conf.timeout = 30;
 	conf.mail_attribute = "mail";
-	conf.user_filter = "(objectClass=inetOrgPerson)";
 	log_init("dir-probe", LOGL_WARN, 0);
 	err_clear(&e);
 
@@ -165,9 +166,6 @@ main(int argc, char **argv)
 				conf.type = DIR_TYPE_AD;
 			else
 				usage();
-			/* The directory room picks the type's default filter. */
-			if (!filter_given)
-				conf.user_filter = NULL;
 		} else if (strcmp(opt, "--starttls") == 0) {
 			if (strcmp(val, "required") == 0)
 				conf.starttls = TLS_MODE_REQUIRED;
@@ -193,6 +191,9 @@ main(int argc, char **argv)
 	}
 	if (i >= argc || conf.uri == NULL || conf.base_dn == NULL)
 		usage();
+	/* What config_load() would fill in. */
+	if (!filter_given)
+		conf.user_filter = (char *)conf_dir_traits(conf.type)->default_user_filter;
 	if (password_file != NULL && file_read_password(password_file, &password, &e) != 0) {
 		fprintf(stderr, "dir-probe: %s\n", e.text);
 		return 1;
@@ -237,8 +238,9 @@ main(int argc, char **argv)
 	} else if (strcmp(argv[i], "member-values") == 0 && i + 3 == argc) {
 		if (parse_int64(argv[i + 2], 0, 100000, &n) != 0)
 			usage();
-		st = dir_member_values(dc, NULL, argv[i + 1], "member", (size_t)n, print_member,
-		    NULL, &e);
+		/* The ldap and ad backends keep their LDAP connection as their state. */
+		st = dir_member_values(dc->state, NULL, argv[i + 1], "member", (size_t)n,
+		    print_member, NULL, &e);
 		if (st != DIR_OK)
 			rc = fail(st, &e);
 	} else if (strcmp(argv[i], "read-certs") == 0 && i + 2 == argc) {

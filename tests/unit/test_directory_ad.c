@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "directory/dir_internal.h"
 #include "directory/directory.h"
+#include "directory/ldap.h"
 #include "tests/unit/check.h"
 
 static void

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The Graph client's pure parts (net/graph_*.c) and the Entra ID member
- * reader (directory/graph_source.c) fed with pages as Graph sends them:
+ * reader (directory/dir_graph.c) fed with pages as Graph sends them:
  * policy (guests, disabled accounts, UPN for a missing mail), alternative
  * addresses, repeats across pages, and malformed pages.
  */
@@ -14,7 +14,7 @@
 
 #include "net/graph_internal.h"
 #include "conf/options.h"
-#include "directory/dir_internal.h"
+#include "directory/backend.h"
 #include "tests/unit/check.h"
 
 static void

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Group expansion on an RFC 4519 directory (OpenLDAP): who is in a group,
- * transitively, and what the directory says about each person.
+ * transitively. Each person found becomes a struct user in ldap_person.c.
  *
  * OpenLDAP has no in-chain matching rule, so nesting is resolved here. The
  * expansion runs in rounds over a batch of member DNs not seen before:
@@ -21,19 +21,15 @@
  */
 #include "config.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <ldap.h>
 
-#include "common/buf.h"
 #include "common/log.h"
-#include "common/strutil.h"
 #include "common/xalloc.h"
-#include "directory/dir_internal.h"
-#include "directory/directory.h"
+#include "directory/ldap.h"
 
 /*
  * When to scan rather than read by DN. Measured against slapd on loopback
@@ -44,20 +40,20 @@
  * [directory] scan_threshold or more is taken to be worth a scan.
  */
 static bool
-worth_a_scan(const struct dir_conn *dc, size_t n)
+worth_a_scan(const struct dir_ldap *dl, size_t n)
 {
-	size_t first = dc->conf->scan_threshold > 0 ? (size_t)dc->conf->scan_threshold : 10000;
+	size_t first = dl->conf->scan_threshold > 0 ? (size_t)dl->conf->scan_threshold : 10000;
 
-	if (dc->people_scanned == 0)
+	if (dl->people_scanned == 0)
 		return n >= first;
-	return n >= dc->people_scanned / 4;
+	return n >= dl->people_scanned / 4;
 }
 
 /* Everything we need to know about a group or a person, in one read. */
 #define ATTR_SLOTS 12
 
 struct expand {
-	struct dir_conn *dc;
+	struct dir_ldap *dl;
 	struct user_list *out;
 	struct strset seen;   /* normalized DNs queued or read */
 	char **pending;       /* raw member DNs to look at next round (new) */
@@ -144,194 +140,26 @@ queue_members_of(struct expand *x, LDAPMessage *entry, const char *group_dn,
 	enum dir_status st = DIR_OK;
 
 	for (size_t a = 0; a < ARRAY_LEN(member_attrs) && st == DIR_OK; a++)
-		st = dir_member_values(x->dc, entry, group_dn, member_attrs[a], 0, queue_value,
+		st = dir_member_values(x->dl, entry, group_dn, member_attrs[a], 0, queue_value,
 		    &q, e);
 	return st;
-}
-
-void
-dir_add_problem(struct user *u, const char *fmt, ...)
-{
-	struct buf b;
-	va_list ap;
-	int rc;
-
-	buf_init(&b, 0);
-	if (u->problem != NULL && buf_printf(&b, "%s; ", u->problem) != 0)
-		abort(); /* unbounded buffer: cannot fail */
-	va_start(ap, fmt);
-	rc = buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	if (rc != 0)
-		abort();
-	free(u->problem);
-	u->problem = buf_steal(&b, NULL);
-}
-
-char *
-dir_get_name(LDAP *ld, LDAPMessage *entry, const char *attr, const char *dn)
-{
-	struct berval **vals = ldap_get_values_len(ld, entry, attr);
-	char *out = NULL;
-
-	if (vals == NULL || vals[0] == NULL)
-		goto out;
-	if (vals[0]->bv_len == 0)
-		goto out;
-	if (vals[0]->bv_len > DIR_MAX_NAME_LEN || !str_is_utf8(vals[0]->bv_val, vals[0]->bv_len)) {
-		log_warn("%s: %s is longer than %d bytes or not valid UTF-8: ignored", dn, attr,
-		    DIR_MAX_NAME_LEN);
-		goto out;
-	}
-	out = xstrndup(vals[0]->bv_val, vals[0]->bv_len);
-	if (str_has_control(out)) {
-		log_warn("%s: %s contains control characters: ignored", dn, attr);
-		free(out);
-		out = NULL;
-	}
-out:
-	ldap_value_free_len(vals);
-	return out;
-}
-
-void
-dir_fill_mail(struct dir_conn *dc, LDAPMessage *entry, struct user *u)
-{
-	const char *attr = dc->conf->mail_attribute != NULL ? dc->conf->mail_attribute : "mail";
-	struct berval **vals = ldap_get_values_len(dc->ld, entry, attr);
-	size_t n = (size_t)ldap_count_values_len(vals);
-
-	if (n == 0) {
-		dir_add_problem(u, "no %s attribute", attr);
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const struct berval *v = vals[i];
-		char *p;
-
-		if (dir_mail_valid(v->bv_val, v->bv_len)) {
-			char *m = xstrndup(v->bv_val, v->bv_len);
-
-			if (u->mail == NULL && i == 0) {
-				u->mail = m;
-				continue;
-			}
-			if (u->mail != NULL && str_eq_nocase(u->mail, m)) {
-				free(m);
-				continue;
-			}
-			u->alt_mails = xreallocarray(u->alt_mails, u->n_alt_mails + 1,
-			    sizeof(*u->alt_mails));
-			u->alt_mails[u->n_alt_mails++] = m;
-			continue;
-		}
-		p = dir_printable(v->bv_val, v->bv_len, 120);
-		if (i == 0)
-			dir_add_problem(u, "mail value \"%s\" is not a valid address", p);
-		else
-			log_debug("%s: ignoring %s value \"%s\": not a valid address", u->dn,
-			    attr, p);
-		free(p);
-	}
-out:
-	ldap_value_free_len(vals);
-	if (dc->conf->alt_mail_attribute != NULL)
-		dir_fill_alt_mails(dc, entry, u, dc->conf->alt_mail_attribute);
-}
-
-void
-dir_fill_alt_mails(struct dir_conn *dc, LDAPMessage *entry, struct user *u, const char *attr)
-{
-	struct berval **vals = ldap_get_values_len(dc->ld, entry, attr);
-	size_t n = (size_t)ldap_count_values_len(vals);
-
-	for (size_t i = 0; i < n; i++) {
-		const struct berval *v = vals[i];
-		char *m;
-		bool dup;
-
-		if (!dir_mail_valid(v->bv_val, v->bv_len)) {
-			char *p = dir_printable(v->bv_val, v->bv_len, 120);
-
-			log_debug("%s: ignoring %s value \"%s\": not a valid address", u->dn, attr, p);
-			free(p);
-			continue;
-		}
-		m = xstrndup(v->bv_val, v->bv_len);
-		dup = u->mail != NULL && str_eq_nocase(u->mail, m);
-		for (size_t j = 0; j < u->n_alt_mails && !dup; j++)
-			dup = str_eq_nocase(u->alt_mails[j], m);
-		if (dup) {
-			free(m);
-			continue;
-		}
-		u->alt_mails = xreallocarray(u->alt_mails, u->n_alt_mails + 1,
-		    sizeof(*u->alt_mails));
-		u->alt_mails[u->n_alt_mails++] = m;
-	}
-	ldap_value_free_len(vals);
-}
-
-/* Build a struct user from a person entry and append it to the output. */
-static void
-add_person(struct expand *x, LDAPMessage *entry, const char *dn)
-{
-	LDAP *ld = x->dc->ld;
-	struct user *u = user_list_push(x->out);
-	struct berval **vals;
-
-	u->dn = xstrdup(dn);
-	u->source = x->dc->conf->name;
-	u->enabled = true;
-
-	vals = ldap_get_values_len(ld, entry, "entryUUID");
-	if (vals != NULL && vals[0] != NULL && vals[0]->bv_len > 0 &&
-	    vals[0]->bv_len <= DIR_MAX_ID_LEN) {
-		bool ok = true;
-
-		for (size_t i = 0; i < vals[0]->bv_len && ok; i++) {
-			unsigned char c = (unsigned char)vals[0]->bv_val[i];
-
-			ok = c > 0x20 && c < 0x7f;
-		}
-		if (ok)
-			u->id = xstrndup(vals[0]->bv_val, vals[0]->bv_len);
-	}
-	ldap_value_free_len(vals);
-
-	dir_fill_mail(x->dc, entry, u);
-	if (u->id == NULL)
-		dir_add_problem(u, "missing entryUUID (the service account must be able to "
-		    "read this operational attribute)");
-
-	u->display_name = dir_get_name(ld, entry, "displayName", dn);
-	if (u->display_name == NULL)
-		u->display_name = dir_get_name(ld, entry, "cn", dn);
-	u->given_name = dir_get_name(ld, entry, "givenName", dn);
-	u->surname = dir_get_name(ld, entry, "sn", dn);
-
-	/* ppolicy: an administratively locked account is not provisioned. */
-	vals = ldap_get_values_len(ld, entry, "pwdAccountLockedTime");
-	if (vals != NULL && vals[0] != NULL)
-		u->enabled = false;
-	ldap_value_free_len(vals);
 }
 
 /* A group feeds the next round, a person goes to the output. */
 static enum dir_status
 classify(struct expand *x, LDAPMessage *entry, struct errbuf *e)
 {
-	char *dn = ldap_get_dn(x->dc->ld, entry);
+	char *dn = ldap_get_dn(x->dl->ld, entry);
 	enum dir_status st = DIR_OK;
 
 	if (dn == NULL)
-		return dir_ldap_fail(x->dc, LDAP_DECODING_ERROR, "read the DN of an entry under",
-		    x->dc->base_dn, NULL, e);
-	if (is_group(x->dc->ld, entry)) {
+		return dir_ldap_fail(x->dl, LDAP_DECODING_ERROR, "read the DN of an entry under",
+		    x->dl->base_dn, NULL, e);
+	if (is_group(x->dl->ld, entry)) {
 		x->n_groups++;
 		st = queue_members_of(x, entry, dn, e);
 	} else {
-		add_person(x, entry, dn);
+		dir_ldap_add_person(x->dl, entry, dn, x->out);
 	}
 	ldap_memfree(dn);
 	return st;
@@ -344,14 +172,14 @@ struct member_reads {
 };
 
 static enum dir_status
-member_read(struct dir_conn *dc, size_t index, LDAPMessage *entry, void *arg,
+member_read(struct dir_ldap *dl, size_t index, LDAPMessage *entry, void *arg,
     struct errbuf *e)
 {
 	struct member_reads *r = arg;
 
 	if (entry == NULL) {
 		log_debug("member %s does not exist or is neither a group nor a person "
-		    "(user_filter %s): skipped", r->dns[index], dc->user_filter);
+		    "(user_filter %s): skipped", r->dns[index], dl->user_filter);
 		r->x->n_skipped++;
 		return DIR_OK;
 	}
@@ -364,7 +192,7 @@ read_members(struct expand *x, char *const *dns, size_t n, struct errbuf *e)
 {
 	struct member_reads r = { x, dns };
 
-	return dir_ldap_read_many(x->dc, dns, n, x->either_filter, x->attrs, member_read, &r, e);
+	return dir_ldap_read_many(x->dl, dns, n, x->either_filter, x->attrs, member_read, &r, e);
 }
 
 /*
@@ -382,25 +210,25 @@ struct scan {
 };
 
 static enum dir_status
-scan_entry(struct dir_conn *dc, LDAPMessage *entry, void *arg, struct errbuf *e)
+scan_entry(struct dir_ldap *dl, LDAPMessage *entry, void *arg, struct errbuf *e)
 {
 	struct scan *s = arg;
-	char *dn = ldap_get_dn(dc->ld, entry);
+	char *dn = ldap_get_dn(dl->ld, entry);
 	char *norm = NULL;
 
 	s->n_entries++;
 	if (dn == NULL)
-		return dir_ldap_fail(dc, LDAP_DECODING_ERROR, "read the DN of an entry under",
-		    dc->base_dn, NULL, e);
+		return dir_ldap_fail(dl, LDAP_DECODING_ERROR, "read the DN of an entry under",
+		    dl->base_dn, NULL, e);
 	/* A group that happens to match user_filter is read as a group later. */
 	if (strset_has(&s->wanted_raw, dn)) {
-		if (!is_group(dc->ld, entry) && strset_add(&s->found_raw, dn))
-			add_person(s->x, entry, dn);
+		if (!is_group(dl->ld, entry) && strset_add(&s->found_raw, dn))
+			dir_ldap_add_person(dl, entry, dn, s->x->out);
 	} else {
 		norm = dir_dn_normalize(dn);
-		if (norm != NULL && strset_has(&s->wanted, norm) && !is_group(dc->ld, entry) &&
+		if (norm != NULL && strset_has(&s->wanted, norm) && !is_group(dl->ld, entry) &&
 		    strset_add(&s->found, norm))
-			add_person(s->x, entry, dn);
+			dir_ldap_add_person(dl, entry, dn, s->x->out);
 	}
 	free(norm);
 	ldap_memfree(dn);
@@ -414,7 +242,7 @@ run_round(struct expand *x, char **batch, size_t n, struct errbuf *e)
 	enum dir_status st = DIR_OK;
 	size_t i;
 
-	if (!worth_a_scan(x->dc, n))
+	if (!worth_a_scan(x->dl, n))
 		return read_members(x, batch, n, e);
 	memset(&s, 0, sizeof(s));
 	s.x = x;
@@ -429,9 +257,9 @@ run_round(struct expand *x, char **batch, size_t n, struct errbuf *e)
 		(void)strset_add(&s.wanted, norm);
 		free(norm);
 	}
-	st = dir_ldap_scan(x->dc, x->dc->user_filter, x->attrs, scan_entry, &s, e);
+	st = dir_ldap_scan(x->dl, x->dl->user_filter, x->attrs, scan_entry, &s, e);
 	if (st == DIR_OK)
-		x->dc->people_scanned = s.n_entries;
+		x->dl->people_scanned = s.n_entries;
 	/* Nested groups, people outside base_dn and junk: read by DN. */
 	if (st == DIR_OK) {
 		char **rest = xcalloc(n, sizeof(*rest));
@@ -466,7 +294,7 @@ cmp_user_dn(const void *a, const void *b)
 }
 
 enum dir_status
-dir_group_members(struct dir_conn *dc, const char *group_dn, struct user_list *out,
+dir_ldap_expand_group(struct dir_ldap *dl, const char *group_dn, struct user_list *out,
     struct errbuf *e)
 {
 	struct expand x;
@@ -476,33 +304,24 @@ dir_group_members(struct dir_conn *dc, const char *group_dn, struct user_list *o
 	char *norm = NULL;
 	size_t k = 0;
 
-	if (dc->conf->type == DIR_TYPE_AD)
-		return dir_ad_group_members(dc, group_dn, out, e);
-	if (dc->conf->type == DIR_TYPE_CSV)
-		return dir_csv_members(dc, out, e);
-	if (dc->conf->type == DIR_TYPE_GRAPH) {
-		err_set(e, "[directory %s]: a Microsoft Graph group is read with its [group] "
-		    "policy (dir_read_group)", dc->conf->name);
-		return DIR_BAD_CONFIG;
-	}
 	memset(&x, 0, sizeof(x));
-	x.dc = dc;
+	x.dl = dl;
 	x.out = out;
 	strset_init(&x.seen);
 	x.either_filter = xasprintf("(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)%s)",
-	    dc->user_filter);
+	    dl->user_filter);
 	x.attrs[k++] = "objectClass";
 	x.attrs[k++] = "member";
 	x.attrs[k++] = "uniqueMember";
 	x.attrs[k++] = "entryUUID";
-	x.attrs[k++] = dc->conf->mail_attribute != NULL ? dc->conf->mail_attribute : "mail";
+	x.attrs[k++] = dl->conf->mail_attribute != NULL ? dl->conf->mail_attribute : "mail";
 	x.attrs[k++] = "displayName";
 	x.attrs[k++] = "cn";
 	x.attrs[k++] = "givenName";
 	x.attrs[k++] = "sn";
 	x.attrs[k++] = "pwdAccountLockedTime";
-	if (dc->conf->alt_mail_attribute != NULL)
-		x.attrs[k++] = dc->conf->alt_mail_attribute;
+	if (dl->conf->alt_mail_attribute != NULL)
+		x.attrs[k++] = dl->conf->alt_mail_attribute;
 	x.attrs[k] = NULL;
 
 	norm = dir_dn_normalize(group_dn);
@@ -513,19 +332,19 @@ dir_group_members(struct dir_conn *dc, const char *group_dn, struct user_list *o
 		goto out;
 	}
 	(void)strset_add(&x.seen, norm);
-	st = dir_ldap_read(dc, group_dn, NULL, x.attrs, &res, &entry, e);
+	st = dir_ldap_read(dl, group_dn, NULL, x.attrs, &res, &entry, e);
 	if (st != DIR_OK)
 		goto out;
 	if (entry == NULL) {
 		err_set(e, "%s: group %s does not exist under %s (or the service account may "
-		    "not read it); check group_dn in the [group] section", dc->uri, group_dn,
-		    dc->base_dn);
+		    "not read it); check group_dn in the [group] section", dl->uri, group_dn,
+		    dl->base_dn);
 		st = DIR_BAD_CONFIG;
 		goto out;
 	}
-	if (!is_group(dc->ld, entry)) {
+	if (!is_group(dl->ld, entry)) {
 		err_set(e, "%s: %s is not a group (objectClass groupOfNames or "
-		    "groupOfUniqueNames); check group_dn in the [group] section", dc->uri,
+		    "groupOfUniqueNames); check group_dn in the [group] section", dl->uri,
 		    group_dn);
 		st = DIR_BAD_CONFIG;
 		goto out;
@@ -547,7 +366,7 @@ dir_group_members(struct dir_conn *dc, const char *group_dn, struct user_list *o
 		goto out;
 	qsort(out->v + first, out->n - first, sizeof(*out->v), cmp_user_dn);
 	log_debug("%s: group %s: %zu people, %zu nested groups, %zu members skipped, "
-	    "%zu rounds", dc->uri, group_dn, out->n - first, x.n_groups, x.n_skipped, rounds);
+	    "%zu rounds", dl->uri, group_dn, out->n - first, x.n_groups, x.n_skipped, rounds);
 out:
 	if (st != DIR_OK) {
 		/* All or nothing: a partial member list must not look complete. */
@@ -558,13 +377,4 @@ out:
 	free(norm);
 	expand_free(&x);
 	return st;
-}
-
-enum dir_status
-dir_read_group(struct dir_conn *dc, const struct conf_group *g, struct user_list *out,
-    struct errbuf *e)
-{
-	if (dc->conf->type == DIR_TYPE_GRAPH)
-		return dir_graph_members(dc, g, out, e);
-	return dir_group_members(dc, g->group_dn, out, e);
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * A CSV file as a directory: people outside any LDAP or AD (external
- * staff, pilots). The file is read whole at every run; every row is a
- * member of the groups that use this directory.
+ * The CSV backend (type = csv): a file as a directory, for people outside
+ * any LDAP or AD (external staff, pilots). The file is read whole at every
+ * run; every row is a member of the groups that use this directory. It
+ * holds no entries, so nothing can be published to it.
  *
  * Format (smimesync.conf(5), CSV DIRECTORIES): a header line naming the
  * columns name, mail, designation, alt_mails (order free, case ignored),
@@ -24,7 +25,7 @@
 #include "common/log.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
-#include "directory/dir_internal.h"
+#include "directory/backend.h"
 
 /* Largest file we read (STYLE 13): about a million people. */
 #define CSV_MAX_BYTES (256u << 20)
@@ -126,21 +127,32 @@ next_record(const char **p, const char *end, int *line, struct csv_record *r, bo
 	return true;
 }
 
-enum dir_status
-dir_csv_open(const struct conf_directory *conf, struct dir_conn **out, struct errbuf *e)
-{
-	struct dir_conn *dc;
+/* The backend's state: nothing but the section, the file is read at every run. */
+struct csv_dir {
+	const struct conf_directory *conf; /* borrowed */
+};
 
-	*out = NULL;
+static enum dir_status
+csv_open(const struct conf_directory *conf, const char *bind_password, void **state,
+    struct errbuf *e)
+{
+	struct csv_dir *cd = NULL;
+
+	*state = NULL;
 	if (conf->file == NULL) {
 		err_set(e, "[directory %s]: type = csv needs file = /path/to/people.csv", conf->name);
 		return DIR_BAD_CONFIG;
 	}
-	dc = xcalloc(1, sizeof(*dc));
-	dc->conf = conf;
-	dc->uri = xstrdup(conf->file);
-	*out = dc;
+	cd = xcalloc(1, sizeof(*cd));
+	cd->conf = conf;
+	*state = cd;
 	return DIR_OK;
+}
+
+static void
+csv_close(void *state)
+{
+	free(state);
 }
 
 /* Map the header's columns; -1 with e set when it is unusable. */
@@ -200,8 +212,8 @@ fill_alt_mails(struct user *u, const char *path, int line, const char *list)
 
 /* Turn one data record into a user (problems included) appended to out. */
 static void
-add_row(struct dir_conn *dc, const char *path, const struct csv_record *r, size_t columns,
-    const int map[COL_COUNT], struct strset *seen, struct user_list *out)
+add_row(const struct conf_directory *conf, const char *path, const struct csv_record *r,
+    size_t columns, const int map[COL_COUNT], struct strset *seen, struct user_list *out)
 {
 	struct user *u = user_list_push(out);
 	const char *name = field(r, map, COL_NAME);
@@ -209,7 +221,7 @@ add_row(struct dir_conn *dc, const char *path, const struct csv_record *r, size_
 	const char *alt = field(r, map, COL_ALT_MAILS);
 	char *key;
 
-	u->source = dc->conf->name;
+	u->source = conf->name;
 	u->enabled = true;
 	u->dn = xasprintf("%s:%d", path, r->line);
 	if (r->too_many || r->n != columns) {
@@ -251,10 +263,12 @@ add_row(struct dir_conn *dc, const char *path, const struct csv_record *r, size_
 	(void)field(r, map, COL_DESIGNATION); /* shown by reports via the name; not certified */
 }
 
-enum dir_status
-dir_csv_members(struct dir_conn *dc, struct user_list *out, struct errbuf *e)
+/* Every row is a member, whichever group asks: ref names none. */
+static enum dir_status
+csv_members(void *state, const char *ref, struct user_list *out, struct errbuf *e)
 {
-	const char *path = dc->conf->file;
+	const struct conf_directory *conf = ((struct csv_dir *)state)->conf;
+	const char *path = conf->file;
 	char *data = NULL;
 	size_t len = 0, columns;
 	const char *p, *end;
@@ -268,7 +282,7 @@ dir_csv_members(struct dir_conn *dc, struct user_list *out, struct errbuf *e)
 	strset_init(&seen);
 	memset(&r, 0, sizeof(r));
 	if (file_read_all(path, CSV_MAX_BYTES, &data, &len, e) != 0) {
-		err_prefix(e, "[directory %s]", dc->conf->name);
+		err_prefix(e, "[directory %s]", conf->name);
 		goto out;
 	}
 	p = data;
@@ -290,17 +304,17 @@ dir_csv_members(struct dir_conn *dc, struct user_list *out, struct errbuf *e)
 		if (bad) {
 			struct user *u = user_list_push(out);
 
-			u->source = dc->conf->name;
+			u->source = conf->name;
 			u->dn = xasprintf("%s:%d", path, r.line);
 			dir_add_problem(u, "%s:%d: a quoted field is not closed; the rest of the "
 			    "file is ignored", path, r.line);
 			record_clear(&r);
 			break;
 		}
-		add_row(dc, path, &r, columns, map, &seen, out);
+		add_row(conf, path, &r, columns, map, &seen, out);
 		record_clear(&r);
 	}
-	log_debug("[directory %s] %s: %zu rows", dc->conf->name, path, out->n);
+	log_debug("[directory %s] %s: %zu rows", conf->name, path, out->n);
 	st = DIR_OK;
 out:
 	record_clear(&r);
@@ -308,3 +322,12 @@ out:
 	free(data);
 	return st;
 }
+
+const struct dir_backend dir_csv_backend = {
+	.title = "CSV",
+	.open = csv_open,
+	.close = csv_close,
+	.group_members = csv_members,
+	.cannot_publish = "a CSV file cannot hold certificates; publish_to must name an ldap "
+	    "or ad directory",
+};

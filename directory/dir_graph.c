@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Microsoft Entra ID as a source, through Microsoft Graph v1.0 (the
- * retired Azure AD Graph is not spoken). The HTTP, token and fault rules
- * are net/graph.h's; this file knows the resources:
+ * The Microsoft Graph backend (type = graph): Microsoft Entra ID as a
+ * source, through Microsoft Graph v1.0 (the retired Azure AD Graph is not
+ * spoken). The HTTP, token and fault rules are net/graph.h's; this file
+ * knows the resources:
  *
  *   GET /v1.0/groups/{id}?$select=id,displayName           group_id =
  *   GET /v1.0/groups?$filter=displayName eq '...'          group_name =
@@ -17,6 +18,9 @@
  * accountEnabled, userType of those members). Without User.Read.All Graph
  * answers members with little more than an id: such a member is reported,
  * with the permission to add, instead of being guessed about.
+ *
+ * Graph has no writable S/MIME certificate property: groups read here
+ * publish through publish_to, and this backend's row has no publisher.
  */
 #include "config.h"
 
@@ -28,7 +32,8 @@
 #include "common/log.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
-#include "directory/dir_internal.h"
+#include "directory/backend.h"
+#include "net/graph.h"
 
 #define MEMBER_SELECT "id,displayName,givenName,surname,mail,otherMails,proxyAddresses," \
 	"userPrincipalName,accountEnabled,userType,onPremisesDistinguishedName"
@@ -52,19 +57,38 @@ dir_status_of(enum graph_status st)
 	return DIR_FAILED;
 }
 
-enum dir_status
-dir_graph_open(const struct conf_directory *conf, struct dir_conn **out, struct errbuf *e)
+/* The backend's state: the Graph client of the section's app registration. */
+struct graph_dir {
+	const struct conf_directory *conf; /* borrowed */
+	char *label;                       /* new: "[directory NAME]", the client's too */
+	struct graph *graph;
+};
+
+static void
+graph_dir_close(void *state)
+{
+	struct graph_dir *gd = state;
+
+	if (gd == NULL)
+		return;
+	graph_close(gd->graph);
+	free(gd->label);
+	free(gd);
+}
+
+static enum dir_status
+graph_dir_open(const struct conf_directory *conf, const char *bind_password, void **state,
+    struct errbuf *e)
 {
 	struct graph_params p;
-	struct dir_conn *dc;
-	char *label = xasprintf("[directory %s]", conf->name);
+	struct graph_dir *gd = NULL;
 	enum graph_status st;
 
-	*out = NULL;
-	dc = xcalloc(1, sizeof(*dc));
-	dc->conf = conf;
-	dc->uri = label; /* every message of this connection starts with it */
-	p = (struct graph_params){ .label = dc->uri, .tenant_id = conf->tenant_id,
+	*state = NULL;
+	gd = xcalloc(1, sizeof(*gd));
+	gd->conf = conf;
+	gd->label = xasprintf("[directory %s]", conf->name); /* every message starts with it */
+	p = (struct graph_params){ .label = gd->label, .tenant_id = conf->tenant_id,
 	    .client_id = conf->client_id, .secret_file = conf->client_secret_file,
 	    .cert_file = conf->client_cert_file, .key_file = conf->client_key_file,
 	    .authority_host = conf->authority_host, .graph_host = conf->graph_host,
@@ -72,24 +96,17 @@ dir_graph_open(const struct conf_directory *conf, struct dir_conn **out, struct 
 	    .timeout = conf->timeout > 0 ? conf->timeout : 30 };
 	if (p.tenant_id == NULL || p.client_id == NULL || p.authority_host == NULL ||
 	    p.graph_host == NULL) {
-		err_set(e, "%s: tenant_id and client_id are required", label);
-		dir_close(dc);
+		err_set(e, "%s: tenant_id and client_id are required", gd->label);
+		graph_dir_close(gd);
 		return DIR_BAD_CONFIG;
 	}
-	st = graph_open(&p, &dc->graph, e);
+	st = graph_open(&p, &gd->graph, e);
 	if (st != GRAPH_OK) {
-		dir_close(dc);
+		graph_dir_close(gd);
 		return dir_status_of(st);
 	}
-	*out = dc;
+	*state = gd;
 	return DIR_OK;
-}
-
-void
-dir_graph_close(struct dir_conn *dc)
-{
-	graph_close(dc->graph);
-	dc->graph = NULL;
 }
 
 static const char *
@@ -100,7 +117,7 @@ str_of(json_t *obj, const char *key)
 
 /* The group's object id (new): g->group_dn itself, or looked up by display name. */
 static enum dir_status
-resolve_group(struct dir_conn *dc, const struct conf_group *g, char **id_out, struct errbuf *e)
+resolve_group(struct graph_dir *gd, const struct conf_group *g, char **id_out, struct errbuf *e)
 {
 	struct graph_reply r;
 	struct buf quoted;
@@ -115,11 +132,11 @@ resolve_group(struct dir_conn *dc, const struct conf_group *g, char **id_out, st
 	if (!g->graph_by_name) {
 		esc = graph_url_escape(g->group_dn);
 		path = xasprintf("/v1.0/groups/%s?$select=id,displayName", esc);
-		st = dir_status_of(graph_call(dc->graph, "GET", path, NULL, NULL, NULL, 0, &r, e));
+		st = dir_status_of(graph_call(gd->graph, "GET", path, NULL, NULL, NULL, 0, &r, e));
 		/* 404 says the group is not there; other BAD_CONFIG are credentials. */
 		if (st == DIR_BAD_CONFIG && r.http_status == 404)
 			err_prefix(e, "[group %s] group_id %s: no such group in tenant %s",
-			    g->name, g->group_dn, dc->conf->tenant_id);
+			    g->name, g->group_dn, gd->conf->tenant_id);
 		if (st == DIR_OK)
 			*id_out = xstrdup(g->group_dn);
 		goto out;
@@ -131,7 +148,7 @@ resolve_group(struct dir_conn *dc, const struct conf_group *g, char **id_out, st
 	filter = xasprintf("displayName eq '%s'", quoted.data != NULL ? quoted.data : "");
 	esc = graph_url_escape(filter);
 	path = xasprintf("/v1.0/groups?$filter=%s&$select=id,displayName", esc);
-	st = dir_status_of(graph_call(dc->graph, "GET", path, NULL, NULL, NULL, 0, &r, e));
+	st = dir_status_of(graph_call(gd->graph, "GET", path, NULL, NULL, NULL, 0, &r, e));
 	if (st != DIR_OK)
 		goto out;
 	value = json_object_get(r.json, "value");
@@ -146,7 +163,7 @@ resolve_group(struct dir_conn *dc, const struct conf_group *g, char **id_out, st
 	} else if (n == 0) {
 		err_set(e, "[group %s] group_name: no group named \"%s\" in tenant %s (display "
 		    "names are matched exactly); check the name in the Entra admin center or use "
-		    "group_id", g->name, g->group_dn, dc->conf->tenant_id);
+		    "group_id", g->name, g->group_dn, gd->conf->tenant_id);
 		st = DIR_BAD_CONFIG;
 	} else {
 		err_set(e, "[group %s] group_name: %zu groups are named \"%s\" (for example %s "
@@ -324,10 +341,10 @@ dir_graph_take_page(struct graph_page_reader *r, json_t *page, const char **next
 	return DIR_OK;
 }
 
-enum dir_status
-dir_graph_members(struct dir_conn *dc, const struct conf_group *g, struct user_list *out,
-    struct errbuf *e)
+static enum dir_status
+graph_members(void *state, const struct conf_group *g, struct user_list *out, struct errbuf *e)
 {
+	struct graph_dir *gd = state;
 	static const char *const headers[] = { "ConsistencyLevel: eventual", NULL };
 	struct graph_page_reader mr;
 	struct graph_reply r;
@@ -337,15 +354,15 @@ dir_graph_members(struct dir_conn *dc, const struct conf_group *g, struct user_l
 	size_t first = out->n;
 
 	memset(&r, 0, sizeof(r));
-	dir_graph_reader_init(&mr, dc->conf->name, g, out);
-	st = resolve_group(dc, g, &group_id, e);
+	dir_graph_reader_init(&mr, gd->conf->name, g, out);
+	st = resolve_group(gd, g, &group_id, e);
 	if (st != DIR_OK)
 		goto out;
 	esc = graph_url_escape(group_id);
 	next = xasprintf("/v1.0/groups/%s/transitiveMembers/microsoft.graph.user?$select="
 	    MEMBER_SELECT "&$top=999&$count=true", esc);
 	while (next != NULL) {
-		st = dir_status_of(graph_call(dc->graph, "GET", next, headers, NULL, NULL, 0, &r,
+		st = dir_status_of(graph_call(gd->graph, "GET", next, headers, NULL, NULL, 0, &r,
 		    e));
 		if (st != DIR_OK) {
 			err_prefix(e, "[group %s] members (page %zu)", g->name, mr.pages + 1);
@@ -361,8 +378,8 @@ dir_graph_members(struct dir_conn *dc, const struct conf_group *g, struct user_l
 		log_info("[group %s] %zu guest account%s left out (include_guests = no)", g->name,
 		    mr.guests, mr.guests == 1 ? "" : "s");
 	log_debug("[group %s] %zu members in %zu page%s from Graph (%u token%s so far)", g->name,
-	    out->n - first, mr.pages, mr.pages == 1 ? "" : "s", graph_token_count(dc->graph),
-	    graph_token_count(dc->graph) == 1 ? "" : "s");
+	    out->n - first, mr.pages, mr.pages == 1 ? "" : "s", graph_token_count(gd->graph),
+	    graph_token_count(gd->graph) == 1 ? "" : "s");
 	st = DIR_OK;
 out:
 	graph_reply_clear(&r);
@@ -372,3 +389,13 @@ out:
 	free(next);
 	return st;
 }
+
+const struct dir_backend dir_graph_backend = {
+	.title = "Microsoft Graph",
+	.open = graph_dir_open,
+	.close = graph_dir_close,
+	.read_group = graph_members,
+	.cannot_publish = "Microsoft Graph cannot hold S/MIME certificates for Exchange Online's "
+	    "address list; set publish_to in the [group] to the on-premises AD or LDAP "
+	    "directory that should carry them",
+};

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Group membership and people on Active Directory (type = ad).
+ * The Active Directory backend (type = ad, also Samba AD): the LDAP
+ * plumbing of ldap.h with AD's names and advice, and AD's own way of
+ * reading groups and people.
  *
  * AD resolves nesting on the server: the in-chain matching rule
  * 1.2.840.113556.1.4.1941 on memberOf walks every level and stops at
@@ -17,22 +19,22 @@
  * AD lists nobody under member of their primary group (primaryGroupID,
  * usually Domain Users), so the people whose primary group is the group or
  * one nested in it are added with a second search by primaryGroupToken.
+ * Each person found becomes a struct user in ad_person.c.
  *
- * Per person: objectGUID (as the canonical GUID string) is the stable id;
- * mail the primary address; every smtp:/SMTP: value of proxyAddresses is an
- * alternative address (the primary SMTP: one too when it differs from
- * mail); a disabled account (userAccountControl bit 0x2) or one whose
- * accountExpires lies in the past is returned with enabled = false and a
- * problem saying why, so the run report names it instead of dropping it.
+ * A publish target finds an Entra ID member at their
+ * onPremisesDistinguishedName first: it names exactly the account Entra
+ * Connect came from; a person read from an AD global catalog is tried at
+ * their own DN, which a domain controller of their domain holds (one of
+ * another domain answers with a referral, which is reported, never
+ * followed). Otherwise, or when that entry is not there (moved since the
+ * last sync), the person is looked up by mail (ldap_locate.c).
  */
 #include "config.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <ldap.h>
 
@@ -40,25 +42,10 @@
 #include "common/log.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
-#include "directory/dir_internal.h"
-#include "directory/directory.h"
+#include "directory/backend.h"
+#include "directory/ldap.h"
 
 #define IN_CHAIN_RULE "1.2.840.113556.1.4.1941"
-#define UAC_ACCOUNTDISABLE 0x2u
-/* accountExpires: 100 ns ticks since 1601-01-01; 0 and INT64_MAX mean never. */
-#define FILETIME_UNIX_OFFSET INT64_C(11644473600)
-#define FILETIME_TICKS INT64_C(10000000)
-
-char *
-dir_ad_guid_string(const unsigned char *g, size_t len)
-{
-	if (len != 16)
-		return NULL;
-	/* The first three fields are little-endian on the wire (MS-DTYP 2.3.4). */
-	return xasprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x", g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6],
-	    g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
-}
 
 /* AD's bind sub-codes ("data 52e" in the diagnostic message). */
 static const struct {
@@ -103,131 +90,6 @@ dir_ad_bind_hint(const char *diag)
 	return NULL;
 }
 
-/* The first value of attr as a decimal integer; false when absent or not a number. */
-static bool
-get_int(LDAP *ld, LDAPMessage *entry, const char *attr, int64_t *out)
-{
-	struct berval **vals = ldap_get_values_len(ld, entry, attr);
-	bool ok = false;
-
-	if (vals != NULL && vals[0] != NULL && vals[0]->bv_len > 0 && vals[0]->bv_len < 24) {
-		char buf[24], *end = NULL;
-		long long v;
-
-		memcpy(buf, vals[0]->bv_val, vals[0]->bv_len);
-		buf[vals[0]->bv_len] = '\0';
-		errno = 0;
-		v = strtoll(buf, &end, 10);
-		if (errno == 0 && end != buf && *end == '\0') {
-			*out = (int64_t)v;
-			ok = true;
-		}
-	}
-	ldap_value_free_len(vals);
-	return ok;
-}
-
-/* Add m (copied) to u->alt_mails unless it is u->mail or already there. */
-static void
-add_alt_mail(struct user *u, const char *m)
-{
-	if (u->mail != NULL && str_eq_nocase(u->mail, m))
-		return;
-	for (size_t i = 0; i < u->n_alt_mails; i++)
-		if (str_eq_nocase(u->alt_mails[i], m))
-			return;
-	u->alt_mails = xreallocarray(u->alt_mails, u->n_alt_mails + 1, sizeof(*u->alt_mails));
-	u->alt_mails[u->n_alt_mails++] = xstrdup(m);
-}
-
-/* proxyAddresses: smtp:a@x (alternative), SMTP:p@x (primary); X500:, SIP: ... ignored. */
-static void
-fill_proxy_addresses(LDAP *ld, LDAPMessage *entry, struct user *u)
-{
-	struct berval **vals = ldap_get_values_len(ld, entry, "proxyAddresses");
-
-	for (size_t i = 0; vals != NULL && vals[i] != NULL; i++) {
-		const struct berval *v = vals[i];
-		char *m = NULL;
-
-		if (v->bv_len <= 5 || strncasecmp(v->bv_val, "smtp:", 5) != 0)
-			continue;
-		if (!dir_mail_valid(v->bv_val + 5, v->bv_len - 5)) {
-			char *p = dir_printable(v->bv_val, v->bv_len, 120);
-
-			log_debug("%s: ignoring proxyAddresses value \"%s\": not a valid address",
-			    u->dn, p);
-			free(p);
-			continue;
-		}
-		m = xstrndup(v->bv_val + 5, v->bv_len - 5);
-		/* The primary SMTP: address belongs in the certificate even if mail differs. */
-		add_alt_mail(u, m);
-		free(m);
-	}
-	ldap_value_free_len(vals);
-}
-
-/* Disabled or expired accounts are reported, never provisioned. */
-static void
-check_account(LDAP *ld, LDAPMessage *entry, struct user *u)
-{
-	int64_t uac = 0, expires = 0;
-
-	if (get_int(ld, entry, "userAccountControl", &uac) &&
-	    ((uint32_t)uac & UAC_ACCOUNTDISABLE) != 0) {
-		u->enabled = false;
-		dir_add_problem(u, "the account is disabled in Active Directory "
-		    "(userAccountControl 0x%" PRIx32 " has ACCOUNTDISABLE 0x2 set)", (uint32_t)uac);
-	}
-	if (get_int(ld, entry, "accountExpires", &expires) && expires != 0 &&
-	    expires != INT64_MAX) {
-		int64_t when = expires / FILETIME_TICKS - FILETIME_UNIX_OFFSET;
-		time_t t = (time_t)when;
-		struct tm tm;
-		char day[32] = "?";
-
-		if (when <= (int64_t)time(NULL)) {
-			if (gmtime_r(&t, &tm) != NULL)
-				(void)strftime(day, sizeof(day), "%Y-%m-%d %H:%M UTC", &tm);
-			u->enabled = false;
-			dir_add_problem(u, "the account expired on %s (accountExpires)", day);
-		}
-	}
-}
-
-static void
-add_ad_person(struct dir_conn *dc, LDAPMessage *entry, const char *dn, struct user_list *out)
-{
-	LDAP *ld = dc->ld;
-	struct user *u = user_list_push(out);
-	struct berval **vals;
-
-	u->dn = xstrdup(dn);
-	u->source = dc->conf->name;
-	u->enabled = true;
-
-	vals = ldap_get_values_len(ld, entry, "objectGUID");
-	if (vals != NULL && vals[0] != NULL)
-		u->id = dir_ad_guid_string((const unsigned char *)vals[0]->bv_val,
-		    vals[0]->bv_len);
-	ldap_value_free_len(vals);
-
-	dir_fill_mail(dc, entry, u);
-	fill_proxy_addresses(ld, entry, u);
-	if (u->id == NULL)
-		dir_add_problem(u, "missing or malformed objectGUID (the service account must "
-		    "be able to read it)");
-
-	u->display_name = dir_get_name(ld, entry, "displayName", dn);
-	if (u->display_name == NULL)
-		u->display_name = dir_get_name(ld, entry, "cn", dn);
-	u->given_name = dir_get_name(ld, entry, "givenName", dn);
-	u->surname = dir_get_name(ld, entry, "sn", dn);
-	u->upn = dir_get_name(ld, entry, "userPrincipalName", dn);
-	check_account(ld, entry, u);
-}
-
 struct ad_scan {
 	struct user_list *out;
 	struct strset seen; /* normalized DNs: a person appears once */
@@ -236,32 +98,32 @@ struct ad_scan {
 };
 
 static enum dir_status
-member_entry(struct dir_conn *dc, LDAPMessage *entry, void *arg, struct errbuf *e)
+member_entry(struct dir_ldap *dl, LDAPMessage *entry, void *arg, struct errbuf *e)
 {
 	struct ad_scan *s = arg;
-	char *dn = ldap_get_dn(dc->ld, entry);
+	char *dn = ldap_get_dn(dl->ld, entry);
 	char *norm = NULL;
 
 	if (dn == NULL)
-		return dir_ldap_fail(dc, LDAP_DECODING_ERROR, "read the DN of an entry under",
-		    dc->base_dn, NULL, e);
+		return dir_ldap_fail(dl, LDAP_DECODING_ERROR, "read the DN of an entry under",
+		    dl->base_dn, NULL, e);
 	norm = dir_dn_normalize(dn);
 	if (norm != NULL && strset_add(&s->seen, norm))
-		add_ad_person(dc, entry, dn, s->out);
+		dir_ad_add_person(dl, entry, dn, s->out);
 	free(norm);
 	ldap_memfree(dn);
 	return DIR_OK;
 }
 
 static enum dir_status
-group_entry(struct dir_conn *dc, LDAPMessage *entry, void *arg, struct errbuf *e)
+group_entry(struct dir_ldap *dl, LDAPMessage *entry, void *arg, struct errbuf *e)
 {
 	struct ad_scan *s = arg;
-	char *dn = ldap_get_dn(dc->ld, entry);
+	char *dn = ldap_get_dn(dl->ld, entry);
 
 	if (dn == NULL)
-		return dir_ldap_fail(dc, LDAP_DECODING_ERROR, "read the DN of an entry under",
-		    dc->base_dn, NULL, e);
+		return dir_ldap_fail(dl, LDAP_DECODING_ERROR, "read the DN of an entry under",
+		    dl->base_dn, NULL, e);
 	if (s->n_found++ == 0)
 		s->found_dn = xstrdup(dn);
 	ldap_memfree(dn);
@@ -270,7 +132,7 @@ group_entry(struct dir_conn *dc, LDAPMessage *entry, void *arg, struct errbuf *e
 
 /* The DN of the group whose sAMAccountName is name (new, in *dn). */
 static enum dir_status
-find_group(struct dir_conn *dc, const char *name, char **dn, struct errbuf *e)
+find_group(struct dir_ldap *dl, const char *name, char **dn, struct errbuf *e)
 {
 	char *attrs[] = { LDAP_NO_ATTRS, NULL };
 	struct ad_scan s;
@@ -280,19 +142,19 @@ find_group(struct dir_conn *dc, const char *name, char **dn, struct errbuf *e)
 
 	memset(&s, 0, sizeof(s));
 	*dn = NULL;
-	st = dir_ldap_scan(dc, filter, attrs, group_entry, &s, e);
+	st = dir_ldap_scan(dl, filter, attrs, group_entry, &s, e);
 	if (st != DIR_OK)
 		goto out;
 	if (s.n_found == 0) {
 		err_set(e, "%s: no group with sAMAccountName \"%s\" under %s (or the service "
 		    "account may not read it); check group = in the [group] section, or give "
-		    "group_dn", dc->uri, name, dc->base_dn);
+		    "group_dn", dl->uri, name, dl->base_dn);
 		st = DIR_BAD_CONFIG;
 		goto out;
 	}
 	if (s.n_found > 1) {
 		err_set(e, "%s: %zu groups under %s have sAMAccountName \"%s\"; give group_dn "
-		    "instead", dc->uri, s.n_found, dc->base_dn, name);
+		    "instead", dl->uri, s.n_found, dl->base_dn, name);
 		st = DIR_BAD_CONFIG;
 		goto out;
 	}
@@ -307,7 +169,7 @@ out:
 
 /* The group's DN as the server spells it (new), after checking it is a group. */
 static enum dir_status
-check_group(struct dir_conn *dc, const char *group_dn, char **dn, struct errbuf *e)
+check_group(struct dir_ldap *dl, const char *group_dn, char **dn, struct errbuf *e)
 {
 	char *attrs[] = { "objectClass", NULL };
 	LDAPMessage *res = NULL, *entry = NULL;
@@ -315,21 +177,21 @@ check_group(struct dir_conn *dc, const char *group_dn, char **dn, struct errbuf 
 	char *got = NULL;
 
 	*dn = NULL;
-	st = dir_ldap_read(dc, group_dn, NULL, attrs, &res, &entry, e);
+	st = dir_ldap_read(dl, group_dn, NULL, attrs, &res, &entry, e);
 	if (st != DIR_OK)
 		return st;
 	if (entry == NULL) {
 		err_set(e, "%s: group %s does not exist (or the service account may not read "
-		    "it); check group_dn in the [group] section", dc->uri, group_dn);
+		    "it); check group_dn in the [group] section", dl->uri, group_dn);
 		return DIR_BAD_CONFIG;
 	}
-	if (!dir_entry_has_class(dc->ld, entry, "group")) {
+	if (!dir_entry_has_class(dl->ld, entry, "group")) {
 		err_set(e, "%s: %s is not a group (objectClass group); check group_dn in the "
-		    "[group] section", dc->uri, group_dn);
+		    "[group] section", dl->uri, group_dn);
 		st = DIR_BAD_CONFIG;
 		goto out;
 	}
-	got = ldap_get_dn(dc->ld, entry);
+	got = ldap_get_dn(dl->ld, entry);
 	*dn = xstrdup(got != NULL ? got : group_dn);
 out:
 	ldap_memfree(got);
@@ -344,17 +206,17 @@ struct dn_list {
 };
 
 static enum dir_status
-collect_dn(struct dir_conn *dc, LDAPMessage *entry, void *arg, struct errbuf *e)
+collect_dn(struct dir_ldap *dl, LDAPMessage *entry, void *arg, struct errbuf *e)
 {
 	struct dn_list *l = arg;
-	char *dn = ldap_get_dn(dc->ld, entry);
+	char *dn = ldap_get_dn(dl->ld, entry);
 
 	if (dn == NULL)
-		return dir_ldap_fail(dc, LDAP_DECODING_ERROR, "read the DN of an entry under",
-		    dc->base_dn, NULL, e);
+		return dir_ldap_fail(dl, LDAP_DECODING_ERROR, "read the DN of an entry under",
+		    dl->base_dn, NULL, e);
 	if (l->n >= DIR_MAX_MEMBERS) {
 		ldap_memfree(dn);
-		err_set(e, "%s: more than %d nested groups; refusing to go on", dc->uri,
+		err_set(e, "%s: more than %d nested groups; refusing to go on", dl->uri,
 		    DIR_MAX_MEMBERS);
 		return DIR_FAILED;
 	}
@@ -366,16 +228,16 @@ collect_dn(struct dir_conn *dc, LDAPMessage *entry, void *arg, struct errbuf *e)
 
 /* primaryGroupToken (the group's RID) is constructed: only a base read returns it. */
 static enum dir_status
-read_token(struct dir_conn *dc, const char *dn, int64_t *token, bool *found, struct errbuf *e)
+read_token(struct dir_ldap *dl, const char *dn, int64_t *token, bool *found, struct errbuf *e)
 {
 	char *attrs[] = { "primaryGroupToken", NULL };
 	LDAPMessage *res = NULL, *entry = NULL;
 	enum dir_status st;
 
 	*found = false;
-	st = dir_ldap_read(dc, dn, NULL, attrs, &res, &entry, e);
+	st = dir_ldap_read(dl, dn, NULL, attrs, &res, &entry, e);
 	if (st == DIR_OK && entry != NULL)
-		*found = get_int(dc->ld, entry, "primaryGroupToken", token) && *token > 0;
+		*found = dir_ad_get_int(dl->ld, entry, "primaryGroupToken", token) && *token > 0;
 	ldap_msgfree(res);
 	return st;
 }
@@ -389,7 +251,7 @@ read_token(struct dir_conn *dc, const char *dn, int64_t *token, bool *found, str
  * in it, and add the people whose primaryGroupID is one of them.
  */
 static enum dir_status
-add_primary_members(struct dir_conn *dc, const char *group_dn, const char *esc_dn,
+add_primary_members(struct dir_ldap *dl, const char *group_dn, const char *esc_dn,
     char **attrs, struct ad_scan *s, struct errbuf *e)
 {
 	char *nattrs[] = { LDAP_NO_ATTRS, NULL };
@@ -400,14 +262,14 @@ add_primary_members(struct dir_conn *dc, const char *group_dn, const char *esc_d
 	char *filter = xasprintf("(&(objectClass=group)(memberOf:" IN_CHAIN_RULE ":=%s))",
 	    esc_dn);
 
-	st = dir_ldap_scan(dc, filter, nattrs, collect_dn, &groups, e);
+	st = dir_ldap_scan(dl, filter, nattrs, collect_dn, &groups, e);
 	free(filter);
 	filter = NULL;
 	tokens = xcalloc(groups.n + 1, sizeof(*tokens));
 	for (size_t i = 0; i <= groups.n && st == DIR_OK; i++) {
 		bool found = false;
 
-		st = read_token(dc, i == 0 ? group_dn : groups.v[i - 1], &tokens[n_tokens],
+		st = read_token(dl, i == 0 ? group_dn : groups.v[i - 1], &tokens[n_tokens],
 		    &found, e);
 		if (st == DIR_OK && found)
 			n_tokens++;
@@ -421,15 +283,15 @@ add_primary_members(struct dir_conn *dc, const char *group_dn, const char *esc_d
 			if (buf_printf(&b, "(primaryGroupID=%lld)", (long long)tokens[k]) != 0)
 				abort(); /* unbounded buffer: cannot fail */
 		f = buf_steal(&b, NULL);
-		filter = xasprintf("(&%s(|%s))", dc->user_filter, f);
+		filter = xasprintf("(&%s(|%s))", dl->user_filter, f);
 		free(f);
-		st = dir_ldap_scan(dc, filter, attrs, member_entry, s, e);
+		st = dir_ldap_scan(dl, filter, attrs, member_entry, s, e);
 		free(filter);
 		filter = NULL;
 	}
 	if (st == DIR_OK)
 		log_debug("%s: group %s: %zu nested group(s), %zu primary group token(s) searched",
-		    dc->uri, group_dn, groups.n, n_tokens);
+		    dl->uri, group_dn, groups.n, n_tokens);
 	for (size_t i = 0; i < groups.n; i++)
 		free(groups.v[i]);
 	free(groups.v);
@@ -443,15 +305,15 @@ cmp_user_dn(const void *a, const void *b)
 	return strcasecmp(((const struct user *)a)->dn, ((const struct user *)b)->dn);
 }
 
-enum dir_status
-dir_ad_group_members(struct dir_conn *dc, const char *group_ref, struct user_list *out,
-    struct errbuf *e)
+static enum dir_status
+ad_group_members(void *state, const char *group_ref, struct user_list *out, struct errbuf *e)
 {
-	const char *mail_attr = dc->conf->mail_attribute != NULL ? dc->conf->mail_attribute :
+	struct dir_ldap *dl = state;
+	const char *mail_attr = dl->conf->mail_attribute != NULL ? dl->conf->mail_attribute :
 	    "mail";
 	char *attrs[] = { "objectGUID", (char *)mail_attr, "proxyAddresses", "displayName",
 	    "cn", "givenName", "sn", "userPrincipalName", "userAccountControl",
-	    "accountExpires", dc->conf->alt_mail_attribute, NULL };
+	    "accountExpires", dl->conf->alt_mail_attribute, NULL };
 	struct ad_scan s;
 	enum dir_status st;
 	size_t first = out->n;
@@ -461,20 +323,20 @@ dir_ad_group_members(struct dir_conn *dc, const char *group_ref, struct user_lis
 	s.out = out;
 	strset_init(&s.seen);
 	if (strchr(group_ref, '=') == NULL)
-		st = find_group(dc, group_ref, &group_dn, e);
+		st = find_group(dl, group_ref, &group_dn, e);
 	else
-		st = check_group(dc, group_ref, &group_dn, e);
+		st = check_group(dl, group_ref, &group_dn, e);
 	if (st != DIR_OK)
 		goto out;
 	esc = dir_filter_escape(group_dn, strlen(group_dn));
-	filter = xasprintf("(&%s(memberOf:" IN_CHAIN_RULE ":=%s))", dc->user_filter, esc);
-	st = dir_ldap_scan(dc, filter, attrs, member_entry, &s, e);
+	filter = xasprintf("(&%s(memberOf:" IN_CHAIN_RULE ":=%s))", dl->user_filter, esc);
+	st = dir_ldap_scan(dl, filter, attrs, member_entry, &s, e);
 	if (st == DIR_OK)
-		st = add_primary_members(dc, group_dn, esc, attrs, &s, e);
+		st = add_primary_members(dl, group_dn, esc, attrs, &s, e);
 	if (st != DIR_OK)
 		goto out;
 	qsort(out->v + first, out->n - first, sizeof(*out->v), cmp_user_dn);
-	log_debug("%s: group %s: %zu people (in-chain and primary group searches)", dc->uri,
+	log_debug("%s: group %s: %zu people (in-chain and primary group searches)", dl->uri,
 	    group_dn, out->n - first);
 out:
 	if (st != DIR_OK) {
@@ -488,3 +350,113 @@ out:
 	free(filter);
 	return st;
 }
+
+/*
+ * Where AD's advice differs from any LDAP server's: the sub-code of a
+ * refused bind, simple binds without TLS, and AD's page and value limits.
+ */
+static const char *
+ad_hint(const struct dir_ldap *dl, int rc, const char *diag)
+{
+	(void)dl;
+	switch (rc) {
+	case LDAP_INVALID_CREDENTIALS:
+		return dir_ad_bind_hint(diag);
+	case LDAP_STRONG_AUTH_REQUIRED:
+	case LDAP_CONFIDENTIALITY_REQUIRED:
+		return "the domain controller refuses simple binds without TLS (ldap server "
+		       "requires strong auth): use ldaps:// (port 636) or ldap:// with starttls = "
+		       "required, or a GSSAPI bind (sasl_mech = GSSAPI)";
+	case LDAP_SIZELIMIT_EXCEEDED:
+	case LDAP_ADMINLIMIT_EXCEEDED:
+		return "Active Directory limits the entries per page (MaxPageSize, 1000 by "
+		       "default) and per search: keep page_size at or below MaxPageSize, or raise "
+		       "the LDAP policy limits (ntdsutil) for the service account";
+	default:
+		return NULL;
+	}
+}
+
+static char *
+ad_write_access_hint(const struct dir_ldap *dl)
+{
+	return xasprintf("the service account %s needs the right to write the properties "
+	    "userCertificate and userSMIMECertificate of user objects under %s: delegate "
+	    "'Write userCertificate' and 'Write userSMIMECertificate' (ACEs (OA;CIIO;WP;"
+	    "bf967a7f-0de6-11d0-a285-00aa003049e2;bf967aba-0de6-11d0-a285-00aa003049e2;SID) "
+	    "and (OA;CIIO;WP;e16a9db2-403c-11d1-a9c0-0000f80367c1;"
+	    "bf967aba-0de6-11d0-a285-00aa003049e2;SID)); see ACTIVE DIRECTORY in "
+	    "smimesync.conf(5)", dl->conf->bind_dn != NULL ? dl->conf->bind_dn :
+	    "(SASL identity)", dl->base_dn);
+}
+
+static const struct dir_ldap_dialect ad_dialect = {
+	/* AD refuses the ;binary option on writes (error 16). */
+	.cert_attr = "userCertificate",
+	.hint = ad_hint,
+	.write_access_hint = ad_write_access_hint,
+	.value_limit_hint = "Active Directory takes at most 32768 bytes per value of these "
+	    "attributes (rangeUpper) and about 1200 values of all such attributes per "
+	    "object: remove stale certificates from the entry, or use a smaller key type and "
+	    "chain",
+};
+
+static enum dir_status
+ad_open(const struct conf_directory *conf, const char *bind_password, void **state,
+    struct errbuf *e)
+{
+	struct dir_ldap *dl = NULL;
+	enum dir_status st;
+
+	*state = NULL;
+	st = dir_ldap_connect(conf, bind_password, &ad_dialect, &dl, e);
+	if (st == DIR_OK && conf->global_catalog)
+		st = dir_ad_gc_check(dl, e);
+	if (st != DIR_OK) {
+		dir_ldap_close(dl);
+		return st;
+	}
+	*state = dl;
+	return DIR_OK;
+}
+
+static enum dir_status
+ad_find_person(void *state, const struct user *u, char **dn_out, struct errbuf *e)
+{
+	struct dir_ldap *dl = state;
+	char *attrs[] = { "1.1", NULL };
+	const char *attr = dl->conf->mail_attribute != NULL ? dl->conf->mail_attribute : "mail";
+	/* An Entra user's synchronised account, or a person read from the global catalog. */
+	char *norm = u->onprem_dn == NULL && u->dn != NULL ? dir_dn_normalize(u->dn) : NULL;
+	const char *direct = u->onprem_dn != NULL ? u->onprem_dn : norm != NULL ? u->dn : NULL;
+	LDAPMessage *res = NULL, *entry = NULL;
+	enum dir_status st;
+
+	*dn_out = NULL;
+	free(norm);
+	if (direct != NULL) {
+		/* A person of another domain comes back as a referral: an error that says so. */
+		st = dir_ldap_read(dl, direct, dl->user_filter, attrs, &res, &entry, e);
+		ldap_msgfree(res);
+		if (st != DIR_OK)
+			return st;
+		if (entry != NULL) {
+			*dn_out = xstrdup(direct);
+			return DIR_OK;
+		}
+		log_info("%s: %s is not there; looking the person up by %s instead", dl->uri,
+		    direct, attr);
+	}
+	return dir_ldap_find_by_mail(dl, u, " (is the account synchronised by Entra Connect, "
+	    "and mail set on-premises?)", dn_out, e);
+}
+
+const struct dir_backend dir_ad_backend = {
+	.title = "Active Directory",
+	.open = ad_open,
+	.close = dir_ldap_close,
+	.group_members = ad_group_members,
+	.find_person = ad_find_person,
+	.read_certs = dir_ldap_read_certs,
+	.apply_certs = dir_ldap_apply_certs,
+};

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Private to directory/: the LDAP plumbing that both LDAP backends, the
+ * OpenLDAP one (dir_ldap.c) and the Active Directory one (dir_ad.c), are
+ * built from. Each file is named for its job:
+ *
+ *   ldap_conn.c      connect, TLS, bind, check base_dn (dir_ldap_connect)
+ *   ldap_errors.c    LDAP result codes to typed errors (dir_ldap_fail)
+ *   ldap_search.c    one entry by DN, a paged subtree scan
+ *   ldap_readmany.c  many entries by DN, pipelined
+ *   ranges.c         every value of a member attribute (AD range retrieval)
+ *   ldap_members.c   RFC 4519 group expansion (nesting resolved here)
+ *   ldap_person.c    a person entry as a struct user
+ *   ldap_locate.c    the one person entry with a given mail
+ *   ldap_publish.c   reading and changing the certificate attributes
+ *
+ * and, for Active Directory only, ad_person.c (a user object as a struct
+ * user) and ad_gc.c (what a global catalog must replicate).
+ *
+ * What differs between the two kinds of server (attribute names, advice in
+ * error messages) is a struct dir_ldap_dialect that the backend hands to
+ * dir_ldap_connect(); the plumbing never asks which type it serves.
+ *
+ * Every LDAP failure goes through dir_ldap_fail(), which turns an LDAP
+ * result code into an enum dir_status and one sentence that names the URI,
+ * the operation, the DN, the server's error string and diagnostic message,
+ * and a hint when we know what the administrator should change.
+ */
+#ifndef SMIMESYNC_DIRECTORY_LDAP_H
+#define SMIMESYNC_DIRECTORY_LDAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ldap.h>
+
+#include "common/attrs.h"
+#include "common/errbuf.h"
+#include "conf/conf.h"
+#include "directory/dir_internal.h"
+#include "directory/directory.h"
+
+struct dir_ldap;
+
+/* What one kind of LDAP server needs said or named differently. */
+struct dir_ldap_dialect {
+	/* The name userCertificate is written (and requested) under. */
+	const char *cert_attr;
+	/*
+	 * Advice for rc that fits this kind of server better than the generic
+	 * advice of ldap_errors.c (static text), or NULL. diag is the server's
+	 * diagnostic message, or NULL.
+	 */
+	const char *(*hint)(const struct dir_ldap *dl, int rc, const char *diag);
+	/* What the service account needs to write the certificate attributes (new). */
+	char *(*write_access_hint)(const struct dir_ldap *dl);
+	/* What to do when a modify of them breaks a size or count limit (static), or NULL. */
+	const char *value_limit_hint;
+};
+
+/* One LDAP connection, bound once and reused: a backend's state. */
+struct dir_ldap {
+	LDAP *ld;
+	const struct conf_directory *conf;        /* borrowed: lives as long as the config */
+	const struct dir_ldap_dialect *dialect;   /* static */
+	char *uri;                                /* copy, for messages */
+	char *base_dn;                            /* copy */
+	char *user_filter;                        /* new: conf->user_filter in parentheses */
+	int page_size;
+	int timeout;                              /* seconds */
+	bool tls;                                 /* ldaps:// or StartTLS */
+	size_t people_scanned;                    /* entries the last people scan returned, 0 before */
+};
+
+/* ---- ldap_conn.c ---- */
+
+/*
+ * Connect, set up TLS, bind, and check that base_dn exists. conf must
+ * carry uri, base_dn and user_filter (conf's load fills the default).
+ * bind_password is borrowed and may be NULL for SASL or anonymous binds.
+ * On success *out is new (dir_ldap_close()).
+ */
+enum dir_status dir_ldap_connect(const struct conf_directory *conf, const char *bind_password,
+    const struct dir_ldap_dialect *dialect, struct dir_ldap **out, struct errbuf *e) MUST_USE;
+/* Unbind and free; state is a struct dir_ldap (a backend's close). */
+void dir_ldap_close(void *state);
+
+/* ---- ldap_errors.c ---- */
+
+/*
+ * Map rc to a status and write "uri: op dn: error (diagnostic); hint" into
+ * e. op is a short verb phrase ("bind as", "read", "modify"); hint NULL
+ * means the dialect's advice for rc, else the generic advice.
+ */
+enum dir_status dir_ldap_fail(struct dir_ldap *dl, int rc, const char *op,
+    const char *dn, const char *hint, struct errbuf *e);
+
+/* The diagnostic message of the last operation (new), or NULL. */
+char *dir_ldap_diag(LDAP *ld);
+
+/* ---- ldap_search.c, ldap_readmany.c ---- */
+
+/*
+ * Read one entry by DN (base scope). filter may be NULL for
+ * "(objectClass=*)". On DIR_OK *res is a new result to free with
+ * ldap_msgfree() and *entry points into it, or both are NULL when the entry
+ * does not exist, dn is not a DN the server accepts, or the entry does not
+ * match filter.
+ */
+enum dir_status dir_ldap_read(struct dir_ldap *dl, const char *dn, const char *filter,
+    char **attrs, LDAPMessage **res, LDAPMessage **entry, struct errbuf *e) MUST_USE;
+
+/*
+ * Read the entries dns[0..n) (base scope, filter as in dir_ldap_read),
+ * pipelined. cb gets each DN's index and its entry, or NULL where
+ * dir_ldap_read() would find none, in the order the answers arrive; the
+ * entry is freed after cb returns. A status other than DIR_OK from cb
+ * stops the reading.
+ */
+typedef enum dir_status (*dir_read_cb)(struct dir_ldap *dl, size_t index, LDAPMessage *entry,
+    void *arg, struct errbuf *e);
+enum dir_status dir_ldap_read_many(struct dir_ldap *dl, char *const *dns, size_t n,
+    const char *filter, char **attrs, dir_read_cb cb, void *arg, struct errbuf *e) MUST_USE;
+
+/* Return DIR_OK to go on; anything else stops the scan (e is then set). */
+typedef enum dir_status (*dir_entry_cb)(struct dir_ldap *dl, LDAPMessage *entry,
+    void *arg, struct errbuf *e);
+
+/*
+ * Paged subtree search under dl->base_dn (RFC 2696); each entry is handed
+ * to cb and freed after it returns.
+ */
+enum dir_status dir_ldap_scan(struct dir_ldap *dl, const char *filter, char **attrs,
+    dir_entry_cb cb, void *arg, struct errbuf *e) MUST_USE;
+
+/* True if the entry's objectClass values include name (case-insensitive). */
+bool dir_entry_has_class(LDAP *ld, LDAPMessage *entry, const char *name);
+
+/* ---- ranges.c ---- */
+
+typedef void (*dir_value_cb)(void *arg, const struct berval *value);
+
+/*
+ * Hand every value of attr ("member", "uniqueMember") of the group dn to
+ * cb. entry is the group as already read (may be NULL): its plain attr
+ * values are used, and when it holds "attr;range=lo-hi" instead, the rest
+ * is read chunk by chunk until the server's description ends in "-*".
+ * step > 0 asks for ranges of step values from the start (entry unused).
+ */
+enum dir_status dir_member_values(struct dir_ldap *dl, LDAPMessage *entry, const char *dn,
+    const char *attr, size_t step, dir_value_cb cb, void *arg, struct errbuf *e) MUST_USE;
+/*
+ * Parse "attr;range=LO-HI" or "attr;range=LO-*" (case-insensitive attr):
+ * 0 and lo, hi, last set, or -1 when desc is not a range of attr.
+ */
+int dir_parse_range(const char *desc, const char *attr, size_t *lo, size_t *hi, bool *last);
+
+/* ---- ldap_members.c ---- */
+
+/*
+ * The transitive members of group_dn that are people, nesting resolved
+ * here (groupOfNames and groupOfUniqueNames), appended to out sorted by
+ * DN; all or nothing. The group_members of the OpenLDAP backend.
+ */
+enum dir_status dir_ldap_expand_group(struct dir_ldap *dl, const char *group_dn,
+    struct user_list *out, struct errbuf *e) MUST_USE;
+
+/* ---- ldap_person.c ---- */
+
+/*
+ * An RFC 4519 person entry (OpenLDAP: entryUUID the id, a ppolicy lock
+ * disables) as a user appended to out.
+ */
+void dir_ldap_add_person(struct dir_ldap *dl, LDAPMessage *entry, const char *dn,
+    struct user_list *out);
+/* First value of a name attribute, if it is sane UTF-8 text (new), else NULL. */
+char *dir_get_name(LDAP *ld, LDAPMessage *entry, const char *attr, const char *dn);
+/* display_name (displayName, else cn), given_name (givenName) and surname (sn). */
+void dir_fill_names(LDAP *ld, LDAPMessage *entry, const char *dn, struct user *u);
+/* u->mail and u->alt_mails from mail_attribute; a problem when none is usable. */
+void dir_fill_mail(struct dir_ldap *dl, LDAPMessage *entry, struct user *u);
+/*
+ * Append the valid values of attr ([directory] alt_mail_attribute) to
+ * u->alt_mails, skipping the primary address and duplicates (any case).
+ * dir_fill_mail() calls it when the option is set.
+ */
+void dir_fill_alt_mails(struct dir_ldap *dl, LDAPMessage *entry, struct user *u,
+    const char *attr);
+
+/* ---- ldap_locate.c ---- */
+
+/*
+ * The one person entry (user_filter) under base_dn whose mail_attribute is
+ * u->mail (*dn_out new), else DIR_BAD_CONFIG saying so; not_found_note is
+ * appended to the message when there is none ("" for nothing).
+ */
+enum dir_status dir_ldap_find_by_mail(struct dir_ldap *dl, const struct user *u,
+    const char *not_found_note, char **dn_out, struct errbuf *e) MUST_USE;
+
+/* ---- ldap_publish.c: backend operations (state is a struct dir_ldap) ---- */
+
+enum dir_status dir_ldap_read_certs(void *state, const char *dn, struct dir_cert_values *out,
+    struct errbuf *e) MUST_USE;
+enum dir_status dir_ldap_apply_certs(void *state, const char *dn,
+    const struct dir_cert_change *change, struct errbuf *e) MUST_USE;
+
+/* ---- Active Directory (dir_ad.c, ad_person.c, ad_gc.c) ---- */
+
+/* An AD user object as a user appended to out (ad_person.c). */
+void dir_ad_add_person(struct dir_ldap *dl, LDAPMessage *entry, const char *dn,
+    struct user_list *out);
+/* The first value of attr as a decimal integer; false when absent or not a number. */
+bool dir_ad_get_int(LDAP *ld, LDAPMessage *entry, const char *attr, int64_t *out);
+
+/*
+ * global_catalog = yes: refuse a global catalog whose partial attribute
+ * set lacks what eligibility rests on; warn about the rest.
+ */
+enum dir_status dir_ad_gc_check(struct dir_ldap *dl, struct errbuf *e) MUST_USE;
+/* Canonical string form of a 16-byte objectGUID (new), NULL if len != 16. */
+char *dir_ad_guid_string(const unsigned char *g, size_t len);
+/*
+ * What an AD "data XXX" sub-code in a bind diagnostic means and what to do
+ * (borrowed, static), or NULL when diag has none we know.
+ */
+const char *dir_ad_bind_hint(const char *diag);
+
+#endif

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Person entries as struct user: the name and mail attributes both LDAP
+ * backends read the same way, and the whole person of an RFC 4519
+ * directory (OpenLDAP), whose stable id is entryUUID. Values from the
+ * server are checked before they are kept: names must be sane UTF-8
+ * text, addresses plain addr-specs; what fails is left out with a debug
+ * line, or, for the primary address, becomes the person's problem.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldap.h>
+
+#include "common/log.h"
+#include "common/strutil.h"
+#include "common/xalloc.h"
+#include "directory/ldap.h"
+
+char *
+dir_get_name(LDAP *ld, LDAPMessage *entry, const char *attr, const char *dn)
+{
+	struct berval **vals = ldap_get_values_len(ld, entry, attr);
+	char *out = NULL;
+
+	if (vals == NULL || vals[0] == NULL)
+		goto out;
+	if (vals[0]->bv_len == 0)
+		goto out;
+	if (vals[0]->bv_len > DIR_MAX_NAME_LEN || !str_is_utf8(vals[0]->bv_val, vals[0]->bv_len)) {
+		log_warn("%s: %s is longer than %d bytes or not valid UTF-8: ignored", dn, attr,
+		    DIR_MAX_NAME_LEN);
+		goto out;
+	}
+	out = xstrndup(vals[0]->bv_val, vals[0]->bv_len);
+	if (str_has_control(out)) {
+		log_warn("%s: %s contains control characters: ignored", dn, attr);
+		free(out);
+		out = NULL;
+	}
+out:
+	ldap_value_free_len(vals);
+	return out;
+}
+
+void
+dir_fill_names(LDAP *ld, LDAPMessage *entry, const char *dn, struct user *u)
+{
+	u->display_name = dir_get_name(ld, entry, "displayName", dn);
+	if (u->display_name == NULL)
+		u->display_name = dir_get_name(ld, entry, "cn", dn);
+	u->given_name = dir_get_name(ld, entry, "givenName", dn);
+	u->surname = dir_get_name(ld, entry, "sn", dn);
+}
+
+void
+dir_fill_mail(struct dir_ldap *dl, LDAPMessage *entry, struct user *u)
+{
+	const char *attr = dl->conf->mail_attribute != NULL ? dl->conf->mail_attribute : "mail";
+	struct berval **vals = ldap_get_values_len(dl->ld, entry, attr);
+	size_t n = (size_t)ldap_count_values_len(vals);
+
+	if (n == 0) {
+		dir_add_problem(u, "no %s attribute", attr);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct berval *v = vals[i];
+		char *p;
+
+		if (dir_mail_valid(v->bv_val, v->bv_len)) {
+			char *m = xstrndup(v->bv_val, v->bv_len);
+
+			if (u->mail == NULL && i == 0) {
+				u->mail = m;
+				continue;
+			}
+			if (u->mail != NULL && str_eq_nocase(u->mail, m)) {
+				free(m);
+				continue;
+			}
+			u->alt_mails = xreallocarray(u->alt_mails, u->n_alt_mails + 1,
+			    sizeof(*u->alt_mails));
+			u->alt_mails[u->n_alt_mails++] = m;
+			continue;
+		}
+		p = dir_printable(v->bv_val, v->bv_len, 120);
+		if (i == 0)
+			dir_add_problem(u, "mail value \"%s\" is not a valid address", p);
+		else
+			log_debug("%s: ignoring %s value \"%s\": not a valid address", u->dn,
+			    attr, p);
+		free(p);
+	}
+out:
+	ldap_value_free_len(vals);
+	if (dl->conf->alt_mail_attribute != NULL)
+		dir_fill_alt_mails(dl, entry, u, dl->conf->alt_mail_attribute);
+}
+
+void
+dir_fill_alt_mails(struct dir_ldap *dl, LDAPMessage *entry, struct user *u, const char *attr)
+{
+	struct berval **vals = ldap_get_values_len(dl->ld, entry, attr);
+	size_t n = (size_t)ldap_count_values_len(vals);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct berval *v = vals[i];
+		char *m;
+		bool dup;
+
+		if (!dir_mail_valid(v->bv_val, v->bv_len)) {
+			char *p = dir_printable(v->bv_val, v->bv_len, 120);
+
+			log_debug("%s: ignoring %s value \"%s\": not a valid address", u->dn, attr, p);
+			free(p);
+			continue;
+		}
+		m = xstrndup(v->bv_val, v->bv_len);
+		dup = u->mail != NULL && str_eq_nocase(u->mail, m);
+		for (size_t j = 0; j < u->n_alt_mails && !dup; j++)
+			dup = str_eq_nocase(u->alt_mails[j], m);
+		if (dup) {
+			free(m);
+			continue;
+		}
+		u->alt_mails = xreallocarray(u->alt_mails, u->n_alt_mails + 1,
+		    sizeof(*u->alt_mails));
+		u->alt_mails[u->n_alt_mails++] = m;
+	}
+	ldap_value_free_len(vals);
+}
+
+void
+dir_ldap_add_person(struct dir_ldap *dl, LDAPMessage *entry, const char *dn,
+    struct user_list *out)
+{
+	LDAP *ld = dl->ld;
+	struct user *u = user_list_push(out);
+	struct berval **vals;
+
+	u->dn = xstrdup(dn);
+	u->source = dl->conf->name;
+	u->enabled = true;
+
+	vals = ldap_get_values_len(ld, entry, "entryUUID");
+	if (vals != NULL && vals[0] != NULL && vals[0]->bv_len > 0 &&
+	    vals[0]->bv_len <= DIR_MAX_ID_LEN) {
+		bool ok = true;
+
+		for (size_t i = 0; i < vals[0]->bv_len && ok; i++) {
+			unsigned char c = (unsigned char)vals[0]->bv_val[i];
+
+			ok = c > 0x20 && c < 0x7f;
+		}
+		if (ok)
+			u->id = xstrndup(vals[0]->bv_val, vals[0]->bv_len);
+	}
+	ldap_value_free_len(vals);
+
+	dir_fill_mail(dl, entry, u);
+	if (u->id == NULL)
+		dir_add_problem(u, "missing entryUUID (the service account must be able to "
+		    "read this operational attribute)");
+
+	dir_fill_names(ld, entry, dn, u);
+
+	/* ppolicy: an administratively locked account is not provisioned. */
+	vals = ldap_get_values_len(ld, entry, "pwdAccountLockedTime");
+	if (vals != NULL && vals[0] != NULL)
+		u->enabled = false;
+	ldap_value_free_len(vals);
+}

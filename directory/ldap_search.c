@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Searching one LDAP connection: one entry by DN, and a paged subtree scan
+ * under base_dn (RFC 2696) that hands each entry to a callback, so that a
+ * directory of any size is read in pages of page_size, never whole.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+
+#include <ldap.h>
+
+#include "common/log.h"
+#include "directory/ldap.h"
+
+enum dir_status
+dir_ldap_read(struct dir_ldap *dl, const char *dn, const char *filter, char **attrs,
+    LDAPMessage **res, LDAPMessage **entry, struct errbuf *e)
+{
+	struct timeval tv = { dl->timeout, 0 };
+	LDAPMessage *r = NULL;
+	int rc;
+
+	*res = NULL;
+	*entry = NULL;
+	rc = ldap_search_ext_s(dl->ld, dn, LDAP_SCOPE_BASE,
+	    filter != NULL ? filter : "(objectClass=*)", attrs, 0, NULL, NULL, &tv, 1, &r);
+	/*
+	 * A DN the server cannot parse (say, a member value naming an
+	 * attribute type it does not know) names no entry either.
+	 */
+	if (rc == LDAP_NO_SUCH_OBJECT || rc == LDAP_INVALID_DN_SYNTAX) {
+		ldap_msgfree(r);
+		return DIR_OK;
+	}
+	if (rc != LDAP_SUCCESS) {
+		ldap_msgfree(r);
+		return dir_ldap_fail(dl, rc, "read", dn, NULL, e);
+	}
+	*entry = ldap_first_entry(dl->ld, r);
+	if (*entry == NULL) {
+		ldap_msgfree(r);
+		return DIR_OK;
+	}
+	*res = r;
+	return DIR_OK;
+}
+
+enum dir_status
+dir_ldap_scan(struct dir_ldap *dl, const char *filter, char **attrs, dir_entry_cb cb,
+    void *arg, struct errbuf *e)
+{
+	struct timeval tv = { dl->timeout, 0 };
+	struct berval *cookie = NULL;
+	enum dir_status st = DIR_OK;
+	size_t pages = 0;
+
+	do {
+		struct berval empty = { 0, NULL };
+		LDAPControl *pctrl = NULL, *sctrls[2] = { NULL, NULL };
+		LDAPControl **rctrls = NULL, *resp;
+		LDAPMessage *res = NULL, *entry;
+		int rc, err = LDAP_SUCCESS;
+
+		rc = ldap_create_page_control(dl->ld, dl->page_size,
+		    cookie != NULL ? cookie : &empty, 0, &pctrl);
+		ber_bvfree(cookie);
+		cookie = NULL;
+		if (rc != LDAP_SUCCESS)
+			return dir_ldap_fail(dl, rc, "build the paged results control for",
+			    dl->base_dn, NULL, e);
+		sctrls[0] = pctrl;
+		rc = ldap_search_ext_s(dl->ld, dl->base_dn, LDAP_SCOPE_SUBTREE, filter, attrs, 0,
+		    sctrls, NULL, &tv, LDAP_NO_LIMIT, &res);
+		ldap_control_free(pctrl);
+		if (rc != LDAP_SUCCESS) {
+			ldap_msgfree(res);
+			return dir_ldap_fail(dl, rc, "search", dl->base_dn, NULL, e);
+		}
+		pages++;
+		for (entry = ldap_first_entry(dl->ld, res); entry != NULL;
+		    entry = ldap_next_entry(dl->ld, entry)) {
+			st = cb(dl, entry, arg, e);
+			if (st != DIR_OK)
+				break;
+		}
+		if (st == DIR_OK) {
+			rc = ldap_parse_result(dl->ld, res, &err, NULL, NULL, NULL, &rctrls, 0);
+			if (rc != LDAP_SUCCESS)
+				st = dir_ldap_fail(dl, rc, "read the search result under",
+				    dl->base_dn, NULL, e);
+		}
+		resp = st == DIR_OK ? ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, rctrls,
+		    NULL) : NULL;
+		if (resp != NULL) {
+			struct berval next = { 0, NULL };
+			ber_int_t estimate = 0;
+
+			rc = ldap_parse_pageresponse_control(dl->ld, resp, &estimate, &next);
+			if (rc != LDAP_SUCCESS)
+				st = dir_ldap_fail(dl, rc, "parse the paged results control from",
+				    dl->base_dn, NULL, e);
+			else if (next.bv_len > 0)
+				cookie = ber_bvdup(&next);
+			ber_memfree(next.bv_val);
+		}
+		ldap_controls_free(rctrls);
+		ldap_msgfree(res);
+		if (st != DIR_OK)
+			break;
+	} while (cookie != NULL);
+	ber_bvfree(cookie);
+	if (st == DIR_OK)
+		log_debug("%s: searched %s in %zu page(s) of %d", dl->uri, dl->base_dn, pages,
+		    dl->page_size);
+	return st;
+}
+
+bool
+dir_entry_has_class(LDAP *ld, LDAPMessage *entry, const char *name)
+{
+	struct berval **vals = ldap_get_values_len(ld, entry, "objectClass");
+	size_t len = strlen(name);
+	bool found = false;
+
+	for (size_t i = 0; vals != NULL && vals[i] != NULL && !found; i++)
+		found = vals[i]->bv_len == len && strncasecmp(vals[i]->bv_val, name, len) == 0;
+	ldap_value_free_len(vals);
+	return found;
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The directory backend table against conf's table of directory-type
+ * traits: every type config_load() accepts has a backend, and the two
+ * tables tell the same story. A type conf lets be a publish target has a
+ * publisher in its row, one it refuses has none and says why; a type whose
+ * groups are Entra groups is read only with its [group] policy; csv and
+ * graph sections open without a server (and fail the way they should).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "conf/conf.h"
+#include "conf/options.h"
+#include "directory/backend.h"
+#include "directory/directory.h"
+#include "tests/unit/check.h"
+
+static void
+test_rows(void)
+{
+	size_t n = 0;
+
+	for (; conf_dir_type_names[n] != NULL; n++) {
+		enum dir_type type = (enum dir_type)n;
+		const struct dir_backend *be = dir_backend_of(type);
+		const struct conf_dir_traits *t = conf_dir_traits(type);
+		bool target = t->not_a_target == NULL;
+
+		CHECK(be != NULL);
+		if (be == NULL)
+			continue;
+		CHECK(be->title != NULL && be->open != NULL && be->close != NULL);
+		CHECK(target == (be->apply_certs != NULL));
+		CHECK(target == (be->read_certs != NULL));
+		CHECK(target == (be->find_person != NULL));
+		CHECK(target == (be->cannot_publish == NULL));
+		CHECK((t->groups == GROUPS_BY_ENTRA) == (be->group_members == NULL));
+		CHECK(be->group_members != NULL || be->read_group != NULL);
+		/* Every type that reads an LDAP server gets a default user_filter from conf. */
+		CHECK(!t->ldap || t->default_user_filter != NULL);
+	}
+	CHECK(n == 4);
+	CHECK(dir_backend_of((enum dir_type)n) == NULL);
+}
+
+/* What the dispatcher says for an operation a type's row leaves out. */
+static void
+test_empty_slots(void)
+{
+	struct conf_directory conf;
+	struct conf_group g;
+	struct dir_conn *dc = NULL;
+	struct dir_cert_values v;
+	struct dir_value val = { (unsigned char *)"x", 1 };
+	struct dir_cert_change change;
+	struct user_list out = { 0 };
+	struct user u;
+	struct errbuf e;
+	char *dn = NULL;
+
+	memset(&conf, 0, sizeof(conf));
+	memset(&g, 0, sizeof(g));
+	memset(&change, 0, sizeof(change));
+	memset(&u, 0, sizeof(u));
+	conf.name = "people";
+	conf.type = DIR_TYPE_CSV;
+	err_clear(&e);
+	/* A csv directory without its file is refused before anything is read. */
+	CHECK(dir_open(&conf, NULL, &dc, &e) == DIR_BAD_CONFIG);
+	CHECK(dc == NULL);
+	CHECK_STREQ(e.text, "[directory people]: type = csv needs file = /path/to/people.csv");
+	conf.file = "/nonexistent/people.csv";
+	CHECK(dir_open(&conf, NULL, &dc, &e) == DIR_OK);
+	if (dc == NULL)
+		return;
+	CHECK(dir_read_certs(dc, "x", &v, &e) == DIR_BAD_CONFIG);
+	CHECK_STREQ(e.text, "[directory people]: a CSV file cannot hold certificates; "
+	    "publish_to must name an ldap or ad directory");
+	CHECK(v.n_user_cert == 0 && v.n_smime == 0);
+	/* An empty change is a no-op everywhere; a real one is refused here. */
+	CHECK(dir_apply_certs(dc, "x", &change, &e) == DIR_OK);
+	change.add_user_cert = &val;
+	change.n_add_user_cert = 1;
+	CHECK(dir_apply_certs(dc, "x", &change, &e) == DIR_BAD_CONFIG);
+	CHECK(dir_find_person(dc, &u, &dn, &e) == DIR_BAD_CONFIG);
+	CHECK(dn == NULL);
+	/* The file is missing: the whole read fails, nothing is returned. */
+	g.name = "all";
+	CHECK(dir_read_group(dc, &g, &out, &e) == DIR_BAD_CONFIG);
+	CHECK(out.n == 0);
+	user_list_free(&out);
+	dir_close(dc);
+}
+
+int
+main(void)
+{
+	test_rows();
+	test_empty_slots();
+	return check_finish();
+}
