@@ -40,22 +40,6 @@ static const struct ca_backend *const backends[] = {
 	[CA_TYPE_HELPER] = &ca_helper_backend,
 };
 
-static const char *const outcome_names[] = {
-	[CA_ISSUED] = "issued",
-	[CA_PENDING] = "pending",
-	[CA_REJECTED] = "rejected",
-	[CA_UNREACHABLE] = "unreachable",
-	[CA_MISCONFIGURED] = "misconfigured",
-};
-
-const char *
-ca_outcome_name(enum ca_outcome o)
-{
-	if ((size_t)o < ARRAY_LEN(outcome_names) && outcome_names[o] != NULL)
-		return outcome_names[o];
-	return "unknown";
-}
-
 /* The trust anchors: every certificate in the file, each a root we accept. */
 static int
 load_anchors(const struct conf_ca *conf, X509_STORE **out, struct errbuf *e)
@@ -180,18 +164,6 @@ struct signer *
 ca_signer(struct ca *ca)
 {
 	return ca->type == CA_TYPE_LOCAL ? ca_local_signer(ca->state) : NULL;
-}
-
-void
-ca_result_clear(struct ca_result *r)
-{
-	if (r == NULL)
-		return;
-	X509_free(r->cert);
-	sk_X509_pop_free(r->chain, X509_free);
-	free(r->cookie);
-	free(r->exchange);
-	memset(r, 0, sizeof(*r));
 }
 
 /* An external CA's ISSUED stands only if the certificate is what we asked for. */

@@ -51,9 +51,6 @@ struct signer *ca_local_signer(void *state);
 /* Largest answer any CA may send: a chain of a few certificates in JSON or PEM. */
 #define CA_MAX_RESPONSE (256 * 1024)
 
-/* Set out->reason and return o. */
-enum ca_outcome ca_fail(struct ca_result *out, enum ca_outcome o, const char *fmt, ...)
-    PRINTF_LIKE(3, 4);
 /* Append one line to out->exchange (the audit record). */
 void ca_exchange_add(struct ca_result *out, const char *fmt, ...) PRINTF_LIKE(2, 3);
 

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: ISC
 noinst_LIBRARIES += libsmime.a
 libsmime_a_SOURCES = \
-	smime/types.h smime/ca.h smime/cert.h smime/escrow.h smime/key.h smime/pkcs12.h \
+	smime/types.h smime/ca.h smime/ca_result.h smime/crl.h smime/cert.h smime/escrow.h \
+	smime/key.h smime/pkcs12.h \
 	smime/smime_internal.h \
 	smime/key.c \
 	smime/cert.c \
@@ -10,6 +11,7 @@ libsmime_a_SOURCES = \
 	smime/x509util.c \
 	smime/profile.c \
 	smime/ca_backend.h \
+	smime/ca_result.c \
 	smime/ca.c \
 	smime/ca_local.c \
 	smime/ca_verify.c \
