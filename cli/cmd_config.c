@@ -136,8 +136,9 @@ cmd_ca(int argc, char **argv, const struct cli_options *cli)
 		goto out;
 	}
 	err_clear(&e);
+	/* No signer: making the first keys is this command's whole job. */
 	if (!file_exists(cfg->service.master_key_file)) {
-		if (master_key_create(cfg->service.master_key_file, &e) != 0) {
+		if (master_key_create(cfg->service.master_key_file, NULL, &e) != 0) {
 			fprintf(stderr, "smimesync: %s\n", e.text);
 			goto out;
 		}

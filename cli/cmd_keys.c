@@ -380,7 +380,7 @@ cmd_master_key(int argc, char **argv, const struct cli_options *cli)
 		 */
 		int hit;
 
-		if (master_key_load(newpath, &nk, &e) != 0)
+		if (master_key_load(newpath, en.signer, &nk, &e) != 0)
 			goto fail;
 		hit = any_opens_with(&en, &nk, &e);
 		if (hit < 0)
@@ -399,7 +399,8 @@ cmd_master_key(int argc, char **argv, const struct cli_options *cli)
 		}
 		master_key_wipe(&nk);
 	}
-	if (master_key_create(newpath, &e) != 0 || master_key_load(newpath, &nk, &e) != 0)
+	if (master_key_create(newpath, en.signer, &e) != 0 ||
+	    master_key_load(newpath, en.signer, &nk, &e) != 0)
 		goto fail;
 	if (store_begin(en.store, &e) != 0)
 		goto fail_unlink;

@@ -19,7 +19,6 @@
 #include "smime/ca.h"
 #include "smime/ca_backend.h"
 #include "smime/cert.h"
-#include "smime/signer_internal.h"
 #include "smime/smime_internal.h"
 
 struct ca {
@@ -77,7 +76,7 @@ out:
 }
 
 int
-ca_open(const struct conf_ca *conf, struct ca **out, struct errbuf *e)
+ca_open(const struct conf_ca *conf, struct signer *signer, struct ca **out, struct errbuf *e)
 {
 	struct ca *ca = NULL;
 	int rc = -1;
@@ -105,7 +104,7 @@ ca_open(const struct conf_ca *conf, struct ca **out, struct errbuf *e)
 			log_warn("[ca %s]: tls_verify = no: the CA server's identity is NOT checked; "
 			    "anyone on the network path can answer in its name", conf->name);
 	}
-	if (ca->be->open(conf, &ca->state, e) != 0)
+	if (ca->be->open(conf, signer, &ca->state, e) != 0)
 		goto out;
 	*out = ca;
 	ca = NULL;
@@ -160,10 +159,15 @@ ca_issuer_key(struct ca *ca)
 	return ca->type == CA_TYPE_LOCAL ? ca_local_issuer_key(ca->state) : NULL;
 }
 
-struct signer *
-ca_signer(struct ca *ca)
+int
+ca_make_crl(struct ca *ca, const struct crl_entry *entries, size_t n, uint64_t number,
+    time_t now, int64_t lifetime, unsigned char **der, size_t *len, struct errbuf *e)
 {
-	return ca->type == CA_TYPE_LOCAL ? ca_local_signer(ca->state) : NULL;
+	if (ca->be->make_crl == NULL) {
+		err_set(e, "only the local CA signs CRLs here; an external CA publishes its own");
+		return -1;
+	}
+	return ca->be->make_crl(ca->state, entries, n, number, now, lifetime, der, len, e);
 }
 
 /* An external CA's ISSUED stands only if the certificate is what we asked for. */

@@ -9,11 +9,15 @@
  * The CA, not the CSR, decides the subject, extensions and validity.
  *
  *   struct ca *ca = NULL;
- *   if (ca_open(conf_ca, &ca, &e) != 0) ... misconfigured ...
+ *   if (ca_open(conf_ca, signer, &ca, &e) != 0) ... misconfigured ...
  *   struct ca_result r = { 0 };
  *   switch (ca_submit(ca, csr, &req, &r)) { case CA_ISSUED: use r.cert, r.chain ... }
  *   ca_result_clear(&r);
  *   ca_close(ca);
+ *
+ * A local CA's key is held by the signer process passed to ca_open()
+ * (signer.h): ca_submit() and ca_make_crl() are then requests to it, and
+ * this process holds only the public chain.
  *
  * The local CA signs leaves in the profile the request names, as the CA/B
  * Forum S/MIME Baseline Requirements define it: mailbox-validated strict
@@ -68,8 +72,16 @@
 #include "smime/crl.h"
 
 struct ca;
+struct signer;
 
-int ca_open(const struct conf_ca *conf, struct ca **out, struct errbuf *e) MUST_USE;
+/*
+ * signer (borrowed; must outlive the handle) is the signer process that
+ * holds the local CAs' keys (signer.h): a local CA then signs there. NULL
+ * only where a process may hold the key itself (unit tests): the local CA
+ * then reads its key file here. External CAs ignore it.
+ */
+int ca_open(const struct conf_ca *conf, struct signer *signer, struct ca **out,
+    struct errbuf *e) MUST_USE;
 void ca_close(struct ca *ca);
 enum ca_outcome ca_submit(struct ca *ca, X509_REQ *csr, const struct ca_request *req,
     struct ca_result *out) MUST_USE;

@@ -14,6 +14,7 @@ libsmime_a_SOURCES = \
 	smime/ca_result.c \
 	smime/ca.c \
 	smime/ca_local.c \
+	smime/issuer.h smime/issuer.c \
 	smime/ca_verify.c \
 	smime/ca_rest.c \
 	smime/ca_cfssl.c \
@@ -25,7 +26,8 @@ libsmime_a_SOURCES = \
 	smime/pkcs12.c \
 	smime/password.c \
 	smime/escrow.c \
-	smime/signer.h smime/signer_internal.h smime/signer_proto.h \
+	smime/escrow_seal.h smime/escrow_seal.c \
+	smime/signer.h smime/signer_internal.h smime/signer_child.h smime/signer_proto.h \
 	smime/signer.c smime/signer_child.c smime/signer_proto.c
 
 # smime tests link only what they use, so that they build while other

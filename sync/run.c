@@ -397,7 +397,7 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 	} else if (engine_start_signer(&en, &e) != 0 ||
 	    store_open(cfg->service.state_dir, &en.store, &e) != 0 ||
 	    store_lock(en.store, &e) != 0 ||
-	    master_key_load(cfg->service.master_key_file, &en.master_key, &e) != 0 ||
+	    master_key_load(cfg->service.master_key_file, en.signer, &en.master_key, &e) != 0 ||
 	    store_run_start(en.store, en.run_id, en.now, &e) != 0) {
 		report_fail(en.report, "%s", e.text);
 		log_error("%s", e.text);
