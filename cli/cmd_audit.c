@@ -88,7 +88,7 @@ audit_json(const struct store_audit_row *v, size_t n)
 }
 
 int
-cmd_audit(int argc, char **argv, const char *conf_path)
+cmd_audit(int argc, char **argv, const struct cli_options *cli)
 {
 	static const struct option longopts[] = {
 		{ "user", required_argument, NULL, 'u' },
@@ -137,7 +137,7 @@ cmd_audit(int argc, char **argv, const char *conf_path)
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
-	cfg = commands_load_config(conf_path);
+	cfg = commands_load_config(cli);
 	if (cfg == NULL)
 		return 1;
 	if (store_open_readonly(cfg->service.state_dir, &st, &e) != 0 ||

@@ -18,25 +18,23 @@
 #include "smime/escrow.h"
 #include "cli/commands.h"
 
-bool commands_verbose;
-
 struct config *
-commands_load_config(const char *conf_path)
+commands_load_config(const struct cli_options *cli)
 {
 	struct conf_errors errs = { NULL, 0 };
 	struct config *cfg = NULL;
 
-	if (config_load(conf_path, &cfg, &errs) != 0) {
+	if (config_load(cli->conf_path, &cfg, &errs) != 0) {
 		for (size_t i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.msgs[i]);
 		fprintf(stderr, "smimesync: %zu error%s in %s; nothing was done\n", errs.n,
-		    errs.n == 1 ? "" : "s", conf_path);
+		    errs.n == 1 ? "" : "s", cli->conf_path);
 		conf_errors_free(&errs);
 		return NULL;
 	}
 	conf_errors_free(&errs);
 	/* -v on the command line wins over the configured level. */
-	if (!commands_verbose)
+	if (!cli->verbose)
 		log_set_level((enum log_level)cfg->service.log_level);
 	if (cfg->service.log_syslog)
 		log_init("smimesync", log_get_level(), 1);
@@ -53,7 +51,7 @@ report_template_problem(const char *msg, void *arg)
 }
 
 int
-cmd_check_config(int argc, char **argv, const char *conf_path)
+cmd_check_config(int argc, char **argv, const struct cli_options *cli)
 {
 	struct conf_errors errs = { NULL, 0 };
 	struct config *cfg = NULL;
@@ -68,7 +66,7 @@ cmd_check_config(int argc, char **argv, const char *conf_path)
 		}
 		verbose = true;
 	}
-	cfg = commands_load_config(conf_path);
+	cfg = commands_load_config(cli);
 	if (cfg == NULL)
 		return 1;
 	problems = config_check_files(cfg, &errs);
@@ -83,7 +81,7 @@ cmd_check_config(int argc, char **argv, const char *conf_path)
 	config_free(cfg);
 	if (problems > 0) {
 		fprintf(stderr, "smimesync: %zu problem%s found in %s\n", problems,
-		    problems == 1 ? "" : "s", conf_path);
+		    problems == 1 ? "" : "s", cli->conf_path);
 		return 1;
 	}
 	printf("configuration OK\n");
@@ -103,7 +101,7 @@ pick_ca(const struct config *cfg, const char *name)
 }
 
 int
-cmd_ca(int argc, char **argv, const char *conf_path)
+cmd_ca(int argc, char **argv, const struct cli_options *cli)
 {
 	static const struct option longopts[] = {
 		{ "ca", required_argument, NULL, 'n' },
@@ -128,18 +126,19 @@ cmd_ca(int argc, char **argv, const char *conf_path)
 		}
 		name = optarg;
 	}
-	cfg = commands_load_config(conf_path);
+	cfg = commands_load_config(cli);
 	if (cfg == NULL)
 		return 1;
 	ca = pick_ca(cfg, name);
 	if (ca == NULL) {
 		fprintf(stderr, "smimesync: %s: no [ca%s%s] section to initialise\n",
-		    conf_path, name ? " " : "", name ? name : "");
+		    cli->conf_path, name ? " " : "", name ? name : "");
 		goto out;
 	}
 	err_clear(&e);
+	/* No signer: making the first keys is this command's whole job. */
 	if (!file_exists(cfg->service.master_key_file)) {
-		if (master_key_create(cfg->service.master_key_file, &e) != 0) {
+		if (master_key_create(cfg->service.master_key_file, NULL, &e) != 0) {
 			fprintf(stderr, "smimesync: %s\n", e.text);
 			goto out;
 		}

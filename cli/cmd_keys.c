@@ -97,7 +97,7 @@ chain_from_pem(const char *pem)
 #define RECOVER_USAGE "usage: smimesync recover USER --out FILE [--pkcs12 modern|compat]\n"
 
 int
-cmd_recover(int argc, char **argv, const char *conf_path)
+cmd_recover(int argc, char **argv, const struct cli_options *cli)
 {
 	static const struct option longopts[] = {
 		{ "out", required_argument, NULL, 'o' },
@@ -144,7 +144,7 @@ cmd_recover(int argc, char **argv, const char *conf_path)
 		fprintf(stderr, "smimesync recover: %s already exists; choose a new file name\n", out);
 		return 1;
 	}
-	cfg = commands_load_config(conf_path);
+	cfg = commands_load_config(cli);
 	if (cfg == NULL)
 		goto out;
 	if (engine_open_command(&en, cfg, true, &e) != 0) {
@@ -346,7 +346,7 @@ reseal_all(struct engine *en, const struct master_key *nk, size_t counts[3], str
 }
 
 int
-cmd_master_key(int argc, char **argv, const char *conf_path)
+cmd_master_key(int argc, char **argv, const struct cli_options *cli)
 {
 	struct config *cfg = NULL;
 	struct engine en;
@@ -363,7 +363,7 @@ cmd_master_key(int argc, char **argv, const char *conf_path)
 		fprintf(stderr, "usage: smimesync master-key rotate\n");
 		return EXIT_USAGE;
 	}
-	cfg = commands_load_config(conf_path);
+	cfg = commands_load_config(cli);
 	if (cfg == NULL)
 		goto out;
 	if (engine_open_command(&en, cfg, true, &e) != 0) {
@@ -380,7 +380,7 @@ cmd_master_key(int argc, char **argv, const char *conf_path)
 		 */
 		int hit;
 
-		if (master_key_load(newpath, &nk, &e) != 0)
+		if (master_key_load(newpath, en.signer, &nk, &e) != 0)
 			goto fail;
 		hit = any_opens_with(&en, &nk, &e);
 		if (hit < 0)
@@ -399,7 +399,8 @@ cmd_master_key(int argc, char **argv, const char *conf_path)
 		}
 		master_key_wipe(&nk);
 	}
-	if (master_key_create(newpath, &e) != 0 || master_key_load(newpath, &nk, &e) != 0)
+	if (master_key_create(newpath, en.signer, &e) != 0 ||
+	    master_key_load(newpath, en.signer, &nk, &e) != 0)
 		goto fail;
 	if (store_begin(en.store, &e) != 0)
 		goto fail_unlink;
@@ -444,7 +445,7 @@ out:
 /* ---- resend ---- */
 
 int
-cmd_resend(int argc, char **argv, const char *conf_path)
+cmd_resend(int argc, char **argv, const struct cli_options *cli)
 {
 	struct config *cfg = NULL;
 	struct engine en;
@@ -474,7 +475,7 @@ cmd_resend(int argc, char **argv, const char *conf_path)
 		fprintf(stderr, "usage: smimesync resend USER\n");
 		return EXIT_USAGE;
 	}
-	cfg = commands_load_config(conf_path);
+	cfg = commands_load_config(cli);
 	if (cfg == NULL)
 		goto out;
 	if (!cfg->has_mail) {

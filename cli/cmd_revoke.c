@@ -105,7 +105,7 @@ out:
 }
 
 int
-cmd_revoke(int argc, char **argv, const char *conf_path)
+cmd_revoke(int argc, char **argv, const struct cli_options *cli)
 {
 	static const struct option longopts[] = {
 		{ "serial", required_argument, NULL, 's' },
@@ -154,7 +154,7 @@ cmd_revoke(int argc, char **argv, const char *conf_path)
 		    "status prints it)\n", serial_arg);
 		return EXIT_USAGE;
 	}
-	cfg = commands_load_config(conf_path);
+	cfg = commands_load_config(cli);
 	if (cfg == NULL)
 		goto out;
 	if (engine_open_command(&en, cfg, false, &e) != 0) {
@@ -249,7 +249,7 @@ out:
 }
 
 int
-cmd_crl(int argc, char **argv, const char *conf_path)
+cmd_crl(int argc, char **argv, const struct cli_options *cli)
 {
 	static const struct option longopts[] = {
 		{ "ca", required_argument, NULL, 'c' },
@@ -271,7 +271,7 @@ cmd_crl(int argc, char **argv, const char *conf_path)
 	}
 	if (optind != argc)
 		goto usage;
-	cfg = commands_load_config(conf_path);
+	cfg = commands_load_config(cli);
 	if (cfg == NULL)
 		goto out;
 	if (ca_name != NULL && config_find_ca(cfg, ca_name) == NULL) {

@@ -11,7 +11,7 @@
 #include "sync/run.h"
 
 int
-cmd_run(int argc, char **argv, const char *conf_path)
+cmd_run(int argc, char **argv, const struct cli_options *cli)
 {
 	static const struct option longopts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
@@ -19,7 +19,12 @@ cmd_run(int argc, char **argv, const char *conf_path)
 		{ "format", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run_options opt = { .format = REPORT_TEXT, .out = stdout };
+	/* Cron-driven runs keep the metrics file fresh too. */
+	struct run_options opt = {
+		.format = REPORT_TEXT,
+		.out = stdout,
+		.finished = metrics_run_hook,
+	};
 	struct config *cfg;
 	int ch, rc;
 
@@ -45,11 +50,9 @@ cmd_run(int argc, char **argv, const char *conf_path)
 		fprintf(stderr, "usage: smimesync run [--dry-run] [--allow-mass-retire] [--format text|json|html]\n");
 		return EXIT_USAGE;
 	}
-	cfg = commands_load_config(conf_path);
+	cfg = commands_load_config(cli);
 	if (cfg == NULL)
 		return 1;
-	/* Cron-driven runs keep the metrics file fresh too. */
-	run_finished_hook = metrics_run_hook;
 	rc = (int)run_sync(cfg, &opt);
 	if (rc == RUN_FAILED)
 		fprintf(stderr, "smimesync: the run failed; the report above says why\n");

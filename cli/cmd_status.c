@@ -21,9 +21,9 @@
 #include "store/store.h"
 
 static struct store *
-open_store(const char *conf_path)
+open_store(const struct cli_options *cli)
 {
-	struct config *cfg = commands_load_config(conf_path);
+	struct config *cfg = commands_load_config(cli);
 	struct store *st = NULL;
 	struct errbuf e;
 
@@ -196,7 +196,7 @@ status_filter(struct store_status_row *rows, size_t n, const char *group, int64_
 }
 
 int
-cmd_status(int argc, char **argv, const char *conf_path)
+cmd_status(int argc, char **argv, const struct cli_options *cli)
 {
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
@@ -247,7 +247,7 @@ cmd_status(int argc, char **argv, const char *conf_path)
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
-	st = open_store(conf_path);
+	st = open_store(cli);
 	if (st == NULL)
 		return 1;
 	if (store_status_rows(st, user, &rows, &n, &e) != 0) {
@@ -274,7 +274,7 @@ out:
 }
 
 int
-cmd_report(int argc, char **argv, const char *conf_path)
+cmd_report(int argc, char **argv, const struct cli_options *cli)
 {
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
@@ -326,7 +326,7 @@ cmd_report(int argc, char **argv, const char *conf_path)
 		fprintf(stderr, "smimesync report: give one of --last, a RUN_ID or --since\n");
 		return EXIT_USAGE;
 	}
-	st = open_store(conf_path);
+	st = open_store(cli);
 	if (st == NULL)
 		return 1;
 	if (since_arg != NULL) {

@@ -46,7 +46,7 @@ find_user(struct store *st, const char *key, struct store_user *u)
 }
 
 int
-cmd_issue(int argc, char **argv, const char *conf_path)
+cmd_issue(int argc, char **argv, const struct cli_options *cli)
 {
 	static const struct option longopts[] = {
 		{ "force", no_argument, NULL, 'f' },
@@ -70,7 +70,7 @@ cmd_issue(int argc, char **argv, const char *conf_path)
 	}
 	if (optind + 1 != argc)
 		goto usage;
-	cfg = commands_load_config(conf_path);
+	cfg = commands_load_config(cli);
 	if (cfg == NULL || (st = open_rw(cfg)) == NULL)
 		goto out;
 	if (find_user(st, argv[optind], &u) != 1)
@@ -124,7 +124,7 @@ static const struct {
 };
 
 int
-cmd_user(int argc, char **argv, const char *conf_path)
+cmd_user(int argc, char **argv, const struct cli_options *cli)
 {
 	struct store_user u;
 	struct config *cfg = NULL;
@@ -141,7 +141,7 @@ cmd_user(int argc, char **argv, const char *conf_path)
 			break;
 	if (k == ARRAY_LEN(switches))
 		goto usage;
-	cfg = commands_load_config(conf_path);
+	cfg = commands_load_config(cli);
 	if (cfg == NULL || (st = open_rw(cfg)) == NULL)
 		goto out;
 	if (find_user(st, argv[1], &u) != 1)

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The smimesync commands. Each takes the arguments after its name and the
- * path of the configuration file, prints what it did, and returns the
- * process exit status (0 success, 1 failure, 2 usage error, 3 partial
- * run). Failures end with a one-line reason on stderr.
+ * global options main() parsed (struct cli_options), prints what it did,
+ * and returns the process exit status (0 success, 1 failure, 2 usage
+ * error, 3 partial run). Failures end with a one-line reason on stderr.
  */
 #ifndef SMIMESYNC_CLI_COMMANDS_H
 #define SMIMESYNC_CLI_COMMANDS_H
@@ -13,23 +13,26 @@
 
 #define EXIT_USAGE 2
 
-/* -v was given: debug logging whatever the configuration says. */
-extern bool commands_verbose;
+/* The options before the command name, as main() parsed them. */
+struct cli_options {
+	const char *conf_path; /* -c, $SMIMESYNC_CONF or the default */
+	bool verbose;          /* -v: debug logging whatever the configuration says */
+};
 
-int cmd_check_config(int argc, char **argv, const char *conf_path);
-int cmd_ca(int argc, char **argv, const char *conf_path);
-int cmd_run(int argc, char **argv, const char *conf_path);
-int cmd_status(int argc, char **argv, const char *conf_path);
-int cmd_report(int argc, char **argv, const char *conf_path);
-int cmd_daemon(int argc, char **argv, const char *conf_path);
-int cmd_audit(int argc, char **argv, const char *conf_path);
-int cmd_issue(int argc, char **argv, const char *conf_path);
-int cmd_user(int argc, char **argv, const char *conf_path);
-int cmd_revoke(int argc, char **argv, const char *conf_path);
-int cmd_crl(int argc, char **argv, const char *conf_path);
-int cmd_recover(int argc, char **argv, const char *conf_path);
-int cmd_resend(int argc, char **argv, const char *conf_path);
-int cmd_master_key(int argc, char **argv, const char *conf_path);
+int cmd_check_config(int argc, char **argv, const struct cli_options *cli);
+int cmd_ca(int argc, char **argv, const struct cli_options *cli);
+int cmd_run(int argc, char **argv, const struct cli_options *cli);
+int cmd_status(int argc, char **argv, const struct cli_options *cli);
+int cmd_report(int argc, char **argv, const struct cli_options *cli);
+int cmd_daemon(int argc, char **argv, const struct cli_options *cli);
+int cmd_audit(int argc, char **argv, const struct cli_options *cli);
+int cmd_issue(int argc, char **argv, const struct cli_options *cli);
+int cmd_user(int argc, char **argv, const struct cli_options *cli);
+int cmd_revoke(int argc, char **argv, const struct cli_options *cli);
+int cmd_crl(int argc, char **argv, const struct cli_options *cli);
+int cmd_recover(int argc, char **argv, const struct cli_options *cli);
+int cmd_resend(int argc, char **argv, const struct cli_options *cli);
+int cmd_master_key(int argc, char **argv, const struct cli_options *cli);
 
 /*
  * --since for report and audit: a duration back from now ("30d", "12h"),
@@ -37,7 +40,10 @@ int cmd_master_key(int argc, char **argv, const char *conf_path);
  */
 int commands_parse_since(const char *s, time_t now, time_t *out);
 
-/* Load the configuration or print every error and return NULL. */
-struct config *commands_load_config(const char *conf_path);
+/*
+ * Load cli->conf_path or print every error and return NULL. The log level
+ * becomes the configured one unless cli->verbose.
+ */
+struct config *commands_load_config(const struct cli_options *cli);
 
 #endif

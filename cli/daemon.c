@@ -47,21 +47,27 @@
 #include "sync/run.h"
 #include "cli/sdnotify.h"
 
+/* Set by the signal handler, which can reach nothing but file-scope flags. */
 static volatile sig_atomic_t got_hup, got_term, got_usr1;
 
-/* The last recorded run, for systemctl status (STATUS=). */
-static char last_run[160];
+/* What the daemon carries from start to stop. */
+struct daemon {
+	const struct cli_options *cli;
+	struct config *cfg; /* replaced by each valid reload */
+	char last_run[160]; /* the last recorded run, for systemctl status (STATUS=) */
+};
 
-/* run_finished_hook: metrics, and remember the run for the status line. */
+/* A run's finished hook (arg: the daemon): metrics, and the run for the status line. */
 static void
-daemon_run_hook(const struct config *cfg, const char *report_json)
+daemon_run_hook(const struct config *cfg, const char *report_json, void *arg)
 {
+	struct daemon *d = arg;
 	json_t *doc = json_loads(report_json, 0, NULL);
 	const char *id = json_string_value(json_object_get(doc, "id"));
 	const char *status = json_string_value(json_object_get(doc, "status"));
 
-	metrics_run_hook(cfg, report_json);
-	snprintf(last_run, sizeof(last_run), "last run %s: %s", id ? id : "?",
+	metrics_run_hook(cfg, report_json, NULL);
+	snprintf(d->last_run, sizeof(d->last_run), "last run %s: %s", id ? id : "?",
 	    status ? status : "?");
 	json_decref(doc);
 }
@@ -147,10 +153,11 @@ next_delay(const struct config *cfg)
 	return cfg->service.interval + (int64_t)(r % (uint64_t)(cfg->service.jitter + 1));
 }
 
-/* SIGHUP: the new configuration replaces *cfg only if it is valid. */
+/* SIGHUP: the new configuration replaces d->cfg only if it is valid. */
 static void
-reload(const char *conf_path, struct config **cfg)
+reload(struct daemon *d)
 {
+	const char *conf_path = d->cli->conf_path;
 	struct conf_errors errs = { NULL, 0 };
 	struct config *fresh = NULL;
 
@@ -162,42 +169,47 @@ reload(const char *conf_path, struct config **cfg)
 		    errs.n, errs.n == 1 ? "" : "s", conf_path);
 		conf_errors_free(&errs);
 		sd_notifyf("READY=1\nSTATUS=reload refused: %s has errors (see the log); %s",
-		    conf_path, last_run);
+		    conf_path, d->last_run);
 		return;
 	}
 	conf_errors_free(&errs);
-	if (strcmp(fresh->service.state_dir, (*cfg)->service.state_dir) != 0) {
+	if (strcmp(fresh->service.state_dir, d->cfg->service.state_dir) != 0) {
 		log_error("reload: state_dir changed from %s to %s; the daemon holds the lock on "
 		    "the old one, so the running configuration is kept: restart the daemon to "
-		    "move it", (*cfg)->service.state_dir, fresh->service.state_dir);
+		    "move it", d->cfg->service.state_dir, fresh->service.state_dir);
 		config_free(fresh);
-		sd_notifyf("READY=1\nSTATUS=reload refused: state_dir changed; %s", last_run);
+		sd_notifyf("READY=1\nSTATUS=reload refused: state_dir changed; %s", d->last_run);
 		return;
 	}
-	config_free(*cfg);
-	*cfg = fresh;
-	if (!commands_verbose)
-		log_set_level((enum log_level)(*cfg)->service.log_level);
+	config_free(d->cfg);
+	d->cfg = fresh;
+	if (!d->cli->verbose)
+		log_set_level((enum log_level)d->cfg->service.log_level);
 	log_info("reload: configuration %s loaded (%zu groups, interval %llds)", conf_path,
-	    (*cfg)->n_groups, (long long)(*cfg)->service.interval);
-	sd_notifyf("READY=1\nSTATUS=configuration reloaded; %s", last_run);
+	    d->cfg->n_groups, (long long)d->cfg->service.interval);
+	sd_notifyf("READY=1\nSTATUS=configuration reloaded; %s", d->last_run);
 }
 
 static enum run_status
-one_run(const struct config *cfg, FILE *devnull)
+one_run(struct daemon *d, FILE *devnull)
 {
 	/* The report goes to the store and the log, not to a terminal. */
-	struct run_options opt = { .dry_run = false, .format = REPORT_TEXT, .out = devnull };
-	enum run_status st = run_sync(cfg, &opt);
+	struct run_options opt = {
+		.dry_run = false,
+		.format = REPORT_TEXT,
+		.out = devnull,
+		.finished = daemon_run_hook,
+		.finished_arg = d,
+	};
+	enum run_status st = run_sync(d->cfg, &opt);
 
 	/* Keep every CRL fresh (S/MIME BR: a new one at least weekly). */
-	crl_refresh_after_run(cfg);
+	crl_refresh_after_run(d->cfg);
 	return st;
 }
 
 static int
-daemon_loop(const char *conf_path, struct config **cfg, const sigset_t *waitmask,
-    const sigset_t *blocked)
+daemon_loop(struct daemon *d, const sigset_t *waitmask, const sigset_t *blocked)
 {
 	FILE *devnull = fopen("/dev/null", "w");
 	struct timespec now, due;
@@ -214,7 +226,7 @@ daemon_loop(const char *conf_path, struct config **cfg, const sigset_t *waitmask
 			break;
 		if (got_hup) {
 			got_hup = 0;
-			reload(conf_path, cfg);
+			reload(d);
 		}
 		if (got_usr1) {
 			got_usr1 = 0;
@@ -229,14 +241,14 @@ daemon_loop(const char *conf_path, struct config **cfg, const sigset_t *waitmask
 			int64_t delay;
 
 			run_due = false;
-			sd_notifyf("STATUS=running; %s", last_run[0] ? last_run : "first run");
+			sd_notifyf("STATUS=running; %s", d->last_run[0] ? d->last_run : "first run");
 			/* The hook fills it again if this run is recorded. */
-			last_run[0] = '\0';
+			d->last_run[0] = '\0';
 			/* Unblocked while running: SIGTERM must reach run_stop_requested now. */
 			sigprocmask(SIG_SETMASK, waitmask, NULL);
-			rs = one_run(*cfg, devnull);
+			rs = one_run(d, devnull);
 			sigprocmask(SIG_SETMASK, blocked, NULL);
-			delay = next_delay(*cfg);
+			delay = next_delay(d->cfg);
 			clock_gettime(CLOCK_MONOTONIC, &due);
 			due.tv_sec += (time_t)delay;
 			if (!got_term) {
@@ -244,7 +256,8 @@ daemon_loop(const char *conf_path, struct config **cfg, const sigset_t *waitmask
 				    rs == RUN_OK ? "ok" : rs == RUN_PARTIAL ? "partial" : "failed",
 				    (long long)delay);
 				sd_notifyf("STATUS=%s; next run in %llds",
-				    last_run[0] ? last_run : "the run was not recorded (see the log)",
+				    d->last_run[0] ? d->last_run :
+				    "the run was not recorded (see the log)",
 				    (long long)delay);
 			}
 			continue;
@@ -268,10 +281,10 @@ daemon_loop(const char *conf_path, struct config **cfg, const sigset_t *waitmask
 }
 
 int
-cmd_daemon(int argc, char **argv, const char *conf_path)
+cmd_daemon(int argc, char **argv, const struct cli_options *cli)
 {
 	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
-	struct config *cfg = NULL;
+	struct daemon d = { .cli = cli, .cfg = NULL, .last_run = "" };
 	struct sigaction sa;
 	sigset_t blocked, waitmask;
 	struct errbuf e;
@@ -282,13 +295,13 @@ cmd_daemon(int argc, char **argv, const char *conf_path)
 		fprintf(stderr, "usage: smimesync daemon\n");
 		return EXIT_USAGE;
 	}
-	cfg = commands_load_config(conf_path);
-	if (cfg == NULL)
+	d.cfg = commands_load_config(cli);
+	if (d.cfg == NULL)
 		return 1;
-	if (daemon_lock(cfg->service.state_dir, &lock_fd, &e) != 0) {
+	if (daemon_lock(d.cfg->service.state_dir, &lock_fd, &e) != 0) {
 		log_error("%s", e.text);
 		/* Logged to syslog: whoever started us still reads why. */
-		if (cfg->service.log_syslog)
+		if (d.cfg->service.log_syslog)
 			fprintf(stderr, "smimesync daemon: %s\n", e.text);
 		goto out;
 	}
@@ -307,17 +320,16 @@ cmd_daemon(int argc, char **argv, const char *conf_path)
 	for (size_t i = 0; i < ARRAY_LEN(sigs); i++)
 		sigaction(sigs[i], &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	run_finished_hook = daemon_run_hook;
 	log_info("daemon started (pid %ld, state_dir %s, interval %llds, jitter up to %llds)",
-	    (long)getpid(), cfg->service.state_dir, (long long)cfg->service.interval,
-	    (long long)cfg->service.jitter);
+	    (long)getpid(), d.cfg->service.state_dir, (long long)d.cfg->service.interval,
+	    (long long)d.cfg->service.jitter);
 	/* Ready once the lock is ours: the first run may take long. */
 	sd_notifyf("READY=1\nMAINPID=%ld\nSTATUS=first run starting", (long)getpid());
-	rc = daemon_loop(conf_path, &cfg, &waitmask, &blocked);
+	rc = daemon_loop(&d, &waitmask, &blocked);
 	log_info("daemon stopped");
 out:
 	if (lock_fd >= 0)
 		close(lock_fd);
-	config_free(cfg);
+	config_free(d.cfg);
 	return rc;
 }

@@ -70,7 +70,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *conf_path = NULL;
+	struct cli_options cli = { .conf_path = NULL, .verbose = false };
 	const char *cmd;
 	int ch;
 
@@ -79,11 +79,11 @@ main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "+c:vh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			conf_path = optarg;
+			cli.conf_path = optarg;
 			break;
 		case 'v':
 			log_set_level(LOGL_DEBUG);
-			commands_verbose = true;
+			cli.verbose = true;
 			break;
 		case 'V':
 			printf("smimesync %s\n", PACKAGE_VERSION);
@@ -101,8 +101,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "smimesync: no command given\n");
 		return EXIT_USAGE;
 	}
-	if (conf_path == NULL)
-		conf_path = config_default_path();
+	if (cli.conf_path == NULL)
+		cli.conf_path = config_default_path();
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
@@ -114,33 +114,33 @@ main(int argc, char **argv)
 	optind = 0;
 
 	if (strcmp(cmd, "check-config") == 0)
-		return cmd_check_config(argc, argv, conf_path);
+		return cmd_check_config(argc, argv, &cli);
 	if (strcmp(cmd, "ca") == 0)
-		return cmd_ca(argc, argv, conf_path);
+		return cmd_ca(argc, argv, &cli);
 	if (strcmp(cmd, "run") == 0)
-		return cmd_run(argc, argv, conf_path);
+		return cmd_run(argc, argv, &cli);
 	if (strcmp(cmd, "status") == 0)
-		return cmd_status(argc, argv, conf_path);
+		return cmd_status(argc, argv, &cli);
 	if (strcmp(cmd, "report") == 0)
-		return cmd_report(argc, argv, conf_path);
+		return cmd_report(argc, argv, &cli);
 	if (strcmp(cmd, "daemon") == 0)
-		return cmd_daemon(argc, argv, conf_path);
+		return cmd_daemon(argc, argv, &cli);
 	if (strcmp(cmd, "issue") == 0)
-		return cmd_issue(argc, argv, conf_path);
+		return cmd_issue(argc, argv, &cli);
 	if (strcmp(cmd, "user") == 0)
-		return cmd_user(argc, argv, conf_path);
+		return cmd_user(argc, argv, &cli);
 	if (strcmp(cmd, "audit") == 0)
-		return cmd_audit(argc, argv, conf_path);
+		return cmd_audit(argc, argv, &cli);
 	if (strcmp(cmd, "revoke") == 0)
-		return cmd_revoke(argc, argv, conf_path);
+		return cmd_revoke(argc, argv, &cli);
 	if (strcmp(cmd, "crl") == 0)
-		return cmd_crl(argc, argv, conf_path);
+		return cmd_crl(argc, argv, &cli);
 	if (strcmp(cmd, "recover") == 0)
-		return cmd_recover(argc, argv, conf_path);
+		return cmd_recover(argc, argv, &cli);
 	if (strcmp(cmd, "resend") == 0)
-		return cmd_resend(argc, argv, conf_path);
+		return cmd_resend(argc, argv, &cli);
 	if (strcmp(cmd, "master-key") == 0)
-		return cmd_master_key(argc, argv, conf_path);
+		return cmd_master_key(argc, argv, &cli);
 	if (strcmp(cmd, "help") == 0) {
 		usage(stdout);
 		return 0;

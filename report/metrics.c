@@ -193,10 +193,11 @@ out:
 }
 
 void
-metrics_run_hook(const struct config *cfg, const char *report_json)
+metrics_run_hook(const struct config *cfg, const char *report_json, void *arg)
 {
 	struct errbuf e;
 
+	(void)arg;
 	if (cfg->service.metrics_file == NULL)
 		return;
 	err_clear(&e);

@@ -5,7 +5,7 @@
  * rewritten atomically (temporary file + rename, so the collector never
  * reads half a file) from the run's report and a few store counts.
  *
- *   run_finished_hook = metrics_run_hook;   (daemon and run do this)
+ *   struct run_options opt = { ..., .finished = metrics_run_hook };   (run does this)
  *
  * What is exported is listed in smimesync(8), METRICS.
  */
@@ -24,7 +24,10 @@ int metrics_render(const char *report_json, const struct store_counts *c, FILE *
     struct errbuf *e) MUST_USE;
 /* Query the store in cfg's state_dir and write cfg->service.metrics_file. */
 int metrics_write(const struct config *cfg, const char *report_json, struct errbuf *e) MUST_USE;
-/* A run_finished_hook: metrics_write() when metrics_file is set; errors are logged. */
-void metrics_run_hook(const struct config *cfg, const char *report_json);
+/*
+ * A run's finished hook (struct run_options, sync/run.h): metrics_write()
+ * when metrics_file is set; errors are logged. arg is not used.
+ */
+void metrics_run_hook(const struct config *cfg, const char *report_json, void *arg);
 
 #endif

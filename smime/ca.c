@@ -19,7 +19,6 @@
 #include "smime/ca.h"
 #include "smime/ca_backend.h"
 #include "smime/cert.h"
-#include "smime/signer_internal.h"
 #include "smime/smime_internal.h"
 
 struct ca {
@@ -39,22 +38,6 @@ static const struct ca_backend *const backends[] = {
 	[CA_TYPE_SECTIGO] = &ca_sectigo_backend,
 	[CA_TYPE_HELPER] = &ca_helper_backend,
 };
-
-static const char *const outcome_names[] = {
-	[CA_ISSUED] = "issued",
-	[CA_PENDING] = "pending",
-	[CA_REJECTED] = "rejected",
-	[CA_UNREACHABLE] = "unreachable",
-	[CA_MISCONFIGURED] = "misconfigured",
-};
-
-const char *
-ca_outcome_name(enum ca_outcome o)
-{
-	if ((size_t)o < ARRAY_LEN(outcome_names) && outcome_names[o] != NULL)
-		return outcome_names[o];
-	return "unknown";
-}
 
 /* The trust anchors: every certificate in the file, each a root we accept. */
 static int
@@ -93,7 +76,7 @@ out:
 }
 
 int
-ca_open(const struct conf_ca *conf, struct ca **out, struct errbuf *e)
+ca_open(const struct conf_ca *conf, struct signer *signer, struct ca **out, struct errbuf *e)
 {
 	struct ca *ca = NULL;
 	int rc = -1;
@@ -121,7 +104,7 @@ ca_open(const struct conf_ca *conf, struct ca **out, struct errbuf *e)
 			log_warn("[ca %s]: tls_verify = no: the CA server's identity is NOT checked; "
 			    "anyone on the network path can answer in its name", conf->name);
 	}
-	if (ca->be->open(conf, &ca->state, e) != 0)
+	if (ca->be->open(conf, signer, &ca->state, e) != 0)
 		goto out;
 	*out = ca;
 	ca = NULL;
@@ -176,22 +159,15 @@ ca_issuer_key(struct ca *ca)
 	return ca->type == CA_TYPE_LOCAL ? ca_local_issuer_key(ca->state) : NULL;
 }
 
-struct signer *
-ca_signer(struct ca *ca)
+int
+ca_make_crl(struct ca *ca, const struct crl_entry *entries, size_t n, uint64_t number,
+    time_t now, int64_t lifetime, unsigned char **der, size_t *len, struct errbuf *e)
 {
-	return ca->type == CA_TYPE_LOCAL ? ca_local_signer(ca->state) : NULL;
-}
-
-void
-ca_result_clear(struct ca_result *r)
-{
-	if (r == NULL)
-		return;
-	X509_free(r->cert);
-	sk_X509_pop_free(r->chain, X509_free);
-	free(r->cookie);
-	free(r->exchange);
-	memset(r, 0, sizeof(*r));
+	if (ca->be->make_crl == NULL) {
+		err_set(e, "only the local CA signs CRLs here; an external CA publishes its own");
+		return -1;
+	}
+	return ca->be->make_crl(ca->state, entries, n, number, now, lifetime, der, len, e);
 }
 
 /* An external CA's ISSUED stands only if the certificate is what we asked for. */

@@ -9,11 +9,15 @@
  * The CA, not the CSR, decides the subject, extensions and validity.
  *
  *   struct ca *ca = NULL;
- *   if (ca_open(conf_ca, &ca, &e) != 0) ... misconfigured ...
+ *   if (ca_open(conf_ca, signer, &ca, &e) != 0) ... misconfigured ...
  *   struct ca_result r = { 0 };
  *   switch (ca_submit(ca, csr, &req, &r)) { case CA_ISSUED: use r.cert, r.chain ... }
  *   ca_result_clear(&r);
  *   ca_close(ca);
+ *
+ * A local CA's key is held by the signer process passed to ca_open()
+ * (signer.h): ca_submit() and ca_make_crl() are then requests to it, and
+ * this process holds only the public chain.
  *
  * The local CA signs leaves in the profile the request names, as the CA/B
  * Forum S/MIME Baseline Requirements define it: mailbox-validated strict
@@ -48,8 +52,10 @@
  * cert_file, key_file (0600) and chain_file (issuing + root). It refuses
  * to overwrite existing files.
  *
- * Ownership: ca_result owns cert, chain, cookie and exchange; ca_result_clear()
- * frees them. ca_request only borrows.
+ * The request, the outcomes and the result are in smime/ca_result.h,
+ * the CRL entries and reason codes in smime/crl.h; this header includes
+ * both. Ownership: ca_result owns cert, chain, cookie and exchange;
+ * ca_result_clear() frees them. ca_request only borrows.
  */
 #ifndef SMIMESYNC_SMIME_CA_H
 #define SMIMESYNC_SMIME_CA_H
@@ -62,51 +68,20 @@
 #include "common/attrs.h"
 #include "common/errbuf.h"
 #include "conf/conf.h"
-
-enum ca_outcome {
-	CA_ISSUED = 0,
-	CA_PENDING,       /* ask again later with the cookie */
-	CA_REJECTED,      /* the CA said no: do not retry until an admin acts */
-	CA_UNREACHABLE,   /* transient: retry with back-off */
-	CA_MISCONFIGURED, /* our side is wrong: fix the config */
-};
-
-const char *ca_outcome_name(enum ca_outcome o);
-
-struct ca_request {
-	const char *mail;               /* primary address: CN and first SAN */
-	const char *const *alt_mails;   /* more SAN rfc822Names, may be NULL */
-	size_t n_alt_mails;
-	int64_t validity;               /* seconds */
-	time_t now;                     /* issuance time (tests use faketime) */
-	/*
-	 * Added for the S/MIME BR profiles. All zero means mailbox-strict.
-	 * The organization fields are used by the organization-* profiles
-	 * only (and required there: organization and organization_identifier);
-	 * mailbox profiles refuse a request that sets them.
-	 */
-	enum cert_profile profile;
-	const char *organization;            /* O= */
-	const char *organization_identifier; /* e.g. VATDE-123456789 */
-	const char *country;                 /* C=, may be NULL */
-	/* The person, for CAs that record it (Sectigo's firstName/lastName); may be NULL. */
-	const char *given_name;
-	const char *surname;
-	const char *display_name;
-};
-
-struct ca_result {
-	X509 *cert;
-	STACK_OF(X509) *chain; /* issuing CA up to the root */
-	char *cookie;          /* PENDING only */
-	int64_t retry_after;   /* PENDING/UNREACHABLE: seconds */
-	char reason[1024];     /* why, for every outcome but ISSUED */
-	char *exchange;        /* external CAs: what was asked and answered, no secrets; or NULL */
-};
+#include "smime/ca_result.h"
+#include "smime/crl.h"
 
 struct ca;
+struct signer;
 
-int ca_open(const struct conf_ca *conf, struct ca **out, struct errbuf *e) MUST_USE;
+/*
+ * signer (borrowed; must outlive the handle) is the signer process that
+ * holds the local CAs' keys (signer.h): a local CA then signs there. NULL
+ * only where a process may hold the key itself (unit tests): the local CA
+ * then reads its key file here. External CAs ignore it.
+ */
+int ca_open(const struct conf_ca *conf, struct signer *signer, struct ca **out,
+    struct errbuf *e) MUST_USE;
 void ca_close(struct ca *ca);
 enum ca_outcome ca_submit(struct ca *ca, X509_REQ *csr, const struct ca_request *req,
     struct ca_result *out) MUST_USE;
@@ -116,7 +91,6 @@ enum ca_outcome ca_submit(struct ca *ca, X509_REQ *csr, const struct ca_request 
  */
 enum ca_outcome ca_poll(struct ca *ca, X509_REQ *csr, const struct ca_request *req,
     const char *cookie, struct ca_result *out) MUST_USE;
-void ca_result_clear(struct ca_result *r);
 /* The section's name and type, as in the config (borrowed; valid until ca_close). */
 const char *ca_name(const struct ca *ca);
 enum ca_type ca_type(const struct ca *ca);
@@ -130,33 +104,16 @@ STACK_OF(X509) *ca_chain(struct ca *ca);
 int ca_init(const struct conf_ca *conf, struct errbuf *e) MUST_USE;
 
 /*
- * Certificate revocation lists (smime/crl.c).
- *
- * ca_make_crl() signs a v2 CRL with the issuing CA: issuer = the CA's
- * subject, thisUpdate = now, nextUpdate = now + lifetime (at most 10 days,
- * S/MIME BR 4.9.7), CRL number and authorityKeyIdentifier (keyid) as
- * extensions, one entry per revoked certificate with its reasonCode, which
- * is left out for unspecified (0) as the BR require. The caller keeps the
- * CRL number increasing. The DER buffer is new (free()).
+ * ca_make_crl() signs a v2 CRL with the issuing CA of a local CA (an
+ * external CA publishes its own: refused): issuer = the CA's subject,
+ * thisUpdate = now, nextUpdate = now + lifetime (at most 10 days, S/MIME
+ * BR 4.9.7), CRL number and authorityKeyIdentifier (keyid) as extensions,
+ * one entry per revoked certificate with its reasonCode, which is left
+ * out for unspecified (0) as the BR require. The caller keeps the CRL
+ * number increasing. The DER buffer is new (free()).
  */
-struct crl_entry {
-	const char *serial; /* uppercase hex, as in struct cert_info */
-	time_t revoked_at;
-	int reason;         /* RFC 5280 CRLReason code */
-};
-
 int ca_make_crl(struct ca *ca, const struct crl_entry *entries, size_t n, uint64_t number,
     time_t now, int64_t lifetime, unsigned char **der, size_t *len, struct errbuf *e) MUST_USE;
-/*
- * RFC 5280 reason names a subscriber certificate may be revoked for:
- * unspecified, keyCompromise, affiliationChanged, superseded,
- * cessationOfOperation, privilegeWithdrawn (case and '-' ignored:
- * key-compromise works too). certificateHold is refused: the BR forbid it
- * for Strict certificates and smimesync never un-revokes.
- */
-int crl_reason_parse(const char *name, int *code_out) MUST_USE;
-/* The RFC 5280 name of a reason code ("keyCompromise"), or "unknown". */
-const char *crl_reason_name(int code);
 
 /* A CSR for key, subject CN = mail (new). */
 int csr_make(EVP_PKEY *key, const char *mail, X509_REQ **out, struct errbuf *e) MUST_USE;

@@ -20,10 +20,19 @@
 #include "common/errbuf.h"
 #include "net/http.h"
 #include "conf/conf.h"
-#include "smime/ca.h"
+#include "smime/ca_result.h"
+#include "smime/crl.h"
+
+struct signer;
 
 struct ca_backend {
-	int (*open)(const struct conf_ca *conf, void **state, struct errbuf *e);
+	/*
+	 * signer (borrowed, may be NULL) is the signer process the caller of
+	 * ca_open() passed: a backend whose key lives there sends its
+	 * signatures to it; the others ignore it.
+	 */
+	int (*open)(const struct conf_ca *conf, struct signer *signer, void **state,
+	    struct errbuf *e);
 	enum ca_outcome (*submit)(void *state, X509_REQ *csr, const struct ca_request *req,
 	    struct ca_result *out);
 	/* NULL when the backend never answers PENDING. */
@@ -31,6 +40,9 @@ struct ca_backend {
 	    const char *cookie, struct ca_result *out);
 	/* The backend's own issuing chain (borrowed), or NULL. */
 	STACK_OF(X509) *(*chain)(void *state);
+	/* ca_make_crl(); NULL when the CA publishes its own CRLs (every external CA). */
+	int (*make_crl)(void *state, const struct crl_entry *entries, size_t n, uint64_t number,
+	    time_t now, int64_t lifetime, unsigned char **der, size_t *len, struct errbuf *e);
 	void (*close)(void *state);
 };
 
@@ -40,20 +52,18 @@ extern const struct ca_backend ca_ejbca_backend;
 extern const struct ca_backend ca_sectigo_backend;
 extern const struct ca_backend ca_helper_backend;
 
-/* The local CA's issuing certificate and key (borrowed), for CRLs. */
+/*
+ * The local CA's issuing certificate and, when this process holds it (no
+ * signer), its key; borrowed. For ca_issuer_cert() and ca_issuer_key().
+ */
 X509 *ca_local_issuer_cert(void *state);
 EVP_PKEY *ca_local_issuer_key(void *state);
-/* The signer process a local CA sends its requests to, or NULL if it holds its key. */
-struct signer *ca_local_signer(void *state);
 
 /* ---- shared by the external connectors (smime/ca_rest.c) ---- */
 
 /* Largest answer any CA may send: a chain of a few certificates in JSON or PEM. */
 #define CA_MAX_RESPONSE (256 * 1024)
 
-/* Set out->reason and return o. */
-enum ca_outcome ca_fail(struct ca_result *out, enum ca_outcome o, const char *fmt, ...)
-    PRINTF_LIKE(3, 4);
 /* Append one line to out->exchange (the audit record). */
 void ca_exchange_add(struct ca_result *out, const char *fmt, ...) PRINTF_LIKE(2, 3);
 

@@ -62,13 +62,15 @@ hex_decode(const char *hex, unsigned char **out, size_t *len)
 static void cfssl_close(void *state);
 
 static int
-cfssl_open(const struct conf_ca *conf, void **out, struct errbuf *e)
+cfssl_open(const struct conf_ca *conf, struct signer *signer, void **out,
+    struct errbuf *e)
 {
 	struct cfssl *c = xcalloc(1, sizeof(*c));
 	const char *base = conf->url;
 	size_t blen = strlen(base);
 	char *hex = NULL;
 
+	(void)signer; /* an external CA keeps its keys itself */
 	c->conf = conf;
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;

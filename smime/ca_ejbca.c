@@ -38,11 +38,13 @@ struct ejbca {
 };
 
 static int
-ejbca_open(const struct conf_ca *conf, void **out, struct errbuf *e)
+ejbca_open(const struct conf_ca *conf, struct signer *signer, void **out,
+    struct errbuf *e)
 {
 	struct ejbca *c = xcalloc(1, sizeof(*c));
 	size_t blen = strlen(conf->url);
 
+	(void)signer; /* an external CA keeps its keys itself */
 	(void)e;
 	while (blen > 0 && conf->url[blen - 1] == '/')
 		blen--;

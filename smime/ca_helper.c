@@ -47,10 +47,12 @@ struct helper {
 };
 
 static int
-helper_open(const struct conf_ca *conf, void **out, struct errbuf *e)
+helper_open(const struct conf_ca *conf, struct signer *signer, void **out,
+    struct errbuf *e)
 {
 	struct helper *h;
 
+	(void)signer; /* an external CA keeps its keys itself */
 	if (access(conf->command, X_OK) != 0) {
 		err_set(e, "[ca %s] command %s cannot be run: %s", conf->name, conf->command,
 		    strerror(errno));

@@ -1,344 +1,112 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The local CA: an issuing CA key and certificate in files, signing leaves
- * in the profile of profile.c. ca_open() checks everything that can be
- * checked before the first request (files, permissions, key matches
- * certificate, CA flags, validity), so a broken CA is found at start-up
- * rather than once per user.
+ * The local CA behind the CA interface (ca_backend.h). Its issuing key is
+ * wherever the caller of ca_open() said:
  *
- * This is the only code that holds the CA key; it is kept free of network
- * and directory code. While a signer process runs (signer.h) this code
- * runs there, and the local CA in smimesync itself holds only the public
- * chain and sends its requests to the signer.
+ *   - in the signer process passed as signer (signer.h): this side then
+ *     holds only the public chain, and every signature is a request to
+ *     the signer (signer_internal.h);
+ *   - with no signer, in this process (issuer.h): the files are read and
+ *     checked here. Only unit tests do this.
  */
 #include "config.h"
 
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include <openssl/err.h>
-#include <openssl/x509v3.h>
-
-#include "common/fileutil.h"
-#include "common/log.h"
 #include "common/xalloc.h"
-#include "smime/ca.h"
 #include "smime/ca_backend.h"
-#include "smime/cert.h"
-#include "smime/key.h"
+#include "smime/issuer.h"
 #include "smime/signer_internal.h"
-#include "smime/smime_internal.h"
 
 struct ca_local {
 	char *name;
-	char *crl_url;
-	char *aia_url;
-	X509 *cert;            /* the issuing CA */
-	EVP_PKEY *key;         /* its private key */
-	STACK_OF(X509) *chain; /* issuing CA first, up to the root */
-	struct signer *signer; /* borrowed: set when key is NULL and the signer signs */
+	struct signer *signer; /* borrowed: it holds the key; NULL when issuer does */
+	struct issuer *issuer; /* the key in this process, without a signer */
+	STACK_OF(X509) *chain; /* the signer's copy of the public chain */
 };
-
-static int
-need_file(const struct conf_ca *conf, const char *what, const char *path, struct errbuf *e)
-{
-	if (path == NULL) {
-		err_set(e, "[ca %s]: %s is not set", conf->name, what);
-		return -1;
-	}
-	if (!file_exists(path)) {
-		err_set(e, "[ca %s]: %s %s does not exist; run \"smimesync ca init\" to create "
-		    "the CA, or point %s at the existing file", conf->name, what, path, what);
-		return -1;
-	}
-	return 0;
-}
-
-/* Is the issuing CA certificate fit to sign leaves right now? */
-static int
-check_ca_cert(const struct conf_ca *conf, X509 *cert, struct errbuf *e)
-{
-	uint32_t flags = X509_get_extension_flags(cert);
-
-	if (X509_check_ca(cert) < 1 || (flags & EXFLAG_CA) == 0) {
-		err_set(e, "%s: the certificate is not a CA (basicConstraints CA:TRUE missing); "
-		    "cert_file must hold the issuing CA certificate", conf->cert_file);
-		return -1;
-	}
-	if ((flags & EXFLAG_KUSAGE) == 0 || (X509_get_key_usage(cert) & KU_KEY_CERT_SIGN) == 0) {
-		err_set(e, "%s: the CA certificate does not allow keyCertSign in its keyUsage",
-		    conf->cert_file);
-		return -1;
-	}
-	if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0) {
-		err_set(e, "%s: the CA certificate has expired; create a new CA (smimesync ca "
-		    "init with new file names) and point cert_file at it", conf->cert_file);
-		return -1;
-	}
-	if (X509_cmp_current_time(X509_get0_notBefore(cert)) >= 0) {
-		err_set(e, "%s: the CA certificate is not valid yet; check the system clock",
-		    conf->cert_file);
-		return -1;
-	}
-	if (X509_get0_subject_key_id(cert) == NULL) {
-		err_set(e, "%s: the CA certificate has no subjectKeyIdentifier, which leaves "
-		    "need for their authorityKeyIdentifier", conf->cert_file);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Make ca->chain: chain_file's certificates, with the issuing CA first
- * (added when chain_file starts above it), each issued by the next.
- */
-static int
-load_chain(const struct conf_ca *conf, struct ca_local *ca, struct errbuf *e)
-{
-	STACK_OF(X509) *sk = NULL;
-	int n;
-
-	if (conf->chain_file == NULL) {
-		sk = sk_X509_new_null();
-	} else if (need_file(conf, "chain_file", conf->chain_file, e) != 0 ||
-	    cert_load_pem_file(conf->chain_file, &sk, e) != 0) {
-		return -1;
-	}
-	if (sk == NULL)
-		fatal("out of memory");
-	if (sk_X509_num(sk) == 0 || X509_cmp(sk_X509_value(sk, 0), ca->cert) != 0) {
-		if (X509_up_ref(ca->cert) != 1 || sk_X509_insert(sk, ca->cert, 0) == 0)
-			fatal("out of memory");
-	}
-	ca->chain = sk;
-	n = sk_X509_num(sk);
-	for (int i = 0; i + 1 < n; i++) {
-		X509 *child = sk_X509_value(sk, i);
-		X509 *parent = sk_X509_value(sk, i + 1);
-		EVP_PKEY *ppub = X509_get0_pubkey(parent);
-
-		if (X509_check_issued(parent, child) != X509_V_OK || ppub == NULL ||
-		    X509_verify(child, ppub) != 1) {
-			err_set(e, "%s: certificate %d of the chain is not issued by the one "
-			    "after it; the file must list the issuing CA, then its issuer, up "
-			    "to the root", conf->chain_file ? conf->chain_file : conf->cert_file,
-			    i + 1);
-			return -1;
-		}
-	}
-	return 0;
-}
 
 static void local_close(void *state);
 
-/* The CA as the signer process holds it: its chain, and requests for the rest. */
 static int
-open_in_signer(const struct conf_ca *conf, struct signer *s, void **out, struct errbuf *e)
+local_open(const struct conf_ca *conf, struct signer *signer, void **out,
+    struct errbuf *e)
 {
-	struct ca_local *ca = xcalloc(1, sizeof(*ca));
-
-	ca->name = xstrdup(conf->name != NULL ? conf->name : "");
-	ca->signer = s;
-	if (signer_ca_chain(s, ca->name, &ca->chain, e) != 0) {
-		local_close(ca);
-		return -1;
-	}
-	ca->cert = sk_X509_value(ca->chain, 0);
-	if (X509_up_ref(ca->cert) != 1)
-		fatal("out of memory");
-	*out = ca;
-	return 0;
-}
-
-struct signer *
-ca_local_signer(void *state)
-{
-	return ((struct ca_local *)state)->signer;
-}
-
-static int
-local_open(const struct conf_ca *conf, void **out, struct errbuf *e)
-{
-	struct ca_local *ca = NULL;
-	STACK_OF(X509) *certs = NULL;
+	struct ca_local *lc = xcalloc(1, sizeof(*lc));
 	int rc = -1;
 
-	if (signer_current() != NULL)
-		return open_in_signer(conf, signer_current(), out, e);
-
-	ca = xcalloc(1, sizeof(*ca));
-	ca->name = xstrdup(conf->name != NULL ? conf->name : "");
-	if (need_file(conf, "cert_file", conf->cert_file, e) != 0 ||
-	    need_file(conf, "key_file", conf->key_file, e) != 0)
-		goto out;
-	if (cert_load_pem_file(conf->cert_file, &certs, e) != 0)
-		goto out;
-	ca->cert = sk_X509_shift(certs);
-	if (key_load_pem_file(conf->key_file, &ca->key, e) != 0)
-		goto out;
-	if (X509_check_private_key(ca->cert, ca->key) != 1) {
-		ERR_clear_error();
-		err_set(e, "%s does not hold the private key of the certificate in %s; point "
-		    "key_file and cert_file at a matching pair", conf->key_file, conf->cert_file);
-		goto out;
-	}
-	if (check_ca_cert(conf, ca->cert, e) != 0)
-		goto out;
-	{
-		const EVP_MD *md = NULL;
-
-		if (smime_sign_digest(ca->key, &md, e) != 0) {
-			err_prefix(e, "%s", conf->key_file);
+	lc->name = xstrdup(conf->name != NULL ? conf->name : "");
+	lc->signer = signer;
+	if (signer != NULL) {
+		if (signer_ca_chain(signer, lc->name, &lc->chain, e) != 0)
 			goto out;
-		}
-	}
-	if (load_chain(conf, ca, e) != 0)
-		goto out;
-	if (conf->crl_url != NULL && !smime_url_ok(conf->crl_url)) {
-		err_set(e, "[ca %s]: crl_url \"%s\" must be an http:// URL (S/MIME BR allow "
-		    "no other scheme)", ca->name, conf->crl_url);
+	} else if (issuer_open(conf, &lc->issuer, e) != 0) {
 		goto out;
 	}
-	if (conf->aia_url != NULL && !smime_url_ok(conf->aia_url)) {
-		err_set(e, "[ca %s]: aia_url \"%s\" must be an http:// URL (S/MIME BR allow "
-		    "no other scheme)", ca->name, conf->aia_url);
-		goto out;
-	}
-	ca->crl_url = xstrdup_or_null(conf->crl_url);
-	ca->aia_url = xstrdup_or_null(conf->aia_url);
-	*out = ca;
-	ca = NULL;
+	*out = lc;
+	lc = NULL;
 	rc = 0;
 out:
-	sk_X509_pop_free(certs, X509_free);
-	local_close(ca);
+	local_close(lc);
 	return rc;
 }
 
 static void
 local_close(void *state)
 {
-	struct ca_local *ca = state;
+	struct ca_local *lc = state;
 
-	if (ca == NULL)
+	if (lc == NULL)
 		return;
-	free(ca->name);
-	free(ca->crl_url);
-	free(ca->aia_url);
-	X509_free(ca->cert);
-	EVP_PKEY_free(ca->key);
-	sk_X509_pop_free(ca->chain, X509_free);
-	free(ca);
+	issuer_close(lc->issuer);
+	sk_X509_pop_free(lc->chain, X509_free);
+	free(lc->name);
+	free(lc);
 }
 
 static STACK_OF(X509) *
 local_chain(void *state)
 {
-	return ((struct ca_local *)state)->chain;
+	struct ca_local *lc = state;
+
+	return lc->signer != NULL ? lc->chain : issuer_chain(lc->issuer);
 }
 
 X509 *
 ca_local_issuer_cert(void *state)
 {
-	return ((struct ca_local *)state)->cert;
+	struct ca_local *lc = state;
+
+	return lc->signer != NULL ? sk_X509_value(lc->chain, 0) : issuer_cert(lc->issuer);
 }
 
 EVP_PKEY *
 ca_local_issuer_key(void *state)
 {
-	return ((struct ca_local *)state)->key;
-}
+	struct ca_local *lc = state;
 
-static enum ca_outcome
-finish(struct ca_result *out, enum ca_outcome o, const struct errbuf *e)
-{
-	if (o != CA_ISSUED)
-		snprintf(out->reason, sizeof(out->reason), "%s", e->text);
-	return o;
+	return lc->signer != NULL ? NULL : issuer_key(lc->issuer);
 }
 
 static enum ca_outcome
 local_submit(void *state, X509_REQ *csr, const struct ca_request *req, struct ca_result *out)
 {
-	struct ca_local *ca = state;
-	struct errbuf e;
-	struct leaf_params lp;
-	X509 *leaf = NULL;
-	EVP_PKEY *pub = NULL;
-	time_t now;
-	time_t not_before;
-	time_t not_after;
-	enum ca_outcome rc = CA_MISCONFIGURED;
-	if (ca->signer != NULL)
-		return signer_sign_cert(ca->signer, ca->name, csr, req, ca->chain, out);
+	struct ca_local *lc = state;
 
-	err_clear(&e);
-	if (req->validity <= 0 || req->validity > SMIME_MAX_VALIDITY) {
-		err_set(&e, "validity of %lld seconds is outside 1 second .. 825 days, the "
-		    "S/MIME BR maximum", (long long)req->validity);
-		rc = CA_REJECTED;
-		goto out;
-	}
-	pub = X509_REQ_get0_pubkey(csr);
-	if ((rc = profile_check_key(pub, &e)) != CA_ISSUED)
-		goto out;
-	/* Proof of possession: the CSR must be signed by its own key. */
-	if (X509_REQ_verify(csr, pub) != 1) {
-		ERR_clear_error();
-		err_set(&e, "the CSR signature does not verify: no proof of possession of the "
-		    "private key");
-		rc = CA_REJECTED;
-		goto out;
-	}
-	rc = CA_MISCONFIGURED;
+	if (lc->signer != NULL)
+		return signer_sign_cert(lc->signer, lc->name, csr, req, lc->chain, out);
+	return issuer_sign_leaf(lc->issuer, csr, req, out);
+}
 
-	now = req->now != 0 ? req->now : time(NULL);
-	not_before = now - SMIME_BACKDATE;
-	not_after = now + (time_t)req->validity;
-	/*
-	 * SBR 6.3.2 counts notBefore..notAfter inclusively, backdating
-	 * included: keep a request for the maximum within it.
-	 */
-	if ((int64_t)(not_after - not_before) + 1 > SMIME_MAX_VALIDITY)
-		not_after = not_before + (time_t)SMIME_MAX_VALIDITY - 1;
+static int
+local_make_crl(void *state, const struct crl_entry *entries, size_t n, uint64_t number,
+    time_t now, int64_t lifetime, unsigned char **der, size_t *len, struct errbuf *e)
+{
+	struct ca_local *lc = state;
 
-	leaf = X509_new();
-	if (leaf == NULL || X509_set_version(leaf, X509_VERSION_3) != 1 ||
-	    X509_set_issuer_name(leaf, X509_get_subject_name(ca->cert)) != 1 ||
-	    X509_set_pubkey(leaf, pub) != 1) {
-		err_set(&e, "cannot build the certificate");
-		err_add_openssl(&e);
-		goto out;
-	}
-	if (smime_set_random_serial(leaf, &e) != 0 ||
-	    smime_set_validity(leaf, not_before, not_after, &e) != 0)
-		goto out;
-	lp.mail = req->mail;
-	lp.alt_mails = req->alt_mails;
-	lp.n_alt_mails = req->alt_mails != NULL ? req->n_alt_mails : 0;
-	lp.crl_url = ca->crl_url;
-	lp.aia_url = ca->aia_url;
-	lp.profile = req->profile;
-	lp.organization = req->organization;
-	lp.organization_identifier = req->organization_identifier;
-	lp.country = req->country;
-	if ((rc = profile_leaf(leaf, ca->cert, &lp, &e)) != CA_ISSUED)
-		goto out;
-	rc = CA_MISCONFIGURED;
-	if (smime_sign_cert(leaf, ca->key, &e) != 0) {
-		err_prefix(&e, "[ca %s]", ca->name);
-		goto out;
-	}
-	out->chain = X509_chain_up_ref(ca->chain);
-	if (out->chain == NULL)
-		fatal("out of memory");
-	out->cert = leaf;
-	leaf = NULL;
-	rc = CA_ISSUED;
-out:
-	X509_free(leaf);
-	return finish(out, rc, &e);
+	if (lc->signer != NULL)
+		return signer_sign_crl(lc->signer, lc->name, entries, n, number, now, lifetime, der,
+		    len, e);
+	return issuer_sign_crl(lc->issuer, entries, n, number, now, lifetime, der, len, e);
 }
 
 /* The local CA signs at once: it never answers PENDING, so it has no poll. */
@@ -347,5 +115,6 @@ const struct ca_backend ca_local_backend = {
 	.submit = local_submit,
 	.poll = NULL,
 	.chain = local_chain,
+	.make_crl = local_make_crl,
 	.close = local_close,
 };

@@ -26,17 +26,6 @@
 /* How much of each answer the audit log keeps: enough for any error body. */
 #define EXCHANGE_BODY_MAX 2048
 
-enum ca_outcome
-ca_fail(struct ca_result *out, enum ca_outcome o, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(out->reason, sizeof(out->reason), fmt, ap);
-	va_end(ap);
-	return o;
-}
-
 void
 ca_exchange_add(struct ca_result *out, const char *fmt, ...)
 {

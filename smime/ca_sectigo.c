@@ -38,12 +38,14 @@ struct sectigo {
 static void sectigo_close(void *state);
 
 static int
-sectigo_open(const struct conf_ca *conf, void **out, struct errbuf *e)
+sectigo_open(const struct conf_ca *conf, struct signer *signer, void **out,
+    struct errbuf *e)
 {
 	struct sectigo *c = xcalloc(1, sizeof(*c));
 	size_t blen = strlen(conf->url);
 	char *password = NULL;
 
+	(void)signer; /* an external CA keeps its keys itself */
 	while (blen > 0 && conf->url[blen - 1] == '/')
 		blen--;
 	c->conf = conf;

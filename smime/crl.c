@@ -3,6 +3,8 @@
  * CRLs of the local CA (RFC 5280 5, S/MIME BR 7.2): v2, signed with the
  * digest the CA key calls for, CRL number and AKI, reasonCode per entry
  * except for unspecified, which the BR want left out rather than written.
+ * crl_sign() needs the issuing key in this process (smime_internal.h);
+ * everyone else goes through ca_make_crl() (ca.h).
  */
 #include "config.h"
 
@@ -14,8 +16,7 @@
 
 #include "common/strutil.h"
 #include "common/xalloc.h"
-#include "smime/ca.h"
-#include "smime/signer_internal.h"
+#include "smime/crl.h"
 #include "smime/smime_internal.h"
 
 /* S/MIME BR 4.9.7: nextUpdate at most ten days after thisUpdate. */
@@ -108,10 +109,10 @@ out:
 }
 
 int
-ca_make_crl(struct ca *ca, const struct crl_entry *entries, size_t n, uint64_t number,
-    time_t now, int64_t lifetime, unsigned char **der, size_t *len, struct errbuf *e)
+crl_sign(X509 *issuer, EVP_PKEY *key, const struct crl_entry *entries, size_t n,
+    uint64_t number, time_t now, int64_t lifetime, unsigned char **der, size_t *len,
+    struct errbuf *e)
 {
-	X509 *issuer = ca_issuer_cert(ca);
 	X509_CRL *crl = NULL;
 	ASN1_TIME *t = NULL;
 	ASN1_INTEGER *num = NULL;
@@ -122,13 +123,6 @@ ca_make_crl(struct ca *ca, const struct crl_entry *entries, size_t n, uint64_t n
 	int l;
 	int rc = -1;
 
-	if (issuer == NULL) {
-		err_set(e, "only the local CA signs CRLs here; an external CA publishes its own");
-		return -1;
-	}
-	if (ca_signer(ca) != NULL)
-		return signer_sign_crl(ca_signer(ca), ca_name(ca), entries, n, number, now,
-		    lifetime, der, len, e);
 	if (lifetime <= 0 || lifetime > CRL_MAX_LIFETIME) {
 		err_set(e, "CRL lifetime of %lld seconds is outside 1 second .. 10 days (S/MIME "
 		    "BR 4.9.7)", (long long)lifetime);
@@ -162,9 +156,9 @@ ca_make_crl(struct ca *ca, const struct crl_entry *entries, size_t n, uint64_t n
 		goto ossl;
 	if (X509_CRL_sort(crl) != 1)
 		goto ossl;
-	if (smime_sign_digest(ca_issuer_key(ca), &md, e) != 0)
+	if (smime_sign_digest(key, &md, e) != 0)
 		goto out;
-	if (X509_CRL_sign(crl, ca_issuer_key(ca), md) <= 0)
+	if (X509_CRL_sign(crl, key, md) <= 0)
 		goto ossl;
 	/* Two passes into our own buffer: callers free() it (xalloc policy). */
 	l = i2d_X509_CRL(crl, NULL);

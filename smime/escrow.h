@@ -13,10 +13,19 @@
  * Buffers returned are new; plaintext buffers should be cleansed
  * (secret_free()).
  *
- * While a signer process runs (signer.h), master_key_load() does not read
- * the file: it returns a handle to the key the signer holds, and sealing
- * and opening with it are requests to the signer. master_key_create() of
- * <master_key_file>.new is then done by the signer too.
+ * Where the key lives is the caller's choice, made once when it loads the
+ * key: master_key_load() with a signer (signer.h) does not read the file,
+ * it returns a handle to the key that signer holds, and sealing and
+ * opening with that handle are requests to the signer; with signer NULL
+ * the key is read into this process. master_key_create() with a signer
+ * has the signer create <master_key_file>.new (rotation); with NULL it
+ * writes the file here ("ca init"). A process that talks to directories,
+ * HTTP or SMTP servers passes its signer.
+ *
+ *   struct master_key k;
+ *   if (master_key_load(cfg->service.master_key_file, signer, &k, &e) != 0) ...
+ *   ... escrow_seal(&k, "key:cert=42", der, len, &sealed, &sealed_len, &e) ...
+ *   master_key_wipe(&k);
  */
 #ifndef SMIMESYNC_SMIME_ESCROW_H
 #define SMIMESYNC_SMIME_ESCROW_H
@@ -25,8 +34,7 @@
 
 #include "common/attrs.h"
 #include "common/errbuf.h"
-
-#define MASTER_KEY_LEN 32
+#include "smime/types.h"
 
 struct signer;
 
@@ -36,9 +44,14 @@ struct master_key {
 	int slot;
 };
 
-int master_key_load(const char *path, struct master_key *out, struct errbuf *e) MUST_USE;
-/* Create a new master key file (mode 0600); refuses to overwrite. */
-int master_key_create(const char *path, struct errbuf *e) MUST_USE;
+/* signer (borrowed; must outlive *out) holds the key, or NULL: read path here. */
+int master_key_load(const char *path, struct signer *signer, struct master_key *out,
+    struct errbuf *e) MUST_USE;
+/*
+ * Create a new master key file (mode 0600); refuses to overwrite. With a
+ * signer, only <master_key_file>.new, made and held by the signer.
+ */
+int master_key_create(const char *path, struct signer *signer, struct errbuf *e) MUST_USE;
 void master_key_wipe(struct master_key *k);
 
 int escrow_seal(const struct master_key *k, const char *aad, const unsigned char *plain,

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: ISC
 noinst_LIBRARIES += libsmime.a
 libsmime_a_SOURCES = \
-	smime/types.h smime/ca.h smime/cert.h smime/escrow.h smime/key.h smime/pkcs12.h \
+	smime/types.h smime/ca.h smime/ca_result.h smime/crl.h smime/cert.h smime/escrow.h \
+	smime/key.h smime/pkcs12.h \
 	smime/smime_internal.h \
 	smime/key.c \
 	smime/cert.c \
@@ -10,8 +11,10 @@ libsmime_a_SOURCES = \
 	smime/x509util.c \
 	smime/profile.c \
 	smime/ca_backend.h \
+	smime/ca_result.c \
 	smime/ca.c \
 	smime/ca_local.c \
+	smime/issuer.h smime/issuer.c \
 	smime/ca_verify.c \
 	smime/ca_rest.c \
 	smime/ca_cfssl.c \
@@ -23,7 +26,8 @@ libsmime_a_SOURCES = \
 	smime/pkcs12.c \
 	smime/password.c \
 	smime/escrow.c \
-	smime/signer.h smime/signer_internal.h smime/signer_proto.h \
+	smime/escrow_seal.h smime/escrow_seal.c \
+	smime/signer.h smime/signer_internal.h smime/signer_child.h smime/signer_proto.h \
 	smime/signer.c smime/signer_child.c smime/signer_proto.c
 
 # smime tests link only what they use, so that they build while other

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The parent's side of the signer process (signer.h): starting and
- * stopping the child, and one function per request it answers. The
- * child's side is signer_child.c; the wire format signer_proto.c.
+ * stopping the child, and one function per request it answers
+ * (signer_internal.h). The child's side is signer_child.c; the wire
+ * format signer_proto.c.
  */
 #include "config.h"
 
@@ -23,6 +24,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "smime/cert.h"
+#include "smime/signer_child.h"
 #include "smime/signer_internal.h"
 #include "smime/signer_proto.h"
 
@@ -36,15 +38,6 @@ struct signer {
 	bool dead;
 	char why_dead[512]; /* set with dead: said for every later request */
 };
-
-/* Set only in the parent, after the fork: the child never sees its own handle. */
-static struct signer *current;
-
-struct signer *
-signer_current(void)
-{
-	return current;
-}
 
 pid_t
 signer_pid(const struct signer *s)
@@ -73,8 +66,9 @@ signer_start(const struct config *cfg, struct signer **out, struct errbuf *e)
 	int sv[2];
 	pid_t pid;
 
-	if (current != NULL) {
-		err_set(e, "a signer process is already running (pid %ld)", (long)current->pid);
+	/* Starting over a running signer would lose it, child and all. */
+	if (*out != NULL) {
+		err_set(e, "a signer process is already running (pid %ld)", (long)(*out)->pid);
 		return -1;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
@@ -106,7 +100,6 @@ signer_start(const struct config *cfg, struct signer **out, struct errbuf *e)
 	if (pthread_mutex_init(&s->lock, NULL) != 0)
 		fatal("cannot initialize a mutex");
 	log_debug("signer process %ld started; it alone holds the CA and master keys", (long)pid);
-	current = s;
 	*out = s;
 	return 0;
 }
@@ -147,8 +140,6 @@ signer_stop(struct signer *s)
 	pthread_mutex_destroy(&s->lock);
 	free(s->master_path);
 	free(s->next_path);
-	if (current == s)
-		current = NULL;
 	free(s);
 }
 
@@ -471,15 +462,13 @@ simple_request(struct signer *s, uint32_t op, int slot, struct errbuf *e)
 }
 
 int
-signer_master_key(struct signer *s, const char *path, struct master_key *out, struct errbuf *e)
+signer_master_key(struct signer *s, const char *path, int *slot, struct errbuf *e)
 {
-	int slot = slot_of(s, path, e);
+	int held = slot_of(s, path, e);
 
-	memset(out, 0, sizeof(*out));
-	if (slot < 0 || simple_request(s, SIGNER_OP_KEY_STATUS, slot, e) != 0)
+	if (held < 0 || simple_request(s, SIGNER_OP_KEY_STATUS, held, e) != 0)
 		return -1;
-	out->signer = s;
-	out->slot = slot;
+	*slot = held;
 	return 0;
 }
 

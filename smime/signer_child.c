@@ -4,11 +4,13 @@
  * door it does not need, and answers the requests of signer_proto.h until
  * smimesync closes the socket.
  *
- * It holds the local CAs (ca_local.c, with their private keys) and the
- * master key in slots (current, and the successor a rotation makes). Keys
- * that fail to load are not fatal here: the message is kept and given as
- * the answer to the request that needs that key, so a broken CA nobody
- * uses stops nothing, exactly as without a signer.
+ * It holds the local CAs' issuing keys (issuer.h) and the master key in
+ * slots (current, and the successor a rotation makes; escrow_seal.h), and
+ * signs and seals with them itself: nothing here goes through the CA
+ * interface or the signer's client side. Keys that fail to load are not
+ * fatal here: the message is kept and given as the answer to the request
+ * that needs that key, so a broken CA nobody uses stops nothing, exactly
+ * as without a signer.
  *
  * It ignores the terminal's and the service manager's signals (INT, TERM,
  * HUP): smimesync decides when to stop and then closes the socket, so a
@@ -35,7 +37,9 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "smime/cert.h"
-#include "smime/signer_internal.h"
+#include "smime/escrow_seal.h"
+#include "smime/issuer.h"
+#include "smime/signer_child.h"
 #include "smime/signer_proto.h"
 
 /* Where the socket lives in the child; every fd above it is closed. */
@@ -45,12 +49,12 @@
 
 struct held_ca {
 	const struct conf_ca *conf;
-	struct ca *ca;   /* NULL when it failed to open: error says why */
+	struct issuer *issuer; /* NULL when it failed to open: error says why */
 	char *error;
 };
 
 struct held_key {
-	struct master_key key;
+	unsigned char key[MASTER_KEY_LEN];
 	bool loaded;
 	char *error;
 };
@@ -128,21 +132,21 @@ signer_child_new(const struct config *cfg)
 		if (conf->type != CA_TYPE_LOCAL)
 			continue;
 		c->cas[c->n_cas].conf = conf;
-		if (ca_open(conf, &c->cas[c->n_cas].ca, &e) != 0)
+		if (issuer_open(conf, &c->cas[c->n_cas].issuer, &e) != 0)
 			c->cas[c->n_cas].error = xstrdup(e.text);
 		c->n_cas++;
 	}
 	c->next_path = mk != NULL ? xasprintf("%s.new", mk) : NULL;
 	if (mk == NULL) {
 		c->keys[SIGNER_SLOT_CURRENT].error = xstrdup("[service] master_key_file is not set");
-	} else if (master_key_load(mk, &c->keys[SIGNER_SLOT_CURRENT].key, &e) != 0) {
+	} else if (escrow_key_read(mk, c->keys[SIGNER_SLOT_CURRENT].key, &e) != 0) {
 		c->keys[SIGNER_SLOT_CURRENT].error = xstrdup(e.text);
 	} else {
 		c->keys[SIGNER_SLOT_CURRENT].loaded = true;
 	}
 	/* The successor exists only between the two halves of a rotation. */
 	if (c->next_path != NULL && file_exists(c->next_path)) {
-		if (master_key_load(c->next_path, &c->keys[SIGNER_SLOT_NEXT].key, &e) != 0)
+		if (escrow_key_read(c->next_path, c->keys[SIGNER_SLOT_NEXT].key, &e) != 0)
 			c->keys[SIGNER_SLOT_NEXT].error = xstrdup(e.text);
 		else
 			c->keys[SIGNER_SLOT_NEXT].loaded = true;
@@ -159,12 +163,12 @@ signer_child_free(struct signer_child *c)
 	if (c == NULL)
 		return;
 	for (size_t i = 0; i < c->n_cas; i++) {
-		ca_close(c->cas[i].ca);
+		issuer_close(c->cas[i].issuer);
 		free(c->cas[i].error);
 	}
 	free(c->cas);
 	for (int i = 0; i < SIGNER_N_SLOTS; i++) {
-		master_key_wipe(&c->keys[i].key);
+		OPENSSL_cleanse(c->keys[i].key, sizeof(c->keys[i].key));
 		free(c->keys[i].error);
 	}
 	free(c->next_path);
@@ -177,7 +181,7 @@ find_ca(struct signer_child *c, const char *name, struct errbuf *e)
 	for (size_t i = 0; name != NULL && i < c->n_cas; i++) {
 		if (strcmp(c->cas[i].conf->name, name) != 0)
 			continue;
-		if (c->cas[i].ca == NULL) {
+		if (c->cas[i].issuer == NULL) {
 			err_set(e, "%s", c->cas[i].error);
 			return NULL;
 		}
@@ -188,7 +192,7 @@ find_ca(struct signer_child *c, const char *name, struct errbuf *e)
 	return NULL;
 }
 
-static struct master_key *
+static const unsigned char *
 find_key(struct signer_child *c, uint32_t slot, struct errbuf *e)
 {
 	if (slot >= SIGNER_N_SLOTS) {
@@ -199,7 +203,7 @@ find_key(struct signer_child *c, uint32_t slot, struct errbuf *e)
 		err_set(e, "%s", c->keys[slot].error);
 		return NULL;
 	}
-	return &c->keys[slot].key;
+	return c->keys[slot].key;
 }
 
 static int
@@ -216,7 +220,7 @@ do_ca_chain(struct signer_child *c, struct sp_reader *r, struct buf *out, struct
 	}
 	if ((h = find_ca(c, name, e)) == NULL)
 		goto out;
-	chain = ca_chain(h->ca);
+	chain = issuer_chain(h->issuer);
 	sp_put_u32(out, (uint32_t)sk_X509_num(chain));
 	for (int i = 0; i < sk_X509_num(chain); i++) {
 		unsigned char *der = NULL;
@@ -287,7 +291,7 @@ do_sign_cert(struct signer_child *c, struct sp_reader *r, struct buf *out, struc
 		}
 	}
 	child_fault("sign-cert");
-	oc = ca_submit(h->ca, csr, &req, &res);
+	oc = issuer_sign_leaf(h->issuer, csr, &req, &res);
 	if (oc == CA_ISSUED && cert_to_der(res.cert, &der, &der_len, e) != 0)
 		goto out;
 	sp_put_u32(out, (uint32_t)oc);
@@ -343,7 +347,7 @@ do_sign_crl(struct signer_child *c, struct sp_reader *r, struct buf *out, struct
 	if ((h = find_ca(c, name, e)) == NULL)
 		goto out;
 	child_fault("sign-crl");
-	if (ca_make_crl(h->ca, ents, n, number, now, lifetime, &der, &len, e) != 0)
+	if (issuer_sign_crl(h->issuer, ents, n, number, now, lifetime, &der, &len, e) != 0)
 		goto out;
 	sp_put_bytes(out, der, len);
 	rc = 0;
@@ -363,7 +367,7 @@ do_crypt(struct signer_child *c, uint32_t op, struct sp_reader *r, struct buf *o
 	char *aad = sp_get_str(r);
 	size_t len = 0;
 	const unsigned char *in = sp_get_bytes(r, &len);
-	struct master_key *k;
+	const unsigned char *k;
 	unsigned char *res = NULL;
 	size_t res_len = 0;
 	int rc = -1;
@@ -376,9 +380,9 @@ do_crypt(struct signer_child *c, uint32_t op, struct sp_reader *r, struct buf *o
 		goto out;
 	child_fault(op == SIGNER_OP_SEAL ? "seal" : "unseal");
 	if (op == SIGNER_OP_SEAL)
-		rc = escrow_seal(k, aad, in, len, &res, &res_len, e);
+		rc = escrow_seal_with(k, aad, in, len, &res, &res_len, e);
 	else
-		rc = escrow_open(k, aad, in, len, &res, &res_len, e);
+		rc = escrow_open_with(k, aad, in, len, &res, &res_len, e);
 	if (rc == 0)
 		sp_put_bytes(out, res, res_len);
 	if (res != NULL)
@@ -398,13 +402,13 @@ do_new_master_key(struct signer_child *c, struct sp_reader *r, struct errbuf *e)
 		err_set(e, "malformed request");
 		return -1;
 	}
-	if (master_key_create(c->next_path, e) != 0)
+	if (escrow_key_create(c->next_path, e) != 0)
 		return -1;
-	master_key_wipe(&next->key);
+	OPENSSL_cleanse(next->key, sizeof(next->key));
 	free(next->error);
 	next->error = NULL;
 	next->loaded = false;
-	if (master_key_load(c->next_path, &next->key, e) != 0) {
+	if (escrow_key_read(c->next_path, next->key, e) != 0) {
 		next->error = xstrdup(e->text);
 		return -1;
 	}

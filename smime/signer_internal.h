@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The requests behind the smime/ API while a signer runs (signer.h): used
- * by ca_local.c, crl.c and escrow.c to send their work to the signer
- * process, and by signer.c to start the child. Nothing outside smime/
- * includes this header.
+ * The requests a signer process answers (signer.h), one function each:
+ * what ca_local.c and escrow.c send when their caller gave them a signer.
+ * signer.c implements them; the child's side is signer_child.h. Nothing
+ * outside smime/ includes this header.
  *
  * Each returns like the function it stands in for; messages from the
  * child are passed on as they are, and a dead or silent child gives a
@@ -19,18 +19,10 @@
 #include <openssl/x509.h>
 
 #include "common/attrs.h"
-#include "common/buf.h"
 #include "common/errbuf.h"
-#include "conf/conf.h"
-#include "smime/ca.h"
-#include "smime/escrow.h"
+#include "smime/ca_result.h"
+#include "smime/crl.h"
 #include "smime/signer.h"
-
-/* The signer a local CA sends its requests to, NULL if it holds its key (ca.c). */
-struct signer *ca_signer(struct ca *ca);
-
-/* The signer this process started, or NULL (in the child itself: NULL). */
-struct signer *signer_current(void);
 
 /* The issuing chain of local CA ca_name, issuing CA first (new stack). */
 int signer_ca_chain(struct signer *s, const char *ca_name, STACK_OF(X509) **chain,
@@ -44,11 +36,12 @@ int signer_sign_crl(struct signer *s, const char *ca_name, const struct crl_entr
     struct errbuf *e) MUST_USE;
 
 /*
- * master_key_load() of path: a handle to the key the signer loaded from
- * it (the current master key, or the one a rotation is moving to).
+ * master_key_load() of path: *slot is where the signer holds the key it
+ * loaded from path (the current master key, or the one a rotation is
+ * moving to; signer_proto.h).
  */
-int signer_master_key(struct signer *s, const char *path, struct master_key *out,
-    struct errbuf *e) MUST_USE;
+int signer_master_key(struct signer *s, const char *path, int *slot, struct errbuf *e)
+    MUST_USE;
 /* master_key_create() of <master_key_file>.new, done by the signer. */
 int signer_new_master_key(struct signer *s, const char *path, struct errbuf *e) MUST_USE;
 int signer_seal(struct signer *s, int slot, const char *aad, const unsigned char *plain,
@@ -56,21 +49,5 @@ int signer_seal(struct signer *s, int slot, const char *aad, const unsigned char
 /* *out is new and secret: secret_free() it. */
 int signer_unseal(struct signer *s, int slot, const char *aad, const unsigned char *sealed,
     size_t len, unsigned char **out, size_t *out_len, struct errbuf *e) MUST_USE;
-
-/* The child: serve requests on fd until the parent closes it, then _exit(). */
-void signer_child_main(int fd, const struct config *cfg) NORETURN;
-
-/*
- * The child's work without its process (signer_child_main() is these
- * around a socket; the fuzz target calls them directly): load every key of
- * cfg (borrowed for the life of the handle; errors are kept for the
- * requests that need that key), answer one request body into out (a
- * status, then results or a message), free and wipe.
- */
-struct signer_child;
-struct signer_child *signer_child_new(const struct config *cfg);
-void signer_child_serve(struct signer_child *c, const unsigned char *body, size_t len,
-    struct buf *out);
-void signer_child_free(struct signer_child *c);
 
 #endif

@@ -19,7 +19,11 @@
 
 #include "common/attrs.h"
 #include "common/errbuf.h"
-#include "smime/ca.h"
+#include "smime/ca_result.h"
+#include "smime/types.h"
+
+struct ca;
+struct crl_entry;
 
 /* Upper bound of a CA/B Strict or Multipurpose leaf's validity (SBR 6.3.2). */
 #define SMIME_MAX_VALIDITY ((int64_t)825 * 86400)
@@ -67,9 +71,22 @@ int smime_name_add(X509_NAME *name, const char *field, const char *value,
 /* Number of characters (not bytes) in a UTF-8 string. */
 size_t smime_utf8_chars(const char *s);
 
-/* The issuing CA's certificate and key (borrowed from ca), for crl.c. */
+/*
+ * A local CA's issuing certificate, and its key if this process holds it
+ * (NULL when a signer process does, and for external CAs); borrowed from
+ * ca. Tests use them to see where the key is.
+ */
 X509 *ca_issuer_cert(struct ca *ca);
 EVP_PKEY *ca_issuer_key(struct ca *ca);
+
+/*
+ * Sign a CRL with issuer's key, which this process holds (the signer
+ * process, or a local CA opened without one): what ca_make_crl() (ca.h)
+ * promises, checks of lifetime and number included.
+ */
+int crl_sign(X509 *issuer, EVP_PKEY *key, const struct crl_entry *entries, size_t n,
+    uint64_t number, time_t now, int64_t lifetime, unsigned char **der, size_t *len,
+    struct errbuf *e) MUST_USE;
 
 /* The contents of a memory BIO as a new NUL-terminated string. */
 char *smime_bio_string(BIO *bio, size_t *len_out);

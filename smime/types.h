@@ -3,7 +3,8 @@
  * What a certificate and its delivery are made of, as smime/ understands
  * them: the key types, the CA/B Forum S/MIME BR profiles and the PKCS#12
  * profiles, with the one spelling of each (the configuration's values and
- * the reports' words; conf/options.c parses with the same lists).
+ * the reports' words; conf/options.c parses with the same lists), and the
+ * size of the master key that seals keys at rest.
  *
  * Header only and free of every other room, so that the configuration
  * model can name these types without smime/'s public headers having to
@@ -39,6 +40,12 @@ enum cert_profile {
 };
 #define CERT_PROFILE_NAMES { "mailbox-strict", "mailbox-multipurpose", \
 	"organization-strict", "organization-multipurpose", NULL }
+
+/*
+ * The master key: 32 random bytes, an AES-256 key. Both the sealing API
+ * (escrow.h) and the code that holds the key (escrow_seal.h) use it.
+ */
+#define MASTER_KEY_LEN 32
 
 static inline const char *
 key_type_name(enum key_type t)

@@ -55,7 +55,7 @@ engine_open_command(struct engine *en, const struct config *cfg, bool need_maste
 	    store_lock(en->store, e) != 0)
 		goto fail;
 	if (need_master_key &&
-	    master_key_load(cfg->service.master_key_file, &en->master_key, e) != 0)
+	    master_key_load(cfg->service.master_key_file, en->signer, &en->master_key, e) != 0)
 		goto fail;
 	return 0;
 fail:
@@ -84,7 +84,7 @@ engine_ca(struct engine *en, const struct conf_ca *conf, struct ca **out, struct
 {
 	size_t i = (size_t)(conf - en->cfg->cas);
 
-	if (en->cas[i] == NULL && ca_open(conf, &en->cas[i], e) != 0) {
+	if (en->cas[i] == NULL && ca_open(conf, en->signer, &en->cas[i], e) != 0) {
 		err_prefix(e, "[ca %s]", conf->name);
 		return -1;
 	}

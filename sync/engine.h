@@ -37,7 +37,12 @@ struct engine {
 	 */
 	struct mail_transport *mail;
 	char *mail_password;     /* [mail] smtp_password_file, read once (new, wiped) */
-	struct signer *signer;   /* holds the CA and master keys; NULL until started */
+	/*
+	 * Holds the CA and master keys; NULL until started (a dry run starts
+	 * none and needs no key). engine_ca() and the master key loads pass
+	 * it on, so no key is read into this process.
+	 */
+	struct signer *signer;
 };
 
 void engine_init(struct engine *en, const struct config *cfg);
@@ -53,9 +58,9 @@ int engine_open_command(struct engine *en, const struct config *cfg, bool need_m
     struct errbuf *e) MUST_USE;
 void engine_close_command(struct engine *en);
 /*
- * Start the signer process (signer.h) before anything reads a key: from
- * then on CAs and the master key are used through it. Call it before the
- * store is opened and before any thread starts.
+ * Start the signer process (signer.h) into en->signer before anything
+ * needs a key: engine_ca() and the master key loads hand it on. Call it
+ * before the store is opened and before any thread starts.
  */
 int engine_start_signer(struct engine *en, struct errbuf *e) MUST_USE;
 int engine_ca(struct engine *en, const struct conf_ca *conf, struct ca **out,

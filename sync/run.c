@@ -18,7 +18,6 @@
 #include "sync/run.h"
 
 volatile sig_atomic_t run_stop_requested;
-void (*run_finished_hook)(const struct config *cfg, const char *report_json);
 
 /* Actions executed per key-generation batch: enough to keep every core busy. */
 #define WORK_BATCH 64
@@ -398,7 +397,7 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 	} else if (engine_start_signer(&en, &e) != 0 ||
 	    store_open(cfg->service.state_dir, &en.store, &e) != 0 ||
 	    store_lock(en.store, &e) != 0 ||
-	    master_key_load(cfg->service.master_key_file, &en.master_key, &e) != 0 ||
+	    master_key_load(cfg->service.master_key_file, en.signer, &en.master_key, &e) != 0 ||
 	    store_run_start(en.store, en.run_id, en.now, &e) != 0) {
 		report_fail(en.report, "%s", e.text);
 		log_error("%s", e.text);
@@ -484,8 +483,8 @@ finish:
 	json = report_finish(en.report, time(NULL), &status);
 	if (recorded && store_run_finish(en.store, en.run_id, time(NULL), status, json, &e) != 0)
 		log_error("the run report could not be stored: %s", e.text);
-	if (recorded && run_finished_hook != NULL)
-		run_finished_hook(cfg, json);
+	if (recorded && opt->finished != NULL)
+		opt->finished(cfg, json, opt->finished_arg);
 	if (report_render(json, opt->format, opt->out, &e) != 0)
 		log_error("%s", e.text);
 	log_info("run finished: %s", status);

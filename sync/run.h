@@ -29,6 +29,13 @@ struct run_options {
 	bool allow_mass_retire; /* open the safety valve for this run */
 	enum report_format format;
 	FILE *out;
+	/*
+	 * Called after a recorded (non-dry) run with the stored report
+	 * (borrowed for the call) and finished_arg, e.g. to write metrics;
+	 * NULL for nothing.
+	 */
+	void (*finished)(const struct config *cfg, const char *report_json, void *arg);
+	void *finished_arg;
 };
 
 /*
@@ -38,12 +45,6 @@ struct run_options {
  * the run was interrupted. Any later run resumes where this one stopped.
  */
 extern volatile sig_atomic_t run_stop_requested;
-
-/*
- * Called after every recorded (non-dry) run with the stored report; the
- * daemon uses it to write metrics. NULL by default.
- */
-extern void (*run_finished_hook)(const struct config *cfg, const char *report_json);
 
 enum run_status run_sync(const struct config *cfg, const struct run_options *opt);
 

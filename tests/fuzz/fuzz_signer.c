@@ -21,7 +21,7 @@
 #include "smime/ca.h"
 #include "smime/escrow.h"
 #include "smime/key.h"
-#include "smime/signer_internal.h"
+#include "smime/signer_child.h"
 #include "smime/signer_proto.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -52,8 +52,8 @@ setup(void)
 	cfg.cas = &ca;
 	cfg.n_cas = 1;
 	cfg.service.master_key_file = xasprintf("%s/master.key", d);
-	if (ca_init(&ca, &e) != 0 || master_key_create(cfg.service.master_key_file, &e) != 0 ||
-	    master_key_load(cfg.service.master_key_file, &mkey, &e) != 0 ||
+	if (ca_init(&ca, &e) != 0 || master_key_create(cfg.service.master_key_file, NULL, &e) != 0 ||
+	    master_key_load(cfg.service.master_key_file, NULL, &mkey, &e) != 0 ||
 	    key_load_pem_file(ca.key_file, &k, &e) != 0 ||
 	    key_to_pkcs8_der(k, &ca_key_der, &ca_key_len, &e) != 0) {
 		fprintf(stderr, "fuzz_signer setup: %s\n", e.text);

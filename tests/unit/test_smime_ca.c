@@ -345,7 +345,7 @@ test_p384_ca(void)
 	err_clear(&e);
 
 	/* ca_open before init says what to do. */
-	CHECK(ca_open(&d.conf, &ca, &e) != 0);
+	CHECK(ca_open(&d.conf, NULL, &ca, &e) != 0);
 	CHECK_CONTAINS(e.text, "smimesync ca init");
 
 	err_clear(&e);
@@ -386,7 +386,7 @@ test_p384_ca(void)
 		sk_X509_pop_free(chain, X509_free);
 	}
 
-	CHECK_INTEQ(ca_open(&d.conf, &ca, &e), 0);
+	CHECK_INTEQ(ca_open(&d.conf, NULL, &ca, &e), 0);
 	if (ca == NULL) {
 		fprintf(stderr, "ca_open: %s\n", e.text);
 		goto out;
@@ -573,7 +573,7 @@ test_p384_ca(void)
 
 	/* A CA key readable by others is refused, and the message says chmod. */
 	CHECK_INTEQ(chmod(d.key_file, 0644), 0);
-	CHECK(ca_open(&d.conf, &ca, &e) != 0);
+	CHECK(ca_open(&d.conf, NULL, &ca, &e) != 0);
 	CHECK_CONTAINS(e.text, "chmod");
 	CHECK_INTEQ(chmod(d.key_file, 0600), 0);
 
@@ -584,7 +584,7 @@ test_p384_ca(void)
 		CHECK_INTEQ(key_generate(KEY_TYPE_P256, &wrong, &e), 0);
 		CHECK_INTEQ(unlink(d.key_file), 0);
 		CHECK_INTEQ(key_save_pem_file(d.key_file, wrong, &e), 0);
-		CHECK(ca_open(&d.conf, &ca, &e) != 0);
+		CHECK(ca_open(&d.conf, NULL, &ca, &e) != 0);
 		CHECK_CONTAINS(e.text, "does not hold the private key");
 		EVP_PKEY_free(wrong);
 	}
@@ -614,7 +614,7 @@ test_p256_ca(void)
 	d.conf.crl_url = NULL;
 	d.conf.aia_url = NULL;
 	CHECK_INTEQ(ca_init(&d.conf, &e), 0);
-	CHECK_INTEQ(ca_open(&d.conf, &ca, &e), 0);
+	CHECK_INTEQ(ca_open(&d.conf, NULL, &ca, &e), 0);
 	root = load_one(d.root_file);
 	CHECK(root != NULL);
 	if (ca == NULL || root == NULL)

@@ -40,43 +40,43 @@ test_master_key(struct master_key *k1, struct master_key *k2)
 	struct stat st;
 	struct master_key k;
 
-	CHECK_INTEQ(master_key_create(p1, &e), 0);
+	CHECK_INTEQ(master_key_create(p1, NULL, &e), 0);
 	CHECK_INTEQ(stat(p1, &st), 0);
 	CHECK_INTEQ(st.st_mode & 07777, 0600);
 	CHECK_INTEQ(st.st_size, 65); /* 64 hex digits and a newline */
-	CHECK(master_key_create(p1, &e) != 0);
+	CHECK(master_key_create(p1, NULL, &e) != 0);
 	CHECK_CONTAINS(e.text, "already exists");
-	CHECK_INTEQ(master_key_load(p1, k1, &e), 0);
-	CHECK_INTEQ(master_key_create(p2, &e), 0);
-	CHECK_INTEQ(master_key_load(p2, k2, &e), 0);
+	CHECK_INTEQ(master_key_load(p1, NULL, k1, &e), 0);
+	CHECK_INTEQ(master_key_create(p2, NULL, &e), 0);
+	CHECK_INTEQ(master_key_load(p2, NULL, k2, &e), 0);
 	CHECK(memcmp(k1->bytes, k2->bytes, MASTER_KEY_LEN) != 0);
 
 	/* A known value, without a trailing newline. */
 	CHECK_INTEQ(write_file(bad, "000102030405060708090a0b0c0d0e0f"
 	    "101112131415161718191A1B1C1D1E1F", 0600), 0);
-	CHECK_INTEQ(master_key_load(bad, &k, &e), 0);
+	CHECK_INTEQ(master_key_load(bad, NULL, &k, &e), 0);
 	CHECK(k.bytes[0] == 0x00 && k.bytes[10] == 0x0a && k.bytes[31] == 0x1f);
 	master_key_wipe(&k);
 	CHECK(k.bytes[31] == 0);
 
 	/* Loose mode refused with the fix in the message. */
 	CHECK_INTEQ(chmod(p1, 0640), 0);
-	CHECK(master_key_load(p1, &k, &e) != 0);
+	CHECK(master_key_load(p1, NULL, &k, &e) != 0);
 	CHECK_CONTAINS(e.text, "chmod 600");
 	CHECK_INTEQ(chmod(p1, 0600), 0);
 
 	/* Wrong length, not hex, missing. */
 	CHECK_INTEQ(unlink(bad), 0);
 	CHECK_INTEQ(write_file(bad, "abcd\n", 0600), 0);
-	CHECK(master_key_load(bad, &k, &e) != 0);
+	CHECK(master_key_load(bad, NULL, &k, &e) != 0);
 	CHECK_CONTAINS(e.text, "64 hex digits");
 	CHECK_INTEQ(unlink(bad), 0);
 	CHECK_INTEQ(write_file(bad, "zz0102030405060708090a0b0c0d0e0f"
 	    "101112131415161718191a1b1c1d1e1f\n", 0600), 0);
-	CHECK(master_key_load(bad, &k, &e) != 0);
+	CHECK(master_key_load(bad, NULL, &k, &e) != 0);
 	CHECK_CONTAINS(e.text, "not a hex digit");
 	CHECK_INTEQ(unlink(bad), 0);
-	CHECK(master_key_load(bad, &k, &e) != 0);
+	CHECK(master_key_load(bad, NULL, &k, &e) != 0);
 	CHECK_CONTAINS(e.text, bad);
 
 	free(p1);

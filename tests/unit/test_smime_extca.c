@@ -56,7 +56,7 @@ setup(struct fixture *f)
 	f->conf.organization = "Example";
 	f->conf.root_validity = 3650 * (int64_t)DAY;
 	f->conf.issuing_validity = 1825 * (int64_t)DAY;
-	if (ca_init(&f->conf, &e) != 0 || ca_open(&f->conf, &f->ca, &e) != 0) {
+	if (ca_init(&f->conf, &e) != 0 || ca_open(&f->conf, NULL, &f->ca, &e) != 0) {
 		fprintf(stderr, "test CA: %s\n", e.text);
 		exit(1);
 	}

@@ -265,7 +265,7 @@ main(void)
 	memset(&r, 0, sizeof(r));
 
 	CHECK_INTEQ(ca_init(&conf, &e), 0);
-	CHECK_INTEQ(ca_open(&conf, &ca, &e), 0);
+	CHECK_INTEQ(ca_open(&conf, NULL, &ca, &e), 0);
 	CHECK_INTEQ(key_generate(KEY_TYPE_P256, &key, &e), 0);
 	CHECK_INTEQ(csr_make(key, "j\xc3\xb6rg@example.org", &csr, &e), 0);
 	if (ca == NULL || csr == NULL) {

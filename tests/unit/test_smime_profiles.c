@@ -54,7 +54,7 @@ ca_setup(struct test_ca *t, const char *name, enum key_type kt)
 	t->conf.root_validity = 3650 * (int64_t)DAY;
 	t->conf.issuing_validity = 1825 * (int64_t)DAY;
 	err_clear(&e);
-	if (ca_init(&t->conf, &e) != 0 || ca_open(&t->conf, &t->ca, &e) != 0) {
+	if (ca_init(&t->conf, &e) != 0 || ca_open(&t->conf, NULL, &t->ca, &e) != 0) {
 		fprintf(stderr, "CA %s: %s\n", name, e.text);
 		exit(1);
 	}
