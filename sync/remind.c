@@ -12,7 +12,6 @@
 #include "sync/member_index.h"
 #include "sync/remind.h"
 
-#define MAX_THRESHOLDS 16
 #define DAY 86400
 
 static void
@@ -49,11 +48,11 @@ contact_of(struct engine *en, const struct conf_group *g)
 
 /* The smallest threshold that is due, or 0 when none is. */
 static int64_t
-due_threshold(const int64_t *t, int n, time_t remaining)
+due_threshold(const int64_t *t, size_t n, time_t remaining)
 {
 	int64_t due = 0;
 
-	for (int i = 0; i < n; i++) /* largest first */
+	for (size_t i = 0; i < n; i++) /* largest first */
 		if (remaining <= t[i])
 			due = t[i];
 	return due;
@@ -69,7 +68,7 @@ struct reminder {
 };
 
 static int
-queue_reminder(struct engine *en, const struct reminder *r, const int64_t *t, int n_t,
+queue_reminder(struct engine *en, const struct reminder *r, const int64_t *t, size_t n_t,
     struct errbuf *e)
 {
 	struct tmpl_vars *vars = tmpl_vars_new();
@@ -116,7 +115,7 @@ queue_reminder(struct engine *en, const struct reminder *r, const int64_t *t, in
 	if (mailq_add(en, r->kind, &to, data, len, e) != 0)
 		goto fail;
 	/* This threshold and every larger one that has passed: never sent later. */
-	for (int i = 0; i < n_t; i++)
+	for (size_t i = 0; i < n_t; i++)
 		if (t[i] >= r->threshold &&
 		    store_reminder_record(en->store, h->cert_id, t[i], r->kind, en->now, e) != 0)
 			goto fail;
@@ -190,18 +189,20 @@ remind_due_in(struct engine *en, const struct plan_item *items, size_t n_items,
 	for (size_t i = 0; i < n_holders; i++) {
 		const struct store_holder *h = &holders[i];
 		struct reminder r;
-		int64_t t[MAX_THRESHOLDS];
+		const int64_t *t;
 		ssize_t gi = config_group_index(cfg, h->group_name);
 		bool member;
-		int n_t, sent;
+		size_t n_t;
+		int sent;
 
 		if (gi < 0 || !group_ok[gi] || h->ignored || h->notifications_suspended)
 			continue;
 		memset(&r, 0, sizeof(r));
 		r.h = h;
 		r.g = &cfg->groups[gi];
-		n_t = conf_parse_durations(r.g->reminders, t, MAX_THRESHOLDS);
-		if (n_t <= 0 || (r.threshold = due_threshold(t, n_t, h->not_after - en->now)) == 0)
+		t = r.g->reminder_thresholds;
+		n_t = r.g->n_reminder_thresholds;
+		if (n_t == 0 || (r.threshold = due_threshold(t, n_t, h->not_after - en->now)) == 0)
 			continue;
 		member = member_index_enabled(&mi, h->user_id) && h->left_at == 0;
 		if (h->status == CERT_SUPERSEDED) {
@@ -217,7 +218,7 @@ remind_due_in(struct engine *en, const struct plan_item *items, size_t n_items,
 			 * news: the renewal mail itself just arrived. Mark them passed.
 			 */
 			if (h->not_after - r.newer->not_before <= r.threshold) {
-				for (int k = 0; k < n_t && !dry_run; k++)
+				for (size_t k = 0; k < n_t && !dry_run; k++)
 					if (t[k] >= r.threshold &&
 					    store_reminder_record(en->store, h->cert_id, t[k],
 					    "passed-at-renewal", en->now, &e) != 0)
