@@ -267,6 +267,8 @@ const struct conf_ca *config_find_ca(const struct config *cfg, const char *name)
 const struct conf_group *config_find_group(const struct config *cfg, const char *name);
 
 const char *ca_type_name(enum ca_type t);
+/* "stop-renewing", "keep", "revoke": as written in the configuration. */
+const char *leave_policy_name(enum leave_policy p);
 
 /* The path used when -c is not given: $SMIMESYNC_CONF, then the built-in one. */
 const char *config_default_path(void);

@@ -43,8 +43,6 @@ int store_begin(struct store *st, struct errbuf *e) MUST_USE;
 int store_commit(struct store *st, struct errbuf *e) MUST_USE;
 void store_rollback(struct store *st);
 int store_integrity_check(struct store *st, struct errbuf *e) MUST_USE;
-/* Rows changed through this connection so far: equal counts mean nothing was written. */
-int64_t store_change_count(struct store *st);
 
 /* ---- users ---- */
 
