@@ -9,8 +9,9 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "sync/member_index.h"
 #include "sync/plan.h"
+
+struct member_index; /* sync/member_index.h */
 
 /* When a certificate expiring at not_after is renewed: renew_before ahead. */
 static inline time_t
@@ -27,8 +28,8 @@ plan_renewal_due(const struct conf_group *g, time_t not_after, time_t now)
 }
 
 /*
- * Step 2 in two parts, leavers first (plan_retire.c), then reminders
- * (plan_remind.c), which read p->leavers and p->valve. mi: who is a member
+ * The two parts of step 2 (plan_holders.c): leavers first (plan_retire.c),
+ * then reminders (plan_remind.c), which read p->leavers and p->valve. mi: who is a member
  * in this run (from p->items). judged: per cfg->groups index, enabled and
  * read in this run.
  */

@@ -13,6 +13,7 @@
 
 #include "common/strutil.h"
 #include "common/xalloc.h"
+#include "sync/member_index.h"
 #include "sync/plan_internal.h"
 
 /* A holder as the planned retirement leaves the store. */

@@ -12,6 +12,7 @@
 
 #include "common/strutil.h"
 #include "common/xalloc.h"
+#include "sync/member_index.h"
 #include "sync/plan_internal.h"
 
 /* The valve's percentage never stops fewer than this many leavers in a group. */
