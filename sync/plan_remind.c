@@ -142,53 +142,66 @@ decide_kind(const struct conf_group *g, const struct member_index *mi,
 	return true;
 }
 
+/* Append a copy of r to p->reminders: only planned reminders take memory. */
+static void
+add_reminder(struct plan *p, size_t *cap, const struct plan_reminder *r)
+{
+	if (p->n_reminders == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		p->reminders = xreallocarray(p->reminders, *cap, sizeof(*p->reminders));
+	}
+	p->reminders[p->n_reminders++] = *r;
+}
+
 void
 plan_reminders(const struct config *cfg, const struct member_index *mi,
     const struct store_holder *holders, size_t n_holders, const bool *judged, time_t now,
     struct plan *p)
 {
 	struct after_retire *a = NULL;
+	size_t cap = 0;
 
-	p->reminders = xcalloc(n_holders + 1, sizeof(*p->reminders));
-	p->n_reminders = 0;
 	if (!cfg->has_mail)
 		return;
 	a = after_retirement(p, holders, n_holders, now);
 	for (size_t i = 0; i < n_holders; i++) {
 		const struct store_holder *h = &holders[i];
-		struct plan_reminder *r = &p->reminders[p->n_reminders];
 		ssize_t gi = config_group_index(cfg, h->group_name);
 		const struct conf_group *g;
+		struct plan_reminder r;
+		int64_t due;
 		char d[32];
 
 		if (gi < 0 || !judged[gi] || h->ignored || h->notifications_suspended ||
 		    a[i].revoked)
 			continue;
 		g = &cfg->groups[gi];
-		memset(r, 0, sizeof(*r));
-		r->h = h;
-		r->group = (size_t)gi;
-		r->threshold = due_threshold(g, h->not_after - now);
-		if (r->threshold == 0 || !decide_kind(g, mi, holders, a, i, now, r))
+		if ((due = due_threshold(g, h->not_after - now)) == 0)
 			continue;
-		set_marks(g, r);
-		format_duration(r->threshold, d, sizeof(d));
-		if (r->kind == PLAN_REMIND_PASSED) {
+		memset(&r, 0, sizeof(r));
+		r.h = h;
+		r.group = (size_t)gi;
+		r.threshold = due;
+		if (!decide_kind(g, mi, holders, a, i, now, &r))
+			continue;
+		set_marks(g, &r);
+		format_duration(r.threshold, d, sizeof(d));
+		if (r.kind == PLAN_REMIND_PASSED) {
 			bool news = false;
 
-			for (size_t k = 0; k < r->n_mark; k++)
-				news = news || !recorded(h, r->mark[k]);
+			for (size_t k = 0; k < r.n_mark; k++)
+				news = news || !recorded(h, r.mark[k]);
 			if (!news)
 				continue;
-			snprintf(r->reason, sizeof(r->reason), "expires within %s, which had "
+			snprintf(r.reason, sizeof(r.reason), "expires within %s, which had "
 			    "passed when it was renewed: marked, no reminder", d);
 		} else {
-			if (recorded(h, r->threshold))
+			if (recorded(h, r.threshold))
 				continue; /* sent before */
-			snprintf(r->reason, sizeof(r->reason), "expires within %s: %s", d,
-			    plan_remind_name(r->kind));
+			snprintf(r.reason, sizeof(r.reason), "expires within %s: %s", d,
+			    plan_remind_name(r.kind));
 		}
-		p->n_reminders++;
+		add_reminder(p, &cap, &r);
 	}
 	free(a);
 }

@@ -102,19 +102,28 @@ decide_valve(const struct config *cfg, const struct member_index *mi, const size
 	v->held = v->closed && !allow_mass_retire;
 }
 
+/* Append a copy of l to p->leavers: only decided leavers take memory. */
+static void
+add_leaver(struct plan *p, size_t *cap, const struct plan_leaver *l)
+{
+	if (p->n_leavers == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		p->leavers = xreallocarray(p->leavers, *cap, sizeof(*p->leavers));
+	}
+	p->leavers[p->n_leavers++] = *l;
+}
+
 void
 plan_leavers(const struct config *cfg, const struct member_index *mi,
     const struct store_holder *holders, size_t n_holders, const bool *judged,
     bool allow_mass_retire, time_t now, struct plan *p)
 {
 	size_t *fresh_in = xcalloc(cfg->n_groups + 1, sizeof(*fresh_in));
-	size_t fresh_total = 0;
+	size_t fresh_total = 0, cap = 0;
 
-	p->leavers = xcalloc(n_holders + 1, sizeof(*p->leavers));
-	p->n_leavers = 0;
 	for (size_t i = 0; i < n_holders; i++) {
 		const struct store_holder *h = &holders[i];
-		struct plan_leaver *l = &p->leavers[p->n_leavers];
+		struct plan_leaver l;
 		ssize_t gi;
 		bool disabled;
 
@@ -124,25 +133,25 @@ plan_leavers(const struct config *cfg, const struct member_index *mi,
 		/* Not judged: a group no longer configured, switched off, or unread now. */
 		if (gi < 0 || !judged[gi])
 			continue;
-		memset(l, 0, sizeof(*l));
-		l->h = h;
-		l->group = (size_t)gi;
+		memset(&l, 0, sizeof(l));
+		l.h = h;
+		l.group = (size_t)gi;
 		disabled = member_index_disabled(mi, h->user_id);
 		if (!disabled && member_index_enabled(mi, h->user_id)) {
 			if (h->left_at == 0)
 				continue;
-			l->action = PLAN_LEAVE_BACK;
-			snprintf(l->reason, sizeof(l->reason), "a member again");
-			p->n_leavers++;
+			l.action = PLAN_LEAVE_BACK;
+			snprintf(l.reason, sizeof(l.reason), "a member again");
+			add_leaver(p, &cap, &l);
 			continue;
 		}
-		if (!decide_leaver(&cfg->groups[gi], h, disabled, now, l))
+		if (!decide_leaver(&cfg->groups[gi], h, disabled, now, &l))
 			continue;
-		if (l->fresh) {
+		if (l.fresh) {
 			fresh_in[gi]++;
 			fresh_total++;
 		}
-		p->n_leavers++;
+		add_leaver(p, &cap, &l);
 	}
 	decide_valve(cfg, mi, fresh_in, fresh_total, allow_mass_retire, &p->valve);
 	free(fresh_in);
