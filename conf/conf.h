@@ -178,6 +178,9 @@ struct conf_mail {
 	char *helo_name;            /* optional */
 };
 
+/* The most reminder thresholds a [group] may list. */
+#define CONF_MAX_REMINDERS 16
+
 struct conf_group {
 	char *name;
 	struct conf_origin origin;
@@ -208,7 +211,10 @@ struct conf_group {
 	char *organization_identifier;    /* e.g. VATDE-123456789, organization-* only */
 	char *country;                    /* C=, optional, organization-* only */
 	bool escrow;                      /* keep users' keys (sealed) after delivery */
-	char *reminders;                  /* "30d, 7d, 1d": validated list, conf_parse_durations() */
+	char *reminders;                  /* as written, e.g. "30d, 7d, 1d" (check-config -v) */
+	int64_t reminder_thresholds[CONF_MAX_REMINDERS]; /* the same list parsed once by
+	                                     config_load: seconds before expiry, largest first */
+	size_t n_reminder_thresholds;     /* 0 with reminders = none */
 	enum leave_policy on_leave;       /* default stop-renewing */
 	int64_t leave_grace;              /* seconds before a leaver is revoked */
 	enum mail_change_policy on_mail_change; /* default keep */
@@ -299,11 +305,8 @@ bool conf_directory_publishable(const struct conf_directory *d);
 /* Why a group read from d publishes nowhere without publish_to (static), NULL if it need not. */
 const char *conf_directory_unpublished(const struct conf_directory *d);
 
-/*
- * Parse a validated duration list ("30d, 7d, 1d") into out[], largest
- * first; returns the count (at most max), or -1 on bad syntax.
- */
-int conf_parse_durations(const char *list, int64_t *out, size_t max);
+/* "stop-renewing", "keep", "revoke": as written in the configuration. */
+const char *leave_policy_name(enum leave_policy p);
 
 /* The path used when -c is not given: $SMIMESYNC_CONF, then the built-in one. */
 const char *config_default_path(void);

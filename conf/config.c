@@ -506,6 +506,13 @@ check_group(struct loader *ld, struct sec_load *s)
 	char vb[32], rb[32];
 
 	check_group_profile(ld, s);
+	/* Parsed here once, so that no run parses the list again. */
+	if (g->reminders != NULL && !is_bad(s, "reminders")) {
+		int n = conf_parse_durations(g->reminders, g->reminder_thresholds,
+		    CONF_MAX_REMINDERS);
+
+		g->n_reminder_thresholds = n > 0 ? (size_t)n : 0;
+	}
 	/* A missing group_dn is judged in resolve_groups(): csv directories need none. */
 	if (g->group_dn != NULL && g->group_name != NULL)
 		conf_err_add(ld->el, line_of(s, "group"), "%s group: cannot be combined with "

@@ -14,7 +14,7 @@
 #include "conf/conf.h"
 #include "conf/options.h"
 
-#define MAX_LIST 16
+#define MAX_LIST CONF_MAX_REMINDERS
 
 static int
 cmp_desc(const void *a, const void *b)

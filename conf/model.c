@@ -122,6 +122,12 @@ ca_type_name(enum ca_type t)
 }
 
 const char *
+leave_policy_name(enum leave_policy p)
+{
+	return (unsigned)p <= LEAVE_REVOKE ? conf_leave_policy_names[p] : "?";
+}
+
+const char *
 config_default_path(void)
 {
 	const char *env = getenv("SMIMESYNC_CONF");

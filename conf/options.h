@@ -115,6 +115,12 @@ int conf_check_language(const char *value, struct errbuf *why);
 int conf_check_country(const char *value, struct errbuf *why);
 int conf_check_ca_url(const char *value, struct errbuf *why);
 int conf_check_duration_list(const char *value, struct errbuf *why);
+/*
+ * Parse a duration list ("30d, 7d, 1d") into out[], largest first; returns
+ * the count (at most max), or -1 on bad syntax. config_load() fills
+ * conf_group.reminder_thresholds with it, so nothing after load parses.
+ */
+int conf_parse_durations(const char *list, int64_t *out, size_t max);
 int conf_check_address_list(const char *value, struct errbuf *why);
 int conf_check_organization_identifier(const char *value, struct errbuf *why);
 int conf_check_ldap_filter(const char *value, struct errbuf *why);

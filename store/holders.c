@@ -22,20 +22,32 @@ store_holders_free(struct store_holder *v, size_t n)
 		free(v[i].group_name);
 		free(v[i].cert_mail);
 		free(v[i].serial);
+		free(v[i].reminded);
 	}
 	free(v);
+}
+
+/* Add one recorded reminder threshold to h. */
+static void
+add_reminded(struct store_holder *h, int64_t threshold)
+{
+	h->reminded = xreallocarray(h->reminded, h->n_reminded + 1, sizeof(*h->reminded));
+	h->reminded[h->n_reminded++] = threshold;
 }
 
 int
 store_holders(struct store *st, time_t now, struct store_holder **out, size_t *n,
     struct errbuf *e)
 {
+	/* One row per certificate and reminder sent for it (or one with NULL). */
 	sqlite3_stmt *s = store_prepare(st,
 	    "SELECT u.id, u.mail, u.display_name, u.dn, c.group_name, c.id, c.mail, c.serial,"
-	    " c.not_after, c.status, u.left_at, u.ignored, u.notifications_suspended, c.not_before"
+	    " c.not_after, c.status, u.left_at, u.ignored, u.notifications_suspended, c.not_before,"
+	    " r.threshold"
 	    " FROM certs c JOIN users u ON u.id = c.user_id"
+	    " LEFT JOIN reminders r ON r.cert_id = c.id"
 	    " WHERE c.status IN ('valid', 'superseded') AND c.not_after > ?"
-	    " ORDER BY u.id, c.not_after DESC, c.id DESC", e);
+	    " ORDER BY u.id, c.not_after DESC, c.id DESC, r.threshold DESC", e);
 	struct store_holder *v = NULL;
 	size_t count = 0, cap = 0;
 	int rc;
@@ -46,7 +58,13 @@ store_holders(struct store *st, time_t now, struct store_holder **out, size_t *n
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_holder *h;
 		const unsigned char *status;
+		int64_t cert_id = sqlite3_column_int64(s, 5);
 
+		if (count > 0 && v[count - 1].cert_id == cert_id) {
+			/* The same certificate again: one more reminder already sent. */
+			add_reminded(&v[count - 1], sqlite3_column_int64(s, 14));
+			continue;
+		}
 		if (count == cap) {
 			cap = cap ? cap * 2 : 256;
 			v = xreallocarray(v, cap, sizeof(*v));
@@ -58,7 +76,7 @@ store_holders(struct store *st, time_t now, struct store_holder **out, size_t *n
 		h->display_name = col_text(s, 2);
 		h->dn = col_text(s, 3);
 		h->group_name = col_text(s, 4);
-		h->cert_id = sqlite3_column_int64(s, 5);
+		h->cert_id = cert_id;
 		h->cert_mail = col_text(s, 6);
 		h->serial = col_text(s, 7);
 		h->not_after = sqlite3_column_int64(s, 8);
@@ -69,6 +87,8 @@ store_holders(struct store *st, time_t now, struct store_holder **out, size_t *n
 		h->ignored = sqlite3_column_int(s, 11) != 0;
 		h->notifications_suspended = sqlite3_column_int(s, 12) != 0;
 		h->not_before = sqlite3_column_int64(s, 13);
+		if (sqlite3_column_type(s, 14) != SQLITE_NULL)
+			add_reminded(h, sqlite3_column_int64(s, 14));
 	}
 	if (rc != SQLITE_DONE) {
 		store_sql_error(st, "cannot list live certificates", e);

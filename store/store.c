@@ -326,12 +326,6 @@ store_close(struct store *st)
 	free(st);
 }
 
-int64_t
-store_change_count(struct store *st)
-{
-	return st != NULL && st->db != NULL ? (int64_t)sqlite3_total_changes64(st->db) : 0;
-}
-
 int
 store_lock(struct store *st, struct errbuf *e)
 {

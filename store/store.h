@@ -43,8 +43,6 @@ int store_begin(struct store *st, struct errbuf *e) MUST_USE;
 int store_commit(struct store *st, struct errbuf *e) MUST_USE;
 void store_rollback(struct store *st);
 int store_integrity_check(struct store *st, struct errbuf *e) MUST_USE;
-/* Rows changed through this connection so far: equal counts mean nothing was written. */
-int64_t store_change_count(struct store *st);
 
 /* ---- users ---- */
 
@@ -266,9 +264,15 @@ struct store_holder {
 	time_t left_at;
 	bool ignored;
 	bool notifications_suspended;
+	int64_t *reminded;   /* thresholds already recorded for this certificate, largest first */
+	size_t n_reminded;
 };
 
-/* Every live certificate at now, ordered by user id then newest first. */
+/*
+ * Every live certificate at now, ordered by user id then newest first,
+ * with the reminder thresholds already recorded for each: all the planner
+ * needs to decide leavers and reminders without asking again.
+ */
 int store_holders(struct store *st, time_t now, struct store_holder **out, size_t *n,
     struct errbuf *e) MUST_USE;
 void store_holders_free(struct store_holder *v, size_t n);

@@ -3,7 +3,8 @@ noinst_LIBRARIES += libsync.a
 libsync_a_SOURCES = \
 	sync/engine.c sync/engine.h \
 	sync/run.c sync/run.h \
-	sync/plan.c sync/plan.h \
+	sync/plan.c sync/plan.h sync/plan_internal.h \
+	sync/plan_holders.c sync/plan_retire.c sync/plan_remind.c \
 	sync/provision.c sync/provision.h \
 	sync/keygen.c sync/keygen.h \
 	sync/publish.c sync/publish.h \

@@ -2,7 +2,8 @@
 /*
  * Who is a member in this run, for questions about people the store
  * knows: is this user id an enabled member, a disabled one, or gone?
- * Built once per run from the plan; lookups are binary searches.
+ * The planner's step 2 builds it from the step-1 items (plan.h); lookups
+ * are binary searches.
  */
 #ifndef SMIMESYNC_SYNC_MEMBER_INDEX_H
 #define SMIMESYNC_SYNC_MEMBER_INDEX_H

@@ -8,7 +8,7 @@
 
 #include "common/strutil.h"
 #include "common/xalloc.h"
-#include "sync/plan.h"
+#include "sync/plan_internal.h"
 
 static const char *const plan_action_names[] = {
 	[PLAN_NOTHING] = "nothing",
@@ -24,6 +24,19 @@ const char *
 plan_action_name(enum plan_action a)
 {
 	return a <= PLAN_SKIP ? plan_action_names[a] : "?";
+}
+
+static const char *const plan_remind_names[] = {
+	[PLAN_REMIND_RENEW] = "reminder-renew",
+	[PLAN_REMIND_LEAVER] = "reminder-leaver",
+	[PLAN_REMIND_INSTALL] = "reminder-install",
+	[PLAN_REMIND_PASSED] = "passed-at-renewal",
+};
+
+const char *
+plan_remind_name(enum plan_remind k)
+{
+	return k <= PLAN_REMIND_PASSED ? plan_remind_names[k] : "?";
 }
 
 const struct store_user_state *
@@ -141,7 +154,7 @@ decide(const struct config *cfg, const struct store_user_state *st, const bool *
 		    u->mail);
 		return;
 	}
-	if (st->not_after - now <= g->renew_before) {
+	if (plan_renewal_due(g, st->not_after, now)) {
 		it->action = PLAN_RENEW;
 		snprintf(it->reason, sizeof(it->reason), "expires %s, within the renewal window",
 		    date);
@@ -193,7 +206,7 @@ same_person(const struct plan_member *a, const struct plan_member *b)
 void
 plan_build(const struct config *cfg, const struct plan_member *members, size_t n_members,
     const struct store_user_state *states, size_t n_states, const bool *group_failed,
-    time_t now, struct plan_item **out, size_t *n_out)
+    time_t now, struct plan *out)
 {
 	const struct plan_member **sorted = xcalloc(n_members, sizeof(*sorted));
 	/* governor[i]: index of the member entry that governs member i's person. */
@@ -252,6 +265,19 @@ plan_build(const struct config *cfg, const struct plan_member *members, size_t n
 	free(sorted);
 	free(governor);
 	free(item_of);
-	*out = items;
-	*n_out = n;
+	memset(out, 0, sizeof(*out));
+	out->items = items;
+	out->n_items = n;
+}
+
+void
+plan_free(struct plan *p)
+{
+	free(p->items);
+	free(p->leavers);
+	for (size_t i = 0; i < p->valve.n_why; i++)
+		free(p->valve.why[i]);
+	free(p->valve.why);
+	free(p->reminders);
+	memset(p, 0, sizeof(*p));
 }

@@ -1,8 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The planner: a pure function of (members, stored state, policy, now)
- * that says what each person needs. It reads nothing and writes nothing,
- * so `run --dry-run` is exactly the plan and tests need no servers.
+ * The planner: pure functions of (members, stored state, policy, now)
+ * that decide everything a run changes, each decision with a one-line
+ * reason for people. They read nothing and write nothing, so `run
+ * --dry-run` reports exactly the plan and tests need no servers. The
+ * executors (run.c, provision.c, retire.c, remind.c) carry decisions out
+ * and report them; they decide nothing themselves.
+ *
+ * A plan is made in two steps, because the second looks at the
+ * certificates that the first step's work produced (a renewal done in
+ * this run supersedes a certificate; a new one may need a reminder):
+ *
+ * Step 1, plan_build(): one plan_item per person read from the directory.
  *
  *   issue      no valid certificate in the store
  *   renew      the current certificate expires within the group's renew_before
@@ -15,8 +24,48 @@
  *              one), or the group that governed this person could not be
  *              read in this run (a failed read changes nothing)
  *
- * A person in several synced groups is planned once, under the first
- * group in configuration order; plan_item.also_in names the others.
+ *   A person in several synced groups is planned once, under the first
+ *   group in configuration order; plan_item.also_in names the others.
+ *
+ * Step 2, plan_holders(): over every live certificate in the store
+ * (store_holders(), read after step 1's work is done).
+ *
+ *   Leavers (plan_leaver): people who hold a current certificate but are
+ *   no longer members of any synced group, or whose account is disabled
+ *   or expired. Only groups read successfully in this run are judged: a
+ *   directory that is down or a group that failed to read retires nobody.
+ *   Newly seen leavers are recorded (users.left_at); under on_leave =
+ *   revoke they are revoked once leave_grace has passed. Someone recorded
+ *   as gone who is a member again is simply a member again.
+ *
+ *   The safety valve (plan.valve): when more than [service] max_retire
+ *   people, or more than max_retire_percent of one group (and at least 3
+ *   people), would newly leave in one run, nobody is retired and the
+ *   report says why, unless the admin confirmed with `smimesync run
+ *   --allow-mass-retire`.
+ *
+ *   Reminders (plan_reminder), per the group's reminder thresholds. Each
+ *   threshold is sent at most once per certificate; after downtime only
+ *   the nearest due threshold goes out and the larger ones are marked as
+ *   passed. What the mail says depends on what will happen:
+ *
+ *     reminder-renew    a member's current certificate: renewed
+ *                       automatically at renew_at, nothing to do (none
+ *                       once renewal is due: the renewal mail says it all)
+ *     reminder-leaver   a recorded leaver's or disabled person's
+ *                       certificate: not renewed, whom to ask (none with
+ *                       on_leave = keep)
+ *     reminder-install  a certificate superseded by a renewal: install
+ *                       the new one before the old one expires
+ *     passed-at-renewal no mail: thresholds already passed when the
+ *                       renewal happened are not news (the renewal mail
+ *                       just arrived); they are only marked
+ *
+ *   Nobody is reminded without a [mail] section, whose group could not be
+ *   read in this run, who is ignored, or whose notifications are
+ *   suspended. Reminders are planned on the store as the planned
+ *   retirement leaves it: a new leaver is already a leaver, one who came
+ *   back is a member, a certificate being revoked gets no reminder.
  */
 #ifndef SMIMESYNC_SYNC_PLAN_H
 #define SMIMESYNC_SYNC_PLAN_H
@@ -60,16 +109,91 @@ struct plan_item {
 	bool hold;                    /* governing group unread: touch nothing of theirs */
 };
 
+enum plan_leave {
+	PLAN_LEAVE_BACK = 0, /* recorded as gone, an enabled member again: clear left_at */
+	PLAN_LEAVE_KEEP,     /* newly gone, on_leave = keep | stop-renewing: record it; the
+	                        certificate is not renewed and stays until it expires */
+	PLAN_LEAVE_GRACE,    /* newly gone, on_leave = revoke: record it; revoked once
+	                        leave_grace has passed, unless they come back */
+	PLAN_LEAVE_REVOKE,   /* on_leave = revoke and leave_grace has passed: revoke and
+	                        unpublish (recording the leaver first when newly gone) */
+};
+
+struct plan_leaver {
+	const struct store_holder *h; /* borrowed: the person's current certificate */
+	size_t group;                 /* index into cfg->groups: the group it was issued under */
+	enum plan_leave action;
+	bool fresh;                   /* first seen gone in this run: left_at becomes now */
+	const char *left;             /* static: why they count as gone (users.left_reason) */
+	char reason[512];             /* one line for people: what happens to the certificate */
+};
+
+struct plan_valve {
+	bool closed;  /* some limit was exceeded: why[] says which */
+	bool held;    /* closed and not overridden: nobody is retired in this run (only
+	                 PLAN_LEAVE_BACK is carried out) */
+	char **why;   /* new: one line per limit exceeded, for the report */
+	size_t n_why;
+};
+
+enum plan_remind {
+	PLAN_REMIND_RENEW = 0, /* "reminder-renew" */
+	PLAN_REMIND_LEAVER,    /* "reminder-leaver" */
+	PLAN_REMIND_INSTALL,   /* "reminder-install" */
+	PLAN_REMIND_PASSED,    /* "passed-at-renewal": mark[] only, no mail */
+};
+
+/* The template and the reminders.kind of k, as above. */
+const char *plan_remind_name(enum plan_remind k);
+
+struct plan_reminder {
+	const struct store_holder *h;     /* borrowed: the certificate it is about */
+	const struct store_holder *newer; /* borrowed, install and passed: its replacement */
+	size_t group;                     /* index into cfg->groups: h's group */
+	enum plan_remind kind;
+	int64_t threshold;                /* the threshold now due, seconds before expiry */
+	time_t renew_at;                  /* renew: when the certificate will be renewed */
+	const char *left;                 /* leaver, static: why, as the mail tells them */
+	int64_t mark[CONF_MAX_REMINDERS]; /* thresholds to record as done: the due one and
+	                                     every larger one (never sent later) */
+	size_t n_mark;
+	char reason[256];                 /* one line for people */
+};
+
+struct plan {
+	/* Step 1, plan_build(): one item per distinct member, in member order. */
+	struct plan_item *items;
+	size_t n_items;
+	/* Step 2, plan_holders(), in the order of the holders list. */
+	struct plan_leaver *leavers;
+	size_t n_leavers;
+	struct plan_valve valve;
+	struct plan_reminder *reminders;
+	size_t n_reminders;
+};
+
 /*
- * members: in group order (all of group 0, then group 1 ...).
+ * Step 1. members: in group order (all of group 0, then group 1 ...).
  * states: sorted by user_id (as store_load_states returns them).
  * group_failed: per cfg->groups index, true when that group's read failed
- * in this run (NULL: none failed).
- * *out is new (free()), one item per distinct user, in member order.
+ * in this run (NULL: none failed). *out is set afresh; its items borrow
+ * from members. Free it with plan_free().
  */
 void plan_build(const struct config *cfg, const struct plan_member *members, size_t n_members,
     const struct store_user_state *states, size_t n_states, const bool *group_failed,
-    time_t now, struct plan_item **out, size_t *n_out);
+    time_t now, struct plan *out);
+
+/*
+ * Step 2, on a plan from plan_build(). holders: as store_holders()
+ * returns them (ordered by user id, newest first), borrowed by the plan
+ * until plan_free(). group_failed: as for plan_build(). allow_mass_retire:
+ * the admin opened the safety valve for this run.
+ */
+void plan_holders(const struct config *cfg, const struct store_holder *holders,
+    size_t n_holders, const bool *group_failed, bool allow_mass_retire, time_t now,
+    struct plan *p);
+
+void plan_free(struct plan *p);
 
 /* Find a user's stored state in the sorted array, NULL if none. */
 const struct store_user_state *plan_find_state(const struct store_user_state *states, size_t n,

@@ -9,10 +9,8 @@
 #include "common/strutil.h"
 #include "common/xalloc.h"
 #include "sync/mail_queue.h"
-#include "sync/member_index.h"
 #include "sync/remind.h"
 
-#define MAX_THRESHOLDS 16
 #define DAY 86400
 
 static void
@@ -47,31 +45,11 @@ contact_of(struct engine *en, const struct conf_group *g)
 	return addr;
 }
 
-/* The smallest threshold that is due, or 0 when none is. */
-static int64_t
-due_threshold(const int64_t *t, int n, time_t remaining)
-{
-	int64_t due = 0;
-
-	for (int i = 0; i < n; i++) /* largest first */
-		if (remaining <= t[i])
-			due = t[i];
-	return due;
-}
-
-struct reminder {
-	const struct store_holder *h;
-	const struct store_holder *newer; /* for install reminders */
-	const struct conf_group *g;
-	const char *kind;
-	const char *left_reason;
-	int64_t threshold;
-};
-
 static int
-queue_reminder(struct engine *en, const struct reminder *r, const int64_t *t, int n_t,
-    struct errbuf *e)
+queue_reminder(struct engine *en, const struct plan_reminder *r, struct errbuf *e)
 {
+	const struct conf_group *g = &en->cfg->groups[r->group];
+	const char *kind = plan_remind_name(r->kind);
 	struct tmpl_vars *vars = tmpl_vars_new();
 	const struct store_holder *h = r->h;
 	const char *to_addr = h->mail != NULL ? h->mail : h->cert_mail;
@@ -88,16 +66,16 @@ queue_reminder(struct engine *en, const struct reminder *r, const int64_t *t, in
 	tmpl_vars_set(vars, "display_name", mailq_safe_name(h->display_name, h->dn) ?
 	    h->display_name : to_addr);
 	tmpl_vars_set(vars, "mail", h->cert_mail);
-	tmpl_vars_set(vars, "group", r->g->name);
+	tmpl_vars_set(vars, "group", g->name);
 	tmpl_vars_set(vars, "serial", h->serial);
 	tmpl_vars_set(vars, "not_after", na);
 	tmpl_vars_set(vars, "days_left", days);
-	if (strcmp(r->kind, "reminder-renew") == 0) {
-		human_time(h->not_after - r->g->renew_before, rd, sizeof(rd));
+	if (r->kind == PLAN_REMIND_RENEW) {
+		human_time(r->renew_at, rd, sizeof(rd));
 		tmpl_vars_set(vars, "renew_date", rd);
-	} else if (strcmp(r->kind, "reminder-leaver") == 0) {
-		contact = contact_of(en, r->g);
-		tmpl_vars_set(vars, "left_reason", r->left_reason);
+	} else if (r->kind == PLAN_REMIND_LEAVER) {
+		contact = contact_of(en, g);
+		tmpl_vars_set(vars, "left_reason", r->left);
 		tmpl_vars_set(vars, "contact", contact);
 	} else {
 		/* The file to look for is the new certificate's (its mail may differ). */
@@ -109,16 +87,14 @@ queue_reminder(struct engine *en, const struct reminder *r, const int64_t *t, in
 		tmpl_vars_set(vars, "p12_filename", p12);
 		free(p12);
 	}
-	if (mailq_render(en, r->kind, vars, &to, NULL, 0, &data, &len, e) != 0)
+	if (mailq_render(en, kind, vars, &to, NULL, 0, &data, &len, e) != 0)
 		goto out;
 	if (store_begin(en->store, e) != 0)
 		goto out;
-	if (mailq_add(en, r->kind, &to, data, len, e) != 0)
+	if (mailq_add(en, kind, &to, data, len, e) != 0)
 		goto fail;
-	/* This threshold and every larger one that has passed: never sent later. */
-	for (int i = 0; i < n_t; i++)
-		if (t[i] >= r->threshold &&
-		    store_reminder_record(en->store, h->cert_id, t[i], r->kind, en->now, e) != 0)
+	for (size_t i = 0; i < r->n_mark; i++)
+		if (store_reminder_record(en->store, h->cert_id, r->mark[i], kind, en->now, e) != 0)
 			goto fail;
 	if (store_commit(en->store, e) != 0)
 		goto out;
@@ -134,22 +110,19 @@ out:
 }
 
 static void
-report_reminder(struct engine *en, const struct reminder *r, const char *outcome,
+report_reminder(struct engine *en, const struct plan_reminder *r, const char *outcome,
     const char *error)
 {
 	struct report_user ru;
-	char reason[256], d[32];
 
-	format_duration(r->threshold, d, sizeof(d));
-	snprintf(reason, sizeof(reason), "expires within %s: %s", d, r->kind);
 	memset(&ru, 0, sizeof(ru));
 	ru.mail = r->h->mail;
 	ru.name = r->h->display_name;
 	ru.id = r->h->user_id;
 	ru.dn = r->h->dn;
-	ru.group = r->g->name;
+	ru.group = en->cfg->groups[r->group].name;
 	ru.action = "remind";
-	ru.reason = reason;
+	ru.reason = r->reason;
 	ru.outcome = outcome;
 	ru.serial = r->h->serial;
 	ru.not_after = r->h->not_after;
@@ -158,111 +131,44 @@ report_reminder(struct engine *en, const struct reminder *r, const char *outcome
 	report_user(en->report, &ru);
 }
 
-void
-remind_due(struct engine *en, const struct plan_item *items, size_t n_items,
-    const bool *group_ok, bool dry_run)
+/* Thresholds that had passed when the certificate was renewed: never sent. */
+static void
+mark_passed(struct engine *en, const struct plan_reminder *r)
 {
-	struct store_holder *holders = NULL;
-	size_t n_holders = 0;
 	struct errbuf e;
 
-	if (en->store == NULL || !en->cfg->has_mail)
-		return;
-	if (store_holders(en->store, en->now, &holders, &n_holders, &e) != 0) {
-		report_error(en->report, NULL, "remind", "%s", e.text);
-		return;
-	}
-	remind_due_in(en, items, n_items, group_ok, dry_run, holders, n_holders);
-	store_holders_free(holders, n_holders);
+	for (size_t i = 0; i < r->n_mark; i++)
+		if (store_reminder_record(en->store, r->h->cert_id, r->mark[i],
+		    plan_remind_name(r->kind), en->now, &e) != 0)
+			report_error(en->report, r->h->mail, "remind", "%s", e.text);
 }
 
 void
-remind_due_in(struct engine *en, const struct plan_item *items, size_t n_items,
-    const bool *group_ok, bool dry_run, const struct store_holder *holders, size_t n_holders)
+remind_execute(struct engine *en, const struct plan *p, bool dry_run)
 {
-	const struct config *cfg = en->cfg;
-	struct member_index mi;
-	struct errbuf e;
+	for (size_t i = 0; i < p->n_reminders; i++) {
+		const struct plan_reminder *r = &p->reminders[i];
+		struct errbuf e;
 
-	member_index_build(&mi, items, n_items, cfg->n_groups);
-	if (en->store == NULL || !cfg->has_mail)
-		goto out;
-	for (size_t i = 0; i < n_holders; i++) {
-		const struct store_holder *h = &holders[i];
-		struct reminder r;
-		int64_t t[MAX_THRESHOLDS];
-		ssize_t gi = config_group_index(cfg, h->group_name);
-		bool member;
-		int n_t, sent;
-
-		if (gi < 0 || !group_ok[gi] || h->ignored || h->notifications_suspended)
-			continue;
-		memset(&r, 0, sizeof(r));
-		r.h = h;
-		r.g = &cfg->groups[gi];
-		n_t = conf_parse_durations(r.g->reminders, t, MAX_THRESHOLDS);
-		if (n_t <= 0 || (r.threshold = due_threshold(t, n_t, h->not_after - en->now)) == 0)
-			continue;
-		member = member_index_enabled(&mi, h->user_id) && h->left_at == 0;
-		if (h->status == CERT_SUPERSEDED) {
-			/* holders are newest first per user: the newer one is before it */
-			for (size_t k = i; k-- > 0 && strcmp(holders[k].user_id, h->user_id) == 0;)
-				if (holders[k].status == CERT_VALID)
-					r.newer = &holders[k];
-			if (r.newer == NULL)
-				continue;
-			r.kind = "reminder-install";
-			/*
-			 * Thresholds already passed when the renewal happened are not
-			 * news: the renewal mail itself just arrived. Mark them passed.
-			 */
-			if (h->not_after - r.newer->not_before <= r.threshold) {
-				for (int k = 0; k < n_t && !dry_run; k++)
-					if (t[k] >= r.threshold &&
-					    store_reminder_record(en->store, h->cert_id, t[k],
-					    "passed-at-renewal", en->now, &e) != 0)
-						report_error(en->report, h->mail, "remind", "%s", e.text);
-				continue;
-			}
-		} else if (member) {
-			/* Renewal is due now or overdue: the new certificate's mail says it all. */
-			if (h->not_after - r.g->renew_before <= en->now)
-				continue;
-			r.kind = "reminder-renew";
-		} else {
-			/*
-			 * Only recorded leavers: someone the safety valve is holding
-			 * back has not left yet, as far as we will tell them.
-			 */
-			if (r.g->on_leave == LEAVE_KEEP ||
-			    (h->left_at == 0 && !member_index_disabled(&mi, h->user_id)))
-				continue;
-			r.kind = "reminder-leaver";
-			r.left_reason = member_index_disabled(&mi, h->user_id) ?
-			    "your account is disabled" : "you are no longer a member of a group "
-			    "that receives S/MIME certificates";
-		}
-		sent = store_reminder_sent(en->store, h->cert_id, r.threshold, &e);
-		if (sent != 0) {
-			if (sent < 0)
-				report_error(en->report, h->mail, "remind", "%s", e.text);
+		if (r->kind == PLAN_REMIND_PASSED) {
+			if (!dry_run)
+				mark_passed(en, r);
 			continue;
 		}
 		if (dry_run) {
-			report_reminder(en, &r, "planned", NULL);
+			report_reminder(en, r, "planned", NULL);
 			report_count(en->report, "reminded", 1);
 			continue;
 		}
-		if (queue_reminder(en, &r, t, n_t, &e) != 0) {
-			report_error(en->report, h->mail, "remind", "%s", e.text);
-			report_reminder(en, &r, "failed", e.text);
+		if (queue_reminder(en, r, &e) != 0) {
+			report_error(en->report, r->h->mail, "remind", "%s", e.text);
+			report_reminder(en, r, "failed", e.text);
 			continue;
 		}
-		log_info("%s reminder queued for %s (serial %s)", r.kind, h->mail, h->serial);
-		report_reminder(en, &r, "done", NULL);
+		log_info("%s reminder queued for %s (serial %s)", plan_remind_name(r->kind),
+		    r->h->mail, r->h->serial);
+		report_reminder(en, r, "done", NULL);
 		report_count(en->report, "reminded", 1);
 		report_count(en->report, "mails_queued", 1);
 	}
-out:
-	member_index_free(&mi);
 }

@@ -302,40 +302,27 @@ execute(struct engine *en, const struct plan_item **work, size_t n_work, bool se
 }
 
 /*
- * Leavers, then reminders, over one read of the certificate holders (a
- * query over every live certificate): read again only when retiring wrote
- * something, so that reminders see who was just retired.
+ * Step 2 of the plan, over the live certificates as this run's work left
+ * them (a renewal just done supersedes one): leavers, then reminders,
+ * which the planner decided on the store as the retirement leaves it.
+ * *holders is new; the plan borrows from it until plan_free().
  */
 static void
-retire_and_remind(struct engine *en, const struct plan_item *items, size_t n_items,
-    const bool *group_ok, const struct run_options *opt)
+retire_and_remind(struct engine *en, struct plan *plan, const bool *group_failed,
+    const struct run_options *opt, struct store_holder **holders, size_t *n_holders)
 {
-	struct store_holder *holders = NULL;
-	size_t n_holders = 0;
-	int64_t changes;
 	struct errbuf e;
 
-	if (en->store == NULL) {
-		retire_leavers(en, items, n_items, group_ok, opt->allow_mass_retire, opt->dry_run);
-		remind_due(en, items, n_items, group_ok, opt->dry_run);
+	if (en->store == NULL)
 		return;
-	}
-	if (store_holders(en->store, en->now, &holders, &n_holders, &e) != 0) {
+	if (store_holders(en->store, en->now, holders, n_holders, &e) != 0) {
 		report_error(en->report, NULL, "retire", "%s", e.text);
-		remind_due(en, items, n_items, group_ok, opt->dry_run);
 		return;
 	}
-	changes = store_change_count(en->store);
-	retire_leavers_in(en, items, n_items, group_ok, opt->allow_mass_retire, opt->dry_run,
-	    holders, n_holders);
-	if (store_change_count(en->store) != changes) {
-		store_holders_free(holders, n_holders);
-		remind_due(en, items, n_items, group_ok, opt->dry_run);
-		return;
-	}
-	if (en->cfg->has_mail)
-		remind_due_in(en, items, n_items, group_ok, opt->dry_run, holders, n_holders);
-	store_holders_free(holders, n_holders);
+	plan_holders(en->cfg, *holders, *n_holders, group_failed, opt->allow_mass_retire, en->now,
+	    plan);
+	retire_execute(en, plan, opt->dry_run);
+	remind_execute(en, plan, opt->dry_run);
 }
 
 static void
@@ -369,12 +356,12 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 	struct engine en;
 	struct group_read *reads = xcalloc(cfg->n_groups + 1, sizeof(*reads));
 	bool *group_failed = xcalloc(cfg->n_groups + 1, sizeof(*group_failed));
-	bool *group_ok = xcalloc(cfg->n_groups + 1, sizeof(*group_ok));
 	struct plan_member *members = NULL;
-	struct plan_item *items = NULL;
+	struct plan plan;
 	const struct plan_item **work = NULL;
 	struct store_user_state *states = NULL;
-	size_t n_members = 0, n_items = 0, n_states = 0, n_work = 0;
+	struct store_holder *holders = NULL;
+	size_t n_members = 0, n_states = 0, n_holders = 0, n_work = 0;
 	char *json = NULL;
 	const char *status = "failed";
 	bool recorded = false;
@@ -382,6 +369,7 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 	enum run_status rs = RUN_FAILED;
 
 	err_clear(&e);
+	memset(&plan, 0, sizeof(plan));
 	engine_init(&en, cfg);
 	en.now = time(NULL);
 	engine_new_run_id(en.run_id, sizeof(en.run_id), en.now);
@@ -425,21 +413,18 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 		report_fail(en.report, "%s", e.text);
 		goto finish;
 	}
-	for (size_t gi = 0; gi < cfg->n_groups; gi++) {
+	for (size_t gi = 0; gi < cfg->n_groups; gi++)
 		group_failed[gi] = reads[gi].failed;
-		group_ok[gi] = cfg->groups[gi].enabled && !reads[gi].failed;
-	}
-	plan_build(cfg, members, n_members, states, n_states, group_failed, en.now, &items,
-	    &n_items);
-	report_count(en.report, "users_seen", (int64_t)n_items);
+	plan_build(cfg, members, n_members, states, n_states, group_failed, en.now, &plan);
+	report_count(en.report, "users_seen", (int64_t)plan.n_items);
 
-	if (!opt->dry_run && record_users(&en, items, n_items, &e) != 0) {
+	if (!opt->dry_run && record_users(&en, plan.items, plan.n_items, &e) != 0) {
 		report_fail(en.report, "%s", e.text);
 		goto finish;
 	}
-	work = xcalloc(n_items + 1, sizeof(*work));
-	for (size_t i = 0; i < n_items; i++) {
-		const struct plan_item *it = &items[i];
+	work = xcalloc(plan.n_items + 1, sizeof(*work));
+	for (size_t i = 0; i < plan.n_items; i++) {
+		const struct plan_item *it = &plan.items[i];
 
 		count_planned(&en, it);
 		if (opt->dry_run) {
@@ -467,7 +452,7 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 	}
 	execute(&en, work, n_work, !opt->dry_run && cfg->has_mail);
 	if (!run_stop_requested)
-		retire_and_remind(&en, items, n_items, group_ok, opt);
+		retire_and_remind(&en, &plan, group_failed, opt, &holders, &n_holders);
 	if (!run_stop_requested && !opt->dry_run)
 		notice_queue(&en);
 
@@ -493,14 +478,14 @@ finish:
 
 	free(json);
 	free(work);
-	free(items);
+	plan_free(&plan);
+	store_holders_free(holders, n_holders);
 	free(members);
 	store_states_free(states, n_states);
 	for (size_t gi = 0; gi < cfg->n_groups; gi++)
 		user_list_free(&reads[gi].members);
 	free(reads);
 	free(group_failed);
-	free(group_ok);
 	report_free(en.report);
 	store_close(en.store);
 	engine_close(&en);

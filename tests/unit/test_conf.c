@@ -215,6 +215,8 @@ test_example(void)
 	CHECK_INTEQ(g->renew_before, 15 * DAY);
 	CHECK_INTEQ(g->pkcs12, PKCS12_MODERN);
 	CHECK_INTEQ(g->pkcs12_iterations, 10000);
+	CHECK_INTEQ(g->n_reminder_thresholds, 3); /* the default, 30d, 7d, 1d */
+	CHECK_INTEQ(g->reminder_thresholds[0], 30 * DAY);
 	config_free(cfg);
 }
 
@@ -286,6 +288,36 @@ test_defaults_and_paths(void)
 		CHECK_STREQ(key_type_name(cfg->groups[0].key_type), "p256");
 		CHECK_STREQ(pkcs12_profile_name(cfg->groups[0].pkcs12), "compat");
 	}
+	config_free(cfg);
+}
+
+/* The reminder list is parsed once, at load: largest first, "none" is empty. */
+static void
+test_reminders_parsed(void)
+{
+	struct config *cfg = NULL;
+	char *errs = NULL;
+
+	errs = load_errors(MIN_DIR MIN_CA MIN_MAIL "[group g]\ndirectory = d\nca = c\n"
+	    "group_dn = cn=g\nreminders = 1d, 2w, 12h\n", &cfg);
+	CHECK_STREQ(errs, "");
+	free(errs);
+	if (cfg != NULL) {
+		const struct conf_group *g = &cfg->groups[0];
+
+		CHECK_STREQ(g->reminders, "1d, 2w, 12h"); /* as written, for check-config -v */
+		CHECK_INTEQ(g->n_reminder_thresholds, 3);
+		CHECK_INTEQ(g->reminder_thresholds[0], 14 * DAY);
+		CHECK_INTEQ(g->reminder_thresholds[1], DAY);
+		CHECK_INTEQ(g->reminder_thresholds[2], 12 * 3600);
+	}
+	config_free(cfg);
+	errs = load_errors(MIN_DIR MIN_CA MIN_MAIL "[group g]\ndirectory = d\nca = c\n"
+	    "group_dn = cn=g\nreminders = none\n", &cfg);
+	CHECK_STREQ(errs, "");
+	free(errs);
+	if (cfg != NULL)
+		CHECK_INTEQ(cfg->groups[0].n_reminder_thresholds, 0);
 	config_free(cfg);
 }
 
@@ -644,6 +676,7 @@ main(void)
 	}
 	test_example();
 	test_defaults_and_paths();
+	test_reminders_parsed();
 	test_errors();
 	test_dump_roundtrip();
 	test_ad();

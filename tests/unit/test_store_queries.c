@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Read-only store queries: users by state, expiry buckets at their
- * boundaries, tallies, the last runs in order, audit filters, and the
- * --since parser.
+ * boundaries, tallies, the last runs in order, audit filters, the live
+ * certificates with the reminders sent for each, and the --since parser.
  */
 #include "config.h"
 
@@ -156,6 +156,58 @@ test_runs_and_audit(struct store *st)
 	store_audit_rows_free(a, n);
 }
 
+/* Every live certificate, newest first per person, with the thresholds reminded. */
+static void
+test_holders(struct store *st)
+{
+	struct store_holder *h = NULL;
+	size_t n = 0;
+	struct errbuf e;
+
+	CHECK(store_holders(st, NOW, &h, &n, &e) == 0);
+	/* u7d, u30, u31, u180, ulate (2), ulate2: not the expired or the revoked one */
+	CHECK_INTEQ(n, 7);
+	for (size_t i = 0; i < n; i++)
+		CHECK_INTEQ(h[i].n_reminded, 0);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(h[i].user_id, "u30") == 0) {
+			CHECK(store_reminder_record(st, h[i].cert_id, 7 * DAY, "reminder-renew", NOW,
+			    &e) == 0);
+			CHECK(store_reminder_record(st, h[i].cert_id, 30 * DAY, "reminder-renew", NOW,
+			    &e) == 0);
+		}
+		if (strcmp(h[i].user_id, "ulate") == 0 && h[i].status == CERT_SUPERSEDED)
+			CHECK(store_reminder_record(st, h[i].cert_id, DAY, "passed-at-renewal", NOW,
+			    &e) == 0);
+	}
+	store_holders_free(h, n);
+
+	CHECK(store_holders(st, NOW, &h, &n, &e) == 0);
+	CHECK_INTEQ(n, 7);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(h[i].user_id, "u30") == 0) {
+			CHECK_INTEQ(h[i].n_reminded, 2);
+			if (h[i].n_reminded == 2) {
+				CHECK_INTEQ(h[i].reminded[0], 30 * DAY);
+				CHECK_INTEQ(h[i].reminded[1], 7 * DAY);
+			}
+		} else if (strcmp(h[i].user_id, "ulate") == 0) {
+			/* newest first: the valid one, then the superseded one */
+			CHECK(i + 1 < n && strcmp(h[i + 1].user_id, "ulate") == 0);
+			CHECK_INTEQ(h[i].status, CERT_VALID);
+			CHECK_INTEQ(h[i].n_reminded, 0);
+			if (i + 1 < n) {
+				CHECK_INTEQ(h[i + 1].status, CERT_SUPERSEDED);
+				CHECK_INTEQ(h[i + 1].n_reminded, 1);
+			}
+			i++;
+		} else {
+			CHECK_INTEQ(h[i].n_reminded, 0);
+		}
+	}
+	store_holders_free(h, n);
+}
+
 static void
 test_since(void)
 {
@@ -202,6 +254,7 @@ main(void)
 	add_cert(st, "unone", "staff", "p256", NOW + 9 * DAY, CERT_REVOKED);
 	test_counts(st);
 	test_runs_and_audit(st);
+	test_holders(st);
 	test_since();
 	store_close(st);
 	{

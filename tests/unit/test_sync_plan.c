@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: ISC */
-/* The planner decides per person from (members, state, policy, now) alone. */
+/*
+ * The planner decides from (members, state, policy, now) alone: per
+ * person (step 1), and over the live certificates: leavers, the safety
+ * valve and reminders (step 2).
+ */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/strutil.h"
 #include "sync/plan.h"
 #include "tests/unit/check.h"
 
@@ -35,6 +40,338 @@ find(const struct plan_item *items, size_t n, const char *id)
 	return NULL;
 }
 
+/* ---- step 2: leavers, the safety valve, reminders ---- */
+
+static struct conf_group g2[2];
+static struct config cfg2;
+
+static struct store_holder
+mkholder(const char *id, const char *group, int64_t cert_id, enum cert_status status,
+    time_t not_before, time_t not_after, time_t left_at)
+{
+	struct store_holder h;
+
+	memset(&h, 0, sizeof(h));
+	h.user_id = (char *)id;
+	h.mail = (char *)id;
+	h.cert_mail = (char *)id;
+	h.group_name = (char *)group;
+	h.cert_id = cert_id;
+	h.status = status;
+	h.not_before = not_before;
+	h.not_after = not_after;
+	h.left_at = left_at;
+	return h;
+}
+
+static const struct plan_leaver *
+find_leaver(const struct plan *p, const char *id)
+{
+	for (size_t i = 0; i < p->n_leavers; i++)
+		if (strcmp(p->leavers[i].h->user_id, id) == 0)
+			return &p->leavers[i];
+	return NULL;
+}
+
+static const struct plan_reminder *
+find_reminder(const struct plan *p, int64_t cert_id)
+{
+	for (size_t i = 0; i < p->n_reminders; i++)
+		if (p->reminders[i].h->cert_id == cert_id)
+			return &p->reminders[i];
+	return NULL;
+}
+
+/* Plan both steps for members u; a user's dn names its group here. */
+static void
+plan2(struct user *u, size_t n_users, const struct store_holder *h, size_t n_h,
+    const bool *group_failed, bool allow_mass, time_t now, struct plan *p)
+{
+	struct plan_member m[16];
+
+	for (size_t i = 0; i < n_users; i++) {
+		m[i].user = &u[i];
+		m[i].group = strcmp(u[i].dn, "staff") == 0 ? 1 : 0;
+	}
+	plan_build(&cfg2, m, n_users, NULL, 0, group_failed, now, p);
+	plan_holders(&cfg2, h, n_h, group_failed, allow_mass, now, p);
+}
+
+static void
+test_reminders(time_t now)
+{
+	static const int64_t sent30[] = { 30 * DAY };
+	struct user u[7];
+	struct store_holder h[9];
+	struct plan p;
+	const struct plan_reminder *r;
+	const char *ids[] = { "a", "b", "c", "d", "f", "g", "h" };
+
+	for (size_t i = 0; i < 7; i++) {
+		u[i] = mkuser(ids[i], ids[i]);
+		u[i].dn = (char *)(strcmp(ids[i], "f") == 0 ? "staff" : "sales");
+	}
+	/* sorted by user id, newest first per person, as store_holders() returns them */
+	h[0] = mkholder("a", "sales", 1, CERT_VALID, now - 340 * DAY, now + 25 * DAY, 0);
+	h[1] = mkholder("b", "sales", 2, CERT_VALID, now - 334 * DAY, now + 31 * DAY, 0);
+	h[2] = mkholder("c", "sales", 3, CERT_VALID, now - 340 * DAY, now + 25 * DAY, 0);
+	h[2].reminded = (int64_t *)sent30;
+	h[2].n_reminded = 1;
+	h[3] = mkholder("d", "sales", 4, CERT_VALID, now - 350 * DAY, now + 15 * DAY, 0);
+	h[4] = mkholder("f", "staff", 5, CERT_VALID, now - 360 * DAY, now + 5 * DAY, 0);
+	h[5] = mkholder("g", "sales", 71, CERT_VALID, now - 8 * DAY, now + 357 * DAY, 0);
+	h[6] = mkholder("g", "sales", 70, CERT_SUPERSEDED, now - 359 * DAY, now + 6 * DAY, 0);
+	h[7] = mkholder("h", "sales", 81, CERT_VALID, now, now + 365 * DAY, 0);
+	h[8] = mkholder("h", "sales", 80, CERT_SUPERSEDED, now - 351 * DAY, now + 14 * DAY, 0);
+	plan2(u, 7, h, 9, NULL, false, now, &p);
+	CHECK_INTEQ(p.n_leavers, 0);
+
+	/* 25 days left, 30d is due: automatic renewal announced, renew_before ahead. */
+	r = find_reminder(&p, 1);
+	CHECK(r != NULL);
+	if (r != NULL) {
+		CHECK_INTEQ(r->kind, PLAN_REMIND_RENEW);
+		CHECK_INTEQ(r->threshold, 30 * DAY);
+		CHECK_INTEQ(r->renew_at, now + 10 * DAY);
+		CHECK_INTEQ(r->n_mark, 1);
+		CHECK_STREQ(r->reason, "expires within 30d: reminder-renew");
+	}
+	CHECK(find_reminder(&p, 2) == NULL); /* 31 days left: nothing due */
+	CHECK(find_reminder(&p, 3) == NULL); /* 30d sent already: never twice */
+	CHECK(find_reminder(&p, 4) == NULL); /* renewal due: its own mail says it all */
+	/* After downtime only the nearest threshold goes out; larger ones are marked too. */
+	r = find_reminder(&p, 5);
+	CHECK(r != NULL);
+	if (r != NULL) {
+		CHECK_INTEQ(r->kind, PLAN_REMIND_RENEW);
+		CHECK_INTEQ(r->threshold, 7 * DAY);
+		CHECK_INTEQ(r->n_mark, 2);
+		CHECK_INTEQ(r->mark[0], 30 * DAY);
+		CHECK_INTEQ(r->mark[1], 7 * DAY);
+	}
+	/* Superseded by a renewal 8 days ago: install the new one. */
+	CHECK(find_reminder(&p, 71) == NULL);
+	r = find_reminder(&p, 70);
+	CHECK(r != NULL);
+	if (r != NULL) {
+		CHECK_INTEQ(r->kind, PLAN_REMIND_INSTALL);
+		CHECK_INTEQ(r->threshold, 7 * DAY);
+		CHECK(r->newer == &h[5]);
+		CHECK_STREQ(r->reason, "expires within 7d: reminder-install");
+	}
+	/* Renewed just now with 14 days left: 30d had passed, marked without a mail. */
+	r = find_reminder(&p, 80);
+	CHECK(r != NULL);
+	if (r != NULL) {
+		CHECK_INTEQ(r->kind, PLAN_REMIND_PASSED);
+		CHECK_INTEQ(r->n_mark, 1);
+		CHECK_INTEQ(r->mark[0], 30 * DAY);
+	}
+	plan_free(&p);
+
+	/* A threshold is due when exactly that much is left. */
+	h[1].not_after = now + 30 * DAY;
+	/* The renewal window edge, the same rule as step 1: one second more reminds. */
+	h[3].not_after = now + 15 * DAY + 1;
+	/* Passed thresholds already recorded: nothing left to mark. */
+	h[8].reminded = (int64_t *)sent30;
+	h[8].n_reminded = 1;
+	plan2(u, 7, h, 9, NULL, false, now, &p);
+	CHECK(find_reminder(&p, 2) != NULL && find_reminder(&p, 2)->threshold == 30 * DAY);
+	CHECK(find_reminder(&p, 4) != NULL && find_reminder(&p, 4)->kind == PLAN_REMIND_RENEW);
+	CHECK(find_reminder(&p, 80) == NULL);
+	plan_free(&p);
+
+	/* Ignored, suspended, an unread group, or no [mail]: nobody is reminded. */
+	h[0].ignored = true;
+	h[4].notifications_suspended = true;
+	plan2(u, 7, h, 9, NULL, false, now, &p);
+	CHECK(find_reminder(&p, 1) == NULL);
+	CHECK(find_reminder(&p, 5) == NULL);
+	CHECK(find_reminder(&p, 70) != NULL);
+	plan_free(&p);
+	h[0].ignored = false;
+	h[4].notifications_suspended = false;
+	{
+		bool failed[2] = { true, false };
+
+		plan2(u, 7, h, 9, failed, false, now, &p);
+		CHECK_INTEQ(p.n_reminders, 1);
+		CHECK(find_reminder(&p, 5) != NULL);
+		plan_free(&p);
+	}
+	cfg2.has_mail = false;
+	plan2(u, 7, h, 9, NULL, false, now, &p);
+	CHECK_INTEQ(p.n_reminders, 0);
+	plan_free(&p);
+	cfg2.has_mail = true;
+}
+
+static void
+test_leavers(time_t now)
+{
+	struct user u[3];
+	struct store_holder h[8];
+	struct plan p;
+	const struct plan_leaver *l;
+	const struct plan_reminder *r;
+	char want[256], date[32];
+
+	/* Members now: "back" (sales), "dis" (sales, disabled), "m" (staff). */
+	u[0] = mkuser("back", "back");
+	u[0].dn = (char *)"sales";
+	u[1] = mkuser("dis", "dis");
+	u[1].dn = (char *)"sales";
+	u[1].enabled = false;
+	u[2] = mkuser("m", "m");
+	u[2].dn = (char *)"staff";
+	h[0] = mkholder("back", "sales", 1, CERT_VALID, now - 340 * DAY, now + 25 * DAY, now - 5 * DAY);
+	h[1] = mkholder("dis", "sales", 2, CERT_VALID, now - 345 * DAY, now + 20 * DAY, 0);
+	h[2] = mkholder("l1", "sales", 3, CERT_VALID, now - 345 * DAY, now + 20 * DAY, 0);
+	h[3] = mkholder("l2", "sales", 4, CERT_VALID, now - 265 * DAY, now + 100 * DAY, now - 10 * DAY);
+	h[4] = mkholder("r1", "staff", 5, CERT_VALID, now - 265 * DAY, now + 100 * DAY, 0);
+	h[5] = mkholder("r2", "staff", 6, CERT_VALID, now - 265 * DAY, now + 100 * DAY, now - 3 * DAY);
+	h[6] = mkholder("r3", "staff", 7, CERT_VALID, now - 345 * DAY, now + 20 * DAY, now - 7 * DAY);
+	h[7] = mkholder("r4", "staff", 8, CERT_VALID, now - 265 * DAY, now + 100 * DAY,
+	    now - 7 * DAY + 1);
+	plan2(u, 3, h, 8, NULL, false, now, &p);
+	CHECK(!p.valve.closed && p.valve.n_why == 0);
+
+	/* Back in the group: a member again, reminded like one. */
+	l = find_leaver(&p, "back");
+	CHECK(l != NULL && l->action == PLAN_LEAVE_BACK);
+	r = find_reminder(&p, 1);
+	CHECK(r != NULL && r->kind == PLAN_REMIND_RENEW);
+	/* Disabled: a leaver at once, and told why. */
+	l = find_leaver(&p, "dis");
+	CHECK(l != NULL && l->action == PLAN_LEAVE_KEEP && l->fresh);
+	CHECK(l != NULL && strcmp(l->left, "the account is disabled or expired") == 0);
+	r = find_reminder(&p, 2);
+	CHECK(r != NULL && r->kind == PLAN_REMIND_LEAVER);
+	CHECK(r != NULL && strcmp(r->left, "your account is disabled") == 0);
+	/* Newly gone under stop-renewing: recorded, reported once, and reminded as a leaver. */
+	l = find_leaver(&p, "l1");
+	CHECK(l != NULL && l->action == PLAN_LEAVE_KEEP && l->fresh);
+	format_time_utc(now + 20 * DAY, date, sizeof(date));
+	snprintf(want, sizeof(want), "no longer a member of any synced group; the certificate is "
+	    "not renewed and expires %s (on_leave = stop-renewing)", date);
+	CHECK_STREQ(l != NULL ? l->reason : NULL, want);
+	r = find_reminder(&p, 3);
+	CHECK(r != NULL && r->kind == PLAN_REMIND_LEAVER && r->threshold == 30 * DAY);
+	CHECK(find_leaver(&p, "l2") == NULL); /* said once, when they left */
+	/* on_leave = revoke: grace from the day they left, exactly leave_grace revokes. */
+	l = find_leaver(&p, "r1");
+	CHECK(l != NULL && l->action == PLAN_LEAVE_GRACE && l->fresh);
+	format_time_utc(now + 7 * DAY, date, sizeof(date));
+	snprintf(want, sizeof(want), "no longer a member of any synced group; revoked on %s unless "
+	    "they come back (on_leave = revoke, leave_grace)", date);
+	CHECK_STREQ(l != NULL ? l->reason : NULL, want);
+	CHECK(find_leaver(&p, "r2") == NULL);
+	l = find_leaver(&p, "r3");
+	CHECK(l != NULL && l->action == PLAN_LEAVE_REVOKE && !l->fresh);
+	CHECK(find_reminder(&p, 7) == NULL); /* revoked: no reminder */
+	CHECK(find_leaver(&p, "r4") == NULL);
+	plan_free(&p);
+
+	/* on_leave = keep: recorded, but no leaver reminder. */
+	g2[0].on_leave = LEAVE_KEEP;
+	plan2(u, 3, h, 8, NULL, false, now, &p);
+	l = find_leaver(&p, "l1");
+	CHECK(l != NULL && l->action == PLAN_LEAVE_KEEP);
+	CHECK_CONTAINS(l != NULL ? l->reason : NULL, "(on_leave = keep)");
+	CHECK(find_reminder(&p, 3) == NULL);
+	plan_free(&p);
+	g2[0].on_leave = LEAVE_STOP_RENEWING;
+
+	/* A group that could not be read retires nobody. */
+	{
+		bool failed[2] = { true, true };
+
+		plan2(u, 3, h, 8, failed, false, now, &p);
+		CHECK_INTEQ(p.n_leavers, 0);
+		CHECK_INTEQ(p.n_reminders, 0);
+		plan_free(&p);
+	}
+}
+
+static void
+test_valve(time_t now)
+{
+	struct user u[4];
+	struct store_holder h[5];
+	struct plan p;
+	const char *gone[] = { "x1", "x2", "x3", "x4", "x5" };
+
+	for (size_t i = 0; i < 4; i++) {
+		static const char *const ids[] = { "m1", "m2", "m3", "m4" };
+
+		u[i] = mkuser(ids[i], ids[i]);
+		u[i].dn = (char *)"sales";
+	}
+	for (size_t i = 0; i < 5; i++)
+		h[i] = mkholder(gone[i], "sales", (int64_t)i + 1, CERT_VALID, now - 345 * DAY,
+		    now + 20 * DAY, 0);
+	/* 4 of 8 is max_retire_percent = 50 exactly: not more, the valve stays open. */
+	plan2(u, 4, h, 4, NULL, false, now, &p);
+	CHECK(!p.valve.closed && !p.valve.held);
+	CHECK_INTEQ(p.n_leavers, 4);
+	plan_free(&p);
+	/* 5 of 9: closed; nobody is retired, and nobody is told they left. */
+	plan2(u, 4, h, 5, NULL, false, now, &p);
+	CHECK(p.valve.closed && p.valve.held);
+	CHECK_INTEQ(p.valve.n_why, 1);
+	CHECK_STREQ(p.valve.n_why > 0 ? p.valve.why[0] : NULL, "safety valve: 5 of 9 people would "
+	    "leave group sales in this run, more than max_retire_percent = 50%; nobody was "
+	    "retired. If the directory is right, run: smimesync run --allow-mass-retire");
+	CHECK_INTEQ(p.n_reminders, 0);
+	plan_free(&p);
+	/* --allow-mass-retire: still reported, but carried out. */
+	plan2(u, 4, h, 5, NULL, true, now, &p);
+	CHECK(p.valve.closed && !p.valve.held);
+	CHECK_INTEQ(p.n_reminders, 5);
+	plan_free(&p);
+	/* max_retire counts every group: 5 > 4. */
+	cfg2.service.max_retire = 4;
+	plan2(u, 4, h, 5, NULL, false, now, &p);
+	CHECK_INTEQ(p.valve.n_why, 2);
+	CHECK_CONTAINS(p.valve.n_why > 0 ? p.valve.why[0] : NULL,
+	    "5 people would leave in this run, more than max_retire = 4");
+	plan_free(&p);
+	cfg2.service.max_retire = 100;
+	/* The percentage never stops fewer than 3 people. */
+	plan2(u, 1, h, 2, NULL, false, now, &p);
+	CHECK(!p.valve.closed);
+	plan_free(&p);
+}
+
+static void
+test_step2(void)
+{
+	time_t now = 1800000000;
+
+	memset(&cfg2, 0, sizeof(cfg2));
+	for (size_t i = 0; i < 2; i++) {
+		g2[i].name = (char *)(i == 0 ? "sales" : "staff");
+		g2[i].enabled = true;
+		g2[i].renew_before = 15 * DAY;
+		g2[i].reminder_thresholds[0] = 30 * DAY;
+		g2[i].reminder_thresholds[1] = 7 * DAY;
+		g2[i].reminder_thresholds[2] = DAY;
+		g2[i].n_reminder_thresholds = 3;
+	}
+	g2[1].renew_before = 2 * DAY;
+	g2[1].on_leave = LEAVE_REVOKE;
+	g2[1].leave_grace = 7 * DAY;
+	cfg2.groups = g2;
+	cfg2.n_groups = 2;
+	cfg2.has_mail = true;
+	cfg2.service.max_retire = 100;
+	cfg2.service.max_retire_percent = 50;
+	test_reminders(now);
+	test_leavers(now);
+	test_valve(now);
+}
+
 int
 main(void)
 {
@@ -50,6 +387,7 @@ main(void)
 		{ .user_id = "f", .mail = "f@example.org", .cert_id = 0, .not_after = 0, .published = false, .open_action = 77 },                 /* unfinished */
 		{ .user_id = "g", .mail = "g@example.org", .cert_id = 15, .not_after = now + 100 * DAY, .published = false, .open_action = 0 },   /* not published */
 	};
+	struct plan p;
 	struct plan_item *items = NULL;
 	size_t n = 0;
 	const struct plan_item *it;
@@ -77,7 +415,9 @@ main(void)
 	m[7].user = &u[1];
 	m[7].group = 1;
 
-	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), NULL, now, &items, &n);
+	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), NULL, now, &p);
+	items = p.items;
+	n = p.n_items;
 	CHECK_INTEQ(n, 7);
 	CHECK_INTEQ(find(items, n, "a")->action, PLAN_ISSUE);
 	it = find(items, n, "b");
@@ -91,26 +431,32 @@ main(void)
 	CHECK_INTEQ(find(items, n, "f")->action, PLAN_RESUME);
 	CHECK_INTEQ(find(items, n, "f")->open_action, 77);
 	CHECK_INTEQ(find(items, n, "g")->action, PLAN_REPUBLISH);
-	free(items);
+	plan_free(&p);
 
 	/* The renewal window edge: exactly renew_before left renews. */
 	st[1].not_after = now + 15 * DAY;
-	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), NULL, now, &items, &n);
+	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), NULL, now, &p);
+	items = p.items;
+	n = p.n_items;
 	CHECK_INTEQ(find(items, n, "c")->action, PLAN_RENEW);
-	free(items);
+	plan_free(&p);
 	st[1].not_after = now + 15 * DAY + 1;
-	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), NULL, now, &items, &n);
+	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), NULL, now, &p);
+	items = p.items;
+	n = p.n_items;
 	CHECK_INTEQ(find(items, n, "c")->action, PLAN_NOTHING);
-	free(items);
+	plan_free(&p);
 
 	/* Problems and disabled accounts are skipped with the reason. */
 	u[0].problem = "no mail attribute";
 	u[2].enabled = false;
-	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), NULL, now, &items, &n);
+	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), NULL, now, &p);
+	items = p.items;
+	n = p.n_items;
 	CHECK_INTEQ(find(items, n, "a")->action, PLAN_SKIP);
 	CHECK_STREQ(find(items, n, "a")->reason, "no mail attribute");
 	CHECK_INTEQ(find(items, n, "c")->action, PLAN_SKIP);
-	free(items);
+	plan_free(&p);
 	u[0].problem = NULL;
 	u[2].enabled = true;
 
@@ -122,7 +468,9 @@ main(void)
 	 */
 	for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++)
 		st[i].ca_hold = (char *)"HTTP 400: address not allowed";
-	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), NULL, now, &items, &n);
+	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), NULL, now, &p);
+	items = p.items;
+	n = p.n_items;
 	it = find(items, n, "d");
 	CHECK_INTEQ(it->action, PLAN_SKIP);
 	CHECK_CONTAINS(it->reason, "held back: the CA rejected the last request (HTTP 400: address "
@@ -132,11 +480,15 @@ main(void)
 	CHECK_INTEQ(find(items, n, "g")->action, PLAN_REPUBLISH);
 	CHECK_INTEQ(find(items, n, "f")->action, PLAN_RESUME);
 	CHECK_INTEQ(find(items, n, "a")->action, PLAN_ISSUE); /* no state: nothing to hold */
-	free(items);
+	plan_free(&p);
 	st[2].force_issue = true;
-	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), NULL, now, &items, &n);
+	plan_build(&cfg, m, 8, st, sizeof(st) / sizeof(st[0]), NULL, now, &p);
+	items = p.items;
+	n = p.n_items;
 	CHECK_INTEQ(find(items, n, "d")->action, PLAN_ISSUE);
 	CHECK(find(items, n, "d")->forced);
-	free(items);
+	plan_free(&p);
+
+	test_step2();
 	return check_finish();
 }

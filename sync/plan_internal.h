@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Private to the planner (sync/plan*.c): the rules more than one of its
+ * files applies, written once here, and the parts of step 2.
+ */
+#ifndef SMIMESYNC_SYNC_PLAN_INTERNAL_H
+#define SMIMESYNC_SYNC_PLAN_INTERNAL_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "sync/plan.h"
+
+struct member_index; /* sync/member_index.h */
+
+/* When a certificate expiring at not_after is renewed: renew_before ahead. */
+static inline time_t
+plan_renew_at(const struct conf_group *g, time_t not_after)
+{
+	return not_after - g->renew_before;
+}
+
+/* The renewal window: is a certificate expiring at not_after due for renewal now? */
+static inline bool
+plan_renewal_due(const struct conf_group *g, time_t not_after, time_t now)
+{
+	return plan_renew_at(g, not_after) <= now;
+}
+
+/*
+ * The two parts of step 2 (plan_holders.c): leavers first (plan_retire.c),
+ * then reminders (plan_remind.c), which read p->leavers and p->valve. mi: who is a member
+ * in this run (from p->items). judged: per cfg->groups index, enabled and
+ * read in this run.
+ */
+void plan_leavers(const struct config *cfg, const struct member_index *mi,
+    const struct store_holder *holders, size_t n_holders, const bool *judged,
+    bool allow_mass_retire, time_t now, struct plan *p);
+void plan_reminders(const struct config *cfg, const struct member_index *mi,
+    const struct store_holder *holders, size_t n_holders, const bool *judged, time_t now,
+    struct plan *p);
+
+#endif
