@@ -6,5 +6,6 @@ libcommon_a_SOURCES = \
 	common/errbuf.c common/errbuf.h \
 	common/log.c common/log.h \
 	common/fileutil.c common/fileutil.h \
+	common/mailaddr.c common/mailaddr.h \
 	common/strutil.c common/strutil.h \
 	common/xalloc.c common/xalloc.h

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/mailaddr.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
-#include "mail/mime.h"
 
 /*
  * Addresses come from the directory, which anyone who can edit their own
