@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: ISC */
+/*
+ * The address rule of common/mailaddr.h. Pure C on bytes: no locale (the
+ * character classes are spelled out, isalpha() would follow LC_CTYPE).
+ */
 #include "config.h"
 
 #include <stdbool.h>
@@ -9,37 +13,27 @@
 #include "common/strutil.h"
 #include "common/xalloc.h"
 
-/*
- * Addresses come from the directory, which anyone who can edit their own
- * entry may influence, and they end up in "RCPT TO:<...>" (libESMTP prints
- * them verbatim) and in headers. So we accept only the plain, common
- * subset of RFC 5321/5322: a dot-atom local part and a host name. Quoted
- * local parts, comments, address literals and non-ASCII (SMTPUTF8) are
- * refused rather than half-supported.
- */
-
 #define LOCAL_MAX 64
 #define DOMAIN_MAX 253
-#define ADDRESS_MAX 254
+#define LABEL_MAX 63
+
+static bool
+is_alnum(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
 
 static bool
 is_atext(unsigned char c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+	return is_alnum(c) || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
 static bool
-is_ldh(unsigned char c)
+local_valid(const char *s, size_t len, unsigned flags)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '-';
-}
+	bool utf8 = false;
 
-static bool
-local_part_valid(const char *s, size_t len)
-{
 	if (len == 0 || len > LOCAL_MAX || s[0] == '.' || s[len - 1] == '.')
 		return false;
 	for (size_t i = 0; i < len; i++) {
@@ -48,52 +42,61 @@ local_part_valid(const char *s, size_t len)
 		if (c == '.') {
 			if (s[i + 1] == '.')
 				return false;
+		} else if (c >= 0x80 && (flags & MAILADDR_UTF8_LOCAL)) {
+			utf8 = true;
 		} else if (!is_atext(c)) {
 			return false;
 		}
 	}
-	return true;
+	/* Bytes >= 0x80 only as whole, shortest-form UTF-8 sequences. */
+	return !utf8 || str_is_utf8(s, len);
 }
 
 static bool
-domain_valid(const char *s)
+domain_valid(const char *s, size_t len, unsigned flags)
 {
-	size_t len = strlen(s);
-	size_t label = 0;
+	size_t label = 0, dots = 0;
 
 	if (len == 0 || len > DOMAIN_MAX)
 		return false;
 	for (size_t i = 0; i <= len; i++) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned char c = i < len ? (unsigned char)s[i] : '.';
 
-		if (c == '.' || c == '\0') {
-			if (label == 0 || label > 63 || s[i - 1] == '-')
+		if (c == '.') {
+			if (label == 0 || label > LABEL_MAX || s[i - 1] == '-')
 				return false;
+			if (i < len)
+				dots++;
 			label = 0;
 			continue;
 		}
-		if (!is_ldh(c) || (label == 0 && c == '-'))
+		if (!(is_alnum(c) || c == '-') || (label == 0 && c == '-'))
 			return false;
 		label++;
 	}
-	return true;
+	return dots > 0 || !(flags & MAILADDR_DOTTED);
 }
 
 bool
-mail_address_valid(const char *addr)
+mailaddr_valid(const char *s, size_t len, unsigned flags)
 {
-	const char *at;
+	const char *at = NULL;
+	size_t local_len;
 
-	if (addr == NULL || strlen(addr) > ADDRESS_MAX)
+	if (s == NULL || len == 0 || len > MAILADDR_MAX || memchr(s, '\0', len) != NULL)
 		return false;
-	at = strchr(addr, '@');
-	if (at == NULL || strchr(at + 1, '@') != NULL)
+	at = memchr(s, '@', len);
+	if (at == NULL)
 		return false;
-	return local_part_valid(addr, (size_t)(at - addr)) && domain_valid(at + 1);
+	local_len = (size_t)(at - s);
+	if (memchr(at + 1, '@', len - local_len - 1) != NULL)
+		return false;
+	return local_valid(s, local_len, flags) &&
+	    domain_valid(at + 1, len - local_len - 1, flags);
 }
 
 int
-mail_address_check(const char *addr, struct errbuf *e)
+mailaddr_check(const char *addr, unsigned flags, struct errbuf *e)
 {
 	if (addr == NULL || *addr == '\0') {
 		err_set(e, "empty mail address");
@@ -107,23 +110,25 @@ mail_address_check(const char *addr, struct errbuf *e)
 		err_set(e, "mail address contains a control character; refusing to use it");
 		return -1;
 	}
-	for (const unsigned char *p = (const unsigned char *)addr; *p != '\0'; p++) {
-		if (*p >= 0x80) {
-			err_set(e, "mail address %s is not ASCII: it needs SMTPUTF8, "
-			    "which smimesync does not support", addr);
-			return -1;
+	if (!(flags & MAILADDR_UTF8_LOCAL)) {
+		for (const unsigned char *p = (const unsigned char *)addr; *p != '\0'; p++) {
+			if (*p >= 0x80) {
+				err_set(e, "mail address %s is not ASCII: it needs SMTPUTF8, "
+				    "which smimesync does not support", addr);
+				return -1;
+			}
 		}
 	}
-	if (!mail_address_valid(addr)) {
+	if (!mailaddr_valid(addr, strlen(addr), flags)) {
 		err_set(e, "\"%s\" is not a mail address smimesync accepts (a local part of "
-		    "letters, digits, dots and !#$%%&'*+-/=?^_`{|}~, one @, and a host name)",
-		    addr);
+		    "letters, digits, dots and !#$%%&'*+-/=?^_`{|}~, one @, and a host name%s)",
+		    addr, (flags & MAILADDR_DOTTED) ? " with a dot, e.g. example.org" : "");
 		return -1;
 	}
 	return 0;
 }
 
-/* Undo a quoted-string: drop the quotes and the backslashes of quoted pairs. */
+/* Undo a quoted-string: drop the quotes and the backslashes of quoted pairs (new). */
 static char *
 unquote(const char *s, size_t len)
 {
@@ -140,9 +145,14 @@ unquote(const char *s, size_t len)
 }
 
 int
-mail_parse_mailbox(const char *mailbox, char **name, char **addr, struct errbuf *e)
+mailaddr_parse_mailbox(const char *mailbox, unsigned flags, char **name, char **addr,
+    struct errbuf *e)
 {
-	char *copy = NULL, *s, *lt, *gt, *n = NULL;
+	char *copy = NULL;
+	char *s = NULL;
+	char *lt = NULL;
+	char *gt = NULL;
+	char *n = NULL;
 	size_t nlen;
 	int rc = -1;
 
@@ -157,7 +167,7 @@ mail_parse_mailbox(const char *mailbox, char **name, char **addr, struct errbuf 
 	s = str_trim(copy);
 	lt = strrchr(s, '<');
 	if (lt == NULL) {
-		if (mail_address_check(s, e) != 0)
+		if (mailaddr_check(s, flags, e) != 0)
 			goto out;
 		*addr = xstrdup(s);
 		rc = 0;
@@ -169,7 +179,7 @@ mail_parse_mailbox(const char *mailbox, char **name, char **addr, struct errbuf 
 		goto out;
 	}
 	*gt = '\0';
-	if (mail_address_check(lt + 1, e) != 0) {
+	if (mailaddr_check(lt + 1, flags, e) != 0) {
 		err_prefix(e, "mailbox \"%s\"", mailbox);
 		goto out;
 	}

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/fileutil.h"
+#include "common/mailaddr.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
 #include "conf/conf_internal.h"
@@ -435,10 +436,12 @@ check_mail(struct loader *ld, struct sec_load *s)
 				conf_err_add(ld->el, line_of(s, smtp_keys[i]), "%s %s: only "
 				    "transport = smtp uses it; remove it", s->label, smtp_keys[i]);
 		if (m->sender == NULL && m->from != NULL && !is_bad(s, "from")) {
-			const char *lt = strchr(m->from, '<');
+			/* The address in from, split as conf_check_from() split it. */
+			char *name = NULL;
 
-			m->sender = lt == NULL ? xstrdup(m->from) :
-			    xstrndup(lt + 1, strlen(lt + 1) - 1);
+			if (mailaddr_parse_mailbox(m->from, CONF_MAILADDR_FLAGS, &name,
+			    &m->sender, NULL) == 0)
+				free(name);
 		}
 		return;
 	}

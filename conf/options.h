@@ -22,6 +22,7 @@
 
 #include "common/attrs.h"
 #include "common/errbuf.h"
+#include "common/mailaddr.h"
 
 enum conf_kind {
 	CONF_SERVICE = 0, /* [service], at most once */
@@ -135,6 +136,12 @@ int conf_check_https_host(const char *value, struct errbuf *why);
 int conf_check_graph_group_name(const char *value, struct errbuf *why);
 /* sender: one bare mail address. */
 int conf_check_address(const char *value, struct errbuf *why);
+/*
+ * The address rule (common/mailaddr.h) for every address in the file:
+ * from, sender and notify name mailboxes that mail is sent from or to, so
+ * ASCII (what the mail room sends), and on a domain with a dot.
+ */
+#define CONF_MAILADDR_FLAGS MAILADDR_DOTTED
 bool conf_guid_valid(const char *s);
 /* The OPT_DN syntax check. */
 bool conf_dn_valid(const char *s);

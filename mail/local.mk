@@ -3,6 +3,7 @@ noinst_LIBRARIES += libmail.a
 libmail_a_SOURCES = \
 	mail/encode.h \
 	mail/rfc2047.c \
+	mail/address.c \
 	mail/mime.c mail/mime.h \
 	mail/template.c mail/template.h \
 	mail/smtp.c mail/transport.h \

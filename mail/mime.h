@@ -26,7 +26,6 @@
 
 #include "common/attrs.h"
 #include "common/errbuf.h"
-#include "common/mailaddr.h"
 
 struct mail_attachment {
 	const char *filename;     /* ASCII, e.g. "alice@example.org.p12" */
@@ -50,6 +49,22 @@ struct mail_spec {
 
 int mime_build(const struct mail_spec *spec, char **out, size_t *len,
     struct errbuf *e) MUST_USE;
+
+/*
+ * Addresses as the mail room takes them (mail/address.c): the one rule of
+ * common/mailaddr.h with no flags, i.e. ASCII and a bare host name allowed.
+ * mail_address_valid(): may addr go into RCPT TO / a header?
+ */
+bool mail_address_valid(const char *addr);
+
+/*
+ * The same test with a reason: 0, or -1 with a sentence in e (line break,
+ * control character, non-ASCII "needs SMTPUTF8", or not an address).
+ */
+int mail_address_check(const char *addr, struct errbuf *e) MUST_USE;
+
+/* Split "Name <addr>" into parts (new strings); plain "addr" gives name NULL. */
+int mail_parse_mailbox(const char *mailbox, char **name, char **addr, struct errbuf *e) MUST_USE;
 
 /* One header value encoded for a header line (RFC 2047 when needed); new. */
 int mime_encode_phrase(const char *utf8, char **out, struct errbuf *e) MUST_USE;
