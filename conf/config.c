@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/dn.h"
 #include "common/fileutil.h"
 #include "common/mailaddr.h"
 #include "common/strutil.h"
@@ -255,7 +256,7 @@ check_directory(struct loader *ld, struct sec_load *s)
 		conf_err_add(ld->el, line_of(s, "sasl_mech"), "%s sasl_mech: cannot be combined "
 		    "with bind_dn (a simple bind); remove one of them", s->label);
 	if (is_set_ok(s, "bind_dn") && !is_bad(s, "type") && d->type != DIR_TYPE_AD &&
-	    !conf_dn_valid(d->bind_dn))
+	    !dn_valid(d->bind_dn))
 		conf_err_add(ld->el, line_of(s, "bind_dn"), "%s bind_dn: \"%s\" is a user "
 		    "principal name, which only Active Directory accepts; give the service "
 		    "account's DN, or set type = ad", s->label, d->bind_dn);

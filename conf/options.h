@@ -39,7 +39,7 @@ enum opt_type {
 	OPT_SECRET_PATH, /* a path to a secret file: only the path is ever shown */
 	OPT_URL_HTTP,    /* http:// URL (S/MIME BR: CRL and AIA are plain HTTP) */
 	OPT_URI_LDAP,    /* one or more ldap://, ldaps://, ldapi:// URIs */
-	OPT_DN,          /* an LDAP distinguished name */
+	OPT_DN,          /* an LDAP distinguished name: dn_valid() (common/dn.h) */
 	OPT_ENUM,        /* one of enum_names; stored as int (the index) */
 	OPT_BOOL,        /* yes/no/true/false/on/off */
 	OPT_INT,         /* decimal integer within [min, max]; stored as int64_t */
@@ -143,8 +143,6 @@ int conf_check_address(const char *value, struct errbuf *why);
  */
 #define CONF_MAILADDR_FLAGS MAILADDR_DOTTED
 bool conf_guid_valid(const char *s);
-/* The OPT_DN syntax check. */
-bool conf_dn_valid(const char *s);
 /* Section names: letters, digits, '-', '_', '.'. */
 bool conf_name_valid(const char *name);
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/dn.h"
 #include "conf/options.h"
 
 bool
@@ -238,7 +239,7 @@ conf_check_bind_name(const char *value, struct errbuf *why)
 {
 	const char *at = strchr(value, '@');
 
-	if (conf_dn_valid(value))
+	if (dn_valid(value))
 		return 0;
 	if (at != NULL && at != value && at[1] != '\0' && strchr(at + 1, '@') == NULL &&
 	    strpbrk(value, "=,\\ ") == NULL)

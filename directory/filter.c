@@ -12,6 +12,7 @@
 #include <ldap.h>
 
 #include "common/buf.h"
+#include "common/dn.h"
 #include "common/mailaddr.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
@@ -132,7 +133,8 @@ dir_dn_normalize(const char *dn)
 	struct buf b;
 	char *out = NULL;
 
-	if (dn == NULL)
+	/* The one DN rule first: libldap alone takes "cn=# 41" (see common/dn.h). */
+	if (dn == NULL || !dn_valid(dn))
 		return NULL;
 	if (ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
 		return NULL;
@@ -142,19 +144,8 @@ dir_dn_normalize(const char *dn)
 		struct norm_ava *avas = NULL;
 		size_t n = 0;
 
-		while (rdn[n] != NULL) {
-			/*
-			 * libldap accepts "cn=# 41" as a BER value of no bytes;
-			 * its normalized "cn=#" would not be a DN again, and
-			 * every such value would compare equal. Not a DN.
-			 */
-			if ((rdn[n]->la_flags & LDAP_AVA_BINARY) && rdn[n]->la_value.bv_len == 0) {
-				buf_free(&b);
-				ldap_dnfree(parsed);
-				return NULL;
-			}
+		while (rdn[n] != NULL)
 			n++;
-		}
 		avas = xcalloc(n, sizeof(*avas));
 		for (size_t a = 0; a < n; a++)
 			avas[a].text = norm_ava_text(rdn[a]);

@@ -4,18 +4,25 @@
  * and so is the promise that goes with it: check-config and the code that
  * acts on a value agree.
  *   addresses  (common/mailaddr.h) what conf accepts, mail sends; what the
- *              directory reads, mail sends unless it needs SMTPUTF8.
+ *              directory reads, mail sends unless it needs SMTPUTF8;
+ *   DNs        (common/dn.h) conf's DN options, the directory's normalizer
+ *              and libldap agree (the latter checked on random strings).
  */
 #include "config.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <ldap.h>
+
+#include "common/dn.h"
 #include "common/mailaddr.h"
 #include "common/xalloc.h"
 #include "conf/options.h"
 #include "directory/dir_internal.h"
+#include "directory/directory.h"
 #include "mail/mime.h"
 #include "tests/unit/check.h"
 
@@ -187,10 +194,141 @@ test_mailboxes(void)
 	}
 }
 
+static void
+check_dn(const char *dn, bool ok)
+{
+	int row = conf_option_find(CONF_GROUP, "group_dn");
+	struct conf_group g;
+	struct errbuf why;
+	char *norm = NULL;
+	bool conf_ok;
+
+	memset(&g, 0, sizeof(g));
+	conf_ok = conf_value_parse(&conf_options[row], dn, NULL, &g, &why) == 0;
+	free(g.group_dn);
+	norm = dir_dn_normalize(dn);
+	if (dn_valid(dn) != ok)
+		fprintf(stderr, "DN \"%s\": want %d\n", dn, ok);
+	CHECK(dn_valid(dn) == ok);
+	/* check-config (a value is never empty there) and the directory agree. */
+	CHECK(*dn == '\0' || conf_ok == ok);
+	CHECK((norm != NULL) == ok);
+	/* A normalized DN is itself one. */
+	CHECK(norm == NULL || dn_valid(norm));
+	free(norm);
+}
+
+static void
+test_dns(void)
+{
+	check_dn("", true);
+	check_dn("dc=example,dc=org", true);
+	check_dn("cn=smimesync,ou=services,dc=example,dc=org", true);
+	check_dn("CN=M\xc3\xbcller\\, Hans,OU=People,DC=example,DC=org", true);
+	check_dn("cn=a, dc=x", true);
+	check_dn("  cn = a ,dc=x", true);
+	check_dn("cn=a+sn=b,dc=x", true);
+	check_dn("2.5.4.3=a,dc=x", true);
+	check_dn("cn;lang-de=a", true);
+	check_dn("cn=", true);
+	check_dn("cn=,dc=x", true);
+	check_dn("cn=a=b", true);
+	check_dn("cn=a#b", true);
+	check_dn("cn=\\#a", true);
+	check_dn("cn=a\\2cb", true);
+	check_dn("cn=a\\ ", true);
+	check_dn("cn=#0441", true);
+	check_dn("cn=#0441 ,dc=x", true);
+	check_dn("dc=example;dc=org", false); /* LDAPv2's separator */
+	check_dn("cn=\"a,b\",dc=x", false);
+	check_dn("cn=a\"b", false);
+	check_dn("cn=<a>", false);
+	check_dn("cn=a\\zz", false);
+	check_dn("cn=a\\4", false);
+	check_dn("cn=a\\", false);
+	check_dn("c n=a", false);
+	check_dn("1cn=a", false);
+	check_dn("-cn=a", false);
+	check_dn("c_n=a", false);
+	check_dn("1.=a", false);
+	check_dn("1..2=a", false);
+	check_dn("cn=a,", false);
+	check_dn(",cn=a", false);
+	check_dn("cn=a+", false);
+	check_dn("cn=a,,dc=x", false);
+	check_dn("cn", false);
+	check_dn("smimesync", false);
+	check_dn("svc-smimesync@example.org", false);
+	/* Where libldap is looser: no byte, or something after the hex. */
+	check_dn("cn=#", false);
+	check_dn("cn=# 41", false);
+	check_dn("cn=#41 x", false);
+	check_dn("cn=#4", false);
+	check_dn("cn=#4g", false);
+}
+
+/* A deterministic generator: the same strings on every run and machine. */
+static uint32_t
+next_random(uint32_t *state)
+{
+	uint32_t x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*state = x;
+	return x;
+}
+
+/*
+ * The rule restates libldap's LDAPv3 DN parser; make sure it still does,
+ * on strings made of the characters that matter. Where they differ, it is
+ * only the stricter "#" value of common/dn.h.
+ */
+static void
+test_dns_against_libldap(void)
+{
+	static const char alphabet[] = "cnCN=,+;\\\"<># \t1.2-aF0\x80\xc3\xbc'_";
+	static const char *const starts[] = { "", "cn=", "dc=x,", "cn=a+", "1.2=", "cn=#",
+		"cn;x=" };
+	uint32_t state = 0x1452u;
+	size_t disagree = 0;
+
+	for (int i = 0; i < 200000; i++) {
+		char buf[64];
+		size_t n = (size_t)snprintf(buf, sizeof(buf), "%s",
+		    starts[next_random(&state) % ARRAY_LEN(starts)]);
+		size_t len = next_random(&state) % 14;
+		LDAPDN parsed = NULL;
+		bool ldap_ok, ours;
+		char *norm = NULL;
+
+		for (size_t k = 0; k < len; k++)
+			buf[n++] = alphabet[next_random(&state) % (sizeof(alphabet) - 1)];
+		buf[n] = '\0';
+		ldap_ok = ldap_str2dn(buf, &parsed, LDAP_DN_FORMAT_LDAPV3) == LDAP_SUCCESS;
+		ldap_dnfree(parsed);
+		ours = dn_valid(buf);
+		if ((ours && !ldap_ok) || (ldap_ok && !ours && strchr(buf, '#') == NULL)) {
+			if (disagree++ < 10)
+				fprintf(stderr, "DN \"%s\": libldap %d, dn_valid %d\n", buf,
+				    ldap_ok, ours);
+		}
+		norm = dir_dn_normalize(buf);
+		if ((norm != NULL) != ours && disagree++ < 10)
+			fprintf(stderr, "DN \"%s\": the directory %s it, dn_valid %d\n", buf,
+			    norm != NULL ? "takes" : "refuses", ours);
+		free(norm);
+	}
+	CHECK_INTEQ(disagree, 0);
+}
+
 int
 main(void)
 {
 	test_addresses();
 	test_mailboxes();
+	test_dns();
+	test_dns_against_libldap();
 	return check_finish();
 }
