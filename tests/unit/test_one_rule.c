@@ -6,7 +6,9 @@
  *   addresses  (common/mailaddr.h) what conf accepts, mail sends; what the
  *              directory reads, mail sends unless it needs SMTPUTF8;
  *   DNs        (common/dn.h) conf's DN options, the directory's normalizer
- *              and libldap agree (the latter checked on random strings).
+ *              and libldap agree (the latter checked on random strings);
+ *   durations  (parse_duration, common/strutil.h) option values, reminder
+ *              lists and --since read one grammar.
  */
 #include "config.h"
 
@@ -17,9 +19,12 @@
 
 #include <ldap.h>
 
+#include "cli/commands.h"
 #include "common/dn.h"
 #include "common/mailaddr.h"
+#include "common/strutil.h"
 #include "common/xalloc.h"
+#include "conf/conf.h"
 #include "conf/options.h"
 #include "directory/dir_internal.h"
 #include "directory/directory.h"
@@ -323,6 +328,87 @@ test_dns_against_libldap(void)
 	CHECK_INTEQ(disagree, 0);
 }
 
+static void
+check_duration(const char *s, int64_t want)
+{
+	int row = conf_option_find(CONF_DIRECTORY, "timeout");
+	const struct conf_option *o = &conf_options[row];
+	struct conf_directory d;
+	struct errbuf why;
+	int64_t got = -1, list[4];
+	time_t since = 0;
+	char *text = xasprintf("%s, 1w", s);
+	bool conf_ok;
+
+	memset(&d, 0, sizeof(d));
+	conf_ok = conf_value_parse(o, s, NULL, &d, &why) == 0;
+	if (want < 0) {
+		if (parse_duration(s, &got) == 0)
+			fprintf(stderr, "duration \"%s\": took it as %lld\n", s, (long long)got);
+		CHECK(parse_duration(s, &got) != 0);
+		CHECK(!conf_ok);
+		/* A list item may have spaces around it, and an empty one is skipped. */
+		if (*s != '\0' && *s != ' ' && s[strlen(s) - 1] != ' ') {
+			CHECK(conf_check_duration_list(s, &why) != 0);
+			CHECK(conf_parse_durations(text, list, ARRAY_LEN(list)) < 0);
+		}
+		free(text);
+		return;
+	}
+	CHECK_INTEQ(parse_duration(s, &got), 0);
+	CHECK_INTEQ(got, want);
+	/* An option takes what the grammar takes, within the option's bounds. */
+	CHECK(conf_ok == (want >= o->min && want <= o->max));
+	CHECK(!conf_ok || d.timeout == want);
+	/* So does a reminder list (which wants more than 0s), and --since. */
+	if (want > 0 && want != 7 * 86400) {
+		CHECK_INTEQ(conf_parse_durations(text, list, ARRAY_LEN(list)), 2);
+		CHECK(list[0] == want || list[1] == want);
+	}
+	CHECK_INTEQ(commands_parse_since(s, 1000000000, &since), 0);
+	CHECK_INTEQ(since, 1000000000 - want);
+	free(text);
+}
+
+static void
+test_durations(void)
+{
+	static const int64_t samples[] = { 1, 59, 60, 90, 3600, 5400, 86400, 7 * 86400,
+		15 * 86400, 825 * 86400 };
+
+	check_duration("30", 30);
+	check_duration("30s", 30);
+	check_duration("0s", 0);
+	check_duration("5m", 300);
+	check_duration("12h", 43200);
+	check_duration("15d", 15 * 86400);
+	check_duration("2w", 14 * 86400);
+	check_duration("0010d", 10 * 86400);
+	check_duration("", -1);
+	check_duration("d", -1);
+	check_duration("30x", -1);
+	check_duration("30D", -1);
+	check_duration("30 d", -1);
+	check_duration(" 30d", -1);
+	check_duration("30d ", -1);
+	check_duration("30dd", -1);
+	check_duration("-1d", -1);
+	check_duration("+1d", -1);
+	check_duration("1.5d", -1);
+	check_duration("30 seconds", -1);
+	check_duration("9223372036854775807w", -1);
+	check_duration("99999999999999999999", -1);
+	/* What format_duration() writes, parse_duration() reads back. */
+	for (size_t i = 0; i < ARRAY_LEN(samples); i++) {
+		char text[32];
+		int64_t back = -1;
+
+		format_duration(samples[i], text, sizeof(text));
+		CHECK_INTEQ(parse_duration(text, &back), 0);
+		CHECK_INTEQ(back, samples[i]);
+	}
+}
+
 int
 main(void)
 {
@@ -330,5 +416,6 @@ main(void)
 	test_mailboxes();
 	test_dns();
 	test_dns_against_libldap();
+	test_durations();
 	return check_finish();
 }
