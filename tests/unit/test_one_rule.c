@@ -8,7 +8,9 @@
  *   DNs        (common/dn.h) conf's DN options, the directory's normalizer
  *              and libldap agree (the latter checked on random strings);
  *   durations  (parse_duration, common/strutil.h) option values, reminder
- *              lists and --since read one grammar.
+ *              lists and --since read one grammar;
+ *   defaults   (the option table) conf_default_number() is what a loaded
+ *              file holds.
  */
 #include "config.h"
 
@@ -16,11 +18,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ldap.h>
 
 #include "cli/commands.h"
 #include "common/dn.h"
+#include "common/fileutil.h"
 #include "common/mailaddr.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
@@ -409,6 +413,57 @@ test_durations(void)
 	}
 }
 
+/* The defaults a command looks up are the ones a loaded file holds. */
+static void
+test_defaults(void)
+{
+	static const char text[] =
+	    "[directory d]\nuri = ldap://h\nbase_dn = dc=x\n"
+	    "[ca c]\ncert_file = c.pem\nkey_file = c.key\nchain_file = ch.pem\n"
+	    "crl_url = http://x/c.crl\n"
+	    "[mail]\nsmtp_host = h\nfrom = a@b.c\n"
+	    "[group g]\ndirectory = d\ngroup_dn = cn=g,dc=x\nca = c\n";
+	char dir[] = "/tmp/test_one_rule.XXXXXX";
+	char *path = NULL;
+	struct config *cfg = NULL;
+	struct conf_errors errs = { 0 };
+	struct errbuf e;
+	int64_t v = -1;
+
+	if (mkdtemp(dir) == NULL) {
+		CHECK(!"mkdtemp");
+		return;
+	}
+	path = xasprintf("%s/t.conf", dir);
+	CHECK_INTEQ(file_write_atomic(path, text, strlen(text), 0600, &e), 0);
+	CHECK_INTEQ(config_load(path, &cfg, &errs), 0);
+	if (cfg != NULL) {
+		CHECK_INTEQ(conf_default_number("group", "pkcs12_iterations", &v), 0);
+		CHECK_INTEQ(v, cfg->groups[0].pkcs12_iterations);
+		CHECK_INTEQ(conf_default_number("group", "pkcs12", &v), 0);
+		CHECK_INTEQ(v, cfg->groups[0].pkcs12);
+		CHECK_INTEQ(conf_default_number("group", "renew_before", &v), 0);
+		CHECK_INTEQ(v, cfg->groups[0].renew_before);
+		CHECK_INTEQ(conf_default_number("group", "escrow", &v), 0);
+		CHECK_INTEQ(v, cfg->groups[0].escrow);
+		CHECK_INTEQ(conf_default_number("mail", "timeout", &v), 0);
+		CHECK_INTEQ(v, cfg->mail.timeout);
+		CHECK_INTEQ(conf_default_number("ca", "root_validity", &v), 0);
+		CHECK_INTEQ(v, cfg->cas[0].root_validity);
+		CHECK_INTEQ(conf_default_number("service", "log_level", &v), 0);
+		CHECK_INTEQ(v, cfg->service.log_level);
+	}
+	CHECK(conf_default_number("group", "reminders", &v) != 0); /* a string */
+	CHECK(conf_default_number("group", "notify", &v) != 0);    /* no default */
+	CHECK(conf_default_number("group", "no_such_key", &v) != 0);
+	CHECK(conf_default_number("no_such_section", "timeout", &v) != 0);
+	config_free(cfg);
+	conf_errors_free(&errs);
+	unlink(path);
+	rmdir(dir);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -417,5 +472,6 @@ main(void)
 	test_dns();
 	test_dns_against_libldap();
 	test_durations();
+	test_defaults();
 	return check_finish();
 }
