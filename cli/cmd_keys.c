@@ -116,13 +116,13 @@ cmd_recover(int argc, char **argv, const struct cli_options *cli)
 	STACK_OF(X509) *chain = NULL;
 	const struct conf_group *g;
 	const char *out = NULL, *profile_arg = NULL;
-	enum pkcs12_profile profile = PKCS12_MODERN;
+	enum pkcs12_profile profile;
 	char *password = NULL;
 	char detail[512];
 	unsigned char *der = NULL;
 	size_t n = 0, len = 0;
 	bool opened = false, written = false;
-	int iterations = 10000;
+	int64_t iterations = 0, profile_index = 0;
 	int ch, rc = 1;
 
 	memset(&u, 0, sizeof(u));
@@ -154,11 +154,17 @@ cmd_recover(int argc, char **argv, const struct cli_options *cli)
 	opened = true;
 	if (find_user(&en, argv[optind], &u) != 0)
 		goto out;
+	/* A group that has left the configuration: the option table's [group] defaults. */
 	g = config_find_group(cfg, u.group_name);
 	if (g != NULL) {
-		profile = g->pkcs12;
-		iterations = (int)g->pkcs12_iterations;
+		profile_index = g->pkcs12;
+		iterations = g->pkcs12_iterations;
+	} else if (conf_default_number("group", "pkcs12", &profile_index) != 0 ||
+	    conf_default_number("group", "pkcs12_iterations", &iterations) != 0) {
+		err_set(&e, "internal error: the option table has no [group] pkcs12 default");
+		goto fail;
 	}
+	profile = (enum pkcs12_profile)profile_index;
 	if (profile_arg != NULL)
 		profile = strcmp(profile_arg, "compat") == 0 ? PKCS12_COMPAT : PKCS12_MODERN;
 	if (store_sealed_list(en.store, SEALED_ESCROW, u.id, &sealed, &n, &e) != 0)
@@ -187,7 +193,7 @@ cmd_recover(int argc, char **argv, const struct cli_options *cli)
 	chain = chain_from_pem(certs[0].chain_pem);
 	password = password_generate();
 	if (pkcs12_build_many(keys, x509s, (const char *const *)names, n, chain, password, profile,
-	    iterations, &der, &len, &e) != 0)
+	    (int)iterations, &der, &len, &e) != 0)
 		goto fail;
 	if (file_write_atomic(out, der, len, 0600, &e) != 0)
 		goto fail;

@@ -26,9 +26,10 @@ char *hex_encode(const unsigned char *data, size_t len);
 char *hex_encode_colons(const unsigned char *data, size_t len);
 
 /*
- * Durations in configuration: a number followed by s, m, h, d or w
- * ("365d", "12h"). A bare number means seconds. Returns -1 on bad syntax or
- * overflow.
+ * Durations: a number followed by s, m, h, d or w ("365d", "12h"). A bare
+ * number means seconds. Returns -1 on bad syntax or overflow. The one
+ * duration grammar: duration options and the reminders list in the config,
+ * status --expiring and report/audit --since all read it here.
  */
 int parse_duration(const char *s, int64_t *seconds_out) MUST_USE;
 /* "15d", "12h", "90s": the largest unit that divides the value. */

@@ -266,6 +266,16 @@ const struct conf_ca *config_find_ca(const struct config *cfg, const char *name)
 /* The [group] section of that name, or NULL (name may be NULL). */
 const struct conf_group *config_find_group(const struct config *cfg, const char *name);
 
+/*
+ * The option table's default of a number-like key, as the model would hold
+ * it: an integer or duration (seconds), an enum's index, a boolean as 0 or
+ * 1. For a command that acts where no section applies, e.g. on a user
+ * whose [group] has left the configuration: defaults are stated only in
+ * the table. section is "service", "directory", "ca", "mail" or "group".
+ * Returns 0, or -1 when there is no such key or it has no such default.
+ */
+int conf_default_number(const char *section, const char *key, int64_t *out) MUST_USE;
+
 const char *ca_type_name(enum ca_type t);
 
 /* How a [group] names its group in a directory of some type. */

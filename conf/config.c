@@ -14,7 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/dn.h"
 #include "common/fileutil.h"
+#include "common/mailaddr.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
 #include "conf/conf_internal.h"
@@ -255,7 +257,7 @@ check_directory(struct loader *ld, struct sec_load *s)
 		conf_err_add(ld->el, line_of(s, "sasl_mech"), "%s sasl_mech: cannot be combined "
 		    "with bind_dn (a simple bind); remove one of them", s->label);
 	if (is_set_ok(s, "bind_dn") && !is_bad(s, "type") && !t->upn_bind &&
-	    !conf_dn_valid(d->bind_dn))
+	    !dn_valid(d->bind_dn))
 		conf_err_add(ld->el, line_of(s, "bind_dn"), "%s bind_dn: \"%s\" is a user "
 		    "principal name, which only Active Directory accepts; give the service "
 		    "account's DN, or set type = ad", s->label, d->bind_dn);
@@ -435,10 +437,12 @@ check_mail(struct loader *ld, struct sec_load *s)
 				conf_err_add(ld->el, line_of(s, smtp_keys[i]), "%s %s: only "
 				    "transport = smtp uses it; remove it", s->label, smtp_keys[i]);
 		if (m->sender == NULL && m->from != NULL && !is_bad(s, "from")) {
-			const char *lt = strchr(m->from, '<');
+			/* The address in from, split as conf_check_from() split it. */
+			char *name = NULL;
 
-			m->sender = lt == NULL ? xstrdup(m->from) :
-			    xstrndup(lt + 1, strlen(lt + 1) - 1);
+			if (mailaddr_parse_mailbox(m->from, CONF_MAILADDR_FLAGS, &name,
+			    &m->sender, NULL) == 0)
+				free(name);
 		}
 		return;
 	}

@@ -5,7 +5,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,19 +66,11 @@ conf_check_duration_list(const char *value, struct errbuf *why)
 	return 0;
 }
 
-/* A plain addr-spec: no spaces, quotes or controls, one @, a dotted domain. */
+/* One address of a list, by the rule of every address in the file. */
 static bool
 plain_address(const char *a)
 {
-	const char *at = strchr(a, '@');
-
-	if (at == NULL || at == a || strchr(at + 1, '@') != NULL || strchr(at, '.') == NULL ||
-	    at[1] == '.' || a[strlen(a) - 1] == '.')
-		return false;
-	for (const char *p = a; *p != '\0'; p++)
-		if (!isgraph((unsigned char)*p) || strchr("\"(),:;<>[\\]", *p) != NULL)
-			return false;
-	return true;
+	return mailaddr_valid(a, strlen(a), CONF_MAILADDR_FLAGS);
 }
 
 int

@@ -115,6 +115,47 @@ config_find_group(const struct config *cfg, const char *name)
 	return NULL;
 }
 
+int
+conf_default_number(const char *section, const char *key, int64_t *out)
+{
+	/* Room for any section: the default is parsed as a loaded file's would be. */
+	union {
+		struct conf_service service;
+		struct conf_directory directory;
+		struct conf_ca ca;
+		struct conf_mail mail;
+		struct conf_group group;
+	} scratch;
+	const struct conf_option *o = NULL;
+	enum conf_kind kind;
+	int row;
+
+	if (conf_kind_parse(section, &kind) != 0 || (row = conf_option_find(kind, key)) < 0)
+		return -1;
+	o = &conf_options[row];
+	memset(&scratch, 0, sizeof(scratch));
+	if (o->def == NULL || conf_value_parse(o, o->def, NULL, &scratch, NULL) != 0)
+		return -1;
+	switch (o->type) {
+	case OPT_INT:
+	case OPT_DURATION:
+		*out = *CONF_FIELD(&scratch, o, int64_t);
+		return 0;
+	case OPT_ENUM:
+	case OPT_LOG_LEVEL:
+		*out = *CONF_FIELD(&scratch, o, int);
+		return 0;
+	case OPT_BOOL:
+	case OPT_LOG_TARGET:
+		*out = *CONF_FIELD(&scratch, o, bool) ? 1 : 0;
+		return 0;
+	default:
+		/* A string-like key: conf_value_parse() gave the scratch a copy. */
+		free(*CONF_FIELD(&scratch, o, char *));
+		return -1;
+	}
+}
+
 const char *
 ca_type_name(enum ca_type t)
 {

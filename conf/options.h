@@ -22,6 +22,7 @@
 
 #include "common/attrs.h"
 #include "common/errbuf.h"
+#include "common/mailaddr.h"
 
 enum conf_kind {
 	CONF_SERVICE = 0, /* [service], at most once */
@@ -38,7 +39,7 @@ enum opt_type {
 	OPT_SECRET_PATH, /* a path to a secret file: only the path is ever shown */
 	OPT_URL_HTTP,    /* http:// URL (S/MIME BR: CRL and AIA are plain HTTP) */
 	OPT_URI_LDAP,    /* one or more ldap://, ldaps://, ldapi:// URIs */
-	OPT_DN,          /* an LDAP distinguished name */
+	OPT_DN,          /* an LDAP distinguished name: dn_valid() (common/dn.h) */
 	OPT_ENUM,        /* one of enum_names; stored as int (the index) */
 	OPT_BOOL,        /* yes/no/true/false/on/off */
 	OPT_INT,         /* decimal integer within [min, max]; stored as int64_t */
@@ -141,9 +142,13 @@ int conf_check_https_host(const char *value, struct errbuf *why);
 int conf_check_graph_group_name(const char *value, struct errbuf *why);
 /* sender: one bare mail address. */
 int conf_check_address(const char *value, struct errbuf *why);
+/*
+ * The address rule (common/mailaddr.h) for every address in the file:
+ * from, sender and notify name mailboxes that mail is sent from or to, so
+ * ASCII (what the mail room sends), and on a domain with a dot.
+ */
+#define CONF_MAILADDR_FLAGS MAILADDR_DOTTED
 bool conf_guid_valid(const char *s);
-/* The OPT_DN syntax check. */
-bool conf_dn_valid(const char *s);
 /* Section names: letters, digits, '-', '_', '.'. */
 bool conf_name_valid(const char *name);
 

@@ -7,8 +7,10 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "common/dn.h"
 #include "conf/options.h"
 
 bool
@@ -63,36 +65,20 @@ bad:
 	return -1;
 }
 
-static bool
-addr_ok(const char *a, size_t len)
-{
-	const char *at = memchr(a, '@', len);
-
-	if (at == NULL || at == a || at == a + len - 1 || memchr(at + 1, '@', len - (size_t)(at - a) - 1))
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)a[i];
-
-		if (c <= ' ' || c == '<' || c == '>' || c == '"' || c == ',' || c >= 0x7f)
-			return false;
-	}
-	return true;
-}
-
-/* "addr@example.org" or "Display Name <addr@example.org>". */
+/*
+ * "addr@example.org" or "Display Name <addr@example.org>", split as the
+ * mail room splits it when it sends, so what passes here can be sent.
+ */
 int
 conf_check_from(const char *value, struct errbuf *why)
 {
-	const char *lt = strchr(value, '<');
-	size_t len = strlen(value);
+	char *name = NULL, *addr = NULL;
+	int rc = mailaddr_parse_mailbox(value, CONF_MAILADDR_FLAGS, &name, &addr, NULL);
 
-	if (lt == NULL) {
-		if (addr_ok(value, len))
-			return 0;
-	} else if (len > 0 && value[len - 1] == '>' && strchr(lt + 1, '<') == NULL &&
-	    addr_ok(lt + 1, (size_t)(value + len - 1 - (lt + 1)))) {
+	free(name);
+	free(addr);
+	if (rc == 0)
 		return 0;
-	}
 	err_set(why, "\"%s\" is not a sender address; write pki@example.org or "
 	    "Example PKI <pki@example.org>", value);
 	return -1;
@@ -253,7 +239,7 @@ conf_check_bind_name(const char *value, struct errbuf *why)
 {
 	const char *at = strchr(value, '@');
 
-	if (conf_dn_valid(value))
+	if (dn_valid(value))
 		return 0;
 	if (at != NULL && at != value && at[1] != '\0' && strchr(at + 1, '@') == NULL &&
 	    strpbrk(value, "=,\\ ") == NULL)

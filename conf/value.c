@@ -6,13 +6,13 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "common/dn.h"
 #include "common/log.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
@@ -49,39 +49,6 @@ unknown_value(const char *value, const char *const *names, struct errbuf *why)
 	err_set(why, "unknown value \"%s\"; expected one of %s", value, list);
 	free(list);
 	return -1;
-}
-
-/* A DN: comma-separated attr=value RDNs; escaped commas are kept in the value. */
-static bool
-dn_ok(const char *s)
-{
-	const char *p = s;
-
-	for (;;) {
-		const char *start = p;
-		bool eq = false;
-
-		while (*p != '\0' && *p != ',' && *p != '+') {
-			if (*p == '\\' && p[1] != '\0')
-				p++;
-			else if (*p == '=' && p > start)
-				eq = true;
-			p++;
-		}
-		while (start < p && isspace((unsigned char)*start))
-			start++;
-		if (!eq || !isalnum((unsigned char)*start))
-			return false;
-		if (*p == '\0')
-			return true;
-		p++;
-	}
-}
-
-bool
-conf_dn_valid(const char *s)
-{
-	return dn_ok(s);
 }
 
 static int
@@ -171,7 +138,7 @@ conf_value_parse(const struct conf_option *o, const char *value, const char *bas
 		set_string(base, o, xstrdup(value));
 		return 0;
 	case OPT_DN:
-		if (!dn_ok(value)) {
+		if (!dn_valid(value)) {
 			err_set(why, "\"%s\" is not a DN; write attribute=value pairs separated by "
 			    "commas, e.g. dc=example,dc=org", value);
 			return -1;

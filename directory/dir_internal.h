@@ -14,9 +14,8 @@
 #include "common/attrs.h"
 #include "directory/directory.h"
 
-/* Upper bounds on what we accept from the server (STYLE 13). */
+/* Upper bounds on what we accept from the server (STYLE 13); mail: MAILADDR_MAX. */
 #define DIR_MAX_NAME_LEN (64 * 1024)   /* displayName, cn, givenName, sn */
-#define DIR_MAX_MAIL_LEN 254           /* RFC 5321 path limit minus <> */
 #define DIR_MAX_ID_LEN 128             /* entryUUID is 36 */
 #define DIR_MAX_CERT_LEN (64 * 1024)   /* one certificate or PKCS#7 value */
 #define DIR_MAX_CERT_VALUES 256        /* values per certificate attribute */
@@ -43,7 +42,7 @@ bool strset_has(const struct strset *s, const char *str);
  */
 char *dir_strip_uid_suffix(char *dn);
 
-/* A single plain addr-spec: dot-atom local part (ASCII or UTF-8), LDH domain. */
+/* An address to certify: common/mailaddr.h's rule, UTF-8 local part, dotted domain. */
 bool dir_mail_valid(const char *s, size_t len);
 
 /* Copy of s[0..len) fit for a log line or message: controls become '?', cut at max. */

@@ -12,6 +12,8 @@
 #include <ldap.h>
 
 #include "common/buf.h"
+#include "common/dn.h"
+#include "common/mailaddr.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
 #include "directory/dir_internal.h"
@@ -131,7 +133,8 @@ dir_dn_normalize(const char *dn)
 	struct buf b;
 	char *out = NULL;
 
-	if (dn == NULL)
+	/* The one DN rule first: libldap alone takes "cn=# 41" (see common/dn.h). */
+	if (dn == NULL || !dn_valid(dn))
 		return NULL;
 	if (ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
 		return NULL;
@@ -141,19 +144,8 @@ dir_dn_normalize(const char *dn)
 		struct norm_ava *avas = NULL;
 		size_t n = 0;
 
-		while (rdn[n] != NULL) {
-			/*
-			 * libldap accepts "cn=# 41" as a BER value of no bytes;
-			 * its normalized "cn=#" would not be a DN again, and
-			 * every such value would compare equal. Not a DN.
-			 */
-			if ((rdn[n]->la_flags & LDAP_AVA_BINARY) && rdn[n]->la_value.bv_len == 0) {
-				buf_free(&b);
-				ldap_dnfree(parsed);
-				return NULL;
-			}
+		while (rdn[n] != NULL)
 			n++;
-		}
 		avas = xcalloc(n, sizeof(*avas));
 		for (size_t a = 0; a < n; a++)
 			avas[a].text = norm_ava_text(rdn[a]);
@@ -194,61 +186,15 @@ dir_strip_uid_suffix(char *dn)
 	return dn;
 }
 
-static bool
-is_atext(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	if (c >= 0x80)
-		return true; /* UTF-8 local parts (RFC 6531); validity checked as a whole */
-	return strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL && c != '\0';
-}
-
+/*
+ * Addresses read from the directory are certified, then mailed: the one
+ * address rule (common/mailaddr.h) with a UTF-8 local part allowed (the
+ * CA writes it as SmtpUTF8Mailbox) on a domain with a dot.
+ */
 bool
 dir_mail_valid(const char *s, size_t len)
 {
-	const char *at;
-	size_t local_len, i, label = 0, dots = 0;
-
-	if (len < 3 || len > DIR_MAX_MAIL_LEN || memchr(s, '\0', len) != NULL)
-		return false;
-	if (!str_is_utf8(s, len))
-		return false;
-	at = memchr(s, '@', len);
-	if (at == NULL || memchr(at + 1, '@', len - (size_t)(at - s) - 1) != NULL)
-		return false;
-	local_len = (size_t)(at - s);
-	if (local_len == 0 || local_len > 64 || s[0] == '.' || s[local_len - 1] == '.')
-		return false;
-	for (i = 0; i < local_len; i++) {
-		if (s[i] == '.') {
-			if (s[i + 1] == '.')
-				return false;
-			continue;
-		}
-		if (!is_atext((unsigned char)s[i]))
-			return false;
-	}
-	/* Domain: LDH labels of 1..63 octets, at least two labels, ASCII only. */
-	for (i = local_len + 1; i <= len; i++) {
-		char c = i < len ? s[i] : '.';
-
-		if (c == '.') {
-			if (label == 0 || s[i - 1] == '-' || label > 63)
-				return false;
-			if (i < len)
-				dots++;
-			label = 0;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-'))
-			return false;
-		if (label == 0 && c == '-')
-			return false;
-		label++;
-	}
-	return dots > 0;
+	return mailaddr_valid(s, len, MAILADDR_UTF8_LOCAL | MAILADDR_DOTTED);
 }
 
 char *

@@ -57,6 +57,11 @@ graph_mail_open(const struct conf_mail *conf, struct graph_mail **out, struct er
 		    "type = graph, and a sender");
 		return -1;
 	}
+	/* No default here: the option table's is in every loaded configuration. */
+	if (conf->timeout <= 0) {
+		err_set(e, "[mail] timeout must be at least 1s");
+		return -1;
+	}
 	t = xcalloc(1, sizeof(*t));
 	t->label = xasprintf("[mail] transport = graph ([directory %s])", d->name);
 	/* The [directory]'s application sends: its credentials, our label and timeout. */
@@ -65,7 +70,7 @@ graph_mail_open(const struct conf_mail *conf, struct graph_mail **out, struct er
 	    .cert_file = d->client_cert_file, .key_file = d->client_key_file,
 	    .authority_host = d->authority_host, .graph_host = d->graph_host,
 	    .tls_ca_file = d->tls_ca_file, .tls_verify = d->tls_verify,
-	    .timeout = conf->timeout > 0 ? conf->timeout : 60 };
+	    .timeout = conf->timeout };
 	if (graph_open(&p, &t->graph, e) != GRAPH_OK) {
 		graph_mail_close(t);
 		return -1;

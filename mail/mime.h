@@ -51,9 +51,9 @@ int mime_build(const struct mail_spec *spec, char **out, size_t *len,
     struct errbuf *e) MUST_USE;
 
 /*
- * A plain addr-spec we are willing to put in RCPT TO / a header: ASCII
- * local part of atext and dots (or UTF-8 when allow_utf8), one @, a domain
- * of LDH labels. No spaces, quotes, controls, or comments.
+ * Addresses as the mail room takes them (mail/address.c): the one rule of
+ * common/mailaddr.h with no flags, i.e. ASCII and a bare host name allowed.
+ * mail_address_valid(): may addr go into RCPT TO / a header?
  */
 bool mail_address_valid(const char *addr);
 

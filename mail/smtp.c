@@ -66,7 +66,6 @@
  */
 
 #define CHUNK (64 * 1024)
-#define DEFAULT_TIMEOUT 60
 
 struct smtp_transport {
 	struct conf_mail conf; /* copy; the strings are borrowed from the config */
@@ -221,6 +220,11 @@ smtp_transport_open(const struct conf_mail *conf, const char *password,
 	if (conf->smtp_host == NULL || *conf->smtp_host == '\0' || conf->smtp_port <= 0 ||
 	    conf->smtp_port > 65535) {
 		err_set(e, "[mail] smtp_host and smtp_port must name an SMTP server");
+		goto out;
+	}
+	/* No default here: the option table's is in every loaded configuration. */
+	if (conf->timeout <= 0) {
+		err_set(e, "[mail] timeout must be at least 1s");
 		goto out;
 	}
 	if (conf->smtp_user != NULL && conf->starttls == TLS_MODE_OFF) {
@@ -582,7 +586,7 @@ smtp_send_batch(struct smtp_transport *t, struct mail_job *jobs, size_t n)
 	}
 	if (t->conf.helo_name != NULL)
 		smtp_set_hostname(session, t->conf.helo_name);
-	timeout = t->conf.timeout > 0 ? t->conf.timeout : DEFAULT_TIMEOUT;
+	timeout = t->conf.timeout;
 	for (size_t i = 0; i < ARRAY_LEN(phases); i++)
 		smtp_set_timeout(session, phases[i] | Timeout_OVERRIDE_RFC2822_MINIMUM,
 		    (long)(timeout * 1000));

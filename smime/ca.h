@@ -50,7 +50,9 @@
  *
  * ca_init() creates a root and an issuing CA for a [ca] section, writing
  * cert_file, key_file (0600) and chain_file (issuing + root). It refuses
- * to overwrite existing files.
+ * to overwrite existing files. It takes the section as loaded, defaults
+ * (organization, root_validity, issuing_validity) filled in from the
+ * option table, and states none of its own.
  *
  * The request, the outcomes and the result are in smime/ca_result.h,
  * the CRL entries and reason codes in smime/crl.h; this header includes

@@ -32,9 +32,6 @@
 #include "smime/key.h"
 #include "smime/smime_internal.h"
 
-#define DEFAULT_ORGANIZATION "smimesync"
-#define DEFAULT_ROOT_VALIDITY ((int64_t)20 * 365 * 86400)
-#define DEFAULT_ISSUING_VALIDITY ((int64_t)10 * 365 * 86400)
 #define POLICY_MAILBOX_STRICT "2.23.140.1.5.1.3"
 
 /* The directory part of path (new). */
@@ -171,11 +168,9 @@ refuse_existing(const struct conf_ca *conf, const char *what, const char *path,
 int
 ca_init(const struct conf_ca *conf, struct errbuf *e)
 {
-	const char *org = conf->organization != NULL ? conf->organization : DEFAULT_ORGANIZATION;
-	int64_t root_validity = conf->root_validity > 0 ? conf->root_validity :
-	    DEFAULT_ROOT_VALIDITY;
-	int64_t issuing_validity = conf->issuing_validity > 0 ? conf->issuing_validity :
-	    DEFAULT_ISSUING_VALIDITY;
+	const char *org = conf->organization;
+	int64_t root_validity = conf->root_validity;
+	int64_t issuing_validity = conf->issuing_validity;
 	char *root_cn = NULL;
 	char *issuing_cn = NULL;
 	char *cert_dir = NULL;
@@ -197,6 +192,12 @@ ca_init(const struct conf_ca *conf, struct errbuf *e)
 	if (conf->cert_file == NULL || conf->key_file == NULL || conf->chain_file == NULL) {
 		err_set(e, "[ca %s]: cert_file, key_file and chain_file must all be set for "
 		    "ca init", conf->name);
+		goto out;
+	}
+	/* No defaults here: the option table's are in every loaded [ca]. */
+	if (org == NULL || root_validity <= 0 || issuing_validity <= 0) {
+		err_set(e, "[ca %s]: organization, root_validity and issuing_validity must be "
+		    "set for ca init", conf->name);
 		goto out;
 	}
 	cert_dir = dir_of(conf->cert_file);

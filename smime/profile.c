@@ -26,6 +26,7 @@
 
 #include <openssl/x509v3.h>
 
+#include "common/mailaddr.h"
 #include "common/strutil.h"
 #include "smime/smime_internal.h"
 
@@ -36,8 +37,6 @@
 /* RFC 5280 ub-organization-name, ub-organization-identifier (X.520). */
 #define ORG_MAX_CHARS 64
 #define OID_SMTP_UTF8_MAILBOX "1.3.6.1.5.5.7.8.9"
-/* RFC 5321 path limit minus the brackets. */
-#define MAIL_MAX 254
 
 enum ca_outcome
 profile_check_key(EVP_PKEY *key, struct errbuf *e)
@@ -75,13 +74,15 @@ profile_check_key(EVP_PKEY *key, struct errbuf *e)
 }
 
 /*
- * Check one mailbox. Sets *ascii_local when the local part is plain
- * ASCII (rfc822Name) rather than UTF-8 (SmtpUTF8Mailbox).
+ * Check one mailbox by the one address rule (common/mailaddr.h), as the
+ * directory reads addresses: a UTF-8 local part is certified as an
+ * SmtpUTF8Mailbox, the domain is ASCII with a dot. Sets *ascii_local when
+ * the local part is plain ASCII (rfc822Name).
  */
 static enum ca_outcome
 mail_check(const char *mail, int *ascii_local, struct errbuf *e)
 {
-	const char *at;
+	const char *at = NULL;
 	size_t len;
 
 	if (mail == NULL || mail[0] == '\0') {
@@ -89,54 +90,29 @@ mail_check(const char *mail, int *ascii_local, struct errbuf *e)
 		return CA_REJECTED;
 	}
 	len = strlen(mail);
-	if (len > MAIL_MAX || !str_is_utf8(mail, len)) {
+	if (len > MAILADDR_MAX || !str_is_utf8(mail, len)) {
 		err_set(e, "mail address \"%.80s\" is longer than %d bytes or not UTF-8",
-		    mail, MAIL_MAX);
+		    mail, MAILADDR_MAX);
 		return CA_REJECTED;
 	}
 	at = strrchr(mail, '@');
-	if (at == NULL || at == mail || at[1] == '\0') {
-		err_set(e, "\"%s\" is not a mail address (local@domain)", mail);
-		return CA_REJECTED;
-	}
-	*ascii_local = 1;
-	for (const char *p = mail; p < at; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c >= 0x80) {
-			*ascii_local = 0;
-			continue;
-		}
-		/* Dot-atom only: quoted local parts are not supported. */
-		if (c <= 0x20 || c == 0x7f || strchr("\"(),:;<>@[\\]", c) != NULL) {
-			err_set(e, "mail address \"%s\" has a character the S/MIME profile "
-			    "does not take in its local part (0x%02x)", mail, c);
-			return CA_REJECTED;
-		}
-	}
-	if (mail[0] == '.' || at[-1] == '.' || strstr(mail, "..") != NULL) {
-		err_set(e, "mail address \"%s\" has a misplaced dot", mail);
-		return CA_REJECTED;
-	}
-	for (const char *p = at + 1; *p != '\0'; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c >= 0x80) {
+	for (const char *p = at != NULL ? at + 1 : mail + len; *p != '\0'; p++) {
+		if ((unsigned char)*p >= 0x80) {
 			err_set(e, "mail address \"%s\" has a non-ASCII domain: IDNA is not "
 			    "implemented; store the domain in its xn-- (A-label) form in the "
 			    "directory", mail);
 			return CA_REJECTED;
 		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.')) {
-			err_set(e, "mail address \"%s\" has an invalid domain", mail);
-			return CA_REJECTED;
-		}
 	}
-	if (at[1] == '.' || mail[len - 1] == '.') {
-		err_set(e, "mail address \"%s\" has an invalid domain", mail);
+	if (!mailaddr_valid(mail, len, MAILADDR_UTF8_LOCAL | MAILADDR_DOTTED)) {
+		err_set(e, "\"%s\" is not a mail address the S/MIME profile takes: a dot-atom "
+		    "local part (ASCII or UTF-8), one @ and a domain name with a dot", mail);
 		return CA_REJECTED;
 	}
+	*ascii_local = 1;
+	for (const char *p = mail; p < at; p++)
+		if ((unsigned char)*p >= 0x80)
+			*ascii_local = 0;
 	return CA_ISSUED;
 }
 

@@ -29,6 +29,11 @@ check_PROGRAMS += tests/unit/test_hostile_input
 tests_unit_test_hostile_input_SOURCES = tests/unit/test_hostile_input.c tests/unit/check.h
 tests_unit_test_hostile_input_LDADD = $(unit_test_libs)
 TESTS += tests/unit/test_hostile_input
+# One rule per concept, and every room applying it (issue #14).
+check_PROGRAMS += tests/unit/test_one_rule
+tests_unit_test_one_rule_SOURCES = tests/unit/test_one_rule.c tests/unit/check.h
+tests_unit_test_one_rule_LDADD = $(unit_test_libs)
+TESTS += tests/unit/test_one_rule
 TESTS += tests/integration/csv_directory.sh
 EXTRA_DIST += tests/integration/csv_directory.sh
 

@@ -5,13 +5,18 @@
  * Properties: an escaped value is printable ASCII with no unescaped
  * filter metacharacter and unescapes to the input exactly; a normalized
  * DN is itself a DN that normalizes to the same string (idempotent), so
- * comparisons cannot be fooled by a second round.
+ * comparisons cannot be fooled by a second round; the directory takes a
+ * DN exactly when the one DN rule (common/dn.h, which check-config uses)
+ * does, and libldap parses whatever that rule takes.
  */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include <ldap.h>
+
+#include "common/dn.h"
 #include "directory/dir_internal.h"
 #include "directory/directory.h"
 #include "tests/fuzz/fuzz.h"
@@ -55,7 +60,13 @@ static void
 check_dn(const char *dn)
 {
 	char *norm = dir_dn_normalize(dn), *again = NULL;
+	LDAPDN parsed = NULL;
 
+	FUZZ_ASSERT((norm != NULL) == dn_valid(dn));
+	if (dn_valid(dn)) {
+		FUZZ_ASSERT(ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAPV3) == LDAP_SUCCESS);
+		ldap_dnfree(parsed);
+	}
 	if (norm == NULL)
 		return;
 	again = dir_dn_normalize(norm);

@@ -79,7 +79,7 @@ test_directory_values(void)
 	free(p);
 
 	/* A huge value is escaped whole (the filter is bounded elsewhere by
-	 * DIR_MAX_MAIL_LEN), and stays free of metacharacters. */
+	 * MAILADDR_MAX), and stays free of metacharacters. */
 	memset(big, '*', huge);
 	esc = dir_filter_escape(big, huge);
 	CHECK(strlen(esc) == 3 * huge);

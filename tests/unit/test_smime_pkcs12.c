@@ -260,6 +260,7 @@ main(void)
 	conf.key_file = xasprintf("%s/issuing.key", tmpdir);
 	conf.chain_file = xasprintf("%s/chain.pem", tmpdir);
 	conf.init_key_type = KEY_TYPE_P256;
+	conf.organization = "smimesync"; /* the option table's default */
 	conf.root_validity = 3650 * 86400LL;
 	conf.issuing_validity = 1825 * 86400LL;
 	memset(&r, 0, sizeof(r));
