@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
+ * Room cli/: the smimesync program: main, the commands, the daemon loop.
+ *
  * The smimesync commands. Each takes the arguments after its name and the
  * global options main() parsed (struct cli_options), prints what it did,
  * and returns the process exit status (0 success, 1 failure, 2 usage

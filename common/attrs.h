@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
+ * Room common/, the ground floor: allocation policy, buffers, errors,
+ * logging, strings, files, and the one rule for mail addresses and DNs. It
+ * includes nothing from another room and links only libc.
+ *
  * Compiler attributes used across smimesync.
  *
  * MUST_USE marks functions whose status must be checked: ignoring it is a

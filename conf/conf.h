@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
+ * Room conf/: the configuration model, its one typed option table, the
+ * parser and check-config. Every other room reads this model; conf/ reads
+ * nothing of theirs but smime/types.h (the names of key types and profiles).
+ *
  * The configuration model: what smimesync.conf says, validated and typed.
  *
  * config_load() parses a file with the one typed option table
@@ -22,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "common/attrs.h"
 #include "smime/types.h" /* key types, certificate and PKCS#12 profiles */
@@ -265,6 +270,8 @@ const struct conf_directory *config_find_directory(const struct config *cfg, con
 const struct conf_ca *config_find_ca(const struct config *cfg, const char *name);
 /* The [group] section of that name, or NULL (name may be NULL). */
 const struct conf_group *config_find_group(const struct config *cfg, const char *name);
+/* Index of the [group] of that name in cfg->groups, or -1 (name may be NULL). */
+ssize_t config_group_index(const struct config *cfg, const char *name);
 
 /*
  * The option table's default of a number-like key, as the model would hold
@@ -314,6 +321,15 @@ const char *conf_directory_title(const struct conf_directory *d);
 bool conf_directory_publishable(const struct conf_directory *d);
 /* Why a group read from d publishes nowhere without publish_to (static), NULL if it need not. */
 const char *conf_directory_unpublished(const struct conf_directory *d);
+
+/*
+ * A [directory] of type as a section with nothing but "type = ..." would
+ * load: every default of the option table and the type's user_filter
+ * (test tools build directories by hand this way). Strings in it are new;
+ * conf_directory_clear() frees them (name is the caller's).
+ */
+void conf_directory_defaults(struct conf_directory *d, enum dir_type type);
+void conf_directory_clear(struct conf_directory *d);
 
 /* "stop-renewing", "keep", "revoke": as written in the configuration. */
 const char *leave_policy_name(enum leave_policy p);

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
+#include "common/xalloc.h"
 #include "conf/conf_internal.h"
 
 static bool
@@ -106,13 +108,21 @@ config_find_ca(const struct config *cfg, const char *name)
 	return NULL;
 }
 
-const struct conf_group *
-config_find_group(const struct config *cfg, const char *name)
+ssize_t
+config_group_index(const struct config *cfg, const char *name)
 {
 	for (size_t i = 0; name != NULL && i < cfg->n_groups; i++)
 		if (strcmp(cfg->groups[i].name, name) == 0)
-			return &cfg->groups[i];
-	return NULL;
+			return (ssize_t)i;
+	return -1;
+}
+
+const struct conf_group *
+config_find_group(const struct config *cfg, const char *name)
+{
+	ssize_t i = config_group_index(cfg, name);
+
+	return i < 0 ? NULL : &cfg->groups[i];
 }
 
 int
@@ -154,6 +164,31 @@ conf_default_number(const char *section, const char *key, int64_t *out)
 		free(*CONF_FIELD(&scratch, o, char *));
 		return -1;
 	}
+}
+
+void
+conf_directory_defaults(struct conf_directory *d, enum dir_type type)
+{
+	const struct conf_dir_traits *t = conf_dir_traits(type);
+
+	memset(d, 0, sizeof(*d));
+	for (size_t i = 0; i < conf_options_count; i++) {
+		const struct conf_option *o = &conf_options[i];
+
+		/* The table's own defaults parse: anything else is a bug in the table. */
+		if (o->kind == CONF_DIRECTORY && o->def != NULL &&
+		    conf_value_parse(o, o->def, NULL, d, NULL) != 0)
+			fatal("conf: the built-in default of [directory] %s does not parse", o->key);
+	}
+	d->type = type;
+	if (t != NULL && t->default_user_filter != NULL)
+		d->user_filter = xstrdup(t->default_user_filter);
+}
+
+void
+conf_directory_clear(struct conf_directory *d)
+{
+	free_section(CONF_DIRECTORY, d);
 }
 
 const char *

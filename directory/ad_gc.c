@@ -119,7 +119,7 @@ dir_ad_gc_check(struct dir_ldap *dl, struct errbuf *e)
 	const struct conf_directory *c = dl->conf;
 	struct gc_attr want[] = {
 		{ "objectGUID", true, false },
-		{ c->mail_attribute != NULL ? c->mail_attribute : "mail", true, false },
+		{ c->mail_attribute, true, false },
 		{ "userAccountControl", true, false },
 		{ "accountExpires", true, false },
 		{ "primaryGroupID", true, false },

@@ -309,8 +309,7 @@ static enum dir_status
 ad_group_members(void *state, const char *group_ref, struct user_list *out, struct errbuf *e)
 {
 	struct dir_ldap *dl = state;
-	const char *mail_attr = dl->conf->mail_attribute != NULL ? dl->conf->mail_attribute :
-	    "mail";
+	const char *mail_attr = dl->conf->mail_attribute;
 	char *attrs[] = { "objectGUID", (char *)mail_attr, "proxyAddresses", "displayName",
 	    "cn", "givenName", "sn", "userPrincipalName", "userAccountControl",
 	    "accountExpires", dl->conf->alt_mail_attribute, NULL };
@@ -425,7 +424,7 @@ ad_find_person(void *state, const struct user *u, char **dn_out, struct errbuf *
 {
 	struct dir_ldap *dl = state;
 	char *attrs[] = { "1.1", NULL };
-	const char *attr = dl->conf->mail_attribute != NULL ? dl->conf->mail_attribute : "mail";
+	const char *attr = dl->conf->mail_attribute;
 	/* An Entra user's synchronised account, or a person read from the global catalog. */
 	char *norm = u->onprem_dn == NULL && u->dn != NULL ? dir_dn_normalize(u->dn) : NULL;
 	const char *direct = u->onprem_dn != NULL ? u->onprem_dn : norm != NULL ? u->dn : NULL;

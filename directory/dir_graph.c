@@ -93,7 +93,7 @@ graph_dir_open(const struct conf_directory *conf, const char *bind_password, voi
 	    .cert_file = conf->client_cert_file, .key_file = conf->client_key_file,
 	    .authority_host = conf->authority_host, .graph_host = conf->graph_host,
 	    .tls_ca_file = conf->tls_ca_file, .tls_verify = conf->tls_verify,
-	    .timeout = conf->timeout > 0 ? conf->timeout : 30 };
+	    .timeout = conf->timeout };
 	if (p.tenant_id == NULL || p.client_id == NULL || p.authority_host == NULL ||
 	    p.graph_host == NULL) {
 		err_set(e, "%s: tenant_id and client_id are required", gd->label);

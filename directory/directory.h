@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
+ * Room directory/: all directory I/O, one backend per directory type.
+ *
  * Directory I/O: read who is in a group, and publish certificates back.
  *
  * Every [directory] type (ldap, ad, graph, csv) is one backend behind this

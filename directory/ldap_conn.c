@@ -22,8 +22,6 @@
 #include "common/xalloc.h"
 #include "directory/ldap.h"
 
-#define DEFAULT_TIMEOUT 30
-#define DEFAULT_PAGE_SIZE 500
 
 /* What the SASL interaction callback answers with. */
 struct sasl_defaults {
@@ -298,10 +296,9 @@ dir_ldap_connect(const struct conf_directory *conf, const char *bind_password,
 	dl->dialect = dialect;
 	dl->uri = xstrdup(conf->uri);
 	dl->base_dn = xstrdup(conf->base_dn);
-	dl->timeout = conf->timeout > 0 && conf->timeout < 86400 ? (int)conf->timeout :
-	    DEFAULT_TIMEOUT;
-	dl->page_size = conf->page_size > 0 && conf->page_size <= 100000 ?
-	    (int)conf->page_size : DEFAULT_PAGE_SIZE;
+	/* Within the option table's bounds: config_load() checked them. */
+	dl->timeout = (int)conf->timeout;
+	dl->page_size = (int)conf->page_size;
 	if (conf->user_filter[0] == '(')
 		dl->user_filter = xstrdup(conf->user_filter);
 	else

@@ -45,7 +45,7 @@ dir_ldap_find_by_mail(struct dir_ldap *dl, const struct user *u, const char *not
     char **dn_out, struct errbuf *e)
 {
 	char *attrs[] = { "1.1", NULL };
-	const char *attr = dl->conf->mail_attribute != NULL ? dl->conf->mail_attribute : "mail";
+	const char *attr = dl->conf->mail_attribute;
 	struct matches m = { 0, NULL, NULL };
 	char *esc = NULL, *filter = NULL;
 	enum dir_status st;

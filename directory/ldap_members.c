@@ -42,7 +42,7 @@
 static bool
 worth_a_scan(const struct dir_ldap *dl, size_t n)
 {
-	size_t first = dl->conf->scan_threshold > 0 ? (size_t)dl->conf->scan_threshold : 10000;
+	size_t first = (size_t)dl->conf->scan_threshold;
 
 	if (dl->people_scanned == 0)
 		return n >= first;
@@ -314,7 +314,7 @@ dir_ldap_expand_group(struct dir_ldap *dl, const char *group_dn, struct user_lis
 	x.attrs[k++] = "member";
 	x.attrs[k++] = "uniqueMember";
 	x.attrs[k++] = "entryUUID";
-	x.attrs[k++] = dl->conf->mail_attribute != NULL ? dl->conf->mail_attribute : "mail";
+	x.attrs[k++] = dl->conf->mail_attribute;
 	x.attrs[k++] = "displayName";
 	x.attrs[k++] = "cn";
 	x.attrs[k++] = "givenName";

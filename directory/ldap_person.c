@@ -58,7 +58,7 @@ dir_fill_names(LDAP *ld, LDAPMessage *entry, const char *dn, struct user *u)
 void
 dir_fill_mail(struct dir_ldap *dl, LDAPMessage *entry, struct user *u)
 {
-	const char *attr = dl->conf->mail_attribute != NULL ? dl->conf->mail_attribute : "mail";
+	const char *attr = dl->conf->mail_attribute;
 	struct berval **vals = ldap_get_values_len(dl->ld, entry, attr);
 	size_t n = (size_t)ldap_count_values_len(vals);
 

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
+ * Room mail/: templates (template.h), MIME messages (mime.h) and the
+ * transports that send them (this header).
+ *
  * Sending mail: over SMTP (libESMTP, smtp.c; the default) or, with [mail]
  * transport = graph, through Microsoft Graph sendMail (graph_mail.c, which
  * see for its outcomes). The rest of this comment is about SMTP.

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
+ * Room net/: the network clients below directory/, smime/ and mail/ (this
+ * HTTPS exchange, and the Microsoft Graph client in graph.h). Plain
+ * parameter structs only: nothing here knows the configuration model.
+ *
  * One HTTP(S) exchange over libcurl, with the limits every network call
  * here must have: a timeout, TLS verification on by default, and a
  * maximum response size (STYLE 13).

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
+ * Room report/: what a run is told as: the run report (JSON, text,
+ * HTML in report_html.h) and the Prometheus metrics (metrics.h).
+ *
  * The run report: what one run saw, did and failed to do.
  *
  * The engine feeds a struct report as it goes; report_finish() turns it

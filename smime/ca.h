@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
+ * Room smime/: keys, certificate profiles, the CA table (internal CA and
+ * external connectors), CRLs, PKCS#12, key escrow, and the client side of
+ * the signer. Its public headers are this one, cert.h, key.h, pkcs12.h,
+ * escrow.h, signer.h and types.h.
+ *
  * The CA interface, and the internal (local) CA behind it.
  *
  * The engine generates the subscriber key itself, makes a CSR

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
+ * Room store/: the SQLite store (schema, numbered migrations, queries);
+ * it depends on common/ only.
+ *
  * The store: smimesync's system of record, one SQLite file.
  *
  * What we issued, to whom, where each user's provisioning stands, what

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
+ * Room sync/: the engine of one run: the pure planner (plan.h), the
+ * provisioning state machine (provision.h), publishing, revocation,
+ * leavers, reminders and the outbox, over the rooms below.
+ *
  * What one run carries around: configuration, store, master key, report,
  * and the connections it opened (one per directory, one per CA), opened
  * on first use and closed by engine_close().

@@ -55,12 +55,3 @@ member_index_free(struct member_index *mi)
 	free(mi->per_group);
 	memset(mi, 0, sizeof(*mi));
 }
-
-ssize_t
-config_group_index(const struct config *cfg, const char *name)
-{
-	for (size_t i = 0; name != NULL && i < cfg->n_groups; i++)
-		if (strcmp(cfg->groups[i].name, name) == 0)
-			return (ssize_t)i;
-	return -1;
-}

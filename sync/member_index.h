@@ -28,7 +28,5 @@ void member_index_build(struct member_index *mi, const struct plan_item *items, 
 bool member_index_enabled(const struct member_index *mi, const char *user_id);
 bool member_index_disabled(const struct member_index *mi, const char *user_id);
 void member_index_free(struct member_index *mi);
-/* Index of the group called name in cfg, or -1. */
-ssize_t config_group_index(const struct config *cfg, const char *name);
 
 #endif

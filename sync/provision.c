@@ -91,15 +91,6 @@ prov_enter(struct engine *en, struct store_action *a, enum prov_state to, const 
 	return 0;
 }
 
-static const struct conf_group *
-find_group(const struct config *cfg, const char *name)
-{
-	for (size_t i = 0; i < cfg->n_groups; i++)
-		if (strcmp(cfg->groups[i].name, name) == 0)
-			return &cfg->groups[i];
-	return NULL;
-}
-
 int
 provision_create(struct engine *en, const struct plan_item *it, int64_t *action_id,
     struct errbuf *e)
@@ -579,7 +570,7 @@ provision_run(struct engine *en, int64_t action_id, const struct user *u, EVP_PK
 	if (store_action_get(en->store, action_id, &a, &e) != 0)
 		goto fail;
 	snprintf(out->kind, sizeof(out->kind), "%s", a.kind);
-	g = find_group(en->cfg, a.group_name);
+	g = config_find_group(en->cfg, a.group_name);
 	if (g == NULL) {
 		/* Close it, so the next plan decides afresh under today's groups. */
 		err_set(&e, "group %s is no longer in the configuration; the unfinished %s "

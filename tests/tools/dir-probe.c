@@ -22,9 +22,9 @@
  *   add-smime DN FILE.der   add a DER PKCS#7 value to userSMIMECertificate
  *   del-smime DN FILE.der   delete it
  *
- * The configuration is built by hand, not parsed; only the default
- * user_filter of the type comes from conf/ (conf_dir_traits), as
- * config_load() would fill it in. Exit status: 0 ok, 1 usage, 2 directory error (stderr
+ * The configuration is built by hand, not parsed: it starts from what
+ * config_load() fills in for "type = ..." (conf_directory_defaults: the
+ * option table's defaults and the type's user_filter). Exit status: 0 ok, 1 usage, 2 directory error (stderr
  * says "dir-probe: STATUS: message" with STATUS from dir_status_name()).
  */
 #include "config.h"
@@ -92,6 +92,30 @@ print_values(const char *attr, const struct dir_value *v, size_t n)
 	}
 }
 
+/* Replace a string of the section (new copy; the old one is freed). */
+static void
+set_str(char **field, const char *val)
+{
+	free(*field);
+	*field = xstrdup(val);
+}
+
+/* --type decides the defaults, so it is read before anything else. */
+static enum dir_type
+probe_type(int argc, char **argv)
+{
+	for (int i = 1; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+		if (strcmp(argv[i], "--type") != 0)
+			continue;
+		if (strcmp(argv[i + 1], "ldap") == 0)
+			return DIR_TYPE_LDAP;
+		if (strcmp(argv[i + 1], "ad") == 0)
+			return DIR_TYPE_AD;
+		usage();
+	}
+	return DIR_TYPE_LDAP;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -103,16 +127,10 @@ main(int argc, char **argv)
 	const char *password_file = NULL;
 	int i, rc = 0;
 	int64_t n;
-	bool filter_given = false;
 
-	memset(&conf, 0, sizeof(conf));
+	/* What config_load() fills in for "type = ...": the option table's defaults. */
+	conf_directory_defaults(&conf, probe_type(argc, argv));
 	conf.name = "probe";
-	conf.starttls = TLS_MODE_REQUIRED;
-	conf.tls_verify = true;
-	conf.page_size = 500;
-	conf.scan_threshold = 10000;
-	conf.timeout = 30;
-	conf.mail_attribute = "mail";
 	log_init("dir-probe", LOGL_WARN, 0);
 	err_clear(&e);
 
@@ -136,36 +154,30 @@ main(int argc, char **argv)
 			usage();
 		i++;
 		if (strcmp(opt, "--uri") == 0)
-			conf.uri = (char *)val;
+			set_str(&conf.uri, val);
 		else if (strcmp(opt, "--base") == 0)
-			conf.base_dn = (char *)val;
+			set_str(&conf.base_dn, val);
 		else if (strcmp(opt, "--bind-dn") == 0)
-			conf.bind_dn = (char *)val;
+			set_str(&conf.bind_dn, val);
 		else if (strcmp(opt, "--password-file") == 0)
 			password_file = val;
 		else if (strcmp(opt, "--ca-file") == 0)
-			conf.tls_ca_file = (char *)val;
+			set_str(&conf.tls_ca_file, val);
 		else if (strcmp(opt, "--sasl") == 0)
-			conf.sasl_mech = (char *)val;
+			set_str(&conf.sasl_mech, val);
 		else if (strcmp(opt, "--keytab") == 0)
-			conf.keytab_file = (char *)val;
+			set_str(&conf.keytab_file, val);
 		else if (strcmp(opt, "--principal") == 0)
-			conf.principal = (char *)val;
+			set_str(&conf.principal, val);
 		else if (strcmp(opt, "--user-filter") == 0) {
-			conf.user_filter = (char *)val;
-			filter_given = true;
+			set_str(&conf.user_filter, val);
 		}
 		else if (strcmp(opt, "--mail-attribute") == 0)
-			conf.mail_attribute = (char *)val;
+			set_str(&conf.mail_attribute, val);
 		else if (strcmp(opt, "--alt-mail-attribute") == 0)
-			conf.alt_mail_attribute = (char *)val;
+			set_str(&conf.alt_mail_attribute, val);
 		else if (strcmp(opt, "--type") == 0) {
-			if (strcmp(val, "ldap") == 0)
-				conf.type = DIR_TYPE_LDAP;
-			else if (strcmp(val, "ad") == 0)
-				conf.type = DIR_TYPE_AD;
-			else
-				usage();
+			/* Read by probe_type() before the defaults. */
 		} else if (strcmp(opt, "--starttls") == 0) {
 			if (strcmp(val, "required") == 0)
 				conf.starttls = TLS_MODE_REQUIRED;
@@ -191,9 +203,6 @@ main(int argc, char **argv)
 	}
 	if (i >= argc || conf.uri == NULL || conf.base_dn == NULL)
 		usage();
-	/* What config_load() would fill in. */
-	if (!filter_given)
-		conf.user_filter = (char *)conf_dir_traits(conf.type)->default_user_filter;
 	if (password_file != NULL && file_read_password(password_file, &password, &e) != 0) {
 		fprintf(stderr, "dir-probe: %s\n", e.text);
 		return 1;
@@ -292,5 +301,6 @@ main(int argc, char **argv)
 		usage();
 	}
 	dir_close(dc);
+	conf_directory_clear(&conf);
 	return rc;
 }
