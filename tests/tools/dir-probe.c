@@ -104,7 +104,8 @@ set_str(char **field, const char *val)
 static enum dir_type
 probe_type(int argc, char **argv)
 {
-	for (int i = 1; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+	/* Options come before the command; values never start with "--type". */
+	for (int i = 1; i + 1 < argc; i++) {
 		if (strcmp(argv[i], "--type") != 0)
 			continue;
 		if (strcmp(argv[i + 1], "ldap") == 0)
