@@ -115,6 +115,18 @@ static const char *const migrations[] = {
 	"ALTER TABLE actions ADD COLUMN ca_next_try INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE actions ADD COLUMN ca_failures INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE users ADD COLUMN ca_hold TEXT;",
+	/*
+	 * 7: the durable queue of directory removals (store/removals.h,
+	 * invariant I2): a revoked, superseded or expired value of ours stays
+	 * queued until it is out of the directory.
+	 */
+	"CREATE TABLE removals ("
+	"  id INTEGER PRIMARY KEY,"
+	"  cert_id INTEGER NOT NULL REFERENCES certs(id),"
+	"  user_id TEXT, why TEXT NOT NULL,"
+	"  created INTEGER NOT NULL, updated INTEGER, done_at INTEGER,"
+	"  attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT);"
+	"CREATE UNIQUE INDEX removals_pending ON removals(cert_id) WHERE done_at IS NULL;",
 };
 
 /*

@@ -86,6 +86,32 @@ failed_governor(const struct config *cfg, const struct store_user_state *st,
 	return NULL;
 }
 
+/*
+ * I4: an unfinished action must not carry a revoked or superseded
+ * certificate into the directory or the mail. It is stale when the
+ * certificate it made is no longer valid, or when, before it made one,
+ * the person's certificate was revoked after it began (an admin revoked
+ * the person mid-way). Writes why into buf and returns true.
+ */
+static bool
+stale_open_action(const struct store_user_state *st, char *buf, size_t len)
+{
+	if (st->open_cert_status != NULL && strcmp(st->open_cert_status, "valid") != 0) {
+		snprintf(buf, len, "the certificate (serial %s) that an unfinished provisioning "
+		    "made was %s before it was published and mailed: it stays out of the "
+		    "directory and out of the mail, and that provisioning is closed",
+		    st->open_serial ? st->open_serial : "?", st->open_cert_status);
+		return true;
+	}
+	if (st->open_cert_status == NULL && st->revoked && st->revoked_at >= st->open_created) {
+		snprintf(buf, len, "the person's certificate was revoked after an unfinished "
+		    "provisioning began: that provisioning is closed%s",
+		    st->open_at_ca ? " and the request left at the CA is abandoned" : "");
+		return true;
+	}
+	return false;
+}
+
 static void
 decide(const struct config *cfg, const struct store_user_state *st, const bool *group_failed,
     time_t now, struct plan_item *it)
@@ -117,6 +143,23 @@ decide(const struct config *cfg, const struct store_user_state *st, const bool *
 	if (!u->enabled) {
 		it->action = PLAN_SKIP;
 		snprintf(it->reason, sizeof(it->reason), "account is disabled in the directory");
+		return;
+	}
+	if (st != NULL && st->open_action != 0 &&
+	    stale_open_action(st, it->reason, sizeof(it->reason))) {
+		size_t len = strlen(it->reason);
+
+		it->abandon = st->open_action;
+		if (st->force_issue) {
+			it->action = PLAN_ISSUE;
+			it->forced = true;
+			snprintf(it->reason + len, sizeof(it->reason) - len, "; an administrator "
+			    "asked for a new certificate (smimesync issue)");
+		} else {
+			it->action = PLAN_SKIP;
+			snprintf(it->reason + len, sizeof(it->reason) - len, "; a new certificate "
+			    "is issued only on request (smimesync issue %s)", u->mail);
+		}
 		return;
 	}
 	if (st != NULL && st->open_action != 0) {

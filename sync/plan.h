@@ -17,6 +17,10 @@
  *   renew      the current certificate expires within the group's renew_before
  *   reissue    the directory's mail differs from the certificate's
  *   resume     an earlier run left this person's provisioning unfinished
+ *              (never when the certificate it made, or the person's
+ *              certificate, was revoked or superseded since: then the
+ *              unfinished action is closed, plan_item.abandon, and the
+ *              person is skipped as revoked -- invariant I4)
  *   republish  the certificate is valid but not (yet) in the directory
  *   nothing    valid, published, not due
  *   skip       not provisioned, with the reason: no usable mail, disabled,
@@ -100,13 +104,14 @@ struct plan_item {
 	const struct user *user;      /* borrowed */
 	size_t group;                 /* index into cfg->groups: the governing group */
 	enum plan_action action;
-	char reason[256];             /* one line for people: why this action */
+	char reason[512];             /* one line for people: why this action */
 	int64_t cert_id;              /* current valid certificate, 0 if none */
 	time_t not_after;             /* of that certificate */
 	int64_t open_action;          /* unfinished action to resume, 0 if none */
 	char also_in[256];            /* other synced groups this user is in */
 	bool forced;                  /* issue requested by an admin (smimesync issue) */
 	bool hold;                    /* governing group unread: touch nothing of theirs */
+	int64_t abandon;              /* unfinished action to close unfinished (I4), 0 if none */
 };
 
 enum plan_leave {

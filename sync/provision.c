@@ -111,6 +111,35 @@ provision_create(struct engine *en, const struct plan_item *it, int64_t *action_
 	return 0;
 }
 
+int
+provision_abandon(struct engine *en, int64_t action_id, const char *why, struct errbuf *e)
+{
+	struct store_action a;
+	int rc = -1;
+
+	memset(&a, 0, sizeof(a));
+	if (store_action_get(en->store, action_id, &a, e) != 0)
+		return -1;
+	if (store_begin(en->store, e) != 0)
+		goto out;
+	/*
+	 * The key of a certificate that was never delivered decrypts nothing:
+	 * its escrow goes too, whatever the group's escrow says.
+	 */
+	if (store_action_forget_key(en->store, a.id, e) != 0 ||
+	    (a.cert_id != 0 && store_escrow_delete(en->store, a.cert_id, e) != 0) ||
+	    store_audit(en->store, en->run_id, a.user_id, "action-abandoned", why, e) != 0) {
+		store_rollback(en->store);
+		goto out;
+	}
+	if (prov_enter(en, &a, PROV_FAILED, why, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	store_action_clear(&a);
+	return rc;
+}
+
 static char *
 action_aad(const struct store_action *a)
 {
@@ -448,6 +477,27 @@ out:
 	return rc;
 }
 
+/*
+ * I4, where it is carried out: a certificate that was revoked or
+ * superseded while its provisioning was unfinished is never published or
+ * mailed. The action is closed as failed, and true returned with why in e.
+ */
+static bool
+cert_gone(struct engine *en, struct store_action *a, const struct store_cert *c,
+    const char *what, struct errbuf *e)
+{
+	struct errbuf e2;
+
+	if (c->status == CERT_VALID)
+		return false;
+	err_set(e, "serial %s was %s before it was %s: it is not %s, and this provisioning "
+	    "is closed", c->serial, c->status == CERT_REVOKED ? "revoked" : "superseded", what,
+	    what);
+	if (provision_abandon(en, a->id, e->text, &e2) != 0)
+		log_error("%s", e2.text);
+	return true;
+}
+
 static int
 step_publish(struct engine *en, struct store_action *a, const struct conf_group *g,
     const struct user *u, struct errbuf *e)
@@ -461,8 +511,11 @@ step_publish(struct engine *en, struct store_action *a, const struct conf_group 
 	int rc = -1;
 
 	memset(&cur, 0, sizeof(cur));
-	if (store_cert_get(en->store, a->cert_id, &cur, e) != 0 ||
-	    engine_cert_chain(en, g->ca, &cur, &chain, e) != 0)
+	if (store_cert_get(en->store, a->cert_id, &cur, e) != 0)
+		goto out;
+	if (cert_gone(en, a, &cur, "published", e))
+		goto out;
+	if (engine_cert_chain(en, g->ca, &cur, &chain, e) != 0)
 		goto out;
 	if (publish_locate(en, g->directory, g->publish, u, &dc, &dn, e) != 0)
 		goto out;
@@ -498,6 +551,9 @@ step_publish(struct engine *en, struct store_action *a, const struct conf_group 
 		} else if (store_cert_set_status(en->store, all[i].id, CERT_SUPERSEDED, e) != 0) {
 			goto fail;
 		}
+		/* publish_current took every older value of ours out of this entry. */
+		if (dc != NULL && store_cert_set_published(en->store, all[i].id, false, e) != 0)
+			goto fail;
 	}
 	if (prov_enter(en, a, PROV_PUBLISHED, NULL, e) != 0)
 		goto out;
@@ -525,8 +581,11 @@ step_queue_mails(struct engine *en, struct store_action *a, const struct conf_gr
 
 	memset(&cur, 0, sizeof(cur));
 	memset(&mails, 0, sizeof(mails));
-	if (store_cert_get(en->store, a->cert_id, &cur, e) != 0 ||
-	    engine_cert_chain(en, g->ca, &cur, &chain, e) != 0 || unseal_key(en, a, &key, e) != 0)
+	if (store_cert_get(en->store, a->cert_id, &cur, e) != 0)
+		goto out;
+	if (cert_gone(en, a, &cur, "mailed", e))
+		goto out;
+	if (engine_cert_chain(en, g->ca, &cur, &chain, e) != 0 || unseal_key(en, a, &key, e) != 0)
 		goto out;
 	if (collect_build(en, g, u, &cur, key, chain, &mails, e) != 0)
 		goto out;

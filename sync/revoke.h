@@ -28,8 +28,10 @@ enum revoke_reason {
  * Revoke cert_id in its own transaction, then unpublish it from target
  * (the group's publish directory; NULL: do not touch any directory), where
  * the person is dn in source (publish_locate()). A directory failure
- * leaves the revocation recorded and returns -1 with the reason; the next
- * run's republish check removes it.
+ * leaves the revocation recorded and returns -1 with the reason; the
+ * removal stays in the store's queue (store/removals.h), queued in the
+ * revocation's own transaction, and every run retries it
+ * (sync/unpublish.h) until it is done.
  */
 int revoke_cert(struct engine *en, int64_t cert_id, const char *dn, enum revoke_reason reason,
     const struct conf_directory *source, const struct conf_directory *target,

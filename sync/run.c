@@ -15,6 +15,7 @@
 #include "sync/admin_notice.h"
 #include "sync/remind.h"
 #include "sync/retire.h"
+#include "sync/unpublish.h"
 #include "sync/run.h"
 
 volatile sig_atomic_t run_stop_requested;
@@ -431,6 +432,15 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 			dry_run_item(&en, it);
 			continue;
 		}
+		if (it->abandon != 0) {
+			/* I4: closed before anything else, so nothing resumes it. */
+			if (provision_abandon(&en, it->abandon, it->reason, &e) != 0) {
+				report_error(en.report, it->user->mail, "abandon", "%s", e.text);
+				continue;
+			}
+			report_count(en.report, "abandoned", 1);
+			log_warn("%s: %s", it->user->mail, it->reason);
+		}
 		switch (it->action) {
 		case PLAN_SKIP:
 			log_warn("skipping %s: %s", it->user->mail ? it->user->mail : it->user->dn,
@@ -453,6 +463,9 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 	execute(&en, work, n_work, !opt->dry_run && cfg->has_mail);
 	if (!run_stop_requested)
 		retire_and_remind(&en, &plan, group_failed, opt, &holders, &n_holders);
+	/* After this run's publishing and revoking: whatever of ours is stale goes (I2). */
+	if (!run_stop_requested)
+		unpublish_stale(&en, group_failed, opt->dry_run);
 	if (!run_stop_requested && !opt->dry_run)
 		notice_queue(&en);
 
