@@ -95,6 +95,12 @@ struct store_cert {
 	size_t der_len;
 	char *chain_pem;
 	time_t created;
+	/*
+	 * Written by store_cert_insert() only (NULL when read back): every
+	 * alternative address the certificate was asked for, lowercased, one a
+	 * line (I5: losing any of them is a reissue).
+	 */
+	const char *alt_mails;
 };
 
 void store_cert_clear(struct store_cert *c);
@@ -142,6 +148,8 @@ struct store_user_state {
 	time_t open_created;    /* when it was planned */
 	bool open_at_ca;        /* an external CA holds its request (a cookie) */
 	time_t revoked_at;      /* revoked: when the newest certificate was revoked */
+	char *alt_mails;        /* the current certificate's alternative addresses, lowercased,
+	                           one a line; NULL when not recorded (issued before) */
 };
 
 int store_load_states(struct store *st, struct store_user_state **out, size_t *n,

@@ -5,6 +5,7 @@ libsync_a_SOURCES = \
 	sync/run.c sync/run.h \
 	sync/plan.c sync/plan.h sync/plan_internal.h \
 	sync/plan_holders.c sync/plan_retire.c sync/plan_remind.c \
+	sync/plan_mail.c sync/plan_issue.c \
 	sync/provision.c sync/provision.h \
 	sync/keygen.c sync/keygen.h \
 	sync/publish.c sync/publish.h \

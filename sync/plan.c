@@ -256,6 +256,7 @@ plan_build(const struct config *cfg, const struct plan_member *members, size_t n
 	size_t *governor = xcalloc(n_members, sizeof(*governor));
 	size_t *item_of = xcalloc(n_members, sizeof(*item_of));
 	struct plan_item *items = xcalloc(n_members, sizeof(*items));
+	struct plan_claims claims;
 	size_t n = 0;
 
 	/*
@@ -276,7 +277,6 @@ plan_build(const struct config *cfg, const struct plan_member *members, size_t n
 
 	for (size_t i = 0; i < n_members; i++) {
 		const struct plan_member *m = &members[i];
-		const struct store_user_state *st;
 		struct plan_item *it;
 
 		if (governor[i] != i)
@@ -285,13 +285,21 @@ plan_build(const struct config *cfg, const struct plan_member *members, size_t n
 		it = &items[n++];
 		it->user = m->user;
 		it->group = m->group;
-		st = m->user->id == NULL ? NULL : plan_find_state(states, n_states, m->user->id);
+	}
+	/* Addresses are judged across everyone read in this run (I5). */
+	plan_claims_build(items, n, &claims);
+	for (size_t k = 0; k < n; k++) {
+		struct plan_item *it = &items[k];
+		const struct store_user_state *st;
+
+		st = it->user->id == NULL ? NULL : plan_find_state(states, n_states, it->user->id);
 		if (st != NULL) {
 			it->cert_id = st->cert_id;
 			it->not_after = st->not_after;
 		}
 		decide(cfg, st, group_failed, now, it);
 		hold_if_rejected(st, it);
+		(void)plan_addresses(cfg, &claims, k, st, it, items);
 	}
 	/* Name the other groups of people in several, in config order. */
 	for (size_t i = 0; i < n_members; i++) {
@@ -311,12 +319,20 @@ plan_build(const struct config *cfg, const struct plan_member *members, size_t n
 	memset(out, 0, sizeof(*out));
 	out->items = items;
 	out->n_items = n;
+	plan_conflicts(&claims, items, out);
+	plan_claims_free(&claims);
 }
 
 void
 plan_free(struct plan *p)
 {
+	for (size_t i = 0; i < p->n_items; i++)
+		free(p->items[i].alt_mails);
 	free(p->items);
+	free(p->conflicts);
+	for (size_t i = 0; i < p->issue_valve.n_why; i++)
+		free(p->issue_valve.why[i]);
+	free(p->issue_valve.why);
 	free(p->leavers);
 	for (size_t i = 0; i < p->valve.n_why; i++)
 		free(p->valve.why[i]);

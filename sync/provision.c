@@ -265,6 +265,31 @@ build_request(struct engine *en, const struct store_action *a, const struct conf
 }
 
 /*
+ * The alternative addresses the certificate was asked for, lowercased,
+ * one a line, as certs.alt_mails keeps them (new; NULL for none).
+ */
+static char *
+join_alt_mails(const struct ca_request *req)
+{
+	size_t len = 0, k = 0;
+	char *out;
+
+	if (req->n_alt_mails == 0)
+		return NULL;
+	for (size_t i = 0; i < req->n_alt_mails; i++)
+		len += strlen(req->alt_mails[i]) + 1;
+	out = xmalloc(len + 1);
+	for (size_t i = 0; i < req->n_alt_mails; i++) {
+		if (i > 0)
+			out[k++] = '\n';
+		for (const char *p = req->alt_mails[i]; *p != '\0'; p++)
+			out[k++] = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
+	}
+	out[k] = '\0';
+	return out;
+}
+
+/*
  * After the n-th "unreachable" in a row: retry_interval, doubling, at
  * most 64 times retry_interval; longer if the CA asked for it.
  */
@@ -367,6 +392,7 @@ step_ask_ca(struct engine *en, struct store_action *a, const struct conf_group *
 	unsigned char *der = NULL;
 	size_t der_len = 0;
 	char *aad = action_aad(a);
+	char *alt = NULL;
 	char detail[512];
 	enum ca_outcome oc;
 	int64_t cert_id = 0;
@@ -448,6 +474,8 @@ step_ask_ca(struct engine *en, struct store_action *a, const struct conf_group *
 	c.der_len = der_len;
 	c.chain_pem = chain_to_pem(res.chain);
 	c.created = en->now;
+	alt = join_alt_mails(&req);
+	c.alt_mails = alt;
 	snprintf(detail, sizeof(detail), "serial=%s fingerprint=%s mail=%s group=%s ca=%s",
 	    ci.serial, ci.fingerprint, a->mail, a->group_name, g->ca->name);
 	if (store_begin(en->store, e) != 0)
@@ -467,6 +495,7 @@ step_ask_ca(struct engine *en, struct store_action *a, const struct conf_group *
 	a->cert_id = cert_id;
 	rc = 0;
 out:
+	free(alt);
 	free(c.chain_pem);
 	free(der);
 	cert_info_clear(&ci);
@@ -536,7 +565,9 @@ step_publish(struct engine *en, struct store_action *a, const struct conf_group 
 	 * already taken it out of the directory).
 	 */
 	for (size_t i = 0; i < n_all; i++) {
-		bool other_mail = strcasecmp(all[i].mail, cur.mail) != 0;
+		/* A re-issue is for a changed or lost address: on_mail_change applies (I5). */
+		bool other_mail = strcasecmp(all[i].mail, cur.mail) != 0 ||
+		    strcmp(a->kind, "reissue") == 0;
 
 		if (all[i].id == cur.id || all[i].status != CERT_VALID)
 			continue;

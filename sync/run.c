@@ -216,6 +216,7 @@ batch_provision(struct engine *en, const struct plan_item **work, struct work_ba
 		const struct plan_item *it = work[b->start + k];
 		EVP_PKEY *key = b->job_of[k] >= 0 ? b->jobs[b->job_of[k]].key : NULL;
 		struct prov_outcome po;
+		struct user who;
 
 		if (b->ids[k] == 0 || run_stop_requested) {
 			/* Planned but not started: the next run resumes it. */
@@ -226,8 +227,12 @@ batch_provision(struct engine *en, const struct plan_item **work, struct work_ba
 				    "run resumes it");
 			continue;
 		}
+		/* The person as the planner allows them to be certified (I5). */
+		who = *it->user;
+		who.alt_mails = (char **)it->alt_mails;
+		who.n_alt_mails = it->alt_mails != NULL ? it->n_alt_mails : 0;
 		log_set_user(it->user->mail);
-		provision_run(en, b->ids[k], it->user, key, &po);
+		provision_run(en, b->ids[k], &who, key, &po);
 		if (strcmp(po.outcome, "done") == 0) {
 			report_count(en->report, done_counter(po.kind), 1);
 			report_count(en->report, "published", 1);
@@ -326,6 +331,32 @@ retire_and_remind(struct engine *en, struct plan *plan, const bool *group_failed
 	remind_execute(en, plan, opt->dry_run);
 }
 
+/*
+ * What the planner found that the admin must act on, before any work:
+ * addresses claimed by two people (I5) and the mass-issuance valve (I1:
+ * held by a valve). Each is an error line, so the run ends partial (3).
+ */
+static void
+report_plan_findings(struct engine *en, const struct plan *p)
+{
+	for (size_t i = 0; i < p->n_conflicts; i++) {
+		const struct plan_conflict *c = &p->conflicts[i];
+
+		report_error(en->report, c->addr, "plan", "%s is claimed by %s and by %s: an address "
+		    "claimed by two people is certified for neither; correct the directory",
+		    c->addr, c->a->dn ? c->a->dn : "?", c->b->dn ? c->b->dn : "?");
+	}
+	if (p->n_conflicts > 0)
+		report_count(en->report, "address_conflicts", (int64_t)p->n_conflicts);
+	report_count(en->report, "new_certificates", (int64_t)p->n_new);
+	for (size_t i = 0; i < p->issue_valve.n_why; i++)
+		report_error(en->report, NULL, "plan", "%s", p->issue_valve.why[i]);
+	if (p->issue_valve.held) {
+		report_count(en->report, "held_by_valve", (int64_t)p->n_new);
+		log_error("mass-issuance valve closed: %zu new certificates held", p->n_new);
+	}
+}
+
 static void
 count_planned(struct engine *en, const struct plan_item *it)
 {
@@ -417,7 +448,9 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 	for (size_t gi = 0; gi < cfg->n_groups; gi++)
 		group_failed[gi] = reads[gi].failed;
 	plan_build(cfg, members, n_members, states, n_states, group_failed, en.now, &plan);
+	plan_issue_valve(cfg, states, n_states, opt->allow_mass_issue, en.now, &plan);
 	report_count(en.report, "users_seen", (int64_t)plan.n_items);
+	report_plan_findings(&en, &plan);
 
 	if (!opt->dry_run && record_users(&en, plan.items, plan.n_items, &e) != 0) {
 		report_fail(en.report, "%s", e.text);

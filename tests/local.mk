@@ -21,9 +21,10 @@ TESTS += tests/integration/cli.sh tests/integration/checksrc.sh
 EXTRA_DIST += tests/integration/cli.sh tests/integration/checksrc.sh
 TESTS += tests/integration/mail_retry.sh
 EXTRA_DIST += tests/integration/mail_retry.sh
-TESTS += tests/integration/lifecycle.sh tests/integration/invariants.sh
+TESTS += tests/integration/lifecycle.sh tests/integration/invariants.sh \
+	tests/integration/addresses.sh
 EXTRA_DIST += tests/integration/lifecycle.sh tests/tools/mailcount.py \
-	tests/integration/invariants.sh
+	tests/integration/invariants.sh tests/integration/addresses.sh
 include tests/fuzz/local.mk
 # Hostile input across rooms (issue #9).
 check_PROGRAMS += tests/unit/test_hostile_input
