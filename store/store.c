@@ -136,6 +136,26 @@ static const char *const migrations[] = {
 	"DROP INDEX certs_state;"
 	"CREATE INDEX certs_state ON certs(user_id, status, not_after, id, mail, published,"
 	"  serial, group_name, not_before, alt_mails);",
+	/*
+	 * 9: what external CAs were asked, recorded before each request
+	 * leaves, and the certificates they made that we do not keep
+	 * (store/ca_requests.h, invariant I3).
+	 */
+	"CREATE TABLE ca_requests ("
+	"  id INTEGER PRIMARY KEY,"
+	"  action_id INTEGER NOT NULL, ca_name TEXT NOT NULL,"
+	"  request_id TEXT NOT NULL, key_id TEXT NOT NULL, csr TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('sent','answered','lost')),"
+	"  outcome TEXT, serial TEXT, created INTEGER NOT NULL, answered INTEGER);"
+	"CREATE INDEX ca_requests_action ON ca_requests(action_id, id);"
+	"CREATE TABLE unwanted_certs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user_id TEXT, ca_name TEXT NOT NULL, serial TEXT, issuer TEXT, key_id TEXT,"
+	"  der BLOB, why TEXT NOT NULL, reason INTEGER NOT NULL DEFAULT 5,"
+	"  state TEXT NOT NULL CHECK (state IN ('pending','revoked','admin')),"
+	"  reported INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT, created INTEGER NOT NULL, updated INTEGER,"
+	"  UNIQUE (issuer, serial));",
 };
 
 /*

@@ -11,6 +11,7 @@ libsync_a_SOURCES = \
 	sync/publish.c sync/publish.h \
 	sync/revoke.c sync/revoke.h \
 	sync/unpublish.c sync/unpublish.h \
+	sync/unwanted.c sync/unwanted.h \
 	sync/retire.c sync/retire.h \
 	sync/remind.c sync/remind.h \
 	sync/member_index.c sync/member_index.h \

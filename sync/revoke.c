@@ -7,7 +7,38 @@
 #include "common/log.h"
 #include "sync/publish.h"
 #include "sync/revoke.h"
+#include "store/ca_requests.h"
 #include "store/removals.h"
+
+/*
+ * I3: a certificate of an external CA is revoked there too, through its
+ * API: queued (in the revocation's transaction) for sync/unwanted.c, which
+ * the run carries out and retries until it is done; a CA without a
+ * revocation call is reported to the admin once, with the serial.
+ */
+static int
+at_external_ca(struct engine *en, const struct store_cert *c, enum revoke_reason reason,
+    struct errbuf *e)
+{
+	const struct conf_ca *conf = config_find_ca(en->cfg, c->ca_name);
+	struct store_unwanted u;
+	char why[128];
+
+	if (conf == NULL || conf->type == CA_TYPE_LOCAL)
+		return 0;
+	snprintf(why, sizeof(why), "revoked by smimesync (reason %d)", (int)reason);
+	memset(&u, 0, sizeof(u));
+	u.user_id = c->user_id;
+	u.ca_name = c->ca_name;
+	u.serial = c->serial;
+	u.issuer = c->issuer;
+	u.der = c->der;
+	u.der_len = c->der_len;
+	u.why = why;
+	u.reason = (int)reason;
+	u.state = conf->type == CA_TYPE_HELPER ? "admin" : "pending";
+	return store_unwanted_add(en->store, &u, en->now, e);
+}
 
 int
 revoke_cert(struct engine *en, int64_t cert_id, const char *dn, enum revoke_reason reason,
@@ -34,7 +65,8 @@ revoke_cert(struct engine *en, int64_t cert_id, const char *dn, enum revoke_reas
 	    store_audit(en->store, en->run_id, c.user_id, "certificate-revoked", detail, e) != 0 ||
 	    /* I2: queued before the directory is touched, done only once it is out. */
 	    (dn != NULL && target != NULL && store_removal_add(en->store, cert_id, c.user_id,
-	    "revoked", en->now, e) != 0)) {
+	    "revoked", en->now, e) != 0) ||
+	    at_external_ca(en, &c, reason, e) != 0) {
 		store_rollback(en->store);
 		goto out;
 	}

@@ -16,6 +16,7 @@
 #include "sync/remind.h"
 #include "sync/retire.h"
 #include "sync/unpublish.h"
+#include "sync/unwanted.h"
 #include "sync/run.h"
 
 volatile sig_atomic_t run_stop_requested;
@@ -499,6 +500,9 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 	/* After this run's publishing and revoking: whatever of ours is stale goes (I2). */
 	if (!run_stop_requested)
 		unpublish_stale(&en, group_failed, opt->dry_run);
+	/* What a CA made that we do not keep is revoked there (I3). */
+	if (!run_stop_requested)
+		unwanted_work(&en, opt->dry_run);
 	if (!run_stop_requested && !opt->dry_run)
 		notice_queue(&en);
 
