@@ -47,6 +47,8 @@ EXTRA_DIST += tests/integration/valgrind.sh tests/tools/run-sanitized
 EXTRA_DIST += tests/tools/test-lib.sh
 # Issue #8: external CAs (cfssl for real, EJBCA and Sectigo fakes, a certmonger helper).
 TESTS += tests/integration/ca_helper.sh tests/integration/ca_cfssl.sh \
-	tests/integration/ca_ejbca.sh tests/integration/ca_sectigo.sh
+	tests/integration/ca_ejbca.sh tests/integration/ca_sectigo.sh \
+	tests/integration/ca_lost_answers.sh tests/integration/ca_certmonger.sh
+EXTRA_DIST += tests/integration/ca_lost_answers.sh tests/integration/ca_certmonger.sh
 EXTRA_DIST += tests/integration/ca_helper.sh tests/integration/ca_cfssl.sh \
 	tests/integration/ca_ejbca.sh tests/integration/ca_sectigo.sh tests/tools/fake-rest-ca.py tests/tools/extca-lib.sh tests/tools/test-ca-helper

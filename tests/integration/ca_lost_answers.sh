@@ -1,0 +1,139 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+# Invariant I3 with external CAs: every certificate a CA issued at our
+# request is in the store, and one we do not keep is revoked at the CA.
+# Checked from outside, in the CA's own record (the stand-in's list of what
+# it issued, tests/tools/fake-rest-ca.py --issued):
+#   - EJBCA and Sectigo carry a request out and drop the answer (as a
+#     timeout or a dropped connection loses it): the next run asks the CA
+#     (certificate search, the order list) instead of ordering again, so
+#     the CA holds exactly one certificate per person, the one stored;
+#   - a certificate refused after issuance (an address nobody asked for)
+#     is recorded and revoked at the CA through its API;
+#   - a certmonger helper, which has no revocation call, issues one we
+#     refuse: the report names the serial for the admin, once.
+set -eu
+: "${top_srcdir:?}" "${top_builddir:?}" "${SMIMESYNC:?}"
+. "$top_srcdir/tests/tools/smtp-lib.sh"
+. "$top_srcdir/tests/tools/test-lib.sh"
+. "$top_srcdir/tests/tools/extca-lib.sh"
+extca_require python3-cryptography
+
+extca_begin lost
+
+# unknown_valid: serials the CA holds unrevoked that the store does not know
+unknown_valid() {
+	jq -r 'to_entries[] | select(.value.revoked == false) | .key' "$W/issued.json" |
+		while read -r s; do
+			s=$(echo "$s" | sed 's/^0*//')
+			n=$(sqlite3 "$DB" "SELECT COUNT(*) FROM certs WHERE ltrim(serial, '0') = '$s'")
+			[ "$n" = 1 ] || echo "$s"
+		done
+}
+issued_for() { jq -r --arg m "$1" '[to_entries[] | select(.value.mails[0] == $m)] | length' "$W/issued.json"; }
+revoked_for() { jq -r --arg m "$1" '[to_entries[] | select(.value.mails[0] == $m and .value.revoked)] | length' "$W/issued.json"; }
+run() {
+	_n=$1
+	shift
+	set +e
+	"$@" run --format json >"$W/$_n.json" 2>"$W/$_n.log"
+	_rc=$?
+	set -e
+	echo "run $_n: exit $_rc, $(jq -c .counts "$W/$_n.json" 2>/dev/null)"
+}
+fresh_state() { rm -rf "$W/state" "$W/issued.json"; mkdir -m 700 "$W/state"; }
+
+# --- EJBCA --------------------------------------------------------------------------
+extca_start_fake ejbca
+cat >"$W/ejbca.section" <<CONF
+type = ejbca
+url = https://127.0.0.1:$PORT/
+tls_ca_file = $W/pki/root.pem
+tls_cert_file = $W/pki/client.pem
+tls_key_file = $W/pki/client.key
+certificate_profile = SMIME_CP
+end_entity_profile = SMIME_EEP
+certificate_authority = Test Issuing CA
+trust_anchor_file = $W/pki/root.pem
+chain_file = $W/pki/chain.pem
+retry_interval = 0s
+CONF
+extca_write_config "$W" "$W/ejbca.section"
+extca_add_person fred
+"$SMIMESYNC" ca init >/dev/null
+echo '{ "ada@example.org": "drop", "fred@example.org": "foreign" }' >"$W/behaviour.json"
+run e1 "$SMIMESYNC"
+check '[ "$(issued_for ada@example.org)" = 1 ] && [ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM certs WHERE mail = '"'ada@example.org'"'")" = 0 ]' \
+	"EJBCA issued for ada, but the answer was lost: the store has nothing yet"
+check '[ "$(sqlite3 "$DB" "SELECT r.state FROM ca_requests r JOIN actions a ON a.id = r.action_id WHERE a.mail = '"'ada@example.org'"'")" = sent ]' \
+	"the request was recorded before it left, and is still unanswered"
+echo '{}' >"$W/behaviour.json"
+run e2 "$SMIMESYNC"
+check '[ "$(issued_for ada@example.org)" = 1 ]' "EJBCA: the next run found the certificate by search and did not order again"
+check 'extca_item ada@example.org outcome e2 | grep -qx done' "ada is provisioned with the certificate that was issued before"
+check '[ "$(revoked_for fred@example.org)" = 1 ]' "EJBCA: the certificate refused after issuance is revoked at the CA"
+check '[ "$(sqlite3 "$DB" "SELECT state FROM unwanted_certs WHERE why LIKE '"'%mallory%'"'")" = revoked ]' \
+	"the store records it, revoked"
+check '[ -z "$(unknown_valid)" ]' "EJBCA: no valid certificate at the CA that the store does not know ($(unknown_valid | tr '\n' ' '))"
+kill "$EXTCA_FPID" && wait "$EXTCA_FPID" 2>/dev/null || true
+
+# --- Sectigo --------------------------------------------------------------------------
+fresh_state
+extca_start_fake sectigo
+printf '%s\n' s3cret-Passw0rd >"$W/scm.secret"
+chmod 600 "$W/scm.secret"
+cat >"$W/sectigo.section" <<CONF
+type = sectigo
+url = https://127.0.0.1:$PORT
+tls_ca_file = $W/pki/root.pem
+customer_uri = example
+login = api-admin
+password_file = $W/scm.secret
+org_id = 4242
+cert_type = 1938
+term = 365
+trust_anchor_file = $W/pki/root.pem
+retry_interval = 0s
+CONF
+extca_set_ca "$W/sectigo.section"
+"$SMIMESYNC" ca init >/dev/null 2>&1 || true
+echo '{ "alan@example.org": "drop", "fred@example.org": "foreign" }' >"$W/behaviour.json"
+run s1 "$SMIMESYNC"
+orders() { grep -c '"path": "/api/smime/v1/enroll"' "$W/requests.jsonl" | tr -d ' '; }
+check '[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM certs WHERE mail = '"'alan@example.org'"'")" = 0 ]' \
+	"Sectigo took alan's order, but the answer was lost"
+before=$(grep '"path": "/api/smime/v1/enroll"' "$W/requests.jsonl" | grep -c alan@example.org || true)
+echo '{}' >"$W/behaviour.json"
+run s2 "$SMIMESYNC"
+after=$(grep '"path": "/api/smime/v1/enroll"' "$W/requests.jsonl" | grep -c alan@example.org || true)
+check '[ "$before" = 1 ] && [ "$after" = 1 ]' "Sectigo: the next run found the order by address and did not order again"
+check 'extca_item alan@example.org outcome s2 | grep -qx done && [ "$(issued_for alan@example.org)" = 1 ]' \
+	"alan is provisioned with the certificate of the first order"
+check '[ "$(revoked_for fred@example.org)" = 1 ]' "Sectigo: the certificate refused after issuance is revoked at the CA"
+check '[ -z "$(unknown_valid)" ]' "Sectigo: no valid certificate at the CA that the store does not know"
+kill "$EXTCA_FPID" && wait "$EXTCA_FPID" 2>/dev/null || true
+EXTCA_FPID=
+
+# --- a certmonger helper: no revocation call -------------------------------------------
+fresh_state
+export EXTCA_HELPER_DIR="$W/helper"
+mkdir -p "$EXTCA_HELPER_DIR"
+ln -s "$W/pki" "$EXTCA_HELPER_DIR/pki"
+echo foreign >"$EXTCA_HELPER_DIR/mode.fred@example.org"
+cat >"$W/helper.section" <<CONF
+type = helper
+command = $top_srcdir/tests/tools/test-ca-helper
+trust_anchor_file = $W/pki/root.pem
+timeout = 3s
+retry_interval = 0s
+CONF
+extca_set_ca "$W/helper.section"
+"$SMIMESYNC" ca init >/dev/null 2>&1 || true
+run h1 "$SMIMESYNC"
+serial=$(sqlite3 "$DB" "SELECT serial FROM unwanted_certs WHERE state = 'admin'")
+check '[ -n "$serial" ] && jq -e --arg s "$serial" "[.errors[] | select(.message | contains(\$s) and test(\"revoke it at the CA by hand\"))] | length == 1" "$W/h1.json" >/dev/null' \
+	"the helper's refused certificate is reported for the admin with its serial ($serial)"
+run h2 "$SMIMESYNC"
+check '! grep -q "$serial" "$W/h2.json"' "... once: the next run does not repeat it"
+
+test_end
