@@ -288,16 +288,33 @@ cfssl_revoke(void *state, X509 *cert, int reason, struct ca_result *out)
 	memset(&rs, 0, sizeof(rs));
 	if (ca_cert_ids(cert, &ids, out) != 0)
 		return -1;
-	o = json_pack("{s:s, s:s, s:s}", "serial", ids.serial_dec, "authority_key_id", ids.aki,
-	    "reason", ca_reason_name(reason));
-	if (o == NULL || (body = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
-		fatal("out of memory");
-	if (ca_rest_send(c->conf, "POST", c->revoke_url, NULL, body, body, &rs, out) != 0)
-		goto out;
-	root = json_loadb(rs.body.data, rs.body.len, 0, NULL);
-	if (rs.status >= 200 && rs.status <= 299 && json_is_true(json_object_get(root, "success"))) {
-		rc = 0;
-		goto out;
+	/*
+	 * The database row is keyed by serial and authority key identifier.
+	 * cfssl 1.2 (Debian 12's) records an empty identifier, later versions
+	 * the certificate's: when the real one finds nothing, the empty one is
+	 * tried.
+	 */
+	for (int pass = 0; pass < 2; pass++) {
+		json_decref(o);
+		json_decref(root);
+		free(body);
+		root = NULL;
+		http_response_clear(&rs);
+		o = json_pack("{s:s, s:s, s:s}", "serial", ids.serial_dec, "authority_key_id",
+		    pass == 0 ? ids.aki : "", "reason", ca_reason_name(reason));
+		if (o == NULL || (body = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+			fatal("out of memory");
+		if (ca_rest_send(c->conf, "POST", c->revoke_url, NULL, body, body, &rs, out) != 0)
+			goto out;
+		root = json_loadb(rs.body.data, rs.body.len, 0, NULL);
+		if (rs.status >= 200 && rs.status <= 299 &&
+		    json_is_true(json_object_get(root, "success"))) {
+			rc = 0;
+			goto out;
+		}
+		if (ids.aki[0] == '\0' || rs.status != 400 || rs.body.data == NULL ||
+		    strstr(rs.body.data, "not found") == NULL)
+			break;
 	}
 	if (root != NULL && json_object_get(root, "errors") != NULL)
 		cfssl_errors(root, detail, sizeof(detail));

@@ -165,7 +165,10 @@ decide(const struct config *cfg, const struct store_user_state *st, const bool *
 	if (st != NULL && st->open_action != 0) {
 		it->action = PLAN_RESUME;
 		it->open_action = st->open_action;
-		snprintf(it->reason, sizeof(it->reason),
+		/* I1: "pending at a CA" is a reason of its own, not a failure. */
+		snprintf(it->reason, sizeof(it->reason), "%s", st->open_at_ca ?
+		    "pending at the CA: the request placed by an earlier run is asked about "
+		    "again (never sent twice)" :
 		    "an earlier run left provisioning unfinished: resuming it");
 		return;
 	}

@@ -113,6 +113,29 @@ provision_create(struct engine *en, const struct plan_item *it, int64_t *action_
 	return 0;
 }
 
+/*
+ * I3: a request an external CA still holds (a cookie) is given up with
+ * the action. Whatever the CA makes of it later is not ours: the admin is
+ * told once, with the CA's reference, to cancel it there.
+ */
+static int
+note_abandoned_request(struct engine *en, const struct store_action *a, struct errbuf *e)
+{
+	struct store_unwanted u;
+	char why[512];
+
+	snprintf(why, sizeof(why), "the request for %s pending at [ca %s] (reference %s) was "
+	    "given up: cancel it at the CA, or revoke what it issues for it", a->mail,
+	    a->ca_cookie_ca != NULL ? a->ca_cookie_ca : "?", a->ca_cookie);
+	memset(&u, 0, sizeof(u));
+	u.user_id = a->user_id;
+	u.ca_name = a->ca_cookie_ca != NULL ? a->ca_cookie_ca : (char *)"?";
+	u.why = why;
+	u.reason = 5;
+	u.state = "admin";
+	return store_unwanted_add(en->store, &u, en->now, e);
+}
+
 int
 provision_abandon(struct engine *en, int64_t action_id, const char *why, struct errbuf *e)
 {
@@ -130,6 +153,7 @@ provision_abandon(struct engine *en, int64_t action_id, const char *why, struct 
 	 */
 	if (store_action_forget_key(en->store, a.id, e) != 0 ||
 	    (a.cert_id != 0 && store_escrow_delete(en->store, a.cert_id, e) != 0) ||
+	    (a.ca_cookie != NULL && note_abandoned_request(en, &a, e) != 0) ||
 	    store_audit(en->store, en->run_id, a.user_id, "action-abandoned", why, e) != 0) {
 		store_rollback(en->store);
 		goto out;
