@@ -88,8 +88,8 @@ struct conf_service {
 	int64_t jitter;        /* daemon: up to this many seconds added at random (default interval/10) */
 	char *metrics_file;    /* Prometheus textfile written after each run, or NULL */
 	char *mail_domains;    /* domains certified addresses may have (list), or NULL */
-	int64_t max_new_per_run; /* mass-issuance valve; -1: the larger of 50 and 10 % of
-	                            the current holders */
+	int64_t max_new_per_run; /* mass-issuance valve; 0 (the default): the larger of 50
+	                            and 10 % of the current holders */
 };
 
 struct conf_directory {

@@ -179,8 +179,6 @@ check_service(struct loader *ld, struct sec_load *s)
 	/* Durations are integers: "given" is whether the file had the key. */
 	bool jitter_given = s->lines[row_of(CONF_SERVICE, "jitter")] != 0;
 
-	if (s->lines[row_of(CONF_SERVICE, "max_new_per_run")] == 0)
-		sv->max_new_per_run = -1; /* derived at run time from the holders */
 	if (!jitter_given)
 		sv->jitter = sv->interval / 10;
 	else if (!is_bad(s, "jitter") && !is_bad(s, "interval") && sv->jitter >= sv->interval) {

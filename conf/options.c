@@ -71,9 +71,9 @@ const struct conf_option conf_options[] = {
 	    "domains (comma-separated; .example.org: every subdomain) that certified addresses may "
 	    "have, for groups without allowed_domains"},
 	{CONF_SERVICE, "max_new_per_run", OPT_INT, offsetof(struct conf_service, max_new_per_run),
-	    NULL, NULL, OPTF_DERIVED, 1, 10000000, NULL, NULL, NULL,
+	    NULL, NULL, OPTF_DERIVED, 0, 10000000, NULL, NULL, NULL,
 	    "mass-issuance valve: a run that would issue more new certificates than this issues "
-	    "none of them (default the larger of 50 and 10 % of the current holders)"},
+	    "none of them (default, or 0: the larger of 50 and 10 % of the current holders)"},
 
 	/* [directory NAME] */
 	{CONF_DIRECTORY, "type", OPT_ENUM, offsetof(struct conf_directory, type), "ldap", NULL, 0,

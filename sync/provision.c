@@ -21,6 +21,7 @@
 #include "sync/collection_mail.h"
 #include "sync/provision.h"
 #include "sync/publish.h"
+#include "sync/revoke.h"
 #include "store/ca_requests.h"
 #include "store/sealed.h"
 
@@ -777,7 +778,8 @@ step_publish(struct engine *en, struct store_action *a, const struct conf_group 
 		log_info("serial %s not published: %s", cur.serial, publish_nowhere_text(g));
 	else if (publish_current(en, dc, dn, &cur, chain, e) != 0)
 		goto out;
-	if (store_certs_for_user(en->store, a->user_id, false, &all, &n_all, e) != 0)
+	/* With DER: one revoked below is revoked at an external CA too (I3). */
+	if (store_certs_for_user(en->store, a->user_id, true, &all, &n_all, e) != 0)
 		goto out;
 	if (store_begin(en->store, e) != 0)
 		goto out;
@@ -798,7 +800,7 @@ step_publish(struct engine *en, struct store_action *a, const struct conf_group 
 			continue;
 		if (other_mail && g->on_mail_change == MAIL_CHANGE_REVOKE) {
 			if (store_cert_set_revoked(en->store, all[i].id, en->now, 4 /* superseded */,
-			    e) != 0 ||
+			    e) != 0 || revoke_at_external_ca(en, &all[i], REVOKE_SUPERSEDED, e) != 0 ||
 			    store_audit(en->store, en->run_id, a->user_id, "certificate-revoked",
 			    "mail changed; on_mail_change = revoke", e) != 0)
 				goto fail;

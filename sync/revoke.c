@@ -10,14 +10,8 @@
 #include "store/ca_requests.h"
 #include "store/removals.h"
 
-/*
- * I3: a certificate of an external CA is revoked there too, through its
- * API: queued (in the revocation's transaction) for sync/unwanted.c, which
- * the run carries out and retries until it is done; a CA without a
- * revocation call is reported to the admin once, with the serial.
- */
-static int
-at_external_ca(struct engine *en, const struct store_cert *c, enum revoke_reason reason,
+int
+revoke_at_external_ca(struct engine *en, const struct store_cert *c, enum revoke_reason reason,
     struct errbuf *e)
 {
 	const struct conf_ca *conf = config_find_ca(en->cfg, c->ca_name);
@@ -66,7 +60,7 @@ revoke_cert(struct engine *en, int64_t cert_id, const char *dn, enum revoke_reas
 	    /* I2: queued before the directory is touched, done only once it is out. */
 	    (dn != NULL && target != NULL && store_removal_add(en->store, cert_id, c.user_id,
 	    "revoked", en->now, e) != 0) ||
-	    at_external_ca(en, &c, reason, e) != 0) {
+	    revoke_at_external_ca(en, &c, reason, e) != 0) {
 		store_rollback(en->store);
 		goto out;
 	}

@@ -37,4 +37,16 @@ int revoke_cert(struct engine *en, int64_t cert_id, const char *dn, enum revoke_
     const struct conf_directory *source, const struct conf_directory *target,
     struct errbuf *e) MUST_USE;
 
+/*
+ * I3: a certificate (with its DER) of an external CA is revoked there too,
+ * through its API: queued, inside the caller's transaction, for
+ * sync/unwanted.c, which the run carries out and retries until it is
+ * done; a CA without a revocation call (a certmonger helper) is reported
+ * to the admin once, with the serial. Certificates of the internal CA
+ * need nothing more: the store and its CRL are the revocation. revoke_cert()
+ * calls it; so does every other place that marks a certificate revoked.
+ */
+int revoke_at_external_ca(struct engine *en, const struct store_cert *c,
+    enum revoke_reason reason, struct errbuf *e) MUST_USE;
+
 #endif
