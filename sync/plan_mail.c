@@ -8,7 +8,8 @@
  *    warns). A primary address outside them: no certificate. An
  *    alternative one: left out of the certificate, and the reason says so.
  *  - An address claimed by two people (as primary or alternative address,
- *    compared without case) is certified for neither: a person who can
+ *    compared without case; disabled accounts claim nothing) is certified
+ *    for neither: a person who can
  *    edit their own mail attribute must not obtain a certificate for
  *    someone else's address. Each such address is listed in
  *    plan.conflicts with both people, for the report.
@@ -72,6 +73,13 @@ plan_claims_build(const struct plan_item *items, size_t n, struct plan_claims *o
 	out->v = xcalloc(cap + 1, sizeof(*out->v));
 	for (size_t i = 0; i < n; i++) {
 		const struct user *u = items[i].user;
+
+		/*
+		 * A disabled account claims nothing: its certificate is being
+		 * retired, and its address may already belong to a successor.
+		 */
+		if (!u->enabled)
+			continue;
 
 		if (u->mail != NULL)
 			out->v[out->n++] = (struct claim){ lower(u->mail), i };

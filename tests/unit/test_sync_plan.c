@@ -451,6 +451,14 @@ test_addresses(time_t now)
 	CHECK_CONTAINS(it->reason, "d.alias@example.org");
 	plan_free(&p);
 
+	/* A disabled account claims nothing: its old address may be a successor's. */
+	u[1].enabled = false;
+	plan_build(&c, m, 4, st, 1, NULL, now, &p);
+	CHECK_INTEQ(find(p.items, p.n_items, "a")->action, PLAN_ISSUE);
+	CHECK_INTEQ(p.n_conflicts, 0);
+	plan_free(&p);
+	u[1].enabled = true;
+
 	/* A subdomain entry allows the domains below it, not the domain itself. */
 	u[3].mail = (char *)"d@mx.example.net";
 	st[0].mail = (char *)"d@mx.example.net";
