@@ -11,7 +11,12 @@
 #   - a certificate refused after issuance (an address nobody asked for)
 #     is recorded and revoked at the CA through its API;
 #   - a certmonger helper, which has no revocation call, issues one we
-#     refuse: the report names the serial for the admin, once.
+#     refuse: the report names the serial for the admin, once;
+#   - a certmonger helper issues and then never answers (the answer is
+#     lost; it cannot be asked what it issued): the next run asks again
+#     with the same key and tells the admin once, with that key's SHA-256,
+#     that a duplicate may exist; the helper's own list shows that the one
+#     certificate the store does not know is exactly for that key.
 set -eu
 : "${top_srcdir:?}" "${top_builddir:?}" "${SMIMESYNC:?}"
 . "$top_srcdir/tests/tools/smtp-lib.sh"
@@ -120,6 +125,7 @@ export EXTCA_HELPER_DIR="$W/helper"
 mkdir -p "$EXTCA_HELPER_DIR"
 ln -s "$W/pki" "$EXTCA_HELPER_DIR/pki"
 echo foreign >"$EXTCA_HELPER_DIR/mode.fred@example.org"
+echo drop >"$EXTCA_HELPER_DIR/mode.ada@example.org"
 cat >"$W/helper.section" <<CONF
 type = helper
 command = $top_srcdir/tests/tools/test-ca-helper
@@ -133,7 +139,33 @@ run h1 "$SMIMESYNC"
 serial=$(sqlite3 "$DB" "SELECT serial FROM unwanted_certs WHERE state = 'admin'")
 check '[ -n "$serial" ] && jq -e --arg s "$serial" "[.errors[] | select(.message | contains(\$s) and test(\"revoke it at the CA by hand\"))] | length == 1" "$W/h1.json" >/dev/null' \
 	"the helper's refused certificate is reported for the admin with its serial ($serial)"
+check '[ "$(sqlite3 "$DB" "SELECT r.state FROM ca_requests r JOIN actions a ON a.id = r.action_id WHERE a.mail = '"'ada@example.org'"'")" = sent ] &&
+	[ "$(ls "$EXTCA_HELPER_DIR/issued" | wc -l)" -ge 1 ]' \
+	"the helper issued for ada and never answered: the request is recorded as sent"
+rm "$EXTCA_HELPER_DIR/mode.ada@example.org"
 run h2 "$SMIMESYNC"
 check '! grep -q "$serial" "$W/h2.json"' "... once: the next run does not repeat it"
+check 'extca_item ada@example.org outcome h2 | grep -qx done' "ada is provisioned by the next run"
+# The helper's own list: the certificates it issued that the store does not know.
+helper_unknown() {
+	for f in "$EXTCA_HELPER_DIR"/issued/*.pem; do
+		s=$(openssl x509 -in "$f" -noout -serial | sed 's/^serial=0*//')
+		n=$(sqlite3 "$DB" "SELECT (SELECT COUNT(*) FROM certs WHERE ltrim(serial, '0') = '$s') +
+			(SELECT COUNT(*) FROM unwanted_certs WHERE ltrim(serial, '0') = '$s')")
+		[ "$n" -ge 1 ] || echo "$f"
+	done
+}
+unknown=$(helper_unknown)
+n_unknown=$(printf '%s' "$unknown" | grep -c . || true)
+check '[ "$n_unknown" = 1 ]' "the helper issued exactly one certificate the store does not know: the lost answer ($n_unknown)"
+lost_key=$(openssl x509 -in "${unknown:-/dev/null}" -noout -pubkey 2>/dev/null | openssl pkey -pubin -outform DER 2>/dev/null |
+	sha256sum | cut -d' ' -f1)
+check 'jq -e --arg k "$lost_key" "[.errors[] | select(.message | contains(\$k) and test(\"revoke there every certificate for this key\"))] | length == 1" "$W/h2.json" >/dev/null' \
+	"the report tells the admin once, with the key's SHA-256 ($lost_key), to revoke the duplicate at the CA"
+extca_cert ada@example.org
+check '[ "$(openssl x509 -in "$W/ada@example.org.pem" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum | cut -d" " -f1)" = "$lost_key" ]' \
+	"the stored certificate is for the same key: the request went again with it"
+run h3 "$SMIMESYNC"
+check '! grep -q "$lost_key" "$W/h3.json"' "... once: the run after does not repeat it"
 
 test_end
