@@ -16,7 +16,11 @@
 #     lost; it cannot be asked what it issued): the next run asks again
 #     with the same key and tells the admin once, with that key's SHA-256,
 #     that a duplicate may exist; the helper's own list shows that the one
-#     certificate the store does not know is exactly for that key.
+#     certificate the store does not know is exactly for that key;
+#   - I4 with a pending external CA: a person revoked while their new
+#     certificate waits at the helper is never polled for again (so
+#     nothing the CA issues later is collected, published or mailed); the
+#     admin is told once, with the CA's reference, to cancel the request.
 set -eu
 : "${top_srcdir:?}" "${top_builddir:?}" "${SMIMESYNC:?}"
 . "$top_srcdir/tests/tools/smtp-lib.sh"
@@ -167,5 +171,28 @@ check '[ "$(openssl x509 -in "$W/ada@example.org.pem" -noout -pubkey | openssl p
 	"the stored certificate is for the same key: the request went again with it"
 run h3 "$SMIMESYNC"
 check '! grep -q "$lost_key" "$W/h3.json"' "... once: the run after does not repeat it"
+
+# --- I4: revoked while a new certificate is pending at the helper -----------------------
+echo wait >"$EXTCA_HELPER_DIR/mode.alan@example.org"
+"$SMIMESYNC" issue --force alan@example.org >"$W/issue-alan.out" 2>&1 || true
+run h4 "$SMIMESYNC"
+check 'extca_item alan@example.org outcome h4 | grep -qx pending' "alan's new certificate is pending at the helper"
+"$SMIMESYNC" revoke alan@example.org --reason keyCompromise >"$W/revoke-alan.out" 2>&1 || true
+rm "$EXTCA_HELPER_DIR/mode.alan@example.org"
+calls_before=$(wc -l <"$EXTCA_HELPER_DIR/calls")
+issued_before=$(ls "$EXTCA_HELPER_DIR/issued" | wc -l)
+run h5 "$SMIMESYNC"
+check '! tail -n +"$((calls_before + 1))" "$EXTCA_HELPER_DIR/calls" | grep -q alan@example.org' \
+	"I4: the helper is not asked about alan's request again once alan was revoked"
+check '[ "$(ls "$EXTCA_HELPER_DIR/issued" | wc -l)" = "$issued_before" ] &&
+	[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM certs WHERE mail = '"'alan@example.org'"' AND status = '"'valid'"'")" = 0 ]' \
+	"I4: no certificate for alan is collected after the revocation"
+check '[ "$(extca_item alan@example.org outcome h5)" != done ] && extca_item alan@example.org reason h5 | grep -q revoked' \
+	"the report does not say done for alan, and says why: $(extca_item alan@example.org reason h5)"
+check 'jq -e "[.errors[] | select(.message | contains(\"order-alan@example.org\") and test(\"cancel it at the CA\"))] | length == 1" "$W/h5.json" >/dev/null' \
+	"the admin is told once, with the CA's reference, to cancel the request left at the CA"
+run h6 "$SMIMESYNC"
+check '! grep -q "order-alan@example.org" "$W/h6.json" && [ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM outbox o JOIN users u ON u.id = o.user_id WHERE u.mail = '"'alan@example.org'"' AND o.state = '"'queued'"'")" = 0 ]' \
+	"... once, and no mail is queued for alan"
 
 test_end
