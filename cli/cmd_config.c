@@ -33,12 +33,20 @@ commands_load_config(const struct cli_options *cli)
 		return NULL;
 	}
 	conf_errors_free(&errs);
+	commands_apply_logging(cfg, cli);
+	return cfg;
+}
+
+void
+commands_apply_logging(const struct config *cfg, const struct cli_options *cli)
+{
 	/* -v on the command line wins over the configured level. */
 	if (!cli->verbose)
 		log_set_level((enum log_level)cfg->service.log_level);
 	if (cfg->service.log_syslog)
-		log_init("smimesync", log_get_level(), 1);
-	return cfg;
+		log_to_syslog((enum log_facility)cfg->service.log_facility);
+	else
+		log_init("smimesync", log_get_level());
 }
 
 static void

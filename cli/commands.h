@@ -47,5 +47,7 @@ int commands_parse_since(const char *s, time_t now, time_t *out);
  * becomes the configured one unless cli->verbose.
  */
 struct config *commands_load_config(const struct cli_options *cli);
+/* The configured log level (unless cli->verbose), target and facility. */
+void commands_apply_logging(const struct config *cfg, const struct cli_options *cli);
 
 #endif

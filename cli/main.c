@@ -74,7 +74,7 @@ main(int argc, char **argv)
 	const char *cmd;
 	int ch;
 
-	log_init("smimesync", LOGL_INFO, 0);
+	log_init("smimesync", LOGL_INFO);
 	/* "+": stop at the command name; its own options are its business. */
 	while ((ch = getopt_long(argc, argv, "+c:vh", longopts, NULL)) != -1) {
 		switch (ch) {

@@ -82,6 +82,7 @@ struct conf_service {
 	char *master_key_file; /* 32 random bytes as 64 hex digits; secret */
 	int log_level;         /* enum log_level from common/log.h */
 	bool log_syslog;       /* log = stderr | syslog */
+	int log_facility;      /* enum log_facility from common/log.h (log = syslog) */
 	int64_t max_retire;    /* safety valve: most leavers one run may retire */
 	int64_t max_retire_percent; /* ... and most percent of one group */
 	int64_t interval;      /* daemon: seconds between runs */
