@@ -34,8 +34,60 @@
 #include "smime/escrow.h"
 #include "cli/commands.h"
 
+/*
+ * Root about to write into a state directory that belongs to the service's
+ * user? Files root creates there (the run lock, the daemon lock, CA files,
+ * the master key) would be root's, mode 0600, and the service would fail
+ * on them at its next start. Reading is harmless (SQLite hands the files it
+ * makes for a reader to the database's owner), so status, report and audit
+ * stay allowed. Returns 0 when the command may go on.
+ */
+static int
+refuse_root_in_service_state(const struct config *cfg, const struct cli_options *cli)
+{
+	static const char *const readers[] = {"check-config", "status", "report", "audit", NULL};
+	struct passwd *pw;
+	struct stat st;
+	bool other_conf;
+
+	if (geteuid() != 0 || cli->command == NULL || cfg->service.state_dir == NULL ||
+	    stat(cfg->service.state_dir, &st) != 0 || st.st_uid == 0)
+		return 0;
+	for (size_t i = 0; readers[i] != NULL; i++)
+		if (strcmp(cli->command, readers[i]) == 0)
+			return 0;
+	pw = getpwuid(st.st_uid);
+	if (pw == NULL) {
+		fprintf(stderr, "smimesync: %s belongs to uid %ld, not root; run \"%s\" as that "
+		    "user, so that the files it writes there stay readable for the service\n",
+		    cfg->service.state_dir, (long)st.st_uid, cli->command);
+		return -1;
+	}
+	other_conf = strcmp(cli->conf_path, SMIMESYNC_SYSCONFDIR "/smimesync.conf") != 0;
+	fprintf(stderr, "smimesync: %s belongs to user %s: run as root, \"%s\" would leave "
+	    "files there that the service cannot open. Run it as that user:\n"
+	    "    sudo -u %s smimesync%s%s", cfg->service.state_dir, pw->pw_name,
+	    cli->command, pw->pw_name, other_conf ? " -c " : "", other_conf ? cli->conf_path : "");
+	for (char *const *a = cli->args; a != NULL && *a != NULL; a++)
+		fprintf(stderr, strpbrk(*a, " \t'\"$") != NULL ? " '%s'" : " %s", *a);
+	fputc('\n', stderr);
+	return -1;
+}
+
 struct config *
 commands_load_config(const struct cli_options *cli)
+{
+	struct config *cfg = commands_load_config_only(cli);
+
+	if (cfg != NULL && refuse_root_in_service_state(cfg, cli) != 0) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+struct config *
+commands_load_config_only(const struct cli_options *cli)
 {
 	struct conf_errors errs = { NULL, 0 };
 	struct config *cfg = NULL;
@@ -138,7 +190,7 @@ check_as_me(const struct check_ctx *x)
 		    problems == 1 ? "" : "s", x->cli->conf_path, checked_as(x));
 		return 1;
 	}
-	cfg = commands_load_config(x->cli);
+	cfg = commands_load_config_only(x->cli);
 	if (cfg == NULL)
 		return 1;
 	problems = config_check_files(cfg, &errs);

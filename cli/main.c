@@ -72,7 +72,8 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli_options cli = { .conf_path = NULL, .verbose = false };
+	struct cli_options cli = { .conf_path = NULL, .verbose = false, .command = NULL,
+	    .args = NULL };
 	const char *cmd;
 	int ch;
 
@@ -106,6 +107,8 @@ main(int argc, char **argv)
 	if (cli.conf_path == NULL)
 		cli.conf_path = config_default_path();
 	cmd = argv[optind];
+	cli.command = cmd;
+	cli.args = argv + optind;
 	argc -= optind;
 	argv += optind;
 	/*

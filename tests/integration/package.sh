@@ -140,6 +140,9 @@ install -m 600 -o smimesync -g smimesync /dev/null /etc/smimesync/ldap.secret
 cat "$SLAPD_SVC_PW_FILE" >/etc/smimesync/ldap.secret
 install -m 600 -o smimesync -g smimesync /dev/null /etc/smimesync/smtp.secret
 echo "not used by the test sink" >/etc/smimesync/smtp.secret
+/usr/sbin/smimesync ca init >"$W/root-init.out" 2>&1; rc=$?
+check '[ $rc = 1 ] && grep -q "sudo -u smimesync smimesync ca init" "$W/root-init.out" && [ ! -e /var/lib/smimesync/master.key ]' \
+	"ca init as root is refused, with the sudo -u smimesync that does it right"
 runuser -u smimesync -- /usr/sbin/smimesync ca init >"$W/init.out" 2>&1 ||
 	{ cat "$W/init.out"; fail "sudo -u smimesync smimesync ca init"; }
 check '[ "$(mode /var/lib/smimesync/master.key)" = "smimesync:smimesync 600" ] && [ "$(mode /var/lib/smimesync/ca/issuing.key)" = "smimesync:smimesync 600" ]' \
@@ -182,6 +185,12 @@ check '[ -s "$W/journal" ] && ! grep -vqE "^<[0-7]>(error|warning|info|debug)( |
 	"every log line carries a journal priority and no timestamp"
 check 'grep -qE "^<6>info run=" "$W/journal"' "info lines are <6> and name the run"
 check '[ "$(stat -c %U /var/lib/smimesync/smimesync.db)" = smimesync ]' "the store belongs to smimesync"
+/usr/sbin/smimesync status >"$W/status.out" 2>&1 && /usr/sbin/smimesync report --last >>"$W/status.out" 2>&1
+rc=$?
+check '[ $rc = 0 ] && ! find /var/lib/smimesync ! -user smimesync | grep -q .' \
+	"status and report --last work as root and leave nothing root-owned in the state directory"
+/usr/sbin/smimesync run >"$W/root-run.out" 2>&1; rc=$?
+check '[ $rc = 1 ] && grep -q "sudo -u smimesync smimesync run" "$W/root-run.out"' "run as root is refused"
 
 # The daemon, as the unit starts it: one run at start, then SIGTERM.
 # setpriv execs: the pid is the daemon's own, as systemd's MAINPID would be.
