@@ -85,6 +85,12 @@ snapshot() {
 }
 
 test_begin package
+# The throwaway slapd gets the README's slapd.conf access lines first
+# (first match wins), so the run below writes certificates through them.
+SLAPD_DB_EXTRA=$(awk '/^access to attrs=userCertificate,userSMIMECertificate$/ { on = 1 }
+	on && /^```/ { exit } on { print }' "$top_srcdir/README.md")
+[ -n "$SLAPD_DB_EXTRA" ] || fail "the README's slapd.conf access lines were not found"
+export SLAPD_DB_EXTRA
 test_org_servers
 snapshot >"$W/before.list"
 
