@@ -63,6 +63,17 @@ owner_name(uid_t uid, char *out, size_t size)
 		snprintf(out, size, "uid %ld", (long)uid);
 }
 
+/* The directory a file lives in ("." for a bare name). New. */
+static char *
+dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return xstrdup(".");
+	return xstrndup(path, slash == path ? 1 : (size_t)(slash - path));
+}
+
 /*
  * Who may change the file at path (st): root or this user, nobody else.
  * Returns 0, or -1 with a sentence in e.
@@ -227,7 +238,7 @@ static void
 check_output(struct checker *c, const void *base, enum conf_kind kind, const char *name,
     const char *key, const char *path)
 {
-	char *dir = NULL, *slash;
+	char *dir = NULL;
 	char owner[64];
 	struct errbuf e;
 	struct stat st;
@@ -235,14 +246,7 @@ check_output(struct checker *c, const void *base, enum conf_kind kind, const cha
 	if (path == NULL)
 		return;
 	err_clear(&e);
-	dir = xstrdup(path);
-	slash = strrchr(dir, '/');
-	if (slash == NULL) {
-		free(dir);
-		dir = xstrdup(".");
-	} else {
-		slash[slash == dir ? 1 : 0] = '\0';
-	}
+	dir = dir_of(path);
 	if (stat(dir, &st) != 0) {
 		err_set(&e, "%s cannot be written: its directory %s: %s; create it, writable by "
 		    "user %s", path, dir, strerror(errno), c->user);
@@ -440,17 +444,25 @@ check_one(struct checker *c, const struct file_ref *f)
 	}
 }
 
-size_t
-config_check_files(const struct config *cfg, struct conf_errors *errs)
+/* fn on every file the configuration names; the problems go to errs. */
+static size_t
+check_each(const struct config *cfg, const struct unit_sandbox *unit, file_fn *fn,
+    struct conf_errors *errs)
 {
-	struct checker c = {cfg, {cfg->path, NULL, 0}, "", NULL};
+	struct checker c = {cfg, {cfg->path, NULL, 0}, "", unit};
 	size_t n;
 
 	who_am_i(c.user, sizeof(c.user));
-	each_file(&c, check_one);
+	each_file(&c, fn);
 	n = c.el.n;
 	conf_errlist_finish(&c.el, errs);
 	return n;
+}
+
+size_t
+config_check_files(const struct config *cfg, struct conf_errors *errs)
+{
+	return check_each(cfg, NULL, check_one, errs);
 }
 
 /* What the unit's sandbox would hide from the service or keep read-only. */
@@ -458,17 +470,13 @@ static void
 check_sandboxed(struct checker *c, const struct file_ref *f)
 {
 	bool write = f->use == USE_WRITE || f->use == USE_STATE;
-	char *dir = NULL, *why = NULL, *slash;
+	char *dir = NULL, *why = NULL;
 
 	if (f->path == NULL)
 		return;
-	if (f->use == USE_WRITE) {
-		/* The rename happens in the directory. */
-		dir = xstrdup(f->path);
-		slash = strrchr(dir, '/');
-		if (slash != NULL)
-			slash[slash == dir ? 1 : 0] = '\0';
-	}
+	/* A replaced file is renamed in its directory: that must be writable. */
+	if (f->use == USE_WRITE)
+		dir = dir_of(f->path);
 	why = unit_sandbox_denies(c->unit, dir != NULL ? dir : f->path, write);
 	if (why != NULL && dir != NULL) {
 		char *text = xasprintf("%s cannot be written by the service: %s", f->path, why);
@@ -486,14 +494,7 @@ size_t
 config_check_sandbox(const struct config *cfg, const struct unit_sandbox *unit,
     struct conf_errors *errs)
 {
-	struct checker c = {cfg, {cfg->path, NULL, 0}, "", unit};
-	size_t n;
-
-	who_am_i(c.user, sizeof(c.user));
-	each_file(&c, check_sandboxed);
-	n = c.el.n;
-	conf_errlist_finish(&c.el, errs);
-	return n;
+	return check_each(cfg, unit, check_sandboxed, errs);
 }
 
 size_t
@@ -501,7 +502,7 @@ config_check_conf_file(const char *path, struct conf_errors *errs)
 {
 	struct conf_errlist el = {path, NULL, 0};
 	char user[64];
-	char *dir = NULL, *slash;
+	char *dir = NULL;
 	struct errbuf e;
 	struct stat st;
 	size_t n;
@@ -523,14 +524,7 @@ config_check_conf_file(const char *path, struct conf_errors *errs)
 		    path, user, owner, (unsigned)(st.st_mode & 07777), user, path, path);
 	} else if (check_owner(user, path, &st, &e) == 0) {
 		/* Whoever may replace the file in its directory may replace the configuration. */
-		dir = xstrdup(path);
-		slash = strrchr(dir, '/');
-		if (slash == NULL) {
-			free(dir);
-			dir = xstrdup(".");
-		} else {
-			slash[slash == dir ? 1 : 0] = '\0';
-		}
+		dir = dir_of(path);
 		if (stat(dir, &st) == 0)
 			(void)check_owner(user, dir, &st, &e);
 	}
