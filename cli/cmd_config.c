@@ -219,7 +219,8 @@ check_as_me(const struct check_ctx *x)
  * child gets exactly the answers the service will get from the kernel.
  */
 static int
-check_as_user(const struct check_ctx *x, const struct passwd *pw, gid_t gid)
+check_as_user(const struct check_ctx *x, const struct passwd *pw, gid_t gid,
+    struct unit_sandbox *unit)
 {
 	pid_t pid;
 	int status = 0;
@@ -237,7 +238,10 @@ check_as_user(const struct check_ctx *x, const struct passwd *pw, gid_t gid)
 			    pw->pw_name, strerror(errno));
 			_exit(1);
 		}
-		exit(check_as_me(x));
+		status = check_as_me(x);
+		/* The parent's: freed here too so that the child ends clean under ASan. */
+		unit_sandbox_free(unit);
+		exit(status);
 	}
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {
@@ -270,6 +274,7 @@ cmd_check_config(int argc, char **argv, const struct cli_options *cli)
 	struct unit_sandbox *unit = NULL;
 	const char *as_user = NULL, *unit_file = NULL;
 	struct passwd *pw = NULL;
+	char name[256];
 	struct errbuf e;
 	gid_t gid;
 	int ch, rc = 1;
@@ -329,7 +334,9 @@ cmd_check_config(int argc, char **argv, const struct cli_options *cli)
 		    "/usr/sbin/nologin smimesync" : "");
 		goto out;
 	}
-	x.as_user = pw->pw_name;
+	/* A copy: the checks call getpwuid(), whose static buffer may be getpwnam()'s. */
+	snprintf(name, sizeof(name), "%s", pw->pw_name);
+	x.as_user = name;
 	if (pw->pw_uid == geteuid()) {
 		rc = check_as_me(&x);
 		goto out;
@@ -354,7 +361,7 @@ cmd_check_config(int argc, char **argv, const struct cli_options *cli)
 		}
 		gid = gr->gr_gid;
 	}
-	rc = check_as_user(&x, pw, gid);
+	rc = check_as_user(&x, pw, gid, unit);
 out:
 	unit_sandbox_free(unit);
 	return rc;
