@@ -94,8 +94,8 @@ commands_load_config_only(const struct cli_options *cli)
 
 	if (config_load(cli->conf_path, &cfg, &errs) != 0) {
 		for (size_t i = 0; i < errs.n; i++)
-			fprintf(stderr, "%s\n", errs.msgs[i]);
-		fprintf(stderr, "smimesync: %zu error%s in %s; nothing was done\n", errs.n,
+			log_plain(LOGL_ERROR, "%s", errs.msgs[i]);
+		log_plain(LOGL_ERROR, "smimesync: %zu error%s in %s; nothing was done", errs.n,
 		    errs.n == 1 ? "" : "s", cli->conf_path);
 		conf_errors_free(&errs);
 		return NULL;

@@ -347,6 +347,28 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 }
 
 void
+log_plain(enum log_level level, const char *fmt, ...)
+{
+	char msg[4096];
+	char text[4600];
+	size_t off = 0;
+	va_list ap;
+
+	if (level > LOGL_DEBUG)
+		level = LOGL_DEBUG;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	append_visible(text, sizeof(text), &off, msg);
+	pthread_mutex_lock(&log_lock);
+	if (stderr_is_journal())
+		fprintf(stderr, "<%d>%s\n", level_prio[level], text);
+	else
+		fprintf(stderr, "%s\n", text);
+	pthread_mutex_unlock(&log_lock);
+}
+
+void
 log_msg(enum log_level level, const char *fmt, ...)
 {
 	va_list ap;

@@ -78,6 +78,14 @@ const char *log_level_name(enum log_level level);
 void log_set_run(const char *run_id);
 void log_set_user(const char *user);
 
+/*
+ * A line for the person who ran the command (a configuration error, "the
+ * run failed"): on stderr as it is, without timestamp or context, but with
+ * its priority prefix when stderr is the journal, so that a unit whose
+ * configuration is broken shows up in "journalctl -p err". Ignores the
+ * log level and log = syslog: the person at the terminal must see it.
+ */
+void log_plain(enum log_level level, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void log_msg(enum log_level level, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void log_vmsg(enum log_level level, const char *fmt, va_list ap) PRINTF_LIKE(2, 0);
 void fatal(const char *fmt, ...) PRINTF_LIKE(1, 2) NORETURN;
