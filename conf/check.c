@@ -36,7 +36,9 @@
 struct checker {
 	const struct config *cfg;
 	struct conf_errlist el;
-	char user[64]; /* the effective user's name, for messages */
+	char user[64]; /* the effective user's name: the one whose rights are checked */
+	uid_t service_uid; /* this process's user; for root, the state directory's owner */
+	char service[64]; /* its name, for "who may own this" */
 	const struct unit_sandbox *unit; /* config_check_sandbox() only */
 };
 
@@ -79,14 +81,15 @@ dir_of(const char *path)
  * Returns 0, or -1 with a sentence in e.
  */
 static int
-check_owner(const char *user, const char *path, const struct stat *st, struct errbuf *e)
+check_owner(const char *service, uid_t service_uid, const char *path, const struct stat *st,
+    struct errbuf *e)
 {
 	char owner[64];
 
-	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+	if (st->st_uid != 0 && st->st_uid != geteuid() && st->st_uid != service_uid) {
 		owner_name(st->st_uid, owner, sizeof(owner));
 		err_set(e, "%s belongs to %s, who could change it: only root or %s (the user "
-		    "smimesync runs as) may own it; run: chown root %s", path, owner, user, path);
+		    "smimesync runs as) may own it; run: chown root %s", path, owner, service, path);
 		return -1;
 	}
 	if ((st->st_mode & S_IWOTH) != 0 && !(S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX))) {
@@ -151,7 +154,7 @@ check_secret(struct checker *c, const void *base, enum conf_kind kind, const cha
 		return; /* file_check_secret() said it */
 	if (access(path, R_OK) != 0)
 		unreadable(&e, c->user, path, &st, true);
-	else if (check_owner(c->user, path, &st, &e) == 0 && st.st_size == 0)
+	else if (check_owner(c->service, c->service_uid, path, &st, &e) == 0 && st.st_size == 0)
 		err_set(&e, "%s is empty; put the secret in it", path);
 	if (e.text[0] != '\0')
 		problem(c, base, kind, name, key, e.text);
@@ -178,7 +181,7 @@ check_readable(struct checker *c, const void *base, enum conf_kind kind, const c
 		err_set(&e, "%s is a directory; name a file", path);
 	} else if (access(path, want_dir ? (R_OK | X_OK) : R_OK) != 0) {
 		unreadable(&e, c->user, path, &st, false);
-	} else if (check_owner(c->user, path, &st, &e) == 0) {
+	} else if (check_owner(c->service, c->service_uid, path, &st, &e) == 0) {
 		if (want_dir || st.st_size > 0)
 			return;
 		err_set(&e, "%s is empty", path);
@@ -217,7 +220,7 @@ check_template_files(struct checker *c, const struct conf_mail *m)
 				if (access(path, R_OK) != 0)
 					unreadable(&e, c->user, path, &st, false);
 				else
-					(void)check_owner(c->user, path, &st, &e);
+					(void)check_owner(c->service, c->service_uid, path, &st, &e);
 				if (e.text[0] != '\0')
 					problem(c, m, CONF_MAIL, NULL, "template_dir", e.text);
 			}
@@ -411,7 +414,7 @@ check_run(struct checker *c, const struct file_ref *f)
 	if (access(f->path, X_OK) != 0)
 		err_set(&e, "%s cannot be run by user %s: %s", f->path, c->user, strerror(errno));
 	else if (stat(f->path, &st) == 0)
-		(void)check_owner(c->user, f->path, &st, &e);
+		(void)check_owner(c->service, c->service_uid, f->path, &st, &e);
 	if (e.text[0] != '\0')
 		problem(c, f->base, f->kind, f->name, f->key, e.text);
 }
@@ -449,10 +452,20 @@ static size_t
 check_each(const struct config *cfg, const struct unit_sandbox *unit, file_fn *fn,
     struct conf_errors *errs)
 {
-	struct checker c = {cfg, {cfg->path, NULL, 0}, "", unit};
+	struct checker c = {cfg, {cfg->path, NULL, 0}, "", geteuid(), "", unit};
+	struct stat st;
 	size_t n;
 
+	/*
+	 * Root checking without --as-user: the state directory's owner is the
+	 * service's user, so the files it owns are rightly its (its name goes
+	 * in the messages, which then say who must be able to change what).
+	 */
+	if (c.service_uid == 0 && cfg->service.state_dir != NULL &&
+	    stat(cfg->service.state_dir, &st) == 0 && st.st_uid != 0)
+		c.service_uid = st.st_uid;
 	who_am_i(c.user, sizeof(c.user));
+	owner_name(c.service_uid, c.service, sizeof(c.service));
 	each_file(&c, fn);
 	n = c.el.n;
 	conf_errlist_finish(&c.el, errs);
@@ -522,11 +535,11 @@ config_check_conf_file(const char *path, struct conf_errors *errs)
 		err_set(&e, "%s is not readable by user %s (owner %s, mode %04o), the user smimesync "
 		    "runs as, so the service could not even start; run: chgrp %s %s && chmod 640 %s",
 		    path, user, owner, (unsigned)(st.st_mode & 07777), user, path, path);
-	} else if (check_owner(user, path, &st, &e) == 0) {
+	} else if (check_owner(user, geteuid(), path, &st, &e) == 0) {
 		/* Whoever may replace the file in its directory may replace the configuration. */
 		dir = dir_of(path);
 		if (stat(dir, &st) == 0)
-			(void)check_owner(user, dir, &st, &e);
+			(void)check_owner(user, geteuid(), dir, &st, &e);
 	}
 	if (e.text[0] != '\0')
 		conf_err_add(&el, 0, "%s", e.text);

@@ -79,6 +79,9 @@ S check-config --as-user nobody >"$W/out" 2>&1; rc=$?
 check '[ $rc = 0 ] && grep -qx "configuration OK (checked as user nobody)" "$W/out"' \
 	"once nobody owns its files: configuration OK (checked as user nobody)"
 [ $rc = 0 ] || cat "$W/out"
+"$SMIMESYNC" -c "$W/c.conf" check-config >"$W/out" 2>&1; rc=$?
+check '[ $rc = 0 ] && ! grep -q "belongs to nobody" "$W/out"' \
+	"as root, files of the state directory's owner (the service user) are rightly its"
 
 # An empty secret.
 : >"$W/ldap.secret"
