@@ -46,7 +46,7 @@ static int
 refuse_root_in_service_state(const struct config *cfg, const struct cli_options *cli)
 {
 	static const char *const readers[] = {"check-config", "status", "report", "audit", NULL};
-	struct passwd *pw;
+	struct passwd *pw = NULL;
 	struct stat st;
 	bool other_conf;
 
