@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "conf/conf.h"
+#include "common/log.h"
 #include "cli/commands.h"
 #include "report/metrics.h"
 #include "sync/run.h"
@@ -59,9 +60,9 @@ cmd_run(int argc, char **argv, const struct cli_options *cli)
 		return 1;
 	rc = (int)run_sync(cfg, &opt);
 	if (rc == RUN_FAILED)
-		fprintf(stderr, "smimesync: the run failed; the report above says why\n");
+		log_plain(LOGL_ERROR, "smimesync: the run failed; the report above says why");
 	else if (rc == RUN_PARTIAL)
-		fprintf(stderr, "smimesync: the run completed with errors; see the report above\n");
+		log_plain(LOGL_WARN, "smimesync: the run completed with errors; see the report above");
 	config_free(cfg);
 	return rc;
 }

@@ -24,7 +24,9 @@ usage(FILE *out)
 	    "certificate, publish it in the directory and mail it to them.\n"
 	    "\n"
 	    "Commands:\n"
-	    "  check-config [-v]            validate configuration, secret files and templates\n"
+	    "  check-config [-v] [--as-user USER] [--unit FILE]\n"
+	    "                               validate configuration, secret files and templates,\n"
+	    "                               as the service's user and in its systemd sandbox\n"
 	    "  ca init [--ca NAME]          create the internal root and issuing CA and the master key\n"
 	    "  run [--dry-run] [--allow-mass-retire] [--allow-mass-issue] [--format text|json|html]\n"
 	    "                               sync once; --dry-run prints the plan and changes nothing\n"
@@ -70,11 +72,12 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli_options cli = { .conf_path = NULL, .verbose = false };
+	struct cli_options cli = { .conf_path = NULL, .verbose = false, .command = NULL,
+	    .args = NULL };
 	const char *cmd;
 	int ch;
 
-	log_init("smimesync", LOGL_INFO, 0);
+	log_init("smimesync", LOGL_INFO);
 	/* "+": stop at the command name; its own options are its business. */
 	while ((ch = getopt_long(argc, argv, "+c:vh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -104,6 +107,8 @@ main(int argc, char **argv)
 	if (cli.conf_path == NULL)
 		cli.conf_path = config_default_path();
 	cmd = argv[optind];
+	cli.command = cmd;
+	cli.args = argv + optind;
 	argc -= optind;
 	argv += optind;
 	/*

@@ -82,6 +82,7 @@ struct conf_service {
 	char *master_key_file; /* 32 random bytes as 64 hex digits; secret */
 	int log_level;         /* enum log_level from common/log.h */
 	bool log_syslog;       /* log = stderr | syslog */
+	int log_facility;      /* enum log_facility from common/log.h (log = syslog) */
 	int64_t max_retire;    /* safety valve: most leavers one run may retire */
 	int64_t max_retire_percent; /* ... and most percent of one group */
 	int64_t interval;      /* daemon: seconds between runs */
@@ -263,11 +264,28 @@ void config_free(struct config *cfg);
 void conf_errors_free(struct conf_errors *errs);
 
 /*
- * Deeper checks for check-config: secret files exist with safe modes, CA
- * files are present, state_dir is usable. Appends to errs; returns the
- * number of problems found.
+ * Deeper checks for check-config, with the rights of the calling process's
+ * effective user (check-config switches to the service's user first):
+ * secret files exist with safe modes, are readable and not empty; CA files
+ * are present; state_dir is usable; the CRL and metrics files can be
+ * replaced; files that steer smimesync belong to root or this user and are
+ * not world-writable. Appends to errs; returns the number of problems found.
  */
 size_t config_check_files(const struct config *cfg, struct conf_errors *errs);
+/*
+ * The same files against a systemd unit's sandbox (conf/unit.h): what it
+ * hides (ProtectHome=, InaccessiblePaths=, PrivateTmp=) or keeps read-only
+ * (ProtectSystem=, no ReadWritePaths=) although the service needs it.
+ */
+struct unit_sandbox;
+size_t config_check_sandbox(const struct config *cfg, const struct unit_sandbox *unit,
+    struct conf_errors *errs);
+/*
+ * The configuration file itself, before it is loaded: readable by this
+ * user, owned by root or this user, neither it nor its directory writable
+ * by everybody.
+ */
+size_t config_check_conf_file(const char *path, struct conf_errors *errs);
 
 /* Print every option with its effective value (check-config -v). */
 void config_dump(const struct config *cfg, FILE *out);

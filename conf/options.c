@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
 #include "conf/conf.h"
@@ -52,6 +53,10 @@ const struct conf_option conf_options[] = {
 	    NULL, 0, 0, 0, NULL, NULL, NULL, "least severe level that is logged"},
 	{CONF_SERVICE, "log", OPT_LOG_TARGET, offsetof(struct conf_service, log_syslog), "stderr",
 	    NULL, 0, 0, 0, NULL, NULL, NULL, "where log lines go: stderr (the journal) or syslog"},
+	{CONF_SERVICE, "log_facility", OPT_ENUM, offsetof(struct conf_service, log_facility),
+	    "daemon", NULL, 0, 0, 0, log_facility_names, NULL, NULL,
+	    "syslog facility of the lines when log = syslog: daemon, user, authpriv or local0 to "
+	    "local7"},
 	{CONF_SERVICE, "max_retire", OPT_INT, offsetof(struct conf_service, max_retire), "50", NULL,
 	    0, 0, 10000000, NULL, NULL, NULL,
 	    "safety valve: a run that would retire more leavers than this retires nobody"},
