@@ -15,6 +15,7 @@
 #include "common/fileutil.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "smime/ca_key.h"
 #include "smime/cert.h"
 #include "smime/issuer.h"
 #include "smime/key.h"
@@ -134,7 +135,7 @@ issuer_open(const struct conf_ca *conf, struct issuer **out, struct errbuf *e)
 	if (cert_load_pem_file(conf->cert_file, &certs, e) != 0)
 		goto out;
 	is->cert = sk_X509_shift(certs);
-	if (key_load_pem_file(conf->key_file, &is->key, e) != 0)
+	if (ca_key_load(conf->key_file, NULL, &is->key, e) != 0)
 		goto out;
 	if (X509_check_private_key(is->cert, is->key) != 1) {
 		ERR_clear_error();

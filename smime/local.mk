@@ -14,6 +14,7 @@ libsmime_a_SOURCES = \
 	smime/ca_result.c \
 	smime/ca.c \
 	smime/ca_local.c \
+	smime/ca_key.h smime/ca_key.c \
 	smime/issuer.h smime/issuer.c \
 	smime/ca_verify.c \
 	smime/ca_rest.c \
