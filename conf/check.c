@@ -154,8 +154,10 @@ config_check_files(const struct config *cfg, struct conf_errors *errs)
 	size_t n;
 
 	check_state_dir(&c);
-	check_secret(&c, &cfg->service, CONF_SERVICE, NULL, "master_key_file",
-	    cfg->service.master_key_file, "run: smimesync ca init (it creates the master key)");
+	/* Behind signer_socket the keys are the signer's: this user must not even see them. */
+	if (cfg->service.signer_socket == NULL)
+		check_secret(&c, &cfg->service, CONF_SERVICE, NULL, "master_key_file",
+		    cfg->service.master_key_file, "run: smimesync ca init (it creates the master key)");
 	for (size_t i = 0; i < cfg->n_directories; i++) {
 		const struct conf_directory *d = &cfg->directories[i];
 
@@ -185,7 +187,8 @@ config_check_files(const struct config *cfg, struct conf_errors *errs)
 			continue;
 		}
 		check_readable(&c, ca, CONF_CA, ca->name, "cert_file", ca->cert_file, false, ca_init);
-		check_secret(&c, ca, CONF_CA, ca->name, "key_file", ca->key_file, ca_init);
+		if (cfg->service.signer_socket == NULL)
+			check_secret(&c, ca, CONF_CA, ca->name, "key_file", ca->key_file, ca_init);
 		check_readable(&c, ca, CONF_CA, ca->name, "chain_file", ca->chain_file, false,
 		    ca_init);
 		free(ca_init);

@@ -26,7 +26,7 @@ TESTS += tests/unit/test_sync_plan
 # The same program with crash points compiled in, for the kill-at-every-step
 # test only; never installed (production builds have no crash points).
 check_PROGRAMS += tests/tools/smimesync-crashy
-tests_tools_smimesync_crashy_SOURCES = cli/main.c sync/provision.c smime/signer.c smime/signer_child.c
+tests_tools_smimesync_crashy_SOURCES = cli/main.c sync/provision.c smime/signer.c
 tests_tools_smimesync_crashy_CPPFLAGS = $(AM_CPPFLAGS) -DSMIMESYNC_FAULT_INJECTION=1
 tests_tools_smimesync_crashy_LDADD = $(SMIMESYNC_ROOM_LIBS) $(SMIMESYNC_EXT_LIBS)
 TESTS += tests/integration/crash_resume.sh

@@ -465,6 +465,15 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 	}
 
 finish:
+	if (en.signer != NULL) {
+		struct signer_log_head head;
+
+		/* The head after this run: a later edit or cut of the log shows against it. */
+		if (signer_log_head(en.signer, 0, NULL, &head, &e) == 0)
+			report_signing_log(en.report, head.lines, head.hash);
+		else
+			log_warn("cannot read the head of the signing log: %s", e.text);
+	}
 	json = report_finish(en.report, time(NULL), &status);
 	if (recorded && store_run_finish(en.store, en.run_id, time(NULL), status, json, &e) != 0)
 		log_error("the run report could not be stored: %s", e.text);
