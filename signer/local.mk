@@ -27,3 +27,17 @@ tests_tools_smimesync_signer_SOURCES = signer/main.c signer/sctx.c signer/op_cer
 	signer/op_revoke.c signer/op_keys.c
 tests_tools_smimesync_signer_CPPFLAGS = $(AM_CPPFLAGS) -DSMIMESYNC_FAULT_INJECTION=1
 tests_tools_smimesync_signer_LDADD = $(SIGNER_LIBS)
+
+# Its systemd units (socket activation), with the configured paths filled in,
+# installed beside smimesync.service.
+signer_units = conf/smimesync-signer.socket conf/smimesync-signer.service
+if HAVE_SYSTEMD_UNITDIR
+systemdsystemunit_DATA += $(signer_units)
+endif
+CLEANFILES += $(signer_units)
+EXTRA_DIST += conf/smimesync-signer.socket.in conf/smimesync-signer.service.in
+$(signer_units): Makefile
+	$(AM_V_GEN)$(MKDIR_P) conf && \
+	sed -e 's|@pkglibexecdir[@]|$(pkglibexecdir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
+	    -e 's|@localstatedir[@]|$(localstatedir)|g' \
+	    $(top_srcdir)/$@.in >$@.tmp && mv $@.tmp $@

@@ -308,7 +308,10 @@ mark_dead(struct signer *s, bool timed_out, const char *detail)
 	char what[256];
 
 	if (timed_out) {
-		if (s->pid > 0) {
+		/* A child is ours to kill; a service is left to its manager. */
+		bool child = s->pid > 0;
+
+		if (child) {
 			kill(s->pid, SIGKILL);
 			reap(s, what, sizeof(what));
 		}
@@ -316,7 +319,7 @@ mark_dead(struct signer *s, bool timed_out, const char *detail)
 		    "keys, did not answer within %d s and was %s; nothing was signed or sealed. "
 		    "The next run or command starts afresh; if this repeats, look for a stuck "
 		    "file system under the key files or the signer's state directory", s->where,
-		    s->timeout_ms / 1000, s->pid == -1 && s->fd >= 0 ? "left" : "killed");
+		    s->timeout_ms / 1000, child ? "killed" : "left to its service manager");
 	} else {
 		if (s->pid > 0)
 			kill(s->pid, SIGKILL);

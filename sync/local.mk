@@ -41,7 +41,7 @@ EXTRA_DIST += tests/integration/daemon.sh tests/integration/reports.sh \
 # Privilege separation: only the signer process opens the keys; a dead or
 # silent signer at each kind of request; permission checks at start.
 TESTS += tests/integration/privsep.sh
-EXTRA_DIST += tests/integration/privsep.sh tests/tools/find-secret.py
+EXTRA_DIST += tests/integration/privsep.sh tests/integration/privsep-socket.sh tests/tools/find-secret.py
 # The disk full while writing the store: a small tmpfs in a user namespace.
 TESTS += tests/integration/disk_full.sh
 EXTRA_DIST += tests/integration/disk_full.sh
