@@ -294,34 +294,6 @@ any_opens_with(struct engine *en, const struct master_key *k, struct errbuf *e)
 	return 0;
 }
 
-/* rename() and make it durable: fsync the directory that holds both names. */
-static int
-replace_key_file(const char *from, const char *to, struct errbuf *e)
-{
-	char *dir = xstrdup(to);
-	char *slash = strrchr(dir, '/');
-	int fd;
-
-	if (rename(from, to) != 0) {
-		err_set(e, "cannot rename %s to %s: %s", from, to, strerror(errno));
-		free(dir);
-		return -1;
-	}
-	if (slash == NULL)
-		dir[0] = '.', dir[1] = '\0';
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
-	free(dir);
-	return 0;
-}
-
 /* Re-seal every blob of every table from old to new inside the caller's transaction. */
 static int
 reseal_all(struct engine *en, const struct master_key *nk, size_t counts[3], struct errbuf *e)
@@ -386,31 +358,30 @@ cmd_master_key(int argc, char **argv, const struct cli_options *cli)
 	}
 	opened = true;
 	newpath = xasprintf("%s.new", cfg->service.master_key_file);
-	if (file_exists(newpath)) {
+	/*
+	 * The signer holds <master_key_file>.new only between the two halves
+	 * of a rotation (it may be another user's file: ask, do not look).
+	 */
+	if (master_key_load(newpath, en.signer, &nk, NULL) == 0) {
 		/*
 		 * A rotation stopped between its commit and the rename: if the
 		 * store opens with the new key, finish it; otherwise the new key
 		 * was never used and goes.
 		 */
-		int hit;
+		int hit = any_opens_with(&en, &nk, &e);
 
-		if (master_key_load(newpath, en.signer, &nk, &e) != 0)
-			goto fail;
-		hit = any_opens_with(&en, &nk, &e);
 		if (hit < 0)
 			goto fail;
 		if (hit == 1 && any_opens_with(&en, &en.master_key, &e) == 0) {
-			if (replace_key_file(newpath, cfg->service.master_key_file, &e) != 0)
+			if (master_key_commit(cfg->service.master_key_file, en.signer, &e) != 0)
 				goto fail;
 			printf("completed an interrupted rotation: %s is the new master key\n",
 			    cfg->service.master_key_file);
 			rc = 0;
 			goto out;
 		}
-		if (unlink(newpath) != 0) {
-			err_set(&e, "cannot remove the unused %s: %s", newpath, strerror(errno));
+		if (master_key_discard_next(cfg->service.master_key_file, en.signer, &e) != 0)
 			goto fail;
-		}
 		master_key_wipe(&nk);
 	}
 	if (master_key_create(newpath, en.signer, &e) != 0 ||
@@ -431,7 +402,7 @@ cmd_master_key(int argc, char **argv, const struct cli_options *cli)
 	if (store_commit(en.store, &e) != 0)
 		goto fail_unlink;
 	/* The store is sealed under the new key now; the file must follow. */
-	if (replace_key_file(newpath, cfg->service.master_key_file, &e) != 0) {
+	if (master_key_commit(cfg->service.master_key_file, en.signer, &e) != 0) {
 		fprintf(stderr, "smimesync: the store is sealed under %s now, but %s; run "
 		    "smimesync master-key rotate again to finish\n", newpath, e.text);
 		goto out;
@@ -444,7 +415,12 @@ cmd_master_key(int argc, char **argv, const struct cli_options *cli)
 	rc = 0;
 	goto out;
 fail_unlink:
-	(void)unlink(newpath);
+	{
+		struct errbuf e2;
+
+		if (master_key_discard_next(cfg->service.master_key_file, en.signer, &e2) != 0)
+			fprintf(stderr, "smimesync: %s\n", e2.text);
+	}
 fail:
 	fprintf(stderr, "smimesync: %s\n", e.text);
 out:

@@ -171,6 +171,17 @@ peer_allowed(int fd, bool has_client, uid_t client_uid, struct sconn *conn)
 	    (long)cred.uid, (long)cred.pid, has_client ? " and client_user" : "");
 	snprintf(msg, sizeof(msg), "uid %ld may not use this signer: its policy lets only root%s "
 	    "connect (client_user)", (long)cred.uid, has_client ? " and client_user" : "");
+	/*
+	 * Take its greeting first: closing on a request not yet read would
+	 * reset the connection, and the client would see no reason at all.
+	 */
+	{
+		unsigned char *body = NULL;
+		size_t body_len = 0;
+
+		if (sp_recv(fd, &body, &body_len, 1000) == 0)
+			free(body);
+	}
 	buf_init(&b, 0);
 	sp_put_u32(&b, SIGNER_ERR);
 	sp_put_str(&b, msg);

@@ -226,8 +226,11 @@ check_csr_sans(const struct cert_req *q, struct answer *a)
 
 /* The policy's verdict on the request: 0 allowed, -1 refused (a says why). */
 static int
-enforce(const struct policy_ca *p, const struct cert_req *q, struct answer *a)
+enforce(const struct policy *pol, const struct policy_ca *p, const struct cert_req *q,
+    struct answer *a)
 {
+	const char *where = pol->origin;
+
 	static const char *const key_names[] = KEY_TYPE_NAMES;
 	const char *kt;
 	char limit[32];
@@ -262,8 +265,8 @@ enforce(const struct policy_ca *p, const struct cert_req *q, struct answer *a)
 		}
 		if (!domain_allowed(p, addr)) {
 			answer_err(a, SIGNER_REFUSED, "%s is outside the mail domains [ca %s] may "
-			    "certify; if it should, add its domain to mail_domains in the signer's "
-			    "policy", addr, p->name);
+			    "certify; if it should, add its domain to mail_domains in %s", addr,
+			    p->name, where);
 			return -1;
 		}
 	}
@@ -272,20 +275,20 @@ enforce(const struct policy_ca *p, const struct cert_req *q, struct answer *a)
 	if (q->profile > PROFILE_ORGANIZATION_MULTIPURPOSE ||
 	    (p->profiles & (1u << q->profile)) == 0) {
 		answer_err(a, SIGNER_REFUSED, "profile %s is not one [ca %s] may sign (profiles in "
-		    "the signer's policy)", cert_profile_name((enum cert_profile)q->profile), p->name);
+		    "%s)", cert_profile_name((enum cert_profile)q->profile), p->name, where);
 		return -1;
 	}
 	if (cert_profile_is_organization((enum cert_profile)q->profile)) {
 		if (!listed(p->organizations, p->n_organizations, q->organization)) {
 			answer_err(a, SIGNER_REFUSED, "O=\"%.200s\" is not an organization [ca %s] may "
-			    "certify (organization in the signer's policy)",
-			    q->organization != NULL ? q->organization : "", p->name);
+			    "certify (organization in %s)",
+			    q->organization != NULL ? q->organization : "", p->name, where);
 			return -1;
 		}
 		if (!listed(p->organization_ids, p->n_organization_ids, q->organization_id)) {
 			answer_err(a, SIGNER_REFUSED, "organizationIdentifier \"%.200s\" is not one "
-			    "[ca %s] may certify (organization_identifier in the signer's policy)",
-			    q->organization_id != NULL ? q->organization_id : "", p->name);
+			    "[ca %s] may certify (organization_identifier in %s)",
+			    q->organization_id != NULL ? q->organization_id : "", p->name, where);
 			return -1;
 		}
 	} else if (q->organization != NULL || q->organization_id != NULL || q->country != NULL) {
@@ -300,13 +303,14 @@ enforce(const struct policy_ca *p, const struct cert_req *q, struct answer *a)
 			break;
 	if (key_names[k] == NULL || (p->key_types & (1u << k)) == 0) {
 		answer_err(a, SIGNER_REFUSED, "a %s key is not one [ca %s] may certify (key_types in "
-		    "the signer's policy)", kt, p->name);
+		    "%s)", kt, p->name, where);
 		return -1;
 	}
 	if (q->validity <= 0 || q->validity > p->max_validity) {
 		format_duration(p->max_validity, limit, sizeof(limit));
 		answer_err(a, SIGNER_REFUSED, "a validity of %lld seconds is outside what [ca %s] may "
-		    "sign (1 second to max_validity = %s)", (long long)q->validity, p->name, limit);
+		    "sign (1 second to max_validity = %s in %s)", (long long)q->validity, p->name,
+		    limit, where);
 		return -1;
 	}
 	return 0;
@@ -434,7 +438,7 @@ op_sign_cert(struct sctx *c, struct sconn *conn, struct sp_reader *r, struct buf
 	}
 	if ((h = sctx_find_ca(c, q.ca, a)) == NULL)
 		goto out;
-	if (enforce(h->pol, &q, a) != 0) {
+	if (enforce(c->pol, h->pol, &q, a) != 0) {
 		log_refusal(c, conn, &q, h->pol->name, a);
 		goto out;
 	}

@@ -426,6 +426,55 @@ op_new_master_key(struct sctx *c, struct sconn *conn, struct sp_reader *r, struc
 	next->loaded = true;
 }
 
+/* The two ends of a master key rotation, on the signer's own files. */
+static void
+op_rotate(struct sctx *c, struct sconn *conn, struct sp_reader *r, struct buf *res,
+    struct answer *a)
+{
+	uint32_t what = sp_get_u32(r);
+	char *requester = sp_get_str(r);
+	struct held_key *cur = &c->keys[SIGNER_SLOT_CURRENT], *next = &c->keys[SIGNER_SLOT_NEXT];
+	json_t *ev;
+
+	(void)res;
+	if (!sp_reader_done(r) || (what != SIGNER_ROTATE_COMMIT && what != SIGNER_ROTATE_DISCARD) ||
+	    c->next_path == NULL) {
+		answer_err(a, SIGNER_ERR, "malformed rotation request");
+		goto out;
+	}
+	if (what == SIGNER_ROTATE_COMMIT) {
+		if (!next->loaded) {
+			answer_err(a, SIGNER_ERR, "%s", next->error);
+			goto out;
+		}
+		if (sctx_lock(c, a) != 0)
+			goto out;
+		if (file_replace_durably(c->next_path, c->pol->master_key_file, &a->e) != 0) {
+			a->status = SIGNER_ERR;
+			sctx_unlock(c);
+			goto out;
+		}
+		memcpy(cur->key, next->key, sizeof(cur->key));
+		cur->loaded = true;
+		free(cur->error);
+		cur->error = NULL;
+		ev = sctx_event("master-key-rotated", requester, conn);
+		if (sctx_log(c, ev, a) != 0)
+			log_error("%s", a->e.text);
+		sctx_unlock(c);
+	} else if (unlink(c->next_path) != 0 && errno != ENOENT) {
+		answer_err(a, SIGNER_ERR, "cannot remove the unused %s: %s", c->next_path,
+		    strerror(errno));
+		goto out;
+	}
+	OPENSSL_cleanse(next->key, sizeof(next->key));
+	next->loaded = false;
+	free(next->error);
+	next->error = xasprintf("%s: no master key rotation is in progress", c->next_path);
+out:
+	free(requester);
+}
+
 static void
 op_log_head(struct sctx *c, struct sconn *conn, struct sp_reader *r, struct buf *res,
     struct answer *a)
@@ -480,6 +529,7 @@ static const struct {
 	{ SIGNER_OP_CLOSE_KEY, "close-key", op_close_key },
 	{ SIGNER_OP_RECOVER, "recover", op_recover },
 	{ SIGNER_OP_LOG_HEAD, "log-head", op_log_head },
+	{ SIGNER_OP_ROTATE, "rotate", op_rotate },
 };
 
 void

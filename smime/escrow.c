@@ -6,16 +6,21 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 
 #include "smime/escrow.h"
 #include "common/fileutil.h"
+#include "common/xalloc.h"
 #include "smime/escrow_seal.h"
 #include "smime/key.h"
 #include "smime/signer_internal.h"
+#include "smime/signer_proto.h"
 
 int
 master_key_load(const char *path, struct signer *signer, struct master_key *out,
@@ -36,6 +41,37 @@ master_key_create(const char *path, struct signer *signer, struct errbuf *e)
 	if (signer == NULL)
 		return escrow_key_create(path, e);
 	return signer_new_master_key(signer, path, e);
+}
+
+int
+master_key_commit(const char *path, struct signer *signer, struct errbuf *e)
+{
+	char *next;
+	int rc;
+
+	if (signer != NULL)
+		return signer_rotate(signer, SIGNER_ROTATE_COMMIT, e);
+	next = xasprintf("%s.new", path);
+	rc = file_replace_durably(next, path, e);
+	free(next);
+	return rc;
+}
+
+int
+master_key_discard_next(const char *path, struct signer *signer, struct errbuf *e)
+{
+	char *next;
+	int rc = 0;
+
+	if (signer != NULL)
+		return signer_rotate(signer, SIGNER_ROTATE_DISCARD, e);
+	next = xasprintf("%s.new", path);
+	if (unlink(next) != 0 && errno != ENOENT) {
+		err_set(e, "cannot remove the unused %s: %s", next, strerror(errno));
+		rc = -1;
+	}
+	free(next);
+	return rc;
 }
 
 void

@@ -55,6 +55,14 @@ int master_key_load(const char *path, struct signer *signer, struct master_key *
  */
 int master_key_create(const char *path, struct signer *signer, struct errbuf *e) MUST_USE;
 void master_key_wipe(struct master_key *k);
+/*
+ * The two ends of a rotation, done where the key files are (the signer, or
+ * here without one): <path>.new becomes path, durably (rename and fsync of
+ * the directory), or <path>.new is removed. path is [service]
+ * master_key_file.
+ */
+int master_key_commit(const char *path, struct signer *signer, struct errbuf *e) MUST_USE;
+int master_key_discard_next(const char *path, struct signer *signer, struct errbuf *e) MUST_USE;
 
 int escrow_seal(const struct master_key *k, const char *aad, const unsigned char *plain,
     size_t len, unsigned char **out, size_t *out_len, struct errbuf *e) MUST_USE;

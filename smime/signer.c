@@ -883,6 +883,27 @@ signer_new_master_key(struct signer *s, const char *path, struct errbuf *e)
 	return simple_request(s, SIGNER_OP_NEW_MASTER_KEY, SIGNER_SLOT_NEXT, e);
 }
 
+int
+signer_rotate(struct signer *s, int what, struct errbuf *e)
+{
+	struct buf b;
+	struct sp_reader r;
+	unsigned char *reply = NULL;
+	size_t reply_len = 0;
+	int rc;
+
+	buf_init(&b, 0);
+	sp_put_u32(&b, SIGNER_OP_ROTATE);
+	sp_put_u32(&b, (uint32_t)what);
+	sp_put_str(&b, s->requester);
+	rc = request(s, &b, &reply, &reply_len, &r, NULL, e);
+	if (rc == 0 && !sp_reader_done(&r))
+		rc = malformed(e);
+	reply_free(reply, reply_len);
+	buf_free(&b);
+	return rc;
+}
+
 /* Seal or unseal: one bytes field out, one back. */
 static int
 crypt_request(struct signer *s, uint32_t op, int slot, const char *aad,

@@ -43,6 +43,8 @@ int signer_master_key(struct signer *s, const char *path, int *slot, struct errb
     MUST_USE;
 /* master_key_create() of <master_key_file>.new, done by the signer. */
 int signer_new_master_key(struct signer *s, const char *path, struct errbuf *e) MUST_USE;
+/* Finish (commit) or abandon a rotation: the signer renames or removes the .new file. */
+int signer_rotate(struct signer *s, int what, struct errbuf *e) MUST_USE;
 int signer_seal(struct signer *s, int slot, const char *aad, const unsigned char *plain,
     size_t len, unsigned char **out, size_t *out_len, struct errbuf *e) MUST_USE;
 /* *out is new and secret: secret_free() it. */

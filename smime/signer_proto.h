@@ -67,6 +67,9 @@
  *                chain DER, u32 PKCS#12 profile, u32 iterations
  *                -> RECOVER_PKCS12: bytes PKCS#12, str password;
  *                   RECOVER_RESEND: bytes PKCS#8 of the one key
+ *   ROTATE       u32 SIGNER_ROTATE_COMMIT (<master_key_file>.new replaces
+ *                the master key, durably) or SIGNER_ROTATE_DISCARD (it
+ *                goes), str requester -> (nothing)
  *   LOG_HEAD     u64 line, str hash (0 and NULL: no check)
  *                -> u64 lines, str hash of the last line, u32 check
  *                (SIGNER_HEAD_*)
@@ -114,6 +117,13 @@ enum signer_op {
 	SIGNER_OP_CLOSE_KEY,
 	SIGNER_OP_RECOVER,
 	SIGNER_OP_LOG_HEAD,
+	SIGNER_OP_ROTATE,
+};
+
+/* What ROTATE does with <master_key_file>.new. */
+enum signer_rotate {
+	SIGNER_ROTATE_COMMIT = 1,
+	SIGNER_ROTATE_DISCARD = 2,
 };
 
 enum signer_status {

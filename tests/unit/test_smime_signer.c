@@ -473,7 +473,7 @@ test_certificate_refusals(struct raw *s)
 	/* Validity beyond the policy. */
 	put_cert(&b, &(struct cert_ask){ .key = key, .mail = "bob@example.org",
 	    .validity = 500 * (int64_t)DAY });
-	EXPECT(s, &b, SIGNER_REFUSED, "max_validity = 400d");
+	EXPECT(s, &b, SIGNER_REFUSED, "max_validity = 400d in");
 	/* Profiles, organizations and key types the policy does not list. */
 	put_cert(&b, &(struct cert_ask){ .key = key, .mail = "bob@example.org",
 	    .profile = PROFILE_MAILBOX_MULTIPURPOSE });
