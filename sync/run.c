@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "sync/engine.h"
+#include "sync/escrow_upgrade.h"
 #include "sync/keygen.h"
 #include "sync/outbox.h"
 #include "sync/plan.h"
@@ -453,6 +454,8 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 	execute(&en, work, n_work, !opt->dry_run && cfg->has_mail);
 	if (!run_stop_requested)
 		retire_and_remind(&en, &plan, group_failed, opt, &holders, &n_holders);
+	if (!run_stop_requested && !opt->dry_run)
+		escrow_upgrade(&en);
 	if (!run_stop_requested && !opt->dry_run)
 		notice_queue(&en);
 

@@ -214,6 +214,35 @@ check 'grep -q "\"event\":\"recovery\".*\"user\":\"$(id -un)\"" "$W/state/signer
 check '"$SMIMESYNC_SIGNER" verify-log "$W/state/signer/signing.log" | grep -q "chain intact"' \
 	"the signing log of all of this verifies"
 
+# ---- an escrowed key as an older release stored it ("key:action=N") ----
+# It opened with the master key alone; the next run puts it under the
+# signer's recovery control, and recovery still gives the same key back.
+sybil_cert=$(count "SELECT id FROM certs WHERE mail = 'sybil@example.org' AND status = 'valid'")
+sybil_action=$(count "SELECT action_id FROM certs WHERE id = $sybil_cert")
+run_as sybil-p12 "$SMIMESYNC" recover sybil@example.org --out "$W/sybil.p12" --credential "$CRED"
+openssl pkcs12 -in "$W/sybil.p12" -passin "pass:$(cat "$W/sybil-p12.json")" -nocerts -nodes 2>/dev/null |
+	openssl pkcs8 -topk8 -nocrypt -outform DER -out "$W/sybil.key.der"
+/usr/bin/python3 - "$MKEY" "$W/sybil.key.der" "$sybil_action" "$W/legacy.blob" <<'PY'
+import os, sys
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+key = bytes.fromhex(open(sys.argv[1]).read().strip())
+der = open(sys.argv[2], "rb").read()
+nonce = os.urandom(12)
+blob = b"SS1" + nonce + AESGCM(key).encrypt(nonce, der, ("key:action=%s" % sys.argv[3]).encode())
+open(sys.argv[4], "wb").write(blob)
+PY
+sqlite3 "$db" "UPDATE escrow SET aad = 'key:action=$sybil_action', sealed = readfile('$W/legacy.blob') WHERE cert_id = $sybil_cert"
+run_as upgrade "$SMIMESYNC" run --format json
+check '[ "$(count "SELECT aad FROM escrow WHERE cert_id = $sybil_cert")" = "escrow:key:action=$sybil_action" ] &&
+	grep -q "put 1 escrowed key of an older release under the signer" "$W/upgrade.log"' \
+	"an escrowed key of an older release is sealed again for recovery only"
+check '[ -z "$(count "SELECT sealed_key FROM actions WHERE id = $sybil_action")" ] &&
+	grep -q "\"event\":\"key-closed\".*\"as\":\"key:action=$sybil_action\"" "$W/state/signer/signing.log"' \
+	"the store keeps no provisioning copy of it, and the signer has closed that key"
+run_as sybil-p12b "$SMIMESYNC" recover sybil@example.org --out "$W/sybil2.p12" --credential "$CRED"
+check '[ $rc = 0 ] && openssl pkcs12 -in "$W/sybil2.p12" -passin "pass:$(cat "$W/sybil-p12b.json")" -nocerts -nodes 2>/dev/null |
+	openssl pkcs8 -topk8 -nocrypt -outform DER | cmp -s - "$W/sybil.key.der"' "recovery still gives the same key back"
+
 . "$top_srcdir/tests/integration/privsep-socket.sh"
 
 test_end
