@@ -324,11 +324,11 @@ log_refusal(struct sctx *c, struct sconn *conn, const struct cert_req *q, const 
 	json_t *ev = sctx_event("refused", q->requester, conn);
 
 	memset(&la, 0, sizeof(la));
-	if (json_object_set_new(ev, "request", json_string("certificate")) != 0 ||
-	    json_object_set_new(ev, "ca", json_string(q->ca)) != 0 ||
-	    json_object_set_new(ev, "ca_name", json_string(ca_name)) != 0 ||
-	    json_object_set_new(ev, "mail", json_string(q->mail)) != 0 ||
-	    json_object_set_new(ev, "reason", json_string(a->e.text)) != 0)
+	if (json_object_set_new(ev, "request", sctx_str("certificate")) != 0 ||
+	    json_object_set_new(ev, "ca", sctx_str(q->ca)) != 0 ||
+	    json_object_set_new(ev, "ca_name", sctx_str(ca_name)) != 0 ||
+	    json_object_set_new(ev, "mail", sctx_str(q->mail)) != 0 ||
+	    json_object_set_new(ev, "reason", sctx_str(a->e.text)) != 0)
 		fatal("out of memory");
 	log_warn("refused a certificate for %s from %s: %s", q->mail,
 	    q->requester != NULL ? q->requester : "an unnamed requester", a->e.text);
@@ -365,7 +365,7 @@ rate_ok(struct sctx *c, struct answer *a)
 
 		memset(&la, 0, sizeof(la));
 		log_error("ALARM: %s; if this was not planned, smimesync may be compromised", what);
-		if (json_object_set_new(ev, "what", json_string(what)) != 0)
+		if (json_object_set_new(ev, "what", sctx_str(what)) != 0)
 			fatal("out of memory");
 		if (sctx_log(c, ev, &la) != 0)
 			log_error("%s", la.e.text);
@@ -393,25 +393,25 @@ cert_event(const struct held_ca *h, const struct cert_req *q, X509 *leaf, EVP_PK
 	memset(&ci, 0, sizeof(ci));
 	if (sans == NULL || cert_info_get(leaf, &ci, &e) != 0)
 		fatal("cannot describe a certificate just signed: %s", e.text);
-	if (json_array_append_new(sans, json_string(q->mail)) != 0)
+	if (json_array_append_new(sans, sctx_str(q->mail)) != 0)
 		fatal("out of memory");
 	for (uint32_t i = 0; i < q->n_alts; i++)
-		if (json_array_append_new(sans, json_string(q->alts[i])) != 0)
+		if (json_array_append_new(sans, sctx_str(q->alts[i])) != 0)
 			fatal("out of memory");
 	format_time_utc(ci.not_before, nb, sizeof(nb));
 	format_time_utc(ci.not_after, na, sizeof(na));
-	if (json_object_set_new(ev, "ca", json_string(h->id)) != 0 ||
-	    json_object_set_new(ev, "ca_name", json_string(h->pol->name)) != 0 ||
-	    json_object_set_new(ev, "serial", json_string(ci.serial)) != 0 ||
-	    json_object_set_new(ev, "subject", json_string(ci.subject)) != 0 ||
+	if (json_object_set_new(ev, "ca", sctx_str(h->id)) != 0 ||
+	    json_object_set_new(ev, "ca_name", sctx_str(h->pol->name)) != 0 ||
+	    json_object_set_new(ev, "serial", sctx_str(ci.serial)) != 0 ||
+	    json_object_set_new(ev, "subject", sctx_str(ci.subject)) != 0 ||
 	    json_object_set_new(ev, "sans", sans) != 0 ||
 	    json_object_set_new(ev, "profile",
-	    json_string(cert_profile_name((enum cert_profile)q->profile))) != 0 ||
-	    json_object_set_new(ev, "key_type", json_string(key_describe(pub))) != 0 ||
-	    json_object_set_new(ev, "key", json_string(key != NULL ? key : "")) != 0 ||
-	    json_object_set_new(ev, "not_before", json_string(nb)) != 0 ||
-	    json_object_set_new(ev, "not_after", json_string(na)) != 0 ||
-	    json_object_set_new(ev, "fingerprint", json_string(ci.fingerprint)) != 0)
+	    sctx_str(cert_profile_name((enum cert_profile)q->profile))) != 0 ||
+	    json_object_set_new(ev, "key_type", sctx_str(key_describe(pub))) != 0 ||
+	    json_object_set_new(ev, "key", sctx_str(key != NULL ? key : "")) != 0 ||
+	    json_object_set_new(ev, "not_before", sctx_str(nb)) != 0 ||
+	    json_object_set_new(ev, "not_after", sctx_str(na)) != 0 ||
+	    json_object_set_new(ev, "fingerprint", sctx_str(ci.fingerprint)) != 0)
 		fatal("out of memory");
 	free(key);
 	cert_info_clear(&ci);

@@ -302,8 +302,8 @@ op_close_key(struct sctx *c, struct sconn *conn, struct sp_reader *r, struct buf
 		goto done;
 	if (!strset_has(&c->st.closed_keys, mark)) {
 		ev = sctx_event("key-closed", requester, conn);
-		if (json_object_set_new(ev, "key", json_string(mark)) != 0 ||
-		    json_object_set_new(ev, "as", json_string(aad)) != 0)
+		if (json_object_set_new(ev, "key", sctx_str(mark)) != 0 ||
+		    json_object_set_new(ev, "as", sctx_str(aad)) != 0)
 			fatal("out of memory");
 		if (sctx_log(c, ev, a) != 0)
 			log_error("%s", a->e.text);
@@ -432,10 +432,10 @@ recovery_event(const char *name, const struct recovery *q, struct sconn *conn)
 {
 	json_t *ev = sctx_event(name, q->requester, conn);
 
-	if (json_object_set_new(ev, "purpose", json_string(purpose_name(q->purpose))) != 0 ||
-	    json_object_set_new(ev, "user", json_string(q->user != NULL ? q->user : "")) != 0 ||
+	if (json_object_set_new(ev, "purpose", sctx_str(purpose_name(q->purpose))) != 0 ||
+	    json_object_set_new(ev, "user", sctx_str(q->user != NULL ? q->user : "")) != 0 ||
 	    (q->sudo_user != NULL &&
-	    json_object_set_new(ev, "sudo_user", json_string(q->sudo_user)) != 0))
+	    json_object_set_new(ev, "sudo_user", sctx_str(q->sudo_user)) != 0))
 		fatal("out of memory");
 	return ev;
 }
@@ -468,7 +468,7 @@ check_credential(struct sctx *c, struct sconn *conn, const struct recovery *q, s
 	    q->user != NULL ? q->user : "?", q->sudo_user != NULL ? " via sudo from " : "",
 	    q->sudo_user != NULL ? q->sudo_user : "", e.text);
 	ev = recovery_event("recovery-refused", q, conn);
-	if (json_object_set_new(ev, "reason", json_string(e.text)) != 0)
+	if (json_object_set_new(ev, "reason", sctx_str(e.text)) != 0)
 		fatal("out of memory");
 	{
 		struct answer la;
@@ -562,7 +562,7 @@ op_recover(struct sctx *c, struct sconn *conn, struct sp_reader *r, struct buf *
 
 		memset(&ci, 0, sizeof(ci));
 		if (cert_info_get(q.certs[i], &ci, NULL) == 0 &&
-		    json_array_append_new(serials, json_string(ci.serial)) != 0)
+		    json_array_append_new(serials, sctx_str(ci.serial)) != 0)
 			fatal("out of memory");
 		cert_info_clear(&ci);
 	}

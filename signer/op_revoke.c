@@ -113,12 +113,12 @@ op_revoke(struct sctx *c, struct sconn *conn, struct sp_reader *r, struct buf *r
 	already = state_is_revoked(cs, ci.serial);
 	if (!already) {
 		ev = sctx_event("revocation", requester, conn);
-		if (json_object_set_new(ev, "ca", json_string(h->id)) != 0 ||
-		    json_object_set_new(ev, "ca_name", json_string(h->pol->name)) != 0 ||
-		    json_object_set_new(ev, "serial", json_string(ci.serial)) != 0 ||
-		    json_object_set_new(ev, "subject", json_string(ci.subject)) != 0 ||
+		if (json_object_set_new(ev, "ca", sctx_str(h->id)) != 0 ||
+		    json_object_set_new(ev, "ca_name", sctx_str(h->pol->name)) != 0 ||
+		    json_object_set_new(ev, "serial", sctx_str(ci.serial)) != 0 ||
+		    json_object_set_new(ev, "subject", sctx_str(ci.subject)) != 0 ||
 		    json_object_set_new(ev, "reason", json_integer(reason)) != 0 ||
-		    json_object_set_new(ev, "reason_name", json_string(crl_reason_name((int)reason)))
+		    json_object_set_new(ev, "reason_name", sctx_str(crl_reason_name((int)reason)))
 		    != 0)
 			fatal("out of memory");
 		if (sctx_log(c, ev, a) != 0) {
@@ -210,12 +210,12 @@ op_sign_crl(struct sctx *c, struct sconn *conn, struct sp_reader *r, struct buf 
 	format_time_utc(now, tu, sizeof(tu));
 	format_time_utc(now + (time_t)lifetime, nu, sizeof(nu));
 	ev = sctx_event("crl", requester, conn);
-	if (json_object_set_new(ev, "ca", json_string(h->id)) != 0 ||
-	    json_object_set_new(ev, "ca_name", json_string(h->pol->name)) != 0 ||
+	if (json_object_set_new(ev, "ca", sctx_str(h->id)) != 0 ||
+	    json_object_set_new(ev, "ca_name", sctx_str(h->pol->name)) != 0 ||
 	    json_object_set_new(ev, "number", json_integer((json_int_t)number)) != 0 ||
 	    json_object_set_new(ev, "entries", json_integer((json_int_t)cs->n_revoked)) != 0 ||
-	    json_object_set_new(ev, "this_update", json_string(tu)) != 0 ||
-	    json_object_set_new(ev, "next_update", json_string(nu)) != 0)
+	    json_object_set_new(ev, "this_update", sctx_str(tu)) != 0 ||
+	    json_object_set_new(ev, "next_update", sctx_str(nu)) != 0)
 		fatal("out of memory");
 	/* The number is spent before it is used. */
 	if (sctx_log(c, ev, a) != 0)

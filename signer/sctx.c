@@ -232,9 +232,10 @@ sctx_find_ca(struct sctx *c, const char *id, struct answer *a)
 			    c->cas[i].pol->name, c->cas[i].error != NULL ? ": " : "",
 			    c->cas[i].error != NULL ? c->cas[i].error : "") != 0)
 				fatal("out of memory");
-		answer_err(a, SIGNER_ERR, "the signer holds no CA with key identifier %s (policy %s "
+		answer_err(a, SIGNER_ERR, "the signer holds no CA with key identifier %.64s (policy %s "
 		    "names %s); put the [ca] whose cert_file has that key in the signer's policy",
-		    id != NULL ? id : "(none)", c->pol->origin, names.len > 0 ? names.data : "none");
+		    id == NULL ? "(none)" : id[strspn(id, "0123456789abcdef")] != '\0' ? "(not hex)" :
+		    id, c->pol->origin, names.len > 0 ? names.data : "none");
 		buf_free(&names);
 	}
 	return NULL;
@@ -287,6 +288,28 @@ sctx_log(struct sctx *c, json_t *event, struct answer *a)
 }
 
 json_t *
+sctx_str(const char *s)
+{
+	json_t *j;
+	struct buf b;
+
+	if (s == NULL)
+		return json_null();
+	if ((j = json_string(s)) != NULL)
+		return j;
+	buf_init(&b, 0);
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+		if ((*p < 0x80 && *p >= 0x20 ? buf_putc(&b, (char)*p) :
+		    buf_printf(&b, "\\x%02x", *p)) != 0)
+			fatal("out of memory");
+	j = json_string(b.data != NULL ? b.data : "");
+	buf_free(&b);
+	if (j == NULL)
+		fatal("out of memory");
+	return j;
+}
+
+json_t *
 sctx_event(const char *name, const char *requester, const struct sconn *conn)
 {
 	json_t *ev = json_object();
@@ -294,7 +317,7 @@ sctx_event(const char *name, const char *requester, const struct sconn *conn)
 	if (ev == NULL || json_object_set_new(ev, "event", json_string(name)) != 0)
 		fatal("out of memory");
 	if (requester != NULL && requester[0] != '\0' &&
-	    json_object_set_new(ev, "requester", json_string(requester)) != 0)
+	    json_object_set_new(ev, "requester", sctx_str(requester)) != 0)
 		fatal("out of memory");
 	if (conn != NULL && conn->has_uid &&
 	    json_object_set_new(ev, "client_uid", json_integer((json_int_t)conn->uid)) != 0)

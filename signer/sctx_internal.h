@@ -74,6 +74,12 @@ int sctx_lock(struct sctx *c, struct answer *a) MUST_USE;
 void sctx_unlock(struct sctx *c);
 /* Append event (stolen) to the log under the lock; on failure a says why. */
 int sctx_log(struct sctx *c, json_t *event, struct answer *a) MUST_USE;
+/*
+ * A JSON string (new) for s, which may come from the client: bytes that
+ * are not UTF-8 are written as \xHH, so no request can make a log line
+ * impossible to write.
+ */
+json_t *sctx_str(const char *s);
 /* A new event object {"event": name, "requester": requester (when set)}. */
 json_t *sctx_event(const char *name, const char *requester, const struct sconn *conn);
 /* The fault points of the test build (die:OP / hang:OP in SMIMESYNC_SIGNER_FAULT). */
