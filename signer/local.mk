@@ -41,3 +41,6 @@ $(signer_units): Makefile
 	sed -e 's|@pkglibexecdir[@]|$(pkglibexecdir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
 	    -e 's|@localstatedir[@]|$(localstatedir)|g' \
 	    $(top_srcdir)/$@.in >$@.tmp && mv $@.tmp $@
+
+TESTS += tests/integration/signer_units.sh
+EXTRA_DIST += tests/integration/signer_units.sh

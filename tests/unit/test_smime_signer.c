@@ -39,6 +39,7 @@
 #include "common/fileutil.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
+#include "signer/policy.h"
 #include "signer/signlog.h"
 #include "smime/ca.h"
 #include "smime/cert.h"
@@ -1235,6 +1236,49 @@ test_proto(void)
 	buf_free(&b);
 }
 
+/* Every mistake in a policy is named with its line, and all are reported at once. */
+static void
+test_policy_errors(void)
+{
+	static const char text[] =
+	    "[signer]\n"                                   /* 1 */
+	    "state_dir = /var/lib/x\n"                      /* 2 */
+	    "max_certificates_per_hour = lots\n"            /* 3 */
+	    "recovery_credential = hunter2\n"               /* 4 */
+	    "[ca one]\n"                                    /* 5 */
+	    "cert_file = /a.pem\n"                          /* 6 */
+	    "key_file = /a.key\n"                           /* 7 */
+	    "mail_domains = example.org, not a domain\n"    /* 8 */
+	    "profiles = mailbox-strict, mailbox-lax\n"      /* 9 */
+	    "key_types = p256, dsa1024\n"                   /* 10 */
+	    "max_validity = 900d\n"                         /* 11 */
+	    "colour = blue\n"                               /* 12 */
+	    "[ca one]\n"                                    /* 13 */
+	    "[ca two]\n"                                    /* 14 */
+	    "cert_file = /b.pem\n";                         /* 15 */
+	struct policy *p = NULL;
+	char *errors = NULL;
+
+	CHECK(policy_parse(text, strlen(text), "signer.conf", &p, &errors) != 0);
+	CHECK(p == NULL);
+	CHECK_CONTAINS(errors, "signer.conf:3: max_certificates_per_hour: \"lots\"");
+	CHECK_CONTAINS(errors, "signer.conf:4: recovery_credential: not a credential verifier");
+	CHECK_CONTAINS(errors, "signer.conf:8: mail_domains: \"not a domain\" is not a domain");
+	CHECK_CONTAINS(errors, "signer.conf:9: profiles: \"mailbox-lax\" is not a profile");
+	CHECK_CONTAINS(errors, "signer.conf:10: key_types: \"dsa1024\" is not a key type");
+	CHECK_CONTAINS(errors, "signer.conf:11: max_validity: 900d is longer than 825 days");
+	CHECK_CONTAINS(errors, "signer.conf:12: [ca one] has no key \"colour\"");
+	CHECK_CONTAINS(errors, "signer.conf:13: [ca one] is given twice");
+	CHECK_CONTAINS(errors, "signer.conf:14: [ca two] has no key_file");
+	CHECK_CONTAINS(errors, "signer.conf:14: [ca two] has no mail_domains");
+	free(errors);
+	errors = NULL;
+	/* No [signer] at all. */
+	CHECK(policy_parse("[ca x]\n", 7, "p", &p, &errors) != 0);
+	CHECK_CONTAINS(errors, "p: no [signer] section");
+	free(errors);
+}
+
 int
 main(void)
 {
@@ -1242,6 +1286,7 @@ main(void)
 
 	signal(SIGPIPE, SIG_IGN);
 	setup();
+	test_policy_errors();
 	test_proto();
 	test_through_signer();
 	test_derived_policy();
