@@ -181,6 +181,18 @@ check '[ $rc = 0 ] && openssl crl -inform DER -in "$W/ca/smime.crl" -CAfile "$W/
 	"the next crl writes a CRL that verifies against the CA"
 check 'openssl crl -inform DER -in "$W/ca/smime.crl" -noout -text | grep -q "Key Compromise"' "it lists frank's revocation"
 
+# ---- the CRL belongs to the CA's key, not to the section's name (#15 item 5) ----
+crlnum() { printf %d "0x$(openssl crl -inform DER -in "$W/ca/smime.crl" -noout -crlnumber | sed 's/^crlNumber=\(0x\)\{0,1\}//')"; }
+n_before=$(crlnum)
+sed -i 's/^\[ca internal\]/[ca renamed]/; s/^ca = internal$/ca = renamed/' "$SMIMESYNC_CONF"
+run_as crl-renamed "$SMIMESYNC" crl
+n_after=$(crlnum)
+check '[ $rc = 0 ] && [ "$n_after" -gt "$n_before" ]' \
+	"after renaming [ca internal] the CRL number goes on ($n_before, then $n_after), not back to 1"
+check 'openssl crl -inform DER -in "$W/ca/smime.crl" -CAfile "$W/ca/chain.pem" -noout -text 2>&1 | grep -q "Key Compromise"' \
+	"and the CRL still lists frank's revocation"
+sed -i 's/^\[ca renamed\]/[ca internal]/; s/^ca = renamed$/ca = internal/' "$SMIMESYNC_CONF"
+
 # ---- resend with a signer that dies while sealing the mail: nothing queued ----
 queued=$(count "SELECT COUNT(*) FROM outbox")
 CRED=$W/recovery.credential
