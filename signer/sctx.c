@@ -106,7 +106,7 @@ configure(struct sctx *c, struct policy *pol, struct errbuf *e)
 			h->id = signer_ca_id(h->cert);
 		}
 		sk_X509_pop_free(certs, X509_free);
-		if (issuer_open(&conf, &h->issuer, &ke) != 0)
+		if (issuer_open(&conf, p->pin_file, &h->issuer, &ke) != 0)
 			h->error = xasprintf("[ca %s] in %s: %s", p->name, pol->origin, ke.text);
 		else if (h->id == NULL)
 			h->error = xasprintf("[ca %s]: %s has no subjectKeyIdentifier", p->name,

@@ -15,6 +15,11 @@
  *   ... sign with k ...
  *   EVP_PKEY_free(k);
  *
+ * Its one caller is issuer_open() (issuer.c): in smimesync-signer with the
+ * policy's [ca] key_file and pin_file (signer/sctx.c), and in-process for
+ * unit tests with no PIN (ca_local.c). The signer is started with exec and
+ * never forks after loading keys, so a PKCS#11 module loaded here is safe.
+ *
  * Ownership: *out is new (EVP_PKEY_free()); it must be NULL on entry.
  */
 #ifndef SMIMESYNC_SMIME_CA_KEY_H

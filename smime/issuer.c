@@ -121,7 +121,8 @@ load_chain(const struct conf_ca *conf, struct issuer *is, struct errbuf *e)
 }
 
 int
-issuer_open(const struct conf_ca *conf, struct issuer **out, struct errbuf *e)
+issuer_open(const struct conf_ca *conf, const char *pin_file, struct issuer **out,
+    struct errbuf *e)
 {
 	struct issuer *is = NULL;
 	STACK_OF(X509) *certs = NULL;
@@ -135,7 +136,7 @@ issuer_open(const struct conf_ca *conf, struct issuer **out, struct errbuf *e)
 	if (cert_load_pem_file(conf->cert_file, &certs, e) != 0)
 		goto out;
 	is->cert = sk_X509_shift(certs);
-	if (ca_key_load(conf->key_file, NULL, &is->key, e) != 0)
+	if (ca_key_load(conf->key_file, pin_file, &is->key, e) != 0)
 		goto out;
 	if (X509_check_private_key(is->cert, is->key) != 1) {
 		ERR_clear_error();
