@@ -27,11 +27,14 @@
 
 #include "common/fileutil.h"
 #include "common/log.h"
+#include "common/xalloc.h"
 #include "conf/conf.h"
 #include "conf/unit.h"
 #include "mail/template.h"
 #include "smime/ca.h"
 #include "smime/escrow.h"
+#include "smime/signer.h"
+#include "smime/signer_policy.h"
 #include "cli/commands.h"
 
 /*
@@ -56,6 +59,10 @@ refuse_root_in_service_state(const struct config *cfg, const struct cli_options 
 	for (size_t i = 0; readers[i] != NULL; i++)
 		if (strcmp(cli->command, readers[i]) == 0)
 			return 0;
+	/* "ca policy" writes beside the configuration, root's place, never into the state. */
+	if (strcmp(cli->command, "ca") == 0 && cli->args != NULL && cli->args[0] != NULL &&
+	    cli->args[1] != NULL && strcmp(cli->args[1], "policy") == 0)
+		return 0;
 	pw = getpwuid(st.st_uid);
 	if (pw == NULL) {
 		fprintf(stderr, "smimesync: %s belongs to uid %ld, not root; run \"%s\" as that "
@@ -210,6 +217,19 @@ check_as_me(const struct check_ctx *x)
 			    "a user added to their own entry, ends up in a certificate; set "
 			    "allowed_domains = example.org (the domains this group's addresses may "
 			    "have)\n", cfg->groups[i].origin.file, cfg->groups[i].origin.line, cfg->groups[i].name);
+	/* A signer running as a service: it must answer, with its own policy. */
+	if (cfg->service.signer_socket != NULL) {
+		struct signer *s = NULL;
+		struct errbuf e;
+
+		if (signer_start(cfg, &s, &e) != 0) {
+			fprintf(stderr, "%s: [service] signer_socket: %s\n", cfg->path, e.text);
+			problems++;
+		} else if (x->verbose) {
+			printf("signer: %s\n", signer_description(s));
+		}
+		signer_stop(s);
+	}
 	if (x->verbose)
 		config_dump(cfg, stdout);
 	config_free(cfg);
@@ -387,6 +407,88 @@ pick_ca(const struct config *cfg, const char *name)
 	return cfg->n_cas > 0 ? &cfg->cas[0] : NULL;
 }
 
+/*
+ * The signer's policy beside the configuration, when there is none yet:
+ * derived from the configuration, with a new recovery credential.
+ */
+static int
+write_policy(const struct config *cfg, bool from_init)
+{
+	char *path = signer_policy_path(cfg);
+	char *cred = NULL, *dir = NULL, *slash;
+	struct errbuf e;
+	int rc = 0;
+
+	if (file_exists(path)) {
+		printf("the signer's policy %s exists: it was left as it is; a new [ca] must be "
+		    "added to it by hand (smimesync ca policy prints what this configuration "
+		    "asks for)\n", path);
+		goto out;
+	}
+	slash = strrchr(path, '/');
+	dir = slash != NULL ? xasprintf("%.*s", (int)(slash - path), path) : xstrdup(".");
+	/*
+	 * The packaged layout: ca init runs as the service's user, and the
+	 * configuration's directory belongs to root. That is right (a policy the
+	 * service could edit would bind nothing), so leave the policy to root.
+	 */
+	if (from_init && access(dir, W_OK) != 0) {
+		printf("the signer's policy %s was not written: this user cannot write to %s "
+		    "(root's, as it should be). Until it exists the signer enforces the policy "
+		    "derived from this configuration (smimesync ca policy prints it). To pin it "
+		    "and create the recovery credential that recover and resend need, run as "
+		    "root: smimesync ca policy --write\n", path, dir);
+		goto out;
+	}
+	cred = slash != NULL ? xasprintf("%.*s/recovery.credential", (int)(slash - path), path) :
+	    xstrdup("recovery.credential");
+	if (signer_policy_write(cfg, path, cred, &e) != 0) {
+		fprintf(stderr, "smimesync: the signer's policy: %s\n", e.text);
+		rc = -1;
+		goto out;
+	}
+	printf("wrote the signer's policy %s: review it (mail_domains = * allows any domain: "
+	    "list yours); behind [service] signer_socket it must belong to root\n", path);
+	printf("wrote the recovery credential %s (mode 0600): smimesync recover and resend need "
+	    "it (--credential FILE); keep it with the operators, away from smimesync's user\n",
+	    cred);
+out:
+	free(dir);
+	free(cred);
+	free(path);
+	return rc;
+}
+
+/* ca policy [--write]: what the signer's policy must allow for this configuration. */
+static int
+ca_policy(int argc, char **argv, const struct cli_options *cli)
+{
+	struct config *cfg = NULL;
+	bool write = false;
+	int rc = 1;
+
+	if (argc == 2 && strcmp(argv[1], "--write") == 0)
+		write = true;
+	else if (argc != 1) {
+		fprintf(stderr, "usage: smimesync ca policy [--write]\n");
+		return EXIT_USAGE;
+	}
+	cfg = commands_load_config(cli);
+	if (cfg == NULL)
+		return 1;
+	if (write) {
+		rc = write_policy(cfg, false) == 0 ? 0 : 1;
+	} else {
+		char *text = signer_policy_derive(cfg);
+
+		fputs(text, stdout);
+		free(text);
+		rc = 0;
+	}
+	config_free(cfg);
+	return rc;
+}
+
 int
 cmd_ca(int argc, char **argv, const struct cli_options *cli)
 {
@@ -400,8 +502,11 @@ cmd_ca(int argc, char **argv, const struct cli_options *cli)
 	struct errbuf e;
 	int ch, rc = 1;
 
+	if (argc >= 2 && strcmp(argv[1], "policy") == 0)
+		return ca_policy(argc - 1, argv + 1, cli);
 	if (argc < 2 || strcmp(argv[1], "init") != 0) {
-		fprintf(stderr, "usage: smimesync ca init [--ca NAME]\n");
+		fprintf(stderr, "usage: smimesync ca init [--ca NAME]\n"
+		    "       smimesync ca policy [--write]\n");
 		return EXIT_USAGE;
 	}
 	argc--;
@@ -435,7 +540,7 @@ cmd_ca(int argc, char **argv, const struct cli_options *cli)
 	if (ca->type != CA_TYPE_LOCAL) {
 		printf("[ca %s] is an external CA (type %s): it keeps its own keys, so there is "
 		    "nothing more to create here\n", ca->name, ca_type_name(ca->type));
-		rc = 0;
+		rc = write_policy(cfg, true) == 0 ? 0 : 1;
 		goto out;
 	}
 	if (ca_init(ca, &e) != 0) {
@@ -444,7 +549,7 @@ cmd_ca(int argc, char **argv, const struct cli_options *cli)
 	}
 	printf("created [ca %s]:\n  issuing certificate %s\n  issuing key         %s (mode 0600)\n"
 	    "  chain               %s\n", ca->name, ca->cert_file, ca->key_file, ca->chain_file);
-	rc = 0;
+	rc = write_policy(cfg, true) == 0 ? 0 : 1;
 out:
 	config_free(cfg);
 	return rc;

@@ -348,8 +348,10 @@ each_file(struct checker *c, file_fn *fn)
 #define REF(b, k, n, key, p, u, h) fn(c, &(const struct file_ref){b, k, n, key, p, u, h})
 	REF(sv, CONF_SERVICE, NULL, "state_dir", sv->state_dir, USE_STATE, NULL);
 	REF(sv, CONF_SERVICE, NULL, "metrics_file", sv->metrics_file, USE_WRITE, NULL);
-	REF(sv, CONF_SERVICE, NULL, "master_key_file", sv->master_key_file, USE_SECRET,
-	    "run: smimesync ca init (it creates the master key)");
+	/* Behind signer_socket the keys are the signer's: this user must not even see them. */
+	if (sv->signer_socket == NULL)
+		REF(sv, CONF_SERVICE, NULL, "master_key_file", sv->master_key_file, USE_SECRET,
+		    "run: smimesync ca init (it creates the master key)");
 	for (size_t i = 0; i < cfg->n_directories; i++) {
 		const struct conf_directory *d = &cfg->directories[i];
 
@@ -374,7 +376,9 @@ each_file(struct checker *c, file_fn *fn)
 
 		if (ca->type == CA_TYPE_LOCAL) {
 			REF(ca, CONF_CA, ca->name, "cert_file", ca->cert_file, USE_READ, ca_init);
-			REF(ca, CONF_CA, ca->name, "key_file", ca->key_file, USE_SECRET, ca_init);
+			if (sv->signer_socket == NULL)
+				REF(ca, CONF_CA, ca->name, "key_file", ca->key_file, USE_SECRET,
+				    ca_init);
 			REF(ca, CONF_CA, ca->name, "chain_file", ca->chain_file, USE_READ, ca_init);
 			REF(ca, CONF_CA, ca->name, "crl_file", ca->crl_file, USE_WRITE, NULL);
 		} else {

@@ -91,6 +91,8 @@ struct conf_service {
 	char *mail_domains;    /* domains certified addresses may have (list), or NULL */
 	int64_t max_new_per_run; /* mass-issuance valve; 0 (the default): the larger of 50
 	                            and 10 % of the current holders */
+	char *signer_socket;   /* smimesync-signer as a service, or NULL: start it here */
+	char *signer_policy;   /* the started signer's policy file, or NULL: see smime/signer.h */
 };
 
 struct conf_directory {
