@@ -195,7 +195,8 @@ cmd_recover(int argc, char **argv, const struct cli_options *cli)
 	if (pkcs12_build_many(keys, x509s, (const char *const *)names, n, chain, password, profile,
 	    (int)iterations, &der, &len, &e) != 0)
 		goto fail;
-	if (file_write_atomic(out, der, len, 0600, &e) != 0)
+	/* Never replace a file that appeared since the check above. */
+	if (file_create_atomic(out, der, len, 0600, &e) != 0)
 		goto fail;
 	written = true;
 	snprintf(detail, sizeof(detail), "keys=%zu file=%s pkcs12=%s", n, out,

@@ -10,3 +10,8 @@ libcommon_a_SOURCES = \
 	common/mailaddr.c common/mailaddr.h \
 	common/strutil.c common/strutil.h \
 	common/xalloc.c common/xalloc.h
+
+check_PROGRAMS += tests/unit/test_common_fileutil
+tests_unit_test_common_fileutil_SOURCES = tests/unit/test_common_fileutil.c tests/unit/check.h
+tests_unit_test_common_fileutil_LDADD = $(unit_test_libs)
+TESTS += tests/unit/test_common_fileutil
