@@ -163,6 +163,20 @@ probe external --uri "$SLAPD_LDAPI_URI" --starttls off --sasl EXTERNAL --base "$
 expect_ok external
 expect_dns external $TOP_EXPECT
 
+# --- a password in clear text is warned about, whichever bind carries it --------
+# Over ldap:// without StartTLS a simple bind and SASL PLAIN both put the
+# password on the wire as it is; the warning comes before the bind, whatever
+# slapd then answers (this slapd offers no PLAIN, so that bind fails).
+probe clear-simple --uri "$SLAPD_URI" --starttls off $SVC members "cn=top,$G"
+probe clear-plain --uri "$SLAPD_URI" --starttls off --sasl PLAIN $SVC members "cn=top,$G"
+probe tls-plain --uri "$SLAPD_URI" --starttls required --sasl PLAIN $SVC members "cn=top,$G"
+grep -q "starttls = off: the simple bind sends the password of $SLAPD_SVC_DN in clear text" \
+	"$work/clear-simple.err" || fail "no clear-text warning for a simple bind: $(cat "$work/clear-simple.err")"
+grep -q "starttls = off: the SASL PLAIN bind sends the password of $SLAPD_SVC_DN in clear text, readable by anyone on the network path; set starttls = required or use ldaps://" \
+	"$work/clear-plain.err" || fail "no clear-text warning for SASL PLAIN: $(cat "$work/clear-plain.err")"
+! grep -q "clear text" "$work/tls-plain.err" || fail "SASL PLAIN inside StartTLS was warned about"
+! grep -q "clear text" "$work/external.err" || fail "SASL EXTERNAL over ldapi was warned about"
+
 # Field by field: ids, mail, names, problems.
 line() { grep "|uid=$2,$P|" "$work/$1.out"; }
 l=$(line starttls alice)

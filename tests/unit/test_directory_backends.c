@@ -15,6 +15,7 @@
 #include "conf/options.h"
 #include "directory/backend.h"
 #include "directory/directory.h"
+#include "directory/ldap.h"
 #include "tests/unit/check.h"
 
 static void
@@ -94,10 +95,55 @@ test_empty_slots(void)
 	dir_close(dc);
 }
 
+/* Which binds put a password on the wire in clear text, and so are warned about. */
+static void
+test_cleartext_bind(void)
+{
+	static const struct {
+		const char *uri;
+		enum tls_mode starttls;
+		const char *bind_dn, *mech, *want; /* want NULL: no warning */
+	} cases[] = {
+		{ "ldap://dc1", TLS_MODE_OFF, "cn=svc", NULL, "simple bind" },
+		{ "ldap://dc1", TLS_MODE_OFF, "cn=svc", "PLAIN", "SASL PLAIN bind" },
+		{ "ldap://dc1", TLS_MODE_OFF, "svc", "plain", "SASL PLAIN bind" },
+		{ "LDAP://dc1", TLS_MODE_OFF, "svc", "LOGIN", "SASL LOGIN bind" },
+		{ "ldap://dc1", TLS_MODE_OFF, NULL, "PLAIN", "SASL PLAIN bind" },
+		{ "ldap://dc1", TLS_MODE_REQUIRED, "svc", "PLAIN", NULL },
+		{ "ldap://dc1", TLS_MODE_REQUIRED, "cn=svc", NULL, NULL },
+		{ "ldaps://dc1", TLS_MODE_OFF, "svc", "PLAIN", NULL },
+		{ "ldapi:///", TLS_MODE_OFF, "svc", "PLAIN", NULL },
+		{ "ldap://dc1", TLS_MODE_OFF, "svc", "GSSAPI", NULL },
+		{ "ldap://dc1", TLS_MODE_OFF, "svc", "SCRAM-SHA-256", NULL },
+		{ "ldap://dc1", TLS_MODE_OFF, NULL, "EXTERNAL", NULL },
+		{ "ldap://dc1", TLS_MODE_OFF, NULL, NULL, NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct conf_directory c;
+		const char *what = "unset";
+		bool yes;
+
+		memset(&c, 0, sizeof(c));
+		c.uri = (char *)cases[i].uri;
+		c.starttls = cases[i].starttls;
+		c.bind_dn = (char *)cases[i].bind_dn;
+		c.sasl_mech = (char *)cases[i].mech;
+		yes = dir_ldap_cleartext_bind(&c, &what);
+		if (cases[i].want == NULL) {
+			CHECK(!yes);
+		} else {
+			CHECK(yes);
+			CHECK_STREQ(what, cases[i].want);
+		}
+	}
+}
+
 int
 main(void)
 {
 	test_rows();
 	test_empty_slots();
+	test_cleartext_bind();
 	return check_finish();
 }
