@@ -196,6 +196,13 @@ void dir_fill_mail(struct dir_ldap *dl, LDAPMessage *entry, struct user *u);
  */
 void dir_fill_alt_mails(struct dir_ldap *dl, LDAPMessage *entry, struct user *u,
     const char *attr);
+/*
+ * After the last address of u is read: the problem (with the count) when u
+ * has more alternative addresses than a certificate may name. more names
+ * an attribute read besides mail and alt_mail_attribute (AD:
+ * proxyAddresses), or NULL.
+ */
+void dir_ldap_check_alt_mails(struct dir_ldap *dl, struct user *u, const char *more);
 
 /* ---- ldap_locate.c ---- */
 
