@@ -205,7 +205,8 @@ cmd_recover(int argc, char **argv, const struct cli_options *cli)
 	/* The signer opens the keys, builds the file and logs who asked; this process never opens them. */
 	if (signer_recover_pkcs12(en.signer, &rq, &der, &len, &password, &e) != 0)
 		goto fail;
-	if (file_write_atomic(out, der, len, 0600, &e) != 0)
+	/* Never replace a file that appeared since the check above. */
+	if (file_create_atomic(out, der, len, 0600, &e) != 0)
 		goto fail;
 	written = true;
 	snprintf(detail, sizeof(detail), "keys=%zu file=%s pkcs12=%s user=%s%s%s", n, out,

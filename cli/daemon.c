@@ -106,7 +106,7 @@ daemon_lock(const char *state_dir, int *fd_out, struct errbuf *e)
 
 	if (mkdir_p(state_dir, 0700, e) != 0)
 		goto out;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		err_set(e, "%s: cannot open the daemon lock: %s", path, strerror(errno));
 		goto out;

@@ -19,3 +19,7 @@ TESTS += tests/unit/test_common_log
 # ... and the same from the configuration, with the real program.
 TESTS += tests/integration/logging.sh
 EXTRA_DIST += tests/integration/logging.sh
+check_PROGRAMS += tests/unit/test_common_fileutil
+tests_unit_test_common_fileutil_SOURCES = tests/unit/test_common_fileutil.c tests/unit/check.h
+tests_unit_test_common_fileutil_LDADD = $(unit_test_libs)
+TESTS += tests/unit/test_common_fileutil

@@ -167,6 +167,7 @@ struct conf_ca {
 	int64_t cert_type;            /* sectigo */
 	int64_t term;                 /* sectigo, days */
 	char *command;                /* helper program */
+	char *pass_environment;       /* helper: names of variables it also gets */
 };
 
 struct conf_mail {

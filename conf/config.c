@@ -355,6 +355,7 @@ static const struct {
 	{"cert_type", CA_SECTIGO, CA_SECTIGO, "the S/MIME certificate type id"},
 	{"term", CA_SECTIGO, 0, NULL},
 	{"command", CA_HELPER, CA_HELPER, "the CA helper program to run"},
+	{"pass_environment", CA_HELPER, 0, NULL},
 };
 
 bool

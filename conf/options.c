@@ -262,6 +262,9 @@ const struct conf_option conf_options[] = {
 	    "Sectigo certificate term in days (one the certificate type offers)"},
 	{CONF_CA, "command", OPT_PATH, offsetof(struct conf_ca, command), NULL, NULL, 0, 0, 0, NULL,
 	    NULL, NULL, "helper: the certmonger CA helper program to run"},
+	{CONF_CA, "pass_environment", OPT_STRING, offsetof(struct conf_ca, pass_environment), NULL,
+	    NULL, 0, 0, 0, NULL, NULL, conf_check_env_names,
+	    "helper: names of variables of smimesync's environment the helper also gets"},
 
 	/* [mail] */
 	{CONF_MAIL, "transport", OPT_ENUM, offsetof(struct conf_mail, transport), "smtp", NULL, 0,

@@ -128,6 +128,8 @@ int conf_check_organization_identifier(const char *value, struct errbuf *why);
 int conf_check_ldap_filter(const char *value, struct errbuf *why);
 int conf_check_attribute(const char *value, struct errbuf *why);
 int conf_check_sasl_mech(const char *value, struct errbuf *why);
+/* Environment variable names, space-separated; none the helper contract sets itself. */
+int conf_check_env_names(const char *value, struct errbuf *why);
 int conf_check_sam_account_name(const char *value, struct errbuf *why);
 /* A Kerberos principal: name[/instance]@REALM, no spaces or control characters. */
 int conf_check_principal(const char *value, struct errbuf *why);

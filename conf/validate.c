@@ -198,6 +198,41 @@ conf_check_attribute(const char *value, struct errbuf *why)
 
 /* RFC 4422: up to 20 of A-Z, 0-9, '-', '_'. */
 int
+conf_check_env_names(const char *value, struct errbuf *why)
+{
+	const char *p = value;
+
+	while (*p != '\0') {
+		const char *start;
+		size_t len;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		start = p;
+		while (*p != '\0' && *p != ' ' && *p != '\t')
+			p++;
+		len = (size_t)(p - start);
+		for (size_t i = 0; i < len; i++) {
+			unsigned char c = (unsigned char)start[i];
+
+			if (!(isalpha(c) || c == '_' || (i > 0 && isdigit(c)))) {
+				err_set(why, "\"%.*s\" is not an environment variable name; give "
+				    "names like https_proxy, separated by spaces", (int)len, start);
+				return -1;
+			}
+		}
+		if (len >= 11 && strncmp(start, "CERTMONGER_", 11) == 0) {
+			err_set(why, "%.*s is set by smimesync itself, as certmonger's helper "
+			    "contract says; it cannot be passed", (int)len, start);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
 conf_check_sasl_mech(const char *value, struct errbuf *why)
 {
 	size_t len = strlen(value);

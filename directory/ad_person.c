@@ -64,19 +64,6 @@ dir_ad_get_int(LDAP *ld, LDAPMessage *entry, const char *attr, int64_t *out)
 	return ok;
 }
 
-/* Add m (copied) to u->alt_mails unless it is u->mail or already there. */
-static void
-add_alt_mail(struct user *u, const char *m)
-{
-	if (u->mail != NULL && str_eq_nocase(u->mail, m))
-		return;
-	for (size_t i = 0; i < u->n_alt_mails; i++)
-		if (str_eq_nocase(u->alt_mails[i], m))
-			return;
-	u->alt_mails = xreallocarray(u->alt_mails, u->n_alt_mails + 1, sizeof(*u->alt_mails));
-	u->alt_mails[u->n_alt_mails++] = xstrdup(m);
-}
-
 /* proxyAddresses: smtp:a@x (alternative), SMTP:p@x (primary); X500:, SIP: ... ignored. */
 static void
 fill_proxy_addresses(LDAP *ld, LDAPMessage *entry, struct user *u)
@@ -85,7 +72,6 @@ fill_proxy_addresses(LDAP *ld, LDAPMessage *entry, struct user *u)
 
 	for (size_t i = 0; vals != NULL && vals[i] != NULL; i++) {
 		const struct berval *v = vals[i];
-		char *m = NULL;
 
 		if (v->bv_len <= 5 || strncasecmp(v->bv_val, "smtp:", 5) != 0)
 			continue;
@@ -97,10 +83,8 @@ fill_proxy_addresses(LDAP *ld, LDAPMessage *entry, struct user *u)
 			free(p);
 			continue;
 		}
-		m = xstrndup(v->bv_val + 5, v->bv_len - 5);
 		/* The primary SMTP: address belongs in the certificate even if mail differs. */
-		add_alt_mail(u, m);
-		free(m);
+		dir_add_alt_mail(u, v->bv_val + 5, v->bv_len - 5);
 	}
 	ldap_value_free_len(vals);
 }
@@ -152,6 +136,7 @@ dir_ad_add_person(struct dir_ldap *dl, LDAPMessage *entry, const char *dn, struc
 
 	dir_fill_mail(dl, entry, u);
 	fill_proxy_addresses(ld, entry, u);
+	dir_ldap_check_alt_mails(dl, u, "proxyAddresses");
 	if (u->id == NULL)
 		dir_add_problem(u, "missing or malformed objectGUID (the service account must "
 		    "be able to read it)");

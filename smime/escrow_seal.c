@@ -92,8 +92,6 @@ escrow_key_create(const char *path, struct errbuf *e)
 	unsigned char k[MASTER_KEY_LEN];
 	char *hex = NULL;
 	size_t hexlen = 2 * MASTER_KEY_LEN;
-	size_t off = 0;
-	int fd = -1;
 	int rc = -1;
 
 	if (RAND_bytes(k, sizeof(k)) != 1) {
@@ -113,41 +111,19 @@ escrow_key_create(const char *path, struct errbuf *e)
 		hex[hexlen] = '\n';
 		hex[hexlen + 1] = '\0';
 	}
-	/* O_EXCL: never replace a key that sealed data, not even in a race. */
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		if (errno == EEXIST)
-			err_set(e, "%s: already exists; refusing to overwrite a master key "
-			    "(data sealed with it would be lost)", path);
-		else
-			err_set(e, "%s: cannot create: %s", path, strerror(errno));
+	/*
+	 * Never replace a key that sealed data, not even in a race; and never
+	 * leave half a key behind if we die while writing it.
+	 */
+	if (file_exists(path)) {
+		err_set(e, "%s: already exists; refusing to overwrite a master key "
+		    "(data sealed with it would be lost)", path);
 		goto out;
 	}
-	while (off < hexlen + 1) {
-		ssize_t n = write(fd, hex + off, hexlen + 1 - off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			err_set(e, "%s: cannot write: %s", path, strerror(errno));
-			goto out;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) != 0) {
-		err_set(e, "%s: cannot sync to disk: %s", path, strerror(errno));
+	if (file_create_atomic(path, hex, hexlen + 1, 0600, e) != 0)
 		goto out;
-	}
 	rc = 0;
 out:
-	if (fd >= 0) {
-		if (close(fd) != 0 && rc == 0) {
-			err_set(e, "%s: cannot close: %s", path, strerror(errno));
-			rc = -1;
-		}
-		if (rc != 0)
-			unlink(path);
-	}
 	OPENSSL_cleanse(k, sizeof(k));
 	if (hex != NULL)
 		secret_free(hex, hexlen + 2);

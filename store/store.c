@@ -377,7 +377,7 @@ store_lock(struct store *st, struct errbuf *e)
 		return 0; /* already ours */
 	path = xasprintf("%s/lock", st->dir);
 
-	st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (st->lock_fd < 0) {
 		err_set(e, "%s: cannot open lock file: %s", path, strerror(errno));
 		goto out;

@@ -150,7 +150,9 @@ check '[ "$(jq -r .counts.issued "$W/main.json")" = 4 ] && [ "$(jq -r .counts.pu
 exec_pid() { grep -E "execve\(\"$SMIMESYNC\".* = 0" "$1" | awk '{print $1}' | head -n 1; }
 main=$(exec_pid "$W/strace.txt")
 # Which processes opened a key file, and which talked to the network.
-key_openers() { grep -E "open(at)?\(.*\"($CAKEY|$MKEY|$MKEY\.new)\"" "$1" | grep -v ENOENT | awk '{print $1}' | sort -u; }
+# A key file is written through a temporary beside it (.NAME.tmp.XXXXXX), then linked.
+MKEY_TMP="$W/state/\.master\.key(\.new)?\.tmp\.[^\"]*"
+key_openers() { grep -E "open(at)?\(.*\"($CAKEY|$MKEY|$MKEY\.new|$MKEY_TMP)\"" "$1" | grep -v ENOENT | awk '{print $1}' | sort -u; }
 net_users() { grep -E 'connect\(.*AF_INET' "$1" | awk '{print $1}' | sort -u; }
 signer=$(key_openers "$W/strace.txt")
 check '[ -n "$signer" ] && [ "$(echo "$signer" | wc -l)" = 1 ]' "exactly one process opened the CA and master keys ($signer)"
@@ -211,7 +213,7 @@ check '[ $rc = 0 ] && grep -q "rotated the master key" "$W/rotate.json"' "master
 rmain=$(exec_pid "$W/strace-rotate.txt")
 check '[ -n "$(key_openers "$W/strace-rotate.txt")" ] && ! key_openers "$W/strace-rotate.txt" | grep -qx "$rmain"' \
 	"rotate: only the signer opened the old and the new master key"
-check 'grep -q "open.*\"$MKEY.new\".*O_CREAT" "$W/strace-rotate.txt" && ! grep -Eq "^$rmain +open.*$MKEY.new" "$W/strace-rotate.txt"' \
+check 'grep -Eq "open.*\"$W/state/\.master\.key\.new\.tmp\.[^\"]*\".*O_CREAT.*O_EXCL" "$W/strace-rotate.txt" && ! grep -Eq "^$rmain +open.*($MKEY.new|\.master\.key\.new\.tmp)" "$W/strace-rotate.txt"' \
 	"rotate: the signer, not smimesync, created the new key"
 run_as recover-nocred "$SMIMESYNC" recover heidi@example.org --out "$W/heidi.p12" </dev/null
 check '[ $rc -ne 0 ] && [ ! -e "$W/heidi.p12" ] && grep -q "needs the operator.s recovery credential" "$W/recover-nocred.log"' \

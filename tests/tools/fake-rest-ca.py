@@ -45,10 +45,14 @@ happens to it: "reject", "foreign" (an unrequested address in the SAN),
 "pending:N" (Sectigo: N collects answer -183 first), "collectbusy:N"
 (Sectigo: N collects answer 503 first), "drop" (the request is carried out
 -- EJBCA issues, Sectigo places the order -- but the connection is closed
-without an answer, as a timeout or a dropped connection loses it). Every
-request is appended to the log file as one JSON line, the password header
-replaced. With --issued, every certificate the CA issued is listed in that
-file (JSON: serial hex -> {"mails", "revoked", "reason"}), rewritten at each
+without an answer, as a timeout or a dropped connection loses it); and
+certificates a wrong CA profile would give: "upn" (a Windows logon name
+otherName in the SAN), "dns" (a DNS name in the SAN), "ca" (basicConstraints
+CA:TRUE), "serverauth" (serverAuth beside emailProtection), "certsign"
+(keyUsage keyCertSign), "longlife" (valid 730 days). Every request is
+appended to the log file as one JSON line, the password header replaced.
+With --issued, every certificate the CA issued is listed in that file
+(JSON: serial hex -> {"mails", "revoked", "reason"}), rewritten at each
 change: the CA's own record, which tests read from outside.
 """
 import argparse
@@ -83,8 +87,8 @@ class CA:
         with open(os.path.join(pki, "root.pem"), "rb") as f:
             self.root = x509.load_pem_x509_certificate(f.read())
 
-    def sign(self, csr, addresses):
-        cert = self._sign(csr, addresses)
+    def sign(self, csr, addresses, what="issue"):
+        cert = self._sign(csr, addresses, what)
         self.record(cert, addresses)
         return cert
 
@@ -115,21 +119,30 @@ class CA:
             self.save()
             return "ok"
 
-    def _sign(self, csr, addresses):
+    def _sign(self, csr, addresses, what="issue"):
         now = datetime.datetime.now(datetime.timezone.utc)
+        names = [x509.RFC822Name(a) for a in addresses]
+        if what == "upn":
+            names.append(x509.OtherName(x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2.3"),
+                                        b"\x0c\x12" + b"administrator@corp"))
+        if what == "dns":
+            names.append(x509.DNSName("login.example.org"))
+        ekus = [ExtendedKeyUsageOID.EMAIL_PROTECTION]
+        if what == "serverauth":
+            ekus.append(ExtendedKeyUsageOID.SERVER_AUTH)
+        days = 730 if what == "longlife" else 365
         b = (x509.CertificateBuilder()
              .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, addresses[0])]))
              .issuer_name(self.cert.subject)
              .public_key(csr.public_key())
              .serial_number(x509.random_serial_number())
              .not_valid_before(now - datetime.timedelta(minutes=1))
-             .not_valid_after(now + datetime.timedelta(days=365))
-             .add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
-             .add_extension(x509.KeyUsage(True, False, False, False, True, False, False,
-                                          False, False), True)
-             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), False)
-             .add_extension(x509.SubjectAlternativeName(
-                 [x509.RFC822Name(a) for a in addresses]), False))
+             .not_valid_after(now + datetime.timedelta(days=days))
+             .add_extension(x509.BasicConstraints(ca=what == "ca", path_length=None), True)
+             .add_extension(x509.KeyUsage(True, False, False, False, True,
+                                          what == "certsign", False, False, False), True)
+             .add_extension(x509.ExtendedKeyUsage(ekus), False)
+             .add_extension(x509.SubjectAlternativeName(names), False))
         return b.sign(self.key, hashes.SHA256())
 
 
@@ -229,7 +242,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         mails = csr_mails(csr) or [body.get("email") or body["username"]]
         if what == "foreign":
             mails.append("mallory@example.net")
-        cert = self.server.ca.sign(csr, mails)
+        cert = self.server.ca.sign(csr, mails, what)
         self.server.ca.usernames["%X" % cert.serial_number] = body["username"]
         if what == "drop":
             return self.drop()
