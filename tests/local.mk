@@ -46,7 +46,7 @@ TESTS += tests/integration/sync_graph.sh
 EXTRA_DIST += tests/integration/sync_graph.sh tests/tools/graph-fake.py tests/tools/graph-lib.sh
 # Run by hand (README "Hostile input, sanitizers, valgrind"): too slow for CI.
 EXTRA_DIST += tests/integration/valgrind.sh tests/tools/run-sanitized
-EXTRA_DIST += tests/tools/test-lib.sh
+EXTRA_DIST += tests/tools/test-lib.sh tests/tools/faketime-run
 # Issue #8: external CAs (cfssl for real, EJBCA and Sectigo fakes, a certmonger helper).
 TESTS += tests/integration/ca_helper.sh tests/integration/ca_cfssl.sh \
 	tests/integration/ca_ejbca.sh tests/integration/ca_sectigo.sh \

@@ -149,14 +149,14 @@ check 'jq -e ".users[] | select(.mail == \"rita@example.org\" and .action == \"s
 
 # Eleven minutes later: uma is asked again (still unreachable: the wait doubles);
 # after two hours wendy's request is polled, not resubmitted.
-faketime -f '+11m' "$SMIMESYNC" run >/dev/null 2>&1 || true
+"$top_srcdir/tests/tools/faketime-run" '+11m' "$SMIMESYNC" run >/dev/null 2>&1 || true
 check '[ "$(calls SUBMIT uma@example.org)" = 2 ]' "after retry_interval the unreachable CA is asked again"
 uma_wait=$(sqlite3 "$DB" "SELECT ca_next_try - updated FROM actions WHERE mail = 'uma@example.org'")
 check '[ "$uma_wait" -ge 1190 ] && [ "$uma_wait" -le 1210 ] &&
 	[ "$(sqlite3 "$DB" "SELECT ca_failures FROM actions WHERE mail = '\''uma@example.org'\''")" = 2 ]' \
 	"the second failure in a row doubles the wait to 20 minutes"
 echo issue >"$EXTCA_HELPER_DIR/mode.wendy@example.org"
-faketime -f '+121m' "$SMIMESYNC" run >/dev/null 2>&1 || true
+"$top_srcdir/tests/tools/faketime-run" '+121m' "$SMIMESYNC" run >/dev/null 2>&1 || true
 check '[ "$(calls SUBMIT wendy@example.org)" = 1 ] && grep -q "^POLL wendy@example.org later-wendy@example.org$" "$EXTCA_HELPER_DIR/calls"' \
 	"after its delay wendy's request is polled with its cookie, never resubmitted"
 check '[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM certs WHERE mail = '\''wendy@example.org'\''")" = 1 ]' \

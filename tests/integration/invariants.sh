@@ -100,7 +100,7 @@ check 'grep -q "queued" "$W/revoke3.out"' "revoke says the removal is queued: $(
 # --- the next run, mail and directory back ----------------------------------------------
 # Two hours later: the mails deferred while SMTP was down are due again.
 use good
-run r2 faketime -f +2h "$SMIMESYNC" run
+run r2 "$top_srcdir/tests/tools/faketime-run" +2h "$SMIMESYNC" run
 check '[ "$(published "$p3")" = 0 ] && [ "$(smime_values "$p3")" = 0 ]' "I2: the next run removed $p3's revoked value"
 check '[ "$(mails_to "$p1")" = 0 ]' "I4: $p1 got no mail"
 check '[ "$(mails_to "$p2")" = 0 ]' "I4: $p2's queued key mail and password mail were cancelled, not sent"
@@ -114,12 +114,12 @@ check '[ "$(sql "SELECT COUNT(*) FROM escrow")" = 0 ] && [ "$(sql "SELECT COUNT(
 # --- I6: a queued key mail redirected in the store does not go out ----------------------
 use nomail
 printf 'dn: cn=smime-sales,ou=groups,%s\nchangetype: modify\nadd: member\nmember: uid=dave,ou=people,%s\n' "$SLAPD_BASE" "$SLAPD_BASE" | ldapmod
-run r3 faketime -f +2h "$SMIMESYNC" run
+run r3 "$top_srcdir/tests/tools/faketime-run" +2h "$SMIMESYNC" run
 check '[ "$(sql "SELECT COUNT(*) FROM outbox WHERE state = '"'queued'"' AND recipient = '"'dave@example.org'"'")" = 2 ]' \
 	"dave's two mails are queued (SMTP down)"
 sql "UPDATE outbox SET recipient = 'eve@attacker.example' WHERE state = 'queued'"
 use good
-run r4 faketime -f +4h "$SMIMESYNC" run
+run r4 "$top_srcdir/tests/tools/faketime-run" +4h "$SMIMESYNC" run
 check '[ "$(mails_to eve@attacker.example)" = 0 ]' "I6: the redirected key mail was not sent to the new recipient"
 check 'jq -e "[.errors[] | select(.message | test(\"changed in the store\"))] | length >= 1" "$W/r4.json" >/dev/null' \
 	"the report says the row was changed in the store"
@@ -132,9 +132,9 @@ printf 'dn: uid=heidi,ou=people,%s\nchangetype: modify\nadd: userCertificate;bin
 	"$SLAPD_BASE" "$W/foreign.der" | ldapmod
 printf 'dn: cn=sales-dach,ou=groups,%s\nchangetype: modify\ndelete: uniqueMember\nuniqueMember: uid=heidi,ou=people,%s\n' \
 	"$SLAPD_BASE" "$SLAPD_BASE" | ldapmod
-run r5 faketime -f +1d "$SMIMESYNC" run
+run r5 "$top_srcdir/tests/tools/faketime-run" +1d "$SMIMESYNC" run
 check '[ "$(published "$p5")" = 2 ]' "day 1: $p5 left (stop-renewing): her certificate stays until it expires, beside the foreign one"
-run r6 faketime -f +400d "$SMIMESYNC" run
+run r6 "$top_srcdir/tests/tools/faketime-run" +400d "$SMIMESYNC" run
 check '[ "$(published "$p5")" = 1 ] && [ "$(smime_values "$p5")" = 0 ]' \
 	"I2: day 400: $p5's expired value of ours is gone"
 ldapsearch -LLL -o ldif-wrap=no -x -H "$SLAPD_URI" -b "$SLAPD_BASE" "(mail=$p5)" 'userCertificate;binary' |

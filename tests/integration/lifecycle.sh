@@ -33,7 +33,7 @@ run() {
 	_d=$1 _n=$2
 	shift 2
 	set +e
-	faketime -f "+${_d}d" "$SMIMESYNC" run --format json "$@" >"$W/$_n.json" 2>"$W/$_n.log"
+	"$top_srcdir/tests/tools/faketime-run" "+${_d}d" "$SMIMESYNC" run --format json "$@" >"$W/$_n.json" 2>"$W/$_n.log"
 	_rc=$?
 	set -e
 	echo "run $_n (+${_d}d): exit $_rc, $(jq -c .counts "$W/$_n.json" 2>/dev/null)"
@@ -133,7 +133,7 @@ run 370 d370
 check 'jq -e ".users[] | select(.mail == \"bob@example.org\" and .action == \"skip\") | select(.reason | test(\"revoked\"))" "$W/d370.json" >/dev/null' \
 	"bob back: not re-issued automatically after a revocation"
 set +e
-faketime -f "+370d" "$SMIMESYNC" issue bob@example.org >"$W/issue.out" 2>&1
+"$top_srcdir/tests/tools/faketime-run" "+370d" "$SMIMESYNC" issue bob@example.org >"$W/issue.out" 2>&1
 rc=$?
 set -e
 check '[ $rc = 0 ] && [ "$(published bob@example.org)" = 1 ]' "smimesync issue bob: a new certificate, published"

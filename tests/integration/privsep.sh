@@ -140,13 +140,14 @@ fi
 
 # ---- a normal run completes the work; only the signer touches the keys ----
 # An unreachable CA is asked again after a back-off (5 minutes, doubling
-# for each failure in a row): this run comes an hour later.
+# for each failure in a row): this run comes an hour later (faketime-run
+# says why it is not the faketime wrapper).
 run_as main traced -f -qq -e trace=openat,open,connect,execve -o "$W/strace.txt" \
-	faketime -f +1h "$SMIMESYNC" run --format json
+	"$top_srcdir/tests/tools/faketime-run" +1h "$SMIMESYNC" run --format json
 check '[ $rc = 0 ] && [ "$(jq -r .status "$W/main.json")" = ok ]' "the run after the back-off completes (exit $rc)"
 check '[ "$(jq -r .counts.issued "$W/main.json")" = 4 ] && [ "$(jq -r .counts.published "$W/main.json")" = 4 ]' \
 	"it issues and publishes the four certificates the faults held back"
-# smimesync is the process that executed it (faketime runs it as a child).
+# smimesync is the process that executed it (faketime-run execs it in its own pid).
 exec_pid() { grep -E "execve\(\"$SMIMESYNC\".* = 0" "$1" | awk '{print $1}' | head -n 1; }
 main=$(exec_pid "$W/strace.txt")
 # Which processes opened a key file, and which talked to the network.

@@ -236,7 +236,7 @@ R=alice@example.org
 dir_leaf "$R" "$W/old-leaf.pem"
 echo "mail from last year" >"$W/old-msg.txt"
 openssl cms -encrypt -binary -aes-256-cbc -in "$W/old-msg.txt" -out "$W/old.eml" "$W/old-leaf.pem"
-faketime -f "+352d" "$SMIMESYNC" run --format json >"$W/run2.json" 2>"$W/run2.log" || { tail -20 "$W/run2.log"; fail "renewal run exited non-zero"; }
+"$top_srcdir/tests/tools/faketime-run" "+352d" "$SMIMESYNC" run --format json >"$W/run2.json" 2>"$W/run2.log" || { tail -20 "$W/run2.log"; fail "renewal run exited non-zero"; }
 dir_leaf "$R" "$W/new-leaf.pem"
 check '! cmp -s "$W/old-leaf.pem" "$W/new-leaf.pem"' "$R was renewed"
 split_keys() { # P12 PASSWORD PREFIX: one PEM file per private key

@@ -68,7 +68,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W
 	-outform DER -out "$W/foreign.der" -days 30 -subj "/O=Other CA/CN=grace@example.test" 2>/dev/null
 FOREIGN_SHA=$(sha256sum <"$W/foreign.der" | cut -d' ' -f1)
 # ... and an expired one from that issuer: expired values are not ours to prune either.
-faketime -f -400d openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+"$top_srcdir/tests/tools/faketime-run" -400d openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 	-keyout "$W/expired.key" -outform DER -out "$W/expired.der" -days 30 \
 	-subj "/O=Other CA/CN=grace@example.test" 2>/dev/null
 EXPIRED_SHA=$(sha256sum <"$W/expired.der" | cut -d' ' -f1)
@@ -473,7 +473,7 @@ check 'cmp -s "$W/dir1.ldif" "$W/dir2.ldif"' "second run leaves the directory as
 
 # --- 352 days later: renewal replaces our value in both attributes ---------
 "$SMIMESYNC" status --format json >"$W/status2.json"
-faketime -f "+352d" "$SMIMESYNC" run --format json >"$W/renew.json" 2>"$W/renew.log" || { tail -20 "$W/renew.log"; fail "renewal run exited non-zero"; }
+"$top_srcdir/tests/tools/faketime-run" "+352d" "$SMIMESYNC" run --format json >"$W/renew.json" 2>"$W/renew.log" || { tail -20 "$W/renew.log"; fail "renewal run exited non-zero"; }
 check '[ "$(jq -r .counts.renewed "$W/renew.json")" = "$N" ]' "renewal run renewed $N"
 for m in $ELIGIBLE; do
 	old=$(jq -r ".[] | select(.mail == \"$m\") | .serial" "$W/status2.json")

@@ -166,7 +166,7 @@ check '[ "$(jq -r .counts.unchanged "$W/run2.json")" = "$N_EXPECTED" ]' "second 
 check '[ "$(smtp_count)" = "$before" ]' "second run sends no mail"
 
 # --- 352 days later: everything is renewed ------------------------------
-faketime -f "+352d" "$SMIMESYNC" run --format json >"$W/run3.json" 2>"$W/run3.log" || { tail -20 "$W/run3.log"; fail "renewal run exited non-zero"; }
+"$top_srcdir/tests/tools/faketime-run" "+352d" "$SMIMESYNC" run --format json >"$W/run3.json" 2>"$W/run3.log" || { tail -20 "$W/run3.log"; fail "renewal run exited non-zero"; }
 check '[ "$(jq -r .counts.renewed "$W/run3.json")" = "$N_EXPECTED" ]' "renewal run renewed $N_EXPECTED"
 mkdir -p "$W/sink3"
 for m in $EXPECTED; do
