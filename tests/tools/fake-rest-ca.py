@@ -3,6 +3,7 @@
 """Stand-ins for two commercial CAs that cannot run here, on loopback TLS.
 
   fake-rest-ca.py ejbca|sectigo --port P --pki DIR --log FILE [--behaviour FILE]
+                 [--record FILE] [--clock FILE]
 
 ejbca: EJBCA's REST API v1 as its published reference describes it:
   POST /ejbca/ejbca-rest-api/v1/certificate/pkcs10enroll, JSON body with
@@ -14,6 +15,11 @@ ejbca: EJBCA's REST API v1 as its published reference describes it:
   include_chain, certificate_chain (the CA certificates). Errors are
   {"error_code": n, "error_message": text}: 400 for a bad request, 404 for an
   unknown CA or profile, 202 when an approval profile holds the request.
+  PUT /ejbca/ejbca-rest-api/v1/certificate/{issuer_dn}/{serial}/revoke
+  ?reason=KEY_COMPROMISE|SUPERSEDED|... revokes a certificate this CA issued:
+  200 {"issuer_dn", "serial_number", "revocation_reason", "revocation_date",
+  "message", "revoked": true}; 404 for an unknown certificate, 409 when it
+  is revoked already, 400 for an unknown reason.
 sectigo: Sectigo Certificate Manager's REST S/MIME API:
   POST /api/smime/v1/enroll with headers login, password, customerUri and a
   JSON body (orgId, firstName, lastName, email, secondaryEmails, csr,
@@ -31,6 +37,22 @@ happens to it: "reject", "foreign" (an unrequested address in the SAN),
 "pending:N" (Sectigo: N collects answer -183 first), "collectbusy:N"
 (Sectigo: N collects answer 503 first). Every request is
 appended to the log file as one JSON line, the password header replaced.
+
+For the lifecycle simulation (tests/sim/), EJBCA enrolment can also go
+wrong the ways a real network does: "late:S" (wait S seconds, then issue
+and answer: past the client's timeout the certificate exists but nobody
+hears of it), "drop" (issue, then close the connection without an
+answer), "stall" (issue, then never answer), "never" (neither issue nor
+answer). The key "*" in the behaviour file applies to every address
+without a key of its own.
+
+--record FILE is the CA's own book, what an auditor would ask the CA for:
+one JSON line per certificate issued ({"event": "issued", "serial",
+"sha256", "mails", "not_after", "username"}) and per revocation ({"event":
+"revoked", "serial", "reason"}), written before the answer leaves. --clock
+FILE holds a number of seconds added to this machine's clock when signing
+(the simulation moves smimesync's clock with faketime; the CA's moves with
+it).
 """
 import argparse
 import base64
@@ -41,6 +63,7 @@ import os
 import ssl
 import sys
 import threading
+import time
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -52,7 +75,12 @@ EJBCA_CA, EJBCA_CP, EJBCA_EEP = "Test Issuing CA", "SMIME_CP", "SMIME_EEP"
 
 
 class CA:
-    def __init__(self, pki):
+    def __init__(self, pki, record=None, clock=None):
+        self.record_file = record
+        self.clock_file = clock
+        self.revoked = {}
+        self.issued = {}
+        self.book_lock = threading.Lock()
         with open(os.path.join(pki, "issuing.pem"), "rb") as f:
             self.cert = x509.load_pem_x509_certificate(f.read())
         with open(os.path.join(pki, "issuing.key"), "rb") as f:
@@ -60,8 +88,25 @@ class CA:
         with open(os.path.join(pki, "root.pem"), "rb") as f:
             self.root = x509.load_pem_x509_certificate(f.read())
 
-    def sign(self, csr, addresses):
+    def now(self):
         now = datetime.datetime.now(datetime.timezone.utc)
+        try:
+            with open(self.clock_file) as f:
+                now += datetime.timedelta(seconds=int(f.read().strip() or 0))
+        except (OSError, TypeError, ValueError):
+            pass
+        return now
+
+    def book(self, entry):
+        if self.record_file is None:
+            return
+        with self.book_lock, open(self.record_file, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def sign(self, csr, addresses, username=None):
+        now = self.now()
         b = (x509.CertificateBuilder()
              .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, addresses[0])]))
              .issuer_name(self.cert.subject)
@@ -75,7 +120,14 @@ class CA:
              .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), False)
              .add_extension(x509.SubjectAlternativeName(
                  [x509.RFC822Name(a) for a in addresses]), False))
-        return b.sign(self.key, hashes.SHA256())
+        cert = b.sign(self.key, hashes.SHA256())
+        with self.book_lock:
+            self.issued[cert.serial_number] = cert
+        self.book({"event": "issued", "serial": "%X" % cert.serial_number,
+                   "sha256": cert.fingerprint(hashes.SHA256()).hex(),
+                   "mails": list(addresses), "username": username,
+                   "not_after": cert.not_valid_after.strftime("%Y-%m-%dT%H:%M:%SZ")})
+        return cert
 
 
 def csr_mails(csr):
@@ -95,8 +147,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def behaviour(self, address):
         try:
             with open(self.server.opts.behaviour) as f:
-                return json.load(f).get(address, "issue")
-        except (OSError, ValueError, TypeError):
+                b = json.load(f)
+            return b.get(address, b.get("*", "issue"))
+        except (OSError, ValueError, TypeError, AttributeError):
             return "issue"
 
     def record(self, body):
@@ -117,6 +170,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def close_connection_now(self):
+        """What a crashed server or a cut connection looks like: no answer at all."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(2)
+        except OSError:
+            pass
+
     def read_json(self):
         n = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(n) if n else b""
@@ -129,14 +190,49 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def ejbca_error(self, status, msg):
         self.answer(status, {"error_code": status, "error_message": msg})
 
+    REVOKE_REASONS = {"UNSPECIFIED": 0, "KEY_COMPROMISE": 1, "CA_COMPROMISE": 2,
+                      "AFFILIATION_CHANGED": 3, "SUPERSEDED": 4, "CESSATION_OF_OPERATION": 5,
+                      "CERTIFICATE_HOLD": 6, "PRIVILEGES_WITHDRAWN": 9, "AA_COMPROMISE": 10}
+
+    def ejbca_revoke(self):
+        # /ejbca/ejbca-rest-api/v1/certificate/{issuer_dn}/{serial}/revoke?reason=R
+        path, _, query = self.path.partition("?")
+        parts = path.split("/")
+        params = dict(p.partition("=")[::2] for p in query.split("&") if p)
+        reason = params.get("reason", "UNSPECIFIED")
+        if reason not in self.REVOKE_REASONS:
+            return self.ejbca_error(400, "Invalid revocation reason.")
+        try:
+            serial = int(parts[-2], 16)
+        except ValueError:
+            return self.ejbca_error(400, "Invalid serial number.")
+        ca = self.server.ca
+        with ca.book_lock:
+            cert = ca.issued.get(serial)
+            again = serial in ca.revoked
+            if cert is not None and not again:
+                ca.revoked[serial] = reason
+        if cert is None:
+            return self.ejbca_error(404, "Certificate with serial %s does not exist." % parts[-2])
+        if again:
+            return self.ejbca_error(409, "Certificate is already revoked.")
+        ca.book({"event": "revoked", "serial": "%X" % serial, "reason": reason})
+        self.answer(200, {"issuer_dn": ca.cert.subject.rfc4514_string(),
+                          "serial_number": "%X" % serial, "revocation_reason": reason,
+                          "revocation_date": ca.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+                          "message": "Successfully revoked", "revoked": True})
+
     def ejbca(self, body):
-        if self.command != "POST" or self.path != "/ejbca/ejbca-rest-api/v1/certificate/pkcs10enroll":
-            return self.ejbca_error(404, "HTTP 404 Not Found")
         peer = self.connection.getpeercert()
         issuer = dict(x[0] for x in peer["issuer"]) if peer else {}
         if not peer or "External CA test root" not in issuer.get("commonName", ""):
             return self.ejbca_error(403, "Not authorized to resource /ca_functionality/"
                                     "create_certificate/.")
+        if (self.command == "PUT" and self.path.startswith("/ejbca/ejbca-rest-api/v1/certificate/")
+                and self.path.partition("?")[0].endswith("/revoke")):
+            return self.ejbca_revoke()
+        if self.command != "POST" or self.path != "/ejbca/ejbca-rest-api/v1/certificate/pkcs10enroll":
+            return self.ejbca_error(404, "HTTP 404 Not Found")
         if not isinstance(body, dict):
             return self.ejbca_error(400, "Invalid JSON in request body.")
         if body.get("certificate_authority_name") != EJBCA_CA:
@@ -166,10 +262,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if what == "busy":
             return self.answer(503, b"<html><body>Service Unavailable</body></html>",
                                "text/html")
+        if what == "never":
+            time.sleep(3600)
+            return self.close_connection_now()
+        if what.startswith("late:"):
+            time.sleep(float(what.split(":")[1]))
         mails = csr_mails(csr) or [body.get("email") or body["username"]]
         if what == "foreign":
             mails.append("mallory@example.net")
-        cert = self.server.ca.sign(csr, mails)
+        cert = self.server.ca.sign(csr, mails, body["username"])
+        if what == "drop":
+            return self.close_connection_now()
+        if what == "stall":
+            time.sleep(3600)
+            return self.close_connection_now()
         der = lambda c: base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode()
         out = {"certificate": der(cert), "serial_number": "%X" % cert.serial_number,
                "response_format": "DER"}
@@ -251,7 +357,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.record(logged)
         getattr(self, self.server.opts.product)(body)
 
-    do_GET = do_POST = handle_any
+    do_GET = do_POST = do_PUT = handle_any
 
 
 def main():
@@ -261,6 +367,8 @@ def main():
     ap.add_argument("--pki", required=True)
     ap.add_argument("--log", required=True)
     ap.add_argument("--behaviour", default="/nonexistent")
+    ap.add_argument("--record")
+    ap.add_argument("--clock")
     opts = ap.parse_args()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(os.path.join(opts.pki, "server.pem"), os.path.join(opts.pki, "server.key"))
@@ -272,7 +380,7 @@ def main():
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", opts.port), Handler)
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.opts = opts
-    srv.ca = CA(opts.pki)
+    srv.ca = CA(opts.pki, opts.record, opts.clock)
     srv.lock = threading.Lock()
     srv.orders = 1000
     srv.order_book = {}

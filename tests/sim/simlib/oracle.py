@@ -1,0 +1,429 @@
+# SPDX-License-Identifier: ISC
+"""The invariants, checked from outside after every step.
+
+tests/sim/README defines each check precisely (its id, what it reads, when
+it applies, and which transient states it allows); the ids here are the
+same. A check returns violations as (id, text); the text names the step,
+the person and the certificate (serial) so that a reader can go and look.
+"""
+from . import people
+from .observe import Cert
+
+# Certificates expiring this close to the check's clock count as either.
+EXPIRY_MARGIN = 3600
+
+
+class Step:
+    """One step as the oracle sees it."""
+
+    def __init__(self, index, event, before, after, outcome, snap, now):
+        self.index, self.event = index, event
+        self.before, self.after = before, after      # Model copies
+        self.outcome = outcome                       # world.Outcome or None
+        self.snap, self.now = snap, now
+        w = event.split()
+        self.op = w[0]
+        self.arg = w[1] if len(w) > 1 else None
+        self.command = self.op in ("run", "revoke", "issue", "ignore", "unignore")
+        self.killed = bool(outcome and outcome.killed)
+        self.report = outcome.report() if outcome and not self.killed else None
+        self.dir_ok = before.dir_mode == "normal"
+        self.smtp_ok = before.smtp_mode == "ok"
+        self.ca_ok = before.ca_mode == "issue"
+
+    @property
+    def full_run(self):
+        """A run that finished, whose every group was read."""
+        r = self.report
+        return (self.op == "run" and not self.killed and r is not None and self.dir_ok
+                and all(g.get("status") == "ok" for g in r.get("groups", [])))
+
+    def reported(self, pid):
+        """The report's entries for pid that are not 'done' (the report says why not)."""
+        if not self.report:
+            return []
+        dn = people.dn(pid).lower()
+        return [u for u in self.report.get("users", [])
+                if (u.get("dn") or "").lower() == dn and u.get("outcome") != "done"]
+
+
+class Oracle:
+    def __init__(self, our_issuers, foreign):
+        self.our = set(our_issuers)     # issuer DNs (RFC 4514) of the internal and external CA
+        self.foreign = foreign          # pid -> (userCertificate DER, userSMIMECertificate DER)
+        self.certs = {}                 # fp -> Cert, every certificate of ours ever seen
+        self.first = {}                 # fp -> (step, holder pid, holder's change count)
+        self.dead = {}                  # fp -> step it was first seen revoked or superseded
+        self.gone = {}                  # fp -> step it was first seen dead and not published
+        self.mail_steps = {}            # (fp, kind) -> [steps]
+        self.kill_steps = []
+        self.seen_mail = set()
+        self.crl_number = None
+        self.crl_serials = set()
+        self.revoked_seen = set()
+        self.admin_revoked = {}         # pid -> [steps]
+
+    # ---- helpers -----------------------------------------------------------
+    def cert(self, der_or_cert):
+        c = der_or_cert if isinstance(der_or_cert, Cert) else Cert(der_or_cert)
+        return self.certs.setdefault(c.fp, c)
+
+    def ours(self, c):
+        return c.issuer in self.our
+
+    def by_serial(self, serial):
+        return [c for c in self.certs.values() if c.serial == serial]
+
+    # ---- the check ---------------------------------------------------------
+    def check(self, st):
+        v = []
+        s = st.snap
+        store = s.store
+        if st.killed:
+            self.kill_steps.append(st.index)
+        if st.op == "revoke" and st.outcome and st.outcome.rc == 0:
+            self.admin_revoked.setdefault(st.arg, []).append(st.index)
+        if st.command and not st.killed and st.report is None and st.op == "run":
+            v.append(("run-report", "the run (exit %s) printed no JSON report: %s" %
+                      (st.outcome.rc, st.outcome.err.strip().splitlines()[-1:])))
+
+        store_by_fp = {}
+        if store.ok:
+            if store.integrity != "ok":
+                v.append(("S-integrity", "PRAGMA integrity_check: %s" % store.integrity))
+            for c in store.certs:
+                store_by_fp[c["fp"]] = c
+                self.cert(c["der"])
+        v += self.check_store_certs(st, store, store_by_fp)
+        v += self.check_foreign(st)
+        v += self.check_seen_known(st, store, store_by_fp)
+        v += self.check_domains(st)
+        v += self.check_dead(st, store, store_by_fp)
+        v += self.check_mail(st, store, store_by_fp)
+        v += self.check_crl(st, store)
+        if st.full_run:
+            v += self.check_i1(st, store)
+            v += self.check_i2_exact(st, store)
+            v += self.check_i5_current(st, store)
+            if st.smtp_ok:
+                v += self.check_i6_delivered(st, store, store_by_fp)
+            v += self.check_i6_sealed(st, store)
+        if st.op == "run" and not st.killed and st.dir_ok and st.ca_ok and st.report:
+            v += self.check_i3_ca(st, store, store_by_fp)
+        if st.op == "revoke" and st.outcome and st.outcome.rc == 0 and st.dir_ok:
+            v += self.check_revoke_unpublished(st, store)
+        return v
+
+    # I1: at most one current certificate per person; new ones for the right person.
+    def check_store_certs(self, st, store, by_fp):
+        v = []
+        valid = {}
+        for c in store.certs:
+            if c["status"] == "valid":
+                valid.setdefault(c["user_id"], []).append(c)
+            if c["fp"] in self.first:
+                continue
+            holder = store.pid_of(c["user_id"])
+            self.first[c["fp"]] = (st.index, holder, st.before.changes.get(holder, 0),
+                                   c["status"])
+            # I5 at issuance: every address was the holder's, and only his, when the run began.
+            if c["status"] == "valid" and holder is not None:
+                cert = self.certs[c["fp"]]
+                for a in cert.sans:
+                    own = [x.lower() for x in st.before.addresses(holder)]
+                    others = [p for p in st.before.claimants(a) if p != holder]
+                    if a not in own:
+                        v.append(("I5-owner", "serial %s was issued to %s for %s, which is not "
+                                  "one of his addresses (%s)" % (cert.serial, holder, a,
+                                                                 ", ".join(own))))
+                    elif others:
+                        v.append(("I5-claimed", "serial %s was issued to %s for %s, which %s "
+                                  "claims too" % (cert.serial, holder, a, ", ".join(others))))
+        for uid, cs in valid.items():
+            if len(cs) > 1:
+                v.append(("I1-one", "%s holds %d valid certificates in the store: %s" % (
+                    store.pid_of(uid) or uid, len(cs), ", ".join(c["serial"] for c in cs))))
+        return v
+
+    # I2: other issuers' values untouched, whatever happened.
+    def check_foreign(self, st):
+        v = []
+        for pid, (ucert, smime) in self.foreign.items():
+            raw = st.snap.ldap_raw.get(pid, {"ucert": [], "smime": []})
+            if raw["ucert"].count(ucert) != 1:
+                v.append(("I2-foreign", "%s: the foreign userCertificate value is gone or doubled"
+                          % pid))
+            if raw["smime"].count(smime) != 1:
+                v.append(("I2-foreign", "%s: the foreign userSMIMECertificate value is gone or "
+                          "doubled" % pid))
+        return v
+
+    # I3: every certificate of ours seen outside is one the store knows.
+    def check_seen_known(self, st, store, by_fp):
+        v = []
+        if not store.ok:
+            return v
+        for pid, e in st.snap.ldap.items():
+            for c in e["ucert"] + e["smime"]:
+                if self.ours(c) and c.fp not in by_fp:
+                    v.append(("I3-unknown", "%s's entry holds serial %s of %s, which the store "
+                              "does not know" % (pid, c.serial, c.issuer)))
+        for m in st.snap.mails:
+            if m.kind == "collection" and m.fp_text and m.fp_text not in by_fp:
+                v.append(("I3-unknown", "mail %s to %s carries a certificate (%s) the store does "
+                          "not know" % (m.name, m.rcpt, m.fp_text[:16])))
+        return v
+
+    # I5: no address outside the allowed domain in anything any CA issued for us.
+    def check_domains(self, st):
+        v = []
+        dom = "@" + people.ALLOWED_DOMAIN
+        cands = list(self.certs.values())
+        for pid, e in st.snap.ldap.items():
+            cands += [self.cert(c) for c in e["ucert"] if self.ours(c)]
+        for c in cands:
+            for a in c.sans:
+                if not a.endswith(dom) and (c.fp, a) not in self.revoked_seen:
+                    self.revoked_seen.add((c.fp, a))
+                    v.append(("I5-domain", "serial %s certifies %s, outside %s" % (
+                        c.serial, a, people.ALLOWED_DOMAIN)))
+        for serial, e in st.snap.ca_issued.items():
+            for a in e.get("mails", []):
+                if not a.lower().endswith(dom) and (serial, a) not in self.revoked_seen:
+                    self.revoked_seen.add((serial, a))
+                    v.append(("I5-domain", "the external CA issued serial %s for %s, outside %s"
+                              % (serial, a, people.ALLOWED_DOMAIN)))
+        return v
+
+    def is_dead(self, st, c, store_row):
+        if store_row is not None and store_row["status"] in ("revoked", "superseded"):
+            return True
+        snap = st.snap
+        if snap.crl_serials is not None and c.serial in snap.crl_serials and \
+                store_row is not None and store_row["ca_name"] == "internal":
+            return True
+        return c.serial in snap.ca_revoked
+
+    # I4 (directory): once dead and taken out, never published again;
+    # R: nothing is revoked without a reason in the world.
+    def check_dead(self, st, store, by_fp):
+        v = []
+        published = set()
+        for pid, e in st.snap.ldap.items():
+            for c in e["ucert"] + e["smime"]:
+                if self.ours(c):
+                    published.add(c.fp)
+        for f, c in list(self.certs.items()):
+            row = by_fp.get(f)
+            if f not in self.dead and self.is_dead(st, c, row):
+                self.dead[f] = st.index
+                v += self.check_revocation_reason(st, c, row)
+            if f in self.dead:
+                if f not in published:
+                    self.gone.setdefault(f, st.index)
+                elif f in self.gone:
+                    v.append(("I4-republished", "serial %s, dead since step %d and out of the "
+                              "directory since step %d, is published again" % (
+                                  c.serial, self.dead[f], self.gone[f])))
+        return v
+
+    def check_revocation_reason(self, st, c, row):
+        revoked = (row is not None and row["status"] == "revoked") or \
+            c.serial in st.snap.ca_revoked or \
+            (st.snap.crl_serials is not None and c.serial in st.snap.crl_serials)
+        if not revoked or c.fp not in self.first:
+            return []
+        step, holder, changes, status = self.first[c.fp]
+        if holder is None or status != "valid":
+            return []
+        if st.op == "revoke" and st.arg == holder:
+            return []
+        if st.after.changes.get(holder, 0) != changes or self.admin_revoked.get(holder):
+            return []
+        prior = [f for f, (s2, h2, _, _) in self.first.items() if h2 == holder and s2 >= step
+                 and f != c.fp]
+        if prior:   # a newer certificate for the same person: superseded, then revoked
+            return []
+        return [("R-spurious", "serial %s of %s was revoked at step %d, but %s stayed an "
+                 "enabled member with the same addresses and no admin revoked it" % (
+                     c.serial, holder, st.index, holder))]
+
+    # I4 (mail) and I6 (exactly once).
+    def check_mail(self, st, store, by_fp):
+        v = []
+        serial_fp = {c.serial: f for f, c in self.certs.items()}
+        for m in st.snap.mails:
+            self.seen_mail.add(m.name)
+            f = m.fp_text if m.kind == "collection" else serial_fp.get(m.serial)
+            if m.kind not in ("collection", "password") or f is None:
+                continue
+            if f in self.dead and self.dead[f] < st.index:
+                v.append(("I4-mailed", "%s mail %s to %s carries serial %s, revoked or "
+                          "superseded since step %d" % (m.kind, m.name, m.rcpt,
+                                                         self.certs[f].serial, self.dead[f])))
+            steps = self.mail_steps.setdefault((f, m.kind), [])
+            if steps and not any(steps[0] <= k < st.index for k in self.kill_steps):
+                v.append(("I6-twice", "%s mail for serial %s to %s again (first at step %d), "
+                          "with no interrupted run in between" % (
+                              m.kind, self.certs[f].serial, m.rcpt, steps[0])))
+            steps.append(st.index)
+            c = self.certs.get(f)
+            if c is not None and m.rcpt not in c.sans:
+                v.append(("I6-recipient", "%s mail for serial %s went to %s, not an address in "
+                          "the certificate" % (m.kind, c.serial, m.rcpt)))
+        return v
+
+    # I3 (CRL): every revoked certificate of the internal CA is on its CRL;
+    # CRL numbers strictly increase; nothing leaves the CRL before it expires.
+    def check_crl(self, st, store):
+        v = []
+        serials, number = st.snap.crl_serials, st.snap.crl_number
+        if serials is None:
+            return v
+        if number is not None and self.crl_number is not None and number <= self.crl_number:
+            v.append(("I3-crl-number", "CRL number %d after %d" % (number, self.crl_number)))
+        if number is not None:
+            self.crl_number = number
+        for s in self.crl_serials - serials:
+            cs = self.by_serial(s)
+            if cs and all(c.not_after > st.now + EXPIRY_MARGIN for c in cs):
+                v.append(("I3-crl-dropped", "serial %s left the CRL before it expired" % s))
+        self.crl_serials = set(serials)
+        for c in store.certs:
+            if c["ca_name"] == "internal" and c["status"] == "revoked" and \
+                    c["not_after"] > st.now + EXPIRY_MARGIN and c["serial"] not in serials:
+                v.append(("I3-crl-missing", "serial %s (%s) is revoked in the store but not on "
+                          "the CRL" % (c["serial"], c["mail"])))
+        return v
+
+    def current(self, st, store, pid):
+        """The store's current certificates of pid: valid and unexpired (fp -> row),
+        and those too close to expiry to tell."""
+        cur, unsure = {}, set()
+        dn = people.dn(pid).lower()
+        for c in store.certs:
+            u = store.users.get(c["user_id"])
+            if c["status"] != "valid" or u is None or (u["dn"] or "").lower() != dn:
+                continue
+            if abs(c["not_after"] - st.now) <= EXPIRY_MARGIN:
+                unsure.add(c["fp"])
+            elif c["not_after"] > st.now:
+                cur[c["fp"]] = c
+        return cur, unsure
+
+    # I1: every eligible member holds a current certificate, or the report says why not.
+    def check_i1(self, st, store):
+        v = []
+        for pid in people.PEOPLE:
+            if not st.before.eligible(pid):
+                continue
+            cur, unsure = self.current(st, store, pid)
+            if cur or unsure or st.reported(pid):
+                continue
+            v.append(("I1-missing", "%s is an enabled member of %s without a current "
+                      "certificate, and the report does not say why" % (
+                          pid, ", ".join(st.before.member_groups(pid)))))
+        return v
+
+    # I2: after a run that reached the directory, each entry holds exactly our current ones.
+    def check_i2_exact(self, st, store):
+        v = []
+        for pid in people.PEOPLE:
+            cur, unsure = self.current(st, store, pid)
+            e = st.snap.ldap.get(pid, {"ucert": [], "smime": []})
+            for attr in ("ucert", "smime"):
+                have = [c.fp for c in e[attr] if self.ours(c)]
+                name = "userCertificate" if attr == "ucert" else "userSMIMECertificate"
+                if len(have) != len(set(have)):
+                    v.append(("I2-doubled", "%s's %s holds one of our certificates twice" % (
+                        pid, name)))
+                extra = set(have) - set(cur) - unsure
+                missing = set(cur) - set(have) - unsure
+                for f in sorted(extra):
+                    c = self.certs.get(f)
+                    row = {x["fp"]: x for x in store.certs}.get(f)
+                    v.append(("I2-stale", "%s's %s still holds serial %s (%s in the store)" % (
+                        pid, name, c.serial if c else f[:16], row["status"] if row else
+                        "unknown") + (", expired" if row and row["not_after"] < st.now else "")))
+                for f in sorted(missing):
+                    v.append(("I2-unpublished", "%s's current serial %s is not in his %s" % (
+                        pid, cur[f]["serial"], name)))
+        return v
+
+    # I5: a current certificate certifies only addresses that are its holder's now.
+    def check_i5_current(self, st, store):
+        v = []
+        for pid in people.PEOPLE:
+            if not st.before.eligible(pid):
+                continue
+            cur, _ = self.current(st, store, pid)
+            own = [a.lower() for a in st.before.addresses(pid)]
+            for f, row in cur.items():
+                c = self.certs[f]
+                for a in c.sans:
+                    others = [p for p in st.before.claimants(a) if p != pid]
+                    why = None
+                    if a not in own:
+                        why = "no longer one of his addresses"
+                    elif others:
+                        why = "claimed by %s too" % ", ".join(others)
+                    if why and not st.reported(pid) and not any(st.reported(o) for o in others):
+                        v.append(("I5-stale", "%s's current serial %s certifies %s: %s, and the "
+                                  "report says nothing" % (pid, c.serial, a, why)))
+        return v
+
+    # I6: every certificate handed out was mailed (both mails), or its mail waits or failed.
+    def check_i6_delivered(self, st, store, by_fp):
+        v = []
+        for c in store.certs:
+            if c["status"] != "valid" or c["action_id"] is None:
+                continue
+            a = store.actions.get(c["action_id"])
+            if a is None or a["state"] != "done":
+                continue
+            for kind in ("collection", "password"):
+                if self.mail_steps.get((c["fp"], kind)):
+                    continue
+                rows = [o for o in store.outbox if o["action_id"] == c["action_id"]
+                        and o["kind"] == kind and o["state"] in ("queued", "failed")]
+                if not rows:
+                    v.append(("I6-lost", "%s mail for serial %s (%s) never arrived, and the "
+                              "outbox holds none queued or failed" % (kind, c["serial"],
+                                                                      c["mail"])))
+        return v
+
+    def check_i6_sealed(self, st, store):
+        v = []
+        for o in store.outbox:
+            if o["state"] in ("sent", "failed") and o["sealed_len"]:
+                v.append(("I6-sealed", "outbox row %d (%s to %s) is %s but still holds its sealed "
+                          "payload (%d bytes)" % (o["id"], o["kind"], o["recipient"], o["state"],
+                                                  o["sealed_len"])))
+        return v
+
+    # I3 (external CA): what it issued is in the store or revoked there; what we revoked, it did.
+    def check_i3_ca(self, st, store, by_fp):
+        v = []
+        known = {c["serial"] for c in store.certs if c["ca_name"] == "ext"}
+        for serial, e in st.snap.ca_issued.items():
+            if serial not in known and serial not in st.snap.ca_revoked:
+                v.append(("I3-orphan", "the external CA issued serial %s (%s) that the store "
+                          "does not know and that is not revoked at the CA" % (
+                              serial, ", ".join(e.get("mails", [])))))
+        for c in store.certs:
+            if c["ca_name"] == "ext" and c["status"] == "revoked" and \
+                    c["serial"] not in st.snap.ca_revoked and c["not_after"] > st.now:
+                v.append(("I3-not-revoked-at-ca", "serial %s (%s) is revoked in the store but "
+                          "not at the external CA" % (c["serial"], c["mail"])))
+        return v
+
+    # I4: an admin's revocation takes the certificate out of the directory at once.
+    def check_revoke_unpublished(self, st, store):
+        v = []
+        e = st.snap.ldap.get(st.arg, {"ucert": [], "smime": []})
+        for c in e["ucert"] + e["smime"]:
+            row = {x["fp"]: x for x in store.certs}.get(c.fp)
+            if self.ours(c) and row is not None and row["status"] == "revoked":
+                v.append(("I4-revoke-unpublished", "revoke %s succeeded but serial %s is still in "
+                          "the directory" % (st.arg, c.serial)))
+        return v

@@ -1,0 +1,457 @@
+# SPDX-License-Identifier: ISC
+"""The world smimesync lives in during a simulation: real servers on loopback.
+
+  world = World(paths, workdir)   # makes the PKIs, the directory snapshot, the CA
+  world.reset()                   # a fresh world: directory, mail, CA, store
+  world.ldap_modify(ldif)         # as the directory's admin (queued while it is down)
+  world.set_dir_mode("down")      # normal | down | readonly | acl | sizelimit
+  world.set_smtp_mode("451")      # ok | 421 | 451 | 550 | data451
+  world.set_ca_mode("drop")       # issue | late:S | drop | stall | never | busy
+  world.smimesync(args, clock_days, crash=None, kill_ms=None) -> Outcome
+  world.close()                   # stops every server this world started
+
+Servers (each started by recorded pid, stopped by that pid only):
+  slapd     tests/tools/slapd-lib.sh prepares its configuration and TLS; we
+            launch it ourselves so that it comes back on the same ports after
+            "down", and rewrite its slapd.conf for the refusing modes:
+              readonly   "readonly on": every write is refused (unwilling)
+              acl        the service account may only read the certificate
+                         attributes (insufficient access on publish)
+              sizelimit  the service account sees at most 2 entries per search
+  smtp      tests/tools/smtp-sink.py with a --control file (refusals on the fly)
+  ext CA    tests/tools/fake-rest-ca.py ejbca, its own book in --record, its
+            clock moved with smimesync's through --clock
+The internal CA is smimesync's own (ca init once; every world starts from a
+copy of its keys and master key).
+"""
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+from . import people
+
+BASE = "dc=example,dc=org"
+ADMIN_DN = "cn=admin," + BASE
+SVC_DN = "cn=smimesync,ou=services," + BASE
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, tries=300):
+    for _ in range(tries):
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def sh(script, env=None, check=True):
+    """Run a POSIX sh snippet (sourcing the test libraries); its stdout."""
+    p = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True)
+    if check and p.returncode != 0:
+        raise RuntimeError("sh failed (%d): %s\n%s%s" % (p.returncode, script, p.stdout, p.stderr))
+    return p.stdout
+
+
+def stop_pid(proc):
+    """Stop a process we started (a Popen), by its pid only."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+class Outcome:
+    """What one smimesync command did: exit status, output, whether we killed it."""
+
+    def __init__(self, argv, rc, out, err, killed):
+        self.argv, self.rc, self.out, self.err, self.killed = argv, rc, out, err, killed
+
+    def report(self):
+        try:
+            return json.loads(self.out)
+        except ValueError:
+            return None
+
+
+class Slapd:
+    def __init__(self, paths, work):
+        self.work = work
+        self.proc = None
+        self.mode = "normal"
+        os.makedirs(work, exist_ok=True)
+        env = dict(os.environ, top_srcdir=paths.srcdir)
+        out = sh('. "$top_srcdir/tests/tools/slapd-lib.sh"; slapd_require; '
+                 'slapd_prepare "%s" >/dev/null; env' % work, env)
+        self.env = dict(line.split("=", 1) for line in out.splitlines()
+                        if line.startswith("SLAPD_"))
+        self.env["PATH"] = os.environ["PATH"] + ":/usr/sbin"
+        with open(os.path.join(work, "slapd.conf")) as f:
+            self.base_conf = f.read()
+        self.port, self.sport = free_port(), free_port()
+        self.uri = "ldap://127.0.0.1:%d" % self.port
+        self.env["SLAPD_URI"] = self.uri
+        self.pending = []  # LDIF changes made while the directory could not take them
+
+    def conf(self, mode):
+        c = self.base_conf
+        # ppolicy: pwdAccountLockedTime is how an OpenLDAP account is disabled.
+        c = c.replace("moduleload back_mdb", "moduleload back_mdb\nmoduleload ppolicy")
+        extra = ["overlay ppolicy"]
+        if mode == "readonly":
+            extra.insert(0, "readonly on")
+        if mode == "sizelimit":
+            extra.insert(0, 'limits dn.exact="%s" size=2' % SVC_DN)
+        if mode == "acl":
+            c = c.replace('by dn.exact="%s" write' % SVC_DN, 'by dn.exact="%s" read' % SVC_DN)
+        marker = "index mail eq\n"
+        return c.replace(marker, marker + "\n".join(extra) + "\n", 1)
+
+    def start(self, mode="normal"):
+        with open(os.path.join(self.work, "slapd.conf"), "w") as f:
+            f.write(self.conf(mode))
+        self.mode = mode
+        log = open(os.path.join(self.work, "slapd.log"), "a")
+        uris = "%s ldaps://127.0.0.1:%d %s" % (self.uri, self.sport, self.env["SLAPD_LDAPI_URI"])
+        for _ in range(3):
+            self.proc = subprocess.Popen(["slapd", "-f", os.path.join(self.work, "slapd.conf"),
+                                          "-h", uris, "-d", "0"], stdout=log, stderr=log,
+                                         env=self.env)
+            for _ in range(300):
+                if self.proc.poll() is not None:
+                    break
+                r = subprocess.run(["ldapsearch", "-x", "-LLL", "-H", self.uri, "-b", "", "-s",
+                                    "base", "namingContexts"], capture_output=True)
+                if r.returncode == 0:
+                    log.close()
+                    return
+                time.sleep(0.05)
+            stop_pid(self.proc)
+            time.sleep(0.5)  # a port still held by the slapd before: try again
+        log.close()
+        raise RuntimeError("slapd did not start; see %s/slapd.log" % self.work)
+
+    def stop(self):
+        stop_pid(self.proc)
+        self.proc = None
+
+    def up(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def admin_writable(self):
+        return self.up() and self.mode != "readonly"
+
+    def modify(self, ldif, add=False):
+        cmd = ["ldapadd" if add else "ldapmodify", "-x", "-H", self.uri, "-D", ADMIN_DN, "-y",
+               self.env["SLAPD_ADMIN_PW_FILE"]]
+        r = subprocess.run(cmd, input=ldif, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("%s failed: %s\n%s" % (cmd[0], r.stderr, ldif))
+
+    def entries(self):
+        """Every entry under ou=people, read with slapcat (works while slapd is down):
+        {dn: {attribute: [bytes, ...]}}, attribute names lower-case."""
+        r = subprocess.run(["slapcat", "-f", os.path.join(self.work, "slapd.conf"), "-o",
+                            "ldif-wrap=no", "-b", BASE], capture_output=True, env=self.env)
+        if r.returncode != 0:
+            raise RuntimeError("slapcat failed: %s" % r.stderr.decode(errors="replace"))
+        out = {}
+        for block in r.stdout.split(b"\n\n"):
+            attrs, dn = {}, None
+            for line in block.split(b"\n"):
+                if not line or line.startswith(b"#"):
+                    continue
+                k, sep, v = line.partition(b":")
+                if not sep:
+                    continue
+                if v.startswith(b":"):
+                    val = base64.b64decode(v[1:].strip())
+                else:
+                    val = v.strip()
+                name = k.decode().lower()
+                if name == "dn":
+                    dn = val.decode()
+                else:
+                    attrs.setdefault(name, []).append(val)
+            if dn and dn.lower().endswith(",ou=people," + BASE):
+                out[dn.lower()] = attrs
+        return out
+
+
+class Sink:
+    def __init__(self, paths, work):
+        self.work = work
+        self.dir = os.path.join(work, "mail")
+        self.control = os.path.join(work, "control.json")
+        os.makedirs(self.dir, exist_ok=True)
+        env = dict(os.environ, top_srcdir=paths.srcdir)
+        sh('. "$top_srcdir/tests/tools/smtp-lib.sh"; smtp_require; smtp_make_tls "%s/tls"' % work,
+           env)
+        self.ca_file = os.path.join(work, "tls", "ca.pem")
+        self.port = free_port()
+        self.set_control({})
+        pidfile = os.path.join(work, "sink.pid")
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", os.path.join(paths.srcdir, "tests/tools/smtp-sink.py"),
+             "--host", "127.0.0.1", "--port", str(self.port), "--dir", self.dir,
+             "--tls-cert", os.path.join(work, "tls/server.pem"),
+             "--tls-key", os.path.join(work, "tls/server.key"), "--control", self.control,
+             "--pidfile", pidfile],
+            stdout=open(os.path.join(work, "sink.log"), "a"), stderr=subprocess.STDOUT)
+        for _ in range(600):
+            if os.path.exists(pidfile) or self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        if not os.path.exists(pidfile):
+            raise RuntimeError("the SMTP sink did not start; see %s/sink.log" % work)
+
+    def set_control(self, c):
+        tmp = self.control + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(c, f)
+        os.rename(tmp, self.control)
+
+    def clear(self):
+        for n in os.listdir(self.dir):
+            os.unlink(os.path.join(self.dir, n))
+
+    def names(self):
+        """Stored messages in arrival order (their numbers keep growing across resets)."""
+        return sorted(n[:-5] for n in os.listdir(self.dir) if n.endswith(".json"))
+
+    def stop(self):
+        stop_pid(self.proc)
+
+
+class ExtCA:
+    """The EJBCA stand-in: a PKI made once, a server started afresh for every world."""
+
+    def __init__(self, paths, work):
+        self.paths, self.work = paths, work
+        self.pki = os.path.join(work, "pki")
+        env = dict(os.environ, top_srcdir=paths.srcdir)
+        sh('. "$top_srcdir/tests/tools/extca-lib.sh"; extca_make_pki "%s"' % self.pki, env)
+        self.record = os.path.join(work, "record.jsonl")
+        self.behaviour = os.path.join(work, "behaviour.json")
+        self.clock = os.path.join(work, "clock")
+        self.port = free_port()
+        self.proc = None
+
+    def start(self):
+        for f in (self.record, self.behaviour, self.clock):
+            if os.path.exists(f):
+                os.unlink(f)
+        self.set_mode("issue")
+        self.set_clock(0)
+        for _ in range(3):
+            self.proc = subprocess.Popen(
+                ["/usr/bin/python3", os.path.join(self.paths.srcdir, "tests/tools/fake-rest-ca.py"),
+                 "ejbca", "--port", str(self.port), "--pki", self.pki,
+                 "--log", os.path.join(self.work, "requests.jsonl"),
+                 "--behaviour", self.behaviour, "--record", self.record, "--clock", self.clock],
+                stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.work, "fake.log"), "a"))
+            if wait_port(self.port):
+                return
+            stop_pid(self.proc)
+            self.port = free_port()
+        raise RuntimeError("the EJBCA stand-in did not start; see %s/fake.log" % self.work)
+
+    def set_mode(self, mode):
+        with open(self.behaviour + ".tmp", "w") as f:
+            json.dump({"*": mode}, f)
+        os.rename(self.behaviour + ".tmp", self.behaviour)
+
+    def set_clock(self, seconds):
+        with open(self.clock + ".tmp", "w") as f:
+            f.write("%d\n" % seconds)
+        os.rename(self.clock + ".tmp", self.clock)
+
+    def book(self):
+        """The CA's own record: (issued {serial: entry}, revoked {serial: reason})."""
+        issued, revoked = {}, {}
+        try:
+            with open(self.record) as f:
+                for line in f:
+                    e = json.loads(line)
+                    if e["event"] == "issued":
+                        issued[e["serial"].upper()] = e
+                    elif e["event"] == "revoked":
+                        revoked[e["serial"].upper()] = e["reason"]
+        except FileNotFoundError:
+            pass
+        return issued, revoked
+
+    def stop(self):
+        stop_pid(self.proc)
+        self.proc = None
+
+
+class World:
+    def __init__(self, paths, work, daemon=False):
+        self.paths, self.work = paths, work
+        self.slapd = Slapd(paths, os.path.join(work, "slapd"))
+        self.sink = Sink(paths, os.path.join(work, "smtp"))
+        os.makedirs(os.path.join(work, "ext"), exist_ok=True)
+        self.ext = ExtCA(paths, os.path.join(work, "ext"))
+        self.ext.start()
+        self.state = os.path.join(work, "state")
+        self.conf = os.path.join(work, "smimesync.conf")
+        self.crl_file = os.path.join(work, "internal.crl")
+        self.features = set()
+        self._build_directory()
+        self._write_config()
+        self._make_internal_ca()
+        self.dir_mode = "normal"
+
+    # ---- once per simulation process ---------------------------------------
+    def _build_directory(self):
+        s = self.slapd
+        s.start()
+        sh('. "$top_srcdir/tests/tools/slapd-lib.sh"; slapd_write_base; slapd_load "%s/base.ldif"'
+           % s.work, dict(os.environ, top_srcdir=self.paths.srcdir, **s.env))
+        s.modify(people.initial_ldif(BASE), add=True)
+        s.stop()
+        shutil.copytree(os.path.join(s.work, "db"), os.path.join(s.work, "db.snapshot"))
+
+    def _write_config(self):
+        ext = self.ext
+        text = people.config(
+            state=self.state, slapd_uri=self.slapd.uri, slapd_ca=self.slapd.env["SLAPD_CA_FILE"],
+            svc_dn=SVC_DN, svc_pw=os.path.join(self.work, "ldap.secret"), base=BASE,
+            ca_dir=os.path.join(self.work, "ca"), crl_file=self.crl_file,
+            smtp_port=self.sink.port, smtp_ca=self.sink.ca_file,
+            ext_url="https://127.0.0.1:%d" % ext.port, ext_pki=ext.pki)
+        shutil.copy(self.slapd.env["SLAPD_SVC_PW_FILE"], os.path.join(self.work, "ldap.secret"))
+        os.chmod(os.path.join(self.work, "ldap.secret"), 0o600)
+        with open(self.conf, "w") as f:
+            f.write(text)
+        # Keys this smimesync may not know yet (issue #15 adds them): kept only
+        # when check-config accepts them, and remembered as features.
+        for key, line in people.OPTIONAL_KEYS:
+            trial = text.replace("# optional: " + key, line)
+            with open(self.conf + ".try", "w") as f:
+                f.write(trial)
+            r = subprocess.run([self.paths.smimesync, "-c", self.conf + ".try", "check-config"],
+                               capture_output=True, text=True, env=self.env())
+            if r.returncode == 0:
+                text = trial
+                self.features.add(key)
+        os.unlink(self.conf + ".try")
+        with open(self.conf, "w") as f:
+            f.write(text)
+
+    def _make_internal_ca(self):
+        os.makedirs(self.state, mode=0o700, exist_ok=True)
+        os.makedirs(os.path.join(self.work, "ca"), mode=0o700, exist_ok=True)
+        r = self.smimesync(["ca", "init"], 0)
+        if r.rc != 0:
+            raise RuntimeError("smimesync ca init failed: %s" % r.err)
+        shutil.copy(os.path.join(self.state, "master.key"), os.path.join(self.work, "master.key"))
+
+    def env(self):
+        return dict(os.environ, SMIMESYNC_CONF=self.conf,
+                    SMIMESYNC_TEMPLATES_DIR=os.path.join(self.paths.srcdir, "templates"))
+
+    # ---- every world --------------------------------------------------------
+    def reset(self):
+        s = self.slapd
+        s.stop()
+        shutil.rmtree(os.path.join(s.work, "db"))
+        shutil.copytree(os.path.join(s.work, "db.snapshot"), os.path.join(s.work, "db"))
+        s.pending = []
+        s.start("normal")
+        self.dir_mode = "normal"
+        self.sink.set_control({})
+        self.sink.clear()
+        self.ext.stop()
+        self.ext.start()
+        shutil.rmtree(self.state, ignore_errors=True)
+        os.makedirs(self.state, mode=0o700)
+        shutil.copy(os.path.join(self.work, "master.key"), os.path.join(self.state, "master.key"))
+        os.chmod(os.path.join(self.state, "master.key"), 0o600)
+        if os.path.exists(self.crl_file):
+            os.unlink(self.crl_file)
+
+    def ldap_modify(self, ldif):
+        """A change people make in the directory; it waits while the directory is
+        down or read-only and is made as soon as it can take it."""
+        if self.slapd.admin_writable():
+            self.slapd.modify(ldif)
+        else:
+            self.slapd.pending.append(ldif)
+
+    def set_dir_mode(self, mode):
+        if mode == self.dir_mode:
+            return
+        s = self.slapd
+        s.stop()
+        if s.pending:
+            s.start("normal")
+            for ldif in s.pending:
+                s.modify(ldif)
+            s.pending = []
+            s.stop()
+        if mode != "down":
+            s.start(mode)
+        self.dir_mode = mode
+
+    def set_smtp_mode(self, mode):
+        c = {}
+        if mode == "421":
+            c = {"mail": "421"}
+        elif mode in ("451", "550"):
+            c = {"rcpt": {"*": mode}}
+        elif mode == "data451":
+            c = {"data": "451"}
+        self.sink.set_control(c)
+
+    def set_ca_mode(self, mode):
+        self.ext.set_mode(mode)
+
+    def smimesync(self, args, clock_days, crash=None, kill_ms=None, binary=None):
+        argv = [binary or self.paths.smimesync] + list(args)
+        if clock_days:
+            argv = ["faketime", "-f", "+%dd" % clock_days] + argv
+        env = self.env()
+        if crash:
+            argv[argv.index(binary or self.paths.smimesync)] = self.paths.crashy
+            env["SMIMESYNC_CRASH_AFTER"] = crash
+        # A session of its own, so a kill reaches the signer child too.
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                             start_new_session=True)
+        killed = False
+        if kill_ms is not None:
+            try:
+                out, err = p.communicate(timeout=kill_ms / 1000.0)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                killed = True
+                out, err = p.communicate()
+        else:
+            out, err = p.communicate()
+        if p.returncode in (-9, 137):
+            killed = True
+        return Outcome(argv, p.returncode, out.decode(errors="replace"),
+                       err.decode(errors="replace"), killed)
+
+    def close(self):
+        self.slapd.stop()
+        self.sink.stop()
+        self.ext.stop()
