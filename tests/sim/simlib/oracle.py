@@ -60,7 +60,7 @@ class Oracle:
         self.seen_mail = set()
         self.crl_number = None
         self.crl_serials = set()
-        self.revoked_seen = set()
+        self.domain_reported = set()
         self.admin_revoked = {}         # pid -> [steps]
 
     # ---- helpers -----------------------------------------------------------
@@ -140,7 +140,11 @@ class Oracle:
                         v.append(("I5-claimed", "serial %s was issued to %s for %s, which %s "
                                   "claims too" % (cert.serial, holder, a, ", ".join(others))))
         for uid, cs in valid.items():
-            if len(cs) > 1:
+            # A renewal in flight (its action not done yet) holds the old and
+            # the new one: allowed until the action finishes.
+            open_ = [c for c in cs if c["action_id"] in store.actions
+                     and store.actions[c["action_id"]]["state"] not in ("done", "failed")]
+            if len(cs) - min(len(open_), 1) > 1:
                 v.append(("I1-one", "%s holds %d valid certificates in the store: %s" % (
                     store.pid_of(uid) or uid, len(cs), ", ".join(c["serial"] for c in cs))))
         return v
@@ -183,14 +187,14 @@ class Oracle:
             cands += [self.cert(c) for c in e["ucert"] if self.ours(c)]
         for c in cands:
             for a in c.sans:
-                if not a.endswith(dom) and (c.fp, a) not in self.revoked_seen:
-                    self.revoked_seen.add((c.fp, a))
+                if not a.endswith(dom) and (c.fp, a) not in self.domain_reported:
+                    self.domain_reported.add((c.fp, a))
                     v.append(("I5-domain", "serial %s certifies %s, outside %s" % (
                         c.serial, a, people.ALLOWED_DOMAIN)))
         for serial, e in st.snap.ca_issued.items():
             for a in e.get("mails", []):
-                if not a.lower().endswith(dom) and (serial, a) not in self.revoked_seen:
-                    self.revoked_seen.add((serial, a))
+                if not a.lower().endswith(dom) and (serial, a) not in self.domain_reported:
+                    self.domain_reported.add((serial, a))
                     v.append(("I5-domain", "the external CA issued serial %s for %s, outside %s"
                               % (serial, a, people.ALLOWED_DOMAIN)))
         return v
@@ -339,12 +343,20 @@ class Oracle:
                         pid, name)))
                 extra = set(have) - set(cur) - unsure
                 missing = set(cur) - set(have) - unsure
+                rows = {x["fp"]: x for x in store.certs}
                 for f in sorted(extra):
                     c = self.certs.get(f)
-                    row = {x["fp"]: x for x in store.certs}.get(f)
-                    v.append(("I2-stale", "%s's %s still holds serial %s (%s in the store)" % (
-                        pid, name, c.serial if c else f[:16], row["status"] if row else
-                        "unknown") + (", expired" if row and row["not_after"] < st.now else "")))
+                    row = rows.get(f)
+                    if row is None:
+                        kind = "unknown"
+                    elif row["status"] != "valid":
+                        kind = row["status"]
+                    else:
+                        kind = "expired" if row["not_after"] < st.now else "not-current"
+                    v.append(("I2-stale-" + kind, "%s's %s still holds serial %s (%s in the store%s)"
+                              % (pid, name, c.serial if c else f[:16], row["status"] if row else
+                                 "unknown", ", expired" if row and row["not_after"] < st.now
+                                 else "")))
                 for f in sorted(missing):
                     v.append(("I2-unpublished", "%s's current serial %s is not in his %s" % (
                         pid, cur[f]["serial"], name)))
@@ -362,14 +374,15 @@ class Oracle:
                 c = self.certs[f]
                 for a in c.sans:
                     others = [p for p in st.before.claimants(a) if p != pid]
-                    why = None
-                    if a not in own:
-                        why = "no longer one of his addresses"
-                    elif others:
-                        why = "claimed by %s too" % ", ".join(others)
-                    if why and not st.reported(pid) and not any(st.reported(o) for o in others):
-                        v.append(("I5-stale", "%s's current serial %s certifies %s: %s, and the "
-                                  "report says nothing" % (pid, c.serial, a, why)))
+                    if a not in own and not st.reported(pid):
+                        v.append(("I5-stale", "%s's current serial %s certifies %s, no longer "
+                                  "one of his addresses, and the report says nothing" % (
+                                      pid, c.serial, a)))
+                    elif a in own and others and not st.reported(pid) and \
+                            not any(st.reported(o) for o in others):
+                        v.append(("I5-contested", "%s's current serial %s certifies %s, which %s "
+                                  "claims too, and the report says nothing" % (
+                                      pid, c.serial, a, ", ".join(others))))
         return v
 
     # I6: every certificate handed out was mailed (both mails), or its mail waits or failed.

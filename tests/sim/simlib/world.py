@@ -40,6 +40,12 @@ ADMIN_DN = "cn=admin," + BASE
 SVC_DN = "cn=smimesync,ou=services," + BASE
 
 
+FAKETIME_LIB = next((p for p in ("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
+                                  "/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1",
+                                  "/usr/lib/faketime/libfaketimeMT.so.1")
+                     if os.path.exists(p)), None)
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -426,13 +432,18 @@ class World:
         self.ext.set_mode(mode)
 
     def smimesync(self, args, clock_days, crash=None, kill_ms=None, binary=None):
-        argv = [binary or self.paths.smimesync] + list(args)
-        if clock_days:
-            argv = ["faketime", "-f", "+%dd" % clock_days] + argv
+        argv = [self.paths.crashy if crash else (binary or self.paths.smimesync)] + list(args)
         env = self.env()
         if crash:
-            argv[argv.index(binary or self.paths.smimesync)] = self.paths.crashy
             env["SMIMESYNC_CRASH_AFTER"] = crash
+        if clock_days:
+            # libfaketime preloaded directly: the faketime wrapper forks and
+            # would hide a SIGKILL behind its own exit status.
+            if FAKETIME_LIB:
+                env.update(LD_PRELOAD=FAKETIME_LIB, FAKETIME="+%dd" % clock_days,
+                           FAKETIME_DONT_FAKE_MONOTONIC="1")
+            else:
+                argv = ["faketime", "-f", "+%dd" % clock_days] + argv
         # A session of its own, so a kill reaches the signer child too.
         p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                              start_new_session=True)
