@@ -79,9 +79,16 @@ class Result:
         self.commands = 0
 
 
-def execute(world, seq, known, strict=False, trace=None):
+def tolerated(vid, known, strict, only):
+    """Does a violation of vid let the seed go on?"""
+    if only:
+        return vid not in only
+    return vid in known and not strict
+
+
+def execute(world, seq, known, strict=False, trace=None, only=None):
     """Run seq in a fresh world, checking after every step. Stops at the first
-    step with a violation that is not known (or any, with strict)."""
+    step with a violation that is not tolerated (known, or outside --only)."""
     world.reset()
     model = events.Model()
     oracle = Oracle(issuers(world), {p: people.foreign_values(p) for p in people.FOREIGN})
@@ -129,7 +136,7 @@ def execute(world, seq, known, strict=False, trace=None):
         stop = False
         shown = {}
         for vid, text in found:
-            k = vid in known and not strict
+            k = tolerated(vid, known, strict, only)
             res.violations.append((i, vid, text, k))
             shown[vid] = shown.get(vid, 0) + 1
             if trace and shown[vid] <= 2:
@@ -141,7 +148,7 @@ def execute(world, seq, known, strict=False, trace=None):
     return res
 
 
-def shrink(world, seq, target, known, budget, log):
+def shrink(world, seq, target, known, budget, log, strict=False, only=None):
     """Delta debugging (ddmin): the shortest subsequence of seq whose replay
     still violates target. Every candidate runs in a fresh world."""
     tries = [0]
@@ -150,7 +157,7 @@ def shrink(world, seq, target, known, budget, log):
         if tries[0] >= budget:
             return False
         tries[0] += 1
-        r = execute(world, cand, known)
+        r = execute(world, cand, known, strict, only=only)
         return any(vid == target and not k for _, vid, _, k in r.violations)
 
     n = 2
@@ -183,6 +190,8 @@ def main():
     ap.add_argument("--replay", help="events separated by ';' instead of random ones")
     ap.add_argument("--known", default=os.path.join(here, "known-violations"))
     ap.add_argument("--strict", action="store_true", help="known violations fail too")
+    ap.add_argument("--only", default="",
+                    help="comma-separated check ids: only these fail (others are tolerated)")
     ap.add_argument("--shrink-budget", type=int, default=80,
                     help="at most this many replays to shrink a failure (0: do not shrink)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
@@ -201,6 +210,7 @@ def main():
             return 77
     os.environ["PATH"] += ":/usr/sbin"
     known = load_known(a.known)
+    only = set(x for x in a.only.split(",") if x)
     work = tempfile.mkdtemp(prefix="smimesync-sim.")
     log = lambda s: print(s, flush=True)
     t0 = time.time()
@@ -217,7 +227,7 @@ def main():
                     for s in range(a.first_seed, a.first_seed + a.seeds)]
         for seed, seq in runs:
             ts = time.time()
-            r = execute(world, seq, known, a.strict, trace=log if a.verbose else None)
+            r = execute(world, seq, known, a.strict, trace=log if a.verbose else None, only=only)
             total_events += r.steps
             total_cmds += r.commands
             for step, vid, text, k in r.violations:
@@ -243,7 +253,8 @@ def main():
             target = bad[0][0]
             if a.shrink_budget > 0:
                 log("  shrinking %d events for %s..." % (len(prefix), target))
-                small, tries = shrink(world, prefix, target, known, a.shrink_budget, log)
+                small, tries = shrink(world, prefix, target, known, a.shrink_budget, log,
+                                      a.strict, only)
             else:
                 small, tries = prefix, 0
             log("  shortest sequence found (%d of %d events, %d replays):" % (
