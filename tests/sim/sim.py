@@ -77,6 +77,12 @@ class Result:
         self.fail_step = None
         self.steps = 0
         self.commands = 0
+        self.time = {}         # phase -> seconds (where the time goes)
+
+    def clock(self, phase, since):
+        now = time.time()
+        self.time[phase] = self.time.get(phase, 0.0) + now - since
+        return now
 
 
 def tolerated(vid, known, strict, only):
@@ -89,10 +95,12 @@ def tolerated(vid, known, strict, only):
 def execute(world, seq, known, strict=False, trace=None, only=None):
     """Run seq in a fresh world, checking after every step. Stops at the first
     step with a violation that is not tolerated (known, or outside --only)."""
+    res = Result()
+    t = time.time()
     world.reset()
     model = events.Model()
     oracle = Oracle(issuers(world), {p: people.foreign_values(p) for p in people.FOREIGN})
-    res = Result()
+    t = res.clock("reset", t)
     for i, e in enumerate(seq):
         before = copy.deepcopy(model)
         w = e.split()
@@ -122,12 +130,16 @@ def execute(world, seq, known, strict=False, trace=None, only=None):
                     "unignore": ["user", dn, "unignore"]}[op]
             outcome = world.smimesync(args, model.clock_days)
         command = outcome is not None
+        t = res.clock("command" if command else "world", t)
         if command:
             res.commands += 1
             world.smimesync(["crl"], model.clock_days)
+            t = res.clock("crl", t)
         snap = observe(world, oracle.seen_mail, with_crl=command)
+        t = res.clock("observe", t)
         st = Step(i, e, before, model, outcome, snap, time.time() + model.clock_days * 86400)
         found = oracle.check(st)
+        t = res.clock("check", t)
         res.steps = i + 1
         if trace:
             rc = "" if outcome is None else " -> exit %s%s" % (
@@ -230,6 +242,8 @@ def main():
             r = execute(world, seq, known, a.strict, trace=log if a.verbose else None, only=only)
             total_events += r.steps
             total_cmds += r.commands
+            if a.verbose:
+                log("  time: " + ", ".join("%s %.1f s" % kv for kv in sorted(r.time.items())))
             for step, vid, text, k in r.violations:
                 if k:
                     known_seen.setdefault(vid, (seed, step, text))

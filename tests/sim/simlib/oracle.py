@@ -324,6 +324,14 @@ class Oracle:
             cur, unsure = self.current(st, store, pid)
             if cur or unsure or st.reported(pid):
                 continue
+            dn = people.dn(pid).lower()
+            done = [u for u in (st.report or {}).get("users", [])
+                    if (u.get("dn") or "").lower() == dn and u.get("outcome") == "done"]
+            if done:
+                v.append(("I1-false-done", "the report says %s for %s (%s), who holds no current "
+                          "certificate" % (done[0].get("action"), pid,
+                                           done[0].get("serial") or "no serial")))
+                continue
             v.append(("I1-missing", "%s is an enabled member of %s without a current "
                       "certificate, and the report does not say why" % (
                           pid, ", ".join(st.before.member_groups(pid)))))
