@@ -8,13 +8,13 @@ EVENTS = 200
 FIRST_SEED = 1
 SIM_PY = /usr/bin/python3 $(abs_top_srcdir)/tests/sim/sim.py \
 	--srcdir $(abs_top_srcdir) --builddir $(abs_top_builddir)
-SIM_PROGRAMS = smimesync$(EXEEXT) tests/tools/smimesync-crashy$(EXEEXT)
+SIM_BINARIES = smimesync$(EXEEXT) tests/tools/smimesync-crashy$(EXEEXT)
 
-sim: $(SIM_PROGRAMS)
+sim: $(SIM_BINARIES)
 	$(SIM_PY) --seeds $(SEEDS) --events $(EVENTS) --first-seed $(FIRST_SEED) $(SIM_FLAGS)
-sim-ci: $(SIM_PROGRAMS)
+sim-ci: $(SIM_BINARIES)
 	$(SIM_PY) --seeds 3 --events 100 --first-seed 1 --shrink-budget 20 $(SIM_FLAGS)
-sim-mutants: $(SIM_PROGRAMS)
+sim-mutants: $(SIM_BINARIES)
 	/usr/bin/python3 $(abs_top_srcdir)/tests/sim/mutants.py --srcdir $(abs_top_srcdir) \
 		--builddir $(abs_top_builddir) $(SIM_FLAGS)
 .PHONY: sim sim-ci sim-mutants
