@@ -92,7 +92,7 @@ def tolerated(vid, known, strict, only):
     return vid in known and not strict
 
 
-def execute(world, seq, known, strict=False, trace=None, only=None):
+def execute(world, seq, known, strict=False, trace=None, only=None, keep_going=False):
     """Run seq in a fresh world, checking after every step. Stops at the first
     step with a violation that is not tolerated (known, or outside --only)."""
     res = Result()
@@ -154,8 +154,9 @@ def execute(world, seq, known, strict=False, trace=None, only=None):
             if trace and shown[vid] <= 2:
                 trace("      %s %s: %s" % ("known" if k else "VIOLATION", vid, text))
             stop = stop or not k
-        if stop:
+        if stop and res.fail_step is None:
             res.fail_step = i
+        if stop and not keep_going:
             break
     return res
 
@@ -188,6 +189,19 @@ def shrink(world, seq, target, known, budget, log, strict=False, only=None):
             if chunk == 1:
                 break
             n = min(len(seq), n * 2)
+    # Then plainer events where they do as well: "run" for "run crash=...",
+    # one clock step for two in a row.
+    for i in range(len(seq)):
+        if i < len(seq) and seq[i].startswith("run ") and tries[0] < budget:
+            cand = seq[:i] + ["run"] + seq[i + 1:]
+            if fails(cand):
+                seq = cand
+        if i + 1 < len(seq) and seq[i].startswith("clock +") and \
+                seq[i + 1].startswith("clock +") and tries[0] < budget:
+            days = int(seq[i][7:-1]) + int(seq[i + 1][7:-1])
+            cand = seq[:i] + ["clock +%dd" % days] + seq[i + 2:]
+            if fails(cand):
+                seq = cand
     return seq, tries[0]
 
 
@@ -204,6 +218,8 @@ def main():
     ap.add_argument("--strict", action="store_true", help="known violations fail too")
     ap.add_argument("--only", default="",
                     help="comma-separated check ids: only these fail (others are tolerated)")
+    ap.add_argument("--keep-going", action="store_true",
+                    help="check every step to the end, whatever fails (with -v: see all)")
     ap.add_argument("--shrink-budget", type=int, default=80,
                     help="at most this many replays to shrink a failure (0: do not shrink)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
@@ -239,7 +255,8 @@ def main():
                     for s in range(a.first_seed, a.first_seed + a.seeds)]
         for seed, seq in runs:
             ts = time.time()
-            r = execute(world, seq, known, a.strict, trace=log if a.verbose else None, only=only)
+            r = execute(world, seq, known, a.strict, trace=log if a.verbose else None, only=only,
+                        keep_going=a.keep_going)
             total_events += r.steps
             total_cmds += r.commands
             if a.verbose:
