@@ -55,6 +55,7 @@ class Oracle:
         self.first = {}                 # fp -> (step, holder pid, holder's change count)
         self.dead = {}                  # fp -> step it was first seen revoked or superseded
         self.gone = {}                  # fp -> step it was first seen dead and not published
+        self.ever_published = set()     # fp of every certificate ever seen in the directory
         self.mail_steps = {}            # (fp, kind) -> [steps]
         self.kill_steps = []
         self.seen_mail = set()
@@ -217,6 +218,7 @@ class Oracle:
             for c in e["ucert"] + e["smime"]:
                 if self.ours(c):
                     published.add(c.fp)
+        self.ever_published |= published
         for f, c in list(self.certs.items()):
             row = by_fp.get(f)
             if f not in self.dead and self.is_dead(st, c, row):
@@ -366,6 +368,12 @@ class Oracle:
                                  "unknown", ", expired" if row and row["not_after"] < st.now
                                  else "")))
                 for f in sorted(missing):
+                    if not st.before.eligible(pid) and f not in self.ever_published and \
+                            not any(self.mail_steps.get((f, k)) for k in ("collection", "password")):
+                        v.append(("I3-abandoned", "%s is no longer an enabled member, and his "
+                                  "serial %s, never published nor mailed, stays valid" % (
+                                      pid, cur[f]["serial"])))
+                        continue
                     v.append(("I2-unpublished", "%s's current serial %s is not in his %s" % (
                         pid, cur[f]["serial"], name)))
         return v
