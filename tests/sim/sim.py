@@ -167,11 +167,14 @@ def shrink(world, seq, target, known, budget, log, strict=False, only=None):
     tries = [0]
 
     def fails(cand):
+        """The candidate cut after its failing step, or None when it does not fail."""
         if tries[0] >= budget:
-            return False
+            return None
         tries[0] += 1
         r = execute(world, cand, known, strict, only=only)
-        return any(vid == target and not k for _, vid, _, k in r.violations)
+        if any(vid == target and not k for _, vid, _, k in r.violations):
+            return cand[:r.fail_step + 1]
+        return None
 
     n = 2
     while len(seq) >= 2 and tries[0] < budget:
@@ -179,8 +182,9 @@ def shrink(world, seq, target, known, budget, log, strict=False, only=None):
         reduced = False
         for start in range(0, len(seq), chunk):
             cand = seq[:start] + seq[start + chunk:]
-            if cand and fails(cand):
-                seq = cand
+            cut = fails(cand) if cand else None
+            if cut:
+                seq = cut
                 n = max(n - 1, 2)
                 reduced = True
                 log("    shrunk to %d events (%d replays)" % (len(seq), tries[0]))
@@ -193,15 +197,15 @@ def shrink(world, seq, target, known, budget, log, strict=False, only=None):
     # one clock step for two in a row.
     for i in range(len(seq)):
         if i < len(seq) and seq[i].startswith("run ") and tries[0] < budget:
-            cand = seq[:i] + ["run"] + seq[i + 1:]
-            if fails(cand):
-                seq = cand
+            cut = fails(seq[:i] + ["run"] + seq[i + 1:])
+            if cut:
+                seq = cut
         if i + 1 < len(seq) and seq[i].startswith("clock +") and \
                 seq[i + 1].startswith("clock +") and tries[0] < budget:
             days = int(seq[i][7:-1]) + int(seq[i + 1][7:-1])
-            cand = seq[:i] + ["clock +%dd" % days] + seq[i + 2:]
-            if fails(cand):
-                seq = cand
+            cut = fails(seq[:i] + ["clock +%dd" % days] + seq[i + 2:])
+            if cut:
+                seq = cut
     return seq, tries[0]
 
 
