@@ -27,6 +27,7 @@ import argparse
 import copy
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -246,12 +247,16 @@ def main():
     work = tempfile.mkdtemp(prefix="smimesync-sim.")
     log = lambda s: print(s, flush=True)
     t0 = time.time()
-    world = World(paths, work)
+    # SIGTERM (make, timeout) ends us through the finally below, which stops
+    # every server this run started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    world = None
     passed = failed = 0
     total_events = total_cmds = 0
     known_seen = {}
     replay_cmd = "%s --builddir %s" % (os.path.join(here, "sim.py"), paths.builddir)
     try:
+        world = World(paths, work)
         if a.replay:
             runs = [("replay", events.parse(a.replay))]
         else:
@@ -301,7 +306,8 @@ def main():
                 log("  whole seed: %s --first-seed %s --events %d -v" % (
                     replay_cmd, seed, len(seq)))
     finally:
-        world.close()
+        if world is not None:
+            world.close()
         if a.keep or failed:
             log("sim: work directory kept: %s" % work)
         else:

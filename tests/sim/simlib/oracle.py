@@ -84,6 +84,9 @@ class Oracle:
             self.kill_steps.append(st.index)
         if st.op == "revoke" and st.outcome and st.outcome.rc == 0:
             self.admin_revoked.setdefault(st.arg, []).append(st.index)
+        if st.outcome is not None and st.outcome.hung:
+            v.append(("hang", "%s did not end within %d s and was killed" % (
+                " ".join(st.outcome.argv[-3:]), 600)))
         if st.command and not st.killed and st.report is None and st.op == "run":
             v.append(("run-report", "the run (exit %s) printed no JSON report: %s" %
                       (st.outcome.rc, st.outcome.err.strip().splitlines()[-1:])))

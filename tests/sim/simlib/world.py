@@ -46,6 +46,11 @@ FAKETIME_LIB = next((p for p in ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime
                      if os.path.exists(p)), None)
 
 
+# A command still running after this long is stuck (every network wait of
+# smimesync has its own timeout of seconds): killed, and a violation.
+HANG_SECONDS = 600
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -89,6 +94,7 @@ class Outcome:
 
     def __init__(self, argv, rc, out, err, killed):
         self.argv, self.rc, self.out, self.err, self.killed = argv, rc, out, err, killed
+        self.hung = False
 
     def report(self):
         try:
@@ -310,21 +316,26 @@ class ExtCA:
 
 
 class World:
-    def __init__(self, paths, work, daemon=False):
+    def __init__(self, paths, work):
         self.paths, self.work = paths, work
-        self.slapd = Slapd(paths, os.path.join(work, "slapd"))
-        self.sink = Sink(paths, os.path.join(work, "smtp"))
-        os.makedirs(os.path.join(work, "ext"), exist_ok=True)
-        self.ext = ExtCA(paths, os.path.join(work, "ext"))
-        self.ext.start()
+        self.slapd = self.sink = self.ext = None
         self.state = os.path.join(work, "state")
         self.conf = os.path.join(work, "smimesync.conf")
         self.crl_file = os.path.join(work, "internal.crl")
         self.features = set()
-        self._build_directory()
-        self._write_config()
-        self._make_internal_ca()
         self.dir_mode = "normal"
+        try:
+            self.slapd = Slapd(paths, os.path.join(work, "slapd"))
+            self.sink = Sink(paths, os.path.join(work, "smtp"))
+            os.makedirs(os.path.join(work, "ext"), exist_ok=True)
+            self.ext = ExtCA(paths, os.path.join(work, "ext"))
+            self.ext.start()
+            self._build_directory()
+            self._write_config()
+            self._make_internal_ca()
+        except BaseException:
+            self.close()
+            raise
 
     # ---- once per simulation process ---------------------------------------
     def _build_directory(self):
@@ -447,22 +458,22 @@ class World:
         # A session of its own, so a kill reaches the signer child too.
         p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                              start_new_session=True)
-        killed = False
-        if kill_ms is not None:
-            try:
-                out, err = p.communicate(timeout=kill_ms / 1000.0)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                killed = True
-                out, err = p.communicate()
-        else:
+        killed = hung = False
+        try:
+            out, err = p.communicate(timeout=kill_ms / 1000.0 if kill_ms is not None
+                                     else HANG_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            killed, hung = True, kill_ms is None
             out, err = p.communicate()
         if p.returncode in (-9, 137):
             killed = True
-        return Outcome(argv, p.returncode, out.decode(errors="replace"),
-                       err.decode(errors="replace"), killed)
+        o = Outcome(argv, p.returncode, out.decode(errors="replace"),
+                    err.decode(errors="replace"), killed)
+        o.hung = hung
+        return o
 
     def close(self):
-        self.slapd.stop()
-        self.sink.stop()
-        self.ext.stop()
+        for server in (self.slapd, self.sink, self.ext):
+            if server is not None:
+                server.stop()
