@@ -21,6 +21,7 @@ that code has landed.
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -89,6 +90,8 @@ def main():
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("names", nargs="*")
     a = ap.parse_args()
+    # SIGTERM ends us through the finally that undoes the current mutant.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     todo = [m for m in MUTANTS if not a.names or m[0] in a.names]
     work = a.work or tempfile.mkdtemp(prefix="smimesync-mutants.")
     tree, build = os.path.join(work, "src"), os.path.join(work, "src", "build")
@@ -109,10 +112,19 @@ def main():
                 run(["make", "-j2", "smimesync", "tests/tools/smimesync-crashy"], build, log):
             print("mutants: the unmodified tree does not build; see %s" % log)
             return 2
+    # The simulation itself always as it is now in the source tree.
+    shutil.rmtree(os.path.join(tree, "tests", "sim"), ignore_errors=True)
+    shutil.copytree(os.path.join(a.srcdir, "tests", "sim"), os.path.join(tree, "tests", "sim"),
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for tool in ("smtp-sink.py", "fake-rest-ca.py"):
+        shutil.copy2(os.path.join(a.srcdir, "tests", "tools", tool),
+                     os.path.join(tree, "tests", "tools", tool))
     results = []
     for name, path, find, repl, checks, args in todo:
         f = os.path.join(tree, path)
-        with open(f) as fh:
+        # The original from the source tree: a run stopped half-way may have
+        # left a mutant in the copy.
+        with open(os.path.join(a.srcdir, path)) as fh:
             orig = fh.read()
         if orig.count(find) != 1:
             print("STALE: %s: the line to change is not in %s once; update the mutant" % (
@@ -128,7 +140,8 @@ def main():
                 continue
             out = os.path.join(work, name + ".log")
             cmd = ["/usr/bin/python3", os.path.join(tree, "tests/sim/sim.py"), "--srcdir", tree,
-                   "--builddir", build, "--only", checks, "--shrink-budget", "30"] + args.split()
+                   "--builddir", build, "--only", checks, "--shrink-budget", "15",
+                   "--first-failure"] + args.split()
             with open(out, "w") as fh:
                 rc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT).returncode
             with open(out) as fh:
@@ -142,7 +155,7 @@ def main():
                 print("\n".join("    " + line for line in lines[i:i + 2]))
                 for line in lines:
                     if line.startswith("  replay:"):
-                        print("    " + line.strip())
+                        print("    replay: --replay" + line.split("--replay", 1)[1])
             results.append((name, verdict))
         finally:
             with open(f, "w") as fh:

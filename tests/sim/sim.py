@@ -119,7 +119,7 @@ def execute(world, seq, known, strict=False, trace=None, only=None, keep_going=F
             world.ext.set_clock(model.clock_days * 86400)
         if op == "run":
             args, crash, kill = events.run_args(e, world.features)
-            outcome = world.smimesync(args, model.clock_days, crash=crash, kill_ms=kill)
+            outcome = world.sync(args, model.clock_days, crash=crash, kill_ms=kill)
             if before.ca_mode.startswith("late:"):
                 # Let the CA finish what it does after the client gave up,
                 # so that what it issued late is in its book when we look.
@@ -143,8 +143,9 @@ def execute(world, seq, known, strict=False, trace=None, only=None, keep_going=F
         t = res.clock("check", t)
         res.steps = i + 1
         if trace:
-            rc = "" if outcome is None else " -> exit %s%s" % (
-                outcome.rc, " (killed)" if outcome.killed else "")
+            rc = "" if outcome is None else " -> %s%s" % (
+                "ran" if outcome.rc is None else "exit %s" % outcome.rc,
+                " (killed)" if outcome.killed else "")
             trace("  %3d %s%s" % (i, e, rc))
         stop = False
         shown = {}
@@ -223,11 +224,16 @@ def main():
     ap.add_argument("--strict", action="store_true", help="known violations fail too")
     ap.add_argument("--only", default="",
                     help="comma-separated check ids: only these fail (others are tolerated)")
+    ap.add_argument("--first-failure", action="store_true",
+                    help="stop after the first seed that fails")
     ap.add_argument("--keep-going", action="store_true",
                     help="check every step to the end, whatever fails (with -v: see all)")
     ap.add_argument("--shrink-budget", type=int, default=80,
                     help="at most this many replays to shrink a failure (0: do not shrink)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--engine", choices=["run", "daemon"], default="run",
+                    help="how smimesync syncs: one `smimesync run` per run event, or a "
+                    "`smimesync daemon` woken by SIGUSR1")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every step")
     a = ap.parse_args()
 
@@ -254,9 +260,10 @@ def main():
     passed = failed = 0
     total_events = total_cmds = 0
     known_seen = {}
-    replay_cmd = "%s --builddir %s" % (os.path.join(here, "sim.py"), paths.builddir)
+    replay_cmd = "%s --builddir %s%s" % (os.path.join(here, "sim.py"), paths.builddir,
+                                          " --engine daemon" if a.engine == "daemon" else "")
     try:
-        world = World(paths, work)
+        world = World(paths, work, a.engine)
         if a.replay:
             runs = [("replay", events.parse(a.replay))]
         else:
@@ -305,6 +312,8 @@ def main():
             if seed != "replay":
                 log("  whole seed: %s --first-seed %s --events %d -v" % (
                     replay_cmd, seed, len(seq)))
+            if a.first_failure:
+                break
     finally:
         if world is not None:
             world.close()

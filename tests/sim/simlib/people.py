@@ -115,6 +115,9 @@ def config(state, slapd_uri, slapd_ca, svc_dn, svc_pw, base, ca_dir, crl_file, s
 state_dir = {state}
 master_key_file = {state}/master.key
 log_level = info
+# The daemon engine wakes it with SIGUSR1; it never runs on its own here.
+interval = 1h
+jitter = 0s
 # optional: mail_domains
 
 [directory corp]

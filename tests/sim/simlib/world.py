@@ -316,9 +316,9 @@ class ExtCA:
 
 
 class World:
-    def __init__(self, paths, work):
+    def __init__(self, paths, work, engine="run"):
         self.paths, self.work = paths, work
-        self.slapd = self.sink = self.ext = None
+        self.slapd = self.sink = self.ext = self.daemon = None
         self.state = os.path.join(work, "state")
         self.conf = os.path.join(work, "smimesync.conf")
         self.crl_file = os.path.join(work, "internal.crl")
@@ -333,6 +333,8 @@ class World:
             self._build_directory()
             self._write_config()
             self._make_internal_ca()
+            if engine == "daemon":
+                self.daemon = Daemon(self)
         except BaseException:
             self.close()
             raise
@@ -388,6 +390,8 @@ class World:
 
     # ---- every world --------------------------------------------------------
     def reset(self):
+        if self.daemon is not None:
+            self.daemon.stop()
         s = self.slapd
         s.stop()
         shutil.rmtree(os.path.join(s.work, "db"))
@@ -442,8 +446,9 @@ class World:
     def set_ca_mode(self, mode):
         self.ext.set_mode(mode)
 
-    def smimesync(self, args, clock_days, crash=None, kill_ms=None, binary=None):
-        argv = [self.paths.crashy if crash else (binary or self.paths.smimesync)] + list(args)
+    def command(self, args, clock_days, crash=None):
+        """argv and environment of a smimesync command at the simulated time."""
+        argv = [self.paths.crashy if crash else self.paths.smimesync] + list(args)
         env = self.env()
         if crash:
             env["SMIMESYNC_CRASH_AFTER"] = crash
@@ -455,6 +460,16 @@ class World:
                            FAKETIME_DONT_FAKE_MONOTONIC="1")
             else:
                 argv = ["faketime", "-f", "+%dd" % clock_days] + argv
+        return argv, env
+
+    def sync(self, args, clock_days, crash=None, kill_ms=None):
+        """One sync: `smimesync run ARGS`, or with a daemon engine, a run of the daemon."""
+        if self.daemon is not None:
+            return self.daemon.sync(clock_days, crash, kill_ms)
+        return self.smimesync(args, clock_days, crash, kill_ms)
+
+    def smimesync(self, args, clock_days, crash=None, kill_ms=None):
+        argv, env = self.command(args, clock_days, crash)
         # A session of its own, so a kill reaches the signer child too.
         p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                              start_new_session=True)
@@ -474,6 +489,98 @@ class World:
         return o
 
     def close(self):
-        for server in (self.slapd, self.sink, self.ext):
+        for server in (self.daemon, self.slapd, self.sink, self.ext):
             if server is not None:
                 server.stop()
+
+
+class Daemon:
+    """`smimesync daemon` as the engine that syncs (sim.py --engine daemon).
+
+    It runs at start and on SIGUSR1 ([service] interval is an hour: it never
+    runs on its own during a simulation); a run has ended when its log says
+    "run ended" (after the run's report and the CRL refresh). The clock
+    moves by starting it again under the new time; crash=STEP starts the
+    crashy build, whose first run dies at that step; kill=MS kills it MS
+    milliseconds after SIGUSR1. Admin commands run beside it (it holds the
+    store only while running). With incremental sync (issue #17) a directory
+    change would start a run by itself: sync() would then wait until the
+    daemon is idle instead of sending SIGUSR1.
+    """
+
+    def __init__(self, world):
+        self.w = world
+        self.proc = None
+        self.clock = None
+        self.armed = None       # the crash point the running daemon was started with
+        self.log = os.path.join(world.work, "daemon.log")
+
+    def ended(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read().count("run ended (")
+        except FileNotFoundError:
+            return 0
+
+    def report(self):
+        import sqlite3
+        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(self.w.state, "smimesync.db"),
+                             uri=True, timeout=30)
+        try:
+            row = db.execute("SELECT report FROM runs WHERE report IS NOT NULL"
+                             " ORDER BY started DESC, rowid DESC LIMIT 1").fetchone()
+        finally:
+            db.close()
+        return row[0] if row else ""
+
+    def start(self, clock_days, crash=None):
+        argv, env = self.w.command(["daemon"], clock_days, crash)
+        with open(self.log, "a") as log:
+            self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log, env=env,
+                                         start_new_session=True)
+        self.clock, self.armed = clock_days, crash
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(HANG_SECONDS)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.proc = None
+
+    def sync(self, clock_days, crash=None, kill_ms=None):
+        argv = ["smimesync", "daemon"]
+        before = self.ended()
+        if crash or self.armed or self.proc is None or self.proc.poll() is not None or \
+                self.clock != clock_days:
+            self.stop()
+            self.start(clock_days, crash)   # it runs at start
+        else:
+            os.kill(self.proc.pid, signal.SIGUSR1)
+        killed = hung = False
+        deadline = time.time() + HANG_SECONDS
+        if kill_ms is not None:
+            time.sleep(kill_ms / 1000.0)
+            if self.proc.poll() is None and self.ended() == before:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+                killed = True
+        while not killed and self.ended() == before and self.proc.poll() is None:
+            if time.time() > deadline:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+                killed = hung = True
+                break
+            time.sleep(0.05)
+        if self.proc.poll() is not None and self.ended() == before:
+            killed = True       # died in its run: a crash point or our kill
+        if killed:
+            self.proc = None
+        o = Outcome(argv, None if not killed else -9, "" if killed else self.report(), "",
+                    killed)
+        o.hung = hung
+        return o
