@@ -129,6 +129,9 @@ bind_password_file = {svc_pw}
 base_dn = {base}
 tls_ca_file = {slapd_ca}
 timeout = 5s
+# Groups of 3 or more members are read by one subtree scan (the size
+# limit of "dir sizelimit" bites there), smaller ones by DN.
+scan_threshold = 3
 
 [ca internal]
 type = local
