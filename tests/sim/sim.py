@@ -32,6 +32,8 @@ import sys
 import tempfile
 import time
 
+# No __pycache__ in the source tree (it may be read-only, as in distcheck).
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from simlib import events, people  # noqa: E402
