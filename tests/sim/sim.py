@@ -65,12 +65,13 @@ def load_known(path):
 
 
 def issuers(world):
+    """{issuer DN (RFC 4514): "internal" | "ext"} of our two CAs."""
     from cryptography import x509
-    out = []
-    for path in (os.path.join(world.work, "ca", "issuing.pem"),
-                 os.path.join(world.ext.pki, "issuing.pem")):
+    out = {}
+    for name, path in (("internal", os.path.join(world.work, "ca", "issuing.pem")),
+                       ("ext", os.path.join(world.ext.pki, "issuing.pem"))):
         with open(path, "rb") as f:
-            out.append(x509.load_pem_x509_certificate(f.read()).subject.rfc4514_string())
+            out[x509.load_pem_x509_certificate(f.read()).subject.rfc4514_string()] = name
     return out
 
 
@@ -266,6 +267,8 @@ def main():
                                           " --engine daemon" if a.engine == "daemon" else "")
     try:
         world = World(paths, work, a.engine)
+        log("sim: %s; optional features it knows: %s" % (
+            paths.smimesync, ", ".join(sorted(world.features)) or "none"))
         if a.replay:
             runs = [("replay", events.parse(a.replay))]
         else:

@@ -153,7 +153,9 @@ class Generator:
     def new_address(self, m):
         p = self.rng.choice(people.PEOPLE)
         n = self.rng.randrange(1, 5)
-        dom = "example.net" if self.rng.random() < 0.2 else "example.org"
+        x = self.rng.random()
+        # example.net: allowed for staff and sales only; example.com: never.
+        dom = "example.com" if x < 0.12 else "example.net" if x < 0.25 else "example.org"
         return p, "%s.v%d@%s" % (p, n, dom)
 
     def alias_del(self, m):

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import sqlite3
+import warnings
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs12, pkcs7
@@ -42,7 +43,9 @@ class Cert:
         c = x509.load_der_x509_certificate(der)
         self.issuer = c.issuer.rfc4514_string()
         self.serial = "%X" % c.serial_number
-        self.not_after = calendar.timegm(c.not_valid_after.utctimetuple())
+        # not_valid_after_utc from cryptography 42 on; Debian 12 has 38.
+        na = getattr(c, "not_valid_after_utc", None) or c.not_valid_after
+        self.not_after = calendar.timegm(na.utctimetuple())
         try:
             san = c.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
             self.sans = [a.lower() for a in san.get_values_for_type(x509.RFC822Name)]
@@ -157,7 +160,12 @@ def read_ldap(world):
         firsts = []
         for v in smime:
             try:
-                certs = pkcs7.load_der_pkcs7_certificates(v)
+                with warnings.catch_warnings():
+                    # Newer cryptography warns (and parses as BER) when the SET
+                    # OF certificates is not in DER order; the values are
+                    # smimesync's, read as any client would.
+                    warnings.simplefilter("ignore")
+                    certs = pkcs7.load_der_pkcs7_certificates(v)
             except ValueError:
                 certs = []
             if certs:

@@ -12,6 +12,10 @@ from .observe import Cert
 # Certificates expiring this close to the check's clock count as either.
 EXPIRY_MARGIN = 3600
 
+# staff's leave_grace (people.config): a leaver's certificates may stay valid
+# this long after the first full run that saw him gone (plus a margin).
+LEAVE_GRACE = 2 * 86400 + EXPIRY_MARGIN
+
 
 class Step:
     """One step as the oracle sees it."""
@@ -38,6 +42,16 @@ class Step:
         return (self.op == "run" and not self.killed and r is not None and self.dir_ok
                 and all(g.get("status") == "ok" for g in r.get("groups", [])))
 
+    def conflict_reported(self, addr, holder, others):
+        """Does an error of the report name addr with the holder's DN and another
+        claimant's (an address claimed by two is reported once, not per person)?"""
+        a, h = addr.lower(), people.dn(holder).lower()
+        for x in (self.report or {}).get("errors", []):
+            text = (x.get("message") or "").lower()
+            if a in text and h in text and any(people.dn(o).lower() in text for o in others):
+                return True
+        return False
+
     def reported(self, pid):
         """The report's entries for pid that are not 'done' (the report says why not)."""
         if not self.report:
@@ -49,7 +63,7 @@ class Step:
 
 class Oracle:
     def __init__(self, our_issuers, foreign):
-        self.our = set(our_issuers)     # issuer DNs (RFC 4514) of the internal and external CA
+        self.our = dict(our_issuers)    # issuer DN (RFC 4514) -> "internal" | "ext"
         self.foreign = foreign          # pid -> (userCertificate DER, userSMIMECertificate DER)
         self.certs = {}                 # fp -> Cert, every certificate of ours ever seen
         self.first = {}                 # fp -> (step, holder pid, holder's change count)
@@ -63,6 +77,8 @@ class Oracle:
         self.crl_serials = set()
         self.domain_reported = set()
         self.admin_revoked = {}         # pid -> [steps]
+        self.gone_since = {}            # pid -> clock of the first full run that saw him
+                                        # no longer an enabled member
 
     # ---- helpers -----------------------------------------------------------
     def cert(self, der_or_cert):
@@ -106,6 +122,11 @@ class Oracle:
         v += self.check_mail(st, store, store_by_fp)
         v += self.check_crl(st, store)
         if st.full_run:
+            for pid in people.PEOPLE:
+                if st.before.eligible(pid):
+                    self.gone_since.pop(pid, None)
+                else:
+                    self.gone_since.setdefault(pid, st.now)
             v += self.check_i1(st, store)
             v += self.check_i2_exact(st, store)
             v += self.check_i5_current(st, store)
@@ -182,25 +203,33 @@ class Oracle:
                           "not know" % (m.name, m.rcpt, m.fp_text[:16])))
         return v
 
-    # I5: no address outside the allowed domain in anything any CA issued for us.
+    # I5: no address outside the allowed domains in anything any CA issued for us
+    # (the domains depend on the group, hence on the CA: people.ALLOWED_DOMAINS).
     def check_domains(self, st):
         v = []
-        dom = "@" + people.ALLOWED_DOMAIN
-        cands = list(self.certs.values())
+
+        def outside(ca, addr):
+            doms = people.ALLOWED_DOMAINS[ca]
+            return addr.lower().rpartition("@")[2] not in doms, ", ".join(doms)
+
+        cands = [c for c in self.certs.values() if self.ours(c)]
         for pid, e in st.snap.ldap.items():
             cands += [self.cert(c) for c in e["ucert"] if self.ours(c)]
         for c in cands:
+            ca = self.our[c.issuer]
             for a in c.sans:
-                if not a.endswith(dom) and (c.fp, a) not in self.domain_reported:
+                bad, doms = outside(ca, a)
+                if bad and (c.fp, a) not in self.domain_reported:
                     self.domain_reported.add((c.fp, a))
-                    v.append(("I5-domain", "serial %s certifies %s, outside %s" % (
-                        c.serial, a, people.ALLOWED_DOMAIN)))
+                    v.append(("I5-domain", "serial %s of the %s CA certifies %s, outside %s" % (
+                        c.serial, ca, a, doms)))
         for serial, e in st.snap.ca_issued.items():
             for a in e.get("mails", []):
-                if not a.lower().endswith(dom) and (serial, a) not in self.domain_reported:
+                bad, doms = outside("ext", a)
+                if bad and (serial, a) not in self.domain_reported:
                     self.domain_reported.add((serial, a))
                     v.append(("I5-domain", "the external CA issued serial %s for %s, outside %s"
-                              % (serial, a, people.ALLOWED_DOMAIN)))
+                              % (serial, a, doms)))
         return v
 
     def is_dead(self, st, c, store_row):
@@ -373,6 +402,8 @@ class Oracle:
                 for f in sorted(missing):
                     if not st.before.eligible(pid) and f not in self.ever_published and \
                             not any(self.mail_steps.get((f, k)) for k in ("collection", "password")):
+                        if st.now - self.gone_since.get(pid, st.now) < LEAVE_GRACE:
+                            continue    # a leaver's certificates live out the grace
                         v.append(("I3-abandoned", "%s is no longer an enabled member, and his "
                                   "serial %s, never published nor mailed, stays valid" % (
                                       pid, cur[f]["serial"])))
@@ -398,7 +429,8 @@ class Oracle:
                                   "one of his addresses, and the report says nothing" % (
                                       pid, c.serial, a)))
                     elif a in own and others and not st.reported(pid) and \
-                            not any(st.reported(o) for o in others):
+                            not any(st.reported(o) for o in others) and \
+                            not st.conflict_reported(a, pid, others):
                         v.append(("I5-contested", "%s's current serial %s certifies %s, which %s "
                                   "claims too, and the report says nothing" % (
                                       pid, c.serial, a, ", ".join(others))))

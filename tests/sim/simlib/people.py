@@ -18,8 +18,12 @@ the service account (not a person: groupOfNames needs one member). p1 and
 p5 hold a certificate of a foreign CA in userCertificate;binary and
 userSMIMECertificate that smimesync must never touch (I2).
 
-Only addresses @example.org may be certified (I5): the allowed domain the
-configuration names where this smimesync knows the key for it.
+Which addresses may be certified (I5): [service] mail_domains allows
+example.org and example.net; the partners group narrows that to
+example.org with its own allowed_domains. example.com is never allowed.
+So a certificate of the internal CA (staff, sales) may name example.org
+and example.net, one of the external CA (partners) only example.org. The
+configuration names these keys where this smimesync knows them.
 """
 import datetime
 
@@ -33,14 +37,18 @@ PEOPLE = ["p%d" % i for i in range(10)]
 GROUPS = ["staff", "sales", "partners"]
 INITIAL = {"staff": ["p0", "p1", "p2"], "sales": ["p3", "p4"], "partners": ["p5", "p6"]}
 FOREIGN_HOLDERS = ["p1", "p5"]
-ALLOWED_DOMAIN = "example.org"
+# Certified addresses may have these domains, by the CA that issued them
+# (internal: staff and sales under [service] mail_domains; ext: partners
+# under its allowed_domains).
+ALLOWED_DOMAINS = {"internal": ("example.org", "example.net"), "ext": ("example.org",)}
 BASE = "dc=example,dc=org"
 SVC_DN = "cn=smimesync,ou=services," + BASE
 
 # (feature name, config line): added to the configuration only when
 # `check-config` accepts it (issue #15 brings these keys).
 OPTIONAL_KEYS = [
-    ("mail_domains", "mail_domains = example.org"),
+    ("mail_domains", "mail_domains = example.org, example.net"),
+    ("allowed_domains", "allowed_domains = example.org"),
 ]
 
 
@@ -197,4 +205,5 @@ ca = ext
 key_type = p256
 reminders = none
 on_leave = keep
+# optional: allowed_domains
 """.format(**locals())

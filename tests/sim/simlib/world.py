@@ -333,6 +333,7 @@ class World:
             self._build_directory()
             self._write_config()
             self._make_internal_ca()
+            self._probe_features()
             if engine == "daemon":
                 self.daemon = Daemon(self)
         except BaseException:
@@ -361,8 +362,18 @@ class World:
         os.chmod(os.path.join(self.work, "ldap.secret"), 0o600)
         with open(self.conf, "w") as f:
             f.write(text)
-        # Keys this smimesync may not know yet (issue #15 adds them): kept only
-        # when check-config accepts them, and remembered as features.
+
+    def _probe_features(self):
+        """Keys and flags this smimesync may not know yet (issue #15 adds them):
+        a key is kept only when check-config accepts it, and remembered as a
+        feature. Runs after `ca init`: check-config wants the master key."""
+        with open(self.conf) as f:
+            text = f.read()
+        r = subprocess.run([self.paths.smimesync, "-c", self.conf, "check-config"],
+                           capture_output=True, text=True, env=self.env())
+        if r.returncode != 0:
+            raise RuntimeError("smimesync check-config refuses the simulation's configuration "
+                               "%s:\n%s%s" % (self.conf, r.stdout, r.stderr))
         for key, line in people.OPTIONAL_KEYS:
             trial = text.replace("# optional: " + key, line)
             with open(self.conf + ".try", "w") as f:
@@ -375,6 +386,11 @@ class World:
         os.unlink(self.conf + ".try")
         with open(self.conf, "w") as f:
             f.write(text)
+        # Flags of `run` this smimesync may not know yet: its usage line says.
+        r = subprocess.run([self.paths.smimesync, "-c", self.conf, "run", "--no-such-flag"],
+                           capture_output=True, text=True, env=self.env())
+        if "--allow-mass-issue" in r.stdout + r.stderr:
+            self.features.add("allow_mass_issue")
 
     def _make_internal_ca(self):
         os.makedirs(self.state, mode=0o700, exist_ok=True)
