@@ -2,21 +2,17 @@
 # SPDX-License-Identifier: ISC
 """Show that the lifecycle simulation fails when the engine breaks an invariant.
 
-  tests/sim/mutants.py --srcdir SRC [--work DIR] [--keep] [NAME ...]
+  tests/sim/mutants.py --srcdir SRC [--work DIR] [--keep] [--shrink-budget N] [NAME ...]
 
 Copies the source tree (tracked files, as they are in the work tree) to a
 scratch directory, builds it once, then for each planted bug below: makes
-the one-line change, rebuilds, runs the simulation with --only the checks
-that must catch it, and undoes the change. A mutant is "caught" when a seed
-fails on one of its checks, "MISSED" otherwise, "STALE" when its line is no
-longer in the source (the code moved on: update the mutant). Exit status 0
-when every mutant was caught. About 15 minutes on 2 cores; not in CI.
-
-Bugs that belong to code issue #15 is still writing (a status check before
-publishing, cancelling queued mails of a revoked certificate, queueing a
-failed removal, allowed_domains, reconciling a lost CA answer) are listed
-in MUTANTS_LATER with the check that will catch them; add them here when
-that code has landed.
+the change (one line, or two guards that back each other up), rebuilds,
+runs the simulation with --only the checks that must catch it, and undoes
+the change. A mutant is "caught" when a seed fails on one of its checks,
+"MISSED" otherwise, "STALE" when its text is no longer in the source (the
+code moved on: update the mutant). Exit status 0 when every mutant was
+caught. Each takes 2 to 8 minutes on 2 cores (a rebuild, the seeds until
+one fails, the shrinking); not in CI. Name mutants to run only those.
 """
 import argparse
 import os
@@ -65,6 +61,45 @@ MUTANTS = [
      "judged[gi] = cfg->groups[gi].enabled && (group_failed == NULL || !group_failed[gi]);",
      "judged[gi] = cfg->groups[gi].enabled;")],
      "R-spurious,I1-missing", "--first-seed 1 --seeds 8 --events 120"),
+    # The paths issue #15 added (invariants I2-I6 enforced). Their seeds are
+    # ones the engine without the bug passes with --strict (no violation at
+    # all), so a failure there is the bug's.
+    ("resume-publishes-revoked", [
+        ("sync/plan.c", "\tif (st != NULL && st->open_action != 0 &&\n"
+         "\t    stale_open_action(st, it->reason, sizeof(it->reason))) {",
+         "\tif (0 && stale_open_action(st, it->reason, sizeof(it->reason))) {"),
+        ("sync/provision.c", "\tif (cert_gone(en, a, &cur, \"published\", e))\n\t\tgoto out;\n",
+         "")],
+     "I4-republished", "--first-seed 1 --seeds 4 --events 80"),
+    ("outbox-sends-revoked", [("sync/outbox.c",
+     "\tif (m->cert_status != NULL && strcmp(m->cert_status, \"valid\") != 0 &&",
+     "\tif (0 && m->cert_status != NULL && strcmp(m->cert_status, \"valid\") != 0 &&")],
+     "I4-mailed", "--first-seed 1 --seeds 4 --events 80"),
+    ("removal-not-queued", [("sync/revoke.c",
+     "(dn != NULL && target != NULL && store_removal_add(",
+     "(0 && store_removal_add(")],
+     "I2-stale-revoked", "--first-seed 1 --seeds 4 --events 80"),
+    ("domain-unchecked", [("sync/plan_mail.c",
+     "\tif (domains != NULL && !conf_domain_allowed(domains, domain_of(u->mail))) {",
+     "\tif (0) {")],
+     "I5-domain", "--first-seed 1 --seeds 4 --events 80"),
+    ("allowed-domains-ignored", [("sync/plan_mail.c",
+     "g->allowed_domains != NULL ? g->allowed_domains :", "")],
+     "I5-domain", "--first-seed 1 --seeds 4 --events 80"),
+    ("claimed-address-certified", [("sync/plan_mail.c",
+     "\tif ((other = other_claimant(claims, u->mail, self)) != SIZE_MAX) {", "\tif (0) {")],
+     "I5-claimed,I5-contested", "--first-seed 1 --seeds 4 --events 80"),
+    ("lost-answer-resubmitted", [("sync/provision.c",
+     "looked = external && !polling && reconcile_lost(",
+     "looked = external && !polling && 0 && reconcile_lost(")],
+     "I3-orphan", "--first-seed 1 --seeds 4 --events 80"),
+    ("not-revoked-at-external-ca", [("sync/revoke.c",
+     "\tif (conf == NULL || conf->type == CA_TYPE_LOCAL)\n\t\treturn 0;",
+     "\tif (conf != NULL)\n\t\treturn 0;")],
+     "I3-not-revoked-at-ca", "--first-seed 1 --seeds 4 --events 80"),
+    ("sealed-kept-after-send", [("store/outbox.c",
+     "sealed = CASE WHEN ?1 = 'queued' THEN sealed ELSE X'' END", "sealed = sealed")],
+     "I6-sealed", "--first-seed 1 --seeds 1 --events 20"),
 ]
 
 def run(cmd, cwd, log):
