@@ -77,6 +77,8 @@ class Oracle:
         self.crl_serials = set()
         self.domain_reported = set()
         self.admin_revoked = {}         # pid -> [steps]
+        self.actions_seen = set()       # action ids in the store before this step
+        self.resumed_owner = {}         # fp -> step: I5-owner-resumed found for it
         self.gone_since = {}            # pid -> clock of the first full run that saw him
                                         # no longer an enabled member
 
@@ -137,7 +139,17 @@ class Oracle:
             v += self.check_i3_ca(st, store, store_by_fp)
         if st.op == "revoke" and st.outcome and st.outcome.rc == 0 and st.dir_ok:
             v += self.check_revoke_unpublished(st, store)
+        self.actions_seen |= set(store.actions)
         return v
+
+    @staticmethod
+    def rivals(model, addr, holder):
+        """Who else claims addr: enabled people only (the engine's rule: a disabled
+        account claims nothing, its address may already be a successor's);
+        and whether one of them is a member of a synced group (else the id
+        gets "-outsider": the engine reads only members)."""
+        others = [p for p in model.claimants(addr) if p != holder and p not in model.locked]
+        return others, any(model.member_groups(p) for p in others)
 
     # I1: at most one current certificate per person; new ones for the right person.
     def check_store_certs(self, st, store, by_fp):
@@ -156,14 +168,22 @@ class Oracle:
                 cert = self.certs[c["fp"]]
                 for a in cert.sans:
                     own = [x.lower() for x in st.before.addresses(holder)]
-                    others = [p for p in st.before.claimants(a) if p != holder]
+                    others, member = self.rivals(st.before, a, holder)
                     if a not in own:
-                        v.append(("I5-owner", "serial %s was issued to %s for %s, which is not "
-                                  "one of his addresses (%s)" % (cert.serial, holder, a,
-                                                                 ", ".join(own))))
+                        # "-resumed": made by an action an earlier step had begun.
+                        resumed = c["action_id"] in self.actions_seen
+                        if resumed:
+                            self.resumed_owner[c["fp"]] = st.index
+                        v.append(("I5-owner" + ("-resumed" if resumed else ""),
+                                  "serial %s was issued to %s for %s, which is not one of his "
+                                  "addresses (%s)%s" % (cert.serial, holder, a, ", ".join(own),
+                                                        ", by an action begun earlier"
+                                                        if resumed else "")))
                     elif others:
-                        v.append(("I5-claimed", "serial %s was issued to %s for %s, which %s "
-                                  "claims too" % (cert.serial, holder, a, ", ".join(others))))
+                        v.append(("I5-claimed" + ("" if member else "-outsider"),
+                                  "serial %s was issued to %s for %s, which %s claims too%s" % (
+                                      cert.serial, holder, a, ", ".join(others),
+                                      "" if member else " (in no synced group)")))
         for uid, cs in valid.items():
             # A renewal in flight (its action not done yet) holds the old and
             # the new one: allowed until the action finishes.
@@ -423,16 +443,19 @@ class Oracle:
             for f, row in cur.items():
                 c = self.certs[f]
                 for a in c.sans:
-                    others = [p for p in st.before.claimants(a) if p != pid]
+                    others, member = self.rivals(st.before, a, pid)
                     if a not in own and not st.reported(pid):
-                        v.append(("I5-stale", "%s's current serial %s certifies %s, no longer "
-                                  "one of his addresses, and the report says nothing" % (
-                                      pid, c.serial, a)))
+                        # Made in this very step by a resumed action: that finding's.
+                        same = self.resumed_owner.get(f) == st.index
+                        v.append(("I5-stale" + ("-resumed" if same else ""),
+                                  "%s's current serial %s certifies %s, no longer one of his "
+                                  "addresses, and the report says nothing" % (pid, c.serial, a)))
                     elif a in own and others and not st.reported(pid) and \
                             not any(st.reported(o) for o in others) and \
                             not st.conflict_reported(a, pid, others):
-                        v.append(("I5-contested", "%s's current serial %s certifies %s, which %s "
-                                  "claims too, and the report says nothing" % (
+                        v.append(("I5-contested" + ("" if member else "-outsider"),
+                                  "%s's current serial %s certifies %s, which %s claims too, "
+                                  "and the report says nothing" % (
                                       pid, c.serial, a, ", ".join(others))))
         return v
 
