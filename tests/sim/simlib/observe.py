@@ -148,6 +148,8 @@ class Snapshot:
         self.store = None
         self.ca_issued, self.ca_revoked = {}, {}
         self.crl_serials, self.crl_number = None, None
+        self.written = []     # [(pid, Cert)] values added to a certificate attribute
+                              # during the step (the accesslog), even if gone again
 
 
 def read_ldap(world):
@@ -157,21 +159,38 @@ def read_ldap(world):
         ucert = attrs.get("usercertificate;binary", []) + attrs.get("usercertificate", [])
         smime = attrs.get("usersmimecertificate", [])
         raw[pid] = {"ucert": ucert, "smime": smime}
-        firsts = []
-        for v in smime:
-            try:
-                with warnings.catch_warnings():
-                    # Newer cryptography warns (and parses as BER) when the SET
-                    # OF certificates is not in DER order; the values are
-                    # smimesync's, read as any client would.
-                    warnings.simplefilter("ignore")
-                    certs = pkcs7.load_der_pkcs7_certificates(v)
-            except ValueError:
-                certs = []
-            if certs:
-                firsts.append(Cert(certs[0].public_bytes(Encoding.DER)))
+        firsts = [c for c in (smime_first(v) for v in smime) if c is not None]
         out[pid] = {"ucert": [Cert(v) for v in ucert], "smime": firsts}
     return out, raw
+
+
+def smime_first(v):
+    """The first certificate of a userSMIMECertificate PKCS#7, as a Cert, or None."""
+    try:
+        with warnings.catch_warnings():
+            # Newer cryptography warns (and parses as BER) when the SET OF
+            # certificates is not in DER order; the values are smimesync's,
+            # read as any client would.
+            warnings.simplefilter("ignore")
+            certs = pkcs7.load_der_pkcs7_certificates(v)
+    except ValueError:
+        certs = []
+    return Cert(certs[0].public_bytes(Encoding.DER)) if certs else None
+
+
+def read_written(world):
+    out = []
+    for dn, attr, op, value in world.slapd.journal():
+        if op not in ("+", "=") or not dn.endswith(",ou=people," + people.BASE.lower()):
+            continue
+        pid = dn.split(",")[0].split("=")[1]
+        try:
+            c = smime_first(value) if attr == "usersmimecertificate" else Cert(value)
+        except ValueError:
+            c = None
+        if c is not None:
+            out.append((pid, c))
+    return out
 
 
 def read_crl(path):
@@ -198,5 +217,7 @@ def observe(world, seen_mail_names, with_crl):
     s.store = Store(os.path.join(world.state, "smimesync.db"))
     s.ca_issued, s.ca_revoked = world.ext.book()
     if with_crl:
+        # Only smimesync's commands write certificate attributes.
         s.crl_serials, s.crl_number = read_crl(world.crl_file)
+        s.written = read_written(world)
     return s

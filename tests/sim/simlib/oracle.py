@@ -271,6 +271,8 @@ class Oracle:
                 if self.ours(c):
                     published.add(c.fp)
         self.ever_published |= published
+        written = [(pid, self.cert(c)) for pid, c in st.snap.written if self.ours(c)]
+        self.ever_published |= {c.fp for _, c in written}
         for f, c in list(self.certs.items()):
             row = by_fp.get(f)
             if f not in self.dead and self.is_dead(st, c, row):
@@ -283,6 +285,11 @@ class Oracle:
                     v.append(("I4-republished", "serial %s, dead since step %d and out of the "
                               "directory since step %d, is published again" % (
                                   c.serial, self.dead[f], self.gone[f])))
+        # The journal: written during this step, even if taken out again before it ended.
+        for pid, c in written:
+            if c.fp in self.dead and self.dead[c.fp] < st.index:
+                v.append(("I4-republished", "serial %s, dead since step %d, was written to %s's "
+                          "entry during this step" % (c.serial, self.dead[c.fp], pid)))
         return v
 
     def check_revocation_reason(self, st, c, row):

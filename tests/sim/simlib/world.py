@@ -121,12 +121,21 @@ class Slapd:
         self.uri = "ldap://127.0.0.1:%d" % self.port
         self.env["SLAPD_URI"] = self.uri
         self.pending = []  # LDIF changes made while the directory could not take them
+        self.journal_seen = 0
 
     def conf(self, mode):
         c = self.base_conf
         # ppolicy: pwdAccountLockedTime is how an OpenLDAP account is disabled.
-        c = c.replace("moduleload back_mdb", "moduleload back_mdb\nmoduleload ppolicy")
-        extra = ["overlay ppolicy"]
+        c = c.replace("moduleload back_mdb", "moduleload back_mdb\nmoduleload ppolicy\n"
+                      "moduleload accesslog")
+        # The accesslog overlay journals every write to the directory: the
+        # oracle sees a value that was written and taken out again within one
+        # run, which no look between steps can.
+        c = c.replace("\ndatabase mdb\n", "\ndatabase mdb\nmaxsize 268435456\n"
+                      "suffix cn=accesslog\ndirectory %s\nindex reqStart eq\n\n"
+                      "database mdb\n" % os.path.join(self.work, "accesslog"), 1)
+        extra = ["overlay ppolicy", "overlay accesslog", "logdb cn=accesslog",
+                 "logops writes", "logsuccess TRUE"]
         if mode == "readonly":
             extra.insert(0, "readonly on")
         if mode == "sizelimit":
@@ -176,6 +185,46 @@ class Slapd:
         r = subprocess.run(cmd, input=ldif, capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError("%s failed: %s\n%s" % (cmd[0], r.stderr, ldif))
+
+    def reset_journal(self):
+        shutil.rmtree(os.path.join(self.work, "accesslog"), ignore_errors=True)
+        os.makedirs(os.path.join(self.work, "accesslog"))
+        self.journal_seen = 0
+
+    def journal(self):
+        """Writes to people's certificate attributes since the last call, from the
+        accesslog (read with slapcat, like entries()): [(dn, attribute, op,
+        value)], op "+" added, "=" replaced with, "-" deleted, in order."""
+        r = subprocess.run(["slapcat", "-f", os.path.join(self.work, "slapd.conf"), "-o",
+                            "ldif-wrap=no", "-b", "cn=accesslog"], capture_output=True,
+                           env=self.env)
+        if r.returncode != 0:
+            raise RuntimeError("slapcat of the accesslog failed: %s" %
+                               r.stderr.decode(errors="replace"))
+        blocks = [b for b in r.stdout.split(b"\n\n") if b"reqType: modify" in b or
+                  b"reqType: add" in b]
+        new, self.journal_seen = blocks[self.journal_seen:], len(blocks)
+        out = []
+        for block in new:
+            dn, mods = None, []
+            for line in block.split(b"\n"):
+                k, sep, v = line.partition(b":")
+                if not sep:
+                    continue
+                val = base64.b64decode(v[1:].strip()) if v.startswith(b":") else v[1:]
+                if k == b"reqDN":
+                    dn = val.decode(errors="replace").lower()
+                elif k == b"reqMod":
+                    mods.append(val)
+            for m in mods:
+                # "attribute:+ value", "attribute:= value", "attribute:-"
+                attr, _, rest = m.partition(b":")
+                op = rest[:1].decode(errors="replace")
+                name = attr.decode(errors="replace").lower()
+                if name in ("usercertificate;binary", "usercertificate",
+                            "usersmimecertificate") and rest[1:2] == b" ":
+                    out.append((dn, name, op, rest[2:]))
+        return out
 
     def entries(self):
         """Every entry under ou=people, read with slapcat (works while slapd is down):
@@ -343,12 +392,14 @@ class World:
     # ---- once per simulation process ---------------------------------------
     def _build_directory(self):
         s = self.slapd
+        s.reset_journal()
         s.start()
         sh('. "$top_srcdir/tests/tools/slapd-lib.sh"; slapd_write_base; slapd_load "%s/base.ldif"'
            % s.work, dict(os.environ, top_srcdir=self.paths.srcdir, **s.env))
         s.modify(people.initial_ldif(BASE), add=True)
         s.stop()
         shutil.copytree(os.path.join(s.work, "db"), os.path.join(s.work, "db.snapshot"))
+        s.reset_journal()
 
     def _write_config(self):
         ext = self.ext
@@ -412,6 +463,7 @@ class World:
         s.stop()
         shutil.rmtree(os.path.join(s.work, "db"))
         shutil.copytree(os.path.join(s.work, "db.snapshot"), os.path.join(s.work, "db"))
+        s.reset_journal()
         s.pending = []
         s.start("normal")
         self.dir_mode = "normal"
