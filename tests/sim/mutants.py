@@ -61,45 +61,45 @@ MUTANTS = [
      "judged[gi] = cfg->groups[gi].enabled && (group_failed == NULL || !group_failed[gi]);",
      "judged[gi] = cfg->groups[gi].enabled;")],
      "R-spurious,I1-missing", "--first-seed 1 --seeds 8 --events 120"),
-    # The paths issue #15 added (invariants I2-I6 enforced). Their seeds are
-    # ones the engine without the bug passes with --strict (no violation at
-    # all), so a failure there is the bug's.
+    # The paths issue #15 added (invariants I2-I6 enforced), each shown with
+    # the shortest sequence that walks its path: the engine without the bug
+    # passes each of these with --strict (no violation of any check).
     ("resume-publishes-revoked", [
         ("sync/plan.c", "\tif (st != NULL && st->open_action != 0 &&\n"
          "\t    stale_open_action(st, it->reason, sizeof(it->reason))) {",
          "\tif (0 && stale_open_action(st, it->reason, sizeof(it->reason))) {"),
         ("sync/provision.c", "\tif (cert_gone(en, a, &cur, \"published\", e))\n\t\tgoto out;\n",
          "")],
-     "I4-republished", "--first-seed 1 --seeds 4 --events 80"),
+     "I4-republished", "--replay 'run crash=cert_stored; revoke p0; run'"),
     ("outbox-sends-revoked", [("sync/outbox.c",
      "\tif (m->cert_status != NULL && strcmp(m->cert_status, \"valid\") != 0 &&",
      "\tif (0 && m->cert_status != NULL && strcmp(m->cert_status, \"valid\") != 0 &&")],
-     "I4-mailed", "--first-seed 1 --seeds 4 --events 80"),
+     "I4-mailed", "--replay 'smtp 451; run; revoke p0; smtp ok; run'"),
     ("removal-not-queued", [("sync/revoke.c",
      "(dn != NULL && target != NULL && store_removal_add(",
      "(0 && store_removal_add(")],
-     "I2-stale-revoked", "--first-seed 1 --seeds 4 --events 80"),
+     "I2-stale-revoked", "--replay 'run; dir readonly; revoke p0; dir normal; run'"),
     ("domain-unchecked", [("sync/plan_mail.c",
      "\tif (domains != NULL && !conf_domain_allowed(domains, domain_of(u->mail))) {",
      "\tif (0) {")],
-     "I5-domain", "--first-seed 1 --seeds 4 --events 80"),
+     "I5-domain", "--replay 'mail p0 p0@example.com; run'"),
     ("allowed-domains-ignored", [("sync/plan_mail.c",
      "g->allowed_domains != NULL ? g->allowed_domains :", "")],
-     "I5-domain", "--first-seed 1 --seeds 4 --events 80"),
+     "I5-domain", "--replay 'mail p5 p5@example.net; run'"),
     ("claimed-address-certified", [("sync/plan_mail.c",
      "\tif ((other = other_claimant(claims, u->mail, self)) != SIZE_MAX) {", "\tif (0) {")],
-     "I5-claimed,I5-contested", "--first-seed 1 --seeds 4 --events 80"),
+     "I5-claimed,I5-contested", "--replay 'mail p1 p0@example.org; run'"),
     ("lost-answer-resubmitted", [("sync/provision.c",
      "looked = external && !polling && reconcile_lost(",
      "looked = external && !polling && 0 && reconcile_lost(")],
-     "I3-orphan", "--first-seed 1 --seeds 4 --events 80"),
+     "I3-orphan", "--replay 'ca drop; run; ca issue; run'"),
     ("not-revoked-at-external-ca", [("sync/revoke.c",
      "\tif (conf == NULL || conf->type == CA_TYPE_LOCAL)\n\t\treturn 0;",
      "\tif (conf != NULL)\n\t\treturn 0;")],
-     "I3-not-revoked-at-ca", "--first-seed 1 --seeds 4 --events 80"),
+     "I3-not-revoked-at-ca", "--replay 'run; revoke p5; run'"),
     ("sealed-kept-after-send", [("store/outbox.c",
      "sealed = CASE WHEN ?1 = 'queued' THEN sealed ELSE X'' END", "sealed = sealed")],
-     "I6-sealed", "--first-seed 1 --seeds 1 --events 20"),
+     "I6-sealed", "--replay run"),
 ]
 
 def run(cmd, cwd, log):

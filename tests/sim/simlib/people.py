@@ -162,6 +162,9 @@ certificate_profile = SMIME_CP
 end_entity_profile = SMIME_EEP
 certificate_authority = Test Issuing CA
 trust_anchor_file = {ext_pki}/root.pem
+# The intermediates: EJBCA's search (how a lost answer is found again)
+# returns the certificate without its chain.
+chain_file = {ext_pki}/chain.pem
 timeout = 2s
 retry_interval = 0s
 
