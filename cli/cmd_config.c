@@ -76,6 +76,14 @@ cmd_check_config(int argc, char **argv, const struct cli_options *cli)
 	if (cfg->has_mail)
 		template_check_all(cfg->mail.template_dir, cfg->mail.language,
 		    report_template_problem, &problems);
+	/* I5: without a domain rule, any address the directory holds is certified. */
+	for (size_t i = 0; cfg->service.mail_domains == NULL && i < cfg->n_groups; i++)
+		if (cfg->groups[i].allowed_domains == NULL)
+			fprintf(stderr, "%s:%d: warning: [group %s] has no allowed_domains and "
+			    "[service] has no mail_domains: any address in the directory, also one "
+			    "a user added to their own entry, ends up in a certificate; set "
+			    "allowed_domains = example.org (the domains this group's addresses may "
+			    "have)\n", cfg->groups[i].origin.file, cfg->groups[i].origin.line, cfg->groups[i].name);
 	if (verbose)
 		config_dump(cfg, stdout);
 	config_free(cfg);

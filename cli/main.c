@@ -26,7 +26,7 @@ usage(FILE *out)
 	    "Commands:\n"
 	    "  check-config [-v]            validate configuration, secret files and templates\n"
 	    "  ca init [--ca NAME]          create the internal root and issuing CA and the master key\n"
-	    "  run [--dry-run] [--allow-mass-retire] [--format text|json|html]\n"
+	    "  run [--dry-run] [--allow-mass-retire] [--allow-mass-issue] [--format text|json|html]\n"
 	    "                               sync once; --dry-run prints the plan and changes nothing\n"
 	    "  issue USER [--force]         issue a certificate now (after a revocation; --force:\n"
 	    "                               even though USER holds a valid one)\n"

@@ -87,6 +87,9 @@ struct conf_service {
 	int64_t interval;      /* daemon: seconds between runs */
 	int64_t jitter;        /* daemon: up to this many seconds added at random (default interval/10) */
 	char *metrics_file;    /* Prometheus textfile written after each run, or NULL */
+	char *mail_domains;    /* domains certified addresses may have (list), or NULL */
+	int64_t max_new_per_run; /* mass-issuance valve; 0 (the default): the larger of 50
+	                            and 10 % of the current holders */
 };
 
 struct conf_directory {
@@ -224,6 +227,9 @@ struct conf_group {
 	int64_t leave_grace;              /* seconds before a leaver is revoked */
 	enum mail_change_policy on_mail_change; /* default keep */
 	char *notify;                     /* admin addresses for run notices, comma-separated */
+	char *allowed_domains;            /* domains this group's addresses may have (list), or
+	                                     NULL: [service] mail_domains */
+	bool use_other_mails;             /* Entra ID: certify otherMails too (default no) */
 };
 
 struct config {
@@ -267,6 +273,13 @@ size_t config_check_files(const struct config *cfg, struct conf_errors *errs);
 void config_dump(const struct config *cfg, FILE *out);
 
 const struct conf_directory *config_find_directory(const struct config *cfg, const char *name);
+
+/*
+ * Is domain in list (a comma-separated domain list as allowed_domains and
+ * mail_domains take it: "example.org" that domain, ".example.org" every
+ * domain below it)? Case-insensitive.
+ */
+bool conf_domain_allowed(const char *list, const char *domain);
 const struct conf_ca *config_find_ca(const struct config *cfg, const char *name);
 /* The [group] section of that name, or NULL (name may be NULL). */
 const struct conf_group *config_find_group(const struct config *cfg, const char *name);
