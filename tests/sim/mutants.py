@@ -74,7 +74,7 @@ MUTANTS = [
     ("outbox-sends-revoked", [("sync/outbox.c",
      "\tif (m->cert_status != NULL && strcmp(m->cert_status, \"valid\") != 0 &&",
      "\tif (0 && m->cert_status != NULL && strcmp(m->cert_status, \"valid\") != 0 &&")],
-     "I4-mailed", "--replay 'smtp 451; run; revoke p0; smtp ok; run'"),
+     "I4-mailed", "--replay 'smtp 451; run; revoke p0; smtp ok; clock +1d; run'"),
     ("removal-not-queued", [("sync/revoke.c",
      "(dn != NULL && target != NULL && store_removal_add(",
      "(0 && store_removal_add(")],
