@@ -47,7 +47,7 @@ MUTANTS = [
      "I3-crl-number", "--first-seed 1 --seeds 1 --events 20"),
     ("mail-sent-stays-queued", [("sync/outbox.c",
      "\t\tstate = \"sent\";\n", "\t\tstate = \"queued\";\n")],
-     "I6-twice", "--first-seed 1 --seeds 2 --events 40"),
+     "I6-twice", "--replay 'run; clock +1d; run; clock +1d; run'"),
     ("password-mail-never-queued", [("sync/collection_mail.c",
      "\t    mailq_add(en, \"password\", &to, c->password_mail, c->password_mail_len, e) != 0)",
      "\t    (0 && mailq_add(en, \"password\", &to, c->password_mail, c->password_mail_len, e)))")],

@@ -327,10 +327,11 @@ class Oracle:
                           "superseded since step %d" % (m.kind, m.name, m.rcpt,
                                                          self.certs[f].serial, self.dead[f])))
             steps = self.mail_steps.setdefault((f, m.kind), [])
-            if steps and not any(steps[0] <= k < st.index for k in self.kill_steps):
-                v.append(("I6-twice", "%s mail for serial %s to %s again (first at step %d), "
-                          "with no interrupted run in between" % (
-                              m.kind, self.certs[f].serial, m.rcpt, steps[0])))
+            # Each resend needs its own kill since the send before it.
+            if steps and not any(steps[-1] <= k < st.index for k in self.kill_steps):
+                v.append(("I6-twice", "%s mail for serial %s to %s again (before at step %d), "
+                          "with no interrupted command in between" % (
+                              m.kind, self.certs[f].serial, m.rcpt, steps[-1])))
             steps.append(st.index)
             c = self.certs.get(f)
             if c is not None and m.rcpt not in c.sans:
