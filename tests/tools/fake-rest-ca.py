@@ -3,7 +3,7 @@
 """Stand-ins for two commercial CAs that cannot run here, on loopback TLS.
 
   fake-rest-ca.py ejbca|sectigo --port P --pki DIR --log FILE [--behaviour FILE]
-                 [--issued FILE]
+                 [--issued FILE] [--record FILE] [--clock FILE]
 
 ejbca: EJBCA's REST API v1 as its published reference describes it:
   POST /ejbca/ejbca-rest-api/v1/certificate/pkcs10enroll, JSON body with
@@ -23,7 +23,7 @@ ejbca: EJBCA's REST API v1 as its published reference describes it:
   PUT /ejbca/ejbca-rest-api/v1/certificate/{issuer_dn}/{serial_hex}/revoke?reason=R
   answers 200 {"issuer_dn", "serial_number", "revocation_reason", "revocation_date",
   "message": "Successfully revoked", "revoked": true}, 404 for an unknown
-  certificate, 409 when it is revoked already.
+  certificate, 409 when it is revoked already, 400 for an unknown reason.
 sectigo: Sectigo Certificate Manager's REST S/MIME API:
   POST /api/smime/v1/enroll with headers login, password, customerUri and a
   JSON body (orgId, firstName, lastName, email, secondaryEmails, csr,
@@ -54,6 +54,21 @@ appended to the log file as one JSON line, the password header replaced.
 With --issued, every certificate the CA issued is listed in that file
 (JSON: serial hex -> {"mails", "revoked", "reason"}), rewritten at each
 change: the CA's own record, which tests read from outside.
+
+For the lifecycle simulation (tests/sim/), EJBCA enrolment can also go
+wrong the ways a real network does: "late:S" (wait S seconds, then issue
+and answer: past the client's timeout the certificate exists but nobody
+hears of it), "stall" (issue, then never answer), "never" (neither issue
+nor answer). The key "*" in the behaviour file applies to every address
+without a key of its own.
+
+--record FILE is the CA's book as an append-only journal: one JSON line
+per certificate issued ({"event": "issued", "serial", "sha256", "mails",
+"not_after", "username"}) and per revocation ({"event": "revoked",
+"serial", "reason"}), written and flushed before the answer leaves.
+--clock FILE holds a number of seconds added to this machine's clock when
+signing (the simulation moves smimesync's clock with faketime; the CA's
+moves with it).
 """
 import argparse
 import base64
@@ -64,6 +79,7 @@ import os
 import ssl
 import sys
 import threading
+import time
 import urllib.parse
 
 from cryptography import x509
@@ -76,10 +92,12 @@ EJBCA_CA, EJBCA_CP, EJBCA_EEP = "Test Issuing CA", "SMIME_CP", "SMIME_EEP"
 
 
 class CA:
-    def __init__(self, pki, issued_file=None):
+    def __init__(self, pki, issued_file=None, record=None, clock=None):
         self.lock = threading.Lock()
         self.issued = {}
         self.issued_file = issued_file
+        self.record_file = record
+        self.clock_file = clock
         with open(os.path.join(pki, "issuing.pem"), "rb") as f:
             self.cert = x509.load_pem_x509_certificate(f.read())
         with open(os.path.join(pki, "issuing.key"), "rb") as f:
@@ -87,16 +105,39 @@ class CA:
         with open(os.path.join(pki, "root.pem"), "rb") as f:
             self.root = x509.load_pem_x509_certificate(f.read())
 
-    def sign(self, csr, addresses, what="issue"):
+    def now(self):
+        now = datetime.datetime.now(datetime.timezone.utc)
+        try:
+            with open(self.clock_file) as f:
+                now += datetime.timedelta(seconds=int(f.read().strip() or 0))
+        except (OSError, TypeError, ValueError):
+            pass
+        return now
+
+    def book(self, entry):
+        """One line of the journal (--record), on disk before the answer leaves."""
+        if self.record_file is None:
+            return
+        with open(self.record_file, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def sign(self, csr, addresses, username=None, what="issue"):
         cert = self._sign(csr, addresses, what)
-        self.record(cert, addresses)
+        self.record(cert, addresses, username)
         return cert
 
-    def record(self, cert, addresses):
+    def record(self, cert, addresses, username=None):
         with self.lock:
             self.issued["%X" % cert.serial_number] = {
                 "mails": addresses, "revoked": False, "reason": None, "cert": cert}
             self.save()
+            self.book({"event": "issued", "serial": "%X" % cert.serial_number,
+                       "sha256": cert.fingerprint(hashes.SHA256()).hex(),
+                       "mails": list(addresses), "username": username,
+                       "not_after": (getattr(cert, "not_valid_after_utc", None) or
+                                     cert.not_valid_after).strftime("%Y-%m-%dT%H:%M:%SZ")})
 
     def save(self):
         if self.issued_file:
@@ -117,10 +158,12 @@ class CA:
             entry["revoked"] = True
             entry["reason"] = reason
             self.save()
+            self.book({"event": "revoked", "serial": serial_hex.upper().lstrip("0") or "0",
+                       "reason": reason})
             return "ok"
 
     def _sign(self, csr, addresses, what="issue"):
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = self.now()
         names = [x509.RFC822Name(a) for a in addresses]
         if what == "upn":
             names.append(x509.OtherName(x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2.3"),
@@ -163,8 +206,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def behaviour(self, address):
         try:
             with open(self.server.opts.behaviour) as f:
-                return json.load(f).get(address, "issue")
-        except (OSError, ValueError, TypeError):
+                b = json.load(f)
+            return b.get(address, b.get("*", "issue"))
+        except (OSError, ValueError, TypeError, AttributeError):
             return "issue"
 
     def record(self, body):
@@ -239,12 +283,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if what == "busy":
             return self.answer(503, b"<html><body>Service Unavailable</body></html>",
                                "text/html")
+        if what == "never":
+            time.sleep(3600)
+            return self.drop()
+        if what.startswith("late:"):
+            time.sleep(float(what.split(":")[1]))
         mails = csr_mails(csr) or [body.get("email") or body["username"]]
         if what == "foreign":
             mails.append("mallory@example.net")
-        cert = self.server.ca.sign(csr, mails, what)
+        cert = self.server.ca.sign(csr, mails, body["username"], what)
         self.server.ca.usernames["%X" % cert.serial_number] = body["username"]
         if what == "drop":
+            return self.drop()
+        if what == "stall":
+            time.sleep(3600)
             return self.drop()
         der = lambda c: base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode()
         out = {"certificate": der(cert), "serial_number": "%X" % cert.serial_number,
@@ -281,12 +333,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.answer(200, {"certificates": found[:int(body.get("max_number_of_results") or 50)],
                           "more_results": False})
 
+    # EJBCA's RevocationReasons names.
+    REVOKE_REASONS = ("UNSPECIFIED", "KEY_COMPROMISE", "CA_COMPROMISE", "AFFILIATION_CHANGED",
+                      "SUPERSEDED", "CESSATION_OF_OPERATION", "CERTIFICATE_HOLD",
+                      "REMOVE_FROM_CRL", "PRIVILEGES_WITHDRAWN", "AA_COMPROMISE")
+
     def ejbca_revoke(self):
         path, _, query = self.path.partition("?")
         parts = path.split("/")
         # .../certificate/{issuer_dn}/{serial}/revoke
         serial, issuer_dn = parts[-2], urllib.parse.unquote(parts[-3])
         reason = urllib.parse.parse_qs(query).get("reason", ["UNSPECIFIED"])[0]
+        if reason not in self.REVOKE_REASONS:
+            return self.ejbca_error(400, "Invalid revocation reason.")
         if issuer_dn.replace(" ", "") != self.server.ca.cert.subject.rfc4514_string().replace(" ", ""):
             return self.ejbca_error(404, "Certificate with issuer %s not found." % issuer_dn)
         r = self.server.ca.revoke(serial, reason)
@@ -409,6 +468,8 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--behaviour", default="/nonexistent")
     ap.add_argument("--issued")
+    ap.add_argument("--record")
+    ap.add_argument("--clock")
     opts = ap.parse_args()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(os.path.join(opts.pki, "server.pem"), os.path.join(opts.pki, "server.key"))
@@ -420,7 +481,7 @@ def main():
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", opts.port), Handler)
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.opts = opts
-    srv.ca = CA(opts.pki, opts.issued)
+    srv.ca = CA(opts.pki, opts.issued, opts.record, opts.clock)
     srv.ca.usernames = {}
     srv.lock = threading.Lock()
     srv.orders = 1000
