@@ -133,6 +133,8 @@ echo drop >"$EXTCA_HELPER_DIR/mode.ada@example.org"
 cat >"$W/helper.section" <<CONF
 type = helper
 command = $top_srcdir/tests/tools/test-ca-helper
+# The helper gets a minimal environment; its working directory is passed on purpose.
+pass_environment = EXTCA_HELPER_DIR
 trust_anchor_file = $W/pki/root.pem
 timeout = 3s
 retry_interval = 0s
