@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * check-config and ca init: the commands an administrator runs before the
- * first sync.
+ * check-config: what an administrator runs before the first sync (and ca
+ * init, in cmd_ca.c). Beyond the configuration itself it checks secret
+ * files, templates, and whether each internal CA's issuing certificate
+ * allows the profiles of the groups that use it.
  */
 #include "config.h"
 
@@ -15,7 +17,6 @@
 #include "conf/conf.h"
 #include "mail/template.h"
 #include "smime/ca.h"
-#include "smime/escrow.h"
 #include "cli/commands.h"
 
 struct config *
@@ -50,6 +51,35 @@ report_template_problem(const char *msg, void *arg)
 	(*count)++;
 }
 
+/*
+ * A group whose profile its internal CA's issuing certificate does not
+ * allow would get certificates that fail explicit-policy or clientAuth
+ * validation: refused here with the fix (the signer refuses them too).
+ */
+static size_t
+check_issuing_fits(const struct config *cfg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->n_groups; i++) {
+		const struct conf_group *g = &cfg->groups[i];
+		struct errbuf e;
+
+		if (g->ca == NULL || g->ca->type != CA_TYPE_LOCAL || g->ca->cert_file == NULL ||
+		    !file_exists(g->ca->cert_file))
+			continue; /* config_check_files() reports a missing CA */
+		err_clear(&e);
+		if (ca_issuing_fits(g->ca, g->profile, &e) == 0)
+			continue;
+		fprintf(stderr, "%s:%d: [group %s] profile = %s: %s (%s); re-certify it for every "
+		    "profile its groups use: smimesync ca renew-issuing --ca %s --root-key "
+		    "/path/to/offline/root.key\n", cfg->path, config_line(cfg, g, "profile"),
+		    g->name, cert_profile_name(g->profile), e.text, g->ca->cert_file, g->ca->name);
+		n++;
+	}
+	return n;
+}
+
 int
 cmd_check_config(int argc, char **argv, const struct cli_options *cli)
 {
@@ -76,6 +106,7 @@ cmd_check_config(int argc, char **argv, const struct cli_options *cli)
 	if (cfg->has_mail)
 		template_check_all(cfg->mail.template_dir, cfg->mail.language,
 		    report_template_problem, &problems);
+	problems += check_issuing_fits(cfg);
 	if (verbose)
 		config_dump(cfg, stdout);
 	config_free(cfg);
@@ -86,79 +117,4 @@ cmd_check_config(int argc, char **argv, const struct cli_options *cli)
 	}
 	printf("configuration OK\n");
 	return 0;
-}
-
-static const struct conf_ca *
-pick_ca(const struct config *cfg, const char *name)
-{
-	if (name != NULL)
-		return config_find_ca(cfg, name);
-	for (size_t i = 0; i < cfg->n_cas; i++)
-		if (cfg->cas[i].type == CA_TYPE_LOCAL)
-			return &cfg->cas[i];
-	/* Only external CAs: "ca init" still has the master key to make. */
-	return cfg->n_cas > 0 ? &cfg->cas[0] : NULL;
-}
-
-int
-cmd_ca(int argc, char **argv, const struct cli_options *cli)
-{
-	static const struct option longopts[] = {
-		{ "ca", required_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *name = NULL;
-	const struct conf_ca *ca;
-	struct config *cfg = NULL;
-	struct errbuf e;
-	int ch, rc = 1;
-
-	if (argc < 2 || strcmp(argv[1], "init") != 0) {
-		fprintf(stderr, "usage: smimesync ca init [--ca NAME]\n");
-		return EXIT_USAGE;
-	}
-	argc--;
-	argv++;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (ch != 'n') {
-			fprintf(stderr, "usage: smimesync ca init [--ca NAME]\n");
-			return EXIT_USAGE;
-		}
-		name = optarg;
-	}
-	cfg = commands_load_config(cli);
-	if (cfg == NULL)
-		return 1;
-	ca = pick_ca(cfg, name);
-	if (ca == NULL) {
-		fprintf(stderr, "smimesync: %s: no [ca%s%s] section to initialise\n",
-		    cli->conf_path, name ? " " : "", name ? name : "");
-		goto out;
-	}
-	err_clear(&e);
-	/* No signer: making the first keys is this command's whole job. */
-	if (!file_exists(cfg->service.master_key_file)) {
-		if (master_key_create(cfg->service.master_key_file, NULL, &e) != 0) {
-			fprintf(stderr, "smimesync: %s\n", e.text);
-			goto out;
-		}
-		printf("created master key %s (mode 0600): back it up; without it escrowed "
-		    "keys and queued mails cannot be read\n", cfg->service.master_key_file);
-	}
-	if (ca->type != CA_TYPE_LOCAL) {
-		printf("[ca %s] is an external CA (type %s): it keeps its own keys, so there is "
-		    "nothing more to create here\n", ca->name, ca_type_name(ca->type));
-		rc = 0;
-		goto out;
-	}
-	if (ca_init(ca, &e) != 0) {
-		fprintf(stderr, "smimesync: [ca %s] %s\n", ca->name, e.text);
-		goto out;
-	}
-	printf("created [ca %s]:\n  issuing certificate %s\n  issuing key         %s (mode 0600)\n"
-	    "  chain               %s\n", ca->name, ca->cert_file, ca->key_file, ca->chain_file);
-	rc = 0;
-out:
-	config_free(cfg);
-	return rc;
 }

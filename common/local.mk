@@ -8,5 +8,6 @@ libcommon_a_SOURCES = \
 	common/log.c common/log.h \
 	common/fileutil.c common/fileutil.h \
 	common/mailaddr.c common/mailaddr.h \
+	common/p11uri.c common/p11uri.h \
 	common/strutil.c common/strutil.h \
 	common/xalloc.c common/xalloc.h

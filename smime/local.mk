@@ -5,6 +5,8 @@ libsmime_a_SOURCES = \
 	smime/key.h smime/pkcs12.h \
 	smime/smime_internal.h \
 	smime/key.c \
+	smime/ca_key.h smime/ca_key.c \
+	smime/p11.h smime/p11_token.c smime/p11_keygen.c \
 	smime/cert.c \
 	smime/pkcs7.c \
 	smime/csr.c \
@@ -32,8 +34,8 @@ libsmime_a_SOURCES = \
 
 # smime tests link only what they use, so that they build while other
 # rooms are still changing.
-smime_test_libs = libsmime.a libnet.a libcommon.a $(CURL_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS) \
-	$(PTHREAD_LIBS)
+smime_test_libs = libsmime.a libnet.a libcommon.a $(CURL_LIBS) $(JANSSON_LIBS) $(LIBP11_LIBS) \
+	$(OPENSSL_LIBS) $(PTHREAD_LIBS)
 
 check_PROGRAMS += tests/unit/test_smime_ca
 tests_unit_test_smime_ca_SOURCES = tests/unit/test_smime_ca.c tests/unit/check.h

@@ -139,14 +139,15 @@ signer_child_new(const struct config *cfg)
 	c->next_path = mk != NULL ? xasprintf("%s.new", mk) : NULL;
 	if (mk == NULL) {
 		c->keys[SIGNER_SLOT_CURRENT].error = xstrdup("[service] master_key_file is not set");
-	} else if (escrow_key_read(mk, c->keys[SIGNER_SLOT_CURRENT].key, &e) != 0) {
+	} else if (escrow_key_read(mk, &cfg->service, c->keys[SIGNER_SLOT_CURRENT].key, &e) != 0) {
 		c->keys[SIGNER_SLOT_CURRENT].error = xstrdup(e.text);
 	} else {
 		c->keys[SIGNER_SLOT_CURRENT].loaded = true;
 	}
 	/* The successor exists only between the two halves of a rotation. */
 	if (c->next_path != NULL && file_exists(c->next_path)) {
-		if (escrow_key_read(c->next_path, c->keys[SIGNER_SLOT_NEXT].key, &e) != 0)
+		if (escrow_key_read(c->next_path, &cfg->service, c->keys[SIGNER_SLOT_NEXT].key,
+		    &e) != 0)
 			c->keys[SIGNER_SLOT_NEXT].error = xstrdup(e.text);
 		else
 			c->keys[SIGNER_SLOT_NEXT].loaded = true;
@@ -402,13 +403,13 @@ do_new_master_key(struct signer_child *c, struct sp_reader *r, struct errbuf *e)
 		err_set(e, "malformed request");
 		return -1;
 	}
-	if (escrow_key_create(c->next_path, e) != 0)
+	if (escrow_key_create(c->next_path, &c->cfg->service, e) != 0)
 		return -1;
 	OPENSSL_cleanse(next->key, sizeof(next->key));
 	free(next->error);
 	next->error = NULL;
 	next->loaded = false;
-	if (escrow_key_read(c->next_path, next->key, e) != 0) {
+	if (escrow_key_read(c->next_path, &c->cfg->service, next->key, e) != 0) {
 		next->error = xstrdup(e->text);
 		return -1;
 	}

@@ -36,6 +36,8 @@ static void
 setup(void)
 {
 	const char *d = fuzz_scratch_dir();
+	struct ca_init_params init = { 0 };
+	char *root_key = NULL;
 	struct errbuf e;
 	EVP_PKEY *k = NULL;
 
@@ -52,7 +54,9 @@ setup(void)
 	cfg.cas = &ca;
 	cfg.n_cas = 1;
 	cfg.service.master_key_file = xasprintf("%s/master.key", d);
-	if (ca_init(&ca, &e) != 0 || master_key_create(cfg.service.master_key_file, NULL, &e) != 0 ||
+	init.root_key_out = root_key = xasprintf("%s/offline-root.key", d);
+	init.profiles = CERT_PROFILE_BIT(PROFILE_MAILBOX_STRICT);
+	if (ca_init(&ca, &init, &e) != 0 || master_key_create(cfg.service.master_key_file, NULL, &e) != 0 ||
 	    master_key_load(cfg.service.master_key_file, NULL, &mkey, &e) != 0 ||
 	    key_load_pem_file(ca.key_file, &k, &e) != 0 ||
 	    key_to_pkcs8_der(k, &ca_key_der, &ca_key_len, &e) != 0) {
@@ -60,6 +64,7 @@ setup(void)
 		abort();
 	}
 	EVP_PKEY_free(k);
+	free(root_key);
 	child = signer_child_new(&cfg);
 }
 

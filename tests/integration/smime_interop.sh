@@ -58,7 +58,7 @@ sed -i -e "/^\[group smime-staff\]/a profile = organization-multipurpose\norgani
 	-e "/^\[group smime-sales\]/,/^\$/s/^pkcs12 = modern/pkcs12 = compat/" \
 	-e "/^\[group smime-staff\]/,/^\$/s/^pkcs12 = compat/pkcs12 = modern/" "$W/smimesync.conf"
 
-"$SMIMESYNC" ca init >/dev/null
+"$SMIMESYNC" ca init --root-key-out "$ROOT_KEY_OUT" >/dev/null
 check '"$SMIMESYNC" check-config >/dev/null' "check-config accepts profiles and crl_file"
 csplit -s -z -f "$W/ca/part" "$W/ca/chain.pem" '/-----BEGIN CERTIFICATE-----/' '{*}'
 ROOT=$(ls "$W"/ca/part* | tail -n 1)

@@ -241,6 +241,8 @@ main(void)
 {
 	char tmpl[] = "/tmp/smime-p12-test-XXXXXX";
 	struct conf_ca conf;
+	struct ca_init_params init = { 0 };
+	char *root_key = NULL;
 	struct errbuf e;
 	struct ca *ca = NULL;
 	struct ca_result r;
@@ -265,7 +267,11 @@ main(void)
 	conf.issuing_validity = 1825 * 86400LL;
 	memset(&r, 0, sizeof(r));
 
-	CHECK_INTEQ(ca_init(&conf, &e), 0);
+	init.root_key_out = root_key = xasprintf("%s-root.key", tmpdir);
+	init.profiles = CERT_PROFILE_BIT(PROFILE_MAILBOX_STRICT);
+	CHECK_INTEQ(ca_init(&conf, &init, &e), 0);
+	(void)unlink(root_key);
+	free(root_key);
 	CHECK_INTEQ(ca_open(&conf, NULL, &ca, &e), 0);
 	CHECK_INTEQ(key_generate(KEY_TYPE_P256, &key, &e), 0);
 	CHECK_INTEQ(csr_make(key, "j\xc3\xb6rg@example.org", &csr, &e), 0);

@@ -44,7 +44,10 @@ static void
 setup(void)
 {
 	char tmpl[] = "/tmp/smime-signer-test-XXXXXX";
+	struct ca_init_params init = { 0 };
 	struct errbuf e;
+	char *root_key;
+	int rc;
 
 	if (mkdtemp(tmpl) == NULL) {
 		perror("mkdtemp");
@@ -70,7 +73,11 @@ setup(void)
 	cfg.cas = ca_conf;
 	cfg.n_cas = 2;
 	cfg.service.master_key_file = xasprintf("%s/master.key", dir);
-	if (ca_init(&ca_conf[0], &e) != 0 ||
+	init.root_key_out = root_key = xasprintf("%s/offline-root.key", dir);
+	init.profiles = CERT_PROFILE_BIT(PROFILE_MAILBOX_STRICT);
+	rc = ca_init(&ca_conf[0], &init, &e);
+	free(root_key);
+	if (rc != 0 ||
 	    master_key_create(cfg.service.master_key_file, NULL, &e) != 0) {
 		fprintf(stderr, "setup: %s\n", e.text);
 		exit(1);
