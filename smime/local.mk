@@ -76,3 +76,11 @@ check_PROGRAMS += tests/unit/test_smime_signer
 tests_unit_test_smime_signer_SOURCES = tests/unit/test_smime_signer.c tests/unit/check.h
 tests_unit_test_smime_signer_LDADD = $(smime_test_libs)
 TESTS += tests/unit/test_smime_signer
+
+# CA keys in an HSM: the signer's signing code against a SoftHSM2 token,
+# disturbed between two signatures; then a whole sync with the key there.
+check_PROGRAMS += tests/tools/p11-probe
+tests_tools_p11_probe_SOURCES = tests/tools/p11-probe.c
+tests_tools_p11_probe_LDADD = $(SMIMESYNC_ROOM_LIBS) $(SMIMESYNC_EXT_LIBS)
+TESTS += tests/integration/hsm_softhsm.sh
+EXTRA_DIST += tests/integration/hsm_softhsm.sh

@@ -168,7 +168,7 @@ generate(struct gen *g, const struct p11_uri *u, enum key_type type, bool wrap,
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 	CK_ULONG bits = 0;
 	CK_MECHANISM mech = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
-	CK_ATTRIBUTE pub[8], priv[10];
+	CK_ATTRIBUTE pub[8], priv[12];
 	CK_ULONG np = 0, nq = 0;
 	CK_OBJECT_HANDLE hpub, hpriv;
 	unsigned char id[20];
@@ -224,8 +224,11 @@ generate(struct gen *g, const struct p11_uri *u, enum key_type type, bool wrap,
 	priv[nq++] = (CK_ATTRIBUTE){ CKA_EXTRACTABLE, &no, sizeof(no) };
 	priv[nq++] = (CK_ATTRIBUTE){ CKA_LABEL, (void *)label, strlen(label) };
 	priv[nq++] = (CK_ATTRIBUTE){ CKA_ID, (void *)idp, id_len };
+	/* One use per key: a CA key signs, the sealing key decrypts, nothing else. */
 	priv[nq++] = (CK_ATTRIBUTE){ CKA_SIGN, wrap ? &no : &yes, sizeof(yes) };
 	priv[nq++] = (CK_ATTRIBUTE){ CKA_DECRYPT, wrap ? &yes : &no, sizeof(yes) };
+	priv[nq++] = (CK_ATTRIBUTE){ CKA_UNWRAP, &no, sizeof(no) };
+	priv[nq++] = (CK_ATTRIBUTE){ CKA_DERIVE, &no, sizeof(no) };
 	rv = g->f->C_GenerateKeyPair(g->session, &mech, pub, np, priv, nq, &hpub, &hpriv);
 	if (rv != CKR_OK) {
 		char what[160];

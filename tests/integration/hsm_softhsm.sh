@@ -1,0 +1,221 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+# Issue #16 item 4: the CA keys in an HSM, against a real SoftHSM2 token.
+#   - ca init --pkcs11 generates the issuing key inside the token (private,
+#     sensitive, never extractable) and seals the master key under a token
+#     RSA key; the key a key ceremony made (pkcs11-tool) is used as it is;
+#   - a sync signs through the token: every certificate verifies against
+#     the CA certificate and passes the profile linter; recover unseals the
+#     master key through the token; master-key rotate seals the new one;
+#   - no private key of the CA, and no plain master key, is in any file
+#     of the state, CA or configuration directories (PEM or DER);
+#   - the signer's signing code survives a token that forgets its login and
+#     a token unplugged and plugged back (re-inserted under a new identity):
+#     it reloads the module, logs in again and signs; a token that stays
+#     away is "unreachable" (retried later), not a misconfiguration;
+#   - a sync after the token was unplugged and plugged back issues to a new
+#     member without a failed person.
+set -eu
+: "${top_srcdir:?}" "${top_builddir:?}" "${SMIMESYNC:?}"
+. "$top_srcdir/tests/tools/slapd-lib.sh"
+. "$top_srcdir/tests/tools/smtp-lib.sh"
+. "$top_srcdir/tests/tools/smimesync-lib.sh"
+. "$top_srcdir/tests/tools/test-lib.sh"
+slapd_require
+smtp_require
+MODULE=
+for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so; do
+	[ -f "$m" ] && MODULE=$m && break
+done
+[ -n "$MODULE" ] && command -v softhsm2-util >/dev/null && command -v pkcs11-tool >/dev/null ||
+	{ echo "SKIP: softhsm2 and opensc (pkcs11-tool) are not installed (tools/install-deps)"; exit 77; }
+/usr/bin/python3 -c 'import cryptography' 2>/dev/null ||
+	{ echo "SKIP: python3-cryptography missing (tools/install-deps)"; exit 77; }
+PROBE="$top_builddir/tests/tools/p11-probe"
+lint() { /usr/bin/python3 "$top_srcdir/tests/tools/sbr-lint.py" "$@"; }
+
+test_begin hsm
+test_org_servers
+smimesync_write_config "$W" rsa2048 p256
+
+# A SoftHSM2 token of its own; the PIN in a file only this user reads.
+mkdir -p "$W/softhsm/tokens"
+cat >"$W/softhsm/softhsm2.conf" <<CONF
+directories.tokendir = $W/softhsm/tokens
+objectstore.backend = file
+log.level = ERROR
+CONF
+SOFTHSM2_CONF=$W/softhsm/softhsm2.conf
+export SOFTHSM2_CONF
+softhsm2-util --init-token --free --label smimesync --so-pin 24681357 --pin 135790 >/dev/null
+(umask 077; echo 135790 >"$W/token.pin")
+p11() { pkcs11-tool --module "$MODULE" --token-label smimesync --login --pin 135790 "$@" 2>/dev/null; }
+URI="pkcs11:token=smimesync;object=issuing-ca?module-path=$MODULE"
+SEAL="pkcs11:token=smimesync;object=master-seal?module-path=$MODULE"
+RSA_URI="pkcs11:token=smimesync;object=ceremony-rsa?module-path=$MODULE"
+# The issuing key and the master key's sealing key on the token; a second
+# CA whose RSA key a key ceremony made before ca init.
+sed -i -e "s|^key_file = .*|key_uri = $URI\npin_file = $W/token.pin|" \
+	-e "/^\[service\]/a master_key_uri = $SEAL\nmaster_key_pin_file = $W/token.pin" "$W/smimesync.conf"
+cat >>"$W/smimesync.conf" <<CONF
+
+[ca ceremony]
+type = local
+cert_file = $W/ca2/issuing.pem
+key_uri = $RSA_URI
+pin_file = $W/token.pin
+chain_file = $W/ca2/chain.pem
+crl_url = http://pki.example.org/ceremony.crl
+organization = Example Org
+key_type = rsa3072
+CONF
+
+# --- ca init: keys made in the token, nothing secret on disk -----------------
+check '! "$SMIMESYNC" ca init --root-key-out "$ROOT_KEY_OUT" --pkcs11 "pkcs11:token=smimesync;object=other?module-path=$MODULE" >"$W/init0.out" 2>&1 &&
+	grep -q "key_uri = pkcs11:token=smimesync;object=other" "$W/init0.out"' \
+	"ca init --pkcs11 with a URI the configuration does not name says what to put in [ca]"
+"$SMIMESYNC" ca init --root-key-out "$ROOT_KEY_OUT" --pkcs11 "$URI" >"$W/init.out" 2>&1 ||
+	{ cat "$W/init.out"; fail "ca init --pkcs11"; }
+cat "$W/init.out"
+check 'grep -q "generated inside the token" "$W/init.out"' "ca init generated the issuing key in the token"
+p11 -O >"$W/objects.txt"
+check 'grep -A3 "label: *issuing-ca" "$W/objects.txt" | grep -q "never extractable" &&
+	grep -A3 "label: *master-seal" "$W/objects.txt" | grep -q "never extractable"' \
+	"the issuing key and the sealing key are sensitive and never extractable"
+check 'head -n 1 "$W/state/master.key" | grep -q "^smimesync-master-key sealed RSA-OAEP-SHA256$"' \
+	"the master key file holds the key sealed under the token, not the key"
+check '[ ! -e "$W/ca/issuing.key" ] && [ "$(stat -c %a "$ROOT_KEY_OUT")" = 600 ]' \
+	"no issuing key file; the root key only where --root-key-out said"
+# The ceremony: an RSA key made on the token by another tool, then ca init.
+mkdir -p "$W/ca2"
+p11 --keypairgen --key-type rsa:3072 --label ceremony-rsa --id 0102 >/dev/null ||
+	fail "pkcs11-tool made the ceremony key"
+mkdir -p -m 700 "$W/offline2"
+"$SMIMESYNC" ca init --ca ceremony --root-key-out "$W/offline2/root.key" >"$W/init2.out" 2>&1 ||
+	{ cat "$W/init2.out"; fail "ca init of the ceremony CA"; }
+check 'grep -q "found, as a key ceremony made it" "$W/init2.out"' "ca init uses the key a ceremony made"
+check '[ "$(p11 -O | grep -c "label: *ceremony-rsa")" = 2 ]' "and makes no second key"
+check '"$SMIMESYNC" check-config >"$W/check.out" 2>&1' "check-config accepts keys on the token"
+cat "$W/check.out"
+
+# Signatures with the token keys in every scheme: ECDSA P-384, RSA PKCS#1 v1.5 and PSS.
+mkdir -p "$W/probe-sig"
+"$PROBE" -c "$W/smimesync.conf" --ca internal --signatures --count 1 "$W/probe-sig" >"$W/sig.out" 2>&1 ||
+	{ cat "$W/sig.out"; fail "signatures with the EC token key"; }
+"$PROBE" -c "$W/smimesync.conf" --ca ceremony --signatures --count 1 "$W/probe-sig" >>"$W/sig.out" 2>&1 ||
+	{ cat "$W/sig.out"; fail "signatures with the RSA token key"; }
+cat "$W/sig.out"
+check '[ "$(grep -c " verifies$" "$W/sig.out")" = 4 ] && ! grep -q FAILED "$W/sig.out"' \
+	"the token signs ECDSA P-384, RSA PKCS#1 v1.5 and RSA-PSS (SHA-256, SHA-384), each verifies"
+check 'openssl verify -CAfile "$W/ca2/root.pem" -untrusted "$W/ca2/issuing.pem" "$W/probe-sig/leaf-1.pem" >/dev/null &&
+	openssl x509 -in "$W/probe-sig/leaf-1.pem" -noout -text | grep -q "sha256WithRSAEncryption"' \
+	"a leaf signed by the ceremony's RSA key verifies"
+
+# --- a sync through the token -------------------------------------------------
+"$SMIMESYNC" run --format json >"$W/run1.json" 2>"$W/run1.log" || { tail -20 "$W/run1.log"; fail "run exited non-zero"; }
+check '[ "$(jq -r .status "$W/run1.json")" = ok ]' "the run is ok"
+"$SMIMESYNC" status --format json >"$W/status.json"
+n=0
+csplit -s -z -f "$W/chainpart" "$W/ca/chain.pem" '/-----BEGIN CERTIFICATE-----/' '{*}'
+ROOT=$(ls "$W"/chainpart* | tail -n 1)
+for m in $(jq -r '.[] | select(.serial != null) | .mail' "$W/status.json"); do
+	ldapsearch -LLL -o ldif-wrap=no -x -H "$SLAPD_URI" -b "$SLAPD_BASE" "(mail=$m)" 'userCertificate;binary' |
+		sed -n 's/^userCertificate;binary:: //p' | base64 -d >"$W/leaf.der"
+	openssl x509 -inform DER -in "$W/leaf.der" -out "$W/leaf.pem" 2>/dev/null || { fail "$m: no certificate"; continue; }
+	openssl verify -x509_strict -purpose smimesign -CAfile "$ROOT" -untrusted "$W/ca/issuing.pem" "$W/leaf.pem" >/dev/null 2>&1 ||
+		fail "$m: does not verify against the CA certificate"
+	lint "$W/leaf.pem" --profile mailbox-strict --issuer "$W/ca/issuing.pem" --mail "$m" --max-days 365 >"$W/lint.out" 2>&1 ||
+		{ cat "$W/lint.out"; fail "$m: breaks mailbox-strict"; }
+	n=$((n + 1))
+done
+check '[ "$n" -ge 20 ]' "$n certificates signed by the token verify against the CA certificate and lint clean"
+
+R=alice@example.org
+check '"$SMIMESYNC" recover "$R" --out "$W/recovered.p12" >"$W/recover.pw" 2>"$W/recover.err" &&
+	openssl pkcs12 -in "$W/recovered.p12" -passin "pass:$(cat "$W/recover.pw")" -nodes -nocerts 2>/dev/null | grep -q "BEGIN PRIVATE KEY"' \
+	"recover opens the escrow: the signer unsealed the master key through the token"
+"$SMIMESYNC" master-key rotate >"$W/rotate.out" 2>&1 || { cat "$W/rotate.out"; fail "master-key rotate"; }
+check 'head -n 1 "$W/state/master.key" | grep -q "sealed" && [ ! -e "$W/state/master.key.new" ] &&
+	"$SMIMESYNC" recover "$R" --out "$W/recovered2.p12" >/dev/null 2>&1' \
+	"master-key rotate seals the new key under the token too, and keys stay recoverable"
+
+# No private key of the CA, and the master key not in the clear, anywhere
+# smimesync keeps state or configuration (the test's slapd and SMTP server
+# keep their own TLS keys elsewhere; the offline root keys are meant to be
+# where they are; the token directory is the token).
+/usr/bin/python3 - "$W" "$W/state" "$W/ca" "$W/ca2" "$W/smimesync.conf" "$W/token.pin" >"$W/scan.out" 2>&1 <<'PY' || { cat "$W/scan.out"; fail "a private key is on disk"; }
+import os, sys
+from cryptography.hazmat.primitives.serialization import load_der_private_key, load_pem_private_key
+top, paths = sys.argv[1], sys.argv[2:]
+files = []
+for p in paths:
+    if os.path.isdir(p):
+        for d, _, fs in os.walk(p):
+            files += [os.path.join(d, f) for f in fs]
+    else:
+        files.append(p)
+bad = 0
+for f in files:
+    data = open(f, "rb").read()
+    if b"PRIVATE KEY-----" in data:
+        print(f"{f}: holds a PEM private key"); bad += 1
+    for loader in (load_der_private_key,):
+        try:
+            loader(data, password=None)
+            print(f"{f}: is a DER private key"); bad += 1
+        except Exception:
+            pass
+    text = data.strip()
+    if len(text) == 64 and all(c in b"0123456789abcdef" for c in text.lower()):
+        print(f"{f}: looks like a plain master key"); bad += 1
+print(f"scanned {len(files)} files")
+sys.exit(1 if bad else 0)
+PY
+cat "$W/scan.out"
+
+# --- the token disturbed under the signer's signing code ------------------------
+mkdir -p "$W/probe1" "$W/probe2" "$W/probe3"
+"$PROBE" -c "$W/smimesync.conf" --logout "$W/probe1" >"$W/probe1.out" 2>&1 || { cat "$W/probe1.out"; fail "after a logout"; }
+check 'grep -q "reloading" "$W/probe1.out" && grep -q "issued probe-2" "$W/probe1.out"' \
+	"a token that forgot the login: the signer reloads, logs in again and signs"
+TOKDIR=$(ls -d "$W"/softhsm/tokens/*)
+"$PROBE" -c "$W/smimesync.conf" \
+	--between "mv '$TOKDIR' '$W/softhsm/tokens/00000000-0000-0000-0000-0000000000a1'" \
+	"$W/probe2" >"$W/probe2.out" 2>&1 || { cat "$W/probe2.out"; fail "after unplug and plug back"; }
+check 'grep -q "reloading" "$W/probe2.out" && grep -q "issued probe-2" "$W/probe2.out"' \
+	"a token unplugged and plugged back under a new identity: the signer finds it again and signs"
+check 'openssl verify -CAfile "$ROOT" -untrusted "$W/ca/issuing.pem" "$W/probe2/leaf-2.pem" >/dev/null' \
+	"what it signed after the reconnect verifies"
+TOKDIR=$(ls -d "$W"/softhsm/tokens/*)
+rc=0
+"$PROBE" -c "$W/smimesync.conf" --between "mv '$TOKDIR' '$W/softhsm/unplugged'" "$W/probe3" \
+	>"$W/probe3.out" 2>&1 || rc=$?
+check '[ "$rc" = 2 ] && grep -q "leaf 2: unreachable: .*cannot be reached" "$W/probe3.out"' \
+	"a token that stays away makes the CA unreachable (retried later), not misconfigured"
+cat "$W/probe3.out"
+
+# --- a sync after the token came back under a new identity -------------------------
+mv "$W/softhsm/unplugged" "$W/softhsm/tokens/00000000-0000-0000-0000-0000000000b2"
+cat >"$W/newbie.ldif" <<LDIF
+dn: uid=newbie,ou=people,$SLAPD_BASE
+objectClass: inetOrgPerson
+uid: newbie
+cn: New Bie
+sn: Bie
+mail: newbie@example.org
+
+dn: cn=smime-sales,ou=groups,$SLAPD_BASE
+changetype: modify
+add: member
+member: uid=newbie,ou=people,$SLAPD_BASE
+LDIF
+ldapadd -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" -f "$W/newbie.ldif" >/dev/null 2>&1 ||
+	ldapmodify -a -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" -f "$W/newbie.ldif" >/dev/null
+"$SMIMESYNC" run --format json >"$W/run2.json" 2>"$W/run2.log" || { tail -20 "$W/run2.log"; fail "run after the re-plug exited non-zero"; }
+check '[ "$(jq -r .status "$W/run2.json")" = ok ] && [ "$(jq "[.users[]? | select(.outcome == \"failed\")] | length" "$W/run2.json")" = 0 ]' \
+	"the run after the token was unplugged and plugged back has no failed person"
+check '[ "$(jq -r ".users[] | select(.mail == \"newbie@example.org\") | .outcome" "$W/run2.json")" = done ] &&
+	"$SMIMESYNC" status --format json | jq -e ".[] | select(.mail == \"newbie@example.org\" and .serial != null)" >/dev/null' \
+	"the new member got a certificate from the token"
+
+test_end
