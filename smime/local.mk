@@ -58,6 +58,11 @@ tests_unit_test_smime_profiles_LDADD = $(smime_test_libs)
 TESTS += tests/unit/test_smime_profiles
 EXTRA_DIST += tests/tools/sbr-lint.py
 
+# Issue #16 item 7: every profile x key type validates with explicit policy,
+# clientAuth where multipurpose (OpenSSL and NSS); renew-issuing fixes a CA
+# that does not fit a new group.
+TESTS += tests/integration/ca_chain.sh
+EXTRA_DIST += tests/integration/ca_chain.sh
 # Issue #3 end to end: profiles, PKCS#12 interop (NSS, gpgsm), CMS, revoke, CRL.
 TESTS += tests/integration/smime_interop.sh
 EXTRA_DIST += tests/integration/smime_interop.sh
