@@ -25,7 +25,7 @@ libsmime_a_SOURCES = \
 	smime/ca_helper.c \
 	smime/ca_init.c \
 	smime/crl.c \
-	smime/pkcs12.c \
+	smime/pkcs12.c smime/pkcs12_gpgsm.c \
 	smime/password.c \
 	smime/escrow.c \
 	smime/escrow_seal.h smime/escrow_seal.c \
@@ -58,6 +58,17 @@ tests_unit_test_smime_profiles_LDADD = $(smime_test_libs)
 TESTS += tests/unit/test_smime_profiles
 EXTRA_DIST += tests/tools/sbr-lint.py
 
+# Issue #16 item 7: no compat PKCS#12 that gpgsm's key derivation cannot open.
+check_PROGRAMS += tests/tools/p12-gpgsm
+tests_tools_p12_gpgsm_SOURCES = tests/tools/p12-gpgsm.c
+tests_tools_p12_gpgsm_LDADD = $(smime_test_libs)
+TESTS += tests/integration/pkcs12_gpgsm.sh
+EXTRA_DIST += tests/integration/pkcs12_gpgsm.sh
+# The same with 200 files of smimesync's into gpgsm (about a minute more).
+gpgsm-soak: tests/tools/p12-gpgsm$(EXEEXT)
+	$(AM_TESTS_ENVIRONMENT) GPGSM_P12_COUNT=200; export GPGSM_P12_COUNT; \
+	$(SHELL) $(top_srcdir)/tests/integration/pkcs12_gpgsm.sh
+.PHONY: gpgsm-soak
 # Issue #16 item 7: every profile x key type validates with explicit policy,
 # clientAuth where multipurpose (OpenSSL and NSS); renew-issuing fixes a CA
 # that does not fit a new group.

@@ -11,10 +11,12 @@
 #ifndef SMIMESYNC_SMIME_SMIME_INTERNAL_H
 #define SMIMESYNC_SMIME_SMIME_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
 #include <openssl/evp.h>
+#include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 
 #include "common/attrs.h"
@@ -89,6 +91,14 @@ EVP_PKEY *ca_issuer_key(struct ca *ca);
 int crl_sign(X509 *issuer, EVP_PKEY *key, const struct crl_entry *entries, size_t n,
     uint64_t number, time_t now, int64_t lifetime, unsigned char **der, size_t *len,
     struct errbuf *e) MUST_USE;
+
+/* gpgsm 2.2 reads this much of a PKCS#12 password ("password too long" beyond). */
+#define PKCS12_GPGSM_MAX_PASSWORD 31
+/* ASCII and not longer than gpgsm reads? (Its derivation differs for any other.) */
+bool pkcs12_gpgsm_password_ok(const char *password);
+/* pkcs12_gpgsm_check() of a PKCS12 in memory (password also opens encrypted safes). */
+int pkcs12_gpgsm_agrees(PKCS12 *p12, const char *password, bool *agrees, struct errbuf *e)
+    MUST_USE;
 
 /* The contents of a memory BIO as a new NUL-terminated string. */
 char *smime_bio_string(BIO *bio, size_t *len_out);
