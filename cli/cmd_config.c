@@ -103,6 +103,11 @@ cmd_check_config(int argc, char **argv, const struct cli_options *cli)
 	for (size_t i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s\n", errs.msgs[i]);
 	conf_errors_free(&errs);
+	/* Warnings: printed, never counted as problems. */
+	(void)config_warnings(cfg, &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msgs[i]);
+	conf_errors_free(&errs);
 	if (cfg->has_mail)
 		template_check_all(cfg->mail.template_dir, cfg->mail.language,
 		    report_template_problem, &problems);

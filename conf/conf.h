@@ -268,6 +268,13 @@ void conf_errors_free(struct conf_errors *errs);
  * number of problems found.
  */
 size_t config_check_files(const struct config *cfg, struct conf_errors *errs);
+/*
+ * Combinations that work but hurt the people who get the certificates
+ * (EC keys in a compat PKCS#12 that gpgsm crashes on; EC keys Thunderbird
+ * cannot encrypt to): "file:line: warning: ..." with the fix, appended to
+ * out. Returns how many. Nothing here stops a run.
+ */
+size_t config_warnings(const struct config *cfg, struct conf_errors *out);
 
 /*
  * The line of section (a struct conf_ca, conf_group ... of cfg) where key

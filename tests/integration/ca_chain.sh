@@ -114,7 +114,11 @@ openssl x509 -in "$W/ca2/issuing.pem" -noout -text >"$W/narrow.txt"
 check 'grep -q "E-mail Protection$" "$W/narrow.txt" && ! grep -q "Client Auth" "$W/narrow.txt" &&
 	[ "$(grep -c "Policy: 2.23.140.1.5" "$W/narrow.txt")" = 1 ]' \
 	"a CA for strict groups only carries emailProtection and one policy, nothing more"
-check '"$SMIMESYNC" check-config >"$W/check1.out" 2>&1' "check-config accepts the configuration"
+check '"$SMIMESYNC" check-config >"$W/check1.out" 2>&1 && grep -q "^configuration OK" "$W/check1.out"' \
+	"check-config accepts the configuration"
+check 'grep -q "smimesync.conf:[0-9]*: warning: \[group mailbox-strict-p256\] key_type = p256: Thunderbird (NSS 3.87) cannot encrypt" "$W/check1.out" &&
+	! grep -q "warning: \[group mailbox-strict-rsa2048\]" "$W/check1.out"' \
+	"check-config warns, with the fix, about EC keys Thunderbird cannot encrypt to, and only about them"
 
 "$SMIMESYNC" run --format json >"$W/run1.json" 2>"$W/run1.log" || { tail -20 "$W/run1.log"; fail "run exited non-zero"; }
 check '[ "$(jq -r .counts.issued "$W/run1.json")" = 21 ]' "21 certificates issued (20 profiles x key types, one narrow)"
