@@ -22,18 +22,6 @@ p11_uri_is(const char *text)
 	return text != NULL && strncasecmp(text, SCHEME, SCHEME_LEN) == 0;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Percent-decode s[0..len) into a new buffer (NUL-terminated, *out_len
  * without it). RFC 7512 2.3: any byte may be %XX; unreserved characters
@@ -50,8 +38,8 @@ pct_decode(const char *name, const char *s, size_t len, unsigned char **out, siz
 		unsigned char c = (unsigned char)s[i];
 
 		if (c == '%') {
-			int hi = i + 2 < len ? hexval(s[i + 1]) : -1;
-			int lo = i + 2 < len ? hexval(s[i + 2]) : -1;
+			int hi = i + 2 < len ? hex_value(s[i + 1]) : -1;
+			int lo = i + 2 < len ? hex_value(s[i + 2]) : -1;
 
 			if (hi < 0 || lo < 0) {
 				err_set(e, "%s: \"%%\" must be followed by two hex digits (RFC 7512 "

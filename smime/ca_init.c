@@ -41,7 +41,6 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "common/buf.h"
@@ -449,17 +448,6 @@ out:
 	return rc;
 }
 
-/* Passphrase callback that never prompts: for a key read without a terminal. */
-static int
-no_prompt(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return -1;
-}
-
 /*
  * The offline root key, brought back from wherever it was kept. Its
  * permissions are not checked (removable media rarely keep them); it may
@@ -470,34 +458,15 @@ load_root_key(const char *path, EVP_PKEY **out, struct errbuf *e)
 {
 	char *data = NULL;
 	size_t len = 0;
-	BIO *bio = NULL;
-	EVP_PKEY *k = NULL;
-	bool encrypted;
-	int rc = -1;
+	int rc;
 
 	if (file_read_all(path, ROOT_KEY_MAX, &data, &len, e) != 0)
-		goto out;
-	encrypted = strstr(data, "ENCRYPTED") != NULL;
-	bio = BIO_new_mem_buf(data, (int)len);
-	if (bio == NULL)
-		fatal("out of memory");
-	k = PEM_read_bio_PrivateKey(bio, NULL, encrypted && isatty(STDIN_FILENO) ? NULL : no_prompt,
-	    NULL);
-	if (k == NULL) {
-		if (encrypted && !isatty(STDIN_FILENO))
-			err_set(e, "%s: the root key is encrypted; run ca renew-issuing on a "
-			    "terminal to type its passphrase", path);
-		else
-			err_set(e, "%s: not a PEM private key (or a wrong passphrase)", path);
-		err_add_openssl(e);
-		goto out;
-	}
-	*out = k;
-	rc = 0;
-out:
-	BIO_free(bio);
-	if (data != NULL)
-		secret_free(data, len);
+		return -1;
+	rc = key_from_pem(path, data, len, isatty(STDIN_FILENO) == 1, out, e);
+	if (rc != 0 && strstr(data, "ENCRYPTED") != NULL && isatty(STDIN_FILENO) != 1)
+		err_set(e, "%s: the root key is encrypted; run ca renew-issuing on a terminal "
+		    "to type its passphrase", path);
+	secret_free(data, len);
 	return rc;
 }
 

@@ -23,6 +23,7 @@
 #include <openssl/rsa.h>
 
 #include "common/fileutil.h"
+#include "common/log.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
 #include "smime/ca_key.h"
@@ -39,25 +40,13 @@
 static const char decrypt_failed[] =
     "cannot decrypt: the master key does not match the store or the data was altered";
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Hex digits to bytes: n bytes from 2n digits; -1 at the first non-digit. */
 static int
 unhex(const char *hex, size_t n, unsigned char *out, size_t *bad)
 {
 	for (size_t i = 0; i < n; i++) {
-		int hi = hexval(hex[2 * i]);
-		int lo = hexval(hex[2 * i + 1]);
+		int hi = hex_value(hex[2 * i]);
+		int lo = hex_value(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			*bad = 2 * i + (hi < 0 ? 0 : 1);
@@ -204,13 +193,15 @@ escrow_key_read(const char *path, const struct conf_service *sv,
 			OPENSSL_cleanse(key, MASTER_KEY_LEN);
 		goto out;
 	}
-	if (sv != NULL && sv->master_key_uri != NULL) {
-		/* A plain key where a sealed one is expected: say so, do not use it. */
-		err_set(e, "%s holds a plain master key, but [service] master_key_uri says it is "
-		    "sealed under a token key; seal it (smimesync master-key rotate makes a new, "
-		    "sealed one) or remove master_key_uri", path);
-		goto out;
-	}
+	/*
+	 * A plain key where a sealed one is expected: the way from a plain
+	 * key to a sealed one is master-key rotate, which must open the plain
+	 * key to re-seal what it sealed. Used, and said loudly.
+	 */
+	if (sv != NULL && sv->master_key_uri != NULL)
+		log_warn("%s holds a plain master key although [service] master_key_uri is set: "
+		    "anybody who copies the file can open the escrow; run smimesync master-key "
+		    "rotate to replace it with one sealed under the token", path);
 	len = size;
 	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
 		len--;

@@ -52,17 +52,38 @@ gpgsm_ready(PKCS12 *p12, enum pkcs12_profile profile, const char *password, int 
 	return 0;
 }
 
+/* The DER of p12 in our own buffer (callers free() it: xalloc policy). */
+static int
+p12_der(PKCS12 *p12, unsigned char **der, size_t *len, struct errbuf *e)
+{
+	unsigned char *buf, *p;
+	int n = i2d_PKCS12(p12, NULL);
+
+	if (n <= 0) {
+		err_set(e, "cannot encode the PKCS#12 file");
+		err_add_openssl(e);
+		return -1;
+	}
+	p = buf = xmalloc((size_t)n);
+	if (i2d_PKCS12(p12, &p) != n) {
+		free(buf);
+		err_set(e, "cannot encode the PKCS#12 file");
+		err_add_openssl(e);
+		return -1;
+	}
+	*der = buf;
+	*len = (size_t)n;
+	return 0;
+}
+
 int
 pkcs12_build(EVP_PKEY *key, X509 *leaf, STACK_OF(X509) *chain, const char *friendly_name,
     const char *password, enum pkcs12_profile profile, int iterations, unsigned char **der,
     size_t *len, struct errbuf *e)
 {
 	PKCS12 *p12 = NULL;
-	unsigned char *buf = NULL;
-	unsigned char *p;
 	const EVP_MD *mac_md;
 	int nid;
-	int n;
 	int rc = -1;
 
 	if (password == NULL || password[0] == '\0') {
@@ -121,25 +142,8 @@ pkcs12_build(EVP_PKEY *key, X509 *leaf, STACK_OF(X509) *chain, const char *frien
 		PKCS12_free(p12);
 		p12 = NULL;
 	}
-	n = i2d_PKCS12(p12, NULL);
-	if (n <= 0) {
-		err_set(e, "cannot encode the PKCS#12 file");
-		err_add_openssl(e);
-		goto out;
-	}
-	buf = xmalloc((size_t)n);
-	p = buf;
-	if (i2d_PKCS12(p12, &p) != n) {
-		err_set(e, "cannot encode the PKCS#12 file");
-		err_add_openssl(e);
-		goto out;
-	}
-	*der = buf;
-	*len = (size_t)n;
-	buf = NULL;
-	rc = 0;
+	rc = p12_der(p12, der, len, e);
 out:
-	free(buf);
 	PKCS12_free(p12);
 	return rc;
 }
@@ -206,9 +210,7 @@ pkcs12_build_many(EVP_PKEY *const *keys, X509 *const *certs, const char *const *
 	STACK_OF(PKCS7) *safes = NULL;
 	PKCS12 *p12 = NULL;
 	const EVP_MD *mac_md = NULL;
-	unsigned char *buf = NULL, *p;
 	int nid = 0;
-	int l;
 	int rc = -1;
 
 	if (password == NULL || password[0] == '\0' || iterations < 1 || n == 0) {
@@ -263,19 +265,7 @@ pkcs12_build_many(EVP_PKEY *const *keys, X509 *const *certs, const char *const *
 		if (add_key_bags(keys, certs, names, n, nid, iterations, password, &keybags, e) != 0)
 			goto out;
 	}
-	/* Two passes into our own buffer: callers free() it (xalloc policy). */
-	l = i2d_PKCS12(p12, NULL);
-	if (l <= 0)
-		goto ossl;
-	buf = xmalloc((size_t)l);
-	p = buf;
-	if (i2d_PKCS12(p12, &p) != l) {
-		free(buf);
-		goto ossl;
-	}
-	*der = buf;
-	*len = (size_t)l;
-	rc = 0;
+	rc = p12_der(p12, der, len, e);
 	goto out;
 ossl:
 	err_set(e, "cannot build the PKCS#12 file");

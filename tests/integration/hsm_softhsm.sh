@@ -218,4 +218,32 @@ check '[ "$(jq -r ".users[] | select(.mail == \"newbie@example.org\") | .outcome
 	"$SMIMESYNC" status --format json | jq -e ".[] | select(.mail == \"newbie@example.org\" and .serial != null)" >/dev/null' \
 	"the new member got a certificate from the token"
 
+
+# The PIN as a systemd credential (LoadCredential=token-pin:...): read from
+# $CREDENTIALS_DIRECTORY, and a clear refusal when the unit does not pass it.
+mkdir -m 700 "$W/creds"
+cp "$W/token.pin" "$W/creds/token-pin"
+sed "s|^pin_file = .*|pin_credential = token-pin|" "$W/smimesync.conf" >"$W/cred.conf"
+mkdir -p "$W/probe4"
+check 'CREDENTIALS_DIRECTORY=$W/creds "$PROBE" -c "$W/cred.conf" --count 1 "$W/probe4" >"$W/probe4.out" 2>&1' \
+	"pin_credential: the PIN comes from \$CREDENTIALS_DIRECTORY/token-pin"
+check '! "$PROBE" -c "$W/cred.conf" --count 1 "$W/probe4" >"$W/probe5.out" 2>&1 &&
+	grep -q "LoadCredential=token-pin" "$W/probe5.out"' \
+	"without CREDENTIALS_DIRECTORY the signer says which LoadCredential= the unit lacks"
+
+# --- moving a plain master key under the token --------------------------------
+# A deployment that had a plain master key sets master_key_uri: the signer
+# still opens the plain key (and says to seal it), and master-key rotate
+# writes the successor sealed under the token.
+mkdir -m 700 "$W/state2"
+(umask 077; openssl rand -hex 32 >"$W/state2/master.key")
+sed "s|^state_dir = .*|state_dir = $W/state2|; s|^master_key_file = .*|master_key_file = $W/state2/master.key|" \
+	"$W/smimesync.conf" >"$W/migrate.conf"
+SMIMESYNC_CONF=$W/migrate.conf "$SMIMESYNC" run >"$W/run3.out" 2>"$W/run3.log" || { tail -20 "$W/run3.log"; fail "run with a plain master key and master_key_uri"; }
+check 'grep -q "warning.*holds a plain master key although \[service\] master_key_uri is set.*master-key rotate" "$W/run3.log"' "a plain master key under master_key_uri works and the log says to seal it"
+SMIMESYNC_CONF=$W/migrate.conf "$SMIMESYNC" master-key rotate >"$W/rotate2.out" 2>&1 || { cat "$W/rotate2.out"; fail "rotate to a sealed key"; }
+check 'head -n 1 "$W/state2/master.key" | grep -q "sealed" &&
+	SMIMESYNC_CONF=$W/migrate.conf "$SMIMESYNC" recover "$R" --out "$W/recovered3.p12" >/dev/null 2>&1' \
+	"master-key rotate seals it under the token, and what it sealed still opens"
+
 test_end
