@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/fileutil.h"
+#include "common/p11uri.h"
 #include "common/xalloc.h"
 #include "conf/conf_internal.h"
 
@@ -126,6 +127,33 @@ check_state_dir(struct checker *c)
 	free(dir);
 }
 
+/*
+ * A key on a PKCS#11 token: the library the URI names must be there, and
+ * the PIN file private. (The token itself is the signer's to reach:
+ * check-config contacts nothing.)
+ */
+static void
+check_token_key(struct checker *c, const void *base, enum conf_kind kind, const char *name,
+    const char *uri_key, const char *uri, const char *pin_key, const char *pin_file)
+{
+	struct p11_uri u;
+	struct errbuf e;
+
+	if (uri == NULL)
+		return;
+	err_clear(&e);
+	if (p11_uri_parse(uri, &u, &e) == 0) {
+		if (access(u.module_path, R_OK) != 0) {
+			err_set(&e, "the PKCS#11 library %s cannot be read: %s; install the HSM's "
+			    "client software or correct module-path", u.module_path, strerror(errno));
+			problem(c, base, kind, name, uri_key, e.text);
+		}
+		p11_uri_clear(&u);
+	}
+	check_secret(c, base, kind, name, pin_key, pin_file, "put the token's user PIN in it "
+	    "(one line), readable only by the user the signer runs as (chmod 600)");
+}
+
 /* The files an external CA connector reads, and the helper it runs. */
 static void
 check_external_ca(struct checker *c, const struct conf_ca *ca)
@@ -156,6 +184,8 @@ config_check_files(const struct config *cfg, struct conf_errors *errs)
 	check_state_dir(&c);
 	check_secret(&c, &cfg->service, CONF_SERVICE, NULL, "master_key_file",
 	    cfg->service.master_key_file, "run: smimesync ca init (it creates the master key)");
+	check_token_key(&c, &cfg->service, CONF_SERVICE, NULL, "master_key_uri",
+	    cfg->service.master_key_uri, "master_key_pin_file", cfg->service.master_key_pin_file);
 	for (size_t i = 0; i < cfg->n_directories; i++) {
 		const struct conf_directory *d = &cfg->directories[i];
 
@@ -186,6 +216,8 @@ config_check_files(const struct config *cfg, struct conf_errors *errs)
 		}
 		check_readable(&c, ca, CONF_CA, ca->name, "cert_file", ca->cert_file, false, ca_init);
 		check_secret(&c, ca, CONF_CA, ca->name, "key_file", ca->key_file, ca_init);
+		check_token_key(&c, ca, CONF_CA, ca->name, "key_uri", ca->key_uri, "pin_file",
+		    ca->pin_file);
 		check_readable(&c, ca, CONF_CA, ca->name, "chain_file", ca->chain_file, false,
 		    ca_init);
 		free(ca_init);

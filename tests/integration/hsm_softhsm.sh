@@ -97,6 +97,14 @@ check 'grep -q "found, as a key ceremony made it" "$W/init2.out"' "ca init uses 
 check '[ "$(p11 -O | grep -c "label: *ceremony-rsa")" = 2 ]' "and makes no second key"
 check '"$SMIMESYNC" check-config >"$W/check.out" 2>&1' "check-config accepts keys on the token"
 cat "$W/check.out"
+chmod 644 "$W/token.pin"
+check '! "$SMIMESYNC" check-config >"$W/check2.out" 2>&1 && grep -q "pin_file: .*chmod" "$W/check2.out"' \
+	"check-config refuses a PIN file others can read, with the chmod"
+chmod 600 "$W/token.pin"
+sed "s|module-path=$MODULE|module-path=/nonexistent/libhsm.so|" "$W/smimesync.conf" >"$W/badlib.conf"
+check '! "$SMIMESYNC" -c "$W/badlib.conf" check-config >"$W/check3.out" 2>&1 &&
+	grep -q "key_uri: the PKCS#11 library /nonexistent/libhsm.so cannot be read" "$W/check3.out"' \
+	"check-config names a PKCS#11 library that is not there"
 
 # Signatures with the token keys in every scheme: ECDSA P-384, RSA PKCS#1 v1.5 and PSS.
 mkdir -p "$W/probe-sig"
