@@ -9,6 +9,9 @@
  *   ca renew-issuing [--ca NAME] --root-key FILE
  *       a new certificate for the same issuing key, with what the groups
  *       need now, signed by the root key brought back for that moment.
+ *   ca policy [--write]
+ *       the signer's policy this configuration asks for (ca init writes
+ *       it beside the configuration when there is none).
  *
  * Neither starts the signer: making and certifying CA keys is their whole
  * job, and the root key must never reach a long-running process.
@@ -16,19 +19,23 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/fileutil.h"
 #include "common/strutil.h"
+#include "common/xalloc.h"
 #include "conf/conf.h"
 #include "smime/ca.h"
 #include "smime/escrow.h"
+#include "smime/signer_policy.h"
 #include "cli/commands.h"
 
 #define CA_USAGE "usage: smimesync ca init [--ca NAME] --root-key-out FILE [--pkcs11 URI]\n" \
-	"       smimesync ca renew-issuing [--ca NAME] --root-key FILE\n"
+	"       smimesync ca renew-issuing [--ca NAME] --root-key FILE\n" \
+	"       smimesync ca policy [--write]\n"
 
 static const struct conf_ca *
 pick_ca(const struct config *cfg, const char *name)
@@ -55,6 +62,73 @@ profiles_text(unsigned mask, char *out, size_t size)
 		used += (size_t)snprintf(out + used, size - used, "%s%s", used > 0 ? ", " : "",
 		    cert_profile_name((enum cert_profile)p));
 	}
+}
+
+/*
+ * The signer's policy beside the configuration, when there is none yet:
+ * derived from the configuration, with a new recovery credential.
+ */
+static int
+write_policy(const struct config *cfg)
+{
+	char *path = signer_policy_path(cfg);
+	char *cred = NULL, *slash;
+	struct errbuf e;
+	int rc = 0;
+
+	if (file_exists(path)) {
+		printf("the signer's policy %s exists: it was left as it is; a new [ca] must be "
+		    "added to it by hand (smimesync ca policy prints what this configuration "
+		    "asks for)\n", path);
+		goto out;
+	}
+	slash = strrchr(path, '/');
+	cred = slash != NULL ? xasprintf("%.*s/recovery.credential", (int)(slash - path), path) :
+	    xstrdup("recovery.credential");
+	if (signer_policy_write(cfg, path, cred, &e) != 0) {
+		fprintf(stderr, "smimesync: the signer's policy: %s\n", e.text);
+		rc = -1;
+		goto out;
+	}
+	printf("wrote the signer's policy %s: review it (mail_domains = * allows any domain: "
+	    "list yours); behind [service] signer_socket it must belong to root\n", path);
+	printf("wrote the recovery credential %s (mode 0600): smimesync recover and resend need "
+	    "it (--credential FILE); keep it with the operators, away from smimesync's user\n",
+	    cred);
+out:
+	free(cred);
+	free(path);
+	return rc;
+}
+
+/* ca policy [--write]: what the signer's policy must allow for this configuration. */
+static int
+ca_policy(int argc, char **argv, const struct cli_options *cli)
+{
+	struct config *cfg = NULL;
+	bool write = false;
+	int rc = 1;
+
+	if (argc == 2 && strcmp(argv[1], "--write") == 0)
+		write = true;
+	else if (argc != 1) {
+		fprintf(stderr, "usage: smimesync ca policy [--write]\n");
+		return EXIT_USAGE;
+	}
+	cfg = commands_load_config(cli);
+	if (cfg == NULL)
+		return 1;
+	if (write) {
+		rc = write_policy(cfg) == 0 ? 0 : 1;
+	} else {
+		char *text = signer_policy_derive(cfg);
+
+		fputs(text, stdout);
+		free(text);
+		rc = 0;
+	}
+	config_free(cfg);
+	return rc;
 }
 
 static int
@@ -99,7 +173,7 @@ ca_init_cmd(struct config *cfg, const struct conf_ca *ca, const char *root_key_o
 	if (ca->type != CA_TYPE_LOCAL) {
 		printf("[ca %s] is an external CA (type %s): it keeps its own keys, so there is "
 		    "nothing more to create here\n", ca->name, ca_type_name(ca->type));
-		return 0;
+		return write_policy(cfg) == 0 ? 0 : 1;
 	}
 	p.root_key_out = root_key_out;
 	p.profiles = ca_profiles_used(cfg, ca);
@@ -130,7 +204,7 @@ ca_init_cmd(struct config *cfg, const struct conf_ca *ca, const char *root_key_o
 	    "  3. destroy this one: shred -u %s\n"
 	    "To renew the issuing CA, bring one copy back for that moment only.\n",
 	    ca->chain_file, root_key_out, root_key_out, root_key_out);
-	return 0;
+	return write_policy(cfg) == 0 ? 0 : 1;
 }
 
 static int
@@ -182,6 +256,8 @@ cmd_ca(int argc, char **argv, const struct cli_options *cli)
 	bool init;
 	int ch, rc = 1;
 
+	if (argc >= 2 && strcmp(argv[1], "policy") == 0)
+		return ca_policy(argc - 1, argv + 1, cli);
 	if (argc < 2 || (strcmp(argv[1], "init") != 0 && strcmp(argv[1], "renew-issuing") != 0)) {
 		fprintf(stderr, CA_USAGE);
 		return EXIT_USAGE;

@@ -14,9 +14,11 @@
 
 #include "common/fileutil.h"
 #include "common/log.h"
+#include "common/xalloc.h"
 #include "conf/conf.h"
 #include "mail/template.h"
 #include "smime/ca.h"
+#include "smime/signer.h"
 #include "cli/commands.h"
 
 struct config *
@@ -112,6 +114,19 @@ cmd_check_config(int argc, char **argv, const struct cli_options *cli)
 		template_check_all(cfg->mail.template_dir, cfg->mail.language,
 		    report_template_problem, &problems);
 	problems += check_issuing_fits(cfg);
+	/* A signer running as a service: it must answer, with its own policy. */
+	if (cfg->service.signer_socket != NULL) {
+		struct signer *s = NULL;
+		struct errbuf e;
+
+		if (signer_start(cfg, &s, &e) != 0) {
+			fprintf(stderr, "%s: [service] signer_socket: %s\n", cfg->path, e.text);
+			problems++;
+		} else if (verbose) {
+			printf("signer: %s\n", signer_description(s));
+		}
+		signer_stop(s);
+	}
 	if (verbose)
 		config_dump(cfg, stdout);
 	config_free(cfg);

@@ -11,6 +11,7 @@
 #define SMIMESYNC_CLI_COMMANDS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <time.h>
 
 #define EXIT_USAGE 2
@@ -41,6 +42,15 @@ int cmd_master_key(int argc, char **argv, const struct cli_options *cli);
  * a date ("2026-11-01", UTC midnight) or "2026-11-01T00:00:00Z".
  */
 int commands_parse_since(const char *s, time_t now, time_t *out);
+
+/*
+ * Key recovery (recover, resend): the operator's credential from file, or
+ * typed at the terminal when file is NULL (*out new, secret_free_str());
+ * -1 after saying on stderr why there is none.
+ */
+int commands_read_credential(const char *file, char **out);
+/* Who runs this command: the login name of the real uid, and SUDO_USER (or NULL). */
+void commands_who(char *user, size_t size, const char **sudo_user);
 
 /*
  * Load cli->conf_path or print every error and return NULL. The log level

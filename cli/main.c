@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "common/log.h"
 #include "conf/conf.h"
@@ -26,10 +28,12 @@ usage(FILE *out)
 	    "Commands:\n"
 	    "  check-config [-v]            validate configuration, secret files and templates\n"
 	    "  ca init [--ca NAME] --root-key-out FILE [--pkcs11 URI]\n"
-	    "                               create the internal root and issuing CA and the master key;\n"
+	    "                               create the internal root and issuing CA, the master key\n"
+	    "                               and the signer's policy with a recovery credential;\n"
 	    "                               the root key goes to FILE only (take it offline)\n"
 	    "  ca renew-issuing [--ca NAME] --root-key FILE\n"
 	    "                               re-certify the issuing CA for what its groups need now\n"
+	    "  ca policy [--write]          print (or write) the signer policy this configuration needs\n"
 	    "  run [--dry-run] [--allow-mass-retire] [--format text|json|html]\n"
 	    "                               sync once; --dry-run prints the plan and changes nothing\n"
 	    "  issue USER [--force]         issue a certificate now (after a revocation; --force:\n"
@@ -44,13 +48,15 @@ usage(FILE *out)
 	    "                               print a stored run report (default: the last one)\n"
 	    "  audit [--user U] [--since T] [--format text|json]\n"
 	    "                               read the audit log\n"
+	    "  audit --signing-log          the signer's log head, and the heads runs recorded\n"
 	    "  daemon                       run every [service] interval until SIGTERM\n"
 	    "  revoke (USER | --serial S) --reason R\n"
 	    "                               revoke a certificate, unpublish it, sign a new CRL\n"
 	    "  crl [--ca NAME]              sign and write the CRL of each CA with a crl_file\n"
-	    "  recover USER --out FILE [--pkcs12 modern|compat]\n"
+	    "  recover USER --out FILE [--pkcs12 modern|compat] [--credential FILE]\n"
 	    "                               all escrowed keys of USER in one PKCS#12; password on stdout\n"
-	    "  resend USER                  mail the current certificate again with a new password\n"
+	    "  resend USER [--credential FILE]\n"
+	    "                               mail the current certificate again with a new password\n"
 	    "  master-key rotate            re-seal every escrowed secret under a new master key\n"
 	    "  help                         this text\n"
 	    "\n"
@@ -78,6 +84,17 @@ main(int argc, char **argv)
 	const char *cmd;
 	int ch;
 
+	/*
+	 * No core dumps, and no ptrace or /proc/PID/mem by other processes of
+	 * this user: this process holds passwords, PKCS#12 files on their way
+	 * out and directory credentials.
+	 */
+	{
+		struct rlimit none = { 0, 0 };
+
+		(void)setrlimit(RLIMIT_CORE, &none);
+		(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	}
 	log_init("smimesync", LOGL_INFO, 0);
 	/* "+": stop at the command name; its own options are its business. */
 	while ((ch = getopt_long(argc, argv, "+c:vh", longopts, NULL)) != -1) {

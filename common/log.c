@@ -103,6 +103,13 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	if (level > logger.level)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/*
+	 * One message, one line: a value from a directory or a request with a
+	 * line break in it must not forge a log line of its own.
+	 */
+	for (char *c = msg; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	if (logger.run[0] != '\0')
 		off += (size_t)snprintf(ctx + off, sizeof(ctx) - off, " run=%s", logger.run);
 	if (logger.user[0] != '\0' && off < sizeof(ctx))

@@ -182,10 +182,17 @@ config_check_files(const struct config *cfg, struct conf_errors *errs)
 	size_t n;
 
 	check_state_dir(&c);
-	check_secret(&c, &cfg->service, CONF_SERVICE, NULL, "master_key_file",
-	    cfg->service.master_key_file, "run: smimesync ca init (it creates the master key)");
-	check_token_key(&c, &cfg->service, CONF_SERVICE, NULL, "master_key_uri",
-	    cfg->service.master_key_uri, "master_key_pin_file", cfg->service.master_key_pin_file);
+	/*
+	 * Behind signer_socket the keys (and a token's PIN) are the signer's:
+	 * this user must not even see them.
+	 */
+	if (cfg->service.signer_socket == NULL) {
+		check_secret(&c, &cfg->service, CONF_SERVICE, NULL, "master_key_file",
+		    cfg->service.master_key_file, "run: smimesync ca init (it creates the master key)");
+		check_token_key(&c, &cfg->service, CONF_SERVICE, NULL, "master_key_uri",
+		    cfg->service.master_key_uri, "master_key_pin_file",
+		    cfg->service.master_key_pin_file);
+	}
 	for (size_t i = 0; i < cfg->n_directories; i++) {
 		const struct conf_directory *d = &cfg->directories[i];
 
@@ -215,9 +222,11 @@ config_check_files(const struct config *cfg, struct conf_errors *errs)
 			continue;
 		}
 		check_readable(&c, ca, CONF_CA, ca->name, "cert_file", ca->cert_file, false, ca_init);
-		check_secret(&c, ca, CONF_CA, ca->name, "key_file", ca->key_file, ca_init);
-		check_token_key(&c, ca, CONF_CA, ca->name, "key_uri", ca->key_uri, "pin_file",
-		    ca->pin_file);
+		if (cfg->service.signer_socket == NULL) {
+			check_secret(&c, ca, CONF_CA, ca->name, "key_file", ca->key_file, ca_init);
+			check_token_key(&c, ca, CONF_CA, ca->name, "key_uri", ca->key_uri, "pin_file",
+			    ca->pin_file);
+		}
 		check_readable(&c, ca, CONF_CA, ca->name, "chain_file", ca->chain_file, false,
 		    ca_init);
 		free(ca_init);

@@ -90,6 +90,8 @@ struct conf_service {
 	int64_t interval;      /* daemon: seconds between runs */
 	int64_t jitter;        /* daemon: up to this many seconds added at random (default interval/10) */
 	char *metrics_file;    /* Prometheus textfile written after each run, or NULL */
+	char *signer_socket;   /* smimesync-signer as a service, or NULL: start it here */
+	char *signer_policy;   /* the started signer's policy file, or NULL: see smime/signer.h */
 };
 
 struct conf_directory {

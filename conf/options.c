@@ -74,6 +74,14 @@ const struct conf_option conf_options[] = {
 	{CONF_SERVICE, "jitter", OPT_DURATION, offsetof(struct conf_service, jitter), NULL, NULL,
 	    OPTF_DERIVED, 0, 7 * DAY, NULL, NULL, NULL,
 	    "random delay of up to this much added to each interval (default a tenth of interval)"},
+	{CONF_SERVICE, "signer_socket", OPT_PATH, offsetof(struct conf_service, signer_socket),
+	    NULL, NULL, 0, 0, 0, NULL, NULL, NULL,
+	    "Unix socket of smimesync-signer running as a service under its own user; unset: "
+	    "smimesync starts the signer itself"},
+	{CONF_SERVICE, "signer_policy", OPT_PATH, offsetof(struct conf_service, signer_policy),
+	    NULL, NULL, OPTF_DERIVED, 0, 0, NULL, NULL, NULL,
+	    "policy file of the signer smimesync starts itself (default signer.conf beside this "
+	    "file when it exists, else a policy derived from this configuration)"},
 	{CONF_SERVICE, "metrics_file", OPT_PATH, offsetof(struct conf_service, metrics_file), NULL,
 	    NULL, 0, 0, 0, NULL, NULL, NULL,
 	    "Prometheus text file rewritten after each run (node_exporter textfile collector)"},

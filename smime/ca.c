@@ -160,14 +160,15 @@ ca_issuer_key(struct ca *ca)
 }
 
 int
-ca_make_crl(struct ca *ca, const struct crl_entry *entries, size_t n, uint64_t number,
-    time_t now, int64_t lifetime, unsigned char **der, size_t *len, struct errbuf *e)
+ca_make_crl(struct ca *ca, uint64_t number_floor, int64_t lifetime, struct ca_crl *out,
+    struct errbuf *e)
 {
+	memset(out, 0, sizeof(*out));
 	if (ca->be->make_crl == NULL) {
 		err_set(e, "only the local CA signs CRLs here; an external CA publishes its own");
 		return -1;
 	}
-	return ca->be->make_crl(ca->state, entries, n, number, now, lifetime, der, len, e);
+	return ca->be->make_crl(ca->state, number_floor, lifetime, out, e);
 }
 
 /* An external CA's ISSUED stands only if the certificate is what we asked for. */

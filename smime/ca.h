@@ -143,16 +143,19 @@ int ca_issuing_fits(const struct conf_ca *conf, enum cert_profile profile, struc
     MUST_USE;
 
 /*
- * ca_make_crl() signs a v2 CRL with the issuing CA of a local CA (an
- * external CA publishes its own: refused): issuer = the CA's subject,
- * thisUpdate = now, nextUpdate = now + lifetime (at most 10 days, S/MIME
- * BR 4.9.7), CRL number and authorityKeyIdentifier (keyid) as extensions,
- * one entry per revoked certificate with its reasonCode, which is left
- * out for unspecified (0) as the BR require. The caller keeps the CRL
- * number increasing. The DER buffer is new (free()).
+ * ca_make_crl() has the signer sign a v2 CRL of a local CA (an external CA
+ * publishes its own: refused; a local CA without a signer too, since the
+ * revocation list is the signer's): issuer = the CA's subject, thisUpdate
+ * = the signer's clock, nextUpdate = that + lifetime (at most 10 days,
+ * S/MIME BR 4.9.7), the signer's next CRL number (only ever grows; for the
+ * first CRL of a CA it is at least number_floor, so numbers continue from
+ * those signed before the signer kept them) and authorityKeyIdentifier
+ * (keyid), one entry per certificate on the signer's revocation list with
+ * its reasonCode, which is left out for unspecified (0) as the BR
+ * require. out->der is new (free()); struct ca_crl is in smime/crl.h.
  */
-int ca_make_crl(struct ca *ca, const struct crl_entry *entries, size_t n, uint64_t number,
-    time_t now, int64_t lifetime, unsigned char **der, size_t *len, struct errbuf *e) MUST_USE;
+int ca_make_crl(struct ca *ca, uint64_t number_floor, int64_t lifetime, struct ca_crl *out,
+    struct errbuf *e) MUST_USE;
 
 /* A CSR for key, subject CN = mail (new). */
 int csr_make(EVP_PKEY *key, const char *mail, X509_REQ **out, struct errbuf *e) MUST_USE;

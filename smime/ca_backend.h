@@ -41,8 +41,8 @@ struct ca_backend {
 	/* The backend's own issuing chain (borrowed), or NULL. */
 	STACK_OF(X509) *(*chain)(void *state);
 	/* ca_make_crl(); NULL when the CA publishes its own CRLs (every external CA). */
-	int (*make_crl)(void *state, const struct crl_entry *entries, size_t n, uint64_t number,
-	    time_t now, int64_t lifetime, unsigned char **der, size_t *len, struct errbuf *e);
+	int (*make_crl)(void *state, uint64_t number_floor, int64_t lifetime, struct ca_crl *out,
+	    struct errbuf *e);
 	void (*close)(void *state);
 };
 

@@ -314,6 +314,15 @@ issuer_sign_leaf(struct issuer *is, X509_REQ *csr, const struct ca_request *req,
 	 */
 	if ((int64_t)(not_after - not_before) + 1 > SMIME_MAX_VALIDITY)
 		not_after = not_before + (time_t)SMIME_MAX_VALIDITY - 1;
+	/* No certificate outlives the CA that vouches for it (RFC 5280 6.1.3). */
+	{
+		struct tm tm;
+
+		memset(&tm, 0, sizeof(tm));
+		if (ASN1_TIME_to_tm(X509_get0_notAfter(is->cert), &tm) == 1 &&
+		    not_after > timegm(&tm))
+			not_after = timegm(&tm);
+	}
 
 	leaf = X509_new();
 	if (leaf == NULL || X509_set_version(leaf, X509_VERSION_3) != 1 ||

@@ -5,7 +5,7 @@
  * (profile.c) and CRLs (crl.c). Private to smime/.
  *
  * Only a process that may hold CA keys uses this: the signer process
- * (signer_child.c), and the local CA backend (ca_local.c) when ca_open()
+ * (smimesync-signer, signer/), and the local CA backend (ca_local.c) when ca_open()
  * was given no signer (unit tests). Everyone else asks the signer through
  * ca.h. The code is kept free of network and directory code.
  *

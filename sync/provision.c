@@ -513,6 +513,35 @@ out:
 	return rc;
 }
 
+/*
+ * The key an action made, now that it is delivered: with escrow, sealed
+ * again as an escrowed key, which opens only for key recovery under the
+ * operator's credential (smime/escrow.h). *sealed is new, *aad_out too.
+ */
+static int
+escrow_delivered_key(struct engine *en, const struct store_action *a, const struct store_cert *c,
+    char **aad_out, unsigned char **sealed, size_t *len, struct errbuf *e)
+{
+	char *aad = action_aad(a);
+	X509 *x = NULL;
+	int rc = -1;
+
+	*aad_out = xasprintf("escrow:%s", aad);
+	if (a->sealed_key == NULL) {
+		err_set(e, "no sealed key recorded for action #%lld", (long long)a->id);
+		goto out;
+	}
+	if (cert_from_der(c->der, c->der_len, &x, e) != 0 ||
+	    escrow_for_recovery(&en->master_key, aad, a->sealed_key, a->sealed_key_len, x,
+	    *aad_out, sealed, len, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	X509_free(x);
+	free(aad);
+	return rc;
+}
+
 static int
 step_queue_mails(struct engine *en, struct store_action *a, const struct conf_group *g,
     const struct user *u, struct errbuf *e)
@@ -521,6 +550,9 @@ step_queue_mails(struct engine *en, struct store_action *a, const struct conf_gr
 	struct collected mails;
 	STACK_OF(X509) *chain = NULL;
 	EVP_PKEY *key = NULL;
+	unsigned char *esc = NULL;
+	size_t esc_len = 0;
+	char *esc_aad = NULL;
 	int rc = -1;
 
 	memset(&cur, 0, sizeof(cur));
@@ -530,23 +562,41 @@ step_queue_mails(struct engine *en, struct store_action *a, const struct conf_gr
 		goto out;
 	if (collect_build(en, g, u, &cur, key, chain, &mails, e) != 0)
 		goto out;
+	if (g->escrow && escrow_delivered_key(en, a, &cur, &esc_aad, &esc, &esc_len, e) != 0)
+		goto out;
 	if (store_begin(en->store, e) != 0)
 		goto out;
 	if (collect_queue(en, a->id, a->user_id, &mails, e) != 0) {
 		store_rollback(en->store);
 		goto out;
 	}
-	/* escrow = no: once the mail is queued, nobody keeps the key. */
-	if (!g->escrow && (store_escrow_delete(en->store, a->cert_id, e) != 0 ||
-	    store_action_forget_key(en->store, a->id, e) != 0)) {
+	/*
+	 * Once the mail is queued the action's key has done its job: it goes,
+	 * and escrow = yes keeps only the escrowed copy; escrow = no, nothing.
+	 */
+	if ((g->escrow ? store_escrow_put(en->store, a->cert_id, esc_aad, esc, esc_len, e) :
+	    store_escrow_delete(en->store, a->cert_id, e)) != 0 ||
+	    store_action_forget_key(en->store, a->id, e) != 0) {
 		store_rollback(en->store);
 		goto out;
 	}
 	if (prov_enter(en, a, PROV_DONE, NULL, e) != 0)
 		goto out;
 	report_count(en->report, "mails_queued", 2);
+	/* And the signer opens that key for no one but a key recovery from now on. */
+	{
+		char *aad = action_aad(a);
+		struct errbuf e2;
+
+		if (escrow_close_key(&en->master_key, aad, a->sealed_key, a->sealed_key_len, &e2) != 0)
+			log_warn("%s #%lld: the signer could not close its key: %s", a->kind,
+			    (long long)a->id, e2.text);
+		free(aad);
+	}
 	rc = 0;
 out:
+	free(esc);
+	free(esc_aad);
 	collected_clear(&mails);
 	EVP_PKEY_free(key);
 	store_cert_clear(&cur);

@@ -5,8 +5,33 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "smime/cert.h"
+#include "smime/signer.h"
 #include "sync/publish.h"
 #include "sync/revoke.h"
+
+/*
+ * The signer keeps the revocation list the CRL is made of: tell it now.
+ * If it cannot take it, the revocation stands in the store, and the next
+ * CRL (crl_update) hands it over before it is signed.
+ */
+static void
+tell_signer(struct engine *en, const struct store_cert *c, enum revoke_reason reason)
+{
+	const struct conf_ca *conf = config_find_ca(en->cfg, c->ca_name);
+	struct errbuf e;
+	X509 *x = NULL;
+	bool already = false;
+
+	/* An external CA's certificate is its business; a renamed [ca] section is still ours. */
+	if (en->signer == NULL || (conf != NULL && conf->type != CA_TYPE_LOCAL))
+		return;
+	if (cert_from_der(c->der, c->der_len, &x, &e) != 0 ||
+	    signer_revoke(en->signer, x, (int)reason, &already, &e) != 0)
+		log_warn("serial %s is revoked here, but the signer has not taken it yet (%s); the "
+		    "next CRL hands it over", c->serial, e.text);
+	X509_free(x);
+}
 
 int
 revoke_cert(struct engine *en, int64_t cert_id, const char *dn, enum revoke_reason reason,
@@ -35,6 +60,7 @@ revoke_cert(struct engine *en, int64_t cert_id, const char *dn, enum revoke_reas
 	if (store_commit(en->store, e) != 0)
 		goto out;
 	log_info("revoked serial %s (reason %d)", c.serial, (int)reason);
+	tell_signer(en, &c, reason);
 	if (dn != NULL && target != NULL) {
 		memset(&who, 0, sizeof(who));
 		who.dn = (char *)dn;

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "sync/engine.h"
+#include "sync/escrow_upgrade.h"
 #include "sync/keygen.h"
 #include "sync/outbox.h"
 #include "sync/plan.h"
@@ -454,6 +455,8 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 	if (!run_stop_requested)
 		retire_and_remind(&en, &plan, group_failed, opt, &holders, &n_holders);
 	if (!run_stop_requested && !opt->dry_run)
+		escrow_upgrade(&en);
+	if (!run_stop_requested && !opt->dry_run)
 		notice_queue(&en);
 
 	if (run_stop_requested) {
@@ -465,6 +468,15 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 	}
 
 finish:
+	if (en.signer != NULL) {
+		struct signer_log_head head;
+
+		/* The head after this run: a later edit or cut of the log shows against it. */
+		if (signer_log_head(en.signer, 0, NULL, &head, &e) == 0)
+			report_signing_log(en.report, head.lines, head.hash);
+		else
+			log_warn("cannot read the head of the signing log: %s", e.text);
+	}
 	json = report_finish(en.report, time(NULL), &status);
 	if (recorded && store_run_finish(en.store, en.run_id, time(NULL), status, json, &e) != 0)
 		log_error("the run report could not be stored: %s", e.text);

@@ -8,6 +8,8 @@ AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
 	top_builddir='$(abs_top_builddir)'; export top_builddir; \
 	SMIMESYNC='$(abs_top_builddir)/smimesync'; export SMIMESYNC; \
+	SMIMESYNC_SIGNER='$(abs_top_builddir)/smimesync-signer'; export SMIMESYNC_SIGNER; \
+	SMIMESYNC_SIGNER_PROGRAM='$(abs_top_builddir)/smimesync-signer'; export SMIMESYNC_SIGNER_PROGRAM; \
 	SMIMESYNC_TEMPLATES_DIR='$(abs_top_srcdir)/templates'; export SMIMESYNC_TEMPLATES_DIR;
 
 # Link line for unit tests: every room library plus the system libraries.
