@@ -334,21 +334,25 @@ p11_key_reconnect(struct p11_key *k, struct errbuf *e)
 
 	pthread_mutex_lock(&registry_lock);
 	/*
-	 * Reload only if nobody did since this key was found: a reload for
-	 * another key of the module already gave it fresh handles.
+	 * The module was loaded again since this key was found (for another
+	 * key, or by an earlier reconnect of this one that found no token):
+	 * its fresh handles may do. If not, the slots it listed are as old
+	 * as that load (a token plugged in since is not among them): reload.
 	 */
-	if (m->ctx == NULL || k->generation == m->generation) {
-		log_warn("PKCS#11: reloading %s and logging in again to reach %s", m->path,
-		    k->uri_text);
-		module_unload(m);
-		if (module_load(m, e) != 0)
-			goto out;
-	} else {
+	if (m->ctx != NULL && k->generation != m->generation) {
+		struct errbuf fresh;
+
 		EVP_PKEY_free(k->pkey);
 		k->pkey = NULL;
+		err_clear(&fresh);
+		if (find_key(k, &fresh) == 0)
+			goto back;
 	}
-	if (find_key(k, e) != 0)
+	log_warn("PKCS#11: reloading %s and logging in again to reach %s", m->path, k->uri_text);
+	module_unload(m);
+	if (module_load(m, e) != 0 || find_key(k, e) != 0)
 		goto out;
+back:
 	log_info("PKCS#11: %s is back", k->uri_text);
 	rc = 0;
 out:
