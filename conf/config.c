@@ -372,7 +372,8 @@ static const struct {
 	{"tls_cert_file", CA_REST, CA_EJBCA, "the client certificate EJBCA authenticates"},
 	{"tls_key_file", CA_REST, CA_EJBCA, "the key of tls_cert_file"},
 	{"timeout", CA_EXTERNAL, 0, NULL},
-	{"retry_interval", CA_EXTERNAL, 0, NULL},
+	/* local: the wait after the key's token could not be reached (key_uri). */
+	{"retry_interval", CA_EXTERNAL | CA_LOCAL, 0, NULL},
 	{"profile", CA_CFSSL, 0, NULL},
 	{"auth_key_file", CA_CFSSL, 0, NULL},
 	{"certificate_profile", CA_EJBCA, CA_EJBCA, "the EJBCA certificate profile"},

@@ -199,7 +199,7 @@ escrow_key_read(const char *path, const struct conf_service *sv,
 	 * key to re-seal what it sealed. Used, and said loudly.
 	 */
 	if (sv != NULL && sv->master_key_uri != NULL)
-		log_warn("%s holds a plain master key although [service] master_key_uri is set: "
+		log_warn("%s holds a plain master key although master_key_uri is set: "
 		    "anybody who copies the file can open the escrow; run smimesync master-key "
 		    "rotate to replace it with one sealed under the token", path);
 	len = size;

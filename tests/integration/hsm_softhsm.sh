@@ -13,8 +13,14 @@
 #     a token unplugged and plugged back (re-inserted under a new identity):
 #     it reloads the module, logs in again and signs; a token that stays
 #     away is "unreachable" (retried later), not a misconfiguration;
-#   - a sync after the token was unplugged and plugged back issues to a new
-#     member without a failed person.
+#   - ca init writes the signer's policy with the token keys (key_file =
+#     the URI, pin_file): the signer process alone loads the module and
+#     reads the PIN; smimesync itself never opens either (strace);
+#   - through a long-lived signer (smimesync-signer serve on a socket):
+#     the token unplugged and plugged back under a new identity between
+#     two runs, and the run after has no failed person; a token that stays
+#     away keeps the new member's request open, and the next run after it
+#     is back issues from the same signer process.
 set -eu
 : "${top_srcdir:?}" "${top_builddir:?}" "${SMIMESYNC:?}"
 . "$top_srcdir/tests/tools/slapd-lib.sh"
@@ -139,12 +145,18 @@ done
 check '[ "$n" -ge 20 ]' "$n certificates signed by the token verify against the CA certificate and lint clean"
 
 R=alice@example.org
-check '"$SMIMESYNC" recover "$R" --out "$W/recovered.p12" >"$W/recover.pw" 2>"$W/recover.err" &&
+# ca init wrote the signer's policy (signer.conf: the key as its URI, the PIN
+# file) and the operators' recovery credential beside the configuration.
+CRED=$W/recovery.credential
+check 'grep -qx "key_file = $URI" "$W/signer.conf" && grep -qx "pin_file = $W/token.pin" "$W/signer.conf" &&
+	grep -qx "master_key_uri = $SEAL" "$W/signer.conf"' \
+	"the signer's policy names the token keys and the PIN file: the signer reads the PIN, not smimesync"
+check '"$SMIMESYNC" recover "$R" --out "$W/recovered.p12" --credential "$CRED" >"$W/recover.pw" 2>"$W/recover.err" &&
 	openssl pkcs12 -in "$W/recovered.p12" -passin "pass:$(cat "$W/recover.pw")" -nodes -nocerts 2>/dev/null | grep -q "BEGIN PRIVATE KEY"' \
 	"recover opens the escrow: the signer unsealed the master key through the token"
 "$SMIMESYNC" master-key rotate >"$W/rotate.out" 2>&1 || { cat "$W/rotate.out"; fail "master-key rotate"; }
 check 'head -n 1 "$W/state/master.key" | grep -q "sealed" && [ ! -e "$W/state/master.key.new" ] &&
-	"$SMIMESYNC" recover "$R" --out "$W/recovered2.p12" >/dev/null 2>&1' \
+	"$SMIMESYNC" recover "$R" --out "$W/recovered2.p12" --credential "$CRED" >/dev/null 2>&1' \
 	"master-key rotate seals the new key under the token too, and keys stay recoverable"
 
 # No private key of the CA, and the master key not in the clear, anywhere
@@ -202,30 +214,97 @@ check '[ "$rc" = 2 ] && grep -q "leaf 2: unreachable: .*cannot be reached" "$W/p
 	"a token that stays away makes the CA unreachable (retried later), not misconfigured"
 cat "$W/probe3.out"
 
-# --- a sync after the token came back under a new identity -------------------------
+# --- through a long-lived signer: the token unplugged and plugged back under it --
+# The production layout: smimesync-signer serves a socket (here as root, which
+# its policy check requires) and smimesync connects to it ([service]
+# signer_socket). The signer alone loads the PKCS#11 module and reads the PIN;
+# the token goes away and comes back between runs, under the same signer.
 mv "$W/softhsm/unplugged" "$W/softhsm/tokens/00000000-0000-0000-0000-0000000000b2"
-cat >"$W/newbie.ldif" <<LDIF
-dn: uid=newbie,ou=people,$SLAPD_BASE
+add_member() {
+	cat >"$W/$1.ldif" <<LDIF
+dn: uid=$1,ou=people,$SLAPD_BASE
 objectClass: inetOrgPerson
-uid: newbie
-cn: New Bie
-sn: Bie
-mail: newbie@example.org
+uid: $1
+cn: New $1
+sn: $1
+mail: $1@example.org
 
 dn: cn=smime-sales,ou=groups,$SLAPD_BASE
 changetype: modify
 add: member
-member: uid=newbie,ou=people,$SLAPD_BASE
+member: uid=$1,ou=people,$SLAPD_BASE
 LDIF
-ldapadd -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" -f "$W/newbie.ldif" >/dev/null 2>&1 ||
-	ldapmodify -a -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" -f "$W/newbie.ldif" >/dev/null
-"$SMIMESYNC" run --format json >"$W/run2.json" 2>"$W/run2.log" || { tail -20 "$W/run2.log"; fail "run after the re-plug exited non-zero"; }
-check '[ "$(jq -r .status "$W/run2.json")" = ok ] && [ "$(jq "[.users[]? | select(.outcome == \"failed\")] | length" "$W/run2.json")" = 0 ]' \
-	"the run after the token was unplugged and plugged back has no failed person"
-check '[ "$(jq -r ".users[] | select(.mail == \"newbie@example.org\") | .outcome" "$W/run2.json")" = done ] &&
-	"$SMIMESYNC" status --format json | jq -e ".[] | select(.mail == \"newbie@example.org\" and .serial != null)" >/dev/null' \
-	"the new member got a certificate from the token"
+	ldapmodify -a -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" -f "$W/$1.ldif" >/dev/null
+}
+outcome() { jq -r ".users[] | select(.mail == \"$2@example.org\") | .outcome" "$W/$1.json"; }
+no_failed() { [ "$(jq -r .status "$W/$1.json")" = ok ] && [ "$(jq "[.users[]? | select(.outcome == \"failed\")] | length" "$W/$1.json")" = 0 ]; }
+SPID=
+if [ "$(id -u)" = 0 ]; then
+	"$SMIMESYNC_SIGNER" serve --policy "$W/signer.conf" --socket "$W/signer.sock" >"$W/signer.log" 2>&1 &
+	SPID=$!
+	test_cleanup_more() { [ -z "$SPID" ] || { kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; } || true; }
+	wait_for '[ -S "$W/signer.sock" ]' 100 || { cat "$W/signer.log"; fail "smimesync-signer serve made no socket"; }
+	sed "/^\[service\]/a signer_socket = $W/signer.sock" "$W/smimesync.conf" >"$W/live.conf"
+else
+	echo "# not root: smimesync starts a signer per command (smimesync-signer serve wants a root-owned policy)"
+	cp "$W/smimesync.conf" "$W/live.conf"
+fi
+# An unreachable CA is asked again at the next run (default: 5 minutes later).
+sed -i "/^\[ca internal\]/a retry_interval = 0s" "$W/live.conf"
+live() { "$SMIMESYNC" -c "$W/live.conf" "$@"; }
 
+add_member newbie
+live run --format json >"$W/run2.json" 2>"$W/run2.log" || { tail -20 "$W/run2.log"; fail "run through the signer exited non-zero"; }
+check 'no_failed run2 && [ "$(outcome run2 newbie)" = done ]' "through the signer, a new member gets a certificate from the token"
+if [ -n "$SPID" ]; then
+	strace -f -e trace=open,openat -o "$W/main.trace" "$SMIMESYNC" -c "$W/live.conf" status >/dev/null 2>&1 &&
+		"$SMIMESYNC" -c "$W/live.conf" recover newbie@example.org --out "$W/newbie.p12" --credential "$CRED" >/dev/null 2>&1 ||
+		fail "status and recover through the socket"
+	strace -f -e trace=open,openat -o "$W/main2.trace" "$SMIMESYNC" -c "$W/live.conf" run >/dev/null 2>&1 ||
+		fail "a traced run through the socket"
+	check 'grep -q "live.conf" "$W/main2.trace" && ! grep -q "token.pin\|libsofthsm2\|softhsm/tokens" "$W/main.trace" "$W/main2.trace"' \
+		"smimesync itself never opens the PIN file, the PKCS#11 module or the token: the signer does"
+fi
+
+# Unplugged and plugged back under a new identity while the signer holds a session.
+TOKDIR=$(ls -d "$W"/softhsm/tokens/*)
+mv "$TOKDIR" "$W/softhsm/tokens/00000000-0000-0000-0000-0000000000c3"
+add_member newbie2
+live run --format json >"$W/run3.json" 2>"$W/run3.log" || { tail -20 "$W/run3.log"; fail "run after the re-plug exited non-zero"; }
+check 'no_failed run3 && [ "$(outcome run3 newbie2)" = done ]' \
+	"the run after the token was unplugged and plugged back has no failed person; the new member got a certificate"
+[ -z "$SPID" ] || check 'grep -q "reloading .*libsofthsm2.so and logging in again" "$W/signer.log"' \
+	"the signer process itself reloaded the module and logged in again"
+
+# Unplugged for longer: the person waits (not failed), and gets the certificate once it is back.
+TOKDIR=$(ls -d "$W"/softhsm/tokens/*)
+mv "$TOKDIR" "$W/softhsm/away"
+add_member newbie3
+live run --format json >"$W/run4.json" 2>"$W/run4.log" || true
+cat "$W/run4.log" | tail -5
+live status --format json >"$W/status4.json"
+jq '.[] | select(.mail == "newbie3@example.org")' "$W/status4.json"
+check 'grep -q "newbie3@example.org.*cannot be reached: no token" "$W/run4.log" &&
+	jq -e ".[] | select(.mail == \"newbie3@example.org\" and .serial == null and .pending_step == \"ca_asked\")" "$W/status4.json" >/dev/null &&
+	[ "$(jq "[.users[]? | select(.outcome == \"failed\" and .mail != \"newbie3@example.org\")] | length" "$W/run4.json")" = 0 ]' \
+	"while the token is away the new member's request stays open (the CA is unreachable, retried), the log says why"
+mv "$W/softhsm/away" "$W/softhsm/tokens/00000000-0000-0000-0000-0000000000d4"
+live run --format json >"$W/run5.json" 2>"$W/run5.log" || { tail -20 "$W/run5.log"; fail "run after the token came back exited non-zero"; }
+check 'no_failed run5 && live status --format json | jq -e ".[] | select(.mail == \"newbie3@example.org\" and .serial != null)" >/dev/null' \
+	"once the token is back the waiting member gets the certificate, from the same signer process"
+verify_members() {
+	for m in newbie newbie2 newbie3; do
+		ldapsearch -LLL -o ldif-wrap=no -x -H "$SLAPD_URI" -b "$SLAPD_BASE" "(mail=$m@example.org)" "userCertificate;binary" |
+			sed -n "s/^userCertificate;binary:: //p" | base64 -d | openssl x509 -inform DER -out "$W/$m.pem" 2>/dev/null &&
+			openssl verify -CAfile "$ROOT" -untrusted "$W/ca/issuing.pem" "$W/$m.pem" >/dev/null || return 1
+	done
+}
+check verify_members "what the signer signed across the re-plugs verifies against the CA certificate"
+if [ -n "$SPID" ]; then
+	kill "$SPID" 2>/dev/null || true
+	wait "$SPID" 2>/dev/null || true
+	SPID=
+fi
 
 # The PIN as a systemd credential (LoadCredential=token-pin:...): read from
 # $CREDENTIALS_DIRECTORY, and a clear refusal when the unit does not pass it.
@@ -243,15 +322,18 @@ check '! "$PROBE" -c "$W/cred.conf" --count 1 "$W/probe4" >"$W/probe5.out" 2>&1 
 # A deployment that had a plain master key sets master_key_uri: the signer
 # still opens the plain key (and says to seal it), and master-key rotate
 # writes the successor sealed under the token.
-mkdir -m 700 "$W/state2"
+mkdir -m 700 "$W/state2" "$W/mig"
 (umask 077; openssl rand -hex 32 >"$W/state2/master.key")
 sed "s|^state_dir = .*|state_dir = $W/state2|; s|^master_key_file = .*|master_key_file = $W/state2/master.key|" \
-	"$W/smimesync.conf" >"$W/migrate.conf"
-SMIMESYNC_CONF=$W/migrate.conf "$SMIMESYNC" run >"$W/run3.out" 2>"$W/run3.log" || { tail -20 "$W/run3.log"; fail "run with a plain master key and master_key_uri"; }
-check 'grep -q "warning.*holds a plain master key although \[service\] master_key_uri is set.*master-key rotate" "$W/run3.log"' "a plain master key under master_key_uri works and the log says to seal it"
-SMIMESYNC_CONF=$W/migrate.conf "$SMIMESYNC" master-key rotate >"$W/rotate2.out" 2>&1 || { cat "$W/rotate2.out"; fail "rotate to a sealed key"; }
+	"$W/smimesync.conf" >"$W/mig/smimesync.conf"
+MIG=$W/mig/smimesync.conf
+# Its own signer policy (and recovery credential), beside it.
+SMIMESYNC_CONF=$MIG "$SMIMESYNC" ca policy --write >"$W/mig/policy.out" 2>&1 || { cat "$W/mig/policy.out"; fail "ca policy --write"; }
+SMIMESYNC_CONF=$MIG "$SMIMESYNC" run >"$W/mig/run.out" 2>"$W/mig/run.log" || { tail -20 "$W/mig/run.log"; fail "run with a plain master key and master_key_uri"; }
+check 'grep -q "warning.*holds a plain master key although master_key_uri is set.*master-key rotate" "$W/mig/run.log"' "a plain master key under master_key_uri works and the log says to seal it"
+SMIMESYNC_CONF=$MIG "$SMIMESYNC" master-key rotate >"$W/rotate2.out" 2>&1 || { cat "$W/rotate2.out"; fail "rotate to a sealed key"; }
 check 'head -n 1 "$W/state2/master.key" | grep -q "sealed" &&
-	SMIMESYNC_CONF=$W/migrate.conf "$SMIMESYNC" recover "$R" --out "$W/recovered3.p12" >/dev/null 2>&1' \
+	SMIMESYNC_CONF=$MIG "$SMIMESYNC" recover "$R" --out "$W/recovered3.p12" --credential "$W/mig/recovery.credential" >/dev/null 2>&1' \
 	"master-key rotate seals it under the token, and what it sealed still opens"
 
 test_end
