@@ -188,6 +188,11 @@ check '! "$SMIMESYNC" check-config >"$W/check2.out" 2>&1 &&
 	grep -q "^$W/smimesync.conf:$line: \[group narrow-multi\] profile = mailbox-multipurpose: .*lacks the certificatePolicies OID 2.23.140.1.5.1.2 and the clientAuth EKU.*smimesync ca renew-issuing --ca narrow --root-key" "$W/check2.out"' \
 	"check-config refuses the group its CA does not fit, at its line, with the fix"
 cat "$W/check2.out"
+# The signer's own policy must allow the new profile too: ca policy prints
+# what the configuration asks for, and the administrator carries it over.
+check '"$SMIMESYNC" ca policy | sed -n "/^\[ca narrow\]/,/^\$/p" | grep -qx "profiles = mailbox-strict, mailbox-multipurpose"' \
+	"ca policy prints the profile the new group needs"
+sed -i '/^\[ca narrow\]/,/^$/s/^profiles = mailbox-strict$/profiles = mailbox-strict, mailbox-multipurpose/' "$W/signer.conf"
 "$SMIMESYNC" run --format json >"$W/run2.json" 2>"$W/run2.log" || true
 check 'jq -e ".users[] | select(.mail == \"mia@example.org\" and .outcome != \"done\") | .error | contains(\"renew-issuing\")" "$W/run2.json" >/dev/null &&
 	[ -z "$(sqlite3 "$W/state/smimesync.db" "SELECT serial FROM certs WHERE mail = '"'"'mia@example.org'"'"'")" ]' \
