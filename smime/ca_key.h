@@ -47,6 +47,12 @@
  *   token: a reconnect therefore re-enumerates the slots of a freshly
  *   initialised module and logs in only on a slot whose token is present.
  *
+ * Callers: issuer_open() (issuer.c), in smimesync-signer with the policy's
+ * [ca] key_file, pin_file and pin_credential (signer/sctx.c) and in-process
+ * for unit tests; escrow_key_read() for the key that seals the master key
+ * (the signer, with its policy's master_key_uri); "ca init" (ca_init.c,
+ * escrow.c) to make or find the keys.
+ *
  * Ownership: ca_key_load() returns a new handle; ca_key_free() frees it
  * (NULL is fine), wiping the PIN and unloading the module when it was the
  * last key of it. ca_key_pkey() is borrowed until the next ca_key_use(),
