@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/fileutil.h"
 #include "common/strutil.h"
@@ -69,10 +70,10 @@ profiles_text(unsigned mask, char *out, size_t size)
  * derived from the configuration, with a new recovery credential.
  */
 static int
-write_policy(const struct config *cfg)
+write_policy(const struct config *cfg, bool from_init)
 {
 	char *path = signer_policy_path(cfg);
-	char *cred = NULL, *slash;
+	char *cred = NULL, *dir = NULL, *slash;
 	struct errbuf e;
 	int rc = 0;
 
@@ -83,6 +84,20 @@ write_policy(const struct config *cfg)
 		goto out;
 	}
 	slash = strrchr(path, '/');
+	dir = slash != NULL ? xasprintf("%.*s", (int)(slash - path), path) : xstrdup(".");
+	/*
+	 * The packaged layout: ca init runs as the service's user, and the
+	 * configuration's directory belongs to root. That is right (a policy the
+	 * service could edit would bind nothing), so leave the policy to root.
+	 */
+	if (from_init && access(dir, W_OK) != 0) {
+		printf("the signer's policy %s was not written: this user cannot write to %s "
+		    "(root's, as it should be). Until it exists the signer enforces the policy "
+		    "derived from this configuration (smimesync ca policy prints it). To pin it "
+		    "and create the recovery credential that recover and resend need, run as "
+		    "root: smimesync ca policy --write\n", path, dir);
+		goto out;
+	}
 	cred = slash != NULL ? xasprintf("%.*s/recovery.credential", (int)(slash - path), path) :
 	    xstrdup("recovery.credential");
 	if (signer_policy_write(cfg, path, cred, &e) != 0) {
@@ -96,6 +111,7 @@ write_policy(const struct config *cfg)
 	    "it (--credential FILE); keep it with the operators, away from smimesync's user\n",
 	    cred);
 out:
+	free(dir);
 	free(cred);
 	free(path);
 	return rc;
@@ -119,7 +135,7 @@ ca_policy(int argc, char **argv, const struct cli_options *cli)
 	if (cfg == NULL)
 		return 1;
 	if (write) {
-		rc = write_policy(cfg) == 0 ? 0 : 1;
+		rc = write_policy(cfg, false) == 0 ? 0 : 1;
 	} else {
 		char *text = signer_policy_derive(cfg);
 
@@ -173,7 +189,7 @@ ca_init_cmd(struct config *cfg, const struct conf_ca *ca, const char *root_key_o
 	if (ca->type != CA_TYPE_LOCAL) {
 		printf("[ca %s] is an external CA (type %s): it keeps its own keys, so there is "
 		    "nothing more to create here\n", ca->name, ca_type_name(ca->type));
-		return write_policy(cfg) == 0 ? 0 : 1;
+		return write_policy(cfg, true) == 0 ? 0 : 1;
 	}
 	p.root_key_out = root_key_out;
 	p.profiles = ca_profiles_used(cfg, ca);
@@ -204,7 +220,7 @@ ca_init_cmd(struct config *cfg, const struct conf_ca *ca, const char *root_key_o
 	    "  3. destroy this one: shred -u %s\n"
 	    "To renew the issuing CA, bring one copy back for that moment only.\n",
 	    ca->chain_file, root_key_out, root_key_out, root_key_out);
-	return write_policy(cfg) == 0 ? 0 : 1;
+	return write_policy(cfg, true) == 0 ? 0 : 1;
 }
 
 static int

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "conf/conf.h"
+#include "common/log.h"
 #include "cli/commands.h"
 #include "report/metrics.h"
 #include "sync/run.h"
@@ -16,6 +17,7 @@ cmd_run(int argc, char **argv, const struct cli_options *cli)
 	static const struct option longopts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "allow-mass-retire", no_argument, NULL, 'm' },
+		{ "allow-mass-issue", no_argument, NULL, 'i' },
 		{ "format", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -36,18 +38,21 @@ cmd_run(int argc, char **argv, const struct cli_options *cli)
 		case 'm':
 			opt.allow_mass_retire = true;
 			break;
+		case 'i':
+			opt.allow_mass_issue = true;
+			break;
 		case 'f':
 			if (report_format_parse(optarg, &opt.format) == 0)
 				break;
 			fprintf(stderr, "smimesync run: unknown format \"%s\" (text, json or html)\n", optarg);
 			return EXIT_USAGE;
 		default:
-			fprintf(stderr, "usage: smimesync run [--dry-run] [--allow-mass-retire] [--format text|json|html]\n");
+			fprintf(stderr, "usage: smimesync run [--dry-run] [--allow-mass-retire] [--allow-mass-issue] [--format text|json|html]\n");
 			return EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "usage: smimesync run [--dry-run] [--allow-mass-retire] [--format text|json|html]\n");
+		fprintf(stderr, "usage: smimesync run [--dry-run] [--allow-mass-retire] [--allow-mass-issue] [--format text|json|html]\n");
 		return EXIT_USAGE;
 	}
 	cfg = commands_load_config(cli);
@@ -55,9 +60,9 @@ cmd_run(int argc, char **argv, const struct cli_options *cli)
 		return 1;
 	rc = (int)run_sync(cfg, &opt);
 	if (rc == RUN_FAILED)
-		fprintf(stderr, "smimesync: the run failed; the report above says why\n");
+		log_plain(LOGL_ERROR, "smimesync: the run failed; the report above says why");
 	else if (rc == RUN_PARTIAL)
-		fprintf(stderr, "smimesync: the run completed with errors; see the report above\n");
+		log_plain(LOGL_WARN, "smimesync: the run completed with errors; see the report above");
 	config_free(cfg);
 	return rc;
 }

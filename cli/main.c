@@ -26,7 +26,9 @@ usage(FILE *out)
 	    "certificate, publish it in the directory and mail it to them.\n"
 	    "\n"
 	    "Commands:\n"
-	    "  check-config [-v]            validate configuration, secret files and templates\n"
+	    "  check-config [-v] [--as-user USER] [--unit FILE]\n"
+	    "                               validate configuration, secret files and templates,\n"
+	    "                               as the service's user and in its systemd sandbox\n"
 	    "  ca init [--ca NAME] --root-key-out FILE [--pkcs11 URI]\n"
 	    "                               create the internal root and issuing CA, the master key\n"
 	    "                               and the signer's policy with a recovery credential;\n"
@@ -34,7 +36,7 @@ usage(FILE *out)
 	    "  ca renew-issuing [--ca NAME] --root-key FILE\n"
 	    "                               re-certify the issuing CA for what its groups need now\n"
 	    "  ca policy [--write]          print (or write) the signer policy this configuration needs\n"
-	    "  run [--dry-run] [--allow-mass-retire] [--format text|json|html]\n"
+	    "  run [--dry-run] [--allow-mass-retire] [--allow-mass-issue] [--format text|json|html]\n"
 	    "                               sync once; --dry-run prints the plan and changes nothing\n"
 	    "  issue USER [--force]         issue a certificate now (after a revocation; --force:\n"
 	    "                               even though USER holds a valid one)\n"
@@ -80,7 +82,8 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli_options cli = { .conf_path = NULL, .verbose = false };
+	struct cli_options cli = { .conf_path = NULL, .verbose = false, .command = NULL,
+	    .args = NULL };
 	const char *cmd;
 	int ch;
 
@@ -95,7 +98,7 @@ main(int argc, char **argv)
 		(void)setrlimit(RLIMIT_CORE, &none);
 		(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	}
-	log_init("smimesync", LOGL_INFO, 0);
+	log_init("smimesync", LOGL_INFO);
 	/* "+": stop at the command name; its own options are its business. */
 	while ((ch = getopt_long(argc, argv, "+c:vh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -125,6 +128,8 @@ main(int argc, char **argv)
 	if (cli.conf_path == NULL)
 		cli.conf_path = config_default_path();
 	cmd = argv[optind];
+	cli.command = cmd;
+	cli.args = argv + optind;
 	argc -= optind;
 	argv += optind;
 	/*

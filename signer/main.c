@@ -130,7 +130,9 @@ cmd_child(int argc, char **argv)
 		else
 			return EXIT_USAGE;
 	}
-	log_init("smimesync-signer", (enum log_level)level, use_syslog);
+	log_init("smimesync-signer", (enum log_level)level);
+	if (use_syslog)
+		log_to_syslog(LOGF_DAEMON);
 	/* The socket stays; stdin and stdout are smimesync's, not ours. */
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 || dup2(devnull, STDOUT_FILENO) < 0)
@@ -396,7 +398,7 @@ main(int argc, char **argv)
 	int rc;
 
 	seal_process();
-	log_init("smimesync-signer", LOGL_INFO, 0);
+	log_init("smimesync-signer", LOGL_INFO);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

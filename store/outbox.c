@@ -21,6 +21,7 @@ store_mail_clear(struct store_mail *m)
 	free(m->sealed);
 	free(m->state);
 	free(m->last_error);
+	free(m->cert_status);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -62,7 +63,10 @@ store_outbox_due(struct store *st, time_t now, size_t limit, struct store_mail *
 {
 	sqlite3_stmt *s = store_prepare(st,
 	    "SELECT id, action_id, user_id, kind, recipient, aad, sealed, state, attempts,"
-	    " next_attempt, last_error FROM outbox"
+	    " next_attempt, last_error,"
+	    " (SELECT c.status FROM actions a JOIN certs c ON c.id = a.cert_id"
+	    "   WHERE a.id = outbox.action_id)"
+	    " FROM outbox"
 	    " WHERE state = 'queued' AND next_attempt <= ?"
 	    /* A password mail waits until its certificate mail has gone out. */
 	    " AND NOT (kind = 'password' AND EXISTS (SELECT 1 FROM outbox c"
@@ -94,6 +98,7 @@ store_outbox_due(struct store *st, time_t now, size_t limit, struct store_mail *
 		m->attempts = sqlite3_column_int(s, 8);
 		m->next_attempt = sqlite3_column_int64(s, 9);
 		m->last_error = col_text(s, 10);
+		m->cert_status = col_text(s, 11);
 	}
 	if (rc != SQLITE_DONE) {
 		store_sql_error(st, "cannot read the outbox", e);
@@ -112,8 +117,9 @@ store_outbox_update(struct store *st, int64_t id, const char *state, int attempt
     time_t next_attempt, const char *error_or_null, time_t now, struct errbuf *e)
 {
 	sqlite3_stmt *s = store_prepare(st,
-	    "UPDATE outbox SET state = ?, attempts = ?, next_attempt = ?, last_error = ?,"
-	    " updated = ? WHERE id = ?", e);
+	    "UPDATE outbox SET state = ?1, attempts = ?2, next_attempt = ?3, last_error = ?4,"
+	    " updated = ?5, sealed = CASE WHEN ?1 = 'queued' THEN sealed ELSE X'' END"
+	    " WHERE id = ?6", e);
 
 	if (s == NULL)
 		return -1;
@@ -131,7 +137,7 @@ store_outbox_fail_siblings(struct store *st, int64_t action_id, const char *reas
     struct errbuf *e)
 {
 	sqlite3_stmt *s = store_prepare(st,
-	    "UPDATE outbox SET state = 'failed', last_error = ?, updated = ?"
+	    "UPDATE outbox SET state = 'failed', last_error = ?, updated = ?, sealed = X''"
 	    " WHERE action_id = ? AND kind = 'password' AND state = 'queued'", e);
 
 	if (s == NULL)

@@ -95,6 +95,12 @@ struct store_cert {
 	size_t der_len;
 	char *chain_pem;
 	time_t created;
+	/*
+	 * Written by store_cert_insert() only (NULL when read back): every
+	 * alternative address the certificate was asked for, lowercased, one a
+	 * line (I5: losing any of them is a reissue).
+	 */
+	const char *alt_mails;
 };
 
 void store_cert_clear(struct store_cert *c);
@@ -136,6 +142,14 @@ struct store_user_state {
 	bool revoked;        /* the newest certificate was revoked, none valid since */
 	time_t left_at;      /* when we first saw this person leave, 0 if not */
 	char *ca_hold;       /* why the CA rejected this person's last request, or NULL */
+	/* The unfinished action (open_action), for the planner's I4 check: */
+	char *open_cert_status; /* status of the certificate it made, NULL if none yet */
+	char *open_serial;      /* that certificate's serial, NULL if none yet */
+	time_t open_created;    /* when it was planned */
+	bool open_at_ca;        /* an external CA holds its request (a cookie) */
+	time_t revoked_at;      /* revoked: when the newest certificate was revoked */
+	char *alt_mails;        /* the current certificate's alternative addresses, lowercased,
+	                           one a line; NULL when not recorded (issued before) */
 };
 
 int store_load_states(struct store *st, struct store_user_state **out, size_t *n,
@@ -209,6 +223,13 @@ struct store_mail {
 	int attempts;
 	time_t next_attempt;
 	char *last_error;
+	/*
+	 * Read by store_outbox_due() only: the status ("valid", "superseded",
+	 * "revoked") of the certificate the mail's action made, NULL when the
+	 * mail carries none. A collection or password mail for a certificate
+	 * that is no longer valid is cancelled, never sent (invariant I4).
+	 */
+	char *cert_status;
 };
 
 void store_mail_clear(struct store_mail *m);
@@ -218,6 +239,11 @@ int store_outbox_add(struct store *st, const struct store_mail *m, int64_t *id_o
 /* Queued mails due at now, oldest first, at most limit. */
 int store_outbox_due(struct store *st, time_t now, size_t limit, struct store_mail **out,
     size_t *n, struct errbuf *e) MUST_USE;
+/*
+ * Record an attempt. A mail that reaches its end ("sent" or "failed")
+ * loses its sealed payload in the same statement: nothing sealed in the
+ * outbox outlives its delivery, whatever the group's escrow says (I6).
+ */
 int store_outbox_update(struct store *st, int64_t id, const char *state, int attempts,
     time_t next_attempt, const char *error_or_null, time_t now, struct errbuf *e) MUST_USE;
 /*

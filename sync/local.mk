@@ -5,11 +5,14 @@ libsync_a_SOURCES = \
 	sync/run.c sync/run.h \
 	sync/plan.c sync/plan.h sync/plan_internal.h \
 	sync/plan_holders.c sync/plan_retire.c sync/plan_remind.c \
+	sync/plan_mail.c sync/plan_issue.c \
 	sync/provision.c sync/provision.h \
 	sync/escrow_upgrade.c sync/escrow_upgrade.h \
 	sync/keygen.c sync/keygen.h \
 	sync/publish.c sync/publish.h \
 	sync/revoke.c sync/revoke.h \
+	sync/unpublish.c sync/unpublish.h \
+	sync/unwanted.c sync/unwanted.h \
 	sync/retire.c sync/retire.h \
 	sync/remind.c sync/remind.h \
 	sync/member_index.c sync/member_index.h \

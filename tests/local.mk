@@ -23,8 +23,10 @@ TESTS += tests/integration/cli.sh tests/integration/checksrc.sh
 EXTRA_DIST += tests/integration/cli.sh tests/integration/checksrc.sh
 TESTS += tests/integration/mail_retry.sh
 EXTRA_DIST += tests/integration/mail_retry.sh
-TESTS += tests/integration/lifecycle.sh
-EXTRA_DIST += tests/integration/lifecycle.sh tests/tools/mailcount.py
+TESTS += tests/integration/lifecycle.sh tests/integration/invariants.sh \
+	tests/integration/addresses.sh
+EXTRA_DIST += tests/integration/lifecycle.sh tests/tools/mailcount.py \
+	tests/integration/invariants.sh tests/integration/addresses.sh
 include tests/fuzz/local.mk
 # Hostile input across rooms (issue #9).
 check_PROGRAMS += tests/unit/test_hostile_input
@@ -47,6 +49,8 @@ EXTRA_DIST += tests/integration/valgrind.sh tests/tools/run-sanitized
 EXTRA_DIST += tests/tools/test-lib.sh
 # Issue #8: external CAs (cfssl for real, EJBCA and Sectigo fakes, a certmonger helper).
 TESTS += tests/integration/ca_helper.sh tests/integration/ca_cfssl.sh \
-	tests/integration/ca_ejbca.sh tests/integration/ca_sectigo.sh
+	tests/integration/ca_ejbca.sh tests/integration/ca_sectigo.sh \
+	tests/integration/ca_lost_answers.sh tests/integration/ca_certmonger.sh
+EXTRA_DIST += tests/integration/ca_lost_answers.sh tests/integration/ca_certmonger.sh
 EXTRA_DIST += tests/integration/ca_helper.sh tests/integration/ca_cfssl.sh \
 	tests/integration/ca_ejbca.sh tests/integration/ca_sectigo.sh tests/tools/fake-rest-ca.py tests/tools/extca-lib.sh tests/tools/test-ca-helper
