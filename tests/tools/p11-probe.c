@@ -222,7 +222,7 @@ main(int argc, char **argv)
 	int count = 2;
 	int ch, rc = 2;
 
-	log_init("p11-probe", LOGL_INFO, 0);
+	log_init("p11-probe", LOGL_INFO);
 	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
