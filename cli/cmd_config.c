@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * check-config and ca init: the commands an administrator runs before the
- * first sync.
+ * check-config: what an administrator runs before the first sync (and ca
+ * init, in cmd_ca.c).
  *
  * check-config looks at every file with the rights of the user the service
  * runs as: --as-user USER, or, when root checks the configuration the
@@ -10,6 +10,9 @@
  * does the whole check, so every "permission denied" is the kernel's own
  * answer, not a guess from mode bits. The unit's sandbox (conf/unit.h) is
  * checked too: a CRL in a read-only /var/www, a secret under ProtectHome.
+ * Beyond the files it says whether each internal CA's issuing certificate
+ * allows the profiles of the groups that use it, and warns about
+ * combinations that work but hurt the people who get the certificates.
  */
 #include "config.h"
 
@@ -32,9 +35,7 @@
 #include "conf/unit.h"
 #include "mail/template.h"
 #include "smime/ca.h"
-#include "smime/escrow.h"
 #include "smime/signer.h"
-#include "smime/signer_policy.h"
 #include "cli/commands.h"
 
 /*
@@ -183,6 +184,35 @@ checked_as(const struct check_ctx *x)
 }
 
 /* Everything check-config looks at, with the rights of the current user. */
+/*
+ * A group whose profile its internal CA's issuing certificate does not
+ * allow would get certificates that fail explicit-policy or clientAuth
+ * validation: refused here with the fix (the signer refuses them too).
+ */
+static size_t
+check_issuing_fits(const struct config *cfg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->n_groups; i++) {
+		const struct conf_group *g = &cfg->groups[i];
+		struct errbuf e;
+
+		if (g->ca == NULL || g->ca->type != CA_TYPE_LOCAL || g->ca->cert_file == NULL ||
+		    !file_exists(g->ca->cert_file))
+			continue; /* config_check_files() reports a missing CA */
+		err_clear(&e);
+		if (ca_issuing_fits(g->ca, g->profile, &e) == 0)
+			continue;
+		fprintf(stderr, "%s:%d: [group %s] profile = %s: %s (%s); re-certify it for every "
+		    "profile its groups use: smimesync ca renew-issuing --ca %s --root-key "
+		    "/path/to/offline/root.key\n", cfg->path, config_line(cfg, g, "profile"),
+		    g->name, cert_profile_name(g->profile), e.text, g->ca->cert_file, g->ca->name);
+		n++;
+	}
+	return n;
+}
+
 static int
 check_as_me(const struct check_ctx *x)
 {
@@ -202,6 +232,9 @@ check_as_me(const struct check_ctx *x)
 		return 1;
 	problems = config_check_files(cfg, &errs);
 	print_errors(&errs);
+	/* Warnings: printed, never counted as problems. */
+	(void)config_warnings(cfg, &errs);
+	print_errors(&errs);
 	if (x->unit != NULL) {
 		problems += config_check_sandbox(cfg, x->unit, &errs);
 		print_errors(&errs);
@@ -217,6 +250,7 @@ check_as_me(const struct check_ctx *x)
 			    "a user added to their own entry, ends up in a certificate; set "
 			    "allowed_domains = example.org (the domains this group's addresses may "
 			    "have)\n", cfg->groups[i].origin.file, cfg->groups[i].origin.line, cfg->groups[i].name);
+	problems += check_issuing_fits(cfg);
 	/* A signer running as a service: it must answer, with its own policy. */
 	if (cfg->service.signer_socket != NULL) {
 		struct signer *s = NULL;
@@ -392,165 +426,5 @@ cmd_check_config(int argc, char **argv, const struct cli_options *cli)
 	rc = check_as_user(&x, pw, gid, unit);
 out:
 	unit_sandbox_free(unit);
-	return rc;
-}
-
-static const struct conf_ca *
-pick_ca(const struct config *cfg, const char *name)
-{
-	if (name != NULL)
-		return config_find_ca(cfg, name);
-	for (size_t i = 0; i < cfg->n_cas; i++)
-		if (cfg->cas[i].type == CA_TYPE_LOCAL)
-			return &cfg->cas[i];
-	/* Only external CAs: "ca init" still has the master key to make. */
-	return cfg->n_cas > 0 ? &cfg->cas[0] : NULL;
-}
-
-/*
- * The signer's policy beside the configuration, when there is none yet:
- * derived from the configuration, with a new recovery credential.
- */
-static int
-write_policy(const struct config *cfg, bool from_init)
-{
-	char *path = signer_policy_path(cfg);
-	char *cred = NULL, *dir = NULL, *slash;
-	struct errbuf e;
-	int rc = 0;
-
-	if (file_exists(path)) {
-		printf("the signer's policy %s exists: it was left as it is; a new [ca] must be "
-		    "added to it by hand (smimesync ca policy prints what this configuration "
-		    "asks for)\n", path);
-		goto out;
-	}
-	slash = strrchr(path, '/');
-	dir = slash != NULL ? xasprintf("%.*s", (int)(slash - path), path) : xstrdup(".");
-	/*
-	 * The packaged layout: ca init runs as the service's user, and the
-	 * configuration's directory belongs to root. That is right (a policy the
-	 * service could edit would bind nothing), so leave the policy to root.
-	 */
-	if (from_init && access(dir, W_OK) != 0) {
-		printf("the signer's policy %s was not written: this user cannot write to %s "
-		    "(root's, as it should be). Until it exists the signer enforces the policy "
-		    "derived from this configuration (smimesync ca policy prints it). To pin it "
-		    "and create the recovery credential that recover and resend need, run as "
-		    "root: smimesync ca policy --write\n", path, dir);
-		goto out;
-	}
-	cred = slash != NULL ? xasprintf("%.*s/recovery.credential", (int)(slash - path), path) :
-	    xstrdup("recovery.credential");
-	if (signer_policy_write(cfg, path, cred, &e) != 0) {
-		fprintf(stderr, "smimesync: the signer's policy: %s\n", e.text);
-		rc = -1;
-		goto out;
-	}
-	printf("wrote the signer's policy %s: review it (mail_domains = * allows any domain: "
-	    "list yours); behind [service] signer_socket it must belong to root\n", path);
-	printf("wrote the recovery credential %s (mode 0600): smimesync recover and resend need "
-	    "it (--credential FILE); keep it with the operators, away from smimesync's user\n",
-	    cred);
-out:
-	free(dir);
-	free(cred);
-	free(path);
-	return rc;
-}
-
-/* ca policy [--write]: what the signer's policy must allow for this configuration. */
-static int
-ca_policy(int argc, char **argv, const struct cli_options *cli)
-{
-	struct config *cfg = NULL;
-	bool write = false;
-	int rc = 1;
-
-	if (argc == 2 && strcmp(argv[1], "--write") == 0)
-		write = true;
-	else if (argc != 1) {
-		fprintf(stderr, "usage: smimesync ca policy [--write]\n");
-		return EXIT_USAGE;
-	}
-	cfg = commands_load_config(cli);
-	if (cfg == NULL)
-		return 1;
-	if (write) {
-		rc = write_policy(cfg, false) == 0 ? 0 : 1;
-	} else {
-		char *text = signer_policy_derive(cfg);
-
-		fputs(text, stdout);
-		free(text);
-		rc = 0;
-	}
-	config_free(cfg);
-	return rc;
-}
-
-int
-cmd_ca(int argc, char **argv, const struct cli_options *cli)
-{
-	static const struct option longopts[] = {
-		{ "ca", required_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *name = NULL;
-	const struct conf_ca *ca;
-	struct config *cfg = NULL;
-	struct errbuf e;
-	int ch, rc = 1;
-
-	if (argc >= 2 && strcmp(argv[1], "policy") == 0)
-		return ca_policy(argc - 1, argv + 1, cli);
-	if (argc < 2 || strcmp(argv[1], "init") != 0) {
-		fprintf(stderr, "usage: smimesync ca init [--ca NAME]\n"
-		    "       smimesync ca policy [--write]\n");
-		return EXIT_USAGE;
-	}
-	argc--;
-	argv++;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (ch != 'n') {
-			fprintf(stderr, "usage: smimesync ca init [--ca NAME]\n");
-			return EXIT_USAGE;
-		}
-		name = optarg;
-	}
-	cfg = commands_load_config(cli);
-	if (cfg == NULL)
-		return 1;
-	ca = pick_ca(cfg, name);
-	if (ca == NULL) {
-		fprintf(stderr, "smimesync: %s: no [ca%s%s] section to initialise\n",
-		    cli->conf_path, name ? " " : "", name ? name : "");
-		goto out;
-	}
-	err_clear(&e);
-	/* No signer: making the first keys is this command's whole job. */
-	if (!file_exists(cfg->service.master_key_file)) {
-		if (master_key_create(cfg->service.master_key_file, NULL, &e) != 0) {
-			fprintf(stderr, "smimesync: %s\n", e.text);
-			goto out;
-		}
-		printf("created master key %s (mode 0600): back it up; without it escrowed "
-		    "keys and queued mails cannot be read\n", cfg->service.master_key_file);
-	}
-	if (ca->type != CA_TYPE_LOCAL) {
-		printf("[ca %s] is an external CA (type %s): it keeps its own keys, so there is "
-		    "nothing more to create here\n", ca->name, ca_type_name(ca->type));
-		rc = write_policy(cfg, true) == 0 ? 0 : 1;
-		goto out;
-	}
-	if (ca_init(ca, &e) != 0) {
-		fprintf(stderr, "smimesync: [ca %s] %s\n", ca->name, e.text);
-		goto out;
-	}
-	printf("created [ca %s]:\n  issuing certificate %s\n  issuing key         %s (mode 0600)\n"
-	    "  chain               %s\n", ca->name, ca->cert_file, ca->key_file, ca->chain_file);
-	rc = write_policy(cfg, true) == 0 ? 0 : 1;
-out:
-	config_free(cfg);
 	return rc;
 }

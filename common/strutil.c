@@ -212,3 +212,15 @@ parse_time_utc(const char *s, time_t *out)
 	*out = timegm(&tm);
 	return 0;
 }
+
+int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

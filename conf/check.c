@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "common/fileutil.h"
+#include "common/p11uri.h"
 #include "common/xalloc.h"
 #include "conf/conf_internal.h"
 #include "conf/unit.h"
@@ -324,6 +325,7 @@ enum file_use {
 	USE_RUN,      /* runs it */
 	USE_WRITE,    /* replaces it: a temporary file in its directory, then rename */
 	USE_STATE,    /* the state directory: creates, writes and locks in it */
+	USE_P11,      /* a PKCS#11 URI (key_uri): the library it names is loaded */
 };
 
 struct file_ref {
@@ -338,6 +340,9 @@ struct file_ref {
 
 typedef void file_fn(struct checker *c, const struct file_ref *f);
 
+#define PIN_HINT "put the token's user PIN in it (one line), readable only by the user the " \
+	"signer runs as (chmod 600)"
+
 /* Every file and directory the configuration makes the service touch, once. */
 static void
 each_file(struct checker *c, file_fn *fn)
@@ -348,10 +353,17 @@ each_file(struct checker *c, file_fn *fn)
 #define REF(b, k, n, key, p, u, h) fn(c, &(const struct file_ref){b, k, n, key, p, u, h})
 	REF(sv, CONF_SERVICE, NULL, "state_dir", sv->state_dir, USE_STATE, NULL);
 	REF(sv, CONF_SERVICE, NULL, "metrics_file", sv->metrics_file, USE_WRITE, NULL);
-	/* Behind signer_socket the keys are the signer's: this user must not even see them. */
-	if (sv->signer_socket == NULL)
+	/*
+	 * Behind signer_socket the keys (and a token's PIN) are the signer's:
+	 * this user must not even see them.
+	 */
+	if (sv->signer_socket == NULL) {
 		REF(sv, CONF_SERVICE, NULL, "master_key_file", sv->master_key_file, USE_SECRET,
 		    "run: smimesync ca init (it creates the master key)");
+		REF(sv, CONF_SERVICE, NULL, "master_key_uri", sv->master_key_uri, USE_P11, NULL);
+		REF(sv, CONF_SERVICE, NULL, "master_key_pin_file", sv->master_key_pin_file,
+		    USE_SECRET, PIN_HINT);
+	}
 	for (size_t i = 0; i < cfg->n_directories; i++) {
 		const struct conf_directory *d = &cfg->directories[i];
 
@@ -372,13 +384,18 @@ each_file(struct checker *c, file_fn *fn)
 	}
 	for (size_t i = 0; i < cfg->n_cas; i++) {
 		const struct conf_ca *ca = &cfg->cas[i];
-		char *ca_init = xasprintf("run: smimesync ca init --ca %s", ca->name);
+		char *ca_init = xasprintf("run: smimesync ca init --ca %s --root-key-out "
+		    "/path/to/offline/root.key", ca->name);
 
 		if (ca->type == CA_TYPE_LOCAL) {
 			REF(ca, CONF_CA, ca->name, "cert_file", ca->cert_file, USE_READ, ca_init);
-			if (sv->signer_socket == NULL)
+			if (sv->signer_socket == NULL) {
 				REF(ca, CONF_CA, ca->name, "key_file", ca->key_file, USE_SECRET,
 				    ca_init);
+				REF(ca, CONF_CA, ca->name, "key_uri", ca->key_uri, USE_P11, NULL);
+				REF(ca, CONF_CA, ca->name, "pin_file", ca->pin_file, USE_SECRET,
+				    PIN_HINT);
+			}
 			REF(ca, CONF_CA, ca->name, "chain_file", ca->chain_file, USE_READ, ca_init);
 			REF(ca, CONF_CA, ca->name, "crl_file", ca->crl_file, USE_WRITE, NULL);
 		} else {
@@ -423,6 +440,27 @@ check_run(struct checker *c, const struct file_ref *f)
 		problem(c, f->base, f->kind, f->name, f->key, e.text);
 }
 
+/*
+ * A key on a PKCS#11 token: the library the URI names must be there. (The
+ * token itself is the signer's to reach: check-config contacts nothing.)
+ */
+static void
+check_p11(struct checker *c, const struct file_ref *f)
+{
+	struct p11_uri u;
+	struct errbuf e;
+
+	err_clear(&e);
+	if (p11_uri_parse(f->path, &u, &e) != 0)
+		return; /* the option's own check reported it */
+	if (access(u.module_path, R_OK) != 0) {
+		err_set(&e, "the PKCS#11 library %s cannot be read: %s; install the HSM's client "
+		    "software or correct module-path", u.module_path, strerror(errno));
+		problem(c, f->base, f->kind, f->name, f->key, e.text);
+	}
+	p11_uri_clear(&u);
+}
+
 static void
 check_one(struct checker *c, const struct file_ref *f)
 {
@@ -447,6 +485,9 @@ check_one(struct checker *c, const struct file_ref *f)
 		break;
 	case USE_STATE:
 		check_state_dir(c);
+		break;
+	case USE_P11:
+		check_p11(c, f);
 		break;
 	}
 }
@@ -489,7 +530,8 @@ check_sandboxed(struct checker *c, const struct file_ref *f)
 	bool write = f->use == USE_WRITE || f->use == USE_STATE;
 	char *dir = NULL, *why = NULL;
 
-	if (f->path == NULL)
+	/* A PKCS#11 URI is no path; the signer loads its library (KEYS ON A TOKEN). */
+	if (f->path == NULL || f->use == USE_P11)
 		return;
 	/* A replaced file is renamed in its directory: that must be writable. */
 	if (f->use == USE_WRITE)

@@ -80,6 +80,9 @@ struct conf_origin {
 struct conf_service {
 	char *state_dir;       /* default SMIMESYNC_STATEDIR, env SMIMESYNC_STATE_DIR overrides */
 	char *master_key_file; /* 32 random bytes as 64 hex digits; secret */
+	char *master_key_uri;  /* RSA key on a token that seals master_key_file, or NULL */
+	char *master_key_pin_file;       /* its token's user PIN (secret file) */
+	char *master_key_pin_credential; /* or the systemd credential holding it */
 	int log_level;         /* enum log_level from common/log.h */
 	bool log_syslog;       /* log = stderr | syslog */
 	int log_facility;      /* enum log_facility from common/log.h (log = syslog) */
@@ -132,7 +135,10 @@ struct conf_ca {
 	struct conf_origin origin;
 	enum ca_type type;
 	char *cert_file;  /* issuing CA certificate (PEM) */
-	char *key_file;   /* issuing CA key (PEM, secret) */
+	char *key_file;   /* issuing CA key (PEM, secret); or key_uri */
+	char *key_uri;    /* issuing CA key on a PKCS#11 token (RFC 7512 URI); or key_file */
+	char *pin_file;   /* secret file with the token's user PIN (key_uri only) */
+	char *pin_credential; /* or the systemd credential holding it (LoadCredential=) */
 	char *chain_file; /* issuing CA up to and including the root (PEM) */
 	char *crl_url;    /* http:// URL put in cRLDistributionPoints */
 	char *aia_url;    /* http:// URL of the issuing CA cert (caIssuers) */
@@ -275,6 +281,21 @@ void conf_errors_free(struct conf_errors *errs);
  * not world-writable. Appends to errs; returns the number of problems found.
  */
 size_t config_check_files(const struct config *cfg, struct conf_errors *errs);
+/*
+ * Combinations that work but hurt the people who get the certificates
+ * (EC keys in a compat PKCS#12 that gpgsm crashes on; EC keys Thunderbird
+ * cannot encrypt to): "file:line: warning: ..." with the fix, appended to
+ * out. Returns how many. Nothing here stops a run.
+ */
+size_t config_warnings(const struct config *cfg, struct conf_errors *out);
+
+/*
+ * The line of section (a struct conf_ca, conf_group ... of cfg) where key
+ * was set, else the section's header line: for messages about the
+ * configuration from outside conf/.
+ */
+int config_line(const struct config *cfg, const void *section, const char *key);
+
 /*
  * The same files against a systemd unit's sandbox (conf/unit.h): what it
  * hides (ProtectHome=, InaccessiblePaths=, PrivateTmp=) or keeps read-only

@@ -14,6 +14,7 @@ libconf_a_SOURCES = \
 	conf/model.c \
 	conf/dump.c \
 	conf/check.c \
+	conf/warnings.c \
 	conf/unit.c conf/unit.h
 
 # The annotated example configuration, installed next to the docs.
@@ -36,7 +37,7 @@ TESTS += tests/unit/test_conf
 
 TESTS += tests/integration/config_errors.sh tests/integration/man_options.sh
 EXTRA_DIST += tests/integration/config_errors.sh tests/integration/man_options.sh \
-	tests/config-errors
+	tests/config-errors tests/config-warnings
 
 # The systemd unit, with the configured paths filled in. Installed in
 # configure --with-systemdsystemunitdir=DIR (default

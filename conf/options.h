@@ -115,6 +115,10 @@ int conf_check_from(const char *value, struct errbuf *why);
 int conf_check_language(const char *value, struct errbuf *why);
 int conf_check_country(const char *value, struct errbuf *why);
 int conf_check_ca_url(const char *value, struct errbuf *why);
+/* A PKCS#11 URI naming a private key (common/p11uri.h). */
+int conf_check_pkcs11_uri(const char *value, struct errbuf *why);
+/* A systemd credential name: no "/", not hidden. */
+int conf_check_credential_name(const char *value, struct errbuf *why);
 int conf_check_duration_list(const char *value, struct errbuf *why);
 /*
  * Parse a duration list ("30d, 7d, 1d") into out[], largest first; returns

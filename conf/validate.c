@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/dn.h"
+#include "common/p11uri.h"
 #include "conf/options.h"
 
 bool
@@ -327,6 +328,29 @@ bad:
 		err_set(why, "\"%s\" is not a CA base URL; write https://ca.example.org:8443 (no "
 		    "credentials, query or fragment)", value);
 	return -1;
+}
+
+int
+conf_check_pkcs11_uri(const char *value, struct errbuf *why)
+{
+	struct p11_uri u;
+
+	if (p11_uri_parse(value, &u, why) != 0)
+		return -1;
+	p11_uri_clear(&u);
+	return 0;
+}
+
+int
+conf_check_credential_name(const char *value, struct errbuf *why)
+{
+	if (value[0] == '\0' || value[0] == '.' || strchr(value, '/') != NULL ||
+	    strlen(value) > 255) {
+		err_set(why, "\"%s\" is not a systemd credential name (the NAME of "
+		    "LoadCredential=NAME:PATH: no \"/\", not starting with \".\")", value);
+		return -1;
+	}
+	return 0;
 }
 
 bool

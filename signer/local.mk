@@ -13,7 +13,7 @@ libsigner_a_SOURCES = \
 	signer/listen.h signer/listen.c
 
 SIGNER_LIBS = libsigner.a libsmime.a libconf.a libnet.a libcommon.a \
-	$(CURL_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS)
+	$(CURL_LIBS) $(JANSSON_LIBS) $(LIBP11_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS)
 
 pkglibexec_PROGRAMS = smimesync-signer
 smimesync_signer_SOURCES = signer/main.c

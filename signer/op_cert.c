@@ -459,6 +459,17 @@ op_sign_cert(struct sctx *c, struct sconn *conn, struct sp_reader *r, struct buf
 	/* The signer's clock, read now: the request carries none. */
 	req.now = time(NULL);
 	oc = issuer_sign_leaf(h->issuer, q.csr, &req, &out);
+	if (oc == CA_UNREACHABLE) {
+		/*
+		 * The CA key's token is gone for now (unplugged, HSM restarting)
+		 * even after a reconnect: the request stays open and is asked
+		 * again after the client's own [ca] retry_interval (no wait of
+		 * the signer's: it cannot know when the token is back).
+		 */
+		answer_err(a, SIGNER_BUSY, "%s", out.reason);
+		a->retry_after = 0;
+		goto out;
+	}
 	if (oc != CA_ISSUED) {
 		answer_err(a, oc == CA_REJECTED ? SIGNER_REFUSED : SIGNER_ERR, "%s", out.reason);
 		if (oc == CA_REJECTED) {

@@ -18,6 +18,7 @@
 #include "common/mailaddr.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
+#include "conf/options.h"
 #include "signer/policy.h"
 #include "smime/credential.h"
 #include "smime/types.h"
@@ -166,6 +167,25 @@ set_str(struct parser *ps, int line, const char *key, char **field, const char *
 	*field = xstrdup(value);
 }
 
+/* A PKCS#11 URI naming a private key (ca_key.h), checked as smimesync.conf does. */
+static void
+check_uri(struct parser *ps, int line, const char *key, const char *value)
+{
+	struct errbuf why;
+
+	if (value != NULL && conf_check_pkcs11_uri(value, &why) != 0)
+		perr(ps, line, "%s: %s", key, why.text);
+}
+
+static void
+check_credential(struct parser *ps, int line, const char *key, const char *value)
+{
+	struct errbuf why;
+
+	if (value != NULL && conf_check_credential_name(value, &why) != 0)
+		perr(ps, line, "%s: %s", key, why.text);
+}
+
 static void
 signer_key(struct parser *ps, int line, const char *key, const char *value)
 {
@@ -175,6 +195,14 @@ signer_key(struct parser *ps, int line, const char *key, const char *value)
 		set_str(ps, line, key, &p->state_dir, value);
 	} else if (strcmp(key, "master_key_file") == 0) {
 		set_str(ps, line, key, &p->master_key_file, value);
+	} else if (strcmp(key, "master_key_uri") == 0) {
+		set_str(ps, line, key, &p->master_key_uri, value);
+		check_uri(ps, line, key, p->master_key_uri);
+	} else if (strcmp(key, "master_key_pin_file") == 0) {
+		set_str(ps, line, key, &p->master_key_pin_file, value);
+	} else if (strcmp(key, "master_key_pin_credential") == 0) {
+		set_str(ps, line, key, &p->master_key_pin_credential, value);
+		check_credential(ps, line, key, p->master_key_pin_credential);
 	} else if (strcmp(key, "client_user") == 0) {
 		set_str(ps, line, key, &p->client_user, value);
 	} else if (strcmp(key, "max_certificates_per_hour") == 0) {
@@ -191,7 +219,8 @@ signer_key(struct parser *ps, int line, const char *key, const char *value)
 		    credential_verifier_check(p->recovery_credential, &e) != 0)
 			perr(ps, line, "recovery_credential: %s", e.text);
 	} else {
-		perr(ps, line, "[signer] has no key \"%s\" (state_dir, master_key_file, client_user, "
+		perr(ps, line, "[signer] has no key \"%s\" (state_dir, master_key_file, "
+		    "master_key_uri, master_key_pin_file, master_key_pin_credential, client_user, "
 		    "max_certificates_per_hour, recovery_credential)", key);
 	}
 }
@@ -207,6 +236,7 @@ ca_key(struct parser *ps, int line, const char *key, const char *value)
 		{"cert_file", offsetof(struct policy_ca, cert_file)},
 		{"key_file", offsetof(struct policy_ca, key_file)},
 		{"pin_file", offsetof(struct policy_ca, pin_file)},
+		{"pin_credential", offsetof(struct policy_ca, pin_credential)},
 		{"chain_file", offsetof(struct policy_ca, chain_file)},
 		{"crl_url", offsetof(struct policy_ca, crl_url)},
 		{"aia_url", offsetof(struct policy_ca, aia_url)},
@@ -215,6 +245,11 @@ ca_key(struct parser *ps, int line, const char *key, const char *value)
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		if (strcmp(key, paths[i].key) == 0) {
 			set_str(ps, line, key, (char **)((char *)ca + paths[i].off), value);
+			if (strcmp(key, "key_file") == 0 && ca->key_file != NULL &&
+			    strncmp(ca->key_file, "pkcs11:", 7) == 0)
+				check_uri(ps, line, key, ca->key_file);
+			else if (strcmp(key, "pin_credential") == 0)
+				check_credential(ps, line, key, ca->pin_credential);
 			return;
 		}
 	}
@@ -244,7 +279,8 @@ ca_key(struct parser *ps, int line, const char *key, const char *value)
 		else
 			ca->max_validity = v;
 	} else {
-		perr(ps, line, "[ca %s] has no key \"%s\" (cert_file, key_file, pin_file, chain_file, "
+		perr(ps, line, "[ca %s] has no key \"%s\" (cert_file, key_file, pin_file, "
+		    "pin_credential, chain_file, "
 		    "crl_url, aia_url, mail_domains, profiles, key_types, organization, "
 		    "organization_identifier, max_validity)", ca->name, key);
 	}
@@ -406,6 +442,7 @@ policy_free(struct policy *p)
 		free(ca->cert_file);
 		free(ca->key_file);
 		free(ca->pin_file);
+		free(ca->pin_credential);
 		free(ca->chain_file);
 		free(ca->crl_url);
 		free(ca->aia_url);
@@ -417,6 +454,9 @@ policy_free(struct policy *p)
 	free(p->origin);
 	free(p->state_dir);
 	free(p->master_key_file);
+	free(p->master_key_uri);
+	free(p->master_key_pin_file);
+	free(p->master_key_pin_credential);
 	free(p->client_user);
 	free(p->recovery_credential);
 	free(p);

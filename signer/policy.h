@@ -7,6 +7,10 @@
  *   [signer]
  *   state_dir = /var/lib/smimesync-signer     signing log (required)
  *   master_key_file = /var/lib/smimesync-signer/master.key
+ *   master_key_uri = pkcs11:token=...;object=...   RSA key of a token that
+ *                                         seals master_key_file (ca_key.h)
+ *   master_key_pin_file = ...             its PIN (or master_key_pin_credential
+ *                                         = NAME: $CREDENTIALS_DIRECTORY/NAME)
  *   client_user = smimesync                   serve: who may connect (and root)
  *   max_certificates_per_hour = 10000         more are refused, with an alarm
  *   recovery_credential = scrypt$15$8$1$..$.. unset: no key recovery at all
@@ -14,7 +18,9 @@
  *   [ca NAME]                                 one per CA key held
  *   cert_file = /etc/smimesync/ca/issuing.pem (required)
  *   key_file = /var/lib/smimesync-signer/issuing.key   (required; ca_key.h)
+ *              or pkcs11:token=...;object=...?module-path=...  (RFC 7512)
  *   pin_file = ...                            PIN of a PKCS#11 key_file
+ *   pin_credential = NAME                     or $CREDENTIALS_DIRECTORY/NAME
  *   chain_file, crl_url, aia_url              as in smimesync.conf(5)
  *   mail_domains = example.org, example.com   or *; required
  *   profiles = mailbox-strict, ...            none given: no certificate
@@ -53,7 +59,8 @@ struct policy_ca {
 	int line;
 	char *cert_file;
 	char *key_file;
-	char *pin_file;
+	char *pin_file;          /* the token's PIN, for a PKCS#11 key_file */
+	char *pin_credential;    /* or the systemd credential holding it */
 	char *chain_file;
 	char *crl_url;
 	char *aia_url;
@@ -73,6 +80,9 @@ struct policy {
 	char *origin;            /* the file, or where the text came from */
 	char *state_dir;
 	char *master_key_file;   /* NULL: no sealing */
+	char *master_key_uri;    /* a token's RSA key sealing master_key_file, or NULL */
+	char *master_key_pin_file;
+	char *master_key_pin_credential;
 	char *client_user;       /* NULL: only root may connect */
 	uid_t client_uid;        /* resolved client_user */
 	int64_t max_per_hour;

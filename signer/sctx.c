@@ -96,7 +96,13 @@ configure(struct sctx *c, struct policy *pol, struct errbuf *e)
 		conf.name = p->name;
 		conf.type = CA_TYPE_LOCAL;
 		conf.cert_file = p->cert_file;
-		conf.key_file = p->key_file;
+		/* key_file names a file or a key on a token (ca_key.h). */
+		if (strncmp(p->key_file, "pkcs11:", 7) == 0)
+			conf.key_uri = p->key_file;
+		else
+			conf.key_file = p->key_file;
+		conf.pin_file = p->pin_file;
+		conf.pin_credential = p->pin_credential;
 		conf.chain_file = p->chain_file;
 		conf.crl_url = p->crl_url;
 		conf.aia_url = p->aia_url;
@@ -106,7 +112,7 @@ configure(struct sctx *c, struct policy *pol, struct errbuf *e)
 			h->id = signer_ca_id(h->cert);
 		}
 		sk_X509_pop_free(certs, X509_free);
-		if (issuer_open(&conf, p->pin_file, &h->issuer, &ke) != 0)
+		if (issuer_open(&conf, &h->issuer, &ke) != 0)
 			h->error = xasprintf("[ca %s] in %s: %s", p->name, pol->origin, ke.text);
 		else if (h->id == NULL)
 			h->error = xasprintf("[ca %s]: %s has no subjectKeyIdentifier", p->name,
@@ -115,18 +121,21 @@ configure(struct sctx *c, struct policy *pol, struct errbuf *e)
 			log_warn("%s", h->error);
 	}
 	mk = pol->master_key_file;
+	c->seal.master_key_uri = pol->master_key_uri;
+	c->seal.master_key_pin_file = pol->master_key_pin_file;
+	c->seal.master_key_pin_credential = pol->master_key_pin_credential;
 	c->next_path = mk != NULL ? xasprintf("%s.new", mk) : NULL;
 	if (mk == NULL) {
 		c->keys[SIGNER_SLOT_CURRENT].error = xasprintf("%s names no master_key_file",
 		    pol->origin);
-	} else if (escrow_key_read(mk, c->keys[SIGNER_SLOT_CURRENT].key, e) != 0) {
+	} else if (escrow_key_read(mk, &c->seal, c->keys[SIGNER_SLOT_CURRENT].key, e) != 0) {
 		c->keys[SIGNER_SLOT_CURRENT].error = xstrdup(e->text);
 	} else {
 		c->keys[SIGNER_SLOT_CURRENT].loaded = true;
 	}
 	/* The successor exists only between the two halves of a rotation. */
 	if (c->next_path != NULL && file_exists(c->next_path)) {
-		if (escrow_key_read(c->next_path, c->keys[SIGNER_SLOT_NEXT].key, e) != 0)
+		if (escrow_key_read(c->next_path, &c->seal, c->keys[SIGNER_SLOT_NEXT].key, e) != 0)
 			c->keys[SIGNER_SLOT_NEXT].error = xstrdup(e->text);
 		else
 			c->keys[SIGNER_SLOT_NEXT].loaded = true;
@@ -433,7 +442,7 @@ op_new_master_key(struct sctx *c, struct sconn *conn, struct sp_reader *r, struc
 		answer_err(a, SIGNER_ERR, "malformed request");
 		return;
 	}
-	if (escrow_key_create(c->next_path, &a->e) != 0) {
+	if (escrow_key_create(c->next_path, &c->seal, &a->e) != 0) {
 		a->status = SIGNER_ERR;
 		return;
 	}
@@ -441,7 +450,7 @@ op_new_master_key(struct sctx *c, struct sconn *conn, struct sp_reader *r, struc
 	free(next->error);
 	next->error = NULL;
 	next->loaded = false;
-	if (escrow_key_read(c->next_path, next->key, &a->e) != 0) {
+	if (escrow_key_read(c->next_path, &c->seal, next->key, &a->e) != 0) {
 		next->error = xstrdup(a->e.text);
 		a->status = SIGNER_ERR;
 		return;

@@ -22,6 +22,7 @@
 
 #include "common/buf.h"
 #include "common/errbuf.h"
+#include "conf/conf.h"
 #include "signer/policy.h"
 #include "signer/sctx.h"
 #include "signer/signlog.h"
@@ -53,6 +54,7 @@ struct sctx {
 	size_t n_cas;
 	struct held_key keys[SIGNER_N_SLOTS];
 	char *next_path;
+	struct conf_service seal;  /* master_key_uri and its PIN (borrowed from pol) */
 	struct signlog *log;
 	struct signer_state st;
 };

@@ -54,11 +54,19 @@
  * out->exchange for the audit log.
  *
  * ca_init() creates a root and an issuing CA for a [ca] section, writing
- * cert_file, key_file (0600) and chain_file (issuing + root). It refuses
- * to overwrite existing files. It takes the section as loaded, defaults
- * (organization, root_validity, issuing_validity) filled in from the
- * option table, and states none of its own.
- *
+ * cert_file, key_file (0600; with key_uri the key is made inside the
+ * token instead, or one a key ceremony made is used) and chain_file
+ * (issuing + root), and the root key only to params->root_key_out, which
+ * must be apart from every file the service uses: the root key goes
+ * offline. The issuing certificate carries the policy OIDs and EKUs of
+ * params->profiles (CERT_PROFILE_BIT() mask; ca_profiles_used() gives the
+ * profiles of the groups that use the CA). It refuses to overwrite
+ * existing files, takes the section as loaded (defaults from the option
+ * table) and states no defaults of its own. ca_renew_issuing()
+ * re-certifies the issuing key with the root key brought back from
+ * offline, for the profiles given; ca_issuing_fits() says whether the
+ * issuing certificate on disk allows a profile (check-config).
+
  * The request, the outcomes and the result are in smime/ca_result.h,
  * the CRL entries and reason codes in smime/crl.h; this header includes
  * both. Ownership: ca_result owns cert, chain, cookie and exchange;
@@ -67,6 +75,7 @@
 #ifndef SMIMESYNC_SMIME_CA_H
 #define SMIMESYNC_SMIME_CA_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -108,7 +117,30 @@ enum ca_type ca_type(const struct ca *ca);
  */
 STACK_OF(X509) *ca_chain(struct ca *ca);
 
-int ca_init(const struct conf_ca *conf, struct errbuf *e) MUST_USE;
+struct ca_init_params {
+	const char *root_key_out;     /* where the root key is written (required) */
+	unsigned profiles;            /* CERT_PROFILE_BIT() mask the issuing CA allows */
+	const char *state_dir;        /* the root key must not go below it (may be NULL) */
+	const char *master_key_file;  /* ... nor beside it (may be NULL) */
+	bool token_key_created;       /* out: key_uri's key was generated now, not found */
+};
+int ca_init(const struct conf_ca *conf, struct ca_init_params *params, struct errbuf *e)
+    MUST_USE;
+
+/* What ca_renew_issuing() replaced. */
+struct ca_renewal {
+	char old_serial[64];
+	char new_serial[64];
+	time_t old_not_after;
+	time_t new_not_after;
+};
+int ca_renew_issuing(const struct conf_ca *conf, const char *root_key_file, unsigned profiles,
+    struct ca_renewal *out, struct errbuf *e) MUST_USE;
+/* The profiles of the groups that use ca (at least mailbox-strict), as a mask. */
+unsigned ca_profiles_used(const struct config *cfg, const struct conf_ca *ca);
+/* 0 if ca's issuing certificate (cert_file) allows profile, else -1 and what it lacks. */
+int ca_issuing_fits(const struct conf_ca *conf, enum cert_profile profile, struct errbuf *e)
+    MUST_USE;
 
 /*
  * ca_make_crl() has the signer sign a v2 CRL of a local CA (an external CA

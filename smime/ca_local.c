@@ -75,7 +75,7 @@ local_open(const struct conf_ca *conf, struct signer *signer, void **out,
 		if (local_id(conf, &lc->id, e) != 0 ||
 		    signer_ca_chain(signer, lc->id, &lc->chain, e) != 0)
 			goto out;
-	} else if (issuer_open(conf, NULL, &lc->issuer, e) != 0) {
+	} else if (issuer_open(conf, &lc->issuer, e) != 0) {
 		goto out;
 	}
 	*out = lc;

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 
+#include "smime/ca_key.h"
 #include "smime/escrow.h"
 #include "common/fileutil.h"
 #include "common/xalloc.h"
@@ -28,7 +30,7 @@ master_key_load(const char *path, struct signer *signer, struct master_key *out,
 {
 	memset(out, 0, sizeof(*out));
 	if (signer == NULL)
-		return escrow_key_read(path, out->bytes, e);
+		return escrow_key_read(path, NULL, out->bytes, e);
 	if (signer_master_key(signer, path, &out->slot, e) != 0)
 		return -1;
 	out->signer = signer;
@@ -39,8 +41,31 @@ int
 master_key_create(const char *path, struct signer *signer, struct errbuf *e)
 {
 	if (signer == NULL)
-		return escrow_key_create(path, e);
+		return escrow_key_create(path, NULL, e);
 	return signer_new_master_key(signer, path, e);
+}
+
+int
+master_key_create_for(const struct conf_service *sv, const char *path, struct errbuf *e)
+{
+	bool created = false;
+	char *pin = NULL;
+	int rc;
+
+	if (sv->master_key_uri != NULL) {
+		/* The sealing key lives in the token: make it there unless it is. */
+		if (ca_key_pin_path(sv->master_key_pin_file, sv->master_key_pin_credential, &pin,
+		    e) != 0)
+			return -1;
+		rc = ca_key_token_make(sv->master_key_uri, pin, KEY_TYPE_RSA3072, true, &created,
+		    e);
+		free(pin);
+		if (rc != 0) {
+			err_prefix(e, "[service] master_key_uri");
+			return -1;
+		}
+	}
+	return escrow_key_create(path, sv, e);
 }
 
 int

@@ -36,6 +36,7 @@
 
 #include "common/attrs.h"
 #include "common/errbuf.h"
+#include "conf/conf.h"
 #include "smime/types.h"
 
 struct signer;
@@ -54,6 +55,13 @@ int master_key_load(const char *path, struct signer *signer, struct master_key *
  * signer, only <master_key_file>.new, made and held by the signer.
  */
 int master_key_create(const char *path, struct signer *signer, struct errbuf *e) MUST_USE;
+/*
+ * "ca init": the first master key at path, as [service] says: with
+ * master_key_uri, sealed under that RSA key of a token (made there first,
+ * RSA-3072, when the token has none), otherwise plain hex.
+ */
+int master_key_create_for(const struct conf_service *sv, const char *path, struct errbuf *e)
+    MUST_USE;
 void master_key_wipe(struct master_key *k);
 /*
  * The two ends of a rotation, done where the key files are (the signer, or

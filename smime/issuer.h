@@ -9,9 +9,9 @@
  * was given no signer (unit tests). Everyone else asks the signer through
  * ca.h. The code is kept free of network and directory code.
  *
- * issuer_open() loads the key through ca_key_load() (ca_key.h) with
- * pin_file (NULL: none; the signer's policy names it for a token key) and
- * checks everything that can be checked before the first
+ * issuer_open() loads the key through ca_key_load() (ca_key.h): conf's
+ * key_uri with pin_file or pin_credential (the signer fills them in from
+ * its policy for a token key), else key_file; and it checks everything that can be checked before the first
  * request (files, permissions, key matches certificate, CA flags,
  * validity, URLs), so a broken CA is found at start-up rather than once
  * per user.
@@ -38,8 +38,7 @@
 
 struct issuer;
 
-int issuer_open(const struct conf_ca *conf, const char *pin_file, struct issuer **out,
-    struct errbuf *e) MUST_USE;
+int issuer_open(const struct conf_ca *conf, struct issuer **out, struct errbuf *e) MUST_USE;
 void issuer_close(struct issuer *is);
 /* The issuing CA certificate, and its chain: issuing CA first, up to the root. */
 X509 *issuer_cert(const struct issuer *is);

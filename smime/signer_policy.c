@@ -108,7 +108,13 @@ derive_ca(struct buf *b, const struct config *cfg, const struct conf_ca *ca)
 	}
 	put(b, "\n[ca %s]\n", ca->name);
 	put(b, "cert_file = %s\n", ca->cert_file != NULL ? ca->cert_file : "");
-	put(b, "key_file = %s\n", ca->key_file != NULL ? ca->key_file : "");
+	/* A key on a token: the signer loads it by URI and reads the PIN itself. */
+	put(b, "key_file = %s\n", ca->key_uri != NULL ? ca->key_uri :
+	    ca->key_file != NULL ? ca->key_file : "");
+	if (ca->key_uri != NULL && ca->pin_file != NULL)
+		put(b, "pin_file = %s\n", ca->pin_file);
+	if (ca->key_uri != NULL && ca->pin_credential != NULL)
+		put(b, "pin_credential = %s\n", ca->pin_credential);
 	if (ca->chain_file != NULL)
 		put(b, "chain_file = %s\n", ca->chain_file);
 	if (ca->crl_url != NULL)
@@ -170,6 +176,12 @@ derive(const struct config *cfg, const char *credential_line)
 	    SMIMESYNC_SIGNER_STATEDIR : state);
 	if (cfg->service.master_key_file != NULL)
 		put(&b, "master_key_file = %s\n", cfg->service.master_key_file);
+	if (cfg->service.master_key_uri != NULL)
+		put(&b, "master_key_uri = %s\n", cfg->service.master_key_uri);
+	if (cfg->service.master_key_pin_file != NULL)
+		put(&b, "master_key_pin_file = %s\n", cfg->service.master_key_pin_file);
+	if (cfg->service.master_key_pin_credential != NULL)
+		put(&b, "master_key_pin_credential = %s\n", cfg->service.master_key_pin_credential);
 	if (cfg->service.signer_socket != NULL)
 		put(&b, "client_user = smimesync\n");
 	put(&b, "max_certificates_per_hour = 10000\n");

@@ -53,6 +53,8 @@ static void
 setup(void)
 {
 	const char *d = fuzz_scratch_dir();
+	struct ca_init_params init = { 0 };
+	char *root_key = NULL;
 	struct errbuf e;
 	EVP_PKEY *k = NULL;
 	STACK_OF(X509) *certs = NULL;
@@ -70,7 +72,10 @@ setup(void)
 	ca.root_validity = (int64_t)3650 * 86400;
 	ca.issuing_validity = (int64_t)1825 * 86400;
 	mk = xasprintf("%s/master.key", d);
-	if (ca_init(&ca, &e) != 0 || master_key_create(mk, NULL, &e) != 0 ||
+	init.root_key_out = root_key = xasprintf("%s/offline-root.key", d);
+	init.profiles = CERT_PROFILE_BIT(PROFILE_MAILBOX_STRICT) |
+	    CERT_PROFILE_BIT(PROFILE_ORGANIZATION_STRICT);
+	if (ca_init(&ca, &init, &e) != 0 || master_key_create(mk, NULL, &e) != 0 ||
 	    master_key_load(mk, NULL, &mkey, &e) != 0 ||
 	    key_load_pem_file(ca.key_file, &k, &e) != 0 ||
 	    key_to_pkcs8_der(k, &ca_key_der, &ca_key_len, &e) != 0 ||
@@ -82,6 +87,7 @@ setup(void)
 	FUZZ_ASSERT(ca_id != NULL && strlen(ca_id) == strlen(PLACEHOLDER));
 	sk_X509_pop_free(certs, X509_free);
 	EVP_PKEY_free(k);
+	free(root_key);
 	verifier = credential_verifier("fuzz");
 	text = xasprintf("[signer]\nstate_dir = %s/signer\nmaster_key_file = %s\n"
 	    "recovery_credential = %s\n[ca internal]\ncert_file = %s\nkey_file = %s\n"

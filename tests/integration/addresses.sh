@@ -27,7 +27,7 @@ test_org_servers
 smimesync_write_config "$W" p256 p256
 sed -i '/^\[group smime-staff\]/,$d' "$SMIMESYNC_CONF"
 echo "allowed_domains = example.org" >>"$SMIMESYNC_CONF"
-"$SMIMESYNC" ca init >/dev/null
+"$SMIMESYNC" ca init --root-key-out "$ROOT_KEY_OUT" >/dev/null
 
 ldapmod() { ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" >/dev/null; }
 # sans UID: the e-mail addresses in the SAN of the certificate published for uid=UID, sorted

@@ -72,7 +72,8 @@ check "grep -q 'problems found in $W/c.conf (checked as user nobody)' '$W/out'" 
 
 # Give them to nobody, as the README's install steps do for the service user.
 chown nobody "$W/ldap.secret" "$W/state"
-as_nobody "$SMIMESYNC" -c "$W/c.conf" ca init >"$W/init.out" 2>&1 ||
+install -d -m 700 -o nobody "$W/offline" # the medium the root key goes to
+as_nobody "$SMIMESYNC" -c "$W/c.conf" ca init --root-key-out "$W/offline/root.key" >"$W/init.out" 2>&1 ||
 	{ fail "ca init as nobody"; cat "$W/init.out"; }
 chown nobody "$W/crl"
 S check-config --as-user nobody >"$W/out" 2>&1; rc=$?

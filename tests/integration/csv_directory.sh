@@ -58,7 +58,8 @@ key_type = p256
 escrow = no
 CONF
 export SMIMESYNC_CONF="$W/smimesync.conf"
-"$SMIMESYNC" ca init >/dev/null
+mkdir -p -m 700 "$W/offline"
+"$SMIMESYNC" ca init --root-key-out "$W/offline/root.key" >/dev/null
 check '"$SMIMESYNC" check-config >/dev/null' "check-config accepts a csv directory without group_dn"
 
 "$SMIMESYNC" run --format json >"$W/r1.json" 2>"$W/r1.log" || fail "first run exited non-zero"

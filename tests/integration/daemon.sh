@@ -49,7 +49,7 @@ cp "$SMIMESYNC_CONF" "$W/good.conf"
 sed '/^jitter = /d; s/^interval = 1h/interval = 2h/' "$W/good.conf" >"$W/nojitter.conf"
 "$SMIMESYNC" -c "$W/nojitter.conf" check-config -v 2>/dev/null | grep -qx 'jitter = 12m' &&
 	ok "jitter defaults to a tenth of the interval" || fail "default jitter"
-"$SMIMESYNC" ca init >/dev/null
+"$SMIMESYNC" ca init --root-key-out "$ROOT_KEY_OUT" >/dev/null
 
 runs_done() { sqlite3 "$DB" "SELECT COUNT(*) FROM runs WHERE report IS NOT NULL" 2>/dev/null || echo 0; }
 

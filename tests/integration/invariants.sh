@@ -31,7 +31,7 @@ test_org_servers
 smimesync_write_config "$W" p256 p256
 sed -i '/^\[group smime-staff\]/,$d' "$SMIMESYNC_CONF"
 echo "escrow = no" >>"$SMIMESYNC_CONF"
-"$SMIMESYNC" ca init >/dev/null
+"$SMIMESYNC" ca init --root-key-out "$ROOT_KEY_OUT" >/dev/null
 db="$W/state/smimesync.db"
 cp "$SMIMESYNC_CONF" "$W/good.conf"
 sed 's/^smtp_port = .*/smtp_port = 1/' "$W/good.conf" >"$W/nomail.conf"

@@ -23,7 +23,7 @@ cat >>"$SMIMESYNC_CONF" <<CONF
 reminders = 30d, 7d, 1d
 notify = pki-team@example.org
 CONF
-"$SMIMESYNC" ca init >/dev/null
+"$SMIMESYNC" ca init --root-key-out "$ROOT_KEY_OUT" >/dev/null
 db="$W/state/smimesync.db"
 SALES="alice@example.org bob@example.org carol@example.org zoe.simkova@example.org walter@example.org
 joerg.mueller@example.org sybil@example.org heidi@example.org frank@example.org"

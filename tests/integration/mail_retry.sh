@@ -21,7 +21,7 @@ smimesync_write_config "$W" p256 p256
 # One small group: joerg, sybil, heidi, frank.
 sed -i '/^\[group smime-staff\]/,$d' "$SMIMESYNC_CONF"
 sed -i 's/^group_dn = cn=smime-sales,/group_dn = cn=sales-dach,/' "$SMIMESYNC_CONF"
-"$SMIMESYNC" ca init >/dev/null
+"$SMIMESYNC" ca init --root-key-out "$ROOT_KEY_OUT" >/dev/null
 db="$W/state/smimesync.db"
 outbox() { sqlite3 "$db" "SELECT COUNT(*) FROM outbox o JOIN users u ON u.id = o.user_id WHERE u.mail = '$1' AND o.state = '$2'"; }
 

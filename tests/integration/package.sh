@@ -146,13 +146,17 @@ install -m 600 -o smimesync -g smimesync /dev/null /etc/smimesync/ldap.secret
 cat "$SLAPD_SVC_PW_FILE" >/etc/smimesync/ldap.secret
 install -m 600 -o smimesync -g smimesync /dev/null /etc/smimesync/smtp.secret
 echo "not used by the test sink" >/etc/smimesync/smtp.secret
-/usr/sbin/smimesync ca init >"$W/root-init.out" 2>&1; rc=$?
-check '[ $rc = 1 ] && grep -q "sudo -u smimesync smimesync ca init" "$W/root-init.out" && [ ! -e /var/lib/smimesync/master.key ]' \
+# The offline medium for the root key, as the README makes it.
+chmod o+x "$W" # only to reach the medium below
+install -d -m 700 -o smimesync -g smimesync "$W/usb"
+/usr/sbin/smimesync ca init --root-key-out "$W/usb/root.key" >"$W/root-init.out" 2>&1; rc=$?
+check '[ $rc = 1 ] && grep -q "sudo -u smimesync smimesync ca init --root-key-out" "$W/root-init.out" && [ ! -e /var/lib/smimesync/master.key ]' \
 	"ca init as root is refused, with the sudo -u smimesync that does it right"
-runuser -u smimesync -- /usr/sbin/smimesync ca init >"$W/init.out" 2>&1 ||
+runuser -u smimesync -- /usr/sbin/smimesync ca init --root-key-out "$W/usb/root.key" >"$W/init.out" 2>&1 ||
 	{ cat "$W/init.out"; fail "sudo -u smimesync smimesync ca init"; }
-check '[ "$(mode /var/lib/smimesync/master.key)" = "smimesync:smimesync 600" ] && [ "$(mode /var/lib/smimesync/ca/issuing.key)" = "smimesync:smimesync 600" ]' \
-	"ca init as smimesync: master key and CA key 0600, owned by smimesync"
+check '[ "$(mode /var/lib/smimesync/master.key)" = "smimesync:smimesync 600" ] && [ "$(mode /var/lib/smimesync/ca/issuing.key)" = "smimesync:smimesync 600" ] &&
+	[ "$(mode "$W/usb/root.key")" = "smimesync:smimesync 600" ] && [ ! -e /var/lib/smimesync/ca/root.key ]' \
+	"ca init as smimesync: master key and CA key 0600, owned by smimesync; the root key only on the offline medium"
 /usr/sbin/smimesync check-config >"$W/cc2.out" 2>&1; rc=$?
 check '[ $rc = 0 ] && grep -qx "configuration OK (checked as user smimesync, in the sandbox of /lib/systemd/system/smimesync.service)" "$W/cc2.out"' \
 	"after the secrets and ca init, the packaged configuration passes check-config"

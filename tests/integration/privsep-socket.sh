@@ -86,7 +86,8 @@ key_type = p256
 validity = 365d
 CONF
 # The administrator, as root, makes the CA and then hands each file to its owner.
-SMIMESYNC_CONF=$T/smimesync.conf "$SMIMESYNC" ca init >"$T/ca-init.out" 2>&1 ||
+mkdir -m 700 "$T/offline"
+SMIMESYNC_CONF=$T/smimesync.conf "$SMIMESYNC" ca init --root-key-out "$T/offline/root.key" >"$T/ca-init.out" 2>&1 ||
 	fail "ca init for the two-user layout: $(cat "$T/ca-init.out")"
 rm -f "$T/recovery.credential"
 "$SMIMESYNC_SIGNER" credential --new "$T/operator.credential" >"$T/cred-line" 2>/dev/null ||

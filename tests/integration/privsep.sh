@@ -41,7 +41,7 @@ smimesync_write_config "$W" p256 p256
 sed -i '/^\[group smime-staff\]/,$d' "$SMIMESYNC_CONF"
 sed -i 's/^group_dn = cn=smime-sales,/group_dn = cn=sales-dach,/' "$SMIMESYNC_CONF"
 sed -i "/^\[ca internal\]/a crl_file = $W/ca/smime.crl" "$SMIMESYNC_CONF"
-"$SMIMESYNC" ca init >/dev/null
+"$SMIMESYNC" ca init --root-key-out "$ROOT_KEY_OUT" >/dev/null
 db="$W/state/smimesync.db"
 CAKEY="$W/ca/issuing.key"
 MKEY="$W/state/master.key"

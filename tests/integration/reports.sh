@@ -66,7 +66,7 @@ group_dn = cn=no-such-group,ou=groups,$SLAPD_BASE
 ca = internal
 key_type = p256
 CONF
-"$SMIMESYNC" ca init >/dev/null
+"$SMIMESYNC" ca init --root-key-out "$ROOT_KEY_OUT" >/dev/null
 DB=$W/state/smimesync.db
 
 rc=0

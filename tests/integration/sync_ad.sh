@@ -395,7 +395,8 @@ key_type = p256
 CONF
 SMIMESYNC_CONF=$W/smimesync.conf
 export SMIMESYNC_CONF
-"$SMIMESYNC" ca init >"$W/ca-init.out" 2>&1 || { cat "$W/ca-init.out"; fail "ca init"; }
+mkdir -p -m 700 "$W/offline"
+"$SMIMESYNC" ca init --root-key-out "$W/offline/root.key" >"$W/ca-init.out" 2>&1 || { cat "$W/ca-init.out"; fail "ca init"; }
 check '"$SMIMESYNC" check-config >"$W/check.out" 2>&1' "check-config accepts type = ad, a UPN bind_dn and group = NAME"
 csplit -s -z -f "$W/ca/part" "$W/ca/chain.pem" '/-----BEGIN CERTIFICATE-----/' '{*}'
 ROOT=$(ls "$W"/ca/part* | tail -n 1)

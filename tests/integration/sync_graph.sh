@@ -160,7 +160,8 @@ CERT="client_cert_file = $W/app/app.pem
 client_key_file = $W/app/app.key"
 write_config "$SECRET" "group_id = $G_STAFF" ""
 export SMIMESYNC_CONF="$W/smimesync.conf"
-"$SMIMESYNC" ca init >/dev/null
+mkdir -p -m 700 "$W/offline"
+"$SMIMESYNC" ca init --root-key-out "$W/offline/root.key" >/dev/null
 
 check '"$SMIMESYNC" check-config >"$W/cc.out" 2>&1' "check-config accepts a graph directory, publish_to and the graph transport"
 chmod 644 "$W/app/secret"

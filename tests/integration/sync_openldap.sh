@@ -59,7 +59,7 @@ judy@example.org mallory@example.org niaj@example.org olivia@example.org peggy@e
 rupert@example.org trent@example.org victor@example.org ken.watanabe@example.org eve@example.org"
 N_EXPECTED=$(echo $EXPECTED | wc -w)
 
-"$SMIMESYNC" ca init >"$W/ca-init.out"
+"$SMIMESYNC" ca init --root-key-out "$ROOT_KEY_OUT" >"$W/ca-init.out"
 check '[ -s "$W/ca/chain.pem" ] && [ "$(stat -c %a "$W/ca/issuing.key")" = 600 ]' "ca init wrote the CA, key mode 600"
 check '"$SMIMESYNC" check-config >/dev/null' "check-config accepts the configuration"
 csplit -s -z -f "$W/ca/part" "$W/ca/chain.pem" '/-----BEGIN CERTIFICATE-----/' '{*}'

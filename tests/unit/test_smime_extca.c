@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/conf.h>
 #include <openssl/pem.h>
@@ -46,6 +47,9 @@ setup(struct fixture *f)
 {
 	char tmpl[] = "/tmp/smime-extca-test-XXXXXX";
 	STACK_OF(X509) *chain = NULL;
+	struct ca_init_params init = { 0 };
+	char *root_key = NULL;
+	int rc;
 	struct errbuf e;
 
 	memset(f, 0, sizeof(*f));
@@ -64,7 +68,12 @@ setup(struct fixture *f)
 	f->conf.organization = "Example";
 	f->conf.root_validity = 3650 * (int64_t)DAY;
 	f->conf.issuing_validity = 1825 * (int64_t)DAY;
-	if (ca_init(&f->conf, &e) != 0 || ca_open(&f->conf, NULL, &f->ca, &e) != 0) {
+	init.root_key_out = root_key = xasprintf("%s-root.key", f->dir);
+	init.profiles = CERT_PROFILE_BIT(PROFILE_MAILBOX_STRICT);
+	rc = ca_init(&f->conf, &init, &e);
+	(void)unlink(root_key); /* not needed here, and outside f->dir */
+	free(root_key);
+	if (rc != 0 || ca_open(&f->conf, NULL, &f->ca, &e) != 0) {
 		fprintf(stderr, "test CA: %s\n", e.text);
 		exit(1);
 	}

@@ -38,7 +38,10 @@ struct test_ca {
 static void
 ca_setup(struct test_ca *t, const char *name, enum key_type kt)
 {
+	struct ca_init_params init;
 	struct errbuf e;
+	char *root_key;
+	int rc;
 
 	memset(t, 0, sizeof(*t));
 	t->dir = xasprintf("%s/%s", tmpdir, name);
@@ -55,7 +58,17 @@ ca_setup(struct test_ca *t, const char *name, enum key_type kt)
 	t->conf.root_validity = 3650 * (int64_t)DAY;
 	t->conf.issuing_validity = 1825 * (int64_t)DAY;
 	err_clear(&e);
-	if (ca_init(&t->conf, &e) != 0 || ca_open(&t->conf, NULL, &t->ca, &e) != 0) {
+	/* The root key apart from the CA's files; the issuing CA allows every profile. */
+	root_key = xasprintf("%s-root.key", t->dir);
+	memset(&init, 0, sizeof(init));
+	init.root_key_out = root_key;
+	init.profiles = CERT_PROFILE_BIT(PROFILE_MAILBOX_STRICT) |
+	    CERT_PROFILE_BIT(PROFILE_MAILBOX_MULTIPURPOSE) |
+	    CERT_PROFILE_BIT(PROFILE_ORGANIZATION_STRICT) |
+	    CERT_PROFILE_BIT(PROFILE_ORGANIZATION_MULTIPURPOSE);
+	rc = ca_init(&t->conf, &init, &e);
+	free(root_key);
+	if (rc != 0 || ca_open(&t->conf, NULL, &t->ca, &e) != 0) {
 		fprintf(stderr, "CA %s: %s\n", name, e.text);
 		exit(1);
 	}

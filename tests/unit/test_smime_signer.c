@@ -47,6 +47,7 @@
 #include "smime/escrow.h"
 #include "smime/key.h"
 #include "smime/signer.h"
+#include "smime/signer_policy.h"
 #include "smime/signer_proto.h"
 #include "smime/smime_internal.h"
 #include "tests/unit/check.h"
@@ -78,9 +79,11 @@ static void
 setup(void)
 {
 	char tmpl[] = "/tmp/smime-signer-test-XXXXXX";
+	struct ca_init_params init = { 0 };
 	STACK_OF(X509) *certs = NULL;
 	struct errbuf e;
-	char *verifier, *policy;
+	char *verifier, *policy, *root_key;
+	int rc;
 
 	if (getenv("SMIMESYNC_SIGNER_PROGRAM") == NULL) {
 		fprintf(stderr, "SKIP: SMIMESYNC_SIGNER_PROGRAM is not set (make check sets it)\n");
@@ -116,7 +119,13 @@ setup(void)
 	policy_path = xasprintf("%s/signer.conf", dir);
 	cfg.service.signer_policy = policy_path;
 	log_path = xasprintf("%s/signer-state/%s", dir, SIGNLOG_FILE);
-	if (ca_init(&ca_conf[0], &e) != 0 ||
+	init.root_key_out = root_key = xasprintf("%s/offline-root.key", dir);
+	/* Every profile: the tests ask for each, and the issuing CA must allow it. */
+	for (int p = PROFILE_MAILBOX_STRICT; p <= PROFILE_ORGANIZATION_MULTIPURPOSE; p++)
+		init.profiles |= CERT_PROFILE_BIT(p);
+	rc = ca_init(&ca_conf[0], &init, &e);
+	free(root_key);
+	if (rc != 0 ||
 	    master_key_create(cfg.service.master_key_file, NULL, &e) != 0 ||
 	    cert_load_pem_file(ca_conf[0].cert_file, &certs, &e) != 0) {
 		fprintf(stderr, "setup: %s\n", e.text);
@@ -1279,6 +1288,77 @@ test_policy_errors(void)
 	free(errors);
 }
 
+/*
+ * Keys on a PKCS#11 token in the signer's policy: key_file holds the URI,
+ * the PIN comes from pin_file or pin_credential, the master key may be
+ * sealed under master_key_uri; a bad URI or credential name is an error
+ * with its line. The policy smimesync derives carries them over, so the
+ * signer (not smimesync) reads the PIN.
+ */
+static void
+test_policy_tokens(void)
+{
+	static const char bad[] =
+	    "[signer]\n"                                                          /* 1 */
+	    "state_dir = /var/lib/x\n"                                             /* 2 */
+	    "master_key_uri = pkcs11:token=t;object=seal\n"                        /* 3 */
+	    "master_key_pin_credential = ../pin\n"                                 /* 4 */
+	    "[ca one]\n"                                                           /* 5 */
+	    "cert_file = /a.pem\n"                                                 /* 6 */
+	    "key_file = pkcs11:token=t;object=ca;pin-value=1234?module-path=/m.so\n" /* 7 */
+	    "pin_credential = a/b\n"                                               /* 8 */
+	    "mail_domains = *\n";                                                  /* 9 */
+	static const char good[] =
+	    "[signer]\n"
+	    "state_dir = /var/lib/x\n"
+	    "master_key_file = /var/lib/x/master.key\n"
+	    "master_key_uri = pkcs11:token=t;object=seal?module-path=/m.so\n"
+	    "master_key_pin_file = /etc/x/seal.pin\n"
+	    "[ca one]\n"
+	    "cert_file = /a.pem\n"
+	    "key_file = pkcs11:token=t;object=ca?module-path=/m.so\n"
+	    "pin_credential = token-pin\n"
+	    "mail_domains = *\n";
+	struct config c2 = cfg;
+	struct conf_ca cas[2];
+	struct policy *p = NULL;
+	char *errors = NULL, *text;
+
+	CHECK(policy_parse(bad, strlen(bad), "signer.conf", &p, &errors) != 0);
+	CHECK_CONTAINS(errors, "signer.conf:3: master_key_uri: say which PKCS#11 library");
+	CHECK_CONTAINS(errors, "signer.conf:4: master_key_pin_credential: \"../pin\" is not a "
+	    "systemd credential name");
+	CHECK_CONTAINS(errors, "signer.conf:7: key_file: pin-value: the PIN never goes into a URI");
+	CHECK_CONTAINS(errors, "signer.conf:8: pin_credential: \"a/b\" is not a systemd");
+	free(errors);
+	errors = NULL;
+	CHECK_INTEQ(policy_parse(good, strlen(good), "signer.conf", &p, &errors), 0);
+	if (p != NULL) {
+		CHECK_STREQ(p->master_key_uri, "pkcs11:token=t;object=seal?module-path=/m.so");
+		CHECK_STREQ(p->master_key_pin_file, "/etc/x/seal.pin");
+		CHECK_STREQ(p->cas[0].key_file, "pkcs11:token=t;object=ca?module-path=/m.so");
+		CHECK_STREQ(p->cas[0].pin_credential, "token-pin");
+	}
+	policy_free(p);
+	free(errors);
+	/* Derived from a configuration whose [ca] has key_uri. */
+	memcpy(cas, ca_conf, sizeof(cas));
+	cas[0].key_uri = "pkcs11:token=t;object=ca?module-path=/m.so";
+	cas[0].pin_file = "/etc/smimesync/token.pin";
+	c2.cas = cas;
+	c2.service.master_key_uri = "pkcs11:token=t;object=seal?module-path=/m.so";
+	c2.service.master_key_pin_credential = "seal-pin";
+	text = signer_policy_derive(&c2);
+	CHECK_CONTAINS(text, "\nkey_file = pkcs11:token=t;object=ca?module-path=/m.so\n"
+	    "pin_file = /etc/smimesync/token.pin\n");
+	CHECK_CONTAINS(text, "\nmaster_key_uri = pkcs11:token=t;object=seal?module-path=/m.so\n");
+	CHECK_CONTAINS(text, "\nmaster_key_pin_credential = seal-pin\n");
+	CHECK_INTEQ(policy_parse(text, strlen(text), "derived", &p, &errors), 0);
+	policy_free(p);
+	free(errors);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -1287,6 +1367,7 @@ main(void)
 	signal(SIGPIPE, SIG_IGN);
 	setup();
 	test_policy_errors();
+	test_policy_tokens();
 	test_proto();
 	test_through_signer();
 	test_derived_policy();
