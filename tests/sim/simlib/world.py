@@ -446,7 +446,9 @@ class World:
     def _make_internal_ca(self):
         os.makedirs(self.state, mode=0o700, exist_ok=True)
         os.makedirs(os.path.join(self.work, "ca"), mode=0o700, exist_ok=True)
-        r = self.smimesync(["ca", "init"], 0)
+        # The root key goes where an admin would take it offline, never beside the CA.
+        r = self.smimesync(["ca", "init", "--root-key-out",
+                            os.path.join(self.work, "root-offline.key")], 0)
         if r.rc != 0:
             raise RuntimeError("smimesync ca init failed: %s" % r.err)
         shutil.copy(os.path.join(self.state, "master.key"), os.path.join(self.work, "master.key"))
