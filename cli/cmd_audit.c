@@ -42,6 +42,16 @@ commands_parse_since(const char *s, time_t now, time_t *out)
 	return -1;
 }
 
+int
+commands_since_error(const char *command, const char *value)
+{
+	if (duration_missing_unit(value))
+		return cli_usage_error(command, "--since \"%s\" has no unit: write %sd for days "
+		    "or %sh for hours, or give a date (2026-11-01)", value, value, value);
+	return cli_usage_error(command, "--since \"%s\": give a duration (30d, 12h) or a date "
+	    "(2026-11-01 or 2026-11-01T00:00:00Z)", value);
+}
+
 static void
 audit_text(const struct store_audit_row *v, size_t n)
 {
@@ -96,9 +106,6 @@ cmd_audit(int argc, char **argv, const struct cli_options *cli)
 		{ "format", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char usage[] =
-	    "usage: smimesync audit [--user MAIL|ID|DN] [--since 30d|YYYY-MM-DD] "
-	    "[--format text|json]\n";
 	const char *user = NULL;
 	bool json = false;
 	time_t since = 0;
@@ -117,26 +124,21 @@ cmd_audit(int argc, char **argv, const struct cli_options *cli)
 		case 's':
 			if (commands_parse_since(optarg, time(NULL), &since) == 0)
 				break;
-			fprintf(stderr, "smimesync audit: --since \"%s\": give a duration (30d, 12h) "
-			    "or a date (2026-11-01 or 2026-11-01T00:00:00Z)\n", optarg);
-			return EXIT_USAGE;
+			return commands_since_error("audit", optarg);
 		case 'f':
 			if (strcmp(optarg, "json") == 0 || strcmp(optarg, "text") == 0) {
 				json = strcmp(optarg, "json") == 0;
 				break;
 			}
-			fprintf(stderr, "smimesync audit: unknown format \"%s\" (text or json)\n",
+			return cli_usage_error("audit", "unknown format \"%s\" (text or json)",
 			    optarg);
-			return EXIT_USAGE;
 		default:
-			fputs(usage, stderr);
-			return EXIT_USAGE;
+			return cli_usage_error("audit", NULL);
 		}
 	}
-	if (optind < argc) {
-		fputs(usage, stderr);
-		return EXIT_USAGE;
-	}
+	if (optind < argc)
+		return cli_usage_error("audit", "unexpected argument \"%s\" (--user USER "
+		    "selects a person)", argv[optind]);
 	cfg = commands_load_config(cli);
 	if (cfg == NULL)
 		return 1;

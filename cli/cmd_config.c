@@ -60,10 +60,8 @@ cmd_check_config(int argc, char **argv, const struct cli_options *cli)
 	int ch;
 
 	while ((ch = getopt(argc, argv, "v")) != -1) {
-		if (ch != 'v') {
-			fprintf(stderr, "usage: smimesync check-config [-v]\n");
-			return EXIT_USAGE;
-		}
+		if (ch != 'v')
+			return cli_usage_error("check-config", NULL);
 		verbose = true;
 	}
 	cfg = commands_load_config(cli);
@@ -113,17 +111,14 @@ cmd_ca(int argc, char **argv, const struct cli_options *cli)
 	struct errbuf e;
 	int ch, rc = 1;
 
-	if (argc < 2 || strcmp(argv[1], "init") != 0) {
-		fprintf(stderr, "usage: smimesync ca init [--ca NAME]\n");
-		return EXIT_USAGE;
-	}
+	if (argc < 2 || strcmp(argv[1], "init") != 0)
+		return cli_usage_error("ca", argc < 2 ? "say what to do: init" :
+		    "unknown subcommand \"%s\" (init)", argc < 2 ? "" : argv[1]);
 	argc--;
 	argv++;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (ch != 'n') {
-			fprintf(stderr, "usage: smimesync ca init [--ca NAME]\n");
-			return EXIT_USAGE;
-		}
+		if (ch != 'n')
+			return cli_usage_error("ca", NULL);
 		name = optarg;
 	}
 	cfg = commands_load_config(cli);

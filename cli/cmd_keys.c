@@ -94,8 +94,6 @@ chain_from_pem(const char *pem)
 	return sk;
 }
 
-#define RECOVER_USAGE "usage: smimesync recover USER --out FILE [--pkcs12 modern|compat]\n"
-
 int
 cmd_recover(int argc, char **argv, const struct cli_options *cli)
 {
@@ -214,8 +212,7 @@ cmd_recover(int argc, char **argv, const struct cli_options *cli)
 	rc = 0;
 	goto out;
 usage:
-	fprintf(stderr, RECOVER_USAGE);
-	return EXIT_USAGE;
+	return cli_usage_error("recover", NULL);
 fail:
 	fprintf(stderr, "smimesync: %s\n", e.text);
 	/* No audit entry, no file: a recovery nobody can account for must not exist. */
@@ -365,10 +362,8 @@ cmd_master_key(int argc, char **argv, const struct cli_options *cli)
 	int rc = 1;
 
 	memset(&nk, 0, sizeof(nk));
-	if (argc != 2 || strcmp(argv[1], "rotate") != 0) {
-		fprintf(stderr, "usage: smimesync master-key rotate\n");
-		return EXIT_USAGE;
-	}
+	if (argc != 2 || strcmp(argv[1], "rotate") != 0)
+		return cli_usage_error("master-key", NULL);
 	cfg = commands_load_config(cli);
 	if (cfg == NULL)
 		goto out;
@@ -477,10 +472,8 @@ cmd_resend(int argc, char **argv, const struct cli_options *cli)
 	memset(&mails, 0, sizeof(mails));
 	memset(&du, 0, sizeof(du));
 	memset(&act, 0, sizeof(act));
-	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(stderr, "usage: smimesync resend USER\n");
-		return EXIT_USAGE;
-	}
+	if (argc != 2 || argv[1][0] == '-')
+		return cli_usage_error("resend", NULL);
 	cfg = commands_load_config(cli);
 	if (cfg == NULL)
 		goto out;

@@ -39,17 +39,14 @@ cmd_run(int argc, char **argv, const struct cli_options *cli)
 		case 'f':
 			if (report_format_parse(optarg, &opt.format) == 0)
 				break;
-			fprintf(stderr, "smimesync run: unknown format \"%s\" (text, json or html)\n", optarg);
-			return EXIT_USAGE;
+			return cli_usage_error("run", "unknown format \"%s\" (text, json or html)",
+			    optarg);
 		default:
-			fprintf(stderr, "usage: smimesync run [--dry-run] [--allow-mass-retire] [--format text|json|html]\n");
-			return EXIT_USAGE;
+			return cli_usage_error("run", NULL);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "usage: smimesync run [--dry-run] [--allow-mass-retire] [--format text|json|html]\n");
-		return EXIT_USAGE;
-	}
+	if (optind < argc)
+		return cli_usage_error("run", "unexpected argument \"%s\"", argv[optind]);
 	cfg = commands_load_config(cli);
 	if (cfg == NULL)
 		return 1;

@@ -204,8 +204,6 @@ cmd_status(int argc, char **argv, const struct cli_options *cli)
 		{ "group", required_argument, NULL, 'g' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char usage[] = "usage: smimesync status [USER] [--expiring 30d] "
-	    "[--group GROUP] [--format text|json|csv]\n";
 	const char *user = NULL, *group = NULL, *fmt = "text";
 	int64_t expiring = -1;
 	struct store_status_row *rows = NULL;
@@ -220,33 +218,26 @@ cmd_status(int argc, char **argv, const struct cli_options *cli)
 		case 'f':
 			if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0 &&
 			    strcmp(optarg, "csv") != 0) {
-				fprintf(stderr, "smimesync status: unknown format \"%s\" "
-				    "(text, json or csv)\n", optarg);
-				return EXIT_USAGE;
+				return cli_usage_error("status", "unknown format \"%s\" (text, json "
+				    "or csv)", optarg);
 			}
 			fmt = optarg;
 			break;
 		case 'x':
-			if (parse_duration(optarg, &expiring) != 0 || expiring < 0) {
-				fprintf(stderr, "smimesync status: --expiring \"%s\": give a duration "
-				    "such as 30d\n", optarg);
+			if (cli_duration_arg("status", "--expiring", optarg, &expiring) != 0)
 				return EXIT_USAGE;
-			}
 			break;
 		case 'g':
 			group = optarg;
 			break;
 		default:
-			fputs(usage, stderr);
-			return EXIT_USAGE;
+			return cli_usage_error("status", NULL);
 		}
 	}
 	if (optind < argc)
 		user = argv[optind++];
-	if (optind < argc) {
-		fputs(usage, stderr);
-		return EXIT_USAGE;
-	}
+	if (optind < argc)
+		return cli_usage_error("status", "give at most one USER");
 	st = open_store(cli);
 	if (st == NULL)
 		return 1;
@@ -282,8 +273,6 @@ cmd_report(int argc, char **argv, const struct cli_options *cli)
 		{ "since", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char usage[] = "usage: smimesync report [--last | RUN_ID | --since 30d] "
-	    "[--format text|json|html]\n";
 	enum report_format fmt = REPORT_TEXT;
 	const char *run_id = NULL, *since_arg = NULL;
 	bool last = false;
@@ -298,9 +287,8 @@ cmd_report(int argc, char **argv, const struct cli_options *cli)
 		case 'f':
 			if (report_format_parse(optarg, &fmt) == 0)
 				break;
-			fprintf(stderr, "smimesync report: unknown format \"%s\" "
-			    "(text, json or html)\n", optarg);
-			return EXIT_USAGE;
+			return cli_usage_error("report", "unknown format \"%s\" (text, json or "
+			    "html)", optarg);
 		case 'l':
 			last = true;
 			break;
@@ -308,24 +296,17 @@ cmd_report(int argc, char **argv, const struct cli_options *cli)
 			since_arg = optarg;
 			if (commands_parse_since(optarg, now, &since) == 0)
 				break;
-			fprintf(stderr, "smimesync report: --since \"%s\": give a duration (30d, 12h) "
-			    "or a date (2026-11-01 or 2026-11-01T00:00:00Z)\n", optarg);
-			return EXIT_USAGE;
+			return commands_since_error("report", optarg);
 		default:
-			fputs(usage, stderr);
-			return EXIT_USAGE;
+			return cli_usage_error("report", NULL);
 		}
 	}
 	if (optind < argc)
 		run_id = argv[optind++];
-	if (optind < argc) {
-		fputs(usage, stderr);
-		return EXIT_USAGE;
-	}
-	if ((last ? 1 : 0) + (run_id ? 1 : 0) + (since_arg ? 1 : 0) > 1) {
-		fprintf(stderr, "smimesync report: give one of --last, a RUN_ID or --since\n");
-		return EXIT_USAGE;
-	}
+	if (optind < argc)
+		return cli_usage_error("report", "give at most one RUN_ID");
+	if ((last ? 1 : 0) + (run_id ? 1 : 0) + (since_arg ? 1 : 0) > 1)
+		return cli_usage_error("report", "give one of --last, a RUN_ID or --since");
 	st = open_store(cli);
 	if (st == NULL)
 		return 1;

@@ -106,8 +106,7 @@ out:
 	config_free(cfg);
 	return rc;
 usage:
-	fprintf(stderr, "usage: smimesync issue USER [--force]\n");
-	return EXIT_USAGE;
+	return cli_usage_error("issue", NULL);
 }
 
 static const struct {
@@ -159,7 +158,5 @@ out:
 	config_free(cfg);
 	return rc;
 usage:
-	fprintf(stderr, "usage: smimesync user USER ignore|unignore|suspend-notifications|"
-	    "resume-notifications\n");
-	return EXIT_USAGE;
+	return cli_usage_error("user", NULL);
 }

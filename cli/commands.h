@@ -11,7 +11,11 @@
 #define SMIMESYNC_CLI_COMMANDS_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <time.h>
+
+#include "common/attrs.h"
 
 #define EXIT_USAGE 2
 
@@ -37,10 +41,45 @@ int cmd_resend(int argc, char **argv, const struct cli_options *cli);
 int cmd_master_key(int argc, char **argv, const struct cli_options *cli);
 
 /*
+ * The command table (cli/help.c): main() dispatches through it, and every
+ * help text and usage line is printed from it.
+ */
+struct cli_command {
+	const char *name;
+	int (*run)(int argc, char **argv, const struct cli_options *cli);
+	const char *synopsis; /* after "smimesync ": "run [--dry-run] ..." */
+	const char *summary;  /* for "smimesync help"; may hold newlines */
+	const char *help;     /* for "COMMAND --help": what, options, an example */
+};
+
+/* The command called name, or NULL. */
+const struct cli_command *cli_command_find(const char *name);
+/* "smimesync help": the global usage and every command. */
+void cli_usage(FILE *out);
+/* "smimesync COMMAND --help". */
+void cli_command_help(const struct cli_command *c, FILE *out);
+/* Does a command's argv (argv[0] the command) ask for --help or -h before "--"? */
+bool cli_wants_help(int argc, char **argv);
+/*
+ * A usage error of command name: "smimesync NAME: <fmt>" (when fmt is not
+ * NULL), its usage line and where to read more, on stderr. Returns
+ * EXIT_USAGE.
+ */
+int cli_usage_error(const char *name, const char *fmt, ...) PRINTF_LIKE(2, 3);
+/*
+ * A DURATION option: 0 and *out set, or the usage error printed (a
+ * number without a unit is named as such) and EXIT_USAGE returned.
+ */
+int cli_duration_arg(const char *command, const char *option, const char *value,
+    int64_t *out);
+
+/*
  * --since for report and audit: a duration back from now ("30d", "12h"),
  * a date ("2026-11-01", UTC midnight) or "2026-11-01T00:00:00Z".
  */
 int commands_parse_since(const char *s, time_t now, time_t *out);
+/* The usage error for a --since that does not parse; returns EXIT_USAGE. */
+int commands_since_error(const char *command, const char *value);
 
 /*
  * Load cli->conf_path or print every error and return NULL. The log level

@@ -291,10 +291,8 @@ cmd_daemon(int argc, char **argv, const struct cli_options *cli)
 	int lock_fd = -1, rc = 1;
 
 	(void)argv;
-	if (argc > 1) {
-		fprintf(stderr, "usage: smimesync daemon\n");
-		return EXIT_USAGE;
-	}
+	if (argc > 1)
+		return cli_usage_error("daemon", "takes no arguments");
 	d.cfg = commands_load_config(cli);
 	if (d.cfg == NULL)
 		return 1;

@@ -6,7 +6,7 @@ libcli_a_SOURCES = \
 	cli/commands.h \
 	cli/cmd_config.c cli/cmd_run.c cli/cmd_status.c cli/cmd_user.c \
 	cli/cmd_audit.c cli/cmd_revoke.c cli/cmd_keys.c \
-	cli/daemon.c cli/sdnotify.c cli/sdnotify.h
+	cli/daemon.c cli/sdnotify.c cli/sdnotify.h cli/help.c
 
 sbin_PROGRAMS += smimesync
 smimesync_SOURCES = cli/main.c
@@ -14,3 +14,18 @@ smimesync_LDADD = $(SMIMESYNC_ROOM_LIBS) $(SMIMESYNC_EXT_LIBS)
 
 TESTS += tests/integration/man_commands.sh
 EXTRA_DIST += tests/integration/man_commands.sh
+
+# The bash completion, with the configured default config path filled in.
+# Installed as "smimesync" so that bash-completion loads it on demand.
+if HAVE_BASH_COMPLETION_DIR
+bashcompletion_DATA = cli/smimesync
+endif
+CLEANFILES += cli/smimesync
+EXTRA_DIST += cli/smimesync.bash.in
+cli/smimesync: $(top_srcdir)/cli/smimesync.bash.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) cli && \
+	sed -e 's|@sysconfdir[@]|$(sysconfdir)|g' $(top_srcdir)/cli/smimesync.bash.in >$@.tmp && \
+	mv $@.tmp $@
+
+TESTS += tests/integration/cli_help.sh
+EXTRA_DIST += tests/integration/cli_help.sh

@@ -151,6 +151,10 @@ parse_duration(const char *s, int64_t *seconds_out)
 		return -1;
 	switch (*end) {
 	case '\0':
+		/* "30" could mean anything: only nothing needs no unit. */
+		if (v != 0)
+			return -1;
+		break;
 	case 's':
 		unit = 1;
 		break;
@@ -175,6 +179,17 @@ parse_duration(const char *s, int64_t *seconds_out)
 		return -1;
 	*seconds_out = (int64_t)v * unit;
 	return 0;
+}
+
+bool
+duration_missing_unit(const char *s)
+{
+	if (s == NULL || *s == '\0')
+		return false;
+	for (const char *p = s; *p != '\0'; p++)
+		if (!isdigit((unsigned char)*p))
+			return false;
+	return true;
 }
 
 void
