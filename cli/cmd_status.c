@@ -21,20 +21,52 @@
 #include "store/store.h"
 
 static struct store *
-open_store(const struct cli_options *cli)
+open_store_of(const struct config *cfg)
 {
-	struct config *cfg = commands_load_config(cli);
 	struct store *st = NULL;
 	struct errbuf e;
 
-	if (cfg == NULL)
-		return NULL;
 	if (store_open_readonly(cfg->service.state_dir, &st, &e) != 0) {
 		fprintf(stderr, "smimesync: %s\n", e.text);
 		st = NULL;
 	}
+	return st;
+}
+
+static struct store *
+open_store(const struct cli_options *cli)
+{
+	struct config *cfg = commands_load_config(cli);
+	struct store *st = NULL;
+
+	if (cfg == NULL)
+		return NULL;
+	st = open_store_of(cfg);
 	config_free(cfg);
 	return st;
+}
+
+/*
+ * --group must name a [group] of the configuration, or one the store still
+ * has people of (a group since removed): a typo must not print an empty
+ * list that reads as "nobody".
+ */
+static bool
+group_known(const struct config *cfg, const struct store_status_row *rows, size_t n,
+    const char *group)
+{
+	if (config_find_group(cfg, group) != NULL)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].group_name != NULL && strcmp(rows[i].group_name, group) == 0)
+			return true;
+	fprintf(stderr, "smimesync status: --group %s: no [group %s] in %s", group, group,
+	    cfg->path);
+	for (size_t i = 0; i < cfg->n_groups; i++)
+		fprintf(stderr, "%s%s", i == 0 ? " (its groups: " : ", ", cfg->groups[i].name);
+	fprintf(stderr, "%s, and nobody in the store belongs to one of that name\n",
+	    cfg->n_groups > 0 ? ")" : "");
+	return false;
 }
 
 /* valid, expired, no certificate, or the step an unfinished provisioning stopped at. */
@@ -207,6 +239,7 @@ cmd_status(int argc, char **argv, const struct cli_options *cli)
 	const char *user = NULL, *group = NULL, *fmt = "text";
 	int64_t expiring = -1;
 	struct store_status_row *rows = NULL;
+	struct config *cfg = NULL;
 	struct store *st = NULL;
 	size_t n = 0;
 	time_t now = time(NULL);
@@ -238,11 +271,18 @@ cmd_status(int argc, char **argv, const struct cli_options *cli)
 		user = argv[optind++];
 	if (optind < argc)
 		return cli_usage_error("status", "give at most one USER");
-	st = open_store(cli);
-	if (st == NULL)
+	cfg = commands_load_config(cli);
+	if (cfg == NULL)
 		return 1;
+	st = open_store_of(cfg);
+	if (st == NULL)
+		goto out;
 	if (store_status_rows(st, user, &rows, &n, &e) != 0) {
 		fprintf(stderr, "smimesync: %s\n", e.text);
+		goto out;
+	}
+	if (group != NULL && !group_known(cfg, rows, n, group)) {
+		rc = EXIT_USAGE;
 		goto out;
 	}
 	if (user != NULL && n == 0) {
@@ -261,6 +301,7 @@ cmd_status(int argc, char **argv, const struct cli_options *cli)
 out:
 	store_status_rows_free(rows, n);
 	store_close(st);
+	config_free(cfg);
 	return rc;
 }
 

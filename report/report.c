@@ -343,6 +343,17 @@ render_text(json_t *doc, FILE *out)
 		fprintf(out, "  %-14s %lld\n", label,
 		    (long long)json_integer_value(json_object_get(counts, counter_names[i])));
 	}
+	if (json_is_true(json_object_get(doc, "dry_run")))
+		fprintf(out, "  A real run would issue %lld, renew %lld and reissue %lld "
+		    "certificates,\n  publish %lld in the directory, retire %lld, and queue %lld "
+		    "mails (%lld of them reminders).\n",
+		    (long long)json_integer_value(json_object_get(counts, "issued")),
+		    (long long)json_integer_value(json_object_get(counts, "renewed")),
+		    (long long)json_integer_value(json_object_get(counts, "reissued")),
+		    (long long)json_integer_value(json_object_get(counts, "published")),
+		    (long long)json_integer_value(json_object_get(counts, "retired")),
+		    (long long)json_integer_value(json_object_get(counts, "mails_queued")),
+		    (long long)json_integer_value(json_object_get(counts, "reminded")));
 
 	fprintf(out, "\nGroups\n");
 	json_array_foreach(json_object_get(doc, "groups"), i, v) {

@@ -158,6 +158,7 @@ remind_execute(struct engine *en, const struct plan *p, bool dry_run)
 		if (dry_run) {
 			report_reminder(en, r, "planned", NULL);
 			report_count(en->report, "reminded", 1);
+			report_count(en->report, "mails_queued", 1);
 			continue;
 		}
 		if (queue_reminder(en, r, &e) != 0) {

@@ -340,11 +340,46 @@ count_planned(struct engine *en, const struct plan_item *it)
 	}
 }
 
+/*
+ * What a real run would publish and mail for one planned person: a new
+ * certificate is published (where the group publishes) and brings a
+ * collection and a password mail; a resumed one only the steps it has
+ * not yet done.
+ */
+static void
+dry_run_effects(struct engine *en, const struct plan_item *it)
+{
+	const struct conf_group *g = &en->cfg->groups[it->group];
+	bool publish = g->publish != NULL, mail = en->cfg->has_mail;
+
+	if (it->action == PLAN_RESUME && en->store != NULL) {
+		struct store_action a;
+		enum prov_state st = PROV_PLANNED;
+		struct errbuf e;
+
+		memset(&a, 0, sizeof(a));
+		if (store_action_get(en->store, it->open_action, &a, &e) == 0 &&
+		    prov_state_parse(a.state, &st) == 0) {
+			publish = publish && st < PROV_PUBLISHED;
+			mail = mail && st < PROV_DONE;
+		}
+		store_action_clear(&a);
+	}
+	if (it->action == PLAN_REPUBLISH)
+		mail = false;
+	if (publish)
+		report_count(en->report, "published", 1);
+	if (mail)
+		report_count(en->report, "mails_queued", 2);
+}
+
 static void
 dry_run_item(struct engine *en, const struct plan_item *it)
 {
 	if (it->action == PLAN_ISSUE || it->action == PLAN_RENEW || it->action == PLAN_REISSUE)
 		report_count(en->report, done_counter(plan_action_name(it->action)), 1);
+	if (it->action != PLAN_NOTHING && it->action != PLAN_SKIP)
+		dry_run_effects(en, it);
 	if (it->action != PLAN_NOTHING)
 		report_item(en, it, it->action == PLAN_SKIP ? "skipped" : "planned", NULL,
 		    it->not_after, NULL, NULL);

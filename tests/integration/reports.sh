@@ -147,6 +147,9 @@ total=$("$SMIMESYNC" status --format json | jq 'map(select(.serial != null)) | l
 staff=$("$SMIMESYNC" status --group smime-staff --format json)
 [ "$(echo "$staff" | jq 'map(select(.group != "smime-staff")) | length')" = 0 ] && [ "$(echo "$staff" | jq length)" -gt 0 ] &&
 	ok "status --group smime-staff: only staff ($(echo "$staff" | jq length))" || fail "group filter"
+rc=0; "$SMIMESYNC" status --group smime-staf >"$W/typo.out" 2>"$W/err" || rc=$?
+[ "$rc" = 2 ] && [ ! -s "$W/typo.out" ] && grep -q 'no \[group smime-staf\].*its groups: smime-sales, smime-staff' "$W/err" &&
+	ok "status --group with a typo is an error naming the groups, not an empty list" || fail "unknown group: rc=$rc $(cat "$W/err")"
 "$SMIMESYNC" status --format csv >"$W/status.csv"
 head -1 "$W/status.csv" | grep -q '^mail,name,group,id,serial,not_after,published,state,last_error' && ok "CSV header" || fail "CSV header"
 /usr/bin/python3 - "$W/status.csv" "$total" <<'PY' && ok "CSV parses: one row per user, the comma in a name quoted" || fail "CSV content"
