@@ -58,9 +58,15 @@ audit_text(const struct store_audit_row *v, size_t n)
 	char when[32];
 
 	for (size_t i = 0; i < n; i++) {
+		char by[160];
+
 		format_time_utc(v[i].time, when, sizeof(when));
-		printf("%s run=%s user=%s %s%s%s\n", when, v[i].run_id ? v[i].run_id : "-",
-		    v[i].mail ? v[i].mail : v[i].user_id ? v[i].user_id : "-", v[i].event,
+		/* "root(sudo:alice)": root ran it, and alice called sudo. */
+		snprintf(by, sizeof(by), "%s%s%s%s", v[i].actor ? v[i].actor : "-",
+		    v[i].sudo_user ? "(sudo:" : "", v[i].sudo_user ? v[i].sudo_user : "",
+		    v[i].sudo_user ? ")" : "");
+		printf("%s run=%s by=%s user=%s %s%s%s\n", when, v[i].run_id ? v[i].run_id : "-",
+		    by, v[i].mail ? v[i].mail : v[i].user_id ? v[i].user_id : "-", v[i].event,
 		    v[i].detail ? ": " : "", v[i].detail ? v[i].detail : "");
 	}
 }
@@ -90,6 +96,8 @@ audit_json(const struct store_audit_row *v, size_t n)
 		json_object_set_new(o, "mail", str_or_null(v[i].mail));
 		json_object_set_new(o, "event", str_or_null(v[i].event));
 		json_object_set_new(o, "detail", str_or_null(v[i].detail));
+		json_object_set_new(o, "actor", str_or_null(v[i].actor));
+		json_object_set_new(o, "sudo_user", str_or_null(v[i].sudo_user));
 		json_array_append_new(arr, o);
 	}
 	json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

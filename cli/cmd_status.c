@@ -291,6 +291,15 @@ cmd_status(int argc, char **argv, const struct cli_options *cli)
 		goto out;
 	}
 	n = status_filter(rows, n, group, expiring, now);
+	if (user != NULL && strcmp(fmt, "csv") != 0) {
+		if (n == 0) {
+			fprintf(stderr, "smimesync: %s is not in the selection (--group, --expiring)\n",
+			    user);
+			goto out;
+		}
+		rc = status_user_view(cfg, st, user, &rows[0], strcmp(fmt, "json") == 0, now);
+		goto out;
+	}
 	if (strcmp(fmt, "json") == 0)
 		status_json(rows, n, now);
 	else if (strcmp(fmt, "csv") == 0)

@@ -78,6 +78,22 @@ int cli_duration_arg(const char *command, const char *option, const char *value,
  * a date ("2026-11-01", UTC midnight) or "2026-11-01T00:00:00Z".
  */
 int commands_parse_since(const char *s, time_t now, time_t *out);
+/*
+ * status USER (cli/cmd_status_user.c): the helpdesk view of the person
+ * whose status row is row (borrowed), as text or JSON. Returns 0 or 1.
+ */
+struct store;
+struct store_status_row;
+struct config;
+int status_user_view(const struct config *cfg, struct store *st, const char *key,
+    struct store_status_row *row, bool json, time_t now);
+/*
+ * Where one outbox mail stands, in words (new): accepted (with the
+ * server's queue id and reply), queued (why not yet, when next), or given
+ * up (why).
+ */
+struct store_mail;
+char *status_mail_explain(const struct store_mail *m, int64_t max_attempts);
 /* The usage error for a --since that does not parse; returns EXIT_USAGE. */
 int commands_since_error(const char *command, const char *value);
 

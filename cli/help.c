@@ -95,7 +95,7 @@ static const struct cli_command commands[] = {
 	    "  --expiring DURATION  only certificates that end within DURATION (30d);\n"
 	    "                       a unit is required: s, m, h, d or w\n"
 	    "  --group GROUP        only people of this [group]\n"
-	    "  --format FORMAT      text (default), json or csv (csv: not with USER)\n"
+	    "  --format FORMAT      text (default), json or csv (csv: the one-line form)\n"
 	    "\n"
 	    "Examples: smimesync status alice@example.org\n"
 	    "          smimesync status --expiring 30d --format csv\n" },

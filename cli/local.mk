@@ -4,7 +4,7 @@
 noinst_LIBRARIES += libcli.a
 libcli_a_SOURCES = \
 	cli/commands.h \
-	cli/cmd_config.c cli/cmd_run.c cli/cmd_status.c cli/cmd_user.c \
+	cli/cmd_config.c cli/cmd_run.c cli/cmd_status.c cli/cmd_status_user.c cli/cmd_user.c \
 	cli/cmd_audit.c cli/cmd_revoke.c cli/cmd_keys.c \
 	cli/daemon.c cli/sdnotify.c cli/sdnotify.h cli/help.c
 
@@ -29,3 +29,5 @@ cli/smimesync: $(top_srcdir)/cli/smimesync.bash.in Makefile
 
 TESTS += tests/integration/cli_help.sh
 EXTRA_DIST += tests/integration/cli_help.sh
+TESTS += tests/integration/helpdesk.sh
+EXTRA_DIST += tests/integration/helpdesk.sh

@@ -120,6 +120,21 @@ hex_encode_colons(const unsigned char *data, size_t len)
 	return out;
 }
 
+char *
+hex_to_colons(const char *hex)
+{
+	size_t len = strlen(hex), k = 0;
+	char *out = xmalloc(len + len / 2 + 1);
+
+	for (size_t i = 0; i < len; i++) {
+		if (i > 0 && i % 2 == 0)
+			out[k++] = ':';
+		out[k++] = (char)toupper((unsigned char)hex[i]);
+	}
+	out[k] = '\0';
+	return out;
+}
+
 int
 parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
 {

@@ -24,6 +24,8 @@ bool str_eq_nocase(const char *a, const char *b);
 char *hex_encode(const unsigned char *data, size_t len);
 /* Colon-separated uppercase hex, as openssl prints fingerprints (new). */
 char *hex_encode_colons(const unsigned char *data, size_t len);
+/* "be2bc3..." -> "BE:2B:C3:..." (new): a stored fingerprint as people compare it. */
+char *hex_to_colons(const char *hex);
 
 /*
  * Durations: a number followed by s, m, h, d or w ("365d", "12h"). The

@@ -21,6 +21,7 @@ store_mail_clear(struct store_mail *m)
 	free(m->sealed);
 	free(m->state);
 	free(m->last_error);
+	free(m->reply);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -109,21 +110,70 @@ store_outbox_due(struct store *st, time_t now, size_t limit, struct store_mail *
 
 int
 store_outbox_update(struct store *st, int64_t id, const char *state, int attempts,
-    time_t next_attempt, const char *error_or_null, time_t now, struct errbuf *e)
+    time_t next_attempt, const char *reply, time_t now, struct errbuf *e)
 {
+	bool sent = strcmp(state, "sent") == 0;
 	sqlite3_stmt *s = store_prepare(st,
 	    "UPDATE outbox SET state = ?, attempts = ?, next_attempt = ?, last_error = ?,"
-	    " updated = ? WHERE id = ?", e);
+	    " reply = ?, updated = ? WHERE id = ?", e);
 
 	if (s == NULL)
 		return -1;
 	bind_text(s, 1, state);
 	sqlite3_bind_int(s, 2, attempts);
 	sqlite3_bind_int64(s, 3, next_attempt);
-	bind_text(s, 4, error_or_null);
-	sqlite3_bind_int64(s, 5, now);
-	sqlite3_bind_int64(s, 6, id);
+	bind_text(s, 4, sent ? NULL : reply);
+	bind_text(s, 5, sent ? reply : NULL);
+	sqlite3_bind_int64(s, 6, now);
+	sqlite3_bind_int64(s, 7, id);
 	return store_exec_stmt(st, s, "cannot update the outbox", e);
+}
+
+int
+store_outbox_for_user(struct store *st, const char *user_id, size_t limit,
+    struct store_mail **out, size_t *n, struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "SELECT id, action_id, user_id, kind, recipient, state, attempts, next_attempt,"
+	    " last_error, reply, created, updated FROM outbox WHERE user_id = ?"
+	    " ORDER BY id DESC LIMIT ?", e);
+	struct store_mail *v = NULL;
+	size_t count = 0;
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, user_id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_mail *m;
+
+		v = xreallocarray(v, count + 1, sizeof(*v));
+		m = &v[count++];
+		memset(m, 0, sizeof(*m));
+		m->id = sqlite3_column_int64(s, 0);
+		m->action_id = sqlite3_column_int64(s, 1);
+		m->user_id = col_text(s, 2);
+		m->kind = col_text(s, 3);
+		m->recipient = col_text(s, 4);
+		m->state = col_text(s, 5);
+		m->attempts = sqlite3_column_int(s, 6);
+		m->next_attempt = sqlite3_column_int64(s, 7);
+		m->last_error = col_text(s, 8);
+		m->reply = col_text(s, 9);
+		m->created = sqlite3_column_int64(s, 10);
+		m->updated = sqlite3_column_int64(s, 11);
+	}
+	if (rc != SQLITE_DONE) {
+		store_sql_error(st, "cannot read the outbox", e);
+		sqlite3_finalize(s);
+		store_mails_free(v, count);
+		return -1;
+	}
+	sqlite3_finalize(s);
+	*out = v;
+	*n = count;
+	return 0;
 }
 
 int

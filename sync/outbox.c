@@ -82,14 +82,15 @@ record_outcome(struct engine *en, const struct store_mail *m, const struct mail_
 		    "%s mail refused by the server, not retried: %s", m->kind, job->reason);
 		break;
 	}
-	log_msg(job->outcome == MAIL_SENT ? LOGL_INFO : LOGL_WARN, "%s mail to %s: %s%s%s",
+	/* One line per mail is for debugging; the run's summary counts them. */
+	log_msg(job->outcome == MAIL_SENT ? LOGL_DEBUG : LOGL_WARN, "%s mail to %s: %s%s%s",
 	    m->kind, m->recipient, mail_outcome_name(job->outcome), job->reason[0] ? ": " : "",
 	    job->reason);
 	/* One transaction per mail: a later store error cannot undo a "sent". */
 	if (store_begin(en->store, e) != 0)
 		return -1;
-	if (store_outbox_update(en->store, m->id, state, attempts, next,
-	    job->outcome == MAIL_SENT ? NULL : job->reason, en->now, e) != 0 ||
+	if (store_outbox_update(en->store, m->id, state, attempts, next, job->reason, en->now,
+	    e) != 0 ||
 	    store_audit(en->store, en->run_id, m->user_id,
 	    job->outcome == MAIL_SENT ? "mail-sent" : "mail-not-sent", m->kind, e) != 0)
 		goto fail;

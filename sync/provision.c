@@ -491,7 +491,7 @@ step_publish(struct engine *en, struct store_action *a, const struct conf_group 
 			if (store_cert_set_revoked(en->store, all[i].id, en->now, 4 /* superseded */,
 			    e) != 0 ||
 			    store_audit(en->store, en->run_id, a->user_id, "certificate-revoked",
-			    "mail changed; on_mail_change = revoke", e) != 0)
+			    "reason=superseded: mail changed; on_mail_change = revoke", e) != 0)
 				goto fail;
 			log_info("revoked serial %s for the old address %s (on_mail_change = revoke)",
 			    all[i].serial, all[i].mail);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "smime/crl.h"
 #include "sync/publish.h"
 #include "sync/revoke.h"
 
@@ -23,7 +24,9 @@ revoke_cert(struct engine *en, int64_t cert_id, const char *dn, enum revoke_reas
 	memset(&c, 0, sizeof(c));
 	if (store_cert_get(en->store, cert_id, &c, e) != 0)
 		return -1;
-	snprintf(detail, sizeof(detail), "serial=%s reason=%d", c.serial, (int)reason);
+	/* By name: an auditor reads "keyCompromise", not RFC 5280's number 1. */
+	snprintf(detail, sizeof(detail), "serial=%s reason=%s", c.serial,
+	    crl_reason_name((int)reason));
 	if (store_begin(en->store, e) != 0)
 		goto out;
 	if (store_cert_set_revoked(en->store, cert_id, en->now, (int)reason, e) != 0 ||
@@ -34,7 +37,7 @@ revoke_cert(struct engine *en, int64_t cert_id, const char *dn, enum revoke_reas
 	}
 	if (store_commit(en->store, e) != 0)
 		goto out;
-	log_info("revoked serial %s (reason %d)", c.serial, (int)reason);
+	log_info("revoked serial %s (reason %s)", c.serial, crl_reason_name((int)reason));
 	if (dn != NULL && target != NULL) {
 		memset(&who, 0, sizeof(who));
 		who.dn = (char *)dn;

@@ -117,6 +117,7 @@ record_users(struct engine *en, const struct plan_item *items, size_t n, struct 
 		su.mail = u->mail;
 		su.display_name = u->display_name;
 		su.group_name = en->cfg->groups[items[i].group].name;
+		su.language = u->language;
 		su.last_seen = en->now;
 		if (store_user_upsert(en->store, &su, e) != 0) {
 			store_rollback(en->store);
