@@ -4,9 +4,11 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf/conf.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "report/metrics.h"
 #include "sync/run.h"
 
@@ -25,6 +27,7 @@ cmd_run(int argc, char **argv, const struct cli_options *cli)
 		.out = stdout,
 		.finished = metrics_run_hook,
 	};
+	struct cli_progress cp;
 	struct config *cfg;
 	int ch, rc;
 
@@ -50,7 +53,12 @@ cmd_run(int argc, char **argv, const struct cli_options *cli)
 	cfg = commands_load_config(cli);
 	if (cfg == NULL)
 		return 1;
+	/* A terminal watches each phase; a cron job's log stays short. */
+	cli_progress_start(&cp, cfg, isatty(STDERR_FILENO) == 1, false);
+	opt.progress = cli_progress_hook;
+	opt.progress_arg = &cp;
 	rc = (int)run_sync(cfg, &opt);
+	cli_progress_stop(&cp);
 	if (rc == RUN_FAILED)
 		fprintf(stderr, "smimesync: the run failed; the report above says why\n");
 	else if (rc == RUN_PARTIAL)

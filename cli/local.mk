@@ -6,7 +6,8 @@ libcli_a_SOURCES = \
 	cli/commands.h \
 	cli/cmd_config.c cli/cmd_run.c cli/cmd_status.c cli/cmd_status_user.c cli/cmd_user.c \
 	cli/cmd_audit.c cli/cmd_revoke.c cli/cmd_keys.c \
-	cli/daemon.c cli/sdnotify.c cli/sdnotify.h cli/help.c
+	cli/daemon.c cli/sdnotify.c cli/sdnotify.h cli/help.c \
+	cli/progress.c cli/progress.h
 
 sbin_PROGRAMS += smimesync
 smimesync_SOURCES = cli/main.c
@@ -31,3 +32,13 @@ TESTS += tests/integration/cli_help.sh
 EXTRA_DIST += tests/integration/cli_help.sh
 TESTS += tests/integration/helpdesk.sh
 EXTRA_DIST += tests/integration/helpdesk.sh
+
+# Progress on a terminal during a roll-out (issue #18): 300 people with
+# P-256 keys in make check; make check-rollout runs the full check, 2,000
+# people with RSA-2048 keys (ten minutes or more on two cores).
+TESTS += tests/integration/progress.sh
+EXTRA_DIST += tests/integration/progress.sh
+.PHONY: check-rollout
+check-rollout: all
+	PROGRESS_USERS=2000 PROGRESS_KEY_TYPE=rsa2048 $(MAKE) $(AM_MAKEFLAGS) check \
+	    TESTS=tests/integration/progress.sh

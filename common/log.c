@@ -17,7 +17,10 @@ static struct {
 	int use_syslog;
 	char run[64];
 	char user[256];
-} logger = { "smimesync", LOGL_INFO, 0, "", "" };
+	void (*before)(void *);
+	void (*after)(void *);
+	void *hook_arg;
+} logger = { "smimesync", LOGL_INFO, 0, "", "", NULL, NULL, NULL };
 
 static const char *const level_names[] = {
 	[LOGL_ERROR] = "error",
@@ -81,6 +84,14 @@ copy_context(char *dst, size_t size, const char *src)
 }
 
 void
+log_set_stderr_hooks(void (*before)(void *arg), void (*after)(void *arg), void *arg)
+{
+	logger.before = before;
+	logger.after = after;
+	logger.hook_arg = arg;
+}
+
+void
 log_set_run(const char *run_id)
 {
 	copy_context(logger.run, sizeof(logger.run), run_id);
@@ -119,8 +130,12 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 
 		gmtime_r(&now, &tm);
 		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		if (logger.before != NULL)
+			logger.before(logger.hook_arg);
 		fprintf(stderr, "%s %s[%ld] %s%s: %s\n", stamp, logger.progname,
 		    (long)getpid(), level_names[level], ctx, msg);
+		if (logger.after != NULL)
+			logger.after(logger.hook_arg);
 	}
 }
 

@@ -35,6 +35,14 @@ const char *log_level_name(enum log_level level);
 void log_set_run(const char *run_id);
 void log_set_user(const char *user);
 
+/*
+ * A terminal progress line (cli/progress.c) shares stderr with the log:
+ * before() is called ahead of each line written to stderr, after() once it
+ * is written, so the progress line can step aside and come back. NULL
+ * hooks (the default) for none; arg is passed on.
+ */
+void log_set_stderr_hooks(void (*before)(void *arg), void (*after)(void *arg), void *arg);
+
 void log_msg(enum log_level level, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void log_vmsg(enum log_level level, const char *fmt, va_list ap) PRINTF_LIKE(2, 0);
 void fatal(const char *fmt, ...) PRINTF_LIKE(1, 2) NORETURN;

@@ -221,6 +221,27 @@ report_summary_text(const struct report *r)
 	return buf_steal(&b, NULL);
 }
 
+char *
+report_counts_line(const struct report *r)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	for (size_t i = 0; i < ARRAY_LEN(counter_names); i++) {
+		json_int_t v = json_integer_value(json_object_get(r->counts, counter_names[i]));
+
+		if (v == 0 && strcmp(counter_names[i], "errors") != 0)
+			continue;
+		if (buf_printf(&b, "%s%s %lld", b.len > 0 ? ", " : "", counter_names[i],
+		    (long long)v) != 0)
+			break;
+	}
+	for (char *p = b.data; p != NULL && *p != '\0'; p++)
+		if (*p == '_')
+			*p = ' ';
+	return buf_steal(&b, NULL);
+}
+
 /* Does this user (mail) belong to group in this run's user lines? */
 static bool
 user_in_group(const struct report *r, const char *mail, const char *group)

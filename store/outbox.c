@@ -195,6 +195,26 @@ store_outbox_fail_siblings(struct store *st, int64_t action_id, const char *reas
 }
 
 int
+store_outbox_due_count(struct store *st, time_t now, int64_t *count, struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "SELECT COUNT(*) FROM outbox WHERE state = 'queued' AND next_attempt <= ?", e);
+	int rc = -1;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		*count = sqlite3_column_int64(s, 0);
+		rc = 0;
+	} else {
+		store_sql_error(st, "cannot count the outbox", e);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
 store_outbox_count(struct store *st, const char *state, int64_t *count, struct errbuf *e)
 {
 	sqlite3_stmt *s = store_prepare(st, "SELECT COUNT(*) FROM outbox WHERE state = ?", e);

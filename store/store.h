@@ -250,6 +250,9 @@ int store_outbox_for_user(struct store *st, const char *user_id, size_t limit,
  */
 int store_outbox_fail_siblings(struct store *st, int64_t action_id, const char *reason,
     time_t now, struct errbuf *e) MUST_USE;
+/* Queued mails due at now (a delivery's progress: its total). */
+int store_outbox_due_count(struct store *st, time_t now, int64_t *count,
+    struct errbuf *e) MUST_USE;
 /* Counts of mails per state for one user (for status). */
 int store_outbox_count(struct store *st, const char *state, int64_t *count,
     struct errbuf *e) MUST_USE;

@@ -181,6 +181,9 @@ outbox_flush(struct engine *en, struct errbuf *e)
 		for (size_t i = 0; i < n; i++)
 			if (record_outcome(en, &mails[i], &jobs[i], e) != 0)
 				goto out;
+		/* Counted only when delivery is the run's phase (not between issuing batches). */
+		if (en->phase.phase == PHASE_MAILING)
+			engine_progress(en, en->phase.done + n);
 		for (size_t i = 0; i < n; i++)
 			secret_free(plain[i], plain_len[i]);
 		free(plain);

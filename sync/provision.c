@@ -83,7 +83,8 @@ prov_enter(struct engine *en, struct store_action *a, enum prov_state to, const 
 		store_rollback(en->store);
 		return -1;
 	}
-	log_info("%s #%lld: %s -> %s%s%s", a->kind, (long long)a->id, a->state,
+	/* Five lines a person: debug. The run's progress and report say the rest. */
+	log_debug("%s #%lld: %s -> %s%s%s", a->kind, (long long)a->id, a->state,
 	    prov_state_name(to), error ? ": " : "", error ? error : "");
 	free(a->state);
 	a->state = xstrdup(prov_state_name(to));
@@ -467,7 +468,7 @@ step_publish(struct engine *en, struct store_action *a, const struct conf_group 
 	if (publish_locate(en, g->directory, g->publish, u, &dc, &dn, e) != 0)
 		goto out;
 	if (dc == NULL)
-		log_info("serial %s not published: %s", cur.serial, publish_nowhere_text(g));
+		log_debug("serial %s not published: %s", cur.serial, publish_nowhere_text(g));
 	else if (publish_current(en, dc, dn, &cur, chain, e) != 0)
 		goto out;
 	if (store_certs_for_user(en->store, a->user_id, false, &all, &n_all, e) != 0)

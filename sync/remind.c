@@ -166,7 +166,7 @@ remind_execute(struct engine *en, const struct plan *p, bool dry_run)
 			report_reminder(en, r, "failed", e.text);
 			continue;
 		}
-		log_info("%s reminder queued for %s (serial %s)", plan_remind_name(r->kind),
+		log_debug("%s reminder queued for %s (serial %s)", plan_remind_name(r->kind),
 		    r->h->mail, r->h->serial);
 		report_reminder(en, r, "done", NULL);
 		report_count(en->report, "reminded", 1);
