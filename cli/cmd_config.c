@@ -12,6 +12,7 @@
 
 #include "common/fileutil.h"
 #include "common/log.h"
+#include "common/xalloc.h"
 #include "conf/conf.h"
 #include "mail/template.h"
 #include "smime/ca.h"
@@ -50,6 +51,36 @@ report_template_problem(const char *msg, void *arg)
 	(*count)++;
 }
 
+/*
+ * Every language a mail may be written in: [mail] language, each group's,
+ * and every language directory a person's preferredLanguage could pick.
+ */
+static void
+check_templates(const struct config *cfg, size_t *problems)
+{
+	char **langs = template_languages(cfg->mail.template_dir);
+	size_t n = 0;
+
+	while (langs[n] != NULL)
+		n++;
+	langs = xreallocarray(langs, n + cfg->n_groups + 2, sizeof(*langs));
+	langs[n++] = xstrdup(cfg->mail.language);
+	for (size_t i = 0; i < cfg->n_groups; i++)
+		if (cfg->groups[i].language != NULL)
+			langs[n++] = xstrdup(cfg->groups[i].language);
+	langs[n] = NULL;
+	for (size_t i = 0; i < n; i++) {
+		bool seen = false;
+
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = strcmp(langs[k], langs[i]) == 0;
+		if (!seen)
+			(void)template_check_all(cfg->mail.template_dir, langs[i],
+			    report_template_problem, problems);
+	}
+	template_languages_free(langs);
+}
+
 int
 cmd_check_config(int argc, char **argv, const struct cli_options *cli)
 {
@@ -72,8 +103,7 @@ cmd_check_config(int argc, char **argv, const struct cli_options *cli)
 		fprintf(stderr, "%s\n", errs.msgs[i]);
 	conf_errors_free(&errs);
 	if (cfg->has_mail)
-		template_check_all(cfg->mail.template_dir, cfg->mail.language,
-		    report_template_problem, &problems);
+		check_templates(cfg, &problems);
 	if (verbose)
 		config_dump(cfg, stdout);
 	config_free(cfg);

@@ -560,6 +560,7 @@ cmd_resend(int argc, char **argv, const struct cli_options *cli)
 	du.dn = u.dn;
 	du.mail = cur->mail;
 	du.display_name = u.display_name;
+	du.language = u.language;
 	du.enabled = true;
 	if (collect_build(&en, g, &du, cur, key, chain, &mails, &e) != 0)
 		goto fail;
