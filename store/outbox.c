@@ -57,27 +57,19 @@ store_outbox_add(struct store *st, const struct store_mail *m, int64_t *id_out, 
 	return 0;
 }
 
-int
-store_outbox_due(struct store *st, time_t now, size_t limit, struct store_mail **out, size_t *n,
+/* The columns read_mails() reads, in its order. */
+#define MAIL_COLUMNS "id, action_id, user_id, kind, recipient, state, attempts, next_attempt," \
+	" last_error, reply, created, updated"
+
+/* Step s (MAIL_COLUMNS, then optionally aad and sealed) into new rows. */
+static int
+read_mails(struct store *st, sqlite3_stmt *s, bool sealed, struct store_mail **out, size_t *n,
     struct errbuf *e)
 {
-	sqlite3_stmt *s = store_prepare(st,
-	    "SELECT id, action_id, user_id, kind, recipient, aad, sealed, state, attempts,"
-	    " next_attempt, last_error FROM outbox"
-	    " WHERE state = 'queued' AND next_attempt <= ?"
-	    /* A password mail waits until its certificate mail has gone out. */
-	    " AND NOT (kind = 'password' AND EXISTS (SELECT 1 FROM outbox c"
-	    "   WHERE c.action_id = outbox.action_id AND c.kind = 'collection'"
-	    "   AND c.state <> 'sent'))"
-	    " ORDER BY id LIMIT ?", e);
 	struct store_mail *v = NULL;
 	size_t count = 0;
 	int rc;
 
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_mail *m;
 
@@ -89,12 +81,17 @@ store_outbox_due(struct store *st, time_t now, size_t limit, struct store_mail *
 		m->user_id = col_text(s, 2);
 		m->kind = col_text(s, 3);
 		m->recipient = col_text(s, 4);
-		m->aad = col_text(s, 5);
-		m->sealed = col_blob(s, 6, &m->sealed_len);
-		m->state = col_text(s, 7);
-		m->attempts = sqlite3_column_int(s, 8);
-		m->next_attempt = sqlite3_column_int64(s, 9);
-		m->last_error = col_text(s, 10);
+		m->state = col_text(s, 5);
+		m->attempts = sqlite3_column_int(s, 6);
+		m->next_attempt = sqlite3_column_int64(s, 7);
+		m->last_error = col_text(s, 8);
+		m->reply = col_text(s, 9);
+		m->created = sqlite3_column_int64(s, 10);
+		m->updated = sqlite3_column_int64(s, 11);
+		if (sealed) {
+			m->aad = col_text(s, 12);
+			m->sealed = col_blob(s, 13, &m->sealed_len);
+		}
 	}
 	if (rc != SQLITE_DONE) {
 		store_sql_error(st, "cannot read the outbox", e);
@@ -106,6 +103,26 @@ store_outbox_due(struct store *st, time_t now, size_t limit, struct store_mail *
 	*out = v;
 	*n = count;
 	return 0;
+}
+
+int
+store_outbox_due(struct store *st, time_t now, size_t limit, struct store_mail **out, size_t *n,
+    struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "SELECT " MAIL_COLUMNS ", aad, sealed FROM outbox"
+	    " WHERE state = 'queued' AND next_attempt <= ?"
+	    /* A password mail waits until its certificate mail has gone out. */
+	    " AND NOT (kind = 'password' AND EXISTS (SELECT 1 FROM outbox c"
+	    "   WHERE c.action_id = outbox.action_id AND c.kind = 'collection'"
+	    "   AND c.state <> 'sent'))"
+	    " ORDER BY id LIMIT ?", e);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
+	return read_mails(st, s, true, out, n, e);
 }
 
 int
@@ -134,46 +151,13 @@ store_outbox_for_user(struct store *st, const char *user_id, size_t limit,
     struct store_mail **out, size_t *n, struct errbuf *e)
 {
 	sqlite3_stmt *s = store_prepare(st,
-	    "SELECT id, action_id, user_id, kind, recipient, state, attempts, next_attempt,"
-	    " last_error, reply, created, updated FROM outbox WHERE user_id = ?"
-	    " ORDER BY id DESC LIMIT ?", e);
-	struct store_mail *v = NULL;
-	size_t count = 0;
-	int rc;
+	    "SELECT " MAIL_COLUMNS " FROM outbox WHERE user_id = ? ORDER BY id DESC LIMIT ?", e);
 
 	if (s == NULL)
 		return -1;
 	bind_text(s, 1, user_id);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct store_mail *m;
-
-		v = xreallocarray(v, count + 1, sizeof(*v));
-		m = &v[count++];
-		memset(m, 0, sizeof(*m));
-		m->id = sqlite3_column_int64(s, 0);
-		m->action_id = sqlite3_column_int64(s, 1);
-		m->user_id = col_text(s, 2);
-		m->kind = col_text(s, 3);
-		m->recipient = col_text(s, 4);
-		m->state = col_text(s, 5);
-		m->attempts = sqlite3_column_int(s, 6);
-		m->next_attempt = sqlite3_column_int64(s, 7);
-		m->last_error = col_text(s, 8);
-		m->reply = col_text(s, 9);
-		m->created = sqlite3_column_int64(s, 10);
-		m->updated = sqlite3_column_int64(s, 11);
-	}
-	if (rc != SQLITE_DONE) {
-		store_sql_error(st, "cannot read the outbox", e);
-		sqlite3_finalize(s);
-		store_mails_free(v, count);
-		return -1;
-	}
-	sqlite3_finalize(s);
-	*out = v;
-	*n = count;
-	return 0;
+	return read_mails(st, s, false, out, n, e);
 }
 
 int
