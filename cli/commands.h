@@ -54,6 +54,12 @@ struct cli_command {
 
 /* The command called name, or NULL. */
 const struct cli_command *cli_command_find(const char *name);
+/*
+ * "CONTEXT: unknown command "NAME"", with the command probably meant (a
+ * typo, or the start of a name) and where the list is, on stderr. Returns
+ * EXIT_USAGE.
+ */
+int cli_unknown_command(const char *context, const char *name);
 /* "smimesync help": the global usage and every command. */
 void cli_usage(FILE *out);
 /* "smimesync COMMAND --help". */

@@ -190,6 +190,79 @@ cli_command_find(const char *name)
 	return NULL;
 }
 
+/*
+ * Edit distance between a and b (insertions, deletions, substitutions and
+ * swaps of neighbours), counted only up to limit: what a typo costs.
+ */
+static size_t
+typo_distance(const char *a, const char *b, size_t limit)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t d[3][32];
+	size_t *prev2 = d[0], *prev = d[1], *cur = d[2], *t;
+
+	if (la >= 32 || lb >= 32)
+		return limit + 1;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cost = a[i - 1] != b[j - 1];
+			size_t best = prev[j - 1] + cost;
+
+			if (prev[j] + 1 < best)
+				best = prev[j] + 1;
+			if (cur[j - 1] + 1 < best)
+				best = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    prev2[j - 2] + 1 < best)
+				best = prev2[j - 2] + 1;
+			cur[j] = best;
+		}
+		t = prev2;
+		prev2 = prev;
+		prev = cur;
+		cur = t;
+	}
+	return prev[lb] < limit + 1 ? prev[lb] : limit + 1;
+}
+
+/* The command name probably meant (a typo or the start of one), or NULL. */
+static const char *
+command_meant(const char *name)
+{
+	const char *best = NULL;
+	size_t best_d = 3, len = strlen(name), d;
+
+	for (size_t i = 0; i < ARRAY_LEN(commands); i++) {
+		/* "stat" for status, "check" for check-config: a start of 3 or more. */
+		if (len >= 3 && strncmp(commands[i].name, name, len) == 0)
+			return commands[i].name;
+		d = typo_distance(name, commands[i].name, 2);
+		/* Two edits in a short word are another word, not a typo. */
+		if (d < best_d && (d == 1 || len >= 5)) {
+			best = commands[i].name;
+			best_d = d;
+		}
+	}
+	return best;
+}
+
+int
+cli_unknown_command(const char *context, const char *name)
+{
+	const char *meant = command_meant(name);
+
+	if (meant != NULL)
+		fprintf(stderr, "%s: unknown command \"%s\"; did you mean \"%s\"? "
+		    "smimesync help lists the commands\n", context, name, meant);
+	else
+		fprintf(stderr, "%s: unknown command \"%s\"; smimesync help lists the commands\n",
+		    context, name);
+	return EXIT_USAGE;
+}
+
 void
 cli_usage(FILE *out)
 {
@@ -287,11 +360,8 @@ cmd_help(int argc, char **argv, const struct cli_options *cli)
 	if (argc > 2)
 		return cli_usage_error("help", "give one command");
 	c = cli_command_find(argv[1]);
-	if (c == NULL) {
-		fprintf(stderr, "smimesync help: no command \"%s\"; smimesync help lists them\n",
-		    argv[1]);
-		return EXIT_USAGE;
-	}
+	if (c == NULL)
+		return cli_unknown_command("smimesync help", argv[1]);
 	cli_command_help(c, stdout);
 	return 0;
 }

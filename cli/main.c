@@ -69,11 +69,9 @@ main(int argc, char **argv)
 	optind = 0;
 
 	command = cli_command_find(cmd);
-	if (command == NULL) {
-		cli_usage(stderr);
-		fprintf(stderr, "smimesync: unknown command \"%s\"\n", cmd);
-		return EXIT_USAGE;
-	}
+	/* Not the whole overview: the typo and what was meant are what matter. */
+	if (command == NULL)
+		return cli_unknown_command("smimesync", cmd);
 	/* "COMMAND --help" anywhere before "--": help, whatever else was typed. */
 	if (cli_wants_help(argc, argv)) {
 		cli_command_help(command, stdout);

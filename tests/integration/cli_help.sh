@@ -36,7 +36,18 @@ rc=0; "$SMIMESYNC" run --bogus >/dev/null 2>"$W/err" || rc=$?
 check '[ $rc = 2 ] && grep -q "^usage: smimesync run \[--dry-run\]" "$W/err" && grep -q "smimesync run --help" "$W/err"' \
 	"a usage error prints the usage line and points to --help"
 rc=0; "$SMIMESYNC" help frobnicate >/dev/null 2>"$W/err" || rc=$?
-check '[ $rc = 2 ] && grep -q "no command \"frobnicate\"" "$W/err"' "help with an unknown command: exit 2"
+check '[ $rc = 2 ] && grep -q "unknown command \"frobnicate\"; smimesync help lists" "$W/err"' "help with an unknown command: exit 2"
+# A mistyped command gets one line naming what was probably meant, not the
+# whole overview.
+for typo in stauts:status revok:revoke check:check-config rsend:resend "reprot --last:report"; do
+	rc=0
+	# shellcheck disable=SC2086
+	"$SMIMESYNC" ${typo%%:*} >"$W/out" 2>"$W/err" || rc=$?
+	check '[ $rc = 2 ] && [ ! -s "$W/out" ] && [ "$(wc -l <"$W/err")" = 1 ] &&
+		grep -q "did you mean \"${typo#*:}\"?" "$W/err"' "\"${typo%%:*}\": one line, did you mean \"${typo#*:}\""
+done
+rc=0; "$SMIMESYNC" help revok >/dev/null 2>"$W/err" || rc=$?
+check '[ $rc = 2 ] && grep -q "did you mean \"revoke\"?" "$W/err"' "help revok: did you mean \"revoke\""
 
 # --- durations need a unit ------------------------------------------------------
 for args in "status --expiring 30" "report --since 30" "audit --since 30"; do
