@@ -159,6 +159,13 @@ cmd_audit(int argc, char **argv, const struct cli_options *cli)
 		audit_json(rows, n);
 	else
 		audit_text(rows, n);
+	/* Nothing printed must not read as "nothing happened to a person" when
+	 * the name was only mistyped. */
+	if (n == 0 && user != NULL)
+		fprintf(stderr, "smimesync audit: no entries for \"%s\"%s; --user takes the "
+		    "mail address, DN or directory id the store knows (smimesync status %s "
+		    "says whether it knows this one)\n", user, since > 0 ? " in that time" : "",
+		    user);
 	rc = 0;
 out:
 	store_audit_rows_free(rows, n);

@@ -170,6 +170,9 @@ all=$("$SMIMESYNC" audit --format json | jq length)
 [ "$("$SMIMESYNC" audit --since 1d --format json | jq length)" = "$all" ] && [ "$all" -gt 0 ] &&
 	ok "audit --since 1d: all $all entries" || fail "audit since 1d"
 [ "$("$SMIMESYNC" audit --since 2099-01-01 --format json | jq length)" = 0 ] && ok "audit --since the future: none" || fail "audit future"
+rc=0; "$SMIMESYNC" audit --user alcie@example.org >"$W/audit-typo.txt" 2>"$W/err" || rc=$?
+[ "$rc" = 0 ] && [ ! -s "$W/audit-typo.txt" ] && grep -q 'no entries for "alcie@example.org"; --user takes' "$W/err" &&
+	ok "audit --user with a typo says there are no entries, on stderr" || fail "audit typo: rc=$rc $(cat "$W/err")"
 
 # --- a report of 10,000 people stays readable ------------------------------------
 # A roll-out's report (tests/tools/big-report.py: schema-valid, 10,000 people,
