@@ -178,16 +178,12 @@ store_outbox_fail_siblings(struct store *st, int64_t action_id, const char *reas
 	return sqlite3_changes(st->db);
 }
 
-int
-store_outbox_due_count(struct store *st, time_t now, int64_t *count, struct errbuf *e)
+/* Steps s (stolen: finalized here), a SELECT COUNT(*), into *count. */
+static int
+outbox_count_rows(struct store *st, sqlite3_stmt *s, int64_t *count, struct errbuf *e)
 {
-	sqlite3_stmt *s = store_prepare(st,
-	    "SELECT COUNT(*) FROM outbox WHERE state = 'queued' AND next_attempt <= ?", e);
 	int rc = -1;
 
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, now);
 	if (sqlite3_step(s) == SQLITE_ROW) {
 		*count = sqlite3_column_int64(s, 0);
 		rc = 0;
@@ -199,20 +195,24 @@ store_outbox_due_count(struct store *st, time_t now, int64_t *count, struct errb
 }
 
 int
+store_outbox_due_count(struct store *st, time_t now, int64_t *count, struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "SELECT COUNT(*) FROM outbox WHERE state = 'queued' AND next_attempt <= ?", e);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	return outbox_count_rows(st, s, count, e);
+}
+
+int
 store_outbox_count(struct store *st, const char *state, int64_t *count, struct errbuf *e)
 {
 	sqlite3_stmt *s = store_prepare(st, "SELECT COUNT(*) FROM outbox WHERE state = ?", e);
-	int rc = -1;
 
 	if (s == NULL)
 		return -1;
 	bind_text(s, 1, state);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		*count = sqlite3_column_int64(s, 0);
-		rc = 0;
-	} else {
-		store_sql_error(st, "cannot count the outbox", e);
-	}
-	sqlite3_finalize(s);
-	return rc;
+	return outbox_count_rows(st, s, count, e);
 }
