@@ -208,10 +208,17 @@ cmd_revoke(int argc, char **argv, const struct cli_options *cli)
 
 		if (crl_cas[i] && cfg->cas[i].type != CA_TYPE_LOCAL) {
 			/* Its CRL is the CA's to sign: smimesync has no revocation API for it. */
-			fprintf(stderr, "smimesync: [ca %s] is an external CA (type %s): the "
-			    "revocation is recorded here and the certificate is out of the "
-			    "directory, but revoke it at the CA as well, so that its CRL and OCSP "
-			    "say so\n", cfg->cas[i].name, ca_type_name(cfg->cas[i].type));
+			if (cfg->cas[i].type == CA_TYPE_HELPER)
+				fprintf(stderr, "smimesync: [ca %s] is an external CA (type helper): the "
+				    "revocation is recorded here and the certificate is out of the "
+				    "directory, but a CA helper has no revocation call: revoke it at the "
+				    "CA as well, so that its CRL and OCSP say so\n", cfg->cas[i].name);
+			else
+				fprintf(stderr, "smimesync: [ca %s] is an external CA (type %s): the "
+				    "revocation is recorded here, the certificate is out of the "
+				    "directory, and the next run revokes it at the CA through its API "
+				    "(the run report says when it is done)\n", cfg->cas[i].name,
+				    ca_type_name(cfg->cas[i].type));
 			continue;
 		}
 		if (!crl_cas[i] || cfg->cas[i].crl_file == NULL)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "common/log.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "report/metrics.h"
@@ -18,6 +19,7 @@ cmd_run(int argc, char **argv, const struct cli_options *cli)
 	static const struct option longopts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "allow-mass-retire", no_argument, NULL, 'm' },
+		{ "allow-mass-issue", no_argument, NULL, 'i' },
 		{ "format", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -38,6 +40,9 @@ cmd_run(int argc, char **argv, const struct cli_options *cli)
 			break;
 		case 'm':
 			opt.allow_mass_retire = true;
+			break;
+		case 'i':
+			opt.allow_mass_issue = true;
 			break;
 		case 'f':
 			if (report_format_parse(optarg, &opt.format) == 0)
@@ -60,9 +65,9 @@ cmd_run(int argc, char **argv, const struct cli_options *cli)
 	rc = (int)run_sync(cfg, &opt);
 	cli_progress_stop(&cp);
 	if (rc == RUN_FAILED)
-		fprintf(stderr, "smimesync: the run failed; the report above says why\n");
+		log_plain(LOGL_ERROR, "smimesync: the run failed; the report above says why");
 	else if (rc == RUN_PARTIAL)
-		fprintf(stderr, "smimesync: the run completed with errors; see the report above\n");
+		log_plain(LOGL_WARN, "smimesync: the run completed with errors; see the report above");
 	config_free(cfg);
 	return rc;
 }

@@ -158,12 +158,21 @@ status_text(const struct store_status_row *rows, size_t n, time_t now)
 	}
 }
 
-/* RFC 4180: quote every field that needs it, double the quotes inside. */
+/*
+ * RFC 4180: quote every field that needs it, double the quotes inside.
+ * A cell a spreadsheet would read as a formula (leading = + - @, or a tab
+ * or CR that some strip first) gets a leading apostrophe, quoted or not:
+ * a display name like "=HYPERLINK(...), x" needs both.
+ */
 static void
 csv_field(const char *s, bool last)
 {
+	bool formula = s != NULL && s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
+
 	if (s != NULL && strpbrk(s, ",\"\r\n") != NULL) {
 		putchar('"');
+		if (formula)
+			putchar('\'');
 		for (; *s != '\0'; s++) {
 			if (*s == '"')
 				putchar('"');
@@ -171,8 +180,7 @@ csv_field(const char *s, bool last)
 		}
 		putchar('"');
 	} else if (s != NULL) {
-		/* A leading = + - @ would be a formula in a spreadsheet. */
-		if (strchr("=+-@", s[0]) != NULL && s[0] != '\0')
+		if (formula)
 			putchar('\'');
 		fputs(s, stdout);
 	}

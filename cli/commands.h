@@ -11,6 +11,7 @@
 #define SMIMESYNC_CLI_COMMANDS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
@@ -23,6 +24,8 @@
 struct cli_options {
 	const char *conf_path; /* -c, $SMIMESYNC_CONF or the default */
 	bool verbose;          /* -v: debug logging whatever the configuration says */
+	const char *command;   /* the command's name, as typed */
+	char *const *args;     /* the command and its arguments, NULL-terminated (borrowed argv) */
 };
 
 int cmd_check_config(int argc, char **argv, const struct cli_options *cli);
@@ -104,9 +107,25 @@ char *status_mail_explain(const struct store_mail *m, int64_t max_attempts);
 int commands_since_error(const char *command, const char *value);
 
 /*
+ * Key recovery (recover, resend): the operator's credential from file, or
+ * typed at the terminal when file is NULL (*out new, secret_free_str());
+ * -1 after saying on stderr why there is none.
+ */
+int commands_read_credential(const char *file, char **out);
+/* Who runs this command: the login name of the real uid, and SUDO_USER (or NULL). */
+void commands_who(char *user, size_t size, const char **sudo_user);
+
+/*
  * Load cli->conf_path or print every error and return NULL. The log level
- * becomes the configured one unless cli->verbose.
+ * becomes the configured one unless cli->verbose. Run as root, a command
+ * that writes to the state directory is refused (NULL) when that directory
+ * belongs to another user: the lock, CA and key files root would leave
+ * there could not be opened by the service afterwards.
  */
 struct config *commands_load_config(const struct cli_options *cli);
+/* The same without the refusal (check-config, which looks at everything). */
+struct config *commands_load_config_only(const struct cli_options *cli);
+/* The configured log level (unless cli->verbose), target and facility. */
+void commands_apply_logging(const struct config *cfg, const struct cli_options *cli);
 
 #endif

@@ -185,8 +185,7 @@ reload(struct daemon *d)
 	}
 	config_free(d->cfg);
 	d->cfg = fresh;
-	if (!d->cli->verbose)
-		log_set_level((enum log_level)d->cfg->service.log_level);
+	commands_apply_logging(d->cfg, d->cli);
 	log_info("reload: configuration %s loaded (%zu groups, interval %llds)", conf_path,
 	    d->cfg->n_groups, (long long)d->cfg->service.interval);
 	sd_notifyf("READY=1\nSTATUS=configuration reloaded; %s", d->last_run);

@@ -25,29 +25,45 @@ static int cmd_help(int argc, char **argv, const struct cli_options *cli);
  * lines under 80 columns.
  */
 static const struct cli_command commands[] = {
-	{ "check-config", cmd_check_config, "check-config [-v]",
-	    "validate configuration, secret files and templates",
+	{ "check-config", cmd_check_config, "check-config [-v] [--as-user USER] [--unit FILE]",
+	    "validate configuration, secret files and templates, as the service's\n"
+	    "user and in its systemd sandbox",
 	    "Validate the configuration without contacting any server: syntax, types,\n"
 	    "bounds and references (every error as FILE:LINE), then the files it\n"
 	    "names (state directory, master key, CA files, secrets and their modes),\n"
-	    "then every mail template in every language a group may use.\n"
+	    "then every mail template in every language a group may use, and the\n"
+	    "signer when [service] signer_socket is set. Run as root, it checks with\n"
+	    "the rights of the user the service runs as (the installed unit's User=).\n"
 	    "Prints \"configuration OK\" and exits 0, or lists every problem and exits 1.\n"
 	    "\n"
-	    "  -v    also print every option with its effective value\n"
+	    "  -v               also print every option with its effective value\n"
+	    "  --as-user USER   check as USER (only root may): what the service can read\n"
+	    "  --unit FILE      check against this systemd unit's sandbox (default: the\n"
+	    "                   installed smimesync.service with its drop-ins)\n"
 	    "\n"
-	    "Example: smimesync -c /etc/smimesync/smimesync.conf check-config\n" },
-	{ "ca", cmd_ca, "ca init [--ca NAME]",
-	    "create the internal root and issuing CA and the master key",
-	    "Create the master key (if missing) and the internal CA of [ca NAME], or of\n"
-	    "the first [ca] of type local: a root and an issuing CA. Existing files are\n"
-	    "never overwritten. Back up the master key at once: without it escrowed\n"
-	    "keys and queued mails cannot be read. Distribute root.pem (next to\n"
-	    "cert_file) to mail clients as a trusted root.\n"
+	    "Example: sudo smimesync check-config --as-user smimesync\n" },
+	{ "ca", cmd_ca, "ca (init [--ca NAME] | policy [--write])",
+	    "init: create the internal root and issuing CA, the master key and the\n"
+	    "signer's policy; policy: print (or write) the policy this configuration\n"
+	    "needs",
+	    "ca init: create the master key (if missing) and the internal CA of\n"
+	    "[ca NAME], or of the first [ca] of type local: a root and an issuing CA;\n"
+	    "then, if there is none, the signer's policy with a new recovery\n"
+	    "credential. Existing files are never overwritten. Back up the master key\n"
+	    "at once: without it escrowed keys and queued mails cannot be read.\n"
+	    "Distribute root.pem (next to cert_file) to mail clients as a trusted root.\n"
 	    "\n"
-	    "  --ca NAME    the [ca NAME] section to initialise\n"
+	    "ca policy: print the signer policy this configuration needs, to compare\n"
+	    "with the one in use after groups changed.\n"
 	    "\n"
-	    "Example: smimesync ca init --ca internal\n" },
-	{ "run", cmd_run, "run [--dry-run] [--allow-mass-retire] [--format text|json|html]",
+	    "  --ca NAME    (init) the [ca NAME] section to initialise\n"
+	    "  --write      (policy) write it, with a new recovery credential, when\n"
+	    "               there is no policy file yet\n"
+	    "\n"
+	    "Examples: smimesync ca init --ca internal\n"
+	    "          smimesync ca policy | diff - /etc/smimesync/signer.conf\n" },
+	{ "run", cmd_run,
+	    "run [--dry-run] [--allow-mass-retire] [--allow-mass-issue] [--format text|json|html]",
 	    "sync once; --dry-run prints the plan and changes nothing",
 	    "One sync: read the groups, plan, issue, publish, mail, report. On a\n"
 	    "terminal each phase shows one updating progress line (done of total,\n"
@@ -57,6 +73,8 @@ static const struct cli_command commands[] = {
 	    "                         would do (issue, publish, mail); change nothing\n"
 	    "  --allow-mass-retire    open the safety valve ([service] max_retire) for\n"
 	    "                         this run, after checking the report of a dry run\n"
+	    "  --allow-mass-issue     open the safety valve for new certificates\n"
+	    "                         ([service] max_new_per_run) for this run\n"
 	    "  --format FORMAT        text (default), json or html\n"
 	    "\n"
 	    "Exit status: 0 ok, 1 failed, 3 completed with errors (see the report).\n"
@@ -111,17 +129,22 @@ static const struct cli_command commands[] = {
 	    "  --format FORMAT    text (default), json or html\n"
 	    "\n"
 	    "Example: smimesync report --format html >report.html\n" },
-	{ "audit", cmd_audit, "audit [--user USER] [--since WHEN] [--format text|json]",
-	    "read the audit log",
+	{ "audit", cmd_audit,
+	    "audit [--user USER | --signing-log] [--since WHEN] [--format text|json]",
+	    "read the audit log, or check the signer's signing log",
 	    "Print the append-only audit log: what was issued, revoked, mailed and\n"
 	    "published, in which run, and who ran the command (the invoking user and,\n"
 	    "under sudo, SUDO_USER).\n"
 	    "\n"
 	    "  --user USER      only entries about this person (mail, DN or id)\n"
+	    "  --signing-log    instead: the head of the signer's signing log, and for\n"
+	    "                   each run report that recorded one whether that line is\n"
+	    "                   still in the log (exit 1 when one was edited or cut)\n"
 	    "  --since WHEN     a duration back from now (30d) or a date (2026-11-01)\n"
 	    "  --format FORMAT  text (default) or json\n"
 	    "\n"
-	    "Example: smimesync audit --user alice@example.org --since 90d\n" },
+	    "Examples: smimesync audit --user alice@example.org --since 90d\n"
+	    "          smimesync audit --signing-log\n" },
 	{ "daemon", cmd_daemon, "daemon",
 	    "run every [service] interval until SIGTERM",
 	    "Run a sync at start and then every [service] interval, in the\n"
@@ -149,23 +172,30 @@ static const struct cli_command commands[] = {
 	    "  --ca NAME    only this CA\n"
 	    "\n"
 	    "Example: smimesync crl\n" },
-	{ "recover", cmd_recover, "recover USER --out FILE [--pkcs12 modern|compat]",
+	{ "recover", cmd_recover,
+	    "recover USER --out FILE [--pkcs12 modern|compat] [--credential FILE]",
 	    "all escrowed keys of USER in one PKCS#12; password on stdout",
 	    "Write every escrowed key of USER, current and past, into one new PKCS#12\n"
-	    "file, so that old mail stays readable after a lost key. The password is\n"
-	    "printed on standard output and nowhere else; the recovery is audited.\n"
+	    "file, so that old mail stays readable after a lost key. The signer opens\n"
+	    "the keys only with the operator's recovery credential and logs who asked.\n"
+	    "The password is printed on standard output and nowhere else; the recovery\n"
+	    "is audited.\n"
 	    "\n"
-	    "  --out FILE        the file to write (must not exist)\n"
-	    "  --pkcs12 PROFILE  modern (AES-256) or compat (3DES, for older clients);\n"
-	    "                    default: the group's pkcs12\n"
+	    "  --out FILE          the file to write (must not exist)\n"
+	    "  --pkcs12 PROFILE    modern (AES-256) or compat (3DES, for older clients);\n"
+	    "                      default: the group's pkcs12\n"
+	    "  --credential FILE   the recovery credential (else typed at the terminal)\n"
 	    "\n"
 	    "Example: smimesync recover alice@example.org --out alice-all.p12\n" },
-	{ "resend", cmd_resend, "resend USER",
+	{ "resend", cmd_resend, "resend USER [--credential FILE]",
 	    "mail the current certificate again with a new password",
 	    "Queue a new collection mail and password mail for USER's current\n"
 	    "certificate (a new PKCS#12 with a new password) and send them now. Says\n"
 	    "for each mail whether the server accepted it (with its queue id) and, if\n"
-	    "not, why and when it is tried again.\n"
+	    "not, why and when it is tried again. It hands the private key out again,\n"
+	    "so it is a key recovery: it needs the recovery credential, as recover.\n"
+	    "\n"
+	    "  --credential FILE   the recovery credential (else typed at the terminal)\n"
 	    "\n"
 	    "Example: smimesync resend alice@example.org\n" },
 	{ "master-key", cmd_master_key, "master-key rotate",

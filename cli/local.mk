@@ -5,7 +5,7 @@ noinst_LIBRARIES += libcli.a
 libcli_a_SOURCES = \
 	cli/commands.h \
 	cli/cmd_config.c cli/cmd_run.c cli/cmd_status.c cli/cmd_status_user.c cli/cmd_user.c \
-	cli/cmd_audit.c cli/cmd_revoke.c cli/cmd_keys.c \
+	cli/cmd_audit.c cli/cmd_revoke.c cli/cmd_keys.c cli/credential.c \
 	cli/daemon.c cli/sdnotify.c cli/sdnotify.h cli/help.c \
 	cli/progress.c cli/progress.h
 

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "common/log.h"
 #include "conf/conf.h"
@@ -24,12 +26,24 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli_options cli = { .conf_path = NULL, .verbose = false };
+	struct cli_options cli = { .conf_path = NULL, .verbose = false, .command = NULL,
+	    .args = NULL };
 	const struct cli_command *command;
 	const char *cmd;
 	int ch;
 
-	log_init("smimesync", LOGL_INFO, 0);
+	/*
+	 * No core dumps, and no ptrace or /proc/PID/mem by other processes of
+	 * this user: this process holds passwords, PKCS#12 files on their way
+	 * out and directory credentials.
+	 */
+	{
+		struct rlimit none = { 0, 0 };
+
+		(void)setrlimit(RLIMIT_CORE, &none);
+		(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	}
+	log_init("smimesync", LOGL_INFO);
 	/* "+": stop at the command name; its own options are its business. */
 	while ((ch = getopt_long(argc, argv, "+c:vh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -59,6 +73,8 @@ main(int argc, char **argv)
 	if (cli.conf_path == NULL)
 		cli.conf_path = config_default_path();
 	cmd = argv[optind];
+	cli.command = cmd;
+	cli.args = argv + optind;
 	argc -= optind;
 	argv += optind;
 	/*

@@ -251,3 +251,30 @@ secret_free_str(char *s)
 	if (s != NULL)
 		secret_free(s, strlen(s));
 }
+
+int
+file_replace_durably(const char *from, const char *to, struct errbuf *e)
+{
+	char *dir = xstrdup(to);
+	char *slash = strrchr(dir, '/');
+	int fd;
+
+	if (rename(from, to) != 0) {
+		err_set(e, "cannot rename %s to %s: %s", from, to, strerror(errno));
+		free(dir);
+		return -1;
+	}
+	if (slash == NULL)
+		dir[0] = '.', dir[1] = '\0';
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	free(dir);
+	return 0;
+}

@@ -38,6 +38,8 @@ int file_read_password(const char *path, char **out, struct errbuf *e) MUST_USE;
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
     struct errbuf *e) MUST_USE;
 int file_exists(const char *path);
+/* rename(from, to) and make it durable: fsync the directory that holds both names. */
+int file_replace_durably(const char *from, const char *to, struct errbuf *e) MUST_USE;
 /*
  * Claim bytes of disk space in a new file at path (mode 0600, replaced if
  * it exists), so that they can be handed back (unlink) at the moment a

@@ -11,3 +11,12 @@ libcommon_a_SOURCES = \
 	common/mailaddr.c common/mailaddr.h \
 	common/strutil.c common/strutil.h \
 	common/xalloc.c common/xalloc.h
+
+# The log module's three forms of a line (stderr, the journal, syslog).
+check_PROGRAMS += tests/unit/test_common_log
+tests_unit_test_common_log_SOURCES = tests/unit/test_common_log.c tests/unit/check.h
+tests_unit_test_common_log_LDADD = libcommon.a
+TESTS += tests/unit/test_common_log
+# ... and the same from the configuration, with the real program.
+TESTS += tests/integration/logging.sh
+EXTRA_DIST += tests/integration/logging.sh

@@ -82,11 +82,17 @@ struct conf_service {
 	char *master_key_file; /* 32 random bytes as 64 hex digits; secret */
 	int log_level;         /* enum log_level from common/log.h */
 	bool log_syslog;       /* log = stderr | syslog */
+	int log_facility;      /* enum log_facility from common/log.h (log = syslog) */
 	int64_t max_retire;    /* safety valve: most leavers one run may retire */
 	int64_t max_retire_percent; /* ... and most percent of one group */
 	int64_t interval;      /* daemon: seconds between runs */
 	int64_t jitter;        /* daemon: up to this many seconds added at random (default interval/10) */
 	char *metrics_file;    /* Prometheus textfile written after each run, or NULL */
+	char *mail_domains;    /* domains certified addresses may have (list), or NULL */
+	int64_t max_new_per_run; /* mass-issuance valve; 0 (the default): the larger of 50
+	                            and 10 % of the current holders */
+	char *signer_socket;   /* smimesync-signer as a service, or NULL: start it here */
+	char *signer_policy;   /* the started signer's policy file, or NULL: see smime/signer.h */
 };
 
 struct conf_directory {
@@ -229,6 +235,9 @@ struct conf_group {
 	char *notify;                     /* admin addresses for run notices, comma-separated */
 	char *language;                   /* the group's mail language: as written, else
 	                                     [mail] language (filled in by config_load) */
+	char *allowed_domains;            /* domains this group's addresses may have (list), or
+	                                     NULL: [service] mail_domains */
+	bool use_other_mails;             /* Entra ID: certify otherMails too (default no) */
 };
 
 struct config {
@@ -262,16 +271,40 @@ void config_free(struct config *cfg);
 void conf_errors_free(struct conf_errors *errs);
 
 /*
- * Deeper checks for check-config: secret files exist with safe modes, CA
- * files are present, state_dir is usable. Appends to errs; returns the
- * number of problems found.
+ * Deeper checks for check-config, with the rights of the calling process's
+ * effective user (check-config switches to the service's user first):
+ * secret files exist with safe modes, are readable and not empty; CA files
+ * are present; state_dir is usable; the CRL and metrics files can be
+ * replaced; files that steer smimesync belong to root or this user and are
+ * not world-writable. Appends to errs; returns the number of problems found.
  */
 size_t config_check_files(const struct config *cfg, struct conf_errors *errs);
+/*
+ * The same files against a systemd unit's sandbox (conf/unit.h): what it
+ * hides (ProtectHome=, InaccessiblePaths=, PrivateTmp=) or keeps read-only
+ * (ProtectSystem=, no ReadWritePaths=) although the service needs it.
+ */
+struct unit_sandbox;
+size_t config_check_sandbox(const struct config *cfg, const struct unit_sandbox *unit,
+    struct conf_errors *errs);
+/*
+ * The configuration file itself, before it is loaded: readable by this
+ * user, owned by root or this user, neither it nor its directory writable
+ * by everybody.
+ */
+size_t config_check_conf_file(const char *path, struct conf_errors *errs);
 
 /* Print every option with its effective value (check-config -v). */
 void config_dump(const struct config *cfg, FILE *out);
 
 const struct conf_directory *config_find_directory(const struct config *cfg, const char *name);
+
+/*
+ * Is domain in list (a comma-separated domain list as allowed_domains and
+ * mail_domains take it: "example.org" that domain, ".example.org" every
+ * domain below it)? Case-insensitive.
+ */
+bool conf_domain_allowed(const char *list, const char *domain);
 const struct conf_ca *config_find_ca(const struct config *cfg, const char *name);
 /* The [group] section of that name, or NULL (name may be NULL). */
 const struct conf_group *config_find_group(const struct config *cfg, const char *name);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
 #include "conf/conf.h"
@@ -52,6 +53,10 @@ const struct conf_option conf_options[] = {
 	    NULL, 0, 0, 0, NULL, NULL, NULL, "least severe level that is logged"},
 	{CONF_SERVICE, "log", OPT_LOG_TARGET, offsetof(struct conf_service, log_syslog), "stderr",
 	    NULL, 0, 0, 0, NULL, NULL, NULL, "where log lines go: stderr (the journal) or syslog"},
+	{CONF_SERVICE, "log_facility", OPT_ENUM, offsetof(struct conf_service, log_facility),
+	    "daemon", NULL, 0, 0, 0, log_facility_names, NULL, NULL,
+	    "syslog facility of the lines when log = syslog: daemon, user, authpriv or local0 to "
+	    "local7"},
 	{CONF_SERVICE, "max_retire", OPT_INT, offsetof(struct conf_service, max_retire), "50", NULL,
 	    0, 0, 10000000, NULL, NULL, NULL,
 	    "safety valve: a run that would retire more leavers than this retires nobody"},
@@ -63,9 +68,25 @@ const struct conf_option conf_options[] = {
 	{CONF_SERVICE, "jitter", OPT_DURATION, offsetof(struct conf_service, jitter), NULL, NULL,
 	    OPTF_DERIVED, 0, 7 * DAY, NULL, NULL, NULL,
 	    "random delay of up to this much added to each interval (default a tenth of interval)"},
+	{CONF_SERVICE, "signer_socket", OPT_PATH, offsetof(struct conf_service, signer_socket),
+	    NULL, NULL, 0, 0, 0, NULL, NULL, NULL,
+	    "Unix socket of smimesync-signer running as a service under its own user; unset: "
+	    "smimesync starts the signer itself"},
+	{CONF_SERVICE, "signer_policy", OPT_PATH, offsetof(struct conf_service, signer_policy),
+	    NULL, NULL, OPTF_DERIVED, 0, 0, NULL, NULL, NULL,
+	    "policy file of the signer smimesync starts itself (default signer.conf beside this "
+	    "file when it exists, else a policy derived from this configuration)"},
 	{CONF_SERVICE, "metrics_file", OPT_PATH, offsetof(struct conf_service, metrics_file), NULL,
 	    NULL, 0, 0, 0, NULL, NULL, NULL,
 	    "Prometheus text file rewritten after each run (node_exporter textfile collector)"},
+	{CONF_SERVICE, "mail_domains", OPT_STRING, offsetof(struct conf_service, mail_domains),
+	    NULL, NULL, 0, 0, 0, NULL, NULL, conf_check_domain_list,
+	    "domains (comma-separated; .example.org: every subdomain) that certified addresses may "
+	    "have, for groups without allowed_domains"},
+	{CONF_SERVICE, "max_new_per_run", OPT_INT, offsetof(struct conf_service, max_new_per_run),
+	    NULL, NULL, OPTF_DERIVED, 0, 10000000, NULL, NULL, NULL,
+	    "mass-issuance valve: a run that would issue more new certificates than this issues "
+	    "none of them (default, or 0: the larger of 50 and 10 % of the current holders)"},
 
 	/* [directory NAME] */
 	{CONF_DIRECTORY, "type", OPT_ENUM, offsetof(struct conf_directory, type), "ldap", NULL, 0,
@@ -374,6 +395,13 @@ const struct conf_option conf_options[] = {
 	{CONF_GROUP, "notify", OPT_STRING, offsetof(struct conf_group, notify), NULL, NULL, 0, 0, 0,
 	    NULL, NULL, conf_check_address_list,
 	    "addresses (comma-separated) that get a notice after each run that changed something or failed"},
+	{CONF_GROUP, "allowed_domains", OPT_STRING, offsetof(struct conf_group, allowed_domains),
+	    NULL, NULL, 0, 0, 0, NULL, NULL, conf_check_domain_list,
+	    "domains (comma-separated; .example.org: every subdomain) that this group's certified "
+	    "addresses may have (default [service] mail_domains)"},
+	{CONF_GROUP, "use_other_mails", OPT_BOOL, offsetof(struct conf_group, use_other_mails), "no",
+	    NULL, 0, 0, 0, NULL, NULL, NULL,
+	    "Entra ID: certify the addresses in otherMails too (users can often set them themselves)"},
 };
 
 const size_t conf_options_count = ARRAY_LEN(conf_options);

@@ -125,6 +125,7 @@ int conf_check_duration_list(const char *value, struct errbuf *why);
  */
 int conf_parse_durations(const char *list, int64_t *out, size_t max);
 int conf_check_address_list(const char *value, struct errbuf *why);
+int conf_check_domain_list(const char *value, struct errbuf *why);
 int conf_check_organization_identifier(const char *value, struct errbuf *why);
 int conf_check_ldap_filter(const char *value, struct errbuf *why);
 int conf_check_attribute(const char *value, struct errbuf *why);

@@ -288,9 +288,12 @@ take_member(struct graph_page_reader *mr, json_t *o)
 		if (s != NULL && strncasecmp(s, "smtp:", 5) == 0)
 			add_alt(u, s + 5);
 	}
-	list = json_object_get(o, "otherMails");
-	json_array_foreach(list, i, v)
-		add_alt(u, json_string_value(v));
+	/* Users can often edit otherMails themselves: certified only when asked for. */
+	if (mr->g->use_other_mails) {
+		list = json_object_get(o, "otherMails");
+		json_array_foreach(list, i, v)
+			add_alt(u, json_string_value(v));
+	}
 }
 
 void

@@ -174,6 +174,19 @@ report_error(struct report *r, const char *user, const char *step, const char *f
 }
 
 void
+report_signing_log(struct report *r, uint64_t lines, const char *head)
+{
+	json_t *o = json_object();
+
+	if (o == NULL || json_object_set_new(o, "lines", json_integer((json_int_t)lines)) != 0 ||
+	    json_object_set_new(o, "head", safe_string(head)) != 0 ||
+	    json_object_set_new(r->doc, "signing_log", o) != 0) {
+		fprintf(stderr, "smimesync: fatal: out of memory building a report\n");
+		abort();
+	}
+}
+
+void
 report_fail(struct report *r, const char *fmt, ...)
 {
 	char msg[2048];
@@ -388,6 +401,14 @@ render_text(json_t *doc, FILE *out)
 			    str_or(v, "publish_to", "?"));
 		if (json_is_string(json_object_get(v, "note")))
 			fprintf(out, "  %-24s note: %s\n", "", str_or(v, "note", ""));
+	}
+
+	if (json_is_object(json_object_get(doc, "signing_log"))) {
+		json_t *sl = json_object_get(doc, "signing_log");
+
+		fprintf(out, "\nSigning log: %lld lines, head sha256:%s\n",
+		    (long long)json_integer_value(json_object_get(sl, "lines")),
+		    str_or(sl, "head", "?"));
 	}
 
 	if (json_array_size(json_object_get(doc, "errors")) > 0) {

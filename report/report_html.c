@@ -713,8 +713,16 @@ report_html_render(const char *report_json, struct store *st, time_t now, FILE *
 	esc(out, str_or(doc, "started", "?"));
 	fputs(", finished ", out);
 	esc(out, str_or(doc, "finished", "?"));
-	fprintf(out, " (%.1f s)</p>\n", (double)num(doc, "duration_ms") / 1000.0);
-	fputs("<h2>Summary</h2>\n", out);
+	fprintf(out, " (%.1f s)", (double)num(doc, "duration_ms") / 1000.0);
+	if (json_is_object(json_object_get(doc, "signing_log"))) {
+		json_t *sl = json_object_get(doc, "signing_log");
+
+		fprintf(out, "<br>signing log: %lld lines, head <span class=\"mono\">sha256:",
+		    (long long)num(sl, "lines"));
+		esc(out, str_or(sl, "head", "?"));
+		fputs("</span>", out);
+	}
+	fputs("</p>\n<h2>Summary</h2>\n", out);
 	cards(out, json_object_get(doc, "counts"));
 	errors_section(out, json_object_get(doc, "errors"), false);
 	groups_section(out, json_object_get(doc, "groups"));

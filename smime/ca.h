@@ -111,21 +111,46 @@ STACK_OF(X509) *ca_chain(struct ca *ca);
 int ca_init(const struct conf_ca *conf, struct errbuf *e) MUST_USE;
 
 /*
- * ca_make_crl() signs a v2 CRL with the issuing CA of a local CA (an
- * external CA publishes its own: refused): issuer = the CA's subject,
- * thisUpdate = now, nextUpdate = now + lifetime (at most 10 days, S/MIME
- * BR 4.9.7), CRL number and authorityKeyIdentifier (keyid) as extensions,
- * one entry per revoked certificate with its reasonCode, which is left
- * out for unspecified (0) as the BR require. The caller keeps the CRL
- * number increasing. The DER buffer is new (free()).
+ * ca_make_crl() has the signer sign a v2 CRL of a local CA (an external CA
+ * publishes its own: refused; a local CA without a signer too, since the
+ * revocation list is the signer's): issuer = the CA's subject, thisUpdate
+ * = the signer's clock, nextUpdate = that + lifetime (at most 10 days,
+ * S/MIME BR 4.9.7), the signer's next CRL number (only ever grows; for the
+ * first CRL of a CA it is at least number_floor, so numbers continue from
+ * those signed before the signer kept them) and authorityKeyIdentifier
+ * (keyid), one entry per certificate on the signer's revocation list with
+ * its reasonCode, which is left out for unspecified (0) as the BR
+ * require. out->der is new (free()); struct ca_crl is in smime/crl.h.
  */
-int ca_make_crl(struct ca *ca, const struct crl_entry *entries, size_t n, uint64_t number,
-    time_t now, int64_t lifetime, unsigned char **der, size_t *len, struct errbuf *e) MUST_USE;
+int ca_make_crl(struct ca *ca, uint64_t number_floor, int64_t lifetime, struct ca_crl *out,
+    struct errbuf *e) MUST_USE;
+
+/*
+ * Invariant I3, where the CA can help (smime/ca_backend.h): ca_lookup()
+ * asks whether the CA already issued a certificate for the CSR's key (an
+ * answer lost on the way); CA_ISSUED is checked like ca_submit's,
+ * CA_REJECTED means none. ca_revoke() revokes one of the CA's
+ * certificates through its API (reason: RFC 5280 code): 0, or -1 with
+ * out->reason. ca_can_lookup()/ca_can_revoke() say whether the CA offers
+ * the call at all (the local CA revokes through the store and its CRL).
+ */
+bool ca_can_lookup(const struct ca *ca);
+bool ca_can_revoke(const struct ca *ca);
+enum ca_outcome ca_lookup(struct ca *ca, X509_REQ *csr, const struct ca_request *req,
+    struct ca_result *out) MUST_USE;
+int ca_revoke(struct ca *ca, X509 *cert, int reason, struct ca_result *out) MUST_USE;
 
 /* A CSR for key, subject CN = mail (new). */
 int csr_make(EVP_PKEY *key, const char *mail, X509_REQ **out, struct errbuf *e) MUST_USE;
-/* The same with a subjectAltName request for mail and the n_alts alts (may be NULL). */
+/*
+ * The same with an extension request (smime/csr.c): subjectAltName for mail
+ * and the n_alts alts (may be NULL), the key usage for the key type and the
+ * emailProtection EKU, plus clientAuth when multipurpose. csr_make() and
+ * csr_make_sans() ask for the strict profile.
+ */
 int csr_make_sans(EVP_PKEY *key, const char *mail, const char *const *alts, size_t n_alts,
     X509_REQ **out, struct errbuf *e) MUST_USE;
+int csr_make_smime(EVP_PKEY *key, const char *mail, const char *const *alts, size_t n_alts,
+    bool multipurpose, X509_REQ **out, struct errbuf *e) MUST_USE;
 
 #endif

@@ -4,7 +4,7 @@
  * sealing with it, in the format escrow.h describes. Private to smime/.
  *
  * Only a process that may hold the master key uses this: the signer
- * process (signer_child.c), and escrow.c when its caller gave no signer
+ * program (signer/), and escrow.c when its caller gave no signer
  * ("ca init" making the first key, unit tests). Everyone else seals and
  * opens through escrow.h, whose handle then points at the signer.
  *

@@ -15,6 +15,7 @@
 #include "common/fileutil.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "smime/ca_key.h"
 #include "smime/cert.h"
 #include "smime/issuer.h"
 #include "smime/key.h"
@@ -120,7 +121,8 @@ load_chain(const struct conf_ca *conf, struct issuer *is, struct errbuf *e)
 }
 
 int
-issuer_open(const struct conf_ca *conf, struct issuer **out, struct errbuf *e)
+issuer_open(const struct conf_ca *conf, const char *pin_file, struct issuer **out,
+    struct errbuf *e)
 {
 	struct issuer *is = NULL;
 	STACK_OF(X509) *certs = NULL;
@@ -134,7 +136,7 @@ issuer_open(const struct conf_ca *conf, struct issuer **out, struct errbuf *e)
 	if (cert_load_pem_file(conf->cert_file, &certs, e) != 0)
 		goto out;
 	is->cert = sk_X509_shift(certs);
-	if (key_load_pem_file(conf->key_file, &is->key, e) != 0)
+	if (ca_key_load(conf->key_file, pin_file, &is->key, e) != 0)
 		goto out;
 	if (X509_check_private_key(is->cert, is->key) != 1) {
 		ERR_clear_error();
@@ -257,6 +259,15 @@ issuer_sign_leaf(struct issuer *is, X509_REQ *csr, const struct ca_request *req,
 	 */
 	if ((int64_t)(not_after - not_before) + 1 > SMIME_MAX_VALIDITY)
 		not_after = not_before + (time_t)SMIME_MAX_VALIDITY - 1;
+	/* No certificate outlives the CA that vouches for it (RFC 5280 6.1.3). */
+	{
+		struct tm tm;
+
+		memset(&tm, 0, sizeof(tm));
+		if (ASN1_TIME_to_tm(X509_get0_notAfter(is->cert), &tm) == 1 &&
+		    not_after > timegm(&tm))
+			not_after = timegm(&tm);
+	}
 
 	leaf = X509_new();
 	if (leaf == NULL || X509_set_version(leaf, X509_VERSION_3) != 1 ||

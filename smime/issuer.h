@@ -5,11 +5,13 @@
  * (profile.c) and CRLs (crl.c). Private to smime/.
  *
  * Only a process that may hold CA keys uses this: the signer process
- * (signer_child.c), and the local CA backend (ca_local.c) when ca_open()
+ * (smimesync-signer, signer/), and the local CA backend (ca_local.c) when ca_open()
  * was given no signer (unit tests). Everyone else asks the signer through
  * ca.h. The code is kept free of network and directory code.
  *
- * issuer_open() checks everything that can be checked before the first
+ * issuer_open() loads the key through ca_key_load() (ca_key.h) with
+ * pin_file (NULL: none; the signer's policy names it for a token key) and
+ * checks everything that can be checked before the first
  * request (files, permissions, key matches certificate, CA flags,
  * validity, URLs), so a broken CA is found at start-up rather than once
  * per user.
@@ -36,7 +38,8 @@
 
 struct issuer;
 
-int issuer_open(const struct conf_ca *conf, struct issuer **out, struct errbuf *e) MUST_USE;
+int issuer_open(const struct conf_ca *conf, const char *pin_file, struct issuer **out,
+    struct errbuf *e) MUST_USE;
 void issuer_close(struct issuer *is);
 /* The issuing CA certificate, and its chain: issuing CA first, up to the root. */
 X509 *issuer_cert(const struct issuer *is);

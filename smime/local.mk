@@ -14,6 +14,7 @@ libsmime_a_SOURCES = \
 	smime/ca_result.c \
 	smime/ca.c \
 	smime/ca_local.c \
+	smime/ca_key.h smime/ca_key.c \
 	smime/issuer.h smime/issuer.c \
 	smime/ca_verify.c \
 	smime/ca_rest.c \
@@ -27,8 +28,10 @@ libsmime_a_SOURCES = \
 	smime/password.c \
 	smime/escrow.c \
 	smime/escrow_seal.h smime/escrow_seal.c \
-	smime/signer.h smime/signer_internal.h smime/signer_child.h smime/signer_proto.h \
-	smime/signer.c smime/signer_child.c smime/signer_proto.c
+	smime/credential.h smime/credential.c \
+	smime/signer_policy.h smime/signer_policy.c \
+	smime/signer.h smime/signer_internal.h smime/signer_proto.h \
+	smime/signer.c smime/signer_proto.c
 
 # smime tests link only what they use, so that they build while other
 # rooms are still changing.
@@ -72,5 +75,5 @@ TESTS += tests/unit/test_smime_extca
 # The signer process: the API through it, a dead child, hostile requests.
 check_PROGRAMS += tests/unit/test_smime_signer
 tests_unit_test_smime_signer_SOURCES = tests/unit/test_smime_signer.c tests/unit/check.h
-tests_unit_test_smime_signer_LDADD = $(smime_test_libs)
+tests_unit_test_smime_signer_LDADD = libsigner.a libconf.a $(smime_test_libs)
 TESTS += tests/unit/test_smime_signer

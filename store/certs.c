@@ -170,7 +170,7 @@ store_cert_insert(struct store *st, const struct store_cert *c, int64_t *id_out,
 	sqlite3_stmt *s = store_prepare(st,
 	    "INSERT INTO certs (user_id, action_id, group_name, ca_name, serial, issuer,"
 	    " fingerprint, mail, key_type, not_before, not_after, status, published, der,"
-	    " chain_pem, created) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", e);
+	    " chain_pem, created, alt_mails) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", e);
 
 	if (s == NULL)
 		return -1;
@@ -190,6 +190,7 @@ store_cert_insert(struct store *st, const struct store_cert *c, int64_t *id_out,
 	bind_blob(s, 14, c->der, c->der_len);
 	bind_text(s, 15, c->chain_pem);
 	sqlite3_bind_int64(s, 16, c->created);
+	bind_text(s, 17, c->alt_mails);
 	if (store_exec_stmt(st, s, "cannot record a certificate", e) != 0)
 		return -1;
 	*id_out = sqlite3_last_insert_rowid(st->db);
@@ -358,6 +359,9 @@ store_states_free(struct store_user_state *v, size_t n)
 		free(v[i].display_name);
 		free(v[i].group_name);
 		free(v[i].ca_hold);
+		free(v[i].open_cert_status);
+		free(v[i].open_serial);
+		free(v[i].alt_mails);
 	}
 	free(v);
 }
@@ -373,22 +377,26 @@ store_load_states(struct store *st, struct store_user_state **out, size_t *n, st
 	 */
 	sqlite3_stmt *s = store_prepare(st,
 	    "WITH cur AS ("
-	    "  SELECT user_id, id, mail, not_after, published,"
+	    "  SELECT user_id, id, mail, not_after, published, alt_mails,"
 	    "   ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY not_after DESC, id DESC) AS rn"
 	    "  FROM certs WHERE status = 'valid'),"
 	    " newest AS ("
-	    "  SELECT user_id, status,"
+	    "  SELECT user_id, status, revoked_at,"
 	    "   ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY id DESC) AS rn FROM certs),"
 	    " open AS ("
 	    "  SELECT user_id, MAX(id) AS action_id FROM actions"
 	    "  WHERE state NOT IN ('done', 'failed') GROUP BY user_id)"
 	    " SELECT u.id, cur.mail, cur.id, cur.not_after, cur.published, open.action_id,"
 	    "  u.display_name, u.ignored, u.force_issue,"
-	    "  newest.status = 'revoked' AND cur.id IS NULL, u.left_at, u.group_name, u.ca_hold"
+	    "  newest.status = 'revoked' AND cur.id IS NULL, u.left_at, u.group_name, u.ca_hold,"
+	    "  oc.status, oc.serial, oa.created, oa.ca_cookie IS NOT NULL, newest.revoked_at,"
+	    "  cur.alt_mails"
 	    " FROM users u"
 	    " LEFT JOIN cur ON cur.user_id = u.id AND cur.rn = 1"
 	    " LEFT JOIN newest ON newest.user_id = u.id AND newest.rn = 1"
 	    " LEFT JOIN open ON open.user_id = u.id"
+	    " LEFT JOIN actions oa ON oa.id = open.action_id"
+	    " LEFT JOIN certs oc ON oc.id = oa.cert_id"
 	    " ORDER BY u.id", e);
 	struct store_user_state *v = NULL;
 	size_t count = 0, cap = 0;
@@ -415,6 +423,12 @@ store_load_states(struct store *st, struct store_user_state **out, size_t *n, st
 		v[count].left_at = sqlite3_column_int64(s, 10);
 		v[count].group_name = col_text(s, 11);
 		v[count].ca_hold = col_text(s, 12);
+		v[count].open_cert_status = col_text(s, 13);
+		v[count].open_serial = col_text(s, 14);
+		v[count].open_created = sqlite3_column_int64(s, 15);
+		v[count].open_at_ca = sqlite3_column_int(s, 16) != 0;
+		v[count].revoked_at = sqlite3_column_int64(s, 17);
+		v[count].alt_mails = col_text(s, 18);
 		count++;
 	}
 	if (rc != SQLITE_DONE) {

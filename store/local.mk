@@ -8,6 +8,8 @@ libstore_a_SOURCES = \
 	store/certs.c store/holders.c store/actions.c store/outbox.c \
 	store/queries.c store/queries.h \
 	store/revocation.c store/revocation.h \
+	store/removals.c store/removals.h \
+	store/ca_requests.c store/ca_requests.h \
 	store/sealed.c store/sealed.h
 
 check_PROGRAMS += tests/unit/test_store tests/unit/test_store_queries

@@ -22,6 +22,7 @@ store_mail_clear(struct store_mail *m)
 	free(m->state);
 	free(m->last_error);
 	free(m->reply);
+	free(m->cert_status);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -61,7 +62,10 @@ store_outbox_add(struct store *st, const struct store_mail *m, int64_t *id_out, 
 #define MAIL_COLUMNS "id, action_id, user_id, kind, recipient, state, attempts, next_attempt," \
 	" last_error, reply, created, updated"
 
-/* Step s (MAIL_COLUMNS, then optionally aad and sealed) into new rows. */
+/*
+ * Step s (MAIL_COLUMNS, then optionally aad, sealed and the status of the
+ * certificate the mail carries) into new rows.
+ */
 static int
 read_mails(struct store *st, sqlite3_stmt *s, bool sealed, struct store_mail **out, size_t *n,
     struct errbuf *e)
@@ -91,6 +95,7 @@ read_mails(struct store *st, sqlite3_stmt *s, bool sealed, struct store_mail **o
 		if (sealed) {
 			m->aad = col_text(s, 12);
 			m->sealed = col_blob(s, 13, &m->sealed_len);
+			m->cert_status = col_text(s, 14);
 		}
 	}
 	if (rc != SQLITE_DONE) {
@@ -110,7 +115,10 @@ store_outbox_due(struct store *st, time_t now, size_t limit, struct store_mail *
     struct errbuf *e)
 {
 	sqlite3_stmt *s = store_prepare(st,
-	    "SELECT " MAIL_COLUMNS ", aad, sealed FROM outbox"
+	    "SELECT " MAIL_COLUMNS ", aad, sealed,"
+	    " (SELECT c.status FROM actions a JOIN certs c ON c.id = a.cert_id"
+	    "   WHERE a.id = outbox.action_id)"
+	    " FROM outbox"
 	    " WHERE state = 'queued' AND next_attempt <= ?"
 	    /* A password mail waits until its certificate mail has gone out. */
 	    " AND NOT (kind = 'password' AND EXISTS (SELECT 1 FROM outbox c"
@@ -131,8 +139,10 @@ store_outbox_update(struct store *st, int64_t id, const char *state, int attempt
 {
 	bool sent = strcmp(state, "sent") == 0;
 	sqlite3_stmt *s = store_prepare(st,
-	    "UPDATE outbox SET state = ?, attempts = ?, next_attempt = ?, last_error = ?,"
-	    " reply = ?, updated = ? WHERE id = ?", e);
+	    "UPDATE outbox SET state = ?1, attempts = ?2, next_attempt = ?3, last_error = ?4,"
+	    " reply = ?5, updated = ?6,"
+	    " sealed = CASE WHEN ?1 = 'queued' THEN sealed ELSE X'' END"
+	    " WHERE id = ?7", e);
 
 	if (s == NULL)
 		return -1;
@@ -165,7 +175,7 @@ store_outbox_fail_siblings(struct store *st, int64_t action_id, const char *reas
     struct errbuf *e)
 {
 	sqlite3_stmt *s = store_prepare(st,
-	    "UPDATE outbox SET state = 'failed', last_error = ?, updated = ?"
+	    "UPDATE outbox SET state = 'failed', last_error = ?, updated = ?, sealed = X''"
 	    " WHERE action_id = ? AND kind = 'password' AND state = 'queued'", e);
 
 	if (s == NULL)

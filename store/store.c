@@ -116,7 +116,48 @@ static const char *const migrations[] = {
 	"ALTER TABLE actions ADD COLUMN ca_failures INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE users ADD COLUMN ca_hold TEXT;",
 	/*
-	 * 7: what a helpdesk and an auditor ask: the mail server's reply when
+	 * 7: the durable queue of directory removals (store/removals.h,
+	 * invariant I2): a revoked, superseded or expired value of ours stays
+	 * queued until it is out of the directory.
+	 */
+	"CREATE TABLE removals ("
+	"  id INTEGER PRIMARY KEY,"
+	"  cert_id INTEGER NOT NULL REFERENCES certs(id),"
+	"  user_id TEXT, why TEXT NOT NULL,"
+	"  created INTEGER NOT NULL, updated INTEGER, done_at INTEGER,"
+	"  attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT);"
+	"CREATE UNIQUE INDEX removals_pending ON removals(cert_id) WHERE done_at IS NULL;",
+	/*
+	 * 8: every alternative address a certificate carries (I5: losing one
+	 * is a reissue), in the per-run state index so that reading it costs
+	 * no row reads.
+	 */
+	"ALTER TABLE certs ADD COLUMN alt_mails TEXT;"
+	"DROP INDEX certs_state;"
+	"CREATE INDEX certs_state ON certs(user_id, status, not_after, id, mail, published,"
+	"  serial, group_name, not_before, alt_mails);",
+	/*
+	 * 9: what external CAs were asked, recorded before each request
+	 * leaves, and the certificates they made that we do not keep
+	 * (store/ca_requests.h, invariant I3).
+	 */
+	"CREATE TABLE ca_requests ("
+	"  id INTEGER PRIMARY KEY,"
+	"  action_id INTEGER NOT NULL, ca_name TEXT NOT NULL,"
+	"  request_id TEXT NOT NULL, key_id TEXT NOT NULL, csr TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('sent','answered','lost')),"
+	"  outcome TEXT, serial TEXT, created INTEGER NOT NULL, answered INTEGER);"
+	"CREATE INDEX ca_requests_action ON ca_requests(action_id, id);"
+	"CREATE TABLE unwanted_certs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user_id TEXT, ca_name TEXT NOT NULL, serial TEXT, issuer TEXT, key_id TEXT,"
+	"  der BLOB, why TEXT NOT NULL, reason INTEGER NOT NULL DEFAULT 5,"
+	"  state TEXT NOT NULL CHECK (state IN ('pending','revoked','admin')),"
+	"  reported INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT, created INTEGER NOT NULL, updated INTEGER,"
+	"  UNIQUE (issuer, serial));",
+	/*
+	 * 10: what a helpdesk and an auditor ask: the mail server's reply when
 	 * it accepted a mail ("250 2.0.0 Ok: queued as 4F1A2B"), the person's
 	 * preferred language from the directory (reminders are written in
 	 * it), and who ran the command behind each audit entry.

@@ -104,6 +104,12 @@ struct store_cert {
 	time_t created;
 	time_t revoked_at;      /* 0 unless revoked */
 	int revocation_reason;  /* RFC 5280 CRLReason code, -1 when not revoked */
+	/*
+	 * Written by store_cert_insert() only (NULL when read back): every
+	 * alternative address the certificate was asked for, lowercased, one a
+	 * line (I5: losing any of them is a reissue).
+	 */
+	const char *alt_mails;
 };
 
 void store_cert_clear(struct store_cert *c);
@@ -145,6 +151,14 @@ struct store_user_state {
 	bool revoked;        /* the newest certificate was revoked, none valid since */
 	time_t left_at;      /* when we first saw this person leave, 0 if not */
 	char *ca_hold;       /* why the CA rejected this person's last request, or NULL */
+	/* The unfinished action (open_action), for the planner's I4 check: */
+	char *open_cert_status; /* status of the certificate it made, NULL if none yet */
+	char *open_serial;      /* that certificate's serial, NULL if none yet */
+	time_t open_created;    /* when it was planned */
+	bool open_at_ca;        /* an external CA holds its request (a cookie) */
+	time_t revoked_at;      /* revoked: when the newest certificate was revoked */
+	char *alt_mails;        /* the current certificate's alternative addresses, lowercased,
+	                           one a line; NULL when not recorded (issued before) */
 };
 
 int store_load_states(struct store *st, struct store_user_state **out, size_t *n,
@@ -221,6 +235,13 @@ struct store_mail {
 	char *reply;       /* the server's reply when it accepted the mail, or NULL */
 	time_t created;
 	time_t updated;    /* when it was sent or last tried, 0 if never */
+	/*
+	 * Read by store_outbox_due() only: the status ("valid", "superseded",
+	 * "revoked") of the certificate the mail's action made, NULL when the
+	 * mail carries none. A collection or password mail for a certificate
+	 * that is no longer valid is cancelled, never sent (invariant I4).
+	 */
+	char *cert_status;
 };
 
 void store_mail_clear(struct store_mail *m);
@@ -233,7 +254,10 @@ int store_outbox_due(struct store *st, time_t now, size_t limit, struct store_ma
 /*
  * Record an attempt: reply is what the server answered. It is kept as the
  * mail's reply when state is "sent" (for the helpdesk: it holds the
- * server's queue id), as its last_error otherwise.
+ * server's queue id), as its last_error otherwise. A mail that reaches its
+ * end ("sent" or "failed") loses its sealed payload in the same statement:
+ * nothing sealed in the outbox outlives its delivery, whatever the group's
+ * escrow says (I6).
  */
 int store_outbox_update(struct store *st, int64_t id, const char *state, int attempts,
     time_t next_attempt, const char *reply, time_t now, struct errbuf *e) MUST_USE;

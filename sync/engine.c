@@ -98,7 +98,11 @@ engine_close_command(struct engine *en)
 int
 engine_start_signer(struct engine *en, struct errbuf *e)
 {
-	return signer_start(en->cfg, &en->signer, e);
+	if (signer_start(en->cfg, &en->signer, e) != 0)
+		return -1;
+	/* The signing log names this run for everything done at its request. */
+	signer_set_requester(en->signer, en->run_id);
+	return 0;
 }
 
 int

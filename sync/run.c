@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "sync/engine.h"
+#include "sync/escrow_upgrade.h"
 #include "sync/keygen.h"
 #include "sync/outbox.h"
 #include "sync/plan.h"
@@ -15,6 +16,8 @@
 #include "sync/admin_notice.h"
 #include "sync/remind.h"
 #include "sync/retire.h"
+#include "sync/unpublish.h"
+#include "sync/unwanted.h"
 #include "sync/run.h"
 
 volatile sig_atomic_t run_stop_requested;
@@ -228,6 +231,7 @@ batch_provision(struct engine *en, const struct plan_item **work, struct work_ba
 		const struct plan_item *it = work[b->start + k];
 		EVP_PKEY *key = b->job_of[k] >= 0 ? b->jobs[b->job_of[k]].key : NULL;
 		struct prov_outcome po;
+		struct user who;
 
 		if (b->ids[k] == 0 || run_stop_requested) {
 			/* Planned but not started: the next run resumes it. */
@@ -238,8 +242,12 @@ batch_provision(struct engine *en, const struct plan_item **work, struct work_ba
 				    "run resumes it");
 			continue;
 		}
+		/* The person as the planner allows them to be certified (I5). */
+		who = *it->user;
+		who.alt_mails = (char **)it->alt_mails;
+		who.n_alt_mails = it->alt_mails != NULL ? it->n_alt_mails : 0;
 		log_set_user(it->user->mail);
-		provision_run(en, b->ids[k], it->user, key, &po);
+		provision_run(en, b->ids[k], &who, key, &po);
 		if (strcmp(po.outcome, "done") == 0) {
 			report_count(en->report, done_counter(po.kind), 1);
 			report_count(en->report, "published", 1);
@@ -340,6 +348,32 @@ retire_and_remind(struct engine *en, struct plan *plan, const bool *group_failed
 	    plan);
 	retire_execute(en, plan, opt->dry_run);
 	remind_execute(en, plan, opt->dry_run);
+}
+
+/*
+ * What the planner found that the admin must act on, before any work:
+ * addresses claimed by two people (I5) and the mass-issuance valve (I1:
+ * held by a valve). Each is an error line, so the run ends partial (3).
+ */
+static void
+report_plan_findings(struct engine *en, const struct plan *p)
+{
+	for (size_t i = 0; i < p->n_conflicts; i++) {
+		const struct plan_conflict *c = &p->conflicts[i];
+
+		report_error(en->report, c->addr, "plan", "%s is claimed by %s and by %s: an address "
+		    "claimed by two people is certified for neither; correct the directory",
+		    c->addr, c->a->dn ? c->a->dn : "?", c->b->dn ? c->b->dn : "?");
+	}
+	if (p->n_conflicts > 0)
+		report_count(en->report, "address_conflicts", (int64_t)p->n_conflicts);
+	report_count(en->report, "new_certificates", (int64_t)p->n_new);
+	for (size_t i = 0; i < p->issue_valve.n_why; i++)
+		report_error(en->report, NULL, "plan", "%s", p->issue_valve.why[i]);
+	if (p->issue_valve.held) {
+		report_count(en->report, "held_by_valve", (int64_t)p->n_new);
+		log_error("mass-issuance valve closed: %zu new certificates held", p->n_new);
+	}
 }
 
 static void
@@ -470,7 +504,9 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 	for (size_t gi = 0; gi < cfg->n_groups; gi++)
 		group_failed[gi] = reads[gi].failed;
 	plan_build(cfg, members, n_members, states, n_states, group_failed, en.now, &plan);
+	plan_issue_valve(cfg, states, n_states, opt->allow_mass_issue, en.now, &plan);
 	report_count(en.report, "users_seen", (int64_t)plan.n_items);
+	report_plan_findings(&en, &plan);
 
 	engine_phase(&en, PHASE_PLANNING, 0);
 	if (!opt->dry_run && record_users(&en, plan.items, plan.n_items, &e) != 0) {
@@ -486,6 +522,15 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 		if (opt->dry_run) {
 			dry_run_item(&en, it);
 			continue;
+		}
+		if (it->abandon != 0) {
+			/* I4: closed before anything else, so nothing resumes it. */
+			if (provision_abandon(&en, it->abandon, it->reason, &e) != 0) {
+				report_error(en.report, it->user->mail, "abandon", "%s", e.text);
+				continue;
+			}
+			report_count(en.report, "abandoned", 1);
+			log_warn("%s: %s", it->user->mail, it->reason);
 		}
 		switch (it->action) {
 		case PLAN_SKIP:
@@ -520,6 +565,14 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 	execute(&en, work, n_work, !opt->dry_run && cfg->has_mail);
 	if (!run_stop_requested)
 		retire_and_remind(&en, &plan, group_failed, opt, &holders, &n_holders);
+	/* After this run's publishing and revoking: whatever of ours is stale goes (I2). */
+	if (!run_stop_requested)
+		unpublish_stale(&en, group_failed, opt->dry_run);
+	/* What a CA made that we do not keep is revoked there (I3). */
+	if (!run_stop_requested)
+		unwanted_work(&en, opt->dry_run);
+	if (!run_stop_requested && !opt->dry_run)
+		escrow_upgrade(&en);
 	if (!run_stop_requested && !opt->dry_run)
 		notice_queue(&en);
 
@@ -539,6 +592,15 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 
 finish:
 	engine_phase(&en, PHASE_DONE, 0);
+	if (en.signer != NULL) {
+		struct signer_log_head head;
+
+		/* The head after this run: a later edit or cut of the log shows against it. */
+		if (signer_log_head(en.signer, 0, NULL, &head, &e) == 0)
+			report_signing_log(en.report, head.lines, head.hash);
+		else
+			log_warn("cannot read the head of the signing log: %s", e.text);
+	}
 	counts = report_counts_line(en.report);
 	json = report_finish(en.report, time(NULL), &status);
 	if (recorded && store_run_finish(en.store, en.run_id, time(NULL), status, json, &e) != 0)

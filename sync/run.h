@@ -28,6 +28,7 @@ enum run_status {
 struct run_options {
 	bool dry_run;
 	bool allow_mass_retire; /* open the safety valve for this run */
+	bool allow_mass_issue;  /* open the mass-issuance valve for this run */
 	enum report_format format;
 	FILE *out;
 	/*

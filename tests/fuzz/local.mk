@@ -39,7 +39,7 @@ tests_fuzz_fuzz_ca_answer_SOURCES = tests/fuzz/fuzz_ca_answer.c tests/fuzz/fuzz_
 tests_fuzz_fuzz_ca_answer_LDADD = $(SMIMESYNC_ROOM_LIBS) $(SMIMESYNC_EXT_LIBS)
 tests_fuzz_fuzz_ca_answer_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_signer_SOURCES = tests/fuzz/fuzz_signer.c tests/fuzz/fuzz_util.c $(fuzz_common)
-tests_fuzz_fuzz_signer_LDADD = $(SMIMESYNC_ROOM_LIBS) $(SMIMESYNC_EXT_LIBS)
+tests_fuzz_fuzz_signer_LDADD = libsigner.a $(SMIMESYNC_ROOM_LIBS) $(SMIMESYNC_EXT_LIBS)
 tests_fuzz_fuzz_signer_LDFLAGS = $(FUZZ_LDFLAGS)
 
 tests_fuzz_fuzz_graph_SOURCES = tests/fuzz/fuzz_graph.c tests/fuzz/fuzz_util.c $(fuzz_common)

@@ -171,6 +171,8 @@ slapd_load "$W/more.ldif" >/dev/null
 } >"$W/members.ldif"
 ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" -f "$W/members.ldif" >/dev/null
 sed -i '/^\[group smime-staff\]/,$ s/^key_type = .*/key_type = rsa2048/' "$SMIMESYNC_CONF"
+# A key type the CA did not sign before: the signer's policy must allow it too.
+sed -i 's/^key_types = .*/&, rsa2048/' "$W/signer.conf"
 kill -HUP "$DPID"
 wait_for '[ "$(grep -c "reload: configuration .* loaded" "$W/daemon.log")" -ge 2 ]' 3000 || fail "second good reload"
 kill -USR1 "$DPID"

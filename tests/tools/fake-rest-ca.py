@@ -3,6 +3,7 @@
 """Stand-ins for two commercial CAs that cannot run here, on loopback TLS.
 
   fake-rest-ca.py ejbca|sectigo --port P --pki DIR --log FILE [--behaviour FILE]
+                 [--issued FILE]
 
 ejbca: EJBCA's REST API v1 as its published reference describes it:
   POST /ejbca/ejbca-rest-api/v1/certificate/pkcs10enroll, JSON body with
@@ -14,6 +15,15 @@ ejbca: EJBCA's REST API v1 as its published reference describes it:
   include_chain, certificate_chain (the CA certificates). Errors are
   {"error_code": n, "error_message": text}: 400 for a bad request, 404 for an
   unknown CA or profile, 202 when an approval profile holds the request.
+  POST /ejbca/ejbca-rest-api/v1/certificate/search with {"max_number_of_results": n,
+  "criteria": [{"property": "QUERY"|"STATUS", "value": v, "operation": "EQUAL"}]}
+  answers {"certificates": [{"certificate", "serial_number", "response_format"}],
+  "more_results": false}; QUERY matches the end entity's username or a SAN
+  address, STATUS CERT_ACTIVE the unrevoked ones.
+  PUT /ejbca/ejbca-rest-api/v1/certificate/{issuer_dn}/{serial_hex}/revoke?reason=R
+  answers 200 {"issuer_dn", "serial_number", "revocation_reason", "revocation_date",
+  "message": "Successfully revoked", "revoked": true}, 404 for an unknown
+  certificate, 409 when it is revoked already.
 sectigo: Sectigo Certificate Manager's REST S/MIME API:
   POST /api/smime/v1/enroll with headers login, password, customerUri and a
   JSON body (orgId, firstName, lastName, email, secondaryEmails, csr,
@@ -23,14 +33,23 @@ sectigo: Sectigo Certificate Manager's REST S/MIME API:
   "Certificate is not collectable."} while it is not issued. Other errors
   are {"code": negative n, "description": text}; 401 for bad credentials;
   429 with Retry-After when throttling.
+  GET /api/smime/v2?email=ADDR lists the orders for an address as
+  [{"id", "orderNumber", "backendCertId", "email", "status", "serialNumber"}];
+  POST /api/smime/v1/revoke/serial/{serial_hex} with {"reason": text}
+  answers 204, or 400 {"code": -1404, ...} for an unknown serial.
 
 Both sign with DIR/issuing.pem and DIR/issuing.key (extca-lib.sh). The
 behaviour file (JSON, re-read on every request) maps an address to what
 happens to it: "reject", "foreign" (an unrequested address in the SAN),
 "busy" (503), "approval" (EJBCA 202), "throttle" (Sectigo 429),
 "pending:N" (Sectigo: N collects answer -183 first), "collectbusy:N"
-(Sectigo: N collects answer 503 first). Every request is
-appended to the log file as one JSON line, the password header replaced.
+(Sectigo: N collects answer 503 first), "drop" (the request is carried out
+-- EJBCA issues, Sectigo places the order -- but the connection is closed
+without an answer, as a timeout or a dropped connection loses it). Every
+request is appended to the log file as one JSON line, the password header
+replaced. With --issued, every certificate the CA issued is listed in that
+file (JSON: serial hex -> {"mails", "revoked", "reason"}), rewritten at each
+change: the CA's own record, which tests read from outside.
 """
 import argparse
 import base64
@@ -41,6 +60,7 @@ import os
 import ssl
 import sys
 import threading
+import urllib.parse
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -52,7 +72,10 @@ EJBCA_CA, EJBCA_CP, EJBCA_EEP = "Test Issuing CA", "SMIME_CP", "SMIME_EEP"
 
 
 class CA:
-    def __init__(self, pki):
+    def __init__(self, pki, issued_file=None):
+        self.lock = threading.Lock()
+        self.issued = {}
+        self.issued_file = issued_file
         with open(os.path.join(pki, "issuing.pem"), "rb") as f:
             self.cert = x509.load_pem_x509_certificate(f.read())
         with open(os.path.join(pki, "issuing.key"), "rb") as f:
@@ -61,6 +84,38 @@ class CA:
             self.root = x509.load_pem_x509_certificate(f.read())
 
     def sign(self, csr, addresses):
+        cert = self._sign(csr, addresses)
+        self.record(cert, addresses)
+        return cert
+
+    def record(self, cert, addresses):
+        with self.lock:
+            self.issued["%X" % cert.serial_number] = {
+                "mails": addresses, "revoked": False, "reason": None, "cert": cert}
+            self.save()
+
+    def save(self):
+        if self.issued_file:
+            out = {k: {"mails": v["mails"], "revoked": v["revoked"], "reason": v["reason"]}
+                   for k, v in self.issued.items()}
+            tmp = self.issued_file + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump(out, f)
+            os.replace(tmp, self.issued_file)
+
+    def revoke(self, serial_hex, reason):
+        with self.lock:
+            entry = self.issued.get(serial_hex.upper().lstrip("0") or "0")
+            if entry is None:
+                return "unknown"
+            if entry["revoked"]:
+                return "already"
+            entry["revoked"] = True
+            entry["reason"] = reason
+            self.save()
+            return "ok"
+
+    def _sign(self, csr, addresses):
         now = datetime.datetime.now(datetime.timezone.utc)
         b = (x509.CertificateBuilder()
              .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, addresses[0])]))
@@ -130,13 +185,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.answer(status, {"error_code": status, "error_message": msg})
 
     def ejbca(self, body):
-        if self.command != "POST" or self.path != "/ejbca/ejbca-rest-api/v1/certificate/pkcs10enroll":
-            return self.ejbca_error(404, "HTTP 404 Not Found")
+        api = "/ejbca/ejbca-rest-api/v1/certificate/"
         peer = self.connection.getpeercert()
         issuer = dict(x[0] for x in peer["issuer"]) if peer else {}
         if not peer or "External CA test root" not in issuer.get("commonName", ""):
             return self.ejbca_error(403, "Not authorized to resource /ca_functionality/"
                                     "create_certificate/.")
+        if self.command == "POST" and self.path == api + "search":
+            return self.ejbca_search(body)
+        if self.command == "PUT" and self.path.startswith(api) and "/revoke" in self.path:
+            return self.ejbca_revoke()
+        if self.command != "POST" or self.path != api + "pkcs10enroll":
+            return self.ejbca_error(404, "HTTP 404 Not Found")
         if not isinstance(body, dict):
             return self.ejbca_error(400, "Invalid JSON in request body.")
         if body.get("certificate_authority_name") != EJBCA_CA:
@@ -170,12 +230,60 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if what == "foreign":
             mails.append("mallory@example.net")
         cert = self.server.ca.sign(csr, mails)
+        self.server.ca.usernames["%X" % cert.serial_number] = body["username"]
+        if what == "drop":
+            return self.drop()
         der = lambda c: base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode()
         out = {"certificate": der(cert), "serial_number": "%X" % cert.serial_number,
                "response_format": "DER"}
         if body.get("include_chain"):
             out["certificate_chain"] = [der(self.server.ca.cert), der(self.server.ca.root)]
         self.answer(201, out)
+
+    def drop(self):
+        """Carried out, but the answer never arrives: close without a response."""
+        self.close_connection = True
+
+    def ejbca_search(self, body):
+        if not isinstance(body, dict) or not isinstance(body.get("criteria"), list):
+            return self.ejbca_error(400, "Invalid search request.")
+        want, active = None, False
+        for c in body["criteria"]:
+            if c.get("property") == "QUERY":
+                want = c.get("value")
+            elif c.get("property") == "STATUS" and c.get("value") == "CERT_ACTIVE":
+                active = True
+        ca = self.server.ca
+        found = []
+        with ca.lock:
+            for serial, e in ca.issued.items():
+                if active and e["revoked"]:
+                    continue
+                if want is not None and want not in e["mails"] and \
+                        ca.usernames.get(serial) != want:
+                    continue
+                found.append({"certificate": base64.b64encode(e["cert"].public_bytes(
+                    serialization.Encoding.DER)).decode(), "serial_number": serial,
+                    "response_format": "DER"})
+        self.answer(200, {"certificates": found[:int(body.get("max_number_of_results") or 50)],
+                          "more_results": False})
+
+    def ejbca_revoke(self):
+        path, _, query = self.path.partition("?")
+        parts = path.split("/")
+        # .../certificate/{issuer_dn}/{serial}/revoke
+        serial, issuer_dn = parts[-2], urllib.parse.unquote(parts[-3])
+        reason = urllib.parse.parse_qs(query).get("reason", ["UNSPECIFIED"])[0]
+        if issuer_dn.replace(" ", "") != self.server.ca.cert.subject.rfc4514_string().replace(" ", ""):
+            return self.ejbca_error(404, "Certificate with issuer %s not found." % issuer_dn)
+        r = self.server.ca.revoke(serial, reason)
+        if r == "unknown":
+            return self.ejbca_error(404, "Certificate %s not found." % serial)
+        if r == "already":
+            return self.ejbca_error(409, "Certificate is already revoked.")
+        self.answer(200, {"issuer_dn": issuer_dn, "serial_number": serial,
+                          "revocation_reason": reason, "message": "Successfully revoked",
+                          "revoked": True})
 
     # ---- Sectigo ----------------------------------------------------------
     def scm_error(self, status, code, msg, extra=None):
@@ -219,7 +327,33 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 waits = int(what.split(":")[1]) if what.startswith("pending:") else 0
                 busy = int(what.split(":")[1]) if what.startswith("collectbusy:") else 0
                 srv.order_book[n] = {"csr": csr, "mails": mails, "waits": waits, "busy": busy}
+            if what == "drop":
+                return self.drop()
             return self.answer(200, {"orderNumber": n, "backendCertId": str(n)})
+        if self.command == "GET" and self.path.startswith("/api/smime/v2?"):
+            q = urllib.parse.parse_qs(self.path.partition("?")[2])
+            email = q.get("email", [None])[0]
+            out = []
+            with srv.lock:
+                for n, o in sorted(srv.order_book.items()):
+                    if email is not None and o["mails"][0] != email:
+                        continue
+                    cert = o.get("cert")
+                    out.append({"id": n, "orderNumber": n, "backendCertId": str(n),
+                                "email": o["mails"][0],
+                                "status": "Issued" if cert is not None else "Requested",
+                                "serialNumber": "%X" % cert.serial_number if cert else None})
+            return self.answer(200, out)
+        if self.command == "POST" and self.path.startswith("/api/smime/v1/revoke/serial/"):
+            serial = self.path.rsplit("/", 1)[1]
+            r = srv.ca.revoke(serial, (body or {}).get("reason") if isinstance(body, dict)
+                              else None)
+            if r == "unknown":
+                return self.scm_error(400, -1404, "Certificate with serial %s not found" % serial)
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
         prefix = "/api/smime/v1/collect/"
         if self.command == "GET" and self.path.startswith(prefix):
             num, _, query = self.path[len(prefix):].partition("?")
@@ -251,7 +385,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.record(logged)
         getattr(self, self.server.opts.product)(body)
 
-    do_GET = do_POST = handle_any
+    do_GET = do_POST = do_PUT = handle_any
 
 
 def main():
@@ -261,6 +395,7 @@ def main():
     ap.add_argument("--pki", required=True)
     ap.add_argument("--log", required=True)
     ap.add_argument("--behaviour", default="/nonexistent")
+    ap.add_argument("--issued")
     opts = ap.parse_args()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(os.path.join(opts.pki, "server.pem"), os.path.join(opts.pki, "server.key"))
@@ -272,7 +407,8 @@ def main():
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", opts.port), Handler)
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.opts = opts
-    srv.ca = CA(opts.pki)
+    srv.ca = CA(opts.pki, opts.issued)
+    srv.ca.usernames = {}
     srv.lock = threading.Lock()
     srv.orders = 1000
     srv.order_book = {}
