@@ -31,6 +31,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "common/actor.h"
 #include "common/fileutil.h"
 #include "common/log.h"
 #include "common/strutil.h"
@@ -105,10 +106,11 @@ cmd_recover(int argc, char **argv, const struct cli_options *cli)
 	char **names = NULL;
 	STACK_OF(X509) *chain = NULL;
 	const struct conf_group *g;
-	const char *out = NULL, *profile_arg = NULL, *cred_file = NULL, *sudo_user = NULL;
+	const char *out = NULL, *profile_arg = NULL, *cred_file = NULL;
 	enum pkcs12_profile profile;
 	char *password = NULL, *credential = NULL;
-	char detail[768], who[128];
+	char detail[768];
+	struct actor who;
 	unsigned char *der = NULL;
 	size_t n = 0, len = 0;
 	bool opened = false, written = false;
@@ -190,10 +192,10 @@ cmd_recover(int argc, char **argv, const struct cli_options *cli)
 		items[i].name = names[i];
 	}
 	chain = chain_from_pem(certs[0].chain_pem);
-	commands_who(who, sizeof(who), &sudo_user);
+	actor_of_process(&who);
 	rq.credential = credential;
-	rq.user = who;
-	rq.sudo_user = sudo_user;
+	rq.user = who.name;
+	rq.sudo_user = who.sudo_user[0] != '\0' ? who.sudo_user : NULL;
 	rq.items = items;
 	rq.n_items = n;
 	rq.chain = chain;
@@ -206,8 +208,8 @@ cmd_recover(int argc, char **argv, const struct cli_options *cli)
 		goto fail;
 	written = true;
 	snprintf(detail, sizeof(detail), "keys=%zu file=%s pkcs12=%s user=%s%s%s", n, out,
-	    pkcs12_profile_name(profile), who, sudo_user != NULL ? " sudo_user=" : "",
-	    sudo_user != NULL ? sudo_user : "");
+	    pkcs12_profile_name(profile), who.name, rq.sudo_user != NULL ? " sudo_user=" : "",
+	    rq.sudo_user != NULL ? rq.sudo_user : "");
 	if (store_begin(en.store, &e) != 0)
 		goto fail;
 	if (store_audit(en.store, en.run_id, u.id, "keys-recovered", detail, &e) != 0) {
@@ -475,9 +477,9 @@ cmd_resend(int argc, char **argv, const struct cli_options *cli)
 	};
 	struct signer_recovery_item item;
 	struct signer_recovery rq;
-	const char *cred_file = NULL, *sudo_user = NULL;
+	const char *cred_file = NULL;
 	char *credential = NULL;
-	char who[128];
+	struct actor who;
 	X509 *leaf = NULL;
 	int ch;
 	struct config *cfg = NULL;
@@ -562,15 +564,15 @@ cmd_resend(int argc, char **argv, const struct cli_options *cli)
 	if (cert_from_der(cur->der, cur->der_len, &leaf, &e) != 0 ||
 	    engine_cert_chain(&en, g->ca, cur, &chain, &e) != 0)
 		goto fail;
-	commands_who(who, sizeof(who), &sudo_user);
+	actor_of_process(&who);
 	item.aad = ks->aad;
 	item.sealed = ks->sealed;
 	item.sealed_len = ks->sealed_len;
 	item.cert = leaf;
 	item.name = cur->mail;
 	rq.credential = credential;
-	rq.user = who;
-	rq.sudo_user = sudo_user;
+	rq.user = who.name;
+	rq.sudo_user = who.sudo_user[0] != '\0' ? who.sudo_user : NULL;
 	rq.items = &item;
 	rq.n_items = 1;
 	rq.profile = g->pkcs12;
@@ -593,7 +595,8 @@ cmd_resend(int argc, char **argv, const struct cli_options *cli)
 	act.group_name = g->name;
 	act.mail = cur->mail;
 	snprintf(detail, sizeof(detail), "serial=%s mail=%s user=%s%s%s", cur->serial, cur->mail,
-	    who, sudo_user != NULL ? " sudo_user=" : "", sudo_user != NULL ? sudo_user : "");
+	    who.name, rq.sudo_user != NULL ? " sudo_user=" : "",
+	    rq.sudo_user != NULL ? rq.sudo_user : "");
 	if (store_begin(en.store, &e) != 0)
 		goto fail;
 	if (store_action_create(en.store, &act, &action_id, &e) != 0 ||

@@ -112,8 +112,6 @@ int commands_since_error(const char *command, const char *value);
  * -1 after saying on stderr why there is none.
  */
 int commands_read_credential(const char *file, char **out);
-/* Who runs this command: the login name of the real uid, and SUDO_USER (or NULL). */
-void commands_who(char *user, size_t size, const char **sudo_user);
 
 /*
  * Load cli->conf_path or print every error and return NULL. The log level
