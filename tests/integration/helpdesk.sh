@@ -25,6 +25,9 @@ test_begin helpdesk
 test_org_servers --reject frank@example.org=451
 smimesync_write_config "$W" p256 p256
 "$SMIMESYNC" ca init >/dev/null
+# resend hands a private key out again: it needs the operator's recovery
+# credential, which ca init wrote.
+CRED=$W/recovery.credential
 rc=0
 "$SMIMESYNC" run --format json >"$W/run1.json" 2>"$W/run1.log" || rc=$?
 check '[ "$rc" = 3 ] && [ "$(jq -r .counts.issued "$W/run1.json")" -gt 20 ]' \
@@ -75,14 +78,14 @@ check 'grep -A1 "  password" "$W/frank.txt" | grep -q "waits until its certifica
 # --- resend -------------------------------------------------------------------------------
 before=$(smtp_count)
 rc=0
-"$SMIMESYNC" resend alice@example.org >"$W/resend.out" 2>"$W/resend.err" || rc=$?
+"$SMIMESYNC" resend alice@example.org --credential "$CRED" >"$W/resend.out" 2>"$W/resend.err" || rc=$?
 qid2=$(sink_qid alice@example.org pkcs12)
 check '[ "$rc" = 0 ] && [ "$(smtp_count)" = $((before + 2)) ]' "resend alice: both mails sent, exit 0 (frank's deferral is not hers)"
 check 'grep -q "^collection mail to alice@example.org: accepted by the mail server, queue id $qid2" "$W/resend.out" &&
 	grep -q "^password mail to alice@example.org: accepted by the mail server, queue id Q" "$W/resend.out"' \
 	"resend names the queue id of each mail ($qid2)"
 rc=0
-"$SMIMESYNC" resend frank@example.org >"$W/resend-frank.out" 2>"$W/resend-frank.err" || rc=$?
+"$SMIMESYNC" resend frank@example.org --credential "$CRED" >"$W/resend-frank.out" 2>"$W/resend-frank.err" || rc=$?
 check '[ "$rc" = 1 ] && grep -q "collection mail to frank@example.org: queued: attempt 1 of 10 failed (.*refused RCPT TO:<frank@example.org>: 451" "$W/resend-frank.err"' \
 	"resend frank: exit 1, and says the server refused RCPT TO with 451"
 check 'grep -q "password mail to frank@example.org: queued: waits until its certificate mail is accepted" "$W/resend-frank.err" &&
