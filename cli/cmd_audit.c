@@ -49,15 +49,31 @@ commands_parse_since(const char *s, time_t now, time_t *out)
 	return -1;
 }
 
+int
+commands_since_error(const char *command, const char *value)
+{
+	if (duration_missing_unit(value))
+		return cli_usage_error(command, "--since \"%s\" has no unit: write %sd for days "
+		    "or %sh for hours, or give a date (2026-11-01)", value, value, value);
+	return cli_usage_error(command, "--since \"%s\": give a duration (30d, 12h) or a date "
+	    "(2026-11-01 or 2026-11-01T00:00:00Z)", value);
+}
+
 static void
 audit_text(const struct store_audit_row *v, size_t n)
 {
 	char when[32];
 
 	for (size_t i = 0; i < n; i++) {
+		char by[160];
+
 		format_time_utc(v[i].time, when, sizeof(when));
-		printf("%s run=%s user=%s %s%s%s\n", when, v[i].run_id ? v[i].run_id : "-",
-		    v[i].mail ? v[i].mail : v[i].user_id ? v[i].user_id : "-", v[i].event,
+		/* "root(sudo:alice)": root ran it, and alice called sudo. */
+		snprintf(by, sizeof(by), "%s%s%s%s", v[i].actor ? v[i].actor : "-",
+		    v[i].sudo_user ? "(sudo:" : "", v[i].sudo_user ? v[i].sudo_user : "",
+		    v[i].sudo_user ? ")" : "");
+		printf("%s run=%s by=%s user=%s %s%s%s\n", when, v[i].run_id ? v[i].run_id : "-",
+		    by, v[i].mail ? v[i].mail : v[i].user_id ? v[i].user_id : "-", v[i].event,
 		    v[i].detail ? ": " : "", v[i].detail ? v[i].detail : "");
 	}
 }
@@ -87,6 +103,8 @@ audit_json(const struct store_audit_row *v, size_t n)
 		json_object_set_new(o, "mail", str_or_null(v[i].mail));
 		json_object_set_new(o, "event", str_or_null(v[i].event));
 		json_object_set_new(o, "detail", str_or_null(v[i].detail));
+		json_object_set_new(o, "actor", str_or_null(v[i].actor));
+		json_object_set_new(o, "sudo_user", str_or_null(v[i].sudo_user));
 		json_array_append_new(arr, o);
 	}
 	json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -184,10 +202,6 @@ cmd_audit(int argc, char **argv, const struct cli_options *cli)
 		{ "signing-log", no_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char usage[] =
-	    "usage: smimesync audit [--user MAIL|ID|DN] [--since 30d|YYYY-MM-DD] "
-	    "[--format text|json]\n"
-	    "       smimesync audit --signing-log [--since 30d|YYYY-MM-DD] [--format text|json]\n";
 	const char *user = NULL;
 	bool json = false, signing_log = false;
 	time_t since = 0;
@@ -206,33 +220,27 @@ cmd_audit(int argc, char **argv, const struct cli_options *cli)
 		case 's':
 			if (commands_parse_since(optarg, time(NULL), &since) == 0)
 				break;
-			fprintf(stderr, "smimesync audit: --since \"%s\": give a duration (30d, 12h) "
-			    "or a date (2026-11-01 or 2026-11-01T00:00:00Z)\n", optarg);
-			return EXIT_USAGE;
+			return commands_since_error("audit", optarg);
 		case 'f':
 			if (strcmp(optarg, "json") == 0 || strcmp(optarg, "text") == 0) {
 				json = strcmp(optarg, "json") == 0;
 				break;
 			}
-			fprintf(stderr, "smimesync audit: unknown format \"%s\" (text or json)\n",
+			return cli_usage_error("audit", "unknown format \"%s\" (text or json)",
 			    optarg);
-			return EXIT_USAGE;
 		case 'l':
 			signing_log = true;
 			break;
 		default:
-			fputs(usage, stderr);
-			return EXIT_USAGE;
+			return cli_usage_error("audit", NULL);
 		}
 	}
-	if (optind < argc) {
-		fputs(usage, stderr);
-		return EXIT_USAGE;
-	}
-	if (signing_log && user != NULL) {
-		fputs(usage, stderr);
-		return EXIT_USAGE;
-	}
+	if (optind < argc)
+		return cli_usage_error("audit", "unexpected argument \"%s\" (--user USER "
+		    "selects a person)", argv[optind]);
+	if (signing_log && user != NULL)
+		return cli_usage_error("audit", "--signing-log is the signer's record of every "
+		    "signature, not one person's: leave out --user");
 	cfg = commands_load_config(cli);
 	if (cfg == NULL)
 		return 1;
@@ -250,6 +258,13 @@ cmd_audit(int argc, char **argv, const struct cli_options *cli)
 		audit_json(rows, n);
 	else
 		audit_text(rows, n);
+	/* Nothing printed must not read as "nothing happened to a person" when
+	 * the name was only mistyped. */
+	if (n == 0 && user != NULL)
+		fprintf(stderr, "smimesync audit: no entries for \"%s\"%s; --user takes the "
+		    "mail address, DN or directory id the store knows (smimesync status %s "
+		    "says whether it knows this one)\n", user, since > 0 ? " in that time" : "",
+		    user);
 	rc = 0;
 out:
 	store_audit_rows_free(rows, n);

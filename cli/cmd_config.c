@@ -134,6 +134,36 @@ report_template_problem(const char *msg, void *arg)
 	(*count)++;
 }
 
+/*
+ * Every language a mail may be written in: [mail] language, each group's,
+ * and every language directory a person's preferredLanguage could pick.
+ */
+static void
+check_templates(const struct config *cfg, size_t *problems)
+{
+	char **langs = template_languages(cfg->mail.template_dir);
+	size_t n = 0;
+
+	while (langs[n] != NULL)
+		n++;
+	langs = xreallocarray(langs, n + cfg->n_groups + 2, sizeof(*langs));
+	langs[n++] = xstrdup(cfg->mail.language);
+	for (size_t i = 0; i < cfg->n_groups; i++)
+		if (cfg->groups[i].language != NULL)
+			langs[n++] = xstrdup(cfg->groups[i].language);
+	langs[n] = NULL;
+	for (size_t i = 0; i < n; i++) {
+		bool seen = false;
+
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = strcmp(langs[k], langs[i]) == 0;
+		if (!seen)
+			(void)template_check_all(cfg->mail.template_dir, langs[i],
+			    report_template_problem, problems);
+	}
+	template_languages_free(langs);
+}
+
 /* What check-config looks at, and as whom. */
 struct check_ctx {
 	const struct cli_options *cli;
@@ -240,8 +270,7 @@ check_as_me(const struct check_ctx *x)
 		print_errors(&errs);
 	}
 	if (cfg->has_mail)
-		template_check_all(cfg->mail.template_dir, cfg->mail.language,
-		    report_template_problem, &problems);
+		check_templates(cfg, &problems);
 	/* I5: without a domain rule, any address the directory holds is certified. */
 	for (size_t i = 0; cfg->service.mail_domains == NULL && i < cfg->n_groups; i++)
 		if (cfg->groups[i].allowed_domains == NULL)
@@ -318,12 +347,6 @@ check_as_user(const struct check_ctx *x, const struct passwd *pw, gid_t gid,
 	return 1;
 }
 
-static void
-check_config_usage(FILE *out)
-{
-	fprintf(out, "usage: smimesync check-config [-v] [--as-user USER] [--unit FILE]\n");
-}
-
 int
 cmd_check_config(int argc, char **argv, const struct cli_options *cli)
 {
@@ -353,15 +376,11 @@ cmd_check_config(int argc, char **argv, const struct cli_options *cli)
 			unit_file = optarg;
 			break;
 		default:
-			check_config_usage(stderr);
-			return EXIT_USAGE;
+			return cli_usage_error("check-config", NULL);
 		}
 	}
-	if (optind < argc) {
-		check_config_usage(stderr);
-		fprintf(stderr, "smimesync: check-config: unexpected \"%s\"\n", argv[optind]);
-		return EXIT_USAGE;
-	}
+	if (optind < argc)
+		return cli_usage_error("check-config", "unexpected argument \"%s\"", argv[optind]);
 	err_clear(&e);
 	if (unit_sandbox_load(unit_file, &unit, &e) != 0) {
 		fprintf(stderr, "smimesync: check-config: %s\n", e.text);

@@ -31,6 +31,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "common/actor.h"
 #include "common/fileutil.h"
 #include "common/log.h"
 #include "common/strutil.h"
@@ -84,9 +85,6 @@ chain_from_pem(const char *pem)
 	return sk;
 }
 
-#define RECOVER_USAGE "usage: smimesync recover USER --out FILE [--pkcs12 modern|compat] " \
-	"[--credential FILE]\n"
-
 int
 cmd_recover(int argc, char **argv, const struct cli_options *cli)
 {
@@ -108,10 +106,11 @@ cmd_recover(int argc, char **argv, const struct cli_options *cli)
 	char **names = NULL;
 	STACK_OF(X509) *chain = NULL;
 	const struct conf_group *g;
-	const char *out = NULL, *profile_arg = NULL, *cred_file = NULL, *sudo_user = NULL;
+	const char *out = NULL, *profile_arg = NULL, *cred_file = NULL;
 	enum pkcs12_profile profile;
 	char *password = NULL, *credential = NULL;
-	char detail[768], who[128];
+	char detail[768];
+	struct actor who;
 	unsigned char *der = NULL;
 	size_t n = 0, len = 0;
 	bool opened = false, written = false;
@@ -193,10 +192,10 @@ cmd_recover(int argc, char **argv, const struct cli_options *cli)
 		items[i].name = names[i];
 	}
 	chain = chain_from_pem(certs[0].chain_pem);
-	commands_who(who, sizeof(who), &sudo_user);
+	actor_of_process(&who);
 	rq.credential = credential;
-	rq.user = who;
-	rq.sudo_user = sudo_user;
+	rq.user = who.name;
+	rq.sudo_user = who.sudo_user[0] != '\0' ? who.sudo_user : NULL;
 	rq.items = items;
 	rq.n_items = n;
 	rq.chain = chain;
@@ -210,8 +209,8 @@ cmd_recover(int argc, char **argv, const struct cli_options *cli)
 		goto fail;
 	written = true;
 	snprintf(detail, sizeof(detail), "keys=%zu file=%s pkcs12=%s user=%s%s%s", n, out,
-	    pkcs12_profile_name(profile), who, sudo_user != NULL ? " sudo_user=" : "",
-	    sudo_user != NULL ? sudo_user : "");
+	    pkcs12_profile_name(profile), who.name, rq.sudo_user != NULL ? " sudo_user=" : "",
+	    rq.sudo_user != NULL ? rq.sudo_user : "");
 	if (store_begin(en.store, &e) != 0)
 		goto fail;
 	if (store_audit(en.store, en.run_id, u.id, "keys-recovered", detail, &e) != 0) {
@@ -226,8 +225,7 @@ cmd_recover(int argc, char **argv, const struct cli_options *cli)
 	rc = 0;
 	goto out;
 usage:
-	fprintf(stderr, RECOVER_USAGE);
-	return EXIT_USAGE;
+	return cli_usage_error("recover", NULL);
 fail:
 	fprintf(stderr, "smimesync: %s\n", e.text);
 	/* No audit entry, no file: a recovery nobody can account for must not exist. */
@@ -346,10 +344,8 @@ cmd_master_key(int argc, char **argv, const struct cli_options *cli)
 	int rc = 1;
 
 	memset(&nk, 0, sizeof(nk));
-	if (argc != 2 || strcmp(argv[1], "rotate") != 0) {
-		fprintf(stderr, "usage: smimesync master-key rotate\n");
-		return EXIT_USAGE;
-	}
+	if (argc != 2 || strcmp(argv[1], "rotate") != 0)
+		return cli_usage_error("master-key", NULL);
 	cfg = commands_load_config(cli);
 	if (cfg == NULL)
 		goto out;
@@ -435,6 +431,44 @@ out:
 
 /* ---- resend ---- */
 
+/* Print what became of the mails of action_id; 0 when every one was accepted. */
+static int
+resend_outcome(struct engine *en, const char *user_id, const char *who, int64_t action_id)
+{
+	struct store_mail *v = NULL;
+	size_t n = 0, sent = 0, mine = 0;
+	struct errbuf e;
+
+	if (store_outbox_for_user(en->store, user_id, 64, &v, &n, &e) != 0) {
+		fprintf(stderr, "smimesync: cannot read back the outbox: %s\n", e.text);
+		return 1;
+	}
+	/* Oldest first: the collection mail, then the password mail. */
+	for (size_t k = n; k-- > 0;) {
+		char *what;
+
+		if (v[k].action_id != action_id)
+			continue;
+		mine++;
+		what = status_mail_explain(&v[k], en->cfg->mail.max_attempts);
+		if (strcmp(v[k].state, "sent") == 0) {
+			sent++;
+			printf("%s mail to %s: %s\n", v[k].kind, v[k].recipient, what);
+		} else {
+			fprintf(stderr, "smimesync: %s mail to %s: %s\n", v[k].kind,
+			    v[k].recipient, what);
+		}
+		free(what);
+	}
+	store_mails_free(v, n);
+	if (mine > 0 && sent == mine)
+		return 0;
+	fprintf(stderr, "smimesync: %zu of %zu mails went out; the rest stay queued and the "
+	    "next run (or the daemon) tries again; smimesync status %s shows them\n", sent, mine,
+	    who);
+	return 1;
+}
+
 int
 cmd_resend(int argc, char **argv, const struct cli_options *cli)
 {
@@ -444,9 +478,9 @@ cmd_resend(int argc, char **argv, const struct cli_options *cli)
 	};
 	struct signer_recovery_item item;
 	struct signer_recovery rq;
-	const char *cred_file = NULL, *sudo_user = NULL;
+	const char *cred_file = NULL;
 	char *credential = NULL;
-	char who[128];
+	struct actor who;
 	X509 *leaf = NULL;
 	int ch;
 	struct config *cfg = NULL;
@@ -531,15 +565,15 @@ cmd_resend(int argc, char **argv, const struct cli_options *cli)
 	if (cert_from_der(cur->der, cur->der_len, &leaf, &e) != 0 ||
 	    engine_cert_chain(&en, g->ca, cur, &chain, &e) != 0)
 		goto fail;
-	commands_who(who, sizeof(who), &sudo_user);
+	actor_of_process(&who);
 	item.aad = ks->aad;
 	item.sealed = ks->sealed;
 	item.sealed_len = ks->sealed_len;
 	item.cert = leaf;
 	item.name = cur->mail;
 	rq.credential = credential;
-	rq.user = who;
-	rq.sudo_user = sudo_user;
+	rq.user = who.name;
+	rq.sudo_user = who.sudo_user[0] != '\0' ? who.sudo_user : NULL;
 	rq.items = &item;
 	rq.n_items = 1;
 	rq.profile = g->pkcs12;
@@ -550,6 +584,7 @@ cmd_resend(int argc, char **argv, const struct cli_options *cli)
 	du.dn = u.dn;
 	du.mail = cur->mail;
 	du.display_name = u.display_name;
+	du.language = u.language;
 	du.enabled = true;
 	if (collect_build(&en, g, &du, cur, key, chain, &mails, &e) != 0)
 		goto fail;
@@ -561,7 +596,8 @@ cmd_resend(int argc, char **argv, const struct cli_options *cli)
 	act.group_name = g->name;
 	act.mail = cur->mail;
 	snprintf(detail, sizeof(detail), "serial=%s mail=%s user=%s%s%s", cur->serial, cur->mail,
-	    who, sudo_user != NULL ? " sudo_user=" : "", sudo_user != NULL ? sudo_user : "");
+	    who.name, rq.sudo_user != NULL ? " sudo_user=" : "",
+	    rq.sudo_user != NULL ? rq.sudo_user : "");
 	if (store_begin(en.store, &e) != 0)
 		goto fail;
 	if (store_action_create(en.store, &act, &action_id, &e) != 0 ||
@@ -575,24 +611,17 @@ cmd_resend(int argc, char **argv, const struct cli_options *cli)
 	printf("queued a new collection mail and password mail for serial %s to %s\n",
 	    cur->serial, cur->mail);
 	/* Deliver now; what cannot go out stays queued for the next run. */
-	if (outbox_flush(&en, &e) != 0) {
-		fprintf(stderr, "smimesync: the mails are queued but not sent: %s\n", e.text);
-		goto out;
-	}
-	if (strcmp(report_status_so_far(en.report), "ok") != 0) {
-		char *lines = report_error_lines(en.report, g->name, 5);
-
-		fprintf(stderr, "smimesync: not every mail went out (temporary failures are "
-		    "retried by the next run):\n%s\n", lines);
-		free(lines);
-		goto out;
-	}
-	printf("sent both mails to %s\n", cur->mail);
-	rc = 0;
+	if (outbox_flush(&en, &e) != 0)
+		fprintf(stderr, "smimesync: the mails are queued but were not sent: %s\n", e.text);
+	/*
+	 * Say what became of these two mails, from their outbox rows: the
+	 * flush also delivered other people's due mail, whose troubles are
+	 * not this person's.
+	 */
+	rc = resend_outcome(&en, u.id, u.mail ? u.mail : u.id, action_id);
 	goto out;
 usage:
-	fprintf(stderr, "usage: smimesync resend USER [--credential FILE]\n");
-	return EXIT_USAGE;
+	return cli_usage_error("resend", NULL);
 fail:
 	fprintf(stderr, "smimesync: %s\n", e.text);
 out:

@@ -4,10 +4,12 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf/conf.h"
 #include "common/log.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "report/metrics.h"
 #include "sync/run.h"
 
@@ -27,6 +29,7 @@ cmd_run(int argc, char **argv, const struct cli_options *cli)
 		.out = stdout,
 		.finished = metrics_run_hook,
 	};
+	struct cli_progress cp;
 	struct config *cfg;
 	int ch, rc;
 
@@ -44,21 +47,23 @@ cmd_run(int argc, char **argv, const struct cli_options *cli)
 		case 'f':
 			if (report_format_parse(optarg, &opt.format) == 0)
 				break;
-			fprintf(stderr, "smimesync run: unknown format \"%s\" (text, json or html)\n", optarg);
-			return EXIT_USAGE;
+			return cli_usage_error("run", "unknown format \"%s\" (text, json or html)",
+			    optarg);
 		default:
-			fprintf(stderr, "usage: smimesync run [--dry-run] [--allow-mass-retire] [--allow-mass-issue] [--format text|json|html]\n");
-			return EXIT_USAGE;
+			return cli_usage_error("run", NULL);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "usage: smimesync run [--dry-run] [--allow-mass-retire] [--allow-mass-issue] [--format text|json|html]\n");
-		return EXIT_USAGE;
-	}
+	if (optind < argc)
+		return cli_usage_error("run", "unexpected argument \"%s\"", argv[optind]);
 	cfg = commands_load_config(cli);
 	if (cfg == NULL)
 		return 1;
+	/* A terminal watches each phase; a cron job's log stays short. */
+	cli_progress_start(&cp, cfg, isatty(STDERR_FILENO) == 1, false);
+	opt.progress = cli_progress_hook;
+	opt.progress_arg = &cp;
 	rc = (int)run_sync(cfg, &opt);
+	cli_progress_stop(&cp);
 	if (rc == RUN_FAILED)
 		log_plain(LOGL_ERROR, "smimesync: the run failed; the report above says why");
 	else if (rc == RUN_PARTIAL)

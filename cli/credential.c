@@ -2,14 +2,13 @@
 /*
  * The operator's side of key recovery: the credential the signer's policy
  * asks for (read from a file or typed at the terminal, never an argument
- * that ps would show), and who is asking, for the signer's log and the
+ * that ps would show). Who is asking comes from common/actor.h, as in the
  * audit log.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,16 +74,4 @@ commands_read_credential(const char *file, char **out)
 		return -1;
 	}
 	return 0;
-}
-
-void
-commands_who(char *user, size_t size, const char **sudo_user)
-{
-	struct passwd *pw = getpwuid(getuid());
-
-	if (pw != NULL)
-		snprintf(user, size, "%s", pw->pw_name);
-	else
-		snprintf(user, size, "uid %ld", (long)getuid());
-	*sudo_user = getenv("SUDO_USER");
 }

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: ISC
 noinst_LIBRARIES += libcommon.a
 libcommon_a_SOURCES = \
+	common/actor.c common/actor.h \
 	common/attrs.h \
 	common/buf.c common/buf.h \
 	common/dn.c common/dn.h \

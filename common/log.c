@@ -35,7 +35,11 @@ static struct {
 	ino_t sock_ino; /* reused behind our back is never written to */
 	char run[64];
 	char user[256];
-} logger = { "smimesync", LOGL_INFO, DEST_STDERR, LOG_DAEMON, -1, 0, 0, "", "" };
+	void (*before)(void *);  /* log_set_stderr_hooks(): around each stderr line */
+	void (*after)(void *);
+	void *hook_arg;
+} logger = { "smimesync", LOGL_INFO, DEST_STDERR, LOG_DAEMON, -1, 0, 0, "", "", NULL, NULL,
+	NULL };
 
 /* Serialises the syslog socket between threads; one line is one write. */
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -170,6 +174,14 @@ copy_context(char *dst, size_t size, const char *src)
 		return;
 	}
 	snprintf(dst, size, "%s", src);
+}
+
+void
+log_set_stderr_hooks(void (*before)(void *arg), void (*after)(void *arg), void *arg)
+{
+	logger.before = before;
+	logger.after = after;
+	logger.hook_arg = arg;
 }
 
 void
@@ -340,7 +352,12 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 
 		gmtime_r(&now, &tm);
 		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		/* Inside the lock: a progress line steps aside for exactly one line. */
+		if (logger.before != NULL)
+			logger.before(logger.hook_arg);
 		fprintf(stderr, "%s %s[%ld] %s\n", stamp, logger.progname, (long)getpid(), text);
+		if (logger.after != NULL)
+			logger.after(logger.hook_arg);
 	}
 	pthread_mutex_unlock(&log_lock);
 	errno = saved_errno;
@@ -361,10 +378,15 @@ log_plain(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 	append_visible(text, sizeof(text), &off, msg);
 	pthread_mutex_lock(&log_lock);
-	if (stderr_is_journal())
+	if (stderr_is_journal()) {
 		fprintf(stderr, "<%d>%s\n", level_prio[level], text);
-	else
+	} else {
+		if (logger.before != NULL)
+			logger.before(logger.hook_arg);
 		fprintf(stderr, "%s\n", text);
+		if (logger.after != NULL)
+			logger.after(logger.hook_arg);
+	}
 	pthread_mutex_unlock(&log_lock);
 }
 

@@ -86,6 +86,16 @@ void log_set_user(const char *user);
  * log level and log = syslog: the person at the terminal must see it.
  */
 void log_plain(enum log_level level, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+/*
+ * A terminal progress line (cli/progress.c) shares stderr with the log:
+ * before() is called ahead of each line written to stderr, after() once it
+ * is written, both under the log's lock (they must not log), so the
+ * progress line can step aside and come back. NULL hooks (the default) for
+ * none; arg is passed on.
+ */
+void log_set_stderr_hooks(void (*before)(void *arg), void (*after)(void *arg), void *arg);
+
 void log_msg(enum log_level level, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void log_vmsg(enum log_level level, const char *fmt, va_list ap) PRINTF_LIKE(2, 0);
 void fatal(const char *fmt, ...) PRINTF_LIKE(1, 2) NORETURN;

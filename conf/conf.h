@@ -191,6 +191,9 @@ struct conf_mail {
 	char *from;                 /* "Example PKI <pki@example.org>" */
 	char *template_dir;         /* override directory, optional */
 	char *language;             /* default "en" */
+	char *reply_to;             /* Reply-To of every mail, or NULL (replies go to from) */
+	char *verify_at;            /* where the fingerprints can be checked (a URL or a
+	                               place), for the collection mail; or NULL */
 	int64_t timeout;            /* seconds */
 	int64_t max_attempts;       /* give up after this many 4xx, default 10 */
 	char *helo_name;            /* optional */
@@ -237,6 +240,8 @@ struct conf_group {
 	int64_t leave_grace;              /* seconds before a leaver is revoked */
 	enum mail_change_policy on_mail_change; /* default keep */
 	char *notify;                     /* admin addresses for run notices, comma-separated */
+	char *language;                   /* the group's mail language: as written, else
+	                                     [mail] language (filled in by config_load) */
 	char *allowed_domains;            /* domains this group's addresses may have (list), or
 	                                     NULL: [service] mail_domains */
 	bool use_other_mails;             /* Entra ID: certify otherMails too (default no) */

@@ -802,6 +802,9 @@ resolve_groups(struct loader *ld)
 			    "DN of the group (or, for an Active Directory, group = its "
 			    "sAMAccountName)", g->name);
 		resolve_graph_group(ld, g);
+		/* The derived default: the language [mail] gives every group. */
+		if (g->language == NULL && cfg->has_mail && cfg->mail.language != NULL)
+			g->language = xstrdup(cfg->mail.language);
 		if (g->ca_name != NULL) {
 			g->ca = (struct conf_ca *)config_find_ca(cfg, g->ca_name);
 			if (g->ca == NULL)

@@ -62,7 +62,7 @@ conf_check_duration_list(const char *value, struct errbuf *why)
 
 	if (conf_parse_durations(value, v, MAX_LIST) < 0) {
 		err_set(why, "\"%s\" is not a list of durations; write e.g. \"30d, 7d, 1d\" "
-		    "(at most %d, no repeats) or \"none\"", value, MAX_LIST);
+		    "(each with its unit, at most %d, no repeats) or \"none\"", value, MAX_LIST);
 		return -1;
 	}
 	return 0;

@@ -112,6 +112,8 @@ int conf_value_parse(const struct conf_option *o, const char *value, const char 
 int conf_check_name(const char *value, struct errbuf *why);
 int conf_check_hostname(const char *value, struct errbuf *why);
 int conf_check_from(const char *value, struct errbuf *why);
+int conf_check_reply_to(const char *value, struct errbuf *why);
+int conf_check_verify_at(const char *value, struct errbuf *why);
 int conf_check_language(const char *value, struct errbuf *why);
 int conf_check_country(const char *value, struct errbuf *why);
 int conf_check_ca_url(const char *value, struct errbuf *why);

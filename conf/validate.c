@@ -70,18 +70,46 @@ bad:
  * "addr@example.org" or "Display Name <addr@example.org>", split as the
  * mail room splits it when it sends, so what passes here can be sent.
  */
-int
-conf_check_from(const char *value, struct errbuf *why)
+/* "addr" or "Name <addr>", by the one address rule. */
+static bool
+mailbox_ok(const char *value)
 {
 	char *name = NULL, *addr = NULL;
 	int rc = mailaddr_parse_mailbox(value, CONF_MAILADDR_FLAGS, &name, &addr, NULL);
 
 	free(name);
 	free(addr);
-	if (rc == 0)
+	return rc == 0;
+}
+
+int
+conf_check_from(const char *value, struct errbuf *why)
+{
+	if (mailbox_ok(value))
 		return 0;
 	err_set(why, "\"%s\" is not a sender address; write pki@example.org or "
 	    "Example PKI <pki@example.org>", value);
+	return -1;
+}
+
+int
+conf_check_reply_to(const char *value, struct errbuf *why)
+{
+	if (mailbox_ok(value))
+		return 0;
+	err_set(why, "\"%s\" is not an address to reply to; write pki-help@example.org or "
+	    "PKI Helpdesk <pki-help@example.org>", value);
+	return -1;
+}
+
+/* Shown to every person in their mail: one line of reasonable length. */
+int
+conf_check_verify_at(const char *value, struct errbuf *why)
+{
+	if (strlen(value) <= 300)
+		return 0;
+	err_set(why, "is %zu characters long; give a URL or a short description of the "
+	    "place (at most 300 characters)", strlen(value));
 	return -1;
 }
 

@@ -36,7 +36,7 @@
 #include "net/graph.h"
 
 #define MEMBER_SELECT "id,displayName,givenName,surname,mail,otherMails,proxyAddresses," \
-	"userPrincipalName,accountEnabled,userType,onPremisesDistinguishedName"
+	"userPrincipalName,accountEnabled,userType,onPremisesDistinguishedName,preferredLanguage"
 #define MAX_PAGES 100000
 
 static enum dir_status
@@ -239,6 +239,7 @@ take_member(struct graph_page_reader *mr, json_t *o)
 	u->display_name = text_of(o, "displayName");
 	u->given_name = text_of(o, "givenName");
 	u->surname = text_of(o, "surname");
+	u->language = text_of(o, "preferredLanguage");
 	u->onprem_dn = text_of(o, "onPremisesDistinguishedName");
 	u->enabled = json_is_true(enabled);
 	if (!json_is_boolean(enabled)) {

@@ -70,6 +70,8 @@ struct user {
 	char *given_name;
 	char *surname;
 	char *upn;          /* userPrincipalName when the directory has one */
+	char *language;     /* preferredLanguage as the directory has it ("de-CH",
+	                       "fr, en;q=0.5"), or NULL: picks the mail templates */
 	char *onprem_dn;    /* Graph: onPremisesDistinguishedName of a user synchronised
 	                       from an on-premises AD by Entra Connect, else NULL */
 	bool enabled;

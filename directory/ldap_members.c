@@ -50,7 +50,7 @@ worth_a_scan(const struct dir_ldap *dl, size_t n)
 }
 
 /* Everything we need to know about a group or a person, in one read. */
-#define ATTR_SLOTS 12
+#define ATTR_SLOTS 13
 
 struct expand {
 	struct dir_ldap *dl;
@@ -319,6 +319,7 @@ dir_ldap_expand_group(struct dir_ldap *dl, const char *group_dn, struct user_lis
 	x.attrs[k++] = "cn";
 	x.attrs[k++] = "givenName";
 	x.attrs[k++] = "sn";
+	x.attrs[k++] = "preferredLanguage";
 	x.attrs[k++] = "pwdAccountLockedTime";
 	if (dl->conf->alt_mail_attribute != NULL)
 		x.attrs[k++] = dl->conf->alt_mail_attribute;

@@ -53,6 +53,8 @@ dir_fill_names(LDAP *ld, LDAPMessage *entry, const char *dn, struct user *u)
 		u->display_name = dir_get_name(ld, entry, "cn", dn);
 	u->given_name = dir_get_name(ld, entry, "givenName", dn);
 	u->surname = dir_get_name(ld, entry, "sn", dn);
+	/* RFC 2798 (inetOrgPerson; AD has it too): which templates the mails use. */
+	u->language = dir_get_name(ld, entry, "preferredLanguage", dn);
 }
 
 void

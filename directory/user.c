@@ -50,6 +50,7 @@ user_free_fields(struct user *u)
 	free(u->given_name);
 	free(u->surname);
 	free(u->upn);
+	free(u->language);
 	free(u->onprem_dn);
 	free(u->problem);
 	memset(u, 0, sizeof(*u));

@@ -234,6 +234,27 @@ report_summary_text(const struct report *r)
 	return buf_steal(&b, NULL);
 }
 
+char *
+report_counts_line(const struct report *r)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	for (size_t i = 0; i < ARRAY_LEN(counter_names); i++) {
+		json_int_t v = json_integer_value(json_object_get(r->counts, counter_names[i]));
+
+		if (v == 0 && strcmp(counter_names[i], "errors") != 0)
+			continue;
+		if (buf_printf(&b, "%s%s %lld", b.len > 0 ? ", " : "", counter_names[i],
+		    (long long)v) != 0)
+			break;
+	}
+	for (char *p = b.data; p != NULL && *p != '\0'; p++)
+		if (*p == '_')
+			*p = ' ';
+	return buf_steal(&b, NULL);
+}
+
 /* Does this user (mail) belong to group in this run's user lines? */
 static bool
 user_in_group(const struct report *r, const char *mail, const char *group)
@@ -356,6 +377,17 @@ render_text(json_t *doc, FILE *out)
 		fprintf(out, "  %-14s %lld\n", label,
 		    (long long)json_integer_value(json_object_get(counts, counter_names[i])));
 	}
+	if (json_is_true(json_object_get(doc, "dry_run")))
+		fprintf(out, "  A real run would issue %lld, renew %lld and reissue %lld "
+		    "certificates,\n  publish %lld in the directory, retire %lld, and queue %lld "
+		    "mails (%lld of them reminders).\n",
+		    (long long)json_integer_value(json_object_get(counts, "issued")),
+		    (long long)json_integer_value(json_object_get(counts, "renewed")),
+		    (long long)json_integer_value(json_object_get(counts, "reissued")),
+		    (long long)json_integer_value(json_object_get(counts, "published")),
+		    (long long)json_integer_value(json_object_get(counts, "retired")),
+		    (long long)json_integer_value(json_object_get(counts, "mails_queued")),
+		    (long long)json_integer_value(json_object_get(counts, "reminded")));
 
 	fprintf(out, "\nGroups\n");
 	json_array_foreach(json_object_get(doc, "groups"), i, v) {

@@ -80,6 +80,8 @@ void report_fail(struct report *r, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* What happened in group so far: people with an action other than "nothing", and failures. */
 void report_group_activity(const struct report *r, const char *group, size_t *acted,
     size_t *failed);
+/* The counters so far that are not 0, and errors, on one line: "issued 3, errors 0" (new). */
+char *report_counts_line(const struct report *r);
 /* The counters so far as "label: value" lines (new). */
 char *report_summary_text(const struct report *r);
 /*

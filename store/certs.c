@@ -42,6 +42,9 @@ store_user_clear(struct store_user *u)
 	free(u->mail);
 	free(u->display_name);
 	free(u->group_name);
+	free(u->language);
+	free(u->left_reason);
+	free(u->ca_hold);
 	memset(u, 0, sizeof(*u));
 }
 
@@ -62,11 +65,12 @@ store_user_upsert(struct store *st, const struct store_user *u, struct errbuf *e
 	if (st->upsert == NULL)
 		st->upsert = store_prepare(st,
 		    "INSERT INTO users (id, source, dn, mail, display_name, group_name, first_seen,"
-		    " last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"
+		    " last_seen, language) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)"
 		    " ON CONFLICT(id) DO UPDATE SET source = ?2, dn = ?3, mail = ?4,"
-		    " display_name = ?5, group_name = ?6, last_seen = ?7"
+		    " display_name = ?5, group_name = ?6, last_seen = ?7, language = ?8"
 		    " WHERE source IS NOT ?2 OR dn IS NOT ?3 OR mail IS NOT ?4"
-		    "  OR display_name IS NOT ?5 OR group_name IS NOT ?6 OR last_seen <= ?7 - 86400", e);
+		    "  OR display_name IS NOT ?5 OR group_name IS NOT ?6 OR language IS NOT ?8"
+		    "  OR last_seen <= ?7 - 86400", e);
 	s = st->upsert;
 	if (s == NULL)
 		return -1;
@@ -79,6 +83,7 @@ store_user_upsert(struct store *st, const struct store_user *u, struct errbuf *e
 	bind_text(s, 5, u->display_name);
 	bind_text(s, 6, u->group_name);
 	sqlite3_bind_int64(s, 7, u->last_seen);
+	bind_text(s, 8, u->language);
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		store_sql_error(st, "cannot record a user", e);
@@ -90,15 +95,19 @@ store_user_upsert(struct store *st, const struct store_user *u, struct errbuf *e
 	return 0;
 }
 
+/* What store_user_find reads, in struct store_user's order. */
+#define USER_COLUMNS "id, source, dn, mail, display_name, group_name, first_seen, last_seen," \
+	" language, left_at, left_reason, ignored, notifications_suspended, ca_hold"
+
 int
 store_user_find(struct store *st, const char *key, struct store_user *out, struct errbuf *e)
 {
 	sqlite3_stmt *s = store_prepare(st,
 	    strchr(key, '@') != NULL ?
-	    "SELECT id, source, dn, mail, display_name, group_name, first_seen, last_seen"
-	    " FROM users WHERE mail = ?1 COLLATE NOCASE ORDER BY last_seen DESC LIMIT 1" :
-	    "SELECT id, source, dn, mail, display_name, group_name, first_seen, last_seen"
-	    " FROM users WHERE id = ?1 OR dn = ?1 COLLATE NOCASE LIMIT 1", e);
+	    "SELECT " USER_COLUMNS " FROM users"
+	    " WHERE mail = ?1 COLLATE NOCASE ORDER BY last_seen DESC LIMIT 1" :
+	    "SELECT " USER_COLUMNS " FROM users WHERE id = ?1 OR dn = ?1 COLLATE NOCASE LIMIT 1",
+	    e);
 	int rc;
 
 	if (s == NULL)
@@ -114,6 +123,12 @@ store_user_find(struct store *st, const char *key, struct store_user *out, struc
 		out->group_name = col_text(s, 5);
 		out->first_seen = sqlite3_column_int64(s, 6);
 		out->last_seen = sqlite3_column_int64(s, 7);
+		out->language = col_text(s, 8);
+		out->left_at = sqlite3_column_int64(s, 9);
+		out->left_reason = col_text(s, 10);
+		out->ignored = sqlite3_column_int(s, 11) != 0;
+		out->notifications_suspended = sqlite3_column_int(s, 12) != 0;
+		out->ca_hold = col_text(s, 13);
 		rc = 1;
 	} else if (rc == SQLITE_DONE) {
 		rc = 0;
@@ -184,7 +199,8 @@ store_cert_insert(struct store *st, const struct store_cert *c, int64_t *id_out,
 
 #define CERT_COLUMNS \
 	"id, user_id, action_id, group_name, ca_name, serial, issuer, fingerprint, mail," \
-	" key_type, not_before, not_after, status, published, created"
+	" key_type, not_before, not_after, status, published, created, revoked_at," \
+	" revocation_reason"
 
 static void
 cert_from_row(sqlite3_stmt *s, bool with_der, struct store_cert *c)
@@ -206,9 +222,12 @@ cert_from_row(sqlite3_stmt *s, bool with_der, struct store_cert *c)
 	c->status = cert_status_parse(status);
 	c->published = sqlite3_column_int(s, 13) != 0;
 	c->created = sqlite3_column_int64(s, 14);
+	c->revoked_at = sqlite3_column_int64(s, 15);
+	c->revocation_reason = sqlite3_column_type(s, 16) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int(s, 16);
 	if (with_der) {
-		c->der = col_blob(s, 15, &c->der_len);
-		c->chain_pem = col_text(s, 16);
+		c->der = col_blob(s, 17, &c->der_len);
+		c->chain_pem = col_text(s, 18);
 	}
 	free(status);
 }

@@ -156,6 +156,17 @@ static const char *const migrations[] = {
 	"  reported INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
 	"  last_error TEXT, created INTEGER NOT NULL, updated INTEGER,"
 	"  UNIQUE (issuer, serial));",
+	/*
+	 * 10: what a helpdesk and an auditor ask: the mail server's reply when
+	 * it accepted a mail ("250 2.0.0 Ok: queued as 4F1A2B"), the person's
+	 * preferred language from the directory (reminders are written in
+	 * it), and who ran the command behind each audit entry.
+	 */
+	"ALTER TABLE outbox ADD COLUMN reply TEXT;"
+	"ALTER TABLE users ADD COLUMN language TEXT;"
+	"ALTER TABLE audit ADD COLUMN actor TEXT;"
+	"ALTER TABLE audit ADD COLUMN sudo_user TEXT;"
+	"CREATE INDEX outbox_user ON outbox(user_id, id);",
 };
 
 /*
@@ -303,6 +314,8 @@ store_open_mode(const char *state_dir, bool readonly, struct store **out, struct
 	int rc = -1;
 
 	st->lock_fd = -1;
+	/* Every audit entry this handle writes names who ran the process. */
+	actor_of_process(&st->actor);
 	st->dir = xstrdup(state_dir);
 	st->path = xasprintf("%s/smimesync.db", state_dir);
 	if (!readonly) {
@@ -492,7 +505,8 @@ store_audit(struct store *st, const char *run_id, const char *user_id, const cha
     const char *detail, struct errbuf *e)
 {
 	sqlite3_stmt *s = store_prepare(st,
-	    "INSERT INTO audit (time, run_id, user_id, event, detail) VALUES (?, ?, ?, ?, ?)", e);
+	    "INSERT INTO audit (time, run_id, user_id, event, detail, actor, sudo_user)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?)", e);
 
 	if (s == NULL)
 		return -1;
@@ -501,5 +515,7 @@ store_audit(struct store *st, const char *run_id, const char *user_id, const cha
 	bind_text(s, 3, user_id);
 	bind_text(s, 4, event);
 	bind_text(s, 5, detail);
+	bind_text(s, 6, st->actor.name);
+	bind_text(s, 7, st->actor.sudo_user[0] != '\0' ? st->actor.sudo_user : NULL);
 	return store_exec_stmt(st, s, "cannot append to the audit log", e);
 }

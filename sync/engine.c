@@ -43,6 +43,28 @@ engine_close(struct engine *en)
 	en->signer = NULL;
 }
 
+void
+engine_phase(struct engine *en, enum run_phase phase, uint64_t total)
+{
+	if (en->progress == NULL)
+		return;
+	en->phase.phase = phase;
+	en->phase.done = 0;
+	en->phase.total = total;
+	en->phase.started = en->phase.now = progress_clock();
+	en->progress(&en->phase, en->progress_arg);
+}
+
+void
+engine_progress(struct engine *en, uint64_t done)
+{
+	if (en->progress == NULL)
+		return;
+	en->phase.done = done;
+	en->phase.now = progress_clock();
+	en->progress(&en->phase, en->progress_arg);
+}
+
 int
 engine_open_command(struct engine *en, const struct config *cfg, bool need_master_key,
     struct errbuf *e)

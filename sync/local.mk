@@ -40,7 +40,7 @@ EXTRA_DIST += tests/integration/crash_resume.sh
 # Schema, HTML rendered by headless Chromium), status filters and audit.
 TESTS += tests/integration/daemon.sh tests/integration/reports.sh
 EXTRA_DIST += tests/integration/daemon.sh tests/integration/reports.sh \
-	tests/tools/report-validate.py
+	tests/tools/report-validate.py tests/tools/big-report.py
 
 # Privilege separation: only the signer process opens the keys; a dead or
 # silent signer at each kind of request; permission checks at start.

@@ -116,14 +116,15 @@ record_outcome(struct engine *en, const struct store_mail *m, const struct mail_
 		    "%s mail refused by the server, not retried: %s", m->kind, job->reason);
 		break;
 	}
-	log_msg(job->outcome == MAIL_SENT ? LOGL_INFO : LOGL_WARN, "%s mail to %s: %s%s%s",
+	/* One line per mail is for debugging; the run's summary counts them. */
+	log_msg(job->outcome == MAIL_SENT ? LOGL_DEBUG : LOGL_WARN, "%s mail to %s: %s%s%s",
 	    m->kind, m->recipient, mail_outcome_name(job->outcome), job->reason[0] ? ": " : "",
 	    job->reason);
 	/* One transaction per mail: a later store error cannot undo a "sent". */
 	if (store_begin(en->store, e) != 0)
 		return -1;
-	if (store_outbox_update(en->store, m->id, state, attempts, next,
-	    job->outcome == MAIL_SENT ? NULL : job->reason, en->now, e) != 0 ||
+	if (store_outbox_update(en->store, m->id, state, attempts, next, job->reason, en->now,
+	    e) != 0 ||
 	    store_audit(en->store, en->run_id, m->user_id,
 	    job->outcome == MAIL_SENT ? "mail-sent" : cancelled ? "mail-cancelled" :
 	    "mail-not-sent", m->kind, e) != 0)
@@ -235,6 +236,9 @@ outbox_flush(struct engine *en, struct errbuf *e)
 		for (size_t i = 0; i < n; i++)
 			if (record_outcome(en, &mails[i], &jobs[i], cancelled[i], e) != 0)
 				goto out;
+		/* Counted only when delivery is the run's phase (not between issuing batches). */
+		if (en->phase.phase == PHASE_MAILING)
+			engine_progress(en, en->phase.done + n);
 		for (size_t i = 0; i < n; i++)
 			secret_free(plain[i], plain_len[i]);
 		free(plain);

@@ -86,7 +86,8 @@ prov_enter(struct engine *en, struct store_action *a, enum prov_state to, const 
 		store_rollback(en->store);
 		return -1;
 	}
-	log_info("%s #%lld: %s -> %s%s%s", a->kind, (long long)a->id, a->state,
+	/* Five lines a person: debug. The run's progress and report say the rest. */
+	log_debug("%s #%lld: %s -> %s%s%s", a->kind, (long long)a->id, a->state,
 	    prov_state_name(to), error ? ": " : "", error ? error : "");
 	free(a->state);
 	a->state = xstrdup(prov_state_name(to));
@@ -775,7 +776,7 @@ step_publish(struct engine *en, struct store_action *a, const struct conf_group 
 	if (publish_locate(en, g->directory, g->publish, u, &dc, &dn, e) != 0)
 		goto out;
 	if (dc == NULL)
-		log_info("serial %s not published: %s", cur.serial, publish_nowhere_text(g));
+		log_debug("serial %s not published: %s", cur.serial, publish_nowhere_text(g));
 	else if (publish_current(en, dc, dn, &cur, chain, e) != 0)
 		goto out;
 	/* With DER: one revoked below is revoked at an external CA too (I3). */
@@ -802,7 +803,7 @@ step_publish(struct engine *en, struct store_action *a, const struct conf_group 
 			if (store_cert_set_revoked(en->store, all[i].id, en->now, 4 /* superseded */,
 			    e) != 0 || revoke_at_external_ca(en, &all[i], REVOKE_SUPERSEDED, e) != 0 ||
 			    store_audit(en->store, en->run_id, a->user_id, "certificate-revoked",
-			    "mail changed; on_mail_change = revoke", e) != 0)
+			    "reason=superseded: mail changed; on_mail_change = revoke", e) != 0)
 				goto fail;
 			log_info("revoked serial %s for the old address %s (on_mail_change = revoke)",
 			    all[i].serial, all[i].mail);

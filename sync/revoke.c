@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "smime/cert.h"
+#include "smime/crl.h"
 #include "smime/signer.h"
 #include "sync/publish.h"
 #include "sync/revoke.h"
@@ -22,7 +23,7 @@ revoke_at_external_ca(struct engine *en, const struct store_cert *c, enum revoke
 
 	if (conf == NULL || conf->type == CA_TYPE_LOCAL)
 		return 0;
-	snprintf(why, sizeof(why), "revoked by smimesync (reason %d)", (int)reason);
+	snprintf(why, sizeof(why), "revoked by smimesync (reason %s)", crl_reason_name((int)reason));
 	memset(&u, 0, sizeof(u));
 	u.user_id = c->user_id;
 	u.ca_name = c->ca_name;
@@ -76,7 +77,9 @@ revoke_cert(struct engine *en, int64_t cert_id, const char *dn, enum revoke_reas
 	memset(&c, 0, sizeof(c));
 	if (store_cert_get(en->store, cert_id, &c, e) != 0)
 		return -1;
-	snprintf(detail, sizeof(detail), "serial=%s reason=%d", c.serial, (int)reason);
+	/* By name: an auditor reads "keyCompromise", not RFC 5280's number 1. */
+	snprintf(detail, sizeof(detail), "serial=%s reason=%s", c.serial,
+	    crl_reason_name((int)reason));
 	if (store_begin(en->store, e) != 0)
 		goto out;
 	if (store_cert_set_revoked(en->store, cert_id, en->now, (int)reason, e) != 0 ||
@@ -94,7 +97,7 @@ revoke_cert(struct engine *en, int64_t cert_id, const char *dn, enum revoke_reas
 	if (dn != NULL && target != NULL &&
 	    (removal = store_removal_pending_for(en->store, cert_id, e)) < 0)
 		goto out;
-	log_info("revoked serial %s (reason %d)", c.serial, (int)reason);
+	log_info("revoked serial %s (reason %s)", c.serial, crl_reason_name((int)reason));
 	tell_signer(en, &c, reason);
 	if (dn != NULL && target != NULL) {
 		memset(&who, 0, sizeof(who));

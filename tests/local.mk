@@ -54,3 +54,6 @@ TESTS += tests/integration/ca_helper.sh tests/integration/ca_cfssl.sh \
 EXTRA_DIST += tests/integration/ca_lost_answers.sh tests/integration/ca_certmonger.sh
 EXTRA_DIST += tests/integration/ca_helper.sh tests/integration/ca_cfssl.sh \
 	tests/integration/ca_ejbca.sh tests/integration/ca_sectigo.sh tests/tools/fake-rest-ca.py tests/tools/extca-lib.sh tests/tools/test-ca-helper
+# Mails in the person's language, with non-ASCII names intact (issue #18).
+TESTS += tests/integration/mail_languages.sh
+EXTRA_DIST += tests/integration/mail_languages.sh

@@ -112,6 +112,11 @@ wait_for 'grep -q "next run in" "$W/notify.log" 2>/dev/null' 300 || true
 grep -q "^READY=1 | MAINPID=$DPID" "$W/notify.log" && ok "sd_notify: READY=1 with the daemon's pid" || fail "no READY: $(cat "$W/notify.log" 2>&1)"
 grep -Eq '^STATUS=last run [0-9TZ]+-[0-9a-f]+: ok; next run in 3600s$' "$W/notify.log" &&
 	ok "sd_notify: STATUS names the last run and the next" || fail "STATUS: $(cat "$W/notify.log")"
+# While the run went on, systemctl status showed its phases and counts.
+grep -Eq '^STATUS=running: reading the directory 0 of 2 \(0%\); first run$' "$W/notify.log" &&
+	grep -Eq '^STATUS=running: issuing [0-9,]+ of [0-9,]+ \([0-9]+%\)(, [0-9.]+/s)?(, [0-9:]+ left)?; first run$' "$W/notify.log" &&
+	ok "sd_notify: STATUS follows the run (reading, issuing N of M)" || fail "running STATUS: $(grep running "$W/notify.log" | head -5)"
+grep -q '^smimesync_run_in_progress 0$' "$METRICS" && ok "metrics: no run in progress after it" || fail "metrics in_progress"
 
 # --- a second daemon on the same state directory refuses ---------------------
 rc=0

@@ -301,6 +301,18 @@ grep -q "tls_verify = no" "$work/noverify.err" || fail "noverify: no warning: $(
 port=$(slapd_random_port)
 probe down --uri "ldap://127.0.0.1:$port" --starttls off --base "$B" members "cn=top,$G"
 expect_err down unreachable "ldap://127.0.0.1:$port" "Can't contact LDAP server"
+# Nobody there is not a TLS problem: with StartTLS and with ldaps:// the
+# message says the connection was refused, and names no certificate.
+probe down_starttls --uri "ldap://127.0.0.1:$port" --base "$B" --bind-dn "$SLAPD_SVC_DN" \
+	--password-file "$SLAPD_SVC_PW_FILE" --ca-file "$SLAPD_CA_FILE" members "cn=top,$G"
+expect_err down_starttls unreachable "port $port: Connection refused" "this is not a TLS or certificate problem"
+probe down_ldaps --uri "ldaps://127.0.0.1:$port" --base "$B" --bind-dn "$SLAPD_SVC_DN" \
+	--password-file "$SLAPD_SVC_PW_FILE" --ca-file "$SLAPD_CA_FILE" members "cn=top,$G"
+expect_err down_ldaps unreachable "port $port: Connection refused" "this is not a TLS or certificate problem"
+for n in down_starttls down_ldaps; do
+	! grep -qiE 'handshake|tls_ca_file|certificate names' "$work/$n.err" ||
+		fail "$n: a refused connection is worded as a TLS problem: $(cat "$work/$n.err")"
+done
 
 # --- publishing -----------------------------------------------------------------------
 mkcert() { # name

@@ -69,6 +69,11 @@ ROOT=$(ls "$W"/ca/part* | tail -n 1)
 "$SMIMESYNC" run --dry-run --format json >"$W/dry.json"
 check '[ "$(jq -r .dry_run "$W/dry.json")" = true ] && [ "$(jq -r .counts.issued "$W/dry.json")" = "$N_EXPECTED" ]' \
 	"dry run plans $N_EXPECTED issuances"
+check '[ "$(jq -r .counts.published "$W/dry.json")" = "$N_EXPECTED" ] && [ "$(jq -r .counts.mails_queued "$W/dry.json")" = $((2 * N_EXPECTED)) ]' \
+	"dry run counts what it would publish ($N_EXPECTED) and mail ($((2 * N_EXPECTED)))"
+"$SMIMESYNC" run --dry-run >"$W/dry.txt"
+check 'grep -q "A real run would issue $N_EXPECTED, renew 0 and reissue 0" "$W/dry.txt" && grep -q "publish $N_EXPECTED in the directory" "$W/dry.txt"' \
+	"the dry-run text says in words what a real run would do"
 check '[ ! -e "$W/state/smimesync.db" ]' "dry run created no store"
 check '[ "$(smtp_count)" = 0 ]' "dry run sent no mail"
 check '[ -z "$(ldapsearch -LLL -x -H "$SLAPD_URI" -b "$SLAPD_BASE" "(userCertificate;binary=*)" dn)" ]' \

@@ -11,7 +11,7 @@ Run with Debian's /usr/bin/python3 (it has python3-aiosmtpd):
 
 Each accepted message becomes DIR/NNNNN.eml (the DATA bytes exactly, dot
 transparency removed) and DIR/NNNNN.json ({"mail_from", "rcpt_tos", "tls",
-"auth"}), numbered in arrival order and written atomically (temporary file,
+"auth", "queue_id"}), numbered in arrival order and written atomically (temporary file,
 then rename), the .json last, so a reader that sees the .json sees both.
 
 STARTTLS is offered when --tls-cert/--tls-key are given, unless
@@ -19,7 +19,8 @@ STARTTLS is offered when --tls-cert/--tls-key are given, unless
 --auth-user, AUTH (PLAIN, LOGIN; only after STARTTLS) is required.
 --reject addr=451 answers RCPT TO:<addr> with that code (451 -> a
 transient, 550 -> a permanent failure). The pid file is written once the
-server accepts connections; SIGTERM stops it.
+server accepts connections; SIGTERM stops it. An accepted message is
+answered as Postfix does: "250 2.0.0 Ok: queued as QNNNNN".
 
 --control FILE lets a test change the answers while the sink runs (the
 lifecycle simulation does): a JSON object, re-read at every command,
@@ -107,15 +108,19 @@ class Sink:
             self.next += 1
         base = os.path.join(self.dir, "%05d" % n)
         login = session.auth_data if session.authenticated else None
+        # A queue id as Postfix words it, so a client can record which
+        # message the server took ("status USER" shows it).
+        queue_id = "Q%05d" % n
         meta = {
             "mail_from": envelope.mail_from,
             "rcpt_tos": list(envelope.rcpt_tos),
             "tls": session.ssl is not None,
             "auth": login,
+            "queue_id": queue_id,
         }
         atomic_write(base + ".eml", envelope.original_content)
         atomic_write(base + ".json", json.dumps(meta, indent=1).encode() + b"\n")
-        return "250 2.0.0 OK stored as %05d" % n
+        return "250 2.0.0 Ok: queued as %s" % queue_id
 
 
 def main():

@@ -89,11 +89,13 @@ static const char page1[] =
     "{\"@odata.count\": 7, \"value\": ["
     "{\"id\": \"u-alice\", \"mail\": \"alice@example.org\", \"userPrincipalName\": \"alice@example.org\","
     " \"displayName\": \"Alice Smith\", \"givenName\": \"Alice\", \"surname\": \"Smith\","
+    " \"preferredLanguage\": \"de-DE\","
     " \"accountEnabled\": true, \"userType\": \"Member\","
     " \"proxyAddresses\": [\"SMTP:alice@example.org\", \"smtp:a.smith@example.org\", \"X500:/o=x\", \"smtp:bad address\"],"
     " \"otherMails\": [\"ALICE@example.org\", \"alice@home.example\"],"
     " \"onPremisesDistinguishedName\": \"CN=Alice,OU=Staff,DC=corp,DC=example,DC=org\"},"
-    "{\"id\": \"u-bob\", \"mail\": \"bob@example.org\", \"accountEnabled\": false, \"userType\": \"Member\"},"
+    "{\"id\": \"u-bob\", \"mail\": \"bob@example.org\", \"accountEnabled\": false, \"userType\": \"Member\","
+    " \"preferredLanguage\": null},"
     "{\"id\": \"u-carol\", \"mail\": \"carol@partner.example\", \"accountEnabled\": true, \"userType\": \"Guest\"},"
     "{\"id\": \"u-dave\", \"mail\": null, \"userPrincipalName\": \"dave@example.org\", \"accountEnabled\": true}"
     "], \"@odata.nextLink\": \"https://graph.microsoft.com/v1.0/groups/g/transitiveMembers/microsoft.graph.user?$skiptoken=X\"}";
@@ -186,6 +188,8 @@ test_members_default_policy(void)
 		CHECK_STREQ(u->dn, "alice@example.org");
 		CHECK_STREQ(u->source, "entra");
 		CHECK_STREQ(u->given_name, "Alice");
+		/* Graph's preferredLanguage picks the mail templates' language. */
+		CHECK_STREQ(u->language, "de-DE");
 		CHECK_STREQ(u->onprem_dn, "CN=Alice,OU=Staff,DC=corp,DC=example,DC=org");
 		/*
 		 * smtp: aliases without the primary (any case) or junk; otherMails,
@@ -197,7 +201,7 @@ test_members_default_policy(void)
 			CHECK_STREQ(u->alt_mails[0], "a.smith@example.org");
 	}
 	u = find(&out, "u-bob");
-	CHECK(u != NULL && !u->enabled);
+	CHECK(u != NULL && !u->enabled && u->language == NULL);
 	CHECK_CONTAINS(u != NULL ? u->problem : NULL, "disabled in Entra ID");
 	u = find(&out, "u-dave");
 	CHECK(u != NULL && u->mail == NULL);
