@@ -147,15 +147,41 @@ check_secret(struct checker *c, const void *base, enum conf_kind kind, const cha
 		problem(c, base, kind, name, key, e.text);
 		return;
 	}
-	if (file_check_secret(path, &e) != 0) {
+	/* Not readable by the user checked as: say whose it is and the chown that fixes it. */
+	if (stat(path, &st) == 0 && access(path, R_OK) != 0 && errno == EACCES) {
+		unreadable(&e, c->user, path, &st, true);
+		problem(c, base, kind, name, key, e.text);
+		return;
+	}
+	if (geteuid() == 0 && c->service_uid != (uid_t)-1 && st.st_uid == c->service_uid &&
+	    st.st_uid != 0) {
+		/*
+		 * Root checks for the service: a file of the service's user is
+		 * rightly its. The other secret rules still hold; the file rules
+		 * of the service's own open (no link, private mode) are checked
+		 * here, since file_check_secret() would want it to be root's.
+		 */
+		struct stat lst;
+
+		if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode))
+			err_set(&e, "%s: secret file is a symbolic link; refusing to follow it (name "
+			    "the real file: %s = $(readlink -f %s))", path, key, path);
+		else if (!S_ISREG(st.st_mode))
+			err_set(&e, "%s: secret file is not a regular file", path);
+		else if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+			err_set(&e, "%s: secret file is accessible by group or others (mode %04o); "
+			    "run: chmod 600 %s", path, (unsigned)(st.st_mode & 07777), path);
+		if (e.text[0] != '\0') {
+			problem(c, base, kind, name, key, e.text);
+			return;
+		}
+	} else if (file_check_secret(path, &e) != 0) {
 		problem(c, base, kind, name, key, e.text);
 		return;
 	}
 	if (stat(path, &st) != 0)
 		return; /* file_check_secret() said it */
-	if (access(path, R_OK) != 0)
-		unreadable(&e, c->user, path, &st, true);
-	else if (check_owner(c->service, c->service_uid, path, &st, &e) == 0 && st.st_size == 0)
+	if (check_owner(c->service, c->service_uid, path, &st, &e) == 0 && st.st_size == 0)
 		err_set(&e, "%s is empty; put the secret in it", path);
 	if (e.text[0] != '\0')
 		problem(c, base, kind, name, key, e.text);
@@ -287,7 +313,14 @@ check_state_dir(struct checker *c)
 			err_set(&e, "%s is not writable by user %s: %s; run smimesync as the "
 			    "directory's owner or fix its ownership (chown -R %s %s)", sv->state_dir,
 			    c->user, strerror(errno), c->user, sv->state_dir);
-		else if (file_check_private_dir(sv->state_dir, &e) == 0)
+		else if (geteuid() == 0 && st.st_uid == c->service_uid && st.st_uid != 0) {
+			/* Root checks for the service, whose directory this rightly is. */
+			if ((st.st_mode & (S_IRWXG | S_IRWXO)) == 0)
+				return;
+			err_set(&e, "%s: state directory is accessible by group or others (mode "
+			    "%04o); run: chmod 700 %s", sv->state_dir, (unsigned)(st.st_mode & 07777),
+			    sv->state_dir);
+		} else if (file_check_private_dir(sv->state_dir, &e) == 0)
 			return;
 		problem(c, sv, CONF_SERVICE, NULL, "state_dir", e.text);
 		return;
