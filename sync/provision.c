@@ -86,9 +86,13 @@ prov_enter(struct engine *en, struct store_action *a, enum prov_state to, const 
 		store_rollback(en->store);
 		return -1;
 	}
-	/* Five lines a person: debug. The run's progress and report say the rest. */
-	log_debug("%s #%lld: %s -> %s%s%s", a->kind, (long long)a->id, a->state,
-	    prov_state_name(to), error ? ": " : "", error ? error : "");
+	/*
+	 * Five lines a person: debug; the run's progress and report say the
+	 * rest. A step that went wrong is the admin's news: a warning, with why.
+	 */
+	log_msg(error != NULL ? LOGL_WARN : LOGL_DEBUG, "%s #%lld: %s -> %s%s%s", a->kind,
+	    (long long)a->id, a->state, prov_state_name(to), error ? ": " : "",
+	    error ? error : "");
 	free(a->state);
 	a->state = xstrdup(prov_state_name(to));
 	fault_point(to);

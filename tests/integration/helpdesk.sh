@@ -24,7 +24,7 @@ command -v jq >/dev/null || { echo "SKIP: jq is not installed (tools/install-dep
 test_begin helpdesk
 test_org_servers --reject frank@example.org=451
 smimesync_write_config "$W" p256 p256
-"$SMIMESYNC" ca init >/dev/null
+"$SMIMESYNC" ca init --root-key-out "$ROOT_KEY_OUT" >/dev/null
 # resend hands a private key out again: it needs the operator's recovery
 # credential, which ca init wrote.
 CRED=$W/recovery.credential

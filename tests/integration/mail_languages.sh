@@ -47,7 +47,7 @@ smimesync_write_config "$W" p256 p256
 # staff writes German; [mail] gets a reply address and a place to check fingerprints.
 sed -i -e '/^from = /a reply_to = PKI Hilfe <pki-hilfe@example.org>\nverify_at = https://intranet.example.org/pki' \
 	-e '/^\[group smime-staff\]/a language = de' "$SMIMESYNC_CONF"
-"$SMIMESYNC" ca init >/dev/null
+"$SMIMESYNC" ca init --root-key-out "$ROOT_KEY_OUT" >/dev/null
 check '"$SMIMESYNC" check-config >"$W/check.out" 2>&1' "check-config renders every template in en, de and fr"
 "$SMIMESYNC" run --format json >"$W/run1.json" 2>"$W/run1.log" || { tail -5 "$W/run1.log"; fail "first run"; }
 csplit -s -z -f "$W/part" "$W/ca/chain.pem" '/-----BEGIN CERTIFICATE-----/' '{*}'

@@ -117,7 +117,8 @@ key_type = $KEY_TYPE
 pkcs12_iterations = 2048
 CONF
 export SMIMESYNC_CONF="$W/smimesync.conf"
-"$SMIMESYNC" ca init >/dev/null
+mkdir -m 700 -p "$W/offline"
+"$SMIMESYNC" ca init --root-key-out "$W/offline/root.key" >/dev/null
 # The review ca init asks for: the signer certifies our domain only (its
 # warning about "mail_domains = *" would otherwise be on the terminal).
 sed -i 's/^mail_domains = \*$/mail_domains = example.org/' "$W/signer.conf"
