@@ -142,3 +142,21 @@ dir_apply_certs(struct dir_conn *dc, const char *dn, const struct dir_cert_chang
 	}
 	return dc->be->apply_certs(dc->state, dn, change, e);
 }
+
+enum dir_status
+dir_address_holders(struct dir_conn *dc, const char *addr, struct dir_holders *out,
+    struct errbuf *e)
+{
+	enum dir_status st;
+
+	memset(out, 0, sizeof(*out));
+	if (dc->be->address_holders == NULL) {
+		err_set(e, "%s: a %s directory cannot say who holds an address", dc->label,
+		    dc->be->title);
+		return DIR_BAD_CONFIG;
+	}
+	st = dc->be->address_holders(dc->state, addr, out, e);
+	if (st != DIR_OK)
+		dir_holders_free(out); /* all or nothing */
+	return st;
+}

@@ -31,6 +31,9 @@
  *                apply_certs gets only a change that is not empty and
  *                never adds and deletes the same value (the dispatcher
  *                checks both).
+ *   address_holders  appends to out every entry that carries the address
+ *                (directory.h says which attributes count), searching the
+ *                whole directory, not only the groups; all or nothing.
  *
  * Backends never log secrets (bind passwords, client secrets).
  */
@@ -61,6 +64,9 @@ struct dir_backend {
 	enum dir_status (*apply_certs)(void *state, const char *dn,
 	    const struct dir_cert_change *change, struct errbuf *e);
 	const char *cannot_publish; /* with the three above NULL: why, as a sentence */
+	/* Who holds an address (directory.h dir_address_holders); never NULL in a row. */
+	enum dir_status (*address_holders)(void *state, const char *addr,
+	    struct dir_holders *out, struct errbuf *e);
 };
 
 extern const struct dir_backend dir_ldap_backend;

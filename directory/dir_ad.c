@@ -451,6 +451,13 @@ ad_find_person(void *state, const struct user *u, char **dn_out, struct errbuf *
 	    "and mail set on-premises?)", dn_out, e);
 }
 
+/* proxyAddresses counts as in ad_person.c: its smtp:/SMTP: values are addresses. */
+static enum dir_status
+ad_address_holders(void *state, const char *addr, struct dir_holders *out, struct errbuf *e)
+{
+	return dir_ldap_address_holders(state, addr, "proxyAddresses", out, e);
+}
+
 const struct dir_backend dir_ad_backend = {
 	.title = "Active Directory",
 	.open = ad_open,
@@ -459,4 +466,5 @@ const struct dir_backend dir_ad_backend = {
 	.find_person = ad_find_person,
 	.read_certs = dir_ldap_read_certs,
 	.apply_certs = dir_ldap_apply_certs,
+	.address_holders = ad_address_holders,
 };

@@ -328,6 +328,30 @@ out:
 	return st;
 }
 
+/*
+ * The file is the whole directory: its rows are read afresh and compared
+ * (without case) with addr, as mail or one of alt_mails. A row with a
+ * problem still holds the addresses it names.
+ */
+static enum dir_status
+csv_address_holders(void *state, const char *addr, struct dir_holders *out, struct errbuf *e)
+{
+	struct user_list rows = { 0 };
+	enum dir_status st = csv_members(state, NULL, &rows, e);
+
+	for (size_t i = 0; st == DIR_OK && i < rows.n; i++) {
+		const struct user *u = &rows.v[i];
+		bool holds = u->mail != NULL && strcasecmp(u->mail, addr) == 0;
+
+		for (size_t k = 0; !holds && k < u->n_alt_mails; k++)
+			holds = strcasecmp(u->alt_mails[k], addr) == 0;
+		if (holds)
+			dir_holders_add(out, u->dn, u->id);
+	}
+	user_list_free(&rows);
+	return st;
+}
+
 const struct dir_backend dir_csv_backend = {
 	.title = "CSV",
 	.open = csv_open,
@@ -335,4 +359,5 @@ const struct dir_backend dir_csv_backend = {
 	.group_members = csv_members,
 	.cannot_publish = "a CSV file cannot hold certificates; publish_to must name an ldap "
 	    "or ad directory",
+	.address_holders = csv_address_holders,
 };

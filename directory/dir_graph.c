@@ -9,13 +9,17 @@
  *   GET /v1.0/groups?$filter=displayName eq '...'          group_name =
  *   GET /v1.0/groups/{id}/transitiveMembers/microsoft.graph.user
  *       ?$select=...&$top=999&$count=true   (ConsistencyLevel: eventual)
+ *   GET /v1.0/users?$filter=mail eq '...' or proxyAddresses/any(...) or
+ *       otherMails/any(...)&$select=id,userPrincipalName&$count=true
+ *                                      who holds an address (I5)
  *
  * and every @odata.nextLink is followed verbatim until there is none. The
  * cast to microsoft.graph.user leaves out nested groups, devices and
  * service principals; nesting itself is resolved by Graph.
  *
  * Permissions: GroupMember.Read.All (members) and User.Read.All (mail,
- * accountEnabled, userType of those members). Without User.Read.All Graph
+ * accountEnabled, userType of those members; and who else in the tenant
+ * holds an address before a certificate names it). Without User.Read.All Graph
  * answers members with little more than an id: such a member is reported,
  * with the permission to add, instead of being guessed about.
  *
@@ -115,6 +119,15 @@ str_of(json_t *obj, const char *key)
 	return json_string_value(json_object_get(obj, key));
 }
 
+/* s as the inside of an OData string literal, into out: a quote is doubled. */
+static void
+odata_quote(struct buf *out, const char *s)
+{
+	for (const char *p = s; *p != '\0'; p++)
+		if ((*p == '\'' ? buf_puts(out, "''") : buf_putc(out, *p)) != 0)
+			abort(); /* unbounded buffer: cannot fail */
+}
+
 /* The group's object id (new): g->group_dn itself, or looked up by display name. */
 static enum dir_status
 resolve_group(struct graph_dir *gd, const struct conf_group *g, char **id_out, struct errbuf *e)
@@ -141,10 +154,7 @@ resolve_group(struct graph_dir *gd, const struct conf_group *g, char **id_out, s
 			*id_out = xstrdup(g->group_dn);
 		goto out;
 	}
-	/* OData string literal: a quote is doubled. */
-	for (const char *p = g->group_dn; *p != '\0'; p++)
-		if ((*p == '\'' ? buf_puts(&quoted, "''") : buf_putc(&quoted, *p)) != 0)
-			abort(); /* unbounded buffer: cannot fail */
+	odata_quote(&quoted, g->group_dn);
 	filter = xasprintf("displayName eq '%s'", quoted.data != NULL ? quoted.data : "");
 	esc = graph_url_escape(filter);
 	path = xasprintf("/v1.0/groups?$filter=%s&$select=id,displayName", esc);
@@ -383,6 +393,72 @@ out:
 	return st;
 }
 
+/*
+ * Who holds an address (directory.h): every user of the tenant whose mail,
+ * proxyAddresses ("smtp:" or "SMTP:", compared without case) or otherMails
+ * is addr, whether or not it is used for certificates here. A lambda on
+ * proxyAddresses is an advanced query: ConsistencyLevel: eventual with
+ * $count=true, as Microsoft documents them.
+ */
+static enum dir_status
+graph_address_holders(void *state, const char *addr, struct dir_holders *out, struct errbuf *e)
+{
+	struct graph_dir *gd = state;
+	static const char *const headers[] = { "ConsistencyLevel: eventual", NULL };
+	struct graph_reply r;
+	struct buf quoted;
+	char *filter = NULL, *esc = NULL, *next = NULL;
+	enum dir_status st = DIR_OK;
+	size_t pages = 0;
+
+	memset(&r, 0, sizeof(r));
+	buf_init(&quoted, 0);
+	odata_quote(&quoted, addr);
+	filter = xasprintf("mail eq '%1$s' or proxyAddresses/any(p:p eq 'smtp:%1$s') or "
+	    "otherMails/any(o:o eq '%1$s')", quoted.data != NULL ? quoted.data : "");
+	esc = graph_url_escape(filter);
+	next = xasprintf("/v1.0/users?$filter=%s&$select=id,userPrincipalName&$count=true"
+	    "&$top=999", esc);
+	while (next != NULL) {
+		json_t *value, *o, *link;
+		size_t i;
+
+		st = dir_status_of(graph_call(gd->graph, "GET", next, headers, NULL, NULL, 0, &r,
+		    e));
+		if (st != DIR_OK) {
+			err_prefix(e, "%s: who holds %s", gd->label, addr);
+			goto out;
+		}
+		value = json_object_get(r.json, "value");
+		if (!json_is_array(value) || ++pages > MAX_PAGES) {
+			err_set(e, "%s: who holds %s: Graph answered %s", gd->label, addr,
+			    json_is_array(value) ? "more pages than any tenant has" :
+			    "without a \"value\" array");
+			st = DIR_FAILED;
+			goto out;
+		}
+		json_array_foreach(value, i, o) {
+			const char *id = str_of(o, "id"), *upn = str_of(o, "userPrincipalName");
+			char *dn = upn == NULL && id != NULL ? xasprintf("users/%s", id) : NULL;
+
+			if (id != NULL || upn != NULL)
+				dir_holders_add(out, upn != NULL ? upn : dn, id);
+			free(dn);
+		}
+		link = json_object_get(r.json, "@odata.nextLink");
+		free(next);
+		next = json_is_string(link) ? xstrdup(json_string_value(link)) : NULL;
+		graph_reply_clear(&r);
+	}
+out:
+	graph_reply_clear(&r);
+	buf_free(&quoted);
+	free(filter);
+	free(esc);
+	free(next);
+	return st;
+}
+
 const struct dir_backend dir_graph_backend = {
 	.title = "Microsoft Graph",
 	.open = graph_dir_open,
@@ -391,4 +467,5 @@ const struct dir_backend dir_graph_backend = {
 	.cannot_publish = "Microsoft Graph cannot hold S/MIME certificates for Exchange Online's "
 	    "address list; set publish_to in the [group] to the on-premises AD or LDAP "
 	    "directory that should carry them",
+	.address_holders = graph_address_holders,
 };

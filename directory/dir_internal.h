@@ -20,6 +20,7 @@
 #define DIR_MAX_CERT_LEN (64 * 1024)   /* one certificate or PKCS#7 value */
 #define DIR_MAX_CERT_VALUES 256        /* values per certificate attribute */
 #define DIR_MAX_MEMBERS 1000000        /* member values of one group */
+#define DIR_MAX_HOLDERS 16             /* holders of one address kept (holders.c) */
 
 /*
  * A set of strings (open addressing, linear probing). Values are copied.
@@ -67,5 +68,8 @@ void dir_add_problem(struct user *u, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
 /* Is data[0..len) one of v[0..n)? (user.c) */
 bool dir_value_in(const struct dir_value *v, size_t n, const void *data, size_t len);
+
+/* Append a holder (dn and id copied, either may be NULL); beyond DIR_MAX_HOLDERS, dropped. */
+void dir_holders_add(struct dir_holders *h, const char *dn, const char *id);
 
 #endif

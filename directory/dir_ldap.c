@@ -55,6 +55,12 @@ ldap_find_person(void *state, const struct user *u, char **dn_out, struct errbuf
 	return dir_ldap_find_by_mail(state, u, "", dn_out, e);
 }
 
+static enum dir_status
+ldap_address_holders(void *state, const char *addr, struct dir_holders *out, struct errbuf *e)
+{
+	return dir_ldap_address_holders(state, addr, NULL, out, e);
+}
+
 const struct dir_backend dir_ldap_backend = {
 	.title = "LDAP",
 	.open = ldap_open,
@@ -63,4 +69,5 @@ const struct dir_backend dir_ldap_backend = {
 	.find_person = ldap_find_person,
 	.read_certs = dir_ldap_read_certs,
 	.apply_certs = dir_ldap_apply_certs,
+	.address_holders = ldap_address_holders,
 };

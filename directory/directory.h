@@ -195,6 +195,32 @@ enum dir_status dir_apply_certs(struct dir_conn *dc, const char *dn,
     const struct dir_cert_change *change, struct errbuf *e) MUST_USE;
 
 /*
+ * Who holds an address (invariant I5): every entry of the directory, in any
+ * group or none, that carries addr as one of its addresses. LDAP: the
+ * mail_attribute (any value) or alt_mail_attribute; AD also proxyAddresses
+ * smtp:/SMTP: (the DC compares without case); Graph: mail, proxyAddresses
+ * or otherMails; CSV: any row's mail or alt_mails. One search under the
+ * whole base (LDAP and AD ask for no attributes: "1.1"), so the engine asks
+ * only for the addresses of a certificate it is about to request. The
+ * value is escaped for the filter (RFC 4515; OData quotes for Graph).
+ */
+struct dir_holder {
+	char *dn; /* new: the entry's DN (Graph: userPrincipalName, else users/ID) */
+	char *id; /* new: its stable id where the answer carries one (Graph, CSV), else NULL */
+};
+
+struct dir_holders {
+	struct dir_holder *v;
+	size_t n;
+};
+
+void dir_holders_free(struct dir_holders *h);
+
+/* Fills *out (set afresh; free with dir_holders_free()), DIR_OK even when nobody holds it. */
+enum dir_status dir_address_holders(struct dir_conn *dc, const char *addr,
+    struct dir_holders *out, struct errbuf *e) MUST_USE;
+
+/*
  * RFC 4515 escaping of an assertion value: * ( ) \ NUL and non-ASCII bytes
  * become \XX. Returns a new string.
  */

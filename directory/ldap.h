@@ -214,6 +214,17 @@ void dir_ldap_check_alt_mails(struct dir_ldap *dl, struct user *u, const char *m
 enum dir_status dir_ldap_find_by_mail(struct dir_ldap *dl, const struct user *u,
     const char *not_found_note, char **dn_out, struct errbuf *e) MUST_USE;
 
+/* ---- ldap_holders.c ---- */
+
+/*
+ * Every entry under base_dn whose mail_attribute or alt_mail_attribute is
+ * addr, or (proxy_attr not NULL: "proxyAddresses") whose proxy_attr is
+ * "smtp:" addr; appended to out by DN. The address_holders of both LDAP
+ * backends.
+ */
+enum dir_status dir_ldap_address_holders(struct dir_ldap *dl, const char *addr,
+    const char *proxy_attr, struct dir_holders *out, struct errbuf *e) MUST_USE;
+
 /* ---- ldap_publish.c: backend operations (state is a struct dir_ldap) ---- */
 
 enum dir_status dir_ldap_read_certs(void *state, const char *dn, struct dir_cert_values *out,

@@ -11,7 +11,7 @@ libdirectory_a_SOURCES = \
 	directory/ldap_search.c directory/ldap_readmany.c \
 	directory/ranges.c directory/ldap_members.c \
 	directory/ldap_person.c directory/ldap_locate.c \
-	directory/ldap_publish.c \
+	directory/ldap_publish.c directory/ldap_holders.c directory/holders.c \
 	directory/ad_person.c directory/ad_gc.c
 
 # Directory tests link only what they use, so that they build while other

@@ -174,6 +174,24 @@ report_error(struct report *r, const char *user, const char *step, const char *f
 }
 
 void
+report_notice(struct report *r, const char *fmt, ...)
+{
+	char msg[2048];
+	json_t *notices = json_object_get(r->doc, "notices");
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* Made on the first notice: a report without one has no "notices" key. */
+	if (notices == NULL) {
+		notices = json_array();
+		json_object_set_new(r->doc, "notices", notices);
+	}
+	json_array_append_new(notices, safe_string(msg));
+}
+
+void
 report_signing_log(struct report *r, uint64_t lines, const char *head)
 {
 	json_t *o = json_object();
@@ -409,6 +427,12 @@ render_text(json_t *doc, FILE *out)
 		fprintf(out, "\nSigning log: %lld lines, head sha256:%s\n",
 		    (long long)json_integer_value(json_object_get(sl, "lines")),
 		    str_or(sl, "head", "?"));
+	}
+
+	if (json_array_size(json_object_get(doc, "notices")) > 0) {
+		fprintf(out, "\nNotices\n");
+		json_array_foreach(json_object_get(doc, "notices"), i, v)
+			fprintf(out, "  %s\n", json_string_value(v) != NULL ? json_string_value(v) : "");
 	}
 
 	if (json_array_size(json_object_get(doc, "errors")) > 0) {

@@ -19,6 +19,7 @@
  *     "users":  [ { mail, name, id, dn, group, also_in, action, reason, outcome,
  *                   serial, not_after, step, error } ],
  *     "errors": [ { user, step, message } ],
+ *     "notices": [ text ]              (only when there is one: not errors),
  *     "signing_log": { lines, head }   (optional: the signer's log after the run) }
  *
  * Users with action "nothing" are counted, not listed, unless something
@@ -69,6 +70,11 @@ void report_user(struct report *r, const struct report_user *u);
 /* An error; user may be NULL for run-wide errors. Also counted in "errors". */
 void report_error(struct report *r, const char *user, const char *step, const char *fmt, ...)
     PRINTF_LIKE(4, 5);
+/*
+ * Something the admin should know that is not an error (the run stays
+ * "ok"): an override given on purpose, for instance. In "notices".
+ */
+void report_notice(struct report *r, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /*
  * The head of the signer's signing log when the run ended: its number of
  * lines and the SHA-256 (hex) of the last, so that a later edit or removal

@@ -362,6 +362,8 @@ store_states_free(struct store_user_state *v, size_t n)
 		free(v[i].open_cert_status);
 		free(v[i].open_serial);
 		free(v[i].alt_mails);
+		free(v[i].open_mail);
+		free(v[i].open_alt_mails);
 	}
 	free(v);
 }
@@ -390,7 +392,7 @@ store_load_states(struct store *st, struct store_user_state **out, size_t *n, st
 	    "  u.display_name, u.ignored, u.force_issue,"
 	    "  newest.status = 'revoked' AND cur.id IS NULL, u.left_at, u.group_name, u.ca_hold,"
 	    "  oc.status, oc.serial, oa.created, oa.ca_cookie IS NOT NULL, newest.revoked_at,"
-	    "  cur.alt_mails"
+	    "  cur.alt_mails, oa.mail, oc.id, oc.alt_mails"
 	    " FROM users u"
 	    " LEFT JOIN cur ON cur.user_id = u.id AND cur.rn = 1"
 	    " LEFT JOIN newest ON newest.user_id = u.id AND newest.rn = 1"
@@ -429,6 +431,9 @@ store_load_states(struct store *st, struct store_user_state **out, size_t *n, st
 		v[count].open_at_ca = sqlite3_column_int(s, 16) != 0;
 		v[count].revoked_at = sqlite3_column_int64(s, 17);
 		v[count].alt_mails = col_text(s, 18);
+		v[count].open_mail = col_text(s, 19);
+		v[count].open_cert_id = sqlite3_column_int64(s, 20);
+		v[count].open_alt_mails = col_text(s, 21);
 		count++;
 	}
 	if (rc != SQLITE_DONE) {

@@ -159,6 +159,10 @@ struct store_user_state {
 	time_t revoked_at;      /* revoked: when the newest certificate was revoked */
 	char *alt_mails;        /* the current certificate's alternative addresses, lowercased,
 	                           one a line; NULL when not recorded (issued before) */
+	/* The unfinished action's addresses, for the planner's I5 check of a resume: */
+	char *open_mail;        /* the primary address it was planned for */
+	int64_t open_cert_id;   /* the certificate it made, 0 if none yet */
+	char *open_alt_mails;   /* that certificate's alternative addresses, as alt_mails */
 };
 
 int store_load_states(struct store *st, struct store_user_state **out, size_t *n,

@@ -6,6 +6,7 @@ libsync_a_SOURCES = \
 	sync/plan.c sync/plan.h sync/plan_internal.h \
 	sync/plan_holders.c sync/plan_retire.c sync/plan_remind.c \
 	sync/plan_mail.c sync/plan_issue.c \
+	sync/outsiders.c sync/outsiders.h \
 	sync/provision.c sync/provision.h \
 	sync/escrow_upgrade.c sync/escrow_upgrade.h \
 	sync/keygen.c sync/keygen.h \

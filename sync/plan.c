@@ -243,6 +243,76 @@ hold_if_rejected(const struct store_user_state *st, struct plan_item *it)
 	    it->user->mail);
 }
 
+/* Is addr (any case) one of the n strings of v? */
+static bool
+among(const char *addr, size_t len, const char *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(v[i]) == len && strncasecmp(v[i], addr, len) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * I5: a resume certifies the addresses it was planned with. When they are
+ * no longer the person's -- the primary address changed, or the
+ * certificate it made names an alternative address the person may no
+ * longer carry (it->alt_mails, already judged) -- writes why into buf and
+ * returns true.
+ */
+static bool
+resume_moved(const struct store_user_state *st, const struct plan_item *it, char *buf,
+    size_t len)
+{
+	const char *p = st->open_alt_mails;
+
+	if (st->open_mail != NULL && strcasecmp(st->open_mail, it->user->mail) != 0) {
+		snprintf(buf, len, "it was planned for %s, and the directory now says %s",
+		    st->open_mail, it->user->mail);
+		return true;
+	}
+	while (st->open_cert_id != 0 && p != NULL && *p != '\0') {
+		const char *end = strchr(p, '\n');
+		size_t l = end != NULL ? (size_t)(end - p) : strlen(p);
+
+		if (l > 0 && !among(p, l, it->alt_mails, it->n_alt_mails)) {
+			snprintf(buf, len, "its certificate names %.*s, which is no longer this "
+			    "person's (or may no longer be certified)", (int)l, p);
+			return true;
+		}
+		p += l + (end != NULL);
+	}
+	return false;
+}
+
+/*
+ * Turn a resume whose addresses moved into a re-issue for the current
+ * ones: the unfinished action is closed, the certificate it made (if it
+ * is still valid) revoked, and a new one planned.
+ */
+static void
+replan_moved(const struct store_user_state *st, const char *why, struct plan_item *it)
+{
+	bool cert = st->open_cert_id != 0 && st->open_cert_status != NULL &&
+	    strcmp(st->open_cert_status, "valid") == 0;
+
+	it->abandon = st->open_action;
+	it->revoke_open = cert ? st->open_cert_id : 0;
+	it->open_action = 0;
+	it->action = PLAN_REISSUE;
+	it->forced = st->force_issue;
+	if (st->cert_id == st->open_cert_id) {
+		/* The action's own certificate is the one going away: nothing is current. */
+		it->cert_id = 0;
+		it->not_after = 0;
+	}
+	snprintf(it->reason, sizeof(it->reason), "address changed while provisioning was "
+	    "unfinished: %s; that provisioning is closed%s%s%s, and a new certificate is issued "
+	    "for the current addresses", why, cert ? ", its certificate (serial " : "",
+	    cert ? (st->open_serial != NULL ? st->open_serial : "?") : "",
+	    cert ? ") revoked" : "");
+}
+
 static bool
 same_person(const struct plan_member *a, const struct plan_member *b)
 {
@@ -303,6 +373,19 @@ plan_build(const struct config *cfg, const struct plan_member *members, size_t n
 		decide(cfg, st, group_failed, now, it);
 		hold_if_rejected(st, it);
 		(void)plan_addresses(cfg, &claims, k, st, it, items);
+		if (it->action == PLAN_RESUME) {
+			char why[384];
+
+			if (resume_moved(st, it, why, sizeof(why)))
+				replan_moved(st, why, it);
+		}
+		/*
+		 * A request is about to carry these addresses: a new certificate, or
+		 * a resume that has no certificate yet and no request waiting at a CA.
+		 */
+		it->check_holders = it->action == PLAN_ISSUE || it->action == PLAN_RENEW ||
+		    it->action == PLAN_REISSUE || (it->action == PLAN_RESUME &&
+		    st->open_cert_id == 0 && !st->open_at_ca);
 	}
 	/* Name the other groups of people in several, in config order. */
 	for (size_t i = 0; i < n_members; i++) {
@@ -332,6 +415,8 @@ plan_free(struct plan *p)
 	for (size_t i = 0; i < p->n_items; i++)
 		free(p->items[i].alt_mails);
 	free(p->items);
+	for (size_t i = 0; i < p->n_conflicts; i++)
+		free(p->conflicts[i].outsider);
 	free(p->conflicts);
 	for (size_t i = 0; i < p->issue_valve.n_why; i++)
 		free(p->issue_valve.why[i]);

@@ -38,7 +38,14 @@
  *   address fails a rule is skipped with the reason, and every address
  *   claimed by two people is listed in plan.conflicts with both of them.
  *   A certificate that carries an address the person may no longer have
- *   is re-issued.
+ *   is re-issued. Everyone read in this run is compared here; entries in
+ *   no synced group are asked about in step 1c.
+ *
+ *   An unfinished provisioning whose addresses are no longer the
+ *   person's (the primary address changed, or its certificate names one
+ *   the person may no longer carry) is not resumed: it is closed
+ *   (abandon), its certificate revoked (revoke_open), and a new
+ *   certificate is planned for the current addresses (reissue).
  *
  * Step 1b, plan_issue_valve(): the mass-issuance valve. When more people
  *   would get a new certificate (issue, not forced by an admin) than
@@ -46,7 +53,14 @@
  *   the people holding a current certificate -- none of them is issued in
  *   this run: they are skipped ("held by the mass-issuance valve") and
  *   plan.issue_valve says why, unless the admin confirmed with `smimesync
- *   run --allow-mass-issue`.
+ *   run --allow-mass-issue` (then plan.issue_valve says so, as a notice:
+ *   opened on purpose, it is not an error).
+ *
+ * Step 1c, plan_outsiders(): the engine has asked the directory who
+ *   holds each address of every certificate about to be requested
+ *   (plan_item.check_holders; one search per address, so the cost follows
+ *   issuance, not the number of people); an address that an entry in no
+ *   synced group holds too is certified for neither.
  *
  * Step 2, plan_holders(): over every live certificate in the store
  * (store_holders(), read after step 1's work is done).
@@ -132,12 +146,31 @@ struct plan_item {
 	const char **alt_mails;       /* new array of borrowed strings: the alternative addresses
 	                                 the certificate may carry (I5) */
 	size_t n_alt_mails;
+	bool check_holders;           /* a certificate is about to be requested: who else in
+	                                 the directory holds its addresses is asked first (I5,
+	                                 plan_outsiders()) */
+	int64_t revoke_open;          /* with abandon: the valid certificate that action made,
+	                                 to revoke (its addresses are no longer the person's) */
 };
 
 /* An address claimed by two people: certified for neither (I5). */
 struct plan_conflict {
 	char addr[256];               /* lowercased */
-	const struct user *a, *b;     /* borrowed: two of the people who claim it */
+	const struct user *a, *b;     /* borrowed: two of the people who claim it; b is NULL
+	                                 when the other is an entry in no synced group */
+	char *outsider;               /* new, with b NULL: that entry's DN */
+};
+
+/*
+ * What the directory answered about one address of an item with
+ * check_holders (plan_outsiders()). The engine asks, the planner decides.
+ */
+struct plan_holder_check {
+	size_t item;                  /* index into plan.items */
+	const char *addr;             /* borrowed: the address asked about */
+	const char *other;            /* borrowed: the DN of an entry other than the person
+	                                 (and not read in this run) that holds it, or NULL */
+	const char *error;            /* borrowed: why the directory could not be asked, or NULL */
 };
 
 enum plan_leave {
@@ -226,6 +259,18 @@ void plan_build(const struct config *cfg, const struct plan_member *members, siz
  */
 void plan_issue_valve(const struct config *cfg, const struct store_user_state *states,
     size_t n_states, bool allow_mass_issue, time_t now, struct plan *p);
+
+/*
+ * Step 1c, after plan_issue_valve(): the answers of the directory about
+ * the addresses of every item with check_holders, in item order. An
+ * address that an entry outside the synced groups holds too is certified
+ * for neither: the person is skipped over a primary address, an
+ * alternative one is left out, and either goes to plan.conflicts. An
+ * address the directory could not be asked about is never certified
+ * unchecked: the person is skipped in this run, and the next run asks
+ * again.
+ */
+void plan_outsiders(const struct plan_holder_check *v, size_t n, struct plan *p);
 
 /*
  * Step 2, on a plan from plan_build(). holders: as store_holders()

@@ -45,14 +45,19 @@ plan_issue_valve(const struct config *cfg, const struct store_user_state *states
 	v->closed = true;
 	v->held = !allow_mass_issue;
 	v->why = xcalloc(1, sizeof(*v->why));
+	if (!v->held) {
+		/* Opened on purpose: a notice of the report, not an error (a first roll-out exits 0). */
+		v->why[v->n_why++] = xasprintf("mass issuance allowed by --allow-mass-issue: %zu new "
+		    "certificates, the limit is %zu (max_new_per_run%s)", p->n_new, limit,
+		    cfg->service.max_new_per_run > 0 ? "" : ": the larger of 50 and 10 % of the "
+		    "people holding a certificate now");
+		return;
+	}
 	v->why[v->n_why++] = xasprintf("mass-issuance valve: this run would issue %zu new "
 	    "certificates, more than max_new_per_run = %zu (%s); %s", p->n_new, limit,
 	    cfg->service.max_new_per_run > 0 ? "[service]" : "the larger of 50 and 10 % of the "
-	    "people holding a certificate now", v->held ? "none of them is issued. If the "
-	    "groups are right, run: smimesync run --allow-mass-issue" : "issued anyway: "
-	    "--allow-mass-issue");
-	if (!v->held)
-		return;
+	    "people holding a certificate now", "none of them is issued. If the groups are "
+	    "right, run: smimesync run --allow-mass-issue");
 	for (size_t i = 0; i < p->n_items; i++) {
 		struct plan_item *it = &p->items[i];
 

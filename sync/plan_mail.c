@@ -26,6 +26,11 @@
  *  - A certificate whose recorded addresses (certs.alt_mails) include one
  *    that the person may no longer carry is re-issued, as a changed
  *    primary address is (on_mail_change applies).
+ *  - Step 1c (plan_outsiders): what the directory says about entries
+ *    outside the synced groups, asked by the engine (sync/outsiders.c)
+ *    for the addresses of every certificate about to be requested. An
+ *    outsider's address is certified for nobody here either; one the
+ *    directory could not be asked about is not certified in this run.
  */
 #include "config.h"
 
@@ -140,6 +145,7 @@ plan_conflicts(const struct plan_claims *c, const struct plan_item *items, struc
 				p->conflicts = xreallocarray(p->conflicts, p->n_conflicts + 1,
 				    sizeof(*p->conflicts));
 				pc = &p->conflicts[p->n_conflicts++];
+				memset(pc, 0, sizeof(*pc));
 				snprintf(pc->addr, sizeof(pc->addr), "%s", c->v[i].addr);
 				pc->a = items[c->v[i].item].user;
 				pc->b = items[c->v[k].item].user;
@@ -290,4 +296,64 @@ plan_addresses(const struct config *cfg, const struct plan_claims *claims, size_
 	    it->action == PLAN_REISSUE || it->action == PLAN_RESUME))
 		append(it->reason, sizeof(it->reason), "left out of the certificate: ", dropped);
 	return true;
+}
+
+/* Take addr out of it->alt_mails (any case); the array keeps its order. */
+static void
+drop_alt(struct plan_item *it, const char *addr)
+{
+	size_t k = 0;
+
+	for (size_t j = 0; j < it->n_alt_mails; j++)
+		if (strcasecmp(it->alt_mails[j], addr) != 0)
+			it->alt_mails[k++] = it->alt_mails[j];
+	it->n_alt_mails = k;
+}
+
+void
+plan_outsiders(const struct plan_holder_check *v, size_t n, struct plan *p)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct plan_holder_check *c = &v[i];
+		struct plan_item *it = &p->items[c->item];
+		const struct user *u = it->user;
+		bool primary = u->mail != NULL && strcasecmp(c->addr, u->mail) == 0;
+		struct plan_conflict *pc;
+		char what[512];
+		char *key;
+
+		/* Skipped over an earlier address of the same person: decided already. */
+		if (it->action == PLAN_SKIP)
+			continue;
+		if (c->error != NULL) {
+			/* Never certified unchecked. */
+			snprintf(it->reason, sizeof(it->reason), "not certified in this run: could not "
+			    "check who else holds %s: %s; the next run asks again", c->addr, c->error);
+			it->action = PLAN_SKIP;
+			continue;
+		}
+		if (c->other == NULL)
+			continue;
+		p->conflicts = xreallocarray(p->conflicts, p->n_conflicts + 1,
+		    sizeof(*p->conflicts));
+		pc = &p->conflicts[p->n_conflicts++];
+		memset(pc, 0, sizeof(*pc));
+		key = lower(c->addr);
+		snprintf(pc->addr, sizeof(pc->addr), "%s", key);
+		free(key);
+		pc->a = u;
+		pc->outsider = xstrdup(c->other);
+		if (primary) {
+			snprintf(it->reason, sizeof(it->reason), "not certified: %s is this person's "
+			    "(%s) and %s holds it too, an entry in no synced group; an address two "
+			    "entries hold is certified for neither: correct the directory", u->mail,
+			    u->dn ? u->dn : "?", c->other);
+			it->action = PLAN_SKIP;
+			continue;
+		}
+		drop_alt(it, c->addr);
+		snprintf(what, sizeof(what), "%s (%s holds it too, in no synced group)", c->addr,
+		    c->other);
+		append(it->reason, sizeof(it->reason), "left out of the certificate: ", what);
+	}
 }

@@ -10,12 +10,14 @@
 #include "sync/escrow_upgrade.h"
 #include "sync/keygen.h"
 #include "sync/outbox.h"
+#include "sync/outsiders.h"
 #include "sync/plan.h"
 #include "sync/provision.h"
 #include "sync/publish.h"
 #include "sync/admin_notice.h"
 #include "sync/remind.h"
 #include "sync/retire.h"
+#include "sync/revoke.h"
 #include "sync/unpublish.h"
 #include "sync/unwanted.h"
 #include "sync/run.h"
@@ -352,8 +354,10 @@ retire_and_remind(struct engine *en, struct plan *plan, const bool *group_failed
 
 /*
  * What the planner found that the admin must act on, before any work:
- * addresses claimed by two people (I5) and the mass-issuance valve (I1:
- * held by a valve). Each is an error line, so the run ends partial (3).
+ * addresses claimed by two people or held by an entry in no synced group
+ * (I5) and the mass-issuance valve (I1: held by a valve). Each is an error
+ * line, so the run ends partial (3) -- except the valve opened with
+ * --allow-mass-issue, which is a notice: the admin asked for it.
  */
 static void
 report_plan_findings(struct engine *en, const struct plan *p)
@@ -361,19 +365,64 @@ report_plan_findings(struct engine *en, const struct plan *p)
 	for (size_t i = 0; i < p->n_conflicts; i++) {
 		const struct plan_conflict *c = &p->conflicts[i];
 
-		report_error(en->report, c->addr, "plan", "%s is claimed by %s and by %s: an address "
-		    "claimed by two people is certified for neither; correct the directory",
-		    c->addr, c->a->dn ? c->a->dn : "?", c->b->dn ? c->b->dn : "?");
+		if (c->b == NULL)
+			report_error(en->report, c->addr, "plan", "%s is claimed by %s and held by %s "
+			    "as well, an entry in no synced group: an address two entries hold is "
+			    "certified for neither; correct the directory", c->addr,
+			    c->a->dn ? c->a->dn : "?", c->outsider ? c->outsider : "?");
+		else
+			report_error(en->report, c->addr, "plan", "%s is claimed by %s and by %s: an "
+			    "address claimed by two people is certified for neither; correct the "
+			    "directory", c->addr, c->a->dn ? c->a->dn : "?", c->b->dn ? c->b->dn : "?");
 	}
 	if (p->n_conflicts > 0)
 		report_count(en->report, "address_conflicts", (int64_t)p->n_conflicts);
 	report_count(en->report, "new_certificates", (int64_t)p->n_new);
-	for (size_t i = 0; i < p->issue_valve.n_why; i++)
-		report_error(en->report, NULL, "plan", "%s", p->issue_valve.why[i]);
+	/* Opened on purpose (run --allow-mass-issue), the valve is news, not an error. */
+	for (size_t i = 0; i < p->issue_valve.n_why; i++) {
+		if (p->issue_valve.held)
+			report_error(en->report, NULL, "plan", "%s", p->issue_valve.why[i]);
+		else
+			report_notice(en->report, "%s", p->issue_valve.why[i]);
+	}
+	if (p->issue_valve.closed && !p->issue_valve.held)
+		log_info("%s", p->issue_valve.why[0]);
 	if (p->issue_valve.held) {
 		report_count(en->report, "held_by_valve", (int64_t)p->n_new);
 		log_error("mass-issuance valve closed: %zu new certificates held", p->n_new);
 	}
+}
+
+/*
+ * Revoke the certificate of an unfinished provisioning whose addresses
+ * moved (plan_item.revoke_open). True when it is revoked (its removal from
+ * the directory may still be queued: unpublish_stale() retries it), so the
+ * new certificate may follow; false leaves the person for the next run,
+ * never with two valid certificates.
+ */
+static bool
+revoke_moved(struct engine *en, const struct plan_item *it)
+{
+	const struct conf_group *g = &en->cfg->groups[it->group];
+	struct store_cert c;
+	struct errbuf e, e2;
+	bool revoked;
+
+	if (revoke_cert(en, it->revoke_open, it->user->dn, REVOKE_SUPERSEDED, g->directory,
+	    g->publish, &e) == 0) {
+		report_count(en->report, "revoked", 1);
+		return true;
+	}
+	memset(&c, 0, sizeof(c));
+	revoked = store_cert_get(en->store, it->revoke_open, &c, &e2) == 0 &&
+	    c.status == CERT_REVOKED;
+	store_cert_clear(&c);
+	report_error(en->report, it->user->mail, "revoke", "%s", e.text);
+	if (revoked)
+		report_count(en->report, "revoked", 1);
+	else
+		report_item(en, it, "failed", NULL, 0, "revoke", e.text);
+	return revoked;
 }
 
 static void
@@ -447,6 +496,7 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 	const struct plan_item **work = NULL, **repub = NULL;
 	struct store_user_state *states = NULL;
 	struct store_holder *holders = NULL;
+	struct outsider_checks outsiders = { 0 };
 	size_t n_members = 0, n_states = 0, n_holders = 0, n_work = 0, n_repub = 0, n_skipped = 0;
 	char *json = NULL, *counts = NULL;
 	const char *status = "failed";
@@ -505,6 +555,9 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 		group_failed[gi] = reads[gi].failed;
 	plan_build(cfg, members, n_members, states, n_states, group_failed, en.now, &plan);
 	plan_issue_valve(cfg, states, n_states, opt->allow_mass_issue, en.now, &plan);
+	/* After the valve: who else holds an address is asked only for what will be issued. */
+	outsiders_ask(&en, &plan, &outsiders);
+	plan_outsiders(outsiders.v, outsiders.n, &plan);
 	report_count(en.report, "users_seen", (int64_t)plan.n_items);
 	report_plan_findings(&en, &plan);
 
@@ -531,6 +584,9 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 			}
 			report_count(en.report, "abandoned", 1);
 			log_warn("%s: %s", it->user->mail, it->reason);
+			/* I5: its certificate names addresses that are no longer the person's. */
+			if (it->revoke_open != 0 && !revoke_moved(&en, it))
+				continue;
 		}
 		switch (it->action) {
 		case PLAN_SKIP:
@@ -619,6 +675,7 @@ finish:
 	free(work);
 	free(repub);
 	plan_free(&plan);
+	outsiders_free(&outsiders);
 	store_holders_free(holders, n_holders);
 	free(members);
 	store_states_free(states, n_states);

@@ -16,6 +16,9 @@ smimesync uses, including the errors:
   GET  /v1.0/groups/{id}/transitiveMembers/microsoft.graph.user
        ?$select=...&$top=N&$count=true  (ConsistencyLevel: eventual), paged
        with @odata.nextLink
+  GET  /v1.0/users?$filter=mail eq 'A' or proxyAddresses/any(p:p eq 'smtp:A')
+       or otherMails/any(o:o eq 'A')&$select=...&$count=true
+                                       (ConsistencyLevel: eventual): who holds A
   POST /v1.0/users/{id|upn}/sendMail    text/plain body: base64 MIME, 202
 
 usage: graph-fake.py --dir DIR --cert server.pem --key server.key
@@ -343,6 +346,8 @@ class Handler(BaseHTTPRequestHandler):
         perms = set(client.get("permissions", []))
         url = urllib.parse.urlsplit(self.path)
         q = {k: v[0] for k, v in urllib.parse.parse_qs(url.query).items()}
+        if url.path == "/v1.0/users":
+            return 200, self.holders(t, q, perms, extra)
         if not perms & {"GroupMember.Read.All", "Group.Read.All", "Directory.Read.All"}:
             raise graph_error(403, "Authorization_RequestDenied",
                               "Insufficient privileges to complete the operation.")
@@ -367,6 +372,37 @@ class Handler(BaseHTTPRequestHandler):
             return 200, self.members(t, m.group(1), q, perms, extra)
         raise graph_error(400, "BadRequest", "Resource not found for the segment '%s'." %
                           url.path.rsplit("/", 1)[-1])
+
+    HOLDERS = re.compile(r"mail eq '((?:[^']|'')*)' or proxyAddresses/any\(p:p eq "
+                         r"'smtp:((?:[^']|'')*)'\) or otherMails/any\(o:o eq "
+                         r"'((?:[^']|'')*)'\)")
+
+    def holders(self, t, q, perms, extra):
+        """GET /v1.0/users?$filter=... : who holds an address. Only the one filter
+        smimesync sends is understood; comparisons ignore case, as Entra's do."""
+        if not perms & {"User.Read.All", "Directory.Read.All"}:
+            raise graph_error(403, "Authorization_RequestDenied",
+                              "Insufficient privileges to complete the operation.")
+        m = self.HOLDERS.fullmatch(q.get("$filter", ""))
+        if m is None or len({m.group(1), m.group(2), m.group(3)}) != 1:
+            raise graph_error(400, "Request_UnsupportedQuery", "Unsupported Query.")
+        # A lambda on proxyAddresses is an advanced query (learn.microsoft.com,
+        # "Advanced query capabilities on Microsoft Entra ID objects").
+        if self.headers.get("ConsistencyLevel") != "eventual" or q.get("$count") != "true":
+            raise graph_error(400, "Request_UnsupportedQuery",
+                              "Unsupported Query. (a lambda on proxyAddresses needs "
+                              "ConsistencyLevel: eventual and $count=true)")
+        addr = m.group(1).replace("''", "'").lower()
+        extra["holders_of"] = addr
+        hits = []
+        for uid, u in t["users"].items():
+            mails = [u.get("mail") or ""] + list(u.get("otherMails") or [])
+            mails += [p[5:] for p in (u.get("proxyAddresses") or [])
+                      if p.lower().startswith("smtp:")]
+            if addr in (x.lower() for x in mails):
+                hits.append(self.select({"id": uid, **u}, q))
+        return {"@odata.context": self.base() + "/v1.0/$metadata#users",
+                "@odata.count": len(hits), "value": hits}
 
     def not_found(self, oid):
         return graph_error(404, "Request_ResourceNotFound",
