@@ -34,8 +34,8 @@ check_PROGRAMS += tests/tools/smimesync-crashy
 tests_tools_smimesync_crashy_SOURCES = cli/main.c sync/provision.c smime/signer.c
 tests_tools_smimesync_crashy_CPPFLAGS = $(AM_CPPFLAGS) -DSMIMESYNC_FAULT_INJECTION=1
 tests_tools_smimesync_crashy_LDADD = $(SMIMESYNC_ROOM_LIBS) $(SMIMESYNC_EXT_LIBS)
-TESTS += tests/integration/crash_resume.sh
-EXTRA_DIST += tests/integration/crash_resume.sh
+TESTS += tests/integration/crash_resume.sh tests/integration/resume_moved.sh
+EXTRA_DIST += tests/integration/crash_resume.sh tests/integration/resume_moved.sh
 
 # Operating smimesync: the daemon and its signals, metrics, reports (JSON
 # Schema, HTML rendered by headless Chromium), status filters and audit.

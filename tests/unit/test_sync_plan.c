@@ -523,11 +523,152 @@ test_issue_valve(time_t now)
 	plan_issue_valve(&c, NULL, 0, true, now, &p);
 	CHECK(p.issue_valve.closed && !p.issue_valve.held);
 	CHECK_INTEQ(find(p.items, p.n_items, "u07")->action, PLAN_ISSUE);
+	/* Opened on purpose: the report's notice says so, with the count and the limit. */
+	CHECK_INTEQ(p.issue_valve.n_why, 1);
+	CHECK_CONTAINS(p.issue_valve.why[0], "mass issuance allowed by --allow-mass-issue: 60 new "
+	    "certificates, the limit is 50");
 	plan_free(&p);
 	c.service.max_new_per_run = 60;
 	plan_build(&c, m, 60, NULL, 0, NULL, now, &p);
 	plan_issue_valve(&c, NULL, 0, false, now, &p);
 	CHECK(!p.issue_valve.closed);
+	plan_free(&p);
+}
+
+/* I5, step 1c: what the directory says about entries in no synced group. */
+static void
+test_outsiders(time_t now)
+{
+	struct conf_group g[1];
+	struct config c;
+	struct user u[4];
+	struct plan_member m[4];
+	char *a_alts[] = { "a.alias@example.org", "dave@example.org" };
+	struct store_user_state st[] = {
+		{ .user_id = "d", .mail = "d@example.org", .cert_id = 5, .not_after = now + 100 * DAY,
+		    .published = true },
+	};
+	struct plan_holder_check chk[4];
+	struct plan p;
+	const struct plan_item *it;
+
+	memset(g, 0, sizeof(g));
+	memset(&c, 0, sizeof(c));
+	g[0].name = "sales";
+	g[0].renew_before = 15 * DAY;
+	c.groups = g;
+	c.n_groups = 1;
+	u[0] = mkuser("a", "a@example.org");
+	u[0].alt_mails = a_alts;
+	u[0].n_alt_mails = 2;
+	u[1] = mkuser("b", "peggy@example.org");
+	u[2] = mkuser("c", "c@example.org");
+	u[3] = mkuser("d", "d@example.org");
+	for (int i = 0; i < 4; i++) {
+		m[i].user = &u[i];
+		m[i].group = 0;
+	}
+	plan_build(&c, m, 4, st, 1, NULL, now, &p);
+	/* Only a certificate about to be requested is asked about: the cost follows issuance. */
+	CHECK(find(p.items, p.n_items, "a")->check_holders);
+	CHECK(find(p.items, p.n_items, "c")->check_holders);
+	CHECK(!find(p.items, p.n_items, "d")->check_holders);
+	CHECK_INTEQ(find(p.items, p.n_items, "a")->n_alt_mails, 2);
+	chk[0] = (struct plan_holder_check){ 0, "a@example.org", NULL, NULL };
+	chk[1] = (struct plan_holder_check){ 0, "DAVE@example.org", "uid=dave,ou=people", NULL };
+	chk[2] = (struct plan_holder_check){ 1, "peggy@example.org", "uid=peggy,ou=people", NULL };
+	chk[3] = (struct plan_holder_check){ 2, "c@example.org", NULL, "ldap://dc: timeout" };
+	plan_outsiders(chk, 4, &p);
+	it = find(p.items, p.n_items, "a");
+	CHECK_INTEQ(it->action, PLAN_ISSUE);
+	CHECK_INTEQ(it->n_alt_mails, 1);
+	CHECK_STREQ(it->alt_mails[0], "a.alias@example.org");
+	CHECK_CONTAINS(it->reason, "left out of the certificate: DAVE@example.org "
+	    "(uid=dave,ou=people holds it too, in no synced group)");
+	it = find(p.items, p.n_items, "b");
+	CHECK_INTEQ(it->action, PLAN_SKIP);
+	CHECK_CONTAINS(it->reason, "not certified: peggy@example.org is this person's (b) and "
+	    "uid=peggy,ou=people holds it too");
+	/* Never certified unchecked. */
+	it = find(p.items, p.n_items, "c");
+	CHECK_INTEQ(it->action, PLAN_SKIP);
+	CHECK_CONTAINS(it->reason, "could not check who else holds c@example.org: ldap://dc: "
+	    "timeout; the next run asks again");
+	CHECK_INTEQ(p.n_conflicts, 2);
+	CHECK_STREQ(p.conflicts[0].addr, "dave@example.org");
+	CHECK(p.conflicts[0].a == &u[0] && p.conflicts[0].b == NULL);
+	CHECK_STREQ(p.conflicts[0].outsider, "uid=dave,ou=people");
+	CHECK_STREQ(p.conflicts[1].outsider, "uid=peggy,ou=people");
+	plan_free(&p);
+}
+
+/* I5: a resume whose addresses are no longer the person's is closed and re-issued. */
+static void
+test_resume_moved(time_t now)
+{
+	struct conf_group g[1];
+	struct config c;
+	struct user u[3];
+	struct plan_member m[3];
+	char *b_alts[] = { "b.kept@example.org" };
+	struct store_user_state st[] = {
+		/* planned for an address the person no longer has; its certificate made */
+		{ .user_id = "a", .mail = "old@example.org", .cert_id = 31, .not_after = now + 300 * DAY,
+		    .open_action = 81, .open_mail = (char *)"old@example.org", .open_cert_id = 31,
+		    .open_cert_status = (char *)"valid", .open_serial = (char *)"1F" },
+		/* same primary, but the certificate names an alias the person lost */
+		{ .user_id = "b", .cert_id = 32, .not_after = now + 300 * DAY, .open_action = 82,
+		    .open_mail = (char *)"b@example.org", .open_cert_id = 32,
+		    .open_cert_status = (char *)"valid", .open_serial = (char *)"20",
+		    .open_alt_mails = (char *)"b.kept@example.org\nb.gone@example.org" },
+		/* nothing moved, no certificate yet: resumed, and its addresses checked */
+		{ .user_id = "c", .open_action = 83, .open_mail = (char *)"c@example.org" },
+	};
+	struct plan p;
+	const struct plan_item *it;
+
+	memset(g, 0, sizeof(g));
+	memset(&c, 0, sizeof(c));
+	g[0].name = "sales";
+	g[0].renew_before = 15 * DAY;
+	c.groups = g;
+	c.n_groups = 1;
+	u[0] = mkuser("a", "new@example.org");
+	u[1] = mkuser("b", "b@example.org");
+	u[1].alt_mails = b_alts;
+	u[1].n_alt_mails = 1;
+	u[2] = mkuser("c", "c@example.org");
+	for (int i = 0; i < 3; i++) {
+		m[i].user = &u[i];
+		m[i].group = 0;
+	}
+	plan_build(&c, m, 3, st, 3, NULL, now, &p);
+	it = find(p.items, p.n_items, "a");
+	CHECK_INTEQ(it->action, PLAN_REISSUE);
+	CHECK_INTEQ(it->abandon, 81);
+	CHECK_INTEQ(it->revoke_open, 31);
+	CHECK_INTEQ(it->open_action, 0);
+	CHECK_INTEQ(it->cert_id, 0);
+	CHECK(it->check_holders);
+	CHECK_CONTAINS(it->reason, "address changed while provisioning was unfinished: it was "
+	    "planned for old@example.org, and the directory now says new@example.org");
+	CHECK_CONTAINS(it->reason, "its certificate (serial 1F) revoked");
+	it = find(p.items, p.n_items, "b");
+	CHECK_INTEQ(it->action, PLAN_REISSUE);
+	CHECK_INTEQ(it->abandon, 82);
+	CHECK_INTEQ(it->revoke_open, 32);
+	CHECK_CONTAINS(it->reason, "its certificate names b.gone@example.org");
+	it = find(p.items, p.n_items, "c");
+	CHECK_INTEQ(it->action, PLAN_RESUME);
+	CHECK_INTEQ(it->abandon, 0);
+	CHECK(it->check_holders);
+	plan_free(&p);
+	/* The lost alias back: the resume goes on, and a made certificate needs no search. */
+	st[1].open_alt_mails = (char *)"b.kept@example.org";
+	plan_build(&c, m, 3, st, 3, NULL, now, &p);
+	it = find(p.items, p.n_items, "b");
+	CHECK_INTEQ(it->action, PLAN_RESUME);
+	CHECK(!it->check_holders);
 	plan_free(&p);
 }
 
@@ -557,6 +698,8 @@ test_step2(void)
 	test_reminders(now);
 	test_leavers(now);
 	test_valve(now);
+	test_outsiders(now);
+	test_resume_moved(now);
 }
 
 int

@@ -460,7 +460,12 @@ class Oracle:
                                   "addresses, and the report says nothing" % (pid, c.serial, a)))
                     elif a in own and others and not st.reported(pid) and \
                             not any(st.reported(o) for o in others) and \
-                            not st.conflict_reported(a, pid, others):
+                            not st.conflict_reported(a, pid, others) and \
+                            (member or self.first.get(f, (st.index,))[0] == st.index):
+                        # An outsider (in no synced group) is looked up when a
+                        # certificate is requested, one search per address, not
+                        # every run: his later claim on an address a member's
+                        # certificate already names is judged at its renewal.
                         v.append(("I5-contested" + ("" if member else "-outsider"),
                                   "%s's current serial %s certifies %s, which %s claims too, "
                                   "and the report says nothing" % (
