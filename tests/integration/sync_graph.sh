@@ -37,6 +37,8 @@ U_FRANK=f2a40000-0000-4000-8000-000000000006
 U_GINA=916a0000-0000-4000-8000-000000000007
 U_HENRY=4e420000-0000-4000-8000-000000000008
 U_PKI=9c100000-0000-4000-8000-000000000009
+U_IVY=1f100000-0000-4000-8000-00000000000a
+PILOTS="\"$U_GINA\""
 
 mkdir -p "$W/ldap" "$W/graph" "$W/state" "$W/ca" "$W/app"
 chmod 700 "$W/state" "$W/ca" "$W/app"
@@ -72,7 +74,7 @@ write_tenant() { # $1: extra "faults" JSON; $2: staff's direct members
   "$G_STAFF": {"displayName": "S/MIME Staff", "members": [$2]},
   "$G_TEAM": {"displayName": "Team", "members": ["$U_ERIN", "$G_INNER"]},
   "$G_INNER": {"displayName": "Inner", "members": ["$U_FRANK", "$G_TEAM", "$U_ALICE"]},
-  "$G_PILOTS": {"displayName": "Pilots", "members": ["$U_GINA"]}},
+  "$G_PILOTS": {"displayName": "Pilots", "members": [$PILOTS]}},
  "users": {
   "$U_ALICE": {"displayName": "Alice Smith", "givenName": "Alice", "surname": "Smith",
     "mail": "alice@example.org", "userPrincipalName": "alice@example.org",
@@ -94,7 +96,10 @@ write_tenant() { # $1: extra "faults" JSON; $2: staff's direct members
   "$U_HENRY": {"displayName": "Henry Typo", "mail": "henry at example.org", "userPrincipalName": "henry@example.org",
     "otherMails": [], "proxyAddresses": [], "accountEnabled": true, "userType": "Member"},
   "$U_PKI": {"displayName": "PKI", "mail": "pki@example.org", "userPrincipalName": "pki@example.org",
-    "otherMails": [], "proxyAddresses": [], "accountEnabled": true, "userType": "Member"}},
+    "otherMails": [], "proxyAddresses": [], "accountEnabled": true, "userType": "Member"},
+  "$U_IVY": {"displayName": "Ivy Alias", "mail": "ivy@example.org", "userPrincipalName": "ivy@example.org",
+    "otherMails": [], "proxyAddresses": ["SMTP:ivy@example.org", "smtp:ivy.p@example.org", "smtp:PKI@example.org"],
+    "accountEnabled": true, "userType": "Member"}},
  "faults": {$1}}
 JSON
 }
@@ -286,6 +291,28 @@ FAKETIME_DONT_FAKE_MONOTONIC=1 "$top_srcdir/tests/tools/faketime-run" "+3m" "$SM
 	{ cat "$W/r3b.log"; fail "the run after Mail.Send came back exited non-zero"; }
 check '[ "$(jq -r .counts.mails_sent "$W/r3b.json")" = 4 ] && [ "$(wc -l <"$W/graph/sent.jsonl")" = 12 ]' \
 	"once Mail.Send is granted, the next run sends the four waiting mails"
+
+# --- the address of someone in no synced group (I5) -----------------------
+# Ivy joins pilots with pki@example.org among her proxyAddresses: that is the
+# PKI mailbox's address, a user in no synced group. Graph is asked who holds
+# each of her addresses (an advanced query); pki@ stays out of her certificate.
+PILOTS="\"$U_GINA\", \"$U_IVY\""
+write_tenant '' "$STAFF"
+: >"$R"
+"$SMIMESYNC" run --format json >"$W/r3c.json" 2>"$W/r3c.log" || true
+check 'jq -e ".users[] | select(.id == \"$U_IVY\" and .action == \"issue\" and .outcome == \"done\") | select(.reason | contains(\"left out of the certificate: PKI@example.org (pki@example.org holds it too, in no synced group)\"))" "$W/r3c.json" >/dev/null' \
+	"ivy is issued, and the report says pki@example.org was left out and who holds it"
+check 'jq -e "[.errors[] | select(.message | contains(\"pki@example.org is claimed by ivy@example.org and held by pki@example.org as well\"))] | length == 1" "$W/r3c.json" >/dev/null' \
+	"an error line names both entries"
+/usr/bin/python3 "$top_srcdir/tests/tools/mailbox.py" "$W/graph/mail" "$W/mbox3" >"$W/mbox3.txt" || true
+pw=$(cat "$W/mbox3/ivy@example.org.password" 2>/dev/null || echo none)
+openssl pkcs12 -in "$W/mbox3/ivy@example.org.p12" -passin "pass:$pw" -nokeys -clcerts -out "$W/ivy.pem" 2>/dev/null || :
+check 'openssl x509 -in "$W/ivy.pem" -noout -ext subjectAltName | grep -q "email:ivy.p@example.org" && ! openssl x509 -in "$W/ivy.pem" -noout -ext subjectAltName | grep -qi "pki@example.org"' \
+	"the certificate mailed to ivy names ivy.p@ but not pki@ ($(openssl x509 -in "$W/ivy.pem" -noout -ext subjectAltName 2>/dev/null | tail -n 1))"
+check '[ "$(jq -r "select(.holders_of) | .holders_of" "$R" | sort | tr "\n" " ")" = "ivy.p@example.org ivy@example.org pki@example.org " ]' \
+	"one Graph query per address of the new certificate, none for the people who keep theirs"
+check '[ "$(jq -c "select(.holders_of) | [.status, .consistency, (.path | contains(\"\$count=true\"))]" "$R" | sort -u)" = "[200,\"eventual\",true]" ]' \
+	"... each with ConsistencyLevel: eventual and \$count=true, as an advanced query must be"
 
 # --- a read Graph refuses changes nothing --------------------------------
 STAFF_NO_ALICE="\"$U_BOB\", \"$U_CAROL\", \"$U_DAVE\", \"$U_HENRY\", \"device:laptop-7\""
