@@ -622,5 +622,47 @@ SMIMESYNC_CONF=$W/gss.conf "$SMIMESYNC" run --format json >"$W/run3.json" 2>"$W/
 check '[ "$(jq -r .counts.unchanged "$W/run3.json")" = "$N" ] && [ "$(jq -r .counts.issued "$W/run3.json")" = 0 ]' \
 	"a whole run with GSSAPI (keytab) sees the same $N people and changes nothing"
 
+# --- the address of someone in no synced group (I5), through proxyAddresses ---
+# Olga joins smime-staff. Her proxyAddresses carry Mallory's mail (Mallory
+# is in no synced group) and an address Mallory has as a proxyAddress (in
+# another case): neither goes into her certificate, her own alias does.
+cat >"$W/olga.ldif" <<LDIF
+dn: CN=Mallory Outside,$OU
+changetype: modify
+add: proxyAddresses
+proxyAddresses: SMTP:Shared.Box@example.test
+
+dn: CN=Olga Claim,$OU
+changetype: add
+objectClass: user
+sAMAccountName: olga
+userAccountControl: 544
+mail: olga@example.test
+proxyAddresses: SMTP:olga@example.test
+proxyAddresses: smtp:o.claim@example.test
+proxyAddresses: smtp:mallory@example.test
+proxyAddresses: smtp:shared.box@example.test
+
+dn: CN=smime-staff,$OU
+changetype: modify
+add: member
+member: CN=Olga Claim,$OU
+LDIF
+samba_ldap ldapmodify -f "$W/olga.ldif" >"$W/olga-add.log" 2>&1 || { cat "$W/olga-add.log"; fail "adding olga"; }
+set +e
+"$SMIMESYNC" run --format json >"$W/olga.json" 2>"$W/olga.log"
+rc=$?
+set -e
+samba_ldap ldapsearch -LLL -o ldif-wrap=no -b "CN=Olga Claim,$OU" -s base userCertificate |
+	sed -n 's/^userCertificate:: //p' | head -n 1 | base64 -d >"$W/olga.der" 2>/dev/null || true
+olga_san=$(openssl x509 -inform DER -in "$W/olga.der" -noout -ext subjectAltName 2>/dev/null | tail -n 1 | tr -d ' ')
+check '[ "$olga_san" = "email:olga@example.test,email:o.claim@example.test" ]' \
+	"olga's published certificate names her own addresses only, not mallory's ($olga_san)"
+check 'jq -e "[.errors[] | select(.message | test(\"mallory@example.test is claimed by CN=Olga Claim,$OU and held by CN=Mallory Outside,$OU\"; \"i\"))] | length == 1" "$W/olga.json" >/dev/null' \
+	"the report names olga and mallory for mallory's mail"
+check 'jq -e "[.errors[] | select(.message | test(\"shared.box@example.test is claimed by CN=Olga Claim,$OU and held by CN=Mallory Outside,$OU\"; \"i\"))] | length == 1" "$W/olga.json" >/dev/null' \
+	"... and for the address mallory holds as a proxyAddress (SMTP:, found without case)"
+check '[ "$rc" = 3 ]' "the run ends partial (exit 3): the directory needs correcting"
+
 echo "$fails failure(s)"
 [ "$fails" = 0 ]
