@@ -434,6 +434,24 @@ charts(FILE *out, struct store *st, time_t now)
 
 /* ---- one run ---- */
 
+/* What the admin should know that is not an error; nothing when there is none. */
+static void
+notices_section(FILE *out, json_t *notices)
+{
+	json_t *v;
+	size_t i;
+
+	if (json_array_size(notices) == 0)
+		return;
+	fputs("<h2>Notices</h2>\n<ul>\n", out);
+	json_array_foreach(notices, i, v) {
+		fputs("<li>", out);
+		esc(out, json_string_value(v) != NULL ? json_string_value(v) : "");
+		fputs("</li>\n", out);
+	}
+	fputs("</ul>\n", out);
+}
+
 static void
 errors_section(FILE *out, json_t *errors, bool with_run)
 {
@@ -724,6 +742,7 @@ report_html_render(const char *report_json, struct store *st, time_t now, FILE *
 	}
 	fputs("</p>\n<h2>Summary</h2>\n", out);
 	cards(out, json_object_get(doc, "counts"));
+	notices_section(out, json_object_get(doc, "notices"));
 	errors_section(out, json_object_get(doc, "errors"), false);
 	groups_section(out, json_object_get(doc, "groups"));
 	users_section(out, json_object_get(doc, "users"), dims, ARRAY_LEN(dims));

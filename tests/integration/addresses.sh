@@ -121,5 +121,11 @@ check '[ "$_rc" = 0 ] && [ "$(jq -r .status "$W/m2.json")" = ok ]' "the valve op
 check 'jq -e "[.notices[] | select(test(\"mass issuance allowed by --allow-mass-issue: 60 new certificates, the limit is 50\"))] | length == 1" "$W/m2.json" >/dev/null' \
 	"the report carries a notice with the count and the limit"
 check '[ "$(jq "[.errors[] | select(.message | test(\"mass\"))] | length" "$W/m2.json")" = 0 ]' "and no error line about it"
+check '/usr/bin/python3 "$top_srcdir/tests/tools/report-validate.py" "$top_srcdir/doc/report.schema.json" "$W/m2.json" >/dev/null 2>&1' \
+	"a report with a notice matches doc/report.schema.json"
+"$SMIMESYNC" report --last --format text >"$W/m2.txt"
+"$SMIMESYNC" report --last --format html >"$W/m2.html"
+check 'grep -A1 "^Notices" "$W/m2.txt" | grep -q "mass issuance allowed by --allow-mass-issue" && grep -q "<h2>Notices</h2>" "$W/m2.html"' \
+	"the text and HTML reports show the notice"
 
 test_end
