@@ -395,6 +395,7 @@ static const struct dir_ldap_dialect ad_dialect = {
 	.cert_attr = "userCertificate",
 	.hint = ad_hint,
 	.write_access_hint = ad_write_access_hint,
+	.smime_equality = true, /* an octet string: values are matched byte for byte */
 	.value_limit_hint = "Active Directory takes at most 32768 bytes per value of these "
 	    "attributes (rangeUpper) and about 1200 values of all such attributes per "
 	    "object: remove stale certificates from the entry, or use a smaller key type and "

@@ -29,6 +29,7 @@ static const struct dir_ldap_dialect openldap_dialect = {
 	.hint = NULL,
 	.write_access_hint = ldap_write_access_hint,
 	.value_limit_hint = NULL,
+	.smime_equality = false, /* inetorgperson's userSMIMECertificate has no equality rule */
 };
 
 static enum dir_status

@@ -57,6 +57,14 @@ struct dir_ldap_dialect {
 	char *(*write_access_hint)(const struct dir_ldap *dl);
 	/* What to do when a modify of them breaks a size or count limit (static), or NULL. */
 	const char *value_limit_hint;
+	/*
+	 * Can the server match userSMIMECertificate values (AD: an octet
+	 * string)? Then one value is deleted and another added, as for
+	 * userCertificate. Without (OpenLDAP's inetorgperson schema has no
+	 * equality rule for it) the attribute is replaced, on the condition
+	 * that the entry has not changed since it was read (ldap_publish.c).
+	 */
+	bool smime_equality;
 };
 
 /* One LDAP connection, bound once and reused: a backend's state. */

@@ -18,7 +18,12 @@
  * were not asked to delete (another CA's certificates) are never touched.
  * userSMIMECertificate has no equality rule on OpenLDAP, so a delete there,
  * or an add next to values already present, is sent as a replace with the
- * values that must remain (see smime_replacement).
+ * values that must remain (see smime_replacement). A replace would drop a
+ * value another writer added between our read and our modify, so it
+ * carries an assertion (RFC 4528) that the entry's entryCSN is still the
+ * one we read: if it is not, the server refuses the modify and we read
+ * again. Active Directory can match the values (an octet string): there we
+ * delete ours and add ours, as for userCertificate, and never replace.
  */
 #include "config.h"
 
@@ -40,6 +45,20 @@ static char *
 cert_attr(const struct dir_ldap *dl)
 {
 	return (char *)dl->dialect->cert_attr;
+}
+
+/* The first value of attr as text (new), if it is short and printable, else NULL. */
+static char *
+first_text(struct dir_ldap *dl, LDAPMessage *entry, const char *attr)
+{
+	struct berval **vals = ldap_get_values_len(dl->ld, entry, attr);
+	char *t = NULL;
+
+	if (vals != NULL && vals[0] != NULL && vals[0]->bv_len > 0 && vals[0]->bv_len < 128 &&
+	    memchr(vals[0]->bv_val, '\0', vals[0]->bv_len) == NULL)
+		t = xstrndup(vals[0]->bv_val, vals[0]->bv_len);
+	ldap_value_free_len(vals);
+	return t;
 }
 
 /* Append copies of the values of attribute attr (not yet present) to *v. */
@@ -77,12 +96,15 @@ take_values(struct dir_ldap *dl, LDAPMessage *entry, const char *attr, const cha
 	return st;
 }
 
-enum dir_status
-dir_ldap_read_certs(void *state, const char *dn, struct dir_cert_values *out,
+/*
+ * The certificate attributes of dn, and with csn not NULL its entryCSN
+ * (new; NULL when the server does not show one to us).
+ */
+static enum dir_status
+read_certs(struct dir_ldap *dl, const char *dn, struct dir_cert_values *out, char **csn,
     struct errbuf *e)
 {
-	struct dir_ldap *dl = state;
-	char *attrs[] = { cert_attr(dl), ATTR_SMIME, NULL };
+	char *attrs[] = { cert_attr(dl), ATTR_SMIME, csn != NULL ? "entryCSN" : NULL, NULL };
 	LDAPMessage *res = NULL, *entry = NULL;
 	BerElement *ber = NULL;
 	enum dir_status st;
@@ -105,14 +127,28 @@ dir_ldap_read_certs(void *state, const char *dn, struct dir_cert_values *out,
 			st = take_values(dl, entry, a, dn, &out->user_cert, &out->n_user_cert, e);
 		else if (base == strlen(ATTR_SMIME) && strncasecmp(a, ATTR_SMIME, base) == 0)
 			st = take_values(dl, entry, a, dn, &out->smime, &out->n_smime, e);
+		else if (csn != NULL && *csn == NULL && strcasecmp(a, "entryCSN") == 0)
+			*csn = first_text(dl, entry, a);
 		ldap_memfree(a);
 	}
 	ldap_memfree(a);
 	ber_free(ber, 0);
 	ldap_msgfree(res);
-	if (st != DIR_OK)
+	if (st != DIR_OK) {
 		dir_cert_values_free(out);
+		if (csn != NULL) {
+			free(*csn);
+			*csn = NULL;
+		}
+	}
 	return st;
+}
+
+enum dir_status
+dir_ldap_read_certs(void *state, const char *dn, struct dir_cert_values *out,
+    struct errbuf *e)
+{
+	return read_certs(state, dn, out, NULL, e);
 }
 
 /* One attribute's part of a modify: the values are borrowed. */
@@ -201,6 +237,24 @@ smime_replacement(struct value_sel *del, struct value_sel *add,
 	*del = r;
 }
 
+/*
+ * An assertion control (RFC 4528, critical) that the entry's entryCSN is
+ * still csn (new), or NULL when libldap cannot make one.
+ */
+static LDAPControl *
+unchanged_since(struct dir_ldap *dl, const char *csn)
+{
+	char *esc = dir_filter_escape(csn, strlen(csn));
+	char *filter = xasprintf("(entryCSN=%s)", esc);
+	LDAPControl *c = NULL;
+
+	if (ldap_create_assertion_control(dl->ld, filter, 1, &c) != LDAP_SUCCESS)
+		c = NULL;
+	free(esc);
+	free(filter);
+	return c;
+}
+
 static enum dir_status
 apply_once(struct dir_ldap *dl, const char *dn, const struct dir_cert_change *c,
     int *rc_out, struct errbuf *e)
@@ -208,13 +262,15 @@ apply_once(struct dir_ldap *dl, const char *dn, const struct dir_cert_change *c,
 	struct dir_cert_values cur;
 	struct value_sel mv[4];
 	LDAPMod mods[4], *modp[5];
+	LDAPControl *assert_ctrl = NULL, *ctrls[2] = { NULL, NULL };
 	enum dir_status st;
 	size_t n = 0;
 	bool cert = false, smime = false;
+	char *csn = NULL;
 
 	*rc_out = LDAP_SUCCESS;
 	memset(mv, 0, sizeof(mv));
-	st = dir_ldap_read_certs(dl, dn, &cur, e);
+	st = read_certs(dl, dn, &cur, dl->dialect->smime_equality ? NULL : &csn, e);
 	if (st != DIR_OK)
 		return st;
 	/* Deletes first, so a value can be replaced within one modify. */
@@ -226,8 +282,14 @@ apply_once(struct dir_ldap *dl, const char *dn, const struct dir_cert_change *c,
 	select_values(&mv[3], c->add_smime, c->n_add_smime, cur.smime, cur.n_smime, false);
 	/* Without an equality rule the server can neither delete one value nor
 	 * add one next to existing ones (it could not check for duplicates). */
-	if (mv[2].n > 0 || (mv[3].n > 0 && cur.n_smime > 0))
+	if (!dl->dialect->smime_equality && (mv[2].n > 0 || (mv[3].n > 0 && cur.n_smime > 0))) {
 		smime_replacement(&mv[2], &mv[3], cur.smime, cur.n_smime);
+		if (csn != NULL)
+			assert_ctrl = unchanged_since(dl, csn);
+		else
+			log_debug("%s: no entryCSN readable on %s: %s is replaced without the check "
+			    "that nobody wrote it meanwhile", dl->uri, dn, ATTR_SMIME);
+	}
 	for (size_t i = 0; i < 4; i++) {
 		if (mv[i].n == 0 && !(i == 2 && mv[2].replace))
 			continue;
@@ -248,7 +310,8 @@ apply_once(struct dir_ldap *dl, const char *dn, const struct dir_cert_change *c,
 		log_debug("%s: certificates of %s already as wanted", dl->uri, dn);
 		goto out;
 	}
-	*rc_out = ldap_modify_ext_s(dl->ld, dn, modp, NULL, NULL);
+	ctrls[0] = assert_ctrl;
+	*rc_out = ldap_modify_ext_s(dl->ld, dn, modp, assert_ctrl != NULL ? ctrls : NULL, NULL);
 	if (*rc_out != LDAP_SUCCESS) {
 		const char *hint = NULL;
 		char *op = xasprintf("modify %s%s%s of", cert ? cert_attr(dl) : "",
@@ -286,6 +349,9 @@ out:
 	for (size_t i = 0; i < 4; i++)
 		value_sel_free(&mv[i]);
 	dir_cert_values_free(&cur);
+	if (assert_ctrl != NULL)
+		ldap_control_free(assert_ctrl);
+	free(csn);
 	return st;
 }
 
@@ -299,8 +365,9 @@ dir_ldap_apply_certs(void *state, const char *dn, const struct dir_cert_change *
 
 	for (int attempt = 1; attempt <= APPLY_ATTEMPTS; attempt++) {
 		st = apply_once(dl, dn, change, &rc, e);
+		/* Someone else wrote the entry between our read and our modify. */
 		if (st == DIR_OK || (rc != LDAP_TYPE_OR_VALUE_EXISTS &&
-		    rc != LDAP_NO_SUCH_ATTRIBUTE))
+		    rc != LDAP_NO_SUCH_ATTRIBUTE && rc != LDAP_ASSERTION_FAILED))
 			break;
 		log_debug("%s: %s changed while we modified it (attempt %d): reading again",
 		    dl->uri, dn, attempt);

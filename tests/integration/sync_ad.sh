@@ -626,6 +626,12 @@ check '[ "$(jq -r .counts.unchanged "$W/run3.json")" = "$N" ] && [ "$(jq -r .cou
 # Olga joins smime-staff. Her proxyAddresses carry Mallory's mail (Mallory
 # is in no synced group) and an address Mallory has as a proxyAddress (in
 # another case): neither goes into her certificate, her own alias does.
+# She also holds another issuer's userSMIMECertificate value, which must
+# survive our add and, at her renewal, our delete (AD matches these values:
+# ours is deleted and added by value, the attribute is never replaced).
+openssl x509 -inform DER -in "$W/foreign.der" -out "$W/foreign.pem"
+openssl crl2pkcs7 -nocrl -certfile "$W/foreign.pem" -outform DER -out "$W/foreign.p7"
+FOREIGN_P7_SHA=$(sha256sum <"$W/foreign.p7" | cut -d' ' -f1)
 cat >"$W/olga.ldif" <<LDIF
 dn: CN=Mallory Outside,$OU
 changetype: modify
@@ -642,6 +648,7 @@ proxyAddresses: SMTP:olga@example.test
 proxyAddresses: smtp:o.claim@example.test
 proxyAddresses: smtp:mallory@example.test
 proxyAddresses: smtp:shared.box@example.test
+userSMIMECertificate:: $(base64 -w0 <"$W/foreign.p7")
 
 dn: CN=smime-staff,$OU
 changetype: modify
@@ -663,6 +670,29 @@ check 'jq -e "[.errors[] | select(.message | test(\"mallory@example.test is clai
 check 'jq -e "[.errors[] | select(.message | test(\"shared.box@example.test is claimed by CN=Olga Claim,$OU and held by CN=Mallory Outside,$OU\"; \"i\"))] | length == 1" "$W/olga.json" >/dev/null' \
 	"... and for the address mallory holds as a proxyAddress (SMTP:, found without case)"
 check '[ "$rc" = 3 ]' "the run ends partial (exit 3): the directory needs correcting"
+# olga_smime: "SHA256-of-each-value" of olga's userSMIMECertificate, and the
+# serial of each value's first certificate, sorted
+olga_smime() {
+	samba_ldap ldapsearch -LLL -o ldif-wrap=no -b "CN=Olga Claim,$OU" -s base userSMIMECertificate |
+		sed -n 's/^userSMIMECertificate:: //p' | while read -r v; do
+		printf '%s' "$v" | base64 -d >"$W/olga.p7"
+		if [ "$(sha256sum <"$W/olga.p7" | cut -d' ' -f1)" = "$FOREIGN_P7_SHA" ]; then
+			echo foreign
+		else
+			openssl pkcs7 -inform DER -in "$W/olga.p7" -print_certs 2>/dev/null | openssl x509 -noout -serial | cut -d= -f2
+		fi
+	done | LC_ALL=C sort | tr '\n' ' '
+}
+olga_serial() { "$SMIMESYNC" status --format json | jq -r '.[] | select(.mail == "olga@example.test") | .serial'; }
+s1=$(olga_serial)
+check '[ "$(olga_smime)" = "$(printf "%s\nforeign\n" "$s1" | LC_ALL=C sort | tr "\n" " ")" ]' \
+	"olga's userSMIMECertificate holds ours ($s1) beside the other issuer's value, untouched ($(olga_smime))"
+set +e
+"$top_srcdir/tests/tools/faketime-run" "+355d" "$SMIMESYNC" run --format json >"$W/olga2.json" 2>"$W/olga2.log"
+set -e
+s2=$(olga_serial)
+check '[ "$(jq -r .counts.renewed "$W/olga2.json")" = 1 ] && [ "$s2" != "$s1" ] && [ "$(olga_smime)" = "$(printf "%s\nforeign\n" "$s2" | LC_ALL=C sort | tr "\n" " ")" ]' \
+	"at her renewal our old value is deleted and the new one added; the other issuer's stays ($(olga_smime))"
 
 echo "$fails failure(s)"
 [ "$fails" = 0 ]

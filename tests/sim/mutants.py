@@ -100,6 +100,15 @@ MUTANTS = [
     ("sealed-kept-after-send", [("store/outbox.c",
      "sealed = CASE WHEN ?1 = 'queued' THEN sealed ELSE X'' END", "sealed = sealed")],
      "I6-sealed", "--replay run"),
+    ("outsider-not-asked", [("sync/outsiders.c",
+     "\t\tif (!it->check_holders || it->action == PLAN_SKIP",
+     "\t\tif (1 || it->action == PLAN_SKIP")],
+     "I5-claimed-outsider,I5-contested-outsider", "--replay 'claim p5 p8; run'"),
+    ("resume-keeps-moved-address", [("sync/plan.c",
+     "\t\t\tif (resume_moved(st, it, why, sizeof(why)))",
+     "\t\t\tif (0 && resume_moved(st, it, why, sizeof(why)))")],
+     "I5-owner-resumed,I5-stale-resumed",
+     "--replay 'run crash=published; mail p4 p4.v1@example.org; run'"),
 ]
 
 def run(cmd, cwd, log):
@@ -139,7 +148,8 @@ def main():
                 shutil.copy2(src, os.path.join(tree, f))
         os.makedirs(build, exist_ok=True)
         if run(["./autogen.sh"], tree, log) or run(["../configure"], build, log) or \
-                run(["make", "-j2", "smimesync", "tests/tools/smimesync-crashy"], build, log):
+                run(["make", "-j2", "smimesync", "smimesync-signer", "tests/tools/smimesync-crashy"],
+                    build, log):
             print("mutants: the unmodified tree does not build; see %s" % log)
             return 2
     # The simulation itself always as it is now in the source tree.
@@ -173,7 +183,8 @@ def main():
             for path, text in changed.items():
                 with open(os.path.join(tree, path), "w") as fh:
                     fh.write(text)
-            if run(["make", "-j2", "smimesync", "tests/tools/smimesync-crashy"], build, log):
+            if run(["make", "-j2", "smimesync", "smimesync-signer", "tests/tools/smimesync-crashy"],
+                    build, log):
                 print("STALE: %s: does not build (see %s)" % (name, log), flush=True)
                 results.append((name, "STALE"))
                 continue
