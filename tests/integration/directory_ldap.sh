@@ -410,6 +410,24 @@ expect_err noaccess failed "$ALICE" "Insufficient access" \
 probe readmissing $PUB read-certs "uid=nobody,$P"
 expect_err readmissing failed "uid=nobody,$P" "does not exist"
 
+# --- who holds an address (I5): the whole base, escaped, without case ------
+probe holders $PUB holders alice@example.org
+expect_ok holders
+[ "$(cat "$work/holders.out")" = "uid=alice,$P|" ] || fail "holders of alice@example.org: $(cat "$work/holders.out")"
+probe holders-case $PUB holders J.Mueller@Example.ORG
+expect_ok holders-case
+[ "$(cat "$work/holders-case.out")" = "uid=joerg,$P|" ] ||
+	fail "holders of a second mail value, in another case: $(cat "$work/holders-case.out")"
+probe holders-star $PUB holders '*'
+expect_ok holders-star
+[ ! -s "$work/holders-star.out" ] || fail "holders of \"*\" (a wildcard if unescaped): $(head -3 "$work/holders-star.out")"
+probe holders-inject $PUB holders 'nobody@example.org)(objectClass=*'
+expect_ok holders-inject
+[ ! -s "$work/holders-inject.out" ] || fail "holders of a value that closes the filter: $(head -3 "$work/holders-inject.out")"
+probe holders-none $PUB holders nobody@example.org
+expect_ok holders-none
+[ ! -s "$work/holders-none.out" ] || fail "holders of an address nobody has: $(cat "$work/holders-none.out")"
+
 if [ $failures -ne 0 ]; then
 	echo "$failures check(s) failed; slapd log: $SLAPD_LOG" >&2
 	exit 1

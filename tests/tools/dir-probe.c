@@ -17,6 +17,7 @@
  *   member-values DN STEP   every member value of the group, one per line,
  *                           read in ranges of STEP values (0: as the server sends)
  *   read-certs DN           "userCertificate SHA256" / "userSMIMECertificate SHA256"
+ *   holders ADDR            every entry that holds the address: DN|id
  *   add-cert DN FILE.der    add a DER value to userCertificate;binary
  *   del-cert DN FILE.der    delete it
  *   add-smime DN FILE.der   add a DER PKCS#7 value to userSMIMECertificate
@@ -52,7 +53,7 @@ usage(void)
 	    "[--global-catalog] [--page-size N] [--scan-threshold N] [--timeout S] [--user-filter F] [--mail-attribute A] "
 	    "[--alt-mail-attribute A] "
 	    "[--type ldap|ad] [--debug] "
-	    "members GROUP_DN | members-full GROUP | member-values DN STEP | read-certs DN | add-cert|del-cert|add-smime|del-smime DN FILE\n");
+	    "members GROUP_DN | members-full GROUP | member-values DN STEP | read-certs DN | holders ADDR | add-cert|del-cert|add-smime|del-smime DN FILE\n");
 	exit(1);
 }
 
@@ -253,6 +254,15 @@ main(int argc, char **argv)
 		    print_member, NULL, &e);
 		if (st != DIR_OK)
 			rc = fail(st, &e);
+	} else if (strcmp(argv[i], "holders") == 0 && i + 2 == argc) {
+		struct dir_holders h = { 0 };
+
+		st = dir_address_holders(dc, argv[i + 1], &h, &e);
+		if (st != DIR_OK)
+			rc = fail(st, &e);
+		for (size_t k = 0; st == DIR_OK && k < h.n; k++)
+			printf("%s|%s\n", nz(h.v[k].dn), nz(h.v[k].id));
+		dir_holders_free(&h);
 	} else if (strcmp(argv[i], "read-certs") == 0 && i + 2 == argc) {
 		struct dir_cert_values v = { 0 };
 
