@@ -9,7 +9,10 @@
  */
 #include "config.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/xalloc.h"
 #include "conf/conf.h"
@@ -41,6 +44,8 @@ test_rows(void)
 		CHECK(target == (be->cannot_publish == NULL));
 		CHECK((t->groups == GROUPS_BY_ENTRA) == (be->group_members == NULL));
 		CHECK(be->group_members != NULL || be->read_group != NULL);
+		/* I5: every type can say who holds an address. */
+		CHECK(be->address_holders != NULL);
 		/* Every type that reads an LDAP server gets a default user_filter from conf. */
 		CHECK(!t->ldap || t->default_user_filter != NULL);
 	}
@@ -61,8 +66,15 @@ test_empty_slots(void)
 	struct user_list out = { 0 };
 	struct user u;
 	struct errbuf e;
+	struct dir_holders h = { 0 };
+	char path[] = "/tmp/test_directory_backends.XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = NULL;
 	char *dn = NULL;
 
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
 	memset(&conf, 0, sizeof(conf));
 	memset(&g, 0, sizeof(g));
 	memset(&change, 0, sizeof(change));
@@ -94,7 +106,34 @@ test_empty_slots(void)
 	CHECK(dir_read_group(dc, &g, &out, &e) == DIR_BAD_CONFIG);
 	CHECK(out.n == 0);
 	user_list_free(&out);
+	CHECK(dir_address_holders(dc, "a@example.org", &h, &e) == DIR_BAD_CONFIG);
+	CHECK(h.n == 0);
 	dir_close(dc);
+
+	/* Who holds an address: the file is the whole directory, compared without case. */
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	fputs("name,mail,alt_mails\nAnn,ann@example.org,shared@example.org a2@example.org\n"
+	    "Ben,ben@example.org,\nCid,Shared@Example.org,\n", f);
+	fclose(f);
+	conf.file = path;
+	CHECK(dir_open(&conf, NULL, &dc, &e) == DIR_OK);
+	if (dc == NULL)
+		return;
+	CHECK(dir_address_holders(dc, "SHARED@example.org", &h, &e) == DIR_OK);
+	CHECK(h.n == 2);
+	if (h.n == 2) {
+		CHECK_STREQ(h.v[0].id, "csv:ann@example.org");
+		CHECK_STREQ(h.v[1].id, "csv:shared@example.org");
+		CHECK(strstr(h.v[1].dn, ":4") != NULL);
+	}
+	dir_holders_free(&h);
+	CHECK(dir_address_holders(dc, "nobody@example.org", &h, &e) == DIR_OK);
+	CHECK(h.n == 0);
+	dir_close(dc);
+	unlink(path);
 }
 
 /* Which binds put a password on the wire in clear text, and so are warned about. */
