@@ -125,7 +125,12 @@ op_revoke(struct sctx *c, struct sconn *conn, struct sp_reader *r, struct buf *r
 			sctx_unlock(c);
 			goto out;
 		}
-		log_info("revoked serial %s of [ca %s] (%s) for %s", ci.serial, h->pol->name,
+		/*
+		 * At debug, like a signature: the signing log just written is the
+		 * record, and a mass leave must not put a line per person into
+		 * the journal (the caller sums its run up).
+		 */
+		log_debug("revoked serial %s of [ca %s] (%s) for %s", ci.serial, h->pol->name,
 		    crl_reason_name((int)reason), requester != NULL ? requester : "an unnamed requester");
 	}
 	sctx_unlock(c);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 #include "config.h"
 
+#include <stdarg.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,23 @@ engine_init(struct engine *en, const struct config *cfg)
 	en->cfg = cfg;
 	en->cas = xcalloc(cfg->n_cas + 1, sizeof(*en->cas));
 	en->dirs = xcalloc(cfg->n_directories + 1, sizeof(*en->dirs));
+}
+
+void
+engine_log_person(struct engine *en, const char *fmt, ...)
+{
+	enum log_level level = LOGL_INFO;
+	va_list ap;
+
+	if (en->person_lines < ENGINE_PERSON_LINES) {
+		en->person_lines++;
+	} else {
+		en->person_lines_quiet++;
+		level = LOGL_DEBUG;
+	}
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
 }
 
 void

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "common/attrs.h"
 #include "common/errbuf.h"
 #include "conf/conf.h"
 #include "directory/directory.h"
@@ -55,7 +56,23 @@ struct engine {
 	void (*progress)(const struct run_progress *p, void *arg);
 	void *progress_arg;
 	struct run_progress phase;
+	/*
+	 * Lines about one person at info level so far in this run, and how
+	 * many engine_log_person() sent to debug beyond ENGINE_PERSON_LINES.
+	 */
+	size_t person_lines, person_lines_quiet;
 };
+
+/*
+ * A run writes at most this many info lines about single people (a leaver,
+ * a revoked serial, a value removed from the directory); the rest go to
+ * debug, and the run's last line says how many. A mass leave allowed with
+ * --allow-mass-retire then stays a few dozen lines, like a roll-out.
+ */
+#define ENGINE_PERSON_LINES 20
+
+/* An info line about one person, within the run's budget (see above). */
+void engine_log_person(struct engine *en, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
 void engine_init(struct engine *en, const struct config *cfg);
 void engine_close(struct engine *en);

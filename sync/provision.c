@@ -809,7 +809,7 @@ step_publish(struct engine *en, struct store_action *a, const struct conf_group 
 			    store_audit(en->store, en->run_id, a->user_id, "certificate-revoked",
 			    "reason=superseded: mail changed; on_mail_change = revoke", e) != 0)
 				goto fail;
-			log_info("revoked serial %s for the old address %s (on_mail_change = revoke)",
+			engine_log_person(en, "revoked serial %s for the old address %s (on_mail_change = revoke)",
 			    all[i].serial, all[i].mail);
 		} else if (store_cert_set_status(en->store, all[i].id, CERT_SUPERSEDED, e) != 0) {
 			goto fail;

@@ -223,8 +223,9 @@ publish_remove(struct dir_conn *dc, const char *dn, const struct store_cert *cer
 	change.n_del_smime = n_sm;
 	if (n_uc + n_sm > 0 && dir_apply_certs(dc, dn, &change, e) != DIR_OK)
 		goto out;
+	/* At debug: the caller's line about the person says what became of it. */
 	if (n_uc + n_sm > 0)
-		log_info("removed serial %s from %s", cert->serial, dn);
+		log_debug("removed serial %s from %s", cert->serial, dn);
 	rc = 0;
 out:
 	free(del_uc);

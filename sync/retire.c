@@ -42,7 +42,7 @@ come_back(struct engine *en, const struct plan_leaver *l, bool dry_run)
 	if (store_user_set_left(en->store, l->h->user_id, 0, NULL, &e) != 0)
 		report_error(en->report, l->h->mail, "retire", "%s", e.text);
 	else
-		log_info("%s is a member again", l->h->mail);
+		engine_log_person(en, "%s is a member again", l->h->mail);
 }
 
 static void
@@ -57,7 +57,7 @@ retire_one(struct engine *en, const struct plan_leaver *l, bool dry_run)
 			report_error(en->report, l->h->mail, "retire", "%s", e.text);
 			return;
 		}
-		log_info("%s left: %s (on_leave = %s)", l->h->mail, l->left,
+		engine_log_person(en, "%s left: %s (on_leave = %s)", l->h->mail, l->left,
 		    leave_policy_name(g->on_leave));
 	}
 	switch (l->action) {

@@ -97,7 +97,7 @@ revoke_cert(struct engine *en, int64_t cert_id, const char *dn, enum revoke_reas
 	if (dn != NULL && target != NULL &&
 	    (removal = store_removal_pending_for(en->store, cert_id, e)) < 0)
 		goto out;
-	log_info("revoked serial %s (reason %s)", c.serial, crl_reason_name((int)reason));
+	engine_log_person(en, "revoked serial %s (reason %s)", c.serial, crl_reason_name((int)reason));
 	tell_signer(en, &c, reason);
 	if (dn != NULL && target != NULL) {
 		memset(&who, 0, sizeof(who));

@@ -665,6 +665,10 @@ finish:
 		opt->finished(cfg, json, opt->finished_arg);
 	if (report_render(json, opt->format, opt->out, &e) != 0)
 		log_error("%s", e.text);
+	if (en.person_lines_quiet > 0)
+		log_info("%zu more line%s about single people went to the debug level (log_level = "
+		    "debug shows them; the run report lists everyone)", en.person_lines_quiet,
+		    en.person_lines_quiet == 1 ? "" : "s");
 	log_info("%s finished: %s (%s)", opt->dry_run ? "dry run" : "run", status,
 	    counts != NULL ? counts : "");
 	rs = strcmp(status, "ok") == 0 ? RUN_OK : strcmp(status, "partial") == 0 ? RUN_PARTIAL :

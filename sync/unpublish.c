@@ -115,7 +115,7 @@ unpublish_stale(struct engine *en, const bool *group_failed, bool dry_run)
 			else
 				done++;
 			if (v[i].attempts > 0 || strcmp(v[i].why, "revoked") == 0)
-				log_info("serial %s (%s) is out of the directory now", c.serial, v[i].why);
+				engine_log_person(en, "serial %s (%s) is out of the directory now", c.serial, v[i].why);
 		} else {
 			if (rc == 0 && store_removal_failed(en->store, v[i].id, e.text, en->now,
 			    &e2) != 0)

@@ -27,6 +27,9 @@ TESTS += tests/integration/lifecycle.sh tests/integration/invariants.sh \
 	tests/integration/addresses.sh
 EXTRA_DIST += tests/integration/lifecycle.sh tests/tools/mailcount.py \
 	tests/integration/invariants.sh tests/integration/addresses.sh
+# A mass leave names at most 20 people at info level (issue #18).
+TESTS += tests/integration/mass_leave_log.sh
+EXTRA_DIST += tests/integration/mass_leave_log.sh
 include tests/fuzz/local.mk
 # Hostile input across rooms (issue #9).
 check_PROGRAMS += tests/unit/test_hostile_input
