@@ -83,7 +83,11 @@ decide_valve(const struct config *cfg, const struct member_index *mi, const size
     size_t fresh_total, bool allow_mass_retire, struct plan_valve *v)
 {
 	if (fresh_total > (size_t)cfg->service.max_retire)
-		valve_add(v, xasprintf("safety valve: %zu people would leave in this run, more than "
+		valve_add(v, allow_mass_retire ?
+		    xasprintf("mass retirement allowed by --allow-mass-retire: %zu people leave in "
+		    "this run, the limit is max_retire = %lld", fresh_total,
+		    (long long)cfg->service.max_retire) :
+		    xasprintf("safety valve: %zu people would leave in this run, more than "
 		    "max_retire = %lld; nobody was retired. If the directory is right, run: "
 		    "smimesync run --allow-mass-retire", fresh_total,
 		    (long long)cfg->service.max_retire));
@@ -93,7 +97,12 @@ decide_valve(const struct config *cfg, const struct member_index *mi, const size
 		if (fresh_in[gi] < VALVE_MIN_PEOPLE || before == 0 ||
 		    fresh_in[gi] * 100 <= (size_t)cfg->service.max_retire_percent * before)
 			continue;
-		valve_add(v, xasprintf("safety valve: %zu of %zu people would leave group %s in "
+		valve_add(v, allow_mass_retire ?
+		    xasprintf("mass retirement allowed by --allow-mass-retire: %zu of %zu people "
+		    "leave group %s in this run, the limit is max_retire_percent = %lld%%",
+		    fresh_in[gi], before, cfg->groups[gi].name,
+		    (long long)cfg->service.max_retire_percent) :
+		    xasprintf("safety valve: %zu of %zu people would leave group %s in "
 		    "this run, more than max_retire_percent = %lld%%; nobody was retired. If the "
 		    "directory is right, run: smimesync run --allow-mass-retire", fresh_in[gi],
 		    before, cfg->groups[gi].name, (long long)cfg->service.max_retire_percent));

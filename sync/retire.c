@@ -93,14 +93,19 @@ retire_execute(struct engine *en, const struct plan *p, bool dry_run)
 	for (size_t i = 0; i < p->n_leavers; i++)
 		if (p->leavers[i].action == PLAN_LEAVE_BACK)
 			come_back(en, &p->leavers[i], dry_run);
-	for (size_t i = 0; i < p->valve.n_why; i++)
-		report_error(en->report, NULL, "retire", "%s", p->valve.why[i]);
+	/* Opened on purpose (run --allow-mass-retire), the valve is news, not an error. */
+	for (size_t i = 0; i < p->valve.n_why; i++) {
+		if (p->valve.held)
+			report_error(en->report, NULL, "retire", "%s", p->valve.why[i]);
+		else
+			report_notice(en->report, "%s", p->valve.why[i]);
+	}
 	if (p->valve.held) {
 		log_error("safety valve closed: nobody is retired in this run");
 		return;
 	}
 	if (p->valve.closed)
-		log_warn("safety valve overridden with --allow-mass-retire");
+		log_warn("%s", p->valve.why[0]);
 	for (size_t i = 0; i < p->n_leavers; i++)
 		retire_one(en, &p->leavers[i], dry_run);
 }

@@ -96,6 +96,10 @@ people=$(grep -c ' left: \| revoked serial ' "$W/leave.log" || true)
 check '[ "$people" -le 20 ]' "at most 20 lines about single people at info level (there were $people)"
 check 'grep -q "40 more lines about single people went to the debug level" "$W/leave.log"' \
 	"the log says how many lines went to the debug level (60 in all: 'left' and 'revoked' for each)"
-check '[ "$(tail -n 1 "$W/leave.log" | grep -c "run finished")" = 1 ]' "the last line sums the run up"
+check '[ "$rc" = 0 ] && [ "$(jq -r .status "$W/leave.json")" = ok ]' \
+	"the valve opened on purpose is not an error: status ok, exit 0 (got $rc)"
+check 'jq -e "[.notices[] | select(test(\"mass retirement allowed by --allow-mass-retire: 30 of 40\"))] | length == 1" "$W/leave.json" >/dev/null' \
+	"the report carries the notice"
+check '[ "$(tail -n 1 "$W/leave.log" | grep -c "run finished: ok")" = 1 ]' "the last line sums the run up"
 [ "$fails" -eq 0 ] || { echo "# the log of the leave:"; sed 's/^/# /' "$W/leave.log"; }
 test_end

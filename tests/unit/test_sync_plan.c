@@ -328,9 +328,12 @@ test_valve(time_t now)
 	    "retired. If the directory is right, run: smimesync run --allow-mass-retire");
 	CHECK_INTEQ(p.n_reminders, 0);
 	plan_free(&p);
-	/* --allow-mass-retire: still reported, but carried out. */
+	/* --allow-mass-retire: still reported (a notice), but carried out. */
 	plan2(u, 4, h, 5, NULL, true, now, &p);
 	CHECK(p.valve.closed && !p.valve.held);
+	CHECK_STREQ(p.valve.n_why > 0 ? p.valve.why[0] : NULL, "mass retirement allowed by "
+	    "--allow-mass-retire: 5 of 9 people leave group sales in this run, the limit is "
+	    "max_retire_percent = 50%");
 	CHECK_INTEQ(p.n_reminders, 5);
 	plan_free(&p);
 	/* max_retire counts every group: 5 > 4. */
