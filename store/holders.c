@@ -44,7 +44,16 @@ store_holders(struct store *st, time_t now, struct store_holder **out, size_t *n
 	sqlite3_stmt *s = store_prepare(st,
 	    "SELECT u.id, u.mail, u.display_name, u.dn, c.group_name, c.id, c.mail, c.serial,"
 	    " c.not_after, c.status, u.left_at, u.ignored, u.notifications_suspended, c.not_before,"
-	    " r.threshold, u.language"
+	    " r.threshold, u.language,"
+	    /*
+	     * The open provisioning that made an unpublished certificate, if
+	     * none of its mails went out (both lookups through the per-user
+	     * indexes: actions_open, outbox_user; published ones skip them).
+	     */
+	    " CASE WHEN c.published = 0 THEN (SELECT a.id FROM actions a"
+	    "   WHERE a.user_id = u.id AND a.state NOT IN ('done', 'failed') AND a.cert_id = c.id"
+	    "   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.user_id = u.id"
+	    "     AND o.action_id = a.id AND o.state = 'sent')) END"
 	    " FROM certs c JOIN users u ON u.id = c.user_id"
 	    " LEFT JOIN reminders r ON r.cert_id = c.id"
 	    " WHERE c.status IN ('valid', 'superseded') AND c.not_after > ?"
@@ -89,6 +98,8 @@ store_holders(struct store *st, time_t now, struct store_holder **out, size_t *n
 		h->notifications_suspended = sqlite3_column_int(s, 12) != 0;
 		h->not_before = sqlite3_column_int64(s, 13);
 		h->language = col_text(s, 15);
+		h->open_action = sqlite3_column_int64(s, 16);
+		h->undelivered = h->open_action != 0;
 		if (sqlite3_column_type(s, 14) != SQLITE_NULL)
 			add_reminded(h, sqlite3_column_int64(s, 14));
 	}

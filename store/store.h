@@ -322,6 +322,13 @@ struct store_holder {
 	bool ignored;
 	bool notifications_suspended;
 	char *language;      /* the user's preferred language from the directory, or NULL */
+	/*
+	 * The certificate never reached its holder: an unfinished provisioning
+	 * made it, and it is neither published nor was any of its mails sent.
+	 * open_action is that provisioning (0 when delivered).
+	 */
+	bool undelivered;
+	int64_t open_action;
 	int64_t *reminded;   /* thresholds already recorded for this certificate, largest first */
 	size_t n_reminded;
 };

@@ -190,6 +190,8 @@ struct plan_leaver {
 	bool fresh;                   /* first seen gone in this run: left_at becomes now */
 	const char *left;             /* static: why they count as gone (users.left_reason) */
 	char reason[512];             /* one line for people: what happens to the certificate */
+	int64_t abandon;              /* PLAN_LEAVE_REVOKE of an undelivered certificate: the
+	                                 unfinished provisioning to close after it, else 0 */
 };
 
 struct plan_valve {

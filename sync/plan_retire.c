@@ -46,6 +46,30 @@ decide_leaver(const struct conf_group *g, const struct store_holder *h, bool dis
 	l->fresh = h->left_at == 0;
 	l->left = disabled ? "the account is disabled or expired" :
 	    "no longer a member of any synced group";
+	/*
+	 * I3: a certificate that never reached them (unpublished, no mail
+	 * sent) is wanted by nobody once they are gone, whatever on_leave
+	 * keeps for delivered ones: revoked after leave_grace, so that
+	 * someone moved between groups for a day keeps it.
+	 */
+	if (h->undelivered && now - left_at < g->leave_grace) {
+		if (!l->fresh)
+			return false;
+		l->action = PLAN_LEAVE_GRACE;
+		format_time_utc(left_at + g->leave_grace, date, sizeof(date));
+		snprintf(l->reason, sizeof(l->reason), "%s; their certificate was never delivered "
+		    "(not published, no mail sent): revoked on %s unless they come back "
+		    "(leave_grace)", l->left, date);
+		return true;
+	}
+	if (h->undelivered) {
+		l->action = PLAN_LEAVE_REVOKE;
+		l->abandon = h->open_action;
+		snprintf(l->reason, sizeof(l->reason), "%s; their certificate was never delivered "
+		    "(not published, no mail sent) and leave_grace has passed: revoking it and "
+		    "closing its provisioning", l->left);
+		return true;
+	}
 	if (g->on_leave != LEAVE_REVOKE) {
 		if (!l->fresh)
 			return false;

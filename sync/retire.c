@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "sync/provision.h"
 #include "sync/retire.h"
 #include "sync/revoke.h"
 
@@ -82,6 +83,12 @@ retire_one(struct engine *en, const struct plan_leaver *l, bool dry_run)
 		report_leaver(en, l, "failed", e.text);
 		return;
 	}
+	/*
+	 * After the revocation: a provisioning closed first and a revocation
+	 * that then failed would leave a valid certificate nobody tracks.
+	 */
+	if (l->abandon != 0 && provision_abandon(en, l->abandon, l->reason, &e) != 0)
+		report_error(en->report, l->h->mail, "retire", "%s", e.text);
 	report_leaver(en, l, "done", NULL);
 	report_count(en->report, "revoked", 1);
 }

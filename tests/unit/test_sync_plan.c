@@ -286,6 +286,34 @@ test_leavers(time_t now)
 	plan_free(&p);
 	g2[0].on_leave = LEAVE_STOP_RENEWING;
 
+	/*
+	 * I3: a certificate that never reached its holder (not published, no
+	 * mail sent) is revoked once leave_grace passes, whatever on_leave
+	 * says (sales: stop-renewing), and its provisioning is closed.
+	 */
+	g2[0].leave_grace = 2 * DAY;
+	h[2].undelivered = true;
+	h[2].open_action = 42;
+	plan2(u, 3, h, 8, NULL, false, now, &p);
+	l = find_leaver(&p, "l1");
+	CHECK(l != NULL && l->action == PLAN_LEAVE_GRACE && l->fresh && l->abandon == 0);
+	CHECK_CONTAINS(l != NULL ? l->reason : NULL, "never delivered");
+	plan_free(&p);
+	h[2].left_at = now - g2[0].leave_grace - 1;
+	plan2(u, 3, h, 8, NULL, false, now, &p);
+	l = find_leaver(&p, "l1");
+	CHECK(l != NULL && l->action == PLAN_LEAVE_REVOKE && !l->fresh && l->abandon == 42);
+	CHECK(find_reminder(&p, 3) == NULL); /* revoked: no leaver reminder */
+	plan_free(&p);
+	/* Delivered, the same leaver keeps it (stop-renewing), said once. */
+	h[2].undelivered = false;
+	h[2].open_action = 0;
+	plan2(u, 3, h, 8, NULL, false, now, &p);
+	CHECK(find_leaver(&p, "l1") == NULL);
+	plan_free(&p);
+	h[2].left_at = 0;
+	g2[0].leave_grace = 0;
+
 	/* A group that could not be read retires nobody. */
 	{
 		bool failed[2] = { true, true };

@@ -12,8 +12,9 @@ from .observe import Cert
 # Certificates expiring this close to the check's clock count as either.
 EXPIRY_MARGIN = 3600
 
-# staff's leave_grace (people.config): a leaver's certificates may stay valid
-# this long after the first full run that saw him gone (plus a margin).
+# Every group's leave_grace (people.config): a leaver's certificates may stay
+# valid this long after the first full run that saw him gone (plus a margin);
+# after it staff's are revoked, and so is anyone's that was never delivered.
 LEAVE_GRACE = 2 * 86400 + EXPIRY_MARGIN
 
 

@@ -200,6 +200,9 @@ reminders = none
 pkcs12 = compat
 escrow = no
 on_leave = stop-renewing
+# An undelivered certificate of a leaver is revoked after leave_grace,
+# whatever on_leave says (I3): the oracle allows every group 2 days.
+leave_grace = 2d
 
 [group partners]
 directory = corp
@@ -208,5 +211,6 @@ ca = ext
 key_type = p256
 reminders = none
 on_leave = keep
+leave_grace = 2d
 # optional: allowed_domains
 """.format(**locals())
