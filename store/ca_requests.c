@@ -134,7 +134,7 @@ store_unwanted_free(struct store_unwanted *v, size_t n)
 }
 
 int
-store_unwanted_todo(struct store *st, struct store_unwanted **out, size_t *n, struct errbuf *e)
+store_unwanted_pending(struct store *st, struct store_unwanted **out, size_t *n, struct errbuf *e)
 {
 	sqlite3_stmt *s = store_prepare(st,
 	    "SELECT id, user_id, ca_name, serial, issuer, key_id, der, why, state, attempts, reason"
