@@ -118,12 +118,19 @@ static bool
 domain_allowed(const struct policy_ca *p, const char *addr)
 {
 	const char *at = strrchr(addr, '@');
+	size_t len = at != NULL ? strlen(at + 1) : 0;
 
 	if (p->any_domain)
 		return true;
-	for (size_t i = 0; at != NULL && i < p->n_domains; i++)
-		if (strcasecmp(at + 1, p->domains[i]) == 0)
+	for (size_t i = 0; at != NULL && i < p->n_domains; i++) {
+		const char *d = p->domains[i];
+		size_t dlen = strlen(d);
+
+		/* ".example.org": a domain below it, never example.org itself. */
+		if (d[0] == '.' ? len > dlen && strcasecmp(at + 1 + len - dlen, d) == 0 :
+		    strcasecmp(at + 1, d) == 0)
 			return true;
+	}
 	return false;
 }
 

@@ -97,10 +97,13 @@ add_domain(struct parser *ps, int line, const char *d)
 		ps->ca->any_domain = true;
 		return;
 	}
-	probe = xasprintf("x@%s", d);
+	/* ".example.org" or "*.example.org": every domain below it, as in smimesync.conf. */
+	if (strncmp(d, "*.", 2) == 0)
+		d++;
+	probe = xasprintf("x@%s", d[0] == '.' ? d + 1 : d);
 	if (!mailaddr_valid(probe, strlen(probe), MAILADDR_DOTTED))
 		perr(ps, line, "mail_domains: \"%s\" is not a domain name (letters, digits, '-' "
-		    "and dots, at least two labels), nor *", d);
+		    "and dots, at least two labels; a leading dot for every subdomain), nor *", d);
 	free(probe);
 	lower = xstrdup(d);
 	for (char *c = lower; *c != '\0'; c++)

@@ -22,7 +22,7 @@
  *   pin_file = ...                            PIN of a PKCS#11 key_file
  *   pin_credential = NAME                     or $CREDENTIALS_DIRECTORY/NAME
  *   chain_file, crl_url, aia_url              as in smimesync.conf(5)
- *   mail_domains = example.org, example.com   or *; required
+ *   mail_domains = example.org, .example.com  or *; required (".x": below x)
  *   profiles = mailbox-strict, ...            none given: no certificate
  *   key_types = rsa2048, p256, ...            none given: no certificate
  *   organization = Example Org                one allowed O= per line
@@ -65,7 +65,7 @@ struct policy_ca {
 	char *crl_url;
 	char *aia_url;
 	bool any_domain;         /* mail_domains = * */
-	char **domains;          /* lowercase */
+	char **domains;          /* lowercase; ".x": every domain below x */
 	size_t n_domains;
 	unsigned profiles;       /* bit (1u << enum cert_profile) */
 	unsigned key_types;      /* bit (1u << enum key_type) */
