@@ -245,6 +245,26 @@ ca_key(struct parser *ps, int line, const char *key, const char *value)
 		{"aia_url", offsetof(struct policy_ca, aia_url)},
 	};
 
+	static const struct {
+		const char *key;
+		size_t off;
+	} lines[] = {
+		{"cert_file", offsetof(struct policy_ca, lines.cert_file)},
+		{"mail_domains", offsetof(struct policy_ca, lines.mail_domains)},
+		{"profiles", offsetof(struct policy_ca, lines.profiles)},
+		{"key_types", offsetof(struct policy_ca, lines.key_types)},
+		{"organization", offsetof(struct policy_ca, lines.organization)},
+		{"organization_identifier", offsetof(struct policy_ca, lines.organization_identifier)},
+		{"max_validity", offsetof(struct policy_ca, lines.max_validity)},
+	};
+
+	/* The first line of a repeatable key (organization) is the one to point at. */
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		int *at = (int *)((char *)ca + lines[i].off);
+
+		if (strcmp(key, lines[i].key) == 0 && *at == 0)
+			*at = line;
+	}
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		if (strcmp(key, paths[i].key) == 0) {
 			set_str(ps, line, key, (char **)((char *)ca + paths[i].off), value);

@@ -74,6 +74,11 @@ struct policy_ca {
 	char **organization_ids;
 	size_t n_organization_ids;
 	int64_t max_validity;    /* seconds */
+	/* Where each rule was given (0: not given), for check-config's comparison. */
+	struct {
+		int cert_file, mail_domains, profiles, key_types, organization,
+		    organization_identifier, max_validity;
+	} lines;
 };
 
 struct policy {

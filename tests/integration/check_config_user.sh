@@ -84,6 +84,32 @@ check '[ $rc = 0 ] && grep -qx "configuration OK (checked as user nobody)" "$W/o
 check '[ $rc = 0 ] && ! grep -q "belongs to nobody" "$W/out"' \
 	"as root, files of the state directory's owner (the service user) are rightly its"
 
+# The signer's policy against the groups: a derived one fits; one that
+# would refuse the group's key type, validity or addresses is an error
+# naming both files and lines, before the first issuance.
+S ca policy --write >"$W/policy.out" 2>&1 || { fail "ca policy --write"; cat "$W/policy.out"; }
+S check-config >"$W/out" 2>&1; rc=$?
+check '[ $rc = 0 ] && [ -f "$W/signer.conf" ]' "a signer policy derived from the configuration fits its groups"
+sed -i -e 's/^key_types = .*/key_types = rsa4096/' -e 's/^max_validity = .*/max_validity = 90d/' \
+	-e 's/^mail_domains = .*/mail_domains = example.net/' "$W/signer.conf"
+gl=$(grep -n '^\[group g\]' "$W/c.conf" | cut -d: -f1)
+kl=$(grep -n '^key_types' "$W/signer.conf" | cut -d: -f1)
+vl=$(grep -n '^max_validity' "$W/signer.conf" | cut -d: -f1)
+dl=$(grep -n '^mail_domains' "$W/signer.conf" | cut -d: -f1)
+S check-config >"$W/out" 2>&1; rc=$?
+check "[ $rc = 1 ] && grep -q '^$W/c.conf:$gl: \[group g\] key_type = rsa2048, but $W/signer.conf:$kl: \[ca internal\] key_types does not list it: the signer will refuse' '$W/out'" \
+	"a key type the signer's policy does not list: both files and lines"
+check "grep -q '^$W/c.conf:$gl: \[group g\] validity = 365d, but $W/signer.conf:$vl: \[ca internal\] max_validity = 90d' '$W/out'" \
+	"a validity over the policy's max_validity: both files and lines"
+check "grep -q '^$W/c.conf:$gl: \[group g\] may certify any domain .* but $W/signer.conf:$dl: \[ca internal\] mail_domains allows fewer' '$W/out' &&
+	grep -q '3 problems found' '$W/out'" \
+	"a group of any domain against a policy of some: both files and lines"
+chmod 600 "$W/signer.conf"
+S check-config --as-user nobody >"$W/out" 2>&1; rc=$?
+check "[ $rc = 0 ] && grep -q \"note: the signer's policy was not compared with the groups: $W/signer.conf: cannot open: Permission denied\" '$W/out'" \
+	"a policy the service's user cannot read is said, not counted"
+rm -f "$W/signer.conf" "$W/recovery.credential"
+
 # An empty secret.
 : >"$W/ldap.secret"
 S check-config --as-user nobody >"$W/out" 2>&1
