@@ -115,35 +115,6 @@ read_req(struct sp_reader *r, struct cert_req *q)
 }
 
 static bool
-domain_allowed(const struct policy_ca *p, const char *addr)
-{
-	const char *at = strrchr(addr, '@');
-	size_t len = at != NULL ? strlen(at + 1) : 0;
-
-	if (p->any_domain)
-		return true;
-	for (size_t i = 0; at != NULL && i < p->n_domains; i++) {
-		const char *d = p->domains[i];
-		size_t dlen = strlen(d);
-
-		/* ".example.org": a domain below it, never example.org itself. */
-		if (d[0] == '.' ? len > dlen && strcasecmp(at + 1 + len - dlen, d) == 0 :
-		    strcasecmp(at + 1, d) == 0)
-			return true;
-	}
-	return false;
-}
-
-static bool
-listed(char *const *v, size_t n, const char *s)
-{
-	for (size_t i = 0; s != NULL && i < n; i++)
-		if (strcmp(v[i], s) == 0)
-			return true;
-	return false;
-}
-
-static bool
 is_requested(const struct cert_req *q, const char *addr, size_t len)
 {
 	if (strlen(q->mail) == len && strncasecmp(q->mail, addr, len) == 0)
@@ -270,7 +241,8 @@ enforce(const struct policy *pol, const struct policy_ca *p, const struct cert_r
 			    "signer certifies nothing else", addr, e.text);
 			return -1;
 		}
-		if (!domain_allowed(p, addr)) {
+		if (strrchr(addr, '@') == NULL ||
+		    !policy_domain_covers(p, strrchr(addr, '@') + 1)) {
 			answer_err(a, SIGNER_REFUSED, "%s is outside the mail domains [ca %s] may "
 			    "certify; if it should, add its domain to mail_domains in %s", addr,
 			    p->name, where);
@@ -286,13 +258,13 @@ enforce(const struct policy *pol, const struct policy_ca *p, const struct cert_r
 		return -1;
 	}
 	if (cert_profile_is_organization((enum cert_profile)q->profile)) {
-		if (!listed(p->organizations, p->n_organizations, q->organization)) {
+		if (!policy_listed(p->organizations, p->n_organizations, q->organization)) {
 			answer_err(a, SIGNER_REFUSED, "O=\"%.200s\" is not an organization [ca %s] may "
 			    "certify (organization in %s)",
 			    q->organization != NULL ? q->organization : "", p->name, where);
 			return -1;
 		}
-		if (!listed(p->organization_ids, p->n_organization_ids, q->organization_id)) {
+		if (!policy_listed(p->organization_ids, p->n_organization_ids, q->organization_id)) {
 			answer_err(a, SIGNER_REFUSED, "organizationIdentifier \"%.200s\" is not one "
 			    "[ca %s] may certify (organization_identifier in %s)",
 			    q->organization_id != NULL ? q->organization_id : "", p->name, where);

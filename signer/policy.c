@@ -561,6 +561,34 @@ out:
 	return rc;
 }
 
+bool
+policy_listed(char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; s != NULL && i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+bool
+policy_domain_covers(const struct policy_ca *ca, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (ca->any_domain)
+		return true;
+	for (size_t i = 0; i < ca->n_domains; i++) {
+		const char *d = ca->domains[i];
+		size_t dlen = strlen(d);
+
+		if (d[0] == '.' ? (len > dlen || (name[0] == '.' && len == dlen)) &&
+		    strcasecmp(name + len - dlen, d) == 0 :
+		    name[0] != '.' && strcasecmp(name, d) == 0)
+			return true;
+	}
+	return false;
+}
+
 char *
 policy_warnings(const struct policy *p)
 {

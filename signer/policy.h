@@ -107,6 +107,14 @@ int policy_parse(const char *text, size_t len, const char *origin, struct policy
 int policy_load(const char *path, enum policy_owner owner, struct policy **out, char **errors)
     MUST_USE;
 void policy_free(struct policy *p);
+/* Is s (NULL: no) one of the n strings of v, exactly? */
+bool policy_listed(char *const *v, size_t n, const char *s);
+/*
+ * Does ca allow every domain that name stands for: a domain ("x", as in an
+ * address) or a whole subtree (".x", as smimesync.conf may ask)? An entry
+ * ".example.org" covers every domain below example.org, never itself.
+ */
+bool policy_domain_covers(const struct policy_ca *ca, const char *name);
 /* Lines worth a warning at start ("mail_domains = * lets ..."), newline-separated, or NULL (new). */
 char *policy_warnings(const struct policy *p);
 

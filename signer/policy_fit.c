@@ -6,7 +6,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #include "common/buf.h"
@@ -68,43 +67,6 @@ find_ca(const struct policy *p, const struct conf_ca *ca)
 	return NULL;
 }
 
-/*
- * Does the policy's entry (lowercase; ".x": every domain below x) allow
- * every domain the configuration's entry names ("x", ".x" or "*.x")?
- */
-static bool
-entry_covers(const char *pol, const char *conf)
-{
-	size_t pl = strlen(pol), cl;
-
-	if (strncmp(conf, "*.", 2) == 0)
-		conf++;
-	cl = strlen(conf);
-	if (pol[0] != '.')
-		return conf[0] != '.' && strcasecmp(pol, conf) == 0;
-	return cl >= pl && strcasecmp(conf + cl - pl, pol) == 0;
-}
-
-static bool
-domain_covered(const struct policy_ca *pc, const char *conf)
-{
-	if (pc->any_domain)
-		return true;
-	for (size_t i = 0; i < pc->n_domains; i++)
-		if (entry_covers(pc->domains[i], conf))
-			return true;
-	return false;
-}
-
-static bool
-listed(char *const *v, size_t n, const char *s)
-{
-	for (size_t i = 0; s != NULL && i < n; i++)
-		if (strcmp(v[i], s) == 0)
-			return true;
-	return false;
-}
-
 /* "file:line" of a rule of pc, or of its section header when the rule is not given. */
 static int
 pline(const struct policy_ca *pc, int line)
@@ -137,7 +99,8 @@ fit_domains(struct fit *f, const struct conf_group *g, const struct policy_ca *p
 	for (char *t = strtok_r(copy, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
 		const char *d = str_trim(t);
 
-		if (d[0] == '\0' || domain_covered(pc, d))
+		/* "*.x" in smimesync.conf is ".x" in the signer's terms. */
+		if (d[0] == '\0' || policy_domain_covers(pc, d[0] == '*' ? d + 1 : d))
 			continue;
 		say(f, "%s:%d: [group %s] may certify %s%s, but %s:%d: [ca %s] mail_domains does "
 		    "not allow it: the signer will refuse those addresses; add it there (as root) "
@@ -178,14 +141,14 @@ fit_group(struct fit *f, const struct conf_group *g, const struct policy_ca *pc)
 	}
 	if (cert_profile_is_organization(g->profile)) {
 		if (g->organization != NULL &&
-		    !listed(pc->organizations, pc->n_organizations, g->organization))
+		    !policy_listed(pc->organizations, pc->n_organizations, g->organization))
 			say(f, "%s:%d: [group %s] organization = %s, but %s:%d: [ca %s] lists no "
 			    "such organization: the signer will refuse this group's certificates; "
 			    "add \"organization = %s\" there (as root)", cfg->path,
 			    config_line(cfg, g, "organization"), g->name, g->organization, origin,
 			    pline(pc, pc->lines.organization), pc->name, g->organization);
 		if (g->organization_identifier != NULL &&
-		    !listed(pc->organization_ids, pc->n_organization_ids,
+		    !policy_listed(pc->organization_ids, pc->n_organization_ids,
 		    g->organization_identifier))
 			say(f, "%s:%d: [group %s] organization_identifier = %s, but %s:%d: [ca %s] "
 			    "lists no such organization_identifier: the signer will refuse this "

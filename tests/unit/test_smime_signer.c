@@ -1213,6 +1213,33 @@ test_policy_domains(void)
 	CHECK_CONTAINS(log, "\"sans\":[\"bob@sales.example.com\"]");
 	free(text);
 
+	/* The rule the signer and check-config share (signer/policy.h). */
+	{
+		struct policy *pol = NULL;
+		char *errs = NULL;
+		const char *t = "[signer]\nstate_dir = /tmp\n[ca c]\ncert_file = c\nkey_file = k\n"
+		    "mail_domains = Example.org, .example.com, *.example.net\n";
+
+		CHECK_INTEQ(policy_parse(t, strlen(t), "t", &pol, &errs), 0);
+		if (pol != NULL) {
+			const struct policy_ca *pc = &pol->cas[0];
+
+			CHECK(policy_domain_covers(pc, "example.org"));
+			CHECK(policy_domain_covers(pc, "EXAMPLE.ORG"));
+			CHECK(!policy_domain_covers(pc, "a.example.org"));
+			CHECK(!policy_domain_covers(pc, ".example.org"));
+			CHECK(policy_domain_covers(pc, "a.example.com"));
+			CHECK(policy_domain_covers(pc, ".a.example.com"));
+			CHECK(policy_domain_covers(pc, ".example.com"));
+			CHECK(!policy_domain_covers(pc, "example.com"));
+			CHECK(!policy_domain_covers(pc, "badexample.com"));
+			CHECK(policy_domain_covers(pc, "x.y.example.net"));
+			CHECK(!policy_domain_covers(pc, "example.net"));
+		}
+		policy_free(pol);
+		free(errs);
+	}
+
 	/* A group with no domain rule, and none in [service]: any domain, said so. */
 	g[1].allowed_domains = NULL;
 	c2.service.mail_domains = NULL;
