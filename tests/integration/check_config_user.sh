@@ -11,6 +11,7 @@
 set -u
 : "${top_srcdir:?}" "${SMIMESYNC:?}"
 . "$top_srcdir/tests/tools/test-lib.sh"
+. "$top_srcdir/tests/tools/smimesync-lib.sh"
 unset SMIMESYNC_CONF SMIMESYNC_STATE_DIR JOURNAL_STREAM
 if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP: check-config --as-user switches users, which needs root (CI runs as root)"
@@ -26,34 +27,8 @@ mkdir -m 700 "$W/state"
 mkdir -m 755 "$W/crl"
 printf 'secret\n' >"$W/ldap.secret"
 chmod 600 "$W/ldap.secret"
-cat >"$W/c.conf" <<CONF
-[service]
-state_dir = $W/state
-
-[directory corp]
-type = ldap
-uri = ldap://127.0.0.1:1
-bind_dn = cn=smimesync,dc=example,dc=org
-bind_password_file = $W/ldap.secret
-base_dn = dc=example,dc=org
-
-[ca internal]
-type = local
-cert_file = $W/state/ca/issuing.pem
-key_file = $W/state/ca/issuing.key
-chain_file = $W/state/ca/chain.pem
-crl_url = http://pki.example.org/smime.crl
-crl_file = $W/crl/smime.crl
-
-[mail]
-smtp_host = 127.0.0.1
-from = PKI <pki@example.org>
-
-[group g]
-directory = corp
-group_dn = cn=g,dc=example,dc=org
-ca = internal
-CONF
+smimesync_offline_config "$W/c.conf" "$W/state" "$W/state/ca" "" "bind_dn = cn=smimesync,dc=example,dc=org
+bind_password_file = $W/ldap.secret" "crl_file = $W/crl/smime.crl"
 chmod 644 "$W/c.conf"
 S() { "$SMIMESYNC" -c "$W/c.conf" "$@"; }
 
