@@ -65,6 +65,25 @@ open_blob(struct sctx *c, uint32_t slot, const char *aad, const unsigned char *s
 	return 0;
 }
 
+/* Seal plain under slot's key as aad: the sealed bytes are the reply. */
+static void
+seal_reply(struct sctx *c, uint32_t slot, const char *aad, const unsigned char *plain,
+    size_t len, struct buf *res, struct answer *a)
+{
+	const unsigned char *k = sctx_master_key(c, slot, a);
+	unsigned char *out = NULL;
+	size_t out_len = 0;
+
+	if (k == NULL)
+		return;
+	if (escrow_seal_with(k, aad, plain, len, &out, &out_len, &a->e) != 0) {
+		a->status = SIGNER_ERR;
+		return;
+	}
+	sp_put_bytes(res, out, out_len);
+	free(out);
+}
+
 /* The closed-key mark of a PKCS#8 subscriber key (new), or NULL if it is no key. */
 static char *
 key_mark(const unsigned char *der, size_t len)
@@ -86,9 +105,6 @@ op_seal(struct sctx *c, struct sconn *conn, struct sp_reader *r, struct buf *res
     struct answer *a)
 {
 	struct sp_blob in;
-	const unsigned char *k;
-	unsigned char *out = NULL;
-	size_t out_len = 0;
 
 	(void)conn;
 	sp_get_blob(r, &in);
@@ -101,15 +117,8 @@ op_seal(struct sctx *c, struct sconn *conn, struct sp_reader *r, struct buf *res
 		    "key, never sealed directly");
 		goto done;
 	}
-	if ((k = sctx_master_key(c, in.slot, a)) == NULL)
-		goto done;
-	if (escrow_seal_with(k, in.aad, in.data, in.len, &out, &out_len, &a->e) != 0) {
-		a->status = SIGNER_ERR;
-		goto done;
-	}
-	sp_put_bytes(res, out, out_len);
+	seal_reply(c, in.slot, in.aad, in.data, in.len, res, a);
 done:
-	free(out);
 	sp_blob_clear(&in);
 }
 
@@ -160,28 +169,21 @@ op_reseal(struct sctx *c, struct sconn *conn, struct sp_reader *r, struct buf *r
 {
 	uint32_t from = sp_get_u32(r), to = sp_get_u32(r);
 	char *aad = sp_get_str(r);
-	size_t len = 0, plain_len = 0, out_len = 0;
+	size_t len = 0, plain_len = 0;
 	const unsigned char *in = sp_get_bytes(r, &len);
-	const unsigned char *k;
-	unsigned char *plain = NULL, *out = NULL;
+	unsigned char *plain = NULL;
 
 	(void)conn;
 	if (!sp_reader_done(r) || aad == NULL) {
 		answer_err(a, SIGNER_ERR, "malformed re-seal request");
 		goto done;
 	}
-	if (open_blob(c, from, aad, in, len, &plain, &plain_len, a) != 0 ||
-	    (k = sctx_master_key(c, to, a)) == NULL)
+	if (open_blob(c, from, aad, in, len, &plain, &plain_len, a) != 0)
 		goto done;
-	if (escrow_seal_with(k, aad, plain, plain_len, &out, &out_len, &a->e) != 0) {
-		a->status = SIGNER_ERR;
-		goto done;
-	}
-	sp_put_bytes(res, out, out_len);
+	seal_reply(c, to, aad, plain, plain_len, res, a);
 done:
 	if (plain != NULL)
 		secret_free(plain, plain_len + 1);
-	free(out);
 	free(aad);
 }
 
@@ -217,11 +219,10 @@ op_escrow(struct sctx *c, struct sconn *conn, struct sp_reader *r, struct buf *r
     struct answer *a)
 {
 	struct sp_blob in;
-	size_t cert_len = 0, plain_len = 0, out_len = 0;
+	size_t cert_len = 0, plain_len = 0;
 	const unsigned char *cert_der;
 	char *escrow_aad;
-	const unsigned char *k;
-	unsigned char *plain = NULL, *out = NULL;
+	unsigned char *plain = NULL;
 	EVP_PKEY *key = NULL;
 	X509 *cert = NULL;
 
@@ -254,19 +255,12 @@ op_escrow(struct sctx *c, struct sconn *conn, struct sp_reader *r, struct buf *r
 		    "certificate to escrow it for", in.aad);
 		goto done;
 	}
-	if ((k = sctx_master_key(c, in.slot, a)) == NULL)
-		goto done;
-	if (escrow_seal_with(k, escrow_aad, plain, plain_len, &out, &out_len, &a->e) != 0) {
-		a->status = SIGNER_ERR;
-		goto done;
-	}
-	sp_put_bytes(res, out, out_len);
+	seal_reply(c, in.slot, escrow_aad, plain, plain_len, res, a);
 done:
 	if (plain != NULL)
 		secret_free(plain, plain_len + 1);
 	EVP_PKEY_free(key);
 	X509_free(cert);
-	free(out);
 	sp_blob_clear(&in);
 	free(escrow_aad);
 }
