@@ -34,8 +34,8 @@
 #include "conf/conf.h"
 #include "conf/unit.h"
 #include "mail/template.h"
-#include "smime/ca.h"
 #include "signer/policy_fit.h"
+#include "smime/ca.h"
 #include "smime/signer.h"
 #include "smime/signer_policy.h"
 #include "cli/commands.h"
@@ -273,7 +273,7 @@ check_signer_policy(const struct config *cfg)
 	}
 	if (path == NULL)
 		goto out;
-	if (file_read_all(path, (size_t)1 << 20, &text, &len, &e) != 0) {
+	if (file_read_all(path, POLICY_MAX_BYTES, &text, &len, &e) != 0) {
 		printf("note: the signer's policy was not compared with the groups: %s\n", e.text);
 		goto out;
 	}

@@ -23,8 +23,6 @@
 #include "smime/credential.h"
 #include "smime/types.h"
 
-#define POLICY_MAX_BYTES ((size_t)1 << 20)
-
 struct parser {
 	const char *origin;
 	struct buf errs;

@@ -52,6 +52,7 @@
 #include "common/attrs.h"
 
 #define POLICY_DEFAULT_PER_HOUR 10000
+#define POLICY_MAX_BYTES ((size_t)1 << 20) /* a policy file is never larger */
 #define POLICY_MAX_VALIDITY ((int64_t)825 * 86400)
 
 struct policy_ca {
