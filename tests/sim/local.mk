@@ -8,7 +8,8 @@ EVENTS = 200
 FIRST_SEED = 1
 SIM_PY = /usr/bin/python3 $(abs_top_srcdir)/tests/sim/sim.py \
 	--srcdir $(abs_top_srcdir) --builddir $(abs_top_builddir)
-SIM_BINARIES = smimesync$(EXEEXT) tests/tools/smimesync-crashy$(EXEEXT)
+SIM_BINARIES = smimesync$(EXEEXT) smimesync-signer$(EXEEXT) tests/tools/smimesync-signer$(EXEEXT) \
+	tests/tools/smimesync-crashy$(EXEEXT)
 
 sim: $(SIM_BINARIES)
 	$(SIM_PY) --seeds $(SEEDS) --events $(EVENTS) --first-seed $(FIRST_SEED) $(SIM_FLAGS)

@@ -139,7 +139,8 @@ def main():
                 shutil.copy2(src, os.path.join(tree, f))
         os.makedirs(build, exist_ok=True)
         if run(["./autogen.sh"], tree, log) or run(["../configure"], build, log) or \
-                run(["make", "-j2", "smimesync", "tests/tools/smimesync-crashy"], build, log):
+                run(["make", "-j2", "smimesync", "smimesync-signer", "tests/tools/smimesync-signer",
+                   "tests/tools/smimesync-crashy"], build, log):
             print("mutants: the unmodified tree does not build; see %s" % log)
             return 2
     # The simulation itself always as it is now in the source tree.
@@ -173,7 +174,8 @@ def main():
             for path, text in changed.items():
                 with open(os.path.join(tree, path), "w") as fh:
                     fh.write(text)
-            if run(["make", "-j2", "smimesync", "tests/tools/smimesync-crashy"], build, log):
+            if run(["make", "-j2", "smimesync", "smimesync-signer", "tests/tools/smimesync-signer",
+                   "tests/tools/smimesync-crashy"], build, log):
                 print("STALE: %s: does not build (see %s)" % (name, log), flush=True)
                 results.append((name, "STALE"))
                 continue
