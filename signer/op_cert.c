@@ -40,6 +40,8 @@
 #define HOUR 3600
 /* How far an asked notBefore may be from the signer's clock to count as "now". */
 #define CLOCK_SLACK 300
+/* 9999-12-31T23:59:59Z */
+#define MAX_FORMATTED_TIME ((uint64_t)253402300799)
 
 struct cert_req {
 	char *ca;
@@ -215,12 +217,17 @@ enforce(const struct policy *pol, const struct policy_ca *p, const struct cert_r
 	int k;
 
 	if (q->not_before != 0) {
-		time_t now = time(NULL);
-		int64_t off = (int64_t)q->not_before - (int64_t)now;
-		char asked[32];
+		uint64_t now = (uint64_t)time(NULL);
+		char asked[48];
 
-		if (off < -CLOCK_SLACK || off > CLOCK_SLACK) {
-			format_time_utc((time_t)q->not_before, asked, sizeof(asked));
+		/* Unsigned as on the wire: no value a client sends can overflow this. */
+		if (q->not_before < now - CLOCK_SLACK || q->not_before > now + CLOCK_SLACK) {
+			/* Past year 9999 gmtime has no answer: the number itself, then. */
+			if (q->not_before <= MAX_FORMATTED_TIME)
+				format_time_utc((time_t)q->not_before, asked, sizeof(asked));
+			else
+				snprintf(asked, sizeof(asked), "%llu s after 1970",
+				    (unsigned long long)q->not_before);
 			answer_err(a, SIGNER_REFUSED, "the request asks for notBefore %s; the signer "
 			    "dates every certificate by its own clock and backdates or postdates "
 			    "none", asked);

@@ -477,6 +477,10 @@ test_certificate_refusals(struct raw *s)
 	put_cert(&b, &(struct cert_ask){ .key = key, .mail = "bob@example.org",
 	    .not_before = 946684800 });
 	EXPECT(s, &b, SIGNER_REFUSED, "notBefore 2000-01-01T00:00:00Z");
+	/* Past INT64_MAX: once an overflow in the signer's clock check (found by fuzz_signer). */
+	put_cert(&b, &(struct cert_ask){ .key = key, .mail = "bob@example.org",
+	    .not_before = (uint64_t)1 << 63 });
+	EXPECT(s, &b, SIGNER_REFUSED, "notBefore 9223372036854775808 s after 1970");
 	put_cert(&b, &(struct cert_ask){ .key = key, .mail = "bob@example.org",
 	    .not_before = (uint64_t)now + 30 * DAY });
 	EXPECT(s, &b, SIGNER_REFUSED, "backdates or postdates none");
