@@ -105,8 +105,9 @@ write_policy(const struct config *cfg, bool from_init)
 		rc = -1;
 		goto out;
 	}
-	printf("wrote the signer's policy %s: review it (mail_domains = * allows any domain: "
-	    "list yours); behind [service] signer_socket it must belong to root\n", path);
+	printf("wrote the signer's policy %s: review it (its mail_domains are those the groups "
+	    "may certify; * allows any domain); behind [service] signer_socket it must belong "
+	    "to root\n", path);
 	printf("wrote the recovery credential %s (mode 0600): smimesync recover and resend need "
 	    "it (--credential FILE); keep it with the operators, away from smimesync's user\n",
 	    cred);

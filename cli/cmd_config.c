@@ -34,8 +34,10 @@
 #include "conf/conf.h"
 #include "conf/unit.h"
 #include "mail/template.h"
+#include "signer/policy_fit.h"
 #include "smime/ca.h"
 #include "smime/signer.h"
+#include "smime/signer_policy.h"
 #include "cli/commands.h"
 
 /*
@@ -243,6 +245,55 @@ check_issuing_fits(const struct config *cfg)
 	return n;
 }
 
+/*
+ * The signer's policy file, when there is one and this user can read it:
+ * each group whose certificates the signer would refuse, named in both
+ * files (signer/policy_fit.h). Without a file the signer enforces the
+ * policy derived from this configuration, which fits by construction; a
+ * file this user cannot read is said, not counted (the signer checks it
+ * at its start, and root's check-config can read it).
+ */
+static size_t
+check_signer_policy(const struct config *cfg)
+{
+	char *path = NULL, *text = NULL, *errors = NULL, *msgs = NULL;
+	struct policy *p = NULL;
+	struct errbuf e;
+	size_t len = 0, n = 0;
+	bool local = false;
+
+	for (size_t i = 0; i < cfg->n_cas; i++)
+		local = local || cfg->cas[i].type == CA_TYPE_LOCAL;
+	if (!local)
+		return 0;
+	if (signer_policy_file(cfg, &path, &e) != 0) {
+		fprintf(stderr, "%s:%d: %s\n", cfg->path,
+		    config_line(cfg, &cfg->service, "signer_policy"), e.text);
+		return 1;
+	}
+	if (path == NULL)
+		goto out;
+	if (file_read_all(path, POLICY_MAX_BYTES, &text, &len, &e) != 0) {
+		printf("note: the signer's policy was not compared with the groups: %s\n", e.text);
+		goto out;
+	}
+	if (policy_parse(text, len, path, &p, &errors) != 0) {
+		fprintf(stderr, "%s\n%s: the signer does not start with this policy\n", errors, path);
+		n = 1;
+		goto out;
+	}
+	n = policy_fit(p, cfg, &msgs);
+	if (msgs != NULL)
+		fprintf(stderr, "%s\n", msgs);
+out:
+	policy_free(p);
+	free(msgs);
+	free(errors);
+	free(text);
+	free(path);
+	return n;
+}
+
 static int
 check_as_me(const struct check_ctx *x)
 {
@@ -280,6 +331,7 @@ check_as_me(const struct check_ctx *x)
 			    "allowed_domains = example.org (the domains this group's addresses may "
 			    "have)\n", cfg->groups[i].origin.file, cfg->groups[i].origin.line, cfg->groups[i].name);
 	problems += check_issuing_fits(cfg);
+	problems += check_signer_policy(cfg);
 	/* A signer running as a service: it must answer, with its own policy. */
 	if (cfg->service.signer_socket != NULL) {
 		struct signer *s = NULL;

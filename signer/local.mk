@@ -6,6 +6,7 @@
 noinst_LIBRARIES += libsigner.a
 libsigner_a_SOURCES = \
 	signer/policy.h signer/policy.c \
+	signer/policy_fit.h signer/policy_fit.c \
 	signer/signlog.h signer/signlog.c \
 	signer/state.h signer/state.c \
 	signer/sctx.h signer/sctx_internal.h signer/sctx.c \

@@ -40,6 +40,8 @@
 #define HOUR 3600
 /* How far an asked notBefore may be from the signer's clock to count as "now". */
 #define CLOCK_SLACK 300
+/* 9999-12-31T23:59:59Z */
+#define MAX_FORMATTED_TIME ((uint64_t)253402300799)
 
 struct cert_req {
 	char *ca;
@@ -112,28 +114,6 @@ read_req(struct sp_reader *r, struct cert_req *q)
 		}
 	}
 	return 0;
-}
-
-static bool
-domain_allowed(const struct policy_ca *p, const char *addr)
-{
-	const char *at = strrchr(addr, '@');
-
-	if (p->any_domain)
-		return true;
-	for (size_t i = 0; at != NULL && i < p->n_domains; i++)
-		if (strcasecmp(at + 1, p->domains[i]) == 0)
-			return true;
-	return false;
-}
-
-static bool
-listed(char *const *v, size_t n, const char *s)
-{
-	for (size_t i = 0; s != NULL && i < n; i++)
-		if (strcmp(v[i], s) == 0)
-			return true;
-	return false;
 }
 
 static bool
@@ -237,12 +217,17 @@ enforce(const struct policy *pol, const struct policy_ca *p, const struct cert_r
 	int k;
 
 	if (q->not_before != 0) {
-		time_t now = time(NULL);
-		int64_t off = (int64_t)q->not_before - (int64_t)now;
-		char asked[32];
+		uint64_t now = (uint64_t)time(NULL);
+		char asked[48];
 
-		if (off < -CLOCK_SLACK || off > CLOCK_SLACK) {
-			format_time_utc((time_t)q->not_before, asked, sizeof(asked));
+		/* Unsigned as on the wire: no value a client sends can overflow this. */
+		if (q->not_before < now - CLOCK_SLACK || q->not_before > now + CLOCK_SLACK) {
+			/* Past year 9999 gmtime has no answer: the number itself, then. */
+			if (q->not_before <= MAX_FORMATTED_TIME)
+				format_time_utc((time_t)q->not_before, asked, sizeof(asked));
+			else
+				snprintf(asked, sizeof(asked), "%llu s after 1970",
+				    (unsigned long long)q->not_before);
 			answer_err(a, SIGNER_REFUSED, "the request asks for notBefore %s; the signer "
 			    "dates every certificate by its own clock and backdates or postdates "
 			    "none", asked);
@@ -263,7 +248,8 @@ enforce(const struct policy *pol, const struct policy_ca *p, const struct cert_r
 			    "signer certifies nothing else", addr, e.text);
 			return -1;
 		}
-		if (!domain_allowed(p, addr)) {
+		if (strrchr(addr, '@') == NULL ||
+		    !policy_domain_covers(p, strrchr(addr, '@') + 1)) {
 			answer_err(a, SIGNER_REFUSED, "%s is outside the mail domains [ca %s] may "
 			    "certify; if it should, add its domain to mail_domains in %s", addr,
 			    p->name, where);
@@ -279,13 +265,13 @@ enforce(const struct policy *pol, const struct policy_ca *p, const struct cert_r
 		return -1;
 	}
 	if (cert_profile_is_organization((enum cert_profile)q->profile)) {
-		if (!listed(p->organizations, p->n_organizations, q->organization)) {
+		if (!policy_listed(p->organizations, p->n_organizations, q->organization)) {
 			answer_err(a, SIGNER_REFUSED, "O=\"%.200s\" is not an organization [ca %s] may "
 			    "certify (organization in %s)",
 			    q->organization != NULL ? q->organization : "", p->name, where);
 			return -1;
 		}
-		if (!listed(p->organization_ids, p->n_organization_ids, q->organization_id)) {
+		if (!policy_listed(p->organization_ids, p->n_organization_ids, q->organization_id)) {
 			answer_err(a, SIGNER_REFUSED, "organizationIdentifier \"%.200s\" is not one "
 			    "[ca %s] may certify (organization_identifier in %s)",
 			    q->organization_id != NULL ? q->organization_id : "", p->name, where);

@@ -65,6 +65,25 @@ open_blob(struct sctx *c, uint32_t slot, const char *aad, const unsigned char *s
 	return 0;
 }
 
+/* Seal plain under slot's key as aad: the sealed bytes are the reply. */
+static void
+seal_reply(struct sctx *c, uint32_t slot, const char *aad, const unsigned char *plain,
+    size_t len, struct buf *res, struct answer *a)
+{
+	const unsigned char *k = sctx_master_key(c, slot, a);
+	unsigned char *out = NULL;
+	size_t out_len = 0;
+
+	if (k == NULL)
+		return;
+	if (escrow_seal_with(k, aad, plain, len, &out, &out_len, &a->e) != 0) {
+		a->status = SIGNER_ERR;
+		return;
+	}
+	sp_put_bytes(res, out, out_len);
+	free(out);
+}
+
 /* The closed-key mark of a PKCS#8 subscriber key (new), or NULL if it is no key. */
 static char *
 key_mark(const unsigned char *der, size_t len)
@@ -85,66 +104,53 @@ void
 op_seal(struct sctx *c, struct sconn *conn, struct sp_reader *r, struct buf *res,
     struct answer *a)
 {
-	uint32_t slot = sp_get_u32(r);
-	char *aad = sp_get_str(r);
-	size_t len = 0;
-	const unsigned char *in = sp_get_bytes(r, &len);
-	const unsigned char *k;
-	unsigned char *out = NULL;
-	size_t out_len = 0;
+	struct sp_blob in;
 
 	(void)conn;
-	if (!sp_reader_done(r) || aad == NULL) {
+	sp_get_blob(r, &in);
+	if (!sp_reader_done(r)) {
 		answer_err(a, SIGNER_ERR, "malformed seal request");
 		goto done;
 	}
-	if (is_escrow(aad)) {
+	if (is_escrow(in.aad)) {
 		answer_err(a, SIGNER_REFUSED, "escrowed keys are made by escrowing a provisioned "
 		    "key, never sealed directly");
 		goto done;
 	}
-	if ((k = sctx_master_key(c, slot, a)) == NULL)
-		goto done;
-	if (escrow_seal_with(k, aad, in, len, &out, &out_len, &a->e) != 0) {
-		a->status = SIGNER_ERR;
-		goto done;
-	}
-	sp_put_bytes(res, out, out_len);
+	seal_reply(c, in.slot, in.aad, in.data, in.len, res, a);
 done:
-	free(out);
-	free(aad);
+	sp_blob_clear(&in);
 }
 
 void
 op_unseal(struct sctx *c, struct sconn *conn, struct sp_reader *r, struct buf *res,
     struct answer *a)
 {
-	uint32_t slot = sp_get_u32(r);
-	char *aad = sp_get_str(r);
-	size_t len = 0, plain_len = 0;
-	const unsigned char *in = sp_get_bytes(r, &len);
+	struct sp_blob in;
+	size_t plain_len = 0;
 	unsigned char *plain = NULL;
 	char *mark = NULL;
 
 	(void)conn;
-	if (!sp_reader_done(r) || aad == NULL) {
+	sp_get_blob(r, &in);
+	if (!sp_reader_done(r)) {
 		answer_err(a, SIGNER_ERR, "malformed unseal request");
 		goto done;
 	}
-	if (is_escrow(aad)) {
+	if (is_escrow(in.aad)) {
 		answer_err(a, SIGNER_REFUSED, "an escrowed key opens only for key recovery "
 		    "(smimesync recover, or resend), under the operator's credential");
 		goto done;
 	}
-	if (open_blob(c, slot, aad, in, len, &plain, &plain_len, a) != 0)
+	if (open_blob(c, in.slot, in.aad, in.data, in.len, &plain, &plain_len, a) != 0)
 		goto done;
-	if (is_key(aad) && (mark = key_mark(plain, plain_len)) != NULL) {
+	if (is_key(in.aad) && (mark = key_mark(plain, plain_len)) != NULL) {
 		if (sctx_lock(c, a) != 0)
 			goto done;
 		if (strset_has(&c->st.closed_keys, mark))
 			answer_err(a, SIGNER_REFUSED, "the provisioning of this key (%s) is over: it "
 			    "opens only for key recovery (smimesync recover), under the operator's "
-			    "credential", aad);
+			    "credential", in.aad);
 		sctx_unlock(c);
 		if (a->status != SIGNER_OK)
 			goto done;
@@ -154,7 +160,7 @@ done:
 	if (plain != NULL)
 		secret_free(plain, plain_len + 1);
 	free(mark);
-	free(aad);
+	sp_blob_clear(&in);
 }
 
 void
@@ -163,28 +169,21 @@ op_reseal(struct sctx *c, struct sconn *conn, struct sp_reader *r, struct buf *r
 {
 	uint32_t from = sp_get_u32(r), to = sp_get_u32(r);
 	char *aad = sp_get_str(r);
-	size_t len = 0, plain_len = 0, out_len = 0;
+	size_t len = 0, plain_len = 0;
 	const unsigned char *in = sp_get_bytes(r, &len);
-	const unsigned char *k;
-	unsigned char *plain = NULL, *out = NULL;
+	unsigned char *plain = NULL;
 
 	(void)conn;
 	if (!sp_reader_done(r) || aad == NULL) {
 		answer_err(a, SIGNER_ERR, "malformed re-seal request");
 		goto done;
 	}
-	if (open_blob(c, from, aad, in, len, &plain, &plain_len, a) != 0 ||
-	    (k = sctx_master_key(c, to, a)) == NULL)
+	if (open_blob(c, from, aad, in, len, &plain, &plain_len, a) != 0)
 		goto done;
-	if (escrow_seal_with(k, aad, plain, plain_len, &out, &out_len, &a->e) != 0) {
-		a->status = SIGNER_ERR;
-		goto done;
-	}
-	sp_put_bytes(res, out, out_len);
+	seal_reply(c, to, aad, plain, plain_len, res, a);
 done:
 	if (plain != NULL)
 		secret_free(plain, plain_len + 1);
-	free(out);
 	free(aad);
 }
 
@@ -192,51 +191,50 @@ void
 op_probe(struct sctx *c, struct sconn *conn, struct sp_reader *r, struct buf *res,
     struct answer *a)
 {
-	uint32_t slot = sp_get_u32(r);
-	char *aad = sp_get_str(r);
-	size_t len = 0, plain_len = 0;
-	const unsigned char *in = sp_get_bytes(r, &len);
+	struct sp_blob in;
+	size_t plain_len = 0;
 	const unsigned char *k;
 	unsigned char *plain = NULL;
 
 	(void)conn;
-	if (!sp_reader_done(r) || aad == NULL) {
+	sp_get_blob(r, &in);
+	if (!sp_reader_done(r)) {
 		answer_err(a, SIGNER_ERR, "malformed probe request");
 		goto done;
 	}
-	if ((k = sctx_master_key(c, slot, a)) == NULL)
+	if ((k = sctx_master_key(c, in.slot, a)) == NULL)
 		goto done;
-	if (escrow_open_with(k, aad, in, len, &plain, &plain_len, NULL) == 0) {
+	if (escrow_open_with(k, in.aad, in.data, in.len, &plain, &plain_len, NULL) == 0) {
 		secret_free(plain, plain_len + 1);
 		sp_put_u32(res, 1);
 	} else {
 		sp_put_u32(res, 0);
 	}
 done:
-	free(aad);
+	sp_blob_clear(&in);
 }
 
 void
 op_escrow(struct sctx *c, struct sconn *conn, struct sp_reader *r, struct buf *res,
     struct answer *a)
 {
-	uint32_t slot = sp_get_u32(r);
-	char *key_aad = sp_get_str(r);
-	size_t len = 0, cert_len = 0, plain_len = 0, out_len = 0;
-	const unsigned char *in = sp_get_bytes(r, &len);
-	const unsigned char *cert_der = sp_get_bytes(r, &cert_len);
-	char *escrow_aad = sp_get_str(r);
-	const unsigned char *k;
-	unsigned char *plain = NULL, *out = NULL;
+	struct sp_blob in;
+	size_t cert_len = 0, plain_len = 0;
+	const unsigned char *cert_der;
+	char *escrow_aad;
+	unsigned char *plain = NULL;
 	EVP_PKEY *key = NULL;
 	X509 *cert = NULL;
 
 	(void)conn;
-	if (!sp_reader_done(r) || key_aad == NULL || escrow_aad == NULL || cert_der == NULL) {
+	sp_get_blob(r, &in);
+	cert_der = sp_get_bytes(r, &cert_len);
+	escrow_aad = sp_get_str(r);
+	if (!sp_reader_done(r) || escrow_aad == NULL) {
 		answer_err(a, SIGNER_ERR, "malformed escrow request");
 		goto done;
 	}
-	if (!is_key(key_aad) || !is_escrow(escrow_aad)) {
+	if (!is_key(in.aad) || !is_escrow(escrow_aad)) {
 		answer_err(a, SIGNER_REFUSED, "escrow takes a provisioned key (\"%s...\") to an "
 		    "escrowed one (\"%s...\")", SIGNER_KEY_AAD_PREFIX, SIGNER_ESCROW_AAD_PREFIX);
 		goto done;
@@ -245,7 +243,7 @@ op_escrow(struct sctx *c, struct sconn *conn, struct sp_reader *r, struct buf *r
 		a->status = SIGNER_ERR;
 		goto done;
 	}
-	if (open_blob(c, slot, key_aad, in, len, &plain, &plain_len, a) != 0)
+	if (open_blob(c, in.slot, in.aad, in.data, in.len, &plain, &plain_len, a) != 0)
 		goto done;
 	if (key_from_pkcs8_der(plain, plain_len, &key, &a->e) != 0) {
 		a->status = SIGNER_ERR;
@@ -254,23 +252,16 @@ op_escrow(struct sctx *c, struct sconn *conn, struct sp_reader *r, struct buf *r
 	if (X509_check_private_key(cert, key) != 1) {
 		ERR_clear_error();
 		answer_err(a, SIGNER_REFUSED, "the key sealed as %s is not the key of the "
-		    "certificate to escrow it for", key_aad);
+		    "certificate to escrow it for", in.aad);
 		goto done;
 	}
-	if ((k = sctx_master_key(c, slot, a)) == NULL)
-		goto done;
-	if (escrow_seal_with(k, escrow_aad, plain, plain_len, &out, &out_len, &a->e) != 0) {
-		a->status = SIGNER_ERR;
-		goto done;
-	}
-	sp_put_bytes(res, out, out_len);
+	seal_reply(c, in.slot, escrow_aad, plain, plain_len, res, a);
 done:
 	if (plain != NULL)
 		secret_free(plain, plain_len + 1);
 	EVP_PKEY_free(key);
 	X509_free(cert);
-	free(out);
-	free(key_aad);
+	sp_blob_clear(&in);
 	free(escrow_aad);
 }
 
@@ -278,24 +269,24 @@ void
 op_close_key(struct sctx *c, struct sconn *conn, struct sp_reader *r, struct buf *res,
     struct answer *a)
 {
-	uint32_t slot = sp_get_u32(r);
-	char *aad = sp_get_str(r);
-	size_t len = 0, plain_len = 0;
-	const unsigned char *in = sp_get_bytes(r, &len);
-	char *requester = sp_get_str(r);
+	struct sp_blob in;
+	size_t plain_len = 0;
+	char *requester;
 	unsigned char *plain = NULL;
 	char *mark = NULL;
 	json_t *ev;
 
 	(void)res;
-	if (!sp_reader_done(r) || aad == NULL || !is_key(aad)) {
+	sp_get_blob(r, &in);
+	requester = sp_get_str(r);
+	if (!sp_reader_done(r) || !is_key(in.aad)) {
 		answer_err(a, SIGNER_ERR, "malformed close request");
 		goto done;
 	}
-	if (open_blob(c, slot, aad, in, len, &plain, &plain_len, a) != 0)
+	if (open_blob(c, in.slot, in.aad, in.data, in.len, &plain, &plain_len, a) != 0)
 		goto done;
 	if ((mark = key_mark(plain, plain_len)) == NULL) {
-		answer_err(a, SIGNER_ERR, "%s does not hold a private key", aad);
+		answer_err(a, SIGNER_ERR, "%s does not hold a private key", in.aad);
 		goto done;
 	}
 	if (sctx_lock(c, a) != 0)
@@ -303,7 +294,7 @@ op_close_key(struct sctx *c, struct sconn *conn, struct sp_reader *r, struct buf
 	if (!strset_has(&c->st.closed_keys, mark)) {
 		ev = sctx_event("key-closed", requester, conn);
 		if (json_object_set_new(ev, "key", sctx_str(mark)) != 0 ||
-		    json_object_set_new(ev, "as", sctx_str(aad)) != 0)
+		    json_object_set_new(ev, "as", sctx_str(in.aad)) != 0)
 			fatal("out of memory");
 		if (sctx_log(c, ev, a) != 0)
 			log_error("%s", a->e.text);
@@ -313,7 +304,7 @@ done:
 	if (plain != NULL)
 		secret_free(plain, plain_len + 1);
 	free(mark);
-	free(aad);
+	sp_blob_clear(&in);
 	free(requester);
 }
 

@@ -23,8 +23,6 @@
 #include "smime/credential.h"
 #include "smime/types.h"
 
-#define POLICY_MAX_BYTES ((size_t)1 << 20)
-
 struct parser {
 	const char *origin;
 	struct buf errs;
@@ -97,10 +95,13 @@ add_domain(struct parser *ps, int line, const char *d)
 		ps->ca->any_domain = true;
 		return;
 	}
-	probe = xasprintf("x@%s", d);
+	/* ".example.org" or "*.example.org": every domain below it, as in smimesync.conf. */
+	if (strncmp(d, "*.", 2) == 0)
+		d++;
+	probe = xasprintf("x@%s", d[0] == '.' ? d + 1 : d);
 	if (!mailaddr_valid(probe, strlen(probe), MAILADDR_DOTTED))
 		perr(ps, line, "mail_domains: \"%s\" is not a domain name (letters, digits, '-' "
-		    "and dots, at least two labels), nor *", d);
+		    "and dots, at least two labels; a leading dot for every subdomain), nor *", d);
 	free(probe);
 	lower = xstrdup(d);
 	for (char *c = lower; *c != '\0'; c++)
@@ -242,6 +243,26 @@ ca_key(struct parser *ps, int line, const char *key, const char *value)
 		{"aia_url", offsetof(struct policy_ca, aia_url)},
 	};
 
+	static const struct {
+		const char *key;
+		size_t off;
+	} lines[] = {
+		{"cert_file", offsetof(struct policy_ca, lines.cert_file)},
+		{"mail_domains", offsetof(struct policy_ca, lines.mail_domains)},
+		{"profiles", offsetof(struct policy_ca, lines.profiles)},
+		{"key_types", offsetof(struct policy_ca, lines.key_types)},
+		{"organization", offsetof(struct policy_ca, lines.organization)},
+		{"organization_identifier", offsetof(struct policy_ca, lines.organization_identifier)},
+		{"max_validity", offsetof(struct policy_ca, lines.max_validity)},
+	};
+
+	/* The first line of a repeatable key (organization) is the one to point at. */
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		int *at = (int *)((char *)ca + lines[i].off);
+
+		if (strcmp(key, lines[i].key) == 0 && *at == 0)
+			*at = line;
+	}
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		if (strcmp(key, paths[i].key) == 0) {
 			set_str(ps, line, key, (char **)((char *)ca + paths[i].off), value);
@@ -536,6 +557,34 @@ out:
 	free(dir);
 	free(text);
 	return rc;
+}
+
+bool
+policy_listed(char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; s != NULL && i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+bool
+policy_domain_covers(const struct policy_ca *ca, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (ca->any_domain)
+		return true;
+	for (size_t i = 0; i < ca->n_domains; i++) {
+		const char *d = ca->domains[i];
+		size_t dlen = strlen(d);
+
+		if (d[0] == '.' ? (len > dlen || (name[0] == '.' && len == dlen)) &&
+		    strcasecmp(name + len - dlen, d) == 0 :
+		    name[0] != '.' && strcasecmp(name, d) == 0)
+			return true;
+	}
+	return false;
 }
 
 char *

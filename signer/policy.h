@@ -22,7 +22,7 @@
  *   pin_file = ...                            PIN of a PKCS#11 key_file
  *   pin_credential = NAME                     or $CREDENTIALS_DIRECTORY/NAME
  *   chain_file, crl_url, aia_url              as in smimesync.conf(5)
- *   mail_domains = example.org, example.com   or *; required
+ *   mail_domains = example.org, .example.com  or *; required (".x": below x)
  *   profiles = mailbox-strict, ...            none given: no certificate
  *   key_types = rsa2048, p256, ...            none given: no certificate
  *   organization = Example Org                one allowed O= per line
@@ -52,6 +52,7 @@
 #include "common/attrs.h"
 
 #define POLICY_DEFAULT_PER_HOUR 10000
+#define POLICY_MAX_BYTES ((size_t)1 << 20) /* a policy file is never larger */
 #define POLICY_MAX_VALIDITY ((int64_t)825 * 86400)
 
 struct policy_ca {
@@ -65,7 +66,7 @@ struct policy_ca {
 	char *crl_url;
 	char *aia_url;
 	bool any_domain;         /* mail_domains = * */
-	char **domains;          /* lowercase */
+	char **domains;          /* lowercase; ".x": every domain below x */
 	size_t n_domains;
 	unsigned profiles;       /* bit (1u << enum cert_profile) */
 	unsigned key_types;      /* bit (1u << enum key_type) */
@@ -74,6 +75,11 @@ struct policy_ca {
 	char **organization_ids;
 	size_t n_organization_ids;
 	int64_t max_validity;    /* seconds */
+	/* Where each rule was given (0: not given), for check-config's comparison. */
+	struct {
+		int cert_file, mail_domains, profiles, key_types, organization,
+		    organization_identifier, max_validity;
+	} lines;
 };
 
 struct policy {
@@ -102,6 +108,14 @@ int policy_parse(const char *text, size_t len, const char *origin, struct policy
 int policy_load(const char *path, enum policy_owner owner, struct policy **out, char **errors)
     MUST_USE;
 void policy_free(struct policy *p);
+/* Is s (NULL: no) one of the n strings of v, exactly? */
+bool policy_listed(char *const *v, size_t n, const char *s);
+/*
+ * Does ca allow every domain that name stands for: a domain ("x", as in an
+ * address) or a whole subtree (".x", as smimesync.conf may ask)? An entry
+ * ".example.org" covers every domain below example.org, never itself.
+ */
+bool policy_domain_covers(const struct policy_ca *ca, const char *name);
 /* Lines worth a warning at start ("mail_domains = * lets ..."), newline-separated, or NULL (new). */
 char *policy_warnings(const struct policy *p);
 

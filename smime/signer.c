@@ -840,23 +840,33 @@ slot_of(const struct signer *s, const char *path, struct errbuf *e)
 	return -1;
 }
 
-/* A request whose reply is just the status. */
+/* Send req, whose reply is just the status. */
 static int
-simple_request(struct signer *s, uint32_t op, int slot, struct errbuf *e)
+status_request(struct signer *s, const struct buf *req, struct errbuf *e)
 {
-	struct buf b;
 	struct sp_reader r;
 	unsigned char *reply = NULL;
 	size_t reply_len = 0;
 	int rc;
 
-	buf_init(&b, 0);
-	sp_put_u32(&b, op);
-	sp_put_u32(&b, (uint32_t)slot);
-	rc = request(s, &b, &reply, &reply_len, &r, NULL, e);
+	rc = request(s, req, &reply, &reply_len, &r, NULL, e);
 	if (rc == 0 && !sp_reader_done(&r))
 		rc = malformed(e);
 	reply_free(reply, reply_len);
+	return rc;
+}
+
+/* op with a slot, answered by the status alone. */
+static int
+simple_request(struct signer *s, uint32_t op, int slot, struct errbuf *e)
+{
+	struct buf b;
+	int rc;
+
+	buf_init(&b, 0);
+	sp_put_u32(&b, op);
+	sp_put_u32(&b, (uint32_t)slot);
+	rc = status_request(s, &b, e);
 	buf_free(&b);
 	return rc;
 }
@@ -887,19 +897,13 @@ int
 signer_rotate(struct signer *s, int what, struct errbuf *e)
 {
 	struct buf b;
-	struct sp_reader r;
-	unsigned char *reply = NULL;
-	size_t reply_len = 0;
 	int rc;
 
 	buf_init(&b, 0);
 	sp_put_u32(&b, SIGNER_OP_ROTATE);
 	sp_put_u32(&b, (uint32_t)what);
 	sp_put_str(&b, s->requester);
-	rc = request(s, &b, &reply, &reply_len, &r, NULL, e);
-	if (rc == 0 && !sp_reader_done(&r))
-		rc = malformed(e);
-	reply_free(reply, reply_len);
+	rc = status_request(s, &b, e);
 	buf_free(&b);
 	return rc;
 }
@@ -914,9 +918,7 @@ crypt_request(struct signer *s, uint32_t op, int slot, const char *aad,
 
 	buf_init(&b, 0);
 	sp_put_u32(&b, op);
-	sp_put_u32(&b, (uint32_t)slot);
-	sp_put_str(&b, aad != NULL ? aad : "");
-	sp_put_bytes(&b, in, len);
+	sp_put_blob(&b, (uint32_t)slot, aad, in, len);
 	rc = bytes_request(s, &b, out, out_len, e);
 	/* The request may hold a plaintext secret (seal). */
 	buf_wipe(&b);
@@ -968,9 +970,7 @@ signer_probe(struct signer *s, int slot, const char *aad, const unsigned char *s
 
 	buf_init(&b, 0);
 	sp_put_u32(&b, SIGNER_OP_PROBE);
-	sp_put_u32(&b, (uint32_t)slot);
-	sp_put_str(&b, aad != NULL ? aad : "");
-	sp_put_bytes(&b, sealed, len);
+	sp_put_blob(&b, (uint32_t)slot, aad, sealed, len);
 	if (request(s, &b, &reply, &reply_len, &r, NULL, e) != 0)
 		goto out;
 	opens = sp_get_u32(&r);
@@ -995,9 +995,7 @@ signer_escrow(struct signer *s, int slot, const char *key_aad, const unsigned ch
 	if (cert_to_der(cert, &der, &der_len, e) != 0)
 		goto out;
 	sp_put_u32(&b, SIGNER_OP_ESCROW);
-	sp_put_u32(&b, (uint32_t)slot);
-	sp_put_str(&b, key_aad);
-	sp_put_bytes(&b, sealed, len);
+	sp_put_blob(&b, (uint32_t)slot, key_aad, sealed, len);
 	sp_put_bytes(&b, der, der_len);
 	sp_put_str(&b, escrow_aad);
 	rc = bytes_request(s, &b, out, out_len, e);
@@ -1012,21 +1010,13 @@ signer_close_key(struct signer *s, int slot, const char *key_aad, const unsigned
     size_t len, struct errbuf *e)
 {
 	struct buf b;
-	struct sp_reader r;
-	unsigned char *reply = NULL;
-	size_t reply_len = 0;
 	int rc;
 
 	buf_init(&b, 0);
 	sp_put_u32(&b, SIGNER_OP_CLOSE_KEY);
-	sp_put_u32(&b, (uint32_t)slot);
-	sp_put_str(&b, key_aad);
-	sp_put_bytes(&b, sealed, len);
+	sp_put_blob(&b, (uint32_t)slot, key_aad, sealed, len);
 	sp_put_str(&b, s->requester);
-	rc = request(s, &b, &reply, &reply_len, &r, NULL, e);
-	if (rc == 0 && !sp_reader_done(&r))
-		rc = malformed(e);
-	reply_free(reply, reply_len);
+	rc = status_request(s, &b, e);
 	buf_free(&b);
 	return rc;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -79,6 +80,81 @@ seen(const char *const *v, size_t n, const char *s)
 	return false;
 }
 
+/* Add each entry of a domain list (conf_check_domain_list()'s syntax) not in *v yet (new). */
+static void
+add_domains(char ***v, size_t *n, const char *list)
+{
+	char *copy = xstrdup(list), *save = NULL;
+
+	for (char *t = strtok_r(copy, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+		char *d = str_trim(t);
+		bool dup = false;
+
+		for (size_t i = 0; i < *n && !dup; i++)
+			dup = strcasecmp((*v)[i], d) == 0;
+		if (d[0] == '\0' || dup)
+			continue;
+		*v = xreallocarray(*v, *n + 1, sizeof(**v));
+		(*v)[(*n)++] = xstrdup(d);
+	}
+	free(copy);
+}
+
+/*
+ * mail_domains of a CA: the union of what the groups using it may certify
+ * (each group's allowed_domains, else [service] mail_domains), so that a
+ * compromised main process gets no address signed that the service itself
+ * would not certify. "*" only when one of those groups has no domain rule
+ * at all: the service then certifies any domain (check-config warns).
+ */
+static void
+put_domains(struct buf *b, const struct config *cfg, const struct conf_ca *ca)
+{
+	char **v = NULL;
+	size_t n = 0;
+	const char *open_group = NULL;
+	bool used = false;
+
+	for (size_t i = 0; i < cfg->n_groups; i++) {
+		const struct conf_group *g = &cfg->groups[i];
+		const char *list = g->allowed_domains != NULL ? g->allowed_domains :
+		    cfg->service.mail_domains;
+
+		if (g->ca != ca)
+			continue;
+		used = true;
+		if (list != NULL)
+			add_domains(&v, &n, list);
+		else if (open_group == NULL)
+			open_group = g->name;
+	}
+	/* No group: the CA signs no certificate; [service] mail_domains, if any, bounds it. */
+	if (!used && cfg->service.mail_domains != NULL)
+		add_domains(&v, &n, cfg->service.mail_domains);
+	if (open_group != NULL || n == 0) {
+		if (open_group != NULL)
+			put(b, "# Any domain: [group %s] has no allowed_domains and [service] no "
+			    "mail_domains,\n# so smimesync certifies every domain the directory "
+			    "gives. Set one of them,\n# or list here the domains this CA may "
+			    "certify, e.g.\n", open_group);
+		else
+			put(b, "# Any domain: [service] has no mail_domains. List the domains this "
+			    "CA may certify, e.g.\n");
+		put(b, "# mail_domains = example.org, .example.org\n");
+		put(b, "mail_domains = *\n");
+	} else {
+		put(b, "# What the groups using this CA may certify ([group] allowed_domains, "
+		    "else\n# [service] mail_domains; a leading dot: every subdomain).\n");
+		put(b, "mail_domains =");
+		for (size_t i = 0; i < n; i++)
+			put(b, "%s %s", i > 0 ? "," : "", v[i]);
+		put(b, "\n");
+	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 /* The [ca NAME] section for conf from the groups that use it. */
 static void
 derive_ca(struct buf *b, const struct config *cfg, const struct conf_ca *ca)
@@ -121,9 +197,7 @@ derive_ca(struct buf *b, const struct config *cfg, const struct conf_ca *ca)
 		put(b, "crl_url = %s\n", ca->crl_url);
 	if (ca->aia_url != NULL)
 		put(b, "aia_url = %s\n", ca->aia_url);
-	put(b, "# REVIEW: any domain. List the domains this CA may certify, e.g.\n"
-	    "# mail_domains = example.org, example.com\n");
-	put(b, "mail_domains = *\n");
+	put_domains(b, cfg, ca);
 	if (profiles == 0) {
 		put(b, "# No group uses this CA: it signs CRLs, and no certificate.\n");
 		goto lists;

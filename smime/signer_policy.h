@@ -8,9 +8,10 @@
  *
  * A derived policy allows each local [ca] exactly what the groups using it
  * ask for: their profiles, organizations and organizationIdentifiers, key
- * types and longest validity, and any mail domain (the configuration does
- * not say which domains are ours); the administrator reviews and narrows
- * it. Strings returned are new.
+ * types and longest validity, and the mail domains they may certify (each
+ * group's allowed_domains, else [service] mail_domains; any domain only
+ * when a group has neither, which check-config warns about). Strings
+ * returned are new.
  */
 #ifndef SMIMESYNC_SMIME_SIGNER_POLICY_H
 #define SMIMESYNC_SMIME_SIGNER_POLICY_H

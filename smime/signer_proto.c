@@ -137,6 +137,31 @@ sp_get_str(struct sp_reader *r)
 	return xstrndup((const char *)p, n);
 }
 
+void
+sp_put_blob(struct buf *b, uint32_t slot, const char *aad, const void *data, size_t len)
+{
+	sp_put_u32(b, slot);
+	sp_put_str(b, aad != NULL ? aad : "");
+	sp_put_bytes(b, data, len);
+}
+
+void
+sp_get_blob(struct sp_reader *r, struct sp_blob *out)
+{
+	out->slot = sp_get_u32(r);
+	out->aad = sp_get_str(r);
+	out->data = sp_get_bytes(r, &out->len);
+	if (out->aad == NULL)
+		r->bad = 1;
+}
+
+void
+sp_blob_clear(struct sp_blob *b)
+{
+	free(b->aad);
+	memset(b, 0, sizeof(*b));
+}
+
 int
 sp_reader_done(const struct sp_reader *r)
 {

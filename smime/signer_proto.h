@@ -180,6 +180,24 @@ char *sp_get_str(struct sp_reader *r);
 int sp_reader_done(const struct sp_reader *r);
 
 /*
+ * The fields SEAL, UNSEAL, PROBE, ESCROW and CLOSE_KEY start with: u32
+ * master key slot, str associated data, bytes (the plaintext to seal or
+ * the sealed blob). Written and read here only, so both sides agree.
+ */
+struct sp_blob {
+	uint32_t slot;
+	char *aad;                 /* new (sp_blob_clear()); NULL only in a malformed body */
+	const unsigned char *data; /* borrowed from the body */
+	size_t len;
+};
+
+/* aad NULL is sent as "". */
+void sp_put_blob(struct buf *b, uint32_t slot, const char *aad, const void *data, size_t len);
+/* Read the three fields; a NULL aad makes the body malformed (sp_reader_done() fails). */
+void sp_get_blob(struct sp_reader *r, struct sp_blob *out);
+void sp_blob_clear(struct sp_blob *b);
+
+/*
  * Send a whole message, retrying short writes and EINTR; never raises
  * SIGPIPE. Returns 0, or -1 with errno set.
  */

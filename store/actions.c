@@ -12,19 +12,30 @@
 #include "common/xalloc.h"
 #include "store/store_internal.h"
 
+/* An actions row: its columns, and what of it the struct owns. */
+static const struct store_col action_cols[] = {
+	STORE_COL(struct store_action, id, "id", STORE_INT64),
+	STORE_COL(struct store_action, run_id, "run_id", STORE_TEXT),
+	STORE_COL(struct store_action, user_id, "user_id", STORE_TEXT),
+	STORE_COL(struct store_action, kind, "kind", STORE_TEXT),
+	STORE_COL(struct store_action, state, "state", STORE_TEXT),
+	STORE_COL(struct store_action, group_name, "group_name", STORE_TEXT),
+	STORE_COL(struct store_action, mail, "mail", STORE_TEXT),
+	STORE_BLOB(struct store_action, sealed_key, sealed_key_len, "sealed_key", STORE_SECRET),
+	STORE_COL(struct store_action, cert_id, "cert_id", STORE_INT64),
+	STORE_COL(struct store_action, old_cert_id, "old_cert_id", STORE_INT64),
+	STORE_COL(struct store_action, attempts, "attempts", STORE_INT),
+	STORE_COL(struct store_action, last_error, "last_error", STORE_TEXT),
+	STORE_COL(struct store_action, ca_cookie, "ca_cookie", STORE_TEXT),
+	STORE_COL(struct store_action, ca_next_try, "ca_next_try", STORE_TIME),
+	STORE_COL(struct store_action, ca_failures, "ca_failures", STORE_INT),
+	STORE_COL(struct store_action, ca_cookie_ca, "ca_cookie_ca", STORE_TEXT),
+};
+
 void
 store_action_clear(struct store_action *a)
 {
-	free(a->run_id);
-	free(a->user_id);
-	free(a->kind);
-	free(a->state);
-	free(a->group_name);
-	free(a->mail);
-	secret_free(a->sealed_key, a->sealed_key_len);
-	free(a->last_error);
-	free(a->ca_cookie);
-	free(a->ca_cookie_ca);
+	store_row_clear(action_cols, N_COLS(action_cols), a);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -58,32 +69,17 @@ store_action_create(struct store *st, const struct store_action *a, int64_t *id_
 int
 store_action_get(struct store *st, int64_t id, struct store_action *out, struct errbuf *e)
 {
-	sqlite3_stmt *s = store_prepare(st,
-	    "SELECT id, run_id, user_id, kind, state, group_name, mail, sealed_key, cert_id,"
-	    " old_cert_id, attempts, last_error, ca_cookie, ca_next_try, ca_failures, ca_cookie_ca"
-	    " FROM actions WHERE id = ?", e);
+	char *sql = store_row_select(action_cols, N_COLS(action_cols),
+	    "FROM actions WHERE id = ?");
+	sqlite3_stmt *s = store_prepare(st, sql, e);
 	int rc = -1;
 
+	free(sql);
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, id);
 	if (sqlite3_step(s) == SQLITE_ROW) {
-		out->id = sqlite3_column_int64(s, 0);
-		out->run_id = col_text(s, 1);
-		out->user_id = col_text(s, 2);
-		out->kind = col_text(s, 3);
-		out->state = col_text(s, 4);
-		out->group_name = col_text(s, 5);
-		out->mail = col_text(s, 6);
-		out->sealed_key = col_blob(s, 7, &out->sealed_key_len);
-		out->cert_id = sqlite3_column_int64(s, 8);
-		out->old_cert_id = sqlite3_column_int64(s, 9);
-		out->attempts = sqlite3_column_int(s, 10);
-		out->last_error = col_text(s, 11);
-		out->ca_cookie = col_text(s, 12);
-		out->ca_next_try = (time_t)sqlite3_column_int64(s, 13);
-		out->ca_failures = sqlite3_column_int(s, 14);
-		out->ca_cookie_ca = col_text(s, 15);
+		store_row_read(s, action_cols, N_COLS(action_cols), out);
 		rc = 0;
 	} else {
 		err_set(e, "store: provisioning action #%lld is missing", (long long)id);

@@ -34,13 +34,35 @@ store_ca_request_add(struct store *st, const struct store_ca_request *r, const c
 	return 0;
 }
 
+/* The rows read back: columns, fields, and what the struct owns. */
+static const struct store_col request_cols[] = {
+	STORE_COL(struct store_ca_request, id, "id", STORE_INT64),
+	STORE_COL(struct store_ca_request, action_id, "action_id", STORE_INT64),
+	STORE_COL(struct store_ca_request, ca_name, "ca_name", STORE_TEXT),
+	STORE_COL(struct store_ca_request, request_id, "request_id", STORE_TEXT),
+	STORE_COL(struct store_ca_request, key_id, "key_id", STORE_TEXT),
+	STORE_COL(struct store_ca_request, state, "state", STORE_TEXT),
+	STORE_COL(struct store_ca_request, created, "created", STORE_TIME),
+};
+
+static const struct store_col unwanted_cols[] = {
+	STORE_COL(struct store_unwanted, id, "id", STORE_INT64),
+	STORE_COL(struct store_unwanted, user_id, "user_id", STORE_TEXT),
+	STORE_COL(struct store_unwanted, ca_name, "ca_name", STORE_TEXT),
+	STORE_COL(struct store_unwanted, serial, "serial", STORE_TEXT),
+	STORE_COL(struct store_unwanted, issuer, "issuer", STORE_TEXT),
+	STORE_COL(struct store_unwanted, key_id, "key_id", STORE_TEXT),
+	STORE_BLOB(struct store_unwanted, der, der_len, "der", STORE_BYTES),
+	STORE_COL(struct store_unwanted, why, "why", STORE_TEXT),
+	STORE_COL(struct store_unwanted, state, "state", STORE_TEXT),
+	STORE_COL(struct store_unwanted, attempts, "attempts", STORE_INT),
+	STORE_COL(struct store_unwanted, reason, "reason", STORE_INT),
+};
+
 void
 store_ca_request_clear(struct store_ca_request *r)
 {
-	free(r->ca_name);
-	free(r->request_id);
-	free(r->key_id);
-	free(r->state);
+	store_row_clear(request_cols, N_COLS(request_cols), r);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -48,24 +70,19 @@ int
 store_ca_request_last(struct store *st, int64_t action_id, struct store_ca_request *out,
     struct errbuf *e)
 {
-	sqlite3_stmt *s = store_prepare(st,
-	    "SELECT id, action_id, ca_name, request_id, key_id, state, created FROM ca_requests"
-	    " WHERE action_id = ? ORDER BY id DESC LIMIT 1", e);
+	char *sql = store_row_select(request_cols, N_COLS(request_cols),
+	    "FROM ca_requests WHERE action_id = ? ORDER BY id DESC LIMIT 1");
+	sqlite3_stmt *s = store_prepare(st, sql, e);
 	int rc;
 
+	free(sql);
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, action_id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		memset(out, 0, sizeof(*out));
-		out->id = sqlite3_column_int64(s, 0);
-		out->action_id = sqlite3_column_int64(s, 1);
-		out->ca_name = col_text(s, 2);
-		out->request_id = col_text(s, 3);
-		out->key_id = col_text(s, 4);
-		out->state = col_text(s, 5);
-		out->created = sqlite3_column_int64(s, 6);
+		store_row_read(s, request_cols, N_COLS(request_cols), out);
 		rc = 1;
 	} else if (rc == SQLITE_DONE) {
 		rc = 0;
@@ -120,30 +137,23 @@ store_unwanted_add(struct store *st, const struct store_unwanted *u, time_t now,
 void
 store_unwanted_free(struct store_unwanted *v, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].user_id);
-		free(v[i].ca_name);
-		free(v[i].serial);
-		free(v[i].issuer);
-		free(v[i].key_id);
-		free(v[i].der);
-		free(v[i].why);
-		free(v[i].state);
-	}
+	for (size_t i = 0; i < n; i++)
+		store_row_clear(unwanted_cols, N_COLS(unwanted_cols), &v[i]);
 	free(v);
 }
 
 int
-store_unwanted_todo(struct store *st, struct store_unwanted **out, size_t *n, struct errbuf *e)
+store_unwanted_pending(struct store *st, struct store_unwanted **out, size_t *n, struct errbuf *e)
 {
-	sqlite3_stmt *s = store_prepare(st,
-	    "SELECT id, user_id, ca_name, serial, issuer, key_id, der, why, state, attempts, reason"
-	    " FROM unwanted_certs WHERE state = 'pending' OR (state = 'admin' AND reported = 0)"
-	    " ORDER BY id", e);
+	char *sql = store_row_select(unwanted_cols, N_COLS(unwanted_cols),
+	    "FROM unwanted_certs WHERE state = 'pending' OR (state = 'admin' AND reported = 0)"
+	    " ORDER BY id");
+	sqlite3_stmt *s = store_prepare(st, sql, e);
 	struct store_unwanted *v = NULL;
 	size_t count = 0;
 	int rc;
 
+	free(sql);
 	if (s == NULL)
 		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -152,17 +162,7 @@ store_unwanted_todo(struct store *st, struct store_unwanted **out, size_t *n, st
 		v = xreallocarray(v, count + 1, sizeof(*v));
 		u = &v[count++];
 		memset(u, 0, sizeof(*u));
-		u->id = sqlite3_column_int64(s, 0);
-		u->user_id = col_text(s, 1);
-		u->ca_name = col_text(s, 2);
-		u->serial = col_text(s, 3);
-		u->issuer = col_text(s, 4);
-		u->key_id = col_text(s, 5);
-		u->der = col_blob(s, 6, &u->der_len);
-		u->why = col_text(s, 7);
-		u->state = col_text(s, 8);
-		u->attempts = sqlite3_column_int(s, 9);
-		u->reason = sqlite3_column_int(s, 10);
+		store_row_read(s, unwanted_cols, N_COLS(unwanted_cols), u);
 	}
 	if (rc != SQLITE_DONE) {
 		store_sql_error(st, "cannot read the unwanted certificates", e);

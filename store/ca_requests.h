@@ -73,7 +73,7 @@ struct store_unwanted {
 int store_unwanted_add(struct store *st, const struct store_unwanted *u, time_t now,
     struct errbuf *e) MUST_USE;
 /* Rows to work on: "pending" ones, and "admin" ones not reported yet. */
-int store_unwanted_todo(struct store *st, struct store_unwanted **out, size_t *n,
+int store_unwanted_pending(struct store *st, struct store_unwanted **out, size_t *n,
     struct errbuf *e) MUST_USE;
 void store_unwanted_free(struct store_unwanted *v, size_t n);
 /* New state (or NULL: unchanged) and the error of a failed attempt (NULL: none). */

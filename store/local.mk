@@ -4,7 +4,7 @@
 # Depends on common/ only.
 noinst_LIBRARIES += libstore.a
 libstore_a_SOURCES = \
-	store/store.c store/store.h store/store_internal.h \
+	store/store.c store/store.h store/store_internal.h store/row.c \
 	store/certs.c store/holders.c store/actions.c store/outbox.c \
 	store/queries.c store/queries.h \
 	store/revocation.c store/revocation.h \

@@ -52,7 +52,7 @@ unwanted_work(struct engine *en, bool dry_run)
 
 	if (en->store == NULL)
 		return;
-	if (store_unwanted_todo(en->store, &v, &n, &e) != 0) {
+	if (store_unwanted_pending(en->store, &v, &n, &e) != 0) {
 		report_error(en->report, NULL, "unwanted", "%s", e.text);
 		return;
 	}

@@ -11,6 +11,7 @@
 set -u
 : "${top_srcdir:?}" "${SMIMESYNC:?}"
 . "$top_srcdir/tests/tools/test-lib.sh"
+. "$top_srcdir/tests/tools/smimesync-lib.sh"
 unset SMIMESYNC_CONF SMIMESYNC_STATE_DIR JOURNAL_STREAM
 if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP: check-config --as-user switches users, which needs root (CI runs as root)"
@@ -26,34 +27,8 @@ mkdir -m 700 "$W/state"
 mkdir -m 755 "$W/crl"
 printf 'secret\n' >"$W/ldap.secret"
 chmod 600 "$W/ldap.secret"
-cat >"$W/c.conf" <<CONF
-[service]
-state_dir = $W/state
-
-[directory corp]
-type = ldap
-uri = ldap://127.0.0.1:1
-bind_dn = cn=smimesync,dc=example,dc=org
-bind_password_file = $W/ldap.secret
-base_dn = dc=example,dc=org
-
-[ca internal]
-type = local
-cert_file = $W/state/ca/issuing.pem
-key_file = $W/state/ca/issuing.key
-chain_file = $W/state/ca/chain.pem
-crl_url = http://pki.example.org/smime.crl
-crl_file = $W/crl/smime.crl
-
-[mail]
-smtp_host = 127.0.0.1
-from = PKI <pki@example.org>
-
-[group g]
-directory = corp
-group_dn = cn=g,dc=example,dc=org
-ca = internal
-CONF
+smimesync_offline_config "$W/c.conf" "$W/state" "$W/state/ca" "" "bind_dn = cn=smimesync,dc=example,dc=org
+bind_password_file = $W/ldap.secret" "crl_file = $W/crl/smime.crl"
 chmod 644 "$W/c.conf"
 S() { "$SMIMESYNC" -c "$W/c.conf" "$@"; }
 
@@ -83,6 +58,32 @@ check '[ $rc = 0 ] && grep -qx "configuration OK (checked as user nobody)" "$W/o
 "$SMIMESYNC" -c "$W/c.conf" check-config >"$W/out" 2>&1; rc=$?
 check '[ $rc = 0 ] && ! grep -q "belongs to nobody" "$W/out"' \
 	"as root, files of the state directory's owner (the service user) are rightly its"
+
+# The signer's policy against the groups: a derived one fits; one that
+# would refuse the group's key type, validity or addresses is an error
+# naming both files and lines, before the first issuance.
+S ca policy --write >"$W/policy.out" 2>&1 || { fail "ca policy --write"; cat "$W/policy.out"; }
+S check-config >"$W/out" 2>&1; rc=$?
+check '[ $rc = 0 ] && [ -f "$W/signer.conf" ]' "a signer policy derived from the configuration fits its groups"
+sed -i -e 's/^key_types = .*/key_types = rsa4096/' -e 's/^max_validity = .*/max_validity = 90d/' \
+	-e 's/^mail_domains = .*/mail_domains = example.net/' "$W/signer.conf"
+gl=$(grep -n '^\[group g\]' "$W/c.conf" | cut -d: -f1)
+kl=$(grep -n '^key_types' "$W/signer.conf" | cut -d: -f1)
+vl=$(grep -n '^max_validity' "$W/signer.conf" | cut -d: -f1)
+dl=$(grep -n '^mail_domains' "$W/signer.conf" | cut -d: -f1)
+S check-config >"$W/out" 2>&1; rc=$?
+check "[ $rc = 1 ] && grep -q '^$W/c.conf:$gl: \[group g\] key_type = rsa2048, but $W/signer.conf:$kl: \[ca internal\] key_types does not list it: the signer will refuse' '$W/out'" \
+	"a key type the signer's policy does not list: both files and lines"
+check "grep -q '^$W/c.conf:$gl: \[group g\] validity = 365d, but $W/signer.conf:$vl: \[ca internal\] max_validity = 90d' '$W/out'" \
+	"a validity over the policy's max_validity: both files and lines"
+check "grep -q '^$W/c.conf:$gl: \[group g\] may certify any domain .* but $W/signer.conf:$dl: \[ca internal\] mail_domains allows fewer' '$W/out' &&
+	grep -q '3 problems found' '$W/out'" \
+	"a group of any domain against a policy of some: both files and lines"
+chmod 600 "$W/signer.conf"
+S check-config --as-user nobody >"$W/out" 2>&1; rc=$?
+check "[ $rc = 0 ] && grep -q \"note: the signer's policy was not compared with the groups: $W/signer.conf: cannot open: Permission denied\" '$W/out'" \
+	"a policy the service's user cannot read is said, not counted"
+rm -f "$W/signer.conf" "$W/recovery.credential"
 
 # An empty secret.
 : >"$W/ldap.secret"

@@ -12,6 +12,7 @@ fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok() { echo "ok: $*"; }
 unset SMIMESYNC_CONF SMIMESYNC_STATE_DIR
+. "$top_srcdir/tests/tools/smimesync-lib.sh"
 
 out=$("$SMIMESYNC" --version) && [ "$out" = "smimesync 0.1.0" ] && ok "--version" || fail "--version printed '$out'"
 "$SMIMESYNC" help | grep -q "check-config" && ok "help lists the commands" || fail "help"
@@ -33,33 +34,8 @@ n=$(grep -cE '^three-errors\.conf:[0-9]+: ' "$W/err")
 mkdir -m 700 "$W/state"
 printf 'secret\n' >"$W/ldap.secret"
 chmod 644 "$W/ldap.secret"
-cat >"$W/loose.conf" <<CONF
-[service]
-state_dir = $W/state
-
-[directory corp]
-type = ldap
-uri = ldap://127.0.0.1:1
-bind_dn = cn=smimesync,dc=example,dc=org
-bind_password_file = $W/ldap.secret
-base_dn = dc=example,dc=org
-
-[ca internal]
-type = local
-cert_file = $W/ca/issuing.pem
-key_file = $W/ca/issuing.key
-chain_file = $W/ca/chain.pem
-crl_url = http://pki.example.org/smime.crl
-
-[mail]
-smtp_host = 127.0.0.1
-from = PKI <pki@example.org>
-
-[group g]
-directory = corp
-group_dn = cn=g,dc=example,dc=org
-ca = internal
-CONF
+smimesync_offline_config "$W/loose.conf" "$W/state" "$W/ca" "" "bind_dn = cn=smimesync,dc=example,dc=org
+bind_password_file = $W/ldap.secret"
 "$SMIMESYNC" -c "$W/loose.conf" check-config >/dev/null 2>"$W/err"; rc=$?
 [ $rc = 1 ] && grep -q "chmod 600 $W/ldap.secret" "$W/err" && ok "group/world-readable secret refused with the fix" ||
 	{ fail "loose secret: rc=$rc"; cat "$W/err"; }

@@ -13,40 +13,13 @@
 set -u
 : "${top_srcdir:?}" "${SMIMESYNC:?}"
 . "$top_srcdir/tests/tools/test-lib.sh"
+. "$top_srcdir/tests/tools/smimesync-lib.sh"
 unset SMIMESYNC_CONF SMIMESYNC_STATE_DIR JOURNAL_STREAM SMIMESYNC_SYSLOG_SOCKET
 PY=/usr/bin/python3
 
 test_begin logging
 mkdir -m 700 "$W/state"
-conf() {
-	cat >"$W/c.conf" <<CONF
-[service]
-state_dir = $W/state
-$1
-
-[directory corp]
-type = ldap
-uri = ldap://127.0.0.1:1
-starttls = off
-base_dn = dc=example,dc=org
-
-[ca internal]
-type = local
-cert_file = $W/ca/issuing.pem
-key_file = $W/ca/issuing.key
-chain_file = $W/ca/chain.pem
-crl_url = http://pki.example.org/smime.crl
-
-[mail]
-smtp_host = 127.0.0.1
-from = PKI <pki@example.org>
-
-[group g]
-directory = corp
-group_dn = cn=g,dc=example,dc=org
-ca = internal
-CONF
-}
+conf() { smimesync_offline_config "$W/c.conf" "$W/state" "$W/ca" "$1" "starttls = off"; }
 
 # --- stderr as the journal ------------------------------------------------------
 conf "log = stderr"

@@ -45,38 +45,24 @@ mkdir -p "$T/ca" "$T/keys" "$T/main" "$T/run"
 chmod 755 "$T" "$T/ca" "$T/run"
 
 cp "$SLAPD_SVC_PW_FILE" "$T/ldap.secret"
-cat >"$T/smimesync.conf" <<CONF
+{
+	cat <<CONF
 [service]
 state_dir = $T/main
 master_key_file = $T/keys/master.key
 signer_socket = $T/run/signer.sock
 log_level = info
 
-[directory corp]
-type = ldap
-uri = $SLAPD_URI
-starttls = required
-bind_dn = $SLAPD_SVC_DN
-bind_password_file = $T/ldap.secret
-base_dn = $SLAPD_BASE
-tls_ca_file = $SLAPD_CA_FILE
-
-[ca internal]
-type = local
-cert_file = $T/ca/issuing.pem
-key_file = $T/keys/issuing.key
-chain_file = $T/ca/chain.pem
-crl_url = http://pki.example.org/two.crl
+CONF
+	smimesync_conf_ldap "$T/ldap.secret"
+	echo
+	smimesync_conf_local_ca "$T/ca" "$T/keys/issuing.key" "crl_url = http://pki.example.org/two.crl
 crl_file = $T/main/two.crl
 organization = Example Org
-key_type = p256
-
-[mail]
-smtp_host = 127.0.0.1
-smtp_port = $SMTP_PORT
-starttls = required
-tls_ca_file = $SMTP_CA_FILE
-from = Example PKI <pki@example.org>
+key_type = p256"
+	echo
+	smimesync_conf_mail
+	cat <<CONF
 
 [group sales]
 directory = corp
@@ -85,6 +71,7 @@ ca = internal
 key_type = p256
 validity = 365d
 CONF
+} >"$T/smimesync.conf"
 # The administrator, as root, makes the CA and then hands each file to its owner.
 mkdir -m 700 "$T/offline"
 SMIMESYNC_CONF=$T/smimesync.conf "$SMIMESYNC" ca init --root-key-out "$T/offline/root.key" >"$T/ca-init.out" 2>&1 ||

@@ -477,6 +477,10 @@ test_certificate_refusals(struct raw *s)
 	put_cert(&b, &(struct cert_ask){ .key = key, .mail = "bob@example.org",
 	    .not_before = 946684800 });
 	EXPECT(s, &b, SIGNER_REFUSED, "notBefore 2000-01-01T00:00:00Z");
+	/* Past INT64_MAX: once an overflow in the signer's clock check (found by fuzz_signer). */
+	put_cert(&b, &(struct cert_ask){ .key = key, .mail = "bob@example.org",
+	    .not_before = (uint64_t)1 << 63 });
+	EXPECT(s, &b, SIGNER_REFUSED, "notBefore 9223372036854775808 s after 1970");
 	put_cert(&b, &(struct cert_ask){ .key = key, .mail = "bob@example.org",
 	    .not_before = (uint64_t)now + 30 * DAY });
 	EXPECT(s, &b, SIGNER_REFUSED, "backdates or postdates none");
@@ -1144,6 +1148,126 @@ test_derived_policy(void)
 	free(c2.path);
 }
 
+/*
+ * The policy "ca policy --write" derives bounds the domains as the service
+ * does (item 1 of the review after issue #16): with [service] mail_domains
+ * = example.org and a group allowing .example.com as well, a request for
+ * any other domain sent straight to the signer is refused, and the refusal
+ * is in the signing log. Any domain only when a group has no rule at all.
+ */
+static void
+test_policy_domains(void)
+{
+	struct config c2 = cfg;
+	struct conf_group g[2];
+	struct raw s;
+	struct buf b;
+	struct errbuf e;
+	EVP_PKEY *key = NULL;
+	char *sub = xasprintf("%s/derived", dir);
+	char *path = xasprintf("%s/signer.conf", sub);
+	char *cred = xasprintf("%s/recovery.credential", sub);
+	char *logp = NULL, *text = NULL, *log = NULL;
+	size_t len = 0;
+	X509 *x;
+
+	memset(g, 0, sizeof(g));
+	g[0].name = "staff";
+	g[0].ca = &ca_conf[0];
+	g[0].profile = PROFILE_MAILBOX_STRICT;
+	g[0].key_type = KEY_TYPE_P256;
+	g[0].validity = 100 * (int64_t)DAY;
+	g[1] = g[0];
+	g[1].name = "partners";
+	g[1].allowed_domains = "example.org, .example.com";
+	c2.groups = g;
+	c2.n_groups = 2;
+	c2.service.mail_domains = "Example.org";
+	c2.service.state_dir = xasprintf("%s/state", sub);
+	c2.service.signer_policy = path;
+	CHECK_INTEQ(mkdir(sub, 0700), 0);
+	CHECK_INTEQ(signer_policy_write(&c2, path, cred, &e), 0);
+	CHECK_INTEQ(file_read_all(path, 1 << 20, &text, &len, &e), 0);
+	CHECK_CONTAINS(text, "\nmail_domains = Example.org, .example.com\n");
+	CHECK(text != NULL && strstr(text, "mail_domains = *") == NULL);
+
+	CHECK_INTEQ(key_generate(KEY_TYPE_P256, &key, &e), 0);
+	buf_init(&b, 0);
+	raw_start(&s, path);
+	put_cert(&b, &(struct cert_ask){ .key = key, .mail = "ceo@evil.example" });
+	EXPECT(&s, &b, SIGNER_REFUSED, "ceo@evil.example is outside the mail domains [ca good]");
+	/* ".example.com" is every domain below it, not example.com itself. */
+	put_cert(&b, &(struct cert_ask){ .key = key, .mail = "carol@example.com" });
+	EXPECT(&s, &b, SIGNER_REFUSED, "outside the mail domains");
+	put_cert(&b, &(struct cert_ask){ .key = key, .mail = "dave@sub.example.org" });
+	EXPECT(&s, &b, SIGNER_REFUSED, "outside the mail domains");
+	put_cert(&b, &(struct cert_ask){ .key = key, .mail = "eve@evilexample.com" });
+	EXPECT(&s, &b, SIGNER_REFUSED, "outside the mail domains");
+	x = sign(&s, &(struct cert_ask){ .key = key, .mail = "alice@EXAMPLE.org" });
+	CHECK(x != NULL);
+	X509_free(x);
+	x = sign(&s, &(struct cert_ask){ .key = key, .mail = "bob@sales.example.com" });
+	CHECK(x != NULL);
+	X509_free(x);
+	raw_stop(&s);
+	logp = xasprintf("%s/signer/%s", c2.service.state_dir, SIGNLOG_FILE);
+	CHECK_INTEQ(file_read_all(logp, 1 << 20, &log, &len, &e), 0);
+	CHECK_CONTAINS(log, "\"event\":\"refused\"");
+	CHECK_CONTAINS(log, "\"mail\":\"ceo@evil.example\"");
+	CHECK_CONTAINS(log, "\"sans\":[\"bob@sales.example.com\"]");
+	free(text);
+
+	/* The rule the signer and check-config share (signer/policy.h). */
+	{
+		struct policy *pol = NULL;
+		char *errs = NULL;
+		const char *t = "[signer]\nstate_dir = /tmp\n[ca c]\ncert_file = c\nkey_file = k\n"
+		    "mail_domains = Example.org, .example.com, *.example.net\n";
+
+		CHECK_INTEQ(policy_parse(t, strlen(t), "t", &pol, &errs), 0);
+		if (pol != NULL) {
+			const struct policy_ca *pc = &pol->cas[0];
+
+			CHECK(policy_domain_covers(pc, "example.org"));
+			CHECK(policy_domain_covers(pc, "EXAMPLE.ORG"));
+			CHECK(!policy_domain_covers(pc, "a.example.org"));
+			CHECK(!policy_domain_covers(pc, ".example.org"));
+			CHECK(policy_domain_covers(pc, "a.example.com"));
+			CHECK(policy_domain_covers(pc, ".a.example.com"));
+			CHECK(policy_domain_covers(pc, ".example.com"));
+			CHECK(!policy_domain_covers(pc, "example.com"));
+			CHECK(!policy_domain_covers(pc, "badexample.com"));
+			CHECK(policy_domain_covers(pc, "x.y.example.net"));
+			CHECK(!policy_domain_covers(pc, "example.net"));
+		}
+		policy_free(pol);
+		free(errs);
+	}
+
+	/* A group with no domain rule, and none in [service]: any domain, said so. */
+	g[1].allowed_domains = NULL;
+	c2.service.mail_domains = NULL;
+	text = signer_policy_derive(&c2);
+	CHECK_CONTAINS(text, "[group staff] has no allowed_domains");
+	CHECK_CONTAINS(text, "\nmail_domains = *\n");
+	free(text);
+	/* Only the groups of this CA count. */
+	g[0].ca = &ca_conf[1];
+	g[1].allowed_domains = "example.net";
+	text = signer_policy_derive(&c2);
+	CHECK_CONTAINS(text, "\nmail_domains = example.net\n");
+	free(text);
+
+	buf_free(&b);
+	EVP_PKEY_free(key);
+	free(log);
+	free(logp);
+	free((char *)c2.service.state_dir);
+	free(cred);
+	free(path);
+	free(sub);
+}
+
 /* A policy others may write is refused: whoever can change it decides what is signed. */
 static void
 test_policy_owner(void)
@@ -1371,6 +1495,7 @@ main(void)
 	test_proto();
 	test_through_signer();
 	test_derived_policy();
+	test_policy_domains();
 	test_policy_owner();
 	test_dead_signer();
 	raw_start(&s, policy_path);

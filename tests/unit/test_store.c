@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/ca_requests.h"
 #include "store/store.h"
 #include "tests/unit/check.h"
 
@@ -103,6 +104,84 @@ main(void)
 	a.group_name = "sales";
 	a.mail = "alice@example.org";
 	CHECK(store_action_create(st, &a, &action_id, &e) == 0);
+	/* Rows read back through their column maps: every field, and cleared again. */
+	{
+		struct store_action got;
+		struct store_ca_request rq, last;
+		struct store_unwanted uw, *uws = NULL;
+		size_t n_uw = 0;
+		int64_t rq_id = 0;
+		unsigned char sealed[] = { 's', 'e', 'c', 0, 'r' };
+
+		CHECK(store_action_set_key(st, action_id, sealed, sizeof(sealed), &e) == 0);
+		CHECK(store_action_set_ca(st, action_id, "ejbca", "cookie-7", 4242, 3, &e) == 0);
+		memset(&got, 0, sizeof(got));
+		CHECK(store_action_get(st, action_id, &got, &e) == 0);
+		CHECK(got.id == action_id && got.attempts == 0 && got.cert_id == 0);
+		CHECK_STREQ(got.run_id, "r1");
+		CHECK_STREQ(got.user_id, "uuid-1");
+		CHECK_STREQ(got.kind, "issue");
+		CHECK_STREQ(got.state, "planned");
+		CHECK_STREQ(got.group_name, "sales");
+		CHECK_STREQ(got.mail, "alice@example.org");
+		CHECK(got.sealed_key_len == sizeof(sealed) &&
+		    memcmp(got.sealed_key, sealed, sizeof(sealed)) == 0);
+		CHECK(got.last_error == NULL);
+		CHECK_STREQ(got.ca_cookie, "cookie-7");
+		CHECK_STREQ(got.ca_cookie_ca, "ejbca");
+		CHECK(got.ca_next_try == 4242 && got.ca_failures == 3);
+		store_action_clear(&got);
+		CHECK(got.run_id == NULL && got.sealed_key == NULL && got.sealed_key_len == 0);
+		CHECK(store_action_set_ca(st, action_id, "ejbca", NULL, 0, 0, &e) == 0);
+
+		memset(&rq, 0, sizeof(rq));
+		rq.action_id = action_id;
+		rq.ca_name = "ejbca";
+		rq.request_id = "00ff";
+		rq.key_id = "abcd";
+		rq.created = 777;
+		CHECK(store_ca_request_add(st, &rq, "-----CSR-----", &rq_id, &e) == 0);
+		CHECK_INTEQ(store_ca_request_last(st, action_id, &last, &e), 1);
+		CHECK(last.id == rq_id && last.action_id == action_id && last.created == 777);
+		CHECK_STREQ(last.ca_name, "ejbca");
+		CHECK_STREQ(last.request_id, "00ff");
+		CHECK_STREQ(last.key_id, "abcd");
+		CHECK_STREQ(last.state, "sent");
+		store_ca_request_clear(&last);
+		CHECK_INTEQ(store_ca_request_last(st, action_id + 1000, &last, &e), 0);
+
+		memset(&uw, 0, sizeof(uw));
+		uw.user_id = "uuid-1";
+		uw.ca_name = "ejbca";
+		uw.serial = "0BAD";
+		uw.issuer = "CN=Test CA";
+		uw.key_id = "abcd";
+		uw.der = der;
+		uw.der_len = sizeof(der);
+		uw.why = "a duplicate after a lost answer";
+		uw.state = "pending";
+		uw.reason = 4;
+		CHECK(store_unwanted_add(st, &uw, 100, &e) == 0);
+		CHECK(store_unwanted_pending(st, &uws, &n_uw, &e) == 0);
+		CHECK_INTEQ(n_uw, 1);
+		if (n_uw == 1) {
+			CHECK(uws[0].id > 0 && uws[0].reason == 4 && uws[0].attempts == 0);
+			CHECK_STREQ(uws[0].user_id, "uuid-1");
+			CHECK_STREQ(uws[0].ca_name, "ejbca");
+			CHECK_STREQ(uws[0].serial, "0BAD");
+			CHECK_STREQ(uws[0].issuer, "CN=Test CA");
+			CHECK_STREQ(uws[0].key_id, "abcd");
+			CHECK(uws[0].der_len == sizeof(der) &&
+			    memcmp(uws[0].der, der, sizeof(der)) == 0);
+			CHECK_STREQ(uws[0].why, "a duplicate after a lost answer");
+			CHECK_STREQ(uws[0].state, "pending");
+			CHECK(store_unwanted_set(st, uws[0].id, "revoked", NULL, 101, &e) == 0);
+		}
+		store_unwanted_free(uws, n_uw);
+		CHECK(store_unwanted_pending(st, &uws, &n_uw, &e) == 0);
+		CHECK_INTEQ(n_uw, 0);
+		store_unwanted_free(uws, n_uw);
+	}
 
 	CHECK(store_load_states(st, &states, &n, &e) == 0);
 	CHECK_INTEQ(n, 1);
