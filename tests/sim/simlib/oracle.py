@@ -124,12 +124,15 @@ class Oracle:
         v += self.check_dead(st, store, store_by_fp)
         v += self.check_mail(st, store, store_by_fp)
         v += self.check_crl(st, store)
+        # Gone since the first full run after he was last a member: a member
+        # at any step in between (a join and a leave while the directory took
+        # no writes, say) starts the grace again at the next full run.
+        for pid in people.PEOPLE:
+            if st.before.eligible(pid) or st.after.eligible(pid):
+                self.gone_since.pop(pid, None)
+            elif st.full_run:
+                self.gone_since.setdefault(pid, st.now)
         if st.full_run:
-            for pid in people.PEOPLE:
-                if st.before.eligible(pid):
-                    self.gone_since.pop(pid, None)
-                else:
-                    self.gone_since.setdefault(pid, st.now)
             v += self.check_i1(st, store)
             v += self.check_i2_exact(st, store)
             v += self.check_i5_current(st, store)
@@ -305,6 +308,12 @@ class Oracle:
         if st.op == "revoke" and st.arg == holder:
             return []
         if st.after.changes.get(holder, 0) != changes or self.admin_revoked.get(holder):
+            return []
+        # A leaver's certificate that never reached him is revoked whatever
+        # on_leave keeps (I3), also when he left before it was made (a
+        # change that waited while the directory took no writes).
+        if not st.after.eligible(holder) and c.fp not in self.ever_published and \
+                not any(self.mail_steps.get((c.fp, k)) for k in ("collection", "password")):
             return []
         prior = [f for f, (s2, h2, _, _) in self.first.items() if h2 == holder and s2 >= step
                  and f != c.fp]
