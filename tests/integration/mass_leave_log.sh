@@ -12,6 +12,7 @@ set -eu
 . "$top_srcdir/tests/tools/slapd-lib.sh"
 . "$top_srcdir/tests/tools/smtp-lib.sh"
 . "$top_srcdir/tests/tools/test-lib.sh"
+. "$top_srcdir/tests/tools/smimesync-lib.sh"
 slapd_require
 smtp_require
 command -v jq >/dev/null || { echo "SKIP: jq is not installed (tools/install-deps)"; exit 77; }
@@ -25,36 +26,17 @@ smtp_start "$W/smtp"
 mkdir -m 700 -p "$W/state" "$W/ca" "$W/offline"
 cp "$SLAPD_SVC_PW_FILE" "$W/ldap.secret"
 chmod 600 "$W/ldap.secret"
-cat >"$W/smimesync.conf" <<CONF
-[service]
-state_dir = $W/state
-master_key_file = $W/state/master.key
-log_level = info
-mail_domains = example.org
-
-[directory corp]
-type = ldap
-uri = $SLAPD_URI
-bind_dn = $SLAPD_SVC_DN
-bind_password_file = $W/ldap.secret
-base_dn = $SLAPD_BASE
-tls_ca_file = $SLAPD_CA_FILE
-
-[ca internal]
-type = local
-cert_file = $W/ca/issuing.pem
-key_file = $W/ca/issuing.key
-chain_file = $W/ca/chain.pem
-crl_url = http://pki.example.org/smime.crl
+{
+	printf '[service]\nstate_dir = %s\nmaster_key_file = %s\nlog_level = info\nmail_domains = example.org\n\n' \
+	    "$W/state" "$W/state/master.key"
+	smimesync_conf_ldap "$W/ldap.secret"
+	echo
+	smimesync_conf_local_ca "$W/ca" "$W/ca/issuing.key" "crl_url = http://pki.example.org/smime.crl
 organization = Example Org
-key_type = p256
-
-[mail]
-smtp_host = 127.0.0.1
-smtp_port = $SMTP_PORT
-starttls = required
-tls_ca_file = $SMTP_CA_FILE
-from = Example PKI <pki@example.org>
+key_type = p256"
+	echo
+	smimesync_conf_mail
+	cat <<CONF
 
 [group everyone]
 directory = corp
@@ -64,6 +46,7 @@ key_type = p256
 on_leave = revoke
 leave_grace = 0s
 CONF
+} >"$W/smimesync.conf"
 export SMIMESYNC_CONF="$W/smimesync.conf"
 "$SMIMESYNC" ca init --root-key-out "$W/offline/root.key" >/dev/null
 
