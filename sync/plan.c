@@ -313,6 +313,32 @@ replan_moved(const struct store_user_state *st, const char *why, struct plan_ite
 	    cert ? ") revoked" : "");
 }
 
+/*
+ * A person skipped in this run (an address outside the allowed domains, a
+ * problem with the entry) whose unfinished provisioning was planned for a
+ * primary address no longer theirs: nothing is issued, but that
+ * provisioning is closed and the certificate it made revoked (I5) -- left
+ * open it would stay valid, unpublished, naming someone else's address.
+ */
+static void
+close_moved(const struct store_user_state *st, struct plan_item *it)
+{
+	bool cert = st->open_cert_id != 0 && st->open_cert_status != NULL &&
+	    strcmp(st->open_cert_status, "valid") == 0;
+	size_t len = strlen(it->reason);
+
+	if (it->hold || it->abandon != 0 || st->open_mail == NULL ||
+	    (it->user->mail != NULL && strcasecmp(st->open_mail, it->user->mail) == 0))
+		return;
+	it->abandon = st->open_action;
+	it->revoke_open = cert ? st->open_cert_id : 0;
+	snprintf(it->reason + len, sizeof(it->reason) - len, "; the unfinished provisioning "
+	    "planned for %s, no longer this person's address, is closed%s%s%s", st->open_mail,
+	    cert ? " and its certificate (serial " : "",
+	    cert ? (st->open_serial != NULL ? st->open_serial : "?") : "",
+	    cert ? ") revoked" : "");
+}
+
 static bool
 same_person(const struct plan_member *a, const struct plan_member *b)
 {
@@ -378,6 +404,8 @@ plan_build(const struct config *cfg, const struct plan_member *members, size_t n
 
 			if (resume_moved(st, it, why, sizeof(why)))
 				replan_moved(st, why, it);
+		} else if (it->action == PLAN_SKIP && st != NULL && st->open_action != 0) {
+			close_moved(st, it);
 		}
 		/*
 		 * A request is about to carry these addresses: a new certificate, or

@@ -701,6 +701,23 @@ test_resume_moved(time_t now)
 	CHECK_INTEQ(it->action, PLAN_RESUME);
 	CHECK(!it->check_holders);
 	plan_free(&p);
+	/*
+	 * Moved to an address no domain rule allows: skipped, and still the
+	 * provisioning planned for the old address is closed and what it made
+	 * revoked (found by the simulation: dir acl; run; mail p2 ...; run).
+	 */
+	c.service.mail_domains = (char *)"example.org";
+	u[0].mail = (char *)"new@example.com";
+	plan_build(&c, m, 3, st, 3, NULL, now, &p);
+	it = find(p.items, p.n_items, "a");
+	CHECK_INTEQ(it->action, PLAN_SKIP);
+	CHECK_INTEQ(it->abandon, 81);
+	CHECK_INTEQ(it->revoke_open, 31);
+	CHECK_CONTAINS(it->reason, "the unfinished provisioning planned for old@example.org, no "
+	    "longer this person's address, is closed and its certificate (serial 1F) revoked");
+	plan_free(&p);
+	c.service.mail_domains = NULL;
+	u[0].mail = (char *)"new@example.org";
 }
 
 static void
