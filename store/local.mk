@@ -8,7 +8,8 @@ libstore_a_SOURCES = \
 	store/certs.c store/holders.c store/actions.c store/outbox.c \
 	store/queries.c store/queries.h \
 	store/revocation.c store/revocation.h \
-	store/sealed.c store/sealed.h
+	store/sealed.c store/sealed.h \
+	store/stream.c
 
 check_PROGRAMS += tests/unit/test_store tests/unit/test_store_queries
 tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/unit/check.h
@@ -16,3 +17,9 @@ tests_unit_test_store_LDADD = $(unit_test_libs)
 tests_unit_test_store_queries_SOURCES = tests/unit/test_store_queries.c tests/unit/check.h
 tests_unit_test_store_queries_LDADD = $(unit_test_libs)
 TESTS += tests/unit/test_store tests/unit/test_store_queries
+
+# Where each directory's change stream stands (migration 7).
+check_PROGRAMS += tests/unit/test_store_stream
+tests_unit_test_store_stream_SOURCES = tests/unit/test_store_stream.c tests/unit/check.h
+tests_unit_test_store_stream_LDADD = $(unit_test_libs)
+TESTS += tests/unit/test_store_stream
