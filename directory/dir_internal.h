@@ -36,6 +36,20 @@ void strset_free(struct strset *s);
 bool strset_add(struct strset *s, const char *str);
 bool strset_has(const struct strset *s, const char *str);
 
+/* A string-to-string map of the same kind (values copied; a put replaces). */
+struct strmap {
+	char **keys;
+	char **values;
+	size_t cap;
+	size_t n;
+};
+
+void strmap_init(struct strmap *m);
+void strmap_free(struct strmap *m);
+void strmap_put(struct strmap *m, const char *key, const char *value);
+/* The value of key (borrowed until the next put), or NULL. */
+const char *strmap_get(const struct strmap *m, const char *key);
+
 /*
  * Strip an RFC 4517 nameAndOptionalUID suffix ("#'0101'B") in place;
  * returns dn.

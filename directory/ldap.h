@@ -59,6 +59,10 @@ struct dir_ldap_dialect {
 	const char *value_limit_hint;
 };
 
+/* The dialects of the two LDAP backends (dir_ldap.c, dir_ad.c). */
+extern const struct dir_ldap_dialect dir_openldap_dialect;
+extern const struct dir_ldap_dialect dir_ad_dialect;
+
 /* One LDAP connection, bound once and reused: a backend's state. */
 struct dir_ldap {
 	LDAP *ld;

@@ -12,7 +12,8 @@ libdirectory_a_SOURCES = \
 	directory/ranges.c directory/ldap_members.c \
 	directory/ldap_person.c directory/ldap_locate.c \
 	directory/ldap_publish.c \
-	directory/ad_person.c directory/ad_gc.c
+	directory/ad_person.c directory/ad_gc.c \
+	directory/watch.c directory/ldap_watch.c
 
 # Directory tests link only what they use, so that they build while other
 # rooms are still changing.
