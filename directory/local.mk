@@ -33,6 +33,10 @@ tests_tools_dir_probe_LDADD = libdirectory.a libnet.a libconf.a libcommon.a \
 TESTS += tests/integration/directory_ldap.sh
 EXTRA_DIST += tests/integration/directory_ldap.sh tests/tools/slapd-lib.sh
 
+# OpenLDAP's change stream (RFC 4533, syncprov) through dir-probe watch.
+TESTS += tests/integration/watch_ldap.sh
+EXTRA_DIST += tests/integration/watch_ldap.sh
+
 check_PROGRAMS += tests/unit/test_directory_ad
 tests_unit_test_directory_ad_SOURCES = tests/unit/test_directory_ad.c tests/unit/check.h
 tests_unit_test_directory_ad_LDADD = $(directory_test_libs)

@@ -24,7 +24,7 @@
  *   add-smime DN FILE.der   add a DER PKCS#7 value to userSMIMECertificate
  *   del-smime DN FILE.der   delete it
  *   watch [--state FILE] [--group NAME=REF]... [--polls N] [--timeout S]
- *         [--commit N] [--no-persist] [--quiet-stop]
+ *         [--commit N] [--no-persist] [--quiet-stop] [--keep-going]
  *                           follow the change stream (directory.h): N polls
  *                           (default 1) of at most S seconds (default 0), one
  *                           line per change:
@@ -37,7 +37,9 @@
  *                           batches with changes only, with --commit: the
  *                           process "crashes" after that). --quiet-stop
  *                           ends after the first poll that brings nothing
- *                           once something came. Exit 3: no stream
+ *                           once something came; --keep-going prints
+ *                           "error STATUS|MESSAGE" for a failed poll and
+ *                           polls on. Exit 3: no stream
  *                           (DIR_UNSUPPORTED), the reason on stderr.
  *
  * The configuration is built by hand, not parsed: it starts from what
@@ -50,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -72,7 +75,7 @@ usage(void)
 	    "[--type ldap|ad|graph] [--poll-interval S] [--ad-changes usn|dirsync] "
 	    "[--tenant T --client-id ID --secret-file F --graph-url URL] [--debug] "
 	    "members GROUP_DN | members-full GROUP | member-values DN STEP | read-certs DN | add-cert|del-cert|add-smime|del-smime DN FILE | "
-	    "watch [--state F] [--group NAME=REF]... [--polls N] [--timeout S] [--commit N] [--no-persist] [--quiet-stop]\n");
+	    "watch [--state F] [--group NAME=REF]... [--polls N] [--timeout S] [--commit N] [--no-persist] [--quiet-stop] [--keep-going]\n");
 	exit(1);
 }
 
@@ -149,7 +152,7 @@ watch(const struct conf_directory *conf, const char *password, int argc, char **
 	char *state = NULL;
 	int64_t polls = 1, timeout = 0, commits = -1;
 	unsigned flags = 0;
-	bool quiet_stop = false, seen = false;
+	bool quiet_stop = false, seen = false, keep_going = false;
 	struct dir_watch *w = NULL;
 	struct errbuf e;
 	enum dir_status st;
@@ -166,6 +169,10 @@ watch(const struct conf_directory *conf, const char *password, int argc, char **
 		}
 		if (strcmp(a, "--quiet-stop") == 0) {
 			quiet_stop = true;
+			continue;
+		}
+		if (strcmp(a, "--keep-going") == 0) {
+			keep_going = true;
 			continue;
 		}
 		if (v == NULL)
@@ -209,6 +216,13 @@ watch(const struct conf_directory *conf, const char *password, int argc, char **
 		struct dir_changes ch = { 0 };
 
 		st = dir_watch_poll(w, (int)timeout, &ch, &e);
+		if (st != DIR_OK && keep_going) {
+			/* As the daemon would: say it, and ask again (the watch reconnects). */
+			printf("error %s|%s\n", dir_status_name(st), e.text);
+			fflush(stdout);
+			sleep(1);
+			continue;
+		}
 		if (st != DIR_OK) {
 			rc = fail(st, &e);
 			goto out;
@@ -324,8 +338,11 @@ main(int argc, char **argv)
 			set_str(&conf.base_dn, val);
 		else if (strcmp(opt, "--bind-dn") == 0)
 			set_str(&conf.bind_dn, val);
-		else if (strcmp(opt, "--password-file") == 0)
+		else if (strcmp(opt, "--password-file") == 0) {
+			/* As config_load() leaves it: a change stream reads it again to reconnect. */
 			password_file = val;
+			set_str(&conf.bind_password_file, val);
+		}
 		else if (strcmp(opt, "--ca-file") == 0)
 			set_str(&conf.tls_ca_file, val);
 		else if (strcmp(opt, "--sasl") == 0)
