@@ -75,6 +75,8 @@ struct dir_ldap {
 	int timeout;                              /* seconds */
 	bool tls;                                 /* ldaps:// or StartTLS */
 	size_t people_scanned;                    /* entries the last people scan returned, 0 before */
+	int memberof;                             /* the server keeps memberOf on group members:
+	                                             1 yes, -1 no, 0 not known yet (ldap_members.c) */
 };
 
 /* ---- ldap_conn.c ---- */

@@ -37,6 +37,10 @@ EXTRA_DIST += tests/integration/directory_ldap.sh tests/tools/slapd-lib.sh
 TESTS += tests/integration/watch_ldap.sh
 EXTRA_DIST += tests/integration/watch_ldap.sh
 
+# Group expansion through memberOf where the server keeps it (memberof overlay).
+TESTS += tests/integration/members_memberof.sh
+EXTRA_DIST += tests/integration/members_memberof.sh
+
 check_PROGRAMS += tests/unit/test_directory_ad
 tests_unit_test_directory_ad_SOURCES = tests/unit/test_directory_ad.c tests/unit/check.h
 tests_unit_test_directory_ad_LDADD = $(directory_test_libs)
