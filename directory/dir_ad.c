@@ -458,4 +458,5 @@ const struct dir_backend dir_ad_backend = {
 	.find_person = ad_find_person,
 	.read_certs = dir_ldap_read_certs,
 	.apply_certs = dir_ldap_apply_certs,
+	.watch = &dir_ad_watch_ops,
 };

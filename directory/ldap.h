@@ -139,6 +139,10 @@ typedef enum dir_status (*dir_entry_cb)(struct dir_ldap *dl, LDAPMessage *entry,
  */
 enum dir_status dir_ldap_scan(struct dir_ldap *dl, const char *filter, char **attrs,
     dir_entry_cb cb, void *arg, struct errbuf *e) MUST_USE;
+/* The same under base with scope, and one more server control (borrowed) or NULL. */
+enum dir_status dir_ldap_scan_in(struct dir_ldap *dl, const char *base, int scope,
+    const char *filter, char **attrs, LDAPControl *extra, dir_entry_cb cb, void *arg,
+    struct errbuf *e) MUST_USE;
 
 /* True if the entry's objectClass values include name (case-insensitive). */
 bool dir_entry_has_class(LDAP *ld, LDAPMessage *entry, const char *name);

@@ -52,6 +52,14 @@ enum dir_status
 dir_ldap_scan(struct dir_ldap *dl, const char *filter, char **attrs, dir_entry_cb cb,
     void *arg, struct errbuf *e)
 {
+	return dir_ldap_scan_in(dl, dl->base_dn, LDAP_SCOPE_SUBTREE, filter, attrs, NULL, cb, arg,
+	    e);
+}
+
+enum dir_status
+dir_ldap_scan_in(struct dir_ldap *dl, const char *base, int scope, const char *filter,
+    char **attrs, LDAPControl *extra, dir_entry_cb cb, void *arg, struct errbuf *e)
+{
 	struct timeval tv = { dl->timeout, 0 };
 	struct berval *cookie = NULL;
 	enum dir_status st = DIR_OK;
@@ -59,7 +67,7 @@ dir_ldap_scan(struct dir_ldap *dl, const char *filter, char **attrs, dir_entry_c
 
 	do {
 		struct berval empty = { 0, NULL };
-		LDAPControl *pctrl = NULL, *sctrls[2] = { NULL, NULL };
+		LDAPControl *pctrl = NULL, *sctrls[3] = { NULL, NULL, NULL };
 		LDAPControl **rctrls = NULL, *resp;
 		LDAPMessage *res = NULL, *entry;
 		int rc, err = LDAP_SUCCESS;
@@ -70,14 +78,15 @@ dir_ldap_scan(struct dir_ldap *dl, const char *filter, char **attrs, dir_entry_c
 		cookie = NULL;
 		if (rc != LDAP_SUCCESS)
 			return dir_ldap_fail(dl, rc, "build the paged results control for",
-			    dl->base_dn, NULL, e);
+			    base, NULL, e);
 		sctrls[0] = pctrl;
-		rc = ldap_search_ext_s(dl->ld, dl->base_dn, LDAP_SCOPE_SUBTREE, filter, attrs, 0,
-		    sctrls, NULL, &tv, LDAP_NO_LIMIT, &res);
+		sctrls[1] = extra;
+		rc = ldap_search_ext_s(dl->ld, base, scope, filter, attrs, 0, sctrls, NULL, &tv,
+		    LDAP_NO_LIMIT, &res);
 		ldap_control_free(pctrl);
 		if (rc != LDAP_SUCCESS) {
 			ldap_msgfree(res);
-			return dir_ldap_fail(dl, rc, "search", dl->base_dn, NULL, e);
+			return dir_ldap_fail(dl, rc, "search", base, NULL, e);
 		}
 		pages++;
 		for (entry = ldap_first_entry(dl->ld, res); entry != NULL;
@@ -89,8 +98,8 @@ dir_ldap_scan(struct dir_ldap *dl, const char *filter, char **attrs, dir_entry_c
 		if (st == DIR_OK) {
 			rc = ldap_parse_result(dl->ld, res, &err, NULL, NULL, NULL, &rctrls, 0);
 			if (rc != LDAP_SUCCESS)
-				st = dir_ldap_fail(dl, rc, "read the search result under",
-				    dl->base_dn, NULL, e);
+				st = dir_ldap_fail(dl, rc, "read the search result under", base,
+				    NULL, e);
 		}
 		resp = st == DIR_OK ? ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, rctrls,
 		    NULL) : NULL;
@@ -101,7 +110,7 @@ dir_ldap_scan(struct dir_ldap *dl, const char *filter, char **attrs, dir_entry_c
 			rc = ldap_parse_pageresponse_control(dl->ld, resp, &estimate, &next);
 			if (rc != LDAP_SUCCESS)
 				st = dir_ldap_fail(dl, rc, "parse the paged results control from",
-				    dl->base_dn, NULL, e);
+				    base, NULL, e);
 			else if (next.bv_len > 0)
 				cookie = ber_bvdup(&next);
 			ber_memfree(next.bv_val);
@@ -113,7 +122,7 @@ dir_ldap_scan(struct dir_ldap *dl, const char *filter, char **attrs, dir_entry_c
 	} while (cookie != NULL);
 	ber_bvfree(cookie);
 	if (st == DIR_OK)
-		log_debug("%s: searched %s in %zu page(s) of %d", dl->uri, dl->base_dn, pages,
+		log_debug("%s: searched %s in %zu page(s) of %d", dl->uri, base, pages,
 		    dl->page_size);
 	return st;
 }

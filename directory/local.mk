@@ -13,7 +13,7 @@ libdirectory_a_SOURCES = \
 	directory/ldap_person.c directory/ldap_locate.c \
 	directory/ldap_publish.c \
 	directory/ad_person.c directory/ad_gc.c \
-	directory/watch.c directory/ldap_watch.c
+	directory/watch.c directory/ldap_watch.c directory/ad_watch.c
 
 # Directory tests link only what they use, so that they build while other
 # rooms are still changing.
@@ -50,6 +50,10 @@ TESTS += tests/unit/test_directory_ad
 # are fixed, so every AD check lives in this one script (never two DCs).
 TESTS += tests/integration/sync_ad.sh
 EXTRA_DIST += tests/integration/sync_ad.sh tests/tools/samba-lib.sh
+# Active Directory's change stream (uSNChanged, DirSync) on its own DC, under
+# the same lock as sync_ad.sh (samba-lib.sh).
+TESTS += tests/integration/watch_ad.sh
+EXTRA_DIST += tests/integration/watch_ad.sh
 
 # The Graph client helpers and the Entra ID member reader, fed pages directly.
 check_PROGRAMS += tests/unit/test_graph
