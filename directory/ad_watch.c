@@ -433,7 +433,7 @@ take_object(struct round *r, LDAP *ld, LDAPMessage *entry)
 
 		dir_ad_add_person(aw->dl, entry, dn, &l);
 		if (l.n == 1)
-			dir_watch_person(aw->w, &l.v[0]);
+			dir_watch_person(aw->w, &l.v[0], NULL);
 		user_list_free(&l);
 	}
 out:

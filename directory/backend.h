@@ -47,6 +47,7 @@
 #include "conf/conf.h"
 #include "directory/dir_internal.h"
 #include "directory/directory.h"
+#include "net/graph.h"
 
 struct dir_watch;
 struct dir_watch_ops;
@@ -151,11 +152,12 @@ struct dir_watch {
 
 /*
  * What a backend reports during poll. person: *u is taken over (its fields
- * stolen, *u zeroed). gone: id and dn copied (dn may be NULL). group: the
- * watched group groups[index] must be read again; dn (copied, may be NULL)
- * says which entry changed. full: a full read is needed (printf-style why).
+ * stolen, *u zeroed), read under g's policy (NULL: none applies). gone: id
+ * and dn copied (dn may be NULL). group: the watched group groups[index]
+ * must be read again; dn (copied, may be NULL) says which entry changed.
+ * full: a full read is needed (printf-style why).
  */
-void dir_watch_person(struct dir_watch *w, struct user *u);
+void dir_watch_person(struct dir_watch *w, struct user *u, const struct conf_group *g);
 void dir_watch_gone(struct dir_watch *w, const char *id, const char *dn);
 void dir_watch_group(struct dir_watch *w, size_t index, const char *dn);
 void dir_watch_full(struct dir_watch *w, enum dir_full_reason reason, const char *fmt, ...)
@@ -186,6 +188,29 @@ void dir_watch_asked(struct dir_watch *w, double *next_due);
  * no copy of it between connections. 0, or -1 with e set.
  */
 int dir_watch_password(const struct dir_watch *w, char **out, struct errbuf *e) MUST_USE;
+
+/* ---- Microsoft Graph (dir_graph.c), shared with its change stream (graph_watch.c) ---- */
+
+/* What is read of a user: every property a struct user is made from. */
+#define DIR_GRAPH_USER_SELECT "id,displayName,givenName,surname,mail,otherMails," \
+	"proxyAddresses,userPrincipalName,accountEnabled,userType,onPremisesDistinguishedName"
+
+/* The Graph backend's state: the Graph client of the section's app registration. */
+struct graph_dir {
+	const struct conf_directory *conf; /* borrowed */
+	char *label;                       /* new: "[directory NAME]", the client's too */
+	struct graph *graph;
+};
+
+/* The row's open and close (a struct graph_dir as the state). */
+enum dir_status dir_graph_open(const struct conf_directory *conf, const char *bind_password,
+    void **state, struct errbuf *e) MUST_USE;
+void dir_graph_close(void *state);
+/* The object id of [group] g (new): group_id, or looked up by group_name. */
+enum dir_status dir_graph_resolve_group(struct graph_dir *gd, const struct conf_group *g,
+    char **id_out, struct errbuf *e) MUST_USE;
+/* A Graph client's status as a directory status. */
+enum dir_status dir_graph_status(enum graph_status st);
 
 /*
  * Reading the pages of a transitiveMembers answer (dir_graph.c), apart

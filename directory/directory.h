@@ -234,7 +234,9 @@ enum dir_status dir_apply_certs(struct dir_conn *dc, const char *dn,
  *           as dir_read_group() sets them). It says nothing about groups: a
  *           person of no watched group is of no concern; one the caller
  *           knows is planned again with these values. Changes to a person's
- *           memberships come as GROUPS.
+ *           memberships come as GROUPS. Graph reads people under a group's
+ *           policy, so there a PERSON comes once per watched group the
+ *           person is in (.group), and not at all for one in none.
  *   GONE    a person was deleted, or is no longer a person in scope (moved
  *           out of base_dn, no longer matching user_filter, deleted in
  *           Entra): id is the stable id the caller knows them by; dn when
@@ -302,6 +304,9 @@ const char *dir_full_reason_name(enum dir_full_reason r);
 struct dir_change {
 	enum dir_change_kind kind;
 	struct user user;                  /* PERSON */
+	const struct conf_group *group;    /* PERSON from Graph: the watched group whose policy
+	                                      (include_guests, mail_from_upn) read user, one
+	                                      change per such group; NULL elsewhere (borrowed) */
 	char *id;                          /* GONE: the person's stable id */
 	char *dn;                          /* GONE, GROUPS: the entry that changed, when known */
 	const struct conf_group **groups;  /* GROUPS: the watched groups to read again (array

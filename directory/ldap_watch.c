@@ -279,7 +279,7 @@ take_person(struct ldap_watch *lw, LDAPMessage *msg, const char *dn)
 
 	dir_ldap_add_person(lw->sync, msg, dn, &l);
 	if (l.n == 1)
-		dir_watch_person(lw->w, &l.v[0]);
+		dir_watch_person(lw->w, &l.v[0], NULL);
 	user_list_free(&l);
 }
 

@@ -13,7 +13,8 @@ libdirectory_a_SOURCES = \
 	directory/ldap_person.c directory/ldap_locate.c \
 	directory/ldap_publish.c \
 	directory/ad_person.c directory/ad_gc.c \
-	directory/watch.c directory/ldap_watch.c directory/ad_watch.c
+	directory/watch.c directory/ldap_watch.c directory/ad_watch.c \
+	directory/graph_watch.c
 
 # Directory tests link only what they use, so that they build while other
 # rooms are still changing.
@@ -36,6 +37,10 @@ EXTRA_DIST += tests/integration/directory_ldap.sh tests/tools/slapd-lib.sh
 # OpenLDAP's change stream (RFC 4533, syncprov) through dir-probe watch.
 TESTS += tests/integration/watch_ldap.sh
 EXTRA_DIST += tests/integration/watch_ldap.sh
+
+# Microsoft Graph's change stream (delta queries) against the Graph stand-in.
+TESTS += tests/integration/watch_graph.sh
+EXTRA_DIST += tests/integration/watch_graph.sh
 
 # Group expansion through memberOf where the server keeps it (memberof overlay).
 TESTS += tests/integration/members_memberof.sh

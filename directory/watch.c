@@ -152,17 +152,19 @@ group_ref(const struct conf_group *g)
 static json_t *
 scope_of(const struct conf_directory *c)
 {
+	const struct dir_backend *be = dir_backend_of(c->type);
 	const char *server = c->uri != NULL ? c->uri : c->graph_host;
 	json_t *o = json_object();
 
-	json_object_set_new(o, "type", json_string(conf_dir_traits(c->type)->title));
+	json_object_set_new(o, "type", json_string(be != NULL ? be->title : "?"));
 	if (server != NULL)
 		json_object_set_new(o, "server", json_string(server));
 	if (c->tenant_id != NULL)
 		json_object_set_new(o, "tenant", json_string(c->tenant_id));
 	if (c->base_dn != NULL)
 		json_object_set_new(o, "base", json_string(c->base_dn));
-	if (c->user_filter != NULL && conf_dir_traits(c->type)->ldap)
+	/* user_filter is an LDAP filter: it means something where there is an LDAP server. */
+	if (c->user_filter != NULL && c->uri != NULL)
 		json_object_set_new(o, "filter", json_string(c->user_filter));
 	if (c->mail_attribute != NULL)
 		json_object_set_new(o, "mail", json_string(c->mail_attribute));
@@ -254,7 +256,7 @@ dir_watch_overflowing(const struct dir_watch *w)
 }
 
 void
-dir_watch_person(struct dir_watch *w, struct user *u)
+dir_watch_person(struct dir_watch *w, struct user *u, const struct conf_group *g)
 {
 	struct dir_change *c;
 
@@ -265,6 +267,7 @@ dir_watch_person(struct dir_watch *w, struct user *u)
 	}
 	c = push_change(w->out, DIR_CHANGE_PERSON);
 	c->user = *u;
+	c->group = g;
 	memset(u, 0, sizeof(*u));
 }
 

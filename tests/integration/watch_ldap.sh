@@ -81,7 +81,7 @@ slapd_load "$work/data.ldif"
 
 # Every watch as the daemon will run it: the state file is its store.
 WATCH="--uri $SLAPD_URI --base $B --bind-dn $SLAPD_SVC_DN --password-file $SLAPD_SVC_PW_FILE --ca-file $SLAPD_CA_FILE"
-GROUPS="--group staff=cn=staff,$G"
+WATCHED="--group staff=cn=staff,$G"
 S=$work/state.json
 watch() { # name args...: output in $work/name.out, stderr in name.err, exit status in name.rc
 	name=$1
@@ -93,13 +93,13 @@ changes() { grep -v '^commit ' "$work/$1.out" | LC_ALL=C sort; }
 rc_of() { cat "$work/$1.rc"; }
 
 # --- the first start ----------------------------------------------------------
-watch first watch --state "$S" $GROUPS
+watch first watch --state "$S" $WATCHED
 check '[ "$(rc_of first)" = 0 ] && [ "$(changes first)" = "full no-state|no stream position is stored yet (the first start, or the last one was forgotten)" ]' \
 	"the first start asks for a full read, saying why"
 CSN=$(ldapsearch -x -LLL -H "$SLAPD_URI" -b "$B" -s base contextCSN | sed -n 's/^contextCSN: //p')
 check 'grep -qx "commit $CSN" "$work/first.out" && grep -q "\"cookie\":\"rid=000,csn=$CSN\"" "$S"' \
 	"its position is the suffix's contextCSN as a cookie: no initial content transferred"
-watch quiet watch --state "$S" $GROUPS
+watch quiet watch --state "$S" $WATCHED
 check '[ "$(rc_of quiet)" = 0 ] && [ ! -s "$work/quiet.out" ]' "nothing changed: nothing said, nothing committed"
 
 # --- changes while nobody watched ----------------------------------------------
@@ -134,7 +134,7 @@ member: uid=frank,$P
 EOF
 admin_modify -f "$work/away.ldif" || fail "ldapmodify (changes while away)"
 DAVE=$(uuid_of "uid=dave,$P")
-watch away watch --state "$S" $GROUPS
+watch away watch --state "$S" $WATCHED
 changes away >"$work/away.got"
 printf '%s\n' "gone $CAROL|" "groups staff|cn=sub,$G" \
 	"person $ALICE|uid=alice,$P|alice.new@example.org|enabled|" \
@@ -143,7 +143,7 @@ check 'cmp -s "$work/away.got" "$work/away.want"' \
 	"the refresh brings what changed while away: dave added (and into a nested group: staff is named), alice's new mail, carol deleted; other's change names nothing"
 [ -s "$work/away.got" ] && ! cmp -s "$work/away.got" "$work/away.want" && diff "$work/away.want" "$work/away.got" >&2
 check 'grep -q "^commit " "$work/away.out"' "the batch is committed with its state"
-watch again watch --state "$S" $GROUPS
+watch again watch --state "$S" $WATCHED
 check '[ ! -s "$work/again.out" ]' "run again: nothing is delivered twice"
 
 # --- while watching: a persistent search -------------------------------------
@@ -159,7 +159,7 @@ bg_wait() { # name pattern: until the output has it or the watcher ended
 	grep -q "$2" "$work/$1.out"
 }
 bg_end() { wait "$BG" 2>/dev/null; BG=; }
-bg_watch live watch --state "$S" $GROUPS --polls 60 --timeout 1 --quiet-stop
+bg_watch live watch --state "$S" $WATCHED --polls 60 --timeout 1 --quiet-stop
 # Give the watcher its persistent search first (made earlier, the refresh would bring it).
 sleep 2
 cat >"$work/live.ldif" <<EOF
@@ -192,16 +192,16 @@ check 'grep -q "^person $ERIN|uid=erin,$P|erin@example.org|enabled|" "$work/live
 printf 'dn: uid=grace,%s\nchangetype: modify\nreplace: mail\nmail: grace.new@example.org\n\n' "$P" |
 	admin_modify || fail "ldapmodify grace"
 GRACE=$(uuid_of "uid=grace,$P")
-watch crash watch --state "$S" $GROUPS --commit 0
+watch crash watch --state "$S" $WATCHED --commit 0
 check 'grep -q "^person $GRACE|.*|grace.new@example.org|" "$work/crash.out" && ! grep -q "^commit" "$work/crash.out"' \
 	"a watcher that dies before committing saw grace's change ..."
-watch resume watch --state "$S" $GROUPS
+watch resume watch --state "$S" $WATCHED
 check '[ "$(changes resume)" = "person $GRACE|uid=grace,$P|grace.new@example.org|enabled|" ]' \
 	"... and after the restart it comes again (nothing missed)"
-watch resume2 watch --state "$S" $GROUPS
+watch resume2 watch --state "$S" $WATCHED
 check '[ ! -s "$work/resume2.out" ]' "once committed it does not come a third time (nothing twice)"
 # Killed in the middle of a persistent search, after a commit.
-bg_watch mid watch --state "$S" $GROUPS --polls 60 --timeout 1
+bg_watch mid watch --state "$S" $WATCHED --polls 60 --timeout 1
 sleep 2
 printf 'dn: uid=frank,%s\nchangetype: modify\nreplace: mail\nmail: frank.y@example.org\n\n' "$P" | admin_modify
 check 'bg_wait mid "^commit"' "a running watcher commits frank's change"
@@ -209,17 +209,17 @@ kill -9 "$BG" 2>/dev/null
 bg_end
 printf 'dn: uid=frank,%s\nchangetype: modify\nreplace: mail\nmail: frank.z@example.org\n\n' "$P" | admin_modify
 FRANK=$(uuid_of "uid=frank,$P")
-watch afterkill watch --state "$S" $GROUPS
+watch afterkill watch --state "$S" $WATCHED
 check '[ "$(changes afterkill)" = "person $FRANK|uid=frank,$P|frank.z@example.org|enabled|" ]' \
 	"killed with -9 mid-stream and started again: only the change made since (frank.z), not the committed one"
 
 # --- a person leaving user_filter is gone ------------------------------------------
 FILTER='(&(objectClass=inetOrgPerson)(!(description=inactive)))'
-watch f0 --user-filter "$FILTER" watch --state "$work/f.json" $GROUPS
+watch f0 --user-filter "$FILTER" watch --state "$work/f.json" $WATCHED
 printf 'dn: uid=alice,%s\nchangetype: modify\nreplace: description\ndescription: inactive\n\n' "$P" | admin_modify
-watch f1 --user-filter "$FILTER" watch --state "$work/f.json" $GROUPS
+watch f1 --user-filter "$FILTER" watch --state "$work/f.json" $WATCHED
 check '[ "$(changes f1)" = "gone $ALICE|" ]' "a person who no longer matches user_filter is gone (a refresh names her by entryUUID)"
-bg_watch f2 --user-filter "$FILTER" watch --state "$work/f.json" $GROUPS --polls 60 --timeout 1 --quiet-stop
+bg_watch f2 --user-filter "$FILTER" watch --state "$work/f.json" $WATCHED --polls 60 --timeout 1 --quiet-stop
 sleep 2
 printf 'dn: uid=grace,%s\nchangetype: modify\nreplace: description\ndescription: inactive\n\n' "$P" | admin_modify
 check 'bg_wait f2 "^gone $GRACE|uid=grace,$P"' "... and while watching, by entryUUID and DN"
@@ -228,10 +228,10 @@ bg_end
 # --- cookies the server no longer accepts ------------------------------------------
 cp "$S" "$work/old.json"
 sed 's/csn=20[0-9][0-9]/csn=2999/' "$S" >"$work/future.json"
-watch future watch --state "$work/future.json" $GROUPS
+watch future watch --state "$work/future.json" $WATCHED
 check 'grep -q "^full cookie-refused|$SLAPD_URI refused the stored sync cookie (Server is unwilling to perform (consumer state is newer than provider!))" "$work/future.out" && grep -q "^commit " "$work/future.out"' \
 	"a cookie from the server's future: refused, a full read, and a position from now"
-watch future2 watch --state "$work/future.json" $GROUPS
+watch future2 watch --state "$work/future.json" $WATCHED
 check '[ ! -s "$work/future2.out" ]' "after it, the stream goes on from the new position"
 # More than the session log holds, the cookie's own entry untouched: a present phase.
 i=0
@@ -241,7 +241,7 @@ while [ $i -lt 8 ]; do
 done >"$work/many.ldif"
 admin_modify -f "$work/many.ldif"
 cp "$work/old.json" "$work/present.json"
-watch present watch --state "$work/present.json" $GROUPS
+watch present watch --state "$work/present.json" $WATCHED
 check 'grep -q "^full no-deletes|.*present phase, which does not name deleted entries.*raise syncprov-sessionlog" "$work/present.out"' \
 	"a cookie older than the session log: the present phase cannot name deletions, so a full read"
 # Every entry changed since the cookie as well: e-syncRefreshRequired.
@@ -251,27 +251,27 @@ while read -r dn; do
 done <"$work/all.dns" >"$work/touch.ldif"
 admin_modify -f "$work/touch.ldif" || fail "ldapmodify (every entry)"
 cp "$work/old.json" "$work/stale.json"
-watch stale watch --state "$work/stale.json" $GROUPS
+watch stale watch --state "$work/stale.json" $WATCHED
 check 'grep -q "^full refresh-required|$SLAPD_URI answered e-syncRefreshRequired (.*sync cookie is stale.*)" "$work/stale.out"' \
 	"a cookie older than everything the server can replay: e-syncRefreshRequired, a full read"
 
 # --- state of another directory; a group watched for the first time -------------
 sed "s/\"base\":\"$B\"/\"base\":\"ou=people,$B\"/" "$S" >"$work/otherbase.json"
-watch otherbase watch --state "$work/otherbase.json" $GROUPS
+watch otherbase watch --state "$work/otherbase.json" $WATCHED
 check 'grep -q "^full state-invalid|base_dn changed from ou=people,$B to $B since the stream position was stored" "$work/otherbase.out"' \
 	"a state stored under another base_dn is not trusted"
 printf 'not a state' >"$work/garbage.json"
-watch garbage watch --state "$work/garbage.json" $GROUPS
+watch garbage watch --state "$work/garbage.json" $WATCHED
 check 'grep -q "^full state-invalid|the stored stream position is not one this version of smimesync wrote" "$work/garbage.out"' \
 	"a damaged state is not trusted either"
-watch newgroup0 watch --state "$work/ng.json" $GROUPS
-watch newgroup watch --state "$work/ng.json" $GROUPS --group "other=cn=other,$G"
+watch newgroup0 watch --state "$work/ng.json" $WATCHED
+watch newgroup watch --state "$work/ng.json" $WATCHED --group "other=cn=other,$G"
 check 'grep -q "^groups other|" "$work/newgroup.out" && ! grep -q "staff" "$work/newgroup.out"' \
 	"a group added to the watch since the state was stored is read once, the others are not"
 
 # --- refreshOnly every poll_interval ------------------------------------------------
-watch ro0 --poll-interval 1 watch --state "$work/ro.json" $GROUPS --no-persist
-bg_watch ro --poll-interval 1 watch --state "$work/ro.json" $GROUPS --no-persist --polls 60 --timeout 1 --quiet-stop
+watch ro0 --poll-interval 1 watch --state "$work/ro.json" $WATCHED --no-persist
+bg_watch ro --poll-interval 1 watch --state "$work/ro.json" $WATCHED --no-persist --polls 60 --timeout 1 --quiet-stop
 sleep 1
 printf 'dn: cn=sub,%s\nchangetype: modify\nadd: member\nmember: uid=bob,%s\n\n' "$G" "$P" | admin_modify
 check 'bg_wait ro "^groups staff|cn=sub,$G"' "refreshOnly, asked every poll_interval, sees the nested change too"
@@ -279,7 +279,7 @@ bg_end
 check '! grep -q "persistent" "$work/ro.err"' "(without holding a persistent search)"
 
 # --- slapd restarted under a running watcher ---------------------------------------
-bg_watch restart watch --state "$work/rs.json" $GROUPS --polls 60 --timeout 1 --keep-going
+bg_watch restart watch --state "$work/rs.json" $WATCHED --polls 60 --timeout 1 --keep-going
 sleep 2
 kill "$SLAPD_PID"
 wait "$SLAPD_PID" 2>/dev/null
