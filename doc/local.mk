@@ -1,3 +1,5 @@
 # SPDX-License-Identifier: ISC
 dist_man_MANS += doc/smimesync.conf.5
 dist_man_MANS += doc/smimesync.8 doc/smimesync-templates.5
+# The design note of incremental sync (issue #17), for developers.
+EXTRA_DIST += doc/incremental.md
