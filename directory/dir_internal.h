@@ -36,6 +36,16 @@ void strset_free(struct strset *s);
 bool strset_add(struct strset *s, const char *str);
 bool strset_has(const struct strset *s, const char *str);
 
+/* A growable list of strings, in the order added (values copied). */
+struct strlist {
+	char **v;
+	size_t n;
+	size_t cap;
+};
+
+void strlist_add(struct strlist *l, const char *str);
+void strlist_free(struct strlist *l);
+
 /* A string-to-string map of the same kind (values copied; a put replaces). */
 struct strmap {
 	char **keys;

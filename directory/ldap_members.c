@@ -77,31 +77,6 @@ worth_a_scan(const struct dir_ldap *dl, size_t n)
 /* Groups per memberOf search (an OR of their DNs). */
 #define GROUPS_PER_SEARCH 32
 
-struct dn_list {
-	char **v;
-	size_t n;
-	size_t cap;
-};
-
-static void
-dn_list_add(struct dn_list *l, const char *dn)
-{
-	if (l->n == l->cap) {
-		l->cap = l->cap == 0 ? 16 : l->cap * 2;
-		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
-	}
-	l->v[l->n++] = xstrdup(dn);
-}
-
-static void
-dn_list_free(struct dn_list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	memset(l, 0, sizeof(*l));
-}
-
 struct expand {
 	struct dir_ldap *dl;
 	struct user_list *out;
@@ -109,7 +84,7 @@ struct expand {
 	char **pending;       /* raw member DNs to look at next round (new) */
 	size_t n_pending;
 	size_t cap_pending;
-	struct dn_list pending_groups; /* the groups those members came from */
+	struct strlist pending_groups; /* the groups those members came from */
 	char *either_filter;  /* groups or people (new) */
 	char *attrs[ATTR_SLOTS + 1];        /* reads by DN: with memberOf */
 	char *search_attrs[ATTR_SLOTS + 1]; /* searches: the same without it */
@@ -127,7 +102,7 @@ expand_free(struct expand *x)
 	for (size_t i = 0; i < x->n_pending; i++)
 		free(x->pending[i]);
 	free(x->pending);
-	dn_list_free(&x->pending_groups);
+	strlist_free(&x->pending_groups);
 	free(x->either_filter);
 }
 
@@ -195,7 +170,7 @@ queue_members_of(struct expand *x, LDAPMessage *entry, const char *group_dn,
 	struct queue_arg q = { x, group_dn };
 	enum dir_status st = DIR_OK;
 
-	dn_list_add(&x->pending_groups, group_dn);
+	strlist_add(&x->pending_groups, group_dn);
 	for (size_t a = 0; a < ARRAY_LEN(member_attrs) && st == DIR_OK; a++)
 		st = dir_member_values(x->dl, entry, group_dn, member_attrs[a], 0, queue_value,
 		    &q, e);
@@ -304,7 +279,7 @@ scan_entry(struct dir_ldap *dl, LDAPMessage *entry, void *arg, struct errbuf *e)
  * paged search; scan_entry() takes only those the groups list.
  */
 static enum dir_status
-search_memberof(struct expand *x, const struct dn_list *groups, struct scan *s,
+search_memberof(struct expand *x, const struct strlist *groups, struct scan *s,
     struct errbuf *e)
 {
 	enum dir_status st = DIR_OK;
@@ -365,7 +340,7 @@ memberof_kept(struct expand *x, char **batch, size_t n, size_t *done, struct err
 }
 
 static enum dir_status
-run_round(struct expand *x, char **batch, size_t n, const struct dn_list *groups,
+run_round(struct expand *x, char **batch, size_t n, const struct strlist *groups,
     struct errbuf *e)
 {
 	struct scan s;
@@ -499,7 +474,7 @@ dir_ldap_expand_group(struct dir_ldap *dl, const char *group_dn, struct user_lis
 	while (st == DIR_OK && x.n_pending > 0) {
 		char **batch = x.pending;
 		size_t n = x.n_pending;
-		struct dn_list groups = x.pending_groups;
+		struct strlist groups = x.pending_groups;
 
 		x.pending = NULL;
 		x.n_pending = x.cap_pending = 0;
@@ -509,7 +484,7 @@ dir_ldap_expand_group(struct dir_ldap *dl, const char *group_dn, struct user_lis
 		for (size_t i = 0; i < n; i++)
 			free(batch[i]);
 		free(batch);
-		dn_list_free(&groups);
+		strlist_free(&groups);
 	}
 	if (st != DIR_OK)
 		goto out;

@@ -153,30 +153,15 @@ watched_index(const struct ldap_watch *lw, const char *norm)
 	return -1;
 }
 
-struct dn_queue {
-	char **v;
-	size_t n, cap;
-};
-
-static void
-queue_push(struct dn_queue *q, const char *dn)
-{
-	if (q->n == q->cap) {
-		q->cap = q->cap == 0 ? 16 : q->cap * 2;
-		q->v = xreallocarray(q->v, q->cap, sizeof(*q->v));
-	}
-	q->v[q->n++] = xstrdup(dn);
-}
-
 static enum dir_status
 parent_entry(struct dir_ldap *dl, LDAPMessage *entry, void *arg, struct errbuf *e)
 {
-	struct dn_queue *q = arg;
+	struct strlist *q = arg;
 	char *dn = ldap_get_dn(dl->ld, entry);
 
 	(void)e;
 	if (dn != NULL)
-		queue_push(q, dn);
+		strlist_add(q, dn);
 	ldap_memfree(dn);
 	return DIR_OK;
 }
@@ -189,11 +174,11 @@ static enum dir_status
 name_groups_above(struct ldap_watch *lw, const char *dn, struct errbuf *e)
 {
 	char *attrs[] = { "1.1", NULL };
-	struct dn_queue q = { NULL, 0, 0 };
+	struct strlist q = { NULL, 0, 0 };
 	enum dir_status st = DIR_OK;
 	size_t next = 0;
 
-	queue_push(&q, dn);
+	strlist_add(&q, dn);
 	while (st == DIR_OK && next < q.n && next < MAX_ANCESTORS) {
 		const char *cur = q.v[next++];
 		char *norm = dir_dn_normalize(cur), *esc = NULL, *filter = NULL;
@@ -214,9 +199,7 @@ name_groups_above(struct ldap_watch *lw, const char *dn, struct errbuf *e)
 		free(esc);
 		free(filter);
 	}
-	for (size_t i = 0; i < q.n; i++)
-		free(q.v[i]);
-	free(q.v);
+	strlist_free(&q);
 	return st;
 }
 

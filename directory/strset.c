@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * A set of strings for membership tests during group expansion (normalized
- * DNs), and a map of the same make (a change stream's group entryUUIDs to
+ * DNs), a plain list of strings, and a map of the same make (a change stream's group entryUUIDs to
  * their DNs). Open addressing with linear probing, FNV-1a hashing, grown at
  * 50 % load so probes stay short. Nothing is ever removed, so no
  * tombstones.
@@ -89,6 +89,27 @@ strset_add(struct strset *s, const char *str)
 	s->slots[i] = xstrdup(str);
 	s->n++;
 	return true;
+}
+
+/* ---- strlist ---- */
+
+void
+strlist_add(struct strlist *l, const char *str)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap == 0 ? 16 : l->cap * 2;
+		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+	}
+	l->v[l->n++] = xstrdup(str);
+}
+
+void
+strlist_free(struct strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
 }
 
 /* ---- strmap: the same table with a value per key ---- */
