@@ -470,6 +470,16 @@ deleted_entry(struct dir_ldap *dl, LDAPMessage *entry, void *arg, struct errbuf 
 	return DIR_OK;
 }
 
+static enum dir_status
+count_entry(struct dir_ldap *dl, LDAPMessage *entry, void *arg, struct errbuf *e)
+{
+	(void)dl;
+	(void)entry;
+	(void)e;
+	(*(size_t *)arg)++;
+	return DIR_OK;
+}
+
 /* Tombstones with uSNChanged in (from, to]. */
 static enum dir_status
 read_deleted(struct ad_watch *aw, struct round *r, int64_t from, int64_t to, struct errbuf *e)
@@ -486,20 +496,19 @@ read_deleted(struct ad_watch *aw, struct round *r, int64_t from, int64_t to, str
 	free(filter);
 	if (st == DIR_OK && r->n_seen == before && !aw->told_deleted) {
 		char probe[] = "(isDeleted=TRUE)";
-		struct round none = { aw, false, 0 };
+		size_t visible = 0;
 		struct errbuf e2;
 
 		/* Any tombstone at all? None visible: likely not allowed to see them. */
 		err_clear(&e2);
 		if (dir_ldap_scan_in(aw->dl, aw->deleted_dn, LDAP_SCOPE_ONELEVEL, probe, attrs,
-		    &show, deleted_entry, &none, &e2) == DIR_OK && none.n_seen == 0)
+		    &show, count_entry, &visible, &e2) == DIR_OK && visible == 0)
 			log_warn("%s change stream: no deleted object is visible in %s: either none "
 			    "exists yet or the service account may not list it; deleted people are "
 			    "then noticed at the next full read only (see CHANGE STREAMS in "
 			    "smimesync.conf(5) for the right to grant)", aw->w->label,
 			    aw->deleted_dn);
 		aw->told_deleted = true;
-		r->group_changed = r->group_changed || none.group_changed;
 	}
 	return st;
 }

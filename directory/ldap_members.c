@@ -320,16 +320,21 @@ memberof_kept(struct expand *x, char **batch, size_t n, size_t *done, struct err
 	size_t k = 0;
 
 	*done = 0;
-	while (x->dl->memberof == 0 && k < n) {
-		size_t step = n - k < SAMPLE ? n - k : SAMPLE;
+	for (;;) {
+		size_t seen = x->with_memberof + x->without_memberof, step;
 
-		if (x->with_memberof + x->without_memberof >= SAMPLE) {
+		if (x->dl->memberof != 0)
+			break;
+		if (seen >= SAMPLE) {
 			x->dl->memberof = x->without_memberof == 0 ? 1 : -1;
 			log_debug("%s: the server %s memberOf on group members (%zu of %zu people "
 			    "read carry it)", x->dl->uri, x->dl->memberof > 0 ? "keeps" :
-			    "does not keep", x->with_memberof, x->with_memberof + x->without_memberof);
+			    "does not keep", x->with_memberof, seen);
 			break;
 		}
+		if (k >= n)
+			break;
+		step = n - k < SAMPLE ? n - k : SAMPLE;
 		st = read_members(x, batch + k, step, e);
 		if (st != DIR_OK)
 			return st;

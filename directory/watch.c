@@ -301,13 +301,18 @@ void
 dir_watch_set_position(struct dir_watch *w, json_t *pos, const char *server,
     const char *server_id, const char *position, long long issued)
 {
+	/* Copied before the old ones are freed: a backend may hand those back. */
+	char *s = server != NULL ? xstrdup(server) : NULL;
+	char *id = server_id != NULL ? xstrdup(server_id) : NULL;
+	char *p = position != NULL ? xstrdup(position) : NULL;
+
 	json_decref(w->pos);
 	w->pos = pos;
 	info_clear(&w->info);
 	w->info.kind = w->kind;
-	w->info.server = server != NULL ? xstrdup(server) : NULL;
-	w->info.server_id = server_id != NULL ? xstrdup(server_id) : NULL;
-	w->info.position = position != NULL ? xstrdup(position) : NULL;
+	w->info.server = s;
+	w->info.server_id = id;
+	w->info.position = p;
 	w->info.issued = issued;
 }
 
@@ -385,10 +390,11 @@ take_state(struct dir_watch *w, const char *state)
 		char *ref = group_ref(w->groups[i]);
 		bool known = false;
 
-		for (k = 0; k < json_array_size(groups) && !known; k++)
-			known = strcasecmp(str_or(json_array_get(groups, k), "", ""), ref) == 0 ||
-			    (json_string_value(json_array_get(groups, k)) != NULL &&
-			    strcasecmp(json_string_value(json_array_get(groups, k)), ref) == 0);
+		for (k = 0; k < json_array_size(groups) && !known; k++) {
+			const char *g = json_string_value(json_array_get(groups, k));
+
+			known = g != NULL && strcasecmp(g, ref) == 0;
+		}
 		if (!known) {
 			log_info("%s change stream: [group %s] was not watched when the position "
 			    "was stored: it is read whole first", w->label, w->groups[i]->name);
@@ -412,8 +418,8 @@ dir_watch_open(const struct conf_directory *conf, const char *bind_password,
 
 	*out = NULL;
 	if (be == NULL || be->watch == NULL) {
-		err_set(e, "[directory %s]: %s has no change stream: every group is read whole",
-		    conf->name, be != NULL ? be->title : "this type");
+		err_set(e, "[directory %s]: a %s directory has no change stream: every group is "
+		    "read whole", conf->name, be != NULL ? be->title : "?");
 		return DIR_UNSUPPORTED;
 	}
 	if (conf->incremental == INCREMENTAL_NO) {
