@@ -61,6 +61,13 @@ void strmap_put(struct strmap *m, const char *key, const char *value);
 const char *strmap_get(const struct strmap *m, const char *key);
 
 /*
+ * dir_dn_normalize() through libldap's full parse always, without its
+ * shortcut for plain DNs (new, NULL if not a DN). For tests that check the
+ * two agree.
+ */
+char *dir_dn_normalize_parsed(const char *dn);
+
+/*
  * Strip an RFC 4517 nameAndOptionalUID suffix ("#'0101'B") in place;
  * returns dn.
  */
