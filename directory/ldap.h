@@ -176,6 +176,37 @@ int dir_parse_range(const char *desc, const char *attr, size_t *lo, size_t *hi, 
 enum dir_status dir_ldap_expand_group(struct dir_ldap *dl, const char *group_dn,
     struct user_list *out, struct errbuf *e) MUST_USE;
 
+/* ---- ldap_search.c: an entry's attributes, parsed once ---- */
+
+/*
+ * libldap's ldap_get_values_len() walks an entry from its start and copies
+ * every attribute name it passes, on every call: the ten lookups a person
+ * takes were most of what reading 3,000 people cost the client. A
+ * dir_entry is one walk (ldap_get_attribute_ber); its names and values
+ * point into the message (borrowed: close it before freeing the message).
+ *
+ *   struct dir_entry de;
+ *   dir_entry_open(ld, entry, &de);
+ *   vals = dir_entry_get(&de, "mail", &n);   n values, NULL when none
+ *   dir_entry_close(&de);
+ *
+ * Attribute descriptions match as ldap_get_values_len() matches them
+ * (case-insensitive, options included). An entry that does not parse
+ * reads as having no attributes.
+ */
+struct dir_entry {
+	size_t n, cap;
+	struct berval *names;   /* new array, values borrowed */
+	struct berval **vals;   /* new array of BerVarrays (each new) */
+	BerElement *ber;
+};
+
+void dir_entry_open(LDAP *ld, LDAPMessage *entry, struct dir_entry *de);
+const struct berval *dir_entry_get(const struct dir_entry *de, const char *attr, size_t *n);
+void dir_entry_close(struct dir_entry *de);
+/* Does objectClass hold name (case-insensitive)? */
+bool dir_entry_is(const struct dir_entry *de, const char *name);
+
 /* ---- ldap_person.c ---- */
 
 /*
@@ -185,18 +216,17 @@ enum dir_status dir_ldap_expand_group(struct dir_ldap *dl, const char *group_dn,
 void dir_ldap_add_person(struct dir_ldap *dl, LDAPMessage *entry, const char *dn,
     struct user_list *out);
 /* First value of a name attribute, if it is sane UTF-8 text (new), else NULL. */
-char *dir_get_name(LDAP *ld, LDAPMessage *entry, const char *attr, const char *dn);
+char *dir_get_name(const struct dir_entry *de, const char *attr, const char *dn);
 /* display_name (displayName, else cn), given_name (givenName) and surname (sn). */
-void dir_fill_names(LDAP *ld, LDAPMessage *entry, const char *dn, struct user *u);
+void dir_fill_names(const struct dir_entry *de, const char *dn, struct user *u);
 /* u->mail and u->alt_mails from mail_attribute; a problem when none is usable. */
-void dir_fill_mail(struct dir_ldap *dl, LDAPMessage *entry, struct user *u);
+void dir_fill_mail(struct dir_ldap *dl, const struct dir_entry *de, struct user *u);
 /*
  * Append the valid values of attr ([directory] alt_mail_attribute) to
  * u->alt_mails, skipping the primary address and duplicates (any case).
  * dir_fill_mail() calls it when the option is set.
  */
-void dir_fill_alt_mails(struct dir_ldap *dl, LDAPMessage *entry, struct user *u,
-    const char *attr);
+void dir_fill_alt_mails(const struct dir_entry *de, struct user *u, const char *attr);
 
 /* ---- ldap_locate.c ---- */
 

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
@@ -13,6 +14,7 @@
 #include <ldap.h>
 
 #include "common/log.h"
+#include "common/xalloc.h"
 #include "directory/ldap.h"
 
 enum dir_status
@@ -138,4 +140,73 @@ dir_entry_has_class(LDAP *ld, LDAPMessage *entry, const char *name)
 		found = vals[i]->bv_len == len && strncasecmp(vals[i]->bv_val, name, len) == 0;
 	ldap_value_free_len(vals);
 	return found;
+}
+
+void
+dir_entry_open(LDAP *ld, LDAPMessage *entry, struct dir_entry *de)
+{
+	struct berval dn = { 0, NULL }, name;
+	BerVarray vals = NULL;
+
+	memset(de, 0, sizeof(*de));
+	if (ldap_get_dn_ber(ld, entry, &de->ber, &dn) != LDAP_SUCCESS)
+		return;
+	for (;;) {
+		vals = NULL;
+		if (ldap_get_attribute_ber(ld, entry, de->ber, &name, &vals) != LDAP_SUCCESS ||
+		    name.bv_val == NULL) {
+			ldap_memfree(vals);
+			break;
+		}
+		if (de->n == de->cap) {
+			de->cap = de->cap == 0 ? 16 : de->cap * 2;
+			de->names = xreallocarray(de->names, de->cap, sizeof(*de->names));
+			de->vals = xreallocarray(de->vals, de->cap, sizeof(*de->vals));
+		}
+		de->names[de->n] = name;
+		de->vals[de->n] = vals;
+		de->n++;
+	}
+}
+
+const struct berval *
+dir_entry_get(const struct dir_entry *de, const char *attr, size_t *n)
+{
+	size_t len = strlen(attr);
+
+	*n = 0;
+	for (size_t i = 0; i < de->n; i++) {
+		if (de->names[i].bv_len != len || strncasecmp(de->names[i].bv_val, attr, len) != 0)
+			continue;
+		if (de->vals[i] == NULL)
+			return NULL;
+		while (de->vals[i][*n].bv_val != NULL)
+			(*n)++;
+		return *n > 0 ? de->vals[i] : NULL;
+	}
+	return NULL;
+}
+
+bool
+dir_entry_is(const struct dir_entry *de, const char *name)
+{
+	size_t n = 0, len = strlen(name);
+	const struct berval *v = dir_entry_get(de, "objectClass", &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i].bv_len == len && strncasecmp(v[i].bv_val, name, len) == 0)
+			return true;
+	return false;
+}
+
+void
+dir_entry_close(struct dir_entry *de)
+{
+	for (size_t i = 0; i < de->n; i++)
+		ldap_memfree(de->vals[i]);
+	free(de->names);
+	free(de->vals);
+	if (de->ber != NULL)
+		ber_free(de->ber, 0);
+	memset(de, 0, sizeof(*de));
 }
