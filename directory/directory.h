@@ -254,6 +254,9 @@ enum dir_status dir_apply_certs(struct dir_conn *dc, const char *dn,
  * Each backend's limits (what its stream cannot see, and when it asks for a
  * full read) are in doc/incremental.md.
  *
+ * Signals: the caller ignores SIGPIPE (the daemon does): a connection the
+ * server dropped is written to once more when the watch closes it.
+ *
  * Ownership: struct dir_changes owns every string and user in it and its
  * state; dir_changes_clear() frees them. .groups[] points at the caller's
  * conf_group values (borrowed from the configuration, like the watch).

@@ -49,6 +49,7 @@
  */
 #include "config.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +158,13 @@ watch(const struct conf_directory *conf, const char *password, int argc, char **
 	struct errbuf e;
 	enum dir_status st;
 	int rc = 0;
+
+	/*
+	 * As the daemon does (cli/daemon.c): closing a connection the server
+	 * dropped writes to it once more, and SIGPIPE would end the watcher
+	 * silently in the middle of the restart test.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 
 	err_clear(&e);
 	groups = xcalloc((size_t)argc + 1, sizeof(*groups));
