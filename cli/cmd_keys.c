@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Commands that open escrowed keys:
+ * Commands that open escrowed keys, each through the signer, which holds
+ * the master key and opens an escrowed key only for a key recovery under
+ * the operator's credential (its policy's recovery_credential):
  *
  *   recover USER --out FILE   every escrowed key of USER, current and
- *                             past, in one PKCS#12 with a fresh password
- *                             (printed on stdout, nowhere else), so old
- *                             mail stays readable; audited.
+ *                             past, in one PKCS#12 the signer builds, with
+ *                             a fresh password (printed on stdout, nowhere
+ *                             else), so old mail stays readable; audited
+ *                             here and in the signer's log.
+ *   resend USER               a fresh collection mail and password mail
+ *                             for the current certificate: it hands the
+ *                             private key out again, so it is a key
+ *                             recovery too, with the same credential.
  *   master-key rotate         re-seal every escrowed key, queued mail and
  *                             action key under a new master key in one
- *                             transaction, then replace the key file.
- *   resend USER               a fresh collection mail and password mail
- *                             for the current certificate.
+ *                             transaction, then replace the key file; the
+ *                             signer re-seals, nothing is opened here.
  */
 #include "config.h"
 
@@ -25,6 +31,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "common/actor.h"
 #include "common/fileutil.h"
 #include "common/log.h"
 #include "common/strutil.h"
@@ -34,6 +41,7 @@
 #include "smime/escrow.h"
 #include "smime/key.h"
 #include "smime/pkcs12.h"
+#include "smime/signer.h"
 #include "sync/engine.h"
 #include "sync/collection_mail.h"
 #include "cli/commands.h"
@@ -52,23 +60,6 @@ find_user(struct engine *en, const char *key, struct store_user *u)
 		fprintf(stderr, "smimesync: no user \"%s\" in the store (give the mail address or "
 		    "id smimesync status shows)\n", key);
 	return found == 1 ? 0 : -1;
-}
-
-/* Open one escrowed key (new). */
-static int
-open_key(struct engine *en, const struct store_sealed *s, EVP_PKEY **key, struct errbuf *e)
-{
-	unsigned char *der = NULL;
-	size_t len = 0;
-	int rc;
-
-	if (escrow_open(&en->master_key, s->aad, s->sealed, s->sealed_len, &der, &len, e) != 0) {
-		err_prefix(e, "escrowed key of certificate #%lld", (long long)s->id);
-		return -1;
-	}
-	rc = key_from_pkcs8_der(der, len, key, e);
-	secret_free(der, len);
-	return rc;
 }
 
 /* The certificates of a PEM string (new stack; empty when pem is NULL). */
@@ -94,14 +85,13 @@ chain_from_pem(const char *pem)
 	return sk;
 }
 
-#define RECOVER_USAGE "usage: smimesync recover USER --out FILE [--pkcs12 modern|compat]\n"
-
 int
 cmd_recover(int argc, char **argv, const struct cli_options *cli)
 {
 	static const struct option longopts[] = {
 		{ "out", required_argument, NULL, 'o' },
 		{ "pkcs12", required_argument, NULL, 'p' },
+		{ "credential", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct config *cfg = NULL;
@@ -110,15 +100,17 @@ cmd_recover(int argc, char **argv, const struct cli_options *cli)
 	struct store_user u;
 	struct store_sealed *sealed = NULL;
 	struct store_cert *certs = NULL;
-	EVP_PKEY **keys = NULL;
+	struct signer_recovery_item *items = NULL;
+	struct signer_recovery rq;
 	X509 **x509s = NULL;
 	char **names = NULL;
 	STACK_OF(X509) *chain = NULL;
 	const struct conf_group *g;
-	const char *out = NULL, *profile_arg = NULL;
+	const char *out = NULL, *profile_arg = NULL, *cred_file = NULL;
 	enum pkcs12_profile profile;
-	char *password = NULL;
-	char detail[512];
+	char *password = NULL, *credential = NULL;
+	char detail[768];
+	struct actor who;
 	unsigned char *der = NULL;
 	size_t n = 0, len = 0;
 	bool opened = false, written = false;
@@ -126,12 +118,15 @@ cmd_recover(int argc, char **argv, const struct cli_options *cli)
 	int ch, rc = 1;
 
 	memset(&u, 0, sizeof(u));
+	memset(&rq, 0, sizeof(rq));
 	optind = 0; /* full getopt reset: options may follow USER */
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (ch == 'o')
 			out = optarg;
 		else if (ch == 'p')
 			profile_arg = optarg;
+		else if (ch == 'c')
+			cred_file = optarg;
 		else
 			goto usage;
 	}
@@ -146,6 +141,8 @@ cmd_recover(int argc, char **argv, const struct cli_options *cli)
 	}
 	cfg = commands_load_config(cli);
 	if (cfg == NULL)
+		goto out;
+	if (commands_read_credential(cred_file, &credential) != 0)
 		goto out;
 	if (engine_open_command(&en, cfg, true, &e) != 0) {
 		fprintf(stderr, "smimesync: %s\n", e.text);
@@ -174,32 +171,46 @@ cmd_recover(int argc, char **argv, const struct cli_options *cli)
 		    "its group has escrow = no)\n", u.mail ? u.mail : u.id);
 		goto out;
 	}
-	keys = xcalloc(n, sizeof(*keys));
+	items = xcalloc(n, sizeof(*items));
 	x509s = xcalloc(n, sizeof(*x509s));
 	names = xcalloc(n, sizeof(*names));
 	certs = xcalloc(n, sizeof(*certs));
 	for (size_t i = 0; i < n; i++) {
 		char until[32];
 
-		if (open_key(&en, &sealed[i], &keys[i], &e) != 0 ||
-		    store_cert_get(en.store, sealed[i].id, &certs[i], &e) != 0 ||
+		if (store_cert_get(en.store, sealed[i].id, &certs[i], &e) != 0 ||
 		    cert_from_der(certs[i].der, certs[i].der_len, &x509s[i], &e) != 0)
 			goto fail;
 		format_time_utc(certs[i].not_after, until, sizeof(until));
 		until[10] = '\0'; /* the date is enough for a name */
 		names[i] = xasprintf("S/MIME %s until %s (%s)", certs[i].mail, until,
 		    cert_status_name(certs[i].status));
+		items[i].aad = sealed[i].aad;
+		items[i].sealed = sealed[i].sealed;
+		items[i].sealed_len = sealed[i].sealed_len;
+		items[i].cert = x509s[i];
+		items[i].name = names[i];
 	}
 	chain = chain_from_pem(certs[0].chain_pem);
-	password = password_generate();
-	if (pkcs12_build_many(keys, x509s, (const char *const *)names, n, chain, password, profile,
-	    (int)iterations, &der, &len, &e) != 0)
+	actor_of_process(&who);
+	rq.credential = credential;
+	rq.user = who.name;
+	rq.sudo_user = who.sudo_user[0] != '\0' ? who.sudo_user : NULL;
+	rq.items = items;
+	rq.n_items = n;
+	rq.chain = chain;
+	rq.profile = profile;
+	rq.iterations = (int)iterations;
+	/* The signer opens the keys, builds the file and logs who asked; this process never opens them. */
+	if (signer_recover_pkcs12(en.signer, &rq, &der, &len, &password, &e) != 0)
 		goto fail;
-	if (file_write_atomic(out, der, len, 0600, &e) != 0)
+	/* Never replace a file that appeared since the check above. */
+	if (file_create_atomic(out, der, len, 0600, &e) != 0)
 		goto fail;
 	written = true;
-	snprintf(detail, sizeof(detail), "keys=%zu file=%s pkcs12=%s", n, out,
-	    pkcs12_profile_name(profile));
+	snprintf(detail, sizeof(detail), "keys=%zu file=%s pkcs12=%s user=%s%s%s", n, out,
+	    pkcs12_profile_name(profile), who.name, rq.sudo_user != NULL ? " sudo_user=" : "",
+	    rq.sudo_user != NULL ? rq.sudo_user : "");
 	if (store_begin(en.store, &e) != 0)
 		goto fail;
 	if (store_audit(en.store, en.run_id, u.id, "keys-recovered", detail, &e) != 0) {
@@ -214,8 +225,7 @@ cmd_recover(int argc, char **argv, const struct cli_options *cli)
 	rc = 0;
 	goto out;
 usage:
-	fprintf(stderr, RECOVER_USAGE);
-	return EXIT_USAGE;
+	return cli_usage_error("recover", NULL);
 fail:
 	fprintf(stderr, "smimesync: %s\n", e.text);
 	/* No audit entry, no file: a recovery nobody can account for must not exist. */
@@ -225,13 +235,12 @@ fail:
 out:
 	if (opened)
 		engine_close_command(&en);
-	for (size_t i = 0; keys != NULL && i < n; i++) {
-		EVP_PKEY_free(keys[i]);
+	for (size_t i = 0; x509s != NULL && i < n; i++) {
 		X509_free(x509s[i]);
 		free(names[i]);
 		store_cert_clear(&certs[i]);
 	}
-	free(keys);
+	free(items);
 	free(x509s);
 	free(names);
 	free(certs);
@@ -239,6 +248,7 @@ out:
 	if (der != NULL)
 		secret_free(der, len);
 	secret_free_str(password);
+	secret_free_str(credential);
 	store_sealed_free(sealed, n);
 	store_user_clear(&u);
 	config_free(cfg);
@@ -268,47 +278,18 @@ any_opens_with(struct engine *en, const struct master_key *k, struct errbuf *e)
 		if (store_sealed_list(en->store, (enum store_sealed_table)t, NULL, &v, &n, e) != 0)
 			return -1;
 		for (size_t i = 0; i < n && !hit; i++) {
-			unsigned char *plain = NULL;
-			size_t len = 0;
+			int opens = escrow_probe(k, v[i].aad, v[i].sealed, v[i].sealed_len, e);
 
-			if (escrow_open(k, v[i].aad, v[i].sealed, v[i].sealed_len, &plain, &len,
-			    NULL) == 0) {
-				secret_free(plain, len);
-				hit = 1;
+			if (opens < 0) {
+				store_sealed_free(v, n);
+				return -1;
 			}
+			hit = opens;
 		}
 		store_sealed_free(v, n);
 		if (hit)
 			return 1;
 	}
-	return 0;
-}
-
-/* rename() and make it durable: fsync the directory that holds both names. */
-static int
-replace_key_file(const char *from, const char *to, struct errbuf *e)
-{
-	char *dir = xstrdup(to);
-	char *slash = strrchr(dir, '/');
-	int fd;
-
-	if (rename(from, to) != 0) {
-		err_set(e, "cannot rename %s to %s: %s", from, to, strerror(errno));
-		free(dir);
-		return -1;
-	}
-	if (slash == NULL)
-		dir[0] = '.', dir[1] = '\0';
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
-	free(dir);
 	return 0;
 }
 
@@ -323,22 +304,20 @@ reseal_all(struct engine *en, const struct master_key *nk, size_t counts[3], str
 		if (store_sealed_list(en->store, (enum store_sealed_table)t, NULL, &v, &n, e) != 0)
 			return -1;
 		for (size_t i = 0; i < n; i++) {
-			unsigned char *plain = NULL, *resealed = NULL;
-			size_t plen = 0, rlen = 0;
+			unsigned char *resealed = NULL;
+			size_t rlen = 0;
 			int rc;
 
-			if (escrow_open(&en->master_key, v[i].aad, v[i].sealed, v[i].sealed_len,
-			    &plain, &plen, e) != 0) {
+			/* Opened and sealed again inside the signer: no plaintext comes here. */
+			if (escrow_reseal(&en->master_key, nk, v[i].aad, v[i].sealed, v[i].sealed_len,
+			    &resealed, &rlen, e) != 0) {
 				err_prefix(e, "%s #%lld does not open with the current master key; "
 				    "nothing was changed", table_names[t], (long long)v[i].id);
 				store_sealed_free(v, n);
 				return -1;
 			}
-			rc = escrow_seal(nk, v[i].aad, plain, plen, &resealed, &rlen, e);
-			secret_free(plain, plen);
-			if (rc == 0)
-				rc = store_sealed_replace(en->store, (enum store_sealed_table)t, v[i].id,
-				    resealed, rlen, e);
+			rc = store_sealed_replace(en->store, (enum store_sealed_table)t, v[i].id,
+			    resealed, rlen, e);
 			free(resealed);
 			if (rc != 0) {
 				store_sealed_free(v, n);
@@ -365,10 +344,8 @@ cmd_master_key(int argc, char **argv, const struct cli_options *cli)
 	int rc = 1;
 
 	memset(&nk, 0, sizeof(nk));
-	if (argc != 2 || strcmp(argv[1], "rotate") != 0) {
-		fprintf(stderr, "usage: smimesync master-key rotate\n");
-		return EXIT_USAGE;
-	}
+	if (argc != 2 || strcmp(argv[1], "rotate") != 0)
+		return cli_usage_error("master-key", NULL);
 	cfg = commands_load_config(cli);
 	if (cfg == NULL)
 		goto out;
@@ -378,31 +355,30 @@ cmd_master_key(int argc, char **argv, const struct cli_options *cli)
 	}
 	opened = true;
 	newpath = xasprintf("%s.new", cfg->service.master_key_file);
-	if (file_exists(newpath)) {
+	/*
+	 * The signer holds <master_key_file>.new only between the two halves
+	 * of a rotation (it may be another user's file: ask, do not look).
+	 */
+	if (master_key_load(newpath, en.signer, &nk, NULL) == 0) {
 		/*
 		 * A rotation stopped between its commit and the rename: if the
 		 * store opens with the new key, finish it; otherwise the new key
 		 * was never used and goes.
 		 */
-		int hit;
+		int hit = any_opens_with(&en, &nk, &e);
 
-		if (master_key_load(newpath, en.signer, &nk, &e) != 0)
-			goto fail;
-		hit = any_opens_with(&en, &nk, &e);
 		if (hit < 0)
 			goto fail;
 		if (hit == 1 && any_opens_with(&en, &en.master_key, &e) == 0) {
-			if (replace_key_file(newpath, cfg->service.master_key_file, &e) != 0)
+			if (master_key_commit(cfg->service.master_key_file, en.signer, &e) != 0)
 				goto fail;
 			printf("completed an interrupted rotation: %s is the new master key\n",
 			    cfg->service.master_key_file);
 			rc = 0;
 			goto out;
 		}
-		if (unlink(newpath) != 0) {
-			err_set(&e, "cannot remove the unused %s: %s", newpath, strerror(errno));
+		if (master_key_discard_next(cfg->service.master_key_file, en.signer, &e) != 0)
 			goto fail;
-		}
 		master_key_wipe(&nk);
 	}
 	if (master_key_create(newpath, en.signer, &e) != 0 ||
@@ -423,7 +399,7 @@ cmd_master_key(int argc, char **argv, const struct cli_options *cli)
 	if (store_commit(en.store, &e) != 0)
 		goto fail_unlink;
 	/* The store is sealed under the new key now; the file must follow. */
-	if (replace_key_file(newpath, cfg->service.master_key_file, &e) != 0) {
+	if (master_key_commit(cfg->service.master_key_file, en.signer, &e) != 0) {
 		fprintf(stderr, "smimesync: the store is sealed under %s now, but %s; run "
 		    "smimesync master-key rotate again to finish\n", newpath, e.text);
 		goto out;
@@ -436,7 +412,12 @@ cmd_master_key(int argc, char **argv, const struct cli_options *cli)
 	rc = 0;
 	goto out;
 fail_unlink:
-	(void)unlink(newpath);
+	{
+		struct errbuf e2;
+
+		if (master_key_discard_next(cfg->service.master_key_file, en.signer, &e2) != 0)
+			fprintf(stderr, "smimesync: %s\n", e2.text);
+	}
 fail:
 	fprintf(stderr, "smimesync: %s\n", e.text);
 out:
@@ -450,9 +431,58 @@ out:
 
 /* ---- resend ---- */
 
+/* Print what became of the mails of action_id; 0 when every one was accepted. */
+static int
+resend_outcome(struct engine *en, const char *user_id, const char *who, int64_t action_id)
+{
+	struct store_mail *v = NULL;
+	size_t n = 0, sent = 0, mine = 0;
+	struct errbuf e;
+
+	if (store_outbox_for_user(en->store, user_id, 64, &v, &n, &e) != 0) {
+		fprintf(stderr, "smimesync: cannot read back the outbox: %s\n", e.text);
+		return 1;
+	}
+	/* Oldest first: the collection mail, then the password mail. */
+	for (size_t k = n; k-- > 0;) {
+		char *what;
+
+		if (v[k].action_id != action_id)
+			continue;
+		mine++;
+		what = status_mail_explain(&v[k], en->cfg->mail.max_attempts);
+		if (strcmp(v[k].state, "sent") == 0) {
+			sent++;
+			printf("%s mail to %s: %s\n", v[k].kind, v[k].recipient, what);
+		} else {
+			fprintf(stderr, "smimesync: %s mail to %s: %s\n", v[k].kind,
+			    v[k].recipient, what);
+		}
+		free(what);
+	}
+	store_mails_free(v, n);
+	if (mine > 0 && sent == mine)
+		return 0;
+	fprintf(stderr, "smimesync: %zu of %zu mails went out; the rest stay queued and the "
+	    "next run (or the daemon) tries again; smimesync status %s shows them\n", sent, mine,
+	    who);
+	return 1;
+}
+
 int
 cmd_resend(int argc, char **argv, const struct cli_options *cli)
 {
+	static const struct option longopts[] = {
+		{ "credential", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct signer_recovery_item item;
+	struct signer_recovery rq;
+	const char *cred_file = NULL;
+	char *credential = NULL;
+	struct actor who;
+	X509 *leaf = NULL;
+	int ch;
 	struct config *cfg = NULL;
 	struct engine en;
 	struct errbuf e;
@@ -470,17 +500,23 @@ cmd_resend(int argc, char **argv, const struct cli_options *cli)
 	size_t n_certs = 0, n_sealed = 0;
 	int64_t action_id = 0;
 	bool opened = false;
-	char detail[256];
+	char detail[512];
 	int rc = 1;
 
 	memset(&u, 0, sizeof(u));
 	memset(&mails, 0, sizeof(mails));
 	memset(&du, 0, sizeof(du));
 	memset(&act, 0, sizeof(act));
-	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(stderr, "usage: smimesync resend USER\n");
-		return EXIT_USAGE;
+	memset(&item, 0, sizeof(item));
+	memset(&rq, 0, sizeof(rq));
+	optind = 0; /* see cmd_recover */
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (ch != 'c')
+			goto usage;
+		cred_file = optarg;
 	}
+	if (optind + 1 != argc)
+		goto usage;
 	cfg = commands_load_config(cli);
 	if (cfg == NULL)
 		goto out;
@@ -488,13 +524,16 @@ cmd_resend(int argc, char **argv, const struct cli_options *cli)
 		fprintf(stderr, "smimesync resend: the configuration has no [mail] section\n");
 		goto out;
 	}
+	/* A new collection mail hands the private key out again: a key recovery. */
+	if (commands_read_credential(cred_file, &credential) != 0)
+		goto out;
 	if (engine_open_command(&en, cfg, true, &e) != 0) {
 		fprintf(stderr, "smimesync: %s\n", e.text);
 		goto out;
 	}
 	opened = true;
 	en.report = report_new(en.run_id, en.now, false);
-	if (find_user(&en, argv[1], &u) != 0)
+	if (find_user(&en, argv[optind], &u) != 0)
 		goto out;
 	if (store_certs_for_user(en.store, u.id, true, &certs, &n_certs, &e) != 0)
 		goto fail;
@@ -523,12 +562,29 @@ cmd_resend(int argc, char **argv, const struct cli_options *cli)
 		    cur->group_name, cur->serial);
 		goto out;
 	}
-	if (open_key(&en, ks, &key, &e) != 0 || engine_cert_chain(&en, g->ca, cur, &chain, &e) != 0)
+	if (cert_from_der(cur->der, cur->der_len, &leaf, &e) != 0 ||
+	    engine_cert_chain(&en, g->ca, cur, &chain, &e) != 0)
+		goto fail;
+	actor_of_process(&who);
+	item.aad = ks->aad;
+	item.sealed = ks->sealed;
+	item.sealed_len = ks->sealed_len;
+	item.cert = leaf;
+	item.name = cur->mail;
+	rq.credential = credential;
+	rq.user = who.name;
+	rq.sudo_user = who.sudo_user[0] != '\0' ? who.sudo_user : NULL;
+	rq.items = &item;
+	rq.n_items = 1;
+	rq.profile = g->pkcs12;
+	rq.iterations = (int)g->pkcs12_iterations;
+	if (signer_recover_key(en.signer, &rq, &key, &e) != 0)
 		goto fail;
 	du.id = u.id;
 	du.dn = u.dn;
 	du.mail = cur->mail;
 	du.display_name = u.display_name;
+	du.language = u.language;
 	du.enabled = true;
 	if (collect_build(&en, g, &du, cur, key, chain, &mails, &e) != 0)
 		goto fail;
@@ -539,7 +595,9 @@ cmd_resend(int argc, char **argv, const struct cli_options *cli)
 	act.state = (char *)"done";
 	act.group_name = g->name;
 	act.mail = cur->mail;
-	snprintf(detail, sizeof(detail), "serial=%s mail=%s", cur->serial, cur->mail);
+	snprintf(detail, sizeof(detail), "serial=%s mail=%s user=%s%s%s", cur->serial, cur->mail,
+	    who.name, rq.sudo_user != NULL ? " sudo_user=" : "",
+	    rq.sudo_user != NULL ? rq.sudo_user : "");
 	if (store_begin(en.store, &e) != 0)
 		goto fail;
 	if (store_action_create(en.store, &act, &action_id, &e) != 0 ||
@@ -553,24 +611,22 @@ cmd_resend(int argc, char **argv, const struct cli_options *cli)
 	printf("queued a new collection mail and password mail for serial %s to %s\n",
 	    cur->serial, cur->mail);
 	/* Deliver now; what cannot go out stays queued for the next run. */
-	if (outbox_flush(&en, &e) != 0) {
-		fprintf(stderr, "smimesync: the mails are queued but not sent: %s\n", e.text);
-		goto out;
-	}
-	if (strcmp(report_status_so_far(en.report), "ok") != 0) {
-		char *lines = report_error_lines(en.report, g->name, 5);
-
-		fprintf(stderr, "smimesync: not every mail went out (temporary failures are "
-		    "retried by the next run):\n%s\n", lines);
-		free(lines);
-		goto out;
-	}
-	printf("sent both mails to %s\n", cur->mail);
-	rc = 0;
+	if (outbox_flush(&en, &e) != 0)
+		fprintf(stderr, "smimesync: the mails are queued but were not sent: %s\n", e.text);
+	/*
+	 * Say what became of these two mails, from their outbox rows: the
+	 * flush also delivered other people's due mail, whose troubles are
+	 * not this person's.
+	 */
+	rc = resend_outcome(&en, u.id, u.mail ? u.mail : u.id, action_id);
 	goto out;
+usage:
+	return cli_usage_error("resend", NULL);
 fail:
 	fprintf(stderr, "smimesync: %s\n", e.text);
 out:
+	secret_free_str(credential);
+	X509_free(leaf);
 	EVP_PKEY_free(key);
 	sk_X509_pop_free(chain, X509_free);
 	collected_clear(&mails);

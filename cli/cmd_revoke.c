@@ -22,10 +22,6 @@
 #include "sync/revoke.h"
 #include "store/revocation.h"
 
-#define REVOKE_USAGE "usage: smimesync revoke (USER | --serial SERIAL) --reason REASON\n" \
-	"REASON: keyCompromise, affiliationChanged, superseded, cessationOfOperation,\n" \
-	"        privilegeWithdrawn or unspecified\n"
-
 /* "0a:1B:..." -> "0A1B...", as struct cert_info writes serials; NULL if not hex. */
 static char *
 normalize_serial(const char *in)
@@ -144,11 +140,8 @@ cmd_revoke(int argc, char **argv, const struct cli_options *cli)
 	}
 	if ((serial_arg != NULL) == (optind < argc) || optind + 1 < argc || reason_arg == NULL)
 		goto usage;
-	if (crl_reason_parse(reason_arg, &reason) != 0) {
-		fprintf(stderr, "smimesync revoke: \"%s\" is not a revocation reason\n" REVOKE_USAGE,
-		    reason_arg);
-		return EXIT_USAGE;
-	}
+	if (crl_reason_parse(reason_arg, &reason) != 0)
+		return cli_usage_error("revoke", "\"%s\" is not a revocation reason", reason_arg);
 	if (serial_arg != NULL && (serial = normalize_serial(serial_arg)) == NULL) {
 		fprintf(stderr, "smimesync revoke: serial \"%s\" is not hexadecimal (as smimesync "
 		    "status prints it)\n", serial_arg);
@@ -215,10 +208,17 @@ cmd_revoke(int argc, char **argv, const struct cli_options *cli)
 
 		if (crl_cas[i] && cfg->cas[i].type != CA_TYPE_LOCAL) {
 			/* Its CRL is the CA's to sign: smimesync has no revocation API for it. */
-			fprintf(stderr, "smimesync: [ca %s] is an external CA (type %s): the "
-			    "revocation is recorded here and the certificate is out of the "
-			    "directory, but revoke it at the CA as well, so that its CRL and OCSP "
-			    "say so\n", cfg->cas[i].name, ca_type_name(cfg->cas[i].type));
+			if (cfg->cas[i].type == CA_TYPE_HELPER)
+				fprintf(stderr, "smimesync: [ca %s] is an external CA (type helper): the "
+				    "revocation is recorded here and the certificate is out of the "
+				    "directory, but a CA helper has no revocation call: revoke it at the "
+				    "CA as well, so that its CRL and OCSP say so\n", cfg->cas[i].name);
+			else
+				fprintf(stderr, "smimesync: [ca %s] is an external CA (type %s): the "
+				    "revocation is recorded here, the certificate is out of the "
+				    "directory, and the next run revokes it at the CA through its API "
+				    "(the run report says when it is done)\n", cfg->cas[i].name,
+				    ca_type_name(cfg->cas[i].type));
 			continue;
 		}
 		if (!crl_cas[i] || cfg->cas[i].crl_file == NULL)
@@ -235,8 +235,7 @@ cmd_revoke(int argc, char **argv, const struct cli_options *cli)
 	rc = failed == 0 && done > 0 ? 0 : 1;
 	goto out;
 usage:
-	fprintf(stderr, REVOKE_USAGE);
-	rc = EXIT_USAGE;
+	rc = cli_usage_error("revoke", NULL);
 out:
 	if (opened)
 		engine_close_command(&en);
@@ -306,8 +305,7 @@ cmd_crl(int argc, char **argv, const struct cli_options *cli)
 	rc = 0;
 	goto out;
 usage:
-	fprintf(stderr, "usage: smimesync crl [--ca NAME]\n");
-	rc = EXIT_USAGE;
+	rc = cli_usage_error("crl", NULL);
 out:
 	if (opened)
 		engine_close_command(&en);

@@ -4,9 +4,12 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf/conf.h"
+#include "common/log.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "report/metrics.h"
 #include "sync/run.h"
 
@@ -16,6 +19,7 @@ cmd_run(int argc, char **argv, const struct cli_options *cli)
 	static const struct option longopts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "allow-mass-retire", no_argument, NULL, 'm' },
+		{ "allow-mass-issue", no_argument, NULL, 'i' },
 		{ "format", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -25,6 +29,7 @@ cmd_run(int argc, char **argv, const struct cli_options *cli)
 		.out = stdout,
 		.finished = metrics_run_hook,
 	};
+	struct cli_progress cp;
 	struct config *cfg;
 	int ch, rc;
 
@@ -36,28 +41,33 @@ cmd_run(int argc, char **argv, const struct cli_options *cli)
 		case 'm':
 			opt.allow_mass_retire = true;
 			break;
+		case 'i':
+			opt.allow_mass_issue = true;
+			break;
 		case 'f':
 			if (report_format_parse(optarg, &opt.format) == 0)
 				break;
-			fprintf(stderr, "smimesync run: unknown format \"%s\" (text, json or html)\n", optarg);
-			return EXIT_USAGE;
+			return cli_usage_error("run", "unknown format \"%s\" (text, json or html)",
+			    optarg);
 		default:
-			fprintf(stderr, "usage: smimesync run [--dry-run] [--allow-mass-retire] [--format text|json|html]\n");
-			return EXIT_USAGE;
+			return cli_usage_error("run", NULL);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "usage: smimesync run [--dry-run] [--allow-mass-retire] [--format text|json|html]\n");
-		return EXIT_USAGE;
-	}
+	if (optind < argc)
+		return cli_usage_error("run", "unexpected argument \"%s\"", argv[optind]);
 	cfg = commands_load_config(cli);
 	if (cfg == NULL)
 		return 1;
+	/* A terminal watches each phase; a cron job's log stays short. */
+	cli_progress_start(&cp, cfg, isatty(STDERR_FILENO) == 1, false);
+	opt.progress = cli_progress_hook;
+	opt.progress_arg = &cp;
 	rc = (int)run_sync(cfg, &opt);
+	cli_progress_stop(&cp);
 	if (rc == RUN_FAILED)
-		fprintf(stderr, "smimesync: the run failed; the report above says why\n");
+		log_plain(LOGL_ERROR, "smimesync: the run failed; the report above says why");
 	else if (rc == RUN_PARTIAL)
-		fprintf(stderr, "smimesync: the run completed with errors; see the report above\n");
+		log_plain(LOGL_WARN, "smimesync: the run completed with errors; see the report above");
 	config_free(cfg);
 	return rc;
 }

@@ -21,20 +21,52 @@
 #include "store/store.h"
 
 static struct store *
-open_store(const struct cli_options *cli)
+open_store_of(const struct config *cfg)
 {
-	struct config *cfg = commands_load_config(cli);
 	struct store *st = NULL;
 	struct errbuf e;
 
-	if (cfg == NULL)
-		return NULL;
 	if (store_open_readonly(cfg->service.state_dir, &st, &e) != 0) {
 		fprintf(stderr, "smimesync: %s\n", e.text);
 		st = NULL;
 	}
+	return st;
+}
+
+static struct store *
+open_store(const struct cli_options *cli)
+{
+	struct config *cfg = commands_load_config(cli);
+	struct store *st = NULL;
+
+	if (cfg == NULL)
+		return NULL;
+	st = open_store_of(cfg);
 	config_free(cfg);
 	return st;
+}
+
+/*
+ * --group must name a [group] of the configuration, or one the store still
+ * has people of (a group since removed): a typo must not print an empty
+ * list that reads as "nobody".
+ */
+static bool
+group_known(const struct config *cfg, const struct store_status_row *rows, size_t n,
+    const char *group)
+{
+	if (config_find_group(cfg, group) != NULL)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].group_name != NULL && strcmp(rows[i].group_name, group) == 0)
+			return true;
+	fprintf(stderr, "smimesync status: --group %s: no [group %s] in %s", group, group,
+	    cfg->path);
+	for (size_t i = 0; i < cfg->n_groups; i++)
+		fprintf(stderr, "%s%s", i == 0 ? " (its groups: " : ", ", cfg->groups[i].name);
+	fprintf(stderr, "%s, and nobody in the store belongs to one of that name\n",
+	    cfg->n_groups > 0 ? ")" : "");
+	return false;
 }
 
 /* valid, expired, no certificate, or the step an unfinished provisioning stopped at. */
@@ -126,12 +158,21 @@ status_text(const struct store_status_row *rows, size_t n, time_t now)
 	}
 }
 
-/* RFC 4180: quote every field that needs it, double the quotes inside. */
+/*
+ * RFC 4180: quote every field that needs it, double the quotes inside.
+ * A cell a spreadsheet would read as a formula (leading = + - @, or a tab
+ * or CR that some strip first) gets a leading apostrophe, quoted or not:
+ * a display name like "=HYPERLINK(...), x" needs both.
+ */
 static void
 csv_field(const char *s, bool last)
 {
+	bool formula = s != NULL && s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
+
 	if (s != NULL && strpbrk(s, ",\"\r\n") != NULL) {
 		putchar('"');
+		if (formula)
+			putchar('\'');
 		for (; *s != '\0'; s++) {
 			if (*s == '"')
 				putchar('"');
@@ -139,8 +180,7 @@ csv_field(const char *s, bool last)
 		}
 		putchar('"');
 	} else if (s != NULL) {
-		/* A leading = + - @ would be a formula in a spreadsheet. */
-		if (strchr("=+-@", s[0]) != NULL && s[0] != '\0')
+		if (formula)
 			putchar('\'');
 		fputs(s, stdout);
 	}
@@ -204,11 +244,10 @@ cmd_status(int argc, char **argv, const struct cli_options *cli)
 		{ "group", required_argument, NULL, 'g' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char usage[] = "usage: smimesync status [USER] [--expiring 30d] "
-	    "[--group GROUP] [--format text|json|csv]\n";
 	const char *user = NULL, *group = NULL, *fmt = "text";
 	int64_t expiring = -1;
 	struct store_status_row *rows = NULL;
+	struct config *cfg = NULL;
 	struct store *st = NULL;
 	size_t n = 0;
 	time_t now = time(NULL);
@@ -220,38 +259,38 @@ cmd_status(int argc, char **argv, const struct cli_options *cli)
 		case 'f':
 			if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0 &&
 			    strcmp(optarg, "csv") != 0) {
-				fprintf(stderr, "smimesync status: unknown format \"%s\" "
-				    "(text, json or csv)\n", optarg);
-				return EXIT_USAGE;
+				return cli_usage_error("status", "unknown format \"%s\" (text, json "
+				    "or csv)", optarg);
 			}
 			fmt = optarg;
 			break;
 		case 'x':
-			if (parse_duration(optarg, &expiring) != 0 || expiring < 0) {
-				fprintf(stderr, "smimesync status: --expiring \"%s\": give a duration "
-				    "such as 30d\n", optarg);
+			if (cli_duration_arg("status", "--expiring", optarg, &expiring) != 0)
 				return EXIT_USAGE;
-			}
 			break;
 		case 'g':
 			group = optarg;
 			break;
 		default:
-			fputs(usage, stderr);
-			return EXIT_USAGE;
+			return cli_usage_error("status", NULL);
 		}
 	}
 	if (optind < argc)
 		user = argv[optind++];
-	if (optind < argc) {
-		fputs(usage, stderr);
-		return EXIT_USAGE;
-	}
-	st = open_store(cli);
-	if (st == NULL)
+	if (optind < argc)
+		return cli_usage_error("status", "give at most one USER");
+	cfg = commands_load_config(cli);
+	if (cfg == NULL)
 		return 1;
+	st = open_store_of(cfg);
+	if (st == NULL)
+		goto out;
 	if (store_status_rows(st, user, &rows, &n, &e) != 0) {
 		fprintf(stderr, "smimesync: %s\n", e.text);
+		goto out;
+	}
+	if (group != NULL && !group_known(cfg, rows, n, group)) {
+		rc = EXIT_USAGE;
 		goto out;
 	}
 	if (user != NULL && n == 0) {
@@ -260,6 +299,15 @@ cmd_status(int argc, char **argv, const struct cli_options *cli)
 		goto out;
 	}
 	n = status_filter(rows, n, group, expiring, now);
+	if (user != NULL && strcmp(fmt, "csv") != 0) {
+		if (n == 0) {
+			fprintf(stderr, "smimesync: %s is not in the selection (--group, --expiring)\n",
+			    user);
+			goto out;
+		}
+		rc = status_user_view(cfg, st, user, &rows[0], strcmp(fmt, "json") == 0, now);
+		goto out;
+	}
 	if (strcmp(fmt, "json") == 0)
 		status_json(rows, n, now);
 	else if (strcmp(fmt, "csv") == 0)
@@ -270,6 +318,7 @@ cmd_status(int argc, char **argv, const struct cli_options *cli)
 out:
 	store_status_rows_free(rows, n);
 	store_close(st);
+	config_free(cfg);
 	return rc;
 }
 
@@ -282,8 +331,6 @@ cmd_report(int argc, char **argv, const struct cli_options *cli)
 		{ "since", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char usage[] = "usage: smimesync report [--last | RUN_ID | --since 30d] "
-	    "[--format text|json|html]\n";
 	enum report_format fmt = REPORT_TEXT;
 	const char *run_id = NULL, *since_arg = NULL;
 	bool last = false;
@@ -298,9 +345,8 @@ cmd_report(int argc, char **argv, const struct cli_options *cli)
 		case 'f':
 			if (report_format_parse(optarg, &fmt) == 0)
 				break;
-			fprintf(stderr, "smimesync report: unknown format \"%s\" "
-			    "(text, json or html)\n", optarg);
-			return EXIT_USAGE;
+			return cli_usage_error("report", "unknown format \"%s\" (text, json or "
+			    "html)", optarg);
 		case 'l':
 			last = true;
 			break;
@@ -308,24 +354,17 @@ cmd_report(int argc, char **argv, const struct cli_options *cli)
 			since_arg = optarg;
 			if (commands_parse_since(optarg, now, &since) == 0)
 				break;
-			fprintf(stderr, "smimesync report: --since \"%s\": give a duration (30d, 12h) "
-			    "or a date (2026-11-01 or 2026-11-01T00:00:00Z)\n", optarg);
-			return EXIT_USAGE;
+			return commands_since_error("report", optarg);
 		default:
-			fputs(usage, stderr);
-			return EXIT_USAGE;
+			return cli_usage_error("report", NULL);
 		}
 	}
 	if (optind < argc)
 		run_id = argv[optind++];
-	if (optind < argc) {
-		fputs(usage, stderr);
-		return EXIT_USAGE;
-	}
-	if ((last ? 1 : 0) + (run_id ? 1 : 0) + (since_arg ? 1 : 0) > 1) {
-		fprintf(stderr, "smimesync report: give one of --last, a RUN_ID or --since\n");
-		return EXIT_USAGE;
-	}
+	if (optind < argc)
+		return cli_usage_error("report", "give at most one RUN_ID");
+	if ((last ? 1 : 0) + (run_id ? 1 : 0) + (since_arg ? 1 : 0) > 1)
+		return cli_usage_error("report", "give one of --last, a RUN_ID or --since");
 	st = open_store(cli);
 	if (st == NULL)
 		return 1;

@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/strutil.h"
 #include "conf/conf.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "sync/run.h"
 #include "store/store.h"
 
@@ -53,6 +55,7 @@ cmd_issue(int argc, char **argv, const struct cli_options *cli)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run_options opt = { .format = REPORT_TEXT, .out = stdout };
+	struct cli_progress cp;
 	struct store_status_row *rows = NULL;
 	struct store_user u;
 	struct config *cfg = NULL;
@@ -98,7 +101,12 @@ cmd_issue(int argc, char **argv, const struct cli_options *cli)
 	store_close(st);
 	st = NULL;
 	printf("issuing a new certificate for %s in this run\n", u.mail);
+	fflush(stdout);
+	cli_progress_start(&cp, cfg, isatty(STDERR_FILENO) == 1, false);
+	opt.progress = cli_progress_hook;
+	opt.progress_arg = &cp;
 	rc = (int)run_sync(cfg, &opt);
+	cli_progress_stop(&cp);
 out:
 	store_status_rows_free(rows, n);
 	store_user_clear(&u);
@@ -106,8 +114,7 @@ out:
 	config_free(cfg);
 	return rc;
 usage:
-	fprintf(stderr, "usage: smimesync issue USER [--force]\n");
-	return EXIT_USAGE;
+	return cli_usage_error("issue", NULL);
 }
 
 static const struct {
@@ -159,7 +166,5 @@ out:
 	config_free(cfg);
 	return rc;
 usage:
-	fprintf(stderr, "usage: smimesync user USER ignore|unignore|suspend-notifications|"
-	    "resume-notifications\n");
-	return EXIT_USAGE;
+	return cli_usage_error("user", NULL);
 }

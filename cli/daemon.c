@@ -46,6 +46,7 @@
 #include "report/metrics.h"
 #include "sync/run.h"
 #include "cli/sdnotify.h"
+#include "cli/progress.h"
 
 /* Set by the signal handler, which can reach nothing but file-scope flags. */
 static volatile sig_atomic_t got_hup, got_term, got_usr1;
@@ -55,6 +56,7 @@ struct daemon {
 	const struct cli_options *cli;
 	struct config *cfg; /* replaced by each valid reload */
 	char last_run[160]; /* the last recorded run, for systemctl status (STATUS=) */
+	char prev_run[160]; /* the same while a run is going on (last_run is refilled) */
 };
 
 /* A run's finished hook (arg: the daemon): metrics, and the run for the status line. */
@@ -106,7 +108,7 @@ daemon_lock(const char *state_dir, int *fd_out, struct errbuf *e)
 
 	if (mkdir_p(state_dir, 0700, e) != 0)
 		goto out;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		err_set(e, "%s: cannot open the daemon lock: %s", path, strerror(errno));
 		goto out;
@@ -183,8 +185,7 @@ reload(struct daemon *d)
 	}
 	config_free(d->cfg);
 	d->cfg = fresh;
-	if (!d->cli->verbose)
-		log_set_level((enum log_level)d->cfg->service.log_level);
+	commands_apply_logging(d->cfg, d->cli);
 	log_info("reload: configuration %s loaded (%zu groups, interval %llds)", conf_path,
 	    d->cfg->n_groups, (long long)d->cfg->service.interval);
 	sd_notifyf("READY=1\nSTATUS=configuration reloaded; %s", d->last_run);
@@ -200,8 +201,17 @@ one_run(struct daemon *d, FILE *devnull)
 		.out = devnull,
 		.finished = daemon_run_hook,
 		.finished_arg = d,
+		.progress = cli_progress_hook,
 	};
-	enum run_status st = run_sync(d->cfg, &opt);
+	struct cli_progress cp;
+	enum run_status st;
+
+	/* systemctl status and the metrics file follow the run; the journal does not. */
+	cli_progress_start(&cp, d->cfg, false, true);
+	snprintf(cp.status_suffix, sizeof(cp.status_suffix), "%s", d->prev_run);
+	opt.progress_arg = &cp;
+	st = run_sync(d->cfg, &opt);
+	cli_progress_stop(&cp);
 
 	/* Keep every CRL fresh (S/MIME BR: a new one at least weekly). */
 	crl_refresh_after_run(d->cfg);
@@ -243,6 +253,8 @@ daemon_loop(struct daemon *d, const sigset_t *waitmask, const sigset_t *blocked)
 			run_due = false;
 			sd_notifyf("STATUS=running; %s", d->last_run[0] ? d->last_run : "first run");
 			/* The hook fills it again if this run is recorded. */
+			snprintf(d->prev_run, sizeof(d->prev_run), "%s",
+			    d->last_run[0] ? d->last_run : "first run");
 			d->last_run[0] = '\0';
 			/* Unblocked while running: SIGTERM must reach run_stop_requested now. */
 			sigprocmask(SIG_SETMASK, waitmask, NULL);
@@ -291,10 +303,8 @@ cmd_daemon(int argc, char **argv, const struct cli_options *cli)
 	int lock_fd = -1, rc = 1;
 
 	(void)argv;
-	if (argc > 1) {
-		fprintf(stderr, "usage: smimesync daemon\n");
-		return EXIT_USAGE;
-	}
+	if (argc > 1)
+		return cli_usage_error("daemon", "takes no arguments");
 	d.cfg = commands_load_config(cli);
 	if (d.cfg == NULL)
 		return 1;

@@ -120,6 +120,21 @@ hex_encode_colons(const unsigned char *data, size_t len)
 	return out;
 }
 
+char *
+hex_to_colons(const char *hex)
+{
+	size_t len = strlen(hex), k = 0;
+	char *out = xmalloc(len + len / 2 + 1);
+
+	for (size_t i = 0; i < len; i++) {
+		if (i > 0 && i % 2 == 0)
+			out[k++] = ':';
+		out[k++] = (char)toupper((unsigned char)hex[i]);
+	}
+	out[k] = '\0';
+	return out;
+}
+
 int
 parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
 {
@@ -151,6 +166,10 @@ parse_duration(const char *s, int64_t *seconds_out)
 		return -1;
 	switch (*end) {
 	case '\0':
+		/* "30" could mean anything: only nothing needs no unit. */
+		if (v != 0)
+			return -1;
+		break;
 	case 's':
 		unit = 1;
 		break;
@@ -175,6 +194,17 @@ parse_duration(const char *s, int64_t *seconds_out)
 		return -1;
 	*seconds_out = (int64_t)v * unit;
 	return 0;
+}
+
+bool
+duration_missing_unit(const char *s)
+{
+	if (s == NULL || *s == '\0')
+		return false;
+	for (const char *p = s; *p != '\0'; p++)
+		if (!isdigit((unsigned char)*p))
+			return false;
+	return true;
 }
 
 void
@@ -211,4 +241,16 @@ parse_time_utc(const char *s, time_t *out)
 		return -1;
 	*out = timegm(&tm);
 	return 0;
+}
+
+int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }

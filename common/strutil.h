@@ -24,14 +24,21 @@ bool str_eq_nocase(const char *a, const char *b);
 char *hex_encode(const unsigned char *data, size_t len);
 /* Colon-separated uppercase hex, as openssl prints fingerprints (new). */
 char *hex_encode_colons(const unsigned char *data, size_t len);
+/* The value of one hex digit (either case), or -1. */
+int hex_value(char c);
+/* "be2bc3..." -> "BE:2B:C3:..." (new): a stored fingerprint as people compare it. */
+char *hex_to_colons(const char *hex);
 
 /*
- * Durations: a number followed by s, m, h, d or w ("365d", "12h"). A bare
- * number means seconds. Returns -1 on bad syntax or overflow. The one
- * duration grammar: duration options and the reminders list in the config,
- * status --expiring and report/audit --since all read it here.
+ * Durations: a number followed by s, m, h, d or w ("365d", "12h"). The
+ * unit is required ("30" is an error: thirty seconds or thirty days?);
+ * only "0" may go without one. Returns -1 on bad syntax or overflow. The
+ * one duration grammar: duration options and the reminders list in the
+ * config, status --expiring and report/audit --since all read it here.
  */
 int parse_duration(const char *s, int64_t *seconds_out) MUST_USE;
+/* A bare number such as "30": the error message should ask for a unit. */
+bool duration_missing_unit(const char *s);
 /* "15d", "12h", "90s": the largest unit that divides the value. */
 void format_duration(int64_t seconds, char *out, size_t size);
 /* Strict decimal integer within [min, max]. */

@@ -93,14 +93,23 @@ struct conf_origin {
 struct conf_service {
 	char *state_dir;       /* default SMIMESYNC_STATEDIR, env SMIMESYNC_STATE_DIR overrides */
 	char *master_key_file; /* 32 random bytes as 64 hex digits; secret */
+	char *master_key_uri;  /* RSA key on a token that seals master_key_file, or NULL */
+	char *master_key_pin_file;       /* its token's user PIN (secret file) */
+	char *master_key_pin_credential; /* or the systemd credential holding it */
 	int log_level;         /* enum log_level from common/log.h */
 	bool log_syslog;       /* log = stderr | syslog */
+	int log_facility;      /* enum log_facility from common/log.h (log = syslog) */
 	int64_t max_retire;    /* safety valve: most leavers one run may retire */
 	int64_t max_retire_percent; /* ... and most percent of one group */
 	int64_t interval;      /* daemon: seconds between runs */
 	int64_t full_sync_interval; /* daemon: seconds between full reads of every group */
 	int64_t jitter;        /* daemon: up to this many seconds added at random (default interval/10) */
 	char *metrics_file;    /* Prometheus textfile written after each run, or NULL */
+	char *mail_domains;    /* domains certified addresses may have (list), or NULL */
+	int64_t max_new_per_run; /* mass-issuance valve; 0 (the default): the larger of 50
+	                            and 10 % of the current holders */
+	char *signer_socket;   /* smimesync-signer as a service, or NULL: start it here */
+	char *signer_policy;   /* the started signer's policy file, or NULL: see smime/signer.h */
 };
 
 struct conf_directory {
@@ -143,7 +152,10 @@ struct conf_ca {
 	struct conf_origin origin;
 	enum ca_type type;
 	char *cert_file;  /* issuing CA certificate (PEM) */
-	char *key_file;   /* issuing CA key (PEM, secret) */
+	char *key_file;   /* issuing CA key (PEM, secret); or key_uri */
+	char *key_uri;    /* issuing CA key on a PKCS#11 token (RFC 7512 URI); or key_file */
+	char *pin_file;   /* secret file with the token's user PIN (key_uri only) */
+	char *pin_credential; /* or the systemd credential holding it (LoadCredential=) */
 	char *chain_file; /* issuing CA up to and including the root (PEM) */
 	char *crl_url;    /* http:// URL put in cRLDistributionPoints */
 	char *aia_url;    /* http:// URL of the issuing CA cert (caIssuers) */
@@ -178,6 +190,7 @@ struct conf_ca {
 	int64_t cert_type;            /* sectigo */
 	int64_t term;                 /* sectigo, days */
 	char *command;                /* helper program */
+	char *pass_environment;       /* helper: names of variables it also gets */
 };
 
 struct conf_mail {
@@ -195,6 +208,9 @@ struct conf_mail {
 	char *from;                 /* "Example PKI <pki@example.org>" */
 	char *template_dir;         /* override directory, optional */
 	char *language;             /* default "en" */
+	char *reply_to;             /* Reply-To of every mail, or NULL (replies go to from) */
+	char *verify_at;            /* where the fingerprints can be checked (a URL or a
+	                               place), for the collection mail; or NULL */
 	int64_t timeout;            /* seconds */
 	int64_t max_attempts;       /* give up after this many 4xx, default 10 */
 	char *helo_name;            /* optional */
@@ -241,6 +257,11 @@ struct conf_group {
 	int64_t leave_grace;              /* seconds before a leaver is revoked */
 	enum mail_change_policy on_mail_change; /* default keep */
 	char *notify;                     /* admin addresses for run notices, comma-separated */
+	char *language;                   /* the group's mail language: as written, else
+	                                     [mail] language (filled in by config_load) */
+	char *allowed_domains;            /* domains this group's addresses may have (list), or
+	                                     NULL: [service] mail_domains */
+	bool use_other_mails;             /* Entra ID: certify otherMails too (default no) */
 };
 
 struct config {
@@ -274,16 +295,55 @@ void config_free(struct config *cfg);
 void conf_errors_free(struct conf_errors *errs);
 
 /*
- * Deeper checks for check-config: secret files exist with safe modes, CA
- * files are present, state_dir is usable. Appends to errs; returns the
- * number of problems found.
+ * Deeper checks for check-config, with the rights of the calling process's
+ * effective user (check-config switches to the service's user first):
+ * secret files exist with safe modes, are readable and not empty; CA files
+ * are present; state_dir is usable; the CRL and metrics files can be
+ * replaced; files that steer smimesync belong to root or this user and are
+ * not world-writable. Appends to errs; returns the number of problems found.
  */
 size_t config_check_files(const struct config *cfg, struct conf_errors *errs);
+/*
+ * Combinations that work but hurt the people who get the certificates
+ * (EC keys in a compat PKCS#12 that gpgsm crashes on; EC keys Thunderbird
+ * cannot encrypt to): "file:line: warning: ..." with the fix, appended to
+ * out. Returns how many. Nothing here stops a run.
+ */
+size_t config_warnings(const struct config *cfg, struct conf_errors *out);
+
+/*
+ * The line of section (a struct conf_ca, conf_group ... of cfg) where key
+ * was set, else the section's header line: for messages about the
+ * configuration from outside conf/.
+ */
+int config_line(const struct config *cfg, const void *section, const char *key);
+
+/*
+ * The same files against a systemd unit's sandbox (conf/unit.h): what it
+ * hides (ProtectHome=, InaccessiblePaths=, PrivateTmp=) or keeps read-only
+ * (ProtectSystem=, no ReadWritePaths=) although the service needs it.
+ */
+struct unit_sandbox;
+size_t config_check_sandbox(const struct config *cfg, const struct unit_sandbox *unit,
+    struct conf_errors *errs);
+/*
+ * The configuration file itself, before it is loaded: readable by this
+ * user, owned by root or this user, neither it nor its directory writable
+ * by everybody.
+ */
+size_t config_check_conf_file(const char *path, struct conf_errors *errs);
 
 /* Print every option with its effective value (check-config -v). */
 void config_dump(const struct config *cfg, FILE *out);
 
 const struct conf_directory *config_find_directory(const struct config *cfg, const char *name);
+
+/*
+ * Is domain in list (a comma-separated domain list as allowed_domains and
+ * mail_domains take it: "example.org" that domain, ".example.org" every
+ * domain below it)? Case-insensitive.
+ */
+bool conf_domain_allowed(const char *list, const char *domain);
 const struct conf_ca *config_find_ca(const struct config *cfg, const char *name);
 /* The [group] section of that name, or NULL (name may be NULL). */
 const struct conf_group *config_find_group(const struct config *cfg, const char *name);

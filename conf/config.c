@@ -168,6 +168,32 @@ apply_defaults(struct loader *ld, struct sec_load *s)
 	}
 }
 
+/*
+ * Where a PKCS#11 key's PIN comes from: a file or a systemd credential,
+ * at most one, and only with a URI to log in for. label is "[ca X]" or
+ * "[service]"; the keys are named with prefix ("" or "master_key_").
+ */
+static void
+check_pin_source(struct loader *ld, struct sec_load *s, const char *prefix, bool have_uri)
+{
+	char file_key[64], cred_key[64], uri_key[64];
+	bool file, cred;
+
+	snprintf(file_key, sizeof(file_key), "%spin_file", prefix);
+	snprintf(cred_key, sizeof(cred_key), "%spin_credential", prefix);
+	snprintf(uri_key, sizeof(uri_key), "%s%s", prefix, prefix[0] != '\0' ? "uri" : "key_uri");
+	file = is_set_ok(s, file_key) || is_bad(s, file_key);
+	cred = is_set_ok(s, cred_key) || is_bad(s, cred_key);
+	if (file && cred)
+		conf_err_add(ld->el, line_of(s, cred_key), "%s %s: the PIN comes from %s or from a "
+		    "systemd credential, not both; remove one", s->label, cred_key, file_key);
+	else if ((is_set_ok(s, file_key) || is_set_ok(s, cred_key)) && !have_uri &&
+	    !is_bad(s, uri_key))
+		conf_err_add(ld->el, line_of(s, file ? file_key : cred_key), "%s %s: a PIN is only "
+		    "used to log in to the token of %s; set %s or remove this", s->label,
+		    file ? file_key : cred_key, uri_key, uri_key);
+}
+
 static void
 check_service(struct loader *ld, struct sec_load *s)
 {
@@ -176,6 +202,7 @@ check_service(struct loader *ld, struct sec_load *s)
 
 	if (sv->master_key_file == NULL && sv->state_dir != NULL)
 		sv->master_key_file = xasprintf("%s/master.key", sv->state_dir);
+	check_pin_source(ld, s, "master_key_", sv->master_key_uri != NULL);
 	/* Durations are integers: "given" is whether the file had the key. */
 	bool jitter_given = s->lines[row_of(CONF_SERVICE, "jitter")] != 0;
 
@@ -336,7 +363,10 @@ static const struct {
 	const char *why; /* what the key is for, when a type needs it */
 } ca_keys[] = {
 	{"cert_file", CA_LOCAL, CA_LOCAL, "the issuing CA certificate"},
-	{"key_file", CA_LOCAL, CA_LOCAL, "the issuing CA key"},
+	{"key_file", CA_LOCAL, 0, NULL}, /* or key_uri: check_ca_key_source() */
+	{"key_uri", CA_LOCAL, 0, NULL},
+	{"pin_file", CA_LOCAL, 0, NULL},
+	{"pin_credential", CA_LOCAL, 0, NULL},
 	{"chain_file", CA_LOCAL | CA_EXTERNAL, CA_LOCAL | CA_CFSSL,
 	    "the issuing CA up to the root (cfssl answers with the certificate alone)"},
 	{"crl_url", CA_LOCAL, CA_LOCAL, "the CRL location put in every certificate"},
@@ -358,7 +388,8 @@ static const struct {
 	{"tls_cert_file", CA_REST, CA_EJBCA, "the client certificate EJBCA authenticates"},
 	{"tls_key_file", CA_REST, CA_EJBCA, "the key of tls_cert_file"},
 	{"timeout", CA_EXTERNAL, 0, NULL},
-	{"retry_interval", CA_EXTERNAL, 0, NULL},
+	/* local: the wait after the key's token could not be reached (key_uri). */
+	{"retry_interval", CA_EXTERNAL | CA_LOCAL, 0, NULL},
 	{"profile", CA_CFSSL, 0, NULL},
 	{"auth_key_file", CA_CFSSL, 0, NULL},
 	{"certificate_profile", CA_EJBCA, CA_EJBCA, "the EJBCA certificate profile"},
@@ -371,6 +402,7 @@ static const struct {
 	{"cert_type", CA_SECTIGO, CA_SECTIGO, "the S/MIME certificate type id"},
 	{"term", CA_SECTIGO, 0, NULL},
 	{"command", CA_HELPER, CA_HELPER, "the CA helper program to run"},
+	{"pass_environment", CA_HELPER, 0, NULL},
 };
 
 bool
@@ -412,13 +444,35 @@ check_ca_keys(struct loader *ld, struct sec_load *s)
 		    is_set_ok(s, "tls_cert_file") ? "tls_cert_file" : "tls_key_file");
 }
 
+/* A local CA's issuing key is a file or a key on a token: exactly one. */
+static void
+check_ca_key_source(struct loader *ld, struct sec_load *s)
+{
+	struct conf_ca *ca = s->base;
+	bool file = is_set_ok(s, "key_file") || is_bad(s, "key_file");
+	bool uri = is_set_ok(s, "key_uri") || is_bad(s, "key_uri");
+
+	if (ca->type != CA_TYPE_LOCAL)
+		return;
+	if (file && uri)
+		conf_err_add(ld->el, line_of(s, "key_uri"), "%s key_uri: the issuing key is either "
+		    "in key_file or on a token (key_uri), not both; remove one", s->label);
+	else if (!file && !uri)
+		conf_err_add(ld->el, s->header_line, "%s: missing required key \"key_file\": type = "
+		    "local needs the issuing CA key (or key_uri for a key on a PKCS#11 token)",
+		    s->label);
+	check_pin_source(ld, s, "", uri);
+}
+
 static void
 check_ca(struct loader *ld, struct sec_load *s)
 {
 	struct conf_ca *ca = s->base;
 
-	if (!is_bad(s, "type"))
+	if (!is_bad(s, "type")) {
 		check_ca_keys(ld, s);
+		check_ca_key_source(ld, s);
+	}
 
 	if (ca->organization != NULL && ca->root_common_name == NULL)
 		ca->root_common_name = xasprintf("%s S/MIME Root CA", ca->organization);
@@ -764,6 +818,9 @@ resolve_groups(struct loader *ld)
 			    "DN of the group (or, for an Active Directory, group = its "
 			    "sAMAccountName)", g->name);
 		resolve_graph_group(ld, g);
+		/* The derived default: the language [mail] gives every group. */
+		if (g->language == NULL && cfg->has_mail && cfg->mail.language != NULL)
+			g->language = xstrdup(cfg->mail.language);
 		if (g->ca_name != NULL) {
 			g->ca = (struct conf_ca *)config_find_ca(cfg, g->ca_name);
 			if (g->ca == NULL)

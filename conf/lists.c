@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Options whose value is a comma-separated list: durations (reminders)
- * and mail addresses (notify).
+ * Options whose value is a comma-separated list: durations (reminders),
+ * mail addresses (notify) and mail domains (allowed_domains, mail_domains).
  */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <stdio.h>
 
 #include "common/strutil.h"
 #include "common/xalloc.h"
@@ -60,7 +62,7 @@ conf_check_duration_list(const char *value, struct errbuf *why)
 
 	if (conf_parse_durations(value, v, MAX_LIST) < 0) {
 		err_set(why, "\"%s\" is not a list of durations; write e.g. \"30d, 7d, 1d\" "
-		    "(at most %d, no repeats) or \"none\"", value, MAX_LIST);
+		    "(each with its unit, at most %d, no repeats) or \"none\"", value, MAX_LIST);
 		return -1;
 	}
 	return 0;
@@ -105,4 +107,77 @@ conf_check_address(const char *value, struct errbuf *why)
 	err_set(why, "\"%s\" is not a mail address; give one plain address, e.g. "
 	    "pki@example.org", value);
 	return -1;
+}
+
+/*
+ * One entry of a domain list: "example.org" is that domain only;
+ * ".example.org" or "*.example.org" is every domain below it (not the
+ * domain itself). LDH labels, at least two of them.
+ */
+static bool
+domain_entry_valid(const char *d)
+{
+	char probe[300];
+
+	if (strncmp(d, "*.", 2) == 0)
+		d += 2;
+	else if (d[0] == '.')
+		d += 1;
+	/* The one rule for domains: that of an address's domain part. */
+	if (strlen(d) > 253)
+		return false;
+	snprintf(probe, sizeof(probe), "x@%s", d);
+	return mailaddr_valid(probe, strlen(probe), MAILADDR_DOTTED);
+}
+
+int
+conf_check_domain_list(const char *value, struct errbuf *why)
+{
+	char *copy = xstrdup(value), *save = NULL, *tok;
+	int rc = 0, n = 0;
+
+	for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		tok = str_trim(tok);
+		n++;
+		if (!domain_entry_valid(tok)) {
+			err_set(why, "\"%s\" is not a mail domain; give domains separated by commas, "
+			    "e.g. example.org, .example.org (a leading dot: every subdomain)", tok);
+			rc = -1;
+			break;
+		}
+	}
+	if (rc == 0 && n == 0) {
+		err_set(why, "no domain given");
+		rc = -1;
+	}
+	free(copy);
+	return rc;
+}
+
+bool
+conf_domain_allowed(const char *list, const char *domain)
+{
+	size_t dlen = strlen(domain);
+	const char *p = list;
+
+	/* Walks the list in place: the planner calls this for every address. */
+	while (p != NULL && *p != '\0') {
+		const char *end = strchr(p, ',');
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+		bool sub = false;
+
+		while (len > 0 && (*p == ' ' || *p == '\t'))
+			p++, len--;
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len > 2 && p[0] == '*' && p[1] == '.')
+			p += 1, len -= 1;
+		if (len > 1 && p[0] == '.')
+			sub = true;
+		if (sub ? dlen > len && strncasecmp(domain + dlen - len, p, len) == 0 :
+		    dlen == len && strncasecmp(domain, p, len) == 0)
+			return true;
+		p = end != NULL ? end + 1 : NULL;
+	}
+	return false;
 }

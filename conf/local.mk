@@ -13,7 +13,9 @@ libconf_a_SOURCES = \
 	conf/config.c conf/dir_types.c \
 	conf/model.c \
 	conf/dump.c \
-	conf/check.c
+	conf/check.c \
+	conf/warnings.c \
+	conf/unit.c conf/unit.h
 
 # The annotated example configuration, installed next to the docs.
 confexampledir = $(docdir)/examples
@@ -35,7 +37,7 @@ TESTS += tests/unit/test_conf
 
 TESTS += tests/integration/config_errors.sh tests/integration/man_options.sh
 EXTRA_DIST += tests/integration/config_errors.sh tests/integration/man_options.sh \
-	tests/config-errors
+	tests/config-errors tests/config-warnings
 
 # The systemd unit, with the configured paths filled in. Installed in
 # configure --with-systemdsystemunitdir=DIR (default
@@ -53,3 +55,12 @@ conf/smimesync.service: $(top_srcdir)/conf/smimesync.service.in Makefile
 
 # The JSON Schema of the run report, next to the example configuration.
 dist_confexample_DATA += doc/report.schema.json
+
+# The systemd unit as check-config reads it (conf/unit.c).
+check_PROGRAMS += tests/unit/test_conf_unit
+tests_unit_test_conf_unit_SOURCES = tests/unit/test_conf_unit.c tests/unit/check.h
+tests_unit_test_conf_unit_LDADD = $(conf_test_libs)
+TESTS += tests/unit/test_conf_unit
+# check-config as the service's user and in its unit's sandbox.
+TESTS += tests/integration/check_config_user.sh
+EXTRA_DIST += tests/integration/check_config_user.sh

@@ -63,6 +63,12 @@ conf_source_line(const struct config *cfg, const void *base, const char *key)
 	return 0;
 }
 
+int
+config_line(const struct config *cfg, const void *section, const char *key)
+{
+	return conf_source_line(cfg, section, key);
+}
+
 void
 config_free(struct config *cfg)
 {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
 #include "conf/conf.h"
@@ -52,10 +53,25 @@ const struct conf_option conf_options[] = {
 	    NULL, NULL,
 	    "secret file with the key that encrypts escrowed keys and queued passwords "
 	    "(default <state_dir>/master.key)"},
+	{CONF_SERVICE, "master_key_uri", OPT_STRING, offsetof(struct conf_service, master_key_uri),
+	    NULL, NULL, 0, 0, 0, NULL, NULL, conf_check_pkcs11_uri,
+	    "PKCS#11 URI (RFC 7512) of an RSA key on a token that seals master_key_file: the "
+	    "file alone then opens nothing"},
+	{CONF_SERVICE, "master_key_pin_file", OPT_SECRET_PATH,
+	    offsetof(struct conf_service, master_key_pin_file), NULL, NULL, 0, 0, 0, NULL, NULL,
+	    NULL, "secret file with the user PIN of master_key_uri's token"},
+	{CONF_SERVICE, "master_key_pin_credential", OPT_STRING,
+	    offsetof(struct conf_service, master_key_pin_credential), NULL, NULL, 0, 0, 0, NULL,
+	    NULL, conf_check_credential_name,
+	    "systemd credential (LoadCredential=NAME:...) with that PIN, instead of a file"},
 	{CONF_SERVICE, "log_level", OPT_LOG_LEVEL, offsetof(struct conf_service, log_level), "info",
 	    NULL, 0, 0, 0, NULL, NULL, NULL, "least severe level that is logged"},
 	{CONF_SERVICE, "log", OPT_LOG_TARGET, offsetof(struct conf_service, log_syslog), "stderr",
 	    NULL, 0, 0, 0, NULL, NULL, NULL, "where log lines go: stderr (the journal) or syslog"},
+	{CONF_SERVICE, "log_facility", OPT_ENUM, offsetof(struct conf_service, log_facility),
+	    "daemon", NULL, 0, 0, 0, log_facility_names, NULL, NULL,
+	    "syslog facility of the lines when log = syslog: daemon, user, authpriv or local0 to "
+	    "local7"},
 	{CONF_SERVICE, "max_retire", OPT_INT, offsetof(struct conf_service, max_retire), "50", NULL,
 	    0, 0, 10000000, NULL, NULL, NULL,
 	    "safety valve: a run that would retire more leavers than this retires nobody"},
@@ -72,9 +88,25 @@ const struct conf_option conf_options[] = {
 	    NULL, NULL,
 	    "daemon: time between two full reads of every group, which find whatever a "
 	    "directory's change stream missed (between them the daemon follows the streams)"},
+	{CONF_SERVICE, "signer_socket", OPT_PATH, offsetof(struct conf_service, signer_socket),
+	    NULL, NULL, 0, 0, 0, NULL, NULL, NULL,
+	    "Unix socket of smimesync-signer running as a service under its own user; unset: "
+	    "smimesync starts the signer itself"},
+	{CONF_SERVICE, "signer_policy", OPT_PATH, offsetof(struct conf_service, signer_policy),
+	    NULL, NULL, OPTF_DERIVED, 0, 0, NULL, NULL, NULL,
+	    "policy file of the signer smimesync starts itself (default signer.conf beside this "
+	    "file when it exists, else a policy derived from this configuration)"},
 	{CONF_SERVICE, "metrics_file", OPT_PATH, offsetof(struct conf_service, metrics_file), NULL,
 	    NULL, 0, 0, 0, NULL, NULL, NULL,
 	    "Prometheus text file rewritten after each run (node_exporter textfile collector)"},
+	{CONF_SERVICE, "mail_domains", OPT_STRING, offsetof(struct conf_service, mail_domains),
+	    NULL, NULL, 0, 0, 0, NULL, NULL, conf_check_domain_list,
+	    "domains (comma-separated; .example.org: every subdomain) that certified addresses may "
+	    "have, for groups without allowed_domains"},
+	{CONF_SERVICE, "max_new_per_run", OPT_INT, offsetof(struct conf_service, max_new_per_run),
+	    NULL, NULL, OPTF_DERIVED, 0, 10000000, NULL, NULL, NULL,
+	    "mass-issuance valve: a run that would issue more new certificates than this issues "
+	    "none of them (default, or 0: the larger of 50 and 10 % of the current holders)"},
 
 	/* [directory NAME] */
 	{CONF_DIRECTORY, "type", OPT_ENUM, offsetof(struct conf_directory, type), "ldap", NULL, 0,
@@ -183,7 +215,16 @@ const struct conf_option conf_options[] = {
 	{CONF_CA, "cert_file", OPT_PATH, offsetof(struct conf_ca, cert_file), NULL, NULL,
 	    0, 0, 0, NULL, NULL, NULL, "issuing CA certificate (PEM)"},
 	{CONF_CA, "key_file", OPT_SECRET_PATH, offsetof(struct conf_ca, key_file), NULL, NULL,
-	    0, 0, 0, NULL, NULL, NULL, "issuing CA private key (PEM, secret file)"},
+	    0, 0, 0, NULL, NULL, NULL, "issuing CA private key (PEM, secret file); or key_uri"},
+	{CONF_CA, "key_uri", OPT_STRING, offsetof(struct conf_ca, key_uri), NULL, NULL, 0, 0, 0,
+	    NULL, NULL, conf_check_pkcs11_uri,
+	    "issuing CA private key on a PKCS#11 token (RFC 7512 URI with module-path); "
+	    "instead of key_file"},
+	{CONF_CA, "pin_file", OPT_SECRET_PATH, offsetof(struct conf_ca, pin_file), NULL, NULL, 0,
+	    0, 0, NULL, NULL, NULL, "secret file with the user PIN of key_uri's token"},
+	{CONF_CA, "pin_credential", OPT_STRING, offsetof(struct conf_ca, pin_credential), NULL,
+	    NULL, 0, 0, 0, NULL, NULL, conf_check_credential_name,
+	    "systemd credential (LoadCredential=NAME:...) with that PIN, instead of pin_file"},
 	{CONF_CA, "chain_file", OPT_PATH, offsetof(struct conf_ca, chain_file), NULL, NULL,
 	    0, 0, 0, NULL, NULL, NULL,
 	    "issuing CA up to and including the root (PEM)"},
@@ -263,6 +304,9 @@ const struct conf_option conf_options[] = {
 	    "Sectigo certificate term in days (one the certificate type offers)"},
 	{CONF_CA, "command", OPT_PATH, offsetof(struct conf_ca, command), NULL, NULL, 0, 0, 0, NULL,
 	    NULL, NULL, "helper: the certmonger CA helper program to run"},
+	{CONF_CA, "pass_environment", OPT_STRING, offsetof(struct conf_ca, pass_environment), NULL,
+	    NULL, 0, 0, 0, NULL, NULL, conf_check_env_names,
+	    "helper: names of variables of smimesync's environment the helper also gets"},
 
 	/* [mail] */
 	{CONF_MAIL, "transport", OPT_ENUM, offsetof(struct conf_mail, transport), "smtp", NULL, 0,
@@ -299,6 +343,13 @@ const struct conf_option conf_options[] = {
 	    0, 0, 0, NULL, NULL, NULL, "directory of templates overriding the built-in ones"},
 	{CONF_MAIL, "language", OPT_STRING, offsetof(struct conf_mail, language), "en", NULL, 0, 0,
 	    0, NULL, NULL, conf_check_language, "language of the mail templates, e.g. en or de"},
+	{CONF_MAIL, "reply_to", OPT_STRING, offsetof(struct conf_mail, reply_to), NULL, NULL, 0, 0,
+	    0, NULL, NULL, conf_check_reply_to,
+	    "where replies to every mail go (Reply-To; unset: to from)"},
+	{CONF_MAIL, "verify_at", OPT_STRING, offsetof(struct conf_mail, verify_at), NULL, NULL, 0,
+	    0, 0, NULL, NULL, conf_check_verify_at,
+	    "where people can check the fingerprints the collection mail shows: a URL or a place "
+	    "on the intranet"},
 	{CONF_MAIL, "timeout", OPT_DURATION, offsetof(struct conf_mail, timeout), "60s", NULL, 0, 1,
 	    3600, NULL, NULL, NULL, "network timeout per SMTP command"},
 	{CONF_MAIL, "max_attempts", OPT_INT, offsetof(struct conf_mail, max_attempts), "10", NULL, 0,
@@ -382,9 +433,20 @@ const struct conf_option conf_options[] = {
 	{CONF_GROUP, "on_mail_change", OPT_ENUM, offsetof(struct conf_group, on_mail_change), "keep",
 	    NULL, 0, 0, 0, conf_mail_change_names, NULL, NULL,
 	    "when a primary mail changes, the old address's certificate is kept until it expires or revoked"},
+	{CONF_GROUP, "language", OPT_STRING, offsetof(struct conf_group, language), NULL, NULL,
+	    OPTF_DERIVED, 0, 0, NULL, NULL, conf_check_language,
+	    "language of this group's mails (default [mail] language); a person's "
+	    "preferredLanguage wins where templates exist for it"},
 	{CONF_GROUP, "notify", OPT_STRING, offsetof(struct conf_group, notify), NULL, NULL, 0, 0, 0,
 	    NULL, NULL, conf_check_address_list,
 	    "addresses (comma-separated) that get a notice after each run that changed something or failed"},
+	{CONF_GROUP, "allowed_domains", OPT_STRING, offsetof(struct conf_group, allowed_domains),
+	    NULL, NULL, 0, 0, 0, NULL, NULL, conf_check_domain_list,
+	    "domains (comma-separated; .example.org: every subdomain) that this group's certified "
+	    "addresses may have (default [service] mail_domains)"},
+	{CONF_GROUP, "use_other_mails", OPT_BOOL, offsetof(struct conf_group, use_other_mails), "no",
+	    NULL, 0, 0, 0, NULL, NULL, NULL,
+	    "Entra ID: certify the addresses in otherMails too (users can often set them themselves)"},
 };
 
 const size_t conf_options_count = ARRAY_LEN(conf_options);

@@ -114,9 +114,15 @@ int conf_value_parse(const struct conf_option *o, const char *value, const char 
 int conf_check_name(const char *value, struct errbuf *why);
 int conf_check_hostname(const char *value, struct errbuf *why);
 int conf_check_from(const char *value, struct errbuf *why);
+int conf_check_reply_to(const char *value, struct errbuf *why);
+int conf_check_verify_at(const char *value, struct errbuf *why);
 int conf_check_language(const char *value, struct errbuf *why);
 int conf_check_country(const char *value, struct errbuf *why);
 int conf_check_ca_url(const char *value, struct errbuf *why);
+/* A PKCS#11 URI naming a private key (common/p11uri.h). */
+int conf_check_pkcs11_uri(const char *value, struct errbuf *why);
+/* A systemd credential name: no "/", not hidden. */
+int conf_check_credential_name(const char *value, struct errbuf *why);
 int conf_check_duration_list(const char *value, struct errbuf *why);
 /*
  * Parse a duration list ("30d, 7d, 1d") into out[], largest first; returns
@@ -125,10 +131,13 @@ int conf_check_duration_list(const char *value, struct errbuf *why);
  */
 int conf_parse_durations(const char *list, int64_t *out, size_t max);
 int conf_check_address_list(const char *value, struct errbuf *why);
+int conf_check_domain_list(const char *value, struct errbuf *why);
 int conf_check_organization_identifier(const char *value, struct errbuf *why);
 int conf_check_ldap_filter(const char *value, struct errbuf *why);
 int conf_check_attribute(const char *value, struct errbuf *why);
 int conf_check_sasl_mech(const char *value, struct errbuf *why);
+/* Environment variable names, space-separated; none the helper contract sets itself. */
+int conf_check_env_names(const char *value, struct errbuf *why);
 int conf_check_sam_account_name(const char *value, struct errbuf *why);
 /* A Kerberos principal: name[/instance]@REALM, no spaces or control characters. */
 int conf_check_principal(const char *value, struct errbuf *why);

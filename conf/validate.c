@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/dn.h"
+#include "common/p11uri.h"
 #include "conf/options.h"
 
 bool
@@ -69,18 +70,46 @@ bad:
  * "addr@example.org" or "Display Name <addr@example.org>", split as the
  * mail room splits it when it sends, so what passes here can be sent.
  */
-int
-conf_check_from(const char *value, struct errbuf *why)
+/* "addr" or "Name <addr>", by the one address rule. */
+static bool
+mailbox_ok(const char *value)
 {
 	char *name = NULL, *addr = NULL;
 	int rc = mailaddr_parse_mailbox(value, CONF_MAILADDR_FLAGS, &name, &addr, NULL);
 
 	free(name);
 	free(addr);
-	if (rc == 0)
+	return rc == 0;
+}
+
+int
+conf_check_from(const char *value, struct errbuf *why)
+{
+	if (mailbox_ok(value))
 		return 0;
 	err_set(why, "\"%s\" is not a sender address; write pki@example.org or "
 	    "Example PKI <pki@example.org>", value);
+	return -1;
+}
+
+int
+conf_check_reply_to(const char *value, struct errbuf *why)
+{
+	if (mailbox_ok(value))
+		return 0;
+	err_set(why, "\"%s\" is not an address to reply to; write pki-help@example.org or "
+	    "PKI Helpdesk <pki-help@example.org>", value);
+	return -1;
+}
+
+/* Shown to every person in their mail: one line of reasonable length. */
+int
+conf_check_verify_at(const char *value, struct errbuf *why)
+{
+	if (strlen(value) <= 300)
+		return 0;
+	err_set(why, "is %zu characters long; give a URL or a short description of the "
+	    "place (at most 300 characters)", strlen(value));
 	return -1;
 }
 
@@ -198,6 +227,41 @@ conf_check_attribute(const char *value, struct errbuf *why)
 
 /* RFC 4422: up to 20 of A-Z, 0-9, '-', '_'. */
 int
+conf_check_env_names(const char *value, struct errbuf *why)
+{
+	const char *p = value;
+
+	while (*p != '\0') {
+		const char *start;
+		size_t len;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		start = p;
+		while (*p != '\0' && *p != ' ' && *p != '\t')
+			p++;
+		len = (size_t)(p - start);
+		for (size_t i = 0; i < len; i++) {
+			unsigned char c = (unsigned char)start[i];
+
+			if (!(isalpha(c) || c == '_' || (i > 0 && isdigit(c)))) {
+				err_set(why, "\"%.*s\" is not an environment variable name; give "
+				    "names like https_proxy, separated by spaces", (int)len, start);
+				return -1;
+			}
+		}
+		if (len >= 11 && strncmp(start, "CERTMONGER_", 11) == 0) {
+			err_set(why, "%.*s is set by smimesync itself, as certmonger's helper "
+			    "contract says; it cannot be passed", (int)len, start);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
 conf_check_sasl_mech(const char *value, struct errbuf *why)
 {
 	size_t len = strlen(value);
@@ -292,6 +356,29 @@ bad:
 		err_set(why, "\"%s\" is not a CA base URL; write https://ca.example.org:8443 (no "
 		    "credentials, query or fragment)", value);
 	return -1;
+}
+
+int
+conf_check_pkcs11_uri(const char *value, struct errbuf *why)
+{
+	struct p11_uri u;
+
+	if (p11_uri_parse(value, &u, why) != 0)
+		return -1;
+	p11_uri_clear(&u);
+	return 0;
+}
+
+int
+conf_check_credential_name(const char *value, struct errbuf *why)
+{
+	if (value[0] == '\0' || value[0] == '.' || strchr(value, '/') != NULL ||
+	    strlen(value) > 255) {
+		err_set(why, "\"%s\" is not a systemd credential name (the NAME of "
+		    "LoadCredential=NAME:PATH: no \"/\", not starting with \".\")", value);
+		return -1;
+	}
+	return 0;
 }
 
 bool

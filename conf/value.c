@@ -176,8 +176,13 @@ conf_value_parse(const struct conf_option *o, const char *value, const char *bas
 		return 0;
 	case OPT_DURATION:
 		if (parse_duration(value, &n) != 0) {
-			err_set(why, "\"%s\" is not a duration; write a number followed by s, m, h, d "
-			    "or w, e.g. 30s or 365d", value);
+			if (duration_missing_unit(value))
+				err_set(why, "\"%s\" has no unit; write %ss, %sm, %sh, %sd or %sw "
+				    "(a number alone is not read as seconds)", value, value, value,
+				    value, value, value);
+			else
+				err_set(why, "\"%s\" is not a duration; write a number followed by s, "
+				    "m, h, d or w, e.g. 30s or 365d", value);
 			return -1;
 		}
 		if (n < o->min || n > o->max)

@@ -81,19 +81,6 @@ dir_ad_get_int(LDAP *ld, LDAPMessage *entry, const char *attr, int64_t *out)
 	return ok;
 }
 
-/* Add m (copied) to u->alt_mails unless it is u->mail or already there. */
-static void
-add_alt_mail(struct user *u, const char *m)
-{
-	if (u->mail != NULL && str_eq_nocase(u->mail, m))
-		return;
-	for (size_t i = 0; i < u->n_alt_mails; i++)
-		if (str_eq_nocase(u->alt_mails[i], m))
-			return;
-	u->alt_mails = xreallocarray(u->alt_mails, u->n_alt_mails + 1, sizeof(*u->alt_mails));
-	u->alt_mails[u->n_alt_mails++] = xstrdup(m);
-}
-
 /* proxyAddresses: smtp:a@x (alternative), SMTP:p@x (primary); X500:, SIP: ... ignored. */
 static void
 fill_proxy_addresses(const struct dir_entry *de, struct user *u)
@@ -103,7 +90,6 @@ fill_proxy_addresses(const struct dir_entry *de, struct user *u)
 
 	for (size_t i = 0; i < n; i++) {
 		const struct berval *v = &vals[i];
-		char *m = NULL;
 
 		if (v->bv_len <= 5 || strncasecmp(v->bv_val, "smtp:", 5) != 0)
 			continue;
@@ -115,10 +101,8 @@ fill_proxy_addresses(const struct dir_entry *de, struct user *u)
 			free(p);
 			continue;
 		}
-		m = xstrndup(v->bv_val + 5, v->bv_len - 5);
 		/* The primary SMTP: address belongs in the certificate even if mail differs. */
-		add_alt_mail(u, m);
-		free(m);
+		dir_add_alt_mail(u, v->bv_val + 5, v->bv_len - 5);
 	}
 }
 
@@ -169,6 +153,7 @@ dir_ad_add_person(struct dir_ldap *dl, LDAPMessage *entry, const char *dn, struc
 
 	dir_fill_mail(dl, &de, u);
 	fill_proxy_addresses(&de, u);
+	dir_ldap_check_alt_mails(dl, u, "proxyAddresses");
 	if (u->id == NULL)
 		dir_add_problem(u, "missing or malformed objectGUID (the service account must "
 		    "be able to read it)");

@@ -193,7 +193,8 @@ int dir_watch_password(const struct dir_watch *w, char **out, struct errbuf *e) 
 
 /* What is read of a user: every property a struct user is made from. */
 #define DIR_GRAPH_USER_SELECT "id,displayName,givenName,surname,mail,otherMails," \
-	"proxyAddresses,userPrincipalName,accountEnabled,userType,onPremisesDistinguishedName"
+	"proxyAddresses,userPrincipalName,accountEnabled,userType,onPremisesDistinguishedName," \
+	"preferredLanguage"
 
 /* The Graph backend's state: the Graph client of the section's app registration. */
 struct graph_dir {

@@ -311,7 +311,8 @@ ad_group_members(void *state, const char *group_ref, struct user_list *out, stru
 	struct dir_ldap *dl = state;
 	const char *mail_attr = dl->conf->mail_attribute;
 	char *attrs[] = { "objectGUID", (char *)mail_attr, "proxyAddresses", "displayName",
-	    "cn", "givenName", "sn", "userPrincipalName", "userAccountControl",
+	    "cn", "givenName", "sn", "preferredLanguage", "userPrincipalName",
+	    "userAccountControl",
 	    "accountExpires", dl->conf->alt_mail_attribute, NULL };
 	struct ad_scan s;
 	enum dir_status st;

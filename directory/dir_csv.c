@@ -204,10 +204,15 @@ fill_alt_mails(struct user *u, const char *path, int line, const char *list)
 			    tok);
 			break;
 		}
-		u->alt_mails = xreallocarray(u->alt_mails, u->n_alt_mails + 1, sizeof(char *));
-		u->alt_mails[u->n_alt_mails++] = xstrdup(tok);
+		dir_add_alt_mail(u, tok, strlen(tok));
 	}
 	free(copy);
+	if (u->n_alt_over > 0) {
+		char *what = xasprintf("%s:%d: alt_mails", path, line);
+
+		dir_check_alt_mails(u, what);
+		free(what);
+	}
 }
 
 /* Turn one data record into a user (problems included) appended to out. */

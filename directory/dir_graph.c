@@ -174,24 +174,12 @@ out:
 	return st;
 }
 
-static bool
-has_mail(const struct user *u, const char *m)
-{
-	if (u->mail != NULL && strcasecmp(u->mail, m) == 0)
-		return true;
-	for (size_t i = 0; i < u->n_alt_mails; i++)
-		if (strcasecmp(u->alt_mails[i], m) == 0)
-			return true;
-	return false;
-}
-
 static void
 add_alt(struct user *u, const char *m)
 {
-	if (m == NULL || !dir_mail_valid(m, strlen(m)) || has_mail(u, m))
+	if (m == NULL || !dir_mail_valid(m, strlen(m)))
 		return;
-	u->alt_mails = xreallocarray(u->alt_mails, u->n_alt_mails + 1, sizeof(char *));
-	u->alt_mails[u->n_alt_mails++] = xstrdup(m);
+	dir_add_alt_mail(u, m, strlen(m));
 }
 
 /* A text property, if it is sane (no controls, not absurdly long). */
@@ -243,6 +231,7 @@ take_member(struct graph_page_reader *mr, json_t *o)
 	u->display_name = text_of(o, "displayName");
 	u->given_name = text_of(o, "givenName");
 	u->surname = text_of(o, "surname");
+	u->language = text_of(o, "preferredLanguage");
 	u->onprem_dn = text_of(o, "onPremisesDistinguishedName");
 	u->enabled = json_is_true(enabled);
 	if (!json_is_boolean(enabled)) {
@@ -279,9 +268,13 @@ take_member(struct graph_page_reader *mr, json_t *o)
 		if (s != NULL && strncasecmp(s, "smtp:", 5) == 0)
 			add_alt(u, s + 5);
 	}
-	list = json_object_get(o, "otherMails");
-	json_array_foreach(list, i, v)
-		add_alt(u, json_string_value(v));
+	/* Users can often edit otherMails themselves: certified only when asked for. */
+	if (mr->g->use_other_mails) {
+		list = json_object_get(o, "otherMails");
+		json_array_foreach(list, i, v)
+			add_alt(u, json_string_value(v));
+	}
+	dir_check_alt_mails(u, mr->g->use_other_mails ? "proxyAddresses and otherMails" : "proxyAddresses");
 }
 
 void

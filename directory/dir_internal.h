@@ -79,6 +79,20 @@ bool dir_mail_valid(const char *s, size_t len);
 /* Copy of s[0..len) fit for a log line or message: controls become '?', cut at max. */
 char *dir_printable(const char *s, size_t len, size_t max);
 
+/*
+ * Add m[0..len) (copied) to u's alternative addresses unless it is u->mail
+ * or already there (case ignored). Beyond DIR_MAX_ALT_MAILS addresses or
+ * DIR_MAX_ALT_BYTES bytes it is only counted (u->n_alt_over), so a hostile
+ * entry with a million values costs no more than 32 (user.c).
+ */
+void dir_add_alt_mail(struct user *u, const char *m, size_t len);
+/*
+ * After the last dir_add_alt_mail() for u: if any were over the bounds, add
+ * the problem that says how many and what to do; what names where they came
+ * from (an attribute, a CSV column). (user.c)
+ */
+void dir_check_alt_mails(struct user *u, const char *what);
+
 /* Set or extend u->problem ("first; second") (user.c). */
 void dir_add_problem(struct user *u, const char *fmt, ...) PRINTF_LIKE(2, 3);
 

@@ -63,18 +63,31 @@ struct user {
 	char *id;           /* stable id: entryUUID (LDAP), objectGUID (AD), id (Graph) */
 	char *dn;           /* the entry's DN; Graph: userPrincipalName (users/ID without one) */
 	char *mail;         /* primary address; NULL when none is usable */
-	char **alt_mails;   /* alternative addresses, may be empty */
+	char **alt_mails;   /* alternative addresses, may be empty; at most
+	                       DIR_MAX_ALT_MAILS of DIR_MAX_ALT_BYTES in all */
 	size_t n_alt_mails;
+	size_t n_alt_over;  /* values beyond those bounds: counted, not kept (.problem says so) */
 	char *display_name; /* displayName, else cn; may be NULL */
 	char *given_name;
 	char *surname;
 	char *upn;          /* userPrincipalName when the directory has one */
+	char *language;     /* preferredLanguage as the directory has it ("de-CH",
+	                       "fr, en;q=0.5"), or NULL: picks the mail templates */
 	char *onprem_dn;    /* Graph: onPremisesDistinguishedName of a user synchronised
 	                       from an on-premises AD by Entra Connect, else NULL */
 	bool enabled;
 	const char *source; /* borrowed: the [directory NAME] this came from */
 	char *problem;      /* NULL, or why this entry cannot be provisioned */
 };
+
+/*
+ * The most alternative addresses one person may have, and their total size:
+ * a certificate names every one, and CAs cap the SAN (a busy AD mailbox has
+ * a dozen proxyAddresses; hundreds are a mistake or an attack). A person
+ * beyond either bound is reported with the count, never half certified.
+ */
+#define DIR_MAX_ALT_MAILS 32
+#define DIR_MAX_ALT_BYTES 4096
 
 struct user_list {
 	struct user *v;

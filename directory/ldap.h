@@ -91,6 +91,15 @@ enum dir_status dir_ldap_connect(const struct conf_directory *conf, const char *
     const struct dir_ldap_dialect *dialect, struct dir_ldap **out, struct errbuf *e) MUST_USE;
 /* Unbind and free; state is a struct dir_ldap (a backend's close). */
 void dir_ldap_close(void *state);
+/*
+ * Does the bind conf asks for send a reusable password readable on the
+ * wire? Over ldap:// without StartTLS: a simple bind with a DN, and SASL
+ * PLAIN or LOGIN, which carry the password as it is. ldaps:// and ldapi://
+ * (a local socket) never do, nor do GSSAPI, EXTERNAL, SCRAM-* or the digest
+ * mechanisms. *what names the bind for the warning (borrowed, static).
+ * dir_ldap_connect() warns when it says yes.
+ */
+bool dir_ldap_cleartext_bind(const struct conf_directory *conf, const char **what);
 
 /* ---- ldap_errors.c ---- */
 
@@ -227,6 +236,13 @@ void dir_fill_mail(struct dir_ldap *dl, const struct dir_entry *de, struct user 
  * dir_fill_mail() calls it when the option is set.
  */
 void dir_fill_alt_mails(const struct dir_entry *de, struct user *u, const char *attr);
+/*
+ * After the last address of u is read: the problem (with the count) when u
+ * has more alternative addresses than a certificate may name. more names
+ * an attribute read besides mail and alt_mail_attribute (AD:
+ * proxyAddresses), or NULL.
+ */
+void dir_ldap_check_alt_mails(struct dir_ldap *dl, struct user *u, const char *more);
 
 /* ---- ldap_locate.c ---- */
 

@@ -259,6 +259,32 @@ check_base(struct dir_ldap *dl, struct errbuf *e)
 	return DIR_OK;
 }
 
+bool
+dir_ldap_cleartext_bind(const struct conf_directory *conf, const char **what)
+{
+	/* The SASL mechanisms that put the password itself on the wire. */
+	static const char *const cleartext_mechs[] = { "PLAIN", "LOGIN" };
+
+	*what = NULL;
+	if (conf->uri == NULL || strncasecmp(conf->uri, "ldap://", 7) != 0 ||
+	    conf->starttls == TLS_MODE_REQUIRED)
+		return false;
+	if (conf->sasl_mech == NULL) {
+		if (conf->bind_dn == NULL)
+			return false; /* anonymous: no password at all */
+		*what = "simple bind";
+		return true;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(cleartext_mechs); i++) {
+		if (strcasecmp(conf->sasl_mech, cleartext_mechs[i]) == 0) {
+			*what = strcasecmp(cleartext_mechs[i], "PLAIN") == 0 ? "SASL PLAIN bind" :
+			    "SASL LOGIN bind";
+			return true;
+		}
+	}
+	return false;
+}
+
 enum dir_status
 dir_ldap_connect(const struct conf_directory *conf, const char *bind_password,
     const struct dir_ldap_dialect *dialect, struct dir_ldap **out, struct errbuf *e)
@@ -269,6 +295,7 @@ dir_ldap_connect(const struct conf_directory *conf, const char *bind_password,
 	int keepalive_idle = 60, keepalive_probes = 3, keepalive_interval = 20;
 	struct timeval tv;
 	bool is_ldap, is_ldaps, is_ldapi;
+	const char *what = NULL;
 	int rc;
 
 	*out = NULL;
@@ -351,9 +378,14 @@ dir_ldap_connect(const struct conf_directory *conf, const char *bind_password,
 			st = DIR_UNREACHABLE;
 			goto out;
 		}
-	} else if (is_ldap && conf->bind_dn != NULL && conf->sasl_mech == NULL) {
-		log_warn("[directory %s] %s: starttls = off: the bind password for %s travels "
-		    "in clear text", conf->name != NULL ? conf->name : "", dl->uri, conf->bind_dn);
+	} else if (dir_ldap_cleartext_bind(conf, &what)) {
+		char *whose = conf->bind_dn != NULL ? xasprintf("the password of %s",
+		    conf->bind_dn) : xstrdup("its password");
+
+		log_warn("[directory %s] %s: starttls = off: the %s sends %s in clear text, "
+		    "readable by anyone on the network path; set starttls = required or use "
+		    "ldaps://", conf->name != NULL ? conf->name : "", dl->uri, what, whose);
+		free(whose);
 	}
 	st = do_bind(dl, bind_password, e);
 	if (st != DIR_OK)

@@ -8,9 +8,16 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <ldap.h>
 
@@ -98,6 +105,77 @@ default_hint(const struct dir_ldap *dl, int rc, enum dir_status *st)
 	}
 }
 
+/* One TCP connect to addr within timeout_ms: 0, or errno. */
+static int
+tcp_connect_once(const struct addrinfo *ai, int timeout_ms)
+{
+	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    ai->ai_protocol);
+	struct pollfd pfd;
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (fd < 0)
+		return errno;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+		err = errno;
+		if (err == EINPROGRESS) {
+			pfd.fd = fd;
+			pfd.events = POLLOUT;
+			if (poll(&pfd, 1, timeout_ms) <= 0)
+				err = ETIMEDOUT;
+			else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+				err = errno;
+		}
+	}
+	close(fd);
+	return err;
+}
+
+/*
+ * When libldap says only "Can't contact LDAP server", was the server not
+ * there at all, or did it answer and the TLS handshake fail? One TCP
+ * connect to the URI's host and port tells: 1 reachable, 0 not (why says
+ * what connect() said), -1 cannot tell (ldapi://, a URI without a host).
+ */
+static int
+tcp_reachable(const char *uri, int timeout_s, char *why, size_t size)
+{
+	LDAPURLDesc *lud = NULL;
+	struct addrinfo hints, *res = NULL;
+	char port[16];
+	int rc = -1, err = 0, gai;
+
+	if (ldap_url_parse(uri, &lud) != LDAP_URL_SUCCESS || lud->lud_host == NULL ||
+	    lud->lud_host[0] == '\0' || strcasecmp(lud->lud_scheme, "ldapi") == 0)
+		goto out;
+	snprintf(port, sizeof(port), "%d", lud->lud_port > 0 ? lud->lud_port :
+	    strcasecmp(lud->lud_scheme, "ldaps") == 0 ? 636 : 389);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	gai = getaddrinfo(lud->lud_host, port, &hints, &res);
+	if (gai != 0) {
+		snprintf(why, size, "cannot resolve %s: %s", lud->lud_host, gai_strerror(gai));
+		rc = 0;
+		goto out;
+	}
+	for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+		err = tcp_connect_once(ai, (timeout_s > 0 ? timeout_s : 5) * 1000);
+		if (err == 0) {
+			rc = 1;
+			goto out;
+		}
+	}
+	snprintf(why, size, "cannot connect to %s port %s: %s", lud->lud_host, port,
+	    strerror(err));
+	rc = 0;
+out:
+	if (res != NULL)
+		freeaddrinfo(res);
+	ldap_free_urldesc(lud);
+	return rc;
+}
+
 enum dir_status
 dir_ldap_fail(struct dir_ldap *dl, int rc, const char *op, const char *dn,
     const char *hint, struct errbuf *e)
@@ -107,16 +185,35 @@ dir_ldap_fail(struct dir_ldap *dl, int rc, const char *op, const char *dn,
 	char *diag = dir_ldap_diag(dl->ld);
 	char *tls_hint = NULL;
 
+	char why[300] = "";
+	int reachable = -1;
+
 	if (hint == NULL && dl->dialect->hint != NULL)
 		hint = dl->dialect->hint(dl, rc, diag);
 	if (hint == NULL)
 		hint = dhint;
 	/*
+	 * "Can't contact LDAP server" covers a server that is not there and a
+	 * TLS handshake that failed; the advice for one is wrong for the
+	 * other. A refused or unroutable connection is said as such, and never
+	 * as a certificate problem.
+	 */
+	if (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR)
+		reachable = tcp_reachable(dl->uri, dl->timeout, why, sizeof(why));
+	if (reachable == 0) {
+		free(diag);
+		diag = xstrdup(why);
+		st = DIR_UNREACHABLE;
+		hint = "nothing answers at this address: check that the server runs, that uri "
+		    "names the right host and port, and that no firewall blocks the port "
+		    "(this is not a TLS or certificate problem)";
+	}
+	/*
 	 * With GnuTLS underneath, libldap reports a failed handshake or an
 	 * unverifiable certificate only as "(unknown error code)": say what it
 	 * almost always means instead of passing that on.
 	 */
-	if (diag != NULL && strcmp(diag, "(unknown error code)") == 0 && dl->tls &&
+	else if (diag != NULL && strcmp(diag, "(unknown error code)") == 0 && dl->tls &&
 	    (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR)) {
 		free(diag);
 		diag = xstrdup("TLS handshake failed");

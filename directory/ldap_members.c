@@ -442,6 +442,7 @@ dir_ldap_expand_group(struct dir_ldap *dl, const char *group_dn, struct user_lis
 	x.attrs[k++] = "cn";
 	x.attrs[k++] = "givenName";
 	x.attrs[k++] = "sn";
+	x.attrs[k++] = "preferredLanguage";
 	x.attrs[k++] = "pwdAccountLockedTime";
 	if (dl->conf->alt_mail_attribute != NULL)
 		x.attrs[k++] = dl->conf->alt_mail_attribute;

@@ -50,6 +50,8 @@ dir_fill_names(const struct dir_entry *de, const char *dn, struct user *u)
 		u->display_name = dir_get_name(de, "cn", dn);
 	u->given_name = dir_get_name(de, "givenName", dn);
 	u->surname = dir_get_name(de, "sn", dn);
+	/* RFC 2798 (inetOrgPerson; AD has it too): which templates the mails use. */
+	u->language = dir_get_name(de, "preferredLanguage", dn);
 }
 
 void
@@ -72,13 +74,8 @@ dir_fill_mail(struct dir_ldap *dl, const struct dir_entry *de, struct user *u)
 				u->mail = m;
 				continue;
 			}
-			if (u->mail != NULL && str_eq_nocase(u->mail, m)) {
-				free(m);
-				continue;
-			}
-			u->alt_mails = xreallocarray(u->alt_mails, u->n_alt_mails + 1,
-			    sizeof(*u->alt_mails));
-			u->alt_mails[u->n_alt_mails++] = m;
+			dir_add_alt_mail(u, m, strlen(m));
+			free(m);
 			continue;
 		}
 		p = dir_printable(v->bv_val, v->bv_len, 120);
@@ -101,8 +98,6 @@ dir_fill_alt_mails(const struct dir_entry *de, struct user *u, const char *attr)
 
 	for (size_t i = 0; i < n; i++) {
 		const struct berval *v = &vals[i];
-		char *m;
-		bool dup;
 
 		if (!dir_mail_valid(v->bv_val, v->bv_len)) {
 			char *p = dir_printable(v->bv_val, v->bv_len, 120);
@@ -111,18 +106,22 @@ dir_fill_alt_mails(const struct dir_entry *de, struct user *u, const char *attr)
 			free(p);
 			continue;
 		}
-		m = xstrndup(v->bv_val, v->bv_len);
-		dup = u->mail != NULL && str_eq_nocase(u->mail, m);
-		for (size_t j = 0; j < u->n_alt_mails && !dup; j++)
-			dup = str_eq_nocase(u->alt_mails[j], m);
-		if (dup) {
-			free(m);
-			continue;
-		}
-		u->alt_mails = xreallocarray(u->alt_mails, u->n_alt_mails + 1,
-		    sizeof(*u->alt_mails));
-		u->alt_mails[u->n_alt_mails++] = m;
+		dir_add_alt_mail(u, v->bv_val, v->bv_len);
 	}
+}
+
+void
+dir_ldap_check_alt_mails(struct dir_ldap *dl, struct user *u, const char *more)
+{
+	const char *alt = dl->conf->alt_mail_attribute;
+	char *what;
+
+	if (u->n_alt_over == 0)
+		return;
+	what = xasprintf("%s%s%s%s%s", dl->conf->mail_attribute, more != NULL ? ", " : "",
+	    more != NULL ? more : "", alt != NULL ? ", " : "", alt != NULL ? alt : "");
+	dir_check_alt_mails(u, what);
+	free(what);
 }
 
 void
@@ -153,6 +152,7 @@ dir_ldap_add_person(struct dir_ldap *dl, LDAPMessage *entry, const char *dn,
 	}
 
 	dir_fill_mail(dl, &de, u);
+	dir_ldap_check_alt_mails(dl, u, NULL);
 	if (u->id == NULL)
 		dir_add_problem(u, "missing entryUUID (the service account must be able to "
 		    "read this operational attribute)");

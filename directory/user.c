@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/log.h"
+#include "common/strutil.h"
 #include "common/xalloc.h"
 #include "directory/dir_internal.h"
 #include "directory/directory.h"
@@ -50,6 +52,7 @@ user_free_fields(struct user *u)
 	free(u->given_name);
 	free(u->surname);
 	free(u->upn);
+	free(u->language);
 	free(u->onprem_dn);
 	free(u->problem);
 	memset(u, 0, sizeof(*u));
@@ -80,6 +83,47 @@ user_list_push(struct user_list *l)
 	u = &l->v[l->n++];
 	memset(u, 0, sizeof(*u));
 	return u;
+}
+
+void
+dir_add_alt_mail(struct user *u, const char *m, size_t len)
+{
+	size_t bytes = len;
+	char *copy = xstrndup(m, len);
+
+	if (u->mail != NULL && str_eq_nocase(u->mail, copy))
+		goto out;
+	/* At most DIR_MAX_ALT_MAILS comparisons: the list never grows past it. */
+	for (size_t i = 0; i < u->n_alt_mails; i++) {
+		if (str_eq_nocase(u->alt_mails[i], copy))
+			goto out;
+		bytes += strlen(u->alt_mails[i]);
+	}
+	if (u->n_alt_mails >= DIR_MAX_ALT_MAILS || bytes > DIR_MAX_ALT_BYTES) {
+		u->n_alt_over++;
+		goto out;
+	}
+	u->alt_mails = xreallocarray(u->alt_mails, u->n_alt_mails + 1, sizeof(*u->alt_mails));
+	u->alt_mails[u->n_alt_mails++] = copy;
+	copy = NULL;
+out:
+	free(copy);
+}
+
+void
+dir_check_alt_mails(struct user *u, const char *what)
+{
+	size_t n = u->n_alt_mails + u->n_alt_over;
+
+	if (u->n_alt_over == 0)
+		return;
+	/* Short: it is the person's one-line reason in the plan and report (256 bytes). */
+	dir_add_problem(u, "%zu alternative addresses in %s, more than a certificate may name "
+	    "(%d, or %d bytes in all); remove the unused ones", n, what, DIR_MAX_ALT_MAILS,
+	    DIR_MAX_ALT_BYTES);
+	log_warn("%s: %zu alternative addresses in %s, more than the %d (or %d bytes) a "
+	    "certificate may name: not provisioned until some are removed", u->dn != NULL ?
+	    u->dn : "?", n, what, DIR_MAX_ALT_MAILS, DIR_MAX_ALT_BYTES);
 }
 
 void

@@ -347,6 +347,7 @@ mime_build(const struct mail_spec *spec, char **out, size_t *len, struct errbuf 
 {
 	struct buf msg;
 	char *from_name = NULL, *from_addr = NULL, *from_value = NULL, *to_value = NULL;
+	char *reply_name = NULL, *reply_addr = NULL, *reply_value = NULL;
 	char *subject = NULL, *msgid = NULL, *rnd = NULL;
 	const char *at;
 	char date[64];
@@ -359,6 +360,12 @@ mime_build(const struct mail_spec *spec, char **out, size_t *len, struct errbuf 
 		if (spec->from == NULL)
 			err_set(e, "no From address");
 		err_prefix(e, "sender");
+		goto out;
+	}
+	if (spec->reply_to != NULL &&
+	    (mail_parse_mailbox(spec->reply_to, &reply_name, &reply_addr, e) != 0 ||
+	    mailbox_value(reply_name, reply_addr, &reply_value, e) != 0)) {
+		err_prefix(e, "reply-to address");
 		goto out;
 	}
 	if (mail_address_check(spec->to_addr, e) != 0) {
@@ -400,6 +407,8 @@ mime_build(const struct mail_spec *spec, char **out, size_t *len, struct errbuf 
 
 	header_fold(&msg, "Date", date);
 	header_fold(&msg, "From", from_value);
+	if (reply_value != NULL)
+		header_fold(&msg, "Reply-To", reply_value);
 	header_fold(&msg, "To", to_value);
 	header_fold(&msg, "Subject", subject);
 	header_fold(&msg, "Message-ID", msgid);
@@ -415,6 +424,9 @@ out:
 	free(from_name);
 	free(from_addr);
 	free(from_value);
+	free(reply_name);
+	free(reply_addr);
+	free(reply_value);
 	free(to_value);
 	free(subject);
 	free(msgid);

@@ -3,7 +3,8 @@
  * Building RFC 5322 / MIME messages.
  *
  * mime_build() produces a complete message with CRLF line ends, ready for
- * SMTP DATA: Date, From, To, Subject (RFC 2047 encoded-words when not
+ * SMTP DATA: Date, From, Reply-To (when given), To, Subject (RFC 2047
+ * encoded-words when not
  * plain ASCII, each word at most 75 characters), Message-ID, MIME-Version,
  * and a body that is text/plain, or multipart/alternative (text + HTML),
  * wrapped in multipart/mixed when there are attachments (base64, lines of
@@ -36,6 +37,7 @@ struct mail_attachment {
 
 struct mail_spec {
 	const char *from;         /* "Display Name <addr>" or "addr" (from config) */
+	const char *reply_to;     /* the same form, for Reply-To; NULL for none */
 	const char *to_name;      /* display name, may be NULL */
 	const char *to_addr;
 	const char *subject;

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <sys/stat.h>
 
 #include "common/buf.h"
 #include "common/fileutil.h"
@@ -24,7 +27,9 @@
  *   mail            all          the address the certificate is for
  *   group           all          the [group] section that governs the user
  *   organization    all          display name of [mail] from
- *   from_address    all          address of [mail] from (for "ask us" lines)
+ *   from_address    all          address of [mail] from
+ *   reply_address   all          where replies go: [mail] reply_to's address, else
+ *                                from's (the one address every mail names)
  *   serial          all          certificate serial number, hex
  *   fingerprint     all          SHA-256 fingerprint, colon-separated hex
  *   not_before      all          start of validity, "2027-11-23 18:50 UTC"
@@ -44,13 +49,21 @@
  */
 static const char *const common_vars[] = {
 	"display_name", "given_name", "surname", "mail", "group", "organization",
-	"from_address", "serial", "fingerprint", "not_before", "not_after", "issuer",
-	"subject", "key_type", "p12_filename", "pkcs12_profile", "run_id", NULL,
+	"from_address", "reply_address", "serial", "fingerprint", "not_before", "not_after",
+	"issuer", "subject", "key_type", "p12_filename", "pkcs12_profile", "run_id", NULL,
 };
 
 /*
  * Variables only some messages know, beyond the common ones:
  *
+ *   collection        renewal (not empty when this certificate replaces an
+ *                     earlier one of the person), previous_serial,
+ *                     previous_not_after, previous_mail (only when the
+ *                     address changed), root_name, root_sha1 (as Windows
+ *                     shows a thumbprint), root_sha256 (colon hex): the root
+ *                     a client is asked to trust, verify_at ([mail]
+ *                     verify_at: where to check the fingerprints)
+ *   password          renewal
  *   reminder-renew    renew_date (when the automatic renewal happens),
  *                     days_left
  *   reminder-leaver   days_left, left_reason (why it is not renewed),
@@ -62,7 +75,10 @@ static const char *const common_vars[] = {
  *                     summary lines), errors (one line per error, or
  *                     "none"); sent to admins, user variables are empty
  */
-static const char *const password_vars[] = { "password", NULL };
+static const char *const collection_vars[] = { "renewal", "previous_serial",
+	"previous_not_after", "previous_mail", "root_name", "root_sha1", "root_sha256",
+	"verify_at", NULL };
+static const char *const password_vars[] = { "password", "renewal", NULL };
 static const char *const renew_vars[] = { "renew_date", "days_left", NULL };
 static const char *const leaver_vars[] = { "days_left", "left_reason", "contact", NULL };
 static const char *const install_vars[] = { "days_left", "new_serial", "new_not_after", NULL };
@@ -72,7 +88,7 @@ static const struct {
 	const char *message;
 	const char *const *extra;
 } message_vars[] = {
-	{ "collection", NULL },
+	{ "collection", collection_vars },
 	{ "password", password_vars },
 	{ "reminder-renew", renew_vars },
 	{ "reminder-leaver", leaver_vars },
@@ -82,8 +98,10 @@ static const struct {
 
 const char *const template_known_vars[] = {
 	"display_name", "given_name", "surname", "mail", "group", "organization",
-	"from_address", "serial", "fingerprint", "not_before", "not_after", "issuer",
-	"subject", "key_type", "p12_filename", "pkcs12_profile", "run_id", "password",
+	"from_address", "reply_address", "serial", "fingerprint", "not_before", "not_after",
+	"issuer", "subject", "key_type", "p12_filename", "pkcs12_profile", "run_id", "password",
+	"renewal", "previous_serial", "previous_not_after", "previous_mail", "root_name",
+	"root_sha1", "root_sha256", "verify_at",
 	"renew_date", "days_left", "left_reason", "contact", "new_serial", "new_not_after",
 	"status", "summary", "errors", NULL,
 };
@@ -234,85 +252,221 @@ is_name_char(char c)
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
 }
 
+/* Sections nest at most this deep: templates are prose, not programs. */
+#define MAX_SECTIONS 8
+
+/* An open {{#name}} or {{^name}}. */
+struct section {
+	char name[48];
+	bool on;   /* its own condition holds */
+	int line;  /* where it was opened, for "never closed" */
+};
+
+/* What sits between {{ and }}. */
+enum tag_kind {
+	TAG_VAR = 0, /* {{name}}: the value */
+	TAG_IF,      /* {{#name}}: what follows up to {{/name}} only when name is not empty */
+	TAG_UNLESS,  /* {{^name}}: ... only when it is empty */
+	TAG_END,     /* {{/name}} */
+};
+
 /*
- * Expand {{name}} in src[0..len) into out. Whitespace inside the braces is
- * allowed ("{{ mail }}"). pos->line advances over newlines so errors point
- * at the right line.
+ * Read the tag that starts at src[j] ("{{"): its kind, its name (new) and
+ * the index after "}}". Whitespace inside the braces is allowed
+ * ("{{ mail }}", "{{# renewal }}"). Unknown variables are errors even in
+ * a section that is not shown, so a typo never hides until the day the
+ * section is.
+ */
+static int
+parse_tag(const char *src, size_t len, size_t j, struct tpos *pos, enum tag_kind *kind,
+    char **name, size_t *end, struct errbuf *e)
+{
+	size_t k = j + 2, name_start, name_end;
+	struct buf known;
+
+	*kind = TAG_VAR;
+	while (k < len && src[k] == ' ')
+		k++;
+	if (k < len && (src[k] == '#' || src[k] == '^' || src[k] == '/')) {
+		*kind = src[k] == '#' ? TAG_IF : src[k] == '^' ? TAG_UNLESS : TAG_END;
+		k++;
+		while (k < len && src[k] == ' ')
+			k++;
+	}
+	name_start = k;
+	while (k < len && is_name_char(src[k]))
+		k++;
+	name_end = k;
+	while (k < len && src[k] == ' ')
+		k++;
+	if (k + 1 >= len || src[k] != '}' || src[k + 1] != '}') {
+		size_t stop = j;
+
+		while (stop < len && stop < j + 30 && src[stop] != '\n')
+			stop++;
+		err_set(e, "%s:%d: unterminated or malformed variable \"%.*s\" in "
+		    "template \"%s\"; write variables as {{name}} and sections as "
+		    "{{#name}}...{{/name}} (lower-case letters, digits and _)", pos->path, pos->line,
+		    (int)(stop - j), src + j, pos->message);
+		return -1;
+	}
+	if (name_end == name_start) {
+		err_set(e, "%s:%d: empty variable {{}} in template \"%s\"", pos->path,
+		    pos->line, pos->message);
+		return -1;
+	}
+	*name = xstrndup(src + name_start, name_end - name_start);
+	if (!template_var_allowed(pos->message, *name)) {
+		buf_init(&known, 0);
+		list_known(&known, pos->message);
+		err_set(e, "%s:%d: unknown variable {{%s}} in template \"%s\"; known "
+		    "variables are: %s%s", pos->path, pos->line, *name, pos->message,
+		    known.data, strcmp(*name, "password") == 0 ?
+		    " (the password is only sent in the separate \"password\" mail, "
+		    "never together with the PKCS#12 file)" : "");
+		buf_free(&known);
+		free(*name);
+		*name = NULL;
+		return -1;
+	}
+	*end = k + 2;
+	return 0;
+}
+
+/* Open or close a section; *emit becomes whether text is shown after it. */
+static int
+section_tag(enum tag_kind kind, const char *name, const struct tmpl_vars *vars,
+    struct section *stack, size_t *depth, bool *emit, struct tpos *pos, struct errbuf *e)
+{
+	if (kind == TAG_END) {
+		if (*depth == 0) {
+			err_set(e, "%s:%d: {{/%s}} in template \"%s\" closes no section", pos->path,
+			    pos->line, name, pos->message);
+			return -1;
+		}
+		if (strcmp(stack[*depth - 1].name, name) != 0) {
+			err_set(e, "%s:%d: {{/%s}} in template \"%s\" where {{/%s}} must close "
+			    "the section opened on line %d", pos->path, pos->line, name,
+			    pos->message, stack[*depth - 1].name, stack[*depth - 1].line);
+			return -1;
+		}
+		(*depth)--;
+	} else {
+		if (*depth == MAX_SECTIONS) {
+			err_set(e, "%s:%d: sections in template \"%s\" nest deeper than %d",
+			    pos->path, pos->line, pos->message, MAX_SECTIONS);
+			return -1;
+		}
+		snprintf(stack[*depth].name, sizeof(stack[*depth].name), "%s", name);
+		stack[*depth].on = (vars_get(vars, name)[0] != '\0') == (kind == TAG_IF);
+		stack[*depth].line = pos->line;
+		(*depth)++;
+	}
+	*emit = true;
+	for (size_t i = 0; i < *depth; i++)
+		*emit = *emit && stack[i].on;
+	return 0;
+}
+
+/*
+ * A line holding nothing but one section tag (and blanks) vanishes whole,
+ * newline included, so that sections leave no empty lines behind. Returns
+ * the index after that line, or 0 when the line at i is not such a line.
+ */
+static size_t
+standalone_section(const char *src, size_t len, size_t i)
+{
+	size_t j = i, k;
+
+	while (j < len && (src[j] == ' ' || src[j] == '\t'))
+		j++;
+	if (j + 2 >= len || src[j] != '{' || src[j + 1] != '{')
+		return 0;
+	for (k = j + 2; k < len && src[k] == ' '; k++)
+		;
+	if (k >= len || (src[k] != '#' && src[k] != '^' && src[k] != '/'))
+		return 0;
+	for (; k + 1 < len && src[k] != '\n'; k++)
+		if (src[k] == '}' && src[k + 1] == '}')
+			break;
+	if (k + 1 >= len || src[k] != '}')
+		return 0;
+	for (k += 2; k < len && (src[k] == ' ' || src[k] == '\t'); k++)
+		;
+	if (k < len && src[k] != '\n')
+		return 0;
+	return k < len ? k + 1 : k;
+}
+
+/*
+ * Expand src[0..len) into out: {{name}} is the value (HTML-escaped when
+ * html), {{#name}}...{{/name}} shows what is inside only when name is not
+ * empty, {{^name}}...{{/name}} only when it is. pos->line advances over
+ * newlines so errors point at the right line.
  */
 static int
 expand(const char *src, size_t len, const struct tmpl_vars *vars, bool html,
     struct tpos *pos, struct buf *out, struct errbuf *e)
 {
-	size_t i = 0;
+	struct section stack[MAX_SECTIONS];
+	size_t depth = 0, i = 0;
+	bool emit = true, line_start = true;
 
 	while (i < len) {
-		const char *open = NULL;
-		size_t j, k, name_start, name_end;
+		enum tag_kind kind;
 		char *name = NULL;
-		struct buf known;
+		size_t j, end, skip;
 
-		for (j = i; j < len; j++) {
-			if (src[j] == '\n')
-				break;
-			if (src[j] == '{' && j + 1 < len && src[j + 1] == '{') {
-				open = src + j;
-				break;
-			}
-		}
-		mb_put(out, src + i, j - i);
-		if (open == NULL) {
-			if (j < len) { /* newline */
-				mb_puts(out, "\n");
-				pos->line++;
+		if (line_start && (skip = standalone_section(src, len, i)) != 0) {
+			j = i;
+			while (src[j] != '{')
 				j++;
+			if (parse_tag(src, len, j, pos, &kind, &name, &end, e) != 0 ||
+			    section_tag(kind, name, vars, stack, &depth, &emit, pos, e) != 0) {
+				free(name);
+				return -1;
 			}
-			i = j;
+			free(name);
+			if (skip <= len && src[skip - 1] == '\n')
+				pos->line++;
+			i = skip;
 			continue;
 		}
-		k = j + 2;
-		while (k < len && src[k] == ' ')
-			k++;
-		name_start = k;
-		while (k < len && is_name_char(src[k]))
-			k++;
-		name_end = k;
-		while (k < len && src[k] == ' ')
-			k++;
-		if (k + 1 >= len || src[k] != '}' || src[k + 1] != '}') {
-			size_t stop = j;
-
-			while (stop < len && stop < j + 30 && src[stop] != '\n')
-				stop++;
-			err_set(e, "%s:%d: unterminated or malformed variable \"%.*s\" in "
-			    "template \"%s\"; write variables as {{name}} (lower-case letters, "
-			    "digits and _)", pos->path, pos->line, (int)(stop - j), src + j,
-			    pos->message);
-			return -1;
+		line_start = false;
+		for (j = i; j < len && src[j] != '\n' && !(src[j] == '{' && j + 1 < len &&
+		    src[j + 1] == '{'); j++)
+			;
+		if (emit)
+			mb_put(out, src + i, j - i);
+		if (j >= len)
+			break;
+		if (src[j] == '\n') {
+			if (emit)
+				mb_puts(out, "\n");
+			pos->line++;
+			i = j + 1;
+			line_start = true;
+			continue;
 		}
-		if (name_end == name_start) {
-			err_set(e, "%s:%d: empty variable {{}} in template \"%s\"", pos->path,
-			    pos->line, pos->message);
+		if (parse_tag(src, len, j, pos, &kind, &name, &end, e) != 0)
 			return -1;
-		}
-		name = xstrndup(src + name_start, name_end - name_start);
-		if (!template_var_allowed(pos->message, name)) {
-			buf_init(&known, 0);
-			list_known(&known, pos->message);
-			err_set(e, "%s:%d: unknown variable {{%s}} in template \"%s\"; known "
-			    "variables are: %s%s", pos->path, pos->line, name, pos->message,
-			    known.data, strcmp(name, "password") == 0 ?
-			    " (the password is only sent in the separate \"password\" mail, "
-			    "never together with the PKCS#12 file)" : "");
-			buf_free(&known);
+		if (kind == TAG_VAR) {
+			if (emit && html)
+				put_html_escaped(out, vars_get(vars, name));
+			else if (emit)
+				mb_puts(out, vars_get(vars, name));
+		} else if (section_tag(kind, name, vars, stack, &depth, &emit, pos, e) != 0) {
 			free(name);
 			return -1;
 		}
-		if (html)
-			put_html_escaped(out, vars_get(vars, name));
-		else
-			mb_puts(out, vars_get(vars, name));
 		free(name);
-		i = k + 2;
+		i = end;
+	}
+	if (depth > 0) {
+		err_set(e, "%s:%d: section {{#%s}} in template \"%s\" is never closed; end it "
+		    "with {{/%s}}", pos->path, stack[depth - 1].line, stack[depth - 1].name,
+		    pos->message, stack[depth - 1].name);
+		return -1;
 	}
 	return 0;
 }
@@ -556,6 +710,7 @@ set_dummy_vars(struct tmpl_vars *v, const char *message)
 		{ "group", "staff" },
 		{ "organization", "Example PKI" },
 		{ "from_address", "pki@example.org" },
+		{ "reply_address", "pki-help@example.org" },
 		{ "serial", "4F1A2B3C4D5E6F708192A3B4C5D6E7F8" },
 		{ "fingerprint", "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:"
 		    "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89" },
@@ -573,6 +728,15 @@ set_dummy_vars(struct tmpl_vars *v, const char *message)
 		tmpl_vars_set(v, dummy[i][0], dummy[i][1]);
 	static const char *const extra_dummy[][2] = {
 		{ "password", "EXAMPLE-PASSWORD-1234" },
+		{ "renewal", "yes" },
+		{ "previous_serial", "3E1A2B3C4D5E6F708192A3B4C5D6E7F8" },
+		{ "previous_not_after", "2026-11-23 18:50 UTC" },
+		{ "previous_mail", "alice.old@example.org" },
+		{ "root_name", "Example S/MIME Root CA" },
+		{ "root_sha1", "0563B8630D62D75ABBC8AB1E4BDFB5A899B24D43" },
+		{ "root_sha256", "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:"
+		    "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89" },
+		{ "verify_at", "https://intranet.example.org/pki" },
 		{ "renew_date", "2027-11-08 18:50 UTC" },
 		{ "days_left", "30" },
 		{ "left_reason", "no longer a member of smime-sales" },
@@ -619,4 +783,158 @@ template_check_all(const char *override_dir, const char *lang,
 		tmpl_vars_free(v);
 	}
 	return problems;
+}
+
+/* Does lang have every message, in the override or the built-in directory? */
+static bool
+language_complete(const char *override_dir, const char *lang)
+{
+	const char *dirs[2] = { override_dir, template_builtin_dir() };
+
+	if (!safe_component(lang))
+		return false;
+	for (size_t m = 0; template_messages[m] != NULL; m++) {
+		bool found = false;
+
+		for (size_t d = 0; d < 2 && !found; d++) {
+			char *path;
+
+			if (dirs[d] == NULL || *dirs[d] == '\0')
+				continue;
+			path = xasprintf("%s/%s/%s.txt", dirs[d], lang, template_messages[m]);
+			found = file_exists(path);
+			free(path);
+		}
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* One language range of a preferredLanguage value, with its weight. */
+struct lang_choice {
+	char tag[17];
+	double q;
+	size_t order;
+};
+
+static int
+cmp_choice(const void *a, const void *b)
+{
+	const struct lang_choice *x = a, *y = b;
+
+	if (x->q != y->q)
+		return x->q > y->q ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order ? 1 : 0;
+}
+
+void
+template_pick_language(const char *override_dir, const char *preferred, const char *fallback,
+    char *out, size_t size)
+{
+	struct lang_choice c[8];
+	size_t n = 0;
+	char *copy = preferred != NULL ? xstrdup(preferred) : NULL, *save = NULL, *tok;
+
+	snprintf(out, size, "%s", fallback != NULL ? fallback : "en");
+	/* RFC 2798: the value is an Accept-Language list, "da, en-gb;q=0.8, en;q=0.7". */
+	for (tok = copy ? strtok_r(copy, ",", &save) : NULL; tok != NULL && n < ARRAY_LEN(c);
+	    tok = strtok_r(NULL, ",", &save)) {
+		char *semi = strchr(tok, ';');
+		char *tag;
+		double q = 1.0;
+
+		if (semi != NULL) {
+			char *qs = strstr(semi, "q=");
+
+			*semi = '\0';
+			if (qs != NULL)
+				q = strtod(qs + 2, NULL);
+		}
+		tag = str_trim(tok);
+		/* Graph and AD write "de-DE"; some directories "de_DE". */
+		for (char *p = tag; *p != '\0'; p++)
+			if (*p == '_')
+				*p = '-';
+		if (q <= 0 || !safe_component(tag) || strlen(tag) >= sizeof(c[n].tag))
+			continue;
+		snprintf(c[n].tag, sizeof(c[n].tag), "%s", tag);
+		c[n].q = q;
+		c[n].order = n;
+		n++;
+	}
+	qsort(c, n, sizeof(c[0]), cmp_choice);
+	for (size_t i = 0; i < n; i++) {
+		char primary[17];
+		char *dash;
+
+		/* As written ("pt-BR"), then its primary language ("pt"), lower-case. */
+		if (language_complete(override_dir, c[i].tag)) {
+			snprintf(out, size, "%s", c[i].tag);
+			break;
+		}
+		snprintf(primary, sizeof(primary), "%s", c[i].tag);
+		dash = strchr(primary, '-');
+		if (dash != NULL)
+			*dash = '\0';
+		for (char *p = primary; *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
+		if (language_complete(override_dir, primary)) {
+			snprintf(out, size, "%s", primary);
+			break;
+		}
+	}
+	free(copy);
+}
+
+/* Append the subdirectories of dir that look like languages to v. */
+static void
+add_languages(const char *dir, char ***v, size_t *n)
+{
+	DIR *d = dir != NULL && *dir != '\0' ? opendir(dir) : NULL;
+	struct dirent *de;
+	struct stat sb;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char *probe;
+		bool seen = false;
+
+		if (de->d_name[0] == '.' || !safe_component(de->d_name))
+			continue;
+		probe = xasprintf("%s/%s", dir, de->d_name);
+		if (stat(probe, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+			free(probe);
+			continue;
+		}
+		free(probe);
+		for (size_t i = 0; i < *n && !seen; i++)
+			seen = strcmp((*v)[i], de->d_name) == 0;
+		if (seen)
+			continue;
+		*v = xreallocarray(*v, *n + 2, sizeof(**v));
+		(*v)[(*n)++] = xstrdup(de->d_name);
+		(*v)[*n] = NULL;
+	}
+	closedir(d);
+}
+
+char **
+template_languages(const char *override_dir)
+{
+	char **v = xcalloc(1, sizeof(*v));
+	size_t n = 0;
+
+	add_languages(override_dir, &v, &n);
+	add_languages(template_builtin_dir(), &v, &n);
+	return v;
+}
+
+void
+template_languages_free(char **v)
+{
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
 }

@@ -59,6 +59,24 @@ int template_render(const char *override_dir, const char *lang, const char *name
 size_t template_check_all(const char *override_dir, const char *lang,
     void (*report)(const char *msg, void *arg), void *arg);
 
+/*
+ * The language to write to one person in: the first of their preferred
+ * languages for which every message exists (in override_dir or built in),
+ * tried as written ("pt-BR") and as its primary language ("pt"); else
+ * fallback (the group's language). preferred is the directory's
+ * preferredLanguage, an Accept-Language list ("fr-CH, de;q=0.5"), or NULL.
+ * out gets a plain name (letters, digits, -) of at most 16 characters.
+ */
+void template_pick_language(const char *override_dir, const char *preferred,
+    const char *fallback, char *out, size_t size);
+
+/*
+ * Every language directory in override_dir and the built-in directory
+ * (new, NULL-terminated; template_languages_free()), for check-config.
+ */
+char **template_languages(const char *override_dir);
+void template_languages_free(char **v);
+
 /* The built-in template directory. */
 const char *template_builtin_dir(void);
 

@@ -152,8 +152,40 @@ metrics_render(const char *report_json, const struct store_counts *c, FILE *out,
 	return 0;
 }
 
-int
-metrics_write(const struct config *cfg, const char *report_json, struct errbuf *e)
+void
+metrics_render_progress(const struct run_progress *p, FILE *out)
+{
+	double rate = 0, eta = -1;
+
+	head(out, "smimesync_run_in_progress", "gauge", "1 while a run is going on, else 0.");
+	fprintf(out, "smimesync_run_in_progress %d\n", p != NULL);
+	if (p == NULL)
+		return;
+	progress_rate(p, &rate, &eta);
+	head(out, "smimesync_run_phase", "gauge", "1 for the phase the running run is in.");
+	for (int i = 0; i < PHASE_DONE; i++)
+		fprintf(out, "smimesync_run_phase{phase=\"%s\"} %d\n", run_phase_key((enum run_phase)i),
+		    (int)p->phase == i);
+	head(out, "smimesync_run_progress_done", "gauge",
+	    "Items (people, mails) the running phase has finished.");
+	fprintf(out, "smimesync_run_progress_done{phase=\"%s\"} %llu\n", run_phase_key(p->phase),
+	    (unsigned long long)p->done);
+	head(out, "smimesync_run_progress_total", "gauge",
+	    "Items the running phase has in all (0: not known).");
+	fprintf(out, "smimesync_run_progress_total{phase=\"%s\"} %llu\n", run_phase_key(p->phase),
+	    (unsigned long long)p->total);
+	head(out, "smimesync_run_progress_rate", "gauge",
+	    "Items per second in the running phase so far.");
+	fprintf(out, "smimesync_run_progress_rate %.3f\n", rate);
+	head(out, "smimesync_run_progress_eta_seconds", "gauge",
+	    "Seconds the running phase needs at its rate so far (-1: not known).");
+	fprintf(out, "smimesync_run_progress_eta_seconds %.0f\n", eta);
+}
+
+/* Render into metrics_file atomically: report_json may be NULL (no finished run yet). */
+static int
+write_file(const struct config *cfg, const char *report_json, const struct run_progress *p,
+    struct errbuf *e)
 {
 	struct store *st = NULL;
 	struct store_counts c;
@@ -162,16 +194,17 @@ metrics_write(const struct config *cfg, const char *report_json, struct errbuf *
 	FILE *mem = NULL;
 	int rc = -1;
 
-	if (store_open_readonly(cfg->service.state_dir, &st, e) != 0 ||
-	    store_query_counts(st, time(NULL), &c, e) != 0)
+	if (report_json != NULL && (store_open_readonly(cfg->service.state_dir, &st, e) != 0 ||
+	    store_query_counts(st, time(NULL), &c, e) != 0))
 		goto out;
 	mem = open_memstream(&text, &len);
 	if (mem == NULL) {
 		err_set(e, "cannot build the metrics: out of memory");
 		goto out;
 	}
-	if (metrics_render(report_json, &c, mem, e) != 0)
+	if (report_json != NULL && metrics_render(report_json, &c, mem, e) != 0)
 		goto out;
+	metrics_render_progress(p, mem);
 	if (fclose(mem) != 0) {
 		mem = NULL;
 		err_set(e, "cannot build the metrics: out of memory");
@@ -189,6 +222,31 @@ out:
 		fclose(mem);
 	free(text);
 	store_close(st);
+	return rc;
+}
+
+int
+metrics_write(const struct config *cfg, const char *report_json, struct errbuf *e)
+{
+	return write_file(cfg, report_json, NULL, e);
+}
+
+int
+metrics_write_progress(const struct config *cfg, const struct run_progress *p, struct errbuf *e)
+{
+	struct store *st = NULL;
+	char *json = NULL;
+	int rc;
+
+	/* The last finished run, read while this one runs (WAL: readers never wait). */
+	if (store_open_readonly(cfg->service.state_dir, &st, e) == 0 &&
+	    store_run_report(st, NULL, &json, e) < 0) {
+		store_close(st);
+		return -1;
+	}
+	store_close(st);
+	rc = write_file(cfg, json, p, e);
+	free(json);
 	return rc;
 }
 

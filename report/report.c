@@ -174,6 +174,19 @@ report_error(struct report *r, const char *user, const char *step, const char *f
 }
 
 void
+report_signing_log(struct report *r, uint64_t lines, const char *head)
+{
+	json_t *o = json_object();
+
+	if (o == NULL || json_object_set_new(o, "lines", json_integer((json_int_t)lines)) != 0 ||
+	    json_object_set_new(o, "head", safe_string(head)) != 0 ||
+	    json_object_set_new(r->doc, "signing_log", o) != 0) {
+		fprintf(stderr, "smimesync: fatal: out of memory building a report\n");
+		abort();
+	}
+}
+
+void
 report_fail(struct report *r, const char *fmt, ...)
 {
 	char msg[2048];
@@ -218,6 +231,27 @@ report_summary_text(const struct report *r)
 		if (buf_printf(&b, "%-14s %lld\n", counter_names[i], (long long)v) != 0)
 			break;
 	}
+	return buf_steal(&b, NULL);
+}
+
+char *
+report_counts_line(const struct report *r)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	for (size_t i = 0; i < ARRAY_LEN(counter_names); i++) {
+		json_int_t v = json_integer_value(json_object_get(r->counts, counter_names[i]));
+
+		if (v == 0 && strcmp(counter_names[i], "errors") != 0)
+			continue;
+		if (buf_printf(&b, "%s%s %lld", b.len > 0 ? ", " : "", counter_names[i],
+		    (long long)v) != 0)
+			break;
+	}
+	for (char *p = b.data; p != NULL && *p != '\0'; p++)
+		if (*p == '_')
+			*p = ' ';
 	return buf_steal(&b, NULL);
 }
 
@@ -343,6 +377,17 @@ render_text(json_t *doc, FILE *out)
 		fprintf(out, "  %-14s %lld\n", label,
 		    (long long)json_integer_value(json_object_get(counts, counter_names[i])));
 	}
+	if (json_is_true(json_object_get(doc, "dry_run")))
+		fprintf(out, "  A real run would issue %lld, renew %lld and reissue %lld "
+		    "certificates,\n  publish %lld in the directory, retire %lld, and queue %lld "
+		    "mails (%lld of them reminders).\n",
+		    (long long)json_integer_value(json_object_get(counts, "issued")),
+		    (long long)json_integer_value(json_object_get(counts, "renewed")),
+		    (long long)json_integer_value(json_object_get(counts, "reissued")),
+		    (long long)json_integer_value(json_object_get(counts, "published")),
+		    (long long)json_integer_value(json_object_get(counts, "retired")),
+		    (long long)json_integer_value(json_object_get(counts, "mails_queued")),
+		    (long long)json_integer_value(json_object_get(counts, "reminded")));
 
 	fprintf(out, "\nGroups\n");
 	json_array_foreach(json_object_get(doc, "groups"), i, v) {
@@ -356,6 +401,14 @@ render_text(json_t *doc, FILE *out)
 			    str_or(v, "publish_to", "?"));
 		if (json_is_string(json_object_get(v, "note")))
 			fprintf(out, "  %-24s note: %s\n", "", str_or(v, "note", ""));
+	}
+
+	if (json_is_object(json_object_get(doc, "signing_log"))) {
+		json_t *sl = json_object_get(doc, "signing_log");
+
+		fprintf(out, "\nSigning log: %lld lines, head sha256:%s\n",
+		    (long long)json_integer_value(json_object_get(sl, "lines")),
+		    str_or(sl, "head", "?"));
 	}
 
 	if (json_array_size(json_object_get(doc, "errors")) > 0) {

@@ -18,7 +18,8 @@
  *     "groups": [ { name, directory, members, status, error, publish_to?, note? } ],
  *     "users":  [ { mail, name, id, dn, group, also_in, action, reason, outcome,
  *                   serial, not_after, step, error } ],
- *     "errors": [ { user, step, message } ] }
+ *     "errors": [ { user, step, message } ],
+ *     "signing_log": { lines, head }   (optional: the signer's log after the run) }
  *
  * Users with action "nothing" are counted, not listed, unless something
  * went wrong for them: at 100,000 people the report stays small.
@@ -68,11 +69,19 @@ void report_user(struct report *r, const struct report_user *u);
 /* An error; user may be NULL for run-wide errors. Also counted in "errors". */
 void report_error(struct report *r, const char *user, const char *step, const char *fmt, ...)
     PRINTF_LIKE(4, 5);
+/*
+ * The head of the signer's signing log when the run ended: its number of
+ * lines and the SHA-256 (hex) of the last, so that a later edit or removal
+ * is seen (smimesync audit, smimesync-signer verify-log --head).
+ */
+void report_signing_log(struct report *r, uint64_t lines, const char *head);
 /* Mark the whole run failed (nothing could be done), with the reason. */
 void report_fail(struct report *r, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* What happened in group so far: people with an action other than "nothing", and failures. */
 void report_group_activity(const struct report *r, const char *group, size_t *acted,
     size_t *failed);
+/* The counters so far that are not 0, and errors, on one line: "issued 3, errors 0" (new). */
+char *report_counts_line(const struct report *r);
 /* The counters so far as "label: value" lines (new). */
 char *report_summary_text(const struct report *r);
 /*

@@ -18,6 +18,11 @@
 
 /* How many past runs the issuance chart shows. */
 #define CHART_RUNS 20
+/* Lists longer than these start collapsed, behind their counts. */
+#define PEOPLE_OPEN_MAX 300
+#define ERRORS_OPEN_MAX 50
+/* Values per filter (outcome, action, group) that get a button. */
+#define FILTER_VALUES 32
 
 static const char css[] =
     "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;"
@@ -144,15 +149,23 @@ advice(const char *step)
 	return "Read the message; the next run retries this user.";
 }
 
+/*
+ * The page head. No script runs on the page: the Content-Security-Policy
+ * says so to the browser too (only the inline style is allowed), so that
+ * a report that reached a browser some other way still runs nothing.
+ */
 static void
-head(FILE *out, const char *title_a, const char *title_b)
+head(FILE *out, const char *title_a, const char *title_b, const char *extra_css)
 {
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+	    "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+	    "style-src 'unsafe-inline'\">\n"
 	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	    "<title>", out);
 	esc(out, title_a);
 	esc(out, title_b);
-	fprintf(out, "</title>\n<style>%s</style>\n</head>\n<body>\n", css);
+	fprintf(out, "</title>\n<style>%s%s</style>\n</head>\n<body>\n", css,
+	    extra_css != NULL ? extra_css : "");
 }
 
 static void
@@ -427,9 +440,11 @@ errors_section(FILE *out, json_t *errors, bool with_run)
 	json_t *v;
 	size_t i;
 
-	fprintf(out, "<h2>Errors (%zu)</h2>\n", json_array_size(errors));
+	/* Many errors (a directory down for everyone) start collapsed, behind their count. */
+	fprintf(out, "<details class=\"errs\"%s><summary><h2>Errors (%zu)</h2></summary>\n",
+	    json_array_size(errors) <= ERRORS_OPEN_MAX ? " open" : "", json_array_size(errors));
 	if (json_array_size(errors) == 0) {
-		fputs("<p>No errors.</p>\n", out);
+		fputs("<p>No errors.</p>\n</details>\n", out);
 		return;
 	}
 	fprintf(out, "<table>\n<tr>%s<th>User</th><th>Step</th><th>Message</th>"
@@ -451,7 +466,7 @@ errors_section(FILE *out, json_t *errors, bool with_run)
 		esc(out, advice(str(v, "step")));
 		fputs("</td></tr>\n", out);
 	}
-	fputs("</table>\n", out);
+	fputs("</table>\n</details>\n", out);
 }
 
 static void
@@ -483,42 +498,161 @@ groups_section(FILE *out, json_t *groups)
 	fputs("</table>\n", out);
 }
 
+/*
+ * The people table at 10,000 rows: collapsed unless short, and filtered
+ * without a script. Each distinct outcome, action and group gets a hidden
+ * radio button and a label; a row carries one class per dimension (o3 a1
+ * g0: indexes, so that no value from the report ever becomes a CSS name),
+ * and one rule per value hides the rows of other values while its button
+ * is checked. The buttons come before the table as its siblings, which is
+ * what the CSS ~ combinator needs.
+ */
+
+struct dimension {
+	const char *key;   /* JSON member: "outcome", "action", "group" */
+	const char *title; /* "Outcome" */
+	char prefix;       /* class and id prefix: 'o', 'a', 'g' */
+	const char *values[FILTER_VALUES];
+	size_t counts[FILTER_VALUES];
+	size_t n;
+};
+
 static void
-users_section(FILE *out, json_t *users)
+dimensions_collect(json_t *users, struct dimension *d, size_t nd)
 {
 	json_t *v;
 	size_t i;
 
-	fprintf(out, "<h2>Users (%zu)</h2>\n", json_array_size(users));
+	json_array_foreach(users, i, v) {
+		for (size_t k = 0; k < nd; k++) {
+			const char *s = str_or(v, d[k].key, "");
+			size_t j;
+
+			for (j = 0; j < d[k].n && strcmp(d[k].values[j], s) != 0; j++)
+				;
+			if (j == d[k].n && d[k].n < FILTER_VALUES)
+				d[k].values[d[k].n++] = s;
+			if (j < d[k].n)
+				d[k].counts[j]++;
+		}
+	}
+}
+
+/* Index of v's value in dimension d, or -1 when it got no button. */
+static int
+dimension_index(const struct dimension *d, json_t *v)
+{
+	const char *s = str_or(v, d->key, "");
+
+	for (size_t j = 0; j < d->n; j++)
+		if (strcmp(d->values[j], s) == 0)
+			return (int)j;
+	return -1;
+}
+
+/* The rules of the filters, for the page's <style> (new). */
+static char *
+filter_css(const struct dimension *d, size_t nd)
+{
+	char *rules = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&rules, &len);
+
+	if (m == NULL)
+		return xstrdup("");
+	fputs("input.f{position:absolute;opacity:0;width:1px;height:1px}"
+	    ".filters{margin:8px 0}.filters div{margin:4px 0}.filters span{display:inline-block;"
+	    "min-width:70px;color:#52606d}.filters label{display:inline-block;margin:2px 4px 2px 0;"
+	    "padding:2px 10px;border:1px solid #9aa5b1;border-radius:12px;cursor:pointer;"
+	    "background:#fff;font-size:.85em}input.f:focus-visible+label{outline:2px solid #3b82c4}"
+	    "details.people>summary,details.errs>summary{cursor:pointer}"
+	    "details>summary h2{display:inline}"
+	    "table.people td:nth-child(6){font-family:ui-monospace,'DejaVu Sans Mono',monospace;"
+	    "font-size:.85em;word-break:break-all}", m);
+	for (size_t k = 0; k < nd; k++) {
+		fprintf(m, "#f%c-all:checked~.filters label[for=f%c-all]", d[k].prefix,
+		    d[k].prefix);
+		for (size_t j = 0; j < d[k].n; j++)
+			fprintf(m, ",#f%c%zu:checked~.filters label[for=f%c%zu]", d[k].prefix, j,
+			    d[k].prefix, j);
+		fputs("{background:#1f2933;color:#fff;border-color:#1f2933}", m);
+		for (size_t j = 0; j < d[k].n; j++)
+			fprintf(m, "#f%c%zu:checked~table tbody tr:not(.%c%zu){display:none}",
+			    d[k].prefix, j, d[k].prefix, j);
+	}
+	fclose(m);
+	return rules;
+}
+
+static void
+users_section(FILE *out, json_t *users, struct dimension *d, size_t nd)
+{
+	json_t *v;
+	size_t i, n = json_array_size(users);
+
+	fprintf(out, "<details class=\"people\"%s><summary><h2>Users (%zu)</h2></summary>\n",
+	    n <= PEOPLE_OPEN_MAX ? " open" : "", n);
 	fputs("<p class=\"note\">Users for whom nothing had to be done are counted above, "
-	    "not listed.</p>\n", out);
-	if (json_array_size(users) == 0)
+	    "not listed. Choose below to see only some; the browser's find (Ctrl+F) searches "
+	    "the whole list.</p>\n", out);
+	if (n == 0) {
+		fputs("</details>\n", out);
 		return;
-	fputs("<table>\n<tr><th>Mail</th><th>Name</th><th>Group</th><th>Action</th>"
-	    "<th>Outcome</th><th>Serial</th><th>Valid until</th><th>Note</th></tr>\n", out);
+	}
+	/* The buttons: siblings of the table, before it. */
+	for (size_t k = 0; k < nd; k++) {
+		fprintf(out, "<input type=\"radio\" class=\"f\" name=\"f%c\" id=\"f%c-all\" checked>",
+		    d[k].prefix, d[k].prefix);
+		for (size_t j = 0; j < d[k].n; j++)
+			fprintf(out, "<input type=\"radio\" class=\"f\" name=\"f%c\" id=\"f%c%zu\">",
+			    d[k].prefix, d[k].prefix, j);
+		fputc('\n', out);
+	}
+	fputs("<div class=\"filters\">\n", out);
+	for (size_t k = 0; k < nd; k++) {
+		fprintf(out, "<div><span>%s</span><label for=\"f%c-all\">all (%zu)</label>",
+		    d[k].title, d[k].prefix, n);
+		for (size_t j = 0; j < d[k].n; j++) {
+			fprintf(out, "<label for=\"f%c%zu\">", d[k].prefix, j);
+			esc(out, d[k].values[j][0] != '\0' ? d[k].values[j] : "(none)");
+			fprintf(out, " (%zu)</label>", d[k].counts[j]);
+		}
+		fputs("</div>\n", out);
+	}
+	fputs("</div>\n<table class=\"people\">\n<thead><tr><th>Mail</th><th>Name</th>"
+	    "<th>Group</th><th>Action</th><th>Outcome</th><th>Serial</th><th>Valid until</th>"
+	    "<th>Note</th></tr></thead>\n<tbody>\n", out);
 	json_array_foreach(users, i, v) {
 		const char *outcome = str_or(v, "outcome", "?");
 
-		fprintf(out, "<tr%s><td>", strcmp(outcome, "failed") == 0 ? " class=\"failed\"" : "");
+		/* Short markup per row: at 10,000 rows every byte counts 10,000 times. */
+		fputs("<tr class=\"", out);
+		for (size_t k = 0; k < nd; k++) {
+			int x = dimension_index(&d[k], v);
+
+			if (x >= 0)
+				fprintf(out, "%s%c%d", k > 0 ? " " : "", d[k].prefix, x);
+		}
+		fprintf(out, "%s\"><td>", strcmp(outcome, "failed") == 0 ? " failed" : "");
 		esc(out, str_or(v, "mail", str_or(v, "dn", "?")));
-		fputs("</td><td>", out);
+		fputs("<td>", out);
 		esc(out, str_or(v, "name", ""));
-		fputs("</td><td>", out);
+		fputs("<td>", out);
 		esc(out, str_or(v, "group", ""));
 		if (str(v, "also_in") != NULL) {
 			fputs(" <span class=\"note\">(also in ", out);
 			esc(out, str(v, "also_in"));
 			fputs(")</span>", out);
 		}
-		fputs("</td><td>", out);
+		fputs("<td>", out);
 		esc(out, str_or(v, "action", "?"));
-		fputs("</td><td>", out);
+		fputs("<td>", out);
 		esc(out, outcome);
-		fputs("</td><td class=\"mono\">", out);
+		fputs("<td>", out);
 		esc(out, str_or(v, "serial", ""));
-		fputs("</td><td>", out);
+		fputs("<td>", out);
 		esc(out, str_or(v, "not_after", ""));
-		fputs("</td><td>", out);
+		fputs("<td>", out);
 		if (str(v, "error") != NULL) {
 			fputs(strcmp(outcome, "pending") == 0 ? "waiting at " : "error at ", out);
 			esc(out, str_or(v, "step", "?"));
@@ -527,9 +661,10 @@ users_section(FILE *out, json_t *users)
 		} else {
 			esc(out, str_or(v, "reason", ""));
 		}
-		fputs("</td></tr>\n", out);
+		/* </td></tr> may be left out (HTML): 10 bytes a row. */
+		fputc('\n', out);
 	}
-	fputs("</table>\n", out);
+	fputs("</tbody>\n</table>\n</details>\n", out);
 }
 
 static int
@@ -553,11 +688,20 @@ report_html_render(const char *report_json, struct store *st, time_t now, FILE *
 {
 	json_t *doc = NULL;
 	const char *status;
+	struct dimension dims[] = {
+		{ "outcome", "Outcome", 'o', { NULL }, { 0 }, 0 },
+		{ "action", "Action", 'a', { NULL }, { 0 }, 0 },
+		{ "group", "Group", 'g', { NULL }, { 0 }, 0 },
+	};
+	char *extra = NULL;
 
 	if (load(report_json, &doc, e) != 0)
 		return -1;
 	status = str_or(doc, "status", "unknown");
-	head(out, "smimesync run ", str_or(doc, "id", "?"));
+	dimensions_collect(json_object_get(doc, "users"), dims, ARRAY_LEN(dims));
+	extra = filter_css(dims, ARRAY_LEN(dims));
+	head(out, "smimesync run ", str_or(doc, "id", "?"), extra);
+	free(extra);
 	fputs("<h1>smimesync run report</h1>\n<p class=\"meta\">Run <span class=\"mono\">", out);
 	esc(out, str_or(doc, "id", "?"));
 	fprintf(out, "</span> &middot; <span class=\"badge st-%s\">", status_class(status));
@@ -569,12 +713,20 @@ report_html_render(const char *report_json, struct store *st, time_t now, FILE *
 	esc(out, str_or(doc, "started", "?"));
 	fputs(", finished ", out);
 	esc(out, str_or(doc, "finished", "?"));
-	fprintf(out, " (%.1f s)</p>\n", (double)num(doc, "duration_ms") / 1000.0);
-	fputs("<h2>Summary</h2>\n", out);
+	fprintf(out, " (%.1f s)", (double)num(doc, "duration_ms") / 1000.0);
+	if (json_is_object(json_object_get(doc, "signing_log"))) {
+		json_t *sl = json_object_get(doc, "signing_log");
+
+		fprintf(out, "<br>signing log: %lld lines, head <span class=\"mono\">sha256:",
+		    (long long)num(sl, "lines"));
+		esc(out, str_or(sl, "head", "?"));
+		fputs("</span>", out);
+	}
+	fputs("</p>\n<h2>Summary</h2>\n", out);
 	cards(out, json_object_get(doc, "counts"));
 	errors_section(out, json_object_get(doc, "errors"), false);
 	groups_section(out, json_object_get(doc, "groups"));
-	users_section(out, json_object_get(doc, "users"));
+	users_section(out, json_object_get(doc, "users"), dims, ARRAY_LEN(dims));
 	charts(out, st, now);
 	foot(out, now);
 	json_decref(doc);
@@ -734,7 +886,7 @@ summary_html(json_t *doc, struct store *st, time_t now, FILE *out)
 	json_t *v;
 	size_t i;
 
-	head(out, "smimesync runs since ", str_or(doc, "since", "?"));
+	head(out, "smimesync runs since ", str_or(doc, "since", "?"), NULL);
 	fputs("<h1>smimesync: runs since ", out);
 	esc(out, str_or(doc, "since", "?"));
 	fprintf(out, "</h1>\n<p class=\"meta\">%lld runs: %lld ok, %lld partial, %lld failed, "

@@ -160,14 +160,15 @@ ca_issuer_key(struct ca *ca)
 }
 
 int
-ca_make_crl(struct ca *ca, const struct crl_entry *entries, size_t n, uint64_t number,
-    time_t now, int64_t lifetime, unsigned char **der, size_t *len, struct errbuf *e)
+ca_make_crl(struct ca *ca, uint64_t number_floor, int64_t lifetime, struct ca_crl *out,
+    struct errbuf *e)
 {
+	memset(out, 0, sizeof(*out));
 	if (ca->be->make_crl == NULL) {
 		err_set(e, "only the local CA signs CRLs here; an external CA publishes its own");
 		return -1;
 	}
-	return ca->be->make_crl(ca->state, entries, n, number, now, lifetime, der, len, e);
+	return ca->be->make_crl(ca->state, number_floor, lifetime, out, e);
 }
 
 /* An external CA's ISSUED stands only if the certificate is what we asked for. */
@@ -186,7 +187,8 @@ checked(struct ca *ca, X509_REQ *csr, const struct ca_request *req, enum ca_outc
 	if (out->cert == NULL)
 		return ca_fail(out, CA_REJECTED, "the CA said issued but sent no certificate");
 	if (ca_verify_issued(ca->anchors, ca->chain_file, csr, req, out, &e) != 0) {
-		X509_free(out->cert);
+		/* Issued, but not what we asked for: kept to be recorded and revoked (I3). */
+		out->refused = out->cert;
 		out->cert = NULL;
 		sk_X509_pop_free(out->chain, X509_free);
 		out->chain = NULL;
@@ -212,4 +214,37 @@ ca_poll(struct ca *ca, X509_REQ *csr, const struct ca_request *req, const char *
 		return ca_fail(out, CA_MISCONFIGURED, "[ca %s] never answers \"pending\", so it "
 		    "cannot be asked about a pending request", ca->name);
 	return checked(ca, csr, req, ca->be->poll(ca->state, csr, req, cookie, out), out);
+}
+
+bool
+ca_can_lookup(const struct ca *ca)
+{
+	return ca->be->lookup != NULL;
+}
+
+bool
+ca_can_revoke(const struct ca *ca)
+{
+	return ca->be->revoke != NULL;
+}
+
+enum ca_outcome
+ca_lookup(struct ca *ca, X509_REQ *csr, const struct ca_request *req, struct ca_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (ca->be->lookup == NULL)
+		return ca_fail(out, CA_MISCONFIGURED, "[ca %s] offers no way to look up a request",
+		    ca->name);
+	return checked(ca, csr, req, ca->be->lookup(ca->state, csr, req, out), out);
+}
+
+int
+ca_revoke(struct ca *ca, X509 *cert, int reason, struct ca_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (ca->be->revoke == NULL) {
+		(void)ca_fail(out, CA_MISCONFIGURED, "[ca %s] offers no revocation call", ca->name);
+		return -1;
+	}
+	return ca->be->revoke(ca->state, cert, reason, out);
 }

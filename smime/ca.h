@@ -54,11 +54,19 @@
  * out->exchange for the audit log.
  *
  * ca_init() creates a root and an issuing CA for a [ca] section, writing
- * cert_file, key_file (0600) and chain_file (issuing + root). It refuses
- * to overwrite existing files. It takes the section as loaded, defaults
- * (organization, root_validity, issuing_validity) filled in from the
- * option table, and states none of its own.
- *
+ * cert_file, key_file (0600; with key_uri the key is made inside the
+ * token instead, or one a key ceremony made is used) and chain_file
+ * (issuing + root), and the root key only to params->root_key_out, which
+ * must be apart from every file the service uses: the root key goes
+ * offline. The issuing certificate carries the policy OIDs and EKUs of
+ * params->profiles (CERT_PROFILE_BIT() mask; ca_profiles_used() gives the
+ * profiles of the groups that use the CA). It refuses to overwrite
+ * existing files, takes the section as loaded (defaults from the option
+ * table) and states no defaults of its own. ca_renew_issuing()
+ * re-certifies the issuing key with the root key brought back from
+ * offline, for the profiles given; ca_issuing_fits() says whether the
+ * issuing certificate on disk allows a profile (check-config).
+
  * The request, the outcomes and the result are in smime/ca_result.h,
  * the CRL entries and reason codes in smime/crl.h; this header includes
  * both. Ownership: ca_result owns cert, chain, cookie and exchange;
@@ -67,6 +75,7 @@
 #ifndef SMIMESYNC_SMIME_CA_H
 #define SMIMESYNC_SMIME_CA_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -108,24 +117,72 @@ enum ca_type ca_type(const struct ca *ca);
  */
 STACK_OF(X509) *ca_chain(struct ca *ca);
 
-int ca_init(const struct conf_ca *conf, struct errbuf *e) MUST_USE;
+struct ca_init_params {
+	const char *root_key_out;     /* where the root key is written (required) */
+	unsigned profiles;            /* CERT_PROFILE_BIT() mask the issuing CA allows */
+	const char *state_dir;        /* the root key must not go below it (may be NULL) */
+	const char *master_key_file;  /* ... nor beside it (may be NULL) */
+	bool token_key_created;       /* out: key_uri's key was generated now, not found */
+};
+int ca_init(const struct conf_ca *conf, struct ca_init_params *params, struct errbuf *e)
+    MUST_USE;
+
+/* What ca_renew_issuing() replaced. */
+struct ca_renewal {
+	char old_serial[64];
+	char new_serial[64];
+	time_t old_not_after;
+	time_t new_not_after;
+};
+int ca_renew_issuing(const struct conf_ca *conf, const char *root_key_file, unsigned profiles,
+    struct ca_renewal *out, struct errbuf *e) MUST_USE;
+/* The profiles of the groups that use ca (at least mailbox-strict), as a mask. */
+unsigned ca_profiles_used(const struct config *cfg, const struct conf_ca *ca);
+/* 0 if ca's issuing certificate (cert_file) allows profile, else -1 and what it lacks. */
+int ca_issuing_fits(const struct conf_ca *conf, enum cert_profile profile, struct errbuf *e)
+    MUST_USE;
 
 /*
- * ca_make_crl() signs a v2 CRL with the issuing CA of a local CA (an
- * external CA publishes its own: refused): issuer = the CA's subject,
- * thisUpdate = now, nextUpdate = now + lifetime (at most 10 days, S/MIME
- * BR 4.9.7), CRL number and authorityKeyIdentifier (keyid) as extensions,
- * one entry per revoked certificate with its reasonCode, which is left
- * out for unspecified (0) as the BR require. The caller keeps the CRL
- * number increasing. The DER buffer is new (free()).
+ * ca_make_crl() has the signer sign a v2 CRL of a local CA (an external CA
+ * publishes its own: refused; a local CA without a signer too, since the
+ * revocation list is the signer's): issuer = the CA's subject, thisUpdate
+ * = the signer's clock, nextUpdate = that + lifetime (at most 10 days,
+ * S/MIME BR 4.9.7), the signer's next CRL number (only ever grows; for the
+ * first CRL of a CA it is at least number_floor, so numbers continue from
+ * those signed before the signer kept them) and authorityKeyIdentifier
+ * (keyid), one entry per certificate on the signer's revocation list with
+ * its reasonCode, which is left out for unspecified (0) as the BR
+ * require. out->der is new (free()); struct ca_crl is in smime/crl.h.
  */
-int ca_make_crl(struct ca *ca, const struct crl_entry *entries, size_t n, uint64_t number,
-    time_t now, int64_t lifetime, unsigned char **der, size_t *len, struct errbuf *e) MUST_USE;
+int ca_make_crl(struct ca *ca, uint64_t number_floor, int64_t lifetime, struct ca_crl *out,
+    struct errbuf *e) MUST_USE;
+
+/*
+ * Invariant I3, where the CA can help (smime/ca_backend.h): ca_lookup()
+ * asks whether the CA already issued a certificate for the CSR's key (an
+ * answer lost on the way); CA_ISSUED is checked like ca_submit's,
+ * CA_REJECTED means none. ca_revoke() revokes one of the CA's
+ * certificates through its API (reason: RFC 5280 code): 0, or -1 with
+ * out->reason. ca_can_lookup()/ca_can_revoke() say whether the CA offers
+ * the call at all (the local CA revokes through the store and its CRL).
+ */
+bool ca_can_lookup(const struct ca *ca);
+bool ca_can_revoke(const struct ca *ca);
+enum ca_outcome ca_lookup(struct ca *ca, X509_REQ *csr, const struct ca_request *req,
+    struct ca_result *out) MUST_USE;
+int ca_revoke(struct ca *ca, X509 *cert, int reason, struct ca_result *out) MUST_USE;
 
 /* A CSR for key, subject CN = mail (new). */
 int csr_make(EVP_PKEY *key, const char *mail, X509_REQ **out, struct errbuf *e) MUST_USE;
-/* The same with a subjectAltName request for mail and the n_alts alts (may be NULL). */
+/*
+ * The same with an extension request (smime/csr.c): subjectAltName for mail
+ * and the n_alts alts (may be NULL), the key usage for the key type and the
+ * emailProtection EKU, plus clientAuth when multipurpose. csr_make() and
+ * csr_make_sans() ask for the strict profile.
+ */
 int csr_make_sans(EVP_PKEY *key, const char *mail, const char *const *alts, size_t n_alts,
     X509_REQ **out, struct errbuf *e) MUST_USE;
+int csr_make_smime(EVP_PKEY *key, const char *mail, const char *const *alts, size_t n_alts,
+    bool multipurpose, X509_REQ **out, struct errbuf *e) MUST_USE;
 
 #endif

@@ -38,11 +38,24 @@ struct ca_backend {
 	/* NULL when the backend never answers PENDING. */
 	enum ca_outcome (*poll)(void *state, X509_REQ *csr, const struct ca_request *req,
 	    const char *cookie, struct ca_result *out);
+	/*
+	 * Reconciliation after a lost answer (invariant I3): does the CA hold
+	 * a certificate for the CSR's key? CA_ISSUED with out->cert (and what
+	 * chain it has) when it does, CA_REJECTED when it holds none, else a
+	 * transient outcome. NULL when the CA offers no way to look it up.
+	 */
+	enum ca_outcome (*lookup)(void *state, X509_REQ *csr, const struct ca_request *req,
+	    struct ca_result *out);
+	/*
+	 * Revoke a certificate this CA issued, for an RFC 5280 reason code: 0,
+	 * or -1 with out->reason. NULL when the CA offers no revocation call.
+	 */
+	int (*revoke)(void *state, X509 *cert, int reason, struct ca_result *out);
 	/* The backend's own issuing chain (borrowed), or NULL. */
 	STACK_OF(X509) *(*chain)(void *state);
 	/* ca_make_crl(); NULL when the CA publishes its own CRLs (every external CA). */
-	int (*make_crl)(void *state, const struct crl_entry *entries, size_t n, uint64_t number,
-	    time_t now, int64_t lifetime, unsigned char **der, size_t *len, struct errbuf *e);
+	int (*make_crl)(void *state, uint64_t number_floor, int64_t lifetime, struct ca_crl *out,
+	    struct errbuf *e);
 	void (*close)(void *state);
 };
 
@@ -114,6 +127,26 @@ enum ca_outcome ca_take_issued(STACK_OF(X509) *certs, X509_REQ *csr, const char 
  */
 enum ca_outcome ca_issued_from(const void *data, size_t len, X509_REQ *csr, const char *ca_name,
     enum ca_outcome unreadable, const char *what, struct ca_result *out) MUST_USE;
+
+/* Percent-encode s for a URL path segment or query value (new): all but A-Z a-z 0-9 - . _ ~. */
+char *ca_url_escape(const char *s);
+
+/*
+ * What revoke calls need of a certificate (new strings): its serial in
+ * uppercase hex and in decimal, its issuer as RFC 2253, and its authority
+ * key identifier in lowercase hex ("" when it has none). Returns 0 or -1.
+ */
+struct ca_cert_ids {
+	char *serial_hex;
+	char *serial_dec;
+	char *issuer;
+	char *aki;
+};
+int ca_cert_ids(X509 *cert, struct ca_cert_ids *ids, struct ca_result *out) MUST_USE;
+void ca_cert_ids_clear(struct ca_cert_ids *ids);
+
+/* The RFC 5280 reason name (camelCase, "keyCompromise") of a reason code. */
+const char *ca_reason_name(int reason);
 
 /* The CSR in PEM (new). */
 char *ca_csr_pem(X509_REQ *csr);

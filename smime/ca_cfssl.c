@@ -33,6 +33,7 @@ struct cfssl {
 	unsigned char *key;         /* HMAC key, NULL for plain sign */
 	size_t key_len;
 	char *endpoint;
+	char *revoke_url;           /* .../api/v1/cfssl/revoke */
 };
 
 static int
@@ -86,6 +87,7 @@ cfssl_open(const struct conf_ca *conf, struct signer *signer, void **out,
 	}
 	c->endpoint = xasprintf("%.*s/api/v1/cfssl/%s", (int)blen, base,
 	    c->key != NULL ? "authsign" : "sign");
+	c->revoke_url = xasprintf("%.*s/api/v1/cfssl/revoke", (int)blen, base);
 	secret_free_str(hex);
 	*out = c;
 	return 0;
@@ -104,6 +106,7 @@ cfssl_close(void *state)
 		return;
 	secret_free(c->key, c->key_len);
 	free(c->endpoint);
+	free(c->revoke_url);
 	free(c);
 }
 
@@ -267,9 +270,74 @@ cfssl_submit(void *state, X509_REQ *csr, const struct ca_request *req, struct ca
 	return o;
 }
 
+/*
+ * cfssl's revoke call (POST /api/v1/cfssl/revoke, served when the server
+ * has a certificate database): serial in decimal, the authority key
+ * identifier in lowercase hex, the reason by name.
+ */
+static int
+cfssl_revoke(void *state, X509 *cert, int reason, struct ca_result *out)
+{
+	struct cfssl *c = state;
+	struct ca_cert_ids ids;
+	struct http_response rs;
+	json_t *o = NULL, *root = NULL;
+	char *body = NULL, detail[1024];
+	int rc = -1;
+
+	memset(&rs, 0, sizeof(rs));
+	if (ca_cert_ids(cert, &ids, out) != 0)
+		return -1;
+	/*
+	 * The database row is keyed by serial and authority key identifier.
+	 * cfssl 1.2 (Debian 12's) records an empty identifier, later versions
+	 * the certificate's: when the real one finds nothing, the empty one is
+	 * tried.
+	 */
+	for (int pass = 0; pass < 2; pass++) {
+		json_decref(o);
+		json_decref(root);
+		free(body);
+		root = NULL;
+		http_response_clear(&rs);
+		o = json_pack("{s:s, s:s, s:s}", "serial", ids.serial_dec, "authority_key_id",
+		    pass == 0 ? ids.aki : "", "reason", ca_reason_name(reason));
+		if (o == NULL || (body = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+			fatal("out of memory");
+		if (ca_rest_send(c->conf, "POST", c->revoke_url, NULL, body, body, &rs, out) != 0)
+			goto out;
+		root = json_loadb(rs.body.data, rs.body.len, 0, NULL);
+		if (rs.status >= 200 && rs.status <= 299 &&
+		    json_is_true(json_object_get(root, "success"))) {
+			rc = 0;
+			goto out;
+		}
+		if (ids.aki[0] == '\0' || rs.status != 400 || rs.body.data == NULL ||
+		    strstr(rs.body.data, "not found") == NULL)
+			break;
+	}
+	if (root != NULL && json_object_get(root, "errors") != NULL)
+		cfssl_errors(root, detail, sizeof(detail));
+	else
+		ca_body_excerpt(rs.body.data, rs.body.len, detail, sizeof(detail));
+	(void)ca_rest_status(c->conf, &rs, detail, out);
+	if (rs.status == 404)
+		snprintf(out->reason, sizeof(out->reason), "[ca %s] HTTP 404 from %s: the cfssl "
+		    "server has no revoke endpoint; start it with -db-config so that it keeps a "
+		    "certificate database", c->conf->name, c->revoke_url);
+out:
+	json_decref(o);
+	json_decref(root);
+	http_response_clear(&rs);
+	free(body);
+	ca_cert_ids_clear(&ids);
+	return rc;
+}
+
 const struct ca_backend ca_cfssl_backend = {
 	.open = cfssl_open,
 	.submit = cfssl_submit,
+	.revoke = cfssl_revoke,
 	.poll = NULL,
 	.chain = NULL,
 	.close = cfssl_close,

@@ -30,11 +30,13 @@
 #include "common/xalloc.h"
 #include "smime/ca_backend.h"
 
-#define ENROLL_PATH "/ejbca/ejbca-rest-api/v1/certificate/pkcs10enroll"
+#define API_PATH "/ejbca/ejbca-rest-api/v1/certificate"
+#define ENROLL_PATH API_PATH "/pkcs10enroll"
 
 struct ejbca {
 	const struct conf_ca *conf; /* borrowed: the config outlives the CA handle */
 	char *endpoint;
+	char *api;                  /* .../v1/certificate */
 };
 
 static int
@@ -50,6 +52,7 @@ ejbca_open(const struct conf_ca *conf, struct signer *signer, void **out,
 		blen--;
 	c->conf = conf;
 	c->endpoint = xasprintf("%.*s" ENROLL_PATH, (int)blen, conf->url);
+	c->api = xasprintf("%.*s" API_PATH, (int)blen, conf->url);
 	*out = c;
 	return 0;
 }
@@ -62,6 +65,7 @@ ejbca_close(void *state)
 	if (c == NULL)
 		return;
 	free(c->endpoint);
+	free(c->api);
 	free(c);
 }
 
@@ -207,9 +211,137 @@ ejbca_submit(void *state, X509_REQ *csr, const struct ca_request *req, struct ca
 	return rc;
 }
 
+/*
+ * After a lost answer: EJBCA's certificate search (POST .../search) for
+ * the active certificates of the end entity (username = the address), and
+ * the one with the CSR's key among them.
+ */
+static enum ca_outcome
+ejbca_lookup(void *state, X509_REQ *csr, const struct ca_request *req, struct ca_result *out)
+{
+	struct ejbca *c = state;
+	struct http_response rs;
+	char *url = xasprintf("%s/search", c->api), *body = NULL;
+	json_t *o = json_pack("{s:i, s:[{s:s, s:s, s:s}, {s:s, s:s, s:s}]}",
+	    "max_number_of_results", 100, "criteria",
+	    "property", "QUERY", "value", req->mail, "operation", "EQUAL",
+	    "property", "STATUS", "value", "CERT_ACTIVE", "operation", "EQUAL");
+	json_t *root = NULL, *v;
+	STACK_OF(X509) *certs = NULL;
+	struct errbuf e;
+	char detail[1024];
+	size_t i;
+	enum ca_outcome rc;
+
+	memset(&rs, 0, sizeof(rs));
+	if (o == NULL || (body = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		fatal("out of memory");
+	if ((rc = ca_rest_send(c->conf, "POST", url, NULL, body, body, &rs, out)) != 0)
+		goto out;
+	root = json_loadb(rs.body.data, rs.body.len, 0, NULL);
+	if (rs.status != 200) {
+		const char *msg = json_string_value(json_object_get(root, "error_message"));
+
+		if (msg != NULL)
+			snprintf(detail, sizeof(detail), "%s", msg);
+		else
+			ca_body_excerpt(rs.body.data, rs.body.len, detail, sizeof(detail));
+		rc = ca_rest_status(c->conf, &rs, detail, out);
+		/* A search EJBCA refuses must not look like "issued nothing": ask again later. */
+		if (rc == CA_REJECTED)
+			rc = CA_MISCONFIGURED;
+		goto out;
+	}
+	if ((certs = sk_X509_new_null()) == NULL)
+		fatal("out of memory");
+	err_clear(&e);
+	json_array_foreach(json_object_get(root, "certificates"), i, v) {
+		const char *b64 = json_string_value(json_object_get(v, "certificate"));
+
+		if (b64 != NULL && push_der_b64(certs, b64, &e) != 0) {
+			rc = ca_fail(out, CA_MISCONFIGURED, "[ca %s] certificate search: %s",
+			    c->conf->name, e.text);
+			goto out;
+		}
+	}
+	ca_exchange_add(out, "search found %d active certificate%s for %s", sk_X509_num(certs),
+	    sk_X509_num(certs) == 1 ? "" : "s", req->mail);
+	rc = ca_take_issued(certs, csr, c->conf->name, out);
+	certs = NULL;
+	if (rc == CA_ISSUED) {
+		/* Only the match: the other hits are the person's other certificates. */
+		sk_X509_pop_free(out->chain, X509_free);
+		if ((out->chain = sk_X509_new_null()) == NULL)
+			fatal("out of memory");
+	}
+out:
+	sk_X509_pop_free(certs, X509_free);
+	json_decref(root);
+	json_decref(o);
+	http_response_clear(&rs);
+	free(body);
+	free(url);
+	return rc;
+}
+
+/* EJBCA's names for the RFC 5280 reasons (its RevocationReasons enum). */
+static const char *
+ejbca_reason(int reason)
+{
+	static const char *const names[] = { "UNSPECIFIED", "KEY_COMPROMISE", "CA_COMPROMISE",
+		"AFFILIATION_CHANGED", "SUPERSEDED", "CESSATION_OF_OPERATION", "CERTIFICATE_HOLD",
+		"UNSPECIFIED", "REMOVE_FROM_CRL", "PRIVILEGES_WITHDRAWN", "AA_COMPROMISE" };
+
+	return reason >= 0 && reason <= 10 ? names[reason] : "UNSPECIFIED";
+}
+
+/* PUT .../{issuer_dn}/{serial}/revoke?reason=NAME */
+static int
+ejbca_revoke(void *state, X509 *cert, int reason, struct ca_result *out)
+{
+	struct ejbca *c = state;
+	struct ca_cert_ids ids;
+	struct http_response rs;
+	char *issuer = NULL, *url = NULL;
+	json_t *root = NULL;
+	char detail[1024];
+	int rc = -1;
+
+	memset(&rs, 0, sizeof(rs));
+	if (ca_cert_ids(cert, &ids, out) != 0)
+		return -1;
+	issuer = ca_url_escape(ids.issuer);
+	url = xasprintf("%s/%s/%s/revoke?reason=%s", c->api, issuer, ids.serial_hex,
+	    ejbca_reason(reason));
+	if (ca_rest_send(c->conf, "PUT", url, NULL, "", NULL, &rs, out) != 0)
+		goto out;
+	root = json_loadb(rs.body.data, rs.body.len, 0, NULL);
+	if (rs.status == 200 || (rs.status == 409 && strstr(json_string_value(json_object_get(root,
+	    "error_message")) ? json_string_value(json_object_get(root, "error_message")) : "",
+	    "already revoked") != NULL)) {
+		rc = 0;
+		goto out;
+	}
+	if (json_string_value(json_object_get(root, "error_message")) != NULL)
+		snprintf(detail, sizeof(detail), "%s",
+		    json_string_value(json_object_get(root, "error_message")));
+	else
+		ca_body_excerpt(rs.body.data, rs.body.len, detail, sizeof(detail));
+	(void)ca_rest_status(c->conf, &rs, detail, out);
+out:
+	json_decref(root);
+	http_response_clear(&rs);
+	ca_cert_ids_clear(&ids);
+	free(issuer);
+	free(url);
+	return rc;
+}
+
 const struct ca_backend ca_ejbca_backend = {
 	.open = ejbca_open,
 	.submit = ejbca_submit,
+	.lookup = ejbca_lookup,
+	.revoke = ejbca_revoke,
 	.poll = NULL,
 	.chain = NULL,
 	.close = ejbca_close,

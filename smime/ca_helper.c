@@ -21,6 +21,13 @@
  *   6  operation not supported; 16/17 SCEP data / rekeying needed (unsupported)
  * Its standard error goes to smimesync's. A helper that runs longer than
  * [ca] timeout is killed and counts as unreachable.
+ *
+ * Besides the contract's variables it gets a small fixed environment, not
+ * the daemon's (which may hold credentials, LD_* or proxy settings meant
+ * for smimesync alone): PATH (HELPER_PATH), LANG=C and LC_ALL=C (messages
+ * we can quote), and HOME, TZ and TMPDIR as smimesync has them; plus the
+ * variables [ca] pass_environment names, when smimesync has them.
+ * smimesync.conf(5) lists the same.
  */
 #include "config.h"
 
@@ -76,13 +83,31 @@ struct run {
 	struct buf out; /* standard output */
 };
 
-extern char **environ;
+/* The PATH every helper gets: the system's directories, none a user can write. */
+#define HELPER_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* Set name=value in env (k entries), replacing an earlier name=. */
+static void
+env_put(char **env, size_t *k, const char *name, size_t name_len, const char *value)
+{
+	char *entry = xasprintf("%.*s=%s", (int)name_len, name, value);
+
+	for (size_t i = 0; i < *k; i++) {
+		if (strncmp(env[i], entry, name_len + 1) == 0) {
+			free(env[i]);
+			env[i] = entry;
+			return;
+		}
+	}
+	env[(*k)++] = entry;
+}
 
 /*
- * The helper's environment: ours without any CERTMONGER_ variable, then
- * the contract's (new; free with env_free). Built before fork(): the
- * child of a process with threads (key generation runs beside the CA
- * calls) may only make async-signal-safe calls, so no setenv() there.
+ * The helper's environment (new; free with env_free): the fixed one the
+ * header describes, the variables [ca] pass_environment names, then the
+ * contract's. Built before fork(): the child of a process with threads
+ * (key generation runs beside the CA calls) may only make
+ * async-signal-safe calls, so no setenv() there.
  */
 static char **
 helper_env(const struct helper *h, const char *op, const char *csr, const char *cookie,
@@ -98,18 +123,44 @@ helper_env(const struct helper *h, const char *op, const char *csr, const char *
 		{ "CERTMONGER_CA_COOKIE", cookie },
 		{ "CERTMONGER_CA_PROFILE", h->conf->profile },
 	};
-	size_t n = 0, k = 0;
+	static const char *const inherited[] = { "HOME", "TZ", "TMPDIR" };
+	const char *pass = h->conf->pass_environment;
+	size_t cap, k = 0;
 	char **env;
 
-	while (environ != NULL && environ[n] != NULL)
-		n++;
-	env = xcalloc(n + ARRAY_LEN(ours) + 1, sizeof(*env));
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "CERTMONGER_", 11) != 0)
-			env[k++] = xstrdup(environ[i]);
+	/* Each passed name takes at least two characters of the list ("A "). */
+	cap = 3 + ARRAY_LEN(inherited) + (pass != NULL ? strlen(pass) / 2 + 1 : 0) +
+	    ARRAY_LEN(ours) + 1;
+	env = xcalloc(cap, sizeof(*env));
+	env_put(env, &k, "PATH", 4, HELPER_PATH);
+	env_put(env, &k, "LANG", 4, "C");
+	env_put(env, &k, "LC_ALL", 6, "C");
+	for (size_t i = 0; i < ARRAY_LEN(inherited); i++) {
+		const char *v = getenv(inherited[i]);
+
+		if (v != NULL)
+			env_put(env, &k, inherited[i], strlen(inherited[i]), v);
+	}
+	/* Names were checked at load: letters, digits, _; never CERTMONGER_. */
+	for (const char *p = pass; p != NULL && *p != '\0';) {
+		size_t len;
+		char *name;
+		const char *v;
+
+		p += strspn(p, " \t");
+		len = strcspn(p, " \t");
+		if (len == 0)
+			break;
+		name = xstrndup(p, len);
+		v = getenv(name);
+		if (v != NULL)
+			env_put(env, &k, p, len, v);
+		free(name);
+		p += len;
+	}
 	for (size_t i = 0; i < ARRAY_LEN(ours); i++)
 		if (ours[i][1] != NULL)
-			env[k++] = xasprintf("%s=%s", ours[i][0], ours[i][1]);
+			env_put(env, &k, ours[i][0], strlen(ours[i][0]), ours[i][1]);
 	return env;
 }
 

@@ -15,10 +15,12 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs7.h>
+#include <openssl/x509v3.h>
 
 #include "common/buf.h"
 #include "common/fileutil.h"
 #include "common/log.h"
+#include "common/strutil.h"
 #include "common/xalloc.h"
 #include "smime/ca_backend.h"
 #include "smime/cert.h"
@@ -269,4 +271,73 @@ ca_read_secret(const struct conf_ca *conf, const char *key, const char *path, ch
 		return -1;
 	}
 	return 0;
+}
+
+char *
+ca_url_escape(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *out = xmalloc(strlen(s) * 3 + 1), *o = out;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+			*o++ = (char)*p;
+		} else {
+			*o++ = '%';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+void
+ca_cert_ids_clear(struct ca_cert_ids *ids)
+{
+	free(ids->serial_hex);
+	OPENSSL_free(ids->serial_dec);
+	free(ids->issuer);
+	free(ids->aki);
+	memset(ids, 0, sizeof(*ids));
+}
+
+int
+ca_cert_ids(X509 *cert, struct ca_cert_ids *ids, struct ca_result *out)
+{
+	struct cert_info ci;
+	BIGNUM *bn = NULL;
+	const ASN1_OCTET_STRING *kid = X509_get0_authority_key_id(cert);
+	struct errbuf e;
+
+	memset(ids, 0, sizeof(*ids));
+	memset(&ci, 0, sizeof(ci));
+	if (cert_info_get(cert, &ci, &e) != 0 ||
+	    (bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL)) == NULL ||
+	    (ids->serial_dec = BN_bn2dec(bn)) == NULL) {
+		BN_free(bn);
+		cert_info_clear(&ci);
+		(void)ca_fail(out, CA_MISCONFIGURED, "cannot read the certificate to revoke");
+		return -1;
+	}
+	BN_free(bn);
+	ids->serial_hex = ci.serial;
+	ids->issuer = ci.issuer;
+	ci.serial = NULL;
+	ci.issuer = NULL;
+	cert_info_clear(&ci);
+	ids->aki = kid != NULL ? hex_encode(ASN1_STRING_get0_data(kid), (size_t)ASN1_STRING_length(kid)) :
+	    xstrdup("");
+	return 0;
+}
+
+const char *
+ca_reason_name(int reason)
+{
+	static const char *const names[] = { "unspecified", "keyCompromise", "cACompromise",
+		"affiliationChanged", "superseded", "cessationOfOperation", "certificateHold",
+		"unused", "removeFromCRL", "privilegeWithdrawn", "aACompromise" };
+
+	return reason >= 0 && reason <= 10 ? names[reason] : "unspecified";
 }

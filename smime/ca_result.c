@@ -32,6 +32,7 @@ ca_result_clear(struct ca_result *r)
 	if (r == NULL)
 		return;
 	X509_free(r->cert);
+	X509_free(r->refused);
 	sk_X509_pop_free(r->chain, X509_free);
 	free(r->cookie);
 	free(r->exchange);

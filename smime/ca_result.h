@@ -8,7 +8,7 @@
  * signs (the local CA's key, in the signer process) needs nothing of the
  * dispatcher in ca.c. ca.h includes this header; include ca.h.
  *
- * Ownership: ca_result owns cert, chain, cookie and exchange;
+ * Ownership: ca_result owns cert, chain, cookie, exchange and refused;
  * ca_result_clear() frees them. ca_request only borrows.
  */
 #ifndef SMIMESYNC_SMIME_CA_RESULT_H
@@ -62,6 +62,12 @@ struct ca_result {
 	int64_t retry_after;   /* PENDING/UNREACHABLE: seconds */
 	char reason[1024];     /* why, for every outcome but ISSUED */
 	char *exchange;        /* external CAs: what was asked and answered, no secrets; or NULL */
+	/*
+	 * REJECTED after issuance: the certificate an external CA issued and
+	 * smimesync refused (wrong SAN, EKU, chain...), kept so that the
+	 * caller records it and revokes it at the CA (invariant I3); or NULL.
+	 */
+	X509 *refused;
 };
 
 void ca_result_clear(struct ca_result *r);

@@ -247,10 +247,124 @@ sectigo_poll(void *state, X509_REQ *csr, const struct ca_request *req, const cha
 	return collect(state, csr, cookie, out);
 }
 
+/*
+ * After a lost enrolment answer the order number is unknown: SCM's list
+ * of S/MIME certificates by address (GET /api/smime/v2?email=) gives the
+ * orders; one whose certificate has the CSR's key is ours. An order that
+ * is not issued yet cannot be matched by key: when exactly one such order
+ * exists, it is taken as ours and waited for (CA_PENDING with its number),
+ * which is what a second enrolment would have cost twice.
+ */
+static enum ca_outcome
+sectigo_lookup(void *state, X509_REQ *csr, const struct ca_request *req, struct ca_result *out)
+{
+	struct sectigo *c = state;
+	struct http_response rs;
+	char *mail = ca_url_escape(req->mail);
+	char *url = xasprintf("%s/api/smime/v2?email=%s", c->base, mail);
+	char detail[1024], waiting[32] = "";
+	json_t *root = NULL, *v;
+	size_t i, n_waiting = 0;
+	enum ca_outcome rc;
+
+	memset(&rs, 0, sizeof(rs));
+	if ((rc = ca_rest_send(c->conf, "GET", url, (const char *const *)c->headers, NULL, NULL,
+	    &rs, out)) != 0)
+		goto out;
+	root = json_loadb(rs.body.data, rs.body.len, 0, NULL);
+	if (rs.status != 200 || !json_is_array(root)) {
+		scm_error(&rs, root, detail, sizeof(detail));
+		rc = rs.status == 200 ? ca_fail(out, CA_MISCONFIGURED, "[ca %s] the certificate "
+		    "list is not a JSON array: %s", c->conf->name, detail) :
+		    ca_rest_status(c->conf, &rs, detail, out);
+		if (rc == CA_REJECTED)
+			rc = CA_MISCONFIGURED;
+		goto out;
+	}
+	json_array_foreach(root, i, v) {
+		json_t *num = json_object_get(v, "orderNumber");
+		char order[32];
+		struct ca_result one;
+		enum ca_outcome o;
+
+		if (!json_is_integer(num))
+			continue;
+		snprintf(order, sizeof(order), "%lld", (long long)json_integer_value(num));
+		memset(&one, 0, sizeof(one));
+		o = collect(c, csr, order, &one);
+		if (o == CA_ISSUED) {
+			ca_result_clear(out);
+			*out = one;
+			ca_exchange_add(out, "order %s, found by address, holds the certificate", order);
+			rc = CA_ISSUED;
+			goto out;
+		}
+		if (o == CA_PENDING) {
+			snprintf(waiting, sizeof(waiting), "%s", order);
+			n_waiting++;
+		}
+		ca_result_clear(&one);
+	}
+	if (n_waiting == 1) {
+		out->cookie = xstrdup(waiting);
+		rc = ca_fail(out, CA_PENDING, "[ca %s] order %s for %s, placed before the answer "
+		    "was lost, is not issued yet", c->conf->name, waiting, req->mail);
+	} else {
+		rc = ca_fail(out, CA_REJECTED, "[ca %s] no certificate for the key of the request",
+		    c->conf->name);
+	}
+out:
+	json_decref(root);
+	http_response_clear(&rs);
+	free(url);
+	free(mail);
+	return rc;
+}
+
+/* POST /api/smime/v1/revoke/serial/{serial} with the reason in words. */
+static int
+sectigo_revoke(void *state, X509 *cert, int reason, struct ca_result *out)
+{
+	struct sectigo *c = state;
+	struct ca_cert_ids ids;
+	struct http_response rs;
+	json_t *o = NULL, *root = NULL;
+	char *url = NULL, *body = NULL, detail[1024];
+	int rc = -1;
+
+	memset(&rs, 0, sizeof(rs));
+	if (ca_cert_ids(cert, &ids, out) != 0)
+		return -1;
+	url = xasprintf("%s/api/smime/v1/revoke/serial/%s", c->base, ids.serial_hex);
+	o = json_pack("{s:s}", "reason", ca_reason_name(reason));
+	if (o == NULL || (body = json_dumps(o, JSON_COMPACT)) == NULL)
+		fatal("out of memory");
+	if (ca_rest_send(c->conf, "POST", url, (const char *const *)c->headers, body, body, &rs,
+	    out) != 0)
+		goto out;
+	if (rs.status >= 200 && rs.status <= 299) {
+		rc = 0;
+		goto out;
+	}
+	root = json_loadb(rs.body.data, rs.body.len, 0, NULL);
+	scm_error(&rs, root, detail, sizeof(detail));
+	(void)ca_rest_status(c->conf, &rs, detail, out);
+out:
+	json_decref(o);
+	json_decref(root);
+	http_response_clear(&rs);
+	free(url);
+	free(body);
+	ca_cert_ids_clear(&ids);
+	return rc;
+}
+
 const struct ca_backend ca_sectigo_backend = {
 	.open = sectigo_open,
 	.submit = sectigo_submit,
 	.poll = sectigo_poll,
+	.lookup = sectigo_lookup,
+	.revoke = sectigo_revoke,
 	.chain = NULL,
 	.close = sectigo_close,
 };

@@ -7,9 +7,19 @@
 #ifndef SMIMESYNC_SMIME_CRL_H
 #define SMIMESYNC_SMIME_CRL_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "common/attrs.h"
+
+/* A CRL the signer signed (ca_make_crl() in ca.h): der is new (free()). */
+struct ca_crl {
+	uint64_t number;
+	size_t entries;
+	unsigned char *der;
+	size_t len;
+};
 
 struct crl_entry {
 	const char *serial; /* uppercase hex, as in struct cert_info */

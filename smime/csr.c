@@ -16,10 +16,20 @@
 #include "smime/smime_internal.h"
 
 /*
- * Ask for the addresses in a subjectAltName extension request: external
- * CAs (EJBCA, cfssl) take the SAN from the CSR when their profile allows.
- * Addresses with a non-ASCII local part are left to the CA (they need the
- * SmtpUTF8Mailbox form, which CAs that copy CSR SANs rarely accept).
+ * The extension request: what an S/MIME certificate needs, for CAs that
+ * copy a CSR's requested extensions (certmonger's local-submit, EJBCA and
+ * cfssl profiles that allow it). A CA that copied only the SAN issued
+ * certificates without emailProtection, which smimesync then had to
+ * refuse. Requested:
+ *
+ *  - subjectAltName with the addresses. Addresses with a non-ASCII local
+ *    part are left to the CA (they need the SmtpUTF8Mailbox form, which
+ *    CAs that copy CSR SANs rarely accept);
+ *  - keyUsage for the key type, as the S/MIME BR (7.1.2.3 e) and the
+ *    internal CA's profile have it: RSA digitalSignature and
+ *    keyEncipherment, EC digitalSignature and keyAgreement; critical;
+ *  - extendedKeyUsage emailProtection, and clientAuth for the
+ *    multipurpose profiles.
  */
 static bool
 is_ascii(const char *s)
@@ -31,8 +41,32 @@ is_ascii(const char *s)
 }
 
 static int
-add_san_request(X509_REQ *req, const char *mail, const char *const *alts, size_t n,
-    struct errbuf *e)
+add_usage(STACK_OF(X509_EXTENSION) *exts, EVP_PKEY *key, bool multipurpose)
+{
+	const char *ku = EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA ?
+	    "critical,digitalSignature,keyEncipherment" : "critical,digitalSignature,keyAgreement";
+	X509_EXTENSION *x;
+
+	if ((x = X509V3_EXT_conf_nid(NULL, NULL, NID_key_usage, ku)) == NULL)
+		return -1;
+	if (sk_X509_EXTENSION_push(exts, x) == 0) {
+		X509_EXTENSION_free(x);
+		return -1;
+	}
+	x = X509V3_EXT_conf_nid(NULL, NULL, NID_ext_key_usage,
+	    multipurpose ? "emailProtection,clientAuth" : "emailProtection");
+	if (x == NULL)
+		return -1;
+	if (sk_X509_EXTENSION_push(exts, x) == 0) {
+		X509_EXTENSION_free(x);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+add_ext_request(X509_REQ *req, EVP_PKEY *key, const char *mail, const char *const *alts,
+    size_t n, bool multipurpose, struct errbuf *e)
 {
 	GENERAL_NAMES *gens = GENERAL_NAMES_new();
 	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
@@ -58,17 +92,16 @@ add_san_request(X509_REQ *req, const char *mail, const char *const *alts, size_t
 			goto fail;
 		}
 	}
-	if (sk_GENERAL_NAME_num(gens) == 0) {
-		rc = 0;
-		goto out;
-	}
-	if (X509V3_add1_i2d(&exts, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT) != 1 ||
-	    X509_REQ_add_extensions(req, exts) != 1)
+	if (sk_GENERAL_NAME_num(gens) > 0 &&
+	    X509V3_add1_i2d(&exts, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT) != 1)
+		goto fail;
+	if (add_usage(exts, key, multipurpose) != 0 || X509_REQ_add_extensions(req, exts) != 1)
 		goto fail;
 	rc = 0;
 	goto out;
 fail:
-	err_set(e, "cannot add the subjectAltName request to the CSR for %s", mail);
+	err_set(e, "cannot add the extension request (subjectAltName, key usage) to the CSR "
+	    "for %s", mail);
 	err_add_openssl(e);
 out:
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
@@ -85,6 +118,13 @@ csr_make(EVP_PKEY *key, const char *mail, X509_REQ **out, struct errbuf *e)
 int
 csr_make_sans(EVP_PKEY *key, const char *mail, const char *const *alts, size_t n_alts,
     X509_REQ **out, struct errbuf *e)
+{
+	return csr_make_smime(key, mail, alts, n_alts, false, out, e);
+}
+
+int
+csr_make_smime(EVP_PKEY *key, const char *mail, const char *const *alts, size_t n_alts,
+    bool multipurpose, X509_REQ **out, struct errbuf *e)
 {
 	X509_REQ *req = NULL;
 	X509_NAME *name = NULL;
@@ -111,7 +151,7 @@ csr_make_sans(EVP_PKEY *key, const char *mail, const char *const *alts, size_t n
 		err_add_openssl(e);
 		goto out;
 	}
-	if (add_san_request(req, mail, alts, alts != NULL ? n_alts : 0, e) != 0)
+	if (add_ext_request(req, key, mail, alts, alts != NULL ? n_alts : 0, multipurpose, e) != 0)
 		goto out;
 	if (smime_sign_digest(key, &md, e) != 0)
 		goto out;

@@ -32,8 +32,11 @@
 
 #include <stddef.h>
 
+#include <openssl/x509.h>
+
 #include "common/attrs.h"
 #include "common/errbuf.h"
+#include "conf/conf.h"
 #include "smime/types.h"
 
 struct signer;
@@ -52,11 +55,55 @@ int master_key_load(const char *path, struct signer *signer, struct master_key *
  * signer, only <master_key_file>.new, made and held by the signer.
  */
 int master_key_create(const char *path, struct signer *signer, struct errbuf *e) MUST_USE;
+/*
+ * "ca init": the first master key at path, as [service] says: with
+ * master_key_uri, sealed under that RSA key of a token (made there first,
+ * RSA-3072, when the token has none), otherwise plain hex.
+ */
+int master_key_create_for(const struct conf_service *sv, const char *path, struct errbuf *e)
+    MUST_USE;
 void master_key_wipe(struct master_key *k);
+/*
+ * The two ends of a rotation, done where the key files are (the signer, or
+ * here without one): <path>.new becomes path, durably (rename and fsync of
+ * the directory), or <path>.new is removed. path is [service]
+ * master_key_file.
+ */
+int master_key_commit(const char *path, struct signer *signer, struct errbuf *e) MUST_USE;
+int master_key_discard_next(const char *path, struct signer *signer, struct errbuf *e) MUST_USE;
 
 int escrow_seal(const struct master_key *k, const char *aad, const unsigned char *plain,
     size_t len, unsigned char **out, size_t *out_len, struct errbuf *e) MUST_USE;
 int escrow_open(const struct master_key *k, const char *aad, const unsigned char *sealed,
     size_t len, unsigned char **out, size_t *out_len, struct errbuf *e) MUST_USE;
+
+/*
+ * Master-key rotation without the plaintext passing through this process:
+ * the blob sealed under from (with aad) sealed again under to. Both keys
+ * must live in the same place (the same signer, or both here).
+ */
+int escrow_reseal(const struct master_key *from, const struct master_key *to, const char *aad,
+    const unsigned char *sealed, size_t len, unsigned char **out, size_t *out_len,
+    struct errbuf *e) MUST_USE;
+/* Does the blob open with k? 1 yes, 0 no, -1 the signer could not be asked. */
+int escrow_probe(const struct master_key *k, const char *aad, const unsigned char *sealed,
+    size_t len, struct errbuf *e) MUST_USE;
+
+/*
+ * Escrow: the subscriber key sealed for provisioning (key_aad, which starts
+ * with "key:") sealed again as an escrowed key (escrow_aad, which starts
+ * with "escrow:") after checking that it is the key of cert. With a signer,
+ * the result opens only for key recovery under the operator's credential
+ * (signer.h); escrow_open() refuses it.
+ */
+int escrow_for_recovery(const struct master_key *k, const char *key_aad,
+    const unsigned char *sealed, size_t len, X509 *cert, const char *escrow_aad,
+    unsigned char **out, size_t *out_len, struct errbuf *e) MUST_USE;
+/*
+ * The provisioning of this key is over: with a signer, escrow_open() of
+ * any blob holding it is refused from now on. Without one, nothing to do.
+ */
+int escrow_close_key(const struct master_key *k, const char *key_aad,
+    const unsigned char *sealed, size_t len, struct errbuf *e) MUST_USE;
 
 #endif

@@ -20,45 +20,188 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 
 #include "common/fileutil.h"
+#include "common/log.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
+#include "smime/ca_key.h"
 #include "smime/escrow_seal.h"
 
 #define MAGIC "SS1"
 #define MAGIC_LEN 3
 #define NONCE_LEN 12
 #define TAG_LEN 16
-/* 64 hex digits plus line ends and a little slack. */
-#define MASTER_FILE_MAX 256
+/* A sealed key: a header line and a 4096-bit RSA ciphertext in hex; slack. */
+#define MASTER_FILE_MAX 2048
+#define SEALED_HEADER "smimesync-master-key sealed RSA-OAEP-SHA256"
 
 static const char decrypt_failed[] =
     "cannot decrypt: the master key does not match the store or the data was altered";
 
+/* Hex digits to bytes: n bytes from 2n digits; -1 at the first non-digit. */
 static int
-hexval(char c)
+unhex(const char *hex, size_t n, unsigned char *out, size_t *bad)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	for (size_t i = 0; i < n; i++) {
+		int hi = hex_value(hex[2 * i]);
+		int lo = hex_value(hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0) {
+			*bad = 2 * i + (hi < 0 ? 0 : 1);
+			return -1;
+		}
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* OAEP with SHA-256 (and MGF1-SHA-256), the one padding the sealed file uses. */
+static int
+oaep_ctx(EVP_PKEY *key, bool encrypt, EVP_PKEY_CTX **out, struct errbuf *e)
+{
+	EVP_PKEY_CTX *c = NULL;
+
+	if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) {
+		err_set(e, "master_key_uri must name an RSA key: the master key is sealed with "
+		    "RSA-OAEP");
+		return -1;
+	}
+	c = EVP_PKEY_CTX_new(key, NULL);
+	if (c == NULL || (encrypt ? EVP_PKEY_encrypt_init(c) : EVP_PKEY_decrypt_init(c)) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_oaep_md(c, EVP_sha256()) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_mgf1_md(c, EVP_sha256()) != 1) {
+		err_set(e, "cannot set up RSA-OAEP with the master key's token key");
+		err_add_openssl(e);
+		EVP_PKEY_CTX_free(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+struct unwrap_job {
+	const unsigned char *ct;
+	size_t ct_len;
+	unsigned char *key;
+};
+
+/* Decrypt on the token (C_Decrypt); the OAEP decoding is OpenSSL's. */
+static int
+unwrap_with(void *arg, EVP_PKEY *pk, struct errbuf *e)
+{
+	struct unwrap_job *j = arg;
+	EVP_PKEY_CTX *c = NULL;
+	unsigned char out[1024];
+	size_t n = sizeof(out);
+	int rc = -1;
+
+	if (oaep_ctx(pk, false, &c, e) != 0)
+		return -1;
+	if (EVP_PKEY_decrypt(c, out, &n, j->ct, j->ct_len) != 1) {
+		err_set(e, "the token could not open the sealed master key (another token key, "
+		    "or the file was altered)");
+		err_add_openssl(e);
+	} else if (n != MASTER_KEY_LEN) {
+		err_set(e, "the sealed master key holds %zu bytes, not %d", n, MASTER_KEY_LEN);
+	} else {
+		memcpy(j->key, out, MASTER_KEY_LEN);
+		rc = 0;
+	}
+	OPENSSL_cleanse(out, sizeof(out));
+	EVP_PKEY_CTX_free(c);
+	return rc;
+}
+
+/* The token key of [service] master_key_uri (new). */
+static int
+token_key(const struct conf_service *sv, struct ca_key **out, struct errbuf *e)
+{
+	char *pin = NULL;
+	int rc;
+
+	if (ca_key_pin_path(sv->master_key_pin_file, sv->master_key_pin_credential, &pin, e) != 0)
+		return -1;
+	rc = ca_key_load(sv->master_key_uri, pin, out, e);
+	free(pin);
+	if (rc != 0)
+		err_prefix(e, "[service] master_key_uri");
+	return rc;
+}
+
+static int
+read_sealed(const char *path, const struct conf_service *sv, const char *data, size_t len,
+    unsigned char key[MASTER_KEY_LEN], struct errbuf *e)
+{
+	const char *hex = data + strlen(SEALED_HEADER);
+	size_t hexlen;
+	unsigned char ct[1024];
+	struct unwrap_job j;
+	struct ca_key *k = NULL;
+	size_t bad = 0;
+	int rc = -1;
+
+	if (sv == NULL || sv->master_key_uri == NULL) {
+		err_set(e, "%s: the master key is sealed under a token key; set [service] "
+		    "master_key_uri (and master_key_pin_file) to the key that sealed it", path);
+		return -1;
+	}
+	while (*hex == '\n' || *hex == '\r')
+		hex++;
+	hexlen = len - (size_t)(hex - data);
+	while (hexlen > 0 && (hex[hexlen - 1] == '\n' || hex[hexlen - 1] == '\r'))
+		hexlen--;
+	if (hexlen == 0 || hexlen % 2 != 0 || hexlen / 2 > sizeof(ct) ||
+	    unhex(hex, hexlen / 2, ct, &bad) != 0) {
+		err_set(e, "%s: the sealed master key is damaged (expected hex digits after the "
+		    "first line)", path);
+		return -1;
+	}
+	if (token_key(sv, &k, e) != 0)
+		return -1;
+	j.ct = ct;
+	j.ct_len = hexlen / 2;
+	j.key = key;
+	if (ca_key_use(k, unwrap_with, &j, NULL, e) != 0) {
+		err_prefix(e, "%s", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	ca_key_free(k);
+	return rc;
 }
 
 int
-escrow_key_read(const char *path, unsigned char key[MASTER_KEY_LEN], struct errbuf *e)
+escrow_key_read(const char *path, const struct conf_service *sv,
+    unsigned char key[MASTER_KEY_LEN], struct errbuf *e)
 {
 	char *data = NULL;
 	size_t size = 0;
 	size_t len;
+	size_t bad = 0;
 	int rc = -1;
 
 	memset(key, 0, MASTER_KEY_LEN);
 	if (file_read_secret(path, MASTER_FILE_MAX, &data, &size, e) != 0)
 		goto out;
+	if (strncmp(data, SEALED_HEADER, strlen(SEALED_HEADER)) == 0) {
+		rc = read_sealed(path, sv, data, size, key, e);
+		if (rc != 0)
+			OPENSSL_cleanse(key, MASTER_KEY_LEN);
+		goto out;
+	}
+	/*
+	 * A plain key where a sealed one is expected: the way from a plain
+	 * key to a sealed one is master-key rotate, which must open the plain
+	 * key to re-seal what it sealed. Used, and said loudly.
+	 */
+	if (sv != NULL && sv->master_key_uri != NULL)
+		log_warn("%s holds a plain master key although master_key_uri is set: "
+		    "anybody who copies the file can open the escrow; run smimesync master-key "
+		    "rotate to replace it with one sealed under the token", path);
 	len = size;
 	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
 		len--;
@@ -68,17 +211,11 @@ escrow_key_read(const char *path, unsigned char key[MASTER_KEY_LEN], struct errb
 		    "(umask 077; openssl rand -hex 32 > %s)", path, 2 * MASTER_KEY_LEN, len, path);
 		goto out;
 	}
-	for (size_t i = 0; i < MASTER_KEY_LEN; i++) {
-		int hi = hexval(data[2 * i]);
-		int lo = hexval(data[2 * i + 1]);
-
-		if (hi < 0 || lo < 0) {
-			err_set(e, "%s: the master key holds a character that is not a hex "
-			    "digit at offset %zu", path, 2 * i + (hi < 0 ? 0 : 1));
-			OPENSSL_cleanse(key, MASTER_KEY_LEN);
-			goto out;
-		}
-		key[i] = (unsigned char)(hi << 4 | lo);
+	if (unhex(data, MASTER_KEY_LEN, key, &bad) != 0) {
+		err_set(e, "%s: the master key holds a character that is not a hex digit at "
+		    "offset %zu", path, bad);
+		OPENSSL_cleanse(key, MASTER_KEY_LEN);
+		goto out;
 	}
 	rc = 0;
 out:
@@ -86,14 +223,65 @@ out:
 	return rc;
 }
 
+/* The file's text: hex, or the sealed form under the token (new, secret). */
+static int
+key_file_text(const unsigned char k[MASTER_KEY_LEN], const struct conf_service *sv,
+    char **text, size_t *text_len, struct errbuf *e)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *src = k;
+	unsigned char ct[1024];
+	size_t n = MASTER_KEY_LEN;
+	size_t head = 0;
+	struct ca_key *tk = NULL;
+	EVP_PKEY_CTX *c = NULL;
+	char *t;
+
+	if (sv != NULL && sv->master_key_uri != NULL) {
+		size_t ct_len = sizeof(ct);
+
+		/* Sealing needs only the public half; the private half stays in the token. */
+		if (token_key(sv, &tk, e) != 0)
+			return -1;
+		if (oaep_ctx(ca_key_pkey(tk), true, &c, e) != 0 ||
+		    EVP_PKEY_encrypt(c, ct, &ct_len, k, MASTER_KEY_LEN) != 1) {
+			if (c != NULL) {
+				err_set(e, "cannot seal the master key under %s", sv->master_key_uri);
+				err_add_openssl(e);
+			}
+			EVP_PKEY_CTX_free(c);
+			ca_key_free(tk);
+			return -1;
+		}
+		EVP_PKEY_CTX_free(c);
+		ca_key_free(tk);
+		src = ct;
+		n = ct_len;
+		head = strlen(SEALED_HEADER) + 1;
+	}
+	/* Built in place, never reallocated: a moved copy of a key is not wiped. */
+	t = xmalloc(head + 2 * n + 2);
+	if (head > 0) {
+		memcpy(t, SEALED_HEADER, head - 1);
+		t[head - 1] = '\n';
+	}
+	for (size_t i = 0; i < n; i++) {
+		t[head + 2 * i] = digits[src[i] >> 4];
+		t[head + 2 * i + 1] = digits[src[i] & 0xf];
+	}
+	t[head + 2 * n] = '\n';
+	t[head + 2 * n + 1] = '\0';
+	*text = t;
+	*text_len = head + 2 * n + 1;
+	return 0;
+}
+
 int
-escrow_key_create(const char *path, struct errbuf *e)
+escrow_key_create(const char *path, const struct conf_service *sv, struct errbuf *e)
 {
 	unsigned char k[MASTER_KEY_LEN];
-	char *hex = NULL;
-	size_t hexlen = 2 * MASTER_KEY_LEN;
-	size_t off = 0;
-	int fd = -1;
+	char *text = NULL;
+	size_t text_len = 0;
 	int rc = -1;
 
 	if (RAND_bytes(k, sizeof(k)) != 1) {
@@ -101,56 +289,24 @@ escrow_key_create(const char *path, struct errbuf *e)
 		err_add_openssl(e);
 		goto out;
 	}
-	/* Built in place, never reallocated: a moved copy of a key is not wiped. */
-	{
-		static const char digits[] = "0123456789abcdef";
-
-		hex = xmalloc(hexlen + 2);
-		for (size_t i = 0; i < sizeof(k); i++) {
-			hex[2 * i] = digits[k[i] >> 4];
-			hex[2 * i + 1] = digits[k[i] & 0xf];
-		}
-		hex[hexlen] = '\n';
-		hex[hexlen + 1] = '\0';
-	}
-	/* O_EXCL: never replace a key that sealed data, not even in a race. */
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		if (errno == EEXIST)
-			err_set(e, "%s: already exists; refusing to overwrite a master key "
-			    "(data sealed with it would be lost)", path);
-		else
-			err_set(e, "%s: cannot create: %s", path, strerror(errno));
+	if (key_file_text(k, sv, &text, &text_len, e) != 0)
+		goto out;
+	/*
+	 * Never replace a key that sealed data, not even in a race; and never
+	 * leave half a key behind if we die while writing it.
+	 */
+	if (file_exists(path)) {
+		err_set(e, "%s: already exists; refusing to overwrite a master key "
+		    "(data sealed with it would be lost)", path);
 		goto out;
 	}
-	while (off < hexlen + 1) {
-		ssize_t n = write(fd, hex + off, hexlen + 1 - off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			err_set(e, "%s: cannot write: %s", path, strerror(errno));
-			goto out;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) != 0) {
-		err_set(e, "%s: cannot sync to disk: %s", path, strerror(errno));
+	if (file_create_atomic(path, text, text_len, 0600, e) != 0)
 		goto out;
-	}
 	rc = 0;
 out:
-	if (fd >= 0) {
-		if (close(fd) != 0 && rc == 0) {
-			err_set(e, "%s: cannot close: %s", path, strerror(errno));
-			rc = -1;
-		}
-		if (rc != 0)
-			unlink(path);
-	}
 	OPENSSL_cleanse(k, sizeof(k));
-	if (hex != NULL)
-		secret_free(hex, hexlen + 2);
+	if (text != NULL)
+		secret_free(text, text_len + 1);
 	return rc;
 }
 

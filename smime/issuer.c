@@ -15,6 +15,7 @@
 #include "common/fileutil.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "smime/ca_key.h"
 #include "smime/cert.h"
 #include "smime/issuer.h"
 #include "smime/key.h"
@@ -25,7 +26,7 @@ struct issuer {
 	char *crl_url;
 	char *aia_url;
 	X509 *cert;            /* the issuing CA */
-	EVP_PKEY *key;         /* its private key */
+	struct ca_key *key;    /* its private key: a file or a token */
 	STACK_OF(X509) *chain; /* issuing CA first, up to the root */
 };
 
@@ -96,6 +97,16 @@ load_chain(const struct conf_ca *conf, struct issuer *is, struct errbuf *e)
 	}
 	if (sk == NULL)
 		fatal("out of memory");
+	/*
+	 * Another certificate of the same issuing key (ca renew-issuing
+	 * writes chain_file, then cert_file: a crash between the two leaves
+	 * one of each) is replaced by cert_file's.
+	 */
+	while (sk_X509_num(sk) > 0 && X509_cmp(sk_X509_value(sk, 0), is->cert) != 0 &&
+	    X509_NAME_cmp(X509_get_subject_name(sk_X509_value(sk, 0)),
+	    X509_get_subject_name(is->cert)) == 0 &&
+	    EVP_PKEY_eq(X509_get0_pubkey(sk_X509_value(sk, 0)), X509_get0_pubkey(is->cert)) == 1)
+		X509_free(sk_X509_shift(sk));
 	if (sk_X509_num(sk) == 0 || X509_cmp(sk_X509_value(sk, 0), is->cert) != 0) {
 		if (X509_up_ref(is->cert) != 1 || sk_X509_insert(sk, is->cert, 0) == 0)
 			fatal("out of memory");
@@ -124,22 +135,28 @@ issuer_open(const struct conf_ca *conf, struct issuer **out, struct errbuf *e)
 {
 	struct issuer *is = NULL;
 	STACK_OF(X509) *certs = NULL;
+	const char *key_ref = conf->key_uri != NULL ? conf->key_uri : conf->key_file;
+	char *pin_path = NULL;
 	int rc = -1;
 
 	is = xcalloc(1, sizeof(*is));
 	is->name = xstrdup(conf->name != NULL ? conf->name : "");
 	if (need_file(conf, "cert_file", conf->cert_file, e) != 0 ||
-	    need_file(conf, "key_file", conf->key_file, e) != 0)
+	    (conf->key_uri == NULL && need_file(conf, "key_file", conf->key_file, e) != 0))
 		goto out;
 	if (cert_load_pem_file(conf->cert_file, &certs, e) != 0)
 		goto out;
 	is->cert = sk_X509_shift(certs);
-	if (key_load_pem_file(conf->key_file, &is->key, e) != 0)
+	if (ca_key_pin_path(conf->pin_file, conf->pin_credential, &pin_path, e) != 0 ||
+	    ca_key_load(key_ref, pin_path, &is->key, e) != 0) {
+		err_prefix(e, "[ca %s] %s", is->name, conf->key_uri != NULL ? "key_uri" : "key_file");
 		goto out;
-	if (X509_check_private_key(is->cert, is->key) != 1) {
+	}
+	if (X509_check_private_key(is->cert, ca_key_pkey(is->key)) != 1) {
 		ERR_clear_error();
 		err_set(e, "%s does not hold the private key of the certificate in %s; point "
-		    "key_file and cert_file at a matching pair", conf->key_file, conf->cert_file);
+		    "%s and cert_file at a matching pair", key_ref, conf->cert_file,
+		    conf->key_uri != NULL ? "key_uri" : "key_file");
 		goto out;
 	}
 	if (check_ca_cert(conf, is->cert, e) != 0)
@@ -147,8 +164,8 @@ issuer_open(const struct conf_ca *conf, struct issuer **out, struct errbuf *e)
 	{
 		const EVP_MD *md = NULL;
 
-		if (smime_sign_digest(is->key, &md, e) != 0) {
-			err_prefix(e, "%s", conf->key_file);
+		if (smime_sign_digest(ca_key_pkey(is->key), &md, e) != 0) {
+			err_prefix(e, "%s", key_ref);
 			goto out;
 		}
 	}
@@ -170,6 +187,7 @@ issuer_open(const struct conf_ca *conf, struct issuer **out, struct errbuf *e)
 	is = NULL;
 	rc = 0;
 out:
+	free(pin_path);
 	sk_X509_pop_free(certs, X509_free);
 	issuer_close(is);
 	return rc;
@@ -184,7 +202,7 @@ issuer_close(struct issuer *is)
 	free(is->crl_url);
 	free(is->aia_url);
 	X509_free(is->cert);
-	EVP_PKEY_free(is->key);
+	ca_key_free(is->key);
 	sk_X509_pop_free(is->chain, X509_free);
 	free(is);
 }
@@ -198,7 +216,33 @@ issuer_cert(const struct issuer *is)
 EVP_PKEY *
 issuer_key(const struct issuer *is)
 {
-	return is->key;
+	return ca_key_pkey(is->key);
+}
+
+static int
+sign_leaf_with(void *arg, EVP_PKEY *key, struct errbuf *e)
+{
+	return smime_sign_cert(arg, key, e);
+}
+
+struct crl_job {
+	X509 *cert;
+	const struct crl_entry *entries;
+	size_t n;
+	uint64_t number;
+	time_t now;
+	int64_t lifetime;
+	unsigned char **der;
+	size_t *len;
+};
+
+static int
+sign_crl_with(void *arg, EVP_PKEY *key, struct errbuf *e)
+{
+	struct crl_job *j = arg;
+
+	return crl_sign(j->cert, key, j->entries, j->n, j->number, j->now, j->lifetime, j->der,
+	    j->len, e);
 }
 
 STACK_OF(X509) *
@@ -226,9 +270,22 @@ issuer_sign_leaf(struct issuer *is, X509_REQ *csr, const struct ca_request *req,
 	time_t now;
 	time_t not_before;
 	time_t not_after;
+	bool token_down = false;
 	enum ca_outcome rc = CA_MISCONFIGURED;
 
 	err_clear(&e);
+	/*
+	 * A leaf whose policy or EKU the issuing certificate does not carry
+	 * would not validate for what it claims (explicit policy, clientAuth):
+	 * refuse it with the fix rather than issue it.
+	 */
+	if (profile_issuer_allows(is->cert, req->profile, &e) != 0) {
+		err_prefix(&e, "[ca %s]", is->name);
+		snprintf(e.text + strlen(e.text), sizeof(e.text) - strlen(e.text), "; run "
+		    "\"smimesync ca renew-issuing --ca %s --root-key FILE\" with the offline root "
+		    "key to re-certify the issuing CA for every profile its groups use", is->name);
+		goto out;
+	}
 	if (req->validity <= 0 || req->validity > SMIME_MAX_VALIDITY) {
 		err_set(&e, "validity of %lld seconds is outside 1 second .. 825 days, the "
 		    "S/MIME BR maximum", (long long)req->validity);
@@ -257,6 +314,15 @@ issuer_sign_leaf(struct issuer *is, X509_REQ *csr, const struct ca_request *req,
 	 */
 	if ((int64_t)(not_after - not_before) + 1 > SMIME_MAX_VALIDITY)
 		not_after = not_before + (time_t)SMIME_MAX_VALIDITY - 1;
+	/* No certificate outlives the CA that vouches for it (RFC 5280 6.1.3). */
+	{
+		struct tm tm;
+
+		memset(&tm, 0, sizeof(tm));
+		if (ASN1_TIME_to_tm(X509_get0_notAfter(is->cert), &tm) == 1 &&
+		    not_after > timegm(&tm))
+			not_after = timegm(&tm);
+	}
 
 	leaf = X509_new();
 	if (leaf == NULL || X509_set_version(leaf, X509_VERSION_3) != 1 ||
@@ -281,7 +347,10 @@ issuer_sign_leaf(struct issuer *is, X509_REQ *csr, const struct ca_request *req,
 	if ((rc = profile_leaf(leaf, is->cert, &lp, &e)) != CA_ISSUED)
 		goto out;
 	rc = CA_MISCONFIGURED;
-	if (smime_sign_cert(leaf, is->key, &e) != 0) {
+	if (ca_key_use(is->key, sign_leaf_with, leaf, &token_down, &e) != 0) {
+		/* A token that is gone for now is an unreachable CA: the next run tries again. */
+		if (token_down)
+			rc = CA_UNREACHABLE;
 		err_prefix(&e, "[ca %s]", is->name);
 		goto out;
 	}
@@ -300,5 +369,11 @@ int
 issuer_sign_crl(struct issuer *is, const struct crl_entry *entries, size_t n, uint64_t number,
     time_t now, int64_t lifetime, unsigned char **der, size_t *len, struct errbuf *e)
 {
-	return crl_sign(is->cert, is->key, entries, n, number, now, lifetime, der, len, e);
+	struct crl_job j = { is->cert, entries, n, number, now, lifetime, der, len };
+
+	if (ca_key_use(is->key, sign_crl_with, &j, NULL, e) != 0) {
+		err_prefix(e, "[ca %s]", is->name);
+		return -1;
+	}
+	return 0;
 }

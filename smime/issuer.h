@@ -5,11 +5,13 @@
  * (profile.c) and CRLs (crl.c). Private to smime/.
  *
  * Only a process that may hold CA keys uses this: the signer process
- * (signer_child.c), and the local CA backend (ca_local.c) when ca_open()
+ * (smimesync-signer, signer/), and the local CA backend (ca_local.c) when ca_open()
  * was given no signer (unit tests). Everyone else asks the signer through
  * ca.h. The code is kept free of network and directory code.
  *
- * issuer_open() checks everything that can be checked before the first
+ * issuer_open() loads the key through ca_key_load() (ca_key.h): conf's
+ * key_uri with pin_file or pin_credential (the signer fills them in from
+ * its policy for a token key), else key_file; and it checks everything that can be checked before the first
  * request (files, permissions, key matches certificate, CA flags,
  * validity, URLs), so a broken CA is found at start-up rather than once
  * per user.

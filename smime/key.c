@@ -134,37 +134,53 @@ no_passphrase(char *buf, int size, int rwflag, void *u)
 }
 
 int
+key_from_pem(const char *what, const char *data, size_t len, bool prompt, EVP_PKEY **out,
+    struct errbuf *e)
+{
+	BIO *bio = NULL;
+	EVP_PKEY *k = NULL;
+	bool encrypted;
+
+	if (len > INT_MAX) {
+		err_set(e, "%s: not a PEM private key", what);
+		return -1;
+	}
+	encrypted = memmem(data, len, "ENCRYPTED", 9) != NULL;
+	bio = BIO_new_mem_buf(data, (int)len);
+	if (bio == NULL) {
+		err_set(e, "%s: cannot read the key", what);
+		err_add_openssl(e);
+		return -1;
+	}
+	/* NULL callback: OpenSSL's own prompt on the terminal. */
+	k = PEM_read_bio_PrivateKey(bio, NULL, prompt ? NULL : no_passphrase, NULL);
+	BIO_free(bio);
+	if (k == NULL) {
+		if (encrypted && !prompt)
+			err_set(e, "%s: the private key is encrypted; smimesync needs it "
+			    "unencrypted in a file only it can read (openssl pkey -in %s "
+			    "-out new.pem, then chmod 600)", what, what);
+		else if (encrypted)
+			err_set(e, "%s: cannot decrypt the private key (wrong passphrase?)", what);
+		else
+			err_set(e, "%s: not a PEM private key", what);
+		err_add_openssl(e);
+		return -1;
+	}
+	*out = k;
+	return 0;
+}
+
+int
 key_load_pem_file(const char *path, EVP_PKEY **out, struct errbuf *e)
 {
 	char *data = NULL;
 	size_t len = 0;
-	BIO *bio = NULL;
-	EVP_PKEY *k = NULL;
-	int rc = -1;
+	int rc;
 
 	if (file_read_secret(path, KEY_FILE_MAX, &data, &len, e) != 0)
-		goto out;
-	bio = BIO_new_mem_buf(data, (int)len);
-	if (bio == NULL) {
-		err_set(e, "%s: cannot read the key", path);
-		err_add_openssl(e);
-		goto out;
-	}
-	k = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
-	if (k == NULL) {
-		if (strstr(data, "ENCRYPTED") != NULL)
-			err_set(e, "%s: the private key is encrypted; smimesync needs it "
-			    "unencrypted in a file only it can read (openssl pkey -in %s "
-			    "-out new.pem, then chmod 600)", path, path);
-		else
-			err_set(e, "%s: not a PEM private key", path);
-		err_add_openssl(e);
-		goto out;
-	}
-	*out = k;
-	rc = 0;
-out:
-	BIO_free(bio);
+		return -1;
+	rc = key_from_pem(path, data, len, false, out, e);
 	secret_free(data, len);
 	return rc;
 }

@@ -7,12 +7,74 @@
 #include "config.h"
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include <openssl/pkcs12.h>
 
 #include "common/xalloc.h"
 #include "smime/pkcs12.h"
+#include "smime/smime_internal.h"
+
+/* Salts drawn before giving up: each draw fails about one time in 64. */
+#define RESALT_MAX 32
+
+/*
+ * compat files are read by gpgsm 2.2, whose 3DES key derivation departs
+ * from RFC 7292 for some salts (pkcs12_gpgsm.c): such a file is built
+ * again with new salts rather than mailed to someone whose gpgsm would
+ * call a right password wrong. *again is 1 to build again, 0 when p12 is
+ * fine; returns -1 with e after RESALT_MAX draws (never seen: 1 in 2^192).
+ */
+static int
+gpgsm_ready(PKCS12 *p12, enum pkcs12_profile profile, const char *password, int attempt,
+    struct errbuf *e, int *again)
+{
+	bool agrees = true;
+
+	*again = 0;
+	if (profile != PKCS12_COMPAT)
+		return 0;
+	if (!pkcs12_gpgsm_password_ok(password)) {
+		err_set(e, "a compat PKCS#12 password must be ASCII and at most %d characters: "
+		    "gpgsm 2.2 reads no more", PKCS12_GPGSM_MAX_PASSWORD);
+		return -1;
+	}
+	if (pkcs12_gpgsm_agrees(p12, password, &agrees, e) != 0)
+		return -1;
+	if (agrees)
+		return 0;
+	if (attempt >= RESALT_MAX) {
+		err_set(e, "no salt gpgsm can read after %d attempts", attempt);
+		return -1;
+	}
+	*again = 1;
+	return 0;
+}
+
+/* The DER of p12 in our own buffer (callers free() it: xalloc policy). */
+static int
+p12_der(PKCS12 *p12, unsigned char **der, size_t *len, struct errbuf *e)
+{
+	unsigned char *buf, *p;
+	int n = i2d_PKCS12(p12, NULL);
+
+	if (n <= 0) {
+		err_set(e, "cannot encode the PKCS#12 file");
+		err_add_openssl(e);
+		return -1;
+	}
+	p = buf = xmalloc((size_t)n);
+	if (i2d_PKCS12(p12, &p) != n) {
+		free(buf);
+		err_set(e, "cannot encode the PKCS#12 file");
+		err_add_openssl(e);
+		return -1;
+	}
+	*der = buf;
+	*len = (size_t)n;
+	return 0;
+}
 
 int
 pkcs12_build(EVP_PKEY *key, X509 *leaf, STACK_OF(X509) *chain, const char *friendly_name,
@@ -20,11 +82,8 @@ pkcs12_build(EVP_PKEY *key, X509 *leaf, STACK_OF(X509) *chain, const char *frien
     size_t *len, struct errbuf *e)
 {
 	PKCS12 *p12 = NULL;
-	unsigned char *buf = NULL;
-	unsigned char *p;
 	const EVP_MD *mac_md;
 	int nid;
-	int n;
 	int rc = -1;
 
 	if (password == NULL || password[0] == '\0') {
@@ -61,37 +120,30 @@ pkcs12_build(EVP_PKEY *key, X509 *leaf, STACK_OF(X509) *chain, const char *frien
 	 * PKCS12_create sets friendlyName (UTF-8) and localKeyID = SHA-1 of
 	 * the leaf on both the key and the leaf bags.
 	 */
-	p12 = PKCS12_create_ex(password, friendly_name, key, leaf, chain, nid, nid, iterations,
-	    -1, 0, NULL, NULL);
-	if (p12 == NULL) {
-		err_set(e, "cannot build the PKCS#12 file");
-		err_add_openssl(e);
-		goto out;
+	for (int attempt = 1;; attempt++) {
+		int again = 0;
+
+		p12 = PKCS12_create_ex(password, friendly_name, key, leaf, chain, nid, nid,
+		    iterations, -1, 0, NULL, NULL);
+		if (p12 == NULL) {
+			err_set(e, "cannot build the PKCS#12 file");
+			err_add_openssl(e);
+			goto out;
+		}
+		if (PKCS12_set_mac(p12, password, -1, NULL, 0, iterations, mac_md) != 1) {
+			err_set(e, "cannot add the PKCS#12 integrity MAC");
+			err_add_openssl(e);
+			goto out;
+		}
+		if (gpgsm_ready(p12, profile, password, attempt, e, &again) != 0)
+			goto out;
+		if (!again)
+			break;
+		PKCS12_free(p12);
+		p12 = NULL;
 	}
-	if (PKCS12_set_mac(p12, password, -1, NULL, 0, iterations, mac_md) != 1) {
-		err_set(e, "cannot add the PKCS#12 integrity MAC");
-		err_add_openssl(e);
-		goto out;
-	}
-	n = i2d_PKCS12(p12, NULL);
-	if (n <= 0) {
-		err_set(e, "cannot encode the PKCS#12 file");
-		err_add_openssl(e);
-		goto out;
-	}
-	buf = xmalloc((size_t)n);
-	p = buf;
-	if (i2d_PKCS12(p12, &p) != n) {
-		err_set(e, "cannot encode the PKCS#12 file");
-		err_add_openssl(e);
-		goto out;
-	}
-	*der = buf;
-	*len = (size_t)n;
-	buf = NULL;
-	rc = 0;
+	rc = p12_der(p12, der, len, e);
 out:
-	free(buf);
 	PKCS12_free(p12);
 	return rc;
 }
@@ -125,6 +177,30 @@ label_bag(PKCS12_SAFEBAG *bag, const char *name, const unsigned char *keyid, uns
 	return 0;
 }
 
+/* One shrouded key bag per key, labelled like its certificate, fresh salts. */
+static int
+add_key_bags(EVP_PKEY *const *keys, X509 *const *certs, const char *const *names, size_t n,
+    int nid, int iterations, const char *password, STACK_OF(PKCS12_SAFEBAG) **bags,
+    struct errbuf *e)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char keyid[EVP_MAX_MD_SIZE];
+		unsigned int idlen = 0;
+		PKCS12_SAFEBAG *bag;
+
+		if (X509_digest(certs[i], EVP_sha1(), keyid, &idlen) != 1)
+			goto ossl;
+		bag = PKCS12_add_key_ex(bags, keys[i], 0, iterations, nid, password, NULL, NULL);
+		if (bag == NULL || label_bag(bag, names[i], keyid, idlen) != 0)
+			goto ossl;
+	}
+	return 0;
+ossl:
+	err_set(e, "cannot build the PKCS#12 file");
+	err_add_openssl(e);
+	return -1;
+}
+
 int
 pkcs12_build_many(EVP_PKEY *const *keys, X509 *const *certs, const char *const *names, size_t n,
     STACK_OF(X509) *chain, const char *password, enum pkcs12_profile profile, int iterations,
@@ -134,9 +210,7 @@ pkcs12_build_many(EVP_PKEY *const *keys, X509 *const *certs, const char *const *
 	STACK_OF(PKCS7) *safes = NULL;
 	PKCS12 *p12 = NULL;
 	const EVP_MD *mac_md = NULL;
-	unsigned char *buf = NULL, *p;
 	int nid = 0;
-	int l;
 	int rc = -1;
 
 	if (password == NULL || password[0] == '\0' || iterations < 1 || n == 0) {
@@ -161,34 +235,37 @@ pkcs12_build_many(EVP_PKEY *const *keys, X509 *const *certs, const char *const *
 		bag = PKCS12_add_cert(&certbags, certs[i]);
 		if (bag == NULL || label_bag(bag, names[i], keyid, idlen) != 0)
 			goto ossl;
-		bag = PKCS12_add_key_ex(&keybags, keys[i], 0, iterations, nid, password, NULL,
-		    NULL);
-		if (bag == NULL || label_bag(bag, names[i], keyid, idlen) != 0)
-			goto ossl;
 	}
+	if (add_key_bags(keys, certs, names, n, nid, iterations, password, &keybags, e) != 0)
+		goto out;
 	for (int i = 0; chain != NULL && i < sk_X509_num(chain); i++)
 		if (PKCS12_add_cert(&certbags, sk_X509_value(chain, i)) == NULL)
 			goto ossl;
 	/* Certificates in an encrypted safe, shrouded keys in a plain one, as PKCS12_create. */
-	if (PKCS12_add_safe_ex(&safes, certbags, nid, iterations, password, NULL, NULL) != 1 ||
-	    PKCS12_add_safe_ex(&safes, keybags, -1, 0, NULL, NULL, NULL) != 1)
-		goto ossl;
-	p12 = PKCS12_add_safes_ex(safes, 0, NULL, NULL);
-	if (p12 == NULL || PKCS12_set_mac(p12, password, -1, NULL, 0, iterations, mac_md) != 1)
-		goto ossl;
-	/* Two passes into our own buffer: callers free() it (xalloc policy). */
-	l = i2d_PKCS12(p12, NULL);
-	if (l <= 0)
-		goto ossl;
-	buf = xmalloc((size_t)l);
-	p = buf;
-	if (i2d_PKCS12(p12, &p) != l) {
-		free(buf);
-		goto ossl;
+	for (int attempt = 1;; attempt++) {
+		int again = 0;
+
+		if (PKCS12_add_safe_ex(&safes, certbags, nid, iterations, password, NULL, NULL) != 1 ||
+		    PKCS12_add_safe_ex(&safes, keybags, -1, 0, NULL, NULL, NULL) != 1)
+			goto ossl;
+		p12 = PKCS12_add_safes_ex(safes, 0, NULL, NULL);
+		if (p12 == NULL || PKCS12_set_mac(p12, password, -1, NULL, 0, iterations, mac_md) != 1)
+			goto ossl;
+		if (gpgsm_ready(p12, profile, password, attempt, e, &again) != 0)
+			goto out;
+		if (!again)
+			break;
+		/* New salts: the key bags again, then both safes. */
+		PKCS12_free(p12);
+		p12 = NULL;
+		sk_PKCS7_pop_free(safes, PKCS7_free);
+		safes = NULL;
+		sk_PKCS12_SAFEBAG_pop_free(keybags, PKCS12_SAFEBAG_free);
+		keybags = NULL;
+		if (add_key_bags(keys, certs, names, n, nid, iterations, password, &keybags, e) != 0)
+			goto out;
 	}
-	*der = buf;
-	*len = (size_t)l;
-	rc = 0;
+	rc = p12_der(p12, der, len, e);
 	goto out;
 ossl:
 	err_set(e, "cannot build the PKCS#12 file");

@@ -18,6 +18,7 @@
 #ifndef SMIMESYNC_SMIME_PKCS12_H
 #define SMIMESYNC_SMIME_PKCS12_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <openssl/evp.h>
@@ -40,6 +41,16 @@ int pkcs12_build(EVP_PKEY *key, X509 *leaf, STACK_OF(X509) *chain,
 int pkcs12_build_many(EVP_PKEY *const *keys, X509 *const *certs, const char *const *names,
     size_t n, STACK_OF(X509) *chain, const char *password, enum pkcs12_profile profile,
     int iterations, unsigned char **der, size_t *len, struct errbuf *e) MUST_USE;
+
+/*
+ * Would gpgsm 2.2 decrypt every 3DES bag of the DER PKCS#12 with password?
+ * Its key derivation departs from RFC 7292 for about one salt in 128
+ * (smime/pkcs12_gpgsm.c says when); *agrees says whether this file is one
+ * of them. pkcs12_build*() never return such a file in the compat profile:
+ * they draw new salts until gpgsm agrees.
+ */
+int pkcs12_gpgsm_check(const unsigned char *der, size_t len, const char *password,
+    bool *agrees, struct errbuf *e) MUST_USE;
 
 char *password_generate(void);
 

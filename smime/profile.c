@@ -22,8 +22,10 @@
 #include "config.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 #include "common/mailaddr.h"
@@ -214,6 +216,93 @@ profile_policy_oid(enum cert_profile profile)
 		return POLICY_ORGANIZATION_MULTIPURPOSE;
 	}
 	return NULL;
+}
+
+static bool
+profile_multipurpose(enum cert_profile p)
+{
+	return p == PROFILE_MAILBOX_MULTIPURPOSE || p == PROFILE_ORGANIZATION_MULTIPURPOSE;
+}
+
+int
+profile_issuing_extensions(X509 *x, X509 *issuer, unsigned profiles, struct errbuf *e)
+{
+	const char *oids[PROFILE_ORGANIZATION_MULTIPURPOSE + 1];
+	size_t n = 0;
+	bool client_auth = false;
+
+	for (int p = PROFILE_MAILBOX_STRICT; p <= PROFILE_ORGANIZATION_MULTIPURPOSE; p++) {
+		if ((profiles & CERT_PROFILE_BIT(p)) == 0)
+			continue;
+		oids[n++] = profile_policy_oid((enum cert_profile)p);
+		if (profile_multipurpose((enum cert_profile)p))
+			client_auth = true;
+	}
+	if (n == 0) {
+		err_set(e, "no certificate profile given for the issuing CA");
+		return -1;
+	}
+	if (smime_add_ext_conf(x, issuer, NID_ext_key_usage,
+	    client_auth ? "emailProtection,clientAuth" : "emailProtection", e) != 0)
+		return -1;
+	return smime_add_policies(x, oids, n, e);
+}
+
+int
+profile_issuer_allows(X509 *issuing, enum cert_profile p, struct errbuf *e)
+{
+	CERTIFICATEPOLICIES *pols = NULL;
+	EXTENDED_KEY_USAGE *eku = NULL;
+	const char *oid = profile_policy_oid(p);
+	bool policy_ok = false;
+	bool email_ok = true;
+	bool client_ok = true;
+	char want[96];
+	int crit = 0;
+	int rc = -1;
+
+	pols = X509_get_ext_d2i(issuing, NID_certificate_policies, &crit, NULL);
+	for (int i = 0; pols != NULL && i < sk_POLICYINFO_num(pols) && !policy_ok; i++) {
+		const ASN1_OBJECT *id = sk_POLICYINFO_value(pols, i)->policyid;
+		char txt[80];
+
+		if (OBJ_obj2nid(id) == NID_any_policy)
+			policy_ok = true;
+		else if (OBJ_obj2txt(txt, sizeof(txt), id, 1) > 0 && strcmp(txt, oid) == 0)
+			policy_ok = true;
+	}
+	/* No EKU in a CA certificate restricts nothing; anyExtendedKeyUsage neither. */
+	eku = X509_get_ext_d2i(issuing, NID_ext_key_usage, &crit, NULL);
+	if (eku != NULL) {
+		bool any = false, email = false, client = false;
+
+		for (int i = 0; i < sk_ASN1_OBJECT_num(eku); i++) {
+			int nid = OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i));
+
+			any = any || nid == NID_anyExtendedKeyUsage;
+			email = email || nid == NID_email_protect;
+			client = client || nid == NID_client_auth;
+		}
+		email_ok = any || email;
+		client_ok = any || client || !profile_multipurpose(p);
+	}
+	ERR_clear_error();
+	if (policy_ok && email_ok && client_ok) {
+		rc = 0;
+		goto out;
+	}
+	want[0] = '\0';
+	if (!policy_ok)
+		snprintf(want, sizeof(want), "the certificatePolicies OID %s", oid);
+	err_set(e, "the issuing CA certificate lacks %s%s%s%s%s, which %s certificates claim",
+	    want, !policy_ok && !email_ok ? " and " : "",
+	    email_ok ? "" : "the emailProtection EKU",
+	    (!policy_ok || !email_ok) && !client_ok ? " and " : "",
+	    client_ok ? "" : "the clientAuth EKU", cert_profile_name(p));
+out:
+	CERTIFICATEPOLICIES_free(pols);
+	EXTENDED_KEY_USAGE_free(eku);
+	return rc;
 }
 
 /* A subject attribute value from the configuration: no metadata-only values. */

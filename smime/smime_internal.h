@@ -11,10 +11,12 @@
 #ifndef SMIMESYNC_SMIME_SMIME_INTERNAL_H
 #define SMIMESYNC_SMIME_SMIME_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
 #include <openssl/evp.h>
+#include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 
 #include "common/attrs.h"
@@ -59,6 +61,8 @@ int smime_add_crl_dp(X509 *x, const char *url, struct errbuf *e) MUST_USE;
 int smime_add_aia_ca_issuers(X509 *x, const char *url, struct errbuf *e) MUST_USE;
 /* certificatePolicies with one policy OID (not critical, no qualifiers). */
 int smime_add_policy(X509 *x, const char *oid, struct errbuf *e) MUST_USE;
+/* The same with n (>= 1) policy OIDs, in that order. */
+int smime_add_policies(X509 *x, const char *const *oids, size_t n, struct errbuf *e) MUST_USE;
 /* Is url an http:// URL without spaces or control characters? */
 int smime_url_ok(const char *url);
 
@@ -87,6 +91,14 @@ EVP_PKEY *ca_issuer_key(struct ca *ca);
 int crl_sign(X509 *issuer, EVP_PKEY *key, const struct crl_entry *entries, size_t n,
     uint64_t number, time_t now, int64_t lifetime, unsigned char **der, size_t *len,
     struct errbuf *e) MUST_USE;
+
+/* gpgsm 2.2 reads this much of a PKCS#12 password ("password too long" beyond). */
+#define PKCS12_GPGSM_MAX_PASSWORD 31
+/* ASCII and not longer than gpgsm reads? (Its derivation differs for any other.) */
+bool pkcs12_gpgsm_password_ok(const char *password);
+/* pkcs12_gpgsm_check() of a PKCS12 in memory (password also opens encrypted safes). */
+int pkcs12_gpgsm_agrees(PKCS12 *p12, const char *password, bool *agrees, struct errbuf *e)
+    MUST_USE;
 
 /* The contents of a memory BIO as a new NUL-terminated string. */
 char *smime_bio_string(BIO *bio, size_t *len_out);
@@ -131,5 +143,23 @@ enum ca_outcome profile_leaf(X509 *leaf, X509 *issuer, const struct leaf_params 
     struct errbuf *e);
 /* The S/MIME BR policy OID of a profile, e.g. "2.23.140.1.5.1.3". */
 const char *profile_policy_oid(enum cert_profile profile);
+
+/*
+ * The issuing CA's certificatePolicies and extendedKeyUsage for the
+ * profiles in the CERT_PROFILE_BIT() mask `profiles` (at least one): every
+ * policy OID a leaf of those profiles carries, emailProtection, and
+ * clientAuth when a multipurpose profile is among them (SBR 7.1.2.2: the
+ * sub-CA's EKU must include what its leaves claim; nothing else).
+ */
+int profile_issuing_extensions(X509 *x, X509 *issuer, unsigned profiles, struct errbuf *e)
+    MUST_USE;
+/*
+ * Can a leaf of profile p chain to issuing for what it claims: the
+ * profile's policy OID (or anyPolicy) in the issuing certificate's
+ * certificatePolicies, emailProtection and, for multipurpose, clientAuth
+ * in its extendedKeyUsage (or no EKU at all)? 0, or -1 with e saying what
+ * the certificate lacks.
+ */
+int profile_issuer_allows(X509 *issuing, enum cert_profile p, struct errbuf *e) MUST_USE;
 
 #endif

@@ -40,6 +40,8 @@ enum cert_profile {
 };
 #define CERT_PROFILE_NAMES { "mailbox-strict", "mailbox-multipurpose", \
 	"organization-strict", "organization-multipurpose", NULL }
+/* A set of profiles as a bit mask: what an issuing CA must allow. */
+#define CERT_PROFILE_BIT(p) (1u << (unsigned)(p))
 
 /*
  * The master key: 32 random bytes, an AES-256 key. Both the sealing API

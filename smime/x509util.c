@@ -233,32 +233,44 @@ out:
 }
 
 int
-smime_add_policy(X509 *x, const char *oid, struct errbuf *e)
+smime_add_policies(X509 *x, const char *const *oids, size_t n, struct errbuf *e)
 {
 	CERTIFICATEPOLICIES *pols = NULL;
 	POLICYINFO *pi = NULL;
+	const char *bad = n > 0 ? oids[0] : "(none)";
 	int rc = -1;
 
 	pols = sk_POLICYINFO_new_null();
-	pi = POLICYINFO_new();
-	if (pols == NULL || pi == NULL)
+	if (pols == NULL || n == 0)
 		goto fail;
-	ASN1_OBJECT_free(pi->policyid);
-	pi->policyid = OBJ_txt2obj(oid, 1);
-	if (pi->policyid == NULL || sk_POLICYINFO_push(pols, pi) == 0)
-		goto fail;
-	pi = NULL;
+	for (size_t i = 0; i < n; i++) {
+		bad = oids[i];
+		pi = POLICYINFO_new();
+		if (pi == NULL)
+			goto fail;
+		ASN1_OBJECT_free(pi->policyid);
+		pi->policyid = OBJ_txt2obj(oids[i], 1);
+		if (pi->policyid == NULL || sk_POLICYINFO_push(pols, pi) == 0)
+			goto fail;
+		pi = NULL;
+	}
 	if (X509_add1_ext_i2d(x, NID_certificate_policies, pols, 0, X509V3_ADD_DEFAULT) != 1)
 		goto fail;
 	rc = 0;
 	goto out;
 fail:
-	err_set(e, "cannot add certificatePolicies %s", oid);
+	err_set(e, "cannot add certificatePolicies %s", bad);
 	err_add_openssl(e);
 out:
 	POLICYINFO_free(pi);
 	CERTIFICATEPOLICIES_free(pols);
 	return rc;
+}
+
+int
+smime_add_policy(X509 *x, const char *oid, struct errbuf *e)
+{
+	return smime_add_policies(x, &oid, 1, e);
 }
 
 int

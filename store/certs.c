@@ -42,6 +42,9 @@ store_user_clear(struct store_user *u)
 	free(u->mail);
 	free(u->display_name);
 	free(u->group_name);
+	free(u->language);
+	free(u->left_reason);
+	free(u->ca_hold);
 	memset(u, 0, sizeof(*u));
 }
 
@@ -62,11 +65,12 @@ store_user_upsert(struct store *st, const struct store_user *u, struct errbuf *e
 	if (st->upsert == NULL)
 		st->upsert = store_prepare(st,
 		    "INSERT INTO users (id, source, dn, mail, display_name, group_name, first_seen,"
-		    " last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"
+		    " last_seen, language) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)"
 		    " ON CONFLICT(id) DO UPDATE SET source = ?2, dn = ?3, mail = ?4,"
-		    " display_name = ?5, group_name = ?6, last_seen = ?7"
+		    " display_name = ?5, group_name = ?6, last_seen = ?7, language = ?8"
 		    " WHERE source IS NOT ?2 OR dn IS NOT ?3 OR mail IS NOT ?4"
-		    "  OR display_name IS NOT ?5 OR group_name IS NOT ?6 OR last_seen <= ?7 - 86400", e);
+		    "  OR display_name IS NOT ?5 OR group_name IS NOT ?6 OR language IS NOT ?8"
+		    "  OR last_seen <= ?7 - 86400", e);
 	s = st->upsert;
 	if (s == NULL)
 		return -1;
@@ -79,6 +83,7 @@ store_user_upsert(struct store *st, const struct store_user *u, struct errbuf *e
 	bind_text(s, 5, u->display_name);
 	bind_text(s, 6, u->group_name);
 	sqlite3_bind_int64(s, 7, u->last_seen);
+	bind_text(s, 8, u->language);
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		store_sql_error(st, "cannot record a user", e);
@@ -90,15 +95,19 @@ store_user_upsert(struct store *st, const struct store_user *u, struct errbuf *e
 	return 0;
 }
 
+/* What store_user_find reads, in struct store_user's order. */
+#define USER_COLUMNS "id, source, dn, mail, display_name, group_name, first_seen, last_seen," \
+	" language, left_at, left_reason, ignored, notifications_suspended, ca_hold"
+
 int
 store_user_find(struct store *st, const char *key, struct store_user *out, struct errbuf *e)
 {
 	sqlite3_stmt *s = store_prepare(st,
 	    strchr(key, '@') != NULL ?
-	    "SELECT id, source, dn, mail, display_name, group_name, first_seen, last_seen"
-	    " FROM users WHERE mail = ?1 COLLATE NOCASE ORDER BY last_seen DESC LIMIT 1" :
-	    "SELECT id, source, dn, mail, display_name, group_name, first_seen, last_seen"
-	    " FROM users WHERE id = ?1 OR dn = ?1 COLLATE NOCASE LIMIT 1", e);
+	    "SELECT " USER_COLUMNS " FROM users"
+	    " WHERE mail = ?1 COLLATE NOCASE ORDER BY last_seen DESC LIMIT 1" :
+	    "SELECT " USER_COLUMNS " FROM users WHERE id = ?1 OR dn = ?1 COLLATE NOCASE LIMIT 1",
+	    e);
 	int rc;
 
 	if (s == NULL)
@@ -114,6 +123,12 @@ store_user_find(struct store *st, const char *key, struct store_user *out, struc
 		out->group_name = col_text(s, 5);
 		out->first_seen = sqlite3_column_int64(s, 6);
 		out->last_seen = sqlite3_column_int64(s, 7);
+		out->language = col_text(s, 8);
+		out->left_at = sqlite3_column_int64(s, 9);
+		out->left_reason = col_text(s, 10);
+		out->ignored = sqlite3_column_int(s, 11) != 0;
+		out->notifications_suspended = sqlite3_column_int(s, 12) != 0;
+		out->ca_hold = col_text(s, 13);
 		rc = 1;
 	} else if (rc == SQLITE_DONE) {
 		rc = 0;
@@ -155,7 +170,7 @@ store_cert_insert(struct store *st, const struct store_cert *c, int64_t *id_out,
 	sqlite3_stmt *s = store_prepare(st,
 	    "INSERT INTO certs (user_id, action_id, group_name, ca_name, serial, issuer,"
 	    " fingerprint, mail, key_type, not_before, not_after, status, published, der,"
-	    " chain_pem, created) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", e);
+	    " chain_pem, created, alt_mails) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", e);
 
 	if (s == NULL)
 		return -1;
@@ -175,6 +190,7 @@ store_cert_insert(struct store *st, const struct store_cert *c, int64_t *id_out,
 	bind_blob(s, 14, c->der, c->der_len);
 	bind_text(s, 15, c->chain_pem);
 	sqlite3_bind_int64(s, 16, c->created);
+	bind_text(s, 17, c->alt_mails);
 	if (store_exec_stmt(st, s, "cannot record a certificate", e) != 0)
 		return -1;
 	*id_out = sqlite3_last_insert_rowid(st->db);
@@ -183,7 +199,8 @@ store_cert_insert(struct store *st, const struct store_cert *c, int64_t *id_out,
 
 #define CERT_COLUMNS \
 	"id, user_id, action_id, group_name, ca_name, serial, issuer, fingerprint, mail," \
-	" key_type, not_before, not_after, status, published, created"
+	" key_type, not_before, not_after, status, published, created, revoked_at," \
+	" revocation_reason"
 
 static void
 cert_from_row(sqlite3_stmt *s, bool with_der, struct store_cert *c)
@@ -205,9 +222,12 @@ cert_from_row(sqlite3_stmt *s, bool with_der, struct store_cert *c)
 	c->status = cert_status_parse(status);
 	c->published = sqlite3_column_int(s, 13) != 0;
 	c->created = sqlite3_column_int64(s, 14);
+	c->revoked_at = sqlite3_column_int64(s, 15);
+	c->revocation_reason = sqlite3_column_type(s, 16) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int(s, 16);
 	if (with_der) {
-		c->der = col_blob(s, 15, &c->der_len);
-		c->chain_pem = col_text(s, 16);
+		c->der = col_blob(s, 17, &c->der_len);
+		c->chain_pem = col_text(s, 18);
 	}
 	free(status);
 }
@@ -339,6 +359,9 @@ store_states_free(struct store_user_state *v, size_t n)
 		free(v[i].display_name);
 		free(v[i].group_name);
 		free(v[i].ca_hold);
+		free(v[i].open_cert_status);
+		free(v[i].open_serial);
+		free(v[i].alt_mails);
 	}
 	free(v);
 }
@@ -354,22 +377,26 @@ store_load_states(struct store *st, struct store_user_state **out, size_t *n, st
 	 */
 	sqlite3_stmt *s = store_prepare(st,
 	    "WITH cur AS ("
-	    "  SELECT user_id, id, mail, not_after, published,"
+	    "  SELECT user_id, id, mail, not_after, published, alt_mails,"
 	    "   ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY not_after DESC, id DESC) AS rn"
 	    "  FROM certs WHERE status = 'valid'),"
 	    " newest AS ("
-	    "  SELECT user_id, status,"
+	    "  SELECT user_id, status, revoked_at,"
 	    "   ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY id DESC) AS rn FROM certs),"
 	    " open AS ("
 	    "  SELECT user_id, MAX(id) AS action_id FROM actions"
 	    "  WHERE state NOT IN ('done', 'failed') GROUP BY user_id)"
 	    " SELECT u.id, cur.mail, cur.id, cur.not_after, cur.published, open.action_id,"
 	    "  u.display_name, u.ignored, u.force_issue,"
-	    "  newest.status = 'revoked' AND cur.id IS NULL, u.left_at, u.group_name, u.ca_hold"
+	    "  newest.status = 'revoked' AND cur.id IS NULL, u.left_at, u.group_name, u.ca_hold,"
+	    "  oc.status, oc.serial, oa.created, oa.ca_cookie IS NOT NULL, newest.revoked_at,"
+	    "  cur.alt_mails"
 	    " FROM users u"
 	    " LEFT JOIN cur ON cur.user_id = u.id AND cur.rn = 1"
 	    " LEFT JOIN newest ON newest.user_id = u.id AND newest.rn = 1"
 	    " LEFT JOIN open ON open.user_id = u.id"
+	    " LEFT JOIN actions oa ON oa.id = open.action_id"
+	    " LEFT JOIN certs oc ON oc.id = oa.cert_id"
 	    " ORDER BY u.id", e);
 	struct store_user_state *v = NULL;
 	size_t count = 0, cap = 0;
@@ -396,6 +423,12 @@ store_load_states(struct store *st, struct store_user_state **out, size_t *n, st
 		v[count].left_at = sqlite3_column_int64(s, 10);
 		v[count].group_name = col_text(s, 11);
 		v[count].ca_hold = col_text(s, 12);
+		v[count].open_cert_status = col_text(s, 13);
+		v[count].open_serial = col_text(s, 14);
+		v[count].open_created = sqlite3_column_int64(s, 15);
+		v[count].open_at_ca = sqlite3_column_int(s, 16) != 0;
+		v[count].revoked_at = sqlite3_column_int64(s, 17);
+		v[count].alt_mails = col_text(s, 18);
 		count++;
 	}
 	if (rc != SQLITE_DONE) {

@@ -23,6 +23,7 @@ store_holders_free(struct store_holder *v, size_t n)
 		free(v[i].cert_mail);
 		free(v[i].serial);
 		free(v[i].reminded);
+		free(v[i].language);
 	}
 	free(v);
 }
@@ -43,7 +44,7 @@ store_holders(struct store *st, time_t now, struct store_holder **out, size_t *n
 	sqlite3_stmt *s = store_prepare(st,
 	    "SELECT u.id, u.mail, u.display_name, u.dn, c.group_name, c.id, c.mail, c.serial,"
 	    " c.not_after, c.status, u.left_at, u.ignored, u.notifications_suspended, c.not_before,"
-	    " r.threshold"
+	    " r.threshold, u.language"
 	    " FROM certs c JOIN users u ON u.id = c.user_id"
 	    " LEFT JOIN reminders r ON r.cert_id = c.id"
 	    " WHERE c.status IN ('valid', 'superseded') AND c.not_after > ?"
@@ -87,6 +88,7 @@ store_holders(struct store *st, time_t now, struct store_holder **out, size_t *n
 		h->ignored = sqlite3_column_int(s, 11) != 0;
 		h->notifications_suspended = sqlite3_column_int(s, 12) != 0;
 		h->not_before = sqlite3_column_int64(s, 13);
+		h->language = col_text(s, 15);
 		if (sqlite3_column_type(s, 14) != SQLITE_NULL)
 			add_reminded(h, sqlite3_column_int64(s, 14));
 	}

@@ -21,6 +21,8 @@ store_mail_clear(struct store_mail *m)
 	free(m->sealed);
 	free(m->state);
 	free(m->last_error);
+	free(m->reply);
+	free(m->cert_status);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -56,27 +58,22 @@ store_outbox_add(struct store *st, const struct store_mail *m, int64_t *id_out, 
 	return 0;
 }
 
-int
-store_outbox_due(struct store *st, time_t now, size_t limit, struct store_mail **out, size_t *n,
+/* The columns read_mails() reads, in its order. */
+#define MAIL_COLUMNS "id, action_id, user_id, kind, recipient, state, attempts, next_attempt," \
+	" last_error, reply, created, updated"
+
+/*
+ * Step s (MAIL_COLUMNS, then optionally aad, sealed and the status of the
+ * certificate the mail carries) into new rows.
+ */
+static int
+read_mails(struct store *st, sqlite3_stmt *s, bool sealed, struct store_mail **out, size_t *n,
     struct errbuf *e)
 {
-	sqlite3_stmt *s = store_prepare(st,
-	    "SELECT id, action_id, user_id, kind, recipient, aad, sealed, state, attempts,"
-	    " next_attempt, last_error FROM outbox"
-	    " WHERE state = 'queued' AND next_attempt <= ?"
-	    /* A password mail waits until its certificate mail has gone out. */
-	    " AND NOT (kind = 'password' AND EXISTS (SELECT 1 FROM outbox c"
-	    "   WHERE c.action_id = outbox.action_id AND c.kind = 'collection'"
-	    "   AND c.state <> 'sent'))"
-	    " ORDER BY id LIMIT ?", e);
 	struct store_mail *v = NULL;
 	size_t count = 0;
 	int rc;
 
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_mail *m;
 
@@ -88,12 +85,18 @@ store_outbox_due(struct store *st, time_t now, size_t limit, struct store_mail *
 		m->user_id = col_text(s, 2);
 		m->kind = col_text(s, 3);
 		m->recipient = col_text(s, 4);
-		m->aad = col_text(s, 5);
-		m->sealed = col_blob(s, 6, &m->sealed_len);
-		m->state = col_text(s, 7);
-		m->attempts = sqlite3_column_int(s, 8);
-		m->next_attempt = sqlite3_column_int64(s, 9);
-		m->last_error = col_text(s, 10);
+		m->state = col_text(s, 5);
+		m->attempts = sqlite3_column_int(s, 6);
+		m->next_attempt = sqlite3_column_int64(s, 7);
+		m->last_error = col_text(s, 8);
+		m->reply = col_text(s, 9);
+		m->created = sqlite3_column_int64(s, 10);
+		m->updated = sqlite3_column_int64(s, 11);
+		if (sealed) {
+			m->aad = col_text(s, 12);
+			m->sealed = col_blob(s, 13, &m->sealed_len);
+			m->cert_status = col_text(s, 14);
+		}
 	}
 	if (rc != SQLITE_DONE) {
 		store_sql_error(st, "cannot read the outbox", e);
@@ -108,22 +111,63 @@ store_outbox_due(struct store *st, time_t now, size_t limit, struct store_mail *
 }
 
 int
-store_outbox_update(struct store *st, int64_t id, const char *state, int attempts,
-    time_t next_attempt, const char *error_or_null, time_t now, struct errbuf *e)
+store_outbox_due(struct store *st, time_t now, size_t limit, struct store_mail **out, size_t *n,
+    struct errbuf *e)
 {
 	sqlite3_stmt *s = store_prepare(st,
-	    "UPDATE outbox SET state = ?, attempts = ?, next_attempt = ?, last_error = ?,"
-	    " updated = ? WHERE id = ?", e);
+	    "SELECT " MAIL_COLUMNS ", aad, sealed,"
+	    " (SELECT c.status FROM actions a JOIN certs c ON c.id = a.cert_id"
+	    "   WHERE a.id = outbox.action_id)"
+	    " FROM outbox"
+	    " WHERE state = 'queued' AND next_attempt <= ?"
+	    /* A password mail waits until its certificate mail has gone out. */
+	    " AND NOT (kind = 'password' AND EXISTS (SELECT 1 FROM outbox c"
+	    "   WHERE c.action_id = outbox.action_id AND c.kind = 'collection'"
+	    "   AND c.state <> 'sent'))"
+	    " ORDER BY id LIMIT ?", e);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
+	return read_mails(st, s, true, out, n, e);
+}
+
+int
+store_outbox_update(struct store *st, int64_t id, const char *state, int attempts,
+    time_t next_attempt, const char *reply, time_t now, struct errbuf *e)
+{
+	bool sent = strcmp(state, "sent") == 0;
+	sqlite3_stmt *s = store_prepare(st,
+	    "UPDATE outbox SET state = ?1, attempts = ?2, next_attempt = ?3, last_error = ?4,"
+	    " reply = ?5, updated = ?6,"
+	    " sealed = CASE WHEN ?1 = 'queued' THEN sealed ELSE X'' END"
+	    " WHERE id = ?7", e);
 
 	if (s == NULL)
 		return -1;
 	bind_text(s, 1, state);
 	sqlite3_bind_int(s, 2, attempts);
 	sqlite3_bind_int64(s, 3, next_attempt);
-	bind_text(s, 4, error_or_null);
-	sqlite3_bind_int64(s, 5, now);
-	sqlite3_bind_int64(s, 6, id);
+	bind_text(s, 4, sent ? NULL : reply);
+	bind_text(s, 5, sent ? reply : NULL);
+	sqlite3_bind_int64(s, 6, now);
+	sqlite3_bind_int64(s, 7, id);
 	return store_exec_stmt(st, s, "cannot update the outbox", e);
+}
+
+int
+store_outbox_for_user(struct store *st, const char *user_id, size_t limit,
+    struct store_mail **out, size_t *n, struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "SELECT " MAIL_COLUMNS " FROM outbox WHERE user_id = ? ORDER BY id DESC LIMIT ?", e);
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, user_id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
+	return read_mails(st, s, false, out, n, e);
 }
 
 int
@@ -131,7 +175,7 @@ store_outbox_fail_siblings(struct store *st, int64_t action_id, const char *reas
     struct errbuf *e)
 {
 	sqlite3_stmt *s = store_prepare(st,
-	    "UPDATE outbox SET state = 'failed', last_error = ?, updated = ?"
+	    "UPDATE outbox SET state = 'failed', last_error = ?, updated = ?, sealed = X''"
 	    " WHERE action_id = ? AND kind = 'password' AND state = 'queued'", e);
 
 	if (s == NULL)
@@ -144,15 +188,12 @@ store_outbox_fail_siblings(struct store *st, int64_t action_id, const char *reas
 	return sqlite3_changes(st->db);
 }
 
-int
-store_outbox_count(struct store *st, const char *state, int64_t *count, struct errbuf *e)
+/* Steps s (stolen: finalized here), a SELECT COUNT(*), into *count. */
+static int
+outbox_count_rows(struct store *st, sqlite3_stmt *s, int64_t *count, struct errbuf *e)
 {
-	sqlite3_stmt *s = store_prepare(st, "SELECT COUNT(*) FROM outbox WHERE state = ?", e);
 	int rc = -1;
 
-	if (s == NULL)
-		return -1;
-	bind_text(s, 1, state);
 	if (sqlite3_step(s) == SQLITE_ROW) {
 		*count = sqlite3_column_int64(s, 0);
 		rc = 0;
@@ -161,4 +202,27 @@ store_outbox_count(struct store *st, const char *state, int64_t *count, struct e
 	}
 	sqlite3_finalize(s);
 	return rc;
+}
+
+int
+store_outbox_due_count(struct store *st, time_t now, int64_t *count, struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "SELECT COUNT(*) FROM outbox WHERE state = 'queued' AND next_attempt <= ?", e);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	return outbox_count_rows(st, s, count, e);
+}
+
+int
+store_outbox_count(struct store *st, const char *state, int64_t *count, struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st, "SELECT COUNT(*) FROM outbox WHERE state = ?", e);
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, state);
+	return outbox_count_rows(st, s, count, e);
 }

@@ -238,6 +238,8 @@ store_audit_rows_free(struct store_audit_row *v, size_t n)
 		free(v[i].mail);
 		free(v[i].event);
 		free(v[i].detail);
+		free(v[i].actor);
+		free(v[i].sudo_user);
 	}
 	free(v);
 }
@@ -247,7 +249,8 @@ store_query_audit(struct store *st, const char *user_key, time_t since,
     struct store_audit_row **out, size_t *n, struct errbuf *e)
 {
 	sqlite3_stmt *s = store_prepare(st,
-	    "SELECT a.id, a.time, a.run_id, a.user_id, u.mail, a.event, a.detail"
+	    "SELECT a.id, a.time, a.run_id, a.user_id, u.mail, a.event, a.detail, a.actor,"
+	    " a.sudo_user"
 	    " FROM audit a LEFT JOIN users u ON u.id = a.user_id"
 	    " WHERE a.time >= ?1 AND (?2 IS NULL OR a.user_id = ?2"
 	    "   OR a.user_id IN (SELECT id FROM users WHERE mail = ?2 COLLATE NOCASE"
@@ -270,6 +273,8 @@ store_query_audit(struct store *st, const char *user_key, time_t since,
 		v[count].mail = col_text(s, 4);
 		v[count].event = col_text(s, 5);
 		v[count].detail = col_text(s, 6);
+		v[count].actor = col_text(s, 7);
+		v[count].sudo_user = col_text(s, 8);
 		count++;
 	}
 	if (step != SQLITE_DONE) {

@@ -87,6 +87,8 @@ struct store_audit_row {
 	char *mail;     /* the user's mail from the users table, NULL if unknown */
 	char *event;
 	char *detail;
+	char *actor;     /* who ran the command (login name), NULL in entries older than the column */
+	char *sudo_user; /* and, when that was root through sudo, who called sudo */
 };
 
 void store_audit_rows_free(struct store_audit_row *v, size_t n);

@@ -111,3 +111,52 @@ store_action_forget_key(struct store *st, int64_t action_id, struct errbuf *e)
 	sqlite3_bind_int64(s, 1, action_id);
 	return store_exec_stmt(st, s, "cannot forget an action's key", e);
 }
+
+int
+store_escrow_legacy(struct store *st, size_t max, struct store_legacy_escrow **out, size_t *n,
+    struct errbuf *e)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "SELECT escrow.cert_id, COALESCE(certs.action_id, 0), escrow.aad, escrow.sealed,"
+	    " certs.der FROM escrow JOIN certs ON certs.id = escrow.cert_id"
+	    " LEFT JOIN actions ON actions.id = certs.action_id"
+	    " WHERE substr(escrow.aad, 1, 7) <> 'escrow:'"
+	    " AND (actions.id IS NULL OR actions.state IN ('done', 'failed'))"
+	    " ORDER BY escrow.cert_id LIMIT ?", e);
+	struct store_legacy_escrow *v = NULL;
+	size_t count = 0;
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		v = xreallocarray(v, count + 1, sizeof(*v));
+		v[count].cert_id = sqlite3_column_int64(s, 0);
+		v[count].action_id = sqlite3_column_int64(s, 1);
+		v[count].aad = col_text(s, 2);
+		v[count].sealed = col_blob(s, 3, &v[count].sealed_len);
+		v[count].der = col_blob(s, 4, &v[count].der_len);
+		count++;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		store_sql_error(st, "cannot list escrowed keys", e);
+		store_legacy_escrow_free(v, count);
+		return -1;
+	}
+	*out = v;
+	*n = count;
+	return 0;
+}
+
+void
+store_legacy_escrow_free(struct store_legacy_escrow *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].aad);
+		free(v[i].sealed);
+		free(v[i].der);
+	}
+	free(v);
+}

@@ -52,4 +52,24 @@ int store_sealed_replace(struct store *st, enum store_sealed_table t, int64_t id
 int store_escrow_delete(struct store *st, int64_t cert_id, struct errbuf *e) MUST_USE;
 int store_action_forget_key(struct store *st, int64_t action_id, struct errbuf *e) MUST_USE;
 
+/*
+ * Escrowed keys still sealed the way provisioning sealed them (associated
+ * data not "escrow:..."), written before escrowed keys went under the
+ * signer's recovery control, and only those whose provisioning is over:
+ * at most max, with the certificate's DER, for sync/escrow_upgrade.c.
+ */
+struct store_legacy_escrow {
+	int64_t cert_id;
+	int64_t action_id; /* 0: none */
+	char *aad;
+	unsigned char *sealed;
+	size_t sealed_len;
+	unsigned char *der;
+	size_t der_len;
+};
+
+int store_escrow_legacy(struct store *st, size_t max, struct store_legacy_escrow **out,
+    size_t *n, struct errbuf *e) MUST_USE;
+void store_legacy_escrow_free(struct store_legacy_escrow *v, size_t n);
+
 #endif

@@ -116,7 +116,59 @@ static const char *const migrations[] = {
 	"ALTER TABLE actions ADD COLUMN ca_failures INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE users ADD COLUMN ca_hold TEXT;",
 	/*
-	 * 7: where each [directory]'s change stream stands (store/stream.c):
+	 * 7: the durable queue of directory removals (store/removals.h,
+	 * invariant I2): a revoked, superseded or expired value of ours stays
+	 * queued until it is out of the directory.
+	 */
+	"CREATE TABLE removals ("
+	"  id INTEGER PRIMARY KEY,"
+	"  cert_id INTEGER NOT NULL REFERENCES certs(id),"
+	"  user_id TEXT, why TEXT NOT NULL,"
+	"  created INTEGER NOT NULL, updated INTEGER, done_at INTEGER,"
+	"  attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT);"
+	"CREATE UNIQUE INDEX removals_pending ON removals(cert_id) WHERE done_at IS NULL;",
+	/*
+	 * 8: every alternative address a certificate carries (I5: losing one
+	 * is a reissue), in the per-run state index so that reading it costs
+	 * no row reads.
+	 */
+	"ALTER TABLE certs ADD COLUMN alt_mails TEXT;"
+	"DROP INDEX certs_state;"
+	"CREATE INDEX certs_state ON certs(user_id, status, not_after, id, mail, published,"
+	"  serial, group_name, not_before, alt_mails);",
+	/*
+	 * 9: what external CAs were asked, recorded before each request
+	 * leaves, and the certificates they made that we do not keep
+	 * (store/ca_requests.h, invariant I3).
+	 */
+	"CREATE TABLE ca_requests ("
+	"  id INTEGER PRIMARY KEY,"
+	"  action_id INTEGER NOT NULL, ca_name TEXT NOT NULL,"
+	"  request_id TEXT NOT NULL, key_id TEXT NOT NULL, csr TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('sent','answered','lost')),"
+	"  outcome TEXT, serial TEXT, created INTEGER NOT NULL, answered INTEGER);"
+	"CREATE INDEX ca_requests_action ON ca_requests(action_id, id);"
+	"CREATE TABLE unwanted_certs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user_id TEXT, ca_name TEXT NOT NULL, serial TEXT, issuer TEXT, key_id TEXT,"
+	"  der BLOB, why TEXT NOT NULL, reason INTEGER NOT NULL DEFAULT 5,"
+	"  state TEXT NOT NULL CHECK (state IN ('pending','revoked','admin')),"
+	"  reported INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT, created INTEGER NOT NULL, updated INTEGER,"
+	"  UNIQUE (issuer, serial));",
+	/*
+	 * 10: what a helpdesk and an auditor ask: the mail server's reply when
+	 * it accepted a mail ("250 2.0.0 Ok: queued as 4F1A2B"), the person's
+	 * preferred language from the directory (reminders are written in
+	 * it), and who ran the command behind each audit entry.
+	 */
+	"ALTER TABLE outbox ADD COLUMN reply TEXT;"
+	"ALTER TABLE users ADD COLUMN language TEXT;"
+	"ALTER TABLE audit ADD COLUMN actor TEXT;"
+	"ALTER TABLE audit ADD COLUMN sudo_user TEXT;"
+	"CREATE INDEX outbox_user ON outbox(user_id, id);",
+	/*
+	 * 11: where each [directory]'s change stream stands (store/stream.c):
 	 * the opaque state dir_watch hands out with every batch of changes,
 	 * stored in the transaction that records what those changes did; the
 	 * server it belongs to, for people (AD: the DC's DNS name and
@@ -279,6 +331,8 @@ store_open_mode(const char *state_dir, bool readonly, struct store **out, struct
 	int rc = -1;
 
 	st->lock_fd = -1;
+	/* Every audit entry this handle writes names who ran the process. */
+	actor_of_process(&st->actor);
 	st->dir = xstrdup(state_dir);
 	st->path = xasprintf("%s/smimesync.db", state_dir);
 	if (!readonly) {
@@ -353,7 +407,7 @@ store_lock(struct store *st, struct errbuf *e)
 		return 0; /* already ours */
 	path = xasprintf("%s/lock", st->dir);
 
-	st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (st->lock_fd < 0) {
 		err_set(e, "%s: cannot open lock file: %s", path, strerror(errno));
 		goto out;
@@ -468,7 +522,8 @@ store_audit(struct store *st, const char *run_id, const char *user_id, const cha
     const char *detail, struct errbuf *e)
 {
 	sqlite3_stmt *s = store_prepare(st,
-	    "INSERT INTO audit (time, run_id, user_id, event, detail) VALUES (?, ?, ?, ?, ?)", e);
+	    "INSERT INTO audit (time, run_id, user_id, event, detail, actor, sudo_user)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?)", e);
 
 	if (s == NULL)
 		return -1;
@@ -477,5 +532,7 @@ store_audit(struct store *st, const char *run_id, const char *user_id, const cha
 	bind_text(s, 3, user_id);
 	bind_text(s, 4, event);
 	bind_text(s, 5, detail);
+	bind_text(s, 6, st->actor.name);
+	bind_text(s, 7, st->actor.sudo_user[0] != '\0' ? st->actor.sudo_user : NULL);
 	return store_exec_stmt(st, s, "cannot append to the audit log", e);
 }

@@ -56,8 +56,15 @@ struct store_user {
 	char *mail;
 	char *display_name;
 	char *group_name;
+	char *language;     /* preferred language as the directory says it, or NULL */
 	time_t first_seen;
 	time_t last_seen;
+	/* Read by store_user_find only (upsert leaves them alone): */
+	time_t left_at;     /* recorded as gone at, 0 if not */
+	char *left_reason;
+	bool ignored;
+	bool notifications_suspended;
+	char *ca_hold;      /* why the CA rejected the last request, or NULL */
 };
 
 int store_user_upsert(struct store *st, const struct store_user *u, struct errbuf *e) MUST_USE;
@@ -95,6 +102,14 @@ struct store_cert {
 	size_t der_len;
 	char *chain_pem;
 	time_t created;
+	time_t revoked_at;      /* 0 unless revoked */
+	int revocation_reason;  /* RFC 5280 CRLReason code, -1 when not revoked */
+	/*
+	 * Written by store_cert_insert() only (NULL when read back): every
+	 * alternative address the certificate was asked for, lowercased, one a
+	 * line (I5: losing any of them is a reissue).
+	 */
+	const char *alt_mails;
 };
 
 void store_cert_clear(struct store_cert *c);
@@ -136,6 +151,14 @@ struct store_user_state {
 	bool revoked;        /* the newest certificate was revoked, none valid since */
 	time_t left_at;      /* when we first saw this person leave, 0 if not */
 	char *ca_hold;       /* why the CA rejected this person's last request, or NULL */
+	/* The unfinished action (open_action), for the planner's I4 check: */
+	char *open_cert_status; /* status of the certificate it made, NULL if none yet */
+	char *open_serial;      /* that certificate's serial, NULL if none yet */
+	time_t open_created;    /* when it was planned */
+	bool open_at_ca;        /* an external CA holds its request (a cookie) */
+	time_t revoked_at;      /* revoked: when the newest certificate was revoked */
+	char *alt_mails;        /* the current certificate's alternative addresses, lowercased,
+	                           one a line; NULL when not recorded (issued before) */
 };
 
 int store_load_states(struct store *st, struct store_user_state **out, size_t *n,
@@ -200,7 +223,7 @@ struct store_mail {
 	int64_t id;
 	int64_t action_id;
 	char *user_id;
-	char *kind;        /* "collection" | "password" */
+	char *kind;        /* "collection" | "password" | a reminder | "notice" */
 	char *recipient;
 	char *aad;
 	unsigned char *sealed;
@@ -209,6 +232,16 @@ struct store_mail {
 	int attempts;
 	time_t next_attempt;
 	char *last_error;
+	char *reply;       /* the server's reply when it accepted the mail, or NULL */
+	time_t created;
+	time_t updated;    /* when it was sent or last tried, 0 if never */
+	/*
+	 * Read by store_outbox_due() only: the status ("valid", "superseded",
+	 * "revoked") of the certificate the mail's action made, NULL when the
+	 * mail carries none. A collection or password mail for a certificate
+	 * that is no longer valid is cancelled, never sent (invariant I4).
+	 */
+	char *cert_status;
 };
 
 void store_mail_clear(struct store_mail *m);
@@ -218,8 +251,22 @@ int store_outbox_add(struct store *st, const struct store_mail *m, int64_t *id_o
 /* Queued mails due at now, oldest first, at most limit. */
 int store_outbox_due(struct store *st, time_t now, size_t limit, struct store_mail **out,
     size_t *n, struct errbuf *e) MUST_USE;
+/*
+ * Record an attempt: reply is what the server answered. It is kept as the
+ * mail's reply when state is "sent" (for the helpdesk: it holds the
+ * server's queue id), as its last_error otherwise. A mail that reaches its
+ * end ("sent" or "failed") loses its sealed payload in the same statement:
+ * nothing sealed in the outbox outlives its delivery, whatever the group's
+ * escrow says (I6).
+ */
 int store_outbox_update(struct store *st, int64_t id, const char *state, int attempts,
-    time_t next_attempt, const char *error_or_null, time_t now, struct errbuf *e) MUST_USE;
+    time_t next_attempt, const char *reply, time_t now, struct errbuf *e) MUST_USE;
+/*
+ * Every mail of one user, newest first, at most limit, without the sealed
+ * message (sealed is NULL): for status USER and resend.
+ */
+int store_outbox_for_user(struct store *st, const char *user_id, size_t limit,
+    struct store_mail **out, size_t *n, struct errbuf *e) MUST_USE;
 /*
  * The certificate mail of an action failed for good: fail its queued
  * password mail too (a password without its file helps nobody). Returns
@@ -227,6 +274,9 @@ int store_outbox_update(struct store *st, int64_t id, const char *state, int att
  */
 int store_outbox_fail_siblings(struct store *st, int64_t action_id, const char *reason,
     time_t now, struct errbuf *e) MUST_USE;
+/* Queued mails due at now (a delivery's progress: its total). */
+int store_outbox_due_count(struct store *st, time_t now, int64_t *count,
+    struct errbuf *e) MUST_USE;
 /* Counts of mails per state for one user (for status). */
 int store_outbox_count(struct store *st, const char *state, int64_t *count,
     struct errbuf *e) MUST_USE;
@@ -267,6 +317,7 @@ struct store_holder {
 	time_t left_at;
 	bool ignored;
 	bool notifications_suspended;
+	char *language;      /* the user's preferred language from the directory, or NULL */
 	int64_t *reminded;   /* thresholds already recorded for this certificate, largest first */
 	size_t n_reminded;
 };

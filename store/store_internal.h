@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include "common/actor.h"
 #include "store/store.h"
 
 struct store {
@@ -16,6 +17,7 @@ struct store {
 	int lock_fd;
 	/* store_user_upsert runs once per member per run: prepared once (new). */
 	sqlite3_stmt *upsert;
+	struct actor actor; /* who runs this process: every audit entry names them */
 };
 
 /* Prepare sql; on error fill e with the SQLite message and return NULL. */

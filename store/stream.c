@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Where each [directory]'s change stream stands (table stream_state,
- * migration 7): one row per directory, written in the caller's
+ * migration 11): one row per directory, written in the caller's
  * transaction together with what the changes did. See store.h.
  */
 #include "config.h"

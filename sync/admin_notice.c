@@ -19,18 +19,21 @@ notice_group(struct engine *en, const struct conf_group *g)
 	char *summary = report_summary_text(en->report);
 	char *errors = report_error_lines(en->report, g->name, NOTICE_MAX_ERRORS);
 	char *list = xstrdup(g->notify), *save = NULL, *addr;
+	char lang[32];
 	struct errbuf e;
 
 	if (mailq_sender_vars(en, vars, &e) != 0) {
 		report_error(en->report, NULL, "notice", "%s", e.text);
 		goto out;
 	}
+	/* Admins read the group's language. */
+	mailq_language(en, g, NULL, lang, sizeof(lang));
 	tmpl_vars_set(vars, "group", g->name);
 	tmpl_vars_set(vars, "status", report_status_so_far(en->report));
 	tmpl_vars_set(vars, "summary", summary);
 	tmpl_vars_set(vars, "errors", errors);
 	for (addr = strtok_r(list, ",", &save); addr != NULL; addr = strtok_r(NULL, ",", &save)) {
-		struct mailq_to to = { str_trim(addr), NULL, NULL, 0 };
+		struct mailq_to to = { str_trim(addr), NULL, NULL, 0, lang };
 		char *data = NULL;
 		size_t len = 0;
 

@@ -5,6 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "common/fileutil.h"
 #include "common/strutil.h"
@@ -35,16 +42,96 @@ human_time(time_t t, char *out, size_t size)
 	strftime(out, size, "%Y-%m-%d %H:%M UTC", &tm);
 }
 
-/* "alice@example.org" -> "alice@example.org.p12", anything odd -> '_'. */
-static char *
-p12_filename(const char *mail)
+char *
+collect_p12_filename(const char *mail, time_t not_before, const char *serial)
 {
-	char *name = xasprintf("%s.p12", mail);
+	char day[16];
+	struct tm tm;
+	char *name;
 
+	gmtime_r(&not_before, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	name = xasprintf("%s-%s-%.8s.p12", mail, day, serial != NULL ? serial : "");
 	for (char *p = name; *p != '\0'; p++)
 		if (!isalnum((unsigned char)*p) && strchr("@._-+", *p) == NULL)
 			*p = '_';
 	return name;
+}
+
+/*
+ * The root a mail client is asked to trust: the chain's last certificate
+ * when it is self-signed. Its common name, and its SHA-1 thumbprint as
+ * Windows shows it ("Thumbprint (sha1): 0563B8...") and its SHA-256 in
+ * colon form as macOS and Firefox do. Nothing when the chain has no root.
+ */
+static void
+root_vars(STACK_OF(X509) *chain, struct tmpl_vars *vars)
+{
+	X509 *root = chain != NULL && sk_X509_num(chain) > 0 ?
+	    sk_X509_value(chain, sk_X509_num(chain) - 1) : NULL;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	char cn[256];
+	char *hex;
+
+	if (root == NULL || X509_check_issued(root, root) != X509_V_OK) {
+		ERR_clear_error();
+		return;
+	}
+	if (X509_NAME_get_text_by_NID(X509_get_subject_name(root), NID_commonName, cn,
+	    sizeof(cn)) > 0 && str_is_utf8(cn, strlen(cn)) && !str_has_control(cn))
+		tmpl_vars_set(vars, "root_name", cn);
+	if (X509_digest(root, EVP_sha1(), md, &len) == 1) {
+		hex = hex_encode_colons(md, len);
+		/* Windows writes the thumbprint without separators. */
+		for (char *r = hex, *w = hex;; r++) {
+			if (*r != ':')
+				*w++ = *r;
+			if (*r == '\0')
+				break;
+		}
+		tmpl_vars_set(vars, "root_sha1", hex);
+		free(hex);
+	}
+	if (X509_digest(root, EVP_sha256(), md, &len) == 1) {
+		hex = hex_encode_colons(md, len);
+		tmpl_vars_set(vars, "root_sha256", hex);
+		free(hex);
+	}
+	ERR_clear_error();
+}
+
+/*
+ * Is cert a renewal or replacement? Then renewal is set and the earlier
+ * certificate (the newest other one of this person that began before)
+ * is named, with its address when that was another one.
+ */
+static int
+previous_vars(struct engine *en, const struct store_cert *cert, struct tmpl_vars *vars,
+    struct errbuf *e)
+{
+	struct store_cert *all = NULL;
+	size_t n = 0;
+
+	if (store_certs_for_user(en->store, cert->user_id, false, &all, &n, e) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char na[40];
+		struct tm tm;
+
+		if (all[i].id == cert->id || all[i].not_before > cert->not_before)
+			continue;
+		gmtime_r(&all[i].not_after, &tm);
+		strftime(na, sizeof(na), "%Y-%m-%d %H:%M UTC", &tm);
+		tmpl_vars_set(vars, "renewal", "yes");
+		tmpl_vars_set(vars, "previous_serial", all[i].serial);
+		tmpl_vars_set(vars, "previous_not_after", na);
+		if (strcasecmp(all[i].mail, cert->mail) != 0)
+			tmpl_vars_set(vars, "previous_mail", all[i].mail);
+		break;
+	}
+	store_certs_free(all, n);
+	return 0;
 }
 
 int
@@ -59,8 +146,9 @@ collect_build(struct engine *en, const struct conf_group *g, const struct user *
 	 */
 	const char *mail = cert->mail;
 	const char *name = mailq_safe_name(u->display_name, u->dn);
-	struct mailq_to to = { mail, u->display_name, u->id, 0 };
-	char *password = NULL, *filename = NULL;
+	struct mailq_to to = { mail, u->display_name, u->id, 0, NULL };
+	char *password = NULL, *filename = NULL, *fingerprint = NULL;
+	char lang[32];
 	unsigned char *p12 = NULL;
 	size_t p12_len = 0;
 	X509 *leaf = NULL;
@@ -73,9 +161,15 @@ collect_build(struct engine *en, const struct conf_group *g, const struct user *
 	if (mailq_sender_vars(en, vars, e) != 0)
 		goto out;
 	if (cert_from_der(cert->der, cert->der_len, &leaf, e) != 0 ||
-	    cert_info_get(leaf, &ci, e) != 0)
+	    cert_info_get(leaf, &ci, e) != 0 || previous_vars(en, cert, vars, e) != 0)
 		goto out;
-	filename = p12_filename(mail);
+	/* Both mails in the person's language, when every template exists in it. */
+	mailq_language(en, g, u->language, lang, sizeof(lang));
+	to.lang = lang;
+	/* Dated and with the serial: a renewal never overwrites last year's file. */
+	filename = collect_p12_filename(mail, cert->not_before, cert->serial);
+	fingerprint = hex_to_colons(cert->fingerprint);
+	root_vars(chain, vars);
 	password = password_generate();
 	if (pkcs12_build(key, leaf, chain, name ? name : mail, password, g->pkcs12,
 	    (int)g->pkcs12_iterations, &p12, &p12_len, e) != 0)
@@ -89,7 +183,7 @@ collect_build(struct engine *en, const struct conf_group *g, const struct user *
 	tmpl_vars_set(vars, "mail", mail);
 	tmpl_vars_set(vars, "group", g->name);
 	tmpl_vars_set(vars, "serial", cert->serial);
-	tmpl_vars_set(vars, "fingerprint", cert->fingerprint);
+	tmpl_vars_set(vars, "fingerprint", fingerprint);
 	tmpl_vars_set(vars, "not_before", nb);
 	tmpl_vars_set(vars, "not_after", na);
 	tmpl_vars_set(vars, "issuer", ci.issuer);
@@ -121,6 +215,7 @@ out:
 	cert_info_clear(&ci);
 	X509_free(leaf);
 	free(filename);
+	free(fingerprint);
 	return rc;
 }
 
@@ -128,7 +223,7 @@ int
 collect_queue(struct engine *en, int64_t action_id, const char *user_id,
     const struct collected *c, struct errbuf *e)
 {
-	struct mailq_to to = { c->recipient, NULL, user_id, action_id };
+	struct mailq_to to = { c->recipient, NULL, user_id, action_id, NULL };
 
 	/* Collection first: the password mail waits in the outbox until it is sent. */
 	if (mailq_add(en, "collection", &to, c->collection, c->collection_len, e) != 0 ||

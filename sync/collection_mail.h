@@ -28,6 +28,12 @@ struct collected {
 };
 
 void collected_clear(struct collected *c);
+/*
+ * The PKCS#12 file's name (new): "alice@example.org-2026-11-23-4F1A2B3C.p12"
+ * (address, day of issue, the serial's first 8 digits), so that a renewed
+ * file saved next to last year's never replaces it.
+ */
+char *collect_p12_filename(const char *mail, time_t not_before, const char *serial);
 int collect_build(struct engine *en, const struct conf_group *g, const struct user *u,
     const struct store_cert *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
     struct collected *out, struct errbuf *e) MUST_USE;

@@ -2,10 +2,13 @@
 /*
  * Signing and writing the CRLs of the local CAs ([ca] crl_file).
  *
- * crl_update() signs a new CRL for one CA from the store's revocations,
- * with the next CRL number (persisted first, so numbers only grow even if
- * writing fails) and nextUpdate = now + crl_validity, and replaces
- * crl_file atomically. crl_refresh_all() does that for every CA with a
+ * crl_update() has the signer sign a new CRL for one CA and replaces
+ * crl_file atomically. The signer builds it from its own revocation list,
+ * which the store's revocations are handed to first when it lacks any
+ * (a revocation the signer could not be told of at the time, or one from
+ * before it kept the list), with its own CRL number, kept per CA key
+ * (renaming the [ca] section neither empties the CRL nor restarts the
+ * count), and nextUpdate = its clock + crl_validity. crl_refresh_all() does that for every CA with a
  * crl_file whose last CRL is older than half its crl_validity (or that
  * has none, or whose file is missing): the daemon calls it after each
  * run so a CRL never runs out; force = true re-signs all.

@@ -43,6 +43,28 @@ engine_close(struct engine *en)
 	en->signer = NULL;
 }
 
+void
+engine_phase(struct engine *en, enum run_phase phase, uint64_t total)
+{
+	if (en->progress == NULL)
+		return;
+	en->phase.phase = phase;
+	en->phase.done = 0;
+	en->phase.total = total;
+	en->phase.started = en->phase.now = progress_clock();
+	en->progress(&en->phase, en->progress_arg);
+}
+
+void
+engine_progress(struct engine *en, uint64_t done)
+{
+	if (en->progress == NULL)
+		return;
+	en->phase.done = done;
+	en->phase.now = progress_clock();
+	en->progress(&en->phase, en->progress_arg);
+}
+
 int
 engine_open_command(struct engine *en, const struct config *cfg, bool need_master_key,
     struct errbuf *e)
@@ -76,7 +98,11 @@ engine_close_command(struct engine *en)
 int
 engine_start_signer(struct engine *en, struct errbuf *e)
 {
-	return signer_start(en->cfg, &en->signer, e);
+	if (signer_start(en->cfg, &en->signer, e) != 0)
+		return -1;
+	/* The signing log names this run for everything done at its request. */
+	signer_set_requester(en->signer, en->run_id);
+	return 0;
 }
 
 int

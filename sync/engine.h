@@ -23,6 +23,7 @@
 #include "smime/ca.h"
 #include "smime/escrow.h"
 #include "smime/signer.h"
+#include "report/progress.h"
 #include "report/report.h"
 #include "store/store.h"
 
@@ -47,6 +48,13 @@ struct engine {
 	 * it on, so no key is read into this process.
 	 */
 	struct signer *signer;
+	/*
+	 * Progress (report/progress.h): the run's hook, NULL for none, and the
+	 * phase being counted. engine_progress() calls the hook.
+	 */
+	void (*progress)(const struct run_progress *p, void *arg);
+	void *progress_arg;
+	struct run_progress phase;
 };
 
 void engine_init(struct engine *en, const struct config *cfg);
@@ -79,6 +87,13 @@ enum dir_status engine_dir(struct engine *en, const struct conf_directory *conf,
  */
 int engine_cert_chain(struct engine *en, const struct conf_ca *conf, const struct store_cert *c,
     STACK_OF(X509) **out, struct errbuf *e) MUST_USE;
+/*
+ * Progress: engine_phase() starts a phase of total items (0: unknown),
+ * engine_progress() counts items done in it (done is the new count, not an
+ * increment). Both call en->progress when set; cheap otherwise.
+ */
+void engine_phase(struct engine *en, enum run_phase phase, uint64_t total);
+void engine_progress(struct engine *en, uint64_t done);
 /* A run id: UTC time plus 4 random hex digits, e.g. 20261123T185000Z-3fa9. */
 void engine_new_run_id(char *out, size_t size, time_t now);
 

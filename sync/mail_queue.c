@@ -41,10 +41,32 @@ mailq_sender_vars(struct engine *en, struct tmpl_vars *vars, struct errbuf *e)
 	}
 	tmpl_vars_set(vars, "organization", name ? name : addr);
 	tmpl_vars_set(vars, "from_address", addr);
+	tmpl_vars_set(vars, "reply_address", addr);
+	tmpl_vars_set(vars, "verify_at", en->cfg->mail.verify_at);
 	tmpl_vars_set(vars, "run_id", en->run_id);
 	free(name);
 	free(addr);
+	/* One address for every question: the one replies go to. */
+	if (en->cfg->mail.reply_to != NULL) {
+		if (mail_parse_mailbox(en->cfg->mail.reply_to, &name, &addr, e) != 0) {
+			err_prefix(e, "[mail] reply_to");
+			return -1;
+		}
+		tmpl_vars_set(vars, "reply_address", addr);
+		free(name);
+		free(addr);
+	}
 	return 0;
+}
+
+void
+mailq_language(struct engine *en, const struct conf_group *g, const char *preferred,
+    char *out, size_t size)
+{
+	const struct conf_mail *mc = &en->cfg->mail;
+
+	template_pick_language(mc->template_dir, preferred,
+	    g != NULL && g->language != NULL ? g->language : mc->language, out, size);
 }
 
 int
@@ -58,10 +80,12 @@ mailq_render(struct engine *en, const char *name, const struct tmpl_vars *vars,
 	int rc = -1;
 
 	memset(&rm, 0, sizeof(rm));
-	if (template_render(mc->template_dir, mc->language, name, vars, &rm, e) != 0)
+	if (template_render(mc->template_dir, to->lang != NULL ? to->lang : mc->language, name,
+	    vars, &rm, e) != 0)
 		goto out;
 	memset(&spec, 0, sizeof(spec));
 	spec.from = mc->from;
+	spec.reply_to = mc->reply_to;
 	spec.to_name = mailq_safe_name(to->name, to->addr);
 	spec.to_addr = to->addr;
 	spec.subject = rm.subject;

@@ -23,7 +23,16 @@ struct mailq_to {
 	const char *name;     /* display name, or NULL; refused if it has control characters */
 	const char *user_id;  /* store user, or NULL for admin notices */
 	int64_t action_id;    /* 0 when not part of a provisioning action */
+	const char *lang;     /* the language to write in (mailq_language()); NULL: [mail]'s */
 };
+
+/*
+ * The language of a mail to a person of group g whose directory entry
+ * says preferred (preferredLanguage, may be NULL): theirs when every
+ * template exists in it, else the group's. out holds at least 17 bytes.
+ */
+void mailq_language(struct engine *en, const struct conf_group *g, const char *preferred,
+    char *out, size_t size);
 
 /* Render message `name` with vars into a complete MIME message (new). */
 int mailq_render(struct engine *en, const char *name, const struct tmpl_vars *vars,
@@ -40,7 +49,10 @@ char *mailq_aad(int64_t action_id, const char *kind, const char *recipient);
 /* A display name fit for a header, or NULL (logs why). */
 const char *mailq_safe_name(const char *name, const char *whose);
 
-/* Common template variables about the sender: organization, from_address. */
+/*
+ * Common template variables about the sender: organization, from_address,
+ * reply_address, verify_at, run_id.
+ */
 int mailq_sender_vars(struct engine *en, struct tmpl_vars *vars, struct errbuf *e) MUST_USE;
 
 #endif

@@ -10,6 +10,7 @@
 #include "common/xalloc.h"
 #include "mail/mime.h"
 #include "mail/transport.h"
+#include "sync/mail_queue.h"
 #include "sync/outbox.h"
 
 /*
@@ -19,6 +20,33 @@
  * A full disk does not open that window (reserve_for_batch below).
  */
 #define OUTBOX_BATCH 50
+
+/*
+ * Two checks before a queued mail is opened, each ending it as "failed"
+ * with the reason in the report (invariants I4 and I6):
+ *
+ *  - A collection or password mail whose certificate was revoked or
+ *    superseded since it was queued is cancelled: its key must not reach
+ *    anyone after that moment.
+ *  - The label the payload is opened with is computed again from the
+ *    row's action, kind and recipient, never read from the row: a row
+ *    whose recipient was edited in the store does not open, so nobody can
+ *    redirect an old key mail to another address.
+ */
+static const char *
+mail_refused(const struct store_mail *m, char **aad)
+{
+	*aad = mailq_aad(m->action_id, m->kind, m->recipient);
+	if (m->cert_status != NULL && strcmp(m->cert_status, "valid") != 0 &&
+	    (strcmp(m->kind, "collection") == 0 || strcmp(m->kind, "password") == 0))
+		return m->cert_status[0] == 'r' ? "cancelled: the certificate it carries was "
+		    "revoked after the mail was queued; it is not sent" : "cancelled: the "
+		    "certificate it carries was superseded after the mail was queued; it is not sent";
+	if (m->aad == NULL || strcmp(m->aad, *aad) != 0)
+		return "refused: the stored row does not match what the mail was sealed for "
+		    "(its recipient, kind or action was changed in the store); it is not sent";
+	return NULL;
+}
 
 /*
  * Space the store needs to record the outcome of one batch: per mail, one
@@ -49,7 +77,7 @@ reserve_for_batch(struct engine *en, const char *path, size_t n, struct errbuf *
 
 static int
 record_outcome(struct engine *en, const struct store_mail *m, const struct mail_job *job,
-    struct errbuf *e)
+    bool cancelled, struct errbuf *e)
 {
 	const struct conf_mail *mc = &en->cfg->mail;
 	int attempts = m->attempts + 1;
@@ -77,30 +105,41 @@ record_outcome(struct engine *en, const struct store_mail *m, const struct mail_
 		break;
 	case MAIL_FAILED:
 		state = "failed";
+		if (cancelled) {
+			report_count(en->report, "mails_cancelled", 1);
+			report_error(en->report, m->recipient, "mail", "%s mail %s", m->kind,
+			    job->reason);
+			break;
+		}
 		report_count(en->report, "mails_failed", 1);
 		report_error(en->report, m->recipient, "mail",
 		    "%s mail refused by the server, not retried: %s", m->kind, job->reason);
 		break;
 	}
-	log_msg(job->outcome == MAIL_SENT ? LOGL_INFO : LOGL_WARN, "%s mail to %s: %s%s%s",
+	/* One line per mail is for debugging; the run's summary counts them. */
+	log_msg(job->outcome == MAIL_SENT ? LOGL_DEBUG : LOGL_WARN, "%s mail to %s: %s%s%s",
 	    m->kind, m->recipient, mail_outcome_name(job->outcome), job->reason[0] ? ": " : "",
 	    job->reason);
 	/* One transaction per mail: a later store error cannot undo a "sent". */
 	if (store_begin(en->store, e) != 0)
 		return -1;
-	if (store_outbox_update(en->store, m->id, state, attempts, next,
-	    job->outcome == MAIL_SENT ? NULL : job->reason, en->now, e) != 0 ||
+	if (store_outbox_update(en->store, m->id, state, attempts, next, job->reason, en->now,
+	    e) != 0 ||
 	    store_audit(en->store, en->run_id, m->user_id,
-	    job->outcome == MAIL_SENT ? "mail-sent" : "mail-not-sent", m->kind, e) != 0)
+	    job->outcome == MAIL_SENT ? "mail-sent" : cancelled ? "mail-cancelled" :
+	    "mail-not-sent", m->kind, e) != 0)
 		goto fail;
 	if (strcmp(state, "failed") == 0 && strcmp(m->kind, "collection") == 0 &&
 	    m->action_id != 0) {
-		int n = store_outbox_fail_siblings(en->store, m->action_id,
+		int n = store_outbox_fail_siblings(en->store, m->action_id, cancelled ?
+		    "cancelled with the certificate mail it belongs to" :
 		    "not sent: the certificate mail it belongs to could not be delivered", en->now, e);
 
 		if (n < 0)
 			goto fail;
-		if (n > 0) {
+		if (n > 0 && cancelled) {
+			report_count(en->report, "mails_cancelled", n);
+		} else if (n > 0) {
 			report_count(en->report, "mails_failed", n);
 			report_error(en->report, m->recipient, "mail",
 			    "password mail withheld: its certificate mail was not delivered; "
@@ -123,6 +162,7 @@ outbox_flush(struct engine *en, struct errbuf *e)
 	struct mail_job *jobs = NULL;
 	unsigned char **plain = NULL;
 	size_t *plain_len = NULL;
+	bool *cancelled = NULL;
 	size_t n = 0;
 	char *reserve = xasprintf("%s/outbox.reserve", en->cfg->service.state_dir);
 	int rc = -1;
@@ -144,16 +184,32 @@ outbox_flush(struct engine *en, struct errbuf *e)
 		jobs = xcalloc(n, sizeof(*jobs));
 		plain = xcalloc(n, sizeof(*plain));
 		plain_len = xcalloc(n, sizeof(*plain_len));
+		cancelled = xcalloc(n, sizeof(*cancelled));
 		for (size_t i = 0; i < n; i++) {
+			char *aad = NULL;
+			const char *refused = mail_refused(&mails[i], &aad);
+
 			jobs[i].envelope_from = from_addr;
 			jobs[i].rcpt = mails[i].recipient;
-			if (escrow_open(&en->master_key, mails[i].aad, mails[i].sealed,
-			    mails[i].sealed_len, &plain[i], &plain_len[i], e) != 0) {
-				/* Cannot happen unless the master key changed: fail this mail loudly. */
+			if (refused != NULL) {
 				jobs[i].outcome = MAIL_FAILED;
-				snprintf(jobs[i].reason, sizeof(jobs[i].reason), "%s", e->text);
+				cancelled[i] = true;
+				snprintf(jobs[i].reason, sizeof(jobs[i].reason), "%s", refused);
+				free(aad);
 				continue;
 			}
+			if (escrow_open(&en->master_key, aad, mails[i].sealed,
+			    mails[i].sealed_len, &plain[i], &plain_len[i], e) != 0) {
+				/*
+				 * The master key changed, or the row was altered so that
+				 * it no longer matches its seal: fail this mail loudly.
+				 */
+				jobs[i].outcome = MAIL_FAILED;
+				snprintf(jobs[i].reason, sizeof(jobs[i].reason), "%s", e->text);
+				free(aad);
+				continue;
+			}
+			free(aad);
 			jobs[i].data = (const char *)plain[i];
 			jobs[i].len = plain_len[i];
 		}
@@ -178,13 +234,18 @@ outbox_flush(struct engine *en, struct errbuf *e)
 		}
 		(void)unlink(reserve); /* its space is for the records below */
 		for (size_t i = 0; i < n; i++)
-			if (record_outcome(en, &mails[i], &jobs[i], e) != 0)
+			if (record_outcome(en, &mails[i], &jobs[i], cancelled[i], e) != 0)
 				goto out;
+		/* Counted only when delivery is the run's phase (not between issuing batches). */
+		if (en->phase.phase == PHASE_MAILING)
+			engine_progress(en, en->phase.done + n);
 		for (size_t i = 0; i < n; i++)
 			secret_free(plain[i], plain_len[i]);
 		free(plain);
 		free(plain_len);
+		free(cancelled);
 		free(jobs);
+		cancelled = NULL;
 		plain = NULL;
 		plain_len = NULL;
 		jobs = NULL;
@@ -200,6 +261,7 @@ out:
 		secret_free(plain[i], plain_len[i]);
 	free(plain);
 	free(plain_len);
+	free(cancelled);
 	free(jobs);
 	store_mails_free(mails, n);
 	free(from_name);

@@ -86,6 +86,32 @@ failed_governor(const struct config *cfg, const struct store_user_state *st,
 	return NULL;
 }
 
+/*
+ * I4: an unfinished action must not carry a revoked or superseded
+ * certificate into the directory or the mail. It is stale when the
+ * certificate it made is no longer valid, or when, before it made one,
+ * the person's certificate was revoked after it began (an admin revoked
+ * the person mid-way). Writes why into buf and returns true.
+ */
+static bool
+stale_open_action(const struct store_user_state *st, char *buf, size_t len)
+{
+	if (st->open_cert_status != NULL && strcmp(st->open_cert_status, "valid") != 0) {
+		snprintf(buf, len, "the certificate (serial %s) that an unfinished provisioning "
+		    "made was %s before it was published and mailed: it stays out of the "
+		    "directory and out of the mail, and that provisioning is closed",
+		    st->open_serial ? st->open_serial : "?", st->open_cert_status);
+		return true;
+	}
+	if (st->open_cert_status == NULL && st->revoked && st->revoked_at >= st->open_created) {
+		snprintf(buf, len, "the person's certificate was revoked after an unfinished "
+		    "provisioning began: that provisioning is closed%s",
+		    st->open_at_ca ? " and the request left at the CA is abandoned" : "");
+		return true;
+	}
+	return false;
+}
+
 static void
 decide(const struct config *cfg, const struct store_user_state *st, const bool *group_failed,
     time_t now, struct plan_item *it)
@@ -119,10 +145,30 @@ decide(const struct config *cfg, const struct store_user_state *st, const bool *
 		snprintf(it->reason, sizeof(it->reason), "account is disabled in the directory");
 		return;
 	}
+	if (st != NULL && st->open_action != 0 &&
+	    stale_open_action(st, it->reason, sizeof(it->reason))) {
+		size_t len = strlen(it->reason);
+
+		it->abandon = st->open_action;
+		if (st->force_issue) {
+			it->action = PLAN_ISSUE;
+			it->forced = true;
+			snprintf(it->reason + len, sizeof(it->reason) - len, "; an administrator "
+			    "asked for a new certificate (smimesync issue)");
+		} else {
+			it->action = PLAN_SKIP;
+			snprintf(it->reason + len, sizeof(it->reason) - len, "; a new certificate "
+			    "is issued only on request (smimesync issue %s)", u->mail);
+		}
+		return;
+	}
 	if (st != NULL && st->open_action != 0) {
 		it->action = PLAN_RESUME;
 		it->open_action = st->open_action;
-		snprintf(it->reason, sizeof(it->reason),
+		/* I1: "pending at a CA" is a reason of its own, not a failure. */
+		snprintf(it->reason, sizeof(it->reason), "%s", st->open_at_ca ?
+		    "pending at the CA: the request placed by an earlier run is asked about "
+		    "again (never sent twice)" :
 		    "an earlier run left provisioning unfinished: resuming it");
 		return;
 	}
@@ -213,6 +259,7 @@ plan_build(const struct config *cfg, const struct plan_member *members, size_t n
 	size_t *governor = xcalloc(n_members, sizeof(*governor));
 	size_t *item_of = xcalloc(n_members, sizeof(*item_of));
 	struct plan_item *items = xcalloc(n_members, sizeof(*items));
+	struct plan_claims claims;
 	size_t n = 0;
 
 	/*
@@ -233,7 +280,6 @@ plan_build(const struct config *cfg, const struct plan_member *members, size_t n
 
 	for (size_t i = 0; i < n_members; i++) {
 		const struct plan_member *m = &members[i];
-		const struct store_user_state *st;
 		struct plan_item *it;
 
 		if (governor[i] != i)
@@ -242,13 +288,21 @@ plan_build(const struct config *cfg, const struct plan_member *members, size_t n
 		it = &items[n++];
 		it->user = m->user;
 		it->group = m->group;
-		st = m->user->id == NULL ? NULL : plan_find_state(states, n_states, m->user->id);
+	}
+	/* Addresses are judged across everyone read in this run (I5). */
+	plan_claims_build(items, n, &claims);
+	for (size_t k = 0; k < n; k++) {
+		struct plan_item *it = &items[k];
+		const struct store_user_state *st;
+
+		st = it->user->id == NULL ? NULL : plan_find_state(states, n_states, it->user->id);
 		if (st != NULL) {
 			it->cert_id = st->cert_id;
 			it->not_after = st->not_after;
 		}
 		decide(cfg, st, group_failed, now, it);
 		hold_if_rejected(st, it);
+		(void)plan_addresses(cfg, &claims, k, st, it, items);
 	}
 	/* Name the other groups of people in several, in config order. */
 	for (size_t i = 0; i < n_members; i++) {
@@ -268,12 +322,20 @@ plan_build(const struct config *cfg, const struct plan_member *members, size_t n
 	memset(out, 0, sizeof(*out));
 	out->items = items;
 	out->n_items = n;
+	plan_conflicts(&claims, items, out);
+	plan_claims_free(&claims);
 }
 
 void
 plan_free(struct plan *p)
 {
+	for (size_t i = 0; i < p->n_items; i++)
+		free(p->items[i].alt_mails);
 	free(p->items);
+	free(p->conflicts);
+	for (size_t i = 0; i < p->issue_valve.n_why; i++)
+		free(p->issue_valve.why[i]);
+	free(p->issue_valve.why);
 	free(p->leavers);
 	for (size_t i = 0; i < p->valve.n_why; i++)
 		free(p->valve.why[i]);

@@ -17,6 +17,10 @@
  *   renew      the current certificate expires within the group's renew_before
  *   reissue    the directory's mail differs from the certificate's
  *   resume     an earlier run left this person's provisioning unfinished
+ *              (never when the certificate it made, or the person's
+ *              certificate, was revoked or superseded since: then the
+ *              unfinished action is closed, plan_item.abandon, and the
+ *              person is skipped as revoked -- invariant I4)
  *   republish  the certificate is valid but not (yet) in the directory
  *   nothing    valid, published, not due
  *   skip       not provisioned, with the reason: no usable mail, disabled,
@@ -26,6 +30,23 @@
  *
  *   A person in several synced groups is planned once, under the first
  *   group in configuration order; plan_item.also_in names the others.
+ *
+ *   Addresses (sync/plan_mail.c, invariant I5): a certificate carries the
+ *   primary address and the alternative addresses in plan_item.alt_mails,
+ *   only those within the group's allowed_domains (or [service]
+ *   mail_domains) and claimed by nobody else; a person whose primary
+ *   address fails a rule is skipped with the reason, and every address
+ *   claimed by two people is listed in plan.conflicts with both of them.
+ *   A certificate that carries an address the person may no longer have
+ *   is re-issued.
+ *
+ * Step 1b, plan_issue_valve(): the mass-issuance valve. When more people
+ *   would get a new certificate (issue, not forced by an admin) than
+ *   [service] max_new_per_run -- by default the larger of 50 and 10 % of
+ *   the people holding a current certificate -- none of them is issued in
+ *   this run: they are skipped ("held by the mass-issuance valve") and
+ *   plan.issue_valve says why, unless the admin confirmed with `smimesync
+ *   run --allow-mass-issue`.
  *
  * Step 2, plan_holders(): over every live certificate in the store
  * (store_holders(), read after step 1's work is done).
@@ -100,13 +121,23 @@ struct plan_item {
 	const struct user *user;      /* borrowed */
 	size_t group;                 /* index into cfg->groups: the governing group */
 	enum plan_action action;
-	char reason[256];             /* one line for people: why this action */
+	char reason[512];             /* one line for people: why this action */
 	int64_t cert_id;              /* current valid certificate, 0 if none */
 	time_t not_after;             /* of that certificate */
 	int64_t open_action;          /* unfinished action to resume, 0 if none */
 	char also_in[256];            /* other synced groups this user is in */
 	bool forced;                  /* issue requested by an admin (smimesync issue) */
 	bool hold;                    /* governing group unread: touch nothing of theirs */
+	int64_t abandon;              /* unfinished action to close unfinished (I4), 0 if none */
+	const char **alt_mails;       /* new array of borrowed strings: the alternative addresses
+	                                 the certificate may carry (I5) */
+	size_t n_alt_mails;
+};
+
+/* An address claimed by two people: certified for neither (I5). */
+struct plan_conflict {
+	char addr[256];               /* lowercased */
+	const struct user *a, *b;     /* borrowed: two of the people who claim it */
 };
 
 enum plan_leave {
@@ -164,6 +195,12 @@ struct plan {
 	/* Step 1, plan_build(): one item per distinct member, in member order. */
 	struct plan_item *items;
 	size_t n_items;
+	struct plan_conflict *conflicts;
+	size_t n_conflicts;
+	/* Step 1b, plan_issue_valve(). */
+	struct plan_valve issue_valve;
+	size_t n_new;                 /* new certificates this run would issue */
+	size_t max_new;               /* the limit that applied */
 	/* Step 2, plan_holders(), in the order of the holders list. */
 	struct plan_leaver *leavers;
 	size_t n_leavers;
@@ -182,6 +219,13 @@ struct plan {
 void plan_build(const struct config *cfg, const struct plan_member *members, size_t n_members,
     const struct store_user_state *states, size_t n_states, const bool *group_failed,
     time_t now, struct plan *out);
+
+/*
+ * Step 1b, on a plan from plan_build(): the mass-issuance valve. states as
+ * for plan_build(); allow_mass_issue: the admin opened it for this run.
+ */
+void plan_issue_valve(const struct config *cfg, const struct store_user_state *states,
+    size_t n_states, bool allow_mass_issue, time_t now, struct plan *p);
 
 /*
  * Step 2, on a plan from plan_build(). holders: as store_holders()

@@ -40,4 +40,29 @@ void plan_reminders(const struct config *cfg, const struct member_index *mi,
     const struct store_holder *holders, size_t n_holders, const bool *judged, time_t now,
     struct plan *p);
 
+/*
+ * Addresses (plan_mail.c). Bounds on what the directory may give as
+ * alternative addresses of one person.
+ */
+#define PLAN_MAX_ALT_MAILS 25
+#define PLAN_MAX_ALT_BYTES 2048
+
+/* Every address of every planned person, sorted, to find the ones claimed twice. */
+struct claim;
+struct plan_claims {
+	struct claim *v;
+	size_t n;
+};
+void plan_claims_build(const struct plan_item *items, size_t n, struct plan_claims *out);
+void plan_claims_free(struct plan_claims *c);
+/* Append every address claimed by two people to p->conflicts. */
+void plan_conflicts(const struct plan_claims *c, const struct plan_item *items, struct plan *p);
+/*
+ * Apply the address rules to item self (decided already): may turn it
+ * into a skip or a reissue, and sets it->alt_mails. Returns false when
+ * the person was skipped over an address.
+ */
+bool plan_addresses(const struct config *cfg, const struct plan_claims *claims, size_t self,
+    const struct store_user_state *st, struct plan_item *it, const struct plan_item *items);
+
 #endif

@@ -9,6 +9,7 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include "common/fileutil.h"
@@ -20,6 +21,8 @@
 #include "sync/collection_mail.h"
 #include "sync/provision.h"
 #include "sync/publish.h"
+#include "sync/revoke.h"
+#include "store/ca_requests.h"
 #include "store/sealed.h"
 
 static const char *const prov_state_names[] = {
@@ -83,8 +86,13 @@ prov_enter(struct engine *en, struct store_action *a, enum prov_state to, const 
 		store_rollback(en->store);
 		return -1;
 	}
-	log_info("%s #%lld: %s -> %s%s%s", a->kind, (long long)a->id, a->state,
-	    prov_state_name(to), error ? ": " : "", error ? error : "");
+	/*
+	 * Five lines a person: debug; the run's progress and report say the
+	 * rest. A step that went wrong is the admin's news: a warning, with why.
+	 */
+	log_msg(error != NULL ? LOGL_WARN : LOGL_DEBUG, "%s #%lld: %s -> %s%s%s", a->kind,
+	    (long long)a->id, a->state, prov_state_name(to), error ? ": " : "",
+	    error ? error : "");
 	free(a->state);
 	a->state = xstrdup(prov_state_name(to));
 	fault_point(to);
@@ -109,6 +117,59 @@ provision_create(struct engine *en, const struct plan_item *it, int64_t *action_
 		return -1;
 	fault_point(PROV_PLANNED);
 	return 0;
+}
+
+/*
+ * I3: a request an external CA still holds (a cookie) is given up with
+ * the action. Whatever the CA makes of it later is not ours: the admin is
+ * told once, with the CA's reference, to cancel it there.
+ */
+static int
+note_abandoned_request(struct engine *en, const struct store_action *a, struct errbuf *e)
+{
+	struct store_unwanted u;
+	char why[512];
+
+	snprintf(why, sizeof(why), "the request for %s pending at [ca %s] (reference %s) was "
+	    "given up: cancel it at the CA, or revoke what it issues for it", a->mail,
+	    a->ca_cookie_ca != NULL ? a->ca_cookie_ca : "?", a->ca_cookie);
+	memset(&u, 0, sizeof(u));
+	u.user_id = a->user_id;
+	u.ca_name = a->ca_cookie_ca != NULL ? a->ca_cookie_ca : (char *)"?";
+	u.why = why;
+	u.reason = 5;
+	u.state = "admin";
+	return store_unwanted_add(en->store, &u, en->now, e);
+}
+
+int
+provision_abandon(struct engine *en, int64_t action_id, const char *why, struct errbuf *e)
+{
+	struct store_action a;
+	int rc = -1;
+
+	memset(&a, 0, sizeof(a));
+	if (store_action_get(en->store, action_id, &a, e) != 0)
+		return -1;
+	if (store_begin(en->store, e) != 0)
+		goto out;
+	/*
+	 * The key of a certificate that was never delivered decrypts nothing:
+	 * its escrow goes too, whatever the group's escrow says.
+	 */
+	if (store_action_forget_key(en->store, a.id, e) != 0 ||
+	    (a.cert_id != 0 && store_escrow_delete(en->store, a.cert_id, e) != 0) ||
+	    (a.ca_cookie != NULL && note_abandoned_request(en, &a, e) != 0) ||
+	    store_audit(en->store, en->run_id, a.user_id, "action-abandoned", why, e) != 0) {
+		store_rollback(en->store);
+		goto out;
+	}
+	if (prov_enter(en, &a, PROV_FAILED, why, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	store_action_clear(&a);
+	return rc;
 }
 
 static char *
@@ -236,6 +297,31 @@ build_request(struct engine *en, const struct store_action *a, const struct conf
 }
 
 /*
+ * The alternative addresses the certificate was asked for, lowercased,
+ * one a line, as certs.alt_mails keeps them (new; NULL for none).
+ */
+static char *
+join_alt_mails(const struct ca_request *req)
+{
+	size_t len = 0, k = 0;
+	char *out;
+
+	if (req->n_alt_mails == 0)
+		return NULL;
+	for (size_t i = 0; i < req->n_alt_mails; i++)
+		len += strlen(req->alt_mails[i]) + 1;
+	out = xmalloc(len + 1);
+	for (size_t i = 0; i < req->n_alt_mails; i++) {
+		if (i > 0)
+			out[k++] = '\n';
+		for (const char *p = req->alt_mails[i]; *p != '\0'; p++)
+			out[k++] = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
+	}
+	out[k] = '\0';
+	return out;
+}
+
+/*
  * After the n-th "unreachable" in a row: retry_interval, doubling, at
  * most 64 times retry_interval; longer if the CA asked for it.
  */
@@ -324,6 +410,167 @@ out:
 	return said;
 }
 
+/* SHA-256 of the key's SubjectPublicKeyInfo, hex (new): how a request and a
+ * certificate are matched whatever the CA did to the rest. */
+static char *
+key_id_of(EVP_PKEY *key)
+{
+	unsigned char *der = NULL, md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	int len = i2d_PUBKEY(key, &der);
+	char *hex;
+
+	if (len <= 0 || EVP_Digest(der, (size_t)len, md, &mdlen, EVP_sha256(), NULL) != 1)
+		fatal("cannot hash a public key");
+	OPENSSL_free(der);
+	hex = hex_encode(md, mdlen);
+	return hex;
+}
+
+/*
+ * I3: a certificate the CA issued that we refused (wrong SAN, EKU,
+ * chain) is recorded, in the caller's transaction, to be revoked at the
+ * CA by sync/unwanted.c -- or, when the CA has no revocation call,
+ * reported to the admin once with its serial.
+ */
+static int
+record_refused(struct engine *en, const struct store_action *a, struct ca *ca,
+    const struct ca_result *res, const char *key_id, struct errbuf *e)
+{
+	struct store_unwanted u;
+	struct cert_info ci;
+	unsigned char *der = NULL;
+	size_t der_len = 0;
+	int rc = -1;
+
+	memset(&u, 0, sizeof(u));
+	memset(&ci, 0, sizeof(ci));
+	if (cert_info_get(res->refused, &ci, e) != 0 ||
+	    cert_to_der(res->refused, &der, &der_len, e) != 0)
+		goto out;
+	u.user_id = a->user_id;
+	u.ca_name = (char *)ca_name(ca);
+	u.serial = ci.serial;
+	u.issuer = ci.issuer;
+	u.key_id = (char *)key_id;
+	u.der = der;
+	u.der_len = der_len;
+	u.why = (char *)res->reason;
+	u.reason = 5; /* cessationOfOperation: never used */
+	u.state = ca_can_revoke(ca) ? "pending" : "admin";
+	if (store_unwanted_add(en->store, &u, en->now, e) != 0 ||
+	    store_audit(en->store, en->run_id, a->user_id, "certificate-refused", ci.serial, e) != 0)
+		goto out;
+	log_warn("[ca %s] issued serial %s, which smimesync refused; it is %s", ca_name(ca),
+	    ci.serial, ca_can_revoke(ca) ? "revoked at the CA" : "reported for revocation by hand");
+	rc = 0;
+out:
+	free(der);
+	cert_info_clear(&ci);
+	return rc;
+}
+
+/*
+ * I3: the request is recorded -- in the transaction that enters ca_asked,
+ * committed before it leaves -- with the CSR, the key id and a request id
+ * of our own.
+ */
+static int
+record_request(struct engine *en, const struct store_action *a, struct ca *ca, X509_REQ *csr,
+    const char *key_id, int64_t *id, struct errbuf *e)
+{
+	struct store_ca_request r;
+	unsigned char rnd[16];
+	char *pem = NULL;
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data = NULL;
+	long len;
+	int rc;
+
+	if (bio == NULL || PEM_write_bio_X509_REQ(bio, csr) != 1 || RAND_bytes(rnd, sizeof(rnd)) != 1)
+		fatal("cannot write a CSR");
+	len = BIO_get_mem_data(bio, &data);
+	pem = xstrndup(data, (size_t)len);
+	BIO_free(bio);
+	memset(&r, 0, sizeof(r));
+	r.action_id = a->id;
+	r.ca_name = (char *)ca_name(ca);
+	r.request_id = hex_encode(rnd, sizeof(rnd));
+	r.key_id = (char *)key_id;
+	r.created = en->now;
+	rc = store_ca_request_add(en->store, &r, pem, id, e);
+	free(r.request_id);
+	free(pem);
+	return rc;
+}
+
+/*
+ * I3, before anything is sent again: the last request of this action to
+ * an external CA is still "sent" -- its answer never arrived (timeout,
+ * dropped connection, a kill in between). A CA that can be asked
+ * (ca_lookup) is asked whether it holds a certificate for our key: *oc and
+ * res then carry its answer and true is returned, nothing is submitted.
+ * A CA that cannot be asked gets the request again (same key); the lost
+ * one is recorded for the admin once, with the key id, since that CA may
+ * hold a certificate smimesync never saw. Returns false when a new
+ * request must be sent.
+ */
+static bool
+reconcile_lost(struct engine *en, const struct store_action *a, struct ca *ca, X509_REQ *csr,
+    const struct ca_request *req, const char *key_id, enum ca_outcome *oc,
+    struct ca_result *res, int64_t *request)
+{
+	struct store_ca_request last;
+	struct store_unwanted u;
+	struct errbuf e;
+	char why[512];
+	bool answered = false;
+	int found;
+
+	memset(&last, 0, sizeof(last));
+	found = store_ca_request_last(en->store, a->id, &last, &e);
+	if (found != 1 || strcmp(last.state, "sent") != 0 ||
+	    strcmp(last.ca_name, ca_name(ca)) != 0)
+		goto out;
+	if (ca_can_lookup(ca)) {
+		*oc = ca_lookup(ca, csr, req, res);
+		log_info("[ca %s] the answer to request %s was lost; asked the CA: %s",
+		    ca_name(ca), last.request_id, *oc == CA_REJECTED && res->refused == NULL ?
+		    "it holds no certificate for our key" : ca_outcome_name(*oc));
+		if (*oc == CA_REJECTED && res->refused == NULL) {
+			ca_result_clear(res);
+			if (store_ca_request_set(en->store, last.id, "lost", "none at the CA", NULL,
+			    en->now, &e) != 0)
+				log_error("%s", e.text);
+			goto out;
+		}
+		answered = true;
+		*request = last.id;
+		goto out;
+	}
+	snprintf(why, sizeof(why), "the answer of [ca %s] to request %s (key SHA-256 %s) was "
+	    "lost, and this CA cannot be asked what it issued: smimesync asked again with the "
+	    "same key; if the CA issued twice, revoke there every certificate for this key but "
+	    "the one smimesync records", ca_name(ca), last.request_id, key_id);
+	memset(&u, 0, sizeof(u));
+	u.user_id = a->user_id;
+	u.ca_name = (char *)ca_name(ca);
+	u.key_id = (char *)key_id;
+	u.why = why;
+	u.reason = 4;
+	u.state = "admin";
+	if (store_begin(en->store, &e) != 0)
+		goto out;
+	if (store_ca_request_set(en->store, last.id, "lost", NULL, NULL, en->now, &e) != 0 ||
+	    store_unwanted_add(en->store, &u, en->now, &e) != 0 || store_commit(en->store, &e) != 0) {
+		store_rollback(en->store);
+		log_error("%s", e.text);
+	}
+out:
+	store_ca_request_clear(&last);
+	return answered;
+}
+
 static int
 step_ask_ca(struct engine *en, struct store_action *a, const struct conf_group *g,
     const struct user *u, struct prov_outcome *out, struct errbuf *e)
@@ -338,10 +585,12 @@ step_ask_ca(struct engine *en, struct store_action *a, const struct conf_group *
 	unsigned char *der = NULL;
 	size_t der_len = 0;
 	char *aad = action_aad(a);
+	char *alt = NULL;
 	char detail[512];
-	enum ca_outcome oc;
-	int64_t cert_id = 0;
-	bool polling;
+	enum ca_outcome oc = CA_MISCONFIGURED;
+	int64_t cert_id = 0, request = 0;
+	char *key_id = NULL;
+	bool polling, external, looked;
 	int rc = -1;
 
 	memset(&res, 0, sizeof(res));
@@ -378,20 +627,56 @@ step_ask_ca(struct engine *en, struct store_action *a, const struct conf_group *
 		goto out;
 	build_request(en, a, g, u, &req);
 	if (unseal_key(en, a, &key, e) != 0 ||
-	    csr_make_sans(key, a->mail, req.alt_mails, req.n_alt_mails, &csr, e) != 0)
+	    csr_make_smime(key, a->mail, req.alt_mails, req.n_alt_mails,
+	    g->profile == PROFILE_MAILBOX_MULTIPURPOSE ||
+	    g->profile == PROFILE_ORGANIZATION_MULTIPURPOSE, &csr, e) != 0)
 		goto out;
+	/* A request the CA already holds is asked about, never sent again. */
+	polling = a->ca_cookie != NULL;
+	external = ca_type(ca) != CA_TYPE_LOCAL;
+	key_id = key_id_of(key);
+	/* An answer that never arrived: ask the CA before sending the request again (I3). */
+	looked = external && !polling && reconcile_lost(en, a, ca, csr, &req, key_id, &oc, &res,
+	    &request);
 	if (store_begin(en->store, e) != 0)
 		goto out;
-	if (store_action_bump_attempts(en->store, a->id, e) != 0) {
+	if (store_action_bump_attempts(en->store, a->id, e) != 0 ||
+	    (external && !polling && !looked && record_request(en, a, ca, csr, key_id, &request,
+	    e) != 0)) {
 		store_rollback(en->store);
 		goto out;
 	}
 	if (prov_enter(en, a, PROV_CA_ASKED, NULL, e) != 0)
 		goto out;
 
-	/* A request the CA already holds is asked about, never sent again. */
-	polling = a->ca_cookie != NULL;
-	oc = polling ? ca_poll(ca, csr, &req, a->ca_cookie, &res) : ca_submit(ca, csr, &req, &res);
+	if (!looked)
+		oc = polling ? ca_poll(ca, csr, &req, a->ca_cookie, &res) :
+		    ca_submit(ca, csr, &req, &res);
+	/*
+	 * "Unreachable" may hide an answer lost after the CA acted (a timeout,
+	 * a dropped connection): the request stays "sent", and the next
+	 * attempt reconciles first.
+	 */
+	if (oc == CA_UNREACHABLE)
+		request = 0;
+	if (res.refused != NULL || request != 0) {
+		struct cert_info got;
+		struct errbuf e2;
+
+		memset(&got, 0, sizeof(got));
+		if (oc == CA_ISSUED && cert_info_get(res.cert, &got, &e2) != 0)
+			log_error("%s", e2.text);
+		if (store_begin(en->store, &e2) == 0) {
+			if ((request != 0 && store_ca_request_set(en->store, request, "answered",
+			    ca_outcome_name(oc), got.serial, en->now, &e2) != 0) ||
+			    (res.refused != NULL && record_refused(en, a, ca, &res, key_id, &e2) != 0) ||
+			    store_commit(en->store, &e2) != 0) {
+				store_rollback(en->store);
+				log_error("%s", e2.text);
+			}
+		}
+		cert_info_clear(&got);
+	}
 	/* An external CA's answer was checked more closely by ca_submit/ca_poll. */
 	if (oc == CA_ISSUED && ca_type(ca) == CA_TYPE_LOCAL &&
 	    check_issued(res.cert, key, a->mail, e) != 0)
@@ -419,6 +704,8 @@ step_ask_ca(struct engine *en, struct store_action *a, const struct conf_group *
 	c.der_len = der_len;
 	c.chain_pem = chain_to_pem(res.chain);
 	c.created = en->now;
+	alt = join_alt_mails(&req);
+	c.alt_mails = alt;
 	snprintf(detail, sizeof(detail), "serial=%s fingerprint=%s mail=%s group=%s ca=%s",
 	    ci.serial, ci.fingerprint, a->mail, a->group_name, g->ca->name);
 	if (store_begin(en->store, e) != 0)
@@ -438,6 +725,8 @@ step_ask_ca(struct engine *en, struct store_action *a, const struct conf_group *
 	a->cert_id = cert_id;
 	rc = 0;
 out:
+	free(key_id);
+	free(alt);
 	free(c.chain_pem);
 	free(der);
 	cert_info_clear(&ci);
@@ -446,6 +735,27 @@ out:
 	EVP_PKEY_free(key);
 	free(aad);
 	return rc;
+}
+
+/*
+ * I4, where it is carried out: a certificate that was revoked or
+ * superseded while its provisioning was unfinished is never published or
+ * mailed. The action is closed as failed, and true returned with why in e.
+ */
+static bool
+cert_gone(struct engine *en, struct store_action *a, const struct store_cert *c,
+    const char *what, struct errbuf *e)
+{
+	struct errbuf e2;
+
+	if (c->status == CERT_VALID)
+		return false;
+	err_set(e, "serial %s was %s before it was %s: it is not %s, and this provisioning "
+	    "is closed", c->serial, c->status == CERT_REVOKED ? "revoked" : "superseded", what,
+	    what);
+	if (provision_abandon(en, a->id, e->text, &e2) != 0)
+		log_error("%s", e2.text);
+	return true;
 }
 
 static int
@@ -461,16 +771,20 @@ step_publish(struct engine *en, struct store_action *a, const struct conf_group 
 	int rc = -1;
 
 	memset(&cur, 0, sizeof(cur));
-	if (store_cert_get(en->store, a->cert_id, &cur, e) != 0 ||
-	    engine_cert_chain(en, g->ca, &cur, &chain, e) != 0)
+	if (store_cert_get(en->store, a->cert_id, &cur, e) != 0)
+		goto out;
+	if (cert_gone(en, a, &cur, "published", e))
+		goto out;
+	if (engine_cert_chain(en, g->ca, &cur, &chain, e) != 0)
 		goto out;
 	if (publish_locate(en, g->directory, g->publish, u, &dc, &dn, e) != 0)
 		goto out;
 	if (dc == NULL)
-		log_info("serial %s not published: %s", cur.serial, publish_nowhere_text(g));
+		log_debug("serial %s not published: %s", cur.serial, publish_nowhere_text(g));
 	else if (publish_current(en, dc, dn, &cur, chain, e) != 0)
 		goto out;
-	if (store_certs_for_user(en->store, a->user_id, false, &all, &n_all, e) != 0)
+	/* With DER: one revoked below is revoked at an external CA too (I3). */
+	if (store_certs_for_user(en->store, a->user_id, true, &all, &n_all, e) != 0)
 		goto out;
 	if (store_begin(en->store, e) != 0)
 		goto out;
@@ -483,21 +797,26 @@ step_publish(struct engine *en, struct store_action *a, const struct conf_group 
 	 * already taken it out of the directory).
 	 */
 	for (size_t i = 0; i < n_all; i++) {
-		bool other_mail = strcasecmp(all[i].mail, cur.mail) != 0;
+		/* A re-issue is for a changed or lost address: on_mail_change applies (I5). */
+		bool other_mail = strcasecmp(all[i].mail, cur.mail) != 0 ||
+		    strcmp(a->kind, "reissue") == 0;
 
 		if (all[i].id == cur.id || all[i].status != CERT_VALID)
 			continue;
 		if (other_mail && g->on_mail_change == MAIL_CHANGE_REVOKE) {
 			if (store_cert_set_revoked(en->store, all[i].id, en->now, 4 /* superseded */,
-			    e) != 0 ||
+			    e) != 0 || revoke_at_external_ca(en, &all[i], REVOKE_SUPERSEDED, e) != 0 ||
 			    store_audit(en->store, en->run_id, a->user_id, "certificate-revoked",
-			    "mail changed; on_mail_change = revoke", e) != 0)
+			    "reason=superseded: mail changed; on_mail_change = revoke", e) != 0)
 				goto fail;
 			log_info("revoked serial %s for the old address %s (on_mail_change = revoke)",
 			    all[i].serial, all[i].mail);
 		} else if (store_cert_set_status(en->store, all[i].id, CERT_SUPERSEDED, e) != 0) {
 			goto fail;
 		}
+		/* publish_current took every older value of ours out of this entry. */
+		if (dc != NULL && store_cert_set_published(en->store, all[i].id, false, e) != 0)
+			goto fail;
 	}
 	if (prov_enter(en, a, PROV_PUBLISHED, NULL, e) != 0)
 		goto out;
@@ -513,6 +832,35 @@ out:
 	return rc;
 }
 
+/*
+ * The key an action made, now that it is delivered: with escrow, sealed
+ * again as an escrowed key, which opens only for key recovery under the
+ * operator's credential (smime/escrow.h). *sealed is new, *aad_out too.
+ */
+static int
+escrow_delivered_key(struct engine *en, const struct store_action *a, const struct store_cert *c,
+    char **aad_out, unsigned char **sealed, size_t *len, struct errbuf *e)
+{
+	char *aad = action_aad(a);
+	X509 *x = NULL;
+	int rc = -1;
+
+	*aad_out = xasprintf("escrow:%s", aad);
+	if (a->sealed_key == NULL) {
+		err_set(e, "no sealed key recorded for action #%lld", (long long)a->id);
+		goto out;
+	}
+	if (cert_from_der(c->der, c->der_len, &x, e) != 0 ||
+	    escrow_for_recovery(&en->master_key, aad, a->sealed_key, a->sealed_key_len, x,
+	    *aad_out, sealed, len, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	X509_free(x);
+	free(aad);
+	return rc;
+}
+
 static int
 step_queue_mails(struct engine *en, struct store_action *a, const struct conf_group *g,
     const struct user *u, struct errbuf *e)
@@ -521,14 +869,22 @@ step_queue_mails(struct engine *en, struct store_action *a, const struct conf_gr
 	struct collected mails;
 	STACK_OF(X509) *chain = NULL;
 	EVP_PKEY *key = NULL;
+	unsigned char *esc = NULL;
+	size_t esc_len = 0;
+	char *esc_aad = NULL;
 	int rc = -1;
 
 	memset(&cur, 0, sizeof(cur));
 	memset(&mails, 0, sizeof(mails));
-	if (store_cert_get(en->store, a->cert_id, &cur, e) != 0 ||
-	    engine_cert_chain(en, g->ca, &cur, &chain, e) != 0 || unseal_key(en, a, &key, e) != 0)
+	if (store_cert_get(en->store, a->cert_id, &cur, e) != 0)
+		goto out;
+	if (cert_gone(en, a, &cur, "mailed", e))
+		goto out;
+	if (engine_cert_chain(en, g->ca, &cur, &chain, e) != 0 || unseal_key(en, a, &key, e) != 0)
 		goto out;
 	if (collect_build(en, g, u, &cur, key, chain, &mails, e) != 0)
+		goto out;
+	if (g->escrow && escrow_delivered_key(en, a, &cur, &esc_aad, &esc, &esc_len, e) != 0)
 		goto out;
 	if (store_begin(en->store, e) != 0)
 		goto out;
@@ -536,17 +892,33 @@ step_queue_mails(struct engine *en, struct store_action *a, const struct conf_gr
 		store_rollback(en->store);
 		goto out;
 	}
-	/* escrow = no: once the mail is queued, nobody keeps the key. */
-	if (!g->escrow && (store_escrow_delete(en->store, a->cert_id, e) != 0 ||
-	    store_action_forget_key(en->store, a->id, e) != 0)) {
+	/*
+	 * Once the mail is queued the action's key has done its job: it goes,
+	 * and escrow = yes keeps only the escrowed copy; escrow = no, nothing.
+	 */
+	if ((g->escrow ? store_escrow_put(en->store, a->cert_id, esc_aad, esc, esc_len, e) :
+	    store_escrow_delete(en->store, a->cert_id, e)) != 0 ||
+	    store_action_forget_key(en->store, a->id, e) != 0) {
 		store_rollback(en->store);
 		goto out;
 	}
 	if (prov_enter(en, a, PROV_DONE, NULL, e) != 0)
 		goto out;
 	report_count(en->report, "mails_queued", 2);
+	/* And the signer opens that key for no one but a key recovery from now on. */
+	{
+		char *aad = action_aad(a);
+		struct errbuf e2;
+
+		if (escrow_close_key(&en->master_key, aad, a->sealed_key, a->sealed_key_len, &e2) != 0)
+			log_warn("%s #%lld: the signer could not close its key: %s", a->kind,
+			    (long long)a->id, e2.text);
+		free(aad);
+	}
 	rc = 0;
 out:
+	free(esc);
+	free(esc_aad);
 	collected_clear(&mails);
 	EVP_PKEY_free(key);
 	store_cert_clear(&cur);

@@ -74,6 +74,15 @@ int provision_create(struct engine *en, const struct plan_item *it, int64_t *act
     struct errbuf *e) MUST_USE;
 
 /*
+ * Close an unfinished action without finishing it (the planner's
+ * plan_item.abandon, invariant I4): it goes to failed with why, its sealed
+ * key is forgotten, and the audit log says so. Nothing it made is
+ * published or mailed afterwards.
+ */
+int provision_abandon(struct engine *en, int64_t action_id, const char *why,
+    struct errbuf *e) MUST_USE;
+
+/*
  * Drive action_id as far as it goes. key is a pre-generated key (stolen;
  * may be NULL: then one is generated here if needed). Never fails as a
  * whole: the outcome says where it stopped and why.

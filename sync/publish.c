@@ -166,7 +166,7 @@ publish_current(struct engine *en, struct dir_conn *dc, const char *dn,
 	}
 	if (dir_apply_certs(dc, dn, &change, e) != DIR_OK)
 		goto out;
-	log_info("published serial %s in %s (removed %zu superseded value%s)", current->serial, dn,
+	log_debug("published serial %s in %s (removed %zu superseded value%s)", current->serial, dn,
 	    n_del_uc + n_del_sm, n_del_uc + n_del_sm == 1 ? "" : "s");
 	rc = 0;
 out:

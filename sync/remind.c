@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/strutil.h"
 #include "common/xalloc.h"
+#include "sync/collection_mail.h"
 #include "sync/mail_queue.h"
 #include "sync/remind.h"
 
@@ -53,12 +54,15 @@ queue_reminder(struct engine *en, const struct plan_reminder *r, struct errbuf *
 	struct tmpl_vars *vars = tmpl_vars_new();
 	const struct store_holder *h = r->h;
 	const char *to_addr = h->mail != NULL ? h->mail : h->cert_mail;
-	struct mailq_to to = { to_addr, h->display_name, h->user_id, 0 };
-	char na[40], rd[40], nna[40], days[24];
+	struct mailq_to to = { to_addr, h->display_name, h->user_id, 0, NULL };
+	char na[40], rd[40], nna[40], days[24], lang[32];
 	char *contact = NULL, *data = NULL;
 	size_t len = 0;
 	int rc = -1;
 
+	/* In the person's language (their preferredLanguage), else the group's. */
+	mailq_language(en, g, h->language, lang, sizeof(lang));
+	to.lang = lang;
 	human_time(h->not_after, na, sizeof(na));
 	snprintf(days, sizeof(days), "%lld", (long long)((h->not_after - en->now + DAY - 1) / DAY));
 	if (mailq_sender_vars(en, vars, e) != 0)
@@ -79,7 +83,8 @@ queue_reminder(struct engine *en, const struct plan_reminder *r, struct errbuf *
 		tmpl_vars_set(vars, "contact", contact);
 	} else {
 		/* The file to look for is the new certificate's (its mail may differ). */
-		char *p12 = xasprintf("%s.p12", r->newer->cert_mail);
+		char *p12 = collect_p12_filename(r->newer->cert_mail, r->newer->not_before,
+		    r->newer->serial);
 
 		human_time(r->newer->not_after, nna, sizeof(nna));
 		tmpl_vars_set(vars, "new_serial", r->newer->serial);
@@ -158,6 +163,7 @@ remind_execute(struct engine *en, const struct plan *p, bool dry_run)
 		if (dry_run) {
 			report_reminder(en, r, "planned", NULL);
 			report_count(en->report, "reminded", 1);
+			report_count(en->report, "mails_queued", 1);
 			continue;
 		}
 		if (queue_reminder(en, r, &e) != 0) {
@@ -165,7 +171,7 @@ remind_execute(struct engine *en, const struct plan *p, bool dry_run)
 			report_reminder(en, r, "failed", e.text);
 			continue;
 		}
-		log_info("%s reminder queued for %s (serial %s)", plan_remind_name(r->kind),
+		log_debug("%s reminder queued for %s (serial %s)", plan_remind_name(r->kind),
 		    r->h->mail, r->h->serial);
 		report_reminder(en, r, "done", NULL);
 		report_count(en->report, "reminded", 1);

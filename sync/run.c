@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "sync/engine.h"
+#include "sync/escrow_upgrade.h"
 #include "sync/keygen.h"
 #include "sync/outbox.h"
 #include "sync/plan.h"
@@ -15,12 +16,21 @@
 #include "sync/admin_notice.h"
 #include "sync/remind.h"
 #include "sync/retire.h"
+#include "sync/unpublish.h"
+#include "sync/unwanted.h"
 #include "sync/run.h"
 
 volatile sig_atomic_t run_stop_requested;
 
 /* Actions executed per key-generation batch: enough to keep every core busy. */
 #define WORK_BATCH 64
+
+/*
+ * Skipped members named in the log; the rest are counted there and listed
+ * in the report. A directory full of accounts without mail must not turn
+ * every hourly run into a wall of warnings.
+ */
+#define SKIPS_LOGGED 5
 
 struct group_read {
 	struct user_list members;
@@ -50,13 +60,24 @@ report_item(struct engine *en, const struct plan_item *it, const char *outcome,
 	report_user(en->report, &ru);
 }
 
+static size_t
+enabled_groups(const struct config *cfg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->n_groups; i++)
+		n += cfg->groups[i].enabled;
+	return n;
+}
+
 /* Read every enabled group; a failed read marks that group, never guesses. */
 static size_t
 read_groups(struct engine *en, struct group_read *reads)
 {
 	const struct config *cfg = en->cfg;
-	size_t ok = 0;
+	size_t ok = 0, read = 0;
 
+	engine_phase(en, PHASE_READING, enabled_groups(cfg));
 	for (size_t gi = 0; gi < cfg->n_groups; gi++) {
 		const struct conf_group *g = &cfg->groups[gi];
 		struct dir_conn *dc = NULL;
@@ -65,6 +86,9 @@ read_groups(struct engine *en, struct group_read *reads)
 		err_clear(&e);
 		if (!g->enabled)
 			continue;
+		if (read > 0)
+			engine_progress(en, read);
+		read++;
 		if (engine_dir(en, g->directory, &dc, &e) != DIR_OK ||
 		    dir_read_group(dc, g, &reads[gi].members, &e) != DIR_OK) {
 			/* Half a read is no read: nobody of this group is provisioned or retired. */
@@ -86,17 +110,8 @@ read_groups(struct engine *en, struct group_read *reads)
 			log_warn("[group %s] %s", g->name, publish_nowhere_text(g));
 		ok++;
 	}
+	engine_progress(en, read);
 	return ok;
-}
-
-static size_t
-enabled_groups(const struct config *cfg)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < cfg->n_groups; i++)
-		n += cfg->groups[i].enabled;
-	return n;
 }
 
 static int
@@ -117,6 +132,7 @@ record_users(struct engine *en, const struct plan_item *items, size_t n, struct 
 		su.mail = u->mail;
 		su.display_name = u->display_name;
 		su.group_name = en->cfg->groups[items[i].group].name;
+		su.language = u->language;
 		su.last_seen = en->now;
 		if (store_user_upsert(en->store, &su, e) != 0) {
 			store_rollback(en->store);
@@ -215,6 +231,7 @@ batch_provision(struct engine *en, const struct plan_item **work, struct work_ba
 		const struct plan_item *it = work[b->start + k];
 		EVP_PKEY *key = b->job_of[k] >= 0 ? b->jobs[b->job_of[k]].key : NULL;
 		struct prov_outcome po;
+		struct user who;
 
 		if (b->ids[k] == 0 || run_stop_requested) {
 			/* Planned but not started: the next run resumes it. */
@@ -225,8 +242,12 @@ batch_provision(struct engine *en, const struct plan_item **work, struct work_ba
 				    "run resumes it");
 			continue;
 		}
+		/* The person as the planner allows them to be certified (I5). */
+		who = *it->user;
+		who.alt_mails = (char **)it->alt_mails;
+		who.n_alt_mails = it->alt_mails != NULL ? it->n_alt_mails : 0;
 		log_set_user(it->user->mail);
-		provision_run(en, b->ids[k], it->user, key, &po);
+		provision_run(en, b->ids[k], &who, key, &po);
 		if (strcmp(po.outcome, "done") == 0) {
 			report_count(en->report, done_counter(po.kind), 1);
 			report_count(en->report, "published", 1);
@@ -240,6 +261,7 @@ batch_provision(struct engine *en, const struct plan_item **work, struct work_ba
 		    strcmp(po.outcome, "done") == 0 ? NULL : po.step,
 		    po.error[0] ? po.error : NULL);
 		log_set_user(NULL);
+		engine_progress(en, en->phase.done + 1);
 	}
 }
 
@@ -258,6 +280,8 @@ execute(struct engine *en, const struct plan_item **work, size_t n_work, bool se
 	bool have_cur = false;
 	struct errbuf e;
 
+	if (n_work > 0)
+		engine_phase(en, PHASE_ISSUING, n_work);
 	if (start < n_work && !run_stop_requested) {
 		size_t count = n_work < WORK_BATCH ? n_work : WORK_BATCH;
 
@@ -315,6 +339,7 @@ retire_and_remind(struct engine *en, struct plan *plan, const bool *group_failed
 
 	if (en->store == NULL)
 		return;
+	engine_phase(en, PHASE_RETIRING, 0);
 	if (store_holders(en->store, en->now, holders, n_holders, &e) != 0) {
 		report_error(en->report, NULL, "retire", "%s", e.text);
 		return;
@@ -323,6 +348,32 @@ retire_and_remind(struct engine *en, struct plan *plan, const bool *group_failed
 	    plan);
 	retire_execute(en, plan, opt->dry_run);
 	remind_execute(en, plan, opt->dry_run);
+}
+
+/*
+ * What the planner found that the admin must act on, before any work:
+ * addresses claimed by two people (I5) and the mass-issuance valve (I1:
+ * held by a valve). Each is an error line, so the run ends partial (3).
+ */
+static void
+report_plan_findings(struct engine *en, const struct plan *p)
+{
+	for (size_t i = 0; i < p->n_conflicts; i++) {
+		const struct plan_conflict *c = &p->conflicts[i];
+
+		report_error(en->report, c->addr, "plan", "%s is claimed by %s and by %s: an address "
+		    "claimed by two people is certified for neither; correct the directory",
+		    c->addr, c->a->dn ? c->a->dn : "?", c->b->dn ? c->b->dn : "?");
+	}
+	if (p->n_conflicts > 0)
+		report_count(en->report, "address_conflicts", (int64_t)p->n_conflicts);
+	report_count(en->report, "new_certificates", (int64_t)p->n_new);
+	for (size_t i = 0; i < p->issue_valve.n_why; i++)
+		report_error(en->report, NULL, "plan", "%s", p->issue_valve.why[i]);
+	if (p->issue_valve.held) {
+		report_count(en->report, "held_by_valve", (int64_t)p->n_new);
+		log_error("mass-issuance valve closed: %zu new certificates held", p->n_new);
+	}
 }
 
 static void
@@ -340,11 +391,46 @@ count_planned(struct engine *en, const struct plan_item *it)
 	}
 }
 
+/*
+ * What a real run would publish and mail for one planned person: a new
+ * certificate is published (where the group publishes) and brings a
+ * collection and a password mail; a resumed one only the steps it has
+ * not yet done.
+ */
+static void
+dry_run_effects(struct engine *en, const struct plan_item *it)
+{
+	const struct conf_group *g = &en->cfg->groups[it->group];
+	bool publish = g->publish != NULL, mail = en->cfg->has_mail;
+
+	if (it->action == PLAN_RESUME && en->store != NULL) {
+		struct store_action a;
+		enum prov_state st = PROV_PLANNED;
+		struct errbuf e;
+
+		memset(&a, 0, sizeof(a));
+		if (store_action_get(en->store, it->open_action, &a, &e) == 0 &&
+		    prov_state_parse(a.state, &st) == 0) {
+			publish = publish && st < PROV_PUBLISHED;
+			mail = mail && st < PROV_DONE;
+		}
+		store_action_clear(&a);
+	}
+	if (it->action == PLAN_REPUBLISH)
+		mail = false;
+	if (publish)
+		report_count(en->report, "published", 1);
+	if (mail)
+		report_count(en->report, "mails_queued", 2);
+}
+
 static void
 dry_run_item(struct engine *en, const struct plan_item *it)
 {
 	if (it->action == PLAN_ISSUE || it->action == PLAN_RENEW || it->action == PLAN_REISSUE)
 		report_count(en->report, done_counter(plan_action_name(it->action)), 1);
+	if (it->action != PLAN_NOTHING && it->action != PLAN_SKIP)
+		dry_run_effects(en, it);
 	if (it->action != PLAN_NOTHING)
 		report_item(en, it, it->action == PLAN_SKIP ? "skipped" : "planned", NULL,
 		    it->not_after, NULL, NULL);
@@ -358,11 +444,11 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 	bool *group_failed = xcalloc(cfg->n_groups + 1, sizeof(*group_failed));
 	struct plan_member *members = NULL;
 	struct plan plan;
-	const struct plan_item **work = NULL;
+	const struct plan_item **work = NULL, **repub = NULL;
 	struct store_user_state *states = NULL;
 	struct store_holder *holders = NULL;
-	size_t n_members = 0, n_states = 0, n_holders = 0, n_work = 0;
-	char *json = NULL;
+	size_t n_members = 0, n_states = 0, n_holders = 0, n_work = 0, n_repub = 0, n_skipped = 0;
+	char *json = NULL, *counts = NULL;
 	const char *status = "failed";
 	bool recorded = false;
 	struct errbuf e;
@@ -375,6 +461,8 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 	engine_new_run_id(en.run_id, sizeof(en.run_id), en.now);
 	log_set_run(en.run_id);
 	en.report = report_new(en.run_id, en.now, opt->dry_run);
+	en.progress = opt->progress;
+	en.progress_arg = opt->progress_arg;
 
 	if (opt->dry_run) {
 		/* Read-only: a store that does not exist yet simply has no state. */
@@ -416,13 +504,17 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 	for (size_t gi = 0; gi < cfg->n_groups; gi++)
 		group_failed[gi] = reads[gi].failed;
 	plan_build(cfg, members, n_members, states, n_states, group_failed, en.now, &plan);
+	plan_issue_valve(cfg, states, n_states, opt->allow_mass_issue, en.now, &plan);
 	report_count(en.report, "users_seen", (int64_t)plan.n_items);
+	report_plan_findings(&en, &plan);
 
+	engine_phase(&en, PHASE_PLANNING, 0);
 	if (!opt->dry_run && record_users(&en, plan.items, plan.n_items, &e) != 0) {
 		report_fail(en.report, "%s", e.text);
 		goto finish;
 	}
 	work = xcalloc(plan.n_items + 1, sizeof(*work));
+	repub = xcalloc(plan.n_items + 1, sizeof(*repub));
 	for (size_t i = 0; i < plan.n_items; i++) {
 		const struct plan_item *it = &plan.items[i];
 
@@ -431,14 +523,24 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 			dry_run_item(&en, it);
 			continue;
 		}
+		if (it->abandon != 0) {
+			/* I4: closed before anything else, so nothing resumes it. */
+			if (provision_abandon(&en, it->abandon, it->reason, &e) != 0) {
+				report_error(en.report, it->user->mail, "abandon", "%s", e.text);
+				continue;
+			}
+			report_count(en.report, "abandoned", 1);
+			log_warn("%s: %s", it->user->mail, it->reason);
+		}
 		switch (it->action) {
 		case PLAN_SKIP:
-			log_warn("skipping %s: %s", it->user->mail ? it->user->mail : it->user->dn,
-			    it->reason);
+			/* One line each in the report; the log names a few and counts the rest. */
+			log_msg(n_skipped++ < SKIPS_LOGGED ? LOGL_WARN : LOGL_DEBUG, "skipping %s: %s",
+			    it->user->mail ? it->user->mail : it->user->dn, it->reason);
 			report_item(&en, it, "skipped", NULL, 0, NULL, NULL);
 			break;
 		case PLAN_REPUBLISH:
-			republish(&en, it);
+			repub[n_repub++] = it;
 			break;
 		case PLAN_ISSUE:
 		case PLAN_RENEW:
@@ -450,21 +552,56 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 			break;
 		}
 	}
+	if (n_skipped > SKIPS_LOGGED)
+		log_warn("%zu more members skipped (%zu in all); smimesync report --last lists "
+		    "each with the reason", n_skipped - SKIPS_LOGGED, n_skipped);
+	if (n_repub > 0) {
+		engine_phase(&en, PHASE_PUBLISHING, n_repub);
+		for (size_t i = 0; i < n_repub && !run_stop_requested; i++) {
+			republish(&en, repub[i]);
+			engine_progress(&en, i + 1);
+		}
+	}
 	execute(&en, work, n_work, !opt->dry_run && cfg->has_mail);
 	if (!run_stop_requested)
 		retire_and_remind(&en, &plan, group_failed, opt, &holders, &n_holders);
+	/* After this run's publishing and revoking: whatever of ours is stale goes (I2). */
+	if (!run_stop_requested)
+		unpublish_stale(&en, group_failed, opt->dry_run);
+	/* What a CA made that we do not keep is revoked there (I3). */
+	if (!run_stop_requested)
+		unwanted_work(&en, opt->dry_run);
+	if (!run_stop_requested && !opt->dry_run)
+		escrow_upgrade(&en);
 	if (!run_stop_requested && !opt->dry_run)
 		notice_queue(&en);
 
 	if (run_stop_requested) {
 		report_error(en.report, NULL, "run",
 		    "interrupted by a signal: unfinished work resumes at the next run");
-	} else if (!opt->dry_run && cfg->has_mail && outbox_flush(&en, &e) != 0) {
-		report_error(en.report, NULL, "mail", "%s", e.text);
-		log_error("%s", e.text);
+	} else if (!opt->dry_run && cfg->has_mail) {
+		int64_t due = 0;
+
+		if (en.progress != NULL && store_outbox_due_count(en.store, en.now, &due, &e) == 0)
+			engine_phase(&en, PHASE_MAILING, (uint64_t)due);
+		if (outbox_flush(&en, &e) != 0) {
+			report_error(en.report, NULL, "mail", "%s", e.text);
+			log_error("%s", e.text);
+		}
 	}
 
 finish:
+	engine_phase(&en, PHASE_DONE, 0);
+	if (en.signer != NULL) {
+		struct signer_log_head head;
+
+		/* The head after this run: a later edit or cut of the log shows against it. */
+		if (signer_log_head(en.signer, 0, NULL, &head, &e) == 0)
+			report_signing_log(en.report, head.lines, head.hash);
+		else
+			log_warn("cannot read the head of the signing log: %s", e.text);
+	}
+	counts = report_counts_line(en.report);
 	json = report_finish(en.report, time(NULL), &status);
 	if (recorded && store_run_finish(en.store, en.run_id, time(NULL), status, json, &e) != 0)
 		log_error("the run report could not be stored: %s", e.text);
@@ -472,12 +609,15 @@ finish:
 		opt->finished(cfg, json, opt->finished_arg);
 	if (report_render(json, opt->format, opt->out, &e) != 0)
 		log_error("%s", e.text);
-	log_info("run finished: %s", status);
+	log_info("%s finished: %s (%s)", opt->dry_run ? "dry run" : "run", status,
+	    counts != NULL ? counts : "");
 	rs = strcmp(status, "ok") == 0 ? RUN_OK : strcmp(status, "partial") == 0 ? RUN_PARTIAL :
 	    RUN_FAILED;
 
 	free(json);
+	free(counts);
 	free(work);
+	free(repub);
 	plan_free(&plan);
 	store_holders_free(holders, n_holders);
 	free(members);

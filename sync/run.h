@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "conf/conf.h"
+#include "report/progress.h"
 #include "report/report.h"
 
 enum run_status {
@@ -27,6 +28,7 @@ enum run_status {
 struct run_options {
 	bool dry_run;
 	bool allow_mass_retire; /* open the safety valve for this run */
+	bool allow_mass_issue;  /* open the mass-issuance valve for this run */
 	enum report_format format;
 	FILE *out;
 	/*
@@ -36,6 +38,13 @@ struct run_options {
 	 */
 	void (*finished)(const struct config *cfg, const char *report_json, void *arg);
 	void *finished_arg;
+	/*
+	 * Called at the start of each phase and after each person or mail of
+	 * it (report/progress.h), with progress_arg; NULL for nothing. The
+	 * hook decides how often to show anything.
+	 */
+	void (*progress)(const struct run_progress *p, void *arg);
+	void *progress_arg;
 };
 
 /*

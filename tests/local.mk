@@ -8,6 +8,8 @@ AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
 	top_builddir='$(abs_top_builddir)'; export top_builddir; \
 	SMIMESYNC='$(abs_top_builddir)/smimesync'; export SMIMESYNC; \
+	SMIMESYNC_SIGNER='$(abs_top_builddir)/smimesync-signer'; export SMIMESYNC_SIGNER; \
+	SMIMESYNC_SIGNER_PROGRAM='$(abs_top_builddir)/smimesync-signer'; export SMIMESYNC_SIGNER_PROGRAM; \
 	SMIMESYNC_TEMPLATES_DIR='$(abs_top_srcdir)/templates'; export SMIMESYNC_TEMPLATES_DIR;
 
 # Link line for unit tests: every room library plus the system libraries.
@@ -21,8 +23,10 @@ TESTS += tests/integration/cli.sh tests/integration/checksrc.sh
 EXTRA_DIST += tests/integration/cli.sh tests/integration/checksrc.sh
 TESTS += tests/integration/mail_retry.sh
 EXTRA_DIST += tests/integration/mail_retry.sh
-TESTS += tests/integration/lifecycle.sh
-EXTRA_DIST += tests/integration/lifecycle.sh tests/tools/mailcount.py
+TESTS += tests/integration/lifecycle.sh tests/integration/invariants.sh \
+	tests/integration/addresses.sh
+EXTRA_DIST += tests/integration/lifecycle.sh tests/tools/mailcount.py \
+	tests/integration/invariants.sh tests/integration/addresses.sh
 include tests/fuzz/local.mk
 # Hostile input across rooms (issue #9).
 check_PROGRAMS += tests/unit/test_hostile_input
@@ -42,9 +46,14 @@ TESTS += tests/integration/sync_graph.sh
 EXTRA_DIST += tests/integration/sync_graph.sh tests/tools/graph-fake.py tests/tools/graph-lib.sh
 # Run by hand (README "Hostile input, sanitizers, valgrind"): too slow for CI.
 EXTRA_DIST += tests/integration/valgrind.sh tests/tools/run-sanitized
-EXTRA_DIST += tests/tools/test-lib.sh
+EXTRA_DIST += tests/tools/test-lib.sh tests/tools/faketime-run
 # Issue #8: external CAs (cfssl for real, EJBCA and Sectigo fakes, a certmonger helper).
 TESTS += tests/integration/ca_helper.sh tests/integration/ca_cfssl.sh \
-	tests/integration/ca_ejbca.sh tests/integration/ca_sectigo.sh
+	tests/integration/ca_ejbca.sh tests/integration/ca_sectigo.sh \
+	tests/integration/ca_lost_answers.sh tests/integration/ca_certmonger.sh
+EXTRA_DIST += tests/integration/ca_lost_answers.sh tests/integration/ca_certmonger.sh
 EXTRA_DIST += tests/integration/ca_helper.sh tests/integration/ca_cfssl.sh \
 	tests/integration/ca_ejbca.sh tests/integration/ca_sectigo.sh tests/tools/fake-rest-ca.py tests/tools/extca-lib.sh tests/tools/test-ca-helper
+# Mails in the person's language, with non-ASCII names intact (issue #18).
+TESTS += tests/integration/mail_languages.sh
+EXTRA_DIST += tests/integration/mail_languages.sh

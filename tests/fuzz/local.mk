@@ -7,7 +7,7 @@
 FUZZ_TARGETS = tests/fuzz/fuzz_config tests/fuzz/fuzz_template tests/fuzz/fuzz_mime \
 	tests/fuzz/fuzz_address tests/fuzz/fuzz_dn_filter tests/fuzz/fuzz_report \
 	tests/fuzz/fuzz_der tests/fuzz/fuzz_csv tests/fuzz/fuzz_ca_answer \
-	tests/fuzz/fuzz_graph tests/fuzz/fuzz_signer
+	tests/fuzz/fuzz_graph tests/fuzz/fuzz_signer tests/fuzz/fuzz_p11uri
 EXTRA_PROGRAMS = $(FUZZ_TARGETS)
 fuzz_common = tests/fuzz/fuzz.h
 
@@ -39,11 +39,16 @@ tests_fuzz_fuzz_ca_answer_SOURCES = tests/fuzz/fuzz_ca_answer.c tests/fuzz/fuzz_
 tests_fuzz_fuzz_ca_answer_LDADD = $(SMIMESYNC_ROOM_LIBS) $(SMIMESYNC_EXT_LIBS)
 tests_fuzz_fuzz_ca_answer_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_signer_SOURCES = tests/fuzz/fuzz_signer.c tests/fuzz/fuzz_util.c $(fuzz_common)
-tests_fuzz_fuzz_signer_LDADD = $(SMIMESYNC_ROOM_LIBS) $(SMIMESYNC_EXT_LIBS)
+tests_fuzz_fuzz_signer_LDADD = libsigner.a $(SMIMESYNC_ROOM_LIBS) $(SMIMESYNC_EXT_LIBS)
 tests_fuzz_fuzz_signer_LDFLAGS = $(FUZZ_LDFLAGS)
 
 tests_fuzz_fuzz_graph_SOURCES = tests/fuzz/fuzz_graph.c tests/fuzz/fuzz_util.c $(fuzz_common)
 tests_fuzz_fuzz_graph_LDADD = $(SMIMESYNC_ROOM_LIBS) $(SMIMESYNC_EXT_LIBS)
 tests_fuzz_fuzz_graph_LDFLAGS = $(FUZZ_LDFLAGS)
+
+# PKCS#11 URIs ([ca] key_uri): issue #16.
+tests_fuzz_fuzz_p11uri_SOURCES = tests/fuzz/fuzz_p11uri.c tests/fuzz/fuzz_util.c $(fuzz_common)
+tests_fuzz_fuzz_p11uri_LDADD = $(SMIMESYNC_ROOM_LIBS) $(SMIMESYNC_EXT_LIBS)
+tests_fuzz_fuzz_p11uri_LDFLAGS = $(FUZZ_LDFLAGS)
 
 EXTRA_DIST += tests/fuzz/run-fuzzers tests/fuzz/corpus

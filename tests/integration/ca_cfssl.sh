@@ -9,6 +9,8 @@
 #   - a profile without emailProtection is refused (rejected, held back);
 #   - a server certificate the section does not trust is refused;
 #   - a stopped server is unreachable and backs off;
+#   - a certificate refused after issuance is revoked in cfssl's own
+#     database through /api/v1/cfssl/revoke (I3);
 #   - without auth_key_file the plain sign endpoint is used (plain http).
 set -eu
 : "${top_srcdir:?}" "${top_builddir:?}" "${SMIMESYNC:?}"
@@ -52,10 +54,20 @@ cat >"$W/open.json" <<'JSON'
 { "signing": { "default": { "expiry": "8760h",
     "usages": ["digital signature", "key agreement", "email protection"] } } }
 JSON
+# cfssl's certificate database (the schema of its certdb/sqlite migrations):
+# the CA's own record of what it issued and revoked, which the test reads,
+# and what cfssl needs to serve /api/v1/cfssl/revoke.
+sqlite3 "$W/cfssl.db" "CREATE TABLE certificates (serial_number blob NOT NULL,
+  authority_key_identifier blob NOT NULL, ca_label blob, status blob NOT NULL, reason int,
+  expiry timestamp, revoked_at timestamp, pem blob NOT NULL,
+  PRIMARY KEY(serial_number, authority_key_identifier));
+CREATE TABLE ocsp_responses (serial_number blob NOT NULL, authority_key_identifier blob NOT NULL,
+  body blob NOT NULL, expiry timestamp, PRIMARY KEY(serial_number, authority_key_identifier));"
+printf '{"driver": "sqlite3", "data_source": "%s"}\n' "$W/cfssl.db" >"$W/cfssl-db.json"
 PORT=$(smtp_free_port)
 cfssl serve -address 127.0.0.1 -port "$PORT" -ca "$W/pki/issuing.pem" -ca-key "$W/pki/issuing.key" \
 	-config "$W/cfssl.json" -tls-cert "$W/pki/server.pem" -tls-key "$W/pki/server.key" \
-	-loglevel 2 2>"$W/cfssl.log" &
+	-db-config "$W/cfssl-db.json" -loglevel 2 2>"$W/cfssl.log" &
 CPID=$!
 extca_wait_port "$PORT" 300 || { fail "cfssl did not start"; cat "$W/cfssl.log"; exit 1; }
 
@@ -115,6 +127,19 @@ check 'extca_item nora@example.org error r3 | grep -q "rejected: refusing what t
 	"a certificate without emailProtection is refused"
 check '[ "$(sqlite3 "$DB" "SELECT ca_hold IS NOT NULL FROM users WHERE mail = '\''nora@example.org'\''")" = 1 ]' \
 	"and the person is held back until an admin acts"
+# I3, in cfssl's own database: the refused certificate is revoked there, and
+# every certificate cfssl holds as good is one the store knows.
+nora_serial=$(sqlite3 "$DB" "SELECT serial FROM unwanted_certs WHERE why LIKE '%emailProtection%'")
+nora_dec=$(/usr/bin/python3 -c 'import sys; print(int(sys.argv[1], 16))' "${nora_serial:-0}")
+check '[ "$(sqlite3 "$W/cfssl.db" "SELECT status || '"'/'"' || reason FROM certificates WHERE serial_number = '"'$nora_dec'"'")" = revoked/5 ] &&
+	[ "$(sqlite3 "$DB" "SELECT state FROM unwanted_certs WHERE serial = '"'$nora_serial'"'")" = revoked ]' \
+	"the refused certificate is recorded and revoked at cfssl through /api/v1/cfssl/revoke"
+unknown_good=$(sqlite3 "$W/cfssl.db" "SELECT serial_number FROM certificates WHERE status = 'good'" |
+	while read -r d; do
+		h=$(/usr/bin/python3 -c 'import sys; print("%X" % int(sys.argv[1]))' "$d")
+		[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM certs WHERE ltrim(serial, '0') = '$h'")" = 1 ] || echo "$h"
+	done)
+check '[ -z "$unknown_good" ]' "cfssl holds no good certificate the store does not know ($unknown_good)"
 
 # --- an untrusted server certificate ---------------------------------------------
 section "https://127.0.0.1:$PORT" "$W/cfssl.key" smime "$W/pki/other-root.pem" >"$W/s4"

@@ -9,7 +9,10 @@
 #   - an unknown CA name: EJBCA's 404 message and what to check;
 #   - a refusal (400) is reported with EJBCA's message and holds the person;
 #   - an approval profile (202) is a configuration to change;
-#   - 503 is unreachable; an unrequested SAN address is refused.
+#   - 503 is unreachable; an unrequested SAN address is refused;
+#   - what a wrong certificate profile at the CA would give is refused and
+#     nothing of it stored: a UPN or DNS name in the SAN, CA:TRUE,
+#     serverAuth, keyCertSign, a validity twice the group's.
 set -eu
 : "${top_srcdir:?}" "${top_builddir:?}" "${SMIMESYNC:?}"
 . "$top_srcdir/tests/tools/smtp-lib.sh"
@@ -22,7 +25,10 @@ extca_begin ejbca
 extca_start_fake ejbca
 cat >"$W/behaviour.json" <<'JSON'
 { "rita@example.org": "reject", "anna@example.org": "approval",
-  "bob@example.org": "busy", "fred@example.org": "foreign" }
+  "bob@example.org": "busy", "fred@example.org": "foreign",
+  "uma@example.org": "upn", "dan@example.org": "dns", "cara@example.org": "ca",
+  "sid@example.org": "serverauth", "kim@example.org": "certsign",
+  "lena@example.org": "longlife" }
 JSON
 
 section() { # $1 client cert name, $2 CA name
@@ -86,6 +92,22 @@ check 'extca_item bob@example.org error r4 | grep -q "unreachable: HTTP 503: .*S
 	"503: unreachable, with the next attempt"
 check 'extca_item fred@example.org error r4 | grep -q "refusing what the CA issued: its subjectAltName holds mallory@example.net"' \
 	"an unrequested SAN address is refused"
+
+# --- what a wrong certificate profile at the CA gives -------------------------------
+for p in uma dan cara sid kim lena; do extca_add_person "$p"; done
+"$SMIMESYNC" run --format json >"$W/r5.json" 2>/dev/null || true
+check 'extca_item uma@example.org error r5 | grep -q "rejected: refusing what the CA issued: its subjectAltName holds a Windows logon name (UPN otherName) administrator@corp, which smimesync never requests"' \
+	"a UPN in the SAN is refused"
+check 'extca_item dan@example.org error r5 | grep -q "its subjectAltName holds a DNS name login.example.org"' \
+	"a DNS name in the SAN is refused"
+check 'extca_item cara@example.org error r5 | grep -q "it is a CA certificate (basicConstraints CA:TRUE)"' \
+	"a CA certificate is refused"
+check 'extca_item sid@example.org error r5 | grep -q "its extendedKeyUsage allows serverAuth (1.3.6.1.5.5.7.3.1), which no S/MIME certificate may carry"' \
+	"serverAuth is refused"
+check 'extca_item kim@example.org error r5 | grep -q "its keyUsage allows keyCertSign"' \
+	"keyCertSign is refused"
+check 'extca_item lena@example.org error r5 | grep -q "it is valid for 730 days, longer than the group.s validity of 365 days"' \
+	"a validity twice the group's is refused"
 check '[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM certs")" = 2 ]' "nothing but the two good certificates was stored"
 
 test_end

@@ -12,7 +12,10 @@
 #   - exit 3 (unreachable) and a helper killed at timeout back off, doubling;
 #   - exit 4 and 6 are configuration problems, tried afresh next run;
 #   - a certificate with an unrequested address, from an untrusted root,
-#     or no certificate at all, is refused before anything is stored.
+#     or no certificate at all, is refused before anything is stored;
+#   - the helper gets the contract's variables and a small fixed
+#     environment, never smimesync's own (a secret in it stays there), plus
+#     what pass_environment names.
 # Waits poll for a condition a bounded number of times, never a deadline.
 set -eu
 : "${top_srcdir:?}" "${top_builddir:?}" "${SMIMESYNC:?}"
@@ -33,6 +36,7 @@ ln -s "$W/pki" "$EXTCA_HELPER_DIR/pki"
 cat >"$W/ca.section" <<CONF
 type = helper
 command = $top_srcdir/tests/tools/test-ca-helper
+pass_environment = EXTCA_HELPER_DIR
 trust_anchor_file = $W/pki/root.pem
 timeout = 3s
 retry_interval = 0s
@@ -145,14 +149,14 @@ check 'jq -e ".users[] | select(.mail == \"rita@example.org\" and .action == \"s
 
 # Eleven minutes later: uma is asked again (still unreachable: the wait doubles);
 # after two hours wendy's request is polled, not resubmitted.
-faketime -f '+11m' "$SMIMESYNC" run >/dev/null 2>&1 || true
+"$top_srcdir/tests/tools/faketime-run" '+11m' "$SMIMESYNC" run >/dev/null 2>&1 || true
 check '[ "$(calls SUBMIT uma@example.org)" = 2 ]' "after retry_interval the unreachable CA is asked again"
 uma_wait=$(sqlite3 "$DB" "SELECT ca_next_try - updated FROM actions WHERE mail = 'uma@example.org'")
 check '[ "$uma_wait" -ge 1190 ] && [ "$uma_wait" -le 1210 ] &&
 	[ "$(sqlite3 "$DB" "SELECT ca_failures FROM actions WHERE mail = '\''uma@example.org'\''")" = 2 ]' \
 	"the second failure in a row doubles the wait to 20 minutes"
 echo issue >"$EXTCA_HELPER_DIR/mode.wendy@example.org"
-faketime -f '+121m' "$SMIMESYNC" run >/dev/null 2>&1 || true
+"$top_srcdir/tests/tools/faketime-run" '+121m' "$SMIMESYNC" run >/dev/null 2>&1 || true
 check '[ "$(calls SUBMIT wendy@example.org)" = 1 ] && grep -q "^POLL wendy@example.org later-wendy@example.org$" "$EXTCA_HELPER_DIR/calls"' \
 	"after its delay wendy's request is polled with its cookie, never resubmitted"
 check '[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM certs WHERE mail = '\''wendy@example.org'\''")" = 1 ]' \
@@ -179,6 +183,23 @@ check 'grep -q "the request pending at \[ca ext\] is left there: group staff now
 	[ "$(calls SUBMIT vic@example.org)" = 2 ] && [ "$(calls POLL vic@example.org)" = 0 ] &&
 	[ "$(sqlite3 "$DB" "SELECT ca_cookie_ca FROM actions WHERE mail = '\''vic@example.org'\''")" = ext2 ]' \
 	"a pending request is never polled at another CA after the group's CA changes"
+
+# The helper's environment: the contract's and a fixed few, not smimesync's.
+echo "eve,eve@example.org," >>"$W/people.csv"
+echo env >"$EXTCA_HELPER_DIR/mode.eve@example.org"
+SMIMESYNC_TEST_SECRET=hunter2-in-the-daemon LD_LIBRARY_PATH=/nowhere PATH="/opt/evil/bin:$PATH" \
+	TZ=Europe/Berlin "$SMIMESYNC" run >/dev/null 2>"$W/env.log" || true
+ENVF="$EXTCA_HELPER_DIR/env.eve@example.org"
+check '[ -s "$ENVF" ] && ! grep -q "hunter2-in-the-daemon\|SMIMESYNC_TEST_SECRET\|LD_LIBRARY_PATH\|/opt/evil" "$ENVF"' \
+	"a secret, LD_LIBRARY_PATH and PATH of smimesync do not reach the helper"
+check 'grep -qx "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "$ENVF" &&
+	grep -qx "LANG=C" "$ENVF" && grep -qx "LC_ALL=C" "$ENVF" && grep -qx "TZ=Europe/Berlin" "$ENVF"' \
+	"it gets the fixed PATH, LANG=C, LC_ALL=C and smimesync's TZ"
+check 'grep -qx "CERTMONGER_OPERATION=SUBMIT" "$ENVF" && grep -qx "CERTMONGER_CA_NICKNAME=ext2" "$ENVF" &&
+	grep -qx "CERTMONGER_REQ_EMAIL=eve@example.org" "$ENVF" && grep -qx "EXTCA_HELPER_DIR=$EXTCA_HELPER_DIR" "$ENVF"' \
+	"and the contract's variables, and what pass_environment names"
+check '[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM certs WHERE mail = '\''eve@example.org'\''")" = 1 ]' \
+	"and issues with it"
 
 "$SMIMESYNC" revoke ada@example.org --reason superseded >"$W/revoke.out" 2>"$W/revoke.err" || true
 check 'grep -q "\[ca ext\] is an external CA (type helper): the revocation is recorded here .* revoke it at the CA as well" "$W/revoke.err" &&

@@ -21,7 +21,7 @@ test_org_servers
 smimesync_write_config "$W" p256 p256
 # Only the small nested group, with fast keys: the point is the steps.
 sed -i '/^\[group smime-staff\]/,$ s/^group_dn = .*/group_dn = cn=sales-dach,ou=groups,'"$SLAPD_BASE"'/' "$SMIMESYNC_CONF"
-"$SMIMESYNC" ca init >/dev/null
+"$SMIMESYNC" ca init --root-key-out "$ROOT_KEY_OUT" >/dev/null
 cp "$W/state/master.key" "$W/master.key.keep"
 PEOPLE="alice@example.org bob@example.org carol@example.org zoe.simkova@example.org walter@example.org
 joerg.mueller@example.org sybil@example.org heidi@example.org frank@example.org"

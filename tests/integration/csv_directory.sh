@@ -58,7 +58,8 @@ key_type = p256
 escrow = no
 CONF
 export SMIMESYNC_CONF="$W/smimesync.conf"
-"$SMIMESYNC" ca init >/dev/null
+mkdir -p -m 700 "$W/offline"
+"$SMIMESYNC" ca init --root-key-out "$W/offline/root.key" >/dev/null
 check '"$SMIMESYNC" check-config >/dev/null' "check-config accepts a csv directory without group_dn"
 
 "$SMIMESYNC" run --format json >"$W/r1.json" 2>"$W/r1.log" || fail "first run exited non-zero"
@@ -84,7 +85,8 @@ check 'openssl x509 -inform DER -in "$W/alan.der" -noout -ext subjectAltName | t
 check '[ "$(sqlite3 "$W/state/smimesync.db" "SELECT COUNT(*) FROM escrow")" = 0 ] &&
 	[ "$(sqlite3 "$W/state/smimesync.db" "SELECT COUNT(*) FROM actions WHERE sealed_key IS NOT NULL")" = 0 ]' \
 	"escrow = no: no private key is kept once the mails are queued"
-check '! "$SMIMESYNC" recover ada@partner.example --out "$W/ada.p12" >/dev/null 2>&1 && [ ! -e "$W/ada.p12" ]' \
+check '! "$SMIMESYNC" recover ada@partner.example --out "$W/ada.p12" --credential "$W/recovery.credential" >/dev/null 2>"$W/ada.err" &&
+	[ ! -e "$W/ada.p12" ] && grep -q "no escrowed key" "$W/ada.err"' \
 	"escrow = no: recover has nothing to give back"
 "$SMIMESYNC" run --format json >"$W/r2.json" 2>/dev/null
 check '[ "$(jq -r .counts.issued "$W/r2.json")" = 0 ] && [ "$(smtp_count)" = 10 ]' "second run: nothing"

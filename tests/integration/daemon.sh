@@ -49,7 +49,7 @@ cp "$SMIMESYNC_CONF" "$W/good.conf"
 sed '/^jitter = /d; s/^interval = 1h/interval = 2h/' "$W/good.conf" >"$W/nojitter.conf"
 "$SMIMESYNC" -c "$W/nojitter.conf" check-config -v 2>/dev/null | grep -qx 'jitter = 12m' &&
 	ok "jitter defaults to a tenth of the interval" || fail "default jitter"
-"$SMIMESYNC" ca init >/dev/null
+"$SMIMESYNC" ca init --root-key-out "$ROOT_KEY_OUT" >/dev/null
 
 runs_done() { sqlite3 "$DB" "SELECT COUNT(*) FROM runs WHERE report IS NOT NULL" 2>/dev/null || echo 0; }
 
@@ -112,6 +112,11 @@ wait_for 'grep -q "next run in" "$W/notify.log" 2>/dev/null' 300 || true
 grep -q "^READY=1 | MAINPID=$DPID" "$W/notify.log" && ok "sd_notify: READY=1 with the daemon's pid" || fail "no READY: $(cat "$W/notify.log" 2>&1)"
 grep -Eq '^STATUS=last run [0-9TZ]+-[0-9a-f]+: ok; next run in 3600s$' "$W/notify.log" &&
 	ok "sd_notify: STATUS names the last run and the next" || fail "STATUS: $(cat "$W/notify.log")"
+# While the run went on, systemctl status showed its phases and counts.
+grep -Eq '^STATUS=running: reading the directory 0 of 2 \(0%\); first run$' "$W/notify.log" &&
+	grep -Eq '^STATUS=running: issuing [0-9,]+ of [0-9,]+ \([0-9]+%\)(, [0-9.]+/s)?(, [0-9:]+ left)?; first run$' "$W/notify.log" &&
+	ok "sd_notify: STATUS follows the run (reading, issuing N of M)" || fail "running STATUS: $(grep running "$W/notify.log" | head -5)"
+grep -q '^smimesync_run_in_progress 0$' "$METRICS" && ok "metrics: no run in progress after it" || fail "metrics in_progress"
 
 # --- a second daemon on the same state directory refuses ---------------------
 rc=0
@@ -166,6 +171,8 @@ slapd_load "$W/more.ldif" >/dev/null
 } >"$W/members.ldif"
 ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" -f "$W/members.ldif" >/dev/null
 sed -i '/^\[group smime-staff\]/,$ s/^key_type = .*/key_type = rsa2048/' "$SMIMESYNC_CONF"
+# A key type the CA did not sign before: the signer's policy must allow it too.
+sed -i 's/^key_types = .*/&, rsa2048/' "$W/signer.conf"
 kill -HUP "$DPID"
 wait_for '[ "$(grep -c "reload: configuration .* loaded" "$W/daemon.log")" -ge 2 ]' 3000 || fail "second good reload"
 kill -USR1 "$DPID"

@@ -163,6 +163,55 @@ probe external --uri "$SLAPD_LDAPI_URI" --starttls off --sasl EXTERNAL --base "$
 expect_ok external
 expect_dns external $TOP_EXPECT
 
+# --- a password in clear text is warned about, whichever bind carries it --------
+# Over ldap:// without StartTLS a simple bind and SASL PLAIN both put the
+# password on the wire as it is; the warning comes before the bind, whatever
+# slapd then answers (this slapd offers no PLAIN, so that bind fails).
+probe clear-simple --uri "$SLAPD_URI" --starttls off $SVC members "cn=top,$G"
+probe clear-plain --uri "$SLAPD_URI" --starttls off --sasl PLAIN $SVC members "cn=top,$G"
+probe tls-plain --uri "$SLAPD_URI" --starttls required --sasl PLAIN $SVC members "cn=top,$G"
+grep -q "starttls = off: the simple bind sends the password of $SLAPD_SVC_DN in clear text" \
+	"$work/clear-simple.err" || fail "no clear-text warning for a simple bind: $(cat "$work/clear-simple.err")"
+grep -q "starttls = off: the SASL PLAIN bind sends the password of $SLAPD_SVC_DN in clear text, readable by anyone on the network path; set starttls = required or use ldaps://" \
+	"$work/clear-plain.err" || fail "no clear-text warning for SASL PLAIN: $(cat "$work/clear-plain.err")"
+! grep -q "clear text" "$work/tls-plain.err" || fail "SASL PLAIN inside StartTLS was warned about"
+! grep -q "clear text" "$work/external.err" || fail "SASL EXTERNAL over ldapi was warned about"
+
+# --- alternative addresses are bounded per person ---------------------------------
+# hoarder holds 41 mail values (40 beyond the primary), more than a
+# certificate may name: reported with the count, not certified in part.
+# trim holds 32 alternatives, exactly the limit; wide 25 long ones, over 4 KiB.
+{
+	printf 'dn: uid=hoarder,%s\nobjectClass: inetOrgPerson\nuid: hoarder\ncn: Hoarder\nsn: H\nmail: hoarder@example.org\n' "$P"
+	i=1
+	while [ $i -le 40 ]; do printf 'mail: hoarder%02d@example.org\n' $i; i=$((i + 1)); done
+	printf '\ndn: uid=trim,%s\nobjectClass: inetOrgPerson\nuid: trim\ncn: Trim\nsn: T\nmail: trim@example.org\n' "$P"
+	i=1
+	while [ $i -le 32 ]; do printf 'mail: trim%02d@example.org\n' $i; i=$((i + 1)); done
+	# 25 addresses of 200 bytes: within the count, over the 4 KiB.
+	label=$(printf '%060d' 0)
+	printf '\ndn: uid=wide,%s\nobjectClass: inetOrgPerson\nuid: wide\ncn: Wide\nsn: W\nmail: wide@example.org\n' "$P"
+	i=1
+	while [ $i -le 25 ]; do printf 'mail: w%02d@a%s.b%s.c%s.example.org\n' $i "$label" "$label" "$label"; i=$((i + 1)); done
+	printf '\n'
+	group hoard "uid=hoarder,$P" "uid=trim,$P" "uid=wide,$P"
+} > "$work/hoard.ldif"
+ldapadd -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" \
+	-f "$work/hoard.ldif" >/dev/null 2>"$work/hoard-add.err" || fail "ldapadd hoard: $(cat "$work/hoard-add.err")"
+probe hoard --uri "$SLAPD_URI" --starttls required $SVC members-full "cn=hoard,$G"
+expect_ok hoard
+l=$(grep "|uid=hoarder,$P|" "$work/hoard.out")
+echo "$l" | grep -q '|40 alternative addresses in mail, more than a certificate may name (32, or 4096 bytes in all); remove the unused ones$' ||
+	fail "hoarder: no per-person error with the count: $l"
+grep -q "uid=hoarder,$P: 40 alternative addresses in mail" "$work/hoard.err" ||
+	fail "hoarder: the log does not name the DN and the count: $(cat "$work/hoard.err")"
+l=$(grep "|uid=trim,$P|" "$work/hoard.out")
+[ "$(echo "$l" | cut -d'|' -f4 | tr ',' '\n' | wc -l)" = 32 ] && [ "$(echo "$l" | cut -d'|' -f9)" = "" ] ||
+	fail "trim: 32 alternatives, the limit, should pass: $l"
+l=$(grep "|uid=wide,$P|" "$work/hoard.out")
+echo "$l" | grep -q '|25 alternative addresses in mail, more than a certificate may name' ||
+	fail "wide: 25 long addresses over 4 KiB should be refused: $l"
+
 # Field by field: ids, mail, names, problems.
 line() { grep "|uid=$2,$P|" "$work/$1.out"; }
 l=$(line starttls alice)
@@ -252,6 +301,18 @@ grep -q "tls_verify = no" "$work/noverify.err" || fail "noverify: no warning: $(
 port=$(slapd_random_port)
 probe down --uri "ldap://127.0.0.1:$port" --starttls off --base "$B" members "cn=top,$G"
 expect_err down unreachable "ldap://127.0.0.1:$port" "Can't contact LDAP server"
+# Nobody there is not a TLS problem: with StartTLS and with ldaps:// the
+# message says the connection was refused, and names no certificate.
+probe down_starttls --uri "ldap://127.0.0.1:$port" --base "$B" --bind-dn "$SLAPD_SVC_DN" \
+	--password-file "$SLAPD_SVC_PW_FILE" --ca-file "$SLAPD_CA_FILE" members "cn=top,$G"
+expect_err down_starttls unreachable "port $port: Connection refused" "this is not a TLS or certificate problem"
+probe down_ldaps --uri "ldaps://127.0.0.1:$port" --base "$B" --bind-dn "$SLAPD_SVC_DN" \
+	--password-file "$SLAPD_SVC_PW_FILE" --ca-file "$SLAPD_CA_FILE" members "cn=top,$G"
+expect_err down_ldaps unreachable "port $port: Connection refused" "this is not a TLS or certificate problem"
+for n in down_starttls down_ldaps; do
+	! grep -qiE 'handshake|tls_ca_file|certificate names' "$work/$n.err" ||
+		fail "$n: a refused connection is worded as a TLS problem: $(cat "$work/$n.err")"
+done
 
 # --- publishing -----------------------------------------------------------------------
 mkcert() { # name

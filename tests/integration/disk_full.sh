@@ -25,7 +25,7 @@ test_org_servers
 smimesync_write_config "$W" p256 p256
 sed -i '/^\[group smime-staff\]/,$d' "$SMIMESYNC_CONF"
 sed -i 's/^group_dn = cn=smime-sales,/group_dn = cn=sales-dach,/' "$SMIMESYNC_CONF"
-"$SMIMESYNC" ca init >/dev/null
+"$SMIMESYNC" ca init --root-key-out "$ROOT_KEY_OUT" >/dev/null
 # A first run with no members creates the store, so the full disk hits the work itself.
 sed -i 's/^group_dn = cn=sales-dach,/group_dn = cn=nobody,/' "$SMIMESYNC_CONF"
 "$SMIMESYNC" run >/dev/null 2>&1 || true

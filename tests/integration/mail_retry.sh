@@ -21,7 +21,7 @@ smimesync_write_config "$W" p256 p256
 # One small group: joerg, sybil, heidi, frank.
 sed -i '/^\[group smime-staff\]/,$d' "$SMIMESYNC_CONF"
 sed -i 's/^group_dn = cn=smime-sales,/group_dn = cn=sales-dach,/' "$SMIMESYNC_CONF"
-"$SMIMESYNC" ca init >/dev/null
+"$SMIMESYNC" ca init --root-key-out "$ROOT_KEY_OUT" >/dev/null
 db="$W/state/smimesync.db"
 outbox() { sqlite3 "$db" "SELECT COUNT(*) FROM outbox o JOIN users u ON u.id = o.user_id WHERE u.mail = '$1' AND o.state = '$2'"; }
 
@@ -54,7 +54,7 @@ before=$(smtp_count)
 check '[ "$(smtp_count)" = "$before" ] && [ "$(outbox sybil@example.org queued)" = 2 ]' "nothing resent before the back-off"
 check '[ "$(jq -r .counts.issued "$W/run2.json")" = 0 ]' "nothing issued again"
 # After the back-off the deferred mails go out; the refused ones never do.
-faketime -f "+10m" "$SMIMESYNC" run --format json >"$W/run3.json" 2>"$W/run3.log"
+"$top_srcdir/tests/tools/faketime-run" "+10m" "$SMIMESYNC" run --format json >"$W/run3.json" 2>"$W/run3.log"
 check '[ "$(jq -r .counts.mails_sent "$W/run3.json")" = 2 ]' "sybil's two deferred mails delivered after the back-off"
 check '[ "$(outbox sybil@example.org sent)" = 2 ] && [ "$(outbox heidi@example.org failed)" = 2 ]' "outbox final states"
 check '[ "$(jq -r .status "$W/run3.json")" = ok ]' "the retry run is ok"

@@ -11,9 +11,17 @@
 #   - a signer that dies or stops answering (the local CA's "CA timing
 #     out") at each kind of request gives a clear error and a correct
 #     report, leaves nothing half-written, and the next run completes the
-#     work: one certificate, one publication, two mails per person.
-# The faults come from tests/tools/smimesync-crashy (fault points compiled
-# in for tests only).
+#     work: one certificate, one publication, two mails per person;
+#   - (issue #16) recover and resend need the operator's credential;
+#   - (issue #16) two system users: smimesync-signer serves one of them
+#     behind a socket it gets through the real socket activation protocol
+#     (systemd-socket-activate), smimesync runs as the other, cannot open
+#     any key file, holds none in its state directory, and a full run,
+#     a CRL and a recovery still succeed; a third user is turned away
+#     (SO_PEERCRED); neither process can dump core.
+# The faults come from tests/tools/smimesync-crashy and the
+# tests/tools/smimesync-signer beside it (fault points compiled in for
+# tests only).
 set -eu
 : "${top_srcdir:?}" "${top_builddir:?}" "${SMIMESYNC:?}"
 CRASHY="$top_builddir/tests/tools/smimesync-crashy"
@@ -33,7 +41,7 @@ smimesync_write_config "$W" p256 p256
 sed -i '/^\[group smime-staff\]/,$d' "$SMIMESYNC_CONF"
 sed -i 's/^group_dn = cn=smime-sales,/group_dn = cn=sales-dach,/' "$SMIMESYNC_CONF"
 sed -i "/^\[ca internal\]/a crl_file = $W/ca/smime.crl" "$SMIMESYNC_CONF"
-"$SMIMESYNC" ca init >/dev/null
+"$SMIMESYNC" ca init --root-key-out "$ROOT_KEY_OUT" >/dev/null
 db="$W/state/smimesync.db"
 CAKEY="$W/ca/issuing.key"
 MKEY="$W/state/master.key"
@@ -97,7 +105,7 @@ for fault in die:sign-cert hang:sign-cert die:unseal; do
 	check '[ "$(count "SELECT COUNT(*) FROM actions WHERE state IN ('"'"'key_made'"'"', '"'"'ca_asked'"'"')")" = 4 ]' \
 		"$fault: all four actions wait before or at the CA to be retried"
 	check '[ "$(count "PRAGMA integrity_check")" = ok ]' "$fault: the store passes integrity_check"
-	child=$(sed -n 's/.*smimesync\[\([0-9]*\)\] warning.*fault injection: the signer process.*/\1/p' "$W/fault.log")
+	child=$(sed -n 's/.*smimesync-signer\[\([0-9]*\)\] warning.*fault injection: the signer process.*/\1/p' "$W/fault.log")
 	check '[ -n "$child" ] && ! kill -0 "$child" 2>/dev/null' "$fault: the signer process ($child) is gone"
 done
 
@@ -115,7 +123,7 @@ else
 	while kill -0 "$held" 2>/dev/null && ! grep -q "stops answering at sign-cert" "$W/held.log"; do
 		sleep 0.1
 	done
-	child=$(sed -n 's/.*smimesync\[\([0-9]*\)\] warning.*stops answering.*/\1/p' "$W/held.log")
+	child=$(sed -n 's/.*smimesync-signer\[\([0-9]*\)\] warning.*stops answering.*/\1/p' "$W/held.log")
 	findsecret() { /usr/bin/python3 "$top_srcdir/tests/tools/find-secret.py" "$1" "$MKEY" "$CAKEY"; }
 	check '[ -n "$child" ] && findsecret "$held" >"$W/parent-mem.txt"' \
 		"neither the master key nor the CA key is anywhere in smimesync's memory $(cat "$W/parent-mem.txt" 2>/dev/null)"
@@ -132,17 +140,20 @@ fi
 
 # ---- a normal run completes the work; only the signer touches the keys ----
 # An unreachable CA is asked again after a back-off (5 minutes, doubling
-# for each failure in a row): this run comes an hour later.
+# for each failure in a row): this run comes an hour later (faketime-run
+# says why it is not the faketime wrapper).
 run_as main traced -f -qq -e trace=openat,open,connect,execve -o "$W/strace.txt" \
-	faketime -f +1h "$SMIMESYNC" run --format json
+	"$top_srcdir/tests/tools/faketime-run" +1h "$SMIMESYNC" run --format json
 check '[ $rc = 0 ] && [ "$(jq -r .status "$W/main.json")" = ok ]' "the run after the back-off completes (exit $rc)"
 check '[ "$(jq -r .counts.issued "$W/main.json")" = 4 ] && [ "$(jq -r .counts.published "$W/main.json")" = 4 ]' \
 	"it issues and publishes the four certificates the faults held back"
-# smimesync is the process that executed it (faketime runs it as a child).
+# smimesync is the process that executed it (faketime-run execs it in its own pid).
 exec_pid() { grep -E "execve\(\"$SMIMESYNC\".* = 0" "$1" | awk '{print $1}' | head -n 1; }
 main=$(exec_pid "$W/strace.txt")
 # Which processes opened a key file, and which talked to the network.
-key_openers() { grep -E "open(at)?\(.*\"($CAKEY|$MKEY|$MKEY\.new)\"" "$1" | grep -v ENOENT | awk '{print $1}' | sort -u; }
+# A key file is written through a temporary beside it (.NAME.tmp.XXXXXX), then linked.
+MKEY_TMP="$W/state/\.master\.key(\.new)?\.tmp\.[^\"]*"
+key_openers() { grep -E "open(at)?\(.*\"($CAKEY|$MKEY|$MKEY\.new|$MKEY_TMP)\"" "$1" | grep -v ENOENT | awk '{print $1}' | sort -u; }
 net_users() { grep -E 'connect\(.*AF_INET' "$1" | awk '{print $1}' | sort -u; }
 signer=$(key_openers "$W/strace.txt")
 check '[ -n "$signer" ] && [ "$(echo "$signer" | wc -l)" = 1 ]' "exactly one process opened the CA and master keys ($signer)"
@@ -173,14 +184,27 @@ check '[ $rc = 0 ] && openssl crl -inform DER -in "$W/ca/smime.crl" -CAfile "$W/
 	"the next crl writes a CRL that verifies against the CA"
 check 'openssl crl -inform DER -in "$W/ca/smime.crl" -noout -text | grep -q "Key Compromise"' "it lists frank's revocation"
 
+# ---- the CRL belongs to the CA's key, not to the section's name (#15 item 5) ----
+crlnum() { printf %d "0x$(openssl crl -inform DER -in "$W/ca/smime.crl" -noout -crlnumber | sed 's/^crlNumber=\(0x\)\{0,1\}//')"; }
+n_before=$(crlnum)
+sed -i 's/^\[ca internal\]/[ca renamed]/; s/^ca = internal$/ca = renamed/' "$SMIMESYNC_CONF"
+run_as crl-renamed "$SMIMESYNC" crl
+n_after=$(crlnum)
+check '[ $rc = 0 ] && [ "$n_after" -gt "$n_before" ]' \
+	"after renaming [ca internal] the CRL number goes on ($n_before, then $n_after), not back to 1"
+check 'openssl crl -inform DER -in "$W/ca/smime.crl" -CAfile "$W/ca/chain.pem" -noout -text 2>&1 | grep -q "Key Compromise"' \
+	"and the CRL still lists frank's revocation"
+sed -i 's/^\[ca renamed\]/[ca internal]/; s/^ca = renamed$/ca = internal/' "$SMIMESYNC_CONF"
+
 # ---- resend with a signer that dies while sealing the mail: nothing queued ----
 queued=$(count "SELECT COUNT(*) FROM outbox")
-run_as resend-fault env SMIMESYNC_SIGNER_FAULT=die:seal "$CRASHY" resend sybil@example.org
+CRED=$W/recovery.credential
+run_as resend-fault env SMIMESYNC_SIGNER_FAULT=die:seal "$CRASHY" resend sybil@example.org --credential "$CRED"
 check '[ $rc -ne 0 ] && grep -q "signer process.*was killed by signal 9" "$W/resend-fault.log"' \
 	"resend with a dead signer fails and says so"
 check '[ "$(count "SELECT COUNT(*) FROM outbox")" = "$queued" ]' "and queues no mail"
 before=$(smtp_count)
-run_as resend "$SMIMESYNC" resend sybil@example.org
+run_as resend "$SMIMESYNC" resend sybil@example.org --credential "$CRED"
 check '[ $rc = 0 ] && [ "$(smtp_count)" = $((before + 2)) ]' "the next resend sends both mails"
 
 # ---- rotate and recover through the signer ----
@@ -190,11 +214,50 @@ check '[ $rc = 0 ] && grep -q "rotated the master key" "$W/rotate.json"' "master
 rmain=$(exec_pid "$W/strace-rotate.txt")
 check '[ -n "$(key_openers "$W/strace-rotate.txt")" ] && ! key_openers "$W/strace-rotate.txt" | grep -qx "$rmain"' \
 	"rotate: only the signer opened the old and the new master key"
-check 'grep -q "open.*\"$MKEY.new\".*O_CREAT" "$W/strace-rotate.txt" && ! grep -Eq "^$rmain +open.*$MKEY.new" "$W/strace-rotate.txt"' \
+check 'grep -Eq "open.*\"$W/state/\.master\.key\.new\.tmp\.[^\"]*\".*O_CREAT.*O_EXCL" "$W/strace-rotate.txt" && ! grep -Eq "^$rmain +open.*($MKEY.new|\.master\.key\.new\.tmp)" "$W/strace-rotate.txt"' \
 	"rotate: the signer, not smimesync, created the new key"
-run_as recover "$SMIMESYNC" recover heidi@example.org --out "$W/heidi.p12"
+run_as recover-nocred "$SMIMESYNC" recover heidi@example.org --out "$W/heidi.p12" </dev/null
+check '[ $rc -ne 0 ] && [ ! -e "$W/heidi.p12" ] && grep -q "needs the operator.s recovery credential" "$W/recover-nocred.log"' \
+	"recover without the operator's credential is refused"
+run_as recover "$SMIMESYNC" recover heidi@example.org --out "$W/heidi.p12" --credential "$CRED"
 check '[ $rc = 0 ] && [ -s "$W/heidi.p12" ]' "recover opens the re-sealed keys through the signer"
 pw=$(cat "$W/recover.json")
 check 'openssl pkcs12 -in "$W/heidi.p12" -passin "pass:$pw" -nokeys -noout 2>/dev/null' "and the PKCS#12 opens with the password it printed"
+check 'grep -q "\"event\":\"recovery\".*\"user\":\"$(id -un)\"" "$W/state/signer/signing.log" &&
+	[ "$(count "SELECT COUNT(*) FROM audit WHERE event = '"'"'keys-recovered'"'"' AND detail LIKE '"'"'%user=$(id -un)%'"'"'")" = 1 ]' \
+	"the recovery is in the signing log and the audit log, with who asked"
+check '"$SMIMESYNC_SIGNER" verify-log "$W/state/signer/signing.log" | grep -q "chain intact"' \
+	"the signing log of all of this verifies"
+
+# ---- an escrowed key as an older release stored it ("key:action=N") ----
+# It opened with the master key alone; the next run puts it under the
+# signer's recovery control, and recovery still gives the same key back.
+sybil_cert=$(count "SELECT id FROM certs WHERE mail = 'sybil@example.org' AND status = 'valid'")
+sybil_action=$(count "SELECT action_id FROM certs WHERE id = $sybil_cert")
+run_as sybil-p12 "$SMIMESYNC" recover sybil@example.org --out "$W/sybil.p12" --credential "$CRED"
+openssl pkcs12 -in "$W/sybil.p12" -passin "pass:$(cat "$W/sybil-p12.json")" -nocerts -nodes 2>/dev/null |
+	openssl pkcs8 -topk8 -nocrypt -outform DER -out "$W/sybil.key.der"
+/usr/bin/python3 - "$MKEY" "$W/sybil.key.der" "$sybil_action" "$W/legacy.blob" <<'PY'
+import os, sys
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+key = bytes.fromhex(open(sys.argv[1]).read().strip())
+der = open(sys.argv[2], "rb").read()
+nonce = os.urandom(12)
+blob = b"SS1" + nonce + AESGCM(key).encrypt(nonce, der, ("key:action=%s" % sys.argv[3]).encode())
+open(sys.argv[4], "wb").write(blob)
+PY
+sqlite3 "$db" "UPDATE escrow SET aad = 'key:action=$sybil_action', sealed = readfile('$W/legacy.blob') WHERE cert_id = $sybil_cert"
+run_as upgrade "$SMIMESYNC" run --format json
+check '[ "$(count "SELECT aad FROM escrow WHERE cert_id = $sybil_cert")" = "escrow:key:action=$sybil_action" ] &&
+	grep -q "put 1 escrowed key of an older release under the signer" "$W/upgrade.log"' \
+	"an escrowed key of an older release is sealed again for recovery only"
+check '[ -z "$(count "SELECT sealed_key FROM actions WHERE id = $sybil_action")" ] &&
+	grep -q "\"event\":\"key-closed\".*\"as\":\"key:action=$sybil_action\"" "$W/state/signer/signing.log"' \
+	"the store keeps no provisioning copy of it, and the signer has closed that key"
+run_as sybil-p12b "$SMIMESYNC" recover sybil@example.org --out "$W/sybil2.p12" --credential "$CRED"
+check '[ $rc = 0 ] && openssl pkcs12 -in "$W/sybil2.p12" -passin "pass:$(cat "$W/sybil-p12b.json")" -nocerts -nodes 2>/dev/null |
+	openssl pkcs8 -topk8 -nocrypt -outform DER | cmp -s - "$W/sybil.key.der"' "recovery still gives the same key back"
+
+. "$top_srcdir/tests/integration/privsep-socket.sh"
 
 test_end

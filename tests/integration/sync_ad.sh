@@ -68,7 +68,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W
 	-outform DER -out "$W/foreign.der" -days 30 -subj "/O=Other CA/CN=grace@example.test" 2>/dev/null
 FOREIGN_SHA=$(sha256sum <"$W/foreign.der" | cut -d' ' -f1)
 # ... and an expired one from that issuer: expired values are not ours to prune either.
-faketime -f -400d openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+"$top_srcdir/tests/tools/faketime-run" -400d openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 	-keyout "$W/expired.key" -outform DER -out "$W/expired.der" -days 30 \
 	-subj "/O=Other CA/CN=grace@example.test" 2>/dev/null
 EXPIRED_SHA=$(sha256sum <"$W/expired.der" | cut -d' ' -f1)
@@ -395,7 +395,8 @@ key_type = p256
 CONF
 SMIMESYNC_CONF=$W/smimesync.conf
 export SMIMESYNC_CONF
-"$SMIMESYNC" ca init >"$W/ca-init.out" 2>&1 || { cat "$W/ca-init.out"; fail "ca init"; }
+mkdir -p -m 700 "$W/offline"
+"$SMIMESYNC" ca init --root-key-out "$W/offline/root.key" >"$W/ca-init.out" 2>&1 || { cat "$W/ca-init.out"; fail "ca init"; }
 check '"$SMIMESYNC" check-config >"$W/check.out" 2>&1' "check-config accepts type = ad, a UPN bind_dn and group = NAME"
 csplit -s -z -f "$W/ca/part" "$W/ca/chain.pem" '/-----BEGIN CERTIFICATE-----/' '{*}'
 ROOT=$(ls "$W"/ca/part* | tail -n 1)
@@ -473,7 +474,7 @@ check 'cmp -s "$W/dir1.ldif" "$W/dir2.ldif"' "second run leaves the directory as
 
 # --- 352 days later: renewal replaces our value in both attributes ---------
 "$SMIMESYNC" status --format json >"$W/status2.json"
-faketime -f "+352d" "$SMIMESYNC" run --format json >"$W/renew.json" 2>"$W/renew.log" || { tail -20 "$W/renew.log"; fail "renewal run exited non-zero"; }
+"$top_srcdir/tests/tools/faketime-run" "+352d" "$SMIMESYNC" run --format json >"$W/renew.json" 2>"$W/renew.log" || { tail -20 "$W/renew.log"; fail "renewal run exited non-zero"; }
 check '[ "$(jq -r .counts.renewed "$W/renew.json")" = "$N" ]' "renewal run renewed $N"
 for m in $ELIGIBLE; do
 	old=$(jq -r ".[] | select(.mail == \"$m\") | .serial" "$W/status2.json")

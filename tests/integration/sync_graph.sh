@@ -160,7 +160,8 @@ CERT="client_cert_file = $W/app/app.pem
 client_key_file = $W/app/app.key"
 write_config "$SECRET" "group_id = $G_STAFF" ""
 export SMIMESYNC_CONF="$W/smimesync.conf"
-"$SMIMESYNC" ca init >/dev/null
+mkdir -p -m 700 "$W/offline"
+"$SMIMESYNC" ca init --root-key-out "$W/offline/root.key" >/dev/null
 
 check '"$SMIMESYNC" check-config >"$W/cc.out" 2>&1' "check-config accepts a graph directory, publish_to and the graph transport"
 chmod 644 "$W/app/secret"
@@ -281,7 +282,7 @@ check '[ "$(jq -r .counts.mails_sent "$W/r3.json")" = 0 ] && [ "$(wc -l <"$W/gra
 check '[ "$(jq -r "[.errors[] | select(.step == \"mail\") | select(.message | contains(\"deferred\") and contains(\"HTTP 403 ErrorAccessDenied\") and contains(\"Mail.Send\"))] | length" "$W/r3.json")" = 2 ]' \
 	"... both collection mails are deferred with Graph's ErrorAccessDenied and the permission to grant (their password mails wait behind them)"
 write_tenant '' "$STAFF"
-FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "+3m" "$SMIMESYNC" run --format json >"$W/r3b.json" 2>"$W/r3b.log" ||
+FAKETIME_DONT_FAKE_MONOTONIC=1 "$top_srcdir/tests/tools/faketime-run" "+3m" "$SMIMESYNC" run --format json >"$W/r3b.json" 2>"$W/r3b.log" ||
 	{ cat "$W/r3b.log"; fail "the run after Mail.Send came back exited non-zero"; }
 check '[ "$(jq -r .counts.mails_sent "$W/r3b.json")" = 4 ] && [ "$(wc -l <"$W/graph/sent.jsonl")" = 12 ]' \
 	"once Mail.Send is granted, the next run sends the four waiting mails"

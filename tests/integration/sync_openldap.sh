@@ -59,7 +59,7 @@ judy@example.org mallory@example.org niaj@example.org olivia@example.org peggy@e
 rupert@example.org trent@example.org victor@example.org ken.watanabe@example.org eve@example.org"
 N_EXPECTED=$(echo $EXPECTED | wc -w)
 
-"$SMIMESYNC" ca init >"$W/ca-init.out"
+"$SMIMESYNC" ca init --root-key-out "$ROOT_KEY_OUT" >"$W/ca-init.out"
 check '[ -s "$W/ca/chain.pem" ] && [ "$(stat -c %a "$W/ca/issuing.key")" = 600 ]' "ca init wrote the CA, key mode 600"
 check '"$SMIMESYNC" check-config >/dev/null' "check-config accepts the configuration"
 csplit -s -z -f "$W/ca/part" "$W/ca/chain.pem" '/-----BEGIN CERTIFICATE-----/' '{*}'
@@ -69,6 +69,11 @@ ROOT=$(ls "$W"/ca/part* | tail -n 1)
 "$SMIMESYNC" run --dry-run --format json >"$W/dry.json"
 check '[ "$(jq -r .dry_run "$W/dry.json")" = true ] && [ "$(jq -r .counts.issued "$W/dry.json")" = "$N_EXPECTED" ]' \
 	"dry run plans $N_EXPECTED issuances"
+check '[ "$(jq -r .counts.published "$W/dry.json")" = "$N_EXPECTED" ] && [ "$(jq -r .counts.mails_queued "$W/dry.json")" = $((2 * N_EXPECTED)) ]' \
+	"dry run counts what it would publish ($N_EXPECTED) and mail ($((2 * N_EXPECTED)))"
+"$SMIMESYNC" run --dry-run >"$W/dry.txt"
+check 'grep -q "A real run would issue $N_EXPECTED, renew 0 and reissue 0" "$W/dry.txt" && grep -q "publish $N_EXPECTED in the directory" "$W/dry.txt"' \
+	"the dry-run text says in words what a real run would do"
 check '[ ! -e "$W/state/smimesync.db" ]' "dry run created no store"
 check '[ "$(smtp_count)" = 0 ]' "dry run sent no mail"
 check '[ -z "$(ldapsearch -LLL -x -H "$SLAPD_URI" -b "$SLAPD_BASE" "(userCertificate;binary=*)" dn)" ]' \
@@ -166,7 +171,7 @@ check '[ "$(jq -r .counts.unchanged "$W/run2.json")" = "$N_EXPECTED" ]' "second 
 check '[ "$(smtp_count)" = "$before" ]' "second run sends no mail"
 
 # --- 352 days later: everything is renewed ------------------------------
-faketime -f "+352d" "$SMIMESYNC" run --format json >"$W/run3.json" 2>"$W/run3.log" || { tail -20 "$W/run3.log"; fail "renewal run exited non-zero"; }
+"$top_srcdir/tests/tools/faketime-run" "+352d" "$SMIMESYNC" run --format json >"$W/run3.json" 2>"$W/run3.log" || { tail -20 "$W/run3.log"; fail "renewal run exited non-zero"; }
 check '[ "$(jq -r .counts.renewed "$W/run3.json")" = "$N_EXPECTED" ]' "renewal run renewed $N_EXPECTED"
 mkdir -p "$W/sink3"
 for m in $EXPECTED; do

@@ -5,6 +5,7 @@
  *   conf-lint FILE            config_load(); each error on stdout; exit 1 if any
  *   conf-lint --dump FILE     also print config_dump() when the file loads
  *   conf-lint --files FILE    also run config_check_files()
+ *   conf-lint --warnings FILE also print config_warnings() (exit 0 if it loads)
  *   conf-lint --list-options  "section key" for every row of the option table
  *   conf-lint --describe      section, key, type, default, required, doc (TAB separated)
  *
@@ -23,7 +24,7 @@
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: conf-lint [--dump] [--files] FILE\n"
+	fprintf(stderr, "usage: conf-lint [--dump] [--files] [--warnings] FILE\n"
 	    "       conf-lint --list-options | --describe\n");
 	return 2;
 }
@@ -52,7 +53,7 @@ main(int argc, char **argv)
 {
 	struct conf_errors errs = {0};
 	struct config *cfg = NULL;
-	bool dump = false, files = false;
+	bool dump = false, files = false, warnings = false;
 	int i = 1;
 	int rc = 1;
 
@@ -69,6 +70,8 @@ main(int argc, char **argv)
 			dump = true;
 		else if (strcmp(argv[i], "--files") == 0)
 			files = true;
+		else if (strcmp(argv[i], "--warnings") == 0)
+			warnings = true;
 		else
 			return usage();
 	}
@@ -78,6 +81,8 @@ main(int argc, char **argv)
 		rc = 0;
 		if (files && config_check_files(cfg, &errs) > 0)
 			rc = 1;
+		if (warnings)
+			(void)config_warnings(cfg, &errs);
 		if (dump)
 			config_dump(cfg, stdout);
 	}

@@ -318,7 +318,7 @@ main(int argc, char **argv)
 	/* What config_load() fills in for "type = ...": the option table's defaults. */
 	conf_directory_defaults(&conf, probe_type(argc, argv));
 	conf.name = "probe";
-	log_init("dir-probe", LOGL_WARN, 0);
+	log_init("dir-probe", LOGL_WARN);
 	err_clear(&e);
 
 	for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {

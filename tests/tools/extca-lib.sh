@@ -153,7 +153,7 @@ extca_start_fake() {
 	PORT=$(smtp_free_port)
 	/usr/bin/python3 "$top_srcdir/tests/tools/fake-rest-ca.py" "$1" --port "$PORT" \
 		--pki "$W/pki" --log "$W/requests.jsonl" --behaviour "$W/behaviour.json" \
-		2>"$W/fake.log" &
+		--issued "$W/issued.json" 2>"$W/fake.log" &
 	EXTCA_FPID=$!
 	extca_wait_port "$PORT" 300 || { fail "the $1 stand-in did not start"; cat "$W/fake.log"; exit 1; }
 }

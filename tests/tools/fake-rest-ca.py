@@ -3,6 +3,7 @@
 """Stand-ins for two commercial CAs that cannot run here, on loopback TLS.
 
   fake-rest-ca.py ejbca|sectigo --port P --pki DIR --log FILE [--behaviour FILE]
+                 [--issued FILE] [--record FILE] [--clock FILE]
 
 ejbca: EJBCA's REST API v1 as its published reference describes it:
   POST /ejbca/ejbca-rest-api/v1/certificate/pkcs10enroll, JSON body with
@@ -14,6 +15,15 @@ ejbca: EJBCA's REST API v1 as its published reference describes it:
   include_chain, certificate_chain (the CA certificates). Errors are
   {"error_code": n, "error_message": text}: 400 for a bad request, 404 for an
   unknown CA or profile, 202 when an approval profile holds the request.
+  POST /ejbca/ejbca-rest-api/v1/certificate/search with {"max_number_of_results": n,
+  "criteria": [{"property": "QUERY"|"STATUS", "value": v, "operation": "EQUAL"}]}
+  answers {"certificates": [{"certificate", "serial_number", "response_format"}],
+  "more_results": false}; QUERY matches the end entity's username or a SAN
+  address, STATUS CERT_ACTIVE the unrevoked ones.
+  PUT /ejbca/ejbca-rest-api/v1/certificate/{issuer_dn}/{serial_hex}/revoke?reason=R
+  answers 200 {"issuer_dn", "serial_number", "revocation_reason", "revocation_date",
+  "message": "Successfully revoked", "revoked": true}, 404 for an unknown
+  certificate, 409 when it is revoked already, 400 for an unknown reason.
 sectigo: Sectigo Certificate Manager's REST S/MIME API:
   POST /api/smime/v1/enroll with headers login, password, customerUri and a
   JSON body (orgId, firstName, lastName, email, secondaryEmails, csr,
@@ -23,14 +33,42 @@ sectigo: Sectigo Certificate Manager's REST S/MIME API:
   "Certificate is not collectable."} while it is not issued. Other errors
   are {"code": negative n, "description": text}; 401 for bad credentials;
   429 with Retry-After when throttling.
+  GET /api/smime/v2?email=ADDR lists the orders for an address as
+  [{"id", "orderNumber", "backendCertId", "email", "status", "serialNumber"}];
+  POST /api/smime/v1/revoke/serial/{serial_hex} with {"reason": text}
+  answers 204, or 400 {"code": -1404, ...} for an unknown serial.
 
 Both sign with DIR/issuing.pem and DIR/issuing.key (extca-lib.sh). The
 behaviour file (JSON, re-read on every request) maps an address to what
 happens to it: "reject", "foreign" (an unrequested address in the SAN),
 "busy" (503), "approval" (EJBCA 202), "throttle" (Sectigo 429),
 "pending:N" (Sectigo: N collects answer -183 first), "collectbusy:N"
-(Sectigo: N collects answer 503 first). Every request is
+(Sectigo: N collects answer 503 first), "drop" (the request is carried out
+-- EJBCA issues, Sectigo places the order -- but the connection is closed
+without an answer, as a timeout or a dropped connection loses it); and
+certificates a wrong CA profile would give: "upn" (a Windows logon name
+otherName in the SAN), "dns" (a DNS name in the SAN), "ca" (basicConstraints
+CA:TRUE), "serverauth" (serverAuth beside emailProtection), "certsign"
+(keyUsage keyCertSign), "longlife" (valid 730 days). Every request is
 appended to the log file as one JSON line, the password header replaced.
+With --issued, every certificate the CA issued is listed in that file
+(JSON: serial hex -> {"mails", "revoked", "reason"}), rewritten at each
+change: the CA's own record, which tests read from outside.
+
+For the lifecycle simulation (tests/sim/), EJBCA enrolment can also go
+wrong the ways a real network does: "late:S" (wait S seconds, then issue
+and answer: past the client's timeout the certificate exists but nobody
+hears of it), "stall" (issue, then never answer), "never" (neither issue
+nor answer). The key "*" in the behaviour file applies to every address
+without a key of its own.
+
+--record FILE is the CA's book as an append-only journal: one JSON line
+per certificate issued ({"event": "issued", "serial", "sha256", "mails",
+"not_after", "username"}) and per revocation ({"event": "revoked",
+"serial", "reason"}), written and flushed before the answer leaves.
+--clock FILE holds a number of seconds added to this machine's clock when
+signing (the simulation moves smimesync's clock with faketime; the CA's
+moves with it).
 """
 import argparse
 import base64
@@ -41,6 +79,8 @@ import os
 import ssl
 import sys
 import threading
+import time
+import urllib.parse
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -52,7 +92,12 @@ EJBCA_CA, EJBCA_CP, EJBCA_EEP = "Test Issuing CA", "SMIME_CP", "SMIME_EEP"
 
 
 class CA:
-    def __init__(self, pki):
+    def __init__(self, pki, issued_file=None, record=None, clock=None):
+        self.lock = threading.Lock()
+        self.issued = {}
+        self.issued_file = issued_file
+        self.record_file = record
+        self.clock_file = clock
         with open(os.path.join(pki, "issuing.pem"), "rb") as f:
             self.cert = x509.load_pem_x509_certificate(f.read())
         with open(os.path.join(pki, "issuing.key"), "rb") as f:
@@ -60,21 +105,87 @@ class CA:
         with open(os.path.join(pki, "root.pem"), "rb") as f:
             self.root = x509.load_pem_x509_certificate(f.read())
 
-    def sign(self, csr, addresses):
+    def now(self):
         now = datetime.datetime.now(datetime.timezone.utc)
+        try:
+            with open(self.clock_file) as f:
+                now += datetime.timedelta(seconds=int(f.read().strip() or 0))
+        except (OSError, TypeError, ValueError):
+            pass
+        return now
+
+    def book(self, entry):
+        """One line of the journal (--record), on disk before the answer leaves."""
+        if self.record_file is None:
+            return
+        with open(self.record_file, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def sign(self, csr, addresses, username=None, what="issue"):
+        cert = self._sign(csr, addresses, what)
+        self.record(cert, addresses, username)
+        return cert
+
+    def record(self, cert, addresses, username=None):
+        with self.lock:
+            self.issued["%X" % cert.serial_number] = {
+                "mails": addresses, "revoked": False, "reason": None, "cert": cert}
+            self.save()
+            self.book({"event": "issued", "serial": "%X" % cert.serial_number,
+                       "sha256": cert.fingerprint(hashes.SHA256()).hex(),
+                       "mails": list(addresses), "username": username,
+                       "not_after": (getattr(cert, "not_valid_after_utc", None) or
+                                     cert.not_valid_after).strftime("%Y-%m-%dT%H:%M:%SZ")})
+
+    def save(self):
+        if self.issued_file:
+            out = {k: {"mails": v["mails"], "revoked": v["revoked"], "reason": v["reason"]}
+                   for k, v in self.issued.items()}
+            tmp = self.issued_file + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump(out, f)
+            os.replace(tmp, self.issued_file)
+
+    def revoke(self, serial_hex, reason):
+        with self.lock:
+            entry = self.issued.get(serial_hex.upper().lstrip("0") or "0")
+            if entry is None:
+                return "unknown"
+            if entry["revoked"]:
+                return "already"
+            entry["revoked"] = True
+            entry["reason"] = reason
+            self.save()
+            self.book({"event": "revoked", "serial": serial_hex.upper().lstrip("0") or "0",
+                       "reason": reason})
+            return "ok"
+
+    def _sign(self, csr, addresses, what="issue"):
+        now = self.now()
+        names = [x509.RFC822Name(a) for a in addresses]
+        if what == "upn":
+            names.append(x509.OtherName(x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2.3"),
+                                        b"\x0c\x12" + b"administrator@corp"))
+        if what == "dns":
+            names.append(x509.DNSName("login.example.org"))
+        ekus = [ExtendedKeyUsageOID.EMAIL_PROTECTION]
+        if what == "serverauth":
+            ekus.append(ExtendedKeyUsageOID.SERVER_AUTH)
+        days = 730 if what == "longlife" else 365
         b = (x509.CertificateBuilder()
              .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, addresses[0])]))
              .issuer_name(self.cert.subject)
              .public_key(csr.public_key())
              .serial_number(x509.random_serial_number())
              .not_valid_before(now - datetime.timedelta(minutes=1))
-             .not_valid_after(now + datetime.timedelta(days=365))
-             .add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
-             .add_extension(x509.KeyUsage(True, False, False, False, True, False, False,
-                                          False, False), True)
-             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), False)
-             .add_extension(x509.SubjectAlternativeName(
-                 [x509.RFC822Name(a) for a in addresses]), False))
+             .not_valid_after(now + datetime.timedelta(days=days))
+             .add_extension(x509.BasicConstraints(ca=what == "ca", path_length=None), True)
+             .add_extension(x509.KeyUsage(True, False, False, False, True,
+                                          what == "certsign", False, False, False), True)
+             .add_extension(x509.ExtendedKeyUsage(ekus), False)
+             .add_extension(x509.SubjectAlternativeName(names), False))
         return b.sign(self.key, hashes.SHA256())
 
 
@@ -95,8 +206,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def behaviour(self, address):
         try:
             with open(self.server.opts.behaviour) as f:
-                return json.load(f).get(address, "issue")
-        except (OSError, ValueError, TypeError):
+                b = json.load(f)
+            return b.get(address, b.get("*", "issue"))
+        except (OSError, ValueError, TypeError, AttributeError):
             return "issue"
 
     def record(self, body):
@@ -130,13 +242,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.answer(status, {"error_code": status, "error_message": msg})
 
     def ejbca(self, body):
-        if self.command != "POST" or self.path != "/ejbca/ejbca-rest-api/v1/certificate/pkcs10enroll":
-            return self.ejbca_error(404, "HTTP 404 Not Found")
+        api = "/ejbca/ejbca-rest-api/v1/certificate/"
         peer = self.connection.getpeercert()
         issuer = dict(x[0] for x in peer["issuer"]) if peer else {}
         if not peer or "External CA test root" not in issuer.get("commonName", ""):
             return self.ejbca_error(403, "Not authorized to resource /ca_functionality/"
                                     "create_certificate/.")
+        if self.command == "POST" and self.path == api + "search":
+            return self.ejbca_search(body)
+        if self.command == "PUT" and self.path.startswith(api) and "/revoke" in self.path:
+            return self.ejbca_revoke()
+        if self.command != "POST" or self.path != api + "pkcs10enroll":
+            return self.ejbca_error(404, "HTTP 404 Not Found")
         if not isinstance(body, dict):
             return self.ejbca_error(400, "Invalid JSON in request body.")
         if body.get("certificate_authority_name") != EJBCA_CA:
@@ -166,16 +283,79 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if what == "busy":
             return self.answer(503, b"<html><body>Service Unavailable</body></html>",
                                "text/html")
+        if what == "never":
+            time.sleep(3600)
+            return self.drop()
+        if what.startswith("late:"):
+            time.sleep(float(what.split(":")[1]))
         mails = csr_mails(csr) or [body.get("email") or body["username"]]
         if what == "foreign":
             mails.append("mallory@example.net")
-        cert = self.server.ca.sign(csr, mails)
+        cert = self.server.ca.sign(csr, mails, body["username"], what)
+        self.server.ca.usernames["%X" % cert.serial_number] = body["username"]
+        if what == "drop":
+            return self.drop()
+        if what == "stall":
+            time.sleep(3600)
+            return self.drop()
         der = lambda c: base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode()
         out = {"certificate": der(cert), "serial_number": "%X" % cert.serial_number,
                "response_format": "DER"}
         if body.get("include_chain"):
             out["certificate_chain"] = [der(self.server.ca.cert), der(self.server.ca.root)]
         self.answer(201, out)
+
+    def drop(self):
+        """Carried out, but the answer never arrives: close without a response."""
+        self.close_connection = True
+
+    def ejbca_search(self, body):
+        if not isinstance(body, dict) or not isinstance(body.get("criteria"), list):
+            return self.ejbca_error(400, "Invalid search request.")
+        want, active = None, False
+        for c in body["criteria"]:
+            if c.get("property") == "QUERY":
+                want = c.get("value")
+            elif c.get("property") == "STATUS" and c.get("value") == "CERT_ACTIVE":
+                active = True
+        ca = self.server.ca
+        found = []
+        with ca.lock:
+            for serial, e in ca.issued.items():
+                if active and e["revoked"]:
+                    continue
+                if want is not None and want not in e["mails"] and \
+                        ca.usernames.get(serial) != want:
+                    continue
+                found.append({"certificate": base64.b64encode(e["cert"].public_bytes(
+                    serialization.Encoding.DER)).decode(), "serial_number": serial,
+                    "response_format": "DER"})
+        self.answer(200, {"certificates": found[:int(body.get("max_number_of_results") or 50)],
+                          "more_results": False})
+
+    # EJBCA's RevocationReasons names.
+    REVOKE_REASONS = ("UNSPECIFIED", "KEY_COMPROMISE", "CA_COMPROMISE", "AFFILIATION_CHANGED",
+                      "SUPERSEDED", "CESSATION_OF_OPERATION", "CERTIFICATE_HOLD",
+                      "REMOVE_FROM_CRL", "PRIVILEGES_WITHDRAWN", "AA_COMPROMISE")
+
+    def ejbca_revoke(self):
+        path, _, query = self.path.partition("?")
+        parts = path.split("/")
+        # .../certificate/{issuer_dn}/{serial}/revoke
+        serial, issuer_dn = parts[-2], urllib.parse.unquote(parts[-3])
+        reason = urllib.parse.parse_qs(query).get("reason", ["UNSPECIFIED"])[0]
+        if reason not in self.REVOKE_REASONS:
+            return self.ejbca_error(400, "Invalid revocation reason.")
+        if issuer_dn.replace(" ", "") != self.server.ca.cert.subject.rfc4514_string().replace(" ", ""):
+            return self.ejbca_error(404, "Certificate with issuer %s not found." % issuer_dn)
+        r = self.server.ca.revoke(serial, reason)
+        if r == "unknown":
+            return self.ejbca_error(404, "Certificate %s not found." % serial)
+        if r == "already":
+            return self.ejbca_error(409, "Certificate is already revoked.")
+        self.answer(200, {"issuer_dn": issuer_dn, "serial_number": serial,
+                          "revocation_reason": reason, "message": "Successfully revoked",
+                          "revoked": True})
 
     # ---- Sectigo ----------------------------------------------------------
     def scm_error(self, status, code, msg, extra=None):
@@ -219,7 +399,33 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 waits = int(what.split(":")[1]) if what.startswith("pending:") else 0
                 busy = int(what.split(":")[1]) if what.startswith("collectbusy:") else 0
                 srv.order_book[n] = {"csr": csr, "mails": mails, "waits": waits, "busy": busy}
+            if what == "drop":
+                return self.drop()
             return self.answer(200, {"orderNumber": n, "backendCertId": str(n)})
+        if self.command == "GET" and self.path.startswith("/api/smime/v2?"):
+            q = urllib.parse.parse_qs(self.path.partition("?")[2])
+            email = q.get("email", [None])[0]
+            out = []
+            with srv.lock:
+                for n, o in sorted(srv.order_book.items()):
+                    if email is not None and o["mails"][0] != email:
+                        continue
+                    cert = o.get("cert")
+                    out.append({"id": n, "orderNumber": n, "backendCertId": str(n),
+                                "email": o["mails"][0],
+                                "status": "Issued" if cert is not None else "Requested",
+                                "serialNumber": "%X" % cert.serial_number if cert else None})
+            return self.answer(200, out)
+        if self.command == "POST" and self.path.startswith("/api/smime/v1/revoke/serial/"):
+            serial = self.path.rsplit("/", 1)[1]
+            r = srv.ca.revoke(serial, (body or {}).get("reason") if isinstance(body, dict)
+                              else None)
+            if r == "unknown":
+                return self.scm_error(400, -1404, "Certificate with serial %s not found" % serial)
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
         prefix = "/api/smime/v1/collect/"
         if self.command == "GET" and self.path.startswith(prefix):
             num, _, query = self.path[len(prefix):].partition("?")
@@ -251,7 +457,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.record(logged)
         getattr(self, self.server.opts.product)(body)
 
-    do_GET = do_POST = handle_any
+    do_GET = do_POST = do_PUT = handle_any
 
 
 def main():
@@ -261,6 +467,9 @@ def main():
     ap.add_argument("--pki", required=True)
     ap.add_argument("--log", required=True)
     ap.add_argument("--behaviour", default="/nonexistent")
+    ap.add_argument("--issued")
+    ap.add_argument("--record")
+    ap.add_argument("--clock")
     opts = ap.parse_args()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(os.path.join(opts.pki, "server.pem"), os.path.join(opts.pki, "server.key"))
@@ -272,7 +481,8 @@ def main():
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", opts.port), Handler)
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.opts = opts
-    srv.ca = CA(opts.pki)
+    srv.ca = CA(opts.pki, opts.issued, opts.record, opts.clock)
+    srv.ca.usernames = {}
     srv.lock = threading.Lock()
     srv.orders = 1000
     srv.order_book = {}

@@ -76,7 +76,7 @@ main(int argc, char **argv)
 	conf.tls_verify = true;
 	conf.timeout = 30;
 	conf.starttls = TLS_MODE_REQUIRED;
-	log_init("mail-send", LOGL_INFO, 0);
+	log_init("mail-send", LOGL_INFO);
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': conf.smtp_host = optarg; break;

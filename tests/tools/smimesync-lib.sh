@@ -5,14 +5,18 @@
 #
 #   smimesync_write_config WORKDIR [KEY_TYPE_SALES] [KEY_TYPE_STAFF]
 #     writes WORKDIR/smimesync.conf, WORKDIR/ldap.secret, state in WORKDIR/state,
-#     the CA in WORKDIR/ca; exports SMIMESYNC_CONF.
+#     the CA in WORKDIR/ca; exports SMIMESYNC_CONF, and ROOT_KEY_OUT, where
+#     "ca init --root-key-out" puts the root key: WORKDIR/offline stands for
+#     the removable media it belongs on, apart from the CA's files.
 
 smimesync_write_config() {
 	_w=$1
 	_kt_sales=${2:-rsa2048}
 	_kt_staff=${3:-p256}
-	mkdir -p "$_w/state" "$_w/ca"
-	chmod 700 "$_w/state" "$_w/ca"
+	mkdir -p "$_w/state" "$_w/ca" "$_w/offline"
+	chmod 700 "$_w/state" "$_w/ca" "$_w/offline"
+	ROOT_KEY_OUT=$_w/offline/root.key
+	export ROOT_KEY_OUT
 	cp "$SLAPD_SVC_PW_FILE" "$_w/ldap.secret"
 	chmod 600 "$_w/ldap.secret"
 	cat >"$_w/smimesync.conf" <<CONF

@@ -7,11 +7,11 @@ Run with Debian's /usr/bin/python3 (it has python3-aiosmtpd):
   smtp-sink.py --host 127.0.0.1 --port N --dir DIR
                [--tls-cert F --tls-key F] [--require-starttls] [--no-starttls]
                [--auth-user U --auth-password P] [--reject RCPT=CODE ...]
-               [--pidfile F]
+               [--control FILE] [--pidfile F]
 
 Each accepted message becomes DIR/NNNNN.eml (the DATA bytes exactly, dot
 transparency removed) and DIR/NNNNN.json ({"mail_from", "rcpt_tos", "tls",
-"auth"}), numbered in arrival order and written atomically (temporary file,
+"auth", "queue_id"}), numbered in arrival order and written atomically (temporary file,
 then rename), the .json last, so a reader that sees the .json sees both.
 
 STARTTLS is offered when --tls-cert/--tls-key are given, unless
@@ -19,7 +19,19 @@ STARTTLS is offered when --tls-cert/--tls-key are given, unless
 --auth-user, AUTH (PLAIN, LOGIN; only after STARTTLS) is required.
 --reject addr=451 answers RCPT TO:<addr> with that code (451 -> a
 transient, 550 -> a permanent failure). The pid file is written once the
-server accepts connections; SIGTERM stops it.
+server accepts connections; SIGTERM stops it. An accepted message is
+answered as Postfix does: "250 2.0.0 Ok: queued as QNNNNN".
+
+--control FILE lets a test change the answers while the sink runs (the
+lifecycle simulation does): a JSON object, re-read at every command,
+missing or unreadable meaning "accept everything":
+  {"mail": "421"}             MAIL FROM answered with that code (421: the
+                              service is closing; nothing of the session is
+                              accepted)
+  {"rcpt": {"*": "451", "a@b": "550"}}
+                              RCPT TO answered with the code of the address,
+                              else of "*" (--reject entries come first)
+  {"data": "451"}             the message is read, then refused and not stored
 """
 
 import argparse
@@ -43,39 +55,72 @@ def atomic_write(path, data):
     os.rename(tmp, path)
 
 
+def refusal(code, what):
+    kind = "temporarily" if code.startswith("4") else "permanently"
+    return "%s %s.%s %s refused %s by smtp-sink" % (
+        code, code[0], "3.2" if code == "421" else "1.1", what, kind)
+
+
 class Sink:
-    def __init__(self, directory, rejects):
+    def __init__(self, directory, rejects, control=None):
         self.dir = directory
         self.rejects = rejects
+        self.control_file = control
         self.lock = threading.Lock()
         existing = [int(n[:-4]) for n in os.listdir(directory)
                     if n.endswith(".eml") and n[:-4].isdigit()]
         self.next = max(existing, default=0) + 1
 
+    def control(self):
+        if self.control_file is None:
+            return {}
+        try:
+            with open(self.control_file) as f:
+                c = json.load(f)
+            return c if isinstance(c, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        code = self.control().get("mail")
+        if code:
+            return refusal(code, "the service")
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         code = self.rejects.get(address.lower())
+        if code is None:
+            codes = self.control().get("rcpt") or {}
+            code = codes.get(address.lower(), codes.get("*"))
         if code is not None:
-            kind = "temporarily" if code.startswith("4") else "permanently"
-            return "%s %s.1.1 <%s> rejected %s by smtp-sink --reject" % (
-                code, code[0], address, kind)
+            return refusal(code, "<%s>" % address)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        code = self.control().get("data")
+        if code:
+            return refusal(code, "the message")
         with self.lock:
             n = self.next
             self.next += 1
         base = os.path.join(self.dir, "%05d" % n)
         login = session.auth_data if session.authenticated else None
+        # A queue id as Postfix words it, so a client can record which
+        # message the server took ("status USER" shows it).
+        queue_id = "Q%05d" % n
         meta = {
             "mail_from": envelope.mail_from,
             "rcpt_tos": list(envelope.rcpt_tos),
             "tls": session.ssl is not None,
             "auth": login,
+            "queue_id": queue_id,
         }
         atomic_write(base + ".eml", envelope.original_content)
         atomic_write(base + ".json", json.dumps(meta, indent=1).encode() + b"\n")
-        return "250 2.0.0 OK stored as %05d" % n
+        return "250 2.0.0 Ok: queued as %s" % queue_id
 
 
 def main():
@@ -90,6 +135,7 @@ def main():
     p.add_argument("--auth-user")
     p.add_argument("--auth-password")
     p.add_argument("--reject", action="append", default=[], metavar="RCPT=CODE")
+    p.add_argument("--control", metavar="FILE")
     p.add_argument("--pidfile")
     a = p.parse_args()
 
@@ -123,7 +169,7 @@ def main():
         kwargs["auth_required"] = True
         kwargs["auth_require_tls"] = True
 
-    controller = Controller(Sink(a.dir, rejects), hostname=a.host, port=a.port, **kwargs)
+    controller = Controller(Sink(a.dir, rejects, a.control), hostname=a.host, port=a.port, **kwargs)
     controller.start()
 
     stop = threading.Event()

@@ -11,10 +11,13 @@
 
 #include <string.h>
 
+#include "common/xalloc.h"
 #include "conf/conf.h"
 #include "conf/options.h"
 #include "directory/backend.h"
+#include "directory/dir_internal.h"
 #include "directory/directory.h"
+#include "directory/ldap.h"
 #include "tests/unit/check.h"
 
 static void
@@ -151,11 +154,114 @@ test_streams(void)
 	CHECK_STREQ(dir_status_name(DIR_UNSUPPORTED), "unsupported");
 }
 
+/* Which binds put a password on the wire in clear text, and so are warned about. */
+static void
+test_cleartext_bind(void)
+{
+	static const struct {
+		const char *uri;
+		enum tls_mode starttls;
+		const char *bind_dn, *mech, *want; /* want NULL: no warning */
+	} cases[] = {
+		{ "ldap://dc1", TLS_MODE_OFF, "cn=svc", NULL, "simple bind" },
+		{ "ldap://dc1", TLS_MODE_OFF, "cn=svc", "PLAIN", "SASL PLAIN bind" },
+		{ "ldap://dc1", TLS_MODE_OFF, "svc", "plain", "SASL PLAIN bind" },
+		{ "LDAP://dc1", TLS_MODE_OFF, "svc", "LOGIN", "SASL LOGIN bind" },
+		{ "ldap://dc1", TLS_MODE_OFF, NULL, "PLAIN", "SASL PLAIN bind" },
+		{ "ldap://dc1", TLS_MODE_REQUIRED, "svc", "PLAIN", NULL },
+		{ "ldap://dc1", TLS_MODE_REQUIRED, "cn=svc", NULL, NULL },
+		{ "ldaps://dc1", TLS_MODE_OFF, "svc", "PLAIN", NULL },
+		{ "ldapi:///", TLS_MODE_OFF, "svc", "PLAIN", NULL },
+		{ "ldap://dc1", TLS_MODE_OFF, "svc", "GSSAPI", NULL },
+		{ "ldap://dc1", TLS_MODE_OFF, "svc", "SCRAM-SHA-256", NULL },
+		{ "ldap://dc1", TLS_MODE_OFF, NULL, "EXTERNAL", NULL },
+		{ "ldap://dc1", TLS_MODE_OFF, NULL, NULL, NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct conf_directory c;
+		const char *what = "unset";
+		bool yes;
+
+		memset(&c, 0, sizeof(c));
+		c.uri = (char *)cases[i].uri;
+		c.starttls = cases[i].starttls;
+		c.bind_dn = (char *)cases[i].bind_dn;
+		c.sasl_mech = (char *)cases[i].mech;
+		yes = dir_ldap_cleartext_bind(&c, &what);
+		if (cases[i].want == NULL) {
+			CHECK(!yes);
+		} else {
+			CHECK(yes);
+			CHECK_STREQ(what, cases[i].want);
+		}
+	}
+}
+
+/* Alternative addresses: duplicates folded, at most 32 kept and 4 KiB, the rest counted. */
+static void
+test_alt_mail_bound(void)
+{
+	struct user u;
+	char m[300];
+
+	memset(&u, 0, sizeof(u));
+	u.dn = xstrdup("uid=hoarder,ou=people,dc=example,dc=org");
+	u.mail = xstrdup("hoarder@example.org");
+	dir_add_alt_mail(&u, "HOARDER@example.org", 19);
+	dir_add_alt_mail(&u, "h1@example.org", 14);
+	dir_add_alt_mail(&u, "H1@EXAMPLE.ORG", 14);
+	CHECK_INTEQ(u.n_alt_mails, 1);
+	for (int i = 0; i < 100; i++) {
+		snprintf(m, sizeof(m), "x%d@example.org", i);
+		dir_add_alt_mail(&u, m, strlen(m));
+	}
+	CHECK_INTEQ(u.n_alt_mails, DIR_MAX_ALT_MAILS);
+	CHECK_INTEQ(u.n_alt_over, 101 - DIR_MAX_ALT_MAILS);
+	CHECK(u.problem == NULL);
+	dir_check_alt_mails(&u, "proxyAddresses");
+	CHECK_STREQ(u.problem, "101 alternative addresses in proxyAddresses, more than a "
+	    "certificate may name (32, or 4096 bytes in all); remove the unused ones");
+	user_free_fields(&u);
+
+	/* Within the count, over the size: 20 addresses of 250 bytes. */
+	memset(&u, 0, sizeof(u));
+	u.mail = xstrdup("wide@example.org");
+	for (int i = 0; i < 20; i++) {
+		int n = snprintf(m, sizeof(m), "w%02d@", i);
+
+		for (int label = 0; label < 4; label++) {
+			memset(m + n, 'a' + label, 60);
+			n += 60;
+			m[n++] = '.';
+		}
+		n += snprintf(m + n, sizeof(m) - (size_t)n, "org");
+		dir_add_alt_mail(&u, m, (size_t)n);
+	}
+	CHECK_INTEQ(u.n_alt_mails, 16);
+	CHECK_INTEQ(u.n_alt_over, 4);
+	dir_check_alt_mails(&u, "mail");
+	CHECK_CONTAINS(u.problem, "20 alternative addresses in mail");
+	user_free_fields(&u);
+
+	/* Exactly at the limit: no problem. */
+	memset(&u, 0, sizeof(u));
+	for (int i = 0; i < DIR_MAX_ALT_MAILS; i++) {
+		snprintf(m, sizeof(m), "y%d@example.org", i);
+		dir_add_alt_mail(&u, m, strlen(m));
+	}
+	dir_check_alt_mails(&u, "mail");
+	CHECK(u.problem == NULL && u.n_alt_mails == DIR_MAX_ALT_MAILS);
+	user_free_fields(&u);
+}
+
 int
 main(void)
 {
 	test_rows();
 	test_empty_slots();
 	test_streams();
+	test_cleartext_bind();
+	test_alt_mail_bound();
 	return check_finish();
 }

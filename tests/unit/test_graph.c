@@ -89,11 +89,13 @@ static const char page1[] =
     "{\"@odata.count\": 7, \"value\": ["
     "{\"id\": \"u-alice\", \"mail\": \"alice@example.org\", \"userPrincipalName\": \"alice@example.org\","
     " \"displayName\": \"Alice Smith\", \"givenName\": \"Alice\", \"surname\": \"Smith\","
+    " \"preferredLanguage\": \"de-DE\","
     " \"accountEnabled\": true, \"userType\": \"Member\","
     " \"proxyAddresses\": [\"SMTP:alice@example.org\", \"smtp:a.smith@example.org\", \"X500:/o=x\", \"smtp:bad address\"],"
     " \"otherMails\": [\"ALICE@example.org\", \"alice@home.example\"],"
     " \"onPremisesDistinguishedName\": \"CN=Alice,OU=Staff,DC=corp,DC=example,DC=org\"},"
-    "{\"id\": \"u-bob\", \"mail\": \"bob@example.org\", \"accountEnabled\": false, \"userType\": \"Member\"},"
+    "{\"id\": \"u-bob\", \"mail\": \"bob@example.org\", \"accountEnabled\": false, \"userType\": \"Member\","
+    " \"preferredLanguage\": null},"
     "{\"id\": \"u-carol\", \"mail\": \"carol@partner.example\", \"accountEnabled\": true, \"userType\": \"Guest\"},"
     "{\"id\": \"u-dave\", \"mail\": null, \"userPrincipalName\": \"dave@example.org\", \"accountEnabled\": true}"
     "], \"@odata.nextLink\": \"https://graph.microsoft.com/v1.0/groups/g/transitiveMembers/microsoft.graph.user?$skiptoken=X\"}";
@@ -143,6 +145,31 @@ read_pages(const struct conf_group *g, struct user_list *out, size_t *guests)
 	json_decref(p2);
 }
 
+/* use_other_mails = yes: otherMails are alternative addresses too. */
+static void
+test_members_other_mails(void)
+{
+	struct user_list out = { 0 };
+	struct conf_group g;
+	const struct user *u;
+	size_t guests = 0;
+
+	memset(&g, 0, sizeof(g));
+	g.name = "staff";
+	g.use_other_mails = true;
+	read_pages(&g, &out, &guests);
+	u = find(&out, "u-alice");
+	CHECK(u != NULL);
+	if (u != NULL) {
+		CHECK_INTEQ((int)u->n_alt_mails, 2);
+		if (u->n_alt_mails == 2) {
+			CHECK_STREQ(u->alt_mails[0], "a.smith@example.org");
+			CHECK_STREQ(u->alt_mails[1], "alice@home.example");
+		}
+	}
+	user_list_free(&out);
+}
+
 static void
 test_members_default_policy(void)
 {
@@ -161,16 +188,20 @@ test_members_default_policy(void)
 		CHECK_STREQ(u->dn, "alice@example.org");
 		CHECK_STREQ(u->source, "entra");
 		CHECK_STREQ(u->given_name, "Alice");
+		/* Graph's preferredLanguage picks the mail templates' language. */
+		CHECK_STREQ(u->language, "de-DE");
 		CHECK_STREQ(u->onprem_dn, "CN=Alice,OU=Staff,DC=corp,DC=example,DC=org");
-		/* smtp: aliases and otherMails, without the primary (any case) or junk. */
-		CHECK_INTEQ((int)u->n_alt_mails, 2);
-		if (u->n_alt_mails == 2) {
+		/*
+		 * smtp: aliases without the primary (any case) or junk; otherMails,
+		 * which users can often set themselves, only when the group asks
+		 * (use_other_mails, invariant I5).
+		 */
+		CHECK_INTEQ((int)u->n_alt_mails, 1);
+		if (u->n_alt_mails == 1)
 			CHECK_STREQ(u->alt_mails[0], "a.smith@example.org");
-			CHECK_STREQ(u->alt_mails[1], "alice@home.example");
-		}
 	}
 	u = find(&out, "u-bob");
-	CHECK(u != NULL && !u->enabled);
+	CHECK(u != NULL && !u->enabled && u->language == NULL);
 	CHECK_CONTAINS(u != NULL ? u->problem : NULL, "disabled in Entra ID");
 	u = find(&out, "u-dave");
 	CHECK(u != NULL && u->mail == NULL);
@@ -241,6 +272,7 @@ main(void)
 	test_url_escape();
 	test_guid();
 	test_members_default_policy();
+	test_members_other_mails();
 	test_members_inclusive_policy();
 	test_bad_pages();
 	return check_finish();

@@ -380,7 +380,9 @@ test_durations(void)
 	static const int64_t samples[] = { 1, 59, 60, 90, 3600, 5400, 86400, 7 * 86400,
 		15 * 86400, 825 * 86400 };
 
-	check_duration("30", 30);
+	/* A unit is required: is "30" thirty seconds or thirty days? Only nothing needs none. */
+	check_duration("30", -1);
+	check_duration("0", 0);
 	check_duration("30s", 30);
 	check_duration("0s", 0);
 	check_duration("5m", 300);

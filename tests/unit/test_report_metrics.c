@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "report/metrics.h"
+#include "report/progress.h"
 #include "report/report_html.h"
 #include "tests/unit/check.h"
 
@@ -103,9 +104,71 @@ test_html_escapes(void)
 	free(text);
 }
 
+/* What a terminal, systemctl status and the metrics file are told. */
+static void
+test_progress(void)
+{
+	struct run_progress p = { PHASE_ISSUING, 1234, 2000, 100.0, 120.0 };
+	char line[128], small[24];
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem;
+
+	/* 1,234 in 20 s: 61.7/s; 766 left take 12.4 s, shown rounded up. */
+	progress_format(&p, line, sizeof(line));
+	CHECK_STREQ(line, "issuing 1,234 of 2,000 (61%), 62/s, 0:13 left");
+	p.done = 3;
+	p.now = 102.0;
+	progress_format(&p, line, sizeof(line));
+	CHECK_STREQ(line, "issuing 3 of 2,000 (0%), 1.5/s, 22:12 left");
+	/* Nothing done yet, or one item: no rate, no guess. */
+	p.done = 1;
+	progress_format(&p, line, sizeof(line));
+	CHECK_STREQ(line, "issuing 1 of 2,000 (0%)");
+	/* Done: no time left. */
+	p.done = 2000;
+	progress_format(&p, line, sizeof(line));
+	CHECK_STREQ(line, "issuing 2,000 of 2,000 (100%), 1000/s");
+	/* A phase without a known total. */
+	p.phase = PHASE_PLANNING;
+	p.done = 0;
+	p.total = 0;
+	progress_format(&p, line, sizeof(line));
+	CHECK_STREQ(line, "planning");
+	/* Over an hour left, and a buffer too small: cut, still terminated. */
+	p.phase = PHASE_MAILING;
+	p.done = 10;
+	p.total = 1000000;
+	p.now = p.started + 10;
+	progress_format(&p, line, sizeof(line));
+	CHECK_STREQ(line, "mailing 10 of 1,000,000 (0%), 1.0/s, 277:46:30 left");
+	progress_format(&p, small, sizeof(small));
+	CHECK(strlen(small) == sizeof(small) - 1);
+
+	mem = open_memstream(&text, &len);
+	metrics_render_progress(&p, mem);
+	fclose(mem);
+	CHECK(strstr(text, "\nsmimesync_run_in_progress 1\n") != NULL);
+	CHECK(strstr(text, "\nsmimesync_run_phase{phase=\"mailing\"} 1\n") != NULL);
+	CHECK(strstr(text, "\nsmimesync_run_phase{phase=\"issuing\"} 0\n") != NULL);
+	CHECK(strstr(text, "\nsmimesync_run_progress_done{phase=\"mailing\"} 10\n") != NULL);
+	CHECK(strstr(text, "\nsmimesync_run_progress_total{phase=\"mailing\"} 1000000\n") != NULL);
+	CHECK(strstr(text, "\nsmimesync_run_progress_rate 1.000\n") != NULL);
+	CHECK(strstr(text, "\nsmimesync_run_progress_eta_seconds 999990\n") != NULL);
+	free(text);
+	text = NULL;
+	mem = open_memstream(&text, &len);
+	metrics_render_progress(NULL, mem);
+	fclose(mem);
+	CHECK(strstr(text, "\nsmimesync_run_in_progress 0\n") != NULL);
+	CHECK(strstr(text, "smimesync_run_phase") == NULL);
+	free(text);
+}
+
 int
 main(void)
 {
+	test_progress();
 	test_metrics();
 	test_html_escapes();
 	return check_finish();

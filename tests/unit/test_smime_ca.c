@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,10 @@
 #include "tests/unit/check.h"
 
 #define DAY 86400
+#define ALL_PROFILES (CERT_PROFILE_BIT(PROFILE_MAILBOX_STRICT) | \
+	CERT_PROFILE_BIT(PROFILE_MAILBOX_MULTIPURPOSE) | \
+	CERT_PROFILE_BIT(PROFILE_ORGANIZATION_STRICT) | \
+	CERT_PROFILE_BIT(PROFILE_ORGANIZATION_MULTIPURPOSE))
 #define CRL_URL "http://pki.example.org/issuing.crl"
 #define AIA_URL "http://pki.example.org/issuing.crt"
 
@@ -38,7 +43,9 @@ struct ca_dir {
 	char *chain_file;
 	char *root_file;
 	char *root_key_file;
+	char *offline_dir;             /* where ca init puts the root key: apart */
 	struct conf_ca conf;
+	struct ca_init_params init;
 };
 
 static void
@@ -56,7 +63,14 @@ ca_dir_setup(struct ca_dir *d, enum key_type kt)
 	d->key_file = xasprintf("%s/private/issuing.key", d->dir);
 	d->chain_file = xasprintf("%s/ca/chain.pem", d->dir);
 	d->root_file = xasprintf("%s/ca/root.pem", d->dir);
-	d->root_key_file = xasprintf("%s/ca/root.key", d->dir);
+	d->root_key_file = xasprintf("%s/offline/root.key", d->dir);
+	d->offline_dir = xasprintf("%s/offline", d->dir);
+	if (mkdir(d->offline_dir, 0700) != 0) {
+		perror("mkdir");
+		exit(1);
+	}
+	d->init.root_key_out = d->root_key_file;
+	d->init.profiles = CERT_PROFILE_BIT(PROFILE_MAILBOX_STRICT);
 	d->conf.name = "test";
 	d->conf.type = CA_TYPE_LOCAL;
 	d->conf.cert_file = d->cert_file;
@@ -85,6 +99,7 @@ ca_dir_teardown(struct ca_dir *d)
 	free(d->chain_file);
 	free(d->root_file);
 	free(d->root_key_file);
+	free(d->offline_dir);
 }
 
 static int
@@ -296,9 +311,12 @@ check_leaf_profile(X509 *leaf, X509 *issuing, const char *mail, int is_rsa, time
 }
 
 /* The CA certificates ca init wrote. */
+/* n_policies policy OIDs and n_eku EKUs (emailProtection first) in the issuing CA. */
 static void
-check_ca_certs(X509 *root, X509 *issuing)
+check_ca_certs(X509 *root, X509 *issuing, int n_policies, int n_eku)
 {
+	CERTIFICATEPOLICIES *pols = NULL;
+
 	BASIC_CONSTRAINTS *bc = NULL;
 	EXTENDED_KEY_USAGE *eku = NULL;
 
@@ -319,9 +337,14 @@ check_ca_certs(X509 *root, X509 *issuing)
 	CHECK_INTEQ(ext_critical(issuing, NID_basic_constraints), 1);
 	CHECK_INTEQ(X509_get_key_usage(issuing), KU_KEY_CERT_SIGN | KU_CRL_SIGN);
 	eku = X509_get_ext_d2i(issuing, NID_ext_key_usage, NULL, NULL);
-	CHECK(eku != NULL && sk_ASN1_OBJECT_num(eku) == 1 &&
+	CHECK(eku != NULL && sk_ASN1_OBJECT_num(eku) == n_eku &&
 	    OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, 0)) == NID_email_protect);
+	if (eku != NULL && n_eku == 2)
+		CHECK_INTEQ(OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, 1)), NID_client_auth);
 	EXTENDED_KEY_USAGE_free(eku);
+	pols = X509_get_ext_d2i(issuing, NID_certificate_policies, NULL, NULL);
+	CHECK(pols != NULL && sk_POLICYINFO_num(pols) == n_policies);
+	CERTIFICATEPOLICIES_free(pols);
 	CHECK_INTEQ(ext_critical(issuing, NID_certificate_policies), 0);
 	CHECK(X509_get0_authority_key_id(issuing) != NULL);
 	CHECK_INTEQ(X509_check_issued(root, issuing), X509_V_OK);
@@ -349,7 +372,7 @@ test_p384_ca(void)
 	CHECK_CONTAINS(e.text, "smimesync ca init");
 
 	err_clear(&e);
-	if (ca_init(&d.conf, &e) != 0) {
+	if (ca_init(&d.conf, &d.init, &e) != 0) {
 		CHECK(!"ca_init failed");
 		fprintf(stderr, "ca_init: %s\n", e.text);
 	}
@@ -364,7 +387,7 @@ test_p384_ca(void)
 		free(kdir);
 	}
 	/* Refuses to overwrite. */
-	CHECK(ca_init(&d.conf, &e) != 0);
+	CHECK(ca_init(&d.conf, &d.init, &e) != 0);
 	CHECK_CONTAINS(e.text, "already exists");
 
 	root = load_one(d.root_file);
@@ -372,7 +395,7 @@ test_p384_ca(void)
 	CHECK(root != NULL && issuing != NULL);
 	if (root == NULL || issuing == NULL)
 		goto out;
-	check_ca_certs(root, issuing);
+	check_ca_certs(root, issuing, 1, 1);
 	CHECK_INTEQ(X509_get_signature_nid(issuing), NID_ecdsa_with_SHA384);
 	{
 		STACK_OF(X509) *chain = NULL;
@@ -597,6 +620,248 @@ out:
 	ca_dir_teardown(&d);
 }
 
+/* Verify for purpose with explicit policy oid (NULL: no policy check). */
+static int
+verify_policy(X509 *root, STACK_OF(X509) *chain, X509 *leaf, int purpose, const char *oid)
+{
+	X509_STORE *store = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	X509_VERIFY_PARAM *vp;
+	ASN1_OBJECT *pol = oid != NULL ? OBJ_txt2obj(oid, 1) : NULL;
+	int ok;
+
+	X509_STORE_add_cert(store, root);
+	X509_STORE_CTX_init(ctx, store, leaf, chain);
+	vp = X509_STORE_CTX_get0_param(ctx);
+	X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_X509_STRICT |
+	    (oid != NULL ? X509_V_FLAG_EXPLICIT_POLICY | X509_V_FLAG_POLICY_CHECK : 0));
+	if (pol != NULL)
+		X509_VERIFY_PARAM_add0_policy(vp, pol);
+	X509_VERIFY_PARAM_set_purpose(vp, purpose);
+	ok = X509_verify_cert(ctx);
+	if (ok != 1)
+		fprintf(stderr, "verify (purpose %d, policy %s): %s\n", purpose, oid ? oid : "-",
+		    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	return ok == 1;
+}
+
+static enum ca_outcome
+issue_profile(struct ca *ca, EVP_PKEY *key, const char *mail, enum cert_profile profile,
+    struct ca_result *r)
+{
+	struct errbuf e;
+	X509_REQ *csr = NULL;
+	struct ca_request req;
+	enum ca_outcome o;
+
+	if (csr_make(key, mail, &csr, &e) != 0)
+		return CA_MISCONFIGURED;
+	memset(&req, 0, sizeof(req));
+	req.mail = mail;
+	req.validity = 30 * (int64_t)DAY;
+	req.profile = profile;
+	if (profile == PROFILE_ORGANIZATION_STRICT || profile == PROFILE_ORGANIZATION_MULTIPURPOSE) {
+		req.organization = "Example Org GmbH";
+		req.organization_identifier = "VATDE-123456789";
+	}
+	o = ca_submit(ca, csr, &req, r);
+	X509_REQ_free(csr);
+	return o;
+}
+
+/*
+ * Issue #16 item 7 and item 5: the issuing CA carries what its leaves
+ * claim, a leaf it cannot carry is refused with the fix, and
+ * renew-issuing re-certifies the same key for more profiles with the
+ * root key brought back, leaving earlier leaves valid.
+ */
+static void
+test_chain_fits_and_renew(void)
+{
+	static const char *const oids[] = { "2.23.140.1.5.1.3", "2.23.140.1.5.1.2",
+	    "2.23.140.1.5.2.3", "2.23.140.1.5.2.2" };
+	struct ca_dir d;
+	struct errbuf e;
+	struct ca *ca = NULL;
+	struct ca_result r;
+	struct ca_renewal rn;
+	X509 *root = NULL, *old_issuing = NULL, *new_issuing = NULL, *strict_leaf = NULL;
+	EVP_PKEY *k = NULL;
+	STACK_OF(X509) *chain = NULL;
+	char *beside = NULL, *in_state = NULL, *copy = NULL;
+	char *before = NULL, *after = NULL;
+	size_t before_len = 0, after_len = 0;
+
+	ca_dir_setup(&d, KEY_TYPE_P256);
+	memset(&r, 0, sizeof(r));
+	err_clear(&e);
+
+	/* The root key only where the admin says, never beside the CA's files. */
+	d.init.root_key_out = NULL;
+	CHECK(ca_init(&d.conf, &d.init, &e) != 0);
+	CHECK_CONTAINS(e.text, "--root-key-out");
+	beside = xasprintf("%s/ca/root.key", d.dir);
+	d.init.root_key_out = beside;
+	{
+		char *cadir = xasprintf("%s/ca", d.dir);
+
+		CHECK_INTEQ(mkdir(cadir, 0755), 0);
+		free(cadir);
+	}
+	CHECK(ca_init(&d.conf, &d.init, &e) != 0);
+	CHECK_CONTAINS(e.text, "beside the CA's own files");
+	CHECK(!file_exists(beside));
+	in_state = xasprintf("%s/offline/state/root.key", d.dir);
+	CHECK_INTEQ(mkdir(d.offline_dir, 0700) == 0 || errno == EEXIST, 1);
+	{
+		char *sd = xasprintf("%s/offline/state", d.dir);
+
+		CHECK_INTEQ(mkdir(sd, 0700), 0);
+		d.init.state_dir = sd;
+		d.init.root_key_out = in_state;
+		CHECK(ca_init(&d.conf, &d.init, &e) != 0);
+		CHECK_CONTAINS(e.text, "inside the state directory");
+		d.init.state_dir = NULL;
+		free(sd);
+	}
+	CHECK(!file_exists(d.cert_file) && !file_exists(d.key_file));
+
+	/* A strict-only CA: the issuing certificate says exactly that. */
+	d.init.root_key_out = d.root_key_file;
+	CHECK_INTEQ(ca_init(&d.conf, &d.init, &e), 0);
+	root = load_one(d.root_file);
+	old_issuing = load_one(d.cert_file);
+	CHECK(root != NULL && old_issuing != NULL);
+	if (root == NULL || old_issuing == NULL)
+		goto out;
+	CHECK_INTEQ(ca_issuing_fits(&d.conf, PROFILE_MAILBOX_STRICT, &e), 0);
+	CHECK(ca_issuing_fits(&d.conf, PROFILE_ORGANIZATION_MULTIPURPOSE, &e) != 0);
+	CHECK_CONTAINS(e.text, "2.23.140.1.5.2.2");
+	CHECK_CONTAINS(e.text, "clientAuth");
+	CHECK(ca_issuing_fits(&d.conf, PROFILE_MAILBOX_MULTIPURPOSE, &e) != 0);
+
+	CHECK_INTEQ(ca_open(&d.conf, NULL, &ca, &e), 0);
+	if (ca == NULL)
+		goto out;
+	CHECK_INTEQ(key_generate(KEY_TYPE_P256, &k, &e), 0);
+	CHECK_INTEQ(issue_profile(ca, k, "alice@example.org", PROFILE_MAILBOX_STRICT, &r), CA_ISSUED);
+	if (r.cert != NULL) {
+		CHECK(verify_policy(root, r.chain, r.cert, X509_PURPOSE_SMIME_SIGN, oids[0]));
+		strict_leaf = X509_dup(r.cert);
+	}
+	ca_result_clear(&r);
+	/* A multipurpose leaf would not validate for clientAuth: refused, with the fix. */
+	CHECK_INTEQ(issue_profile(ca, k, "bob@example.org", PROFILE_MAILBOX_MULTIPURPOSE, &r),
+	    CA_MISCONFIGURED);
+	CHECK_CONTAINS(r.reason, "clientAuth");
+	CHECK_CONTAINS(r.reason, "renew-issuing");
+	CHECK(r.cert == NULL);
+	ca_result_clear(&r);
+	ca_close(ca);
+	ca = NULL;
+
+	/* renew-issuing: a wrong root key is refused and changes nothing. */
+	{
+		EVP_PKEY *wrong = NULL;
+		char *wrong_path = xasprintf("%s/wrong.key", d.offline_dir);
+
+		CHECK_INTEQ(key_generate(KEY_TYPE_P384, &wrong, &e), 0);
+		CHECK_INTEQ(key_save_pem_file(wrong_path, wrong, &e), 0);
+		CHECK(ca_renew_issuing(&d.conf, wrong_path, ALL_PROFILES, &rn, &e) != 0);
+		CHECK_CONTAINS(e.text, "is not the key of the root");
+		EVP_PKEY_free(wrong);
+		free(wrong_path);
+		new_issuing = load_one(d.cert_file);
+		CHECK(new_issuing != NULL && X509_cmp(new_issuing, old_issuing) == 0);
+		X509_free(new_issuing);
+		new_issuing = NULL;
+	}
+	CHECK_INTEQ(file_read_all(d.root_key_file, 65536, &before, &before_len, &e), 0);
+	CHECK_INTEQ(ca_renew_issuing(&d.conf, d.root_key_file, ALL_PROFILES, &rn, &e), 0);
+	if (e.text[0] != '\0')
+		fprintf(stderr, "renew: %s\n", e.text);
+	/* The root key file is read, never written. */
+	CHECK_INTEQ(file_read_all(d.root_key_file, 65536, &after, &after_len, &e), 0);
+	CHECK(before != NULL && after != NULL && before_len == after_len &&
+	    memcmp(before, after, before_len) == 0);
+	new_issuing = load_one(d.cert_file);
+	CHECK(new_issuing != NULL && X509_cmp(new_issuing, old_issuing) != 0);
+	if (new_issuing == NULL)
+		goto out;
+	CHECK(strcmp(rn.old_serial, rn.new_serial) != 0);
+	/* Same name, same key, same key identifier: old leaves chain to it too. */
+	CHECK_INTEQ(X509_NAME_cmp(X509_get_subject_name(new_issuing),
+	    X509_get_subject_name(old_issuing)), 0);
+	CHECK_INTEQ(EVP_PKEY_eq(X509_get0_pubkey(new_issuing), X509_get0_pubkey(old_issuing)), 1);
+	CHECK_INTEQ(ASN1_OCTET_STRING_cmp(X509_get0_subject_key_id(new_issuing),
+	    X509_get0_subject_key_id(old_issuing)), 0);
+	check_ca_certs(root, new_issuing, 4, 2);
+	for (int p = PROFILE_MAILBOX_STRICT; p <= PROFILE_ORGANIZATION_MULTIPURPOSE; p++)
+		CHECK_INTEQ(ca_issuing_fits(&d.conf, (enum cert_profile)p, &e), 0);
+	CHECK_INTEQ(cert_load_pem_file(d.chain_file, &chain, &e), 0);
+	CHECK_INTEQ(sk_X509_num(chain), 2);
+	if (sk_X509_num(chain) == 2) {
+		CHECK_INTEQ(X509_cmp(sk_X509_value(chain, 0), new_issuing), 0);
+		CHECK_INTEQ(X509_cmp(sk_X509_value(chain, 1), root), 0);
+	}
+	/* The leaf the old issuing certificate signed validates with the new chain. */
+	if (strict_leaf != NULL)
+		CHECK(verify_policy(root, chain, strict_leaf, X509_PURPOSE_SMIME_SIGN, oids[0]));
+
+	/* Now every profile issues, and validates for its own policy. */
+	CHECK_INTEQ(ca_open(&d.conf, NULL, &ca, &e), 0);
+	for (int p = PROFILE_MAILBOX_STRICT; ca != NULL && p <= PROFILE_ORGANIZATION_MULTIPURPOSE;
+	    p++) {
+		CHECK_INTEQ(issue_profile(ca, k, "carol@example.org", (enum cert_profile)p, &r),
+		    CA_ISSUED);
+		if (r.cert != NULL) {
+			CHECK(verify_policy(root, r.chain, r.cert, X509_PURPOSE_SMIME_SIGN, oids[p]));
+			if (p == PROFILE_MAILBOX_MULTIPURPOSE || p == PROFILE_ORGANIZATION_MULTIPURPOSE)
+				CHECK(verify_policy(root, r.chain, r.cert, X509_PURPOSE_SSL_CLIENT,
+				    NULL));
+			else
+				CHECK(!verify_policy(root, r.chain, r.cert, X509_PURPOSE_SSL_CLIENT,
+				    NULL));
+		}
+		ca_result_clear(&r);
+	}
+
+	/* A crash between renew's two writes: cert_file old, chain_file new. */
+	ca_close(ca);
+	ca = NULL;
+	{
+		char *pem = NULL;
+		size_t len = 0;
+
+		CHECK_INTEQ(cert_to_pem(old_issuing, &pem, &len, &e), 0);
+		CHECK_INTEQ(file_write_atomic(d.cert_file, pem, len, 0644, &e), 0);
+		free(pem);
+		CHECK_INTEQ(ca_open(&d.conf, NULL, &ca, &e), 0);
+		if (ca == NULL)
+			fprintf(stderr, "ca_open after a half renewal: %s\n", e.text);
+		CHECK(ca != NULL && sk_X509_num(ca_chain(ca)) == 2);
+	}
+out:
+	ca_result_clear(&r);
+	ca_close(ca);
+	sk_X509_pop_free(chain, X509_free);
+	X509_free(root);
+	X509_free(old_issuing);
+	X509_free(new_issuing);
+	X509_free(strict_leaf);
+	EVP_PKEY_free(k);
+	free(beside);
+	free(in_state);
+	free(copy);
+	if (before != NULL)
+		secret_free(before, before_len);
+	if (after != NULL)
+		secret_free(after, after_len);
+	ca_dir_teardown(&d);
+}
+
 static void
 test_p256_ca(void)
 {
@@ -613,7 +878,7 @@ test_p256_ca(void)
 	d.conf.country = NULL;
 	d.conf.crl_url = NULL;
 	d.conf.aia_url = NULL;
-	CHECK_INTEQ(ca_init(&d.conf, &e), 0);
+	CHECK_INTEQ(ca_init(&d.conf, &d.init, &e), 0);
 	CHECK_INTEQ(ca_open(&d.conf, NULL, &ca, &e), 0);
 	root = load_one(d.root_file);
 	CHECK(root != NULL);
@@ -721,6 +986,7 @@ main(void)
 	test_keygen_threads();
 	test_p384_ca();
 	test_p256_ca();
+	test_chain_fits_and_renew();
 	ERR_clear_error();
 	return check_finish();
 }

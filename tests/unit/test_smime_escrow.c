@@ -5,10 +5,13 @@
  */
 #include "config.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/fileutil.h"
@@ -82,6 +85,40 @@ test_master_key(struct master_key *k1, struct master_key *k2)
 	free(p1);
 	free(p2);
 	free(bad);
+}
+
+/*
+ * Killed while writing a new master key (the file size limit stops it after
+ * 10 bytes with SIGXFSZ): no half key is left at the path, which would make
+ * every later start fail and ca init refuse to make a new one.
+ */
+static void
+test_master_key_crash(void)
+{
+	char *p = xasprintf("%s/crashed.key", tmpdir);
+	struct master_key k;
+	struct errbuf e;
+	int status = 0;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		struct rlimit rl = { 10, 10 };
+
+		signal(SIGXFSZ, SIG_DFL);
+		setrlimit(RLIMIT_FSIZE, &rl);
+		(void)!master_key_create(p, NULL, &e);
+		_exit(0);
+	}
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGXFSZ);
+	CHECK(access(p, F_OK) != 0);
+	/* And the next attempt makes a whole one. */
+	CHECK_INTEQ(master_key_create(p, NULL, &e), 0);
+	CHECK_INTEQ(master_key_load(p, NULL, &k, &e), 0);
+	master_key_wipe(&k);
+	free(p);
 }
 
 static void
@@ -214,6 +251,7 @@ main(void)
 	}
 	tmpdir = tmpl;
 	test_master_key(&k1, &k2);
+	test_master_key_crash();
 	test_seal(&k1, &k2);
 	test_passwords();
 	master_key_wipe(&k1);

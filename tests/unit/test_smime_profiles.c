@@ -21,6 +21,7 @@
 #include "smime/ca.h"
 #include "smime/cert.h"
 #include "smime/key.h"
+#include "smime/smime_internal.h"
 #include "tests/unit/check.h"
 
 #define DAY 86400
@@ -37,7 +38,10 @@ struct test_ca {
 static void
 ca_setup(struct test_ca *t, const char *name, enum key_type kt)
 {
+	struct ca_init_params init;
 	struct errbuf e;
+	char *root_key;
+	int rc;
 
 	memset(t, 0, sizeof(*t));
 	t->dir = xasprintf("%s/%s", tmpdir, name);
@@ -54,7 +58,17 @@ ca_setup(struct test_ca *t, const char *name, enum key_type kt)
 	t->conf.root_validity = 3650 * (int64_t)DAY;
 	t->conf.issuing_validity = 1825 * (int64_t)DAY;
 	err_clear(&e);
-	if (ca_init(&t->conf, &e) != 0 || ca_open(&t->conf, NULL, &t->ca, &e) != 0) {
+	/* The root key apart from the CA's files; the issuing CA allows every profile. */
+	root_key = xasprintf("%s-root.key", t->dir);
+	memset(&init, 0, sizeof(init));
+	init.root_key_out = root_key;
+	init.profiles = CERT_PROFILE_BIT(PROFILE_MAILBOX_STRICT) |
+	    CERT_PROFILE_BIT(PROFILE_MAILBOX_MULTIPURPOSE) |
+	    CERT_PROFILE_BIT(PROFILE_ORGANIZATION_STRICT) |
+	    CERT_PROFILE_BIT(PROFILE_ORGANIZATION_MULTIPURPOSE);
+	rc = ca_init(&t->conf, &init, &e);
+	free(root_key);
+	if (rc != 0 || ca_open(&t->conf, NULL, &t->ca, &e) != 0) {
 		fprintf(stderr, "CA %s: %s\n", name, e.text);
 		exit(1);
 	}
@@ -235,9 +249,11 @@ write_crl(struct test_ca *t, const struct crl_entry *v, size_t n, uint64_t numbe
 	char *path = xasprintf("%s/%s-%llu.crl", tmpdir, t->conf.name, (unsigned long long)number);
 
 	err_clear(&e);
-	if (ca_make_crl(t->ca, v, n, number, time(NULL), life, &der, &len, &e) != 0) {
-		fprintf(stderr, "ca_make_crl: %s\n", e.text);
-		CHECK(!"ca_make_crl");
+	/* The CRL profile itself; smimesync's CRLs come from the signer's list (test_smime_signer). */
+	if (crl_sign(ca_issuer_cert(t->ca), ca_issuer_key(t->ca), v, n, number, time(NULL), life,
+	    &der, &len, &e) != 0) {
+		fprintf(stderr, "crl_sign: %s\n", e.text);
+		CHECK(!"crl_sign");
 	} else {
 		CHECK_INTEQ(file_write_atomic(path, der, len, 0644, &e), 0);
 	}
@@ -271,7 +287,15 @@ test_crl(struct test_ca *t, EVP_PKEY *key)
 	CHECK(crl_reason_parse("certificateHold", &code) != 0);
 	CHECK(crl_reason_parse("bogus", &code) != 0);
 	CHECK_STREQ(crl_reason_name(9), "privilegeWithdrawn");
-	CHECK(ca_make_crl(t->ca, NULL, 0, 1, time(NULL), 11 * (int64_t)DAY, &der, &len, &e) != 0);
+	CHECK(crl_sign(ca_issuer_cert(t->ca), ca_issuer_key(t->ca), NULL, 0, 1, time(NULL),
+	    11 * (int64_t)DAY, &der, &len, &e) != 0);
+	{
+		/* Without a signer there is no revocation list to sign a CRL from. */
+		struct ca_crl crl;
+
+		CHECK(ca_make_crl(t->ca, 1, 7 * (int64_t)DAY, &crl, &e) != 0);
+		CHECK_CONTAINS(e.text, "signed by the signer");
+	}
 
 	CHECK_INTEQ(csr_make(key, "carol@example.org", &csr, &e), 0);
 	req.mail = "carol@example.org";

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,8 @@
 #include "tests/unit/check.h"
 
 #define DAY 86400
+/* sync/plan_internal.h: PLAN_MAX_ALT_MAILS */
+#define PLAN_MAX_ALT_MAILS_TEST 25
 
 static struct conf_group groups[2];
 static struct config cfg;
@@ -344,6 +347,190 @@ test_valve(time_t now)
 	plan_free(&p);
 }
 
+/*
+ * I4: an unfinished action is not resumed once the certificate it made
+ * was revoked or superseded, nor when the person was revoked after it
+ * began; it is closed (abandon) and the person skipped, or issued afresh
+ * when an admin asked.
+ */
+static void
+test_stale_resume(struct user *u, struct plan_member *m, struct store_user_state *st, size_t n_st,
+    time_t now)
+{
+	struct plan p;
+	const struct plan_item *it;
+
+	(void)u;
+	st[4].open_cert_status = (char *)"revoked";
+	st[4].open_serial = (char *)"0ABC";
+	plan_build(&cfg, m, 8, st, n_st, NULL, now, &p);
+	it = find(p.items, p.n_items, "f");
+	CHECK_INTEQ(it->action, PLAN_SKIP);
+	CHECK_INTEQ(it->abandon, 77);
+	CHECK_CONTAINS(it->reason, "serial 0ABC");
+	CHECK_CONTAINS(it->reason, "was revoked before it was published and mailed");
+	plan_free(&p);
+	st[4].open_cert_status = (char *)"valid";
+	plan_build(&cfg, m, 8, st, n_st, NULL, now, &p);
+	CHECK_INTEQ(find(p.items, p.n_items, "f")->action, PLAN_RESUME);
+	plan_free(&p);
+	/* No certificate yet, but the person was revoked after the action began. */
+	st[4].open_cert_status = NULL;
+	st[4].open_created = now - 100;
+	st[4].revoked = true;
+	st[4].revoked_at = now - 50;
+	st[4].force_issue = true;
+	plan_build(&cfg, m, 8, st, n_st, NULL, now, &p);
+	it = find(p.items, p.n_items, "f");
+	CHECK_INTEQ(it->action, PLAN_ISSUE);
+	CHECK(it->forced);
+	CHECK_INTEQ(it->abandon, 77);
+	plan_free(&p);
+	/* Revoked before the action began (an admin's smimesync issue after it): resumed. */
+	st[4].revoked_at = now - 200;
+	plan_build(&cfg, m, 8, st, n_st, NULL, now, &p);
+	CHECK_INTEQ(find(p.items, p.n_items, "f")->action, PLAN_RESUME);
+	plan_free(&p);
+	st[4].revoked = false;
+	st[4].revoked_at = 0;
+	st[4].force_issue = false;
+}
+
+/* I5: domains, addresses claimed twice, non-ASCII primaries, bounds, lost aliases. */
+static void
+test_addresses(time_t now)
+{
+	struct conf_group g[1];
+	struct config c;
+	struct user u[4];
+	struct plan_member m[4];
+	char *bob_alts[] = { "alice@example.org", "bob@evil.example", "BOB.B@example.org" };
+	char *many[PLAN_MAX_ALT_MAILS_TEST + 1];
+	char names[PLAN_MAX_ALT_MAILS_TEST + 1][32];
+	struct store_user_state st[] = {
+		{ .user_id = "d", .mail = "d@example.org", .cert_id = 5, .not_after = now + 100 * DAY,
+		    .published = true, .alt_mails = (char *)"d.alias@example.org" },
+	};
+	struct plan p;
+	const struct plan_item *it;
+
+	memset(g, 0, sizeof(g));
+	memset(&c, 0, sizeof(c));
+	g[0].name = "sales";
+	g[0].renew_before = 15 * DAY;
+	g[0].allowed_domains = (char *)"example.org, .example.net";
+	c.groups = g;
+	c.n_groups = 1;
+	u[0] = mkuser("a", "alice@example.org");
+	u[1] = mkuser("b", "bob@example.org");
+	u[1].alt_mails = bob_alts;
+	u[1].n_alt_mails = 3;
+	u[2] = mkuser("c", "j\xc3\xb6rg@example.org");
+	u[3] = mkuser("d", "d@example.org");
+	for (int i = 0; i < 4; i++) {
+		m[i].user = &u[i];
+		m[i].group = 0;
+	}
+	plan_build(&c, m, 4, st, 1, NULL, now, &p);
+	it = find(p.items, p.n_items, "a");
+	CHECK_INTEQ(it->action, PLAN_SKIP);
+	CHECK_CONTAINS(it->reason, "claimed by this person (a) and by b as well");
+	it = find(p.items, p.n_items, "b");
+	CHECK_INTEQ(it->action, PLAN_ISSUE);
+	CHECK_INTEQ(it->n_alt_mails, 1);
+	CHECK_STREQ(it->alt_mails[0], "BOB.B@example.org");
+	CHECK_CONTAINS(it->reason, "bob@evil.example (outside the allowed domains)");
+	CHECK_CONTAINS(it->reason, "alice@example.org (claimed by another person too)");
+	CHECK_INTEQ(p.n_conflicts, 1);
+	CHECK_STREQ(p.conflicts[0].addr, "alice@example.org");
+	it = find(p.items, p.n_items, "c");
+	CHECK_INTEQ(it->action, PLAN_SKIP);
+	CHECK_CONTAINS(it->reason, "not ASCII");
+	it = find(p.items, p.n_items, "d");
+	CHECK_INTEQ(it->action, PLAN_REISSUE);
+	CHECK_CONTAINS(it->reason, "d.alias@example.org");
+	plan_free(&p);
+
+	/* A disabled account claims nothing: its old address may be a successor's. */
+	u[1].enabled = false;
+	plan_build(&c, m, 4, st, 1, NULL, now, &p);
+	CHECK_INTEQ(find(p.items, p.n_items, "a")->action, PLAN_ISSUE);
+	CHECK_INTEQ(p.n_conflicts, 0);
+	plan_free(&p);
+	u[1].enabled = true;
+
+	/* A subdomain entry allows the domains below it, not the domain itself. */
+	u[3].mail = (char *)"d@mx.example.net";
+	st[0].mail = (char *)"d@mx.example.net";
+	st[0].alt_mails = NULL;
+	plan_build(&c, m, 4, st, 1, NULL, now, &p);
+	CHECK_INTEQ(find(p.items, p.n_items, "d")->action, PLAN_NOTHING);
+	plan_free(&p);
+	st[0].cert_id = 0;
+	u[3].mail = (char *)"d@example.net";
+	plan_build(&c, m, 4, st, 1, NULL, now, &p);
+	CHECK_INTEQ(find(p.items, p.n_items, "d")->action, PLAN_SKIP);
+	CHECK_CONTAINS(find(p.items, p.n_items, "d")->reason, "outside the allowed mail domains");
+	plan_free(&p);
+
+	/* Too many alternative addresses: a per-person reason, not a CA failure. */
+	for (int i = 0; i <= PLAN_MAX_ALT_MAILS_TEST; i++) {
+		snprintf(names[i], sizeof(names[i]), "d%d@example.org", i);
+		many[i] = names[i];
+	}
+	u[3].mail = (char *)"d@example.org";
+	u[3].alt_mails = many;
+	u[3].n_alt_mails = PLAN_MAX_ALT_MAILS_TEST + 1;
+	plan_build(&c, m, 4, st, 1, NULL, now, &p);
+	CHECK_INTEQ(find(p.items, p.n_items, "d")->action, PLAN_SKIP);
+	CHECK_CONTAINS(find(p.items, p.n_items, "d")->reason, "alternative addresses, at most");
+	plan_free(&p);
+}
+
+/* The mass-issuance valve: above the limit nobody new is issued, unless allowed. */
+static void
+test_issue_valve(time_t now)
+{
+	struct conf_group g[1];
+	struct config c;
+	struct user u[60];
+	struct plan_member m[60];
+	char ids[60][8], mails[60][32];
+	struct plan p;
+
+	memset(g, 0, sizeof(g));
+	memset(&c, 0, sizeof(c));
+	g[0].name = "all";
+	g[0].renew_before = 15 * DAY;
+	c.groups = g;
+	c.n_groups = 1;
+	for (int i = 0; i < 60; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "u%02d", i);
+		snprintf(mails[i], sizeof(mails[i]), "u%02d@example.org", i);
+		u[i] = mkuser(ids[i], mails[i]);
+		m[i].user = &u[i];
+		m[i].group = 0;
+	}
+	plan_build(&c, m, 60, NULL, 0, NULL, now, &p);
+	plan_issue_valve(&c, NULL, 0, false, now, &p);
+	CHECK_INTEQ(p.n_new, 60);
+	CHECK_INTEQ(p.max_new, 50);
+	CHECK(p.issue_valve.held);
+	CHECK_INTEQ(find(p.items, p.n_items, "u07")->action, PLAN_SKIP);
+	CHECK_CONTAINS(find(p.items, p.n_items, "u07")->reason, "--allow-mass-issue");
+	plan_free(&p);
+	plan_build(&c, m, 60, NULL, 0, NULL, now, &p);
+	plan_issue_valve(&c, NULL, 0, true, now, &p);
+	CHECK(p.issue_valve.closed && !p.issue_valve.held);
+	CHECK_INTEQ(find(p.items, p.n_items, "u07")->action, PLAN_ISSUE);
+	plan_free(&p);
+	c.service.max_new_per_run = 60;
+	plan_build(&c, m, 60, NULL, 0, NULL, now, &p);
+	plan_issue_valve(&c, NULL, 0, false, now, &p);
+	CHECK(!p.issue_valve.closed);
+	plan_free(&p);
+}
+
 static void
 test_step2(void)
 {
@@ -488,7 +675,13 @@ main(void)
 	CHECK_INTEQ(find(items, n, "d")->action, PLAN_ISSUE);
 	CHECK(find(items, n, "d")->forced);
 	plan_free(&p);
+	st[2].force_issue = false;
+	for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++)
+		st[i].ca_hold = NULL;
 
+	test_stale_resume(u, m, st, sizeof(st) / sizeof(st[0]), now);
+	test_addresses(now);
+	test_issue_valve(now);
 	test_step2();
 	return check_finish();
 }

@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: ISC
+"""The lifecycle simulation's parts (tests/sim/README)."""
