@@ -10,7 +10,8 @@ libstore_a_SOURCES = \
 	store/revocation.c store/revocation.h \
 	store/removals.c store/removals.h \
 	store/ca_requests.c store/ca_requests.h \
-	store/sealed.c store/sealed.h
+	store/sealed.c store/sealed.h \
+	store/stream.c
 
 check_PROGRAMS += tests/unit/test_store tests/unit/test_store_queries
 tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/unit/check.h
