@@ -101,6 +101,38 @@ report_count(struct report *r, const char *counter, int64_t delta)
 }
 
 void
+report_run_kind(struct report *r, const char *kind, const char *trigger, long long lag)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "kind", safe_string(kind));
+	json_object_set_new(o, "trigger", safe_string(trigger));
+	json_object_set_new(o, "lag_s", lag >= 0 ? json_integer(lag) : json_null());
+	json_object_set_new(r->doc, "run", o);
+}
+
+void
+report_stream(struct report *r, const char *directory, const char *kind, int64_t changes,
+    time_t last_full_read)
+{
+	json_t *a = json_object_get(r->doc, "streams");
+	json_t *o = json_object();
+
+	if (a == NULL) {
+		a = json_array();
+		json_object_set_new(r->doc, "streams", a);
+	}
+	json_object_set_new(o, "directory", safe_string(directory));
+	json_object_set_new(o, "kind", safe_string(kind));
+	json_object_set_new(o, "changes", json_integer(changes));
+	if (last_full_read > 0)
+		set_time(o, "last_full_read", last_full_read);
+	else
+		json_object_set_new(o, "last_full_read", json_null());
+	json_array_append_new(a, o);
+}
+
+void
 report_group(struct report *r, const char *group, const char *directory, int64_t members,
     const char *error_or_null)
 {

@@ -390,6 +390,15 @@ int store_stream_full_read(struct store *st, const char *directory, time_t when,
  * when the last full read happened. Returns the number of rows changed.
  */
 int store_stream_forget(struct store *st, const char *directory, struct errbuf *e) MUST_USE;
+/*
+ * The other people (user ids, new array of new strings) the store knows
+ * with address addr (compared without case): as their directory mail at
+ * the last run, or on a valid certificate of theirs. user_id is left out.
+ * An incremental run plans a few people; before it certifies an address
+ * it asks whether someone it did not read claims it too (invariant I5).
+ */
+int store_address_claimants(struct store *st, const char *addr, const char *user_id,
+    char ***out, size_t *n_out, struct errbuf *e) MUST_USE;
 
 /* ---- listing for status ---- */
 

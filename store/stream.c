@@ -107,3 +107,51 @@ store_stream_forget(struct store *st, const char *directory, struct errbuf *e)
 		return -1;
 	return sqlite3_changes(st->db);
 }
+
+int
+store_address_claimants(struct store *st, const char *addr, const char *user_id,
+    char ***out, size_t *n_out, struct errbuf *e)
+{
+	/*
+	 * Anyone else the store knows with this address: as their directory
+	 * mail at the last run, or on a valid certificate (primary or one of
+	 * the recorded alternative addresses, lowercased one a line).
+	 */
+	sqlite3_stmt *s = store_prepare(st,
+	    "SELECT id FROM users WHERE id <> ?2 AND lower(mail) = ?1"
+	    " UNION SELECT user_id FROM certs WHERE status = 'valid' AND user_id <> ?2 AND"
+	    "  (lower(mail) = ?1 OR instr(char(10) || ifnull(alt_mails, '') || char(10),"
+	    "   char(10) || ?1 || char(10)) > 0)", e);
+	char *low = NULL, **v = NULL;
+	size_t n = 0;
+	int rc;
+
+	*out = NULL;
+	*n_out = 0;
+	if (s == NULL)
+		return -1;
+	low = xstrdup(addr);
+	for (char *p = low; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	bind_text(s, 1, low);
+	bind_text(s, 2, user_id != NULL ? user_id : "");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		v = xreallocarray(v, n + 2, sizeof(*v));
+		v[n++] = col_text(s, 0);
+		v[n] = NULL;
+	}
+	free(low);
+	if (rc != SQLITE_DONE) {
+		store_sql_error(st, "cannot look up who else has an address", e);
+		sqlite3_finalize(s);
+		for (size_t i = 0; i < n; i++)
+			free(v[i]);
+		free(v);
+		return -1;
+	}
+	sqlite3_finalize(s);
+	*out = v;
+	*n_out = n;
+	return 0;
+}
