@@ -259,12 +259,19 @@ daemon_run(struct daemon *d, FILE *devnull, const sigset_t *waitmask, const sigs
 	rs = one_run(d, devnull, &sc);
 	sigprocmask(SIG_SETMASK, blocked, NULL);
 	watches_done(d->watches, &sc);
-	if (!got_term) {
+	if (!got_term)
 		log_info("run ended (%s)", rs == RUN_OK ? "ok" : rs == RUN_PARTIAL ? "partial" :
 		    "failed");
-		sd_notifyf("STATUS=%s", d->last_run[0] ? d->last_run :
-		    "the run was not recorded (see the log)");
-	}
+}
+
+/* systemctl status after a run: the run, and when the next one is due. */
+static void
+status_after(const struct daemon *d, int64_t next_s)
+{
+	if (got_term)
+		return;
+	sd_notifyf("STATUS=%s; next run in %llds", d->last_run[0] ? d->last_run :
+	    "the run was not recorded (see the log)", (long long)(next_s > 0 ? next_s : 0));
 }
 
 static int
@@ -315,7 +322,8 @@ daemon_loop(struct daemon *d, const sigset_t *waitmask, const sigset_t *blocked)
 			clock_gettime(CLOCK_MONOTONIC, &due);
 			due.tv_sec += (time_t)delay;
 			if (!got_term)
-				log_info("next full run in %llds", (long long)delay);
+				log_info("next run in %llds", (long long)delay);
+			status_after(d, delay);
 			continue;
 		}
 		if (watches_due(d->watches, &why)) {
@@ -325,6 +333,8 @@ daemon_loop(struct daemon *d, const sigset_t *waitmask, const sigset_t *blocked)
 			    "reloaded): " : "", why);
 			d->reloaded = false;
 			daemon_run(d, devnull, waitmask, blocked, false, buf);
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			status_after(d, due.tv_sec - now.tv_sec);
 			continue;
 		}
 		/* Signals stay blocked while a stream is polled: libldap is not interrupted. */

@@ -144,10 +144,15 @@ watches_open(const struct config *cfg, struct daemon_watches **out, struct errbu
 			continue;
 		}
 		if (ds == DIR_UNSUPPORTED && dir->incremental == INCREMENTAL_YES) {
+			const char *why = oe.text, *p;
+
+			/* e names the directory itself: once is enough. */
+			if (strncmp(why, "[directory ", 11) == 0 && (p = strstr(why, "]: ")) != NULL)
+				why = p + 3;
 			err_set(e, "[directory %s] incremental = yes, but there is no change stream to "
 			    "follow: %s. Configure the server as doc/incremental.md says, or set "
 			    "incremental = auto (full reads at [service] interval where there is no "
-			    "stream)", dir->name, oe.text);
+			    "stream)", dir->name, why);
 			watches_close(ws);
 			return -1;
 		}
@@ -295,7 +300,11 @@ watches_due(struct daemon_watches *ws, const char **trigger_out)
 		if (now - w->first_seen < DEBOUNCE_S)
 			return false; /* let it settle: one run for all */
 		due = true;
-		if (w->full && w->why != NULL && strncmp(w->why, "no-state", 8) != 0)
+		if (w->full && w->why != NULL && strncmp(w->why, "no-state", 8) == 0)
+			snprintf(ws->trigger + len, sizeof(ws->trigger) - len, "%s[directory %s]'s "
+			    "stream starts without a stored position: a full read first",
+			    len ? "; " : "", w->dir->name);
+		else if (w->full && w->why != NULL)
 			snprintf(ws->trigger + len, sizeof(ws->trigger) - len, "%srefresh required "
 			    "in [directory %s]: %s", len ? "; " : "", w->dir->name, w->why);
 		else
@@ -401,10 +410,15 @@ watches_scope(struct daemon_watches *ws, bool full, const char *trigger, struct 
 		ws->n_seen[n_streams] = w->n_seen;
 		ws->stream_of[n_streams++] = i;
 	}
-	for (size_t gi = 0; gi < cfg->n_groups; gi++) {
+	/*
+	 * A full run reads every group because it must (start, interval, a
+	 * refresh the stream required); a run that reads every group because
+	 * the changes named them all is still incremental.
+	 */
+	for (size_t gi = 0; gi < cfg->n_groups; gi++)
 		n_enabled += cfg->groups[gi].enabled;
-		n_whole += cfg->groups[gi].enabled && (full || ws->read_whole[gi]);
-	}
+	for (size_t i = 0; i < ws->n; i++)
+		n_whole += full || ws->v[i].full ? ws->v[i].n_groups : 0;
 	if (full) {
 		/* How far behind: the age of the oldest full read among the streams. */
 		for (size_t i = 0; i < ws->n; i++) {
@@ -414,7 +428,7 @@ watches_scope(struct daemon_watches *ws, bool full, const char *trigger, struct 
 				oldest = ws->v[i].last_full_read;
 		}
 	}
-	sc->kind = n_whole == n_enabled ? "full" : "incremental";
+	sc->kind = full || n_whole >= n_enabled ? "full" : "incremental";
 	sc->trigger = trigger;
 	sc->lag = never || (full && ws->n == 0) ? -1 : (long long)(now - oldest);
 	sc->read_whole = full ? NULL : ws->read_whole;

@@ -382,6 +382,33 @@ str_or(json_t *obj, const char *key, const char *dflt)
 	return s != NULL ? s : dflt;
 }
 
+/*
+ * Which kind of run, why, and how far behind the directory (reports of
+ * runs before issue #17 have no "run": nothing is said).
+ */
+static void
+render_run_kind(json_t *doc, FILE *out)
+{
+	json_t *run = json_object_get(doc, "run"), *lag, *v;
+	size_t i;
+
+	if (!json_is_object(run))
+		return;
+	lag = json_object_get(run, "lag_s");
+	fprintf(out, "  %s run, started by %s", str_or(run, "kind", "?"), str_or(run, "trigger", "?"));
+	if (json_is_integer(lag))
+		fprintf(out, "; %lld s behind the directory%s", (long long)json_integer_value(lag),
+		    strcmp(str_or(run, "kind", ""), "full") == 0 ? " (the age of the last full read)" :
+		    "");
+	fputc('\n', out);
+	json_array_foreach(json_object_get(doc, "streams"), i, v) {
+		fprintf(out, "  [directory %s] %s stream: %lld change(s) acted on, last read whole %s\n",
+		    str_or(v, "directory", "?"), str_or(v, "kind", "?"),
+		    (long long)json_integer_value(json_object_get(v, "changes")),
+		    str_or(v, "last_full_read", "never"));
+	}
+}
+
 static void
 render_text(json_t *doc, FILE *out)
 {
@@ -392,9 +419,11 @@ render_text(json_t *doc, FILE *out)
 	fprintf(out, "smimesync run %s%s: %s\n", str_or(doc, "id", "?"),
 	    json_is_true(json_object_get(doc, "dry_run")) ? " (dry run: nothing was changed)" : "",
 	    str_or(doc, "status", "?"));
-	fprintf(out, "  started %s, finished %s (%.1f s)\n\n", str_or(doc, "started", "?"),
+	fprintf(out, "  started %s, finished %s (%.1f s)\n", str_or(doc, "started", "?"),
 	    str_or(doc, "finished", "?"),
 	    (double)json_integer_value(json_object_get(doc, "duration_ms")) / 1000.0);
+	render_run_kind(doc, out);
+	fputc('\n', out);
 
 	fprintf(out, json_is_true(json_object_get(doc, "dry_run")) ?
 	    "Summary of the plan (what a real run would do)\n" : "Summary\n");
