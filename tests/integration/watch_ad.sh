@@ -25,16 +25,32 @@
 #     through incremental values, a cookie the server cannot read refused.
 #   - Samba's DirSync returns no tombstones: deletions still come from
 #     Deleted Objects.
+# The daemon following uSNChanged (incremental = yes), checked from outside
+# (userCertificate on the DC, the SMTP sink, the CA's record):
+#   - a person added to a watched group while it runs: published and
+#     mailed, by an incremental run; removed (on_leave = revoke, no grace):
+#     revoked and unpublished;
+#   - killed with -9, a person added while it is down: published once it
+#     is back, one certificate and two mails each.
 set -eu
 : "${top_srcdir:?}" "${top_builddir:?}"
 . "$top_srcdir/tests/tools/samba-lib.sh"
+. "$top_srcdir/tests/tools/smtp-lib.sh"
+. "$top_srcdir/tests/tools/test-lib.sh" # wait_for
 samba_require
+smtp_require
+command -v sqlite3 >/dev/null || { echo "SKIP: sqlite3 is not installed (tools/install-deps)"; exit 77; }
+SMIMESYNC=${SMIMESYNC:-$top_builddir/smimesync}
 command -v iconv >/dev/null || { echo "SKIP: iconv is not installed"; exit 77; }
 PROBE=$top_builddir/tests/tools/dir-probe
 [ -x "$PROBE" ] || { echo "watch_ad: $PROBE is not built" >&2; exit 99; }
 
 W=$(mktemp -d /tmp/smimesync-watchad.XXXXXX)
-cleanup() { samba_stop || true; [ -n "${KEEP:-}" ] || rm -rf "$W"; }
+DPID=
+cleanup() {
+	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then kill -KILL "$DPID"; wait "$DPID" 2>/dev/null || true; fi
+	smtp_stop || true; samba_stop || true; [ -n "${KEEP:-}" ] || rm -rf "$W"
+}
 trap cleanup EXIT INT TERM
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
@@ -289,6 +305,104 @@ sed 's/"cookie":"[0-9a-f]*"/"cookie":"00ff00ff"/' "$D" >"$W/badcookie.json"
 watch d5 --ad-changes dirsync watch --state "$W/badcookie.json"
 check 'grep -q "^full cookie-refused|$DC_HOST refused the stored DirSync cookie" "$W/d5.out"' \
 	"dirsync: a cookie the DC cannot read is refused: a full read"
+
+# --- the daemon follows uSNChanged --------------------------------------------------
+mkdir -p "$W/d/state" "$W/d/ca" "$W/d/offline" "$W/d/smtp"
+chmod 700 "$W/d/state" "$W/d/ca" "$W/d/offline"
+smtp_start "$W/d/smtp"
+ad_user() { # cn mail
+	printf 'dn: CN=%s,%s\nobjectClass: user\nsAMAccountName: %s\nuserAccountControl: 544\nmail: %s\n\n' \
+		"$1" "$OU" "$(echo "$1" | tr A-Z a-z)" "$2"
+}
+{
+	ad_user Nora nora@example.test
+	ad_user Otto otto@example.test
+	ad_user Pia pia@example.test
+	printf 'dn: CN=smime-daemon,%s\nobjectClass: group\nsAMAccountName: smime-daemon\nmember: CN=Nora,%s\n\n' "$OU" "$OU"
+} | samba_ldap ldapadd >/dev/null || fail "loading the daemon's people"
+cat >"$W/d/smimesync.conf" <<CONF
+[service]
+state_dir = $W/d/state
+log_level = debug
+interval = 1h
+jitter = 0s
+
+[directory corp]
+type = ad
+uri = $SAMBA_URI
+bind_dn = $SAMBA_ADMIN_DN
+bind_password_file = $SAMBA_ADMIN_PW_FILE
+base_dn = $OU
+tls_ca_file = $SAMBA_CA_FILE
+incremental = yes
+ad_changes = usn
+poll_interval = 1s
+
+[ca internal]
+cert_file = $W/d/ca/issuing.pem
+key_file = $W/d/ca/issuing.key
+chain_file = $W/d/ca/chain.pem
+crl_url = http://pki.example.test/smime.crl
+key_type = p256
+
+[mail]
+smtp_host = 127.0.0.1
+smtp_port = $SMTP_PORT
+tls_ca_file = $SMTP_CA_FILE
+from = Example PKI <pki@example.test>
+
+[group daemon]
+directory = corp
+group_dn = CN=smime-daemon,$OU
+ca = internal
+key_type = p256
+on_leave = revoke
+leave_grace = 0s
+CONF
+DCONF=$W/d/smimesync.conf
+DB=$W/d/state/smimesync.db
+SMIMESYNC_CONF=$DCONF "$SMIMESYNC" ca init --root-key-out "$W/d/offline/root.key" >/dev/null ||
+	fail "ca init for the daemon"
+published() { samba_ldap ldapsearch -LLL -b "CN=$1,$OU" -s base userCertificate 2>/dev/null | grep -c '^userCertificate::'; }
+mails_to() {
+	_n=0
+	for _f in "$SMTP_DIR"/*.eml; do [ -f "$_f" ] && grep -qi "^To:.*$1" "$_f" && _n=$((_n + 1)); done
+	echo "$_n"
+}
+certs_of() { sqlite3 "$DB" "SELECT COUNT(*) FROM certs c JOIN users u ON u.id = c.user_id WHERE u.mail = '$1' AND c.status = '$2'"; }
+start_daemon() { SMIMESYNC_CONF=$DCONF "$SMIMESYNC" daemon 2>>"$W/d/daemon.log" & DPID=$!; }
+member() { # add|delete cn
+	printf 'dn: CN=smime-daemon,%s\nchangetype: modify\n%s: member\nmember: CN=%s,%s\n' "$OU" "$1" "$2" "$OU" | modify
+}
+WAIT=6000
+start_daemon
+if wait_for '[ "$(published Nora)" -ge 1 ] || ! kill -0 $DPID 2>/dev/null' $WAIT && kill -0 $DPID 2>/dev/null; then
+	echo "ok: daemon: the first run publishes the member"
+else
+	fail "daemon: no first run"; tail -20 "$W/d/daemon.log"
+fi
+check 'grep -q "\[directory corp\] following its change stream" "$W/d/daemon.log"' "daemon: incremental = yes follows the DC's uSNChanged"
+member add Otto
+check 'wait_for "[ \$(published Otto) -ge 1 ] && [ \$(mails_to otto@example.test) -ge 2 ]" $WAIT' \
+	"daemon: a person added to the group while it runs: published and mailed"
+check '[ -n "$(sqlite3 "$DB" "SELECT 1 FROM runs WHERE report LIKE '"'%otto@example.test%'"' AND json_extract(report, '"'\$.run.kind'"') = '"'incremental'"'")" ]' \
+	"daemon: by an incremental run"
+member delete Nora
+check 'wait_for "[ \$(published Nora) = 0 ] && [ \$(certs_of nora@example.test revoked) -ge 1 ]" $WAIT' \
+	"daemon: a person removed from the group: revoked and unpublished"
+kill -KILL "$DPID"
+wait "$DPID" 2>/dev/null || true
+DPID=
+member add Pia
+start_daemon
+check 'wait_for "[ \$(published Pia) -ge 1 ] && [ \$(mails_to pia@example.test) -ge 2 ]" $WAIT' \
+	"daemon: a person added while it was killed is published once it is back"
+check '[ "$(certs_of otto@example.test valid)" = 1 ] && [ "$(certs_of pia@example.test valid)" = 1 ] && [ "$(mails_to otto@example.test)" = 2 ] && [ "$(mails_to pia@example.test)" = 2 ]' \
+	"daemon: one certificate and two mails each: nothing twice"
+kill -TERM "$DPID"
+wait "$DPID" 2>/dev/null || true
+DPID=
+[ "$fails" = 0 ] || tail -40 "$W/d/daemon.log"
 
 echo "$fails failure(s)"
 [ "$fails" = 0 ]
