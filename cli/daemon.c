@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * smimesync daemon: a sync every [service] interval (plus jitter), in the
- * foreground, as systemd wants it.
+ * smimesync daemon: a full sync at start and every [service] interval (plus
+ * jitter), in the foreground, as systemd wants it; in between, each
+ * directory's change stream is followed (cli/daemon_watch.h) and a change
+ * is acted on within seconds by an incremental run (sync/run.h, struct
+ * run_scope).
  *
  * The daemon holds an exclusive flock on state_dir/daemon.lock for its
  * whole life, so a second daemon on the same state directory refuses to
