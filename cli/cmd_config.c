@@ -137,6 +137,34 @@ report_template_problem(const char *msg, void *arg)
 }
 
 /*
+ * Which change stream each directory would follow (issue #17). check-config
+ * stays offline: whether the server really offers it is said when the
+ * daemon starts following it (and with incremental = yes, not offered
+ * stops it).
+ */
+static void
+print_streams(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_directories; i++) {
+		const struct conf_directory *d = &cfg->directories[i];
+		const char *stream = conf_directory_stream(d);
+
+		if (stream == NULL && d->incremental == INCREMENTAL_NO)
+			printf("[directory %s] changes: incremental = no: every group is read whole "
+			    "at every run\n", d->name);
+		else if (stream == NULL)
+			printf("[directory %s] changes: %s has no change stream: every group is read "
+			    "whole at every run\n", d->name, conf_directory_title(d));
+		else
+			printf("[directory %s] changes: %s; %s\n", d->name, stream,
+			    d->incremental == INCREMENTAL_YES ? "the daemon checks at start that the "
+			    "server offers it, and refuses to start without it" : "the daemon checks "
+			    "at start that the server offers it, and reads everything at every run "
+			    "where it does not");
+	}
+}
+
+/*
  * Every language a mail may be written in: [mail] language, each group's,
  * and every language directory a person's preferredLanguage could pick.
  */
@@ -347,6 +375,8 @@ check_as_me(const struct check_ctx *x)
 	}
 	if (x->verbose)
 		config_dump(cfg, stdout);
+	if (problems == 0)
+		print_streams(cfg);
 	config_free(cfg);
 	if (problems > 0) {
 		fprintf(stderr, "smimesync: %zu problem%s found in %s%s\n", problems,

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * smimesync daemon: a sync every [service] interval (plus jitter), in the
- * foreground, as systemd wants it.
+ * smimesync daemon: a full sync at start and every [service] interval (plus
+ * jitter), in the foreground, as systemd wants it; in between, each
+ * directory's change stream is followed (cli/daemon_watch.h) and a change
+ * is acted on within seconds by an incremental run (sync/run.h, struct
+ * run_scope).
  *
  * The daemon holds an exclusive flock on state_dir/daemon.lock for its
  * whole life, so a second daemon on the same state directory refuses to
@@ -47,6 +50,7 @@
 #include "sync/run.h"
 #include "cli/sdnotify.h"
 #include "cli/progress.h"
+#include "cli/daemon_watch.h"
 
 /* Set by the signal handler, which can reach nothing but file-scope flags. */
 static volatile sig_atomic_t got_hup, got_term, got_usr1;
@@ -57,6 +61,8 @@ struct daemon {
 	struct config *cfg; /* replaced by each valid reload */
 	char last_run[160]; /* the last recorded run, for systemctl status (STATUS=) */
 	char prev_run[160]; /* the same while a run is going on (last_run is refilled) */
+	struct daemon_watches *watches; /* the change streams followed (daemon_watch.h) */
+	bool reloaded;      /* SIGHUP: the next run says so */
 };
 
 /* A run's finished hook (arg: the daemon): metrics, and the run for the status line. */
@@ -162,6 +168,7 @@ reload(struct daemon *d)
 	const char *conf_path = d->cli->conf_path;
 	struct conf_errors errs = { NULL, 0 };
 	struct config *fresh = NULL;
+	struct errbuf e;
 
 	sd_notifyf("RELOADING=1");
 	if (config_load(conf_path, &fresh, &errs) != 0) {
@@ -183,16 +190,24 @@ reload(struct daemon *d)
 		sd_notifyf("READY=1\nSTATUS=reload refused: state_dir changed; %s", d->last_run);
 		return;
 	}
+	/* The watches borrow the configuration: close them first, open them anew. */
+	watches_close(d->watches);
+	d->watches = NULL;
 	config_free(d->cfg);
 	d->cfg = fresh;
 	commands_apply_logging(d->cfg, d->cli);
+	d->reloaded = true;
+	if (watches_open(d->cfg, &d->watches, &e) != 0) {
+		/* The daemon runs on: full reads at interval, the reason in the log. */
+		log_error("reload: %s", e.text);
+	}
 	log_info("reload: configuration %s loaded (%zu groups, interval %llds)", conf_path,
 	    d->cfg->n_groups, (long long)d->cfg->service.interval);
 	sd_notifyf("READY=1\nSTATUS=configuration reloaded; %s", d->last_run);
 }
 
 static enum run_status
-one_run(struct daemon *d, FILE *devnull)
+one_run(struct daemon *d, FILE *devnull, struct run_scope *scope)
 {
 	/* The report goes to the store and the log, not to a terminal. */
 	struct run_options opt = {
@@ -202,6 +217,7 @@ one_run(struct daemon *d, FILE *devnull)
 		.finished = daemon_run_hook,
 		.finished_arg = d,
 		.progress = cli_progress_hook,
+		.scope = scope,
 	};
 	struct cli_progress cp;
 	enum run_status st;
@@ -218,12 +234,55 @@ one_run(struct daemon *d, FILE *devnull)
 	return st;
 }
 
+/*
+ * A run, and what the daemon says about it. full: every group read whole,
+ * for trigger; else the changes the streams delivered.
+ */
+static void
+daemon_run(struct daemon *d, FILE *devnull, const sigset_t *waitmask, const sigset_t *blocked,
+    bool full, const char *trigger)
+{
+	struct run_scope sc;
+	enum run_status rs;
+	char why[600];
+
+	memset(&sc, 0, sizeof(sc));
+	snprintf(why, sizeof(why), "%s", trigger);
+	if (full)
+		(void)watches_poll(d->watches, 0); /* the newest positions: the full read covers them */
+	watches_scope(d->watches, full, why, &sc);
+	sd_notifyf("STATUS=running (%s); %s", why, d->last_run[0] ? d->last_run : "first run");
+	/* The hook fills it again if this run is recorded. */
+	snprintf(d->prev_run, sizeof(d->prev_run), "%s", d->last_run[0] ? d->last_run :
+	    "first run");
+	d->last_run[0] = '\0';
+	log_info("%s run: %s", sc.kind, why);
+	/* Unblocked while running: SIGTERM must reach run_stop_requested now. */
+	sigprocmask(SIG_SETMASK, waitmask, NULL);
+	rs = one_run(d, devnull, &sc);
+	sigprocmask(SIG_SETMASK, blocked, NULL);
+	watches_done(d->watches, &sc);
+	if (!got_term)
+		log_info("run ended (%s)", rs == RUN_OK ? "ok" : rs == RUN_PARTIAL ? "partial" :
+		    "failed");
+}
+
+/* systemctl status after a run: the run, and when the next one is due. */
+static void
+status_after(const struct daemon *d, int64_t next_s)
+{
+	if (got_term)
+		return;
+	sd_notifyf("STATUS=%s; next run in %llds", d->last_run[0] ? d->last_run :
+	    "the run was not recorded (see the log)", (long long)(next_s > 0 ? next_s : 0));
+}
+
 static int
 daemon_loop(struct daemon *d, const sigset_t *waitmask, const sigset_t *blocked)
 {
 	FILE *devnull = fopen("/dev/null", "w");
 	struct timespec now, due;
-	bool run_due = true; /* a run at start, then every interval */
+	const char *trigger = "daemon start"; /* a run at start, then every interval */
 
 	if (devnull == NULL) {
 		log_error("cannot open /dev/null: %s", strerror(errno));
@@ -231,6 +290,9 @@ daemon_loop(struct daemon *d, const sigset_t *waitmask, const sigset_t *blocked)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &due);
 	for (;;) {
+		const char *why = NULL;
+		bool waited;
+
 		/* Signals are blocked here: the flags cannot change under us. */
 		if (got_term)
 			break;
@@ -241,41 +303,51 @@ daemon_loop(struct daemon *d, const sigset_t *waitmask, const sigset_t *blocked)
 		if (got_usr1) {
 			got_usr1 = 0;
 			log_info("SIGUSR1: running now");
-			run_due = true;
+			trigger = "SIGUSR1 (run now)";
 		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (!run_due && now.tv_sec >= due.tv_sec)
-			run_due = true;
-		if (run_due) {
-			enum run_status rs;
+		if (trigger == NULL && now.tv_sec >= due.tv_sec)
+			trigger = "interval";
+		if (trigger == NULL && watches_full_due(d->watches, &why))
+			trigger = why;
+		if (trigger != NULL) {
 			int64_t delay;
 
-			run_due = false;
-			sd_notifyf("STATUS=running; %s", d->last_run[0] ? d->last_run : "first run");
-			/* The hook fills it again if this run is recorded. */
-			snprintf(d->prev_run, sizeof(d->prev_run), "%s",
-			    d->last_run[0] ? d->last_run : "first run");
-			d->last_run[0] = '\0';
-			/* Unblocked while running: SIGTERM must reach run_stop_requested now. */
-			sigprocmask(SIG_SETMASK, waitmask, NULL);
-			rs = one_run(d, devnull);
-			sigprocmask(SIG_SETMASK, blocked, NULL);
+			/*
+			 * The time-driven work (renewals, reminders, the queues,
+			 * the CRL) is planned from a full read: the store does not
+			 * hold who is a member now without reading the groups.
+			 */
+			daemon_run(d, devnull, waitmask, blocked, true, trigger);
+			trigger = NULL;
+			d->reloaded = false;
 			delay = next_delay(d->cfg);
 			clock_gettime(CLOCK_MONOTONIC, &due);
 			due.tv_sec += (time_t)delay;
-			if (!got_term) {
-				log_info("run ended (%s); next run in %llds",
-				    rs == RUN_OK ? "ok" : rs == RUN_PARTIAL ? "partial" : "failed",
-				    (long long)delay);
-				sd_notifyf("STATUS=%s; next run in %llds",
-				    d->last_run[0] ? d->last_run :
-				    "the run was not recorded (see the log)",
-				    (long long)delay);
-			}
+			if (!got_term)
+				log_info("next run in %llds", (long long)delay);
+			status_after(d, delay);
 			continue;
 		}
-		struct timespec left = { due.tv_sec - now.tv_sec, 0 };
+		if (watches_due(d->watches, &why)) {
+			char buf[600];
 
+			snprintf(buf, sizeof(buf), "%s%s", d->reloaded ? "SIGHUP (configuration "
+			    "reloaded): " : "", why);
+			d->reloaded = false;
+			daemon_run(d, devnull, waitmask, blocked, false, buf);
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			status_after(d, due.tv_sec - now.tv_sec);
+			continue;
+		}
+		/* Signals stay blocked while a stream is polled: libldap is not interrupted. */
+		waited = watches_poll(d->watches, 1);
+		struct timespec left = { waited ? 0 : due.tv_sec - now.tv_sec, 0 };
+
+		if (left.tv_sec < 0)
+			left.tv_sec = 0;
+		if (!waited && d->watches != NULL && left.tv_sec > 1)
+			left.tv_sec = 1; /* a stream to reopen, or to poll again */
 		if (left.tv_sec > 3600)
 			left.tv_sec = 3600; /* wake hourly: clock changes cannot strand us */
 		/* Atomically unblock and sleep: a signal either came before (flag
@@ -330,6 +402,13 @@ cmd_daemon(int argc, char **argv, const struct cli_options *cli)
 	for (size_t i = 0; i < ARRAY_LEN(sigs); i++)
 		sigaction(sigs[i], &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* incremental = yes without a stream: refuse to start, saying what to configure. */
+	if (watches_open(d.cfg, &d.watches, &e) != 0) {
+		log_error("%s", e.text);
+		if (d.cfg->service.log_syslog)
+			fprintf(stderr, "smimesync daemon: %s\n", e.text);
+		goto out;
+	}
 	log_info("daemon started (pid %ld, state_dir %s, interval %llds, jitter up to %llds)",
 	    (long)getpid(), d.cfg->service.state_dir, (long long)d.cfg->service.interval,
 	    (long long)d.cfg->service.jitter);
@@ -338,6 +417,7 @@ cmd_daemon(int argc, char **argv, const struct cli_options *cli)
 	rc = daemon_loop(&d, &waitmask, &blocked);
 	log_info("daemon stopped");
 out:
+	watches_close(d.watches);
 	if (lock_fd >= 0)
 		close(lock_fd);
 	config_free(d.cfg);

@@ -6,7 +6,7 @@ libcli_a_SOURCES = \
 	cli/commands.h \
 	cli/cmd_config.c cli/cmd_ca.c cli/cmd_run.c cli/cmd_status.c cli/cmd_status_user.c cli/cmd_user.c \
 	cli/cmd_audit.c cli/cmd_revoke.c cli/cmd_keys.c cli/credential.c \
-	cli/daemon.c cli/sdnotify.c cli/sdnotify.h cli/help.c \
+	cli/daemon.c cli/daemon_watch.c cli/daemon_watch.h cli/sdnotify.c cli/sdnotify.h cli/help.c \
 	cli/progress.c cli/progress.h
 
 sbin_PROGRAMS += smimesync

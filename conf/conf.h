@@ -50,6 +50,19 @@ enum tls_mode {
 	TLS_MODE_OFF,
 };
 
+/* [directory] incremental = auto | yes | no: follow the directory's own change stream. */
+enum incremental_mode {
+	INCREMENTAL_AUTO = 0, /* wherever the server offers a stream */
+	INCREMENTAL_YES,      /* refuse to start without one, saying why */
+	INCREMENTAL_NO,       /* full reads only */
+};
+
+/* [directory] ad_changes = usn | dirsync: how an Active Directory's changes are read. */
+enum ad_changes_mode {
+	AD_CHANGES_USN = 0, /* uSNChanged polling of one named DC, deletions with show-deleted */
+	AD_CHANGES_DIRSYNC, /* the DirSync control (needs Replicating Directory Changes) */
+};
+
 /* on_leave = stop-renewing | keep | revoke (what happens to a leaver's certificate). */
 enum leave_policy {
 	LEAVE_STOP_RENEWING = 0, /* not renewed; reminders say so and whom to ask */
@@ -89,6 +102,7 @@ struct conf_service {
 	int64_t max_retire;    /* safety valve: most leavers one run may retire */
 	int64_t max_retire_percent; /* ... and most percent of one group */
 	int64_t interval;      /* daemon: seconds between runs */
+	int64_t full_sync_interval; /* daemon: seconds between full reads of every group */
 	int64_t jitter;        /* daemon: up to this many seconds added at random (default interval/10) */
 	char *metrics_file;    /* Prometheus textfile written after each run, or NULL */
 	char *mail_domains;    /* domains certified addresses may have (list), or NULL */
@@ -120,6 +134,9 @@ struct conf_directory {
 	char *user_filter;        /* which member entries are people; default by type */
 	char *mail_attribute;     /* default "mail" */
 	char *alt_mail_attribute; /* alternative addresses; NULL: more values of mail_attribute */
+	enum incremental_mode incremental; /* follow the change stream (default auto) */
+	enum ad_changes_mode ad_changes;   /* ad: uSNChanged polling or DirSync */
+	int64_t poll_interval;    /* seconds between asking a directory that cannot notify */
 	/* type = graph (Entra ID); tls_ca_file, tls_verify and timeout apply too. */
 	char *tenant_id;          /* directory (tenant) id, or a verified domain */
 	char *client_id;          /* application (client) id */
@@ -372,6 +389,8 @@ struct conf_dir_traits {
 	const char *not_a_target;  /* NULL: certificates can be written to it; else why not,
 	                              after "is <title>, " */
 	const char *unpublished;   /* note on a group read from it that publishes nowhere */
+	const char *stream;        /* its change stream, as a phrase; NULL: it has none */
+	bool dirsync;              /* ad_changes = dirsync is possible */
 };
 
 const struct conf_dir_traits *conf_dir_traits(enum dir_type type);
@@ -381,6 +400,13 @@ const char *conf_directory_title(const struct conf_directory *d);
 bool conf_directory_publishable(const struct conf_directory *d);
 /* Why a group read from d publishes nowhere without publish_to (static), NULL if it need not. */
 const char *conf_directory_unpublished(const struct conf_directory *d);
+/*
+ * The change stream d would follow, as a phrase for check-config and logs
+ * ("RFC 4533 content synchronisation (slapd's syncprov overlay)", static),
+ * or NULL when it follows none (type = csv, or incremental = no). Whether
+ * the server really offers it is known only once connected.
+ */
+const char *conf_directory_stream(const struct conf_directory *d);
 
 /*
  * A [directory] of type as a section with nothing but "type = ..." would

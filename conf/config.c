@@ -298,6 +298,22 @@ check_directory(struct loader *ld, struct sec_load *s)
 	    !t->global_catalog)
 		conf_err_add(ld->el, line_of(s, "global_catalog"), "%s global_catalog: only Active "
 		    "Directory has a global catalog; set type = ad or remove it", s->label);
+	/* Change streams (directory/watch.c): which types have one, and how AD's is read. */
+	/* (Enums: is_set_ok() reads a string field; their defaults are never yes/dirsync.) */
+	if (!is_bad(s, "incremental") && d->incremental == INCREMENTAL_YES && !is_bad(s, "type") &&
+	    t->stream == NULL)
+		conf_err_add(ld->el, line_of(s, "incremental"), "%s incremental: %s has no change "
+		    "stream to follow; every run reads it whole: set incremental = no or remove it",
+		    s->label, t->title);
+	if (!is_bad(s, "ad_changes") && d->ad_changes == AD_CHANGES_DIRSYNC && !is_bad(s, "type")) {
+		if (!t->dirsync)
+			conf_err_add(ld->el, line_of(s, "ad_changes"), "%s ad_changes: only Active "
+			    "Directory has DirSync; set type = ad or remove it", s->label);
+		else if (d->global_catalog)
+			conf_err_add(ld->el, line_of(s, "ad_changes"), "%s ad_changes: DirSync reads "
+			    "one domain from a domain controller, not from a global catalog; use "
+			    "ad_changes = usn, or point uri at a domain controller", s->label);
+	}
 	/* What each type needs: a server and a base, a file, or a tenant and an app. */
 	if (!is_bad(s, "type"))
 		check_directory_graph(ld, s);

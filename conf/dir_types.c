@@ -24,6 +24,8 @@ static const struct conf_dir_traits traits[] = {
 		.groups = GROUPS_BY_DN,
 		.warn_unpublished = true,
 		.default_user_filter = LDAP_PEOPLE,
+		.stream = "RFC 4533 content synchronisation (slapd's syncprov overlay): a "
+		    "persistent search, or one refresh every poll_interval where that is refused",
 	},
 	[DIR_TYPE_AD] = {
 		.title = "an Active Directory",
@@ -35,6 +37,9 @@ static const struct conf_dir_traits traits[] = {
 		.warn_unpublished = true,
 		/* AD users are user objects that are people: not contacts, not computers. */
 		.default_user_filter = "(&(objectCategory=person)(objectClass=user))",
+		.stream = "uSNChanged polling of the domain controller in uri every poll_interval, "
+		    "deletions through the show-deleted control",
+		.dirsync = true,
 	},
 	[DIR_TYPE_CSV] = {
 		.title = "a CSV file",
@@ -57,6 +62,8 @@ static const struct conf_dir_traits traits[] = {
 		.unpublished = "certificates are published nowhere: Microsoft Graph cannot store "
 		    "them for Exchange Online's address list and the group has no publish_to; they "
 		    "are only mailed to their owners",
+		.stream = "delta queries on /users and /groups every poll_interval (a delta link "
+		    "lives seven days: a full read comes before six are up)",
 	},
 };
 
@@ -105,4 +112,17 @@ const char *
 conf_directory_unpublished(const struct conf_directory *d)
 {
 	return is_global_catalog(d) ? GC_UNPUBLISHED : conf_dir_traits(d->type)->unpublished;
+}
+
+const char *
+conf_directory_stream(const struct conf_directory *d)
+{
+	const struct conf_dir_traits *t = conf_dir_traits(d->type);
+
+	if (d->incremental == INCREMENTAL_NO || t->stream == NULL)
+		return NULL;
+	if (t->dirsync && d->ad_changes == AD_CHANGES_DIRSYNC)
+		return "the DirSync control every poll_interval (the service account needs the "
+		    "Replicating Directory Changes right on the domain)";
+	return t->stream;
 }

@@ -19,6 +19,8 @@ const char *const conf_mail_change_names[] = {"keep", "revoke", NULL};
 const char *const conf_tls_mode_names[] = {"required", "off", NULL};
 const char *const conf_dir_type_names[] = {"ldap", "ad", "csv", "graph", NULL};
 const char *const conf_mail_transport_names[] = {"smtp", "graph", NULL};
+const char *const conf_incremental_names[] = {"auto", "yes", "no", NULL};
+const char *const conf_ad_changes_names[] = {"usn", "dirsync", NULL};
 const char *const conf_ca_type_names[] = {"local", "cfssl", "ejbca", "sectigo", "helper", NULL};
 const char *const conf_cert_profile_names[] = CERT_PROFILE_NAMES;
 
@@ -31,6 +33,8 @@ _Static_assert(sizeof(enum ca_type) == sizeof(int), "enum ca_type is not int-siz
 _Static_assert(sizeof(enum cert_profile) == sizeof(int), "enum cert_profile is not int-sized");
 _Static_assert(sizeof(enum mail_transport_type) == sizeof(int),
     "enum mail_transport_type is not int-sized");
+_Static_assert(sizeof(enum incremental_mode) == sizeof(int), "enum incremental_mode is not int-sized");
+_Static_assert(sizeof(enum ad_changes_mode) == sizeof(int), "enum ad_changes_mode is not int-sized");
 
 #define DAY INT64_C(86400)
 
@@ -79,6 +83,11 @@ const struct conf_option conf_options[] = {
 	{CONF_SERVICE, "jitter", OPT_DURATION, offsetof(struct conf_service, jitter), NULL, NULL,
 	    OPTF_DERIVED, 0, 7 * DAY, NULL, NULL, NULL,
 	    "random delay of up to this much added to each interval (default a tenth of interval)"},
+	{CONF_SERVICE, "full_sync_interval", OPT_DURATION,
+	    offsetof(struct conf_service, full_sync_interval), "1d", NULL, 0, 60, 30 * DAY, NULL,
+	    NULL, NULL,
+	    "daemon: time between two full reads of every group, which find whatever a "
+	    "directory's change stream missed (between them the daemon follows the streams)"},
 	{CONF_SERVICE, "signer_socket", OPT_PATH, offsetof(struct conf_service, signer_socket),
 	    NULL, NULL, 0, 0, 0, NULL, NULL, NULL,
 	    "Unix socket of smimesync-signer running as a service under its own user; unset: "
@@ -161,6 +170,19 @@ const struct conf_option conf_options[] = {
 	    conf_check_attribute,
 	    "attribute holding alternative addresses put in the subjectAltName, besides the "
 	    "further values of mail_attribute"},
+	{CONF_DIRECTORY, "incremental", OPT_ENUM, offsetof(struct conf_directory, incremental),
+	    "auto", NULL, 0, 0, 0, conf_incremental_names, NULL, NULL,
+	    "follow the directory's own change stream between full reads (OpenLDAP syncprov, "
+	    "AD uSNChanged or DirSync, Graph delta queries): auto wherever the server offers "
+	    "one, yes refuses to start without one, no reads everything every run"},
+	{CONF_DIRECTORY, "ad_changes", OPT_ENUM, offsetof(struct conf_directory, ad_changes), "usn",
+	    NULL, 0, 0, 0, conf_ad_changes_names, NULL, NULL,
+	    "(ad) how changes are read: usn polls uSNChanged on the one domain controller in uri; "
+	    "dirsync uses the DirSync control, which needs the Replicating Directory Changes right"},
+	{CONF_DIRECTORY, "poll_interval", OPT_DURATION, offsetof(struct conf_directory, poll_interval),
+	    "15s", NULL, 0, 1, 3600, NULL, NULL, NULL,
+	    "how often a change stream that cannot notify is asked for news (AD, Graph, or "
+	    "OpenLDAP when a persistent search is refused)"},
 	{CONF_DIRECTORY, "tenant_id", OPT_STRING, offsetof(struct conf_directory, tenant_id), NULL,
 	    NULL, 0, 0, 0, NULL, NULL, conf_check_tenant,
 	    "type = graph: the Entra tenant, as its id (a GUID) or a verified domain"},

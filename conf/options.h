@@ -80,6 +80,8 @@ extern const char *const conf_mail_change_names[];
 extern const char *const conf_dir_type_names[];
 extern const char *const conf_ca_type_names[];
 extern const char *const conf_mail_transport_names[];
+extern const char *const conf_incremental_names[];
+extern const char *const conf_ad_changes_names[];
 
 /* "service", "directory", ... */
 const char *conf_kind_name(enum conf_kind k);

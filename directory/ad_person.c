@@ -41,37 +41,55 @@ dir_ad_guid_string(const unsigned char *g, size_t len)
 	    g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
 }
 
+/* A decimal integer value (first value of an attribute). */
+static bool
+parse_int(const struct berval *v, size_t n, int64_t *out)
+{
+	char buf[24], *end = NULL;
+	long long val;
+
+	if (n == 0 || v[0].bv_len == 0 || v[0].bv_len >= sizeof(buf))
+		return false;
+	memcpy(buf, v[0].bv_val, v[0].bv_len);
+	buf[v[0].bv_len] = '\0';
+	errno = 0;
+	val = strtoll(buf, &end, 10);
+	if (errno != 0 || end == buf || *end != '\0')
+		return false;
+	*out = (int64_t)val;
+	return true;
+}
+
+static bool
+entry_int(const struct dir_entry *de, const char *attr, int64_t *out)
+{
+	size_t n = 0;
+	const struct berval *v = dir_entry_get(de, attr, &n);
+
+	return parse_int(v, n, out);
+}
+
 bool
 dir_ad_get_int(LDAP *ld, LDAPMessage *entry, const char *attr, int64_t *out)
 {
-	struct berval **vals = ldap_get_values_len(ld, entry, attr);
-	bool ok = false;
+	struct dir_entry de;
+	bool ok;
 
-	if (vals != NULL && vals[0] != NULL && vals[0]->bv_len > 0 && vals[0]->bv_len < 24) {
-		char buf[24], *end = NULL;
-		long long v;
-
-		memcpy(buf, vals[0]->bv_val, vals[0]->bv_len);
-		buf[vals[0]->bv_len] = '\0';
-		errno = 0;
-		v = strtoll(buf, &end, 10);
-		if (errno == 0 && end != buf && *end == '\0') {
-			*out = (int64_t)v;
-			ok = true;
-		}
-	}
-	ldap_value_free_len(vals);
+	dir_entry_open(ld, entry, &de);
+	ok = entry_int(&de, attr, out);
+	dir_entry_close(&de);
 	return ok;
 }
 
 /* proxyAddresses: smtp:a@x (alternative), SMTP:p@x (primary); X500:, SIP: ... ignored. */
 static void
-fill_proxy_addresses(LDAP *ld, LDAPMessage *entry, struct user *u)
+fill_proxy_addresses(const struct dir_entry *de, struct user *u)
 {
-	struct berval **vals = ldap_get_values_len(ld, entry, "proxyAddresses");
+	size_t n = 0;
+	const struct berval *vals = dir_entry_get(de, "proxyAddresses", &n);
 
-	for (size_t i = 0; vals != NULL && vals[i] != NULL; i++) {
-		const struct berval *v = vals[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct berval *v = &vals[i];
 
 		if (v->bv_len <= 5 || strncasecmp(v->bv_val, "smtp:", 5) != 0)
 			continue;
@@ -86,22 +104,21 @@ fill_proxy_addresses(LDAP *ld, LDAPMessage *entry, struct user *u)
 		/* The primary SMTP: address belongs in the certificate even if mail differs. */
 		dir_add_alt_mail(u, v->bv_val + 5, v->bv_len - 5);
 	}
-	ldap_value_free_len(vals);
 }
 
 /* Disabled or expired accounts are reported, never provisioned. */
 static void
-check_account(LDAP *ld, LDAPMessage *entry, struct user *u)
+check_account(const struct dir_entry *de, struct user *u)
 {
 	int64_t uac = 0, expires = 0;
 
-	if (dir_ad_get_int(ld, entry, "userAccountControl", &uac) &&
+	if (entry_int(de, "userAccountControl", &uac) &&
 	    ((uint32_t)uac & UAC_ACCOUNTDISABLE) != 0) {
 		u->enabled = false;
 		dir_add_problem(u, "the account is disabled in Active Directory "
 		    "(userAccountControl 0x%" PRIx32 " has ACCOUNTDISABLE 0x2 set)", (uint32_t)uac);
 	}
-	if (dir_ad_get_int(ld, entry, "accountExpires", &expires) && expires != 0 &&
+	if (entry_int(de, "accountExpires", &expires) && expires != 0 &&
 	    expires != INT64_MAX) {
 		int64_t when = expires / FILETIME_TICKS - FILETIME_UNIX_OFFSET;
 		time_t t = (time_t)when;
@@ -120,28 +137,29 @@ check_account(LDAP *ld, LDAPMessage *entry, struct user *u)
 void
 dir_ad_add_person(struct dir_ldap *dl, LDAPMessage *entry, const char *dn, struct user_list *out)
 {
-	LDAP *ld = dl->ld;
 	struct user *u = user_list_push(out);
-	struct berval **vals;
+	struct dir_entry de;
+	const struct berval *v;
+	size_t n = 0;
 
 	u->dn = xstrdup(dn);
 	u->source = dl->conf->name;
 	u->enabled = true;
+	dir_entry_open(dl->ld, entry, &de);
 
-	vals = ldap_get_values_len(ld, entry, "objectGUID");
-	if (vals != NULL && vals[0] != NULL)
-		u->id = dir_ad_guid_string((const unsigned char *)vals[0]->bv_val,
-		    vals[0]->bv_len);
-	ldap_value_free_len(vals);
+	v = dir_entry_get(&de, "objectGUID", &n);
+	if (n > 0)
+		u->id = dir_ad_guid_string((const unsigned char *)v[0].bv_val, v[0].bv_len);
 
-	dir_fill_mail(dl, entry, u);
-	fill_proxy_addresses(ld, entry, u);
+	dir_fill_mail(dl, &de, u);
+	fill_proxy_addresses(&de, u);
 	dir_ldap_check_alt_mails(dl, u, "proxyAddresses");
 	if (u->id == NULL)
 		dir_add_problem(u, "missing or malformed objectGUID (the service account must "
 		    "be able to read it)");
 
-	dir_fill_names(ld, entry, dn, u);
-	u->upn = dir_get_name(ld, entry, "userPrincipalName", dn);
-	check_account(ld, entry, u);
+	dir_fill_names(&de, dn, u);
+	u->upn = dir_get_name(&de, "userPrincipalName", dn);
+	check_account(&de, u);
+	dir_entry_close(&de);
 }

@@ -35,6 +35,9 @@
  *                (directory.h says which attributes count), searching the
  *                whole directory, not only the groups; all or nothing.
  *
+ *   watch        the change stream (directory.h, "change streams"), or NULL
+ *                for a type without one (CSV). See struct dir_watch_ops.
+ *
  * Backends never log secrets (bind passwords, client secrets).
  */
 #ifndef SMIMESYNC_DIRECTORY_BACKEND_H
@@ -47,6 +50,10 @@
 #include "conf/conf.h"
 #include "directory/dir_internal.h"
 #include "directory/directory.h"
+#include "net/graph.h"
+
+struct dir_watch;
+struct dir_watch_ops;
 
 struct dir_backend {
 	const char *title; /* what the type is, in messages: "Microsoft Graph" */
@@ -67,6 +74,7 @@ struct dir_backend {
 	/* Who holds an address (directory.h dir_address_holders); never NULL in a row. */
 	enum dir_status (*address_holders)(void *state, const char *addr,
 	    struct dir_holders *out, struct errbuf *e);
+	const struct dir_watch_ops *watch; /* NULL: no change stream */
 };
 
 extern const struct dir_backend dir_ldap_backend;
@@ -84,6 +92,132 @@ struct dir_conn {
 	char *label;                       /* new: "[directory NAME]", for messages */
 	void *state;                       /* the backend's (ldap, ad: a struct dir_ldap) */
 };
+
+/*
+ * A change stream (watch.c dispatches; ldap_watch.c, ad_watch.c,
+ * graph_watch.c implement). The contract of the operations:
+ *
+ *   kind    the stream a [directory] of this type follows as configured
+ *           (never DIR_STREAM_NONE in a row that has ops).
+ *   open    connect (connections of its own; the bind password is
+ *           borrowed during the call only) and check that the server
+ *           offers the stream: DIR_UNSUPPORTED saying why when it does
+ *           not. w->pos is the position to resume from (borrowed JSON,
+ *           what the backend handed to dir_watch_set_position() before) or
+ *           NULL: start from now. Nothing is read yet.
+ *   poll    one round: wait up to timeout_s for news when the stream can
+ *           notify, else ask when poll_interval has passed (sleeping until
+ *           then, at most timeout_s, a signal ending the sleep); report
+ *           every change with dir_watch_person/gone/group/full() and the
+ *           position the changes lead to with dir_watch_set_position()
+ *           (every DIR_OK poll sets one, unchanged or not). With w->pos
+ *           NULL, or after dir_watch_full(), the position must be one from
+ *           before the caller's full read: taken now, never later. After
+ *           a failed poll (w->rewind) watch.c has put w->pos back to the
+ *           position last handed out, and the backend resumes from there
+ *           (reconnecting when it must): what the failed poll saw comes
+ *           again.
+ *   close   frees the state (NULL allowed).
+ */
+struct dir_watch_ops {
+	enum dir_stream_kind (*kind)(const struct conf_directory *conf);
+	enum dir_status (*open)(struct dir_watch *w, const char *bind_password, void **state,
+	    struct errbuf *e);
+	enum dir_status (*poll)(struct dir_watch *w, void *state, int timeout_s,
+	    struct errbuf *e);
+	void (*close)(void *state);
+};
+
+extern const struct dir_watch_ops dir_ldap_watch_ops;
+extern const struct dir_watch_ops dir_ad_watch_ops;
+extern const struct dir_watch_ops dir_graph_watch_ops;
+
+/* One watch: the stream's common part, kept by watch.c, read by backends. */
+struct dir_watch {
+	const struct dir_backend *be;
+	const struct conf_directory *conf;  /* borrowed */
+	char *label;                        /* new: "[directory NAME]" */
+	const struct conf_group **groups;   /* array new, elements borrowed: the watched groups */
+	size_t n_groups;
+	unsigned flags;                     /* DIR_WATCH_* */
+	enum dir_stream_kind kind;
+	json_t *pos;                        /* the position last handed out, or NULL (owned) */
+	bool rewind;                        /* the last poll failed: resume from pos */
+	void *state;                        /* the backend's */
+	/* This batch (the first one: also what open found in the stored state). */
+	bool full;                          /* a FULL_READ, kept until a poll succeeds */
+	enum dir_full_reason full_reason;
+	char *full_why;                     /* new */
+	bool *hit;                          /* per watched group: named in this batch */
+	char *hit_dn;                       /* new: the first entry that named one */
+	struct dir_changes *out;            /* the batch being filled (borrowed during poll) */
+	size_t n_changes;                   /* PERSON and GONE in this batch, counted */
+	bool too_many;
+	struct dir_stream_info info;        /* of w->pos (owned strings) */
+};
+
+/*
+ * What a backend reports during poll. person: *u is taken over (its fields
+ * stolen, *u zeroed), read under g's policy (NULL: none applies). gone: id
+ * and dn copied (dn may be NULL). group: the watched group groups[index]
+ * must be read again; dn (copied, may be NULL) says which entry changed.
+ * full: a full read is needed (printf-style why).
+ */
+void dir_watch_person(struct dir_watch *w, struct user *u, const struct conf_group *g);
+void dir_watch_gone(struct dir_watch *w, const char *id, const char *dn);
+void dir_watch_group(struct dir_watch *w, size_t index, const char *dn);
+void dir_watch_full(struct dir_watch *w, enum dir_full_reason reason, const char *fmt, ...)
+    PRINTF_LIKE(3, 4);
+/*
+ * The position the changes reported so far lead to: pos is stolen (a JSON
+ * object of the backend's), the strings of info are copied (kind is set
+ * by watch.c).
+ */
+void dir_watch_set_position(struct dir_watch *w, json_t *pos, const char *server,
+    const char *server_id, const char *position, long long issued);
+/* True once this batch holds too many changes to follow one by one. */
+bool dir_watch_overflowing(const struct dir_watch *w);
+
+/*
+ * For streams that ask rather than being told (AD, Graph, refreshOnly):
+ * *next_due is when to ask next (monotonic seconds, 0 at first). True when
+ * it is time, after sleeping until then if that comes within timeout_s;
+ * false when timeout_s or a signal ended the wait first.
+ * dir_watch_asked() sets *next_due poll_interval from now.
+ */
+bool dir_watch_due(struct dir_watch *w, double *next_due, int timeout_s);
+void dir_watch_asked(struct dir_watch *w, double *next_due);
+
+/*
+ * The bind password for a reconnect, read again from bind_password_file
+ * (*out new, secret_free_str() it; NULL without a file): the watch keeps
+ * no copy of it between connections. 0, or -1 with e set.
+ */
+int dir_watch_password(const struct dir_watch *w, char **out, struct errbuf *e) MUST_USE;
+
+/* ---- Microsoft Graph (dir_graph.c), shared with its change stream (graph_watch.c) ---- */
+
+/* What is read of a user: every property a struct user is made from. */
+#define DIR_GRAPH_USER_SELECT "id,displayName,givenName,surname,mail,otherMails," \
+	"proxyAddresses,userPrincipalName,accountEnabled,userType,onPremisesDistinguishedName," \
+	"preferredLanguage"
+
+/* The Graph backend's state: the Graph client of the section's app registration. */
+struct graph_dir {
+	const struct conf_directory *conf; /* borrowed */
+	char *label;                       /* new: "[directory NAME]", the client's too */
+	struct graph *graph;
+};
+
+/* The row's open and close (a struct graph_dir as the state). */
+enum dir_status dir_graph_open(const struct conf_directory *conf, const char *bind_password,
+    void **state, struct errbuf *e) MUST_USE;
+void dir_graph_close(void *state);
+/* The object id of [group] g (new): group_id, or looked up by group_name. */
+enum dir_status dir_graph_resolve_group(struct graph_dir *gd, const struct conf_group *g,
+    char **id_out, struct errbuf *e) MUST_USE;
+/* A Graph client's status as a directory status. */
+enum dir_status dir_graph_status(enum graph_status st);
 
 /*
  * Reading the pages of a transitiveMembers answer (dir_graph.c), apart

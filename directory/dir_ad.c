@@ -390,7 +390,7 @@ ad_write_access_hint(const struct dir_ldap *dl)
 	    "(SASL identity)", dl->base_dn);
 }
 
-static const struct dir_ldap_dialect ad_dialect = {
+const struct dir_ldap_dialect dir_ad_dialect = {
 	/* AD refuses the ;binary option on writes (error 16). */
 	.cert_attr = "userCertificate",
 	.hint = ad_hint,
@@ -410,7 +410,7 @@ ad_open(const struct conf_directory *conf, const char *bind_password, void **sta
 	enum dir_status st;
 
 	*state = NULL;
-	st = dir_ldap_connect(conf, bind_password, &ad_dialect, &dl, e);
+	st = dir_ldap_connect(conf, bind_password, &dir_ad_dialect, &dl, e);
 	if (st == DIR_OK && conf->global_catalog)
 		st = dir_ad_gc_check(dl, e);
 	if (st != DIR_OK) {
@@ -468,4 +468,5 @@ const struct dir_backend dir_ad_backend = {
 	.read_certs = dir_ldap_read_certs,
 	.apply_certs = dir_ldap_apply_certs,
 	.address_holders = ad_address_holders,
+	.watch = &dir_ad_watch_ops,
 };

@@ -39,12 +39,10 @@
 #include "directory/backend.h"
 #include "net/graph.h"
 
-#define MEMBER_SELECT "id,displayName,givenName,surname,mail,otherMails,proxyAddresses," \
-	"userPrincipalName,accountEnabled,userType,onPremisesDistinguishedName,preferredLanguage"
 #define MAX_PAGES 100000
 
-static enum dir_status
-dir_status_of(enum graph_status st)
+enum dir_status
+dir_graph_status(enum graph_status st)
 {
 	switch (st) {
 	case GRAPH_OK:
@@ -61,15 +59,8 @@ dir_status_of(enum graph_status st)
 	return DIR_FAILED;
 }
 
-/* The backend's state: the Graph client of the section's app registration. */
-struct graph_dir {
-	const struct conf_directory *conf; /* borrowed */
-	char *label;                       /* new: "[directory NAME]", the client's too */
-	struct graph *graph;
-};
-
-static void
-graph_dir_close(void *state)
+void
+dir_graph_close(void *state)
 {
 	struct graph_dir *gd = state;
 
@@ -80,8 +71,8 @@ graph_dir_close(void *state)
 	free(gd);
 }
 
-static enum dir_status
-graph_dir_open(const struct conf_directory *conf, const char *bind_password, void **state,
+enum dir_status
+dir_graph_open(const struct conf_directory *conf, const char *bind_password, void **state,
     struct errbuf *e)
 {
 	struct graph_params p;
@@ -101,13 +92,13 @@ graph_dir_open(const struct conf_directory *conf, const char *bind_password, voi
 	if (p.tenant_id == NULL || p.client_id == NULL || p.authority_host == NULL ||
 	    p.graph_host == NULL) {
 		err_set(e, "%s: tenant_id and client_id are required", gd->label);
-		graph_dir_close(gd);
+		dir_graph_close(gd);
 		return DIR_BAD_CONFIG;
 	}
 	st = graph_open(&p, &gd->graph, e);
 	if (st != GRAPH_OK) {
-		graph_dir_close(gd);
-		return dir_status_of(st);
+		dir_graph_close(gd);
+		return dir_graph_status(st);
 	}
 	*state = gd;
 	return DIR_OK;
@@ -129,8 +120,9 @@ odata_quote(struct buf *out, const char *s)
 }
 
 /* The group's object id (new): g->group_dn itself, or looked up by display name. */
-static enum dir_status
-resolve_group(struct graph_dir *gd, const struct conf_group *g, char **id_out, struct errbuf *e)
+enum dir_status
+dir_graph_resolve_group(struct graph_dir *gd, const struct conf_group *g, char **id_out,
+    struct errbuf *e)
 {
 	struct graph_reply r;
 	struct buf quoted;
@@ -145,7 +137,7 @@ resolve_group(struct graph_dir *gd, const struct conf_group *g, char **id_out, s
 	if (!g->graph_by_name) {
 		esc = graph_url_escape(g->group_dn);
 		path = xasprintf("/v1.0/groups/%s?$select=id,displayName", esc);
-		st = dir_status_of(graph_call(gd->graph, "GET", path, NULL, NULL, NULL, 0, &r, e));
+		st = dir_graph_status(graph_call(gd->graph, "GET", path, NULL, NULL, NULL, 0, &r, e));
 		/* 404 says the group is not there; other BAD_CONFIG are credentials. */
 		if (st == DIR_BAD_CONFIG && r.http_status == 404)
 			err_prefix(e, "[group %s] group_id %s: no such group in tenant %s",
@@ -158,7 +150,7 @@ resolve_group(struct graph_dir *gd, const struct conf_group *g, char **id_out, s
 	filter = xasprintf("displayName eq '%s'", quoted.data != NULL ? quoted.data : "");
 	esc = graph_url_escape(filter);
 	path = xasprintf("/v1.0/groups?$filter=%s&$select=id,displayName", esc);
-	st = dir_status_of(graph_call(gd->graph, "GET", path, NULL, NULL, NULL, 0, &r, e));
+	st = dir_graph_status(graph_call(gd->graph, "GET", path, NULL, NULL, NULL, 0, &r, e));
 	if (st != DIR_OK)
 		goto out;
 	value = json_object_get(r.json, "value");
@@ -358,14 +350,14 @@ graph_members(void *state, const struct conf_group *g, struct user_list *out, st
 
 	memset(&r, 0, sizeof(r));
 	dir_graph_reader_init(&mr, gd->conf->name, g, out);
-	st = resolve_group(gd, g, &group_id, e);
+	st = dir_graph_resolve_group(gd, g, &group_id, e);
 	if (st != DIR_OK)
 		goto out;
 	esc = graph_url_escape(group_id);
 	next = xasprintf("/v1.0/groups/%s/transitiveMembers/microsoft.graph.user?$select="
-	    MEMBER_SELECT "&$top=999&$count=true", esc);
+	    DIR_GRAPH_USER_SELECT "&$top=999&$count=true", esc);
 	while (next != NULL) {
-		st = dir_status_of(graph_call(gd->graph, "GET", next, headers, NULL, NULL, 0, &r,
+		st = dir_graph_status(graph_call(gd->graph, "GET", next, headers, NULL, NULL, 0, &r,
 		    e));
 		if (st != DIR_OK) {
 			err_prefix(e, "[group %s] members (page %zu)", g->name, mr.pages + 1);
@@ -423,7 +415,7 @@ graph_address_holders(void *state, const char *addr, struct dir_holders *out, st
 		json_t *value, *o, *link;
 		size_t i;
 
-		st = dir_status_of(graph_call(gd->graph, "GET", next, headers, NULL, NULL, 0, &r,
+		st = dir_graph_status(graph_call(gd->graph, "GET", next, headers, NULL, NULL, 0, &r,
 		    e));
 		if (st != DIR_OK) {
 			err_prefix(e, "%s: who holds %s", gd->label, addr);
@@ -461,9 +453,10 @@ out:
 
 const struct dir_backend dir_graph_backend = {
 	.title = "Microsoft Graph",
-	.open = graph_dir_open,
-	.close = graph_dir_close,
+	.open = dir_graph_open,
+	.close = dir_graph_close,
 	.read_group = graph_members,
+	.watch = &dir_graph_watch_ops,
 	.cannot_publish = "Microsoft Graph cannot hold S/MIME certificates for Exchange Online's "
 	    "address list; set publish_to in the [group] to the on-premises AD or LDAP "
 	    "directory that should carry them",

@@ -37,6 +37,37 @@ void strset_free(struct strset *s);
 bool strset_add(struct strset *s, const char *str);
 bool strset_has(const struct strset *s, const char *str);
 
+/* A growable list of strings, in the order added (values copied). */
+struct strlist {
+	char **v;
+	size_t n;
+	size_t cap;
+};
+
+void strlist_add(struct strlist *l, const char *str);
+void strlist_free(struct strlist *l);
+
+/* A string-to-string map of the same kind (values copied; a put replaces). */
+struct strmap {
+	char **keys;
+	char **values;
+	size_t cap;
+	size_t n;
+};
+
+void strmap_init(struct strmap *m);
+void strmap_free(struct strmap *m);
+void strmap_put(struct strmap *m, const char *key, const char *value);
+/* The value of key (borrowed until the next put), or NULL. */
+const char *strmap_get(const struct strmap *m, const char *key);
+
+/*
+ * dir_dn_normalize() through libldap's full parse always, without its
+ * shortcut for plain DNs (new, NULL if not a DN). For tests that check the
+ * two agree.
+ */
+char *dir_dn_normalize_parsed(const char *dn);
+
 /*
  * Strip an RFC 4517 nameAndOptionalUID suffix ("#'0101'B") in place;
  * returns dn.

@@ -24,7 +24,7 @@ ldap_write_access_hint(const struct dir_ldap *dl)
 }
 
 /* The generic advice of ldap_errors.c fits an RFC 4519 server. */
-static const struct dir_ldap_dialect openldap_dialect = {
+const struct dir_ldap_dialect dir_openldap_dialect = {
 	.cert_attr = "userCertificate;binary",
 	.hint = NULL,
 	.write_access_hint = ldap_write_access_hint,
@@ -39,7 +39,7 @@ ldap_open(const struct conf_directory *conf, const char *bind_password, void **s
 	struct dir_ldap *dl = NULL;
 	enum dir_status st;
 
-	st = dir_ldap_connect(conf, bind_password, &openldap_dialect, &dl, e);
+	st = dir_ldap_connect(conf, bind_password, &dir_openldap_dialect, &dl, e);
 	*state = dl;
 	return st;
 }
@@ -71,4 +71,5 @@ const struct dir_backend dir_ldap_backend = {
 	.read_certs = dir_ldap_read_certs,
 	.apply_certs = dir_ldap_apply_certs,
 	.address_holders = ldap_address_holders,
+	.watch = &dir_ldap_watch_ops,
 };

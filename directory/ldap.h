@@ -67,6 +67,10 @@ struct dir_ldap_dialect {
 	bool smime_equality;
 };
 
+/* The dialects of the two LDAP backends (dir_ldap.c, dir_ad.c). */
+extern const struct dir_ldap_dialect dir_openldap_dialect;
+extern const struct dir_ldap_dialect dir_ad_dialect;
+
 /* One LDAP connection, bound once and reused: a backend's state. */
 struct dir_ldap {
 	LDAP *ld;
@@ -79,6 +83,8 @@ struct dir_ldap {
 	int timeout;                              /* seconds */
 	bool tls;                                 /* ldaps:// or StartTLS */
 	size_t people_scanned;                    /* entries the last people scan returned, 0 before */
+	int memberof;                             /* the server keeps memberOf on group members:
+	                                             1 yes, -1 no, 0 not known yet (ldap_members.c) */
 };
 
 /* ---- ldap_conn.c ---- */
@@ -150,6 +156,10 @@ typedef enum dir_status (*dir_entry_cb)(struct dir_ldap *dl, LDAPMessage *entry,
  */
 enum dir_status dir_ldap_scan(struct dir_ldap *dl, const char *filter, char **attrs,
     dir_entry_cb cb, void *arg, struct errbuf *e) MUST_USE;
+/* The same under base with scope, and one more server control (borrowed) or NULL. */
+enum dir_status dir_ldap_scan_in(struct dir_ldap *dl, const char *base, int scope,
+    const char *filter, char **attrs, LDAPControl *extra, dir_entry_cb cb, void *arg,
+    struct errbuf *e) MUST_USE;
 
 /* True if the entry's objectClass values include name (case-insensitive). */
 bool dir_entry_has_class(LDAP *ld, LDAPMessage *entry, const char *name);
@@ -183,6 +193,37 @@ int dir_parse_range(const char *desc, const char *attr, size_t *lo, size_t *hi, 
 enum dir_status dir_ldap_expand_group(struct dir_ldap *dl, const char *group_dn,
     struct user_list *out, struct errbuf *e) MUST_USE;
 
+/* ---- ldap_search.c: an entry's attributes, parsed once ---- */
+
+/*
+ * libldap's ldap_get_values_len() walks an entry from its start and copies
+ * every attribute name it passes, on every call: the ten lookups a person
+ * takes were most of what reading 3,000 people cost the client. A
+ * dir_entry is one walk (ldap_get_attribute_ber); its names and values
+ * point into the message (borrowed: close it before freeing the message).
+ *
+ *   struct dir_entry de;
+ *   dir_entry_open(ld, entry, &de);
+ *   vals = dir_entry_get(&de, "mail", &n);   n values, NULL when none
+ *   dir_entry_close(&de);
+ *
+ * Attribute descriptions match as ldap_get_values_len() matches them
+ * (case-insensitive, options included). An entry that does not parse
+ * reads as having no attributes.
+ */
+struct dir_entry {
+	size_t n, cap;
+	struct berval *names;   /* new array, values borrowed */
+	struct berval **vals;   /* new array of BerVarrays (each new) */
+	BerElement *ber;
+};
+
+void dir_entry_open(LDAP *ld, LDAPMessage *entry, struct dir_entry *de);
+const struct berval *dir_entry_get(const struct dir_entry *de, const char *attr, size_t *n);
+void dir_entry_close(struct dir_entry *de);
+/* Does objectClass hold name (case-insensitive)? */
+bool dir_entry_is(const struct dir_entry *de, const char *name);
+
 /* ---- ldap_person.c ---- */
 
 /*
@@ -192,18 +233,17 @@ enum dir_status dir_ldap_expand_group(struct dir_ldap *dl, const char *group_dn,
 void dir_ldap_add_person(struct dir_ldap *dl, LDAPMessage *entry, const char *dn,
     struct user_list *out);
 /* First value of a name attribute, if it is sane UTF-8 text (new), else NULL. */
-char *dir_get_name(LDAP *ld, LDAPMessage *entry, const char *attr, const char *dn);
+char *dir_get_name(const struct dir_entry *de, const char *attr, const char *dn);
 /* display_name (displayName, else cn), given_name (givenName) and surname (sn). */
-void dir_fill_names(LDAP *ld, LDAPMessage *entry, const char *dn, struct user *u);
+void dir_fill_names(const struct dir_entry *de, const char *dn, struct user *u);
 /* u->mail and u->alt_mails from mail_attribute; a problem when none is usable. */
-void dir_fill_mail(struct dir_ldap *dl, LDAPMessage *entry, struct user *u);
+void dir_fill_mail(struct dir_ldap *dl, const struct dir_entry *de, struct user *u);
 /*
  * Append the valid values of attr ([directory] alt_mail_attribute) to
  * u->alt_mails, skipping the primary address and duplicates (any case).
  * dir_fill_mail() calls it when the option is set.
  */
-void dir_fill_alt_mails(struct dir_ldap *dl, LDAPMessage *entry, struct user *u,
-    const char *attr);
+void dir_fill_alt_mails(const struct dir_entry *de, struct user *u, const char *attr);
 /*
  * After the last address of u is read: the problem (with the count) when u
  * has more alternative addresses than a certificate may name. more names

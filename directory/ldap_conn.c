@@ -292,6 +292,7 @@ dir_ldap_connect(const struct conf_directory *conf, const char *bind_password,
 	struct dir_ldap *dl = NULL;
 	enum dir_status st = DIR_FAILED;
 	int version = LDAP_VERSION3;
+	int keepalive_idle = 60, keepalive_probes = 3, keepalive_interval = 20;
 	struct timeval tv;
 	bool is_ldap, is_ldaps, is_ldapi;
 	const char *what = NULL;
@@ -340,6 +341,19 @@ dir_ldap_connect(const struct conf_directory *conf, const char *bind_password,
 	}
 	tv.tv_sec = dl->timeout;
 	tv.tv_usec = 0;
+	/*
+	 * TCP keepalive: a server or network that died without a word ends a
+	 * long wait (a change stream's persistent search) within about two
+	 * minutes instead of never. Set before the first operation connects.
+	 */
+	if (set_opt(dl, LDAP_OPT_X_KEEPALIVE_IDLE, &keepalive_idle, "KEEPALIVE_IDLE", e) != 0 ||
+	    set_opt(dl, LDAP_OPT_X_KEEPALIVE_PROBES, &keepalive_probes, "KEEPALIVE_PROBES",
+	    e) != 0 ||
+	    set_opt(dl, LDAP_OPT_X_KEEPALIVE_INTERVAL, &keepalive_interval, "KEEPALIVE_INTERVAL",
+	    e) != 0) {
+		st = DIR_FAILED;
+		goto out;
+	}
 	if (set_opt(dl, LDAP_OPT_PROTOCOL_VERSION, &version, "PROTOCOL_VERSION", e) != 0 ||
 	    set_opt(dl, LDAP_OPT_NETWORK_TIMEOUT, &tv, "NETWORK_TIMEOUT", e) != 0 ||
 	    set_opt(dl, LDAP_OPT_TIMEOUT, &tv, "TIMEOUT", e) != 0 ||

@@ -20,56 +20,51 @@
 #include "directory/ldap.h"
 
 char *
-dir_get_name(LDAP *ld, LDAPMessage *entry, const char *attr, const char *dn)
+dir_get_name(const struct dir_entry *de, const char *attr, const char *dn)
 {
-	struct berval **vals = ldap_get_values_len(ld, entry, attr);
+	size_t n = 0;
+	const struct berval *v = dir_entry_get(de, attr, &n);
 	char *out = NULL;
 
-	if (vals == NULL || vals[0] == NULL)
-		goto out;
-	if (vals[0]->bv_len == 0)
-		goto out;
-	if (vals[0]->bv_len > DIR_MAX_NAME_LEN || !str_is_utf8(vals[0]->bv_val, vals[0]->bv_len)) {
+	if (n == 0 || v[0].bv_len == 0)
+		return NULL;
+	if (v[0].bv_len > DIR_MAX_NAME_LEN || !str_is_utf8(v[0].bv_val, v[0].bv_len)) {
 		log_warn("%s: %s is longer than %d bytes or not valid UTF-8: ignored", dn, attr,
 		    DIR_MAX_NAME_LEN);
-		goto out;
+		return NULL;
 	}
-	out = xstrndup(vals[0]->bv_val, vals[0]->bv_len);
+	out = xstrndup(v[0].bv_val, v[0].bv_len);
 	if (str_has_control(out)) {
 		log_warn("%s: %s contains control characters: ignored", dn, attr);
 		free(out);
 		out = NULL;
 	}
-out:
-	ldap_value_free_len(vals);
 	return out;
 }
 
 void
-dir_fill_names(LDAP *ld, LDAPMessage *entry, const char *dn, struct user *u)
+dir_fill_names(const struct dir_entry *de, const char *dn, struct user *u)
 {
-	u->display_name = dir_get_name(ld, entry, "displayName", dn);
+	u->display_name = dir_get_name(de, "displayName", dn);
 	if (u->display_name == NULL)
-		u->display_name = dir_get_name(ld, entry, "cn", dn);
-	u->given_name = dir_get_name(ld, entry, "givenName", dn);
-	u->surname = dir_get_name(ld, entry, "sn", dn);
+		u->display_name = dir_get_name(de, "cn", dn);
+	u->given_name = dir_get_name(de, "givenName", dn);
+	u->surname = dir_get_name(de, "sn", dn);
 	/* RFC 2798 (inetOrgPerson; AD has it too): which templates the mails use. */
-	u->language = dir_get_name(ld, entry, "preferredLanguage", dn);
+	u->language = dir_get_name(de, "preferredLanguage", dn);
 }
 
 void
-dir_fill_mail(struct dir_ldap *dl, LDAPMessage *entry, struct user *u)
+dir_fill_mail(struct dir_ldap *dl, const struct dir_entry *de, struct user *u)
 {
 	const char *attr = dl->conf->mail_attribute;
-	struct berval **vals = ldap_get_values_len(dl->ld, entry, attr);
-	size_t n = (size_t)ldap_count_values_len(vals);
+	size_t n = 0;
+	const struct berval *vals = dir_entry_get(de, attr, &n);
 
-	if (n == 0) {
+	if (n == 0)
 		dir_add_problem(u, "no %s attribute", attr);
-		goto out;
-	}
 	for (size_t i = 0; i < n; i++) {
-		const struct berval *v = vals[i];
+		const struct berval *v = &vals[i];
 		char *p;
 
 		if (dir_mail_valid(v->bv_val, v->bv_len)) {
@@ -91,20 +86,18 @@ dir_fill_mail(struct dir_ldap *dl, LDAPMessage *entry, struct user *u)
 			    attr, p);
 		free(p);
 	}
-out:
-	ldap_value_free_len(vals);
 	if (dl->conf->alt_mail_attribute != NULL)
-		dir_fill_alt_mails(dl, entry, u, dl->conf->alt_mail_attribute);
+		dir_fill_alt_mails(de, u, dl->conf->alt_mail_attribute);
 }
 
 void
-dir_fill_alt_mails(struct dir_ldap *dl, LDAPMessage *entry, struct user *u, const char *attr)
+dir_fill_alt_mails(const struct dir_entry *de, struct user *u, const char *attr)
 {
-	struct berval **vals = ldap_get_values_len(dl->ld, entry, attr);
-	size_t n = (size_t)ldap_count_values_len(vals);
+	size_t n = 0;
+	const struct berval *vals = dir_entry_get(de, attr, &n);
 
 	for (size_t i = 0; i < n; i++) {
-		const struct berval *v = vals[i];
+		const struct berval *v = &vals[i];
 
 		if (!dir_mail_valid(v->bv_val, v->bv_len)) {
 			char *p = dir_printable(v->bv_val, v->bv_len, 120);
@@ -115,7 +108,6 @@ dir_fill_alt_mails(struct dir_ldap *dl, LDAPMessage *entry, struct user *u, cons
 		}
 		dir_add_alt_mail(u, v->bv_val, v->bv_len);
 	}
-	ldap_value_free_len(vals);
 }
 
 void
@@ -136,40 +128,39 @@ void
 dir_ldap_add_person(struct dir_ldap *dl, LDAPMessage *entry, const char *dn,
     struct user_list *out)
 {
-	LDAP *ld = dl->ld;
 	struct user *u = user_list_push(out);
-	struct berval **vals;
+	struct dir_entry de;
+	const struct berval *v;
+	size_t n = 0;
 
 	u->dn = xstrdup(dn);
 	u->source = dl->conf->name;
 	u->enabled = true;
+	dir_entry_open(dl->ld, entry, &de);
 
-	vals = ldap_get_values_len(ld, entry, "entryUUID");
-	if (vals != NULL && vals[0] != NULL && vals[0]->bv_len > 0 &&
-	    vals[0]->bv_len <= DIR_MAX_ID_LEN) {
+	v = dir_entry_get(&de, "entryUUID", &n);
+	if (n > 0 && v[0].bv_len > 0 && v[0].bv_len <= DIR_MAX_ID_LEN) {
 		bool ok = true;
 
-		for (size_t i = 0; i < vals[0]->bv_len && ok; i++) {
-			unsigned char c = (unsigned char)vals[0]->bv_val[i];
+		for (size_t i = 0; i < v[0].bv_len && ok; i++) {
+			unsigned char c = (unsigned char)v[0].bv_val[i];
 
 			ok = c > 0x20 && c < 0x7f;
 		}
 		if (ok)
-			u->id = xstrndup(vals[0]->bv_val, vals[0]->bv_len);
+			u->id = xstrndup(v[0].bv_val, v[0].bv_len);
 	}
-	ldap_value_free_len(vals);
 
-	dir_fill_mail(dl, entry, u);
+	dir_fill_mail(dl, &de, u);
 	dir_ldap_check_alt_mails(dl, u, NULL);
 	if (u->id == NULL)
 		dir_add_problem(u, "missing entryUUID (the service account must be able to "
 		    "read this operational attribute)");
 
-	dir_fill_names(ld, entry, dn, u);
+	dir_fill_names(&de, dn, u);
 
 	/* ppolicy: an administratively locked account is not provisioned. */
-	vals = ldap_get_values_len(ld, entry, "pwdAccountLockedTime");
-	if (vals != NULL && vals[0] != NULL)
+	if (dir_entry_get(&de, "pwdAccountLockedTime", &n) != NULL)
 		u->enabled = false;
-	ldap_value_free_len(vals);
+	dir_entry_close(&de);
 }

@@ -12,7 +12,9 @@ libdirectory_a_SOURCES = \
 	directory/ranges.c directory/ldap_members.c \
 	directory/ldap_person.c directory/ldap_locate.c \
 	directory/ldap_publish.c directory/ldap_holders.c directory/holders.c \
-	directory/ad_person.c directory/ad_gc.c
+	directory/ad_person.c directory/ad_gc.c \
+	directory/watch.c directory/ldap_watch.c directory/ad_watch.c \
+	directory/graph_watch.c
 
 # Directory tests link only what they use, so that they build while other
 # rooms are still changing.
@@ -32,6 +34,18 @@ tests_tools_dir_probe_LDADD = libdirectory.a libnet.a libconf.a libcommon.a \
 TESTS += tests/integration/directory_ldap.sh
 EXTRA_DIST += tests/integration/directory_ldap.sh tests/tools/slapd-lib.sh
 
+# OpenLDAP's change stream (RFC 4533, syncprov) through dir-probe watch.
+TESTS += tests/integration/watch_ldap.sh
+EXTRA_DIST += tests/integration/watch_ldap.sh
+
+# Microsoft Graph's change stream (delta queries) against the Graph stand-in.
+TESTS += tests/integration/watch_graph.sh
+EXTRA_DIST += tests/integration/watch_graph.sh
+
+# Group expansion through memberOf where the server keeps it (memberof overlay).
+TESTS += tests/integration/members_memberof.sh
+EXTRA_DIST += tests/integration/members_memberof.sh
+
 check_PROGRAMS += tests/unit/test_directory_ad
 tests_unit_test_directory_ad_SOURCES = tests/unit/test_directory_ad.c tests/unit/check.h
 tests_unit_test_directory_ad_LDADD = $(directory_test_libs)
@@ -41,6 +55,10 @@ TESTS += tests/unit/test_directory_ad
 # are fixed, so every AD check lives in this one script (never two DCs).
 TESTS += tests/integration/sync_ad.sh
 EXTRA_DIST += tests/integration/sync_ad.sh tests/tools/samba-lib.sh
+# Active Directory's change stream (uSNChanged, DirSync) on its own DC, under
+# the same lock as sync_ad.sh (samba-lib.sh).
+TESTS += tests/integration/watch_ad.sh
+EXTRA_DIST += tests/integration/watch_ad.sh
 
 # The Graph client helpers and the Entra ID member reader, fed pages directly.
 check_PROGRAMS += tests/unit/test_graph

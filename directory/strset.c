@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * A set of strings for membership tests during group expansion (normalized
- * DNs). Open addressing with linear probing, FNV-1a hashing, grown at 50 %
- * load so probes stay short. Nothing is ever removed, so no tombstones.
+ * DNs), a plain list of strings, and a map of the same make (a change stream's group entryUUIDs to
+ * their DNs). Open addressing with linear probing, FNV-1a hashing, grown at
+ * 50 % load so probes stay short. Nothing is ever removed, so no
+ * tombstones.
  */
 #include "config.h"
 
@@ -87,4 +89,94 @@ strset_add(struct strset *s, const char *str)
 	s->slots[i] = xstrdup(str);
 	s->n++;
 	return true;
+}
+
+/* ---- strlist ---- */
+
+void
+strlist_add(struct strlist *l, const char *str)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap == 0 ? 16 : l->cap * 2;
+		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+	}
+	l->v[l->n++] = xstrdup(str);
+}
+
+void
+strlist_free(struct strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+/* ---- strmap: the same table with a value per key ---- */
+
+void
+strmap_init(struct strmap *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void
+strmap_free(struct strmap *m)
+{
+	for (size_t i = 0; i < m->cap; i++) {
+		free(m->keys[i]);
+		free(m->values[i]);
+	}
+	free(m->keys);
+	free(m->values);
+	memset(m, 0, sizeof(*m));
+}
+
+static void
+map_grow(struct strmap *m)
+{
+	size_t ncap = m->cap == 0 ? 64 : m->cap * 2;
+	char **nkeys = xcalloc(ncap, sizeof(*nkeys));
+	char **nvalues = xcalloc(ncap, sizeof(*nvalues));
+
+	for (size_t i = 0; i < m->cap; i++) {
+		if (m->keys[i] != NULL) {
+			size_t k = find_slot(nkeys, ncap, m->keys[i]);
+
+			nkeys[k] = m->keys[i];
+			nvalues[k] = m->values[i];
+		}
+	}
+	free(m->keys);
+	free(m->values);
+	m->keys = nkeys;
+	m->values = nvalues;
+	m->cap = ncap;
+}
+
+void
+strmap_put(struct strmap *m, const char *key, const char *value)
+{
+	size_t i;
+
+	if ((m->n + 1) * 2 > m->cap)
+		map_grow(m);
+	i = find_slot(m->keys, m->cap, key);
+	if (m->keys[i] == NULL) {
+		m->keys[i] = xstrdup(key);
+		m->n++;
+	}
+	free(m->values[i]);
+	m->values[i] = xstrdup(value);
+}
+
+const char *
+strmap_get(const struct strmap *m, const char *key)
+{
+	size_t i;
+
+	if (m->cap == 0)
+		return NULL;
+	i = find_slot(m->keys, m->cap, key);
+	return m->keys[i] != NULL ? m->values[i] : NULL;
 }

@@ -31,6 +31,8 @@ dir_status_name(enum dir_status st)
 		return "bad-config";
 	case DIR_FAILED:
 		return "failed";
+	case DIR_UNSUPPORTED:
+		return "unsupported";
 	}
 	return "unknown";
 }

@@ -81,6 +81,8 @@ struct graph_params {
 struct graph_reply {
 	long http_status;
 	json_t *json; /* new; NULL when the body was empty (202, 204) */
+	char *error_code; /* new: Graph's error code ("syncStateNotFound") of a failed
+	                     call whose body had one, else NULL */
 };
 
 struct graph;

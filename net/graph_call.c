@@ -92,6 +92,7 @@ void
 graph_reply_clear(struct graph_reply *r)
 {
 	json_decref(r->json);
+	free(r->error_code);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -209,10 +210,10 @@ on_host(const char *url, const char *base)
 	return strncmp(url, base, n) == 0 && (url[n] == '/' || url[n] == '?');
 }
 
-/* Graph's error sentence for a non-2xx answer, and the status it means. */
+/* Graph's error sentence for a non-2xx answer, and the status it means; *code new or NULL. */
 static enum graph_status
 graph_failed(const char *method, const char *url, const struct http_response *h,
-    struct errbuf *e)
+    char **code_out, struct errbuf *e)
 {
 	json_t *doc = json_loadb(h->body.data, h->body.len, 0, NULL);
 	json_t *err = json_object_get(doc, "error");
@@ -237,6 +238,8 @@ graph_failed(const char *method, const char *url, const struct http_response *h,
 	} else if (h->status >= 500) {
 		st = GRAPH_UNREACHABLE;
 	}
+	if (code != NULL && strlen(code) < 128)
+		*code_out = xstrdup(code);
 	if (code != NULL) {
 		snprintf(shown, sizeof(shown), "%s", msg != NULL ? msg : "(no message)");
 		for (char *p = shown; *p != '\0'; p++)
@@ -302,7 +305,7 @@ graph_call(struct graph *g, const char *method, const char *path, const char *co
 	}
 	r->http_status = h.status;
 	if (h.status < 200 || h.status > 299) {
-		st = graph_failed(method, url, &h, e);
+		st = graph_failed(method, url, &h, &r->error_code, e);
 		err_prefix(e, "%s", g->p.label);
 		goto out;
 	}

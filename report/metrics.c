@@ -72,6 +72,55 @@ errors_by_step(json_t *doc, FILE *out)
 	json_decref(by);
 }
 
+static const char *
+dir_label(json_t *stream)
+{
+	const char *s = json_string_value(json_object_get(stream, "directory"));
+
+	return s != NULL ? s : "?";
+}
+
+/*
+ * The change streams the last run followed (report "streams", "run"): how
+ * far behind the directory it started, when each directory was last read
+ * whole, and how many changes the run acted on. Nothing without streams.
+ */
+static void
+streams(json_t *doc, FILE *out)
+{
+	json_t *a = json_object_get(doc, "streams");
+	json_t *lag = json_object_get(json_object_get(doc, "run"), "lag_s");
+	json_t *v;
+	size_t i;
+
+	if (json_array_size(a) == 0)
+		return;
+	head(out, "smimesync_stream_lag_seconds", "gauge",
+	    "How far behind the directory the last run started: from a change being seen in "
+	    "the stream to the run, or the age of the last full read (-1: not known).");
+	json_array_foreach(a, i, v) {
+		fputs("smimesync_stream_lag_seconds{directory=\"", out);
+		put_label(out, dir_label(v));
+		fprintf(out, "\"} %lld\n", json_is_integer(lag) ?
+		    (long long)json_integer_value(lag) : -1LL);
+	}
+	head(out, "smimesync_stream_last_full_read_timestamp_seconds", "gauge",
+	    "When every group of the directory was last read whole (Unix time, 0: never).");
+	json_array_foreach(a, i, v) {
+		fputs("smimesync_stream_last_full_read_timestamp_seconds{directory=\"", out);
+		put_label(out, dir_label(v));
+		fprintf(out, "\"} %lld\n", (long long)time_of(v, "last_full_read"));
+	}
+	head(out, "smimesync_stream_changes", "gauge",
+	    "Changes the directory's stream delivered that the last run acted on.");
+	json_array_foreach(a, i, v) {
+		fputs("smimesync_stream_changes{directory=\"", out);
+		put_label(out, dir_label(v));
+		fprintf(out, "\"} %lld\n", (long long)json_integer_value(json_object_get(v,
+		    "changes")));
+	}
+}
+
 int
 metrics_render(const char *report_json, const struct store_counts *c, FILE *out,
     struct errbuf *e)
@@ -143,6 +192,7 @@ metrics_render(const char *report_json, const struct store_counts *c, FILE *out,
 		fprintf(out, "\"} %lld\n", (long long)json_integer_value(v));
 	}
 	errors_by_step(doc, out);
+	streams(doc, out);
 	head(out, "smimesync_mails_queued", "gauge", "Mails waiting in the outbox for delivery.");
 	fprintf(out, "smimesync_mails_queued %lld\n", (long long)c->mails_queued);
 	head(out, "smimesync_mails_failed", "gauge",

@@ -101,6 +101,38 @@ report_count(struct report *r, const char *counter, int64_t delta)
 }
 
 void
+report_run_kind(struct report *r, const char *kind, const char *trigger, long long lag)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "kind", safe_string(kind));
+	json_object_set_new(o, "trigger", safe_string(trigger));
+	json_object_set_new(o, "lag_s", lag >= 0 ? json_integer(lag) : json_null());
+	json_object_set_new(r->doc, "run", o);
+}
+
+void
+report_stream(struct report *r, const char *directory, const char *kind, int64_t changes,
+    time_t last_full_read)
+{
+	json_t *a = json_object_get(r->doc, "streams");
+	json_t *o = json_object();
+
+	if (a == NULL) {
+		a = json_array();
+		json_object_set_new(r->doc, "streams", a);
+	}
+	json_object_set_new(o, "directory", safe_string(directory));
+	json_object_set_new(o, "kind", safe_string(kind));
+	json_object_set_new(o, "changes", json_integer(changes));
+	if (last_full_read > 0)
+		set_time(o, "last_full_read", last_full_read);
+	else
+		json_object_set_new(o, "last_full_read", json_null());
+	json_array_append_new(a, o);
+}
+
+void
 report_group(struct report *r, const char *group, const char *directory, int64_t members,
     const char *error_or_null)
 {
@@ -368,6 +400,33 @@ str_or(json_t *obj, const char *key, const char *dflt)
 	return s != NULL ? s : dflt;
 }
 
+/*
+ * Which kind of run, why, and how far behind the directory (reports of
+ * runs before issue #17 have no "run": nothing is said).
+ */
+static void
+render_run_kind(json_t *doc, FILE *out)
+{
+	json_t *run = json_object_get(doc, "run"), *lag, *v;
+	size_t i;
+
+	if (!json_is_object(run))
+		return;
+	lag = json_object_get(run, "lag_s");
+	fprintf(out, "  %s run, started by %s", str_or(run, "kind", "?"), str_or(run, "trigger", "?"));
+	if (json_is_integer(lag))
+		fprintf(out, "; %lld s behind the directory%s", (long long)json_integer_value(lag),
+		    strcmp(str_or(run, "kind", ""), "full") == 0 ? " (the age of the last full read)" :
+		    "");
+	fputc('\n', out);
+	json_array_foreach(json_object_get(doc, "streams"), i, v) {
+		fprintf(out, "  [directory %s] %s stream: %lld change(s) acted on, last read whole %s\n",
+		    str_or(v, "directory", "?"), str_or(v, "kind", "?"),
+		    (long long)json_integer_value(json_object_get(v, "changes")),
+		    str_or(v, "last_full_read", "never"));
+	}
+}
+
 static void
 render_text(json_t *doc, FILE *out)
 {
@@ -378,9 +437,11 @@ render_text(json_t *doc, FILE *out)
 	fprintf(out, "smimesync run %s%s: %s\n", str_or(doc, "id", "?"),
 	    json_is_true(json_object_get(doc, "dry_run")) ? " (dry run: nothing was changed)" : "",
 	    str_or(doc, "status", "?"));
-	fprintf(out, "  started %s, finished %s (%.1f s)\n\n", str_or(doc, "started", "?"),
+	fprintf(out, "  started %s, finished %s (%.1f s)\n", str_or(doc, "started", "?"),
 	    str_or(doc, "finished", "?"),
 	    (double)json_integer_value(json_object_get(doc, "duration_ms")) / 1000.0);
+	render_run_kind(doc, out);
+	fputc('\n', out);
 
 	fprintf(out, json_is_true(json_object_get(doc, "dry_run")) ?
 	    "Summary of the plan (what a real run would do)\n" : "Summary\n");

@@ -20,7 +20,9 @@
  *                   serial, not_after, step, error } ],
  *     "errors": [ { user, step, message } ],
  *     "notices": [ text ]              (only when there is one: not errors),
- *     "signing_log": { lines, head }   (optional: the signer's log after the run) }
+ *     "signing_log": { lines, head }   (optional: the signer's log after the run),
+ *     "run": { kind, trigger, lag_s },   (what kind of run, why, how far behind)
+ *     "streams": [ { directory, kind, changes, last_full_read } ]   (optional) }
  *
  * Users with action "nothing" are counted, not listed, unless something
  * went wrong for them: at 100,000 people the report stays small.
@@ -60,6 +62,20 @@ void report_free(struct report *r);
 void report_count(struct report *r, const char *counter, int64_t delta);
 void report_group(struct report *r, const char *group, const char *directory, int64_t members,
     const char *error_or_null);
+/*
+ * Which kind of run this is ("full", "incremental"), what started it
+ * ("daemon start", "interval", "a change in [directory X]", "refresh
+ * required: <reason>", ...) and how far behind the directory it starts
+ * (lag, seconds; -1 unknown): "run": { kind, trigger, lag_s }.
+ */
+void report_run_kind(struct report *r, const char *kind, const char *trigger, long long lag);
+/*
+ * A change stream the run followed: "streams": [ { directory, kind,
+ * changes, last_full_read } ], changes it acted on, and when the
+ * directory's groups were last read whole (0: never).
+ */
+void report_stream(struct report *r, const char *directory, const char *kind, int64_t changes,
+    time_t last_full_read);
 /*
  * Where the certificates of a group that was read go: publish_to names the
  * directory, or is NULL and note says in words why nowhere.

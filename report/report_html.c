@@ -732,6 +732,16 @@ report_html_render(const char *report_json, struct store *st, time_t now, FILE *
 	fputs(", finished ", out);
 	esc(out, str_or(doc, "finished", "?"));
 	fprintf(out, " (%.1f s)", (double)num(doc, "duration_ms") / 1000.0);
+	if (json_is_object(json_object_get(doc, "run"))) {
+		json_t *run = json_object_get(doc, "run");
+
+		fputs("<br>", out);
+		esc(out, str_or(run, "kind", "?"));
+		fputs(" run, started by ", out);
+		esc(out, str_or(run, "trigger", "?"));
+		if (json_is_integer(json_object_get(run, "lag_s")))
+			fprintf(out, "; %lld s behind the directory", (long long)num(run, "lag_s"));
+	}
 	if (json_is_object(json_object_get(doc, "signing_log"))) {
 		json_t *sl = json_object_get(doc, "signing_log");
 

@@ -167,6 +167,23 @@ static const char *const migrations[] = {
 	"ALTER TABLE audit ADD COLUMN actor TEXT;"
 	"ALTER TABLE audit ADD COLUMN sudo_user TEXT;"
 	"CREATE INDEX outbox_user ON outbox(user_id, id);",
+	/*
+	 * 11: where each [directory]'s change stream stands (store/stream.c):
+	 * the opaque state dir_watch hands out with every batch of changes,
+	 * stored in the transaction that records what those changes did; the
+	 * server it belongs to, for people (AD: the DC's DNS name and
+	 * invocationId, else the URI or Graph host); its position (AD:
+	 * highestCommittedUSN; OpenLDAP: contextCSN); when it was issued (a
+	 * Graph delta link dies after seven days); and when the last full read
+	 * of the directory's groups completed (state NULL: no stream, only that).
+	 */
+	"CREATE TABLE stream_state ("
+	"  directory TEXT PRIMARY KEY,"
+	"  kind TEXT, state TEXT,"
+	"  server TEXT, server_id TEXT, position TEXT,"
+	"  issued INTEGER NOT NULL DEFAULT 0,"
+	"  last_full_read INTEGER NOT NULL DEFAULT 0,"
+	"  updated INTEGER NOT NULL);",
 };
 
 /*

@@ -357,6 +357,60 @@ int store_reminder_sent(struct store *st, int64_t cert_id, int64_t threshold,
 int store_reminder_record(struct store *st, int64_t cert_id, int64_t threshold,
     const char *kind, time_t now, struct errbuf *e) MUST_USE;
 
+/* ---- change streams (store/stream.c) ---- */
+
+/*
+ * Where the change stream of one [directory] stands. state is the string
+ * directory/'s dir_watch handed out with the last batch of changes the
+ * caller acted on (NULL: none); store it with store_stream_put() in the
+ * same transaction as what those changes did, so that a crash between the
+ * two cannot skip or repeat a change. kind, server, server_id and
+ * position describe it for people (status, reports): they are copied
+ * from the directory's struct dir_stream_info and never read back into
+ * the stream. issued: when the stream's position was issued by the
+ * server (a Graph delta link), 0 if it does not age. last_full_read: when
+ * the last full read of the directory's groups completed, 0 if never.
+ */
+struct store_stream {
+	char *directory;   /* the [directory] name */
+	char *kind;        /* "syncrepl", "ad-usn", "ad-dirsync", "graph-delta", or NULL */
+	char *state;
+	char *server;
+	char *server_id;
+	char *position;
+	time_t issued;
+	time_t last_full_read;
+	time_t updated;
+};
+
+void store_stream_clear(struct store_stream *s);
+/* Returns 1 found (out filled, new strings), 0 none, -1 error. */
+int store_stream_get(struct store *st, const char *directory, struct store_stream *out,
+    struct errbuf *e) MUST_USE;
+/*
+ * Insert or replace the row of s->directory with every field of s (updated
+ * is set to now). Call it inside the caller's store_begin()/commit().
+ */
+int store_stream_put(struct store *st, const struct store_stream *s, time_t now,
+    struct errbuf *e) MUST_USE;
+/* Record that a full read of directory completed at when; keeps the rest. */
+int store_stream_full_read(struct store *st, const char *directory, time_t when,
+    struct errbuf *e) MUST_USE;
+/*
+ * Forget the stream position of directory (a full read comes next), keeping
+ * when the last full read happened. Returns the number of rows changed.
+ */
+int store_stream_forget(struct store *st, const char *directory, struct errbuf *e) MUST_USE;
+/*
+ * The other people (user ids, new array of new strings) the store knows
+ * with address addr (compared without case): as their directory mail at
+ * the last run, or on a valid certificate of theirs. user_id is left out.
+ * An incremental run plans a few people; before it certifies an address
+ * it asks whether someone it did not read claims it too (invariant I5).
+ */
+int store_address_claimants(struct store *st, const char *addr, const char *user_id,
+    char ***out, size_t *n_out, struct errbuf *e) MUST_USE;
+
 /* ---- listing for status ---- */
 
 struct store_status_row {

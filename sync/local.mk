@@ -40,6 +40,9 @@ EXTRA_DIST += tests/integration/crash_resume.sh tests/integration/resume_moved.s
 # Operating smimesync: the daemon and its signals, metrics, reports (JSON
 # Schema, HTML rendered by headless Chromium), status filters and audit.
 TESTS += tests/integration/daemon.sh tests/integration/reports.sh
+# The daemon following OpenLDAP's change stream (issue #17).
+TESTS += tests/integration/daemon_watch_ldap.sh tests/integration/daemon_watch_graph.sh
+EXTRA_DIST += tests/integration/daemon_watch_ldap.sh tests/integration/daemon_watch_graph.sh
 EXTRA_DIST += tests/integration/daemon.sh tests/integration/reports.sh \
 	tests/tools/report-validate.py tests/tools/big-report.py
 

@@ -72,22 +72,30 @@ enabled_groups(const struct config *cfg)
 	return n;
 }
 
-/* Read every enabled group; a failed read marks that group, never guesses. */
+/*
+ * Read the groups todo[] names (every enabled group when NULL); a failed
+ * read marks that group, never guesses. done[] (may be NULL) marks each
+ * group tried.
+ */
 static size_t
-read_groups(struct engine *en, struct group_read *reads)
+read_groups(struct engine *en, struct group_read *reads, const bool *todo, bool *done)
 {
 	const struct config *cfg = en->cfg;
-	size_t ok = 0, read = 0;
+	size_t ok = 0, read = 0, total = 0;
 
-	engine_phase(en, PHASE_READING, enabled_groups(cfg));
+	for (size_t gi = 0; gi < cfg->n_groups; gi++)
+		total += cfg->groups[gi].enabled && (todo == NULL || todo[gi]);
+	engine_phase(en, PHASE_READING, total);
 	for (size_t gi = 0; gi < cfg->n_groups; gi++) {
 		const struct conf_group *g = &cfg->groups[gi];
 		struct dir_conn *dc = NULL;
 		struct errbuf e;
 
 		err_clear(&e);
-		if (!g->enabled)
+		if (!g->enabled || (todo != NULL && !todo[gi]))
 			continue;
+		if (done != NULL)
+			done[gi] = true;
 		if (read > 0)
 			engine_progress(en, read);
 		read++;
@@ -485,13 +493,192 @@ dry_run_item(struct engine *en, const struct plan_item *it)
 		    it->not_after, NULL, NULL);
 }
 
+/* The enabled [group] called name, or SIZE_MAX. */
+static size_t
+group_index(const struct config *cfg, const char *name)
+{
+	for (size_t gi = 0; gi < cfg->n_groups; gi++)
+		if (cfg->groups[gi].enabled && strcmp(cfg->groups[gi].name, name) == 0)
+			return gi;
+	return SIZE_MAX;
+}
+
+/*
+ * An incremental run (run.h, struct run_scope): which groups it reads
+ * whole (want[]), and which people it plans from the stream's own values
+ * (extra[], at most sc->n_changes, borrowed from the changes). Only
+ * someone the store knows as a current member with a valid certificate is
+ * planned from a PERSON alone; anything the planner must judge against
+ * the group (a person gone, disabled or unusable, one without a
+ * certificate) has the group that governed them read whole instead.
+ */
+static void
+scope_decide(const struct config *cfg, const struct run_scope *sc,
+    const struct store_user_state *states, size_t n_states, bool *want,
+    struct plan_member *extra, size_t *n_extra)
+{
+	size_t n = 0, kept = 0;
+
+	for (size_t gi = 0; gi < cfg->n_groups; gi++)
+		want[gi] = cfg->groups[gi].enabled && (sc == NULL || sc->read_whole == NULL ||
+		    sc->read_whole[gi]);
+	for (size_t i = 0; sc != NULL && i < sc->n_changes; i++) {
+		const struct dir_change *c = sc->changes[i].c;
+		const char *id = c->kind == DIR_CHANGE_PERSON ? c->user.id :
+		    c->kind == DIR_CHANGE_GONE ? c->id : NULL;
+		const struct store_user_state *st;
+		size_t gi, k;
+
+		if (id == NULL || (st = plan_find_state(states, n_states, id)) == NULL ||
+		    st->left_at != 0 || st->group_name == NULL)
+			continue; /* nobody we know as a member: new members come as GROUPS */
+		gi = group_index(cfg, st->group_name);
+		if (gi == SIZE_MAX || strcmp(cfg->groups[gi].directory->name,
+		    sc->changes[i].dir->name) != 0 || want[gi])
+			continue;
+		if (c->kind != DIR_CHANGE_PERSON || st->cert_id == 0 || !c->user.enabled ||
+		    c->user.problem != NULL) {
+			want[gi] = true;
+			continue;
+		}
+		/* The newest values of a person named twice. */
+		for (k = 0; k < n; k++)
+			if (strcmp(extra[k].user->id, id) == 0)
+				break;
+		extra[k].user = &c->user;
+		extra[k].group = gi;
+		n += k == n;
+	}
+	/* Whoever's group is read whole after all comes with the read. */
+	for (size_t k = 0; k < n; k++)
+		if (!want[extra[k].group])
+			extra[kept++] = extra[k];
+	*n_extra = kept;
+}
+
+/*
+ * Invariant I5 in an incremental run: would an item certify an address
+ * that someone this run did not read has in the store (their directory
+ * mail at the last run, or a certificate)? Then only a read of every
+ * group can say whose it is. An error answers yes.
+ */
+static bool
+claimed_elsewhere(struct engine *en, const struct plan *p)
+{
+	for (size_t i = 0; i < p->n_items; i++) {
+		const struct plan_item *it = &p->items[i];
+		size_t n_addr = it->alt_mails != NULL ? it->n_alt_mails : 0;
+
+		if (it->action != PLAN_ISSUE && it->action != PLAN_RENEW &&
+		    it->action != PLAN_REISSUE)
+			continue;
+		for (size_t a = 0; a <= n_addr; a++) {
+			const char *addr = a == 0 ? it->user->mail : it->alt_mails[a - 1];
+			char **who = NULL;
+			size_t n_who = 0;
+			bool outside = false;
+			struct errbuf e;
+
+			if (addr == NULL)
+				continue;
+			if (store_address_claimants(en->store, addr, it->user->id, &who, &n_who,
+			    &e) != 0) {
+				log_warn("%s", e.text);
+				return true;
+			}
+			for (size_t w = 0; w < n_who; w++) {
+				bool read = false;
+
+				for (size_t j = 0; j < p->n_items && !read; j++)
+					read = p->items[j].user->id != NULL &&
+					    strcmp(p->items[j].user->id, who[w]) == 0;
+				outside = outside || !read;
+				free(who[w]);
+			}
+			free(who);
+			if (outside) {
+				log_info("%s is also known for someone this incremental run did "
+				    "not read: every group is read, so that the address is judged "
+				    "across everyone", addr);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/*
+ * After a recorded run: its report and, when the run did what it meant
+ * to, the stream positions of the scope, in one transaction (run.h).
+ */
+static void
+record_run(struct engine *en, const struct run_options *opt, const char *status,
+    const char *json, bool streams_ok)
+{
+	struct run_scope *sc = opt->scope;
+	struct errbuf e;
+
+	if (store_begin(en->store, &e) != 0)
+		goto fail;
+	for (size_t i = 0; streams_ok && sc != NULL && i < sc->n_streams; i++)
+		if (store_stream_put(en->store, &sc->streams[i], en->now, &e) != 0)
+			goto rollback;
+	if (store_run_finish(en->store, en->run_id, time(NULL), status, json, &e) != 0)
+		goto rollback;
+	if (store_commit(en->store, &e) != 0)
+		goto fail;
+	if (sc != NULL)
+		sc->committed = streams_ok && sc->n_streams > 0;
+	return;
+rollback:
+	store_rollback(en->store);
+fail:
+	log_error("the run report could not be stored: %s", e.text);
+}
+
+/* Which kind of run, why, and the streams it followed, for the report. */
+static void
+report_scope(struct engine *en, const struct run_options *opt, const bool *read, bool streams_ok)
+{
+	const struct run_scope *sc = opt->scope;
+	const struct config *cfg = en->cfg;
+
+	if (sc == NULL) {
+		report_run_kind(en->report, "full", opt->dry_run ? "`smimesync run --dry-run` by hand" :
+		    "`smimesync run` by hand", -1);
+		return;
+	}
+	report_run_kind(en->report, sc->escalated ? "full" : sc->kind, sc->trigger, sc->lag);
+	for (size_t i = 0; i < sc->n_streams; i++) {
+		struct store_stream *ss = &sc->streams[i];
+		bool all = false, any = false;
+
+		/* Every group of this directory read whole: a full read of it. */
+		for (size_t gi = 0; gi < cfg->n_groups; gi++) {
+			if (!cfg->groups[gi].enabled ||
+			    strcmp(cfg->groups[gi].directory->name, ss->directory) != 0)
+				continue;
+			all = any ? all && read[gi] : read[gi];
+			any = true;
+		}
+		if (any && all && streams_ok)
+			ss->last_full_read = en->now;
+		report_stream(en->report, ss->directory, ss->kind, sc->n_seen != NULL ?
+		    (int64_t)sc->n_seen[i] : 0, ss->last_full_read);
+	}
+}
+
 enum run_status
 run_sync(const struct config *cfg, const struct run_options *opt)
 {
 	struct engine en;
 	struct group_read *reads = xcalloc(cfg->n_groups + 1, sizeof(*reads));
 	bool *group_failed = xcalloc(cfg->n_groups + 1, sizeof(*group_failed));
-	struct plan_member *members = NULL;
+	bool *want = xcalloc(cfg->n_groups + 1, sizeof(*want));
+	bool *read = xcalloc(cfg->n_groups + 1, sizeof(*read));
+	struct plan_member *members = NULL, *extra = NULL;
+	size_t n_extra = 0, n_wanted = 0, n_ok = 0;
+	bool incremental = false, any_failed = false;
 	struct plan plan;
 	const struct plan_item **work = NULL, **repub = NULL;
 	struct store_user_state *states = NULL;
@@ -500,7 +687,7 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 	size_t n_members = 0, n_states = 0, n_holders = 0, n_work = 0, n_repub = 0, n_skipped = 0;
 	char *json = NULL, *counts = NULL;
 	const char *status = "failed";
-	bool recorded = false;
+	bool recorded = false, streams_ok = false;
 	struct errbuf e;
 	enum run_status rs = RUN_FAILED;
 
@@ -532,28 +719,56 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 	recorded = !opt->dry_run;
 	log_info("%s started (%zu groups)", opt->dry_run ? "dry run" : "run", cfg->n_groups);
 
-	if (read_groups(&en, reads) == 0 && enabled_groups(cfg) > 0) {
-		report_fail(en.report, "no group could be read from the directory: nothing was changed");
-		goto finish;
-	}
-	for (size_t gi = 0; gi < cfg->n_groups; gi++)
-		n_members += reads[gi].members.n;
-	members = xcalloc(n_members + 1, sizeof(*members));
-	n_members = 0;
-	for (size_t gi = 0; gi < cfg->n_groups; gi++) {
-		for (size_t i = 0; i < reads[gi].members.n; i++) {
-			members[n_members].user = &reads[gi].members.v[i];
-			members[n_members].group = gi;
-			n_members++;
-		}
-	}
+	/* An incremental run looks the people of its changes up first. */
 	if (en.store != NULL && store_load_states(en.store, &states, &n_states, &e) != 0) {
 		report_fail(en.report, "%s", e.text);
 		goto finish;
 	}
+	extra = xcalloc((opt->scope != NULL ? opt->scope->n_changes : 0) + 1, sizeof(*extra));
+	scope_decide(cfg, opt->scope, states, n_states, want, extra, &n_extra);
 	for (size_t gi = 0; gi < cfg->n_groups; gi++)
-		group_failed[gi] = reads[gi].failed;
-	plan_build(cfg, members, n_members, states, n_states, group_failed, en.now, &plan);
+		n_wanted += want[gi];
+	for (;;) {
+		size_t n_read = 0;
+
+		n_ok += read_groups(&en, reads, want, read);
+		if (n_ok == 0 && n_wanted > 0 && n_extra == 0) {
+			report_fail(en.report, "no group could be read from the directory: nothing "
+			    "was changed");
+			goto finish;
+		}
+		n_members = n_extra;
+		for (size_t gi = 0; gi < cfg->n_groups; gi++)
+			n_members += reads[gi].members.n;
+		members = xcalloc(n_members + 1, sizeof(*members));
+		n_members = 0;
+		for (size_t gi = 0; gi < cfg->n_groups; gi++) {
+			for (size_t i = 0; i < reads[gi].members.n; i++) {
+				members[n_members].user = &reads[gi].members.v[i];
+				members[n_members].group = gi;
+				n_members++;
+			}
+			/* A group not read is held, as a failed one: nothing changes for it. */
+			group_failed[gi] = reads[gi].failed || !read[gi];
+			n_read += read[gi];
+			any_failed = any_failed || reads[gi].failed;
+		}
+		for (size_t k = 0; k < n_extra; k++)
+			members[n_members++] = extra[k];
+		plan_build(cfg, members, n_members, states, n_states, group_failed, en.now, &plan);
+		incremental = n_read < enabled_groups(cfg);
+		if (!incremental || en.store == NULL || !claimed_elsewhere(&en, &plan))
+			break;
+		/* I5 across everyone: read the rest, and plan again. */
+		plan_free(&plan);
+		free(members);
+		members = NULL;
+		for (size_t gi = 0; gi < cfg->n_groups; gi++)
+			want[gi] = cfg->groups[gi].enabled && !read[gi];
+		n_wanted = 1;
+		if (opt->scope != NULL)
+			opt->scope->escalated = true;
+	}
 	plan_issue_valve(cfg, states, n_states, opt->allow_mass_issue, en.now, &plan);
 	/* After the valve: who else holds an address is asked only for what will be issued. */
 	outsiders_ask(&en, &plan, &outsiders);
@@ -571,6 +786,11 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 	for (size_t i = 0; i < plan.n_items; i++) {
 		const struct plan_item *it = &plan.items[i];
 
+		/* Held only because its governing group was not read in this run: not news. */
+		if (incremental && !any_failed && it->hold) {
+			report_count(en.report, "unchanged", 1);
+			continue;
+		}
 		count_planned(&en, it);
 		if (opt->dry_run) {
 			dry_run_item(&en, it);
@@ -657,10 +877,17 @@ finish:
 		else
 			log_warn("cannot read the head of the signing log: %s", e.text);
 	}
+	/*
+	 * A stream's position is kept only when the run did what it meant to:
+	 * every group it meant to read was read, and nobody was left to a
+	 * later run by a signal. Otherwise its changes come again.
+	 */
+	streams_ok = recorded && !run_stop_requested && !any_failed && members != NULL;
+	report_scope(&en, opt, read, streams_ok);
 	counts = report_counts_line(en.report);
 	json = report_finish(en.report, time(NULL), &status);
-	if (recorded && store_run_finish(en.store, en.run_id, time(NULL), status, json, &e) != 0)
-		log_error("the run report could not be stored: %s", e.text);
+	if (recorded)
+		record_run(&en, opt, status, json, streams_ok && strcmp(status, "failed") != 0);
 	if (recorded && opt->finished != NULL)
 		opt->finished(cfg, json, opt->finished_arg);
 	if (report_render(json, opt->format, opt->out, &e) != 0)
@@ -682,6 +909,9 @@ finish:
 	outsiders_free(&outsiders);
 	store_holders_free(holders, n_holders);
 	free(members);
+	free(extra);
+	free(want);
+	free(read);
 	store_states_free(states, n_states);
 	for (size_t gi = 0; gi < cfg->n_groups; gi++)
 		user_list_free(&reads[gi].members);

@@ -37,6 +37,18 @@
 #                 fit the time budget of a benchmark
 #   memory        peak RSS of the steady run above a run over a 5-person
 #                 group, per user; target <= 2048 bytes
+#   full-3k       a run with nothing to do over bench-3k, a flat group of
+#                 3,000 (issue #17 item 6), against the one paged
+#                 (memberOf=bench-3k) ldapsearch returning the same people
+#                 with the same attributes (StartTLS, the same account); the
+#                 slapd keeps memberOf (memberof overlay, as gen-ldif.py
+#                 writes it for slapadd). The ratio is of what the run costs
+#                 beyond its fixed cost (below), which is measured and held
+#                 to its own target; target <= 1.5 (the whole run's ratio
+#                 is printed too)
+#   fixed         the fixed cost of a run: smimesync run with no group to
+#                 read (config, signer start and stop, store, report), on a
+#                 store of five people, in milliseconds; target < 50
 #   rollout-rsa   BENCH_RSA (200) RSA-2048 certificates, whole run with
 #                 mail, against RSA-2048 key generation on all cores;
 #                 target >= 0.85
@@ -97,7 +109,9 @@ SLAPD_DEBUG=${SLAPD_DEBUG:-0}
 # An enterprise directory lets its sync account read every person.
 SLAPD_DB_EXTRA='dbnosync
 limits dn.exact="cn=smimesync,ou=services,dc=example,dc=org" size=unlimited time=unlimited'
-export SLAPD_MAXSIZE SLAPD_DEBUG SLAPD_DB_EXTRA
+# ... and keeps memberOf (gen-ldif.py writes the values slapadd would not compute).
+SLAPD_OVERLAYS=memberof
+export SLAPD_MAXSIZE SLAPD_DEBUG SLAPD_DB_EXTRA SLAPD_OVERLAYS
 t0=$(now)
 slapd_start_with_ldif "$W/slapd" "$W/people.ldif"
 SLAPADD_SEC=$(calc "$(now) - $t0")
@@ -316,6 +330,46 @@ bench_sync tiny1 "$W/tiny"
 TINY_RSS=$(val tiny1.rss)
 PER_USER=$(calc "($STEADY_RSS - $TINY_RSS) * 1024 / $N")
 
+# ---- the fixed cost of a run ------------------------------------------------------
+# Taken on the tiny store while it holds its five people only (before
+# bench-3k is cloned in): what a run costs whatever the directory holds.
+note "$(date -u +%H:%M:%S) fixed cost of a run"
+sed 's/^\[group \(.*\)\]$/&\nsync = no/' "$W/tiny/smimesync.conf" >"$W/tiny/fixed.conf"
+FIXED=
+for i in 1 2 3 4 5; do
+	_rc=0
+	timed "fixed$i" "$SMIMESYNC" -c "$W/tiny/fixed.conf" run --format json >"$W/fixed$i.json" 2>"$W/fixed$i.log" || _rc=$?
+	[ "$_rc" -eq 0 ] || { echo "bench: the fixed-cost run failed (exit $_rc); see $W/fixed$i.log" >&2; KEEP=1; exit 1; }
+	FIXED=$(min2 "${FIXED:-$(val "fixed$i.sec")}" "$(val "fixed$i.sec")")
+done
+FIXED_MS=$(calc "$FIXED * 1000")
+
+# ---- a full run against one memberOf search (3,000 members) ------------------
+# The tiny store (five people issued for real) gets everyone of bench-3k
+# cloned in; the run reads bench-tiny and bench-3k and has nothing to do.
+note "$(date -u +%H:%M:%S) full run vs memberOf search at 3,000"
+ldap_read -E pr=1000/noprompt -b "cn=bench-3k,ou=groups,$SLAPD_BASE" -s base "(objectClass=*)" member |
+	sed -n 's/^member: //p' | sort >"$W/3k.dns"
+SEEDED3K=$(/usr/bin/python3 "$top_srcdir/tests/bench/seed-store.py" "$W/tiny/state/smimesync.db" \
+	bench-3k "$W/people.dump" "$W/3k.dns")
+note "seeded $SEEDED3K"
+bench_config "$W/tiny" p256 bench-tiny bench-3k
+bench_sync full3k0 "$W/tiny"
+memberof_read() {
+	ldap_read -E pr=1000/noprompt -b "$SLAPD_BASE" \
+		"(&(objectClass=inetOrgPerson)(memberOf=cn=bench-3k,ou=groups,$SLAPD_BASE))" $ATTRS >/dev/null
+}
+K3_BASE=
+K3_RUN=
+for i in 1 2 3; do
+	t0=$(now); memberof_read; b=$(calc "$(now) - $t0")
+	bench_sync "full3k$i" "$W/tiny"
+	[ "$(count "full3k$i" issued)" -eq 0 ] && [ "$(count "full3k$i" unchanged)" -eq $((3000 + 5)) ] ||
+		{ echo "bench: full3k$i was not a run with nothing to do: $(jq -c .counts "$W/full3k$i.json")" >&2; KEEP=1; exit 1; }
+	K3_BASE=$(min2 "${K3_BASE:-$b}" "$b")
+	K3_RUN=$(min2 "${K3_RUN:-$(val "full3k$i.sec")}" "$(val "full3k$i.sec")")
+done
+
 # ---- roll-out RSA-2048 ------------------------------------------------------
 note "$(date -u +%H:%M:%S) key generation limit, RSA-2048, $NPROC threads"
 RSA_LIMIT=$("$KEYRATE" rsa2048 "$NPROC" $((N_RSA / 2 > 8 ? N_RSA / 2 : 8)))
@@ -358,12 +412,16 @@ note "$(date -u +%H:%M:%S) done"
 R_P256=$(awk -v a="$P256_RATE" -v b="$P256_LIMIT" 'BEGIN { printf "%.5f", a / b }')
 R_RSA=$(calc "$RSA_RATE / $RSA_LIMIT")
 R_STEADY=$(calc "$STEADY_SEC / $BASE_SEC")
+R_K3_TOTAL=$(calc "$K3_RUN / $K3_BASE")
+R_K3=$(calc "($K3_RUN - $FIXED) / $K3_BASE")
 verdict() { if awk "BEGIN { exit !($1) }"; then echo met; else echo MISSED; fi; }
 V_P256=$(verdict "$R_P256 >= 0.85")
 V_RSA=$(verdict "$R_RSA >= 0.85")
 V_STEADY=$(verdict "$R_STEADY <= 1.5")
 V_MEM=$(verdict "$PER_USER <= 2048")
 V_MAIL=$(verdict "$MAIL_RATE >= 100")
+V_K3=$(verdict "$R_K3 <= 1.5")
+V_FIXED=$(verdict "$FIXED_MS < 50")
 R_HSM=$(calc "$HSM_RATE / $RSA_RATE")
 V_HSM=$(verdict "$R_HSM >= 0.9")
 [ "$HSM_RATE" != 0 ] || V_HSM=skipped
@@ -383,6 +441,9 @@ printf 'memory        %s bytes/user above base (peak %s KiB vs %s KiB for 5 user
 	"$PER_USER" "$STEADY_RSS" "$TINY_RSS" "$V_MEM"
 printf 'mail          %s msgs/s (%s msgs in %s s; sink ceiling %s msgs/s) (target >= 100) %s\n' \
 	"$MAIL_RATE" "$MAILS" "$MAIL_SPAN" "$SINK_RATE" "$V_MAIL"
+printf 'full-3k       %s s (%s s beyond the fixed cost) vs memberOf ldapsearch %s s: ratio %s, whole run %s (target <= 1.5) %s\n' \
+	"$K3_RUN" "$(calc "$K3_RUN - $FIXED")" "$K3_BASE" "$R_K3" "$R_K3_TOTAL" "$V_K3"
+printf 'fixed         %s ms per run without a group to read (target < 50) %s\n' "$FIXED_MS" "$V_FIXED"
 
 cat >"$JSON" <<JSON
 {
@@ -406,7 +467,12 @@ cat >"$JSON" <<JSON
     "met": $([ "$V_MEM" = met ] && echo true || echo false)},
   "mail": {"messages": $MAILS, "seconds": $MAIL_SPAN, "messages_per_second": $MAIL_RATE,
     "sink_ceiling_per_second": $SINK_RATE, "target_min": 100,
-    "met": $([ "$V_MAIL" = met ] && echo true || echo false)}
+    "met": $([ "$V_MAIL" = met ] && echo true || echo false)},
+  "full_3k": {"seconds": $K3_RUN, "baseline_memberof_ldapsearch_seconds": $K3_BASE,
+    "ratio_beyond_fixed": $R_K3, "ratio_whole_run": $R_K3_TOTAL, "target_max": 1.5,
+    "met": $([ "$V_K3" = met ] && echo true || echo false)},
+  "fixed": {"milliseconds": $FIXED_MS, "target_max": 50,
+    "met": $([ "$V_FIXED" = met ] && echo true || echo false)}
 }
 JSON
 note "wrote $JSON"

@@ -60,9 +60,17 @@ static void
 check_dn(const char *dn)
 {
 	char *norm = dir_dn_normalize(dn), *again = NULL;
+	char *full = dir_dn_normalize_parsed(dn);
 	LDAPDN parsed = NULL;
 
 	FUZZ_ASSERT((norm != NULL) == dn_valid(dn));
+	/* The shortcut for plain DNs gives what the full parse gives. */
+	if ((norm == NULL) != (full == NULL) || (norm != NULL && strcmp(norm, full) != 0)) {
+		fprintf(stderr, "normalize(\"%s\") = \"%s\", parsed \"%s\"\n", dn,
+		    norm != NULL ? norm : "(not a DN)", full != NULL ? full : "(not a DN)");
+		abort();
+	}
+	free(full);
 	if (dn_valid(dn)) {
 		FUZZ_ASSERT(ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAPV3) == LDAP_SUCCESS);
 		ldap_dnfree(parsed);

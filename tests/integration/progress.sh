@@ -49,7 +49,9 @@ mkdir -p "$W/slapd"
 # The directory's disk is not what this test is about (as in make bench).
 SLAPD_DB_EXTRA='dbnosync
 limits dn.exact="cn=smimesync,ou=services,dc=example,dc=org" size=unlimited time=unlimited'
-export SLAPD_DB_EXTRA
+# gen-ldif.py writes memberOf, which slapadd knows only with the memberof overlay.
+SLAPD_OVERLAYS=memberof
+export SLAPD_DB_EXTRA SLAPD_OVERLAYS
 slapd_start_with_ldif "$W/slapd" "$W/people.ldif"
 
 # Postfix's smtp-sink takes thousands of mails a second; the Python sink

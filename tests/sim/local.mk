@@ -15,6 +15,7 @@ sim: $(SIM_BINARIES)
 	$(SIM_PY) --seeds $(SEEDS) --events $(EVENTS) --first-seed $(FIRST_SEED) $(SIM_FLAGS)
 sim-ci: $(SIM_BINARIES)
 	$(SIM_PY) --seeds 3 --events 80 --first-seed 1 --shrink-budget 20 $(SIM_FLAGS)
+	$(SIM_PY) --engine incremental --seeds 1 --events 15 --first-seed 1 --shrink-budget 5 $(SIM_FLAGS)
 sim-mutants: $(SIM_BINARIES)
 	/usr/bin/python3 $(abs_top_srcdir)/tests/sim/mutants.py --srcdir $(abs_top_srcdir) \
 		--builddir $(abs_top_builddir) $(SIM_FLAGS)

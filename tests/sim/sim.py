@@ -133,6 +133,8 @@ def execute(world, seq, known, strict=False, trace=None, only=None, keep_going=F
                     "issue": ["issue", dn], "ignore": ["user", dn, "ignore"],
                     "unignore": ["user", dn, "unignore"]}[op]
             outcome = world.smimesync(args, model.clock_days)
+        # --engine incremental: the daemon acts on directory changes by itself.
+        world.settle()
         command = outcome is not None
         t = res.clock("command" if command else "world", t)
         if command:
@@ -234,9 +236,11 @@ def main():
     ap.add_argument("--shrink-budget", type=int, default=80,
                     help="at most this many replays to shrink a failure (0: do not shrink)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
-    ap.add_argument("--engine", choices=["run", "daemon"], default="run",
+    ap.add_argument("--engine", choices=["run", "daemon", "incremental"], default="run",
                     help="how smimesync syncs: one `smimesync run` per run event, or a "
-                    "`smimesync daemon` woken by SIGUSR1")
+                    "`smimesync daemon` woken by SIGUSR1; incremental: the daemon also "
+                    "follows slapd's syncprov stream and acts on every directory change "
+                    "by itself (each step waits until it has)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every step")
     a = ap.parse_args()
 
@@ -264,7 +268,7 @@ def main():
     total_events = total_cmds = 0
     known_seen = {}
     replay_cmd = "%s --builddir %s%s" % (os.path.join(here, "sim.py"), paths.builddir,
-                                          " --engine daemon" if a.engine == "daemon" else "")
+                                          " --engine " + a.engine if a.engine != "run" else "")
     try:
         world = World(paths, work, a.engine)
         log("sim: %s; optional features it knows: %s" % (

@@ -8,7 +8,9 @@
  *             [--keytab KEYTAB] [--principal NAME@REALM]
  *             [--ca-file C] [--starttls required|off] [--no-verify]
  *             [--global-catalog] [--page-size N] [--scan-threshold N] [--timeout S] [--user-filter F]
- *             [--mail-attribute A] [--alt-mail-attribute A] [--type ldap|ad]
+ *             [--mail-attribute A] [--alt-mail-attribute A] [--type ldap|ad|graph]
+ *             [--poll-interval S] [--ad-changes usn|dirsync]
+ *             [--tenant T --client-id ID --secret-file F --graph-url URL] (graph)
  *             [--debug]  COMMAND ARGS
  *
  *   members GROUP_DN        one line per person: id|dn|mail|display_name|problem
@@ -22,6 +24,24 @@
  *   del-cert DN FILE.der    delete it
  *   add-smime DN FILE.der   add a DER PKCS#7 value to userSMIMECertificate
  *   del-smime DN FILE.der   delete it
+ *   watch [--state FILE] [--group NAME=REF]... [--polls N] [--timeout S]
+ *         [--commit N] [--no-persist] [--quiet-stop] [--keep-going]
+ *                           follow the change stream (directory.h): N polls
+ *                           (default 1) of at most S seconds (default 0), one
+ *                           line per change:
+ *                             person ID|DN|MAIL|enabled|PROBLEM
+ *                             gone ID|DN
+ *                             groups NAME,NAME|DN
+ *                             full REASON|WHY
+ *                           then "commit POSITION" when the batch's state is
+ *                           written to FILE (read at start; the first N
+ *                           batches with changes only, with --commit: the
+ *                           process "crashes" after that). --quiet-stop
+ *                           ends after the first poll that brings nothing
+ *                           once something came; --keep-going prints
+ *                           "error STATUS|MESSAGE" for a failed poll and
+ *                           polls on. Exit 3: no stream
+ *                           (DIR_UNSUPPORTED), the reason on stderr.
  *
  * The configuration is built by hand, not parsed: it starts from what
  * config_load() fills in for "type = ..." (conf_directory_defaults: the
@@ -30,9 +50,11 @@
  */
 #include "config.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -52,8 +74,10 @@ usage(void)
 	    "[--sasl MECH] [--keytab F] [--principal P] [--ca-file F] [--starttls required|off] [--no-verify] "
 	    "[--global-catalog] [--page-size N] [--scan-threshold N] [--timeout S] [--user-filter F] [--mail-attribute A] "
 	    "[--alt-mail-attribute A] "
-	    "[--type ldap|ad] [--debug] "
-	    "members GROUP_DN | members-full GROUP | member-values DN STEP | read-certs DN | holders ADDR | add-cert|del-cert|add-smime|del-smime DN FILE\n");
+	    "[--type ldap|ad|graph] [--poll-interval S] [--ad-changes usn|dirsync] "
+	    "[--tenant T --client-id ID --secret-file F --graph-url URL] [--debug] "
+	    "members GROUP_DN | members-full GROUP | member-values DN STEP | read-certs DN | holders ADDR | add-cert|del-cert|add-smime|del-smime DN FILE | "
+	    "watch [--state F] [--group NAME=REF]... [--polls N] [--timeout S] [--commit N] [--no-persist] [--quiet-stop] [--keep-going]\n");
 	exit(1);
 }
 
@@ -93,6 +117,166 @@ print_values(const char *attr, const struct dir_value *v, size_t n)
 	}
 }
 
+static void
+print_change(const struct dir_change *c)
+{
+	switch (c->kind) {
+	case DIR_CHANGE_PERSON:
+		printf("person %s|%s|%s|%s|%s\n", nz(c->user.id), nz(c->user.dn), nz(c->user.mail),
+		    c->user.enabled ? "enabled" : "disabled", nz(c->user.problem));
+		break;
+	case DIR_CHANGE_GONE:
+		printf("gone %s|%s\n", nz(c->id), nz(c->dn));
+		break;
+	case DIR_CHANGE_GROUPS:
+		printf("groups ");
+		for (size_t i = 0; i < c->n_groups; i++)
+			printf("%s%s", i > 0 ? "," : "", c->groups[i]->name);
+		printf("|%s\n", nz(c->dn));
+		break;
+	case DIR_CHANGE_FULL_READ:
+		printf("full %s|%s\n", dir_full_reason_name(c->reason), nz(c->why));
+		break;
+	}
+}
+
+/*
+ * The watch command: follow the stream as the daemon would, committing
+ * each batch's state to a file.
+ */
+static int
+watch(const struct conf_directory *conf, const char *password, int argc, char **argv)
+{
+	struct conf_group *groups = NULL;
+	const struct conf_group **gp = NULL;
+	size_t n_groups = 0;
+	const char *state_file = NULL;
+	char *state = NULL;
+	int64_t polls = 1, timeout = 0, commits = -1;
+	unsigned flags = 0;
+	bool quiet_stop = false, seen = false, keep_going = false;
+	struct dir_watch *w = NULL;
+	struct errbuf e;
+	enum dir_status st;
+	int rc = 0;
+
+	/*
+	 * As the daemon does (cli/daemon.c): closing a connection the server
+	 * dropped writes to it once more, and SIGPIPE would end the watcher
+	 * silently in the middle of the restart test.
+	 */
+	signal(SIGPIPE, SIG_IGN);
+
+	err_clear(&e);
+	groups = xcalloc((size_t)argc + 1, sizeof(*groups));
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(a, "--no-persist") == 0) {
+			flags |= DIR_WATCH_NO_PERSIST;
+			continue;
+		}
+		if (strcmp(a, "--quiet-stop") == 0) {
+			quiet_stop = true;
+			continue;
+		}
+		if (strcmp(a, "--keep-going") == 0) {
+			keep_going = true;
+			continue;
+		}
+		if (v == NULL)
+			usage();
+		i++;
+		if (strcmp(a, "--state") == 0) {
+			state_file = v;
+		} else if (strcmp(a, "--group") == 0 && strchr(v, '=') != NULL) {
+			struct conf_group *g = &groups[n_groups++];
+
+			g->name = xstrndup(v, (size_t)(strchr(v, '=') - v));
+			g->group_dn = xstrdup(strchr(v, '=') + 1);
+			g->enabled = true;
+		} else if (strcmp(a, "--polls") == 0 && parse_int64(v, 1, 1000000, &polls) == 0) {
+		} else if (strcmp(a, "--timeout") == 0 && parse_int64(v, 0, 3600, &timeout) == 0) {
+		} else if (strcmp(a, "--commit") == 0 && parse_int64(v, 0, 1000000, &commits) == 0) {
+		} else {
+			usage();
+		}
+	}
+	gp = xcalloc(n_groups + 1, sizeof(*gp));
+	for (size_t i = 0; i < n_groups; i++)
+		gp[i] = &groups[i];
+	if (state_file != NULL && file_exists(state_file)) {
+		size_t len = 0;
+
+		if (file_read_all(state_file, 1 << 20, &state, &len, &e) != 0) {
+			fprintf(stderr, "dir-probe: %s\n", e.text);
+			rc = 1;
+			goto out;
+		}
+	}
+	st = dir_watch_open(conf, password, gp, n_groups, state, flags, &w, &e);
+	if (st != DIR_OK) {
+		rc = fail(st, &e);
+		if (st == DIR_UNSUPPORTED)
+			rc = 3;
+		goto out;
+	}
+	for (int64_t p = 0; p < polls; p++) {
+		struct dir_changes ch = { 0 };
+
+		st = dir_watch_poll(w, (int)timeout, &ch, &e);
+		if (st != DIR_OK && keep_going) {
+			/* As the daemon would: say it, and ask again (the watch reconnects). */
+			printf("error %s|%s\n", dir_status_name(st), e.text);
+			fflush(stdout);
+			sleep(1);
+			continue;
+		}
+		if (st != DIR_OK) {
+			rc = fail(st, &e);
+			goto out;
+		}
+		for (size_t i = 0; i < ch.n; i++)
+			print_change(&ch.v[i]);
+		if (ch.n > 0 && commits == 0) {
+			/* The "crash": what this batch said is never committed. */
+			fflush(stdout);
+			dir_changes_clear(&ch);
+			goto out;
+		}
+		if (state_file != NULL && (state == NULL || strcmp(state, ch.state) != 0 || ch.n > 0)) {
+			if (file_write_atomic(state_file, ch.state, strlen(ch.state), 0600, &e) != 0) {
+				fprintf(stderr, "dir-probe: %s\n", e.text);
+				dir_changes_clear(&ch);
+				rc = 1;
+				goto out;
+			}
+			free(state);
+			state = xstrdup(ch.state);
+			printf("commit %s\n", nz(ch.info.position));
+		}
+		if (ch.n > 0 && commits > 0)
+			commits--;
+		fflush(stdout);
+		if (quiet_stop && seen && ch.n == 0) {
+			dir_changes_clear(&ch);
+			break;
+		}
+		seen = seen || ch.n > 0;
+		dir_changes_clear(&ch);
+	}
+out:
+	dir_watch_close(w);
+	for (size_t i = 0; i < n_groups; i++) {
+		free(groups[i].name);
+		free(groups[i].group_dn);
+	}
+	free(groups);
+	free(gp);
+	free(state);
+	return rc;
+}
+
 /* Replace a string of the section (new copy; the old one is freed). */
 static void
 set_str(char **field, const char *val)
@@ -113,6 +297,8 @@ probe_type(int argc, char **argv)
 			return DIR_TYPE_LDAP;
 		if (strcmp(argv[i + 1], "ad") == 0)
 			return DIR_TYPE_AD;
+		if (strcmp(argv[i + 1], "graph") == 0)
+			return DIR_TYPE_GRAPH;
 		usage();
 	}
 	return DIR_TYPE_LDAP;
@@ -161,8 +347,11 @@ main(int argc, char **argv)
 			set_str(&conf.base_dn, val);
 		else if (strcmp(opt, "--bind-dn") == 0)
 			set_str(&conf.bind_dn, val);
-		else if (strcmp(opt, "--password-file") == 0)
+		else if (strcmp(opt, "--password-file") == 0) {
+			/* As config_load() leaves it: a change stream reads it again to reconnect. */
 			password_file = val;
+			set_str(&conf.bind_password_file, val);
+		}
 		else if (strcmp(opt, "--ca-file") == 0)
 			set_str(&conf.tls_ca_file, val);
 		else if (strcmp(opt, "--sasl") == 0)
@@ -187,6 +376,26 @@ main(int argc, char **argv)
 				conf.starttls = TLS_MODE_OFF;
 			else
 				usage();
+		} else if (strcmp(opt, "--poll-interval") == 0) {
+			if (parse_int64(val, 1, 3600, &n) != 0)
+				usage();
+			conf.poll_interval = n;
+		} else if (strcmp(opt, "--ad-changes") == 0) {
+			if (strcmp(val, "usn") == 0)
+				conf.ad_changes = AD_CHANGES_USN;
+			else if (strcmp(val, "dirsync") == 0)
+				conf.ad_changes = AD_CHANGES_DIRSYNC;
+			else
+				usage();
+		} else if (strcmp(opt, "--tenant") == 0) {
+			set_str(&conf.tenant_id, val);
+		} else if (strcmp(opt, "--client-id") == 0) {
+			set_str(&conf.client_id, val);
+		} else if (strcmp(opt, "--secret-file") == 0) {
+			set_str(&conf.client_secret_file, val);
+		} else if (strcmp(opt, "--graph-url") == 0) {
+			set_str(&conf.graph_host, val);
+			set_str(&conf.authority_host, val);
 		} else if (strcmp(opt, "--scan-threshold") == 0) {
 			if (parse_int64(val, 1, 100000000, &n) != 0)
 				usage();
@@ -203,7 +412,7 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (i >= argc || conf.uri == NULL || conf.base_dn == NULL)
+	if (i >= argc || (conf.type != DIR_TYPE_GRAPH && (conf.uri == NULL || conf.base_dn == NULL)))
 		usage();
 	if (password_file != NULL && file_read_password(password_file, &password, &e) != 0) {
 		fprintf(stderr, "dir-probe: %s\n", e.text);
@@ -211,9 +420,10 @@ main(int argc, char **argv)
 	}
 
 	st = dir_open(&conf, password, &dc, &e);
-	secret_free_str(password);
-	if (st != DIR_OK)
+	if (st != DIR_OK) {
+		secret_free_str(password);
 		return fail(st, &e);
+	}
 
 	if (strcmp(argv[i], "members") == 0 && i + 2 == argc) {
 		struct user_list l = { 0 };
@@ -274,6 +484,10 @@ main(int argc, char **argv)
 			print_values("userSMIMECertificate", v.smime, v.n_smime);
 		}
 		dir_cert_values_free(&v);
+	} else if (strcmp(argv[i], "watch") == 0) {
+		dir_close(dc);
+		dc = NULL;
+		rc = watch(&conf, password, argc - i - 1, argv + i + 1);
 	} else if (i + 3 == argc && (strcmp(argv[i], "add-cert") == 0 ||
 	    strcmp(argv[i], "del-cert") == 0 || strcmp(argv[i], "add-smime") == 0 ||
 	    strcmp(argv[i], "del-smime") == 0)) {
@@ -312,6 +526,7 @@ main(int argc, char **argv)
 		usage();
 	}
 	dir_close(dc);
+	secret_free_str(password);
 	conf_directory_clear(&conf);
 	return rc;
 }

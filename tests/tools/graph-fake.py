@@ -19,6 +19,26 @@ smimesync uses, including the errors:
   GET  /v1.0/users?$filter=mail eq 'A' or proxyAddresses/any(p:p eq 'smtp:A')
        or otherMails/any(o:o eq 'A')&$select=...&$count=true
                                        (ConsistencyLevel: eventual): who holds A
+  GET  /v1.0/groups/{id}/transitiveMemberOf/microsoft.graph.group?$select=id
+  GET  /v1.0/users/{id}?$select=...
+  POST /v1.0/users/{id}/checkMemberGroups   {"groupIds": [...]}: transitive
+  GET  /v1.0/users/delta, /v1.0/groups/delta ("delta query"): the first
+       request (its $select is baked into every token after it, as Graph
+       does) or $deltatoken=latest ("sync from now": a deltaLink, no data);
+       then the @odata.deltaLink, which answers what changed since its
+       token was issued: new and changed objects (users: every selected
+       property, or with "delta_changed_only" only the changed ones and
+       id), removed ones as {"id", "@removed": {"reason": "changed" |
+       "deleted"}} (per "removed_reason", default changed), groups with
+       members@delta (added members, removed ones with @removed), a long
+       members@delta split over several pages as Graph does; pages of
+       "delta_page_size" (default 100) joined by @odata.nextLink
+       ($skiptoken), the last with @odata.deltaLink ($deltatoken). Faults:
+       "expire_delta": a token is answered 400 syncStateNotFound ("The sync
+       state generation is not found. The delta token is expired and data
+       must be synchronized again."), "resync": 410 Gone with a Location
+       header holding the request with an empty $deltaToken ("Synchronization
+       reset").
   POST /v1.0/users/{id|upn}/sendMail    text/plain body: base64 MIME, 202
 
 usage: graph-fake.py --dir DIR --cert server.pem --key server.key
@@ -37,6 +57,9 @@ the tenant:
               "expire_token_after": N,       # a token dies after N Graph calls
               "fail": [{"contains": TEXT, "status": N, "code": C, "message": M}]}}
 
+What changed is known by comparing tenant.json as it is now with how it
+was when a token was issued (every version the server has seen is kept).
+
 The server writes DIR/port once it listens, DIR/requests.jsonl (one line
 per request: method, path, status, and what the test checks), and every
 accepted sendMail as DIR/mail/NNNN.eml (the decoded MIME) with
@@ -47,6 +70,7 @@ DIR/sent.jsonl.
 import argparse
 import base64
 import binascii
+import copy
 import datetime
 import email
 import email.policy
@@ -74,6 +98,8 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 MAX_TOP = 999
 
 lock = threading.Lock()
+history = []         # every tenant.json seen: [(stamp, {"users", "groups"})], index = seq
+skips = {}           # $skiptoken -> {"items": [...], "final": {...}}
 tokens = {}          # token -> {"client", "expires", "calls"}
 used_jti = set()
 fault_counts = {}    # (kind, index) -> times used
@@ -133,8 +159,14 @@ class Handler(BaseHTTPRequestHandler):
                 fault_counts.clear()
                 for tok in tokens.values():
                     tok["calls"] = 0
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
+            with open(path, encoding="utf-8") as f:
+                t = json.load(f)
+            # Each version is kept: a delta token names the one it was issued at.
+            if not history or history[-1][0] != stamp:
+                history.append((stamp, {"users": copy.deepcopy(t.get("users", {})),
+                                        "groups": copy.deepcopy(t.get("groups", {}))}))
+            self.seq = len(history) - 1
+        return t
 
     def base(self):
         return "https://127.0.0.1:%d" % self.server.server_address[1]
@@ -183,8 +215,20 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         if "/oauth2/v2.0/token" in self.path:
             self.dispatch(self.token)
+        elif self.path.endswith("/checkMemberGroups"):
+            self.dispatch(self.member_groups)
         else:
             self.dispatch(self.send_mail)
+
+    def member_groups(self, extra):
+        t = self.tenant()
+        self.authorize(t, extra)
+        self.faults(t)
+        m = re.fullmatch(r"/v1\.0/users/([^/]+)/checkMemberGroups",
+                         urllib.parse.urlsplit(self.path).path)
+        if m is None:
+            raise graph_error(400, "BadRequest", "Resource not found for the segment.")
+        return self.check_member_groups(t, m.group(1), extra)
 
     # -- the token endpoint -------------------------------------------------
 
@@ -351,6 +395,12 @@ class Handler(BaseHTTPRequestHandler):
         if not perms & {"GroupMember.Read.All", "Group.Read.All", "Directory.Read.All"}:
             raise graph_error(403, "Authorization_RequestDenied",
                               "Insufficient privileges to complete the operation.")
+        m = re.fullmatch(r"/v1\.0/(users|groups)/delta", url.path)
+        if m:
+            if m.group(1) == "users" and not perms & {"User.Read.All", "Directory.Read.All"}:
+                raise graph_error(403, "Authorization_RequestDenied",
+                                  "Insufficient privileges to complete the operation.")
+            return 200, self.delta(t, m.group(1), q, extra)
         m = re.fullmatch(r"/v1\.0/groups/([^/]+)", url.path)
         if m:
             g = t["groups"].get(m.group(1))
@@ -370,6 +420,20 @@ class Handler(BaseHTTPRequestHandler):
                          url.path)
         if m:
             return 200, self.members(t, m.group(1), q, perms, extra)
+        m = re.fullmatch(r"/v1\.0/groups/([^/]+)/transitiveMemberOf/microsoft\.graph\.group",
+                         url.path)
+        if m:
+            if m.group(1) not in t["groups"]:
+                raise self.not_found(m.group(1))
+            ids = sorted(self.ancestors(t, m.group(1)))
+            return 200, {"@odata.context": self.base() + "/v1.0/$metadata#groups",
+                         "value": [self.select({"id": g}, q) for g in ids]}
+        m = re.fullmatch(r"/v1\.0/users/([^/]+)", url.path)
+        if m:
+            u = t["users"].get(m.group(1))
+            if u is None:
+                raise self.not_found(m.group(1))
+            return 200, self.select({"id": m.group(1), **u}, q)
         raise graph_error(400, "BadRequest", "Resource not found for the segment '%s'." %
                           url.path.rsplit("/", 1)[-1])
 
@@ -403,6 +467,133 @@ class Handler(BaseHTTPRequestHandler):
                 hits.append(self.select({"id": uid, **u}, q))
         return {"@odata.context": self.base() + "/v1.0/$metadata#users",
                 "@odata.count": len(hits), "value": hits}
+    # -- delta queries ------------------------------------------------------
+
+    @staticmethod
+    def ancestors(t, oid):
+        """Every group that has oid as a member, directly or through groups."""
+        found, todo = set(), [oid]
+        while todo:
+            cur = todo.pop()
+            for gid, g in t["groups"].items():
+                if cur in g["members"] and gid not in found:
+                    found.add(gid)
+                    todo.append(gid)
+        return found
+
+    def delta_link(self, kind, sel, seq):
+        tok = b64url(json.dumps({"r": kind, "sel": sel, "seq": seq}).encode())
+        return "%s/v1.0/%s/delta?$deltatoken=%s" % (self.base(), kind, tok)
+
+    def delta_items(self, t, kind, sel, old, new):
+        """What changed from version old to version new, as delta objects."""
+        items = []
+        page_members = int(t.get("delta_members_page", 20))
+        reasons = t.get("removed_reason", {})
+        a, b = old[kind], new[kind]
+        for oid in sorted(set(a) | set(b)):
+            if oid not in b:
+                items.append({"@odata.type": "#microsoft.graph.%s" % kind[:-1], "id": oid,
+                              "@removed": {"reason": reasons.get(oid, "changed")}})
+                continue
+            if kind == "users":
+                if oid in a and a[oid] == b[oid]:
+                    continue
+                obj = self.select({"id": oid, **b[oid]}, {"$select": sel} if sel else {})
+                if oid in a and t.get("delta_changed_only"):
+                    obj = {k: v for k, v in obj.items()
+                           if k == "id" or a[oid].get(k) != b[oid].get(k)}
+                items.append(obj)
+                continue
+            was = a.get(oid, {}).get("members", [])
+            now = b[oid].get("members", [])
+            props_changed = oid not in a or {k: v for k, v in a[oid].items() if k != "members"} != \
+                {k: v for k, v in b[oid].items() if k != "members"}
+            changes = [self.member_ref(new, m) for m in now if m not in was] + \
+                [dict(self.member_ref(old, m), **{"@removed": {"reason": "deleted"}})
+                 for m in was if m not in now]
+            if not changes and not props_changed:
+                continue
+            base = self.select({"id": oid, **{k: v for k, v in b[oid].items() if k != "members"}},
+                               {"$select": ",".join(x for x in (sel or "").split(",")
+                                                    if x and x != "members")} if sel else {})
+            base["id"] = oid
+            # A long members@delta comes over several pages, the group repeated.
+            for i in range(0, max(len(changes), 1), page_members):
+                obj = dict(base)
+                if changes:
+                    obj["members@delta"] = changes[i:i + page_members]
+                items.append(obj)
+        return items
+
+    @staticmethod
+    def member_ref(version, mid):
+        kind = "group" if mid in version["groups"] else "user"
+        return {"@odata.type": "#microsoft.graph.%s" % kind, "id": mid}
+
+    def delta(self, t, kind, q, extra):
+        size = int(t.get("delta_page_size", 100))
+        faults = t.get("faults", {})
+        if "$skiptoken" in q:
+            with lock:
+                st = skips.get(q["$skiptoken"])
+            if st is None:
+                raise graph_error(400, "syncStateNotFound",
+                                  "The sync state generation is not found. The delta token is "
+                                  "expired and data must be synchronized again.")
+        else:
+            tok = q.get("$deltatoken")
+            if tok is not None and tok != "latest":
+                if faults.get("resync"):
+                    raise graph_error(410, "resyncRequired",
+                                      "Resync required. Replace any local cached data with "
+                                      "the response data of a new, full delta request.",
+                                      {"Location": "%s/v1.0/%s/delta?$deltaToken=" %
+                                       (self.base(), kind)})
+                try:
+                    d = json.loads(b64url_decode(tok))
+                    old = history[d["seq"]][1]
+                except (ValueError, KeyError, IndexError, TypeError, binascii.Error):
+                    d = None
+                if d is None or d.get("r") != kind or faults.get("expire_delta"):
+                    raise graph_error(400, "syncStateNotFound",
+                                      "The sync state generation is not found. The delta "
+                                      "token is expired and data must be synchronized again.")
+                sel = d["sel"]
+                extra["since"] = d["seq"]
+            elif tok == "latest":
+                sel = q.get("$select", "")
+                extra["latest"] = True
+                return {"@odata.context": self.base() + "/v1.0/$metadata#" + kind,
+                        "@odata.deltaLink": self.delta_link(kind, sel, self.seq), "value": []}
+            else:
+                sel = q.get("$select", "")
+                old = {"users": {}, "groups": {}}
+            items = self.delta_items(t, kind, sel, old, history[self.seq][1])
+            st = {"items": items, "final": {"kind": kind, "sel": sel, "seq": self.seq}}
+        page, rest = st["items"][:size], st["items"][size:]
+        body = {"@odata.context": self.base() + "/v1.0/$metadata#" + kind, "value": page}
+        if rest:
+            skip = secrets.token_urlsafe(12)
+            with lock:
+                skips[skip] = {"items": rest, "final": st["final"]}
+            body["@odata.nextLink"] = "%s/v1.0/%s/delta?$skiptoken=%s" % (self.base(), kind, skip)
+        else:
+            f = st["final"]
+            body["@odata.deltaLink"] = self.delta_link(f["kind"], f["sel"], f["seq"])
+        extra["returned"] = len(page)
+        return body
+
+    def check_member_groups(self, t, uid, extra):
+        if uid not in t["users"]:
+            raise self.not_found(uid)
+        try:
+            asked = json.loads(self.body())["groupIds"]
+        except (ValueError, KeyError, TypeError):
+            raise graph_error(400, "Request_BadRequest", "Invalid request body.")
+        mine = self.ancestors(t, uid)
+        return 200, {"@odata.context": self.base() + "/v1.0/$metadata#Collection(Edm.String)",
+                     "value": [g for g in asked if g in mine]}
 
     def not_found(self, oid):
         return graph_error(404, "Request_ResourceNotFound",

@@ -136,6 +136,63 @@ test_empty_slots(void)
 	unlink(path);
 }
 
+/*
+ * Change streams: a type has a stream in its row exactly when conf says it
+ * has one; the kind follows incremental and ad_changes; a type without one,
+ * or incremental = no, opens no watch and says why.
+ */
+static void
+test_streams(void)
+{
+	static const enum dir_stream_kind kinds[] = {
+		[DIR_TYPE_LDAP] = DIR_STREAM_SYNCREPL,
+		[DIR_TYPE_AD] = DIR_STREAM_AD_USN,
+		[DIR_TYPE_CSV] = DIR_STREAM_NONE,
+		[DIR_TYPE_GRAPH] = DIR_STREAM_GRAPH_DELTA,
+	};
+	struct conf_directory conf;
+	struct dir_watch *w = NULL;
+	struct errbuf e;
+
+	for (size_t n = 0; conf_dir_type_names[n] != NULL; n++) {
+		enum dir_type type = (enum dir_type)n;
+		const struct dir_backend *be = dir_backend_of(type);
+
+		conf_directory_defaults(&conf, type);
+		conf.name = "t";
+		CHECK((be->watch != NULL) == (conf_dir_traits(type)->stream != NULL));
+		CHECK(be->watch == NULL || (be->watch->kind != NULL && be->watch->open != NULL &&
+		    be->watch->poll != NULL && be->watch->close != NULL));
+		CHECK_INTEQ(dir_stream_kind_of(&conf), kinds[type]);
+		CHECK((conf_directory_stream(&conf) != NULL) == (kinds[type] != DIR_STREAM_NONE));
+		conf.incremental = INCREMENTAL_NO;
+		CHECK_INTEQ(dir_stream_kind_of(&conf), DIR_STREAM_NONE);
+		CHECK(conf_directory_stream(&conf) == NULL);
+		err_clear(&e);
+		CHECK(dir_watch_open(&conf, NULL, NULL, 0, NULL, 0, &w, &e) == DIR_UNSUPPORTED);
+		CHECK(w == NULL);
+		CHECK_CONTAINS(e.text, "[directory t]");
+		conf.name = NULL;
+		conf_directory_clear(&conf);
+	}
+	conf_directory_defaults(&conf, DIR_TYPE_AD);
+	conf.ad_changes = AD_CHANGES_DIRSYNC;
+	CHECK_INTEQ(dir_stream_kind_of(&conf), DIR_STREAM_AD_DIRSYNC);
+	conf_directory_clear(&conf);
+	conf_directory_defaults(&conf, DIR_TYPE_CSV);
+	conf.name = "people";
+	err_clear(&e);
+	CHECK(dir_watch_open(&conf, NULL, NULL, 0, NULL, 0, &w, &e) == DIR_UNSUPPORTED);
+	CHECK_STREQ(e.text, "[directory people]: a CSV directory has no change stream: every "
+	    "group is read whole");
+	conf.name = NULL;
+	conf_directory_clear(&conf);
+	CHECK_STREQ(dir_stream_kind_name(DIR_STREAM_AD_DIRSYNC), "ad-dirsync");
+	CHECK_STREQ(dir_full_reason_name(DIR_FULL_LINK_EXPIRED), "link-expired");
+	CHECK_STREQ(dir_full_reason_name((enum dir_full_reason)99), "?");
+	CHECK_STREQ(dir_status_name(DIR_UNSUPPORTED), "unsupported");
+}
+
 /* Which binds put a password on the wire in clear text, and so are warned about. */
 static void
 test_cleartext_bind(void)
@@ -242,6 +299,7 @@ main(void)
 {
 	test_rows();
 	test_empty_slots();
+	test_streams();
 	test_cleartext_bind();
 	test_alt_mail_bound();
 	return check_finish();

@@ -27,6 +27,7 @@ copy of its keys and master key).
 import base64
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -122,6 +123,7 @@ class Slapd:
         self.env["SLAPD_URI"] = self.uri
         self.pending = []  # LDIF changes made while the directory could not take them
         self.journal_seen = 0
+        self.syncprov = False  # --engine incremental: RFC 4533 content sync for the daemon
 
     def conf(self, mode):
         c = self.base_conf
@@ -136,6 +138,11 @@ class Slapd:
                       "database mdb\n" % os.path.join(self.work, "accesslog"), 1)
         extra = ["overlay ppolicy", "overlay accesslog", "logdb cn=accesslog",
                  "logops writes", "logsuccess TRUE"]
+        if self.syncprov:
+            # The change stream the daemon follows (doc/incremental.md).
+            c = c.replace("moduleload back_mdb", "moduleload back_mdb\nmoduleload syncprov", 1)
+            extra = ["index entryCSN,entryUUID eq", "overlay syncprov",
+                     "syncprov-sessionlog 100", "syncprov-reloadhint TRUE"] + extra
         if mode == "readonly":
             extra.insert(0, "readonly on")
         if mode == "sizelimit":
@@ -377,13 +384,14 @@ class World:
             self.slapd = Slapd(paths, os.path.join(work, "slapd"))
             self.sink = Sink(paths, os.path.join(work, "smtp"))
             os.makedirs(os.path.join(work, "ext"), exist_ok=True)
+            self.slapd.syncprov = engine == "incremental"
             self.ext = ExtCA(paths, os.path.join(work, "ext"))
             self.ext.start()
             self._build_directory()
             self._write_config()
             self._make_internal_ca()
             self._probe_features()
-            if engine == "daemon":
+            if engine in ("daemon", "incremental"):
                 self.daemon = Daemon(self)
         except BaseException:
             self.close()
@@ -532,6 +540,12 @@ class World:
                 argv = ["faketime", "-f", "+%dd" % clock_days] + argv
         return argv, env
 
+    def settle(self):
+        """--engine incremental: let the daemon act on what the stream delivered
+        (past its debounce, every run it started ended) before anyone looks."""
+        if self.daemon is not None and self.slapd.syncprov:
+            self.daemon.settle()
+
     def sync(self, args, clock_days, crash=None, kill_ms=None):
         """One sync: `smimesync run ARGS`, or with a daemon engine, a run of the daemon."""
         if self.daemon is not None:
@@ -583,6 +597,7 @@ class Daemon:
         self.proc = None
         self.clock = None
         self.armed = None       # the crash point the running daemon was started with
+        self.log_start = 0      # where the running daemon's part of the log begins
         self.log = os.path.join(world.work, "daemon.log")
 
     def ended(self):
@@ -591,6 +606,29 @@ class Daemon:
                 return f.read().count("run ended (")
         except FileNotFoundError:
             return 0
+
+    def busy(self):
+        """Has the running daemon started a run it has not ended? (Its own part
+        of the log only: a daemon killed before left a run unended.)"""
+        try:
+            with open(self.log, errors="replace") as f:
+                f.seek(self.log_start)
+                text = f.read()
+        except FileNotFoundError:
+            return False
+        return len(re.findall(r" (?:full|incremental) run: ", text)) > text.count("run ended (")
+
+    def settle(self):
+        """Wait past the daemon's debounce (2 s) until every run it started has
+        ended; a daemon that is not running has nothing to settle."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        time.sleep(2.5)
+        deadline = time.time() + HANG_SECONDS
+        while self.proc.poll() is None and self.busy():
+            if time.time() > deadline:
+                break
+            time.sleep(0.05)
 
     def report(self):
         import sqlite3
@@ -606,6 +644,7 @@ class Daemon:
     def start(self, clock_days, crash=None):
         argv, env = self.w.command(["daemon"], clock_days, crash)
         with open(self.log, "a") as log:
+            self.log_start = log.tell()
             self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log, env=env,
                                          start_new_session=True)
         self.clock, self.armed = clock_days, crash

@@ -1,0 +1,238 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+# `make bench`, issue #17 item 7: the daemon following OpenLDAP's change
+# stream against a directory of BENCH_USERS people, every one of them in
+# bench-all and holding a certificate (tests/bench/seed-store.py).
+#
+#   top_srcdir=... top_builddir=... SMIMESYNC=... BENCH_USERS=100000 \
+#   BENCH_REACT_SAMPLES=5 BENCH_JSON=bench-incremental.json sh tests/bench/bench-incremental.sh
+#
+#   reaction   ldapmodify adds a person (added beforehand, not yet a member)
+#              to bench-all while the daemon runs; the time until their
+#              certificate is in their entry (ldapsearch every 0.1 s):
+#              typical (median) and p95 (the largest of the samples, with
+#              five) over BENCH_REACT_SAMPLES; targets <= 10 s and <= 60 s
+#   cost       the LDAP work an hour of incremental operation with 100
+#              changes would take, against one full paged read of the same
+#              group, in entries returned to the service account (slapd's
+#              stats log: nentries of every search on its connections). The
+#              changes measured are the reaction samples (a member added:
+#              the group is read again whole) and as many changes of a
+#              member's display name (the person alone is planned); the
+#              hour is extrapolated as 100 changes in the measured mix.
+#              Entries the persistent search pushes are not in the stats
+#              log (a few per change); the runs at [service] interval
+#              (full reads) are not counted. Target <= 2 %.
+# One line per measure on stdout; exit 0 when the bench ran, 1 when it broke.
+set -eu
+: "${top_srcdir:?}" "${top_builddir:?}" "${SMIMESYNC:?}"
+. "$top_srcdir/tests/tools/slapd-lib.sh"
+. "$top_srcdir/tests/tools/smtp-lib.sh"
+slapd_require
+smtp_require
+command -v sqlite3 >/dev/null || { echo "bench: sqlite3 is missing (tools/install-deps)" >&2; exit 1; }
+
+N=${BENCH_USERS:-100000}
+S=${BENCH_REACT_SAMPLES:-5}
+JSON=${BENCH_JSON:-$top_builddir/bench-incremental.json}
+W=$(mktemp -d /tmp/smimesync-benchinc.XXXXXX)
+DPID=
+cleanup() {
+	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then kill -TERM "$DPID"; wait "$DPID" 2>/dev/null || true; fi
+	smtp_stop || true; slapd_stop || true; [ -n "${KEEP:-}" ] || rm -rf "$W"
+}
+trap cleanup EXIT INT TERM
+note() { printf '# %s\n' "$*" >&2; }
+now() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"%.3f\", $* }"; }
+die() { echo "bench-incremental: $*" >&2; KEEP=1; exit 1; }
+
+note "$(date -u +%H:%M:%S) generating $N users, slapadd (syncprov, memberof, stats log)"
+mkdir -p "$W/slapd" "$W/smtp" "$W/d"
+/usr/bin/python3 "$top_srcdir/tests/bench/gen-ldif.py" dc=example,dc=org "$N" 10 >"$W/people.ldif"
+SLAPD_MAXSIZE=8589934592
+SLAPD_DEBUG=stats
+SLAPD_DB_EXTRA='dbnosync
+limits dn.exact="cn=smimesync,ou=services,dc=example,dc=org" size=unlimited time=unlimited'
+SLAPD_OVERLAYS="memberof syncprov"
+export SLAPD_MAXSIZE SLAPD_DEBUG SLAPD_DB_EXTRA SLAPD_OVERLAYS
+slapd_start_with_ldif "$W/slapd" "$W/people.ldif"
+smtp_start "$W/smtp"
+D=$W/d
+mkdir -p "$D/state" "$D/ca" "$D/offline"
+chmod 700 "$D/state" "$D/ca" "$D/offline"
+cp "$SLAPD_SVC_PW_FILE" "$D/ldap.secret"
+chmod 600 "$D/ldap.secret"
+conf() { # groups...
+	cat >"$D/smimesync.conf" <<CONF
+[service]
+state_dir = $D/state
+log_level = info
+interval = 1h
+jitter = 0s
+max_new_per_run = 10000000
+
+[directory corp]
+type = ldap
+uri = $SLAPD_URI
+starttls = required
+bind_dn = $SLAPD_SVC_DN
+bind_password_file = $D/ldap.secret
+base_dn = $SLAPD_BASE
+tls_ca_file = $SLAPD_CA_FILE
+page_size = 1000
+incremental = yes
+
+[ca internal]
+cert_file = $D/ca/issuing.pem
+key_file = $D/ca/issuing.key
+chain_file = $D/ca/chain.pem
+crl_url = http://pki.example.org/smime.crl
+key_type = p256
+
+[mail]
+smtp_host = 127.0.0.1
+smtp_port = $SMTP_PORT
+tls_ca_file = $SMTP_CA_FILE
+from = Example PKI <pki@example.org>
+CONF
+	for g in "$@"; do
+		printf '\n[group %s]\ndirectory = corp\ngroup_dn = cn=%s,ou=groups,%s\nca = internal\nkey_type = p256\n' \
+			"$g" "$g" "$SLAPD_BASE" >>"$D/smimesync.conf"
+	done
+}
+SMIMESYNC_CONF=$D/smimesync.conf
+export SMIMESYNC_CONF
+LDAPTLS_CACERT=$SLAPD_CA_FILE
+export LDAPTLS_CACERT
+conf bench-tiny
+"$SMIMESYNC" ca init --root-key-out "$D/offline/root.key" >/dev/null
+"$SMIMESYNC" run >/dev/null 2>"$W/tiny.log" || die "the first run failed; see $W/tiny.log"
+ldap_read() { ldapsearch -x -ZZ -LLL -o ldif-wrap=no -H "$SLAPD_URI" -D "$SLAPD_SVC_DN" -y "$SLAPD_SVC_PW_FILE" "$@"; }
+admin() { ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" "$@" >/dev/null; }
+note "$(date -u +%H:%M:%S) seeding the store: everyone in bench-all holds a certificate"
+ldap_read -E pr=1000/noprompt -b "cn=bench-all,ou=groups,$SLAPD_BASE" -s base "(objectClass=*)" member |
+	sed -n 's/^member: //p' | sort >"$W/all.dns"
+ldap_read -E pr=1000/noprompt -b "ou=people,$SLAPD_BASE" "(objectClass=inetOrgPerson)" \
+	entryUUID mail displayName >"$W/people.dump"
+/usr/bin/python3 "$top_srcdir/tests/bench/seed-store.py" "$D/state/smimesync.db" bench-all \
+	"$W/people.dump" "$W/all.dns" >/dev/null
+conf bench-all
+
+# The service account's searches in the stats log from byte $1 on: entries returned.
+entries_since() {
+	tail -c +"$(($1 + 1))" "$SLAPD_LOG" | awk -v svc="dn=\"$SLAPD_SVC_DN\"" '
+		/ BIND dn=/ { c = $0; sub(/.*conn=/, "", c); sub(/ .*/, "", c); if (index(tolower($0), tolower(svc))) mine[c] = 1 }
+		/ SEARCH RESULT / && /nentries=/ {
+			c = $0; sub(/.*conn=/, "", c); sub(/ .*/, "", c)
+			n = $0; sub(/.*nentries=/, "", n); sub(/ .*/, "", n)
+			if (c in mine) total += n
+		}
+		END { print total + 0 }'
+}
+# The BIND lines of connections opened before the window: keep them visible.
+binds_of_svc() { grep " BIND dn=\"$SLAPD_SVC_DN\"" "$SLAPD_LOG" >"$W/binds" || true; }
+entries_window() { # from [to]: entries of the service account's searches between two byte offsets
+	binds_of_svc
+	{ cat "$W/binds"; head -c "${2:-$(wc -c <"$SLAPD_LOG")}" "$SLAPD_LOG" | tail -c +"$(($1 + 1))"; } >"$W/window.log"
+	SLAPD_LOG_SAVE=$SLAPD_LOG
+	SLAPD_LOG=$W/window.log
+	entries_since 0
+	SLAPD_LOG=$SLAPD_LOG_SAVE
+}
+runs_done() { awk '/run ended \(/ { n++ } END { print n + 0 }' "$W/daemon.log" 2>/dev/null || echo 0; }
+runs_started() { awk '/ (full|incremental) run: / { n++ } END { print n + 0 }' "$W/daemon.log" 2>/dev/null || echo 0; }
+wait_runs() { # n: until n runs ended (the daemon must live)
+	while [ "$(runs_done)" -lt "$1" ]; do
+		kill -0 "$DPID" 2>/dev/null || die "the daemon died; see $W/daemon.log"
+		sleep 0.2
+	done
+}
+# Past the debounce, and every run that started has ended.
+wait_idle() {
+	sleep 3
+	while [ "$(runs_started)" -gt "$(runs_done)" ]; do
+		kill -0 "$DPID" 2>/dev/null || die "the daemon died; see $W/daemon.log"
+		sleep 0.2
+	done
+}
+
+note "$(date -u +%H:%M:%S) daemon start: one full read of bench-all"
+OFF=$(wc -c <"$SLAPD_LOG")
+"$SMIMESYNC" daemon 2>"$W/daemon.log" &
+DPID=$!
+wait_runs 1
+FULL_ENTRIES=$(entries_window "$OFF")
+note "the full read returned $FULL_ENTRIES entries"
+
+published() {
+	ldapsearch -x -LLL -H "$SLAPD_URI" -b "$1" -s base 'userCertificate;binary' 2>/dev/null |
+		grep -c '^userCertificate;binary::' || true
+}
+: >"$W/react.sec"
+OFF=$(wc -c <"$SLAPD_LOG")
+i=0
+while [ "$i" -lt "$S" ]; do
+	i=$((i + 1))
+	dn="uid=react$i,ou=people,$SLAPD_BASE"
+	printf 'dn: %s\nobjectClass: inetOrgPerson\nuid: react%s\ncn: React %s\nsn: React\nmail: react%s@example.org\n' \
+		"$dn" "$i" "$i" "$i" | admin -a
+	# The new entry alone is a change too (of nobody known): let it pass first.
+	wait_idle
+	n=$(runs_done)
+	t0=$(now)
+	printf 'dn: cn=bench-all,ou=groups,%s\nchangetype: modify\nadd: member\nmember: %s\n' "$SLAPD_BASE" "$dn" | admin
+	until [ "$(published "$dn")" -ge 1 ]; do
+		kill -0 "$DPID" 2>/dev/null || die "the daemon died; see $W/daemon.log"
+		sleep 0.1
+	done
+	t=$(calc "$(now) - $t0")
+	echo "$t" >>"$W/react.sec"
+	note "sample $i: $t s"
+	wait_runs $((n + 1))
+done
+MID=$(wc -c <"$SLAPD_LOG")
+# As many changes of a member's display name: the person alone is planned again.
+i=0
+while [ "$i" -lt "$S" ]; do
+	i=$((i + 1))
+	wait_idle
+	n=$(runs_done)
+	printf 'dn: uid=u%06d,ou=people,%s\nchangetype: modify\nreplace: displayName\ndisplayName: Renamed %s\n' \
+		"$i" "$SLAPD_BASE" "$i" | admin
+	wait_runs $((n + 1))
+done
+wait_idle
+MEMBER_ENTRIES=$(entries_window "$OFF" "$MID")
+PERSON_ENTRIES=$(entries_window "$MID")
+CHANGE_ENTRIES=$((MEMBER_ENTRIES + PERSON_ENTRIES))
+kill -TERM "$DPID"
+wait "$DPID" 2>/dev/null || true
+DPID=
+
+TYPICAL=$(sort -n "$W/react.sec" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+P95=$(sort -n "$W/react.sec" | awk '{ v[NR] = $1 } END { i = int(NR * 0.95 + 0.999); if (i < 1) i = 1; if (i > NR) i = NR; print v[i] }')
+PER_CHANGE=$(calc "$CHANGE_ENTRIES / (2 * $S)")
+COST=$(calc "100 * $PER_CHANGE / ($FULL_ENTRIES > 0 ? $FULL_ENTRIES : 1) * 100")
+verdict() { if awk "BEGIN { exit !($1) }"; then echo met; else echo MISSED; fi; }
+V_TYP=$(verdict "$TYPICAL <= 10")
+V_P95=$(verdict "$P95 <= 60")
+V_COST=$(verdict "$COST <= 2")
+printf 'reaction      typical %s s, p95 %s s over %s samples (a member added to a group of %s; targets <= 10 s, <= 60 s) %s/%s\n' \
+	"$TYPICAL" "$P95" "$S" "$N" "$V_TYP" "$V_P95"
+printf 'incr-cost     100 changes ~ %s %% of one full read (target <= 2 %%) %s: entries per change %s for a member added, %s for a name changed; full read %s entries\n' \
+	"$COST" "$V_COST" "$(calc "$MEMBER_ENTRIES / $S")" "$(calc "$PERSON_ENTRIES / $S")" "$FULL_ENTRIES"
+cat >"$JSON" <<JSON
+{
+  "users": $N,
+  "reaction": {"samples": $S, "typical_seconds": $TYPICAL, "p95_seconds": $P95,
+    "all_seconds": [$(paste -sd, "$W/react.sec")], "target_typical_max": 10, "target_p95_max": 60,
+    "met": $([ "$V_TYP" = met ] && [ "$V_P95" = met ] && echo true || echo false)},
+  "incremental_cost": {"changes_measured": $((2 * S)), "entries": $CHANGE_ENTRIES,
+    "entries_member_added": $MEMBER_ENTRIES, "entries_name_changed": $PERSON_ENTRIES,
+    "entries_per_change": $PER_CHANGE, "full_read_entries": $FULL_ENTRIES,
+    "percent_for_100_changes": $COST, "target_max_percent": 2,
+    "met": $([ "$V_COST" = met ] && echo true || echo false)}
+}
+JSON
+note "wrote $JSON"
