@@ -20,6 +20,9 @@ command -v jq >/dev/null || { echo "SKIP: jq is not installed (tools/install-dep
 test_begin mass-leave-log
 /usr/bin/python3 "$top_srcdir/tests/bench/gen-ldif.py" "dc=example,dc=org" 40 1 >"$W/people.ldif"
 mkdir -p "$W/slapd"
+# gen-ldif.py writes memberOf, which slapadd knows only with the memberof overlay.
+SLAPD_OVERLAYS=memberof
+export SLAPD_OVERLAYS
 slapd_start_with_ldif "$W/slapd" "$W/people.ldif"
 smtp_start "$W/smtp"
 
