@@ -53,6 +53,12 @@ class Step:
                 return True
         return False
 
+    def retire_held(self):
+        """Did the mass-retire valve hold this run's leavers (an error says so,
+        and names run --allow-mass-retire)? I1 allows "held by a valve"."""
+        return any((x.get("message") or "").startswith("safety valve:")
+                   for x in (self.report or {}).get("errors", []))
+
     def reported(self, pid):
         """The report's entries for pid that are not 'done' (the report says why not)."""
         if not self.report:
@@ -442,6 +448,8 @@ class Oracle:
                             not any(self.mail_steps.get((f, k)) for k in ("collection", "password")):
                         if st.now - self.gone_since.get(pid, st.now) < LEAVE_GRACE:
                             continue    # a leaver's certificates live out the grace
+                        if st.retire_held():
+                            continue    # the valve holds every leaver, and says so
                         v.append(("I3-abandoned", "%s is no longer an enabled member, and his "
                                   "serial %s, never published nor mailed, stays valid" % (
                                       pid, cur[f]["serial"])))
