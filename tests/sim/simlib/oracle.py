@@ -133,8 +133,11 @@ class Oracle:
         # Gone since the first full run after he was last a member: a member
         # at any step in between (a join and a leave while the directory took
         # no writes, say) starts the grace again at the next full run.
+        # A run whose leavers the mass-retire valve held retired nobody and
+        # recorded nobody as gone: grace begins at the run that lets them go.
+        held = st.full_run and st.retire_held()
         for pid in people.PEOPLE:
-            if st.before.eligible(pid) or st.after.eligible(pid):
+            if st.before.eligible(pid) or st.after.eligible(pid) or held:
                 self.gone_since.pop(pid, None)
             elif st.full_run:
                 self.gone_since.setdefault(pid, st.now)
@@ -448,8 +451,6 @@ class Oracle:
                             not any(self.mail_steps.get((f, k)) for k in ("collection", "password")):
                         if st.now - self.gone_since.get(pid, st.now) < LEAVE_GRACE:
                             continue    # a leaver's certificates live out the grace
-                        if st.retire_held():
-                            continue    # the valve holds every leaver, and says so
                         v.append(("I3-abandoned", "%s is no longer an enabled member, and his "
                                   "serial %s, never published nor mailed, stays valid" % (
                                       pid, cur[f]["serial"])))
