@@ -73,18 +73,18 @@ enabled_groups(const struct config *cfg)
 }
 
 /*
- * Read the groups todo[] names (every enabled group when NULL); a failed
+ * Read the groups wanted[] names (every enabled group when NULL); a failed
  * read marks that group, never guesses. done[] (may be NULL) marks each
  * group tried.
  */
 static size_t
-read_groups(struct engine *en, struct group_read *reads, const bool *todo, bool *done)
+read_groups(struct engine *en, struct group_read *reads, const bool *wanted, bool *done)
 {
 	const struct config *cfg = en->cfg;
 	size_t ok = 0, read = 0, total = 0;
 
 	for (size_t gi = 0; gi < cfg->n_groups; gi++)
-		total += cfg->groups[gi].enabled && (todo == NULL || todo[gi]);
+		total += cfg->groups[gi].enabled && (wanted == NULL || wanted[gi]);
 	engine_phase(en, PHASE_READING, total);
 	for (size_t gi = 0; gi < cfg->n_groups; gi++) {
 		const struct conf_group *g = &cfg->groups[gi];
@@ -92,7 +92,7 @@ read_groups(struct engine *en, struct group_read *reads, const bool *todo, bool 
 		struct errbuf e;
 
 		err_clear(&e);
-		if (!g->enabled || (todo != NULL && !todo[gi]))
+		if (!g->enabled || (wanted != NULL && !wanted[gi]))
 			continue;
 		if (done != NULL)
 			done[gi] = true;
