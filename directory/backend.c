@@ -160,3 +160,28 @@ dir_address_holders(struct dir_conn *dc, const char *addr, struct dir_holders *o
 		dir_holders_free(out); /* all or nothing */
 	return st;
 }
+
+enum dir_status
+dir_read_person(struct dir_conn *dc, const char *ref, const struct conf_group *const *groups,
+    size_t n_groups, struct user *out, bool *in, bool *found, struct errbuf *e)
+{
+	enum dir_status st;
+
+	memset(out, 0, sizeof(*out));
+	memset(in, 0, n_groups * sizeof(*in));
+	*found = false;
+	if (dc->be->read_person == NULL) {
+		err_set(e, "%s: a %s directory cannot look people up one by one; their groups "
+		    "are read whole", dc->label, dc->be->title);
+		return DIR_UNSUPPORTED;
+	}
+	st = dc->be->read_person(dc->state, ref, groups, n_groups, out, in, found, e);
+	if (st != DIR_OK || !*found) {
+		/* All or nothing. */
+		user_free_fields(out);
+		memset(out, 0, sizeof(*out));
+		memset(in, 0, n_groups * sizeof(*in));
+		*found = false;
+	}
+	return st;
+}

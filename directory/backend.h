@@ -31,6 +31,9 @@
  *                apply_certs gets only a change that is not empty and
  *                never adds and deletes the same value (the dispatcher
  *                checks both).
+ *   read_person  one person and their memberships (directory.h
+ *                dir_read_person): the dispatcher has cleared out, in[] and
+ *                *found; NULL for a type that cannot (DIR_UNSUPPORTED).
  *   address_holders  appends to out every entry that carries the address
  *                (directory.h says which attributes count), searching the
  *                whole directory, not only the groups; all or nothing.
@@ -71,6 +74,9 @@ struct dir_backend {
 	enum dir_status (*apply_certs)(void *state, const char *dn,
 	    const struct dir_cert_change *change, struct errbuf *e);
 	const char *cannot_publish; /* with the three above NULL: why, as a sentence */
+	enum dir_status (*read_person)(void *state, const char *ref,
+	    const struct conf_group *const *groups, size_t n_groups, struct user *out, bool *in,
+	    bool *found, struct errbuf *e);
 	/* Who holds an address (directory.h dir_address_holders); never NULL in a row. */
 	enum dir_status (*address_holders)(void *state, const char *addr,
 	    struct dir_holders *out, struct errbuf *e);

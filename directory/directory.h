@@ -145,6 +145,31 @@ enum dir_status dir_read_group(struct dir_conn *dc, const struct conf_group *g,
     struct user_list *out, struct errbuf *e) MUST_USE;
 
 /*
+ * One person looked up by themselves, with their memberships: what an
+ * incremental run needs to plan someone without reading their groups
+ * whole (a new member the stream names, a leaver, a renewal that is due).
+ *
+ * ref is how the store knows the person: the entry's DN (ldap, ad), the
+ * user id (graph), the row's id (csv). groups[] are enabled [group]s of
+ * this directory (borrowed). On DIR_OK:
+ *   *found  false when there is no such entry, or it is no longer a
+ *           person in scope (outside base_dn, not matching user_filter):
+ *           *out is untouched and in[] all false;
+ *   *out    the person (new; user_free_fields() it) read exactly as
+ *           dir_read_group() reads members, under the policy of the first
+ *           of groups[] they are in (of groups[0] when in none);
+ *   in[i]   true when groups[i]'s dir_read_group() would list them now,
+ *           directly or through nested groups (as far as the group's
+ *           nesting lies within what the directory can search: under
+ *           base_dn for ldap, the domain for ad).
+ * DIR_UNSUPPORTED (e says why): this type cannot look people up one by
+ * one; the caller reads their groups whole instead.
+ */
+enum dir_status dir_read_person(struct dir_conn *dc, const char *ref,
+    const struct conf_group *const *groups, size_t n_groups, struct user *out, bool *in,
+    bool *found, struct errbuf *e) MUST_USE;
+
+/*
  * Where u (read from another directory, e.g. Entra ID) lives in this one,
  * the group's publish target: with type = ad an entry at u->onprem_dn (an
  * Entra user) or else at u->dn (a person read from a global catalog) that
