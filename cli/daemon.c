@@ -240,7 +240,7 @@ one_run(struct daemon *d, FILE *devnull, struct run_scope *scope)
  */
 static void
 daemon_run(struct daemon *d, FILE *devnull, const sigset_t *waitmask, const sigset_t *blocked,
-    bool full, const char *trigger)
+    bool full, bool due, const char *trigger)
 {
 	struct run_scope sc;
 	enum run_status rs;
@@ -251,6 +251,7 @@ daemon_run(struct daemon *d, FILE *devnull, const sigset_t *waitmask, const sigs
 	if (full)
 		(void)watches_poll(d->watches, 0); /* the newest positions: the full read covers them */
 	watches_scope(d->watches, full, why, &sc);
+	sc.due = due;
 	sd_notifyf("STATUS=running (%s); %s", why, d->last_run[0] ? d->last_run : "first run");
 	/* The hook fills it again if this run is recorded. */
 	snprintf(d->prev_run, sizeof(d->prev_run), "%s", d->last_run[0] ? d->last_run :
@@ -315,10 +316,17 @@ daemon_loop(struct daemon *d, const sigset_t *waitmask, const sigset_t *blocked)
 
 			/*
 			 * The time-driven work (renewals, reminders, the queues,
-			 * the CRL) is planned from a full read: the store does not
-			 * hold who is a member now without reading the groups.
+			 * the CRL) needs to know who is a member now. Where every
+			 * directory is followed by a stream that can look people up
+			 * alone, the run at the interval looks up only the people
+			 * due by the clock; anything else is a full read.
 			 */
-			daemon_run(d, devnull, waitmask, blocked, true, trigger);
+			bool due_only = strcmp(trigger, "interval") == 0 &&
+			    watches_follow_all(d->watches);
+
+			daemon_run(d, devnull, waitmask, blocked, !due_only, due_only,
+			    due_only ? "interval (the people due by the clock are looked up; the "
+			    "streams follow everyone else)" : trigger);
 			trigger = NULL;
 			d->reloaded = false;
 			delay = next_delay(d->cfg);
@@ -335,7 +343,7 @@ daemon_loop(struct daemon *d, const sigset_t *waitmask, const sigset_t *blocked)
 			snprintf(buf, sizeof(buf), "%s%s", d->reloaded ? "SIGHUP (configuration "
 			    "reloaded): " : "", why);
 			d->reloaded = false;
-			daemon_run(d, devnull, waitmask, blocked, false, buf);
+			daemon_run(d, devnull, waitmask, blocked, false, false, buf);
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			status_after(d, due.tv_sec - now.tv_sec);
 			continue;

@@ -468,3 +468,29 @@ watches_done(struct daemon_watches *ws, struct run_scope *sc)
 	scope_free(ws);
 	memset(sc, 0, sizeof(*sc));
 }
+
+bool
+watches_follow_all(const struct daemon_watches *ws)
+{
+	const struct config *cfg;
+
+	if (ws == NULL)
+		return false;
+	cfg = ws->cfg;
+	for (size_t gi = 0; gi < cfg->n_groups; gi++) {
+		bool followed = false;
+
+		if (!cfg->groups[gi].enabled)
+			continue;
+		for (size_t i = 0; i < ws->n && !followed; i++) {
+			const struct watch *w = &ws->v[i];
+
+			followed = w->dir == cfg->groups[gi].directory && w->w != NULL &&
+			    !w->unsupported && !w->full && w->last_full_read != 0 &&
+			    dir_reads_person(w->dir);
+		}
+		if (!followed)
+			return false;
+	}
+	return true;
+}

@@ -63,6 +63,14 @@ bool watches_due(struct daemon_watches *ws, const char **trigger_out);
 bool watches_full_due(struct daemon_watches *ws, const char **trigger_out);
 
 /*
+ * Is every directory with enabled groups followed by an open stream that
+ * can look people up alone, read whole once since it opened, with no full
+ * read asked for? Then the run at [service] interval need not read every
+ * group: it looks up the people due by the clock (run_scope.due).
+ */
+bool watches_follow_all(const struct daemon_watches *ws);
+
+/*
  * The scope of a run: full (every group read whole; every watch's latest
  * state committed with it) or the pending changes. sc is filled with
  * arrays owned by ws until watches_done().

@@ -185,3 +185,19 @@ dir_read_person(struct dir_conn *dc, const char *ref, const struct conf_group *c
 	}
 	return st;
 }
+
+bool
+dir_reads_person(const struct conf_directory *conf)
+{
+	const struct dir_backend *be = dir_backend_of(conf->type);
+
+	return be != NULL && be->read_person != NULL;
+}
+
+const char *
+dir_person_ref(const struct conf_directory *conf, const char *id, const char *dn)
+{
+	const struct dir_backend *be = dir_backend_of(conf->type);
+
+	return be != NULL && be->person_by_dn ? dn : id;
+}

@@ -74,6 +74,7 @@ struct dir_backend {
 	enum dir_status (*apply_certs)(void *state, const char *dn,
 	    const struct dir_cert_change *change, struct errbuf *e);
 	const char *cannot_publish; /* with the three above NULL: why, as a sentence */
+	bool person_by_dn; /* read_person's ref is the DN (LDAP entries), else the user id */
 	enum dir_status (*read_person)(void *state, const char *ref,
 	    const struct conf_group *const *groups, size_t n_groups, struct user *out, bool *in,
 	    bool *found, struct errbuf *e);

@@ -468,5 +468,6 @@ const struct dir_backend dir_ad_backend = {
 	.read_certs = dir_ldap_read_certs,
 	.apply_certs = dir_ldap_apply_certs,
 	.address_holders = ad_address_holders,
+	.person_by_dn = true,
 	.watch = &dir_ad_watch_ops,
 };

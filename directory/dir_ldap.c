@@ -71,5 +71,7 @@ const struct dir_backend dir_ldap_backend = {
 	.read_certs = dir_ldap_read_certs,
 	.apply_certs = dir_ldap_apply_certs,
 	.address_holders = ldap_address_holders,
+	.person_by_dn = true,
+	.read_person = dir_ldap_read_person,
 	.watch = &dir_ldap_watch_ops,
 };

@@ -168,6 +168,10 @@ enum dir_status dir_read_group(struct dir_conn *dc, const struct conf_group *g,
 enum dir_status dir_read_person(struct dir_conn *dc, const char *ref,
     const struct conf_group *const *groups, size_t n_groups, struct user *out, bool *in,
     bool *found, struct errbuf *e) MUST_USE;
+/* Can conf's type look people up one by one at all (a given server may still refuse)? */
+bool dir_reads_person(const struct conf_directory *conf);
+/* The ref dir_read_person() takes for a person known by id and dn (borrowed; may be NULL). */
+const char *dir_person_ref(const struct conf_directory *conf, const char *id, const char *dn);
 
 /*
  * Where u (read from another directory, e.g. Entra ID) lives in this one,

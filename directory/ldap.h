@@ -186,6 +186,15 @@ int dir_parse_range(const char *desc, const char *attr, size_t *lo, size_t *hi, 
 /* ---- ldap_members.c ---- */
 
 /*
+ * dir_read_person() of the OpenLDAP backend (ldap_person_groups.c): the
+ * entry at ref read as a group member is, and the groups that list it,
+ * found upwards from it.
+ */
+enum dir_status dir_ldap_read_person(void *state, const char *ref,
+    const struct conf_group *const *groups, size_t n_groups, struct user *out, bool *in,
+    bool *found, struct errbuf *e) MUST_USE;
+
+/*
  * The transitive members of group_dn that are people, nesting resolved
  * here (groupOfNames and groupOfUniqueNames), appended to out sorted by
  * DN; all or nothing. The group_members of the OpenLDAP backend.
@@ -230,6 +239,13 @@ bool dir_entry_is(const struct dir_entry *de, const char *name);
  * An RFC 4519 person entry (OpenLDAP: entryUUID the id, a ppolicy lock
  * disables) as a user appended to out.
  */
+/*
+ * The attributes a person of an RFC 4519 directory is read with
+ * (dir_ldap_add_person), into attrs (borrowed names, NULL-terminated;
+ * room for DIR_LDAP_PERSON_ATTRS + 1). Returns how many.
+ */
+#define DIR_LDAP_PERSON_ATTRS 10
+size_t dir_ldap_person_attrs(const struct conf_directory *c, char **attrs);
 void dir_ldap_add_person(struct dir_ldap *dl, LDAPMessage *entry, const char *dn,
     struct user_list *out);
 /* First value of a name attribute, if it is sane UTF-8 text (new), else NULL. */

@@ -433,19 +433,9 @@ dir_ldap_expand_group(struct dir_ldap *dl, const char *group_dn, struct user_lis
 	strset_init(&x.seen);
 	x.either_filter = xasprintf("(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)%s)",
 	    dl->user_filter);
-	x.attrs[k++] = "objectClass";
+	k = dir_ldap_person_attrs(dl->conf, x.attrs);
 	x.attrs[k++] = "member";
 	x.attrs[k++] = "uniqueMember";
-	x.attrs[k++] = "entryUUID";
-	x.attrs[k++] = dl->conf->mail_attribute;
-	x.attrs[k++] = "displayName";
-	x.attrs[k++] = "cn";
-	x.attrs[k++] = "givenName";
-	x.attrs[k++] = "sn";
-	x.attrs[k++] = "preferredLanguage";
-	x.attrs[k++] = "pwdAccountLockedTime";
-	if (dl->conf->alt_mail_attribute != NULL)
-		x.attrs[k++] = dl->conf->alt_mail_attribute;
 	memcpy(x.search_attrs, x.attrs, k * sizeof(*x.attrs));
 	x.search_attrs[k] = NULL;
 	x.attrs[k++] = "memberOf";

@@ -124,6 +124,26 @@ dir_ldap_check_alt_mails(struct dir_ldap *dl, struct user *u, const char *more)
 	free(what);
 }
 
+size_t
+dir_ldap_person_attrs(const struct conf_directory *c, char **attrs)
+{
+	size_t k = 0;
+
+	attrs[k++] = "objectClass";
+	attrs[k++] = "entryUUID";
+	attrs[k++] = c->mail_attribute;
+	attrs[k++] = "displayName";
+	attrs[k++] = "cn";
+	attrs[k++] = "givenName";
+	attrs[k++] = "sn";
+	attrs[k++] = "preferredLanguage";
+	attrs[k++] = "pwdAccountLockedTime";
+	if (c->alt_mail_attribute != NULL)
+		attrs[k++] = c->alt_mail_attribute;
+	attrs[k] = NULL;
+	return k;
+}
+
 void
 dir_ldap_add_person(struct dir_ldap *dl, LDAPMessage *entry, const char *dn,
     struct user_list *out)

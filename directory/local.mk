@@ -10,7 +10,7 @@ libdirectory_a_SOURCES = \
 	directory/ldap_conn.c directory/ldap_errors.c \
 	directory/ldap_search.c directory/ldap_readmany.c \
 	directory/ranges.c directory/ldap_members.c \
-	directory/ldap_person.c directory/ldap_locate.c \
+	directory/ldap_person.c directory/ldap_person_groups.c directory/ldap_locate.c \
 	directory/ldap_publish.c directory/ldap_holders.c directory/holders.c \
 	directory/ad_person.c directory/ad_gc.c \
 	directory/watch.c directory/ldap_watch.c directory/ad_watch.c \

@@ -364,6 +364,8 @@ store_states_free(struct store_user_state *v, size_t n)
 		free(v[i].alt_mails);
 		free(v[i].open_mail);
 		free(v[i].open_alt_mails);
+		free(v[i].dn);
+		free(v[i].source);
 	}
 	free(v);
 }
@@ -392,7 +394,7 @@ store_load_states(struct store *st, struct store_user_state **out, size_t *n, st
 	    "  u.display_name, u.ignored, u.force_issue,"
 	    "  newest.status = 'revoked' AND cur.id IS NULL, u.left_at, u.group_name, u.ca_hold,"
 	    "  oc.status, oc.serial, oa.created, oa.ca_cookie IS NOT NULL, newest.revoked_at,"
-	    "  cur.alt_mails, oa.mail, oc.id, oc.alt_mails"
+	    "  cur.alt_mails, oa.mail, oc.id, oc.alt_mails, u.dn, u.source"
 	    " FROM users u"
 	    " LEFT JOIN cur ON cur.user_id = u.id AND cur.rn = 1"
 	    " LEFT JOIN newest ON newest.user_id = u.id AND newest.rn = 1"
@@ -434,6 +436,8 @@ store_load_states(struct store *st, struct store_user_state **out, size_t *n, st
 		v[count].open_mail = col_text(s, 19);
 		v[count].open_cert_id = sqlite3_column_int64(s, 20);
 		v[count].open_alt_mails = col_text(s, 21);
+		v[count].dn = col_text(s, 22);
+		v[count].source = col_text(s, 23);
 		count++;
 	}
 	if (rc != SQLITE_DONE) {

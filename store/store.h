@@ -163,6 +163,9 @@ struct store_user_state {
 	char *open_mail;        /* the primary address it was planned for */
 	int64_t open_cert_id;   /* the certificate it made, 0 if none yet */
 	char *open_alt_mails;   /* that certificate's alternative addresses, as alt_mails */
+	/* Where the person was read at the last run, to look them up again alone: */
+	char *dn;               /* their entry (Graph: userPrincipalName or users/ID) */
+	char *source;           /* the [directory] they were read from */
 };
 
 int store_load_states(struct store *st, struct store_user_state **out, size_t *n,

@@ -4,7 +4,7 @@ libsync_a_SOURCES = \
 	sync/engine.c sync/engine.h \
 	sync/run.c sync/run.h \
 	sync/plan.c sync/plan.h sync/plan_internal.h \
-	sync/plan_holders.c sync/plan_retire.c sync/plan_remind.c \
+	sync/plan_holders.c sync/plan_retire.c sync/plan_remind.c sync/plan_due.c \
 	sync/plan_mail.c sync/plan_issue.c \
 	sync/outsiders.c sync/outsiders.h \
 	sync/provision.c sync/provision.h \
@@ -17,6 +17,7 @@ libsync_a_SOURCES = \
 	sync/retire.c sync/retire.h \
 	sync/remind.c sync/remind.h \
 	sync/member_index.c sync/member_index.h \
+	sync/lookup.c sync/lookup.h \
 	sync/collection_mail.c sync/collection_mail.h \
 	sync/mail_queue.c sync/mail_queue.h \
 	sync/admin_notice.c sync/admin_notice.h \

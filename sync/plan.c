@@ -132,7 +132,7 @@ decide(const struct config *cfg, const struct store_user_state *st, const bool *
 		    "ignored by an administrator (smimesync user %s unignore)", u->mail);
 		return;
 	}
-	if ((failed = failed_governor(cfg, st, group_failed, it->group)) != NULL) {
+	if (!it->known && (failed = failed_governor(cfg, st, group_failed, it->group)) != NULL) {
 		it->action = PLAN_SKIP;
 		it->hold = true;
 		snprintf(it->reason, sizeof(it->reason),
@@ -384,6 +384,7 @@ plan_build(const struct config *cfg, const struct plan_member *members, size_t n
 		it = &items[n++];
 		it->user = m->user;
 		it->group = m->group;
+		it->known = m->known;
 	}
 	/* Addresses are judged across everyone read in this run (I5). */
 	plan_claims_build(items, n, &claims);

@@ -69,6 +69,8 @@
  *   no longer members of any synced group, or whose account is disabled
  *   or expired. Only groups read successfully in this run are judged: a
  *   directory that is down or a group that failed to read retires nobody.
+ *   In an incremental run, people looked up alone with all their
+ *   memberships (known) are judged as well, whatever was read.
  *   Newly seen leavers are recorded (users.left_at); under on_leave =
  *   revoke they are revoked once leave_grace has passed. Someone recorded
  *   as gone who is a member again is simply a member again.
@@ -125,10 +127,16 @@ enum plan_action {
 
 const char *plan_action_name(enum plan_action a);
 
-/* One member as read from a group: borrowed user, index into cfg->groups. */
+/*
+ * One member as read from a group: borrowed user, index into cfg->groups.
+ * known: the person was looked up alone in this run (an incremental run,
+ * dir_read_person()) with every membership they have in their directory,
+ * so they are judged although their groups were not read whole.
+ */
 struct plan_member {
 	const struct user *user;
 	size_t group;
+	bool known;
 };
 
 struct plan_item {
@@ -142,6 +150,8 @@ struct plan_item {
 	char also_in[256];            /* other synced groups this user is in */
 	bool forced;                  /* issue requested by an admin (smimesync issue) */
 	bool hold;                    /* governing group unread: touch nothing of theirs */
+	bool known;                   /* looked up alone with all their memberships
+	                                 (plan_member.known): judged though groups were held */
 	int64_t abandon;              /* unfinished action to close unfinished (I4), 0 if none */
 	const char **alt_mails;       /* new array of borrowed strings: the alternative addresses
 	                                 the certificate may carry (I5) */
@@ -277,12 +287,29 @@ void plan_outsiders(const struct plan_holder_check *v, size_t n, struct plan *p)
 /*
  * Step 2, on a plan from plan_build(). holders: as store_holders()
  * returns them (ordered by user id, newest first), borrowed by the plan
- * until plan_free(). group_failed: as for plan_build(). allow_mass_retire:
- * the admin opened the safety valve for this run.
+ * until plan_free(). group_failed: as for plan_build(). known: user ids
+ * (borrowed, any order) an incremental run looked up alone and found in
+ * none of their directory's groups, or not at all: judged as leavers
+ * although their groups were not read (the items with .known are judged
+ * too). allow_mass_retire: the admin opened the safety valve for this run.
  */
 void plan_holders(const struct config *cfg, const struct store_holder *holders,
-    size_t n_holders, const bool *group_failed, bool allow_mass_retire, time_t now,
-    struct plan *p);
+    size_t n_holders, const bool *group_failed, const char *const *known, size_t n_known,
+    bool allow_mass_retire, time_t now, struct plan *p);
+
+/*
+ * Who is due by the clock (plan_due.c): the user ids (borrowed from
+ * states and holders; *out new, sorted, each once) whose plan at now may
+ * differ from the last run's for a reason other than a change in the
+ * directory: an admin's request, an unfinished provisioning, a member's
+ * certificate expired, due for renewal or not yet published, a recorded
+ * leaver's grace over, a reminder due. An interval run that follows change
+ * streams looks up only these people (run.c) instead of reading every
+ * group; the daily full read still reads everyone.
+ */
+void plan_due(const struct config *cfg, const struct store_user_state *states,
+    size_t n_states, const struct store_holder *holders, size_t n_holders, time_t now,
+    const char ***out, size_t *n_out);
 
 void plan_free(struct plan *p);
 

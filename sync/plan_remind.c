@@ -172,7 +172,8 @@ plan_reminders(const struct config *cfg, const struct member_index *mi,
 		int64_t due;
 		char d[32];
 
-		if (gi < 0 || !judged[gi] || h->ignored || h->notifications_suspended ||
+		if (gi < 0 || (!judged[gi] && !member_index_known(mi, h->user_id)) || h->ignored ||
+		    h->notifications_suspended ||
 		    a[i].revoked)
 			continue;
 		g = &cfg->groups[gi];

@@ -101,10 +101,16 @@ valve_add(struct plan_valve *v, char *why)
 	v->why[v->n_why++] = why; /* stolen */
 }
 
-/* fresh_in: newly gone per cfg->groups index. */
+/*
+ * fresh_in: newly gone per cfg->groups index. current_in: the group's
+ * current certificates held by people not recorded as gone -- its size
+ * as the store knows it, for a group not read whole in this run, where
+ * only the people looked up alone are members in mi.
+ */
 static void
-decide_valve(const struct config *cfg, const struct member_index *mi, const size_t *fresh_in,
-    size_t fresh_total, bool allow_mass_retire, struct plan_valve *v)
+decide_valve(const struct config *cfg, const struct member_index *mi, const bool *judged,
+    const size_t *current_in, const size_t *fresh_in, size_t fresh_total,
+    bool allow_mass_retire, struct plan_valve *v)
 {
 	if (fresh_total > (size_t)cfg->service.max_retire)
 		valve_add(v, allow_mass_retire ?
@@ -117,6 +123,9 @@ decide_valve(const struct config *cfg, const struct member_index *mi, const size
 		    (long long)cfg->service.max_retire));
 	for (size_t gi = 0; gi < cfg->n_groups; gi++) {
 		size_t before = mi->per_group[gi] + fresh_in[gi];
+
+		if (!judged[gi] && current_in[gi] > before)
+			before = current_in[gi];
 
 		if (fresh_in[gi] < VALVE_MIN_PEOPLE || before == 0 ||
 		    fresh_in[gi] * 100 <= (size_t)cfg->service.max_retire_percent * before)
@@ -152,6 +161,7 @@ plan_leavers(const struct config *cfg, const struct member_index *mi,
     bool allow_mass_retire, time_t now, struct plan *p)
 {
 	size_t *fresh_in = xcalloc(cfg->n_groups + 1, sizeof(*fresh_in));
+	size_t *current_in = xcalloc(cfg->n_groups + 1, sizeof(*current_in));
 	size_t fresh_total = 0, cap = 0;
 
 	for (size_t i = 0; i < n_holders; i++) {
@@ -163,8 +173,13 @@ plan_leavers(const struct config *cfg, const struct member_index *mi,
 		if (!is_current(holders, i))
 			continue;
 		gi = config_group_index(cfg, h->group_name);
-		/* Not judged: a group no longer configured, switched off, or unread now. */
-		if (gi < 0 || !judged[gi])
+		if (gi >= 0 && h->left_at == 0)
+			current_in[gi]++;
+		/*
+		 * Not judged: a group no longer configured, switched off, or
+		 * unread now -- unless the person was looked up alone.
+		 */
+		if (gi < 0 || (!judged[gi] && !member_index_known(mi, h->user_id)))
 			continue;
 		memset(&l, 0, sizeof(l));
 		l.h = h;
@@ -186,6 +201,8 @@ plan_leavers(const struct config *cfg, const struct member_index *mi,
 		}
 		add_leaver(p, &cap, &l);
 	}
-	decide_valve(cfg, mi, fresh_in, fresh_total, allow_mass_retire, &p->valve);
+	decide_valve(cfg, mi, judged, current_in, fresh_in, fresh_total, allow_mass_retire,
+	    &p->valve);
 	free(fresh_in);
+	free(current_in);
 }

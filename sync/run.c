@@ -9,6 +9,7 @@
 #include "sync/engine.h"
 #include "sync/escrow_upgrade.h"
 #include "sync/keygen.h"
+#include "sync/lookup.h"
 #include "sync/outbox.h"
 #include "sync/outsiders.h"
 #include "sync/plan.h"
@@ -343,7 +344,8 @@ execute(struct engine *en, const struct plan_item **work, size_t n_work, bool se
  */
 static void
 retire_and_remind(struct engine *en, struct plan *plan, const bool *group_failed,
-    const struct run_options *opt, struct store_holder **holders, size_t *n_holders)
+    const struct lookups *looked, const struct run_options *opt, struct store_holder **holders,
+    size_t *n_holders)
 {
 	struct errbuf e;
 
@@ -354,8 +356,8 @@ retire_and_remind(struct engine *en, struct plan *plan, const bool *group_failed
 		report_error(en->report, NULL, "retire", "%s", e.text);
 		return;
 	}
-	plan_holders(en->cfg, *holders, *n_holders, group_failed, opt->allow_mass_retire, en->now,
-	    plan);
+	plan_holders(en->cfg, *holders, *n_holders, group_failed, looked->known, looked->n_known,
+	    opt->allow_mass_retire, en->now, plan);
 	retire_execute(en, plan, opt->dry_run);
 	remind_execute(en, plan, opt->dry_run);
 }
@@ -503,52 +505,139 @@ group_index(const struct config *cfg, const char *name)
 	return SIZE_MAX;
 }
 
+/* The [directory] called name, or NULL. */
+static const struct conf_directory *
+directory_named(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; name != NULL && i < cfg->n_directories; i++)
+		if (strcmp(cfg->directories[i].name, name) == 0)
+			return &cfg->directories[i];
+	return NULL;
+}
+
+static void
+read_directory_whole(const struct config *cfg, const struct conf_directory *dir, bool *want)
+{
+	for (size_t gi = 0; gi < cfg->n_groups; gi++)
+		if (cfg->groups[gi].enabled && cfg->groups[gi].directory == dir)
+			want[gi] = true;
+}
+
 /*
- * An incremental run (run.h, struct run_scope): which groups it reads
- * whole (want[]), and which people it plans from the stream's own values
- * (extra[], at most sc->n_changes, borrowed from the changes). Only
+ * A change from a directory that cannot look people up alone: only
  * someone the store knows as a current member with a valid certificate is
- * planned from a PERSON alone; anything the planner must judge against
- * the group (a person gone, disabled or unusable, one without a
- * certificate) has the group that governed them read whole instead.
+ * planned from a PERSON's own values (extra[]); anything the planner must
+ * judge against the group (a person gone, disabled or unusable, one
+ * without a certificate) has the group that governed them read whole.
+ * New members of such a directory come as GROUPS.
  */
 static void
-scope_decide(const struct config *cfg, const struct run_scope *sc,
-    const struct store_user_state *states, size_t n_states, bool *want,
-    struct plan_member *extra, size_t *n_extra)
+decide_without_lookup(const struct config *cfg, const struct run_change *rc,
+    const struct store_user_state *st, bool *want, struct plan_member *extra, size_t *n)
 {
-	size_t n = 0, kept = 0;
+	const struct dir_change *c = rc->c;
+	const char *id = c->kind == DIR_CHANGE_PERSON ? c->user.id : c->id;
+	size_t gi, k;
+
+	if (st == NULL || st->left_at != 0 || st->group_name == NULL)
+		return; /* nobody we know as a member */
+	gi = group_index(cfg, st->group_name);
+	if (gi == SIZE_MAX || cfg->groups[gi].directory != rc->dir || want[gi])
+		return;
+	if (c->kind != DIR_CHANGE_PERSON || st->cert_id == 0 || !c->user.enabled ||
+	    c->user.problem != NULL) {
+		want[gi] = true;
+		return;
+	}
+	/* The newest values of a person named twice. */
+	for (k = 0; k < *n; k++)
+		if (strcmp(extra[k].user->id, id) == 0)
+			break;
+	extra[k].user = &c->user;
+	extra[k].group = gi;
+	*n += k == *n;
+}
+
+/*
+ * An incremental run (run.h, struct run_scope): which groups it reads
+ * whole (want[]), and whom it looks up alone (*reqs, new): every person a
+ * PERSON or GONE change names (GONE: only people the store knows), and
+ * in a run at the interval (sc->due) the people due by the clock
+ * (plan_due()). Changes from a directory that cannot look people up are
+ * decided the old way (decide_without_lookup(): extra[], at most
+ * sc->n_changes, borrowed from the changes).
+ */
+static void
+scope_decide(struct engine *en, const struct run_scope *sc,
+    const struct store_user_state *states, size_t n_states, bool *want,
+    struct plan_member *extra, size_t *n_extra, struct lookup_req **reqs, size_t *n_reqs)
+{
+	const struct config *cfg = en->cfg;
+	const char **due = NULL;
+	struct store_holder *holders = NULL;
+	size_t n = 0, kept = 0, n_due = 0, n_holders = 0;
+	struct errbuf e;
 
 	for (size_t gi = 0; gi < cfg->n_groups; gi++)
 		want[gi] = cfg->groups[gi].enabled && (sc == NULL || sc->read_whole == NULL ||
 		    sc->read_whole[gi]);
-	for (size_t i = 0; sc != NULL && i < sc->n_changes; i++) {
-		const struct dir_change *c = sc->changes[i].c;
+	*reqs = NULL;
+	*n_reqs = 0;
+	if (sc == NULL)
+		return;
+	if (sc->due && en->store != NULL) {
+		if (store_holders(en->store, en->now, &holders, &n_holders, &e) != 0) {
+			/* Without the holders the due people are unknown: read everything. */
+			log_warn("%s: every group is read whole", e.text);
+			for (size_t gi = 0; gi < cfg->n_groups; gi++)
+				want[gi] = cfg->groups[gi].enabled;
+		} else {
+			plan_due(cfg, states, n_states, holders, n_holders, en->now, &due, &n_due);
+		}
+	}
+	*reqs = xcalloc(sc->n_changes + n_due + 1, sizeof(**reqs));
+	for (size_t i = 0; i < sc->n_changes; i++) {
+		const struct run_change *rc = &sc->changes[i];
+		const struct dir_change *c = rc->c;
 		const char *id = c->kind == DIR_CHANGE_PERSON ? c->user.id :
 		    c->kind == DIR_CHANGE_GONE ? c->id : NULL;
-		const struct store_user_state *st;
-		size_t gi, k;
+		const struct store_user_state *st = id != NULL ?
+		    plan_find_state(states, n_states, id) : NULL;
+		struct lookup_req *r = &(*reqs)[*n_reqs];
 
-		if (id == NULL || (st = plan_find_state(states, n_states, id)) == NULL ||
-		    st->left_at != 0 || st->group_name == NULL)
-			continue; /* nobody we know as a member: new members come as GROUPS */
-		gi = group_index(cfg, st->group_name);
-		if (gi == SIZE_MAX || strcmp(cfg->groups[gi].directory->name,
-		    sc->changes[i].dir->name) != 0 || want[gi])
+		if (id == NULL)
 			continue;
-		if (c->kind != DIR_CHANGE_PERSON || st->cert_id == 0 || !c->user.enabled ||
-		    c->user.problem != NULL) {
-			want[gi] = true;
+		if (!dir_reads_person(rc->dir)) {
+			decide_without_lookup(cfg, rc, st, want, extra, &n);
 			continue;
 		}
-		/* The newest values of a person named twice. */
-		for (k = 0; k < n; k++)
-			if (strcmp(extra[k].user->id, id) == 0)
-				break;
-		extra[k].user = &c->user;
-		extra[k].group = gi;
-		n += k == n;
+		if (c->kind == DIR_CHANGE_GONE && st == NULL)
+			continue; /* someone we never knew, or a group */
+		r->dir = rc->dir;
+		r->id = id;
+		r->ref = dir_person_ref(rc->dir, id, c->kind == DIR_CHANGE_PERSON ? c->user.dn :
+		    c->dn != NULL ? c->dn : st->dn);
+		(*n_reqs)++;
 	}
+	for (size_t i = 0; i < n_due; i++) {
+		const struct store_user_state *st = plan_find_state(states, n_states, due[i]);
+		const struct conf_directory *dir = st != NULL ? directory_named(cfg, st->source) :
+		    NULL;
+		struct lookup_req *r = &(*reqs)[*n_reqs];
+
+		if (dir == NULL)
+			continue; /* the directory is no longer configured: nothing reads them */
+		if (!dir_reads_person(dir)) {
+			read_directory_whole(cfg, dir, want);
+			continue;
+		}
+		r->dir = dir;
+		r->id = st->user_id;
+		r->ref = dir_person_ref(dir, st->user_id, st->dn);
+		(*n_reqs)++;
+	}
+	free(due);
+	store_holders_free(holders, n_holders);
 	/* Whoever's group is read whole after all comes with the read. */
 	for (size_t k = 0; k < n; k++)
 		if (!want[extra[k].group])
@@ -684,6 +773,9 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 	struct store_user_state *states = NULL;
 	struct store_holder *holders = NULL;
 	struct outsider_checks outsiders = { 0 };
+	struct lookup_req *reqs = NULL;
+	struct lookups looked = { 0 };
+	size_t n_reqs = 0;
 	size_t n_members = 0, n_states = 0, n_holders = 0, n_work = 0, n_repub = 0, n_skipped = 0;
 	char *json = NULL, *counts = NULL;
 	const char *status = "failed";
@@ -725,19 +817,23 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 		goto finish;
 	}
 	extra = xcalloc((opt->scope != NULL ? opt->scope->n_changes : 0) + 1, sizeof(*extra));
-	scope_decide(cfg, opt->scope, states, n_states, want, extra, &n_extra);
+	scope_decide(&en, opt->scope, states, n_states, want, extra, &n_extra, &reqs, &n_reqs);
+	lookups_run(&en, reqs, n_reqs, want, &looked);
+	if (looked.n_asked > 0)
+		log_info("%zu %s looked up alone, %zu found in a synced group", looked.n_asked,
+		    looked.n_asked == 1 ? "person" : "people", looked.n_users);
 	for (size_t gi = 0; gi < cfg->n_groups; gi++)
 		n_wanted += want[gi];
 	for (;;) {
 		size_t n_read = 0;
 
 		n_ok += read_groups(&en, reads, want, read);
-		if (n_ok == 0 && n_wanted > 0 && n_extra == 0) {
+		if (n_ok == 0 && n_wanted > 0 && n_extra == 0 && looked.n_members == 0) {
 			report_fail(en.report, "no group could be read from the directory: nothing "
 			    "was changed");
 			goto finish;
 		}
-		n_members = n_extra;
+		n_members = n_extra + looked.n_members;
 		for (size_t gi = 0; gi < cfg->n_groups; gi++)
 			n_members += reads[gi].members.n;
 		members = xcalloc(n_members + 1, sizeof(*members));
@@ -755,6 +851,10 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 		}
 		for (size_t k = 0; k < n_extra; k++)
 			members[n_members++] = extra[k];
+		/* People looked up alone; those whose group is read whole come with the read. */
+		for (size_t k = 0; k < looked.n_members; k++)
+			if (!read[looked.members[k].group] || reads[looked.members[k].group].failed)
+				members[n_members++] = looked.members[k];
 		plan_build(cfg, members, n_members, states, n_states, group_failed, en.now, &plan);
 		incremental = n_read < enabled_groups(cfg);
 		if (!incremental || en.store == NULL || !claimed_elsewhere(&en, &plan))
@@ -840,10 +940,10 @@ run_sync(const struct config *cfg, const struct run_options *opt)
 	}
 	execute(&en, work, n_work, !opt->dry_run && cfg->has_mail);
 	if (!run_stop_requested)
-		retire_and_remind(&en, &plan, group_failed, opt, &holders, &n_holders);
+		retire_and_remind(&en, &plan, group_failed, &looked, opt, &holders, &n_holders);
 	/* After this run's publishing and revoking: whatever of ours is stale goes (I2). */
 	if (!run_stop_requested)
-		unpublish_stale(&en, group_failed, opt->dry_run);
+		unpublish_stale(&en, group_failed, looked.ids, looked.n_ids, opt->dry_run);
 	/* What a CA made that we do not keep is revoked there (I3). */
 	if (!run_stop_requested)
 		unwanted_work(&en, opt->dry_run);
@@ -910,6 +1010,8 @@ finish:
 	store_holders_free(holders, n_holders);
 	free(members);
 	free(extra);
+	free(reqs);
+	lookups_free(&looked);
 	free(want);
 	free(read);
 	store_states_free(states, n_states);

@@ -64,6 +64,8 @@ struct run_scope {
 	struct store_stream *streams; /* borrowed; last_full_read may be set by the run */
 	size_t n_streams;
 	size_t *n_seen;       /* per streams[]: changes seen in this run (report), or NULL */
+	bool due;             /* also look up the people due by the clock (plan_due()): a run
+	                         at [service] interval while every directory is followed */
 	bool committed;       /* out: streams[] were stored */
 	bool escalated;       /* out: an incremental run became a full read (I5) */
 };

@@ -21,13 +21,25 @@ governor_failed(const struct config *cfg, const char *group_name, const bool *gr
 	return false;
 }
 
+static int
+cmp_id(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The ids an incremental run looked up alone (unpublish_stale()). */
+struct looked_up {
+	const char *const *ids;
+	size_t n;
+};
+
 /*
  * Remove one queued value. 1: done, 0: left pending (why in e), -1: the
  * store failed.
  */
 static int
 remove_one(struct engine *en, const struct store_removal *r, const bool *group_failed,
-    struct store_cert *c, struct errbuf *e)
+    const struct looked_up *lu, struct store_cert *c, struct errbuf *e)
 {
 	struct store_user u;
 	struct user who;
@@ -51,7 +63,8 @@ remove_one(struct engine *en, const struct store_removal *r, const bool *group_f
 		    found == 1 && u.source ? "]" : "", c->serial);
 		goto out;
 	}
-	if (governor_failed(en->cfg, u.group_name, group_failed)) {
+	if (governor_failed(en->cfg, u.group_name, group_failed) &&
+	    bsearch(&r->user_id, lu->ids, lu->n, sizeof(*lu->ids), cmp_id) == NULL) {
 		err_set(e, "group %s could not be read in this run: the removal waits for a run "
 		    "that can read it", u.group_name);
 		goto out;
@@ -77,8 +90,10 @@ out:
 }
 
 void
-unpublish_stale(struct engine *en, const bool *group_failed, bool dry_run)
+unpublish_stale(struct engine *en, const bool *group_failed, const char *const *looked_up,
+    size_t n_looked_up, bool dry_run)
 {
+	struct looked_up lu = { looked_up, n_looked_up };
 	struct store_removal *v = NULL;
 	size_t n = 0, queued = 0, done = 0, pending = 0;
 	struct errbuf e;
@@ -108,7 +123,7 @@ unpublish_stale(struct engine *en, const bool *group_failed, bool dry_run)
 			store_cert_clear(&c);
 			continue;
 		}
-		rc = remove_one(en, &v[i], group_failed, &c, &e);
+		rc = remove_one(en, &v[i], group_failed, &lu, &c, &e);
 		if (rc == 1) {
 			if (store_removal_done(en->store, v[i].id, en->now, &e2) != 0)
 				report_error(en->report, c.mail, "unpublish", "%s", e2.text);

@@ -20,9 +20,13 @@
 
 /*
  * group_failed: per cfg->groups index, the groups whose read failed in
- * this run (NULL: none); their people's removals wait for a run that
- * could read them, and are reported as pending. dry_run: only report.
+ * this run, or that an incremental run did not read (NULL: none); their
+ * people's removals wait for a run that could read them, and are reported
+ * as pending -- except for the people in looked_up (user ids, sorted by
+ * strcmp, borrowed): an incremental run looked them up alone and judged
+ * them. dry_run: only report.
  */
-void unpublish_stale(struct engine *en, const bool *group_failed, bool dry_run);
+void unpublish_stale(struct engine *en, const bool *group_failed,
+    const char *const *looked_up, size_t n_looked_up, bool dry_run);
 
 #endif

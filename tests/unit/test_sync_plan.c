@@ -90,14 +90,14 @@ static void
 plan2(struct user *u, size_t n_users, const struct store_holder *h, size_t n_h,
     const bool *group_failed, bool allow_mass, time_t now, struct plan *p)
 {
-	struct plan_member m[16];
+	struct plan_member m[16] = { 0 };
 
 	for (size_t i = 0; i < n_users; i++) {
 		m[i].user = &u[i];
 		m[i].group = strcmp(u[i].dn, "staff") == 0 ? 1 : 0;
 	}
 	plan_build(&cfg2, m, n_users, NULL, 0, group_failed, now, p);
-	plan_holders(&cfg2, h, n_h, group_failed, allow_mass, now, p);
+	plan_holders(&cfg2, h, n_h, group_failed, NULL, 0, allow_mass, now, p);
 }
 
 static void
@@ -434,7 +434,7 @@ test_addresses(time_t now)
 	struct conf_group g[1];
 	struct config c;
 	struct user u[4];
-	struct plan_member m[4];
+	struct plan_member m[4] = { 0 };
 	char *bob_alts[] = { "alice@example.org", "bob@evil.example", "BOB.B@example.org" };
 	char *many[PLAN_MAX_ALT_MAILS_TEST + 1];
 	char names[PLAN_MAX_ALT_MAILS_TEST + 1][32];
@@ -525,7 +525,7 @@ test_issue_valve(time_t now)
 	struct conf_group g[1];
 	struct config c;
 	struct user u[60];
-	struct plan_member m[60];
+	struct plan_member m[60] = { 0 };
 	char ids[60][8], mails[60][32];
 	struct plan p;
 
@@ -573,7 +573,7 @@ test_outsiders(time_t now)
 	struct conf_group g[1];
 	struct config c;
 	struct user u[4];
-	struct plan_member m[4];
+	struct plan_member m[4] = { 0 };
 	char *a_alts[] = { "a.alias@example.org", "dave@example.org" };
 	struct store_user_state st[] = {
 		{ .user_id = "d", .mail = "d@example.org", .cert_id = 5, .not_after = now + 100 * DAY,
@@ -640,7 +640,7 @@ test_resume_moved(time_t now)
 	struct conf_group g[1];
 	struct config c;
 	struct user u[3];
-	struct plan_member m[3];
+	struct plan_member m[3] = { 0 };
 	char *b_alts[] = { "b.kept@example.org" };
 	struct store_user_state st[] = {
 		/* planned for an address the person no longer has; its certificate made */
@@ -720,6 +720,117 @@ test_resume_moved(time_t now)
 	u[0].mail = (char *)"new@example.org";
 }
 
+/*
+ * An incremental run judges the people it looked up alone (known) though
+ * their groups were not read: a known non-member leaves, a known member
+ * is planned although the group that governed them was not read, anyone
+ * else is held. The valve measures a partly judged group by its size in
+ * the store, not by the few people looked up.
+ */
+static void
+test_known(time_t now)
+{
+	struct user u[1];
+	struct plan_member m[1] = { 0 };
+	struct store_user_state st[1];
+	struct store_holder h[24];
+	bool failed[2] = { true, true };
+	const char *known[6] = { "k1", "y0", "y1", "y2", "y3", NULL };
+	struct plan p;
+	const struct plan_leaver *l;
+	char ids[24][8];
+
+	memset(st, 0, sizeof(st));
+	st[0].user_id = (char *)"k2";
+	st[0].cert_id = 2;
+	st[0].not_after = now + 100 * DAY;
+	st[0].published = true;
+	st[0].group_name = (char *)"sales"; /* governed by sales before, not read now */
+	u[0] = mkuser("k2", "k2");
+	m[0].user = &u[0];
+	m[0].group = 1;
+	m[0].known = true;
+	plan_build(&cfg2, m, 1, st, 1, failed, now, &p);
+	CHECK_INTEQ(p.n_items, 1);
+	CHECK(p.n_items == 1 && !p.items[0].hold && p.items[0].action == PLAN_NOTHING);
+	h[0] = mkholder("k1", "staff", 1, CERT_VALID, now - 10 * DAY, now + 300 * DAY, 0);
+	h[1] = mkholder("k2", "staff", 2, CERT_VALID, now - 10 * DAY, now + 300 * DAY, 0);
+	h[2] = mkholder("x", "staff", 3, CERT_VALID, now - 10 * DAY, now + 300 * DAY, 0);
+	plan_holders(&cfg2, h, 3, failed, known, 1, false, now, &p);
+	l = find_leaver(&p, "k1");
+	CHECK(l != NULL && l->action == PLAN_LEAVE_GRACE && l->fresh);
+	CHECK(find_leaver(&p, "k2") == NULL);
+	CHECK(find_leaver(&p, "x") == NULL); /* not looked up: held */
+	plan_free(&p);
+	/* Not known: nobody of an unread group is judged. */
+	plan_build(&cfg2, m, 0, NULL, 0, failed, now, &p);
+	plan_holders(&cfg2, h, 3, failed, NULL, 0, false, now, &p);
+	CHECK_INTEQ(p.n_leavers, 0);
+	plan_free(&p);
+	/* 5 known leavers of a group of 20 in the store: 25 %, the valve stays open. */
+	for (size_t i = 0; i < 20; i++) {
+		snprintf(ids[i], sizeof(ids[i]), i == 0 ? "k1" : "y%zu", i - 1);
+		h[i] = mkholder(ids[i], "staff", (int64_t)i + 1, CERT_VALID, now - 10 * DAY,
+		    now + 300 * DAY, 0);
+	}
+	plan_build(&cfg2, m, 0, NULL, 0, failed, now, &p);
+	plan_holders(&cfg2, h, 20, failed, known, 5, false, now, &p);
+	CHECK(!p.valve.closed);
+	CHECK_INTEQ(p.n_leavers, 5);
+	plan_free(&p);
+}
+
+/*
+ * Who an interval run that follows the streams looks up: the people whose
+ * plan changes with the clock, and nobody else.
+ */
+static void
+test_due(time_t now)
+{
+	static const int64_t sent30[] = { 30 * DAY };
+	struct store_user_state st[6];
+	struct store_holder h[5];
+	const char **due = NULL;
+	size_t n_due = 0;
+
+	memset(st, 0, sizeof(st));
+	for (size_t i = 0; i < 6; i++) {
+		static const char *const ids[] = { "fi", "fresh", "open", "renew", "unpub", "zleft" };
+
+		st[i].user_id = (char *)ids[i];
+		st[i].cert_id = (int64_t)i + 1;
+		st[i].not_after = now + 200 * DAY;
+		st[i].published = true;
+		st[i].group_name = (char *)"staff";
+	}
+	st[0].force_issue = true;               /* fi: an admin asked */
+	st[2].open_action = 9;                  /* open: unfinished */
+	st[3].not_after = now + DAY;            /* renew: within staff's renew_before (2 d) */
+	st[4].published = false;                /* unpub: not yet in the directory */
+	st[5].left_at = now - DAY;              /* zleft: a leaver, nothing due by state */
+	h[0] = mkholder("gone-grace", "staff", 20, CERT_VALID, now - 9 * DAY, now + 200 * DAY,
+	    now - 8 * DAY);                     /* staff: revoke after 7 d: due */
+	h[1] = mkholder("gone-young", "staff", 21, CERT_VALID, now - 9 * DAY, now + 200 * DAY,
+	    now - DAY);                         /* still in grace */
+	h[2] = mkholder("remind", "sales", 22, CERT_VALID, now - 300 * DAY, now + 25 * DAY, 0);
+	h[3] = mkholder("reminded", "sales", 23, CERT_VALID, now - 300 * DAY, now + 25 * DAY, 0);
+	h[3].reminded = (int64_t *)sent30;
+	h[3].n_reminded = 1;
+	h[4] = mkholder("zleft", "staff", 6, CERT_VALID, now - 9 * DAY, now + 200 * DAY,
+	    now - DAY);
+	plan_due(&cfg2, st, 6, h, 5, now, &due, &n_due);
+	CHECK_INTEQ(n_due, 6);
+	if (n_due == 6) {
+		CHECK_STREQ(due[0], "fi");
+		CHECK_STREQ(due[1], "gone-grace");
+		CHECK_STREQ(due[2], "open");
+		CHECK_STREQ(due[3], "remind");
+		CHECK_STREQ(due[4], "renew");
+		CHECK_STREQ(due[5], "unpub");
+	}
+	free(due);
+}
+
 static void
 test_step2(void)
 {
@@ -748,6 +859,8 @@ test_step2(void)
 	test_valve(now);
 	test_outsiders(now);
 	test_resume_moved(now);
+	test_known(now);
+	test_due(now);
 }
 
 int
@@ -755,7 +868,7 @@ main(void)
 {
 	time_t now = 1800000000;
 	struct user u[7];
-	struct plan_member m[8];
+	struct plan_member m[8] = { 0 };
 	/* sorted by user_id, as the store returns them */
 	struct store_user_state st[] = {
 		{ .user_id = "b", .mail = "b@example.org", .cert_id = 11, .not_after = now + 100 * DAY, .published = true, .open_action = 0 },    /* valid */
