@@ -250,8 +250,7 @@ daemon_run(struct daemon *d, FILE *devnull, const sigset_t *waitmask, const sigs
 	snprintf(why, sizeof(why), "%s", trigger);
 	if (full)
 		(void)watches_poll(d->watches, 0); /* the newest positions: the full read covers them */
-	watches_scope(d->watches, full, why, &sc);
-	sc.due = due;
+	watches_scope(d->watches, full, due, why, &sc);
 	sd_notifyf("STATUS=running (%s); %s", why, d->last_run[0] ? d->last_run : "first run");
 	/* The hook fills it again if this run is recorded. */
 	snprintf(d->prev_run, sizeof(d->prev_run), "%s", d->last_run[0] ? d->last_run :

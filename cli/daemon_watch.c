@@ -352,7 +352,8 @@ scope_free(struct daemon_watches *ws)
 }
 
 void
-watches_scope(struct daemon_watches *ws, bool full, const char *trigger, struct run_scope *sc)
+watches_scope(struct daemon_watches *ws, bool full, bool due, const char *trigger,
+    struct run_scope *sc)
 {
 	const struct config *cfg = ws->cfg;
 	size_t n_changes = 0, n_streams = 0, n_whole = 0, n_enabled = 0;
@@ -380,7 +381,8 @@ watches_scope(struct daemon_watches *ws, bool full, const char *trigger, struct 
 		struct watch *w = &ws->v[i];
 		struct store_stream *ss;
 
-		if (w->pending.state == NULL || (!full && w->n_seen == 0 && !w->full))
+		/* A run at the interval shows every stream followed, changes or not. */
+		if (w->pending.state == NULL || (!full && !due && w->n_seen == 0 && !w->full))
 			continue;
 		for (size_t k = 0; !full && k < w->pending.n; k++) {
 			const struct dir_change *c = &w->pending.v[k];
@@ -437,6 +439,7 @@ watches_scope(struct daemon_watches *ws, bool full, const char *trigger, struct 
 	sc->streams = ws->streams;
 	sc->n_streams = n_streams;
 	sc->n_seen = ws->n_seen;
+	sc->due = due;
 }
 
 void

@@ -72,10 +72,11 @@ bool watches_follow_all(const struct daemon_watches *ws);
 
 /*
  * The scope of a run: full (every group read whole; every watch's latest
- * state committed with it) or the pending changes. sc is filled with
- * arrays owned by ws until watches_done().
+ * state committed with it) or the pending changes; with due, also the
+ * people due by the clock (run_scope.due), every stream shown. sc is
+ * filled with arrays owned by ws until watches_done().
  */
-void watches_scope(struct daemon_watches *ws, bool full, const char *trigger,
+void watches_scope(struct daemon_watches *ws, bool full, bool due, const char *trigger,
     struct run_scope *sc);
 /* After the run: committed changes are forgotten; uncommitted, the watch reopens. */
 void watches_done(struct daemon_watches *ws, struct run_scope *sc);

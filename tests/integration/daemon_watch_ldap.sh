@@ -17,6 +17,9 @@
 #   - kill -9 mid-stream, change things while it is down, start it again:
 #     nothing missed, nothing twice (certificates per person at the CA,
 #     mails per person in the sink);
+#   - the run at [service] interval reads no group: it looks up only the
+#     people due by the clock (a renewal due: renewed, published), and a
+#     quiet one renews nobody;
 #   - the metrics file shows the stream's lag, last full read and changes;
 #   - incremental = yes against a slapd without syncprov: the daemon refuses
 #     to start, naming the directory and what to configure.
@@ -173,6 +176,38 @@ check '[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM (SELECT user_id FROM certs WHERE
 	"nobody holds two valid certificates"
 check '[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM certs WHERE status = '"'valid'"'")" = $((VALID0 + 3 - 2)) ]' \
 	"valid certificates: as at start, plus three new members, less two leavers"
+
+# --- the run at the interval reads no group: only the people due by the clock -------------
+kill -TERM "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+sed -i "s|^interval = 1h|interval = 5s|" "$SMIMESYNC_CONF"
+NS=$(runs_done)
+start_daemon
+wait_for '[ "$(runs_done)" -gt "$NS" ]' $WAIT
+# As the store knows it, judy's certificate now expires tomorrow: her renewal is due.
+sqlite3 -cmd ".timeout 60000" "$DB" "UPDATE certs SET not_after = CAST(strftime('%s','now') AS INTEGER) + 86400 WHERE status = 'valid' AND user_id = (SELECT id FROM users WHERE mail = 'judy@example.org')"
+renewed_judy() {
+	sqlite3 -cmd ".timeout 60000" "$DB" "SELECT report FROM runs WHERE report LIKE '%judy@example.org%' ORDER BY started, rowid" |
+		jq -c 'select(.counts.renewed == 1)' | head -1
+}
+if wait_for '[ "$(certs_of judy@example.org)" = 2 ] && [ -n "$(renewed_judy)" ]' $WAIT; then ok "judy's renewal came when it was due"; else fail "judy was not renewed"; tail -30 "$W/daemon.log"; fi
+R=$(renewed_judy)
+check '[ "$(echo "$R" | jq -r .run.trigger)" = "interval (the people due by the clock are looked up; the streams follow everyone else)" ]' \
+	"it was the run at the interval"
+check '[ "$(echo "$R" | jq -r .run.kind)" = incremental ] && [ "$(echo "$R" | jq -r ".groups | length")" = 0 ]' \
+	"that run read no group"
+check '[ "$(echo "$R" | jq -r .counts.renewed)" = 1 ] && [ "$(echo "$R" | jq -r ".counts.issued // 0")" = 0 ]' \
+	"it renewed judy and nobody else"
+check '[ "$(valid_of judy@example.org)" -ge 1 ] && [ "$(published judy)" -ge 1 ]' "judy's new certificate is in her entry"
+check 'grep -q "1 person looked up alone, 1 found in a synced group" "$W/daemon.log"' \
+	"the log says whom the interval run looked up"
+# Every interval run after it reads no group either (nothing is due).
+NI=$(runs_done)
+wait_for '[ "$(runs_done)" -ge $((NI + 2)) ]' $WAIT
+R=$(last_report)
+check '[ "$(echo "$R" | jq -r .run.trigger | cut -c1-8)" = interval ] && [ "$(echo "$R" | jq -r ".groups | length")" = 0 ] && [ "$(echo "$R" | jq -r ".counts.renewed // 0")" = 0 ]' \
+	"a quiet interval run reads no group and renews nobody"
 
 # --- metrics -------------------------------------------------------------------------------
 check 'grep -q "^smimesync_stream_lag_seconds{directory=\"corp\"} " "$METRICS"' "metrics: the stream's lag"
