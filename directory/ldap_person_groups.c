@@ -18,10 +18,14 @@
  * read and two searches, each returning a handful of entries), against a
  * whole group read per change before.
  *
- * Limit: the upward searches run under base_dn. A group outside base_dn
- * that nests the person's group is not seen here, where the downward
- * expansion of a full read would follow it; the daily full read still
- * does.
+ * Where: the upward searches run under the nearest entry that holds both
+ * base_dn and every configured group (base_dn = ou=people,dc=example,dc=org
+ * with groups under ou=groups,dc=example,dc=org: under dc=example,dc=org),
+ * so that groups kept beside the people are found. A configured group in
+ * another naming context has no such entry: DIR_UNSUPPORTED, and the
+ * engine reads the groups whole. Limit: a nesting group outside that
+ * subtree is not seen here, where the downward expansion of a full read
+ * would follow it; the daily full read still does.
  */
 #include "config.h"
 
@@ -51,6 +55,53 @@ listing_group(struct dir_ldap *dl, LDAPMessage *entry, void *arg, struct errbuf 
 	return DIR_OK;
 }
 
+/* Is the normalized DN dn base itself or below it? */
+static bool
+is_under(const char *dn, const char *base)
+{
+	size_t dl = strlen(dn), bl = strlen(base);
+
+	if (bl == 0 || dl < bl || strcmp(dn + dl - bl, base) != 0)
+		return false;
+	return dl == bl || (dn[dl - bl - 1] == ',' && (dl - bl < 2 || dn[dl - bl - 2] != '\\'));
+}
+
+/* The parent of a normalized DN (borrowed from it), "" at the top. */
+static const char *
+parent_of(const char *dn)
+{
+	for (const char *p = dn; *p != '\0'; p++) {
+		if (*p == '\\' && p[1] != '\0')
+			p++;
+		else if (*p == ',')
+			return p + 1;
+	}
+	return "";
+}
+
+/*
+ * The nearest entry holding base_dn and every configured group (new,
+ * normalized), or NULL when there is none (a group in another naming
+ * context).
+ */
+static char *
+search_base(const struct dir_ldap *dl, char *const *wanted, size_t n_groups)
+{
+	char *base = dir_dn_normalize(dl->base_dn), *out = NULL;
+	const char *at = base;
+
+	for (size_t i = 0; at != NULL && i < n_groups; i++) {
+		while (wanted[i] != NULL && at[0] != '\0' && !is_under(wanted[i], at))
+			at = parent_of(at);
+		if (at[0] == '\0')
+			at = NULL;
+	}
+	if (at != NULL)
+		out = xstrdup(at);
+	free(base);
+	return out;
+}
+
 /* Mark in[] for every configured group that lists dn, directly or nested. */
 static enum dir_status
 groups_above(struct dir_ldap *dl, const char *dn, const struct conf_group *const *groups,
@@ -62,10 +113,17 @@ groups_above(struct dir_ldap *dl, const char *dn, const struct conf_group *const
 	struct strset seen;
 	enum dir_status st = DIR_OK;
 	size_t next = 0;
+	char *base = NULL;
 
 	strset_init(&seen);
 	for (size_t i = 0; i < n_groups; i++)
 		wanted[i] = dir_dn_normalize(groups[i]->group_dn);
+	if ((base = search_base(dl, wanted, n_groups)) == NULL) {
+		err_set(e, "%s: a configured group is in another naming context than base_dn %s: "
+		    "people cannot be looked up alone, their groups are read whole", dl->uri,
+		    dl->base_dn);
+		st = DIR_UNSUPPORTED;
+	}
 	strlist_add(&queue, dn);
 	while (st == DIR_OK && next < queue.n) {
 		const char *cur = queue.v[next++];
@@ -88,7 +146,8 @@ groups_above(struct dir_ldap *dl, const char *dn, const struct conf_group *const
 		esc = dir_filter_escape(cur, strlen(cur));
 		filter = xasprintf("(&(|" GROUP_CLASSES ")(|(member=%s)(uniqueMember=%s)))", esc,
 		    esc);
-		st = dir_ldap_scan(dl, filter, attrs, listing_group, &queue, e);
+		st = dir_ldap_scan_in(dl, base, LDAP_SCOPE_SUBTREE, filter, attrs, NULL,
+		    listing_group, &queue, e);
 		free(norm);
 		free(esc);
 		free(filter);
@@ -96,6 +155,7 @@ groups_above(struct dir_ldap *dl, const char *dn, const struct conf_group *const
 	for (size_t i = 0; i < n_groups; i++)
 		free(wanted[i]);
 	free(wanted);
+	free(base);
 	strset_free(&seen);
 	strlist_free(&queue);
 	return st;

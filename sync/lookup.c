@@ -121,6 +121,8 @@ lookups_run(struct engine *en, const struct lookup_req *reqs, size_t n, bool *wa
 		if (n_groups > 0 && !look_up(en, &reqs[i], groups, n_groups, in, &u, &found)) {
 			want_directory(cfg, reqs[i].dir, want);
 		} else if (!found) {
+			log_debug("looked up %s alone: no such person in [directory %s]", reqs[i].ref,
+			    reqs[i].dir->name);
 			out->known[out->n_known++] = reqs[i].id;
 			out->ids[out->n_ids++] = reqs[i].id;
 		} else {
@@ -136,6 +138,8 @@ lookups_run(struct engine *en, const struct lookup_req *reqs, size_t n, bool *wa
 				if (in[k])
 					in_of[at][n_in[at]++] = index[k];
 			n_pairs += n_in[at];
+			log_debug("looked up %s alone: in %zu of the %zu groups of [directory %s]",
+			    reqs[i].ref, n_in[at], n_groups, reqs[i].dir->name);
 			/* In none of the groups: judged as a leaver; gone from the DN they had. */
 			if (n_in[at] == 0 || (u.id != NULL && strcmp(u.id, reqs[i].id) != 0))
 				out->known[out->n_known++] = reqs[i].id;

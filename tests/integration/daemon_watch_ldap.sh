@@ -14,6 +14,9 @@
 #     reading any group (a PERSON change);
 #   - a person removed from the group (on_leave = revoke, no grace): revoked
 #     and unpublished;
+#   - invariant I5 across the scope: a new member with the address of
+#     someone in a group the run would not read: the run reads everyone
+#     (a full read) and certifies the address for neither;
 #   - kill -9 mid-stream, change things while it is down, start it again:
 #     nothing missed, nothing twice (certificates per person at the CA,
 #     mails per person in the sink);
@@ -147,6 +150,25 @@ member delete erin
 if wait_for '[ "$(published erin)" = 0 ]' $WAIT; then ok "a removed member is unpublished"; else fail "erin still published"; fi
 check 'wait_for "[ \$(revoked_of erin@example.org) -ge 1 ]" $WAIT' "and revoked at the CA"
 check '[ "$(valid_of erin@example.org)" = 0 ]' "erin holds no valid certificate"
+
+# --- I5: an address someone the incremental run did not read holds ------------------------
+# twin joins smime-staff with bob's address; bob is only in smime-sales, which a
+# run about smime-staff does not read. The run must read everyone before it
+# certifies the address (it becomes a full read), and then certify it for neither.
+NT=$(runs_done)
+add_person twin bob@example.org
+member add twin
+twin_report() { sqlite3 -cmd ".timeout 60000" "$DB" "SELECT report FROM runs WHERE report LIKE '%uid=twin,%' ORDER BY started, rowid" | jq -c 'select(.run.trigger | startswith("a change"))' | head -1; }
+wait_for '[ -n "$(twin_report)" ]' $WAIT
+R=$(twin_report)
+check '[ "$(echo "$R" | jq -r .run.kind)" = full ]' "a change that would certify a known address becomes a full read"
+check 'echo "$R" | jq -r ".errors[].message" | grep -q "bob@example.org is claimed by .*uid=twin.* and by .*uid=bob\|bob@example.org is claimed by .*uid=bob.* and by .*uid=twin"' \
+	"the address claimed by two people is reported with both entries"
+check '[ "$(published twin)" = 0 ]' "twin gets no certificate"
+check '[ "$(valid_of bob@example.org)" = 1 ]' "bob keeps his one certificate"
+member delete twin
+ldapdelete -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" "uid=twin,$P"
+wait_for '[ "$(runs_done)" -gt "$NT" ]' $WAIT
 
 # --- kill -9 mid-stream, changes while down --------------------------------------------
 add_person kim kim@example.org
