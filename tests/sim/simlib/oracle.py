@@ -177,11 +177,14 @@ class Oracle:
             self.first[c["fp"]] = (st.index, holder, st.before.changes.get(holder, 0),
                                    c["status"])
             # I5 at issuance: every address was the holder's, and only his, when the run began.
+            # The directory as the run saw it is the one after the step's event: a run
+            # step changes nothing in it, and with --engine incremental the run that a
+            # directory event starts (the daemon following the stream) sees the change.
             if c["status"] == "valid" and holder is not None:
                 cert = self.certs[c["fp"]]
                 for a in cert.sans:
-                    own = [x.lower() for x in st.before.addresses(holder)]
-                    others, member = self.rivals(st.before, a, holder)
+                    own = [x.lower() for x in st.after.addresses(holder)]
+                    others, member = self.rivals(st.after, a, holder)
                     if a not in own:
                         # "-resumed": made by an action an earlier step had begun.
                         resumed = c["action_id"] in self.actions_seen
