@@ -331,6 +331,30 @@ BOB=$(uuid_of "uid=bob,$P")
 flat_step flat8 "$(member_ldif delete flat "uid=bob,$P")"
 check 'grep -q "^person $BOB|uid=bob,$P|" "$work/flat8.out" && ! grep -q "^groups" "$work/flat8.out"' \
 	"flat again: a member removed live is named alone"
+# One watcher, two changes: the second is measured from the members after the first.
+bg_watch flat9 watch --state "$FL" $FLAT --polls 60 --timeout 1
+sleep 2
+member_ldif delete flat "uid=grace,$P" | admin_modify || fail "ldapmodify (grace out of flat)"
+bg_wait flat9 "^person $GRACE|" >/dev/null
+sleep 1
+member_ldif add flat "uid=grace,$P" | admin_modify || fail "ldapmodify (grace back into flat)"
+n=0
+while [ "$(grep -c "^person $GRACE|" "$work/flat9.out")" -lt 2 ] && [ $n -lt 100 ] && kill -0 "$BG" 2>/dev/null; do
+	sleep 0.2
+	n=$((n + 1))
+done
+kill "$BG" 2>/dev/null
+bg_end
+check '[ "$(grep -c "^person $GRACE|uid=grace,$P|" "$work/flat9.out")" = 2 ] && ! grep -q "^groups" "$work/flat9.out"' \
+	"one watcher: grace leaves, then comes back: named each time, the group never"
+i=0
+{
+	printf 'dn: cn=flat,%s\nchangetype: modify\nadd: member\n' "$G"
+	while [ $i -lt 20 ]; do printf 'member: uid=ghost%s,%s\n' $i "$P"; i=$((i + 1)); done
+} >"$work/bulk.ldif"
+flat_step flat10 "$(cat "$work/bulk.ldif")"
+check 'grep -q "^groups flat|cn=flat,$G" "$work/flat10.out" && ! grep -q "^person" "$work/flat10.out"' \
+	"twenty members added at once to a group of two: the group is read whole, not twenty people one by one"
 
 # --- slapd restarted under a running watcher ---------------------------------------
 bg_watch restart watch --state "$work/rs.json" $WATCHED --polls 60 --timeout 1 --keep-going
