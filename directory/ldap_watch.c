@@ -10,7 +10,8 @@
  *   (|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)<user_filter>)
  *
  * with the person attributes and none of the member values, so that a
- * change to a group of 100,000 costs a few hundred bytes. It runs in
+ * change to a group of 100,000 costs a few hundred bytes (a live change of
+ * a watched group's own entry then reads its member values once, below). It runs in
  * refreshAndPersist mode: a refresh from the stored cookie (what changed
  * while we were away), then every change as it happens. Where the server
  * refuses a persistent search, or DIR_WATCH_NO_PERSIST asks so, the watch
@@ -466,7 +467,12 @@ group_changed(struct ldap_watch *lw, const char *dn, struct errbuf *e)
 		lw->members_known[idx] = false;
 		goto out;
 	}
-	whole = holds_group(lw, &lw->members[idx]) || holds_group(lw, &now);
+	/*
+	 * No member values, before or after: an empty group, or values the
+	 * service account may not read, which would hide every change.
+	 */
+	whole = lw->members[idx].n == 0 || now.n == 0 || holds_group(lw, &lw->members[idx]) ||
+	    holds_group(lw, &now);
 	only_in(&now, &lw->members[idx], &changed);
 	only_in(&lw->members[idx], &now, &changed);
 	size = now.n > lw->members[idx].n ? now.n : lw->members[idx].n;

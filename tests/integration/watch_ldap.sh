@@ -389,12 +389,18 @@ check '[ $rc = 3 ] && grep -q "does not offer RFC 4533 content synchronisation u
 # --- syncprov below memberof: memberof's changes are not streamed either ------------
 slapd_stop
 SLAPD_OVERLAYS="syncprov memberof"
+# And a group whose members the service account may not read.
+SLAPD_DB_EXTRA="access to dn.exact=\"cn=hidden,$G\" attrs=member
+	by dn.exact=\"cn=smimesync,ou=services,$B\" none
+	by * read"
+export SLAPD_OVERLAYS SLAPD_DB_EXTRA
 work3=$work/order
 mkdir -p "$work3"
 slapd_start "$work3"
 {
 	for u in alice bob; do person "$u" "$u@example.org"; done
 	group flat "uid=alice,$P"
+	group hidden "uid=alice,$P"
 } >"$work/order.ldif"
 slapd_load "$work/order.ldif"
 WATCH="--uri $SLAPD_URI --base $B --bind-dn $SLAPD_SVC_DN --password-file $SLAPD_SVC_PW_FILE --ca-file $SLAPD_CA_FILE"
@@ -408,6 +414,12 @@ BOB=$(uuid_of "uid=bob,$P")
 flat_step order2 "$(member_ldif delete flat "uid=bob,$P")"
 check 'grep -q "^person $BOB|uid=bob,$P|" "$work/order2.out" && ! grep -q "^groups" "$work/order2.out"' \
 	"... and live, the member who left is named alone there too"
+FL=$work/hidden.json
+FLAT="--group hidden=cn=hidden,$G"
+watch hidden0 watch --state "$FL" $FLAT
+flat_step hidden1 "$(member_ldif add hidden "uid=bob,$P")"
+check 'grep -q "^groups hidden|cn=hidden,$G" "$work/hidden1.out"' \
+	"members the service account may not read: a change names the group whole (no member values cannot say who changed)"
 
 if [ "$failures" -gt 0 ]; then
 	echo "$failures check(s) failed" >&2
