@@ -22,8 +22,10 @@
 #   - a state from another base_dn is not trusted; a newly watched group is
 #     read once;
 #   - a flat watched group, live: a member added or removed is named alone
-#     (PERSON), not the group; a group nested into it, a change below that,
-#     or a change replayed from the cookie names the group whole;
+#     (PERSON), not the group, also twice in a row by one watcher; a group
+#     nested into it, a change below that, a change replayed from the
+#     cookie, a bulk add, or members the service account may not read name
+#     the group whole;
 #   - refreshOnly every poll_interval (--no-persist) sees the same changes;
 #   - slapd restarted under a running watcher: it reconnects and resumes;
 #   - a server without syncprov: no stream, saying what to configure;
