@@ -11,8 +11,8 @@
  *
  * with the person attributes and none of the member values, so that a
  * change to a group of 100,000 costs a few hundred bytes (a live change of
- * a watched group's own entry then reads its member values once, below). It runs in
- * refreshAndPersist mode: a refresh from the stored cookie (what changed
+ * a watched group's own entry then reads its member values once, below).
+ * It runs in refreshAndPersist mode: a refresh from the stored cookie (what changed
  * while we were away), then every change as it happens. Where the server
  * refuses a persistent search, or DIR_WATCH_NO_PERSIST asks so, the watch
  * repeats a refreshOnly search every poll_interval instead.
@@ -280,7 +280,9 @@ load_groups(struct ldap_watch *lw, struct errbuf *e)
  * people who joined or left as PERSON changes. The group is named as a
  * whole (GROUPS) when that cannot say it all: the group is not flat (a
  * member, before or after, is a group: nesting is followed by reading the
- * group again), a changed member lies outside base_dn or is a group, the
+ * group again), it shows no member values before or after (empty, or not
+ * readable by the service account), a changed member lies outside base_dn
+ * or is a group, a quarter of it changed at once (a bulk import), the
  * group did not exist when the search started or no longer does.
  *
  * Only live changes are followed this way: a refresh replays changes made
