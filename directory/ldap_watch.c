@@ -12,10 +12,11 @@
  * with the person attributes and none of the member values, so that a
  * change to a group of 100,000 costs a few hundred bytes (a live change of
  * a watched group's own entry then reads its member values once, below).
- * It runs in refreshAndPersist mode: a refresh from the stored cookie (what changed
- * while we were away), then every change as it happens. Where the server
- * refuses a persistent search, or DIR_WATCH_NO_PERSIST asks so, the watch
- * repeats a refreshOnly search every poll_interval instead.
+ * It runs in refreshAndPersist mode: a refresh from the stored cookie
+ * (what changed while we were away), then every change as it happens.
+ * Where the server refuses a persistent search, or DIR_WATCH_NO_PERSIST
+ * asks so, the watch repeats a refreshOnly search every poll_interval
+ * instead.
  *
  * What the stream says, as directory.h's changes:
  *   - a person added or modified: PERSON (read as ldap_person.c reads it);
