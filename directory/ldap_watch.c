@@ -10,18 +10,23 @@
  *   (|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)<user_filter>)
  *
  * with the person attributes and none of the member values, so that a
- * change to a group of 100,000 costs a few hundred bytes. It runs in
- * refreshAndPersist mode: a refresh from the stored cookie (what changed
- * while we were away), then every change as it happens. Where the server
- * refuses a persistent search, or DIR_WATCH_NO_PERSIST asks so, the watch
- * repeats a refreshOnly search every poll_interval instead.
+ * change to a group of 100,000 costs a few hundred bytes (a live change of
+ * a watched group's own entry then reads its member values once, below).
+ * It runs in refreshAndPersist mode: a refresh from the stored cookie
+ * (what changed while we were away), then every change as it happens.
+ * Where the server refuses a persistent search, or DIR_WATCH_NO_PERSIST
+ * asks so, the watch repeats a refreshOnly search every poll_interval
+ * instead.
  *
  * What the stream says, as directory.h's changes:
  *   - a person added or modified: PERSON (read as ldap_person.c reads it);
  *   - a group added, modified or deleted: GROUPS for every watched group it
  *     is, or is nested in, found by searching upwards for the groups that
  *     list it (member or uniqueMember), loops cut; membership changes are
- *     changes of group entries, so they all come this way;
+ *     changes of group entries, so they all come this way -- except, live
+ *     (in the persist phase), a change of a flat watched group's own
+ *     entry, which is PERSON for every member who joined or left (below,
+ *     "flat watched groups");
  *   - any other entry deleted, or no longer matching the filter (syncprov
  *     sends a delete then): GONE, with its entryUUID. The entryUUIDs of the
  *     groups under base_dn are kept in memory, because a refresh names
@@ -81,7 +86,15 @@ struct ldap_watch {
 	char *filter;             /* the sync search's filter (new) */
 	char *attrs[12];          /* the person attributes requested (borrowed names) */
 	struct strmap groups;     /* entryUUID -> DN of the groups under base_dn */
+	struct strset group_dns;  /* their normalized DNs (and of groups seen since) */
 	bool groups_loaded;
+	/*
+	 * Persist mode: per watched group, its members' normalized DNs as last
+	 * read (new), and whether they were (the group existed and was read
+	 * when the search started, and every live change since was followed).
+	 */
+	struct strset *members;
+	bool *members_known;
 	/* Set by the callbacks during one search or poll. */
 	size_t messages;          /* sync messages handled */
 	bool discard;             /* initial content without a cookie: not changes */
@@ -203,6 +216,17 @@ name_groups_above(struct ldap_watch *lw, const char *dn, struct errbuf *e)
 	return st;
 }
 
+/* A group's DN, remembered (normalized) as one: a member that is a group is a nesting. */
+static void
+note_group_dn(struct ldap_watch *lw, const char *dn)
+{
+	char *norm = dir_dn_normalize(dn);
+
+	if (norm != NULL && norm[0] != '\0')
+		(void)strset_add(&lw->group_dns, norm);
+	free(norm);
+}
+
 static enum dir_status
 group_uuid_entry(struct dir_ldap *dl, LDAPMessage *entry, void *arg, struct errbuf *e)
 {
@@ -217,6 +241,8 @@ group_uuid_entry(struct dir_ldap *dl, LDAPMessage *entry, void *arg, struct errb
 		strmap_put(&lw->groups, id, dn);
 		free(id);
 	}
+	if (dn != NULL)
+		note_group_dn(lw, dn);
 	ldap_value_free_len(vals);
 	ldap_memfree(dn);
 	return DIR_OK;
@@ -233,8 +259,241 @@ load_groups(struct ldap_watch *lw, struct errbuf *e)
 		return DIR_OK;
 	strmap_free(&lw->groups);
 	strmap_init(&lw->groups);
+	strset_free(&lw->group_dns);
+	strset_init(&lw->group_dns);
 	st = dir_ldap_scan(lw->look, "(|" GROUP_CLASSES ")", attrs, group_uuid_entry, lw, e);
 	lw->groups_loaded = st == DIR_OK;
+	return st;
+}
+
+/* ---- flat watched groups: who joined or left ------------------------------ */
+
+/*
+ * A member added to a watched group of 100,000 changes the group's entry,
+ * and the stream says no more than that: read whole again, the group costs
+ * 100,000 entries per change. slapd's memberof overlay does change the
+ * member's own entry (memberOf), but as an internal operation flagged "do
+ * not replicate", which syncprov leaves out of every stream whatever the
+ * overlays' order (OpenLDAP 2.5 and 2.6; doc/incremental.md, "Server").
+ * So, in persist mode, the watch keeps each watched group's member DNs
+ * as read when the search started, and on a live change of a group's
+ * own entry reads its member values again (one entry) and names the
+ * people who joined or left as PERSON changes. The group is named as a
+ * whole (GROUPS) when that cannot say it all: the group is not flat (a
+ * member, before or after, is a group: nesting is followed by reading the
+ * group again), it shows no member values before or after (empty, or not
+ * readable by the service account), a changed member lies outside base_dn
+ * or is a group, a quarter of it changed at once (a bulk import), the
+ * group did not exist when the search started or no longer does.
+ *
+ * Only live changes are followed this way: a refresh replays changes made
+ * while nobody watched, which the member DNs, read "now", already hold.
+ */
+
+struct member_arg {
+	struct strset *set;   /* borrowed */
+};
+
+static void
+member_value(void *arg, const struct berval *v)
+{
+	struct member_arg *m = arg;
+	char *dn = NULL, *norm = NULL;
+
+	if (v->bv_len == 0 || memchr(v->bv_val, '\0', v->bv_len) != NULL)
+		return;
+	dn = xstrndup(v->bv_val, v->bv_len);
+	norm = dir_dn_normalize(dn);
+	if (norm != NULL && norm[0] != '\0')
+		(void)strset_add(m->set, norm);
+	free(norm);
+	free(dn);
+}
+
+/* The member DNs of group dn now (into the empty *out); *exists false if it is gone. */
+static enum dir_status
+read_members(struct ldap_watch *lw, const char *dn, struct strset *out, bool *exists,
+    struct errbuf *e)
+{
+	static const char *const member_attrs[] = { "member", "uniqueMember" };
+	char *attrs[] = { "member", "uniqueMember", NULL };
+	struct member_arg m = { out };
+	LDAPMessage *res = NULL, *entry = NULL;
+	enum dir_status st;
+
+	*exists = false;
+	st = dir_ldap_read(lw->look, dn, "(|" GROUP_CLASSES ")", attrs, &res, &entry, e);
+	if (st == DIR_OK && entry != NULL) {
+		*exists = true;
+		for (size_t a = 0; a < ARRAY_LEN(member_attrs) && st == DIR_OK; a++)
+			st = dir_member_values(lw->look, entry, dn, member_attrs[a], 0,
+			    member_value, &m, e);
+	}
+	ldap_msgfree(res);
+	return st;
+}
+
+/* Persist mode, before the search: every watched group's members as they are. */
+static enum dir_status
+load_members(struct ldap_watch *lw, struct errbuf *e)
+{
+	enum dir_status st = DIR_OK;
+
+	for (size_t i = 0; i < lw->w->n_groups && st == DIR_OK; i++) {
+		bool exists = false;
+
+		strset_free(&lw->members[i]);
+		strset_init(&lw->members[i]);
+		lw->members_known[i] = false;
+		if (lw->watched[i] == NULL)
+			continue;
+		st = read_members(lw, lw->w->groups[i]->group_dn, &lw->members[i], &exists, e);
+		lw->members_known[i] = st == DIR_OK && exists;
+	}
+	return st;
+}
+
+static bool
+holds_group(const struct ldap_watch *lw, const struct strset *set)
+{
+	for (size_t i = 0; i < set->cap; i++)
+		if (set->slots[i] != NULL && strset_has(&lw->group_dns, set->slots[i]))
+			return true;
+	return false;
+}
+
+/* The DNs in a and not in b, appended to out. */
+static void
+only_in(const struct strset *a, const struct strset *b, struct strlist *out)
+{
+	for (size_t i = 0; i < a->cap; i++)
+		if (a->slots[i] != NULL && !strset_has(b, a->slots[i]))
+			strlist_add(out, a->slots[i]);
+}
+
+static bool
+dn_under(const char *norm, const char *base_norm)
+{
+	size_t dl = strlen(norm), bl = strlen(base_norm);
+
+	return dl >= bl && strcmp(norm + dl - bl, base_norm) == 0 &&
+	    (dl == bl || norm[dl - bl - 1] == ',');
+}
+
+struct changed_arg {
+	struct ldap_watch *lw;
+	bool whole;           /* a changed member is a group: read the group whole */
+};
+
+/*
+ * A member who joined or left a flat watched group, as read now: a person
+ * in scope is a PERSON change; an entry that no longer exists or is out of
+ * scope says nothing (a deleted person comes as GONE of their own).
+ */
+static enum dir_status
+changed_entry(struct dir_ldap *dl, size_t index, LDAPMessage *entry, void *arg,
+    struct errbuf *e)
+{
+	struct changed_arg *c = arg;
+	struct user_list l = { NULL, 0, 0 };
+	char *dn = NULL;
+
+	(void)index;
+	(void)e;
+	if (entry == NULL || (dn = ldap_get_dn(dl->ld, entry)) == NULL)
+		return DIR_OK;
+	if (dir_entry_has_class(dl->ld, entry, "groupOfNames") ||
+	    dir_entry_has_class(dl->ld, entry, "groupOfUniqueNames")) {
+		note_group_dn(c->lw, dn);
+		c->whole = true;
+	} else {
+		/* The entry's own DN, as the stream and a group read would give it. */
+		dir_ldap_add_person(dl, entry, dn, &l);
+		if (l.n == 1)
+			dir_watch_person(c->lw->w, &l.v[0], NULL);
+		user_list_free(&l);
+	}
+	ldap_memfree(dn);
+	return DIR_OK;
+}
+
+/*
+ * The members who joined or left (normalized DNs), named one by one;
+ * *whole set when the group must be read whole instead: one of them is a
+ * group or lies outside base_dn, or so many changed (a bulk import) that
+ * reading the group costs less than looking each up here and in the engine.
+ */
+static enum dir_status
+members_changed(struct ldap_watch *lw, const struct strlist *changed, size_t size,
+    bool *whole, struct errbuf *e)
+{
+	struct changed_arg c = { lw, false };
+	char *base_norm = dir_dn_normalize(lw->w->conf->base_dn);
+	enum dir_status st = DIR_OK;
+
+	*whole = base_norm == NULL || (changed->n > 16 && changed->n >= size / 4);
+	for (size_t i = 0; !*whole && i < changed->n; i++)
+		*whole = !dn_under(changed->v[i], base_norm) ||
+		    strset_has(&lw->group_dns, changed->v[i]);
+	if (!*whole && changed->n > 0) {
+		st = dir_ldap_read_many(lw->look, changed->v, changed->n, lw->filter, lw->attrs,
+		    changed_entry, &c, e);
+		*whole = c.whole;
+	}
+	free(base_norm);
+	return st;
+}
+
+/*
+ * A group entry added or modified: in persist mode, a flat watched group
+ * names who joined or left it; anything else names every watched group
+ * it is, or is nested in, as the whole.
+ */
+static enum dir_status
+group_changed(struct ldap_watch *lw, const char *dn, struct errbuf *e)
+{
+	struct strset now;
+	struct strlist changed = { NULL, 0, 0 };
+	char *norm = dir_dn_normalize(dn);
+	ssize_t idx = norm != NULL ? watched_index(lw, norm) : -1;
+	bool exists = false, whole = true;
+	enum dir_status st = DIR_OK;
+	size_t size;
+
+	strset_init(&now);
+	if (!lw->running || idx < 0 || !lw->members_known[idx])
+		goto out;
+	st = read_members(lw, dn, &now, &exists, e);
+	if (st != DIR_OK)
+		goto out;
+	if (!exists) {
+		lw->members_known[idx] = false;
+		goto out;
+	}
+	/*
+	 * No member values, before or after: an empty group, or values the
+	 * service account may not read, which would hide every change.
+	 */
+	whole = lw->members[idx].n == 0 || now.n == 0 || holds_group(lw, &lw->members[idx]) ||
+	    holds_group(lw, &now);
+	only_in(&now, &lw->members[idx], &changed);
+	only_in(&lw->members[idx], &now, &changed);
+	size = now.n > lw->members[idx].n ? now.n : lw->members[idx].n;
+	/* The members as they are now: the next live change is measured from here. */
+	strset_free(&lw->members[idx]);
+	lw->members[idx] = now;
+	strset_init(&now);
+	if (!whole)
+		st = members_changed(lw, &changed, size, &whole, e);
+	if (st == DIR_OK && !whole)
+		log_debug("%s change stream: %s: %zu member(s) joined or left, named one by one",
+		    lw->w->label, dn, changed.n);
+out:
+	if (st == DIR_OK && whole)
+		st = name_groups_above(lw, dn, e);
+	strset_free(&now);
+	strlist_free(&changed);
+	free(norm);
 	return st;
 }
 
@@ -320,7 +579,8 @@ on_entry(ldap_sync_t *ls, LDAPMessage *msg, struct berval *uuid, ldap_sync_refre
 		if (dir_entry_has_class(ls->ls_ld, msg, "groupOfNames") ||
 		    dir_entry_has_class(ls->ls_ld, msg, "groupOfUniqueNames")) {
 			strmap_put(&lw->groups, id, dn);
-			if (name_groups_above(lw, dn, &e) != DIR_OK)
+			note_group_dn(lw, dn);
+			if (group_changed(lw, dn, &e) != DIR_OK)
 				cb_fail(lw, DIR_UNREACHABLE, &e);
 		} else {
 			take_person(lw, msg, dn);
@@ -628,6 +888,9 @@ start(struct ldap_watch *lw, struct errbuf *e)
 		st = connect_ldap(lw, NULL, &lw->sync, e);
 	if (st == DIR_OK)
 		st = load_groups(lw, e);
+	/* Before the search starts: whatever changes after is followed from these. */
+	if (st == DIR_OK && lw->persist)
+		st = load_members(lw, e);
 	if (st != DIR_OK)
 		return st;
 	if (!from_now) {
@@ -814,6 +1077,11 @@ ldap_watch_close(void *state)
 	free(lw->watched);
 	free(lw->filter);
 	strmap_free(&lw->groups);
+	strset_free(&lw->group_dns);
+	for (size_t i = 0; lw->members != NULL && i < lw->w->n_groups; i++)
+		strset_free(&lw->members[i]);
+	free(lw->members);
+	free(lw->members_known);
 	strset_free(&lw->done);
 	free(lw);
 }
@@ -874,10 +1142,15 @@ ldap_watch_open(struct dir_watch *w, const char *bind_password, void **state,
 	lw->persist = (w->flags & DIR_WATCH_NO_PERSIST) == 0;
 	ldap_sync_initialize(&lw->ls);
 	strmap_init(&lw->groups);
+	strset_init(&lw->group_dns);
 	strset_init(&lw->done);
 	lw->watched = xcalloc(w->n_groups + 1, sizeof(*lw->watched));
-	for (size_t i = 0; i < w->n_groups; i++)
+	lw->members = xcalloc(w->n_groups + 1, sizeof(*lw->members));
+	lw->members_known = xcalloc(w->n_groups + 1, sizeof(*lw->members_known));
+	for (size_t i = 0; i < w->n_groups; i++) {
 		lw->watched[i] = dir_dn_normalize(w->groups[i]->group_dn);
+		strset_init(&lw->members[i]);
+	}
 	lw->attrs[k++] = "objectClass";
 	lw->attrs[k++] = "entryUUID";
 	lw->attrs[k++] = c->mail_attribute;

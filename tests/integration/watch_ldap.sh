@@ -21,9 +21,17 @@
 #     phase, which does not name deletions): each a full read, saying why;
 #   - a state from another base_dn is not trusted; a newly watched group is
 #     read once;
+#   - a flat watched group, live: a member added or removed is named alone
+#     (PERSON), not the group, also twice in a row by one watcher; a group
+#     nested into it, a change below that, a change replayed from the
+#     cookie, a bulk add, or members the service account may not read name
+#     the group whole;
 #   - refreshOnly every poll_interval (--no-persist) sees the same changes;
 #   - slapd restarted under a running watcher: it reconnects and resumes;
-#   - a server without syncprov: no stream, saying what to configure.
+#   - a server without syncprov: no stream, saying what to configure;
+#   - in either order of the memberof and syncprov overlays, the stream
+#     carries no change of a member's entry when memberof changes its
+#     memberOf (which is why the watch reads the group's members).
 set -u
 
 : "${top_srcdir:?run from make check}" "${top_builddir:?run from make check}"
@@ -278,6 +286,78 @@ check 'bg_wait ro "^groups staff|cn=sub,$G"' "refreshOnly, asked every poll_inte
 bg_end
 check '! grep -q "persistent" "$work/ro.err"' "(without holding a persistent search)"
 
+# --- a flat watched group: who joined or left, not the group whole ----------------
+# Live, a change of a flat watched group's own entry names the people who
+# joined or left (PERSON), so that a group of 100,000 is not read again for
+# one member; a nesting, or a change replayed from the cookie, names the
+# group whole as before.
+FL=$work/flat.json
+FLAT="--group flat=cn=flat,$G"
+group flat "uid=frank,$P" | sed '1a changetype: add' | admin_modify || fail "ldapmodify (add flat)"
+watch flat0 watch --state "$FL" $FLAT
+flat_step() { # name ldif: one change while a watcher follows flat, until it has said it
+	bg_watch "$1" watch --state "$FL" $FLAT --polls 60 --timeout 1 --quiet-stop
+	sleep 2
+	printf '%s\n' "$2" | admin_modify || fail "ldapmodify ($1)"
+	bg_wait "$1" "^commit" >/dev/null
+	bg_end
+}
+member_ldif() { # add|delete group member-dn
+	printf 'dn: cn=%s,%s\nchangetype: modify\n%s: member\nmember: %s\n' "$2" "$G" "$1" "$3"
+}
+flat_step flat1 "$(member_ldif add flat "uid=dave,$P")"
+check 'grep -q "^person $DAVE|uid=dave,$P|dave@example.org|enabled|" "$work/flat1.out" && ! grep -q "^groups" "$work/flat1.out"' \
+	"a flat watched group: a member added live is named (PERSON), the group is not read whole"
+flat_step flat2 "$(member_ldif delete flat "uid=frank,$P")"
+check 'grep -q "^person $FRANK|uid=frank,$P|" "$work/flat2.out" && ! grep -q "^groups" "$work/flat2.out"' \
+	"... a member removed live is named too, and again not the group"
+flat_step flat3 "$(member_ldif add flat "cn=sub,$G")"
+check 'grep -q "^groups flat|cn=flat,$G" "$work/flat3.out"' \
+	"a group nested into it: the group is named whole"
+flat_step flat4 "$(member_ldif add sub "uid=alice,$P")"
+check 'grep -q "^groups flat|cn=sub,$G" "$work/flat4.out"' \
+	"then a member added to the nested group names it"
+flat_step flat5 "$(member_ldif add flat "uid=grace,$P")"
+check 'grep -q "^groups flat|cn=flat,$G" "$work/flat5.out"' \
+	"while it holds a nested group, a person added to it names it whole"
+flat_step flat6 "$(member_ldif delete flat "cn=sub,$G")"
+check 'grep -q "^groups flat|cn=flat,$G" "$work/flat6.out"' \
+	"the nested group removed: named whole"
+member_ldif add flat "uid=bob,$P" | admin_modify || fail "ldapmodify (bob into flat, nobody watching)"
+watch flat7 watch --state "$FL" $FLAT
+check '[ "$(changes flat7)" = "groups flat|cn=flat,$G" ]' \
+	"a member added while nobody watched: the replay names the group whole, as before"
+check 'ldapsearch -x -LLL -H "$SLAPD_URI" -b "uid=bob,$P" -s base memberOf | grep -qi "^memberOf: cn=flat,$G\$" && ! grep -q "^person" "$work/flat7.out" && ! grep -q "^person $GRACE" "$work/flat5.out"' \
+	"memberof keeps bob's and grace's memberOf, yet no stream carried a change of their entries (syncprov leaves out memberof's own modifications: why the watch reads the group's members)"
+BOB=$(uuid_of "uid=bob,$P")
+flat_step flat8 "$(member_ldif delete flat "uid=bob,$P")"
+check 'grep -q "^person $BOB|uid=bob,$P|" "$work/flat8.out" && ! grep -q "^groups" "$work/flat8.out"' \
+	"flat again: a member removed live is named alone"
+# One watcher, two changes: the second is measured from the members after the first.
+bg_watch flat9 watch --state "$FL" $FLAT --polls 60 --timeout 1
+sleep 2
+member_ldif delete flat "uid=grace,$P" | admin_modify || fail "ldapmodify (grace out of flat)"
+bg_wait flat9 "^person $GRACE|" >/dev/null
+sleep 1
+member_ldif add flat "uid=grace,$P" | admin_modify || fail "ldapmodify (grace back into flat)"
+n=0
+while [ "$(grep -c "^person $GRACE|" "$work/flat9.out")" -lt 2 ] && [ $n -lt 100 ] && kill -0 "$BG" 2>/dev/null; do
+	sleep 0.2
+	n=$((n + 1))
+done
+kill "$BG" 2>/dev/null
+bg_end
+check '[ "$(grep -c "^person $GRACE|uid=grace,$P|" "$work/flat9.out")" = 2 ] && ! grep -q "^groups" "$work/flat9.out"' \
+	"one watcher: grace leaves, then comes back: named each time, the group never"
+i=0
+{
+	printf 'dn: cn=flat,%s\nchangetype: modify\nadd: member\n' "$G"
+	while [ $i -lt 20 ]; do printf 'member: uid=ghost%s,%s\n' $i "$P"; i=$((i + 1)); done
+} >"$work/bulk.ldif"
+flat_step flat10 "$(cat "$work/bulk.ldif")"
+check 'grep -q "^groups flat|cn=flat,$G" "$work/flat10.out" && ! grep -q "^person" "$work/flat10.out"' \
+	"twenty members added at once to a group of two: the group is read whole, not twenty people one by one"
+
 # --- slapd restarted under a running watcher ---------------------------------------
 bg_watch restart watch --state "$work/rs.json" $WATCHED --polls 60 --timeout 1 --keep-going
 sleep 2
@@ -307,6 +387,41 @@ slapd_start "$work2"
 rc=$?
 check '[ $rc = 3 ] && grep -q "does not offer RFC 4533 content synchronisation under $B.*load the syncprov overlay" "$work/plain.err"' \
 	"without syncprov: no stream (unsupported), saying what to configure"
+
+# --- syncprov below memberof: memberof's changes are not streamed either ------------
+slapd_stop
+SLAPD_OVERLAYS="syncprov memberof"
+# And a group whose members the service account may not read.
+SLAPD_DB_EXTRA="access to dn.exact=\"cn=hidden,$G\" attrs=member
+	by dn.exact=\"cn=smimesync,ou=services,$B\" none
+	by * read"
+export SLAPD_OVERLAYS SLAPD_DB_EXTRA
+work3=$work/order
+mkdir -p "$work3"
+slapd_start "$work3"
+{
+	for u in alice bob; do person "$u" "$u@example.org"; done
+	group flat "uid=alice,$P"
+	group hidden "uid=alice,$P"
+} >"$work/order.ldif"
+slapd_load "$work/order.ldif"
+WATCH="--uri $SLAPD_URI --base $B --bind-dn $SLAPD_SVC_DN --password-file $SLAPD_SVC_PW_FILE --ca-file $SLAPD_CA_FILE"
+FL=$work/order.json
+watch order0 watch --state "$FL" $FLAT
+member_ldif add flat "uid=bob,$P" | admin_modify || fail "ldapmodify (bob into flat, other order)"
+watch order1 watch --state "$FL" $FLAT
+check 'ldapsearch -x -LLL -H "$SLAPD_URI" -b "uid=bob,$P" -s base memberOf | grep -qi "^memberOf: cn=flat,$G\$" && [ "$(changes order1)" = "groups flat|cn=flat,$G" ]' \
+	"the other overlay order: bob's memberOf is kept, the stream still carries only the group's entry"
+BOB=$(uuid_of "uid=bob,$P")
+flat_step order2 "$(member_ldif delete flat "uid=bob,$P")"
+check 'grep -q "^person $BOB|uid=bob,$P|" "$work/order2.out" && ! grep -q "^groups" "$work/order2.out"' \
+	"... and live, the member who left is named alone there too"
+FL=$work/hidden.json
+FLAT="--group hidden=cn=hidden,$G"
+watch hidden0 watch --state "$FL" $FLAT
+flat_step hidden1 "$(member_ldif add hidden "uid=bob,$P")"
+check 'grep -q "^groups hidden|cn=hidden,$G" "$work/hidden1.out"' \
+	"members the service account may not read: a change names the group whole (no member values cannot say who changed)"
 
 if [ "$failures" -gt 0 ]; then
 	echo "$failures check(s) failed" >&2

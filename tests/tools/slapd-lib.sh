@@ -113,9 +113,11 @@ slapd_write_conf() {
 		slapd_mod="modulepath $SLAPD_MODULE_DIR
 moduleload back_mdb"
 	fi
-	# Overlays: a module each, and their lines in the database section. memberof
-	# comes first so that syncprov, stacked above it, also streams the memberOf
-	# changes it makes.
+	# Overlays: a module each, and their lines in the database section, in
+	# the order given. Either order of memberof and syncprov streams the same:
+	# memberof changes the members' memberOf through internal operations it
+	# marks as not to be replicated, and syncprov leaves those out of every
+	# stream (OpenLDAP 2.5; see doc/incremental.md).
 	slapd_ov=
 	for slapd_o in ${SLAPD_OVERLAYS:-}; do
 		if [ -f "$SLAPD_MODULE_DIR/$slapd_o.la" ] || [ -f "$SLAPD_MODULE_DIR/$slapd_o.so" ]; then
