@@ -4,7 +4,7 @@
 # minutes and measures, it does not test.
 CLEANFILES += tests/bench/keyrate bench.json bench-incremental.json
 EXTRA_DIST += tests/bench/bench.sh tests/bench/bench-incremental.sh tests/bench/gen-ldif.py tests/bench/keyrate.c \
-	tests/bench/seed-store.py
+	tests/bench/seed-store.py tests/tools/tcp-count.py
 
 # Built only here (a plain rule, so that no program list is shared with
 # other fragments and `make all` does not build it).
