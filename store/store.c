@@ -13,9 +13,11 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/fileutil.h"
+#include "common/log.h"
 #include "common/xalloc.h"
 #include "store/store_internal.h"
 
@@ -397,11 +399,39 @@ store_close(struct store *st)
 	free(st);
 }
 
+/*
+ * How long a writer waits for another to let go of state_dir/lock. With
+ * the daemon following a change stream, it runs whenever the directory
+ * changes, for a second or two; an admin command (revoke, issue, crl) that
+ * arrives then should wait its turn, not fail. A long run (a first
+ * roll-out) outlasts the wait, and the command then says so.
+ */
+static unsigned lock_wait_ms = 60000;
+
+void
+store_set_lock_wait(unsigned ms)
+{
+	lock_wait_ms = ms;
+}
+
+/* The wait as an operator reads it: "60 s", or "300 ms" below a second. */
+static void
+wait_text(char *buf, size_t size)
+{
+	if (lock_wait_ms >= 1000)
+		snprintf(buf, size, "%u s", lock_wait_ms / 1000);
+	else
+		snprintf(buf, size, "%u ms", lock_wait_ms);
+}
+
 int
 store_lock(struct store *st, struct errbuf *e)
 {
 	char *path;
 	int rc = -1;
+	unsigned waited = 0;
+	bool said = false;
+	char wait[32];
 
 	if (st->lock_fd >= 0)
 		return 0; /* already ours */
@@ -412,12 +442,29 @@ store_lock(struct store *st, struct errbuf *e)
 		err_set(e, "%s: cannot open lock file: %s", path, strerror(errno));
 		goto out;
 	}
-	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-		err_set(e, "%s: another smimesync process (a run, the daemon or an admin command) "
-		    "is using this state directory; wait for it to finish", path);
-		close(st->lock_fd);
-		st->lock_fd = -1;
-		goto out;
+	wait_text(wait, sizeof(wait));
+	while (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		const struct timespec step = { 0, 100 * 1000000L };
+
+		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= lock_wait_ms) {
+			if (errno != EWOULDBLOCK && errno != EINTR)
+				err_set(e, "%s: cannot lock: %s", path, strerror(errno));
+			else
+				err_set(e, "%s: another smimesync process (a run, the daemon or an "
+				    "admin command) is using this state directory and did not finish "
+				    "within %s; try again when it has (fuser -v %s names it)",
+				    path, wait, path);
+			close(st->lock_fd);
+			st->lock_fd = -1;
+			goto out;
+		}
+		if (!said && lock_wait_ms > 0) {
+			log_info("%s: another smimesync process is using this state directory; "
+			    "waiting up to %s for it to finish", path, wait);
+			said = true;
+		}
+		(void)nanosleep(&step, NULL);
+		waited += 100;
 	}
 	rc = 0;
 out:

@@ -40,8 +40,13 @@ int store_open(const char *state_dir, struct store **out, struct errbuf *e) MUST
 /* Open an existing store read-only (status, report): never creates anything. */
 int store_open_readonly(const char *state_dir, struct store **out, struct errbuf *e) MUST_USE;
 void store_close(struct store *st);
-/* Exclusive lock on state_dir/lock; fails at once if another run holds it. */
+/*
+ * Exclusive lock on state_dir/lock. Another process holding it is waited
+ * for, up to a minute (store_set_lock_wait), then refused with its path.
+ */
 int store_lock(struct store *st, struct errbuf *e) MUST_USE;
+/* The longest store_lock waits, in milliseconds (tests: 0, refuse at once). */
+void store_set_lock_wait(unsigned ms);
 int store_begin(struct store *st, struct errbuf *e) MUST_USE;
 int store_commit(struct store *st, struct errbuf *e) MUST_USE;
 void store_rollback(struct store *st);

@@ -196,6 +196,19 @@ check 'openssl crl -inform DER -in "$W/ca/smime.crl" -CAfile "$W/ca/chain.pem" -
 	"and the CRL still lists frank's revocation"
 sed -i 's/^\[ca renamed\]/[ca internal]/; s/^ca = renamed$/ca = internal/' "$SMIMESYNC_CONF"
 
+# ---- an admin command waits while another process holds the store's lock ----
+# (the daemon following a change stream runs whenever the directory changes)
+n_before=$(crlnum)
+flock "$W/state/lock" sleep 2 &
+holder=$!
+sleep 0.5
+run_as crl-waits "$SMIMESYNC" crl
+wait "$holder"
+n_after=$(crlnum)
+check '[ $rc = 0 ] && grep -q "lock: another smimesync process is using this state directory; waiting up to 60 s" "$W/crl-waits.log"' \
+	"crl while another process holds the lock waits for it, and says so"
+check '[ "$n_after" -gt "$n_before" ]' "then writes the next CRL ($n_before, then $n_after)"
+
 # ---- resend with a signer that dies while sealing the mail: nothing queued ----
 queued=$(count "SELECT COUNT(*) FROM outbox")
 CRED=$W/recovery.credential

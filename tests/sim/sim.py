@@ -139,12 +139,16 @@ def execute(world, seq, known, strict=False, trace=None, only=None, keep_going=F
         t = res.clock("command" if command else "world", t)
         if command:
             res.commands += 1
-            world.smimesync(["crl"], model.clock_days)
+            crl = world.smimesync(["crl"], model.clock_days)
             t = res.clock("crl", t)
         snap = observe(world, oracle.seen_mail, with_crl=command)
         t = res.clock("observe", t)
         st = Step(i, e, before, model, outcome, snap, time.time() + model.clock_days * 86400)
         found = oracle.check(st)
+        if command and crl.rc != 0:
+            # The CRL checks below would judge an old CRL as a new one.
+            found.append(("I3-crl-command", "`smimesync crl` exited %s: %s" % (
+                crl.rc, crl.err.strip().splitlines()[-1] if crl.err.strip() else "(no message)")))
         t = res.clock("check", t)
         res.steps = i + 1
         if trace:

@@ -36,9 +36,11 @@ main(void)
 	CHECK(stat(path, &sb) == 0 && (sb.st_mode & 077) == 0);
 	CHECK(store_lock(st, &e) == 0);
 	/* One writer: a second opener is refused before touching anything. */
+	store_set_lock_wait(300);
 	CHECK(store_open(path, &st2, &e) != 0);
 	CHECK(st2 == NULL);
 	CHECK_CONTAINS(e.text, "another smimesync process");
+	CHECK_CONTAINS(e.text, "did not finish within 300 ms");
 	/* Readers are welcome. */
 	CHECK(store_open_readonly(path, &st2, &e) == 0);
 	store_close(st2);
