@@ -11,7 +11,9 @@
 #   - a user removed (on_leave = revoke, no grace): revoked, unpublished;
 #   - an expired delta link (syncStateNotFound): the next run is a full
 #     read, reported as "refresh required ... link-expired", logged once
-#     as a warning, and a change made meanwhile is not missed.
+#     as a warning, and a change made meanwhile is not missed;
+#   - killed (-9) just after a change, another made while it is down,
+#     started again: both acted on, nobody's certificate issued twice.
 # Waits poll a bounded number of times; no claim on how fast.
 set -u
 : "${top_srcdir:?}" "${top_builddir:?}" "${SMIMESYNC:?}"
@@ -43,12 +45,13 @@ U_ALICE=a11ce000-0000-4000-8000-000000000001
 U_ERIN=e2100000-0000-4000-8000-000000000005
 U_FRANK=f2a40000-0000-4000-8000-000000000006
 U_PKI=9c100000-0000-4000-8000-000000000009
+U_GINA=9a1a0000-0000-4000-8000-000000000007
 
 mkdir -p "$W/ldap" "$W/graph" "$W/state" "$W/ca" "$W/app" "$W/offline"
 chmod 700 "$W/state" "$W/ca" "$W/app" "$W/offline"
 slapd_start "$W/ldap"
 {
-	for p in alice erin frank; do
+	for p in alice erin frank gina; do
 		printf 'dn: uid=%s,ou=people,%s\nobjectClass: inetOrgPerson\nuid: %s\ncn: %s\nsn: %s\nmail: %s@example.org\n\n' \
 			"$p" "$SLAPD_BASE" "$p" "$p" "$p" "$p"
 	done
@@ -61,7 +64,7 @@ user() { # id name mail
 	printf '"%s": {"displayName": "%s", "givenName": "%s", "surname": "Example", "mail": "%s", "userPrincipalName": "%s", "otherMails": [], "proxyAddresses": [], "accountEnabled": true, "userType": "Member", "onPremisesDistinguishedName": null}' \
 		"$1" "$2" "$2" "$3" "$3"
 }
-USERS="$(user $U_ALICE Alice alice@example.org), $(user $U_ERIN Erin erin@example.org), $(user $U_FRANK Frank frank@example.org), $(user $U_PKI PKI pki@example.org)"
+USERS="$(user $U_ALICE Alice alice@example.org), $(user $U_ERIN Erin erin@example.org), $(user $U_FRANK Frank frank@example.org), $(user $U_GINA Gina gina@example.org), $(user $U_PKI PKI pki@example.org)"
 write_tenant() { # EXTRA STAFF
 	cat >"$W/graph/tenant.json.new" <<JSON
 {"tenant": "$TENANT", "page_size": 100, "token_lifetime": 3600 $1,
@@ -180,6 +183,29 @@ check '[ "$(grep -c "the change stream asks for a full read (link-expired" "$W/d
 	"logged as a warning"
 check '[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM (SELECT user_id FROM certs WHERE status = '"'valid'"' GROUP BY user_id HAVING COUNT(*) > 1)")" = 0 ] && [ "$(certs erin@example.org valid)" = 1 ] && [ "$(certs frank@example.org valid)" = 1 ]' \
 	"nobody holds two valid certificates"
+
+# --- killed mid-stream, changes while it is down, started again ---------------------
+# Gina joins just before the kill (the stream may have seen it, no run has
+# acted on it: the debounce is 2 s); Frank leaves while it is down.
+NR=$(runs_done)
+write_tenant "" "\"$U_ERIN\", \"$U_FRANK\", \"$U_GINA\""
+sleep 1
+kill -KILL "$DPID"
+wait "$DPID" 2>/dev/null
+check '[ "$(runs_done)" = "$NR" ]' "killed before any run acted on the change"
+write_tenant "" "\"$U_ERIN\", \"$U_GINA\""
+"$SMIMESYNC" daemon 2>>"$W/daemon.log" &
+DPID=$!
+if wait_for '[ "$(published gina)" -ge 1 ] && [ "$(published frank)" = 0 ] && [ "$(certs frank@example.org revoked)" -ge 1 ]' $WAIT; then
+	echo "ok: started again, the member added before the kill is published, the one removed while it was down revoked"
+else
+	fail "after the restart: gina published $(published gina), frank published $(published frank), frank revoked $(certs frank@example.org revoked)"
+fi
+wait_for '[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM runs WHERE report IS NULL")" = 0 ]' $WAIT
+check '[ "$(certs erin@example.org valid)" = 1 ] && [ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM certs c JOIN users u ON u.id = c.user_id WHERE u.mail = '"'erin@example.org'"'")" = 1 ]' \
+	"nothing twice: erin, a member all along, still has her one certificate"
+check '[ "$(certs gina@example.org valid)" = 1 ] && [ "$(published gina)" = 1 ]' \
+	"gina holds one valid certificate, published once"
 
 kill -TERM "$DPID"
 wait "$DPID" 2>/dev/null
