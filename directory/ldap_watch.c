@@ -11,7 +11,9 @@
  *
  * with the person attributes and none of the member values, so that a
  * change to a group of 100,000 costs a few hundred bytes (a live change of
- * a watched group's own entry then reads its member values once, below).
+ * a watched group's own entry then reads its member values once, below,
+ * or with accesslog_base only the log entries of the change, and the
+ * search asks for entryCSN too, to match them).
  * It runs in refreshAndPersist mode: a refresh from the stored cookie
  * (what changed while we were away), then every change as it happens.
  * Where the server refuses a persistent search, or DIR_WATCH_NO_PERSIST
