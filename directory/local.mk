@@ -25,6 +25,13 @@ tests_unit_test_directory_filter_SOURCES = tests/unit/test_directory_filter.c te
 tests_unit_test_directory_filter_LDADD = $(directory_test_libs)
 TESTS += tests/unit/test_directory_filter
 
+check_PROGRAMS += tests/unit/test_directory_accesslog
+tests_unit_test_directory_accesslog_SOURCES = tests/unit/test_directory_accesslog.c \
+	tests/unit/check.h
+tests_unit_test_directory_accesslog_LDADD = libdirectory.a libnet.a libconf.a libcommon.a \
+	$(SMIMESYNC_EXT_LIBS)
+TESTS += tests/unit/test_directory_accesslog
+
 # dir-probe: a command-line driver of the directory room for shell tests.
 check_PROGRAMS += tests/tools/dir-probe
 tests_tools_dir_probe_SOURCES = tests/tools/dir-probe.c
