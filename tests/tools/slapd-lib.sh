@@ -332,9 +332,9 @@ slapd_start() {
 slapd_start_with_ldif() {
 	slapd_prepare "$1"
 	slapd_write_base
-	slapadd -q -f "$SLAPD_WORKDIR/slapd.conf" -l "$SLAPD_WORKDIR/base.ldif" \
+	slapadd -q -f "$SLAPD_WORKDIR/slapd.conf" -b "$SLAPD_BASE" -l "$SLAPD_WORKDIR/base.ldif" \
 		>"$SLAPD_WORKDIR/slapadd.out" 2>&1 &&
-		slapadd -q -f "$SLAPD_WORKDIR/slapd.conf" -l "$2" >>"$SLAPD_WORKDIR/slapadd.out" 2>&1 ||
+		slapadd -q -f "$SLAPD_WORKDIR/slapd.conf" -b "$SLAPD_BASE" -l "$2" >>"$SLAPD_WORKDIR/slapadd.out" 2>&1 ||
 		{ cat "$SLAPD_WORKDIR/slapadd.out" >&2; slapd_fail "slapadd of $2 failed"; }
 	slapd_launch
 }
