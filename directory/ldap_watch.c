@@ -472,7 +472,7 @@ members_changed(struct ldap_watch *lw, const struct strlist *changed, bool bulk,
  * the change or not holding it, or values replaced or all deleted.
  */
 
-/* A group's entryCSN (new), or NULL: *csn from the entry, checked for size. */
+/* The entryCSN of a group entry (new), or NULL when it has none of a sane size. */
 static char *
 entry_csn(LDAP *ld, LDAPMessage *entry)
 {
