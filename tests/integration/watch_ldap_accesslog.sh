@@ -144,6 +144,11 @@ bg_end
 check 'grep -q "^person $BOB|" "$work/two.out" && grep -q "^person $CAROL|" "$work/two.out" && ! grep -q "^groups" "$work/two.out" && ! asked_members $m' \
 	"one watcher follows two changes from the log: bob left, carol joined, the group never read"
 check '[ "$(grep -c "read whole" "$work/two.err")" = 0 ]' "... and it never says it reads the group whole"
+# The log searches of that watcher: the second starts where the first ended.
+since_mark $m | sed -n 's/.*SRCH base="cn=accesslog".*(entryCSN>=\([^)]*\))(entryCSN<=\([^)]*\)).*/\1 \2/p' |
+	awk '!seen[$0]++' >"$work/two.csn"
+check '[ "$(wc -l <"$work/two.csn")" -ge 2 ] && [ "$(sed -n 1p "$work/two.csn" | cut -d" " -f2)" = "$(tail -n 1 "$work/two.csn" | cut -d" " -f1)" ]' \
+	"... the second change is asked for from the first one's entryCSN, as pushed"
 
 # --- what the log cannot say: the group whole -------------------------------------
 step replace "$(printf 'dn: cn=flat,%s\nchangetype: modify\nreplace: member\nmember: uid=alice,%s\nmember: uid=bob,%s\n' "$G" "$P" "$P")" \
