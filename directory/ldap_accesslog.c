@@ -191,7 +191,8 @@ dir_alog_members(struct dir_ldap *dl, const char *log_base, const char *group_dn
 		if (s.whole != NULL)
 			*whole = s.whole;
 		else if (strcmp(s.newest, upto) != 0)
-			*whole = "the log does not hold the change (purged, or not written yet)";
+			*whole = "the log does not hold the change (purged, not written yet, or "
+			    "hidden from the service account by an ACL)";
 	}
 	free(dn_esc);
 	free(since_esc);
