@@ -137,6 +137,7 @@ struct conf_directory {
 	enum incremental_mode incremental; /* follow the change stream (default auto) */
 	enum ad_changes_mode ad_changes;   /* ad: uSNChanged polling or DirSync */
 	int64_t poll_interval;    /* seconds between asking a directory that cannot notify */
+	char *accesslog_base;     /* ldap: slapd's accesslog suffix, or NULL: not read */
 	/* type = graph (Entra ID); tls_ca_file, tls_verify and timeout apply too. */
 	char *tenant_id;          /* directory (tenant) id, or a verified domain */
 	char *client_id;          /* application (client) id */
@@ -391,6 +392,7 @@ struct conf_dir_traits {
 	const char *unpublished;   /* note on a group read from it that publishes nowhere */
 	const char *stream;        /* its change stream, as a phrase; NULL: it has none */
 	bool dirsync;              /* ad_changes = dirsync is possible */
+	bool accesslog;            /* accesslog_base is possible (slapd's accesslog overlay) */
 };
 
 const struct conf_dir_traits *conf_dir_traits(enum dir_type type);

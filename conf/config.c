@@ -314,6 +314,10 @@ check_directory(struct loader *ld, struct sec_load *s)
 			    "one domain from a domain controller, not from a global catalog; use "
 			    "ad_changes = usn, or point uri at a domain controller", s->label);
 	}
+	/* slapd's accesslog: only an OpenLDAP stream reads it. */
+	if (is_set_ok(s, "accesslog_base") && !is_bad(s, "type") && !t->accesslog)
+		conf_err_add(ld->el, line_of(s, "accesslog_base"), "%s accesslog_base: only an "
+		    "OpenLDAP directory (type = ldap) has slapd's accesslog; remove it", s->label);
 	/* What each type needs: a server and a base, a file, or a tenant and an app. */
 	if (!is_bad(s, "type"))
 		check_directory_graph(ld, s);

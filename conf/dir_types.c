@@ -26,6 +26,7 @@ static const struct conf_dir_traits traits[] = {
 		.default_user_filter = LDAP_PEOPLE,
 		.stream = "RFC 4533 content synchronisation (slapd's syncprov overlay): a "
 		    "persistent search, or one refresh every poll_interval where that is refused",
+		.accesslog = true,
 	},
 	[DIR_TYPE_AD] = {
 		.title = "an Active Directory",

@@ -183,6 +183,10 @@ const struct conf_option conf_options[] = {
 	    "15s", NULL, 0, 1, 3600, NULL, NULL, NULL,
 	    "how often a change stream that cannot notify is asked for news (AD, Graph, or "
 	    "OpenLDAP when a persistent search is refused)"},
+	{CONF_DIRECTORY, "accesslog_base", OPT_DN, offsetof(struct conf_directory, accesslog_base),
+	    NULL, NULL, 0, 0, 0, NULL, NULL, NULL,
+	    "(ldap) suffix of slapd's accesslog database (e.g. cn=accesslog): a live member "
+	    "change of a watched group is read from the log, not from the group's member list"},
 	{CONF_DIRECTORY, "tenant_id", OPT_STRING, offsetof(struct conf_directory, tenant_id), NULL,
 	    NULL, 0, 0, 0, NULL, NULL, conf_check_tenant,
 	    "type = graph: the Entra tenant, as its id (a GUID) or a verified domain"},

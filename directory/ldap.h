@@ -183,6 +183,33 @@ enum dir_status dir_member_values(struct dir_ldap *dl, LDAPMessage *entry, const
  */
 int dir_parse_range(const char *desc, const char *attr, size_t *lo, size_t *hi, bool *last);
 
+/* ---- ldap_accesslog.c: member changes from slapd's accesslog ---- */
+
+/* What one reqMod value says about a group's members. */
+enum dir_alog_mod {
+	DIR_ALOG_OTHER,   /* another attribute, or no "attr:" at all: nothing */
+	DIR_ALOG_MEMBER,  /* a member or uniqueMember value added or removed */
+	DIR_ALOG_WHOLE,   /* values replaced or all deleted, or one not trusted */
+};
+
+/*
+ * Parse one reqMod value (val, len: untrusted octets). DIR_ALOG_MEMBER
+ * sets *norm to the value's normalized DN (new); otherwise *norm is NULL.
+ */
+enum dir_alog_mod dir_alog_parse_mod(const char *val, size_t len, char **norm);
+
+/*
+ * The members of group_dn added or removed by its changes after the CSN
+ * since up to the CSN upto (the change the stream pushed), read from the
+ * log one level under log_base, added to changed (normalized DNs). On
+ * DIR_OK, *whole is NULL when changed says it all, or why the group must
+ * be read whole instead (static). Another status: the log could not be
+ * read (e says why).
+ */
+enum dir_status dir_alog_members(struct dir_ldap *dl, const char *log_base,
+    const char *group_dn, const char *since, const char *upto, struct strset *changed,
+    const char **whole, struct errbuf *e) MUST_USE;
+
 /* ---- ldap_members.c ---- */
 
 /*

@@ -11,7 +11,9 @@
  *
  * with the person attributes and none of the member values, so that a
  * change to a group of 100,000 costs a few hundred bytes (a live change of
- * a watched group's own entry then reads its member values once, below).
+ * a watched group's own entry then reads its member values once, below,
+ * or with accesslog_base only the log entries of the change, and the
+ * search asks for entryCSN too, to match them).
  * It runs in refreshAndPersist mode: a refresh from the stored cookie
  * (what changed while we were away), then every change as it happens.
  * Where the server refuses a persistent search, or DIR_WATCH_NO_PERSIST
@@ -72,6 +74,8 @@
 #define GROUP_CLASSES "(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)"
 /* Nested groups deeper than this are cut (a loop the seen set missed is impossible, but). */
 #define MAX_ANCESTORS 10000
+/* Members joined or left in one change, read from the accesslog, beyond which the group is read. */
+#define LOG_BULK 1000
 
 struct ldap_watch {
 	struct dir_watch *w;      /* borrowed: the watch this is the state of */
@@ -95,6 +99,12 @@ struct ldap_watch {
 	 */
 	struct strset *members;
 	bool *members_known;
+	/*
+	 * With accesslog_base, instead: per watched group, the entryCSN of its
+	 * last change seen (new), or NULL (then its next change reads it whole).
+	 */
+	char **csn;
+	bool log_warned;          /* the log was unreadable once: said so */
 	/* Set by the callbacks during one search or poll. */
 	size_t messages;          /* sync messages handled */
 	bool discard;             /* initial content without a cookie: not changes */
@@ -420,18 +430,19 @@ changed_entry(struct dir_ldap *dl, size_t index, LDAPMessage *entry, void *arg,
 /*
  * The members who joined or left (normalized DNs), named one by one;
  * *whole set when the group must be read whole instead: one of them is a
- * group or lies outside base_dn, or so many changed (a bulk import) that
- * reading the group costs less than looking each up here and in the engine.
+ * group or lies outside base_dn, or bulk: so many changed (a bulk import)
+ * that reading the group costs less than looking each up here and in the
+ * engine.
  */
 static enum dir_status
-members_changed(struct ldap_watch *lw, const struct strlist *changed, size_t size,
+members_changed(struct ldap_watch *lw, const struct strlist *changed, bool bulk,
     bool *whole, struct errbuf *e)
 {
 	struct changed_arg c = { lw, false };
 	char *base_norm = dir_dn_normalize(lw->w->conf->base_dn);
 	enum dir_status st = DIR_OK;
 
-	*whole = base_norm == NULL || (changed->n > 16 && changed->n >= size / 4);
+	*whole = base_norm == NULL || bulk;
 	for (size_t i = 0; !*whole && i < changed->n; i++)
 		*whole = !dn_under(changed->v[i], base_norm) ||
 		    strset_has(&lw->group_dns, changed->v[i]);
@@ -444,13 +455,134 @@ members_changed(struct ldap_watch *lw, const struct strlist *changed, size_t siz
 	return st;
 }
 
+/* ---- flat watched groups through slapd's accesslog ----------------------- */
+
+/*
+ * With accesslog_base, the member list is not kept at all: at the start
+ * each watched group's entryCSN is read (one small base read each, no
+ * member values), the stream pushes each group change with its new
+ * entryCSN, and the log entries between the two name who joined or left
+ * (ldap_accesslog.c). A change then costs its log entries whatever the
+ * group's size. A member that is a group, or lies outside base_dn, still
+ * reads the group whole (members_changed); a person who left a group but
+ * stays a member through a nested one is the engine's to find, since it
+ * looks each person up with their groups (upward). The group is read whole
+ * as well when the log cannot say it all: no entryCSN seen for the group
+ * yet, the log unreadable (said once, with what to grant), purged past
+ * the change or not holding it, or values replaced or all deleted.
+ */
+
+/* The entryCSN of a group entry (new), or NULL when it has none of a sane size. */
+static char *
+entry_csn(LDAP *ld, LDAPMessage *entry)
+{
+	struct berval **v = ldap_get_values_len(ld, entry, "entryCSN");
+	char *csn = NULL;
+
+	if (v != NULL && v[0] != NULL && v[0]->bv_len > 0 && v[0]->bv_len < 64 &&
+	    memchr(v[0]->bv_val, '\0', v[0]->bv_len) == NULL)
+		csn = xstrndup(v[0]->bv_val, v[0]->bv_len);
+	ldap_value_free_len(v);
+	return csn;
+}
+
+/* Before the search: every watched group's entryCSN as it stands. */
+static enum dir_status
+load_csns(struct ldap_watch *lw, struct errbuf *e)
+{
+	char *attrs[] = { "entryCSN", NULL };
+	enum dir_status st = DIR_OK;
+
+	for (size_t i = 0; i < lw->w->n_groups && st == DIR_OK; i++) {
+		LDAPMessage *res = NULL, *entry = NULL;
+
+		free(lw->csn[i]);
+		lw->csn[i] = NULL;
+		if (lw->watched[i] == NULL)
+			continue;
+		st = dir_ldap_read(lw->look, lw->w->groups[i]->group_dn, "(|" GROUP_CLASSES ")",
+		    attrs, &res, &entry, e);
+		if (st == DIR_OK && entry != NULL)
+			lw->csn[i] = entry_csn(lw->look->ld, entry);
+		ldap_msgfree(res);
+	}
+	return st;
+}
+
+/*
+ * A live change of watched group idx, pushed with entryCSN csn (borrowed,
+ * or NULL): who joined or left, from the log; *whole when the group must
+ * be read whole instead.
+ */
+static enum dir_status
+group_changed_log(struct ldap_watch *lw, size_t idx, const char *dn, const char *csn,
+    bool *whole, struct errbuf *e)
+{
+	const char *log_base = lw->w->conf->accesslog_base, *why = NULL;
+	char *since = lw->csn[idx];
+	struct strset changed;
+	struct strlist list = { NULL, 0, 0 };
+	enum dir_status st = DIR_OK;
+	struct errbuf le;
+
+	*whole = true;
+	strset_init(&changed);
+	/* The next change is measured from this one, whichever way this one is read. */
+	lw->csn[idx] = csn != NULL ? xstrdup(csn) : NULL;
+	if (since == NULL || csn == NULL) {
+		why = "no entryCSN of its previous state is known";
+		goto out;
+	}
+	err_clear(&le);
+	st = dir_alog_members(lw->look, log_base, dn, since, csn, &changed, &why, &le);
+	if (st == DIR_UNREACHABLE) {
+		/* The server is gone: reading the group whole would fail too. */
+		err_set(e, "%s", le.text);
+		goto out;
+	}
+	if (st != DIR_OK) {
+		if (!lw->log_warned)
+			log_warn("%s change stream: cannot read slapd's accesslog under %s (%s): "
+			    "a change of a watched group is read whole instead; let %s read "
+			    "that database (reqDN, reqMod, reqResult, entryCSN), or remove "
+			    "accesslog_base", lw->w->label, log_base, le.text,
+			    lw->w->conf->bind_dn != NULL ? lw->w->conf->bind_dn :
+			    "the service account");
+		lw->log_warned = true;
+		why = "the log is unreadable";
+		st = DIR_OK;
+		goto out;
+	}
+	if (why != NULL)
+		goto out;
+	for (size_t i = 0; i < changed.cap; i++)
+		if (changed.slots[i] != NULL)
+			strlist_add(&list, changed.slots[i]);
+	/* Without the member count, a bulk change is one a group read beats at any size. */
+	st = members_changed(lw, &list, list.n > LOG_BULK, whole, e);
+	if (st == DIR_OK && *whole)
+		why = "a member who joined or left is a group, lies outside base_dn, or they "
+		    "are many";
+	if (st == DIR_OK && !*whole)
+		log_debug("%s change stream: %s: %zu member(s) joined or left (accesslog), "
+		    "named one by one", lw->w->label, dn, list.n);
+out:
+	if (st == DIR_OK && *whole && why != NULL)
+		log_info("%s change stream: %s changed; it is read whole: %s", lw->w->label, dn,
+		    why);
+	free(since);
+	strset_free(&changed);
+	strlist_free(&list);
+	return st;
+}
+
 /*
  * A group entry added or modified: in persist mode, a flat watched group
  * names who joined or left it; anything else names every watched group
  * it is, or is nested in, as the whole.
  */
 static enum dir_status
-group_changed(struct ldap_watch *lw, const char *dn, struct errbuf *e)
+group_changed(struct ldap_watch *lw, const char *dn, const char *csn, struct errbuf *e)
 {
 	struct strset now;
 	struct strlist changed = { NULL, 0, 0 };
@@ -461,6 +593,10 @@ group_changed(struct ldap_watch *lw, const char *dn, struct errbuf *e)
 	size_t size;
 
 	strset_init(&now);
+	if (lw->running && idx >= 0 && lw->csn != NULL) {
+		st = group_changed_log(lw, (size_t)idx, dn, csn, &whole, e);
+		goto out;
+	}
 	if (!lw->running || idx < 0 || !lw->members_known[idx])
 		goto out;
 	st = read_members(lw, dn, &now, &exists, e);
@@ -484,7 +620,8 @@ group_changed(struct ldap_watch *lw, const char *dn, struct errbuf *e)
 	lw->members[idx] = now;
 	strset_init(&now);
 	if (!whole)
-		st = members_changed(lw, &changed, size, &whole, e);
+		st = members_changed(lw, &changed, changed.n > 16 && changed.n >= size / 4,
+		    &whole, e);
 	if (st == DIR_OK && !whole)
 		log_debug("%s change stream: %s: %zu member(s) joined or left, named one by one",
 		    lw->w->label, dn, changed.n);
@@ -578,10 +715,13 @@ on_entry(ldap_sync_t *ls, LDAPMessage *msg, struct berval *uuid, ldap_sync_refre
 	case LDAP_SYNC_CAPI_MODIFY:
 		if (dir_entry_has_class(ls->ls_ld, msg, "groupOfNames") ||
 		    dir_entry_has_class(ls->ls_ld, msg, "groupOfUniqueNames")) {
+			char *csn = lw->csn != NULL ? entry_csn(ls->ls_ld, msg) : NULL;
+
 			strmap_put(&lw->groups, id, dn);
 			note_group_dn(lw, dn);
-			if (group_changed(lw, dn, &e) != DIR_OK)
+			if (group_changed(lw, dn, csn, &e) != DIR_OK)
 				cb_fail(lw, DIR_UNREACHABLE, &e);
+			free(csn);
 		} else {
 			take_person(lw, msg, dn);
 		}
@@ -890,7 +1030,7 @@ start(struct ldap_watch *lw, struct errbuf *e)
 		st = load_groups(lw, e);
 	/* Before the search starts: whatever changes after is followed from these. */
 	if (st == DIR_OK && lw->persist)
-		st = load_members(lw, e);
+		st = lw->csn != NULL ? load_csns(lw, e) : load_members(lw, e);
 	if (st != DIR_OK)
 		return st;
 	if (!from_now) {
@@ -1082,6 +1222,9 @@ ldap_watch_close(void *state)
 		strset_free(&lw->members[i]);
 	free(lw->members);
 	free(lw->members_known);
+	for (size_t i = 0; lw->csn != NULL && i < lw->w->n_groups; i++)
+		free(lw->csn[i]);
+	free(lw->csn);
 	strset_free(&lw->done);
 	free(lw);
 }
@@ -1147,6 +1290,8 @@ ldap_watch_open(struct dir_watch *w, const char *bind_password, void **state,
 	lw->watched = xcalloc(w->n_groups + 1, sizeof(*lw->watched));
 	lw->members = xcalloc(w->n_groups + 1, sizeof(*lw->members));
 	lw->members_known = xcalloc(w->n_groups + 1, sizeof(*lw->members_known));
+	if (c->accesslog_base != NULL && c->accesslog_base[0] != '\0')
+		lw->csn = xcalloc(w->n_groups + 1, sizeof(*lw->csn));
 	for (size_t i = 0; i < w->n_groups; i++) {
 		lw->watched[i] = dir_dn_normalize(w->groups[i]->group_dn);
 		strset_init(&lw->members[i]);
@@ -1161,6 +1306,9 @@ ldap_watch_open(struct dir_watch *w, const char *bind_password, void **state,
 	lw->attrs[k++] = "pwdAccountLockedTime";
 	if (c->alt_mail_attribute != NULL)
 		lw->attrs[k++] = c->alt_mail_attribute;
+	/* Matched against the log's entries of a group change (accesslog_base). */
+	if (lw->csn != NULL)
+		lw->attrs[k++] = "entryCSN";
 	lw->attrs[k] = NULL;
 	st = connect_ldap(lw, bind_password, &lw->look, e);
 	if (st == DIR_OK)

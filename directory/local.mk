@@ -13,7 +13,7 @@ libdirectory_a_SOURCES = \
 	directory/ldap_person.c directory/ldap_person_groups.c directory/ldap_locate.c \
 	directory/ldap_publish.c directory/ldap_holders.c directory/holders.c \
 	directory/ad_person.c directory/ad_gc.c \
-	directory/watch.c directory/ldap_watch.c directory/ad_watch.c \
+	directory/watch.c directory/ldap_watch.c directory/ldap_accesslog.c directory/ad_watch.c \
 	directory/graph_watch.c
 
 # Directory tests link only what they use, so that they build while other
@@ -24,6 +24,13 @@ check_PROGRAMS += tests/unit/test_directory_filter
 tests_unit_test_directory_filter_SOURCES = tests/unit/test_directory_filter.c tests/unit/check.h
 tests_unit_test_directory_filter_LDADD = $(directory_test_libs)
 TESTS += tests/unit/test_directory_filter
+
+check_PROGRAMS += tests/unit/test_directory_accesslog
+tests_unit_test_directory_accesslog_SOURCES = tests/unit/test_directory_accesslog.c \
+	tests/unit/check.h
+tests_unit_test_directory_accesslog_LDADD = libdirectory.a libnet.a libconf.a libcommon.a \
+	$(SMIMESYNC_EXT_LIBS)
+TESTS += tests/unit/test_directory_accesslog
 
 # dir-probe: a command-line driver of the directory room for shell tests.
 check_PROGRAMS += tests/tools/dir-probe
@@ -37,6 +44,9 @@ EXTRA_DIST += tests/integration/directory_ldap.sh tests/tools/slapd-lib.sh
 # OpenLDAP's change stream (RFC 4533, syncprov) through dir-probe watch.
 TESTS += tests/integration/watch_ldap.sh
 EXTRA_DIST += tests/integration/watch_ldap.sh
+# The same with slapd's accesslog: member changes read from the log.
+TESTS += tests/integration/watch_ldap_accesslog.sh
+EXTRA_DIST += tests/integration/watch_ldap_accesslog.sh
 
 # Microsoft Graph's change stream (delta queries) against the Graph stand-in.
 TESTS += tests/integration/watch_graph.sh

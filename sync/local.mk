@@ -44,6 +44,8 @@ TESTS += tests/integration/daemon.sh tests/integration/reports.sh
 # The daemon following OpenLDAP's change stream (issue #17).
 TESTS += tests/integration/daemon_watch_ldap.sh tests/integration/daemon_watch_graph.sh
 EXTRA_DIST += tests/integration/daemon_watch_ldap.sh tests/integration/daemon_watch_graph.sh
+TESTS += tests/integration/daemon_watch_ldap_accesslog.sh
+EXTRA_DIST += tests/integration/daemon_watch_ldap_accesslog.sh
 EXTRA_DIST += tests/integration/daemon.sh tests/integration/reports.sh \
 	tests/tools/report-validate.py tests/tools/big-report.py
 

@@ -7,7 +7,9 @@
  * DN is itself a DN that normalizes to the same string (idempotent), so
  * comparisons cannot be fooled by a second round; the directory takes a
  * DN exactly when the one DN rule (common/dn.h, which check-config uses)
- * does, and libldap parses whatever that rule takes.
+ * does, and libldap parses whatever that rule takes. A reqMod value of
+ * slapd's accesslog (the same bytes) names a member only with a DN that is
+ * its own normalized form, and hands back nothing otherwise.
  */
 #include "config.h"
 
@@ -19,6 +21,7 @@
 #include "common/dn.h"
 #include "directory/dir_internal.h"
 #include "directory/directory.h"
+#include "directory/ldap.h"
 #include "tests/fuzz/fuzz.h"
 
 static int
@@ -87,6 +90,22 @@ check_dn(const char *dn)
 	free(norm);
 }
 
+static void
+check_reqmod(const uint8_t *data, size_t size)
+{
+	char *norm = NULL, *again = NULL;
+	enum dir_alog_mod m = dir_alog_parse_mod((const char *)data, size, &norm);
+
+	FUZZ_ASSERT(m == DIR_ALOG_OTHER || m == DIR_ALOG_MEMBER || m == DIR_ALOG_WHOLE);
+	FUZZ_ASSERT((m == DIR_ALOG_MEMBER) == (norm != NULL));
+	if (norm == NULL)
+		return;
+	again = dir_dn_normalize(norm);
+	FUZZ_ASSERT(norm[0] != '\0' && again != NULL && strcmp(again, norm) == 0);
+	free(again);
+	free(norm);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -95,6 +114,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	check_escape(data, size);
 	check_dn(s);
+	check_reqmod(data, size);
 	p = dir_printable((const char *)data, size, 64);
 	for (const unsigned char *q = (const unsigned char *)p; *q != '\0'; q++)
 		FUZZ_ASSERT(*q >= 0x20 && *q != 0x7f);

@@ -27,6 +27,10 @@
 #   - the metrics file shows the stream's lag, last full read and changes;
 #   - incremental = yes against a slapd without syncprov: the daemon refuses
 #     to start, naming the directory and what to configure.
+# With DAEMON_WATCH_ACCESSLOG=yes (daemon_watch_ldap_accesslog.sh) slapd
+# runs the accesslog overlay and the config names it (accesslog_base): all
+# of the above holds the same, and the new member's run reads the log, not
+# the group's member values (slapd's stats log).
 # Waits poll for a condition a bounded number of times, never a deadline on
 # how fast (the reaction time is measured by make bench).
 set -u
@@ -54,7 +58,9 @@ ok() { echo "ok: $*"; }
 check() { if eval "$1"; then ok "$2"; else fail "$2"; fi; }
 
 mkdir -p "$W/slapd" "$W/smtp" "$W/metrics"
+ALOG=${DAEMON_WATCH_ACCESSLOG:-no}
 SLAPD_OVERLAYS="memberof syncprov"
+[ "$ALOG" = no ] || SLAPD_OVERLAYS="memberof syncprov accesslog"
 export SLAPD_OVERLAYS
 slapd_start "$W/slapd"
 slapd_load "$top_srcdir/tests/data/example-org.ldif" >/dev/null
@@ -65,6 +71,7 @@ METRICS=$W/metrics/smimesync.prom
 # A long interval: every run after the first comes from the stream.
 sed -i "s|^log_level = info|log_level = debug\ninterval = 1h\njitter = 0s\nmetrics_file = $METRICS|" "$SMIMESYNC_CONF"
 sed -i "s|^base_dn = .*|&\nincremental = yes|" "$SMIMESYNC_CONF"
+[ "$ALOG" = no ] || sed -i "s|^base_dn = .*|&\naccesslog_base = cn=accesslog|" "$SMIMESYNC_CONF"
 sed -i "s|^pkcs12 = compat|&\non_leave = revoke\nleave_grace = 0s|" "$SMIMESYNC_CONF"
 "$SMIMESYNC" ca init --root-key-out "$ROOT_KEY_OUT" >/dev/null
 
@@ -124,6 +131,7 @@ VALID0=$(sqlite3 "$DB" "SELECT COUNT(*) FROM certs WHERE status = 'valid'")
 
 # --- a new hire ------------------------------------------------------------------
 add_person newbie newbie@example.org
+LOG_MARK=$(wc -l <"$SLAPD_LOG")
 member add newbie
 if wait_for '[ "$(published newbie)" -ge 1 ]' $WAIT; then ok "a new member's certificate is published"; else fail "newbie not published"; tail -30 "$W/daemon.log"; fi
 check 'wait_for "[ \"\$(mails_to newbie@example.org)\" -ge 2 ]" $WAIT' "their collection and password mails are in the sink"
@@ -134,6 +142,11 @@ check '[ "$(echo "$R" | jq -r .run.trigger)" = "a change in [directory corp]" ]'
 check '[ "$(echo "$R" | jq -r ".groups | length")" = 0 ] && grep -q "looked up uid=newbie,$P alone: in 1 of the 2 groups" "$W/daemon.log"' \
 	"it read no group: the new member was looked up alone"
 check '[ "$(echo "$R" | jq -r ".run.lag_s | type")" = number ]' "it reports its lag"
+if [ "$ALOG" != no ]; then
+	tail -n +"$((LOG_MARK + 1))" "$SLAPD_LOG" >"$W/newbie-slapd.log"
+	check '! grep -Eiq "SRCH attr=(.* )?(member|uniqueMember)( |\$)" "$W/newbie-slapd.log" && grep -q "SRCH base=\"cn=accesslog\" scope=1" "$W/newbie-slapd.log"' \
+		"accesslog: who joined was read from the log; no search asked for the group's member values"
+fi
 check '[ "$(echo "$R" | jq -r .counts.issued)" = 1 ]' "it issued one certificate"
 
 # --- a mail address changed: a PERSON change, no group read -------------------------

@@ -74,7 +74,7 @@ usage(void)
 	    "[--sasl MECH] [--keytab F] [--principal P] [--ca-file F] [--starttls required|off] [--no-verify] "
 	    "[--global-catalog] [--page-size N] [--scan-threshold N] [--timeout S] [--user-filter F] [--mail-attribute A] "
 	    "[--alt-mail-attribute A] "
-	    "[--type ldap|ad|graph] [--poll-interval S] [--ad-changes usn|dirsync] "
+	    "[--type ldap|ad|graph] [--accesslog-base DN] [--poll-interval S] [--ad-changes usn|dirsync] "
 	    "[--tenant T --client-id ID --secret-file F --graph-url URL] [--debug] "
 	    "members GROUP_DN | members-full GROUP | member-values DN STEP | read-certs DN | holders ADDR | add-cert|del-cert|add-smime|del-smime DN FILE | "
 	    "watch [--state F] [--group NAME=REF]... [--polls N] [--timeout S] [--commit N] [--no-persist] [--quiet-stop] [--keep-going]\n");
@@ -363,6 +363,8 @@ main(int argc, char **argv)
 		else if (strcmp(opt, "--user-filter") == 0) {
 			set_str(&conf.user_filter, val);
 		}
+		else if (strcmp(opt, "--accesslog-base") == 0)
+			set_str(&conf.accesslog_base, val);
 		else if (strcmp(opt, "--mail-attribute") == 0)
 			set_str(&conf.mail_attribute, val);
 		else if (strcmp(opt, "--alt-mail-attribute") == 0)

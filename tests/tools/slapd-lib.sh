@@ -15,7 +15,13 @@
 #                                 # SLAPD_SESSIONLOG operations, default 1000, and
 #                                 # reload hints: a cookie older than the log gets
 #                                 # e-syncRefreshRequired); memberof: memberOf kept
-#                                 # on the members of groupOfNames (indexed)
+#                                 # on the members of groupOfNames (indexed);
+#                                 # accesslog: every successful write logged
+#                                 # under cn=accesslog (own mdb database in
+#                                 # WORKDIR/accesslog, logpurge SLAPD_LOGPURGE,
+#                                 # default "07+00:00 01+00:00"), readable by
+#                                 # the service account only (SLAPD_ACCESSLOG_SVC,
+#                                 # default read; "none" hides it)
 #   slapd_start_with_ldif "$work" big.ldif
 #                                 # instead of slapd_start: slapadd the base
 #                                 # entries and big.ldif BEFORE starting (fast
@@ -119,6 +125,7 @@ moduleload back_mdb"
 	# marks as not to be replicated, and syncprov leaves those out of every
 	# stream (OpenLDAP 2.5; see doc/incremental.md).
 	slapd_ov=
+	slapd_logdb=
 	for slapd_o in ${SLAPD_OVERLAYS:-}; do
 		if [ -f "$SLAPD_MODULE_DIR/$slapd_o.la" ] || [ -f "$SLAPD_MODULE_DIR/$slapd_o.so" ]; then
 			[ -n "$slapd_mod" ] || slapd_mod="modulepath $SLAPD_MODULE_DIR"
@@ -141,6 +148,27 @@ overlay syncprov
 syncprov-checkpoint 100 10
 syncprov-sessionlog ${SLAPD_SESSIONLOG:-1000}
 syncprov-reloadhint TRUE" ;;
+		accesslog)
+			# Every successful write logged under cn=accesslog (its own
+			# database, defined before this one): delta-syncrepl's setup.
+			slapd_logdb="
+database mdb
+maxsize 67108864
+suffix cn=accesslog
+rootdn \"$SLAPD_ADMIN_DN\"
+directory $SLAPD_WORKDIR/accesslog
+index default eq
+index entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN
+access to *
+	by dn.exact=\"$SLAPD_SVC_DN\" ${SLAPD_ACCESSLOG_SVC:-read}
+	by * none
+"
+			slapd_ov="$slapd_ov
+overlay accesslog
+logdb cn=accesslog
+logops writes
+logsuccess TRUE
+logpurge ${SLAPD_LOGPURGE:-07+00:00 01+00:00}" ;;
 		*)
 			slapd_fail "unknown overlay in SLAPD_OVERLAYS: $slapd_o" ;;
 		esac
@@ -159,6 +187,7 @@ TLSCertificateFile $SLAPD_WORKDIR/tls/server.pem
 TLSCertificateKeyFile $SLAPD_WORKDIR/tls/server.key
 # The Unix user running the tests, over ldapi:// with SASL EXTERNAL, is the admin.
 authz-regexp "^gidNumber=$slapd_gid\\\\+uidNumber=$slapd_uid,cn=peercred,cn=external,cn=auth\$" "$SLAPD_ADMIN_DN"
+$slapd_logdb
 
 database mdb
 maxsize ${SLAPD_MAXSIZE:-268435456}
@@ -196,7 +225,8 @@ slapd_prepare() {
 	export SLAPD_WORKDIR SLAPD_BASE SLAPD_ADMIN_DN SLAPD_SVC_DN SLAPD_ADMIN_PW_FILE \
 		SLAPD_SVC_PW_FILE SLAPD_CA_FILE SLAPD_LOG
 
-	mkdir -p "$SLAPD_WORKDIR/db" || slapd_fail "cannot create $SLAPD_WORKDIR/db"
+	mkdir -p "$SLAPD_WORKDIR/db" "$SLAPD_WORKDIR/accesslog" ||
+		slapd_fail "cannot create $SLAPD_WORKDIR/db"
 	(umask 077 &&
 		openssl rand -hex 16 | tr -d '\n' > "$SLAPD_ADMIN_PW_FILE" &&
 		openssl rand -hex 16 | tr -d '\n' > "$SLAPD_SVC_PW_FILE") ||
@@ -302,9 +332,9 @@ slapd_start() {
 slapd_start_with_ldif() {
 	slapd_prepare "$1"
 	slapd_write_base
-	slapadd -q -f "$SLAPD_WORKDIR/slapd.conf" -l "$SLAPD_WORKDIR/base.ldif" \
+	slapadd -q -f "$SLAPD_WORKDIR/slapd.conf" -b "$SLAPD_BASE" -l "$SLAPD_WORKDIR/base.ldif" \
 		>"$SLAPD_WORKDIR/slapadd.out" 2>&1 &&
-		slapadd -q -f "$SLAPD_WORKDIR/slapd.conf" -l "$2" >>"$SLAPD_WORKDIR/slapadd.out" 2>&1 ||
+		slapadd -q -f "$SLAPD_WORKDIR/slapd.conf" -b "$SLAPD_BASE" -l "$2" >>"$SLAPD_WORKDIR/slapadd.out" 2>&1 ||
 		{ cat "$SLAPD_WORKDIR/slapadd.out" >&2; slapd_fail "slapadd of $2 failed"; }
 	slapd_launch
 }
