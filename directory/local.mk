@@ -14,7 +14,7 @@ libdirectory_a_SOURCES = \
 	directory/ldap_publish.c directory/ldap_holders.c directory/holders.c \
 	directory/ad_person.c directory/ad_gc.c \
 	directory/watch.c directory/ldap_watch.c directory/ad_watch.c \
-	directory/graph_watch.c
+	directory/graph_watch.c directory/graph_person.c
 
 # Directory tests link only what they use, so that they build while other
 # rooms are still changing.
