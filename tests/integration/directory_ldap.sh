@@ -4,7 +4,9 @@
 # (nesting, cycles, groupOfUniqueNames, missing members, paging), every way
 # to connect and bind (StartTLS, LDAPS, SASL EXTERNAL over ldapi), the error
 # messages an administrator sees, and idempotent certificate publishing
-# that leaves other certificates alone. Driven through tests/tools/dir-probe.
+# that leaves other certificates alone, and one person looked up alone
+# (dir_read_person) against what the group read says. Driven through
+# tests/tools/dir-probe.
 set -u
 
 : "${top_srcdir:?run from make check}" "${top_builddir:?run from make check}"
