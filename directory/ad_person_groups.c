@@ -63,9 +63,13 @@ struct primary {
 static bool
 under_base(const char *dn, const char *base)
 {
-	char *d = dir_dn_normalize(dn), *b = dir_dn_normalize(base);
+	char *d = NULL, *b = NULL;
 	bool under = false;
 
+	if (base == NULL || base[0] == '\0')
+		return true; /* a global catalog searched from the forest's root */
+	d = dir_dn_normalize(dn);
+	b = dir_dn_normalize(base);
 	if (d != NULL && b != NULL) {
 		size_t dl = strlen(d), bl = strlen(b);
 
