@@ -33,8 +33,9 @@
 # The daemon following uSNChanged (incremental = yes), checked from outside
 # (userCertificate on the DC, the SMTP sink, the CA's record):
 #   - a person added to a watched group while it runs: published and
-#     mailed, by an incremental run; removed (on_leave = revoke, no grace):
-#     revoked and unpublished;
+#     mailed, by an incremental run; a member whose entry changed: looked
+#     up alone; removed (on_leave = revoke, no grace): revoked and
+#     unpublished;
 #   - killed with -9, a person added while it is down: published once it
 #     is back, one certificate and two mails each.
 set -eu
@@ -449,6 +450,17 @@ check 'wait_for "[ \$(published Otto) -ge 1 ] && [ \$(mails_to otto@example.test
 	"daemon: a person added to the group while it runs: published and mailed"
 check '[ -n "$(sqlite3 "$DB" "SELECT 1 FROM runs WHERE report LIKE '"'%otto@example.test%'"' AND json_extract(report, '"'\$.run.kind'"') = '"'incremental'"'")" ]' \
 	"daemon: by an incremental run"
+# A member's own entry changed: the stream names the person, whom the run
+# looks up alone (a read at the DN, an in-chain search) instead of reading
+# the group.
+modify <<LDIF
+dn: CN=Otto,$OU
+changetype: modify
+replace: displayName
+displayName: Otto Renamed
+LDIF
+otto_alone() { grep -qF "looked up CN=Otto,$OU alone: in 1 of the 1 groups of [directory corp]" "$W/d/daemon.log"; }
+check 'wait_for otto_alone $WAIT' "daemon: a member whose entry changed is looked up alone"
 member delete Nora
 check 'wait_for "[ \$(published Nora) = 0 ] && [ \$(certs_of nora@example.test revoked) -ge 1 ]" $WAIT' \
 	"daemon: a person removed from the group: revoked and unpublished"
