@@ -61,7 +61,7 @@
 #include "directory/backend.h"
 #include "directory/ldap.h"
 
-#define IN_CHAIN_RULE "1.2.840.113556.1.4.1941"
+#define IN_CHAIN_RULE DIR_AD_IN_CHAIN_RULE
 #define SHOW_DELETED_OID "1.2.840.113556.1.4.417"
 /* The well-known GUID of the Deleted Objects container (MS-ADTS 6.1.1.4). */
 #define WKGUID_DELETED "18e2ea80684f11d2b9aa00c04f79f805"

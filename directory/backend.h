@@ -223,6 +223,10 @@ void dir_graph_close(void *state);
 /* The object id of [group] g (new): group_id, or looked up by group_name. */
 enum dir_status dir_graph_resolve_group(struct graph_dir *gd, const struct conf_group *g,
     char **id_out, struct errbuf *e) MUST_USE;
+/* The row's read_person (graph_person.c): ref is the user's object id. */
+enum dir_status dir_graph_read_person(void *state, const char *ref,
+    const struct conf_group *const *groups, size_t n_groups, struct user *out, bool *in,
+    bool *found, struct errbuf *e) MUST_USE;
 /* A Graph client's status as a directory status. */
 enum dir_status dir_graph_status(enum graph_status st);
 

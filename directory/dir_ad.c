@@ -45,7 +45,7 @@
 #include "directory/backend.h"
 #include "directory/ldap.h"
 
-#define IN_CHAIN_RULE "1.2.840.113556.1.4.1941"
+#define IN_CHAIN_RULE DIR_AD_IN_CHAIN_RULE
 
 /* AD's bind sub-codes ("data 52e" in the diagnostic message). */
 static const struct {
@@ -227,8 +227,8 @@ collect_dn(struct dir_ldap *dl, LDAPMessage *entry, void *arg, struct errbuf *e)
 }
 
 /* primaryGroupToken (the group's RID) is constructed: only a base read returns it. */
-static enum dir_status
-read_token(struct dir_ldap *dl, const char *dn, int64_t *token, bool *found, struct errbuf *e)
+enum dir_status
+dir_ad_read_token(struct dir_ldap *dl, const char *dn, int64_t *token, bool *found, struct errbuf *e)
 {
 	char *attrs[] = { "primaryGroupToken", NULL };
 	LDAPMessage *res = NULL, *entry = NULL;
@@ -269,7 +269,7 @@ add_primary_members(struct dir_ldap *dl, const char *group_dn, const char *esc_d
 	for (size_t i = 0; i <= groups.n && st == DIR_OK; i++) {
 		bool found = false;
 
-		st = read_token(dl, i == 0 ? group_dn : groups.v[i - 1], &tokens[n_tokens],
+		st = dir_ad_read_token(dl, i == 0 ? group_dn : groups.v[i - 1], &tokens[n_tokens],
 		    &found, e);
 		if (st == DIR_OK && found)
 			n_tokens++;
@@ -299,6 +299,35 @@ add_primary_members(struct dir_ldap *dl, const char *group_dn, const char *esc_d
 	return st;
 }
 
+void
+dir_ad_person_attrs(const struct dir_ldap *dl, char **attrs)
+{
+	size_t n = 0;
+
+	attrs[n++] = "objectGUID";
+	attrs[n++] = dl->conf->mail_attribute;
+	attrs[n++] = "proxyAddresses";
+	attrs[n++] = "displayName";
+	attrs[n++] = "cn";
+	attrs[n++] = "givenName";
+	attrs[n++] = "sn";
+	attrs[n++] = "preferredLanguage";
+	attrs[n++] = "userPrincipalName";
+	attrs[n++] = "userAccountControl";
+	attrs[n++] = "accountExpires";
+	attrs[n++] = dl->conf->alt_mail_attribute; /* NULL without one: the list ends here */
+	attrs[n] = NULL;
+}
+
+enum dir_status
+dir_ad_group_dn(struct dir_ldap *dl, const char *group_ref, char **dn, struct errbuf *e)
+{
+	/* A DN has an '='; a sAMAccountName cannot. */
+	if (strchr(group_ref, '=') == NULL)
+		return find_group(dl, group_ref, dn, e);
+	return check_group(dl, group_ref, dn, e);
+}
+
 static int
 cmp_user_dn(const void *a, const void *b)
 {
@@ -309,11 +338,7 @@ static enum dir_status
 ad_group_members(void *state, const char *group_ref, struct user_list *out, struct errbuf *e)
 {
 	struct dir_ldap *dl = state;
-	const char *mail_attr = dl->conf->mail_attribute;
-	char *attrs[] = { "objectGUID", (char *)mail_attr, "proxyAddresses", "displayName",
-	    "cn", "givenName", "sn", "preferredLanguage", "userPrincipalName",
-	    "userAccountControl",
-	    "accountExpires", dl->conf->alt_mail_attribute, NULL };
+	char *attrs[DIR_AD_PERSON_ATTRS + 1];
 	struct ad_scan s;
 	enum dir_status st;
 	size_t first = out->n;
@@ -322,11 +347,8 @@ ad_group_members(void *state, const char *group_ref, struct user_list *out, stru
 	memset(&s, 0, sizeof(s));
 	s.out = out;
 	strset_init(&s.seen);
-	if (strchr(group_ref, '=') == NULL)
-		st = find_group(dl, group_ref, &group_dn, e);
-	else
-		st = check_group(dl, group_ref, &group_dn, e);
-	if (st != DIR_OK)
+	dir_ad_person_attrs(dl, attrs);
+	if ((st = dir_ad_group_dn(dl, group_ref, &group_dn, e)) != DIR_OK)
 		goto out;
 	esc = dir_filter_escape(group_dn, strlen(group_dn));
 	filter = xasprintf("(&%s(memberOf:" IN_CHAIN_RULE ":=%s))", dl->user_filter, esc);
@@ -469,5 +491,6 @@ const struct dir_backend dir_ad_backend = {
 	.apply_certs = dir_ldap_apply_certs,
 	.address_holders = ad_address_holders,
 	.person_by_dn = true,
+	.read_person = dir_ad_read_person,
 	.watch = &dir_ad_watch_ops,
 };

@@ -12,6 +12,8 @@
  *   GET /v1.0/users?$filter=mail eq '...' or proxyAddresses/any(...) or
  *       otherMails/any(...)&$select=id,userPrincipalName&$count=true
  *                                      who holds an address (I5)
+ *   GET /v1.0/users/{id}, POST /v1.0/users/{id}/checkMemberGroups
+ *                                      one person alone (graph_person.c)
  *
  * and every @odata.nextLink is followed verbatim until there is none. The
  * cast to microsoft.graph.user leaves out nested groups, devices and
@@ -456,6 +458,7 @@ const struct dir_backend dir_graph_backend = {
 	.open = dir_graph_open,
 	.close = dir_graph_close,
 	.read_group = graph_members,
+	.read_person = dir_graph_read_person,
 	.watch = &dir_graph_watch_ops,
 	.cannot_publish = "Microsoft Graph cannot hold S/MIME certificates for Exchange Online's "
 	    "address list; set publish_to in the [group] to the on-premises AD or LDAP "

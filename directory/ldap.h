@@ -325,6 +325,36 @@ enum dir_status dir_ldap_apply_certs(void *state, const char *dn,
 
 /* ---- Active Directory (dir_ad.c, ad_person.c, ad_gc.c) ---- */
 
+/* AD's in-chain matching rule: memberOf with it walks every level of nesting on the server. */
+#define DIR_AD_IN_CHAIN_RULE "1.2.840.113556.1.4.1941"
+
+/*
+ * The attributes an AD person is read with (dir_ad_add_person), into attrs
+ * (borrowed names, NULL-terminated; room for DIR_AD_PERSON_ATTRS + 1): a
+ * group read and a person looked up alone ask for the same, so both make
+ * the same struct user.
+ */
+#define DIR_AD_PERSON_ATTRS 12
+void dir_ad_person_attrs(const struct dir_ldap *dl, char **attrs);
+/*
+ * The DN of the group a [group] names (new, in *dn): a sAMAccountName
+ * looked up under base_dn, or a DN checked to be a group and spelled as
+ * the server spells it. DIR_BAD_CONFIG when there is no such group.
+ */
+enum dir_status dir_ad_group_dn(struct dir_ldap *dl, const char *group_ref, char **dn,
+    struct errbuf *e) MUST_USE;
+/* The group's primaryGroupToken; *found false when the entry or the token is not there. */
+enum dir_status dir_ad_read_token(struct dir_ldap *dl, const char *dn, int64_t *token,
+    bool *found, struct errbuf *e) MUST_USE;
+/*
+ * dir_read_person() of the AD backend (ad_person_groups.c): the person at
+ * the DN ref, and for each group whether its in-chain search or its
+ * primary group search would list them.
+ */
+enum dir_status dir_ad_read_person(void *state, const char *ref,
+    const struct conf_group *const *groups, size_t n_groups, struct user *out, bool *in,
+    bool *found, struct errbuf *e) MUST_USE;
+
 /* An AD user object as a user appended to out (ad_person.c). */
 void dir_ad_add_person(struct dir_ldap *dl, LDAPMessage *entry, const char *dn,
     struct user_list *out);

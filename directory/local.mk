@@ -12,9 +12,9 @@ libdirectory_a_SOURCES = \
 	directory/ranges.c directory/ldap_members.c \
 	directory/ldap_person.c directory/ldap_person_groups.c directory/ldap_locate.c \
 	directory/ldap_publish.c directory/ldap_holders.c directory/holders.c \
-	directory/ad_person.c directory/ad_gc.c \
+	directory/ad_person.c directory/ad_person_groups.c directory/ad_gc.c \
 	directory/watch.c directory/ldap_watch.c directory/ldap_accesslog.c directory/ad_watch.c \
-	directory/graph_watch.c
+	directory/graph_watch.c directory/graph_person.c
 
 # Directory tests link only what they use, so that they build while other
 # rooms are still changing.

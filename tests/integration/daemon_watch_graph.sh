@@ -9,6 +9,7 @@
 #   - a user added to the watched group: their certificate is published,
 #     by an incremental run triggered by a change in [directory entra];
 #   - a user removed (on_leave = revoke, no grace): revoked, unpublished;
+#   - a user changed: looked up alone (GET, checkMemberGroups), no group read;
 #   - an expired delta link (syncStateNotFound): the next run is a full
 #     read, reported as "refresh required ... link-expired", logged once
 #     as a warning, and a change made meanwhile is not missed;
@@ -168,6 +169,17 @@ if wait_for '[ "$(published alice)" = 0 ] && [ "$(certs alice@example.org revoke
 else
 	fail "alice still published or not revoked"
 fi
+
+# --- a user changed: looked up alone ------------------------------------------------
+# The delta names erin (a new display name) as a PERSON of staff: the run
+# looks her up alone (GET the user, checkMemberGroups) and reads no group.
+NR=$(runs_done)
+USERS="$(user $U_ALICE Alice alice@example.org), $(user $U_ERIN Erina erin@example.org), $(user $U_FRANK Frank frank@example.org), $(user $U_PKI PKI pki@example.org)"
+write_tenant "" "\"$U_ERIN\""
+wait_for 'grep -q "looked up $U_ERIN alone: in 1 of the 1 groups of \[directory entra\]" "$W/daemon.log" && [ "$(runs_done)" -gt "$NR" ]' $WAIT
+R=$(sqlite3 "$DB" "SELECT report FROM runs WHERE report IS NOT NULL ORDER BY started DESC, rowid DESC LIMIT 1")
+check 'grep -q "looked up $U_ERIN alone: in 1 of the 1 groups of \[directory entra\]" "$W/daemon.log" && [ "$(echo "$R" | jq -r .run.kind)" = incremental ] && [ "$(echo "$R" | jq -r ".groups | length")" = 0 ]' \
+	"a changed member is looked up alone: the run reads no group"
 
 # --- an expired delta link ----------------------------------------------------------
 NR=$(runs_done)

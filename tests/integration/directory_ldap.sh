@@ -4,7 +4,9 @@
 # (nesting, cycles, groupOfUniqueNames, missing members, paging), every way
 # to connect and bind (StartTLS, LDAPS, SASL EXTERNAL over ldapi), the error
 # messages an administrator sees, and idempotent certificate publishing
-# that leaves other certificates alone. Driven through tests/tools/dir-probe.
+# that leaves other certificates alone, and one person looked up alone
+# (dir_read_person) against what the group read says. Driven through
+# tests/tools/dir-probe.
 set -u
 
 : "${top_srcdir:?run from make check}" "${top_builddir:?run from make check}"
@@ -427,6 +429,56 @@ expect_ok holders-inject
 probe holders-none $PUB holders nobody@example.org
 expect_ok holders-none
 [ ! -s "$work/holders-none.out" ] || fail "holders of an address nobody has: $(cat "$work/holders-none.out")"
+
+# --- one person looked up alone (dir_read_person) ---------------------------------
+# The person line must be the line members-full prints for them, each "in"
+# what that group's read would say.
+LOOK="--uri $SLAPD_URI --starttls required $SVC"
+probe lk-top $LOOK members-full "cn=top,$G"
+expect_ok lk-top
+line_in() { grep "|$2|" "$work/$1.out"; } # the members-full line of a DN
+person_is() { # name members-full-name dn "in lines": the person is that line, then those
+	want=$(line_in "$2" "$3")
+	[ -n "$want" ] || { fail "$1: $3 is not in $2"; return; }
+	[ "$(sed -n 1p "$work/$1.out")" = "$want" ] || fail "$1: person line differs: $(sed -n 1p "$work/$1.out") vs $want"
+	[ "$(sed -n '2,$p' "$work/$1.out" | tr '\n' ' ')" = "$4" ] || fail "$1: memberships: $(sed -n '2,$p' "$work/$1.out" | tr '\n' ' ')"
+}
+probe lk-dave $LOOK person "uid=dave,$P" "cn=top,$G" "cn=level1,$G" "cn=cycle-a,$G"
+expect_ok lk-dave
+person_is lk-dave lk-top "uid=dave,$P" "in cn=top,$G yes in cn=level1,$G yes in cn=cycle-a,$G no "
+probe lk-frank $LOOK person "uid=frank,$P" "cn=cycle-a,$G" "cn=top,$G" "cn=level3,$G"
+expect_ok lk-frank
+person_is lk-frank lk-top "uid=frank,$P" "in cn=cycle-a,$G yes in cn=top,$G yes in cn=level3,$G no "
+probe lk-zed $LOOK person "uid=zed,$P" "cn=top,$G" "cn=big,$G"
+expect_ok lk-zed
+grep -q "^[^|]*|uid=zed,$P|zed@example.org|" "$work/lk-zed.out" && [ "$(sed -n '2,$p' "$work/lk-zed.out" | tr '\n' ' ')" = "in cn=top,$G no in cn=big,$G no " ] ||
+	fail "lk-zed: a person of no group: $(cat "$work/lk-zed.out")"
+# base_dn = ou=people, the groups under ou=groups beside it.
+probe lk-ptop --uri "$SLAPD_URI" --starttls required $SVC --base "$P" members-full "cn=top,$G"
+expect_ok lk-ptop
+probe lk-pcarol --uri "$SLAPD_URI" --starttls required $SVC --base "$P" person "uid=carol,$P" "cn=top,$G" "cn=level2,$G" "cn=uniq,$G"
+expect_ok lk-pcarol
+person_is lk-pcarol lk-ptop "uid=carol,$P" "in cn=top,$G yes in cn=level2,$G yes in cn=uniq,$G no "
+# Not a person: no such entry, another objectClass, a group, not matching user_filter.
+for x in "missing uid=nobody,$P" "printer cn=printer,ou=services,$B" "group cn=level3,$G"; do
+	probe "lk-${x%% *}" $LOOK person "${x#* }" "cn=top,$G"
+	expect_ok "lk-${x%% *}"
+	[ "$(cat "$work/lk-${x%% *}.out")" = "not found" ] || fail "lk-${x%% *}: ${x#* } was found: $(cat "$work/lk-${x%% *}.out")"
+done
+probe lk-bob $LOOK person "uid=bob,$P" "cn=top,$G"
+probe lk-nobob $LOOK --user-filter "(&(objectClass=inetOrgPerson)(!(uid=bob)))" person "uid=bob,$P" "cn=top,$G"
+expect_ok lk-nobob
+grep -q "^in cn=top,$G yes$" "$work/lk-bob.out" && [ "$(cat "$work/lk-nobob.out")" = "not found" ] ||
+	fail "user_filter: bob found $(cat "$work/lk-bob.out"), and with a filter leaving him out: $(cat "$work/lk-nobob.out")"
+# A member deleted: found before, not found after.
+printf 'dn: uid=temp,%s\nchangetype: add\nobjectClass: inetOrgPerson\nuid: temp\ncn: Temp\nsn: temp\nmail: temp@example.org\n\ndn: cn=level3,%s\nchangetype: modify\nadd: member\nmember: uid=temp,%s\n' \
+	"$P" "$G" "$P" | ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" >/dev/null || fail "adding temp"
+probe lk-temp $LOOK person "uid=temp,$P" "cn=top,$G"
+ldapdelete -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" "uid=temp,$P" || fail "deleting temp"
+probe lk-gone $LOOK person "uid=temp,$P" "cn=top,$G"
+expect_ok lk-gone
+grep -q "^in cn=top,$G yes$" "$work/lk-temp.out" && [ "$(cat "$work/lk-gone.out")" = "not found" ] ||
+	fail "a deleted member: before $(cat "$work/lk-temp.out"), after $(cat "$work/lk-gone.out")"
 
 if [ $failures -ne 0 ]; then
 	echo "$failures check(s) failed; slapd log: $SLAPD_LOG" >&2

@@ -6,7 +6,9 @@
 # published into an LDAP address book through publish_to, and mailed
 # through Graph sendMail. Disabled users, guests and users without mail
 # follow the group's policy; Graph's errors end a read with its code and
-# message, and a failed read changes nothing.
+# message, and a failed read changes nothing. One person looked up alone
+# (dir-probe person: GET the user, checkMemberGroups 20 ids a call) is the
+# group read's line for them, in exactly the groups that list them.
 #
 # Graph itself cannot run here: tests/tools/graph-fake.py follows the
 # published API (see its header). slapd is the real publish target.
@@ -366,5 +368,46 @@ check 'grep -q "publish_to: \[directory entra\] is Microsoft Graph, which cannot
 check 'grep -q "\[mail\] directory: \[directory book\] is not a Microsoft Graph directory" "$W/bad.out"' \
 	"the graph transport refuses a non-Graph directory"
 check 'grep -E -q "bad.conf:[0-9]+: " "$W/bad.out"' "errors name file:line"
+
+# --- one person looked up alone (dir_read_person, dir-probe person) ------------
+# The person line must be the one the group read prints for them, and the
+# memberships what checkMemberGroups says under each group's policy.
+write_tenant '' "$STAFF"
+PROBE=$top_builddir/tests/tools/dir-probe
+[ -x "$PROBE" ] || fail "$PROBE is not built"
+P="--type graph --tenant $TENANT --client-id $CLIENT --secret-file $W/app/secret --graph-url $GRAPH_URL --ca-file $SLAPD_CA_FILE"
+"$PROBE" $P members-full "$G_STAFF" >"$W/staff.full" 2>"$W/staff.err" || { cat "$W/staff.err"; fail "dir-probe members-full staff"; }
+probe_person() { # $1: name of the output; then the user id and the groups
+	_n=$1
+	shift
+	"$PROBE" $P person "$@" >"$W/person-$_n.out" 2>"$W/person-$_n.err" ||
+		{ cat "$W/person-$_n.err"; fail "dir-probe person ($_n)"; }
+}
+line_of() { grep "^$1|" "$W/staff.full"; }
+probe_person alice "$U_ALICE" "$G_STAFF" "$G_PILOTS"
+check '[ -n "$(line_of "$U_ALICE")" ] && [ "$(sed -n 1p "$W/person-alice.out")" = "$(line_of "$U_ALICE")" ] && [ "$(sed -n 2,3p "$W/person-alice.out" | tr "\n" " ")" = "in $G_STAFF yes in $G_PILOTS no " ]' \
+	"a direct member looked up alone: the group read's line, in staff, not in pilots"
+probe_person frank "$U_FRANK" "$G_PILOTS" "$G_STAFF"
+check '[ -n "$(line_of "$U_FRANK")" ] && [ "$(sed -n 1p "$W/person-frank.out")" = "$(line_of "$U_FRANK")" ] && [ "$(sed -n 2,3p "$W/person-frank.out" | tr "\n" " ")" = "in $G_PILOTS no in $G_STAFF yes " ]' \
+	"a member through two nested groups looked up alone is in staff"
+probe_person bob "$U_BOB" "$G_STAFF"
+check '[ "$(sed -n 1p "$W/person-bob.out")" = "$(line_of "$U_BOB")" ] && grep -q "|disabled|the account is disabled in Entra ID" "$W/person-bob.out" && grep -qx "in $G_STAFF yes" "$W/person-bob.out"' \
+	"a disabled member looked up alone: disabled, with the group read's problem"
+probe_person pki "$U_PKI" "$G_STAFF" "$G_PILOTS"
+check 'grep -qx "$U_PKI|pki@example.org|pki@example.org||pki@example.org|||enabled|" "$W/person-pki.out" && [ "$(sed -n 2,3p "$W/person-pki.out" | tr "\n" " ")" = "in $G_STAFF no in $G_PILOTS no " ]' \
+	"a user of no group looked up alone: found, in neither group"
+probe_person carol "$U_CAROL" "$G_STAFF"
+check '! grep -q "^$U_CAROL|" "$W/staff.full" && [ "$(cat "$W/person-carol.out")" = "not found" ]' \
+	"a guest the group's policy leaves out is in no group alone either (not found)"
+probe_person nobody 00000000-0000-4000-8000-0000000000ff "$G_STAFF"
+check '[ "$(cat "$W/person-nobody.out")" = "not found" ] && grep -q "\"path\": \"/v1.0/users/00000000-0000-4000-8000-0000000000ff" "$R"' \
+	"an id Graph does not know (404 Request_ResourceNotFound) is not found"
+: >"$R"
+# 21 groups: checkMemberGroups takes 20 ids a call (the fake refuses more, as Graph does).
+set -- "$U_FRANK"
+for _k in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do set -- "$@" "$G_PILOTS"; done
+probe_person many "$@" "$G_STAFF"
+check '[ "$(grep -c "^in $G_PILOTS no$" "$W/person-many.out")" = 20 ] && [ "$(tail -n 1 "$W/person-many.out")" = "in $G_STAFF yes" ] && [ "$(grep -c "checkMemberGroups" "$R")" = 2 ]' \
+	"21 groups are asked in two checkMemberGroups calls, the 21st answered right"
 
 test_end

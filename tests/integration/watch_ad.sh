@@ -5,6 +5,11 @@
 # file, as the daemon will commit it to the store). Samba's ports are fixed:
 # samba-lib.sh serialises this script with sync_ad.sh through its lock.
 #
+# One person looked up alone (dir-probe person, dir_read_person): a direct
+# member, one two levels down, a non-member, a DN that does not exist, one
+# outside base_dn, a group, and primary group members (directly, and through
+# a group holding Domain Users), each the group read's line and verdict.
+#
 # ad_changes = usn, as a service account with no special right:
 #   - the first start asks for a full read; its position names the DC (DNS
 #     name), its database (invocationId) and highestCommittedUSN;
@@ -28,8 +33,9 @@
 # The daemon following uSNChanged (incremental = yes), checked from outside
 # (userCertificate on the DC, the SMTP sink, the CA's record):
 #   - a person added to a watched group while it runs: published and
-#     mailed, by an incremental run; removed (on_leave = revoke, no grace):
-#     revoked and unpublished;
+#     mailed, by an incremental run; a member whose entry changed: looked
+#     up alone; removed (on_leave = revoke, no grace): revoked and
+#     unpublished;
 #   - killed with -9, a person added while it is down: published once it
 #     is back, one certificate and two mails each.
 set -eu
@@ -149,6 +155,63 @@ admin_watch() { # name args...
 		>"$W/$name.out" 2>"$W/$name.err" || true
 }
 changes() { grep -v '^commit ' "$W/$1.out" | LC_ALL=C sort; }
+
+# --- one person looked up alone (dir-probe person, before any change) --------
+# The person line must be what the group read prints for them; each "in"
+# what the group read would say (in-chain rule, or primary group).
+probe() { "$PROBE" $WATCH "$@"; }
+full() { # name group [options...]: the group read, one line per person
+	_n=$1
+	shift
+	_g=$1
+	shift
+	probe "$@" members-full "$_g" >"$W/$_n.full" 2>"$W/$_n.ferr" || { cat "$W/$_n.ferr"; fail "members-full $_g"; }
+}
+person() { # name ref groups...
+	_n=$1
+	shift
+	probe person "$@" >"$W/person-$_n.out" 2>"$W/person-$_n.err" || { cat "$W/person-$_n.err"; fail "dir-probe person $1"; }
+}
+same_line() { # person-name full-name dn: the person line is the group read's line
+	_l=$(grep "^[^|]*|$3|" "$W/$2.full")
+	[ -n "$_l" ] && [ "$(sed -n 1p "$W/person-$1.out")" = "$_l" ]
+}
+ins() { sed -n '2,$p' "$W/person-$1.out" | tr '\n' ' '; }
+full sales "CN=smime-sales,$OU"
+full unwatched unwatched
+full domusers "CN=Domain Users,CN=Users,$B"
+person alice "CN=Alice,$OU" "CN=smime-sales,$OU" unwatched "CN=Domain Users,CN=Users,$B"
+check 'same_line alice sales "CN=Alice,$OU" && [ "$(ins alice)" = "in CN=smime-sales,$OU yes in unwatched no in CN=Domain Users,CN=Users,$B yes " ]' \
+	"person: a direct member alone is the group read's line; in sales, not in unwatched, in her primary group"
+person carol "CN=Carol,$OU" level1 smime-sales unwatched
+check 'same_line carol sales "CN=Carol,$OU" && [ "$(ins carol)" = "in level1 yes in smime-sales yes in unwatched no " ]' \
+	"person: a member two levels down alone: in level1 and smime-sales (in-chain), not in unwatched"
+person bob "CN=Bob,$OU" smime-sales unwatched
+check 'same_line bob unwatched "CN=Bob,$OU" && [ "$(ins bob)" = "in smime-sales no in unwatched yes " ]' \
+	"person: a non-member of smime-sales alone: not in it"
+check 'same_line bob domusers "CN=Bob,$OU"' "person: the same line as the primary group's read gives"
+person nobody "CN=Nobody,$OU" smime-sales
+check '[ "$(cat "$W/person-nobody.out")" = "not found" ]' "person: a DN that does not exist is not found"
+person svc "CN=svc-watch,CN=Users,$B" "CN=Domain Users,CN=Users,$B"
+check '[ "$(cat "$W/person-svc.out")" = "not found" ] && ! grep -q "svc-watch" "$W/domusers.full"' \
+	"person: a user outside base_dn is not found (the group read under base_dn lists nobody there)"
+person group "CN=level2,$OU" smime-sales
+check '[ "$(cat "$W/person-group.out")" = "not found" ]' "person: a group (not matching user_filter) is not found"
+# A group holding Domain Users: alice is in it only through her primary
+# group, nested one level below. With base_dn the domain, the group read's
+# nested-primary search finds her; alone she must be in it too.
+samba_ldap ldapadd >"$W/allpeople.log" 2>&1 <<LDIF || { cat "$W/allpeople.log"; fail "adding all-people"; }
+dn: CN=all-people,$OU
+objectClass: group
+sAMAccountName: all-people
+member: CN=Domain Users,CN=Users,$B
+LDIF
+full allpeople "CN=all-people,$OU" --base "$B"
+"$PROBE" $WATCH --base "$B" person "CN=Alice,$OU" all-people level2 >"$W/person-nested.out" 2>"$W/person-nested.err" ||
+	{ cat "$W/person-nested.err"; fail "dir-probe person (nested primary)"; }
+check 'same_line nested allpeople "CN=Alice,$OU" && [ "$(ins nested)" = "in all-people yes in level2 no " ]' \
+	"person: in a group through her primary group nested in it, as the group read finds her"
+samba_ldap ldapdelete "CN=all-people,$OU" >/dev/null 2>&1 || fail "deleting all-people"
 
 # --- usn: the first start ----------------------------------------------------
 S=$W/usn.json
@@ -387,6 +450,17 @@ check 'wait_for "[ \$(published Otto) -ge 1 ] && [ \$(mails_to otto@example.test
 	"daemon: a person added to the group while it runs: published and mailed"
 check '[ -n "$(sqlite3 "$DB" "SELECT 1 FROM runs WHERE report LIKE '"'%otto@example.test%'"' AND json_extract(report, '"'\$.run.kind'"') = '"'incremental'"'")" ]' \
 	"daemon: by an incremental run"
+# A member's own entry changed: the stream names the person, whom the run
+# looks up alone (a read at the DN, an in-chain search) instead of reading
+# the group.
+modify <<LDIF
+dn: CN=Otto,$OU
+changetype: modify
+replace: displayName
+displayName: Otto Renamed
+LDIF
+otto_alone() { grep -qF "looked up CN=Otto,$OU alone: in 1 of the 1 groups of [directory corp]" "$W/d/daemon.log"; }
+check 'wait_for otto_alone $WAIT' "daemon: a member whose entry changed is looked up alone"
 member delete Nora
 check 'wait_for "[ \$(published Nora) = 0 ] && [ \$(certs_of nora@example.test revoked) -ge 1 ]" $WAIT' \
 	"daemon: a person removed from the group: revoked and unpublished"

@@ -15,7 +15,12 @@
  *
  *   members GROUP_DN        one line per person: id|dn|mail|display_name|problem
  *   members-full GROUP      id|dn|mail|alt,mails|upn|given|sn|enabled|problem
- *                           (GROUP: a DN, or a sAMAccountName with --type ad)
+ *                           (GROUP: a DN, or a sAMAccountName with --type ad,
+ *                           or an object id with --type graph; read as
+ *                           dir_read_group() reads a [group] of defaults)
+ *   person REF GROUP...     the person at REF (a DN; a user id with --type
+ *                           graph) looked up alone: their members-full line
+ *                           and "in GROUP yes|no" per group, or "not found"
  *   member-values DN STEP   every member value of the group, one per line,
  *                           read in ranges of STEP values (0: as the server sends)
  *   read-certs DN           "userCertificate SHA256" / "userSMIMECertificate SHA256"
@@ -76,7 +81,7 @@ usage(void)
 	    "[--alt-mail-attribute A] "
 	    "[--type ldap|ad|graph] [--accesslog-base DN] [--poll-interval S] [--ad-changes usn|dirsync] "
 	    "[--tenant T --client-id ID --secret-file F --graph-url URL] [--debug] "
-	    "members GROUP_DN | members-full GROUP | member-values DN STEP | read-certs DN | holders ADDR | add-cert|del-cert|add-smime|del-smime DN FILE | "
+	    "members GROUP_DN | members-full GROUP | person REF GROUP... | member-values DN STEP | read-certs DN | holders ADDR | add-cert|del-cert|add-smime|del-smime DN FILE | "
 	    "watch [--state F] [--group NAME=REF]... [--polls N] [--timeout S] [--commit N] [--no-persist] [--quiet-stop] [--keep-going]\n");
 	exit(1);
 }
@@ -144,6 +149,62 @@ print_change(const struct dir_change *c)
  * The watch command: follow the stream as the daemon would, committing
  * each batch's state to a file.
  */
+/* A [group] whose group_dn (or id, or sAMAccountName) is ref, every policy at its default. */
+static void
+probe_group(struct conf_group *g, const char *ref)
+{
+	memset(g, 0, sizeof(*g));
+	g->name = (char *)ref;
+	g->group_dn = (char *)ref;
+	g->enabled = true;
+}
+
+/* One person as members-full prints them. */
+static void
+print_full(const struct user *u)
+{
+	printf("%s|%s|%s|", nz(u->id), nz(u->dn), nz(u->mail));
+	for (size_t m = 0; m < u->n_alt_mails; m++)
+		printf("%s%s", m > 0 ? "," : "", u->alt_mails[m]);
+	printf("|%s|%s|%s|%s|%s\n", nz(u->upn), nz(u->given_name), nz(u->surname),
+	    u->enabled ? "enabled" : "disabled", nz(u->problem));
+}
+
+/* person REF GROUP...: the person line, then "in GROUP yes|no" per group; or "not found". */
+static int
+person(struct dir_conn *dc, const char *ref, int argc, char **argv)
+{
+	struct conf_group *groups = xcalloc((size_t)argc + 1, sizeof(*groups));
+	const struct conf_group **gp = xcalloc((size_t)argc + 1, sizeof(*gp));
+	bool *in = xcalloc((size_t)argc + 1, sizeof(*in));
+	bool found = false;
+	struct user u;
+	struct errbuf e;
+	enum dir_status st;
+	int rc = 0;
+
+	err_clear(&e);
+	for (int k = 0; k < argc; k++) {
+		probe_group(&groups[k], argv[k]);
+		gp[k] = &groups[k];
+	}
+	st = dir_read_person(dc, ref, gp, (size_t)argc, &u, in, &found, &e);
+	if (st != DIR_OK) {
+		rc = fail(st, &e);
+	} else if (!found) {
+		printf("not found\n");
+	} else {
+		print_full(&u);
+		for (int k = 0; k < argc; k++)
+			printf("in %s %s\n", argv[k], in[k] ? "yes" : "no");
+		user_free_fields(&u);
+	}
+	free(in);
+	free(gp);
+	free(groups);
+	return rc;
+}
+
 static int
 watch(const struct conf_directory *conf, const char *password, int argc, char **argv)
 {
@@ -444,20 +505,17 @@ main(int argc, char **argv)
 		user_list_free(&l);
 	} else if (strcmp(argv[i], "members-full") == 0 && i + 2 == argc) {
 		struct user_list l = { 0 };
+		struct conf_group g;
 
-		st = dir_group_members(dc, argv[i + 1], &l, &e);
+		probe_group(&g, argv[i + 1]);
+		st = dir_read_group(dc, &g, &l, &e);
 		if (st != DIR_OK)
 			rc = fail(st, &e);
-		for (size_t k = 0; st == DIR_OK && k < l.n; k++) {
-			const struct user *u = &l.v[k];
-
-			printf("%s|%s|%s|", nz(u->id), nz(u->dn), nz(u->mail));
-			for (size_t m = 0; m < u->n_alt_mails; m++)
-				printf("%s%s", m > 0 ? "," : "", u->alt_mails[m]);
-			printf("|%s|%s|%s|%s|%s\n", nz(u->upn), nz(u->given_name), nz(u->surname),
-			    u->enabled ? "enabled" : "disabled", nz(u->problem));
-		}
+		for (size_t k = 0; st == DIR_OK && k < l.n; k++)
+			print_full(&l.v[k]);
 		user_list_free(&l);
+	} else if (strcmp(argv[i], "person") == 0 && i + 2 <= argc) {
+		rc = person(dc, argv[i + 1], argc - i - 2, argv + i + 2);
 	} else if (strcmp(argv[i], "member-values") == 0 && i + 3 == argc) {
 		if (parse_int64(argv[i + 2], 0, 100000, &n) != 0)
 			usage();

@@ -591,6 +591,12 @@ class Handler(BaseHTTPRequestHandler):
             asked = json.loads(self.body())["groupIds"]
         except (ValueError, KeyError, TypeError):
             raise graph_error(400, "Request_BadRequest", "Invalid request body.")
+        if not isinstance(asked, list) or not all(isinstance(g, str) for g in asked):
+            raise graph_error(400, "Request_BadRequest", "Invalid request body.")
+        # Microsoft documents "up to 20 groups may be specified"; more is refused.
+        if len(asked) > 20:
+            raise graph_error(400, "Request_BadRequest",
+                              "The number of groupIds in the request exceeds the limit of 20.")
         mine = self.ancestors(t, uid)
         return 200, {"@odata.context": self.base() + "/v1.0/$metadata#Collection(Edm.String)",
                      "value": [g for g in asked if g in mine]}
