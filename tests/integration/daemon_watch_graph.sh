@@ -174,7 +174,7 @@ fi
 # The delta names erin (a new display name) as a PERSON of staff: the run
 # looks her up alone (GET the user, checkMemberGroups) and reads no group.
 NR=$(runs_done)
-USERS="$(user $U_ALICE Alice alice@example.org), $(user $U_ERIN Erina erin@example.org), $(user $U_FRANK Frank frank@example.org), $(user $U_PKI PKI pki@example.org)"
+USERS="$(user $U_ALICE Alice alice@example.org), $(user $U_ERIN Erina erin@example.org), $(user $U_FRANK Frank frank@example.org), $(user $U_GINA Gina gina@example.org), $(user $U_PKI PKI pki@example.org)"
 write_tenant "" "\"$U_ERIN\""
 wait_for 'grep -q "looked up $U_ERIN alone: in 1 of the 1 groups of \[directory entra\]" "$W/daemon.log" && [ "$(runs_done)" -gt "$NR" ]' $WAIT
 R=$(sqlite3 "$DB" "SELECT report FROM runs WHERE report IS NOT NULL ORDER BY started DESC, rowid DESC LIMIT 1")
