@@ -227,6 +227,13 @@ enum dir_status dir_graph_resolve_group(struct graph_dir *gd, const struct conf_
 enum dir_status dir_graph_read_person(void *state, const char *ref,
     const struct conf_group *const *groups, size_t n_groups, struct user *out, bool *in,
     bool *found, struct errbuf *e) MUST_USE;
+/*
+ * member[i]: is user id in the group of object id ids[i] (NULL: skipped),
+ * transitively? One checkMemberGroups per 20 ids, Graph's limit (in
+ * graph_person.c). *gone: Graph no longer knows the user (404).
+ */
+enum dir_status dir_graph_check_member_groups(struct graph_dir *gd, const char *id,
+    char *const *ids, size_t n, bool *member, bool *gone, struct errbuf *e) MUST_USE;
 /* A Graph client's status as a directory status. */
 enum dir_status dir_graph_status(enum graph_status st);
 

@@ -64,12 +64,8 @@ get_user(struct graph_dir *gd, const char *id, json_t **user, struct errbuf *e)
 	return st;
 }
 
-/*
- * member[i]: is the user in the group of object id ids[i], transitively?
- * *gone: Graph no longer knows the user (deleted since the GET).
- */
-static enum dir_status
-check_member_groups(struct graph_dir *gd, const char *id, char *const *ids, size_t n,
+enum dir_status
+dir_graph_check_member_groups(struct graph_dir *gd, const char *id, char *const *ids, size_t n,
     bool *member, bool *gone, struct errbuf *e)
 {
 	char *esc = graph_url_escape(id);
@@ -84,7 +80,8 @@ check_member_groups(struct graph_dir *gd, const char *id, char *const *ids, size
 		size_t k;
 
 		for (k = i; k < n && k < i + IDS_PER_CHECK; k++)
-			json_array_append_new(list, json_string(ids[k]));
+			if (ids[k] != NULL)
+				json_array_append_new(list, json_string(ids[k]));
 		json_object_set_new(body, "groupIds", list);
 		text = json_dumps(body, JSON_COMPACT);
 		json_decref(body);
@@ -107,7 +104,7 @@ check_member_groups(struct graph_dir *gd, const char *id, char *const *ids, size
 				const char *got = json_string_value(v);
 
 				for (size_t m = i; got != NULL && m < n && m < i + IDS_PER_CHECK; m++)
-					if (strcasecmp(ids[m], got) == 0)
+					if (ids[m] != NULL && strcasecmp(ids[m], got) == 0)
 						member[m] = true;
 			}
 		} else {
@@ -167,7 +164,7 @@ dir_graph_read_person(void *state, const char *ref, const struct conf_group *con
 	for (size_t i = 0; i < n_groups && st == DIR_OK; i++)
 		st = dir_graph_resolve_group(gd, groups[i], &ids[i], e);
 	if (st == DIR_OK && n_groups > 0)
-		st = check_member_groups(gd, ref, ids, n_groups, member, &gone, e);
+		st = dir_graph_check_member_groups(gd, ref, ids, n_groups, member, &gone, e);
 	if (st != DIR_OK || gone)
 		goto out;
 	for (size_t i = 0; i < n_groups && st == DIR_OK; i++) {

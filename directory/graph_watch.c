@@ -52,8 +52,6 @@
 #define GROUPS_DELTA "/v1.0/groups/delta?$select=displayName,members"
 /* Graph keeps delta tokens of directory objects seven days; a full read comes first. */
 #define LINK_MAX_AGE (6 * 86400)
-/* checkMemberGroups takes at most this many group ids. */
-#define IDS_PER_CHECK 20
 #define MAX_PAGES 100000
 
 struct graph_watch {
@@ -232,50 +230,17 @@ complete(json_t *o)
 	return true;
 }
 
-/* Which watched groups user id is in, transitively (hit[i]). */
+/*
+ * Which watched groups user id is in, transitively (hit[i]). A user
+ * deleted since the delta said they changed is in none: the next round
+ * says gone.
+ */
 static enum dir_status
 member_groups(struct graph_watch *gw, const char *id, bool *hit, struct errbuf *e)
 {
-	enum dir_status st = DIR_OK;
-	char *esc = graph_url_escape(id);
-	char *path = xasprintf("/v1.0/users/%s/checkMemberGroups", esc);
+	bool gone = false;
 
-	for (size_t i = 0; i < gw->w->n_groups && st == DIR_OK; i += IDS_PER_CHECK) {
-		json_t *body = json_object(), *list = json_array(), *value, *v;
-		struct graph_reply r;
-		char *text = NULL;
-		size_t k;
-
-		for (k = i; k < gw->w->n_groups && k < i + IDS_PER_CHECK; k++)
-			if (gw->ids[k] != NULL)
-				json_array_append_new(list, json_string(gw->ids[k]));
-		json_object_set_new(body, "groupIds", list);
-		text = json_dumps(body, JSON_COMPACT);
-		json_decref(body);
-		if (text == NULL)
-			fatal("out of memory");
-		memset(&r, 0, sizeof(r));
-		st = dir_graph_status(graph_call(gw->gd->graph, "POST", path, NULL,
-		    "application/json", text, strlen(text), &r, e));
-		free(text);
-		if (st == DIR_BAD_CONFIG && r.http_status == 404) {
-			/* Deleted since the delta said it changed: the next round says gone. */
-			st = DIR_OK;
-		} else if (st == DIR_OK) {
-			value = json_object_get(r.json, "value");
-			json_array_foreach(value, k, v) {
-				ssize_t idx = json_string_value(v) != NULL ?
-				    watched_index(gw, json_string_value(v)) : -1;
-
-				if (idx >= 0)
-					hit[idx] = true;
-			}
-		}
-		graph_reply_clear(&r);
-	}
-	free(esc);
-	free(path);
-	return st;
+	return dir_graph_check_member_groups(gw->gd, id, gw->ids, gw->w->n_groups, hit, &gone, e);
 }
 
 /* One changed user: read whole if need be, then once per watched group they are in. */
