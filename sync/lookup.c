@@ -32,8 +32,8 @@ groups_of(const struct config *cfg, const struct conf_directory *dir,
 	return n;
 }
 
-static void
-want_directory(const struct config *cfg, const struct conf_directory *dir, bool *want)
+void
+lookups_want_directory(const struct config *cfg, const struct conf_directory *dir, bool *want)
 {
 	for (size_t gi = 0; gi < cfg->n_groups; gi++)
 		if (cfg->groups[gi].enabled && cfg->groups[gi].directory == dir)
@@ -119,7 +119,7 @@ lookups_run(struct engine *en, const struct lookup_req *reqs, size_t n, bool *wa
 		memset(&u, 0, sizeof(u));
 		out->n_asked++;
 		if (n_groups > 0 && !look_up(en, &reqs[i], groups, n_groups, in, &u, &found)) {
-			want_directory(cfg, reqs[i].dir, want);
+			lookups_want_directory(cfg, reqs[i].dir, want);
 		} else if (!found) {
 			log_debug("looked up %s alone: no such person in [directory %s]", reqs[i].ref,
 			    reqs[i].dir->name);

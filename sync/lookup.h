@@ -56,5 +56,8 @@ struct lookups {
 void lookups_run(struct engine *en, const struct lookup_req *reqs, size_t n, bool *want,
     struct lookups *out);
 void lookups_free(struct lookups *l);
+/* want[gi] = true for every enabled group of dir: its groups are read whole. */
+void lookups_want_directory(const struct config *cfg, const struct conf_directory *dir,
+    bool *want);
 
 #endif

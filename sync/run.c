@@ -515,14 +515,6 @@ directory_named(const struct config *cfg, const char *name)
 	return NULL;
 }
 
-static void
-read_directory_whole(const struct config *cfg, const struct conf_directory *dir, bool *want)
-{
-	for (size_t gi = 0; gi < cfg->n_groups; gi++)
-		if (cfg->groups[gi].enabled && cfg->groups[gi].directory == dir)
-			want[gi] = true;
-}
-
 /*
  * A change from a directory that cannot look people up alone: only
  * someone the store knows as a current member with a valid certificate is
@@ -628,7 +620,7 @@ scope_decide(struct engine *en, const struct run_scope *sc,
 		if (dir == NULL)
 			continue; /* the directory is no longer configured: nothing reads them */
 		if (!dir_reads_person(dir)) {
-			read_directory_whole(cfg, dir, want);
+			lookups_want_directory(cfg, dir, want);
 			continue;
 		}
 		r->dir = dir;
