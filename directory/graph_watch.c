@@ -22,12 +22,20 @@
  *     mail_from_upn); a person that policy leaves out names the group
  *     instead (GROUPS), so that reading it tells who is in it; a person of
  *     no watched group is not our concern and says nothing;
- *   - a watched group changed (members@delta, properties, removal):
- *     GROUPS for it. Graph reports direct membership only, never a change
- *     in a group nested below: so for every other group that changed, the
- *     watched groups above it are asked for (GET
- *     /groups/{id}/transitiveMemberOf) and named. A deleted nested group
- *     shows as a members@delta removal in the groups that held it.
+ *   - a watched group's members@delta naming users only, added or
+ *     removed: each of them is a changed user as above (their groups asked
+ *     for, PERSON under each group they are in now, and also under each
+ *     watched group they were removed from, so that the engine, looking
+ *     them up, finds who left), so that a member added to a group of
+ *     100,000 costs a user read, not the group's transitive read (hundreds
+ *     of requests, an invitation to throttling);
+ *   - any other change of a watched group (a nested group or another kind
+ *     of object added or removed, properties, its removal, more than
+ *     MAX_NAMED members at once): GROUPS for it. Graph reports direct
+ *     membership only, never a change in a group nested below: so for
+ *     every other group that changed, the watched groups above it are asked
+ *     for (GET /groups/{id}/transitiveMemberOf) and named. A deleted nested
+ *     group shows as a members@delta removal in the groups that held it.
  * Full reads: syncStateNotFound (a delta token Graph no longer keeps), 410
  * Gone ("synchronization reset", Graph's own maintenance), and a position
  * older than six days (Graph keeps directory delta tokens seven: the next
@@ -53,6 +61,12 @@
 /* Graph keeps delta tokens of directory objects seven days; a full read comes first. */
 #define LINK_MAX_AGE (6 * 86400)
 #define MAX_PAGES 100000
+/*
+ * Members of one watched group named in one round, beyond which the group
+ * is read whole instead (a bulk import: one paged read costs less than a
+ * user read and a lookup per person).
+ */
+#define MAX_NAMED 1000
 
 struct graph_watch {
 	struct dir_watch *w;     /* borrowed */
@@ -243,16 +257,26 @@ member_groups(struct graph_watch *gw, const char *id, bool *hit, struct errbuf *
 	return dir_graph_check_member_groups(gw->gd, id, gw->ids, gw->w->n_groups, hit, &gone, e);
 }
 
-/* One changed user: read whole if need be, then once per watched group they are in. */
+/*
+ * One changed user: read whole if need be, then once per watched group
+ * they are in, and once per watched group whose members@delta says they
+ * left (left: a JSON array of watched group indexes, or NULL).
+ */
 static enum dir_status
-take_user(struct graph_watch *gw, const char *id, json_t *o, struct errbuf *e)
+take_user(struct graph_watch *gw, const char *id, json_t *o, json_t *left, struct errbuf *e)
 {
 	bool *hit = xcalloc(gw->w->n_groups + 1, sizeof(*hit));
-	json_t *full = NULL;
+	json_t *full = NULL, *v;
 	enum dir_status st;
-	size_t n_hit = 0;
+	size_t n_hit = 0, k;
 
 	st = member_groups(gw, id, hit, e);
+	json_array_foreach(left, k, v) {
+		json_int_t i = json_integer_value(v);
+
+		if (i >= 0 && (size_t)i < gw->w->n_groups)
+			hit[i] = true;
+	}
 	for (size_t i = 0; i < gw->w->n_groups; i++)
 		n_hit += hit[i];
 	if (st != DIR_OK || n_hit == 0)
@@ -312,24 +336,95 @@ out:
 
 struct changed_groups {
 	struct strset others;    /* changed groups that are not watched ones */
+	bool *whole;             /* per watched group: read it whole */
+	json_t **named;          /* per watched group: user id -> true when removed, or NULL */
 };
+
+/*
+ * The members@delta of watched group idx (one page of it: a long one
+ * comes over several, the group repeated): users are kept to be named one
+ * by one; anything else -- a group (nesting), another kind of object, an
+ * id that is no GUID -- reads the group whole.
+ */
+static void
+take_members_delta(struct changed_groups *cg, size_t idx, json_t *delta)
+{
+	json_t *m;
+	size_t k;
+
+	json_array_foreach(delta, k, m) {
+		const char *type = str_of(m, "@odata.type");
+		const char *mid = str_of(m, "id");
+
+		if (type == NULL || strcmp(type, "#microsoft.graph.user") != 0 || !id_ok(mid)) {
+			cg->whole[idx] = true;
+			return;
+		}
+		if (cg->named[idx] == NULL)
+			cg->named[idx] = json_object();
+		json_object_set_new(cg->named[idx], mid,
+		    json_boolean(json_object_get(m, "@removed") != NULL));
+	}
+}
 
 static enum dir_status
 group_object(struct graph_watch *gw, json_t *o, void *arg, struct errbuf *e)
 {
 	struct changed_groups *cg = arg;
 	const char *id = str_of(o, "id");
+	json_t *delta = json_object_get(o, "members@delta");
 	ssize_t idx;
 
 	(void)e;
 	if (!id_ok(id))
 		return DIR_OK;
 	idx = watched_index(gw, id);
-	if (idx >= 0)
-		dir_watch_group(gw->w, (size_t)idx, id);
+	if (idx >= 0 && json_object_get(o, "@removed") == NULL && json_is_array(delta) &&
+	    json_array_size(delta) > 0)
+		take_members_delta(cg, (size_t)idx, delta);
+	else if (idx >= 0)
+		cg->whole[idx] = true; /* removed, renamed, or a change delta does not detail */
 	else if (json_object_get(o, "@removed") == NULL)
 		(void)strset_add(&cg->others, id);
 	return DIR_OK;
+}
+
+/*
+ * After a round: each watched group is read whole, or its named members
+ * join the changed users (a stub object where the users delta did not name
+ * them: take_user reads them), with the groups they left in *left (id ->
+ * array of watched group indexes).
+ */
+static void
+settle_groups(struct graph_watch *gw, struct changed_groups *cg, json_t *users, json_t *left)
+{
+	for (size_t i = 0; i < gw->w->n_groups; i++) {
+		const char *mid;
+		json_t *removed;
+
+		if (cg->named[i] != NULL && json_object_size(cg->named[i]) > MAX_NAMED)
+			cg->whole[i] = true;
+		if (cg->whole[i]) {
+			dir_watch_group(gw->w, i, gw->ids[i]);
+			continue;
+		}
+		json_object_foreach(cg->named[i], mid, removed) {
+			json_t *l;
+
+			if (json_object_get(users, mid) == NULL)
+				json_object_set_new(users, mid, json_pack("{s:s}", "id", mid));
+			if (!json_is_true(removed))
+				continue;
+			if ((l = json_object_get(left, mid)) == NULL) {
+				l = json_array();
+				json_object_set_new(left, mid, l);
+			}
+			json_array_append_new(l, json_integer((json_int_t)i));
+		}
+		if (cg->named[i] != NULL)
+			log_debug("%s change stream: %s: %zu member(s) joined or left, named one by one",
+			    gw->w->label, gw->ids[i], json_object_size(cg->named[i]));
+	}
 }
 
 /* The watched groups a changed group is nested in (Graph says nothing of those). */
@@ -427,6 +522,7 @@ graph_watch_poll(struct dir_watch *w, void *state, int timeout_s, struct errbuf 
 	struct graph_watch *gw = state;
 	struct changed_users cu = { NULL };
 	struct changed_groups cg;
+	json_t *left = json_object();
 	const char *users, *groups, *key;
 	char *new_users = NULL, *new_groups = NULL;
 	enum dir_status st = DIR_OK;
@@ -435,6 +531,8 @@ graph_watch_poll(struct dir_watch *w, void *state, int timeout_s, struct errbuf 
 	json_t *o;
 
 	strset_init(&cg.others);
+	cg.whole = xcalloc(w->n_groups + 1, sizeof(*cg.whole));
+	cg.named = xcalloc(w->n_groups + 1, sizeof(*cg.named));
 	if (w->pos != NULL && !w->full && !w->rewind &&
 	    !dir_watch_due(w, &gw->next_due, timeout_s)) {
 		dir_watch_set_position(w, json_incref(w->pos), w->info.server, NULL, NULL,
@@ -467,13 +565,14 @@ graph_watch_poll(struct dir_watch *w, void *state, int timeout_s, struct errbuf 
 	}
 	if (st != DIR_OK)
 		goto out;
+	settle_groups(gw, &cg, cu.objects, left);
 	if (json_object_size(cu.objects) > DIR_WATCH_MAX_CHANGES) {
 		dir_watch_full(w, DIR_FULL_TOO_MANY, "Graph names %zu changed users",
 		    json_object_size(cu.objects));
 	} else {
 		json_object_foreach(cu.objects, key, o)
 			if (st == DIR_OK)
-				st = take_user(gw, key, o, e);
+				st = take_user(gw, key, o, json_object_get(left, key), e);
 	}
 	for (size_t i = 0; i < cg.others.cap && st == DIR_OK; i++)
 		if (cg.others.slots[i] != NULL)
@@ -482,6 +581,11 @@ graph_watch_poll(struct dir_watch *w, void *state, int timeout_s, struct errbuf 
 		hand_out(gw, new_users, new_groups, (long long)now);
 out:
 	json_decref(cu.objects);
+	json_decref(left);
+	for (size_t i = 0; i < w->n_groups; i++)
+		json_decref(cg.named[i]);
+	free(cg.named);
+	free(cg.whole);
 	strset_free(&cg.others);
 	free(new_users);
 	free(new_groups);

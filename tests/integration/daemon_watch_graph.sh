@@ -7,7 +7,8 @@
 # (ldapsearch of userCertificate in the book, the CA's record in certs):
 #   - the first run is a full read; the stream's delta links are stored;
 #   - a user added to the watched group: their certificate is published,
-#     by an incremental run triggered by a change in [directory entra];
+#     by an incremental run triggered by a change in [directory entra],
+#     which reads no group (members@delta names the user: looked up alone);
 #   - a user removed (on_leave = revoke, no grace): revoked, unpublished;
 #   - a user changed: looked up alone (GET, checkMemberGroups), no group read;
 #   - an expired delta link (syncStateNotFound): the next run is a full
@@ -161,6 +162,8 @@ wait_for '[ -n "$(report_with erin@example.org)" ]' $WAIT
 R=$(report_with erin@example.org)
 check '[ "$(echo "$R" | jq -r .run.kind)" = incremental ] && [ "$(echo "$R" | jq -r .run.trigger)" = "a change in [directory entra]" ]' \
 	"by an incremental run, triggered by a change in [directory entra]"
+check '[ "$(echo "$R" | jq -r ".groups | length")" = 0 ] && grep -q "looked up $U_ERIN alone: in 1 of the 1 groups" "$W/daemon.log"' \
+	"that run read no group: members@delta named erin, who was looked up alone"
 
 # --- a user removed ----------------------------------------------------------------
 write_tenant "" "\"$U_ERIN\""
@@ -169,6 +172,9 @@ if wait_for '[ "$(published alice)" = 0 ] && [ "$(certs alice@example.org revoke
 else
 	fail "alice still published or not revoked"
 fi
+R=$(sqlite3 "$DB" "SELECT report FROM runs WHERE report LIKE '%alice@example.org%' ORDER BY started DESC, rowid DESC LIMIT 1")
+check '[ -n "$R" ] && [ "$(echo "$R" | jq -r .run.kind)" = incremental ] && [ "$(echo "$R" | jq -r ".groups | length")" = 0 ]' \
+	"by an incremental run that read no group: alice was looked up alone and found in none"
 
 # --- a user changed: looked up alone ------------------------------------------------
 # The delta names erin (a new display name) as a PERSON of staff: the run

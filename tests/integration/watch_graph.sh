@@ -14,6 +14,8 @@
 #     delta links are followed without $select (it is in the token);
 #   - paging: small delta pages and a long members@delta split over pages;
 #     a delta that carries changed properties only: the user is read whole;
+#   - members@delta naming users only: each a person, the group not read
+#     (a user who left too); a group added (nesting): the group read whole;
 #   - a guest added to a group whose policy leaves guests out: the group is
 #     named, no person;
 #   - syncStateNotFound, 410 Gone, and a position older than six days: each
@@ -108,7 +110,9 @@ write_tenant ', "removed_reason": {"'"$U_BOB"'": "deleted"}' "$USERS" "\"$U_ALIC
 	"\"$U_FRANK\", \"$U_HANK\"" "\"$U_GINA\", \"$U_FRANK\""
 watch g2 watch --state "$S"
 changes g2 >"$W/g2.got"
-printf '%s\n' "gone $U_BOB|" "groups staff|$G_STAFF" \
+# staff's own members@delta (bob removed) names bob alone; staff is named
+# whole because inner, nested below it, changed (Graph says only inner).
+printf '%s\n' "gone $U_BOB|" "groups staff|$G_INNER" \
 	"person $U_ALICE|alice.new@example.org|alice.new@example.org|enabled|" \
 	"person $U_HANK|hank@example.org|hank@example.org|enabled|" | LC_ALL=C sort >"$W/g2.want"
 check 'cmp -s "$W/g2.got" "$W/g2.want"' \
@@ -147,7 +151,27 @@ check 'grep -q "\"path\": \"/v1.0/users/$U_FRANK?" "$W/graph/requests.jsonl"' \
 USERS="$USERS, $(user $U_CAROL Carol carol@partner.example Guest)"
 write_tenant "" "$USERS" "\"$U_ALICE\", \"$G_TEAM\", \"$U_CAROL\"" "\"$U_FRANK\", \"$U_HANK\"$MORE" "\"$U_GINA\", \"$U_FRANK\""
 watch g5 watch --state "$S"
-check '[ "$(changes g5)" = "groups staff|$G_STAFF" ]' "a guest added (include_guests = no): staff is named, no person"
+check '[ "$(changes g5)" = "groups staff|$U_CAROL" ]' "a guest added (include_guests = no): staff is named because of her, no person"
+
+# --- members named one by one ------------------------------------------------------
+# A user added to staff directly, one removed: members@delta names users
+# only, so each is a person (the one who left too, under staff's policy, so
+# that the engine looking them up finds them in no group) and staff is not
+# read whole; a group added to staff (nesting) reads it whole.
+: >"$W/graph/requests.jsonl"
+write_tenant "" "$USERS" "\"$U_ALICE\", \"$G_TEAM\", \"$U_CAROL\", \"$U_GINA\"" "\"$U_FRANK\", \"$U_HANK\"$MORE" "\"$U_FRANK\""
+watch g6 watch --state "$S"
+check '[ "$(changes g6 | cut -d"|" -f1 | LC_ALL=C sort | tr "\n" " ")" = "person $U_GINA " ]' \
+	"gina added to staff directly: named alone, staff not read (got: $(changes g6 | tr "\n" " "))"
+: >"$W/graph/requests.jsonl"
+write_tenant "" "$USERS" "\"$U_ALICE\", \"$G_TEAM\", \"$U_CAROL\"" "\"$U_FRANK\", \"$U_HANK\"$MORE" "\"$U_FRANK\""
+watch g7 watch --state "$S"
+check '[ "$(changes g7 | cut -d"|" -f1 | tr "\n" " ")" = "person $U_GINA " ] && grep -q "\"path\": \"/v1.0/users/$U_GINA?" "$W/graph/requests.jsonl"' \
+	"gina removed from staff: named alone, read by her id so the engine can judge her (got: $(changes g7 | tr "\n" " "))"
+write_tenant "" "$USERS" "\"$U_ALICE\", \"$G_TEAM\", \"$U_CAROL\", \"$G_OTHER\"" "\"$U_FRANK\", \"$U_HANK\"$MORE" "\"$U_FRANK\""
+watch g8 watch --state "$S"
+check '[ "$(changes g8 | grep -c "^groups staff|$G_STAFF")" = 1 ]' \
+	"a group added to staff (nesting): staff is read whole (got: $(changes g8 | tr "\n" " "))"
 
 # --- full reads ---------------------------------------------------------------------------
 write_tenant ', "faults": {"expire_delta": true}' "$USERS" "\"$U_ALICE\", \"$G_TEAM\"" "\"$U_FRANK\"" "\"$U_GINA\""
