@@ -170,9 +170,13 @@ dir_alog_members(struct dir_ldap *dl, const char *log_base, const char *group_dn
 	enum dir_status st;
 
 	*whole = NULL;
-	/* Up to the pushed change only: later ones come with pushes of their own. */
+	/*
+	 * After the last change seen (not from it: a change that added many
+	 * members would come back whole each time), up to the pushed change
+	 * only: later ones come with pushes of their own.
+	 */
 	filter = xasprintf("(&(objectClass=auditModify)(reqDN=%s)(reqResult=0)"
-	    "(entryCSN>=%s)(entryCSN<=%s))", dn_esc, since_esc, upto_esc);
+	    "(!(entryCSN<=%s))(entryCSN<=%s))", dn_esc, since_esc, upto_esc);
 	for (int tries = 0;; tries++) {
 		struct timespec ts = { 0, ALOG_WAIT_MS * 1000000L };
 
