@@ -214,6 +214,11 @@ struct graph_dir {
 	const struct conf_directory *conf; /* borrowed */
 	char *label;                       /* new: "[directory NAME]", the client's too */
 	struct graph *graph;
+	/*
+	 * [group] name -> object id, as people looked up alone resolved them:
+	 * once per connection (a run), not once per person.
+	 */
+	json_t *group_ids;
 };
 
 /* The row's open and close (a struct graph_dir as the state). */

@@ -69,6 +69,7 @@ dir_graph_close(void *state)
 	if (gd == NULL)
 		return;
 	graph_close(gd->graph);
+	json_decref(gd->group_ids);
 	free(gd->label);
 	free(gd);
 }

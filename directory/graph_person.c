@@ -144,6 +144,29 @@ as_group_reads(struct graph_dir *gd, const struct conf_group *g, json_t *o, stru
 	return st;
 }
 
+/*
+ * The group's object id (new), asked of Graph once per connection: an
+ * incremental run may look up a hundred people of the same three groups.
+ */
+static enum dir_status
+resolve_once(struct graph_dir *gd, const struct conf_group *g, char **id, struct errbuf *e)
+{
+	const char *known = json_string_value(json_object_get(gd->group_ids, g->name));
+	enum dir_status st;
+
+	if (known != NULL) {
+		*id = xstrdup(known);
+		return DIR_OK;
+	}
+	st = dir_graph_resolve_group(gd, g, id, e);
+	if (st == DIR_OK) {
+		if (gd->group_ids == NULL)
+			gd->group_ids = json_object();
+		json_object_set_new(gd->group_ids, g->name, json_string(*id));
+	}
+	return st;
+}
+
 enum dir_status
 dir_graph_read_person(void *state, const char *ref, const struct conf_group *const *groups,
     size_t n_groups, struct user *out, bool *in, bool *found, struct errbuf *e)
@@ -162,7 +185,7 @@ dir_graph_read_person(void *state, const char *ref, const struct conf_group *con
 	if ((st = get_user(gd, ref, &o, e)) != DIR_OK || o == NULL)
 		goto out;
 	for (size_t i = 0; i < n_groups && st == DIR_OK; i++)
-		st = dir_graph_resolve_group(gd, groups[i], &ids[i], e);
+		st = resolve_once(gd, groups[i], &ids[i], e);
 	if (st == DIR_OK && n_groups > 0)
 		st = dir_graph_check_member_groups(gd, ref, ids, n_groups, member, &gone, e);
 	if (st != DIR_OK || gone)

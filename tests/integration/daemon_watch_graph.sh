@@ -225,6 +225,17 @@ check '[ "$(certs erin@example.org valid)" = 1 ] && [ "$(sqlite3 "$DB" "SELECT C
 check '[ "$(certs gina@example.org valid)" = 1 ] && [ "$(published gina)" = 1 ]' \
 	"gina holds one valid certificate, published once"
 
+# --- two people looked up in one run: their group resolved once ---------------------
+# Erin and Gina renamed at once: one run (the debounce batches them) looks
+# both up alone; the group's object id is asked of Graph once, not per person.
+NR=$(runs_done)
+: >"$W/graph/requests.jsonl"
+USERS="$(user $U_ALICE Alice alice@example.org), $(user $U_ERIN Erin2 erin@example.org), $(user $U_FRANK Frank frank@example.org), $(user $U_GINA Gina2 gina@example.org), $(user $U_PKI PKI pki@example.org)"
+write_tenant "" "\"$U_ERIN\", \"$U_GINA\""
+wait_for 'grep -q "looked up $U_GINA alone" "$W/daemon.log" && grep -c "looked up $U_ERIN alone" "$W/daemon.log" | grep -q "^[2-9]" && [ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM runs WHERE report IS NULL")" = 0 ]' $WAIT
+check '[ "$(grep -c "\"GET\", \"path\": \"/v1.0/groups/$G_STAFF?" "$W/graph/requests.jsonl")" = 1 ] && [ "$(grep -c "checkMemberGroups" "$W/graph/requests.jsonl")" -ge 2 ]' \
+	"two people looked up in one run: staff's object id asked of Graph once ($(grep -c "\"path\": \"/v1.0/groups/$G_STAFF?" "$W/graph/requests.jsonl") GET)"
+
 kill -TERM "$DPID"
 wait "$DPID" 2>/dev/null
 DPID=
