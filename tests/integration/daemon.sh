@@ -51,7 +51,7 @@ sed '/^jitter = /d; s/^interval = 1h/interval = 2h/' "$W/good.conf" >"$W/nojitte
 	ok "jitter defaults to a tenth of the interval" || fail "default jitter"
 "$SMIMESYNC" ca init --root-key-out "$ROOT_KEY_OUT" >/dev/null
 
-runs_done() { sqlite3 "$DB" "SELECT COUNT(*) FROM runs WHERE report IS NOT NULL" 2>/dev/null || echo 0; }
+runs_done() { sqlite3 -cmd ".timeout 60000" "$DB" "SELECT COUNT(*) FROM runs WHERE report IS NOT NULL" 2>/dev/null || echo 0; }
 
 # Play systemd: a notification socket that logs every datagram (Type=notify).
 /usr/bin/python3 - "$W/notify.sock" "$W/notify.log" <<'PY' &
@@ -72,8 +72,8 @@ DPID=$!
 # --- the first run, at start -------------------------------------------------
 if wait_for '[ "$(runs_done)" -ge 1 ]' 3000; then ok "the daemon ran at start"; else fail "no run at start"; cat "$W/daemon.log"; exit 1; fi
 wait_for '[ -s "$METRICS" ]' 300 || true
-NV=$(sqlite3 "$DB" "SELECT COUNT(DISTINCT user_id) FROM certs WHERE status = 'valid'")
-NI=$(sqlite3 "$DB" "SELECT json_extract(report, '$.counts.issued') FROM runs")
+NV=$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT COUNT(DISTINCT user_id) FROM certs WHERE status = 'valid'")
+NI=$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT json_extract(report, '$.counts.issued') FROM runs")
 [ "$NV" -gt 20 ] && [ "$NI" = "$NV" ] || fail "first run: $NI issued, $NV valid"
 grep -q "^smimesync_users{state=\"valid\"} $NV\$" "$METRICS" && ok "metrics: $NV users with a valid certificate" ||
 	fail "metrics users: $(grep smimesync_users "$METRICS" 2>&1 | tr '\n' ' ')"
@@ -131,7 +131,7 @@ kill -0 "$DPID" && ok "the first daemon still runs" || fail "the first daemon di
 # --- SIGUSR1: run now ---------------------------------------------------------
 kill -USR1 "$DPID"
 wait_for '[ "$(runs_done)" -ge 2 ]' 3000 && ok "SIGUSR1 started a run" || fail "SIGUSR1: no run"
-[ "$(sqlite3 "$DB" "SELECT status FROM runs ORDER BY started DESC, rowid DESC LIMIT 1")" = ok ] &&
+[ "$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT status FROM runs ORDER BY started DESC, rowid DESC LIMIT 1")" = ok ] &&
 	ok "that run was ok (nothing to do)" || fail "second run status"
 
 # --- SIGHUP with a good configuration -----------------------------------------
@@ -152,7 +152,7 @@ wait_for 'grep -q "STATUS=reload refused" "$W/notify.log"' 300 &&
 kill -0 "$DPID" && ok "the daemon survived the bad configuration" || fail "daemon died on a bad configuration"
 kill -USR1 "$DPID"
 wait_for '[ "$(runs_done)" -ge 3 ]' 3000 && ok "runs go on with the old configuration" || fail "no run after the bad reload"
-[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM runs WHERE status = 'ok'")" = 3 ] && ok "and they are ok" || fail "run after bad reload not ok"
+[ "$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT COUNT(*) FROM runs WHERE status = 'ok'")" = 3 ] && ok "and they are ok" || fail "run after bad reload not ok"
 cp "$W/good.conf" "$SMIMESYNC_CONF"
 
 # --- SIGTERM in the middle of a run ---------------------------------------------
@@ -177,7 +177,7 @@ kill -HUP "$DPID"
 wait_for '[ "$(grep -c "reload: configuration .* loaded" "$W/daemon.log")" -ge 2 ]' 3000 || fail "second good reload"
 kill -USR1 "$DPID"
 # Mid-run: the new people's actions exist but not all are done.
-wait_for '[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM actions WHERE mail LIKE '"'temp%'"'" 2>/dev/null || echo 0)" -gt 0 ]' 3000 ||
+wait_for '[ "$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT COUNT(*) FROM actions WHERE mail LIKE '"'temp%'"'" 2>/dev/null || echo 0)" -gt 0 ]' 3000 ||
 	fail "the run with new people never started"
 kill -TERM "$DPID"
 rc=0
@@ -187,13 +187,13 @@ DPID=
 grep -q "stopping on a signal" "$W/daemon.log" && ok "it said why it stopped" || fail "no stop message"
 # The listener may read the last datagram after the daemon is gone.
 wait_for 'grep -q "^STOPPING=1$" "$W/notify.log"' 300 && ok "sd_notify: STOPPING=1" || fail "no STOPPING"
-last=$(sqlite3 "$DB" "SELECT report FROM runs ORDER BY started DESC, rowid DESC LIMIT 1")
+last=$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT report FROM runs ORDER BY started DESC, rowid DESC LIMIT 1")
 echo "$last" | grep -q 'interrupted by a signal' && ok "the run is recorded as interrupted" || fail "run not recorded as interrupted"
-open=$(sqlite3 "$DB" "SELECT COUNT(*) FROM actions WHERE state NOT IN ('done','failed')")
+open=$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT COUNT(*) FROM actions WHERE state NOT IN ('done','failed')")
 echo "   ($open of 40 provisionings left for the next run)"
 [ "$open" -gt 0 ] && ok "it stopped before finishing everyone" || fail "nothing was left: the run was not interrupted"
 grep -q '^smimesync_last_run_interrupted 1$' "$METRICS" && ok "metrics: the last run was interrupted" || fail "metrics interrupted"
-[ "$(sqlite3 "$DB" 'PRAGMA integrity_check')" = ok ] && ok "store integrity ok after SIGTERM" || fail "store integrity"
+[ "$(sqlite3 -cmd ".timeout 60000" "$DB" 'PRAGMA integrity_check')" = ok ] && ok "store integrity ok after SIGTERM" || fail "store integrity"
 
 # The store and the directory agree: every published valid certificate is
 # the one in the directory, and the directory holds nothing else.
@@ -214,9 +214,9 @@ consistent && ok "store and directory agree after SIGTERM" || fail "store and di
 
 # The next run resumes and finishes the work.
 "$SMIMESYNC" run >"$W/resume.out" 2>&1 && ok "the next run completes" || fail "resume run: $(tail -5 "$W/resume.out")"
-[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM actions WHERE state NOT IN ('done')")" = 0 ] && ok "no unfinished provisioning left" ||
+[ "$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT COUNT(*) FROM actions WHERE state NOT IN ('done')")" = 0 ] && ok "no unfinished provisioning left" ||
 	fail "unfinished provisioning remains"
-[ "$(sqlite3 "$DB" "SELECT COUNT(DISTINCT user_id) FROM certs WHERE status = 'valid' AND mail LIKE 'temp%'")" = 40 ] &&
+[ "$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT COUNT(DISTINCT user_id) FROM certs WHERE status = 'valid' AND mail LIKE 'temp%'")" = 40 ] &&
 	ok "all 40 new people have a certificate" || fail "not all new people have a certificate"
 consistent && ok "store and directory agree after the resumed run" || fail "store and directory disagree at the end"
 

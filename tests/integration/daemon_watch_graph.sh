@@ -134,25 +134,25 @@ export SMIMESYNC_CONF="$W/smimesync.conf"
 "$SMIMESYNC" ca init --root-key-out "$W/offline/root.key" >/dev/null
 DB=$W/state/smimesync.db
 
-runs_done() { sqlite3 "$DB" "SELECT COUNT(*) FROM runs WHERE report IS NOT NULL" 2>/dev/null || echo 0; }
+runs_done() { sqlite3 -cmd ".timeout 60000" "$DB" "SELECT COUNT(*) FROM runs WHERE report IS NOT NULL" 2>/dev/null || echo 0; }
 published() {
 	ldapsearch -x -LLL -H "$SLAPD_URI" -b "uid=$1,ou=people,$SLAPD_BASE" -s base 'userCertificate;binary' 2>/dev/null |
 		grep -c '^userCertificate;binary::'
 }
 certs() { # mail status
-	sqlite3 "$DB" "SELECT COUNT(*) FROM certs c JOIN users u ON u.id = c.user_id WHERE u.mail = '$1' AND c.status = '$2'"
+	sqlite3 -cmd ".timeout 60000" "$DB" "SELECT COUNT(*) FROM certs c JOIN users u ON u.id = c.user_id WHERE u.mail = '$1' AND c.status = '$2'"
 }
-report_with() { sqlite3 "$DB" "SELECT report FROM runs WHERE report LIKE '%$1%' ORDER BY started, rowid LIMIT 1"; }
+report_with() { sqlite3 -cmd ".timeout 60000" "$DB" "SELECT report FROM runs WHERE report LIKE '%$1%' ORDER BY started, rowid LIMIT 1"; }
 WAIT=6000
 
 "$SMIMESYNC" daemon 2>"$W/daemon.log" &
 DPID=$!
 wait_for '! kill -0 $DPID 2>/dev/null || { [ "$(runs_done)" -ge 1 ] && [ "$(published alice)" -ge 1 ]; }' $WAIT
 kill -0 $DPID 2>/dev/null && [ "$(published alice)" -ge 1 ] || { fail "no first run"; tail -30 "$W/daemon.log"; exit 1; }
-R=$(sqlite3 "$DB" "SELECT report FROM runs WHERE report IS NOT NULL ORDER BY started, rowid LIMIT 1")
+R=$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT report FROM runs WHERE report IS NOT NULL ORDER BY started, rowid LIMIT 1")
 check '[ "$(echo "$R" | jq -r .run.kind)" = full ] && [ "$(echo "$R" | jq -r .run.trigger)" = "daemon start" ]' \
 	"the first run is a full read"
-check '[ "$(sqlite3 "$DB" "SELECT kind FROM stream_state WHERE directory = '"'entra'"' AND state LIKE '"'%deltatoken%'"'")" = graph-delta ]' \
+check '[ "$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT kind FROM stream_state WHERE directory = '"'entra'"' AND state LIKE '"'%deltatoken%'"'")" = graph-delta ]' \
 	"the delta links are stored with it"
 
 # --- a user added ------------------------------------------------------------------
@@ -172,7 +172,7 @@ if wait_for '[ "$(published alice)" = 0 ] && [ "$(certs alice@example.org revoke
 else
 	fail "alice still published or not revoked"
 fi
-R=$(sqlite3 "$DB" "SELECT report FROM runs WHERE report LIKE '%alice@example.org%' ORDER BY started DESC, rowid DESC LIMIT 1")
+R=$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT report FROM runs WHERE report LIKE '%alice@example.org%' ORDER BY started DESC, rowid DESC LIMIT 1")
 check '[ -n "$R" ] && [ "$(echo "$R" | jq -r .run.kind)" = incremental ] && [ "$(echo "$R" | jq -r ".groups | length")" = 0 ]' \
 	"by an incremental run that read no group: alice was looked up alone and found in none"
 
@@ -183,7 +183,7 @@ NR=$(runs_done)
 USERS="$(user $U_ALICE Alice alice@example.org), $(user $U_ERIN Erina erin@example.org), $(user $U_FRANK Frank frank@example.org), $(user $U_GINA Gina gina@example.org), $(user $U_PKI PKI pki@example.org)"
 write_tenant "" "\"$U_ERIN\""
 wait_for 'grep -q "looked up $U_ERIN alone: in 1 of the 1 groups of \[directory entra\]" "$W/daemon.log" && [ "$(runs_done)" -gt "$NR" ]' $WAIT
-R=$(sqlite3 "$DB" "SELECT report FROM runs WHERE report IS NOT NULL ORDER BY started DESC, rowid DESC LIMIT 1")
+R=$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT report FROM runs WHERE report IS NOT NULL ORDER BY started DESC, rowid DESC LIMIT 1")
 check 'grep -q "looked up $U_ERIN alone: in 1 of the 1 groups of \[directory entra\]" "$W/daemon.log" && [ "$(echo "$R" | jq -r .run.kind)" = incremental ] && [ "$(echo "$R" | jq -r ".groups | length")" = 0 ]' \
 	"a changed member is looked up alone: the run reads no group"
 
@@ -193,13 +193,13 @@ write_tenant ', "faults": {"expire_delta": true}' "\"$U_ERIN\", \"$U_FRANK\""
 wait_for 'grep -q "the change stream asks for a full read (link-expired" "$W/daemon.log"' $WAIT
 write_tenant "" "\"$U_ERIN\", \"$U_FRANK\""
 if wait_for '[ "$(published frank)" -ge 1 ]' $WAIT; then echo "ok: a member added while the link expired is not missed"; else fail "frank missed"; fi
-wait_for '[ -n "$(sqlite3 "$DB" "SELECT 1 FROM runs WHERE report LIKE '"'%link-expired%'"'")" ]' $WAIT
-R=$(sqlite3 "$DB" "SELECT report FROM runs WHERE report LIKE '%link-expired%' ORDER BY started, rowid LIMIT 1")
+wait_for '[ -n "$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT 1 FROM runs WHERE report LIKE '"'%link-expired%'"'")" ]' $WAIT
+R=$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT report FROM runs WHERE report LIKE '%link-expired%' ORDER BY started, rowid LIMIT 1")
 check '[ "$(echo "$R" | jq -r .run.kind)" = full ] && echo "$R" | jq -r .run.trigger | grep -q "^refresh required in \[directory entra\]: link-expired: "' \
 	"the expired link: a full read, reported as such with the reason"
 check '[ "$(grep -c "the change stream asks for a full read (link-expired" "$W/daemon.log")" -ge 1 ]' \
 	"logged as a warning"
-check '[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM (SELECT user_id FROM certs WHERE status = '"'valid'"' GROUP BY user_id HAVING COUNT(*) > 1)")" = 0 ] && [ "$(certs erin@example.org valid)" = 1 ] && [ "$(certs frank@example.org valid)" = 1 ]' \
+check '[ "$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT COUNT(*) FROM (SELECT user_id FROM certs WHERE status = '"'valid'"' GROUP BY user_id HAVING COUNT(*) > 1)")" = 0 ] && [ "$(certs erin@example.org valid)" = 1 ] && [ "$(certs frank@example.org valid)" = 1 ]' \
 	"nobody holds two valid certificates"
 
 # --- killed mid-stream, changes while it is down, started again ---------------------
@@ -219,8 +219,8 @@ if wait_for '[ "$(published gina)" -ge 1 ] && [ "$(published frank)" = 0 ] && [ 
 else
 	fail "after the restart: gina published $(published gina), frank published $(published frank), frank revoked $(certs frank@example.org revoked)"
 fi
-wait_for '[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM runs WHERE report IS NULL")" = 0 ]' $WAIT
-check '[ "$(certs erin@example.org valid)" = 1 ] && [ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM certs c JOIN users u ON u.id = c.user_id WHERE u.mail = '"'erin@example.org'"'")" = 1 ]' \
+wait_for '[ "$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT COUNT(*) FROM runs WHERE report IS NULL")" = 0 ]' $WAIT
+check '[ "$(certs erin@example.org valid)" = 1 ] && [ "$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT COUNT(*) FROM certs c JOIN users u ON u.id = c.user_id WHERE u.mail = '"'erin@example.org'"'")" = 1 ]' \
 	"nothing twice: erin, a member all along, still has her one certificate"
 check '[ "$(certs gina@example.org valid)" = 1 ] && [ "$(published gina)" = 1 ]' \
 	"gina holds one valid certificate, published once"
@@ -232,7 +232,7 @@ NR=$(runs_done)
 : >"$W/graph/requests.jsonl"
 USERS="$(user $U_ALICE Alice alice@example.org), $(user $U_ERIN Erin2 erin@example.org), $(user $U_FRANK Frank frank@example.org), $(user $U_GINA Gina2 gina@example.org), $(user $U_PKI PKI pki@example.org)"
 write_tenant "" "\"$U_ERIN\", \"$U_GINA\""
-wait_for 'grep -q "looked up $U_GINA alone" "$W/daemon.log" && grep -c "looked up $U_ERIN alone" "$W/daemon.log" | grep -q "^[2-9]" && [ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM runs WHERE report IS NULL")" = 0 ]' $WAIT
+wait_for 'grep -q "looked up $U_GINA alone" "$W/daemon.log" && grep -c "looked up $U_ERIN alone" "$W/daemon.log" | grep -q "^[2-9]" && [ "$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT COUNT(*) FROM runs WHERE report IS NULL")" = 0 ]' $WAIT
 check '[ "$(grep -c "\"GET\", \"path\": \"/v1.0/groups/$G_STAFF?" "$W/graph/requests.jsonl")" = 1 ] && [ "$(grep -c "checkMemberGroups" "$W/graph/requests.jsonl")" -ge 2 ]' \
 	"two people looked up in one run: staff's object id asked of Graph once ($(grep -c "\"path\": \"/v1.0/groups/$G_STAFF?" "$W/graph/requests.jsonl") GET)"
 

@@ -79,8 +79,8 @@ B=$SLAPD_BASE
 P=ou=people,$B
 STAFF=cn=smime-staff,ou=groups,$B
 admin_modify() { ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" >/dev/null; }
-runs_done() { sqlite3 "$DB" "SELECT COUNT(*) FROM runs WHERE report IS NOT NULL" 2>/dev/null || echo 0; }
-last_report() { sqlite3 "$DB" "SELECT report FROM runs WHERE report IS NOT NULL ORDER BY started DESC, rowid DESC LIMIT 1"; }
+runs_done() { sqlite3 -cmd ".timeout 60000" "$DB" "SELECT COUNT(*) FROM runs WHERE report IS NOT NULL" 2>/dev/null || echo 0; }
+last_report() { sqlite3 -cmd ".timeout 60000" "$DB" "SELECT report FROM runs WHERE report IS NOT NULL ORDER BY started DESC, rowid DESC LIMIT 1"; }
 published() { # uid: number of userCertificate values
 	ldapsearch -x -LLL -H "$SLAPD_URI" -b "uid=$1,$P" -s base 'userCertificate;binary' 2>/dev/null |
 		grep -c '^userCertificate;binary::'
@@ -93,13 +93,13 @@ mails_to() { # address: messages in the sink addressed to it
 	echo "$_n"
 }
 certs_of() { # mail: certificates the CA made for it
-	sqlite3 "$DB" "SELECT COUNT(*) FROM certs c JOIN users u ON u.id = c.user_id WHERE u.mail = '$1'"
+	sqlite3 -cmd ".timeout 60000" "$DB" "SELECT COUNT(*) FROM certs c JOIN users u ON u.id = c.user_id WHERE u.mail = '$1'"
 }
 revoked_of() {
-	sqlite3 "$DB" "SELECT COUNT(*) FROM certs c JOIN users u ON u.id = c.user_id WHERE u.mail = '$1' AND c.status = 'revoked'"
+	sqlite3 -cmd ".timeout 60000" "$DB" "SELECT COUNT(*) FROM certs c JOIN users u ON u.id = c.user_id WHERE u.mail = '$1' AND c.status = 'revoked'"
 }
 valid_of() {
-	sqlite3 "$DB" "SELECT COUNT(*) FROM certs c JOIN users u ON u.id = c.user_id WHERE u.mail = '$1' AND c.status = 'valid'"
+	sqlite3 -cmd ".timeout 60000" "$DB" "SELECT COUNT(*) FROM certs c JOIN users u ON u.id = c.user_id WHERE u.mail = '$1' AND c.status = 'valid'"
 }
 add_person() { # uid mail
 	printf 'dn: uid=%s,%s\nobjectClass: inetOrgPerson\nuid: %s\ncn: %s New\nsn: New\nmail: %s\n' \
@@ -124,10 +124,10 @@ check '[ "$(echo "$R" | jq -r .run.kind)" = full ] && [ "$(echo "$R" | jq -r .ru
 	"the first run is a full read at daemon start"
 check '[ "$(echo "$R" | jq -r ".streams[0].directory")" = corp ] && [ "$(echo "$R" | jq -r ".streams[0].kind")" = syncrepl ]' \
 	"the report names the stream followed"
-check '[ "$(sqlite3 "$DB" "SELECT kind FROM stream_state WHERE directory = '"'corp'"' AND state IS NOT NULL AND last_full_read > 0")" = syncrepl ]' \
+check '[ "$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT kind FROM stream_state WHERE directory = '"'corp'"' AND state IS NOT NULL AND last_full_read > 0")" = syncrepl ]' \
 	"the stream's position is stored with the run, with the last full read"
 N0=$(runs_done)
-VALID0=$(sqlite3 "$DB" "SELECT COUNT(*) FROM certs WHERE status = 'valid'")
+VALID0=$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT COUNT(*) FROM certs WHERE status = 'valid'")
 
 # --- a new hire ------------------------------------------------------------------
 add_person newbie newbie@example.org
@@ -135,8 +135,8 @@ LOG_MARK=$(wc -l <"$SLAPD_LOG")
 member add newbie
 if wait_for '[ "$(published newbie)" -ge 1 ]' $WAIT; then ok "a new member's certificate is published"; else fail "newbie not published"; tail -30 "$W/daemon.log"; fi
 check 'wait_for "[ \"\$(mails_to newbie@example.org)\" -ge 2 ]" $WAIT' "their collection and password mails are in the sink"
-wait_for '[ -n "$(sqlite3 "$DB" "SELECT 1 FROM runs WHERE report LIKE '"'%newbie@example.org%'"'")" ]' $WAIT
-R=$(sqlite3 "$DB" "SELECT report FROM runs WHERE report LIKE '%newbie@example.org%' ORDER BY started, rowid LIMIT 1")
+wait_for '[ -n "$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT 1 FROM runs WHERE report LIKE '"'%newbie@example.org%'"'")" ]' $WAIT
+R=$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT report FROM runs WHERE report LIKE '%newbie@example.org%' ORDER BY started, rowid LIMIT 1")
 check '[ "$(echo "$R" | jq -r .run.kind)" = incremental ]' "that run was incremental"
 check '[ "$(echo "$R" | jq -r .run.trigger)" = "a change in [directory corp]" ]' "triggered by a change in [directory corp]"
 check '[ "$(echo "$R" | jq -r ".groups | length")" = 0 ] && grep -q "looked up uid=newbie,$P alone: in 1 of the 2 groups" "$W/daemon.log"' \
@@ -153,7 +153,7 @@ check '[ "$(echo "$R" | jq -r .counts.issued)" = 1 ]' "it issued one certificate
 N1=$(runs_done)
 printf 'dn: uid=dave,%s\nchangetype: modify\nreplace: mail\nmail: dave.davis@example.org\n' "$P" | admin_modify
 if wait_for '[ "$(valid_of dave.davis@example.org)" = 1 ]' $WAIT; then ok "a changed address is re-issued"; else fail "dave not re-issued"; tail -30 "$W/daemon.log"; fi
-report_with() { sqlite3 "$DB" "SELECT report FROM runs WHERE report LIKE '%$1%' ORDER BY started, rowid LIMIT 1"; }
+report_with() { sqlite3 -cmd ".timeout 60000" "$DB" "SELECT report FROM runs WHERE report LIKE '%$1%' ORDER BY started, rowid LIMIT 1"; }
 wait_for '[ -n "$(report_with dave.davis@example.org)" ]' $WAIT
 R=$(report_with dave.davis@example.org)
 check '[ "$(echo "$R" | jq -r .run.kind)" = incremental ] && [ "$(echo "$R" | jq -r ".groups | length")" = 0 ]' \
@@ -209,9 +209,9 @@ for m in newbie@example.org kim@example.org lou@example.org; do
 	check '[ "$(certs_of $m)" = 1 ] && [ "$(mails_to $m)" = 2 ]' "$m: one certificate at the CA, two mails: nothing twice"
 done
 check '[ "$(certs_of dave.davis@example.org)" = 2 ]' "dave: the first and the re-issued certificate, no more"
-check '[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM (SELECT user_id FROM certs WHERE status = '"'valid'"' GROUP BY user_id HAVING COUNT(*) > 1)")" = 0 ]' \
+check '[ "$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT COUNT(*) FROM (SELECT user_id FROM certs WHERE status = '"'valid'"' GROUP BY user_id HAVING COUNT(*) > 1)")" = 0 ]' \
 	"nobody holds two valid certificates"
-check '[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM certs WHERE status = '"'valid'"'")" = $((VALID0 + 3 - 2)) ]' \
+check '[ "$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT COUNT(*) FROM certs WHERE status = '"'valid'"'")" = $((VALID0 + 3 - 2)) ]' \
 	"valid certificates: as at start, plus three new members, less two leavers"
 
 # --- the run at the interval reads no group: only the people due by the clock -------------

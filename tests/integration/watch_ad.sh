@@ -432,7 +432,7 @@ mails_to() {
 	for _f in "$SMTP_DIR"/*.eml; do [ -f "$_f" ] && grep -qi "^To:.*$1" "$_f" && _n=$((_n + 1)); done
 	echo "$_n"
 }
-certs_of() { sqlite3 "$DB" "SELECT COUNT(*) FROM certs c JOIN users u ON u.id = c.user_id WHERE u.mail = '$1' AND c.status = '$2'"; }
+certs_of() { sqlite3 -cmd ".timeout 60000" "$DB" "SELECT COUNT(*) FROM certs c JOIN users u ON u.id = c.user_id WHERE u.mail = '$1' AND c.status = '$2'"; }
 start_daemon() { SMIMESYNC_CONF=$DCONF "$SMIMESYNC" daemon 2>>"$W/d/daemon.log" & DPID=$!; }
 member() { # add|delete cn
 	printf 'dn: CN=smime-daemon,%s\nchangetype: modify\n%s: member\nmember: CN=%s,%s\n' "$OU" "$1" "$2" "$OU" | modify
@@ -448,7 +448,7 @@ check 'grep -q "\[directory corp\] following its change stream" "$W/d/daemon.log
 member add Otto
 check 'wait_for "[ \$(published Otto) -ge 1 ] && [ \$(mails_to otto@example.test) -ge 2 ]" $WAIT' \
 	"daemon: a person added to the group while it runs: published and mailed"
-check '[ -n "$(sqlite3 "$DB" "SELECT 1 FROM runs WHERE report LIKE '"'%otto@example.test%'"' AND json_extract(report, '"'\$.run.kind'"') = '"'incremental'"'")" ]' \
+check '[ -n "$(sqlite3 -cmd ".timeout 60000" "$DB" "SELECT 1 FROM runs WHERE report LIKE '"'%otto@example.test%'"' AND json_extract(report, '"'\$.run.kind'"') = '"'incremental'"'")" ]' \
 	"daemon: by an incremental run"
 # A member's own entry changed: the stream names the person, whom the run
 # looks up alone (a read at the DN, an in-chain search) instead of reading
