@@ -391,8 +391,8 @@ group_object(struct graph_watch *gw, json_t *o, void *arg, struct errbuf *e)
 
 /*
  * After a round: each watched group is read whole, or its named members
- * join the changed users (a stub object where the users delta did not name
- * them: take_user reads them), with the groups they left in *left (id ->
+ * join the changed users (as {"id": ...} alone where the users delta did
+ * not name them: take_user then reads the whole user), with the groups they left in *left (id ->
  * array of watched group indexes).
  */
 static void

@@ -119,7 +119,7 @@ alog_entry(struct dir_ldap *dl, LDAPMessage *entry, void *arg, struct errbuf *e)
 	}
 	memcpy(text, csn[0]->bv_val, csn[0]->bv_len);
 	text[csn[0]->bv_len] = '\0';
-	/* The change seen last is already followed (the filter says >=, for a chain check). */
+	/* Already followed: the filter leaves the last change seen out, a loose server may not. */
 	if (strcmp(text, s->since) == 0)
 		goto out;
 	if (++s->entries > ALOG_MAX_ENTRIES) {

@@ -74,7 +74,10 @@
 #define GROUP_CLASSES "(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)"
 /* Nested groups deeper than this are cut (a loop the seen set missed is impossible, but). */
 #define MAX_ANCESTORS 10000
-/* Members joined or left in one change, read from the accesslog, beyond which the group is read. */
+/*
+ * Members joined or left in one change, read from the accesslog, beyond
+ * which the group is read whole (group_changed_log's log line says 1000).
+ */
 #define LOG_BULK 1000
 
 struct ldap_watch {
@@ -561,8 +564,8 @@ group_changed_log(struct ldap_watch *lw, size_t idx, const char *dn, const char 
 	/* Without the member count, a bulk change is one a group read beats at any size. */
 	st = members_changed(lw, &list, list.n > LOG_BULK, whole, e);
 	if (st == DIR_OK && *whole)
-		why = "a member who joined or left is a group, lies outside base_dn, or they "
-		    "are many";
+		why = "a member who joined or left is a group or lies outside base_dn, or "
+		    "more than 1000 changed at once";
 	if (st == DIR_OK && !*whole)
 		log_debug("%s change stream: %s: %zu member(s) joined or left (accesslog), "
 		    "named one by one", lw->w->label, dn, list.n);
