@@ -78,7 +78,6 @@ sed -i "s|^pkcs12 = compat|&\non_leave = revoke\nleave_grace = 0s|" "$SMIMESYNC_
 B=$SLAPD_BASE
 P=ou=people,$B
 STAFF=cn=smime-staff,ou=groups,$B
-admin_modify() { ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" >/dev/null; }
 runs_done() { sqlite3 -cmd ".timeout 60000" "$DB" "SELECT COUNT(*) FROM runs WHERE report IS NOT NULL" 2>/dev/null || echo 0; }
 last_report() { sqlite3 -cmd ".timeout 60000" "$DB" "SELECT report FROM runs WHERE report IS NOT NULL ORDER BY started DESC, rowid DESC LIMIT 1"; }
 published() { # uid: number of userCertificate values
@@ -106,7 +105,7 @@ add_person() { # uid mail
 		"$1" "$P" "$1" "$1" "$2" | ldapadd -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" >/dev/null
 }
 member() { # add|delete uid
-	printf 'dn: %s\nchangetype: modify\n%s: member\nmember: uid=%s,%s\n' "$STAFF" "$1" "$2" "$P" | admin_modify
+	printf 'dn: %s\nchangetype: modify\n%s: member\nmember: uid=%s,%s\n' "$STAFF" "$1" "$2" "$P" | slapd_modify
 }
 start_daemon() {
 	"$SMIMESYNC" daemon 2>>"$W/daemon.log" &
@@ -151,7 +150,7 @@ check '[ "$(echo "$R" | jq -r .counts.issued)" = 1 ]' "it issued one certificate
 
 # --- a mail address changed: a PERSON change, no group read -------------------------
 N1=$(runs_done)
-printf 'dn: uid=dave,%s\nchangetype: modify\nreplace: mail\nmail: dave.davis@example.org\n' "$P" | admin_modify
+printf 'dn: uid=dave,%s\nchangetype: modify\nreplace: mail\nmail: dave.davis@example.org\n' "$P" | slapd_modify
 if wait_for '[ "$(valid_of dave.davis@example.org)" = 1 ]' $WAIT; then ok "a changed address is re-issued"; else fail "dave not re-issued"; tail -30 "$W/daemon.log"; fi
 report_with() { sqlite3 -cmd ".timeout 60000" "$DB" "SELECT report FROM runs WHERE report LIKE '%$1%' ORDER BY started, rowid LIMIT 1"; }
 wait_for '[ -n "$(report_with dave.davis@example.org)" ]' $WAIT
@@ -203,7 +202,7 @@ check 'wait_for "[ \"\$(mails_to lou@example.org)\" -ge 2 ]" $WAIT && wait_for "
 	"kim and lou have their mails"
 # Let anything that would repeat itself happen, then count.
 NR=$(runs_done)
-printf 'dn: uid=judy,%s\nchangetype: modify\nreplace: displayName\ndisplayName: Judy J.\n' "$P" | admin_modify
+printf 'dn: uid=judy,%s\nchangetype: modify\nreplace: displayName\ndisplayName: Judy J.\n' "$P" | slapd_modify
 wait_for '[ "$(runs_done)" -gt "$NR" ]' $WAIT
 for m in newbie@example.org kim@example.org lou@example.org; do
 	check '[ "$(certs_of $m)" = 1 ] && [ "$(mails_to $m)" = 2 ]' "$m: one certificate at the CA, two mails: nothing twice"

@@ -63,8 +63,6 @@ check() { if eval "$1"; then ok "$2"; else fail "$2"; fi; }
 B=$SLAPD_BASE
 P=ou=people,$B
 G=ou=groups,$B
-admin_modify() { ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" "$@" >/dev/null; }
-uuid_of() { ldapsearch -x -LLL -H "$SLAPD_URI" -b "$1" -s base entryUUID | sed -n 's/^entryUUID: //p'; }
 
 person() { # uid [mail]
 	printf 'dn: uid=%s,%s\nobjectClass: inetOrgPerson\nuid: %s\ncn: %s Example\nsn: %s\n' \
@@ -111,8 +109,8 @@ watch quiet watch --state "$S" $WATCHED
 check '[ "$(rc_of quiet)" = 0 ] && [ ! -s "$work/quiet.out" ]' "nothing changed: nothing said, nothing committed"
 
 # --- changes while nobody watched ----------------------------------------------
-CAROL=$(uuid_of "uid=carol,$P")
-ALICE=$(uuid_of "uid=alice,$P")
+CAROL=$(slapd_entry_uuid "uid=carol,$P")
+ALICE=$(slapd_entry_uuid "uid=alice,$P")
 cat >"$work/away.ldif" <<EOF
 dn: uid=dave,$P
 changetype: add
@@ -140,8 +138,8 @@ changetype: modify
 add: member
 member: uid=frank,$P
 EOF
-admin_modify -f "$work/away.ldif" || fail "ldapmodify (changes while away)"
-DAVE=$(uuid_of "uid=dave,$P")
+slapd_modify -f "$work/away.ldif" || fail "ldapmodify (changes while away)"
+DAVE=$(slapd_entry_uuid "uid=dave,$P")
 watch away watch --state "$S" $WATCHED
 changes away >"$work/away.got"
 printf '%s\n' "gone $CAROL|" "groups staff|cn=sub,$G" \
@@ -189,8 +187,8 @@ changetype: modify
 delete: member
 member: uid=bob,$P
 EOF
-admin_modify -f "$work/live.ldif" || fail "ldapmodify (live)"
-ERIN=$(uuid_of "uid=erin,$P")
+slapd_modify -f "$work/live.ldif" || fail "ldapmodify (live)"
+ERIN=$(slapd_entry_uuid "uid=erin,$P")
 check 'bg_wait live "^groups staff|cn=sub,$G"' "while watching: bob removed from the nested group names staff"
 bg_end
 check 'grep -q "^person $ERIN|uid=erin,$P|erin@example.org|enabled|" "$work/live.out" && grep -q "^groups staff|cn=staff,$G" "$work/live.out"' \
@@ -198,8 +196,8 @@ check 'grep -q "^person $ERIN|uid=erin,$P|erin@example.org|enabled|" "$work/live
 
 # --- nothing missed, nothing twice across a crash ---------------------------------
 printf 'dn: uid=grace,%s\nchangetype: modify\nreplace: mail\nmail: grace.new@example.org\n\n' "$P" |
-	admin_modify || fail "ldapmodify grace"
-GRACE=$(uuid_of "uid=grace,$P")
+	slapd_modify || fail "ldapmodify grace"
+GRACE=$(slapd_entry_uuid "uid=grace,$P")
 watch crash watch --state "$S" $WATCHED --commit 0
 check 'grep -q "^person $GRACE|.*|grace.new@example.org|" "$work/crash.out" && ! grep -q "^commit" "$work/crash.out"' \
 	"a watcher that dies before committing saw grace's change ..."
@@ -211,12 +209,12 @@ check '[ ! -s "$work/resume2.out" ]' "once committed it does not come a third ti
 # Killed in the middle of a persistent search, after a commit.
 bg_watch mid watch --state "$S" $WATCHED --polls 60 --timeout 1
 sleep 2
-printf 'dn: uid=frank,%s\nchangetype: modify\nreplace: mail\nmail: frank.y@example.org\n\n' "$P" | admin_modify
+printf 'dn: uid=frank,%s\nchangetype: modify\nreplace: mail\nmail: frank.y@example.org\n\n' "$P" | slapd_modify
 check 'bg_wait mid "^commit"' "a running watcher commits frank's change"
 kill -9 "$BG" 2>/dev/null
 bg_end
-printf 'dn: uid=frank,%s\nchangetype: modify\nreplace: mail\nmail: frank.z@example.org\n\n' "$P" | admin_modify
-FRANK=$(uuid_of "uid=frank,$P")
+printf 'dn: uid=frank,%s\nchangetype: modify\nreplace: mail\nmail: frank.z@example.org\n\n' "$P" | slapd_modify
+FRANK=$(slapd_entry_uuid "uid=frank,$P")
 watch afterkill watch --state "$S" $WATCHED
 check '[ "$(changes afterkill)" = "person $FRANK|uid=frank,$P|frank.z@example.org|enabled|" ]' \
 	"killed with -9 mid-stream and started again: only the change made since (frank.z), not the committed one"
@@ -224,12 +222,12 @@ check '[ "$(changes afterkill)" = "person $FRANK|uid=frank,$P|frank.z@example.or
 # --- a person leaving user_filter is gone ------------------------------------------
 FILTER='(&(objectClass=inetOrgPerson)(!(description=inactive)))'
 watch f0 --user-filter "$FILTER" watch --state "$work/f.json" $WATCHED
-printf 'dn: uid=alice,%s\nchangetype: modify\nreplace: description\ndescription: inactive\n\n' "$P" | admin_modify
+printf 'dn: uid=alice,%s\nchangetype: modify\nreplace: description\ndescription: inactive\n\n' "$P" | slapd_modify
 watch f1 --user-filter "$FILTER" watch --state "$work/f.json" $WATCHED
 check '[ "$(changes f1)" = "gone $ALICE|" ]' "a person who no longer matches user_filter is gone (a refresh names her by entryUUID)"
 bg_watch f2 --user-filter "$FILTER" watch --state "$work/f.json" $WATCHED --polls 60 --timeout 1 --quiet-stop
 sleep 2
-printf 'dn: uid=grace,%s\nchangetype: modify\nreplace: description\ndescription: inactive\n\n' "$P" | admin_modify
+printf 'dn: uid=grace,%s\nchangetype: modify\nreplace: description\ndescription: inactive\n\n' "$P" | slapd_modify
 check 'bg_wait f2 "^gone $GRACE|uid=grace,$P"' "... and while watching, by entryUUID and DN"
 bg_end
 
@@ -247,7 +245,7 @@ while [ $i -lt 8 ]; do
 	printf 'dn: uid=dave,%s\nchangetype: modify\nreplace: description\ndescription: d%s\n\n' "$P" $i
 	i=$((i + 1))
 done >"$work/many.ldif"
-admin_modify -f "$work/many.ldif"
+slapd_modify -f "$work/many.ldif"
 cp "$work/old.json" "$work/present.json"
 watch present watch --state "$work/present.json" $WATCHED
 check 'grep -q "^full no-deletes|.*present phase, which does not name deleted entries.*raise syncprov-sessionlog" "$work/present.out"' \
@@ -257,7 +255,7 @@ ldapsearch -x -LLL -H "$SLAPD_URI" -b "$B" dn | sed -n 's/^dn: //p' >"$work/all.
 while read -r dn; do
 	printf 'dn: %s\nchangetype: modify\nreplace: description\ndescription: touched\n\n' "$dn"
 done <"$work/all.dns" >"$work/touch.ldif"
-admin_modify -f "$work/touch.ldif" || fail "ldapmodify (every entry)"
+slapd_modify -f "$work/touch.ldif" || fail "ldapmodify (every entry)"
 cp "$work/old.json" "$work/stale.json"
 watch stale watch --state "$work/stale.json" $WATCHED
 check 'grep -q "^full refresh-required|$SLAPD_URI answered e-syncRefreshRequired (.*sync cookie is stale.*)" "$work/stale.out"' \
@@ -281,7 +279,7 @@ check 'grep -q "^groups other|" "$work/newgroup.out" && ! grep -q "staff" "$work
 watch ro0 --poll-interval 1 watch --state "$work/ro.json" $WATCHED --no-persist
 bg_watch ro --poll-interval 1 watch --state "$work/ro.json" $WATCHED --no-persist --polls 60 --timeout 1 --quiet-stop
 sleep 1
-printf 'dn: cn=sub,%s\nchangetype: modify\nadd: member\nmember: uid=bob,%s\n\n' "$G" "$P" | admin_modify
+printf 'dn: cn=sub,%s\nchangetype: modify\nadd: member\nmember: uid=bob,%s\n\n' "$G" "$P" | slapd_modify
 check 'bg_wait ro "^groups staff|cn=sub,$G"' "refreshOnly, asked every poll_interval, sees the nested change too"
 bg_end
 check '! grep -q "persistent" "$work/ro.err"' "(without holding a persistent search)"
@@ -293,12 +291,12 @@ check '! grep -q "persistent" "$work/ro.err"' "(without holding a persistent sea
 # group whole as before.
 FL=$work/flat.json
 FLAT="--group flat=cn=flat,$G"
-group flat "uid=frank,$P" | sed '1a changetype: add' | admin_modify || fail "ldapmodify (add flat)"
+group flat "uid=frank,$P" | sed '1a changetype: add' | slapd_modify || fail "ldapmodify (add flat)"
 watch flat0 watch --state "$FL" $FLAT
 flat_step() { # name ldif: one change while a watcher follows flat, until it has said it
 	bg_watch "$1" watch --state "$FL" $FLAT --polls 60 --timeout 1 --quiet-stop
 	sleep 2
-	printf '%s\n' "$2" | admin_modify || fail "ldapmodify ($1)"
+	printf '%s\n' "$2" | slapd_modify || fail "ldapmodify ($1)"
 	bg_wait "$1" "^commit" >/dev/null
 	bg_end
 }
@@ -323,23 +321,23 @@ check 'grep -q "^groups flat|cn=flat,$G" "$work/flat5.out"' \
 flat_step flat6 "$(member_ldif delete flat "cn=sub,$G")"
 check 'grep -q "^groups flat|cn=flat,$G" "$work/flat6.out"' \
 	"the nested group removed: named whole"
-member_ldif add flat "uid=bob,$P" | admin_modify || fail "ldapmodify (bob into flat, nobody watching)"
+member_ldif add flat "uid=bob,$P" | slapd_modify || fail "ldapmodify (bob into flat, nobody watching)"
 watch flat7 watch --state "$FL" $FLAT
 check '[ "$(changes flat7)" = "groups flat|cn=flat,$G" ]' \
 	"a member added while nobody watched: the replay names the group whole, as before"
 check 'ldapsearch -x -LLL -H "$SLAPD_URI" -b "uid=bob,$P" -s base memberOf | grep -qi "^memberOf: cn=flat,$G\$" && ! grep -q "^person" "$work/flat7.out" && ! grep -q "^person $GRACE" "$work/flat5.out"' \
 	"memberof keeps bob's and grace's memberOf, yet no stream carried a change of their entries (syncprov leaves out memberof's own modifications: why the watch reads the group's members)"
-BOB=$(uuid_of "uid=bob,$P")
+BOB=$(slapd_entry_uuid "uid=bob,$P")
 flat_step flat8 "$(member_ldif delete flat "uid=bob,$P")"
 check 'grep -q "^person $BOB|uid=bob,$P|" "$work/flat8.out" && ! grep -q "^groups" "$work/flat8.out"' \
 	"flat again: a member removed live is named alone"
 # One watcher, two changes: the second is measured from the members after the first.
 bg_watch flat9 watch --state "$FL" $FLAT --polls 60 --timeout 1
 sleep 2
-member_ldif delete flat "uid=grace,$P" | admin_modify || fail "ldapmodify (grace out of flat)"
+member_ldif delete flat "uid=grace,$P" | slapd_modify || fail "ldapmodify (grace out of flat)"
 bg_wait flat9 "^person $GRACE|" >/dev/null
 sleep 1
-member_ldif add flat "uid=grace,$P" | admin_modify || fail "ldapmodify (grace back into flat)"
+member_ldif add flat "uid=grace,$P" | slapd_modify || fail "ldapmodify (grace back into flat)"
 n=0
 while [ "$(grep -c "^person $GRACE|" "$work/flat9.out")" -lt 2 ] && [ $n -lt 100 ] && kill -0 "$BG" 2>/dev/null; do
 	sleep 0.2
@@ -371,7 +369,7 @@ until ldapsearch -x -LLL -H "$SLAPD_URI" -b "" -s base namingContexts >/dev/null
 	kill -0 "$SLAPD_PID" || { fail "slapd did not come back"; break; }
 	sleep 0.2
 done
-printf 'dn: uid=bob,%s\nchangetype: modify\nreplace: mail\nmail: bob.back@example.org\n\n' "$P" | admin_modify
+printf 'dn: uid=bob,%s\nchangetype: modify\nreplace: mail\nmail: bob.back@example.org\n\n' "$P" | slapd_modify
 check 'bg_wait restart "^person .*|bob.back@example.org|"' "slapd back: the watcher reconnects, resumes and sees the change"
 kill "$BG" 2>/dev/null
 bg_end
@@ -408,11 +406,11 @@ slapd_load "$work/order.ldif"
 WATCH="--uri $SLAPD_URI --base $B --bind-dn $SLAPD_SVC_DN --password-file $SLAPD_SVC_PW_FILE --ca-file $SLAPD_CA_FILE"
 FL=$work/order.json
 watch order0 watch --state "$FL" $FLAT
-member_ldif add flat "uid=bob,$P" | admin_modify || fail "ldapmodify (bob into flat, other order)"
+member_ldif add flat "uid=bob,$P" | slapd_modify || fail "ldapmodify (bob into flat, other order)"
 watch order1 watch --state "$FL" $FLAT
 check 'ldapsearch -x -LLL -H "$SLAPD_URI" -b "uid=bob,$P" -s base memberOf | grep -qi "^memberOf: cn=flat,$G\$" && [ "$(changes order1)" = "groups flat|cn=flat,$G" ]' \
 	"the other overlay order: bob's memberOf is kept, the stream still carries only the group's entry"
-BOB=$(uuid_of "uid=bob,$P")
+BOB=$(slapd_entry_uuid "uid=bob,$P")
 flat_step order2 "$(member_ldif delete flat "uid=bob,$P")"
 check 'grep -q "^person $BOB|uid=bob,$P|" "$work/order2.out" && ! grep -q "^groups" "$work/order2.out"' \
 	"... and live, the member who left is named alone there too"

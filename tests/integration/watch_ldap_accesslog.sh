@@ -52,8 +52,6 @@ check() { if eval "$1"; then ok "$2"; else fail "$2"; fi; }
 B=$SLAPD_BASE
 P=ou=people,$B
 G=ou=groups,$B
-admin_modify() { ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" "$@" >/dev/null; }
-uuid_of() { ldapsearch -x -LLL -H "$SLAPD_URI" -b "$1" -s base entryUUID | sed -n 's/^entryUUID: //p'; }
 
 person() { # uid
 	printf 'dn: uid=%s,%s\nobjectClass: inetOrgPerson\nuid: %s\ncn: %s Example\nsn: %s\nmail: %s@example.org\n\n' \
@@ -66,10 +64,10 @@ person() { # uid
 		"$G" "$P" "$P"
 } >"$work/data.ldif"
 slapd_load "$work/data.ldif"
-ALICE=$(uuid_of "uid=alice,$P")
-BOB=$(uuid_of "uid=bob,$P")
-CAROL=$(uuid_of "uid=carol,$P")
-DAVE=$(uuid_of "uid=dave,$P")
+ALICE=$(slapd_entry_uuid "uid=alice,$P")
+BOB=$(slapd_entry_uuid "uid=bob,$P")
+CAROL=$(slapd_entry_uuid "uid=carol,$P")
+DAVE=$(slapd_entry_uuid "uid=dave,$P")
 
 WATCH="--uri $SLAPD_URI --base $B --bind-dn $SLAPD_SVC_DN --password-file $SLAPD_SVC_PW_FILE --ca-file $SLAPD_CA_FILE"
 FLAT="--group flat=cn=flat,$G"
@@ -100,7 +98,7 @@ step() { # name ldif [dir-probe options...]: one change while a watcher follows 
 	shift 2
 	bg_watch "$name" "$@" watch --state "$S" $FLAT --polls 60 --timeout 1 --quiet-stop
 	sleep 2
-	printf '%s\n' "$ldif" | admin_modify || fail "ldapmodify ($name)"
+	printf '%s\n' "$ldif" | slapd_modify || fail "ldapmodify ($name)"
 	bg_wait "$name" "^commit" >/dev/null
 	bg_end
 }
@@ -135,9 +133,9 @@ check 'grep -q "^person $CAROL|uid=carol,$P|" "$work/del.out" && ! grep -q "^gro
 m=$(mark)
 bg_watch two --debug --accesslog-base "$LOGBASE" watch --state "$S" $FLAT --polls 60 --timeout 1
 sleep 2
-member_ldif delete "uid=bob,$P" | admin_modify || fail "ldapmodify (bob out)"
+member_ldif delete "uid=bob,$P" | slapd_modify || fail "ldapmodify (bob out)"
 bg_wait two "^person $BOB|" >/dev/null
-member_ldif add "uid=carol,$P" | admin_modify || fail "ldapmodify (carol in)"
+member_ldif add "uid=carol,$P" | slapd_modify || fail "ldapmodify (carol in)"
 bg_wait two "^person $CAROL|" >/dev/null
 kill "$BG" 2>/dev/null
 bg_end
@@ -165,9 +163,9 @@ check 'grep -q "^groups flat|cn=flat,$G" "$work/purged.out" && grep -q "read who
 m=$(mark)
 bg_watch hidden --accesslog-base "cn=nolog" watch --state "$S" $FLAT --polls 60 --timeout 1
 sleep 2
-member_ldif delete "uid=dave,$P" | admin_modify || fail "ldapmodify (dave out)"
+member_ldif delete "uid=dave,$P" | slapd_modify || fail "ldapmodify (dave out)"
 bg_wait hidden "^groups flat" >/dev/null
-member_ldif add "uid=dave,$P" | admin_modify || fail "ldapmodify (dave in)"
+member_ldif add "uid=dave,$P" | slapd_modify || fail "ldapmodify (dave in)"
 n=0
 while [ "$(grep -c "^groups flat" "$work/hidden.out")" -lt 2 ] && [ $n -lt 100 ] && kill -0 "$BG" 2>/dev/null; do
 	sleep 0.2

@@ -7,6 +7,8 @@
 #   trap 'slapd_stop; rm -rf "$work"' EXIT
 #   slapd_start "$work"           # exports the SLAPD_* variables below
 #   slapd_load people.ldif        # ldapadd as the admin; any error fails
+#   ... | slapd_modify            # ldapmodify as the admin (LDIF on stdin)
+#   slapd_entry_uuid DN           # prints the entry's entryUUID
 #   SLAPD_DB_EXTRA='limits ...'   # optional: more lines for the mdb database
 #   SLAPD_OVERLAYS='syncprov memberof'
 #                                 # optional, before slapd_start: overlays on the
@@ -343,6 +345,16 @@ slapd_load() {
 	ldapadd -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" \
 		-f "$1" > "$SLAPD_WORKDIR/ldapadd.out" 2>&1 ||
 		{ cat "$SLAPD_WORKDIR/ldapadd.out" >&2; slapd_fail "ldapadd of $1 failed"; }
+}
+
+# ldapmodify as the admin, the LDIF on standard input (arguments passed on).
+slapd_modify() {
+	ldapmodify -x -H "$SLAPD_URI" -D "$SLAPD_ADMIN_DN" -y "$SLAPD_ADMIN_PW_FILE" "$@" >/dev/null
+}
+
+# The entryUUID of the entry at DN $1.
+slapd_entry_uuid() {
+	ldapsearch -x -LLL -H "$SLAPD_URI" -b "$1" -s base entryUUID | sed -n 's/^entryUUID: //p'
 }
 
 slapd_stop() {
