@@ -103,6 +103,9 @@ def execute(world, seq, known, strict=False, trace=None, only=None, keep_going=F
     t = time.time()
     world.reset()
     model = events.Model()
+    # The people as the directory holds them: the model without the changes
+    # that wait for a directory that is down or read-only.
+    seen = copy.deepcopy(model)
     oracle = Oracle(issuers(world), {p: people.foreign_values(p) for p in people.FOREIGN})
     t = res.clock("reset", t)
     for i, e in enumerate(seq):
@@ -141,9 +144,12 @@ def execute(world, seq, known, strict=False, trace=None, only=None, keep_going=F
             res.commands += 1
             crl = world.smimesync(["crl"], model.clock_days)
             t = res.clock("crl", t)
+        if not world.slapd.pending:
+            seen = copy.deepcopy(model)
         snap = observe(world, oracle.seen_mail, with_crl=command)
         t = res.clock("observe", t)
-        st = Step(i, e, before, model, outcome, snap, time.time() + model.clock_days * 86400)
+        st = Step(i, e, before, model, outcome, snap, time.time() + model.clock_days * 86400,
+                  seen)
         found = oracle.check(st)
         if command and crl.rc != 0:
             # The CRL checks below would judge an old CRL as a new one.

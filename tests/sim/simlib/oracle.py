@@ -21,9 +21,12 @@ LEAVE_GRACE = 2 * 86400 + EXPIRY_MARGIN
 class Step:
     """One step as the oracle sees it."""
 
-    def __init__(self, index, event, before, after, outcome, snap, now):
+    def __init__(self, index, event, before, after, outcome, snap, now, seen=None):
         self.index, self.event = index, event
         self.before, self.after = before, after      # Model copies
+        # The people as the directory held them after the step (changes made
+        # while it was down or read-only wait, and the run read it without them).
+        self.seen = seen if seen is not None else after
         self.outcome = outcome                       # world.Outcome or None
         self.snap, self.now = snap, now
         w = event.split()
@@ -179,12 +182,13 @@ class Oracle:
             # I5 at issuance: every address was the holder's, and only his, when the run began.
             # The directory as the run saw it is the one after the step's event: a run
             # step changes nothing in it, and with --engine incremental the run that a
-            # directory event starts (the daemon following the stream) sees the change.
+            # directory event starts (the daemon following the stream) sees the change;
+            # a change still waiting for a read-only or stopped directory it did not see.
             if c["status"] == "valid" and holder is not None:
                 cert = self.certs[c["fp"]]
                 for a in cert.sans:
-                    own = [x.lower() for x in st.after.addresses(holder)]
-                    others, member = self.rivals(st.after, a, holder)
+                    own = [x.lower() for x in st.seen.addresses(holder)]
+                    others, member = self.rivals(st.seen, a, holder)
                     if a not in own:
                         # "-resumed": made by an action an earlier step had begun.
                         resumed = c["action_id"] in self.actions_seen
